@@ -1,0 +1,58 @@
+# buildtrail: a thin wrapper over Meson. `make test` is what CI runs.
+# Every target installs what it needs first (`make deps`, a no-op when the
+# Debian packages are present).
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+BENCH_BUILD?= build-release
+FUZZ_SECONDS ?= 60
+MESON      ?= meson
+
+# Debian 12 packages the build and the tests need (README: Dependencies).
+DEPS := g++ meson ninja-build pkg-config python3 \
+        libzstd-dev libsodium-dev rapidjson-dev doctest-dev \
+        libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev \
+        curl openssl clang libclang-rt-14-dev
+
+.PHONY: all deps build test asan fuzz bench docs clean
+
+all: build
+
+deps:
+	@scripts/deps.sh $(DEPS)
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+test: build
+	@scripts/run-tests.sh $(BUILD)
+
+asan: deps
+	@[ -f $(ASAN_BUILD)/build.ninja ] || $(MESON) setup $(ASAN_BUILD) \
+	    -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+	ninja -C $(ASAN_BUILD)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	 scripts/run-tests.sh $(ASAN_BUILD)
+
+fuzz: deps
+	@[ -f $(FUZZ_BUILD)/build.ninja ] || CXX=clang++ $(MESON) setup $(FUZZ_BUILD) \
+	    -Dfuzz=true -Db_lundef=false -Dbuildtype=debugoptimized
+	ninja -C $(FUZZ_BUILD)
+	@scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+bench: deps
+	@[ -f $(BENCH_BUILD)/build.ninja ] || $(MESON) setup $(BENCH_BUILD) -Dbuildtype=release
+	ninja -C $(BENCH_BUILD)
+	@scripts/run-bench.sh $(BENCH_BUILD)
+
+# Regenerates docs derived from the event declaration.
+docs: build
+	$(BUILD)/common/gen-events-doc > docs/events.md
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)

@@ -1,0 +1,144 @@
+// The signed batch: one self-contained byte string that is at once the spool
+// file, the HTTP body and the archive object. docs/batch-format.md is the
+// normative description; the layout constants below are checked against it
+// by tests/common/batch_test.cpp.
+//
+//   header (kHeaderSize bytes, little-endian) | payload (zstd frame of JSON
+//   lines) | Ed25519 signature (64 bytes) over
+//   PAE(kPayloadType, header || payload)   -- DSSE v1 pre-authentication encoding
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/crypto/keys.h"
+#include "common/events/event.h"
+#include "common/result.h"
+
+namespace bt::batch {
+
+inline constexpr char kMagic[8] = {'B', 'T', 'B', 'A', 'T', 'C', 'H', '\0'};
+inline constexpr uint16_t kFormatVersion = 1;
+inline constexpr uint16_t kSchemaVersion = 1;
+inline constexpr std::size_t kHeaderSize = 160;
+inline constexpr std::size_t kAgentIdMax = 64;
+inline constexpr std::size_t kSignatureSize = 64;
+inline constexpr std::string_view kPayloadType = "application/vnd.buildtrail.batch.v1";
+
+// Field offsets of the v1 header (see docs/batch-format.md, "Header").
+namespace offset {
+inline constexpr std::size_t kMagic = 0;
+inline constexpr std::size_t kFormatVersion = 8;
+inline constexpr std::size_t kHeaderSize = 10;
+inline constexpr std::size_t kSchemaVersion = 12;
+inline constexpr std::size_t kFlags = 14;
+inline constexpr std::size_t kAgentId = 16;
+inline constexpr std::size_t kKeyId = 80;
+inline constexpr std::size_t kSeq = 88;
+inline constexpr std::size_t kPrevHash = 96;
+inline constexpr std::size_t kFirstTime = 128;
+inline constexpr std::size_t kLastTime = 136;
+inline constexpr std::size_t kEventCount = 144;
+inline constexpr std::size_t kUncompressedSize = 148;
+inline constexpr std::size_t kPayloadSize = 152;
+inline constexpr std::size_t kReserved = 156;
+}  // namespace offset
+static_assert(offset::kAgentId + kAgentIdMax == offset::kKeyId);
+static_assert(offset::kPrevHash + 32 == offset::kFirstTime);
+static_assert(offset::kReserved + 4 == kHeaderSize);
+
+struct Header {
+  uint16_t format_version = kFormatVersion;
+  uint16_t schema_version = kSchemaVersion;
+  uint16_t flags = 0;
+  std::string agent_id;
+  crypto::KeyId key_id{};
+  uint64_t seq = 0;
+  crypto::Digest prev_hash{};
+  uint64_t first_time_ns = 0;
+  uint64_t last_time_ns = 0;
+  uint32_t event_count = 0;
+  uint32_t uncompressed_size = 0;
+  uint32_t payload_size = 0;
+};
+
+// Decoder limits; every allocation the decoder makes is bounded by these.
+struct Limits {
+  std::size_t max_batch_bytes = 16u << 20;         // whole batch on the wire
+  std::size_t max_uncompressed_bytes = 64u << 20;  // JSON after decompression
+  uint32_t max_events = 1u << 20;
+};
+
+// Agent ids: 1..64 of [A-Za-z0-9_-]. They name folders and database rows, so
+// anything else (dots, slashes, NUL) is refused at the first byte.
+[[nodiscard]] bool valid_agent_id(std::string_view id);
+
+// Structural parse of the header alone: magic, version, sizes, agent id.
+// Does not authenticate anything.
+Result<Header> parse_header(std::span<const uint8_t> batch, const Limits& limits = {});
+
+// SHA-256 over the whole batch; the chain link and the archive address.
+crypto::Digest batch_hash(std::span<const uint8_t> batch);
+
+// The DSSE v1 PAE of (kPayloadType, body), the exact message signed.
+std::string pae(std::string_view body);
+
+// Lays out header || payload, signs PAE(kPayloadType, header || payload)
+// and appends the signature. Header sizes are taken from `header` as given,
+// so tests can build deliberately inconsistent batches; Sealer fills them in.
+std::string encode_signed(const Header& header, std::string_view payload,
+                          const crypto::KeyPair& key);
+
+struct Sealed {
+  std::string bytes;
+  Header header;
+  crypto::Digest hash{};
+};
+
+// Turns events into sealed batches. Owns reusable compression and JSON
+// buffers; one per agent chain, not thread-safe.
+class Sealer {
+ public:
+  Sealer(const crypto::KeyPair& key, std::string agent_id, int zstd_level = 3);
+  ~Sealer();
+  Sealer(const Sealer&) = delete;
+  Sealer& operator=(const Sealer&) = delete;
+
+  // Adds one event. Its agent_id is forced to the sealer's so a batch never
+  // vouches for events of another agent.
+  void add(const events::Event& event);
+  std::size_t pending_events() const;
+  std::size_t pending_json_bytes() const;
+
+  // Compresses and signs the pending events as batch `seq` chained to
+  // `prev_hash`, then clears them. An empty batch is allowed.
+  Result<Sealed> seal(uint64_t seq, const crypto::Digest& prev_hash);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// An authenticated, decompressed batch.
+struct Opened {
+  Header header;
+  crypto::Digest hash{};
+  std::string json;  // JSON lines, each ending in '\n'
+};
+
+// Verifies the signature with `key`, checks the key id, then decompresses
+// within limits. The payload is never decompressed before the signature
+// verifies.
+Result<Opened> open(std::span<const uint8_t> batch, const crypto::PublicKey& key,
+                    const Limits& limits = {});
+
+// Parses every line of an opened batch, checking that count, time range and
+// agent id agree with the header. `on_event` sees each event in order.
+Status for_each_event(const Opened& batch,
+                      const std::function<void(events::Event&&)>& on_event);
+
+}  // namespace bt::batch

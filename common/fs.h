@@ -1,0 +1,27 @@
+// Small file helpers with errors as values. Sizes read from disk are bounded
+// by the caller so a hostile file cannot drive an unbounded allocation.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace bt::fs {
+
+Result<std::string> read_file(const std::string& path, std::size_t max_bytes);
+
+// Creates `path` with `mode`, failing with kExists if it already exists, and
+// fsyncs it before returning.
+Status write_new_file(const std::string& path, std::string_view data, unsigned mode);
+
+// Durable replace: write a temporary sibling, fsync, rename over `path`,
+// fsync the directory.
+Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode);
+
+Status make_dirs(const std::string& path, unsigned mode);
+
+std::string errno_text(int err);
+
+}  // namespace bt::fs

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of a release build. Each prints its measurements as
+# ratios against its target or a baseline measured in the same run.
+set -euo pipefail
+build=${1:?build dir}
+"$build/bench/bench_batch"

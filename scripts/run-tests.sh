@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every Meson test of a build dir and ends with one summary line
+# "tests: N passed, N failed" counting doctest cases.
+set -uo pipefail
+build=${1:?build dir}
+meson test -C "$build" --print-errorlogs --num-processes 2
+rc=$?
+python3 - "$build/meson-logs/testlog.json" <<'PY'
+import json, re, sys
+passed = failed = 0
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    m = re.search(r"test cases:\s*(\d+) \|\s*(\d+) passed \|\s*(\d+) failed", t.get("stdout", ""))
+    if m:
+        passed += int(m.group(2)); failed += int(m.group(3))
+        if t["result"] != "OK" and int(m.group(3)) == 0: failed += 1
+    elif t["result"] in ("OK", "EXPECTEDFAIL"): passed += 1
+    elif t["result"] != "SKIP": failed += 1
+print(f"tests: {passed} passed, {failed} failed")
+PY
+exit $rc
