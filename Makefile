@@ -12,7 +12,7 @@ MESON      ?= meson
 # Debian 12 packages the build and the tests need (README: Dependencies).
 DEPS := g++ meson ninja-build pkg-config python3 \
         libzstd-dev libsodium-dev rapidjson-dev doctest-dev \
-        libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev \
+        libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev \
         curl openssl clang libclang-rt-14-dev
 
 .PHONY: all deps build test asan fuzz bench docs clean

@@ -3,4 +3,6 @@
 # ratios against its target or a baseline measured in the same run.
 set -euo pipefail
 build=${1:?build dir}
+export BUILDTRAIL_BUILD=$(cd "$build" && pwd)
 "$build/bench/bench_batch"
+"$build/bench/bench_ingest"

@@ -87,6 +87,7 @@ void check_chains(std::vector<Checked>& checked, std::vector<FileReport>& report
                    " of agent " + agent + " missing before seq " + std::to_string(c.header.seq);
         break;
       case batch::Link::kFork:
+      case batch::Link::kLate:  // files are walked in seq order, so never late here
         r.status = "fork";
         r.detail = "seq " + std::to_string(c.header.seq) + " of agent " + agent +
                    " does not chain to the batch before it";

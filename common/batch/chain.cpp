@@ -10,6 +10,7 @@ const char* link_name(Link link) {
     case Link::kFork: return "fork";
     case Link::kReplay: return "replay";
     case Link::kRestart: return "restart";
+    case Link::kLate: return "late";
   }
   return "unknown";
 }
@@ -21,7 +22,7 @@ Link classify(const std::optional<Tip>& tip, const Header& h, const crypto::Dige
     const auto known = h.seq == tip->seq ? std::optional(tip->hash) : hash_at(h.seq);
     if (known && *known == hash) return Link::kReplay;
     if (h.seq == 1 && is_zero(h.prev_hash)) return Link::kRestart;
-    return Link::kFork;
+    return known ? Link::kFork : Link::kLate;
   }
   if (h.seq == tip->seq + 1) return h.prev_hash == tip->hash ? Link::kNext : Link::kFork;
   return Link::kGap;

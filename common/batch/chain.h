@@ -19,6 +19,7 @@ enum class Link {
   kFork,     // a second, different batch for a seq already seen, or a broken prev_hash
   kReplay,   // the very same batch again (same seq, same hash)
   kRestart,  // seq 1 with a zero prev_hash after a longer chain: the agent lost its state
+  kLate,     // seq < tip and no batch known at seq: a batch from an earlier gap arrives late
 };
 
 const char* link_name(Link link);

@@ -35,7 +35,7 @@ class JsonLineWriter {
   std::unique_ptr<Impl> impl_;
 };
 
-// Parses single JSON lines into events, reusing its parse arena.
+// Parses single JSON lines into events, reusing its buffers.
 class JsonLineReader {
  public:
   JsonLineReader();
@@ -47,6 +47,14 @@ class JsonLineReader {
   // errors, wrong field types and unknown kinds are errors naming the field
   // or byte offset.
   Result<Event> parse(std::string_view line);
+
+  // Same as parse(), but fills `out` in place, so a caller that parses many
+  // lines into one Event reuses the capacity of its strings and lists (the
+  // reader also keeps the body of each kind for reuse). Every field of `out`
+  // is overwritten: on success it equals what parse() returns. `out` may be
+  // in any state, including moved-from; after an error its content is
+  // unspecified.
+  Status parse_into(std::string_view line, Event& out);
 
  private:
   struct Impl;

@@ -1,0 +1,43 @@
+#include "collector/archive/archive.h"
+
+#include <sys/stat.h>
+
+#include "common/batch/batch.h"
+#include "common/fs.h"
+
+namespace bt::collector::archive {
+
+Archive::Archive(std::string data_dir) : dir_(std::move(data_dir)) {}
+
+std::string Archive::relative_path(const crypto::Digest& hash) {
+  const std::string hex = crypto::to_hex(hash);
+  return "archive/" + hex.substr(0, 2) + "/" + hex + ".btb";
+}
+
+std::string Archive::absolute(const std::string& relative_path) const {
+  return dir_ + "/" + relative_path;
+}
+
+Result<std::string> Archive::put(std::span<const uint8_t> batch, const crypto::Digest& hash) const {
+  const std::string rel = relative_path(hash);
+  const std::string path = absolute(rel);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && static_cast<std::size_t>(st.st_size) == batch.size())
+    return rel;
+  Status s = fs::make_dirs(path.substr(0, path.rfind('/')), 0750);
+  if (!s) return s.error();
+  s = fs::write_file_atomic(
+      path, std::string_view(reinterpret_cast<const char*>(batch.data()), batch.size()), 0640);
+  if (!s) return s.error();
+  return rel;
+}
+
+Result<std::string> Archive::read(const std::string& relative_path) const {
+  // Paths come from our own store, but refuse anything that could leave the
+  // archive all the same.
+  if (relative_path.rfind("archive/", 0) != 0 || relative_path.find("..") != std::string::npos)
+    return make_error(ErrorCode::kInvalidArgument, "not an archive path: " + relative_path);
+  return fs::read_file(absolute(relative_path), batch::Limits{}.max_batch_bytes);
+}
+
+}  // namespace bt::collector::archive

@@ -1,0 +1,96 @@
+#include "collector/metrics/metrics.h"
+
+#include <cstdio>
+#include <cstring>
+
+namespace bt::collector::metrics {
+
+namespace {
+
+constexpr const char* kReasonNames[] = {
+#define BT_REJECT_NAME(name) #name,
+    BT_REJECT_REASONS(BT_REJECT_NAME)
+#undef BT_REJECT_NAME
+};
+
+void line(std::string& out, const std::string& name, uint64_t value) {
+  out += name + " " + std::to_string(value) + "\n";
+}
+
+void help(std::string& out, const char* name, const char* type, const char* text) {
+  out += std::string("# HELP ") + name + " " + text + "\n# TYPE " + name + " " + type + "\n";
+}
+
+}  // namespace
+
+void Metrics::accepted(uint64_t events) {
+  batches_accepted_.fetch_add(1, std::memory_order_relaxed);
+  events_accepted_.fetch_add(events, std::memory_order_relaxed);
+}
+
+void Metrics::duplicate() { duplicates_.fetch_add(1, std::memory_order_relaxed); }
+
+void Metrics::rejected(Reject reason, uint64_t events) {
+  batches_rejected_[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  events_rejected_[static_cast<std::size_t>(reason)].fetch_add(events, std::memory_order_relaxed);
+}
+
+void Metrics::finding(const char* kind) {
+  if (!std::strcmp(kind, "gap")) gaps_.fetch_add(1, std::memory_order_relaxed);
+  else if (!std::strcmp(kind, "fork")) forks_.fetch_add(1, std::memory_order_relaxed);
+  else if (!std::strcmp(kind, "restart")) restarts_.fetch_add(1, std::memory_order_relaxed);
+  else if (!std::strcmp(kind, "loss")) losses_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::observe_latency(double seconds) {
+  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i)
+    if (seconds <= kLatencyBuckets[i]) latency_buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  latency_count_.fetch_add(1, std::memory_order_relaxed);
+  latency_sum_us_.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+std::string Metrics::render(uint64_t store_bytes, uint64_t queue_depth) const {
+  std::string out;
+  help(out, "buildtrail_batches_accepted_total", "counter", "Batches verified and stored.");
+  line(out, "buildtrail_batches_accepted_total", batches_accepted_.load());
+  help(out, "buildtrail_events_accepted_total", "counter", "Events in stored batches.");
+  line(out, "buildtrail_events_accepted_total", events_accepted_.load());
+  help(out, "buildtrail_batches_duplicate_total", "counter",
+       "Batches received again after being stored (agent retries).");
+  line(out, "buildtrail_batches_duplicate_total", duplicates_.load());
+  help(out, "buildtrail_batches_rejected_total", "counter", "Batches not stored, by reason.");
+  for (std::size_t i = 0; i < kRejectReasons; ++i)
+    line(out, std::string("buildtrail_batches_rejected_total{reason=\"") + kReasonNames[i] + "\"}",
+         batches_rejected_[i].load());
+  help(out, "buildtrail_events_rejected_total", "counter",
+       "Events in batches not stored, by reason (0 when the batch could not be read).");
+  for (std::size_t i = 0; i < kRejectReasons; ++i)
+    line(out, std::string("buildtrail_events_rejected_total{reason=\"") + kReasonNames[i] + "\"}",
+         events_rejected_[i].load());
+  help(out, "buildtrail_integrity_findings_total", "counter", "Chain integrity findings, by kind.");
+  line(out, "buildtrail_integrity_findings_total{kind=\"gap\"}", gaps_.load());
+  line(out, "buildtrail_integrity_findings_total{kind=\"fork\"}", forks_.load());
+  line(out, "buildtrail_integrity_findings_total{kind=\"restart\"}", restarts_.load());
+  line(out, "buildtrail_integrity_findings_total{kind=\"loss\"}", losses_.load());
+  help(out, "buildtrail_chain_gaps_total", "counter", "Missing batch ranges detected.");
+  line(out, "buildtrail_chain_gaps_total", gaps_.load());
+  help(out, "buildtrail_ingest_latency_seconds", "histogram",
+       "Time from a complete request body to its durable acknowledgement.");
+  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+    char le[32];
+    std::snprintf(le, sizeof le, "%g", kLatencyBuckets[i]);
+    line(out, std::string("buildtrail_ingest_latency_seconds_bucket{le=\"") + le + "\"}",
+         latency_buckets_[i].load());
+  }
+  line(out, "buildtrail_ingest_latency_seconds_bucket{le=\"+Inf\"}", latency_count_.load());
+  out += "buildtrail_ingest_latency_seconds_sum " +
+         std::to_string(static_cast<double>(latency_sum_us_.load()) / 1e6) + "\n";
+  line(out, "buildtrail_ingest_latency_seconds_count", latency_count_.load());
+  help(out, "buildtrail_store_bytes", "gauge", "Size of the store (database and archive).");
+  line(out, "buildtrail_store_bytes", store_bytes);
+  help(out, "buildtrail_ingest_queue_depth", "gauge", "Verified batches waiting for the writer.");
+  line(out, "buildtrail_ingest_queue_depth", queue_depth);
+  return out;
+}
+
+}  // namespace bt::collector::metrics

@@ -1,0 +1,59 @@
+// Ingest counters and the latency histogram behind GET /metrics
+// (Prometheus text exposition format 0.0.4). Lock-free counters: request
+// threads and the ingest writer update them concurrently.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace bt::collector::metrics {
+
+// Why a batch was not stored. Declared once; names and the exposition are
+// derived from this list.
+#define BT_REJECT_REASONS(X) \
+  X(malformed)               \
+  X(too_large)               \
+  X(unknown_agent)           \
+  X(revoked)                 \
+  X(bad_signature)           \
+  X(fork)                    \
+  X(overloaded)              \
+  X(store_error)
+
+enum class Reject {
+#define BT_REJECT_ENUM(name) name,
+  BT_REJECT_REASONS(BT_REJECT_ENUM)
+#undef BT_REJECT_ENUM
+};
+inline constexpr std::size_t kRejectReasons = 0
+#define BT_REJECT_COUNT(name) +1
+    BT_REJECT_REASONS(BT_REJECT_COUNT)
+#undef BT_REJECT_COUNT
+    ;
+
+inline constexpr std::array<double, 12> kLatencyBuckets = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                                                           0.1,   0.2,   0.5,   1.0,  2.0,  5.0};
+
+class Metrics {
+ public:
+  void accepted(uint64_t events);
+  void duplicate();
+  void rejected(Reject reason, uint64_t events = 0);
+  void finding(const char* kind);
+  void observe_latency(double seconds);
+  // Renders everything; `store_bytes` and `queue_depth` are sampled by the caller.
+  std::string render(uint64_t store_bytes, uint64_t queue_depth) const;
+
+ private:
+  std::atomic<uint64_t> batches_accepted_{0}, events_accepted_{0}, duplicates_{0};
+  std::array<std::atomic<uint64_t>, kRejectReasons> batches_rejected_{};
+  std::array<std::atomic<uint64_t>, kRejectReasons> events_rejected_{};
+  std::atomic<uint64_t> gaps_{0}, forks_{0}, restarts_{0}, losses_{0};
+  std::array<std::atomic<uint64_t>, kLatencyBuckets.size()> latency_buckets_{};
+  std::atomic<uint64_t> latency_count_{0};
+  std::atomic<uint64_t> latency_sum_us_{0};
+};
+
+}  // namespace bt::collector::metrics

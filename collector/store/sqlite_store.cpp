@@ -1,0 +1,1112 @@
+// The embedded store: one SQLite database, DATA/buildtrail.db, in WAL mode.
+// docs/collector-store.md is the description of the schema; keep the two in
+// step (and bump kSchemaVersion with a migration for any incompatible change).
+//
+// Every statement is prepared once per connection (cached by its SQL text)
+// and takes its values through bindings; SQL text is only ever assembled
+// from fixed fragments and the compile-time kind names of events.def.
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <cstdlib>
+#include <string_view>
+#include <unordered_map>
+
+#include "collector/store/store.h"
+#include "common/batch/batch.h"
+#include "common/fs.h"
+
+namespace bt::collector::store {
+
+namespace {
+
+constexpr int64_t kSchemaVersion = 1;
+constexpr std::size_t kBuildCacheMax = 100000;  // ids of builds remembered across commits
+
+// ---- schema -----------------------------------------------------------------------
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS agents (
+  id            TEXT PRIMARY KEY,
+  public_key    BLOB NOT NULL,
+  revoked       INTEGER NOT NULL DEFAULT 0,
+  enrolled_ns   INTEGER NOT NULL DEFAULT 0,
+  hostname      TEXT NOT NULL DEFAULT '',
+  os            TEXT NOT NULL DEFAULT '',
+  kernel        TEXT NOT NULL DEFAULT '',
+  agent_version TEXT NOT NULL DEFAULT '',
+  ci            TEXT NOT NULL DEFAULT '',
+  epoch         INTEGER NOT NULL DEFAULT 0,
+  last_seq      INTEGER NOT NULL DEFAULT 0,
+  last_hash     BLOB NOT NULL DEFAULT x'',
+  last_seen_ns  INTEGER NOT NULL DEFAULT 0,
+  findings      INTEGER NOT NULL DEFAULT 0
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS tokens (
+  sha256      TEXT PRIMARY KEY,
+  created_ns  INTEGER NOT NULL,
+  expires_ns  INTEGER NOT NULL,
+  uses_left   INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS batches (
+  id           INTEGER PRIMARY KEY,
+  agent_id     TEXT NOT NULL REFERENCES agents(id),
+  epoch        INTEGER NOT NULL,
+  seq          INTEGER NOT NULL,
+  hash         BLOB NOT NULL,
+  prev_hash    BLOB NOT NULL,
+  archive_path TEXT NOT NULL,
+  received_ns  INTEGER NOT NULL,
+  size_bytes   INTEGER NOT NULL,
+  event_count  INTEGER NOT NULL,
+  first_ns     INTEGER NOT NULL,
+  last_ns      INTEGER NOT NULL,
+  UNIQUE (agent_id, epoch, seq)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS builds (
+  id          INTEGER PRIMARY KEY,
+  ci          TEXT NOT NULL,
+  build_id    TEXT NOT NULL,
+  job         TEXT NOT NULL DEFAULT '',
+  number      TEXT NOT NULL DEFAULT '',
+  url         TEXT NOT NULL DEFAULT '',
+  repository  TEXT NOT NULL DEFAULT '',
+  commit_id   TEXT NOT NULL DEFAULT '',
+  runner      TEXT NOT NULL DEFAULT '',
+  first_ns    INTEGER NOT NULL DEFAULT 0,
+  last_ns     INTEGER NOT NULL DEFAULT 0,
+  start_ns    INTEGER NOT NULL DEFAULT 0,
+  end_ns      INTEGER NOT NULL DEFAULT 0,
+  ended       INTEGER NOT NULL DEFAULT 0,
+  exit_code   INTEGER NOT NULL DEFAULT 0,
+  events      INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (build_id, ci)
+) STRICT;
+CREATE INDEX IF NOT EXISTS builds_job ON builds(job, last_ns);
+CREATE INDEX IF NOT EXISTS builds_last ON builds(last_ns);
+
+CREATE TABLE IF NOT EXISTS events (
+  id          INTEGER PRIMARY KEY,
+  batch       INTEGER NOT NULL REFERENCES batches(id),
+  line        INTEGER NOT NULL,
+  time_ns     INTEGER NOT NULL,
+  kind        INTEGER NOT NULL,
+  build       INTEGER REFERENCES builds(id),
+  pid         INTEGER NOT NULL,
+  ppid        INTEGER NOT NULL,
+  process_key TEXT,
+  exe         TEXT,
+  destination TEXT,
+  secret_path TEXT,
+  exit_code   INTEGER NOT NULL,
+  loss_total  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS events_time ON events(time_ns);
+CREATE INDEX IF NOT EXISTS events_build ON events(build, time_ns) WHERE build IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_kind ON events(kind, time_ns);
+CREATE INDEX IF NOT EXISTS events_exe ON events(exe) WHERE exe IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_destination ON events(destination) WHERE destination IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_secret_path ON events(secret_path) WHERE secret_path IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS findings (
+  id           INTEGER PRIMARY KEY,
+  agent_id     TEXT NOT NULL,
+  kind         TEXT NOT NULL,
+  seq_from     INTEGER NOT NULL,
+  seq_to       INTEGER NOT NULL,
+  time_from_ns INTEGER NOT NULL,
+  time_to_ns   INTEGER NOT NULL,
+  recorded_ns  INTEGER NOT NULL,
+  batch        INTEGER REFERENCES batches(id),
+  detail       TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS findings_agent ON findings(agent_id, id);
+
+INSERT OR IGNORE INTO meta(key, value) VALUES ('agents_rev', 0), ('events', 0), ('batches', 0);
+)sql";
+
+// ---- small helpers ----------------------------------------------------------------
+
+int64_t i64(uint64_t v) { return static_cast<int64_t>(v); }
+
+// Kind names are [a-z0-9_] from events.def; quoted all the same.
+std::string kind_column(std::size_t kind_index) {
+  return "\"" + std::string(events::kKinds[kind_index].name) + "\"";
+}
+
+uint64_t now_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// Position of a kind in events::kKinds, or -1.
+int kind_index(events::Kind kind) {
+  for (std::size_t i = 0; i < events::kKinds.size(); ++i)
+    if (events::kKinds[i].kind == kind) return static_cast<int>(i);
+  return -1;
+}
+
+bool parse_finding_kind(std::string_view name, FindingKind* out) {
+  for (auto k : {FindingKind::kGap, FindingKind::kFork, FindingKind::kReplay,
+                 FindingKind::kRestart, FindingKind::kLoss, FindingKind::kRejected}) {
+    if (name == finding_kind_name(k)) {
+      *out = k;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string token_hash(const std::string& secret) {
+  return crypto::to_hex(crypto::sha256(crypto::as_bytes(secret)));
+}
+
+ErrorCode code_for(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT: return ErrorCode::kConflict;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return ErrorCode::kUnavailable;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM: return ErrorCode::kIo;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return ErrorCode::kMalformed;
+    default: return ErrorCode::kInternal;
+  }
+}
+
+// A cached statement in use: binds by position, steps, and resets itself
+// when it goes out of scope so the statement can be reused.
+class Query {
+ public:
+  explicit Query(sqlite3_stmt* stmt) : s_(stmt) {}
+  ~Query() {
+    if (s_) sqlite3_reset(s_);
+  }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  // Text and blob bindings are SQLITE_STATIC: the caller keeps the value
+  // alive until the statement is stepped (and reset).
+  Query& bind(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Query& bind(int i, uint64_t v) { return bind(i, i64(v)); }
+  Query& bind(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
+  // Empty text is stored as NULL (keeps partial indexes small).
+  Query& bind_or_null(int i, std::string_view v) {
+    if (v.empty()) {
+      sqlite3_bind_null(s_, i);
+      return *this;
+    }
+    return bind(i, v);
+  }
+  Query& bind_null(int i) {
+    sqlite3_bind_null(s_, i);
+    return *this;
+  }
+  Query& bind_blob(int i, std::span<const uint8_t> v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
+  int step() { return sqlite3_step(s_); }
+
+  int64_t i64_at(int col) const { return sqlite3_column_int64(s_, col); }
+  uint64_t u64_at(int col) const { return static_cast<uint64_t>(sqlite3_column_int64(s_, col)); }
+  bool null_at(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  std::string text_at(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+  }
+  template <std::size_t N>
+  std::array<uint8_t, N> bytes_at(int col) const {
+    std::array<uint8_t, N> out{};
+    const void* p = sqlite3_column_blob(s_, col);
+    if (p && static_cast<std::size_t>(sqlite3_column_bytes(s_, col)) == N) std::memcpy(out.data(), p, N);
+    return out;
+  }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+// ---- the store ----------------------------------------------------------------------
+
+struct BuildAgg {
+  int64_t row = 0;
+  const events::Build* first = nullptr;  // identity fields as first seen in this commit
+  uint64_t first_ns = 0, last_ns = 0;
+  uint64_t start_ns = 0;
+  bool ended = false;
+  uint64_t end_ns = 0;
+  int64_t exit_code = 0;
+  uint64_t total = 0;
+  std::array<uint64_t, events::kKinds.size()> counts{};
+};
+
+struct AgentAgg {
+  const std::string* id = nullptr;
+  bool has_tip = false;
+  uint64_t epoch = 0, seq = 0;
+  const crypto::Digest* hash = nullptr;
+  uint64_t last_seen_ns = 0;
+  uint64_t findings = 0;
+};
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(sqlite3* db, std::string path, bool read_only)
+      : db_(db), path_(std::move(path)), read_only_(read_only) {}
+  ~SqliteStore() override {
+    for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  Status init(const Options& options);
+
+  Result<std::optional<Agent>> agent(const std::string& id) override;
+  Result<std::vector<Agent>> agents() override;
+  Status add_agent(const Agent& agent) override;
+  Status revoke_agent(const std::string& id) override;
+  Status add_token(const Token& token) override;
+  Status use_token(const std::string& secret, uint64_t now_ns) override;
+  Result<uint64_t> agents_revision() override;
+
+  Status commit(const std::vector<BatchRecord>& batches) override;
+  Status record_finding(const Finding& finding) override;
+  Result<std::optional<crypto::Digest>> batch_hash(const std::string& agent_id, uint64_t epoch,
+                                                   uint64_t seq) override;
+
+  Result<std::vector<BuildRow>> builds(const BuildFilter& filter) override;
+  Result<std::optional<BuildRow>> build(const std::string& ci_build_id) override;
+  Status events(const EventFilter& filter,
+                const std::function<bool(const EventRef&)>& on_ref) override;
+  Result<std::vector<Finding>> findings(const std::string& agent_id) override;
+  Result<Stats> stats() override;
+
+ private:
+  Error error(const std::string& what, int rc) const {
+    return make_error(code_for(rc), "store " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+  }
+  Status exec(const char* sql, const char* what) {
+    char* msg = nullptr;
+    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
+    if (rc == SQLITE_OK) return Ok{};
+    std::string m = msg ? msg : sqlite3_errstr(rc);
+    sqlite3_free(msg);
+    return make_error(code_for(rc), "store " + path_ + ": " + what + ": " + m);
+  }
+  // The cached statement for `sql`, prepared on first use.
+  Result<sqlite3_stmt*> prepare(const std::string& sql) {
+    auto it = stmts_.find(sql);
+    if (it != stmts_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) return error("prepare", rc);
+    stmts_.emplace(sql, stmt);
+    return stmt;
+  }
+  // Runs a statement that returns no rows; `changes` receives the rows changed.
+  Status run(Query& q, const char* what, int* changes = nullptr) {
+    const int rc = q.step();
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return error(what, rc);
+    if (changes) *changes = sqlite3_changes(db_);
+    return Ok{};
+  }
+  Status begin() {
+    auto s = prepare("BEGIN IMMEDIATE");
+    if (!s) return s.error();
+    Query q(*s);
+    return run(q, "begin");
+  }
+  Status commit_tx() {
+    auto s = prepare("COMMIT");
+    if (!s) return s.error();
+    Query q(*s);
+    return run(q, "commit");
+  }
+  void rollback() {
+    if (!sqlite3_get_autocommit(db_)) (void)exec("ROLLBACK", "rollback");
+  }
+  Status bump_agents_rev() {
+    auto s = prepare("UPDATE meta SET value = value + 1 WHERE key = 'agents_rev'");
+    if (!s) return s.error();
+    Query q(*s);
+    return run(q, "bump agents_rev");
+  }
+  // Runs `body` inside BEGIN IMMEDIATE .. COMMIT; rolls back on any error.
+  template <class F>
+  Status transaction(F&& body) {
+    if (read_only_) return make_error(ErrorCode::kInvalidArgument, "store " + path_ + " is open read-only");
+    Status s = begin();
+    if (!s) return s;
+    s = body();
+    if (s) s = commit_tx();
+    if (!s) rollback();
+    return s;
+  }
+
+  std::string build_columns() const;
+  BuildRow read_build(const Query& q) const;
+  Agent read_agent(const Query& q) const;
+  Result<int64_t> build_row(const events::Build& b, bool* created);
+  Status commit_locked(const std::vector<BatchRecord>& batches);
+
+  sqlite3* db_;
+  std::string path_;
+  bool read_only_;
+  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+  // Kind count columns present in builds (a read-only reader may face a
+  // database written before a kind was added).
+  std::array<bool, events::kKinds.size()> kind_column_{};
+  std::string update_build_sql_;
+  // (ci, id) -> builds.id for builds this connection has seen committed.
+  std::unordered_map<std::string, int64_t> build_ids_;
+  // Per-commit scratch, kept to reuse its memory.
+  std::unordered_map<std::string, std::size_t> commit_builds_;
+  std::vector<BuildAgg> aggs_;
+  std::vector<std::pair<std::string, int64_t>> created_builds_;
+  std::string key_;
+};
+
+Status SqliteStore::init(const Options& options) {
+  sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+  sqlite3_extended_result_codes(db_, 1);
+  if (!read_only_) {
+    // journal_mode is persistent in the file; setting it needs no transaction.
+    auto s = prepare("PRAGMA journal_mode=WAL");
+    if (!s) return s.error();
+    Query q(*s);
+    if (q.step() != SQLITE_ROW || q.text_at(0) != "wal")
+      return make_error(ErrorCode::kIo, "store " + path_ + ": cannot switch to WAL mode: " +
+                                            sqlite3_errmsg(db_));
+  }
+  Status st = exec(
+      "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"
+      "PRAGMA temp_store=MEMORY;",
+      "pragmas");
+  if (!st) return st;
+  if (const char* x = std::getenv("BT_EXP_PRE")) { st = exec(x, "exp"); if (!st) return st; }  // EXPERIMENT
+  if (read_only_) {
+    st = exec("PRAGMA query_only=ON", "pragmas");
+    if (!st) return st;
+  } else {
+    st = exec("BEGIN IMMEDIATE", "create schema");
+    if (!st) return st;
+    st = exec(kSchema, "create schema");
+    if (!st) {
+      rollback();
+      return st;
+    }
+  }
+  // Schema version: written on creation, refused when newer than ours.
+  {
+    auto s = prepare("SELECT value FROM meta WHERE key = 'schema_version'");
+    if (!s) {
+      rollback();
+      return make_error(ErrorCode::kMalformed, "store " + path_ + " has no buildtrail schema");
+    }
+    Query q(*s);
+    const int rc = q.step();
+    if (rc == SQLITE_ROW) {
+      const int64_t v = q.i64_at(0);
+      if (v != kSchemaVersion) {
+        rollback();
+        return make_error(ErrorCode::kMalformed,
+                          "store " + path_ + " has schema version " + std::to_string(v) +
+                              ", this collector reads version " + std::to_string(kSchemaVersion));
+      }
+    } else if (rc == SQLITE_DONE && !read_only_) {
+      auto ins = prepare("INSERT INTO meta(key, value) VALUES ('schema_version', ?1)");
+      if (!ins) {
+        rollback();
+        return ins.error();
+      }
+      Query iq(*ins);
+      iq.bind(1, kSchemaVersion);
+      st = run(iq, "write schema version");
+      if (!st) {
+        rollback();
+        return st;
+      }
+    } else {
+      rollback();
+      return rc == SQLITE_DONE ? make_error(ErrorCode::kMalformed,
+                                            "store " + path_ + " has no schema version")
+                               : error("read schema version", rc);
+    }
+  }
+  // One count column per event kind; kinds are append-only, so a newer
+  // collector adds the columns of kinds it knows.
+  auto cols = prepare("SELECT name FROM pragma_table_info('builds')");
+  if (!cols) {
+    rollback();
+    return cols.error();
+  }
+  {
+    Query q(*cols);
+    while (q.step() == SQLITE_ROW) {
+      const std::string name = q.text_at(0);
+      for (std::size_t i = 0; i < events::kKinds.size(); ++i)
+        if (name == events::kKinds[i].name) kind_column_[i] = true;
+    }
+  }
+  if (!read_only_) {
+    for (std::size_t i = 0; i < events::kKinds.size(); ++i) {
+      if (kind_column_[i]) continue;
+      const std::string sql = "ALTER TABLE builds ADD COLUMN " + kind_column(i) +
+                              " INTEGER NOT NULL DEFAULT 0";
+      st = exec(sql.c_str(), "add kind column");
+      if (!st) {
+        rollback();
+        return st;
+      }
+      kind_column_[i] = true;
+    }
+    if (const char* x = std::getenv("BT_EXP_PRAGMAS")) { st = exec(x, "exp"); if (!st) return st; }  // EXPERIMENT
+    st = exec("COMMIT", "create schema");
+    if (!st) {
+      rollback();
+      return st;
+    }
+    update_build_sql_ =
+        "UPDATE builds SET"
+        " first_ns = CASE WHEN first_ns = 0 OR first_ns > ?2 THEN ?2 ELSE first_ns END,"
+        " last_ns = MAX(last_ns, ?3),"
+        " start_ns = CASE WHEN ?4 <> 0 AND (start_ns = 0 OR ?4 < start_ns) THEN ?4 ELSE start_ns END,"
+        " exit_code = CASE WHEN ?5 AND ?6 >= end_ns THEN ?7 ELSE exit_code END,"
+        " end_ns = CASE WHEN ?5 AND ?6 >= end_ns THEN ?6 ELSE end_ns END,"
+        " ended = CASE WHEN ?5 THEN 1 ELSE ended END,"
+        " events = events + ?8,"
+        " job = CASE WHEN job = '' THEN ?9 ELSE job END,"
+        " number = CASE WHEN number = '' THEN ?10 ELSE number END,"
+        " url = CASE WHEN url = '' THEN ?11 ELSE url END,"
+        " repository = CASE WHEN repository = '' THEN ?12 ELSE repository END,"
+        " commit_id = CASE WHEN commit_id = '' THEN ?13 ELSE commit_id END,"
+        " runner = CASE WHEN runner = '' THEN ?14 ELSE runner END";
+    for (std::size_t i = 0; i < events::kKinds.size(); ++i)
+      update_build_sql_ += ", " + kind_column(i) + " = " + kind_column(i) + " + ?" +
+                           std::to_string(15 + i);
+    update_build_sql_ += " WHERE id = ?1";
+  }
+  return Ok{};
+}
+
+// ---- agents ---------------------------------------------------------------------------
+
+constexpr const char* kAgentColumns =
+    "id, public_key, revoked, enrolled_ns, hostname, os, kernel, agent_version, ci, epoch, "
+    "last_seq, last_hash, last_seen_ns, findings";
+
+Agent SqliteStore::read_agent(const Query& q) const {
+  Agent a;
+  a.id = q.text_at(0);
+  a.public_key = q.bytes_at<32>(1);
+  a.revoked = q.i64_at(2) != 0;
+  a.enrolled_ns = q.u64_at(3);
+  a.inventory = Inventory{q.text_at(4), q.text_at(5), q.text_at(6), q.text_at(7), q.text_at(8)};
+  a.epoch = q.u64_at(9);
+  a.last_seq = q.u64_at(10);
+  a.last_hash = q.bytes_at<32>(11);
+  a.last_seen_ns = q.u64_at(12);
+  a.findings = q.u64_at(13);
+  return a;
+}
+
+Result<std::optional<Agent>> SqliteStore::agent(const std::string& id) {
+  auto s = prepare(std::string("SELECT ") + kAgentColumns + " FROM agents WHERE id = ?1");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, id);
+  const int rc = q.step();
+  if (rc == SQLITE_DONE) return std::optional<Agent>();
+  if (rc != SQLITE_ROW) return error("read agent", rc);
+  return std::optional<Agent>(read_agent(q));
+}
+
+Result<std::vector<Agent>> SqliteStore::agents() {
+  auto s = prepare(std::string("SELECT ") + kAgentColumns + " FROM agents ORDER BY id");
+  if (!s) return s.error();
+  Query q(*s);
+  std::vector<Agent> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_agent(q));
+  if (rc != SQLITE_DONE) return error("list agents", rc);
+  return out;
+}
+
+Status SqliteStore::add_agent(const Agent& agent) {
+  if (!batch::valid_agent_id(agent.id))
+    return make_error(ErrorCode::kInvalidArgument,
+                      "invalid agent id '" + agent.id + "' (1..64 of A-Z a-z 0-9 _ -)");
+  return transaction([&]() -> Status {
+    auto sel = prepare("SELECT public_key FROM agents WHERE id = ?1");
+    if (!sel) return sel.error();
+    std::optional<crypto::PublicKey> existing;
+    {
+      Query q(*sel);
+      q.bind(1, agent.id);
+      const int rc = q.step();
+      if (rc == SQLITE_ROW) existing = q.bytes_at<32>(0);
+      else if (rc != SQLITE_DONE) return error("read agent", rc);
+    }
+    const Inventory& inv = agent.inventory;
+    if (existing) {
+      if (*existing != agent.public_key)
+        return make_error(ErrorCode::kConflict,
+                          "agent " + agent.id + " is already enrolled with another key");
+      // Same key again (re-enrollment): refresh the inventory it reports.
+      auto up = prepare(
+          "UPDATE agents SET hostname = COALESCE(NULLIF(?2, ''), hostname),"
+          " os = COALESCE(NULLIF(?3, ''), os), kernel = COALESCE(NULLIF(?4, ''), kernel),"
+          " agent_version = COALESCE(NULLIF(?5, ''), agent_version),"
+          " ci = COALESCE(NULLIF(?6, ''), ci) WHERE id = ?1");
+      if (!up) return up.error();
+      Query q(*up);
+      q.bind(1, agent.id).bind(2, inv.hostname).bind(3, inv.os).bind(4, inv.kernel);
+      q.bind(5, inv.agent_version).bind(6, inv.ci);
+      return run(q, "update agent");
+    }
+    auto ins = prepare(
+        "INSERT INTO agents(id, public_key, revoked, enrolled_ns, hostname, os, kernel,"
+        " agent_version, ci) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (!ins) return ins.error();
+    {
+      Query q(*ins);
+      q.bind(1, agent.id).bind_blob(2, agent.public_key).bind(3, int64_t{agent.revoked});
+      q.bind(4, agent.enrolled_ns).bind(5, inv.hostname).bind(6, inv.os).bind(7, inv.kernel);
+      q.bind(8, inv.agent_version).bind(9, inv.ci);
+      Status s = run(q, "add agent");
+      if (!s) return s;
+    }
+    return bump_agents_rev();
+  });
+}
+
+Status SqliteStore::revoke_agent(const std::string& id) {
+  return transaction([&]() -> Status {
+    auto s = prepare("UPDATE agents SET revoked = 1 WHERE id = ?1");
+    if (!s) return s.error();
+    int changed = 0;
+    {
+      Query q(*s);
+      q.bind(1, id);
+      Status st = run(q, "revoke agent", &changed);
+      if (!st) return st;
+    }
+    if (changed == 0) return make_error(ErrorCode::kNotFound, "no agent '" + id + "'");
+    return bump_agents_rev();
+  });
+}
+
+Status SqliteStore::add_token(const Token& token) {
+  if (token.secret.empty() || token.uses == 0)
+    return make_error(ErrorCode::kInvalidArgument, "a token needs a secret and at least one use");
+  const std::string hash = token_hash(token.secret);
+  return transaction([&]() -> Status {
+    auto s = prepare(
+        "INSERT INTO tokens(sha256, created_ns, expires_ns, uses_left)"
+        " VALUES (?1, ?2, ?3, ?4)");
+    if (!s) return s.error();
+    Query q(*s);
+    q.bind(1, hash).bind(2, now_ns()).bind(3, token.expires_ns).bind(4, int64_t{token.uses});
+    return run(q, "add token");
+  });
+}
+
+Status SqliteStore::use_token(const std::string& secret, uint64_t now_ns) {
+  const std::string hash = token_hash(secret);
+  // One UPDATE is atomic across processes: two enrollments racing for the
+  // last use cannot both see uses_left > 0.
+  auto s = prepare(
+      "UPDATE tokens SET uses_left = uses_left - 1"
+      " WHERE sha256 = ?1 AND uses_left > 0 AND expires_ns > ?2");
+  if (!s) return s.error();
+  if (read_only_) return make_error(ErrorCode::kInvalidArgument, "store " + path_ + " is open read-only");
+  int changed = 0;
+  Query q(*s);
+  q.bind(1, hash).bind(2, now_ns);
+  Status st = run(q, "use token", &changed);
+  if (!st) return st;
+  if (changed != 1) return make_error(ErrorCode::kNotFound, "unknown, expired or used-up token");
+  return Ok{};
+}
+
+Result<uint64_t> SqliteStore::agents_revision() {
+  auto s = prepare("SELECT value FROM meta WHERE key = 'agents_rev'");
+  if (!s) return s.error();
+  Query q(*s);
+  const int rc = q.step();
+  if (rc == SQLITE_ROW) return q.u64_at(0);
+  if (rc == SQLITE_DONE) return uint64_t{0};
+  return error("read agents_rev", rc);
+}
+
+// ---- ingest ---------------------------------------------------------------------------
+
+Result<int64_t> SqliteStore::build_row(const events::Build& b, bool* created) {
+  *created = false;
+  if (auto it = build_ids_.find(key_); it != build_ids_.end()) return it->second;
+  auto sel = prepare("SELECT id FROM builds WHERE build_id = ?1 AND ci = ?2");
+  if (!sel) return sel.error();
+  {
+    Query q(*sel);
+    q.bind(1, b.id).bind(2, b.ci);
+    const int rc = q.step();
+    if (rc == SQLITE_ROW) return q.i64_at(0);
+    if (rc != SQLITE_DONE) return error("find build", rc);
+  }
+  auto ins = prepare(
+      "INSERT INTO builds(ci, build_id, job, number, url, repository, commit_id, runner)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  if (!ins) return ins.error();
+  Query q(*ins);
+  q.bind(1, b.ci).bind(2, b.id).bind(3, b.job).bind(4, b.number).bind(5, b.url);
+  q.bind(6, b.repository).bind(7, b.commit).bind(8, b.runner);
+  Status s = run(q, "add build");
+  if (!s) return s.error();
+  *created = true;
+  return sqlite3_last_insert_rowid(db_);
+}
+
+Status SqliteStore::commit(const std::vector<BatchRecord>& batches) {
+  if (batches.empty()) return Ok{};
+  created_builds_.clear();
+  Status s = transaction([&] { return commit_locked(batches); });
+  if (s) {
+    // Only ids of committed rows may be remembered: a rolled-back insert
+    // frees its id for the next one.
+    if (build_ids_.size() + created_builds_.size() > kBuildCacheMax) build_ids_.clear();
+    for (auto& [key, id] : created_builds_) build_ids_.emplace(std::move(key), id);
+  }
+  created_builds_.clear();
+  aggs_.clear();
+  commit_builds_.clear();
+  return s;
+}
+
+Status SqliteStore::commit_locked(const std::vector<BatchRecord>& batches) {
+  auto ins_batch = prepare(
+      "INSERT INTO batches(agent_id, epoch, seq, hash, prev_hash, archive_path, received_ns,"
+      " size_bytes, event_count, first_ns, last_ns)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  if (!ins_batch) return ins_batch.error();
+  auto ins_event = prepare(
+      "INSERT INTO events(batch, line, time_ns, kind, build, pid, ppid, process_key, exe,"
+      " destination, secret_path, exit_code, loss_total)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+  if (!ins_event) return ins_event.error();
+  auto ins_finding = prepare(
+      "INSERT INTO findings(agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns,"
+      " recorded_ns, batch, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  if (!ins_finding) return ins_finding.error();
+
+  std::vector<AgentAgg> agents;
+  auto agent_agg = [&](const std::string& id) -> AgentAgg& {
+    for (auto& a : agents)
+      if (*a.id == id) return a;
+    agents.push_back(AgentAgg{&id});
+    return agents.back();
+  };
+
+  uint64_t total_events = 0;
+  for (const BatchRecord& rec : batches) {
+    if (!batch::valid_agent_id(rec.agent_id))
+      return make_error(ErrorCode::kInvalidArgument, "invalid agent id '" + rec.agent_id + "'");
+    const batch::Header& h = rec.header;
+    uint64_t first_ns = h.first_time_ns, last_ns = h.last_time_ns;
+    if (first_ns == 0 && last_ns == 0 && !rec.events.empty()) {
+      first_ns = UINT64_MAX;
+      for (const auto& e : rec.events) {
+        first_ns = std::min(first_ns, e.time_ns);
+        last_ns = std::max(last_ns, e.time_ns);
+      }
+    }
+    int64_t batch_row;
+    {
+      Query q(*ins_batch);
+      q.bind(1, rec.agent_id).bind(2, rec.epoch).bind(3, h.seq).bind_blob(4, rec.hash);
+      q.bind_blob(5, h.prev_hash).bind(6, rec.archive_path).bind(7, rec.received_ns);
+      q.bind(8, rec.size_bytes).bind(9, uint64_t{rec.events.size()}).bind(10, first_ns);
+      q.bind(11, last_ns);
+      const int rc = q.step();
+      if (rc != SQLITE_DONE) {
+        if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+          const bool unique = rc == SQLITE_CONSTRAINT_UNIQUE;
+          return make_error(ErrorCode::kConflict,
+                            unique ? "batch seq " + std::to_string(h.seq) + " of agent " +
+                                         rec.agent_id + " (epoch " + std::to_string(rec.epoch) +
+                                         ") is already stored"
+                                   : "batch of unknown agent '" + rec.agent_id + "'");
+        }
+        return error("add batch", rc);
+      }
+      batch_row = sqlite3_last_insert_rowid(db_);
+    }
+
+    // Events. Consecutive events almost always share a build, so the last
+    // one is checked before any hashing.
+    std::size_t last_agg = 0;
+    const events::Build* last_build = nullptr;
+    for (const EventRow& ev : rec.events) {
+      BuildAgg* agg = nullptr;
+      if (!ev.build.id.empty()) {
+        if (last_build && last_build->id == ev.build.id && last_build->ci == ev.build.ci) {
+          agg = &aggs_[last_agg];
+        } else {
+          key_.assign(ev.build.ci).push_back('\0');
+          key_.append(ev.build.id);
+          auto it = commit_builds_.find(key_);
+          if (it == commit_builds_.end()) {
+            bool created = false;
+            auto row = build_row(ev.build, &created);
+            if (!row) return row.error();
+            if (created) created_builds_.emplace_back(key_, *row);
+            aggs_.push_back(BuildAgg{*row, &ev.build});
+            it = commit_builds_.emplace(key_, aggs_.size() - 1).first;
+          }
+          agg = &aggs_[it->second];
+          last_agg = it->second;
+          last_build = &ev.build;
+        }
+        if (agg->total == 0 || ev.time_ns < agg->first_ns) agg->first_ns = ev.time_ns;
+        agg->last_ns = std::max(agg->last_ns, ev.time_ns);
+        ++agg->total;
+        const int k = kind_index(ev.kind);
+        if (k >= 0) ++agg->counts[static_cast<std::size_t>(k)];
+        if (ev.kind == events::Kind::build_start && (agg->start_ns == 0 || ev.time_ns < agg->start_ns))
+          agg->start_ns = ev.time_ns;
+        if (ev.kind == events::Kind::build_end && (!agg->ended || ev.time_ns >= agg->end_ns)) {
+          agg->ended = true;
+          agg->end_ns = ev.time_ns;
+          agg->exit_code = ev.exit_code;
+        }
+      }
+      Query q(*ins_event);
+      q.bind(1, batch_row).bind(2, int64_t{ev.line}).bind(3, ev.time_ns);
+      q.bind(4, int64_t{static_cast<uint16_t>(ev.kind)});
+      if (agg) q.bind(5, agg->row);
+      else q.bind_null(5);
+      q.bind(6, ev.pid).bind(7, ev.ppid).bind_or_null(8, ev.process_key).bind_or_null(9, ev.exe);
+      q.bind_or_null(10, ev.destination).bind_or_null(11, ev.secret_path);
+      q.bind(12, ev.exit_code).bind(13, ev.loss_total);
+      const int rc = q.step();
+      if (rc != SQLITE_DONE) return error("add event", rc);
+    }
+    total_events += rec.events.size();
+
+    for (const Finding& f : rec.findings) {
+      const std::string& agent_id = f.agent_id.empty() ? rec.agent_id : f.agent_id;
+      Query q(*ins_finding);
+      q.bind(1, agent_id).bind(2, std::string_view(finding_kind_name(f.kind)));
+      q.bind(3, f.seq_from).bind(4, f.seq_to).bind(5, f.time_from_ns).bind(6, f.time_to_ns);
+      q.bind(7, f.recorded_ns ? f.recorded_ns : rec.received_ns).bind(8, batch_row);
+      q.bind(9, f.detail);
+      Status st = run(q, "add finding");
+      if (!st) return st;
+      ++agent_agg(agent_id).findings;
+    }
+
+    AgentAgg& a = agent_agg(rec.agent_id);
+    if (!a.has_tip || rec.epoch > a.epoch || (rec.epoch == a.epoch && h.seq > a.seq)) {
+      a.has_tip = true;
+      a.epoch = rec.epoch;
+      a.seq = h.seq;
+      a.hash = &rec.hash;
+    }
+    a.last_seen_ns = std::max(a.last_seen_ns, rec.received_ns);
+  }
+
+  // Chain state: the tip only moves forward (a late batch filling an old
+  // gap leaves it alone); last seen and findings always accumulate.
+  auto up_agent = prepare(
+      "UPDATE agents SET"
+      " epoch = CASE WHEN ?2 AND (?3 > epoch OR (?3 = epoch AND ?4 > last_seq)) THEN ?3 ELSE epoch END,"
+      " last_hash = CASE WHEN ?2 AND (?3 > epoch OR (?3 = epoch AND ?4 > last_seq)) THEN ?5 ELSE last_hash END,"
+      " last_seq = CASE WHEN ?2 AND (?3 > epoch OR (?3 = epoch AND ?4 > last_seq)) THEN ?4 ELSE last_seq END,"
+      " last_seen_ns = MAX(last_seen_ns, ?6), findings = findings + ?7"
+      " WHERE id = ?1");
+  if (!up_agent) return up_agent.error();
+  static const crypto::Digest kZero{};
+  for (const AgentAgg& a : agents) {
+    Query q(*up_agent);
+    q.bind(1, *a.id).bind(2, int64_t{a.has_tip}).bind(3, a.epoch).bind(4, a.seq);
+    q.bind_blob(5, a.hash ? *a.hash : kZero).bind(6, a.last_seen_ns).bind(7, a.findings);
+    int changed = 0;
+    Status st = run(q, "update agent", &changed);
+    if (!st) return st;
+    // A finding may name an agent that was never enrolled (a rejected
+    // batch); a committed batch may not.
+    if (changed == 0 && a.has_tip)
+      return make_error(ErrorCode::kNotFound, "batch of unknown agent '" + *a.id + "'");
+  }
+
+  // Builds: one UPDATE per distinct build of this commit.
+  auto up_build = prepare(update_build_sql_);
+  if (!up_build) return up_build.error();
+  for (const BuildAgg& agg : aggs_) {
+    const events::Build& b = *agg.first;
+    Query q(*up_build);
+    q.bind(1, agg.row).bind(2, agg.first_ns).bind(3, agg.last_ns).bind(4, agg.start_ns);
+    q.bind(5, int64_t{agg.ended}).bind(6, agg.end_ns).bind(7, agg.exit_code).bind(8, agg.total);
+    q.bind(9, b.job).bind(10, b.number).bind(11, b.url).bind(12, b.repository);
+    q.bind(13, b.commit).bind(14, b.runner);
+    for (std::size_t i = 0; i < agg.counts.size(); ++i)
+      q.bind(static_cast<int>(15 + i), agg.counts[i]);
+    Status st = run(q, "update build");
+    if (!st) return st;
+  }
+
+  auto up_meta = prepare("UPDATE meta SET value = value + ?2 WHERE key = ?1");
+  if (!up_meta) return up_meta.error();
+  for (auto [key, n] : {std::pair<std::string_view, uint64_t>{"events", total_events},
+                        {"batches", uint64_t{batches.size()}}}) {
+    Query q(*up_meta);
+    q.bind(1, key).bind(2, n);
+    Status st = run(q, "update counters");
+    if (!st) return st;
+  }
+  return Ok{};
+}
+
+Status SqliteStore::record_finding(const Finding& f) {
+  return transaction([&]() -> Status {
+    auto ins = prepare(
+        "INSERT INTO findings(agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns,"
+        " recorded_ns, batch, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)");
+    if (!ins) return ins.error();
+    {
+      Query q(*ins);
+      q.bind(1, f.agent_id).bind(2, std::string_view(finding_kind_name(f.kind)));
+      q.bind(3, f.seq_from).bind(4, f.seq_to).bind(5, f.time_from_ns).bind(6, f.time_to_ns);
+      q.bind(7, f.recorded_ns).bind(8, f.detail);
+      Status st = run(q, "add finding");
+      if (!st) return st;
+    }
+    auto up = prepare("UPDATE agents SET findings = findings + 1 WHERE id = ?1");
+    if (!up) return up.error();
+    Query q(*up);
+    q.bind(1, f.agent_id);
+    return run(q, "count finding");
+  });
+}
+
+Result<std::optional<crypto::Digest>> SqliteStore::batch_hash(const std::string& agent_id,
+                                                              uint64_t epoch, uint64_t seq) {
+  auto s = prepare("SELECT hash FROM batches WHERE agent_id = ?1 AND epoch = ?2 AND seq = ?3");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, agent_id).bind(2, epoch).bind(3, seq);
+  const int rc = q.step();
+  if (rc == SQLITE_DONE) return std::optional<crypto::Digest>();
+  if (rc != SQLITE_ROW) return error("read batch hash", rc);
+  return std::optional<crypto::Digest>(q.bytes_at<32>(0));
+}
+
+// ---- reading ----------------------------------------------------------------------------
+
+std::string SqliteStore::build_columns() const {
+  std::string cols =
+      "id, ci, build_id, job, number, url, repository, commit_id, runner, first_ns, last_ns,"
+      " start_ns, end_ns, ended, exit_code";
+  for (std::size_t i = 0; i < events::kKinds.size(); ++i)
+    cols += kind_column_[i] ? ", " + kind_column(i) : std::string(", 0");
+  return cols;
+}
+
+BuildRow SqliteStore::read_build(const Query& q) const {
+  BuildRow r;
+  r.id = q.i64_at(0);
+  r.build = events::Build{q.text_at(1), q.text_at(3), q.text_at(2), q.text_at(4),
+                          q.text_at(5), q.text_at(6), q.text_at(7), q.text_at(8)};
+  r.first_ns = q.u64_at(9);
+  r.last_ns = q.u64_at(10);
+  r.start_ns = q.u64_at(11);
+  r.end_ns = q.u64_at(12);
+  r.ended = q.i64_at(13) != 0;
+  r.exit_code = q.i64_at(14);
+  for (std::size_t i = 0; i < events::kKinds.size(); ++i) {
+    const uint64_t n = q.u64_at(static_cast<int>(15 + i));
+    if (n) r.counts.emplace_back(std::string(events::kKinds[i].name), n);
+  }
+  return r;
+}
+
+Result<std::vector<BuildRow>> SqliteStore::builds(const BuildFilter& filter) {
+  std::string sql = "SELECT " + build_columns() + " FROM builds WHERE last_ns >= ?1";
+  if (!filter.job.empty()) sql += " AND job = ?2";
+  sql += " ORDER BY first_ns DESC, id DESC LIMIT ?3";
+  auto s = prepare(sql);
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, filter.since_ns);
+  if (!filter.job.empty()) q.bind(2, filter.job);
+  q.bind(3, static_cast<int64_t>(std::min<std::size_t>(filter.limit, INT64_MAX)));
+  std::vector<BuildRow> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_build(q));
+  if (rc != SQLITE_DONE) return error("list builds", rc);
+  return out;
+}
+
+Result<std::optional<BuildRow>> SqliteStore::build(const std::string& ci_build_id) {
+  // The CI's build id first (the most recent if two CI systems share it);
+  // an all-digit id that no CI build has is taken as builds.id.
+  const bool numeric = !ci_build_id.empty() && ci_build_id.size() <= 18 &&
+                       ci_build_id.find_first_not_of("0123456789") == std::string::npos;
+  for (const bool by_row : {false, true}) {
+    if (by_row && !numeric) break;
+    auto s = prepare("SELECT " + build_columns() + " FROM builds WHERE " +
+                     (by_row ? "id = ?1" : "build_id = ?1 ORDER BY last_ns DESC LIMIT 1"));
+    if (!s) return s.error();
+    Query q(*s);
+    if (by_row) q.bind(1, int64_t{std::stoll(ci_build_id)});
+    else q.bind(1, ci_build_id);
+    const int rc = q.step();
+    if (rc == SQLITE_ROW) return std::optional<BuildRow>(read_build(q));
+    if (rc != SQLITE_DONE) return error("read build", rc);
+  }
+  return std::optional<BuildRow>();
+}
+
+Status SqliteStore::events(const EventFilter& filter,
+                           const std::function<bool(const EventRef&)>& on_ref) {
+  // Assembled from fixed fragments; every value is a binding.
+  std::string sql =
+      "SELECT b.agent_id, b.seq, b.archive_path, e.line, e.time_ns"
+      " FROM events e JOIN batches b ON b.id = e.batch WHERE e.time_ns >= ?1";
+  if (filter.build) sql += " AND e.build = ?2";
+  if (!filter.build_id.empty()) sql += " AND e.build IN (SELECT id FROM builds WHERE build_id = ?3)";
+  if (filter.kind) sql += " AND e.kind = ?4";
+  if (!filter.exe.empty()) sql += " AND e.exe = ?5";
+  if (!filter.destination.empty()) sql += " AND e.destination = ?6";
+  if (!filter.secret_path.empty()) sql += " AND e.secret_path = ?7";
+  sql += " ORDER BY e.time_ns, e.id";
+  auto s = prepare(sql);
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, filter.since_ns);
+  if (filter.build) q.bind(2, *filter.build);
+  if (!filter.build_id.empty()) q.bind(3, filter.build_id);
+  if (filter.kind) q.bind(4, int64_t{static_cast<uint16_t>(*filter.kind)});
+  if (!filter.exe.empty()) q.bind(5, filter.exe);
+  if (!filter.destination.empty()) q.bind(6, filter.destination);
+  if (!filter.secret_path.empty()) q.bind(7, filter.secret_path);
+  EventRef ref;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    ref.agent_id = q.text_at(0);
+    ref.seq = q.u64_at(1);
+    ref.archive_path = q.text_at(2);
+    ref.line = static_cast<uint32_t>(q.i64_at(3));
+    ref.time_ns = q.u64_at(4);
+    if (!on_ref(ref)) return Ok{};
+  }
+  if (rc != SQLITE_DONE) return error("read events", rc);
+  return Ok{};
+}
+
+Result<std::vector<Finding>> SqliteStore::findings(const std::string& agent_id) {
+  std::string sql =
+      "SELECT id, agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns, recorded_ns, detail"
+      " FROM findings";
+  sql += agent_id.empty() ? " ORDER BY id" : " WHERE agent_id = ?1 ORDER BY id";
+  auto s = prepare(sql);
+  if (!s) return s.error();
+  Query q(*s);
+  if (!agent_id.empty()) q.bind(1, agent_id);
+  std::vector<Finding> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    Finding f;
+    f.id = q.i64_at(0);
+    f.agent_id = q.text_at(1);
+    if (!parse_finding_kind(q.text_at(2), &f.kind))
+      return make_error(ErrorCode::kMalformed, "finding " + std::to_string(f.id) +
+                                                   " has unknown kind '" + q.text_at(2) + "'");
+    f.seq_from = q.u64_at(3);
+    f.seq_to = q.u64_at(4);
+    f.time_from_ns = q.u64_at(5);
+    f.time_to_ns = q.u64_at(6);
+    f.recorded_ns = q.u64_at(7);
+    f.detail = q.text_at(8);
+    out.push_back(std::move(f));
+  }
+  if (rc != SQLITE_DONE) return error("read findings", rc);
+  return out;
+}
+
+Result<Stats> SqliteStore::stats() {
+  // events and batches are counters kept by commit (COUNT(*) over the
+  // events table is a full scan); the other tables are small.
+  auto s = prepare(
+      "SELECT (SELECT COUNT(*) FROM agents),"
+      " (SELECT value FROM meta WHERE key = 'batches'),"
+      " (SELECT value FROM meta WHERE key = 'events'),"
+      " (SELECT COUNT(*) FROM builds), (SELECT COUNT(*) FROM findings),"
+      " (SELECT page_count FROM pragma_page_count()) * (SELECT page_size FROM pragma_page_size())");
+  if (!s) return s.error();
+  Query q(*s);
+  const int rc = q.step();
+  if (rc != SQLITE_ROW) return error("read stats", rc);
+  Stats st;
+  st.agents = q.u64_at(0);
+  st.batches = q.u64_at(1);
+  st.events = q.u64_at(2);
+  st.builds = q.u64_at(3);
+  st.findings = q.u64_at(4);
+  st.db_bytes = q.u64_at(5);
+  struct stat wal {};
+  if (::stat((path_ + "-wal").c_str(), &wal) == 0) st.db_bytes += static_cast<uint64_t>(wal.st_size);
+  return st;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite(const std::string& data_dir, const Options& options) {
+  const std::string path = data_dir + "/buildtrail.db";
+  if (options.read_only) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+      return make_error(ErrorCode::kNotFound, "no store at " + path);
+  } else {
+    Status s = fs::make_dirs(data_dir, 0750);
+    if (!s) return s.error();
+  }
+  sqlite3* db = nullptr;
+  const int flags = (options.read_only ? SQLITE_OPEN_READONLY
+                                       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                    SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    return make_error(code_for(rc), "store " + path + ": open: " + msg);
+  }
+  auto store = std::make_unique<SqliteStore>(db, path, options.read_only);
+  Status s = store->init(options);
+  if (!s) return s.error();
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace bt::collector::store

@@ -1,0 +1,185 @@
+// The collector's storage interface. The embedded default is SQLite
+// (sqlite_store.cpp); a fleet backend (PostgreSQL) is another implementation
+// of this interface, not a rewrite of its callers.
+//
+// Event *content* lives in the signed batches of the archive (archive/);
+// the store keeps the facts needed to find and filter events (time, kind,
+// build, process, exe, destination, secret path) plus the position of each
+// event in its batch. Every answer can therefore be re-verified against the
+// bytes the agent signed.
+//
+// Thread-safety: a Store is used by one thread at a time; the collector
+// opens one for its ingest writer and one per reader (tools, HTTP threads).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/batch/chain.h"
+#include "common/crypto/keys.h"
+#include "common/events/event.h"
+#include "common/result.h"
+
+namespace bt::collector::store {
+
+// ---- agents, keys, enrollment -------------------------------------------------
+
+struct Inventory {
+  std::string hostname, os, kernel, agent_version, ci;
+};
+
+struct Agent {
+  std::string id;
+  crypto::PublicKey public_key{};
+  bool revoked = false;
+  uint64_t enrolled_ns = 0;
+  Inventory inventory;
+  // Chain state (the tip of the current epoch).
+  uint64_t epoch = 0;  // bumped on every chain restart
+  uint64_t last_seq = 0;
+  crypto::Digest last_hash{};
+  uint64_t last_seen_ns = 0;
+  uint64_t findings = 0;  // integrity findings recorded for this agent
+};
+
+struct Token {
+  std::string secret;     // shown once, stored only as a SHA-256
+  uint64_t expires_ns = 0;
+  uint32_t uses = 1;      // how many enrollments it allows
+};
+
+// ---- ingest ------------------------------------------------------------------
+
+// What ingest keeps of one event: the filterable facts and its place in the
+// batch (0-based line number).
+struct EventRow {
+  uint32_t line = 0;
+  uint64_t time_ns = 0;
+  events::Kind kind{};
+  events::Build build;     // copied per event; builds are upserted from it
+  uint64_t pid = 0;
+  uint64_t ppid = 0;
+  std::string process_key;
+  std::string exe;
+  std::string destination;  // net_connect: daddr:port (and dns_name), dns_query: name, upload: destination
+  std::string secret_path;  // secret_access: path
+  int64_t exit_code = 0;    // build_end / process_exit
+  uint64_t loss_total = 0;  // loss: sum of counts
+};
+
+enum class FindingKind { kGap, kFork, kReplay, kRestart, kLoss, kRejected };
+const char* finding_kind_name(FindingKind kind);
+
+struct Finding {
+  int64_t id = 0;
+  std::string agent_id;
+  FindingKind kind{};
+  uint64_t seq_from = 0, seq_to = 0;  // seq range concerned
+  uint64_t time_from_ns = 0, time_to_ns = 0;
+  uint64_t recorded_ns = 0;
+  std::string detail;
+};
+
+// One verified batch ready to commit. The chain link was decided by the
+// single ingest writer, so classification and commit cannot race.
+struct BatchRecord {
+  std::string agent_id;
+  uint64_t epoch = 0;
+  batch::Header header;
+  crypto::Digest hash{};
+  std::string archive_path;  // relative to the data folder
+  uint64_t received_ns = 0;
+  uint64_t size_bytes = 0;
+  std::vector<EventRow> events;
+  std::vector<Finding> findings;  // gap/restart/loss findings this batch reveals
+};
+
+// ---- reading -----------------------------------------------------------------
+
+struct BuildRow {
+  int64_t id = 0;
+  events::Build build;
+  uint64_t first_ns = 0, last_ns = 0;
+  uint64_t start_ns = 0, end_ns = 0;  // from build_start / build_end, 0 if not seen
+  bool ended = false;
+  int64_t exit_code = 0;
+  events::Counts counts;  // events per kind
+};
+
+struct BuildFilter {
+  std::string job;       // exact match when non-empty
+  uint64_t since_ns = 0; // builds seen at or after
+  std::size_t limit = 1000;
+};
+
+// Where to find one stored event: its batch in the archive and its line.
+struct EventRef {
+  std::string agent_id;
+  uint64_t seq = 0;
+  std::string archive_path;
+  uint32_t line = 0;
+  uint64_t time_ns = 0;
+};
+
+struct EventFilter {
+  std::optional<int64_t> build;     // builds.id
+  std::string build_id;             // or the CI build id (Build::id)
+  std::optional<events::Kind> kind;
+  uint64_t since_ns = 0;
+  std::string exe, destination, secret_path;  // exact matches when non-empty
+};
+
+struct Stats {
+  uint64_t agents = 0, batches = 0, events = 0, builds = 0, findings = 0;
+  uint64_t db_bytes = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Agents and enrollment.
+  virtual Result<std::optional<Agent>> agent(const std::string& id) = 0;
+  virtual Result<std::vector<Agent>> agents() = 0;
+  // Adds an agent, or returns kConflict if the id exists with another key.
+  virtual Status add_agent(const Agent& agent) = 0;
+  virtual Status revoke_agent(const std::string& id) = 0;
+  virtual Status add_token(const Token& token) = 0;
+  // Atomically checks and spends one use of a token; kNotFound when the
+  // token is unknown, expired or used up.
+  virtual Status use_token(const std::string& secret, uint64_t now_ns) = 0;
+  // A counter that changes whenever agents or keys change (any process).
+  virtual Result<uint64_t> agents_revision() = 0;
+
+  // Ingest. Commits all records in one transaction, durably, or none.
+  virtual Status commit(const std::vector<BatchRecord>& batches) = 0;
+  // Integrity findings found outside a batch commit (fork, rejected).
+  virtual Status record_finding(const Finding& finding) = 0;
+  // Hash of a stored batch of the agent's current epoch, for chain checks.
+  virtual Result<std::optional<crypto::Digest>> batch_hash(const std::string& agent_id,
+                                                           uint64_t epoch, uint64_t seq) = 0;
+
+  // Reading.
+  virtual Result<std::vector<BuildRow>> builds(const BuildFilter& filter) = 0;
+  virtual Result<std::optional<BuildRow>> build(const std::string& ci_build_id) = 0;
+  // Calls `on_ref` for matching events in time order; stops early if it
+  // returns false.
+  virtual Status events(const EventFilter& filter,
+                        const std::function<bool(const EventRef&)>& on_ref) = 0;
+  virtual Result<std::vector<Finding>> findings(const std::string& agent_id) = 0;
+  virtual Result<Stats> stats() = 0;
+};
+
+struct Options {
+  bool read_only = false;
+  int busy_timeout_ms = 5000;
+};
+
+// Opens (creating if needed) the SQLite store at DIR/buildtrail.db.
+Result<std::unique_ptr<Store>> open_sqlite(const std::string& data_dir, const Options& options = {});
+
+}  // namespace bt::collector::store

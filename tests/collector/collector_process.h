@@ -1,0 +1,141 @@
+// Starts the real `buildtrail-collector serve` as a child process on a
+// loopback port, and a small libcurl client to talk to it.
+#pragma once
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/fs.h"
+#include "tests/common/test_util.h"
+
+namespace bt::testing {
+
+class CollectorProcess {
+ public:
+  explicit CollectorProcess(std::string data_dir, std::vector<std::string> extra = {})
+      : data_(std::move(data_dir)), extra_(std::move(extra)) {
+    start();
+  }
+  ~CollectorProcess() { stop(SIGKILL); }
+
+  bool start() {
+    const std::string ready = data_ + ".ready";
+    ::unlink(ready.c_str());
+    std::vector<std::string> args = {build_path("collector/buildtrail-collector"), "serve",
+                                     "--listen", listen_, "--data", data_, "--ready-file", ready};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      const std::string log = data_ + ".log";
+      FILE* f = std::fopen(log.c_str(), "a");
+      if (f) ::dup2(fileno(f), 2);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200; ++i) {
+      auto text = fs::read_file(ready, 1024);
+      if (text && !text->empty()) {
+        address_ = text->substr(0, text->find('\n'));
+        listen_ = address_;  // restart on the same port
+        return true;
+      }
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return false;
+  }
+
+  // Sends `sig` and waits; returns the exit status (or 128+signal).
+  int stop(int sig = SIGTERM) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  const std::string& address() const { return address_; }
+  std::string url(const std::string& path) const { return "http://" + address_ + path; }
+  std::string log() const {
+    auto text = fs::read_file(data_ + ".log", 1 << 20);
+    return text ? *text : std::string();
+  }
+
+ private:
+  std::string data_;
+  std::vector<std::string> extra_;
+  std::string listen_ = "127.0.0.1:0";
+  std::string address_;
+  pid_t pid_ = -1;
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+  std::string retry_after;
+  std::string error;  // curl's, when the request failed
+};
+
+inline HttpResponse http_request(const std::string& url, const std::string* body,
+                                 const std::vector<std::string>& curl_opts_ca = {}) {
+  HttpResponse r;
+  CURL* c = curl_easy_init();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  if (body) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+  }
+  if (curl_opts_ca.size() >= 1) curl_easy_setopt(c, CURLOPT_CAINFO, curl_opts_ca[0].c_str());
+  if (curl_opts_ca.size() >= 3) {
+    curl_easy_setopt(c, CURLOPT_SSLCERT, curl_opts_ca[1].c_str());
+    curl_easy_setopt(c, CURLOPT_SSLKEY, curl_opts_ca[2].c_str());
+  }
+  auto write = +[](char* p, size_t s, size_t n, void* out) -> size_t {
+    static_cast<std::string*>(out)->append(p, s * n);
+    return s * n;
+  };
+  auto header = +[](char* p, size_t s, size_t n, void* out) -> size_t {
+    std::string line(p, s * n);
+    if (line.rfind("Retry-After:", 0) == 0 || line.rfind("retry-after:", 0) == 0)
+      *static_cast<std::string*>(out) = line.substr(12, line.find_last_not_of("\r\n ") - 11);
+    return s * n;
+  };
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.retry_after);
+  const CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_easy_cleanup(c);
+  if (!r.retry_after.empty()) r.retry_after.erase(0, r.retry_after.find_first_not_of(' '));
+  return r;
+}
+
+inline HttpResponse post(const std::string& url, const std::string& body) {
+  return http_request(url, &body);
+}
+inline HttpResponse get(const std::string& url) { return http_request(url, nullptr); }
+
+}  // namespace bt::testing

@@ -1,0 +1,446 @@
+// The real collector process over real HTTP on loopback, fed batches sealed
+// by common/. Every status code of docs/collector-api.md is produced here.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sqlite3.h>
+#include <zstd.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "collector/store/store.h"
+#include "common/events/json.h"
+#include "tests/collector/collector_process.h"
+
+using namespace bt;
+using namespace bt::testing;
+
+namespace {
+
+struct Env {
+  std::string root = make_temp_dir("srv");
+  std::string data = root + "/data";
+  crypto::KeyPair key = test_key(11);
+  std::string agent = "agent-http-1";
+
+  void add_agent(const std::string& id, const crypto::KeyPair& k) {
+    auto st = collector::store::open_sqlite(data).value();
+    collector::store::Agent a;
+    a.id = id;
+    a.public_key = k.public_key;
+    REQUIRE(st->add_agent(a).ok());
+  }
+  std::string token(uint32_t uses = 1, uint64_t ttl_ns = 3600ull * 1000000000) {
+    auto st = collector::store::open_sqlite(data).value();
+    collector::store::Token t;
+    t.secret = "tok-" + std::to_string(::random());
+    t.uses = uses;
+    t.expires_ns = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) + ttl_ns;
+    REQUIRE(st->add_token(t).ok());
+    return t.secret;
+  }
+  collector::store::Stats stats() {
+    return collector::store::open_sqlite(data, {true, 5000}).value()->stats().value();
+  }
+  std::vector<collector::store::Finding> findings(const std::string& id) {
+    return collector::store::open_sqlite(data, {true, 5000}).value()->findings(id).value();
+  }
+};
+
+std::string enroll_body(const std::string& token, const std::string& id, const crypto::KeyPair& k) {
+  return "{\"token\":\"" + token + "\",\"agent_id\":\"" + id + "\",\"public_key\":\"" +
+         [&] {
+           std::string pem = crypto::public_key_pem(k.public_key), out;
+           for (char c : pem) out += c == '\n' ? std::string("\\n") : std::string(1, c);
+           return out;
+         }() +
+         "\",\"inventory\":{\"hostname\":\"ci-7\",\"os\":\"Debian 12\",\"kernel\":\"6.1\","
+         "\"agent_version\":\"0.1.0\",\"ci\":\"jenkins\"}}";
+}
+
+bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("health, metrics and unknown routes") {
+  Env env;
+  CollectorProcess c(env.data);
+  REQUIRE(c.running());
+  auto h = get(c.url("/healthz"));
+  CHECK(h.status == 200);
+  CHECK(h.body == "ok\n");
+  auto m = get(c.url("/metrics"));
+  CHECK(m.status == 200);
+  CHECK(contains(m.body, "# TYPE buildtrail_ingest_latency_seconds histogram"));
+  CHECK(contains(m.body, "buildtrail_batches_rejected_total{reason=\"bad_signature\"} 0"));
+  CHECK(get(c.url("/nope")).status == 404);
+  CHECK(get(c.url("/v1/batches")).status == 405);
+  CHECK(c.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("enrollment with single-use and expired tokens") {
+  Env env;
+  CollectorProcess c(env.data);
+  const std::string tok = env.token(1);
+  auto r = post(c.url("/v1/enroll"), enroll_body(tok, "agent-e1", env.key));
+  CHECK_MESSAGE(r.status == 200, r.body);
+  CHECK(contains(r.body, "\"key_id\":\"" + crypto::to_hex(crypto::key_id(env.key.public_key))));
+  // The token is spent.
+  r = post(c.url("/v1/enroll"), enroll_body(tok, "agent-e2", test_key(12)));
+  CHECK(r.status == 401);
+  // Expired token.
+  const std::string old = env.token(5, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(post(c.url("/v1/enroll"), enroll_body(old, "agent-e3", test_key(13))).status == 401);
+  // Same id, another key.
+  CHECK(post(c.url("/v1/enroll"), enroll_body(env.token(), "agent-e1", test_key(14))).status == 409);
+  // Bad bodies.
+  CHECK(post(c.url("/v1/enroll"), "not json").status == 400);
+  CHECK(post(c.url("/v1/enroll"), enroll_body(env.token(), "../evil", env.key)).status == 400);
+  // The enrolled agent can now send.
+  auto chain = sealed_chain(env.key, "agent-e1", 1);
+  CHECK(post(c.url("/v1/batches"), chain[0].bytes).status == 200);
+}
+
+TEST_CASE("every ingest status code") {
+  Env env;
+  env.add_agent(env.agent, env.key);
+  CollectorProcess c(env.data, {"--max-body", "200000", "--busy-timeout-ms", "300"});
+  REQUIRE(c.running());
+  auto chain = sealed_chain(env.key, env.agent, 3);
+
+  auto r = post(c.url("/v1/batches"), chain[0].bytes);
+  CHECK_MESSAGE(r.status == 200, r.body);
+  CHECK(contains(r.body, "\"status\":\"stored\""));
+
+  r = post(c.url("/v1/batches"), chain[0].bytes);
+  CHECK(r.status == 200);
+  CHECK(contains(r.body, "\"status\":\"duplicate\""));
+
+  SUBCASE("400 malformed, with the reason") {
+    r = post(c.url("/v1/batches"), std::string(500, 'x'));
+    CHECK(r.status == 400);
+    CHECK(contains(r.body, "bad magic"));
+    r = post(c.url("/v1/batches"), chain[1].bytes.substr(0, chain[1].bytes.size() - 7));
+    CHECK(r.status == 400);
+    CHECK(contains(r.body, "announces"));
+  }
+  SUBCASE("401 unknown agent, even with a valid signature") {
+    auto other = sealed_chain(test_key(21), "agent-unknown", 1);
+    r = post(c.url("/v1/batches"), other[0].bytes);
+    CHECK(r.status == 401);
+    CHECK(contains(r.body, "unknown agent 'agent-unknown'"));
+  }
+  SUBCASE("403 bad signature and foreign key") {
+    std::string bad = chain[1].bytes;
+    bad[bad.size() - 1] ^= 1;
+    r = post(c.url("/v1/batches"), bad);
+    CHECK(r.status == 403);
+    CHECK(contains(r.body, "signature"));
+    auto foreign = sealed_chain(test_key(22), env.agent, 1);
+    CHECK(post(c.url("/v1/batches"), foreign[0].bytes).status == 403);
+  }
+  SUBCASE("403 revoked key") {
+    auto st = collector::store::open_sqlite(env.data).value();
+    REQUIRE(st->revoke_agent(env.agent).ok());
+    r = post(c.url("/v1/batches"), chain[1].bytes);
+    CHECK(r.status == 403);
+    CHECK(contains(r.body, "revoked"));
+  }
+  SUBCASE("409 fork") {
+    REQUIRE(post(c.url("/v1/batches"), chain[1].bytes).status == 200);
+    batch::Sealer other(env.key, env.agent);
+    other.add(sample_events(1, env.agent)[0]);
+    auto forked = other.seal(2, chain[0].hash).value();
+    r = post(c.url("/v1/batches"), forked.bytes);
+    CHECK(r.status == 409);
+    auto f = env.findings(env.agent);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].kind == collector::store::FindingKind::kFork);
+  }
+  SUBCASE("413 too large") {
+    r = post(c.url("/v1/batches"), std::string(300000, 'x'));
+    CHECK(r.status == 413);
+  }
+  SUBCASE("503 with Retry-After when the store is locked") {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((env.data + "/buildtrail.db").c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    r = post(c.url("/v1/batches"), chain[1].bytes);
+    CHECK(r.status == 503);
+    CHECK(r.retry_after == "1");
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    // Nothing was lost: the retry is stored and the chain continues.
+    r = post(c.url("/v1/batches"), chain[1].bytes);
+    CHECK_MESSAGE(r.status == 200, r.body);
+    CHECK(contains(r.body, "\"status\":\"stored\""));
+    CHECK(post(c.url("/v1/batches"), chain[2].bytes).status == 200);
+    CHECK(env.findings(env.agent).empty());
+  }
+  CHECK(c.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("a dropped batch yields exactly one gap finding; later data is kept") {
+  Env env;
+  env.add_agent(env.agent, env.key);
+  CollectorProcess c(env.data);
+  auto chain = sealed_chain(env.key, env.agent, 6, 10);
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    if (i == 2) continue;
+    auto r = post(c.url("/v1/batches"), chain[i].bytes);
+    CHECK_MESSAGE(r.status == 200, r.body);
+  }
+  auto f = env.findings(env.agent);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].kind == collector::store::FindingKind::kGap);
+  CHECK(f[0].seq_from == 3);
+  CHECK(f[0].seq_to == 3);
+  CHECK(env.stats().events == 50);
+  auto m = get(c.url("/metrics"));
+  CHECK(contains(m.body, "buildtrail_chain_gaps_total 1"));
+}
+
+TEST_CASE("a batch re-sent after kill -9 is stored exactly once") {
+  Env env;
+  env.add_agent(env.agent, env.key);
+  auto chain = sealed_chain(env.key, env.agent, 8, 20);
+  CollectorProcess c(env.data);
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    // Kill the collector while the request is in flight, at varying points.
+    std::thread killer([&, i] {
+      std::this_thread::sleep_for(std::chrono::microseconds(200 * (i % 4)));
+      c.stop(SIGKILL);
+    });
+    post(c.url("/v1/batches"), chain[i].bytes);
+    killer.join();
+    REQUIRE(c.start());
+    auto r = post(c.url("/v1/batches"), chain[i].bytes);
+    CHECK_MESSAGE(r.status == 200, r.body);
+  }
+  CHECK(env.stats().events == 160);
+  CHECK(env.stats().batches == 8);
+  // Each batch of sample events carries one agent-reported loss event: its
+  // finding must exist exactly once per batch, and nothing else may.
+  int losses = 0;
+  for (const auto& f : env.findings(env.agent)) {
+    if (f.kind == collector::store::FindingKind::kLoss) ++losses;
+    else FAIL_CHECK("unexpected finding " << std::string(collector::store::finding_kind_name(f.kind)) << ": " << f.detail);
+  }
+  CHECK(losses == 8);
+}
+
+TEST_CASE("50 concurrent agents with interleaved chains: all stored, no findings") {
+  Env env;
+  CollectorProcess c(env.data);
+  const std::string tok = env.token(50);
+  constexpr int kAgents = 50, kBatches = 6;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int a = 0; a < kAgents; ++a) {
+    threads.emplace_back([&, a] {
+      const auto key = test_key(static_cast<uint8_t>(100 + a));
+      const std::string id = "agent-c" + std::to_string(a);
+      if (post(c.url("/v1/enroll"), enroll_body(tok, id, key)).status != 200) ++failures;
+      for (const auto& b : sealed_chain(key, id, kBatches, 7))
+        if (post(c.url("/v1/batches"), b.bytes).status != 200) ++failures;
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(failures == 0);
+  CHECK(env.stats().batches == kAgents * kBatches);
+  CHECK(env.stats().events == kAgents * kBatches * 7);
+  CHECK(env.stats().findings == 0);
+  // The archive verifies offline as one set of complete chains.
+  std::string files;
+  for (auto& p : std::filesystem::recursive_directory_iterator(env.data + "/archive"))
+    if (p.is_regular_file()) files += " " + p.path().string();
+  // Spot-check agent c0's chain with its key.
+  const std::string pub = env.root + "/c0.pub";
+  REQUIRE(fs::write_new_file(pub, crypto::public_key_pem(test_key(100).public_key), 0644).ok());
+  auto v = run_command(build_path("collector/buildtrail-collector") + " verify --quiet --pubkey " +
+                       pub + files);
+  CHECK(contains(v.output, "verified " + std::to_string(kAgents * kBatches) + " batches"));
+  CHECK(contains(v.output, std::to_string(kBatches) + " ok"));
+}
+
+TEST_CASE("hostile input: bombs, path ids, SQL text, slow clients, connection floods") {
+  Env env;
+  env.add_agent(env.agent, env.key);
+  CollectorProcess c(env.data, {"--max-connections", "20", "--idle-timeout", "2"});
+  REQUIRE(c.running());
+
+  SUBCASE("decompression bomb signed by an enrolled agent") {
+    const std::string zeros(100u << 20, '\0');
+    std::string bomb(ZSTD_compressBound(zeros.size()), '\0');
+    bomb.resize(ZSTD_compress(bomb.data(), bomb.size(), zeros.data(), zeros.size(), 1));
+    batch::Header h;
+    h.agent_id = env.agent;
+    h.key_id = crypto::key_id(env.key.public_key);
+    h.seq = 1;
+    h.event_count = 1;
+    h.uncompressed_size = static_cast<uint32_t>(zeros.size());
+    h.payload_size = static_cast<uint32_t>(bomb.size());
+    auto r = post(c.url("/v1/batches"), batch::encode_signed(h, bomb, env.key));
+    CHECK(r.status == 413);
+  }
+  SUBCASE("agent ids with ../ or NUL write nothing outside the data folder") {
+    for (const std::string& id : {std::string("../../escape"), std::string("a\0b", 3)}) {
+      batch::Header h;
+      h.agent_id = id;
+      h.seq = 1;
+      auto r = post(c.url("/v1/batches"), batch::encode_signed(h, "", env.key));
+      CHECK(r.status == 400);
+      CHECK(contains(r.body, "agent id"));
+    }
+    CHECK_FALSE(std::filesystem::exists(env.root + "/escape"));
+    for (auto& p : std::filesystem::recursive_directory_iterator(env.root))
+      CHECK(p.path().string().rfind(env.root, 0) == 0);
+  }
+  SUBCASE("SQL metacharacters in events are stored verbatim") {
+    auto e = events::example_event(events::Kind::process_exec);
+    e.agent_id = env.agent;
+    e.process.exe = "/bin/x'; DROP TABLE events; --";
+    e.build.id = "b\"1'); DELETE FROM builds; --";
+    batch::Sealer s(env.key, env.agent);
+    s.add(e);
+    auto r = post(c.url("/v1/batches"), s.seal(1, crypto::Digest{}).value().bytes);
+    CHECK_MESSAGE(r.status == 200, r.body);
+    auto st = collector::store::open_sqlite(env.data, {true, 5000}).value();
+    auto b = st->build(e.build.id).value();
+    REQUIRE(b.has_value());
+    CHECK(b->build.id == e.build.id);
+    collector::store::EventFilter f;
+    f.exe = e.process.exe;
+    int n = 0;
+    REQUIRE(st->events(f, [&](const collector::store::EventRef&) { ++n; return true; }).ok());
+    CHECK(n == 1);
+  }
+  SUBCASE("a client that sends headers byte by byte and stalls") {
+    auto connect_raw = [&]() {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(static_cast<uint16_t>(std::stoi(c.address().substr(c.address().rfind(':') + 1))));
+      ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+      REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+      return fd;
+    };
+    int fd = connect_raw();
+    const std::string partial = "POST /v1/batches HTTP/1.1\r\nHost: x\r\nContent-Len";
+    for (char ch : partial) {
+      REQUIRE(::send(fd, &ch, 1, MSG_NOSIGNAL) == 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    // While it stalls, the server answers others.
+    CHECK(get(c.url("/healthz")).status == 200);
+    // The idle timeout (2 s) closes the stalled connection.
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[64];
+    const auto t0 = std::chrono::steady_clock::now();
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    CHECK(n <= 0);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(4));
+    ::close(fd);
+  }
+  SUBCASE("more connections than the limit") {
+    std::vector<int> fds;
+    for (int i = 0; i < 40; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(static_cast<uint16_t>(std::stoi(c.address().substr(c.address().rfind(':') + 1))));
+      ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) fds.push_back(fd);
+      else ::close(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Connections past the limit are closed by the server at once.
+    int closed = 0;
+    for (int fd : fds) {
+      char ch;
+      timeval tv{0, 100000};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      if (::recv(fd, &ch, 1, 0) == 0) ++closed;
+    }
+    CHECK(closed >= 20);
+    for (int fd : fds) ::close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(get(c.url("/healthz")).status == 200);
+  }
+  CHECK(c.stop(SIGTERM) == 0);
+}
+
+namespace {
+
+// A throwaway PKI made with the openssl CLI: a CA, a server certificate for
+// 127.0.0.1, a client certificate from the same CA and one from another CA.
+struct TestPki {
+  std::string dir = make_temp_dir("pki");
+  TestPki() {
+    const std::string script = R"(set -e; cd )" + dir + R"(
+mk() { openssl ecparam -name prime256v1 -genkey -noout -out $1.key; }
+mk ca; openssl req -x509 -new -key ca.key -subj /CN=bt-test-ca -days 2 -out ca.pem
+mk other; openssl req -x509 -new -key other.key -subj /CN=bt-other-ca -days 2 -out other.pem
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
+printf 'extendedKeyUsage=clientAuth\n' > client.ext
+mk server; openssl req -new -key server.key -subj /CN=127.0.0.1 -out server.csr
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.pem
+mk client; openssl req -new -key client.key -subj /CN=agent -out client.csr
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile client.ext -out client.pem
+mk rogue; openssl req -new -key rogue.key -subj /CN=rogue -out rogue.csr
+openssl x509 -req -in rogue.csr -CA other.pem -CAkey other.key -CAcreateserial -days 2 -extfile client.ext -out rogue.pem
+)";
+    REQUIRE(fs::write_new_file(dir + "/make.sh", script, 0600).ok());
+    auto r = run_command("bash " + dir + "/make.sh");
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  }
+  std::string f(const char* name) const { return dir + "/" + name; }
+};
+
+std::string https(const CollectorProcess& c, const std::string& path) {
+  return "https://" + c.address() + path;
+}
+
+}  // namespace
+
+TEST_CASE("TLS: the collector's CA is trusted, a wrong CA is refused with a clear error") {
+  Env env;
+  TestPki pki;
+  CollectorProcess c(env.data, {"--tls-cert", pki.f("server.pem"), "--tls-key", pki.f("server.key")});
+  REQUIRE_MESSAGE(c.running(), c.log());
+  auto ok = http_request(https(c, "/healthz"), nullptr, {pki.f("ca.pem")});
+  CHECK_MESSAGE(ok.status == 200, ok.error);
+  auto wrong = http_request(https(c, "/healthz"), nullptr, {pki.f("other.pem")});
+  CHECK(wrong.status == 0);
+  CHECK_MESSAGE(contains(wrong.error, "SSL") , wrong.error);
+  // Plain HTTP to the TLS port does not get an answer it could mistake for success.
+  CHECK(get(c.url("/healthz")).status != 200);
+}
+
+TEST_CASE("mTLS: only clients with a certificate from --client-ca are served") {
+  Env env;
+  env.add_agent(env.agent, env.key);
+  TestPki pki;
+  CollectorProcess c(env.data, {"--tls-cert", pki.f("server.pem"), "--tls-key", pki.f("server.key"),
+                                "--client-ca", pki.f("ca.pem")});
+  REQUIRE_MESSAGE(c.running(), c.log());
+  auto none = http_request(https(c, "/healthz"), nullptr, {pki.f("ca.pem")});
+  CHECK(none.status != 200);
+  auto rogue = http_request(https(c, "/healthz"), nullptr,
+                            {pki.f("ca.pem"), pki.f("rogue.pem"), pki.f("rogue.key")});
+  CHECK(rogue.status != 200);
+  auto good = http_request(https(c, "/healthz"), nullptr,
+                           {pki.f("ca.pem"), pki.f("client.pem"), pki.f("client.key")});
+  CHECK_MESSAGE(good.status == 200, good.error);
+  const std::string body = sealed_chain(env.key, env.agent, 1)[0].bytes;
+  auto stored = http_request(https(c, "/v1/batches"), &body,
+                             {pki.f("ca.pem"), pki.f("client.pem"), pki.f("client.key")});
+  CHECK(stored.status == 200);
+}
