@@ -12,8 +12,8 @@ MESON      ?= meson
 # Debian 12 packages the build and the tests need (README: Dependencies).
 DEPS := g++ meson ninja-build pkg-config python3 \
         libzstd-dev libsodium-dev rapidjson-dev doctest-dev \
-        libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev \
-        curl openssl clang libclang-rt-14-dev
+        libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libuv1-dev \
+        libtomlplusplus-dev curl openssl clang libclang-rt-14-dev
 
 .PHONY: all deps build test asan fuzz bench docs clean
 
@@ -53,6 +53,7 @@ bench: deps
 # Regenerates docs derived from the event declaration.
 docs: build
 	$(BUILD)/common/gen-events-doc > docs/events.md
+	$(BUILD)/agent/gen-agent-config-doc > docs/agent-config.md
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)

@@ -1,11 +1,16 @@
 // buildtrail-agent: one binary, one subcommand per mode or tool; each
 // subcommand lives in its own folder and owns its flags.
 #include "agent/keygen/keygen.h"
+#include "agent/replay/replay.h"
 #include "common/cli.h"
 
 int main(int argc, char** argv) {
+  namespace a = bt::agent;
   const std::vector<bt::cli::Command> commands = {
-      {"keygen", bt::agent::keygen::run, "create an Ed25519 signing key pair"},
+      {"keygen", a::keygen::run, "create an Ed25519 signing key pair"},
+      {"replay", a::replay::run, "send recorded (JSON lines) or generated events through the pipeline"},
+      {"flush", a::replay::flush, "send the batches waiting in the spool, then exit"},
+      {"status", a::replay::status, "print the running agent's counters"},
   };
   return bt::cli::dispatch("buildtrail-agent", commands, argc, argv);
 }

@@ -4,6 +4,7 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <unistd.h>
 
@@ -217,6 +218,18 @@ Result<std::unique_ptr<Server>> Server::start(const Config& config, ingest::Inge
   };
   using Completed = void (*)(void*, MHD_Connection*, void**, MHD_RequestTerminationCode);
   Completed completed_fn = completed;
+  // Agents keep connections alive and MHD writes a response's header and
+  // body separately; with Nagle on, the body waits for the client's delayed
+  // ACK (~40 ms per request). Acks must not wait, so disable Nagle.
+  auto started = [](void*, MHD_Connection* c, void**, MHD_ConnectionNotificationCode code) {
+    if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
+    const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!info) return;
+    const int one = 1;
+    ::setsockopt(info->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  };
+  using Started = void (*)(void*, MHD_Connection*, void**, MHD_ConnectionNotificationCode);
+  Started started_fn = started;
 
   std::vector<MHD_OptionItem> opts = {
       {MHD_OPTION_SOCK_ADDR, 0, &*addr},
@@ -224,6 +237,7 @@ Result<std::unique_ptr<Server>> Server::start(const Config& config, ingest::Inge
       {MHD_OPTION_CONNECTION_TIMEOUT, config.idle_timeout_s, nullptr},
       {MHD_OPTION_THREAD_STACK_SIZE, 512 * 1024, nullptr},
       {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(completed_fn), nullptr},
+      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(started_fn), nullptr},
   };
   if (tls) {
     opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, impl->cert.data()});

@@ -12,7 +12,6 @@
 #include <array>
 #include <chrono>
 #include <cstring>
-#include <cstdlib>
 #include <string_view>
 #include <unordered_map>
 
@@ -26,6 +25,16 @@ namespace {
 
 constexpr int64_t kSchemaVersion = 1;
 constexpr std::size_t kBuildCacheMax = 100000;  // ids of builds remembered across commits
+// 16 KiB pages: fewer B-tree splits and WAL frames per event than 4 KiB.
+// Takes effect when the database is created.
+constexpr int kPageSize = 16384;
+// Checkpoint once the WAL holds this many pages (32 MiB), not every 4 MiB.
+constexpr int kCheckpointPages = 2048;
+constexpr int64_t kWalSizeLimit = 64ll << 20;  // WAL file kept after a checkpoint
+
+// Fields whose distinct values are kept per build (build_values.field).
+enum ValueField : int { kFieldExe = 1, kFieldDestination = 2, kFieldSecretPath = 3 };
+constexpr std::size_t kValueFields = 3;
 
 // ---- schema -----------------------------------------------------------------------
 
@@ -70,10 +79,12 @@ CREATE TABLE IF NOT EXISTS batches (
   received_ns  INTEGER NOT NULL,
   size_bytes   INTEGER NOT NULL,
   event_count  INTEGER NOT NULL,
+  first_event  INTEGER,
   first_ns     INTEGER NOT NULL,
   last_ns      INTEGER NOT NULL,
   UNIQUE (agent_id, epoch, seq)
 ) STRICT;
+CREATE INDEX IF NOT EXISTS batches_last ON batches(last_ns);
 
 CREATE TABLE IF NOT EXISTS builds (
   id          INTEGER PRIMARY KEY,
@@ -113,12 +124,20 @@ CREATE TABLE IF NOT EXISTS events (
   exit_code   INTEGER NOT NULL,
   loss_total  INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX IF NOT EXISTS events_time ON events(time_ns);
 CREATE INDEX IF NOT EXISTS events_build ON events(build, time_ns) WHERE build IS NOT NULL;
-CREATE INDEX IF NOT EXISTS events_kind ON events(kind, time_ns);
-CREATE INDEX IF NOT EXISTS events_exe ON events(exe) WHERE exe IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_kind ON events(kind, time_ns) WHERE kind NOT IN (@EXEC@, @EXIT@);
 CREATE INDEX IF NOT EXISTS events_destination ON events(destination) WHERE destination IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_secret_path ON events(secret_path) WHERE secret_path IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS build_values (
+  field    INTEGER NOT NULL,
+  value    TEXT NOT NULL,
+  build    INTEGER NOT NULL REFERENCES builds(id),
+  events   INTEGER NOT NULL,
+  first_ns INTEGER NOT NULL,
+  last_ns  INTEGER NOT NULL,
+  PRIMARY KEY (field, value, build)
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS findings (
   id           INTEGER PRIMARY KEY,
@@ -136,6 +155,23 @@ CREATE INDEX IF NOT EXISTS findings_agent ON findings(agent_id, id);
 
 INSERT OR IGNORE INTO meta(key, value) VALUES ('agents_rev', 0), ('events', 0), ('batches', 0);
 )sql";
+
+// The ids of the bulk kinds (process_exec, process_exit) are filled in:
+// the kind index leaves them out (an index matching most rows helps no
+// query), and a query by another kind repeats the same term so the planner
+// can use the partial index.
+std::string kind_index_term(const char* column) {
+  return std::string(column) + " NOT IN (" +
+         std::to_string(static_cast<int>(events::Kind::process_exec)) + ", " +
+         std::to_string(static_cast<int>(events::Kind::process_exit)) + ")";
+}
+
+std::string schema_sql() {
+  std::string sql = kSchema;
+  const std::string marker = "kind NOT IN (@EXEC@, @EXIT@)";
+  sql.replace(sql.find(marker), marker.size(), kind_index_term("kind"));
+  return sql;
+}
 
 // ---- small helpers ----------------------------------------------------------------
 
@@ -251,6 +287,12 @@ class Query {
 
 // ---- the store ----------------------------------------------------------------------
 
+struct ValueAgg {
+  uint64_t events = 0, first_ns = 0, last_ns = 0;
+};
+
+// What one commit adds to one build; written with one UPDATE (and one
+// upsert per distinct value) at the end of the commit.
 struct BuildAgg {
   int64_t row = 0;
   const events::Build* first = nullptr;  // identity fields as first seen in this commit
@@ -261,6 +303,17 @@ struct BuildAgg {
   int64_t exit_code = 0;
   uint64_t total = 0;
   std::array<uint64_t, events::kKinds.size()> counts{};
+  // Distinct exe / destination / secret path values; the views point into
+  // the committed records.
+  std::array<std::unordered_map<std::string_view, ValueAgg>, kValueFields> values;
+
+  void add_value(ValueField field, std::string_view value, uint64_t time_ns) {
+    if (value.empty()) return;
+    ValueAgg& v = values[static_cast<std::size_t>(field - 1)][value];
+    if (v.events == 0 || time_ns < v.first_ns) v.first_ns = time_ns;
+    v.last_ns = std::max(v.last_ns, time_ns);
+    ++v.events;
+  }
 };
 
 struct AgentAgg {
@@ -392,8 +445,19 @@ class SqliteStore final : public Store {
 Status SqliteStore::init(const Options& options) {
   sqlite3_busy_timeout(db_, options.busy_timeout_ms);
   sqlite3_extended_result_codes(db_, 1);
+  {
+    // Reading the schema is the first access to the file.
+    auto s = prepare("SELECT 1 FROM sqlite_schema LIMIT 1");
+    const int rc = s ? Query(*s).step() : sqlite3_errcode(db_);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+      return make_error((rc & 0xff) == SQLITE_NOTADB ? ErrorCode::kMalformed : code_for(rc),
+                        path_ + " is not a buildtrail store: " + sqlite3_errmsg(db_));
+  }
   if (!read_only_) {
-    // journal_mode is persistent in the file; setting it needs no transaction.
+    // page_size only applies to a new (empty) database; journal_mode is
+    // persistent in the file. Neither may run inside a transaction.
+    Status ps = exec(("PRAGMA page_size=" + std::to_string(kPageSize)).c_str(), "pragmas");
+    if (!ps) return ps;
     auto s = prepare("PRAGMA journal_mode=WAL");
     if (!s) return s.error();
     Query q(*s);
@@ -401,19 +465,24 @@ Status SqliteStore::init(const Options& options) {
       return make_error(ErrorCode::kIo, "store " + path_ + ": cannot switch to WAL mode: " +
                                             sqlite3_errmsg(db_));
   }
+  // synchronous=FULL: COMMIT returns after the WAL is fsynced, so an
+  // acknowledged batch survives a power cut. Foreign keys are declared for
+  // the reader but not enforced: the single writer creates every referenced
+  // row in the same transaction, and enforcement costs two lookups per event.
   Status st = exec(
-      "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"
-      "PRAGMA temp_store=MEMORY;",
+      ("PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;"
+       "PRAGMA wal_autocheckpoint=" + std::to_string(kCheckpointPages) +
+       "; PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimit) + ";")
+          .c_str(),
       "pragmas");
   if (!st) return st;
-  if (const char* x = std::getenv("BT_EXP_PRE")) { st = exec(x, "exp"); if (!st) return st; }  // EXPERIMENT
   if (read_only_) {
     st = exec("PRAGMA query_only=ON", "pragmas");
     if (!st) return st;
   } else {
     st = exec("BEGIN IMMEDIATE", "create schema");
     if (!st) return st;
-    st = exec(kSchema, "create schema");
+    st = exec(schema_sql().c_str(), "create schema");
     if (!st) {
       rollback();
       return st;
@@ -424,7 +493,8 @@ Status SqliteStore::init(const Options& options) {
     auto s = prepare("SELECT value FROM meta WHERE key = 'schema_version'");
     if (!s) {
       rollback();
-      return make_error(ErrorCode::kMalformed, "store " + path_ + " has no buildtrail schema");
+      return make_error(ErrorCode::kMalformed,
+                        path_ + " is not a buildtrail store: " + sqlite3_errmsg(db_));
     }
     Query q(*s);
     const int rc = q.step();
@@ -483,7 +553,6 @@ Status SqliteStore::init(const Options& options) {
       }
       kind_column_[i] = true;
     }
-    if (const char* x = std::getenv("BT_EXP_PRAGMAS")) { st = exec(x, "exp"); if (!st) return st; }  // EXPERIMENT
     st = exec("COMMIT", "create schema");
     if (!st) {
       rollback();
@@ -708,14 +777,24 @@ Status SqliteStore::commit(const std::vector<BatchRecord>& batches) {
 Status SqliteStore::commit_locked(const std::vector<BatchRecord>& batches) {
   auto ins_batch = prepare(
       "INSERT INTO batches(agent_id, epoch, seq, hash, prev_hash, archive_path, received_ns,"
-      " size_bytes, event_count, first_ns, last_ns)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+      " size_bytes, event_count, first_event, first_ns, last_ns)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
   if (!ins_batch) return ins_batch.error();
   auto ins_event = prepare(
-      "INSERT INTO events(batch, line, time_ns, kind, build, pid, ppid, process_key, exe,"
+      "INSERT INTO events(id, batch, line, time_ns, kind, build, pid, ppid, process_key, exe,"
       " destination, secret_path, exit_code, loss_total)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+      " VALUES (?14, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
   if (!ins_event) return ins_event.error();
+  // Event ids are given explicitly so each batch knows the first id of its
+  // contiguous range (batches.first_event) before its events are written.
+  int64_t next_event = 1;
+  {
+    auto max_id = prepare("SELECT MAX(id) FROM events");
+    if (!max_id) return max_id.error();
+    Query q(*max_id);
+    if (q.step() != SQLITE_ROW) return error("read event ids", sqlite3_errcode(db_));
+    next_event = q.i64_at(0) + 1;
+  }
   auto ins_finding = prepare(
       "INSERT INTO findings(agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns,"
       " recorded_ns, batch, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
@@ -734,9 +813,12 @@ Status SqliteStore::commit_locked(const std::vector<BatchRecord>& batches) {
     if (!batch::valid_agent_id(rec.agent_id))
       return make_error(ErrorCode::kInvalidArgument, "invalid agent id '" + rec.agent_id + "'");
     const batch::Header& h = rec.header;
+    // The time range of the rows themselves: time queries rely on
+    // batches.last_ns bounding every event of the batch.
     uint64_t first_ns = h.first_time_ns, last_ns = h.last_time_ns;
-    if (first_ns == 0 && last_ns == 0 && !rec.events.empty()) {
+    if (!rec.events.empty()) {
       first_ns = UINT64_MAX;
+      last_ns = 0;
       for (const auto& e : rec.events) {
         first_ns = std::min(first_ns, e.time_ns);
         last_ns = std::max(last_ns, e.time_ns);
@@ -747,8 +829,10 @@ Status SqliteStore::commit_locked(const std::vector<BatchRecord>& batches) {
       Query q(*ins_batch);
       q.bind(1, rec.agent_id).bind(2, rec.epoch).bind(3, h.seq).bind_blob(4, rec.hash);
       q.bind_blob(5, h.prev_hash).bind(6, rec.archive_path).bind(7, rec.received_ns);
-      q.bind(8, rec.size_bytes).bind(9, uint64_t{rec.events.size()}).bind(10, first_ns);
-      q.bind(11, last_ns);
+      q.bind(8, rec.size_bytes).bind(9, uint64_t{rec.events.size()});
+      if (rec.events.empty()) q.bind_null(10);
+      else q.bind(10, next_event);
+      q.bind(11, first_ns).bind(12, last_ns);
       const int rc = q.step();
       if (rc != SQLITE_DONE) {
         if ((rc & 0xff) == SQLITE_CONSTRAINT) {
@@ -782,7 +866,9 @@ Status SqliteStore::commit_locked(const std::vector<BatchRecord>& batches) {
             auto row = build_row(ev.build, &created);
             if (!row) return row.error();
             if (created) created_builds_.emplace_back(key_, *row);
-            aggs_.push_back(BuildAgg{*row, &ev.build});
+            aggs_.emplace_back();
+            aggs_.back().row = *row;
+            aggs_.back().first = &ev.build;
             it = commit_builds_.emplace(key_, aggs_.size() - 1).first;
           }
           agg = &aggs_[it->second];
@@ -801,6 +887,9 @@ Status SqliteStore::commit_locked(const std::vector<BatchRecord>& batches) {
           agg->end_ns = ev.time_ns;
           agg->exit_code = ev.exit_code;
         }
+        agg->add_value(kFieldExe, ev.exe, ev.time_ns);
+        agg->add_value(kFieldDestination, ev.destination, ev.time_ns);
+        agg->add_value(kFieldSecretPath, ev.secret_path, ev.time_ns);
       }
       Query q(*ins_event);
       q.bind(1, batch_row).bind(2, int64_t{ev.line}).bind(3, ev.time_ns);
@@ -809,7 +898,7 @@ Status SqliteStore::commit_locked(const std::vector<BatchRecord>& batches) {
       else q.bind_null(5);
       q.bind(6, ev.pid).bind(7, ev.ppid).bind_or_null(8, ev.process_key).bind_or_null(9, ev.exe);
       q.bind_or_null(10, ev.destination).bind_or_null(11, ev.secret_path);
-      q.bind(12, ev.exit_code).bind(13, ev.loss_total);
+      q.bind(12, ev.exit_code).bind(13, ev.loss_total).bind(14, next_event++);
       const int rc = q.step();
       if (rc != SQLITE_DONE) return error("add event", rc);
     }
@@ -861,9 +950,16 @@ Status SqliteStore::commit_locked(const std::vector<BatchRecord>& batches) {
       return make_error(ErrorCode::kNotFound, "batch of unknown agent '" + *a.id + "'");
   }
 
-  // Builds: one UPDATE per distinct build of this commit.
+  // Builds: one UPDATE per distinct build of this commit, one upsert per
+  // distinct value.
   auto up_build = prepare(update_build_sql_);
   if (!up_build) return up_build.error();
+  auto up_value = prepare(
+      "INSERT INTO build_values(field, value, build, events, first_ns, last_ns)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(field, value, build) DO UPDATE SET"
+      " events = events + excluded.events, first_ns = MIN(first_ns, excluded.first_ns),"
+      " last_ns = MAX(last_ns, excluded.last_ns)");
+  if (!up_value) return up_value.error();
   for (const BuildAgg& agg : aggs_) {
     const events::Build& b = *agg.first;
     Query q(*up_build);
@@ -875,6 +971,15 @@ Status SqliteStore::commit_locked(const std::vector<BatchRecord>& batches) {
       q.bind(static_cast<int>(15 + i), agg.counts[i]);
     Status st = run(q, "update build");
     if (!st) return st;
+    for (std::size_t f = 0; f < kValueFields; ++f) {
+      for (const auto& [value, v] : agg.values[f]) {
+        Query vq(*up_value);
+        vq.bind(1, static_cast<int64_t>(f + 1)).bind(2, value).bind(3, agg.row);
+        vq.bind(4, v.events).bind(5, v.first_ns).bind(6, v.last_ns);
+        st = run(vq, "update build values");
+        if (!st) return st;
+      }
+    }
   }
 
   auto up_meta = prepare("UPDATE meta SET value = value + ?2 WHERE key = ?1");
@@ -997,10 +1102,27 @@ Status SqliteStore::events(const EventFilter& filter,
       " FROM events e JOIN batches b ON b.id = e.batch WHERE e.time_ns >= ?1";
   if (filter.build) sql += " AND e.build = ?2";
   if (!filter.build_id.empty()) sql += " AND e.build IN (SELECT id FROM builds WHERE build_id = ?3)";
-  if (filter.kind) sql += " AND e.kind = ?4";
-  if (!filter.exe.empty()) sql += " AND e.exe = ?5";
+  if (filter.kind) {
+    sql += " AND e.kind = ?4";
+    if (*filter.kind != events::Kind::process_exec && *filter.kind != events::Kind::process_exit)
+      sql += " AND " + kind_index_term("e.kind");
+  }
+  // exe is indexed per build (build_values), not per event: the builds
+  // that ran it, then their events.
+  if (!filter.exe.empty())
+    sql += " AND e.exe = ?5 AND e.build IN (SELECT build FROM build_values WHERE field = " +
+           std::to_string(kFieldExe) + " AND value = ?5)";
   if (!filter.destination.empty()) sql += " AND e.destination = ?6";
   if (!filter.secret_path.empty()) sql += " AND e.secret_path = ?7";
+  const bool indexed = filter.build || !filter.build_id.empty() || !filter.exe.empty() ||
+                       !filter.destination.empty() || !filter.secret_path.empty() ||
+                       (filter.kind && *filter.kind != events::Kind::process_exec &&
+                        *filter.kind != events::Kind::process_exit);
+  // Otherwise time is found through the batches: a batch's events are one
+  // id range, so events at or after T all follow the first event of the
+  // oldest batch ending at or after T. The range is then sorted by time.
+  if (!indexed)
+    sql += " AND e.id >= (SELECT MIN(first_event) FROM batches WHERE last_ns >= ?1)";
   sql += " ORDER BY e.time_ns, e.id";
   auto s = prepare(sql);
   if (!s) return s.error();
@@ -1084,6 +1206,13 @@ Result<Stats> SqliteStore::stats() {
 }  // namespace
 
 Result<std::unique_ptr<Store>> open_sqlite(const std::string& data_dir, const Options& options) {
+  // Memory statistics take a global mutex on every allocation; nothing here
+  // reads them. Only possible before SQLite initialises (once per process).
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   const std::string path = data_dir + "/buildtrail.db";
   if (options.read_only) {
     struct stat st {};

@@ -1,5 +1,72 @@
+// buildtrail-collector builds --data DIR [--job J] [--since T] [--limit N]
+// Lists recorded builds, oldest first (the most recent N when limited).
+#include <algorithm>
+#include <charconv>
+
+#include "collector/tools/common.h"
 #include "collector/tools/tools.h"
 
 namespace bt::collector::tools {
-int builds(int, char**) { return 1; }
+
+namespace {
+
+std::string duration_of(const store::BuildRow& b) {
+  const uint64_t start = b.start_ns ? b.start_ns : b.first_ns;
+  const uint64_t end = b.ended ? b.end_ns : b.last_ns;
+  return end >= start ? format_duration(end - start) : "-";
+}
+
+uint64_t total(const events::Counts& counts) {
+  uint64_t n = 0;
+  for (const auto& [kind, c] : counts) n += c;
+  return n;
+}
+
+}  // namespace
+
+int builds(int argc, char** argv) {
+  Tool tool("builds", "builds --data DIR [--job J] [--since T] [--limit N]",
+            {{"data", true, "data folder of the collector (as for serve)"},
+             {"job", true, "only builds of this job (exact name)"},
+             {"since", true, "only builds seen since T: 2026-11-27T10:00:00Z, 2h, 7d or ns"},
+             {"limit", true, "at most N builds, the most recent (default 1000)"}});
+  int exit = 0;
+  if (!tool.parse(argc, argv, 2, &exit)) return exit;
+  const auto& args = tool.args();
+  if (!args.positionals.empty()) return tool.usage_error("unexpected argument '" + args.positionals[0] + "'");
+  store::BuildFilter filter;
+  filter.job = args.get("job");
+  if (args.has("since")) {
+    auto since = parse_since(args.get("since"), now_ns());
+    if (!since) return tool.usage_error(since.error().message);
+    filter.since_ns = *since;
+  }
+  if (args.has("limit")) {
+    const std::string v = args.get("limit");
+    std::size_t n = 0;
+    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || n == 0)
+      return tool.usage_error("--limit needs a positive integer");
+    filter.limit = n;
+  }
+
+  auto db = tool.open_store(/*read_only=*/true);
+  if (!db) return tool.error(db.error());
+  auto rows = (*db)->builds(filter);
+  if (!rows) return tool.error(rows.error());
+  if (rows->empty()) {
+    std::printf("no builds\n");
+    return 0;
+  }
+  std::reverse(rows->begin(), rows->end());  // the store answers newest first
+  Table table({"ID", "CI", "JOB", "BUILD", "START", "DURATION", "EXIT", "EVENTS"});
+  for (const auto& b : *rows) {
+    table.add({std::to_string(b.id), b.build.ci, b.build.job, b.build.id,
+               format_rfc3339(b.start_ns ? b.start_ns : b.first_ns), duration_of(b),
+               b.ended ? std::to_string(b.exit_code) : "running", std::to_string(total(b.counts))});
+  }
+  table.print(stdout);
+  return 0;
+}
+
 }  // namespace bt::collector::tools

@@ -1,24 +1,11 @@
 #include "common/events/json.h"
 
-// RapidJSON is header-only and configured per translation unit. This one
-// turns on its SSE2 string scanning (baseline on x86-64) and therefore puts
-// RapidJSON in a namespace of its own: other files (schema_doc.cpp) include
-// it without SSE2, and sharing inline functions with different bodies
-// between them would break the one-definition rule.
-#if defined(__SSE2__) && !defined(RAPIDJSON_SSE2) && !defined(RAPIDJSON_SSE42)
-#define RAPIDJSON_SSE2
-#endif
-#define RAPIDJSON_NAMESPACE bt_events_rapidjson
-#define RAPIDJSON_NAMESPACE_BEGIN namespace bt_events_rapidjson {
-#define RAPIDJSON_NAMESPACE_END }
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
-#include <rapidjson/reader.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -27,18 +14,149 @@
 #include <utility>
 #include <variant>
 
-namespace rapidjson = ::bt_events_rapidjson;
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace bt::events {
 
 namespace {
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
 template <class T>
 concept Record = T::kIsRecord;
 
+// First byte in [p, end) that a JSON string cannot hold as is: '"', '\\' or
+// a control character (< 0x20); `end` if none. The encoder escapes exactly
+// these bytes; the fast decoder stops at them.
+[[gnu::always_inline]] inline const char* scan_string(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i control = _mm_set1_epi8(0x1F);
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hit = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+        _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));  // v <= 0x1F, unsigned
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  while (p != end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) ++p;
+  return p;
+}
+
 // ---- encoding -----------------------------------------------------------------
+//
+// A direct writer into one growing buffer. Its output is byte for byte what
+// RapidJSON's Writer produced before it (same escapes: \" \\ \b \f \n \r \t
+// and \u00XX with upper-case hex for other control characters; '/', DEL and
+// bytes >= 0x80 as they are; integers in plain decimal), without the
+// Writer's per-character loop on short strings and its nesting bookkeeping.
+
+class JsonOut {
+ public:
+  std::string_view view() const { return {buf_.data(), size_}; }
+  std::size_t size() const { return size_; }
+  void clear() { size_ = 0; }
+
+  [[gnu::always_inline]] void put(char c) {
+    *room(1) = c;
+    ++size_;
+  }
+  // `"name":`, after a ',' unless `first`. Inlined: names are constants.
+  [[gnu::always_inline]] void key(std::string_view name, bool& first) {
+    char* p = room(name.size() + 4);
+    if (!first) *p++ = ',';
+    first = false;
+    *p++ = '"';
+    std::memcpy(p, name.data(), name.size());
+    p += name.size();
+    *p++ = '"';
+    *p++ = ':';
+    size_ = static_cast<std::size_t>(p - buf_.data());
+  }
+  void string(std::string_view s) {
+    // Worst case every byte is \u00XX; 16 more for copy_plain's whole blocks.
+    char* p = room(2 + 6 * s.size() + 16);
+    *p++ = '"';
+    const char* in = s.data();
+    const char* const end = in + s.size();
+    for (;;) {
+      const char* q = in;
+      p = copy_plain(q, end, p);
+      if (q == end) break;
+      const auto c = static_cast<unsigned char>(*q);
+      *p++ = '\\';
+      switch (c) {
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\f': *p++ = 'f'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
+        default:
+          *p++ = 'u';
+          *p++ = '0';
+          *p++ = '0';
+          *p++ = "0123456789ABCDEF"[c >> 4];
+          *p++ = "0123456789ABCDEF"[c & 15];
+      }
+      in = q + 1;
+    }
+    *p++ = '"';
+    size_ = static_cast<std::size_t>(p - buf_.data());
+  }
+  template <class Int>
+  void integer(Int v) {
+    char* p = room(24);
+    size_ = static_cast<std::size_t>(std::to_chars(p, p + 24, v).ptr - buf_.data());
+  }
+
+ private:
+  // Copies bytes from `in` to `out` up to the first one scan_string stops
+  // at (or `end`); advances `in` to it and returns the new `out`. Writes
+  // whole 16-byte blocks, so `out` needs 16 bytes of slack.
+  static char* copy_plain(const char*& in, const char* end, char* out) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i control = _mm_set1_epi8(0x1F);
+    while (end - in >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out), v);
+      const __m128i hit = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+          _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));
+      const int mask = _mm_movemask_epi8(hit);
+      if (mask != 0) {
+        const int k = __builtin_ctz(static_cast<unsigned>(mask));
+        in += k;
+        return out + k;
+      }
+      in += 16;
+      out += 16;
+    }
+#endif
+    while (in != end && *in != '"' && *in != '\\' && static_cast<unsigned char>(*in) >= 0x20)
+      *out++ = *in++;
+    return out;
+  }
+
+  // Room for n more bytes at the end; returns where they go.
+  [[gnu::always_inline]] char* room(std::size_t n) {
+    if (buf_.size() - size_ < n) grow(n);
+    return buf_.data() + size_;
+  }
+  [[gnu::noinline]] void grow(std::size_t n) {
+    buf_.resize(std::max(2 * buf_.size(), size_ + n + 4096));
+  }
+
+  std::string buf_;  // size() is the capacity in use; size_ the bytes written
+  std::size_t size_ = 0;
+};
 
 bool is_empty(const std::string& s) { return s.empty(); }
 template <class T>
@@ -46,64 +164,74 @@ bool is_empty(const std::vector<T>& v) { return v.empty(); }
 template <class T>
 bool is_empty(const T&) { return false; }
 
-void write_value(JsonWriter& w, uint64_t v) { w.Uint64(v); }
-void write_value(JsonWriter& w, int64_t v) { w.Int64(v); }
-[[maybe_unused]] void write_value(JsonWriter& w, bool v) { w.Bool(v); }
-void write_value(JsonWriter& w, const std::string& v) {
-  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+void write_value(JsonOut& w, uint64_t v) { w.integer(v); }
+void write_value(JsonOut& w, int64_t v) { w.integer(v); }
+[[maybe_unused]] void write_value(JsonOut& w, bool v) {
+  for (const char c : std::string_view(v ? "true" : "false")) w.put(c);
 }
-void write_value(JsonWriter& w, const Counts& counts) {
-  w.StartObject();
+void write_value(JsonOut& w, const std::string& v) { w.string(v); }
+void write_value(JsonOut& w, const Counts& counts) {
+  w.put('{');
+  bool first = true;
   for (const auto& [name, n] : counts) {
-    w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
-    w.Uint64(n);
+    if (!first) w.put(',');
+    first = false;
+    w.string(name);
+    w.put(':');
+    w.integer(n);
   }
-  w.EndObject();
+  w.put('}');
 }
 template <Record T>
-void write_value(JsonWriter& w, const T& record);
+void write_value(JsonOut& w, const T& record);
 template <class T>
-void write_value(JsonWriter& w, const std::vector<T>& list) {
-  w.StartArray();
-  for (const auto& item : list) write_value(w, item);
-  w.EndArray();
+void write_value(JsonOut& w, const std::vector<T>& list) {
+  w.put('[');
+  bool first = true;
+  for (const auto& item : list) {
+    if (!first) w.put(',');
+    first = false;
+    write_value(w, item);
+  }
+  w.put(']');
 }
 
 template <class T>
-void write_members(JsonWriter& w, const T& record) {
+void write_members(JsonOut& w, const T& record, bool& first) {
   T::visit_fields([&](auto field) {
     const auto& value = record.*(field.member);
     if (is_empty(value)) return;
-    w.Key(field.name.data(), static_cast<rapidjson::SizeType>(field.name.size()));
+    w.key(field.name, first);
     write_value(w, value);
   });
 }
 
 template <Record T>
-void write_value(JsonWriter& w, const T& record) {
-  w.StartObject();
-  write_members(w, record);
-  w.EndObject();
+void write_value(JsonOut& w, const T& record) {
+  w.put('{');
+  bool first = true;
+  write_members(w, record, first);
+  w.put('}');
 }
 
-void write_event(JsonWriter& w, const Event& event) {
-  w.StartObject();
-  const std::string_view kind = kind_name(event.kind());
-  w.Key("kind");
-  w.String(kind.data(), static_cast<rapidjson::SizeType>(kind.size()));
-  write_members(w, event);
-  w.Key("data");
+void write_event(JsonOut& w, const Event& event) {
+  w.put('{');
+  bool first = true;
+  w.key("kind", first);
+  w.string(kind_name(event.kind()));
+  write_members(w, event, first);
+  w.key("data", first);
   std::visit(
       [&](const auto& body) {
         if constexpr (std::is_same_v<std::decay_t<decltype(body)>, std::monostate>) {
-          w.StartObject();
-          w.EndObject();
+          w.put('{');
+          w.put('}');
         } else {
           write_value(w, body);
         }
       },
       event.body);
-  w.EndObject();
+  w.put('}');
 }
 
 // ---- decoding -----------------------------------------------------------------
@@ -239,75 +367,73 @@ Result<Event> parse_dom(std::string_view line, rapidjson::MemoryPoolAllocator<>&
   return read_event(doc);
 }
 
-// ---- fast decoding: SAX straight into an Event -------------------------------
+// ---- fast decoding: a strict scanner straight into an Event ---------------
 //
-// A RapidJSON SAX handler fills the Event while the line is parsed, with no
-// DOM in between. Each record type gets a table built from its visit_fields
-// (member names, typed setters), so nothing here names a field either.
+// The reference decoder above builds a DOM and then looks every declared
+// field up; that costs more than reading the JSON. The fast reader walks the
+// line once and stores each member directly into the Event, directed by the
+// same visit_fields declarations (per record type: a table of member names,
+// and a typed reader per field), so nothing here names a field either.
 //
-// The fast path only ever accepts what the reference decoder accepts, with
-// the same result; whenever it meets anything it does not handle itself (a
-// type error, a duplicate member, `data` before `kind`, a syntax error) it
-// gives up and the line goes through parse_dom, which produces the result
-// or error message. Unknown members, and anything nested in them, are
-// skipped.
+// It reads a strict subset of JSON: everything our writer produces, plus
+// whitespace, unknown members of any JSON type (skipped, nested objects and
+// arrays included, up to kMaxSkipDepth deep) and members in any order. It
+// gives up -- and the line goes through parse_dom, which then decides the
+// result or the error message -- on anything else: syntax errors, invalid
+// UTF-8, \u escapes, numbers with a fraction or exponent or out of 64-bit
+// range, a value of the wrong type, a duplicate member, `data` before
+// `kind`, a missing `kind` or `time_ns`, an unknown kind, trailing bytes.
+// So it only ever accepts lines parse_dom accepts, with the same result,
+// and every error is parse_dom's own.
 
-struct Frame;
-
-// Type-erased operations on one record type. Field indexes are visit order.
-struct RecordOps {
-  static constexpr int kMaxFields = 60;
-  std::array<std::string_view, kMaxFields> names{};
-  int count = 0;
-  // Each returns false when the JSON value has the wrong type for the field.
-  bool (*number)(void* record, int field, uint64_t u, bool negative) = nullptr;
-  bool (*boolean)(void* record, int field, bool b) = nullptr;
-  bool (*string)(void* record, int field, const char* s, std::size_t n) = nullptr;
-  bool (*start_object)(void* record, int field, Frame& out) = nullptr;
-  bool (*start_array)(void* record, int field, Frame& out) = nullptr;
-  // Resets every field whose bit is not set in `seen` to its default.
-  void (*finish)(void* record, uint64_t seen) = nullptr;
-
-  // Index of the member called `key`, -1 if unknown. `hint` is tried first:
-  // members normally come in declaration order.
-  int find(const char* key, std::size_t n, int hint) const {
-    if (hint >= 0 && hint < count && names[hint].size() == n &&
-        std::memcmp(names[hint].data(), key, n) == 0)
-      return hint;
-    for (int i = 0; i < count; ++i)
-      if (names[i].size() == n && std::memcmp(names[i].data(), key, n) == 0) return i;
-    return -1;
+// True when [p, p + n) is valid UTF-8 (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF), what RapidJSON's validation accepts.
+bool valid_utf8(const char* text, std::size_t n) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text);
+  std::size_t i = 0;
+  while (i < n) {
+    // ASCII runs, a block at a time.
+#if defined(__SSE2__)
+    while (i + 16 <= n &&
+           _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i))) == 0)
+      i += 16;
+#endif
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, s + i, 8);
+      if (w & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i == n) break;
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;       // overlong
+      else if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;       // overlong
+      else if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return false;
+    }
+    if (n - i < len || s[i + 1] < lo || s[i + 1] > hi) return false;
+    for (std::size_t k = 2; k < len; ++k)
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+    i += len;
   }
-};
-
-// Operations on a list of records (FileList).
-struct ListOps {
-  // The element at `n` (reused when the list already has one, else appended).
-  void* (*element)(void* list, std::size_t n) = nullptr;
-  void (*truncate)(void* list, std::size_t n) = nullptr;
-  const RecordOps* element_ops = nullptr;
-};
-
-struct Frame {
-  enum Type : uint8_t { kRecord, kStrings, kCounts, kRecords };
-  Type type = kRecord;
-  int field = -1;      // kRecord: field of the member being read, -1 if unknown
-  uint64_t seen = 0;   // kRecord: fields read so far
-  void* target = nullptr;
-  const RecordOps* ops = nullptr;  // kRecord
-  const ListOps* list = nullptr;   // kRecords
-  std::size_t n = 0;               // lists and counts: elements read so far
-};
-
-// Calls f(field) for the field at index i of T.
-template <class T, class F>
-void with_field(int i, F&& f) {
-  int k = 0;
-  T::visit_fields([&](auto field) {
-    if (k++ == i) f(field);
-  });
+  return true;
 }
 
+// Resets a value to its default, keeping string and list capacity.
 template <class V>
 void reset_value(V& v) {
   if constexpr (requires { v.clear(); }) {
@@ -319,332 +445,433 @@ void reset_value(V& v) {
   }
 }
 
-template <class T>
-const RecordOps& ops_of();
-template <class T>
-const ListOps& list_ops_of();
+class FastReader;
 
-template <class T>
-struct RecordOpsImpl {
-  static bool number(void* record, int i, uint64_t u, bool negative) {
-    bool ok = false;
-    with_field<T>(i, [&](auto field) {
-      auto& v = static_cast<T*>(record)->*(field.member);
-      using V = std::decay_t<decltype(v)>;
-      if constexpr (std::is_same_v<V, uint64_t>) {
-        if (!negative) {
-          v = u;
-          ok = true;
-        }
-      } else if constexpr (std::is_same_v<V, int64_t>) {
-        if (negative || u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-          v = static_cast<int64_t>(u);
-          ok = true;
-        }
-      }
-    });
-    return ok;
-  }
-  static bool boolean(void* record, int i, bool b) {
-    bool ok = false;
-    with_field<T>(i, [&](auto field) {
-      auto& v = static_cast<T*>(record)->*(field.member);
-      if constexpr (std::is_same_v<std::decay_t<decltype(v)>, bool>) {
-        v = b;
-        ok = true;
-      }
-    });
-    return ok;
-  }
-  static bool string(void* record, int i, const char* s, std::size_t n) {
-    bool ok = false;
-    with_field<T>(i, [&](auto field) {
-      auto& v = static_cast<T*>(record)->*(field.member);
-      if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) {
-        v.assign(s, n);
-        ok = true;
-      }
-    });
-    return ok;
-  }
-  static bool start_object(void* record, int i, Frame& out) {
-    bool ok = false;
-    with_field<T>(i, [&](auto field) {
-      auto& v = static_cast<T*>(record)->*(field.member);
-      using V = std::decay_t<decltype(v)>;
-      if constexpr (std::is_same_v<V, Counts>) {
-        out = Frame{Frame::kCounts, -1, 0, &v, nullptr, nullptr, 0};
-        ok = true;
-      } else if constexpr (Record<V>) {
-        out = Frame{Frame::kRecord, -1, 0, &v, &ops_of<V>(), nullptr, 0};
-        ok = true;
-      }
-    });
-    return ok;
-  }
-  static bool start_array(void* record, int i, Frame& out) {
-    bool ok = false;
-    with_field<T>(i, [&](auto field) {
-      auto& v = static_cast<T*>(record)->*(field.member);
-      using V = std::decay_t<decltype(v)>;
-      if constexpr (std::is_same_v<V, StringList>) {
-        out = Frame{Frame::kStrings, -1, 0, &v, nullptr, nullptr, 0};
-        ok = true;
-      } else if constexpr (requires { typename V::value_type; } && !std::is_same_v<V, std::string>) {
-        if constexpr (Record<typename V::value_type>) {
-          out = Frame{Frame::kRecords, -1, 0, &v, nullptr, &list_ops_of<typename V::value_type>(), 0};
-          ok = true;
-        }
-      }
-    });
-    return ok;
-  }
-  static void finish(void* record, uint64_t seen) {
-    T& r = *static_cast<T*>(record);
-    uint64_t bit = 1;
-    T::visit_fields([&](auto field) {
-      if (!(seen & bit)) reset_value(r.*(field.member));
-      bit <<= 1;
-    });
+// One member of a record type, built from its visit_fields entry: the JSON
+// name, the member pointer (stored as bytes, typed again by the functions
+// made for it) and a reader and a resetter for the member's type.
+struct Slot {
+  std::string_view name;
+  bool (*read)(FastReader& r, void* record, const Slot& slot) = nullptr;
+  void (*reset)(void* record, const Slot& slot) = nullptr;
+  alignas(8) unsigned char member[sizeof(std::size_t)]{};
+
+  template <class T, class V>
+  V T::*member_pointer() const {
+    V T::*m;
+    std::memcpy(&m, member, sizeof m);
+    return m;
   }
 };
 
-template <class T>
-const RecordOps& ops_of() {
-  static const RecordOps ops = [] {
-    RecordOps o;
-    T::visit_fields([&](auto field) {
-      if (o.count == RecordOps::kMaxFields) std::abort();  // see kMaxFields
-      o.names[o.count++] = field.name;
-    });
-    o.number = &RecordOpsImpl<T>::number;
-    o.boolean = &RecordOpsImpl<T>::boolean;
-    o.string = &RecordOpsImpl<T>::string;
-    o.start_object = &RecordOpsImpl<T>::start_object;
-    o.start_array = &RecordOpsImpl<T>::start_array;
-    o.finish = &RecordOpsImpl<T>::finish;
-    return o;
-  }();
-  return ops;
-}
+// The members of one record type, in visit order.
+struct RecordTable {
+  static constexpr int kMax = 62;  // a record's seen-bits fit one uint64_t
+  std::array<Slot, kMax> slots{};
+  int count = 0;
 
-template <class T>
-const ListOps& list_ops_of() {
-  static const ListOps ops{
-      [](void* list, std::size_t n) -> void* {
-        auto& v = *static_cast<std::vector<T>*>(list);
-        if (n < v.size()) return &v[n];
-        return &v.emplace_back();
-      },
-      [](void* list, std::size_t n) { static_cast<std::vector<T>*>(list)->resize(n); },
-      &ops_of<T>()};
-  return ops;
-}
-
-// Per kind (in kKinds order, which is Body's alternative order): the body
-// record's operations and access to it inside a Body.
-struct BodyOps {
-  const RecordOps* ops;
-  void* (*get)(Body& body);
+  // Index of the member named `key`, -1 if none. `hint` is tried first:
+  // members normally come in declaration order.
+  int find(const char* key, std::size_t n, int hint) const {
+    if (hint < count && same(slots[hint].name, key, n)) return hint;
+    for (int i = 0; i < count; ++i)
+      if (same(slots[i].name, key, n)) return i;
+    return -1;
+  }
+  [[gnu::always_inline]] static bool same(std::string_view name, const char* key, std::size_t n) {
+    if (name.size() != n) return false;
+    const char* a = name.data();
+    // Two overlapping words cover 8..16 bytes (4..8 below that), with loads
+    // that stay inside both strings.
+    if (n >= 8 && n <= 16) return load<uint64_t>(a) == load<uint64_t>(key) &&
+                                   load<uint64_t>(a + n - 8) == load<uint64_t>(key + n - 8);
+    if (n >= 4 && n < 8) return load<uint32_t>(a) == load<uint32_t>(key) &&
+                                load<uint32_t>(a + n - 4) == load<uint32_t>(key + n - 4);
+    if (n < 4) {
+      for (std::size_t i = 0; i < n; ++i)
+        if (a[i] != key[i]) return false;
+      return true;
+    }
+    return std::memcmp(a, key, n) == 0;
+  }
+  template <class W>
+  static W load(const char* p) {
+    W w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+  }
+  // Resets every member whose bit is not set in `seen`.
+  void reset_unseen(void* record, uint64_t seen) const {
+    for (int i = 0; i < count; ++i)
+      if (!(seen & (uint64_t{1} << i))) slots[i].reset(record, slots[i]);
+  }
 };
 
-template <std::size_t... I>
-std::array<BodyOps, kKinds.size()> make_body_ops(std::index_sequence<I...>) {
-  return {BodyOps{&ops_of<std::variant_alternative_t<I, Body>>(),
-                  [](Body& b) -> void* { return &std::get<I>(b); }}...};
-}
-
-const std::array<BodyOps, kKinds.size()>& body_ops() {
-  static const auto ops = make_body_ops(std::make_index_sequence<kKinds.size()>{});
-  return ops;
-}
-
-int envelope_field(std::string_view name) {
-  const RecordOps& ops = ops_of<Event>();
-  for (int i = 0; i < ops.count; ++i)
-    if (ops.names[i] == name) return i;
-  std::abort();  // the envelope declares it
-}
-
-// Kinds, bodies of other kinds kept for reuse, and the fixed envelope slots.
-class EventSax {
+class FastReader {
  public:
-  static constexpr int kMaxDepth = 8;  // root, data, a list, a record in it
+  FastReader(std::string_view line, std::array<Body, kKinds.size()>& parked)
+      : p_(line.data()), end_(line.data() + line.size()), parked_(parked) {}
 
-  EventSax(Event& event, std::array<Body, kKinds.size()>& parked)
-      : event_(event), parked_(parked), envelope_(ops_of<Event>()) {}
-
-  bool done() const { return done_; }
-
-  bool StartObject() {
-    if (skip_) return ++skip_, true;
-    if (depth_ == 0) return push(Frame{Frame::kRecord, -1, 0, &event_, &envelope_, nullptr, 0});
-    Frame& f = top();
-    if (f.type == Frame::kRecord) {
-      if (f.field < 0) return skip_ = 1, true;
-      if (depth_ == 1 && f.field >= envelope_.count) return f.field == data_slot() && start_data();
-      Frame next;
-      return f.ops->start_object(f.target, f.field, next) && push(next);
-    }
-    if (f.type == Frame::kRecords) {
-      void* element = f.list->element(f.target, f.n++);
-      return push(Frame{Frame::kRecord, -1, 0, element, f.list->element_ops, nullptr, 0});
-    }
-    return false;
-  }
-
-  bool EndObject(rapidjson::SizeType) {
-    if (skip_) return --skip_, true;
-    Frame& f = top();
-    if (f.type == Frame::kCounts) {
-      static_cast<Counts*>(f.target)->resize(f.n);
-    } else if (depth_ == 1) {
-      constexpr uint64_t one = 1;
-      if (!(f.seen & (one << kind_slot())) || !(f.seen & (one << time_ns_slot()))) return false;
-      if (!(f.seen & (one << data_slot())))
-        body_ops()[kind_].ops->finish(body_ops()[kind_].get(event_.body), 0);
-      envelope_.finish(&event_, f.seen);
-      done_ = true;
-    } else {
-      f.ops->finish(f.target, f.seen);
-    }
-    --depth_;
-    return true;
-  }
-
-  bool StartArray() {
-    if (skip_) return ++skip_, true;
-    if (depth_ == 0) return false;
-    Frame& f = top();
-    if (f.type != Frame::kRecord) return false;
-    if (f.field < 0) return skip_ = 1, true;
-    if (depth_ == 1 && f.field >= envelope_.count) return false;
-    Frame next;
-    return f.ops->start_array(f.target, f.field, next) && push(next);
-  }
-
-  bool EndArray(rapidjson::SizeType) {
-    if (skip_) return --skip_, true;
-    Frame& f = top();
-    if (f.type == Frame::kStrings)
-      static_cast<StringList*>(f.target)->resize(f.n);
-    else
-      f.list->truncate(f.target, f.n);
-    --depth_;
-    return true;
-  }
-
-  bool Key(const char* s, rapidjson::SizeType n, bool) {
-    if (skip_) return true;
-    Frame& f = top();
-    if (f.type == Frame::kCounts) {
-      auto& counts = *static_cast<Counts*>(f.target);
-      if (f.n < counts.size())
-        counts[f.n].first.assign(s, n);
-      else
-        counts.emplace_back(std::string(s, n), 0);
-      return true;
-    }
-    int i = f.ops->find(s, n, f.field + 1);
-    if (i < 0 && depth_ == 1) {
-      if (n == 4 && std::memcmp(s, "kind", 4) == 0) i = kind_slot();
-      else if (n == 4 && std::memcmp(s, "data", 4) == 0) i = data_slot();
-    }
-    if (i >= 0) {
+  // Reads the whole line into `out`; false means "ask parse_dom".
+  bool event(Event& out) {
+    if (!valid_utf8(p_, static_cast<std::size_t>(end_ - p_))) return false;
+    skip_ws();
+    if (!consume('{')) return false;
+    const RecordTable& envelope = table<Event>();
+    const int kind_slot = envelope.count, data_slot = envelope.count + 1;
+    uint64_t seen = 0;
+    int hint = kind_slot;
+    std::size_t kind = 0;
+    const bool ok = members([&] {
+      int i;
+      if (hint == kind_slot && key_is("kind")) {
+        i = kind_slot;
+        if (!colon()) return false;
+      } else if (hint == data_slot && key_is("data")) {
+        i = data_slot;
+        if (!colon()) return false;
+      } else if (hint < envelope.count && key_is(envelope.slots[hint].name)) {
+        i = hint;
+        if (!colon()) return false;
+      } else {
+        const char* k;
+        std::size_t n;
+        if (!key(k, n)) return false;
+        i = envelope.find(k, n, envelope.count);
+        if (i < 0) {
+          if (RecordTable::same("kind", k, n)) i = kind_slot;
+          else if (RecordTable::same("data", k, n)) i = data_slot;
+          else return skip_value(0);
+        }
+      }
       const uint64_t bit = uint64_t{1} << i;
-      if (f.seen & bit) return false;  // duplicate member: the reference decides
-      f.seen |= bit;
-    }
-    f.field = i;
+      if (seen & bit) return false;  // duplicate member
+      seen |= bit;
+      // Next expected, in the order write_event uses: kind, the envelope
+      // fields, data.
+      hint = i == kind_slot ? 0 : i + 1 == envelope.count ? data_slot : i + 1;
+      if (i == kind_slot) return read_kind(out.body, kind);
+      if (i == data_slot) {
+        if (!(seen & (uint64_t{1} << kind_slot))) return false;  // data before kind
+        return read_data(out.body, kind);
+      }
+      return envelope.slots[i].read(*this, &out, envelope.slots[i]);
+    });
+    if (!ok) return false;
+    skip_ws();
+    if (p_ != end_) return false;  // trailing bytes
+    static const int time_ns_slot = envelope.find("time_ns", 7, 0);
+    if (!(seen & (uint64_t{1} << kind_slot)) || !(seen & (uint64_t{1} << time_ns_slot)))
+      return false;
+    if (!(seen & (uint64_t{1} << data_slot)))
+      std::visit([](auto& body) { reset_value(body); }, out.body);
+    envelope.reset_unseen(&out, seen);
     return true;
   }
-
-  bool String(const char* s, rapidjson::SizeType n, bool) {
-    if (skip_) return true;
-    if (depth_ == 0) return false;
-    Frame& f = top();
-    if (f.type == Frame::kRecord) {
-      if (f.field < 0) return true;
-      if (depth_ == 1 && f.field >= envelope_.count) return f.field == kind_slot() && set_kind(s, n);
-      return f.ops->string(f.target, f.field, s, n);
-    }
-    if (f.type == Frame::kStrings) {
-      auto& list = *static_cast<StringList*>(f.target);
-      if (f.n < list.size())
-        list[f.n].assign(s, n);
-      else
-        list.emplace_back(s, n);
-      ++f.n;
-      return true;
-    }
-    return false;
-  }
-
-  bool Uint(unsigned u) { return number(u, false); }
-  bool Uint64(uint64_t u) { return number(u, false); }
-  bool Int(int i) { return number(static_cast<uint64_t>(static_cast<int64_t>(i)), i < 0); }
-  bool Int64(int64_t i) { return number(static_cast<uint64_t>(i), i < 0); }
-  bool Bool(bool b) {
-    if (skip_) return true;
-    if (depth_ == 0) return false;
-    Frame& f = top();
-    if (f.type != Frame::kRecord) return false;
-    if (f.field < 0) return true;
-    if (depth_ == 1 && f.field >= envelope_.count) return false;
-    return f.ops->boolean(f.target, f.field, b);
-  }
-  bool Double(double) { return other_value(); }
-  bool Null() { return other_value(); }
-  bool RawNumber(const char*, rapidjson::SizeType, bool) { return other_value(); }
 
  private:
-  int kind_slot() const { return envelope_.count; }
-  int data_slot() const { return envelope_.count + 1; }
-  static int time_ns_slot() {
-    static const int slot = envelope_field("time_ns");
-    return slot;
-  }
+  static constexpr int kMaxSkipDepth = 64;
 
-  Frame& top() { return frames_[depth_ - 1]; }
-  bool push(const Frame& f) {
-    if (depth_ == kMaxDepth) return false;
-    frames_[depth_++] = f;
+  [[gnu::always_inline]] void skip_ws() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  [[gnu::always_inline]] bool consume(char c) {
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
     return true;
   }
 
-  // A value no declared field takes (null, a fraction): fine only where it
-  // is skipped.
-  bool other_value() {
-    if (skip_) return true;
-    return depth_ > 0 && top().type == Frame::kRecord && top().field < 0;
+  // Object members after the '{': on_member() reads each key (from after
+  // its opening quote) and value.
+  template <class OnMember>
+  bool members(OnMember&& on_member) {
+    skip_ws();
+    if (consume('}')) return true;
+    for (;;) {
+      skip_ws();
+      if (!consume('"') || !on_member()) return false;
+      skip_ws();
+      if (consume(',')) continue;
+      return consume('}');
+    }
   }
 
-  bool number(uint64_t u, bool negative) {
-    if (skip_) return true;
-    if (depth_ == 0) return false;
-    Frame& f = top();
-    if (f.type == Frame::kRecord) {
-      if (f.field < 0) return true;
-      if (depth_ == 1 && f.field >= envelope_.count) return false;
-      return f.ops->number(f.target, f.field, u, negative);
+  // A key from after its opening quote, then the ':'. Keys with escapes are
+  // left to parse_dom.
+  bool key(const char*& k, std::size_t& n) {
+    const char* q = scan_string(p_, end_);
+    if (q == end_ || *q != '"') return false;
+    k = p_;
+    n = static_cast<std::size_t>(q - p_);
+    p_ = q + 1;
+    return colon();
+  }
+  // True (and past it and the ':') if the key from p_ on is exactly `name`.
+  [[gnu::always_inline]] bool key_is(std::string_view name) {
+    if (static_cast<std::size_t>(end_ - p_) <= name.size() || p_[name.size()] != '"' ||
+        !RecordTable::same(name, p_, name.size()))
+      return false;
+    p_ += name.size() + 1;
+    return true;
+  }
+  [[gnu::always_inline]] bool colon() {
+    skip_ws();
+    if (!consume(':')) return false;
+    skip_ws();
+    return true;
+  }
+
+  // The slot of the next member of a record with table `t`: `hint` (the
+  // member after the previous one) is tried first. -1: not a member.
+  [[gnu::always_inline]] int member_key(const RecordTable& t, int hint, bool& ok) {
+    if (hint < t.count && key_is(t.slots[hint].name)) return ok = colon(), hint;
+    const char* k;
+    std::size_t n;
+    ok = key(k, n);
+    return ok ? t.find(k, n, t.count) : -1;
+  }
+
+  // Array elements after the '[': on_element() reads each.
+  template <class OnElement>
+  bool elements(OnElement&& on_element) {
+    skip_ws();
+    if (consume(']')) return true;
+    for (;;) {
+      skip_ws();
+      if (!on_element()) return false;
+      skip_ws();
+      if (consume(',')) continue;
+      return consume(']');
     }
-    if (f.type == Frame::kCounts && !negative) {
-      (*static_cast<Counts*>(f.target))[f.n++].second = u;
+  }
+
+  // A string's content after its opening quote, into `out`.
+  bool string(std::string& out) {
+    const char* q = scan_string(p_, end_);
+    if (q != end_ && *q == '"') {  // the common case: nothing escaped
+      out.assign(p_, static_cast<std::size_t>(q - p_));
+      p_ = q + 1;
       return true;
     }
-    return false;
+    out.clear();
+    for (;;) {
+      if (q == end_ || *q != '\\') return false;  // unterminated, or a control character
+      out.append(p_, static_cast<std::size_t>(q - p_));
+      if (end_ - q < 2) return false;
+      char c;
+      switch (q[1]) {
+        case '"': c = '"'; break;
+        case '\\': c = '\\'; break;
+        case '/': c = '/'; break;
+        case 'b': c = '\b'; break;
+        case 'f': c = '\f'; break;
+        case 'n': c = '\n'; break;
+        case 'r': c = '\r'; break;
+        case 't': c = '\t'; break;
+        default: return false;  // \u escapes (and invalid ones): parse_dom
+      }
+      out.push_back(c);
+      p_ = q + 2;
+      q = scan_string(p_, end_);
+      if (q != end_ && *q == '"') {
+        out.append(p_, static_cast<std::size_t>(q - p_));
+        p_ = q + 1;
+        return true;
+      }
+    }
   }
 
-  bool set_kind(const char* s, std::size_t n) {
-    const std::string_view name(s, n);
+  // An integer: magnitude and sign. Fractions, exponents and values that
+  // RapidJSON would turn into a double are left to parse_dom.
+  bool integer(uint64_t& magnitude, bool& negative) {
+    negative = consume('-');
+    if (p_ == end_) return false;
+    uint64_t v = 0;
+    if (*p_ == '0') {
+      ++p_;
+    } else if (*p_ >= '1' && *p_ <= '9') {
+      // Up to 19 digits cannot overflow; a 20th is checked.
+      const char* const first = p_;
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9' && p_ - first < 19)
+        v = v * 10 + static_cast<unsigned>(*p_++ - '0');
+      if (p_ != end_ && *p_ >= '0' && *p_ <= '9') {
+        const unsigned d = static_cast<unsigned>(*p_++ - '0');
+        if (v > (std::numeric_limits<uint64_t>::max() - d) / 10) return false;
+        v = v * 10 + d;
+        if (p_ != end_ && *p_ >= '0' && *p_ <= '9') return false;  // 21 digits and more
+      }
+    } else {
+      return false;
+    }
+    if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
+    if (negative && v > (uint64_t{1} << 63)) return false;
+    if (v == 0) negative = false;  // -0 reads as 0 (RapidJSON: Int(0))
+    magnitude = v;
+    return true;
+  }
+
+  bool literal(std::string_view word) {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
+        std::memcmp(p_, word.data(), word.size()) != 0)
+      return false;
+    p_ += word.size();
+    return true;
+  }
+
+  // ---- typed values ----
+  bool value(uint64_t& out) {
+    uint64_t v;
+    bool negative;
+    if (!integer(v, negative) || negative) return false;
+    out = v;
+    return true;
+  }
+  bool value(int64_t& out) {
+    uint64_t v;
+    bool negative;
+    if (!integer(v, negative)) return false;
+    if (negative) {
+      out = static_cast<int64_t>(0 - v);  // v <= 2^63
+    } else {
+      if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
+      out = static_cast<int64_t>(v);
+    }
+    return true;
+  }
+  [[maybe_unused]] bool value(bool& out) {
+    if (literal("true")) return out = true, true;
+    if (literal("false")) return out = false, true;
+    return false;
+  }
+  bool value(std::string& out) { return consume('"') && string(out); }
+  bool value(StringList& out) {
+    if (!consume('[')) return false;
+    std::size_t n = 0;
+    const bool ok = elements([&] {
+      if (n == out.size()) out.emplace_back();
+      return value(out[n++]);
+    });
+    out.resize(n);
+    return ok;
+  }
+  bool value(Counts& out) {
+    if (!consume('{')) return false;
+    std::size_t n = 0;
+    const bool ok = members([&] {
+      const char* k;
+      std::size_t len;
+      if (!key(k, len)) return false;
+      if (n == out.size()) out.emplace_back();
+      auto& [name, count] = out[n++];
+      name.assign(k, len);
+      return value(count);
+    });
+    out.resize(n);
+    return ok;
+  }
+  template <Record T>
+  bool value(std::vector<T>& out) {
+    if (!consume('[')) return false;
+    std::size_t n = 0;
+    const bool ok = elements([&] {
+      if (n == out.size()) out.emplace_back();
+      return value(out[n++]);
+    });
+    out.resize(n);
+    return ok;
+  }
+  template <Record T>
+  bool value(T& out) {
+    if (!consume('{')) return false;
+    const RecordTable& t = table<T>();
+    uint64_t seen = 0;
+    int hint = 0;
+    const bool ok = members([&] {
+      bool key_ok;
+      const int i = member_key(t, hint, key_ok);
+      if (!key_ok) return false;
+      if (i < 0) return skip_value(0);
+      const uint64_t bit = uint64_t{1} << i;
+      if (seen & bit) return false;  // duplicate member
+      seen |= bit;
+      hint = i + 1;
+      return t.slots[i].read(*this, &out, t.slots[i]);
+    });
+    if (ok) t.reset_unseen(&out, seen);
+    return ok;
+  }
+
+  // The member table of T, built once from T::visit_fields.
+  template <class T>
+  static const RecordTable& table() {
+    static const RecordTable t = [] {
+      RecordTable t;
+      T::visit_fields([&](auto field) {
+        using V = std::decay_t<decltype(std::declval<T&>().*(field.member))>;
+        if (t.count == RecordTable::kMax) std::abort();  // a record with > 62 members
+        Slot& slot = t.slots[t.count++];
+        slot.name = field.name;
+        slot.read = [](FastReader& r, void* record, const Slot& self) {
+          return r.value(static_cast<T*>(record)->*self.member_pointer<T, V>());
+        };
+        slot.reset = [](void* record, const Slot& self) {
+          reset_value(static_cast<T*>(record)->*self.member_pointer<T, V>());
+        };
+        static_assert(sizeof(field.member) == sizeof(slot.member));
+        std::memcpy(slot.member, &field.member, sizeof slot.member);
+      });
+      return t;
+    }();
+    return t;
+  }
+
+  // Any JSON value, checked and dropped (an unknown member's).
+  bool skip_value(int depth) {
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '"': {
+        ++p_;
+        return string(scratch_);
+      }
+      case '{':
+        if (depth == kMaxSkipDepth) return false;
+        ++p_;
+        return members([&] {
+          const char* k;
+          std::size_t n;
+          return key(k, n) && skip_value(depth + 1);
+        });
+      case '[':
+        if (depth == kMaxSkipDepth) return false;
+        ++p_;
+        return elements([&] { return skip_value(depth + 1); });
+      case 't':
+        return literal("true");
+      case 'f':
+        return literal("false");
+      case 'n':
+        return literal("null");
+      default: {
+        uint64_t v;
+        bool negative;
+        return integer(v, negative);
+      }
+    }
+  }
+
+  // The kind name; makes `body` hold that kind's record, reusing the one
+  // parked from the kind's previous event so its strings keep capacity.
+  bool read_kind(Body& body, std::size_t& kind) {
+    if (!consume('"')) return false;
+    const char* q = scan_string(p_, end_);
+    if (q == end_ || *q != '"') return false;
+    const std::string_view name(p_, static_cast<std::size_t>(q - p_));
+    p_ = q + 1;
     std::size_t k = 0;
-    while (k < kKinds.size() && kKinds[k].name != name) ++k;
+    while (k < kKinds.size() && !RecordTable::same(kKinds[k].name, name.data(), name.size())) ++k;
     if (k == kKinds.size()) return false;
-    kind_ = k;
-    Body& body = event_.body;
+    kind = k;
     if (body.index() != k) {
-      // Park the current body for its kind's next event and take this
-      // kind's parked one: its strings keep their capacity.
       if (body.index() < parked_.size()) std::swap(body, parked_[body.index()]);
       std::swap(body, parked_[k]);
       if (body.index() != k) body = make_body(kKinds[k].kind);
@@ -652,58 +879,46 @@ class EventSax {
     return true;
   }
 
-  bool start_data() {
-    if (!(top().seen & (uint64_t{1} << kind_slot()))) return false;  // data before kind
-    const BodyOps& b = body_ops()[kind_];
-    return push(Frame{Frame::kRecord, -1, 0, b.get(event_.body), b.ops, nullptr, 0});
+  template <std::size_t I>
+  static bool read_body(FastReader& r, Body& body) {
+    return r.value(std::get<I>(body));
+  }
+  template <std::size_t... I>
+  static constexpr std::array<bool (*)(FastReader&, Body&), sizeof...(I)> body_readers(
+      std::index_sequence<I...>) {
+    return {&read_body<I>...};
+  }
+  // Reads `data` into the body of kind index `kind` (kKinds order, which is
+  // Body's alternative order).
+  bool read_data(Body& body, std::size_t kind) {
+    static constexpr auto readers = body_readers(std::make_index_sequence<kKinds.size()>{});
+    return readers[kind](*this, body);
   }
 
-  Event& event_;
+  const char* p_;
+  const char* end_;
   std::array<Body, kKinds.size()>& parked_;
-  const RecordOps& envelope_;
-  std::array<Frame, kMaxDepth> frames_{};
-  int depth_ = 0;
-  std::size_t skip_ = 0;  // > 0: inside an unknown member's value, its depth
-  std::size_t kind_ = 0;
-  bool done_ = false;
+  std::string scratch_;
 };
-
-static_assert(RecordOps::kMaxFields + 2 <= 64, "seen bits must fit a uint64_t");
-
-bool is_ascii(const char* p, std::size_t n) {
-  uint64_t acc = 0;
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    acc |= w;
-  }
-  for (; i < n; ++i) acc |= static_cast<unsigned char>(p[i]);
-  return (acc & 0x8080808080808080ull) == 0;
-}
 
 }  // namespace
 
 // ---- JsonLineWriter -------------------------------------------------------------
 
 struct JsonLineWriter::Impl {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer{buffer};
+  JsonOut out;
 };
 
 JsonLineWriter::JsonLineWriter() : impl_(std::make_unique<Impl>()) {}
 JsonLineWriter::~JsonLineWriter() = default;
 
 void JsonLineWriter::append(const Event& event) {
-  impl_->writer.Reset(impl_->buffer);
-  write_event(impl_->writer, event);
-  impl_->buffer.Put('\n');
+  write_event(impl_->out, event);
+  impl_->out.put('\n');
 }
-std::string_view JsonLineWriter::view() const {
-  return {impl_->buffer.GetString(), impl_->buffer.GetSize()};
-}
-std::size_t JsonLineWriter::size() const { return impl_->buffer.GetSize(); }
-void JsonLineWriter::clear() { impl_->buffer.Clear(); }
+std::string_view JsonLineWriter::view() const { return impl_->out.view(); }
+std::size_t JsonLineWriter::size() const { return impl_->out.size(); }
+void JsonLineWriter::clear() { impl_->out.clear(); }
 
 // ---- JsonLineReader -------------------------------------------------------------
 
@@ -712,45 +927,17 @@ struct JsonLineReader::Impl {
   // bounded by the largest single line, not by the number of lines parsed.
   rapidjson::MemoryPoolAllocator<> values;
   rapidjson::MemoryPoolAllocator<> stack;
-  // The fast path parses a NUL-terminated copy of the line in place. The
-  // copy has slack after the NUL: the SSE2 scanners read whole aligned
-  // 16-byte blocks, which then never leave the allocation.
-  std::unique_ptr<char[]> line;
-  std::size_t capacity = 0;
-  rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>> reader;
   std::array<Body, kKinds.size()> parked;  // a body per kind, for reuse
-
-  char* copy(std::string_view in) {
-    const std::size_t need = in.size() + 32;
-    if (need > capacity) {
-      capacity = std::max(need, 2 * capacity);
-      line = std::make_unique<char[]>(capacity);  // zeroed: no uninitialised reads
-    }
-    std::memcpy(line.get(), in.data(), in.size());
-    line[in.size()] = '\0';
-    return line.get();
-  }
 };
 
 JsonLineReader::JsonLineReader() : impl_(std::make_unique<Impl>()) {}
 JsonLineReader::~JsonLineReader() = default;
 
 Status JsonLineReader::parse_into(std::string_view line, Event& out) {
-  Impl& m = *impl_;
-  EventSax sax(out, m.parked);
-  rapidjson::InsituStringStream in(m.copy(line));
-  // Iterative parsing: nesting depth in hostile input cannot exhaust the
-  // stack. Encoding validation only matters for bytes >= 0x80: a line of
-  // pure ASCII is valid UTF-8, and there both modes read it identically.
-  constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag;
-  const bool ok =
-      is_ascii(line.data(), line.size())
-          ? !m.reader.Parse<kFlags>(in, sax).IsError()
-          : !m.reader.Parse<kFlags | rapidjson::kParseValidateEncodingFlag>(in, sax).IsError();
-  if (ok && sax.done()) return Ok{};
-  // Anything the fast path does not take (errors included) is decided by
+  if (FastReader(line, impl_->parked).event(out)) return Ok{};
+  // Whatever the fast reader does not take, errors included, is decided by
   // the reference decoder.
-  auto event = parse_dom(line, m.values, m.stack);
+  auto event = parse_dom(line, impl_->values, impl_->stack);
   if (!event) return event.error();
   out = std::move(*event);
   return Ok{};

@@ -1,0 +1,415 @@
+// The real buildtrail-agent binary against the real collector process, on
+// loopback: outages, crashes, full spools and disks, Retry-After, TLS.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "collector/store/store.h"
+#include "common/events/json.h"
+#include "tests/collector/collector_process.h"
+
+using namespace bt;
+using namespace bt::testing;
+namespace sfs = std::filesystem;
+
+namespace {
+
+struct Setup {
+  std::string root = make_temp_dir("agent");
+  std::string data = root + "/collector";
+  std::string state = root + "/state";
+  std::string agent_bin = build_path("agent/buildtrail-agent");
+
+  std::string token(uint32_t uses = 5) {
+    auto st = collector::store::open_sqlite(data).value();
+    collector::store::Token t;
+    t.secret = "tok-" + std::to_string(::random());
+    t.uses = uses;
+    t.expires_ns = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) +
+                   3600ull * 1000000000;
+    REQUIRE(st->add_token(t).ok());
+    return t.secret;
+  }
+  CommandResult agent(const std::string& args) {
+    return run_command("timeout 120 " + agent_bin + " " + args + " --state-dir " + state +
+                       " --backoff-base-ms 50 --backoff-cap-ms 500");
+  }
+  // Every event the collector archived for our agent, re-verified.
+  std::vector<events::Event> archived_events() {
+    std::vector<events::Event> out;
+    auto key = crypto::load_public_key(state + "/agent.pub").value();
+    if (!sfs::exists(data + "/archive")) return out;
+    for (auto& p : sfs::recursive_directory_iterator(data + "/archive")) {
+      if (!p.is_regular_file() || p.path().extension() != ".btb") continue;
+      auto bytes = fs::read_file(p.path(), 16 << 20).value();
+      auto opened = batch::open(crypto::as_bytes(bytes), key);
+      if (!opened) continue;  // another agent's batch
+      REQUIRE(batch::for_each_event(*opened, [&](events::Event&& e) { out.push_back(std::move(e)); }));
+    }
+    return out;
+  }
+  collector::store::Stats stats() {
+    return collector::store::open_sqlite(data, {true, 5000}).value()->stats().value();
+  }
+  std::vector<collector::store::Finding> findings() {
+    auto st = collector::store::open_sqlite(data, {true, 5000}).value();
+    std::vector<collector::store::Finding> out;
+    const auto agents = st->agents().value();
+    for (const auto& a : agents) {
+      auto f = st->findings(a.id).value();
+      out.insert(out.end(), f.begin(), f.end());
+    }
+    return out;
+  }
+};
+
+uint64_t count_kind(const std::vector<events::Event>& evs, events::Kind k) {
+  uint64_t n = 0;
+  for (const auto& e : evs) n += e.kind() == k;
+  return n;
+}
+
+uint64_t loss_count(const std::vector<events::Event>& evs, const std::string& reason) {
+  uint64_t n = 0;
+  for (const auto& e : evs)
+    if (auto* l = std::get_if<events::Loss>(&e.body))
+      for (const auto& [r, c] : l->counts)
+        if (r == reason) n += c;
+  return n;
+}
+
+uint64_t synthetic_events(const std::vector<events::Event>& evs) {
+  return count_kind(evs, events::Kind::process_exec) + count_kind(evs, events::Kind::process_exit);
+}
+
+bool no_chain_findings(const std::vector<collector::store::Finding>& f) {
+  for (const auto& x : f)
+    if (x.kind != collector::store::FindingKind::kLoss) return false;
+  return true;
+}
+
+// A one-shot HTTP responder on loopback for answers the real collector
+// would not give on demand. Records when each request arrived.
+struct FakeCollector {
+  int fd = -1;
+  uint16_t port = 0;
+  std::vector<std::string> answers;
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  std::thread thread;
+  explicit FakeCollector(std::vector<std::string> a) : answers(std::move(a)) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+    ::listen(fd, 8);
+    // The last answer repeats for any further request.
+    thread = std::thread([this] {
+      for (std::size_t i = 0;; ++i) {
+        const std::string& answer = answers[std::min(i, answers.size() - 1)];
+        int c = ::accept(fd, nullptr, nullptr);
+        if (c < 0) return;
+        std::string req;
+        char buf[65536];
+        // Read headers and the body announced by Content-Length.
+        std::size_t need = std::string::npos;
+        while (true) {
+          ssize_t n = ::recv(c, buf, sizeof buf, 0);
+          if (n <= 0) break;
+          req.append(buf, static_cast<std::size_t>(n));
+          auto hdr_end = req.find("\r\n\r\n");
+          if (hdr_end != std::string::npos && need == std::string::npos) {
+            auto cl = req.find("Content-Length: ");
+            need = hdr_end + 4 + (cl == std::string::npos ? 0 : std::stoul(req.substr(cl + 16)));
+          }
+          if (need != std::string::npos && req.size() >= need) break;
+        }
+        arrivals.push_back(std::chrono::steady_clock::now());
+        ::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
+        ::close(c);
+      }
+    });
+  }
+  ~FakeCollector() {
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    if (thread.joinable()) thread.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+};
+
+}  // namespace
+
+TEST_CASE("collector down: 10,000 events spooled, then delivered exactly once") {
+  Setup s;
+  const std::string tok = s.token();
+  // Learn a free port, then take the collector down.
+  CollectorProcess c(s.data);
+  const std::string url = "http://" + c.address();
+  c.stop(SIGTERM);
+
+  auto r = s.agent("replay --synthetic 10000 --collector " + url + " --enroll-token " + tok +
+                   " --flush-timeout 1 --batch-max-bytes 65536");
+  CHECK_MESSAGE(r.exit_code == 1, r.output);  // left in the spool
+  CHECK(sfs::exists(s.state + "/spool/00000000000000000001.btb"));
+
+  REQUIRE(c.start());
+  r = s.agent("flush --collector " + url + " --enroll-token " + tok);
+  CHECK_MESSAGE(r.exit_code == 0, r.output);
+  CHECK(sfs::is_empty(s.state + "/spool") == false);  // chain, lock files remain
+  for (auto& p : sfs::directory_iterator(s.state + "/spool"))
+    CHECK(p.path().extension() != ".btb");
+
+  const auto evs = s.archived_events();
+  CHECK(synthetic_events(evs) == 10000);
+  CHECK(s.findings().empty());
+  // The whole archive verifies offline as one chain.
+  std::string files;
+  for (auto& p : sfs::recursive_directory_iterator(s.data + "/archive"))
+    if (p.is_regular_file()) files += " " + p.path().string();
+  auto v = run_command(build_path("collector/buildtrail-collector") + " verify --quiet --pubkey " +
+                       s.state + "/agent.pub" + files);
+  CHECK_MESSAGE(v.exit_code == 0, v.output);
+}
+
+TEST_CASE("kill -9 of the agent while sending, then restart: no duplicate, no gap") {
+  Setup s;
+  CollectorProcess c(s.data);
+  const std::string tok = s.token();
+  const std::string url = c.url("");
+  // Spool many small batches while the collector is unreachable for this agent.
+  auto r = s.agent("replay --synthetic 40000 --batch-max-bytes 16384");
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  const auto spooled = sfs::directory_iterator(s.state + "/spool");
+  std::size_t batches = 0;
+  for (auto& p : spooled) batches += p.path().extension() == ".btb";
+  REQUIRE(batches > 50);
+
+  for (int round = 0; round < 3; ++round) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      const std::string state = "--state-dir=" + s.state, coll = "--collector=" + url,
+                        t = "--enroll-token=" + tok;
+      ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "flush", state.c_str(), coll.c_str(),
+              t.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(150 + 100 * round));
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  r = s.agent("flush --flush-timeout 120 --collector " + url + " --enroll-token " + tok);
+  CHECK_MESSAGE(r.exit_code == 0, r.output);
+  const auto evs = s.archived_events();
+  CHECK(synthetic_events(evs) == 40000);
+  CHECK(s.stats().batches >= batches);  // plus the flush runs' own agent_start/stop batches
+  CHECK(s.findings().empty());
+}
+
+TEST_CASE("spool limit: the collector receives a loss event counting every dropped event") {
+  Setup s;
+  const std::string tok = s.token();
+  auto r = s.agent("replay --synthetic 6000 --batch-max-bytes 8192 --spool-max-bytes 40000");
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  CollectorProcess c(s.data);
+  r = s.agent("flush --collector " + c.url("") + " --enroll-token " + tok);
+  CHECK_MESSAGE(r.exit_code == 0, r.output);
+  const auto evs = s.archived_events();
+  const uint64_t stored = synthetic_events(evs);
+  const uint64_t lost = loss_count(evs, "spool_full");
+  CHECK(stored < 6000);
+  CHECK(lost > 0);
+  // Every event produced is either stored or counted lost: 6000 synthetic
+  // plus agent_start/agent_stop of each of the two runs. (Loss events are
+  // the report itself, not produced events.)
+  const uint64_t non_loss = evs.size() - count_kind(evs, events::Kind::loss);
+  CHECK(non_loss + lost == 6000 + 4);
+  CHECK(no_chain_findings(s.findings()));
+}
+
+TEST_CASE("a corrupt spool file is quarantined and reported to the collector") {
+  Setup s;
+  const std::string tok = s.token();
+  auto r = s.agent("replay --synthetic 3000 --batch-max-bytes 16384");
+  REQUIRE(r.exit_code == 0);
+  const std::string victim = s.state + "/spool/00000000000000000002.btb";
+  auto bytes = fs::read_file(victim, 1 << 20).value();
+  bytes[300] ^= 0x55;
+  sfs::remove(victim);
+  REQUIRE(fs::write_new_file(victim, bytes, 0600).ok());
+
+  CollectorProcess c(s.data);
+  r = s.agent("flush --collector " + c.url("") + " --enroll-token " + tok);
+  CHECK_MESSAGE(r.exit_code == 0, r.output);
+  CHECK(r.output.find("quarantined corrupt spool file 00000000000000000002.btb") != std::string::npos);
+  CHECK(sfs::exists(s.state + "/spool/quarantine/00000000000000000002.btb"));
+  const auto evs = s.archived_events();
+  const uint64_t lost = loss_count(evs, "spool_corrupt");
+  CHECK(lost > 0);
+  CHECK(synthetic_events(evs) + lost >= 3000);
+  // The hole in the chain is visible at the collector as exactly one gap.
+  int gaps = 0;
+  for (const auto& f : s.findings()) gaps += f.kind == collector::store::FindingKind::kGap;
+  CHECK(gaps == 1);
+}
+
+TEST_CASE("Retry-After from the collector is honoured") {
+  Setup s;
+  auto r = s.agent("replay --synthetic 10");
+  REQUIRE(r.exit_code == 0);
+  FakeCollector fake({"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                      "HTTP/1.1 200 OK\r\nContent-Length: 20\r\nConnection: close\r\n\r\n{\"status\":\"stored\"}\n"});
+  r = s.agent("flush --collector " + fake.url());
+  CHECK_MESSAGE(r.exit_code == 0, r.output);
+  REQUIRE(fake.arrivals.size() >= 2);
+  CHECK(fake.arrivals[1] - fake.arrivals[0] >= std::chrono::seconds(2));
+}
+
+TEST_CASE("a rejected batch is set aside with a clear log line, not retried for ever") {
+  Setup s;
+  auto r = s.agent("replay --synthetic 10");
+  REQUIRE(r.exit_code == 0);
+  FakeCollector fake({"HTTP/1.1 409 Conflict\r\nContent-Length: 16\r\nConnection: close\r\n\r\n{\"error\":\"fork\"}"});
+  r = s.agent("flush --collector " + fake.url() + " --flush-timeout 2");
+  CHECK(r.output.find("collector rejected batch 1 with 409") != std::string::npos);
+  CHECK(sfs::exists(s.state + "/spool/rejected/00000000000000000001.btb"));
+}
+
+TEST_CASE("status prints the running agent's counters") {
+  Setup s;
+  // A long replay from a pipe that stays open keeps the agent running.
+  const std::string fifo = s.root + "/events.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string state = "--state-dir=" + s.state, ev = "--events=" + fifo;
+    ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "replay", ev.c_str(), state.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  FILE* w = std::fopen(fifo.c_str(), "w");
+  REQUIRE(w);
+  for (int i = 0; i < 5; ++i) {
+    auto e = events::example_event(events::Kind::process_exec);
+    std::fprintf(w, "%s\n", events::to_json(e).c_str());
+  }
+  std::fflush(w);
+  std::string out;
+  for (int i = 0; i < 100 && out.find("\"events_in\":6") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    out = s.agent("status").output;
+  }
+  CHECK_MESSAGE(out.find("\"events_in\":6") != std::string::npos, out);  // agent_start + 5
+  CHECK(out.find("\"spool_bytes\":") != std::string::npos);
+  struct stat st {};
+  REQUIRE(::stat((s.state + "/agent.sock").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0077) == 0);
+  std::fclose(w);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("spool on a tiny full filesystem: the agent stays up, reports loss, recovers") {
+  if (::geteuid() != 0) {
+    MESSAGE("skipped: mounting a tmpfs needs root");
+    return;
+  }
+  Setup s;
+  CollectorProcess c(s.data);
+  const std::string tok = s.token();
+  REQUIRE(fs::make_dirs(s.state, 0700).ok());
+  REQUIRE(::mount("tmpfs", s.state.c_str(), "tmpfs", 0, "size=1m,mode=0700") == 0);
+  struct Unmount {
+    std::string p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{s.state};
+
+  const std::string fifo = s.root + "/events.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string state = "--state-dir=" + s.state, ev = "--events=" + fifo,
+                      coll = "--collector=" + c.url(""), t = "--enroll-token=" + tok;
+    ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "replay", ev.c_str(), state.c_str(),
+            coll.c_str(), t.c_str(), "--batch-max-age-ms=100", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  FILE* w = std::fopen(fifo.c_str(), "w");
+  REQUIRE(w);
+  auto send = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      auto e = events::example_event(events::Kind::process_exec);
+      std::fprintf(w, "%s\n", events::to_json(e).c_str());
+    }
+    std::fflush(w);
+  };
+  send(50);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  // Fill the filesystem.
+  const std::string filler = s.state + "/filler";
+  run_command("dd if=/dev/zero of=" + filler + " bs=4k 2>/dev/null");
+  send(200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  CHECK(::kill(pid, 0) == 0);  // still up
+  sfs::remove(filler);
+  send(50);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  std::fclose(w);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+  const auto evs = s.archived_events();
+  const uint64_t lost = loss_count(evs, "spool_write_error");
+  CHECK(lost > 0);
+  CHECK(count_kind(evs, events::Kind::process_exec) + lost >= 300);
+}
+
+TEST_CASE("TLS and mTLS to the collector; a wrong CA is refused with a clear error") {
+  Setup s;
+  const std::string pki = make_temp_dir("agent-pki");
+  const std::string script = "set -e; cd " + pki + R"(
+mk() { openssl ecparam -name prime256v1 -genkey -noout -out $1.key; }
+mk ca; openssl req -x509 -new -key ca.key -subj /CN=bt-test-ca -days 2 -out ca.pem
+mk other; openssl req -x509 -new -key other.key -subj /CN=bt-other-ca -days 2 -out other.pem
+printf 'subjectAltName=IP:127.0.0.1\n' > server.ext
+printf 'extendedKeyUsage=clientAuth\n' > client.ext
+mk server; openssl req -new -key server.key -subj /CN=127.0.0.1 -out server.csr
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.pem
+mk client; openssl req -new -key client.key -subj /CN=agent -out client.csr
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile client.ext -out client.pem
+)";
+  REQUIRE(fs::write_new_file(pki + "/make.sh", script, 0600).ok());
+  REQUIRE(run_command("bash " + pki + "/make.sh").exit_code == 0);
+  CollectorProcess c(s.data, {"--tls-cert", pki + "/server.pem", "--tls-key", pki + "/server.key",
+                              "--client-ca", pki + "/ca.pem"});
+  REQUIRE(c.running());
+  const std::string url = "https://" + c.address();
+  const std::string tok = s.token();
+  REQUIRE(s.agent("replay --synthetic 100").exit_code == 0);
+
+  auto wrong = s.agent("flush --collector " + url + " --enroll-token " + tok + " --tls-ca-file " + pki +
+                       "/other.pem --tls-client-cert " + pki + "/client.pem --tls-client-key " + pki +
+                       "/client.key --flush-timeout 1");
+  CHECK(wrong.exit_code == 1);
+  CHECK_MESSAGE((wrong.output.find("SSL") != std::string::npos ||
+                 wrong.output.find("certificate") != std::string::npos),
+                wrong.output);
+
+  auto ok = s.agent("flush --collector " + url + " --enroll-token " + tok + " --tls-ca-file " + pki +
+                    "/ca.pem --tls-client-cert " + pki + "/client.pem --tls-client-key " + pki +
+                    "/client.key");
+  CHECK_MESSAGE(ok.exit_code == 0, ok.output);
+  CHECK(synthetic_events(s.archived_events()) == 100);
+}

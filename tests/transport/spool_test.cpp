@@ -1,0 +1,208 @@
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "common/fs.h"
+#include "tests/common/test_util.h"
+#include "transport/batcher/batcher.h"
+#include "transport/spool/spool.h"
+
+using namespace bt;
+using namespace bt::transport;
+
+namespace {
+
+const std::string kAgent = "spool-agent";
+
+struct Fixture {
+  std::string dir = testing::make_temp_dir("spool") + "/spool";
+  crypto::KeyPair key = testing::test_key(31);
+  batch::Sealer sealer{key, kAgent};
+
+  std::unique_ptr<spool::Spool> open(uint64_t max_bytes = 1 << 20) {
+    spool::Config c;
+    c.dir = dir;
+    c.max_bytes = max_bytes;
+    auto s = spool::Spool::open(c, key.public_key, kAgent);
+    REQUIRE_MESSAGE(s.ok(), s.error().message);
+    return std::move(*s);
+  }
+  spool::Appended append(spool::Spool& s, std::size_t events = 3) {
+    for (auto& e : testing::sample_events(events, kAgent)) sealer.add(e);
+    auto a = s.seal_and_append(sealer);
+    REQUIRE(a.ok());
+    return *a;
+  }
+};
+
+// Checks that the files in the spool form one unbroken chain from seq 1.
+void check_chain(spool::Spool& s, const crypto::PublicKey& key, std::size_t expect) {
+  crypto::Digest prev{};
+  uint64_t seq = 0;
+  for (uint64_t n : s.pending()) {
+    auto bytes = s.read(n).value();
+    auto opened = batch::open(crypto::as_bytes(bytes), key);
+    REQUIRE(opened.ok());
+    CHECK(opened->header.seq == ++seq);
+    CHECK(opened->header.prev_hash == prev);
+    prev = opened->hash;
+  }
+  CHECK(seq == expect);
+}
+
+}  // namespace
+
+TEST_CASE("sealed batches are stored durably and chain") {
+  Fixture f;
+  auto s = f.open();
+  for (int i = 0; i < 5; ++i) CHECK(f.append(*s).stored);
+  CHECK(s->tip().seq == 5);
+  CHECK(s->pending().size() == 5);
+  check_chain(*s, f.key.public_key, 5);
+  struct stat st {};
+  REQUIRE(::stat(s->path_of(1).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("the chain survives a restart, and a crash before the chain file is written") {
+  Fixture f;
+  {
+    auto s = f.open();
+    for (int i = 0; i < 3; ++i) f.append(*s);
+  }
+  {
+    auto s = f.open();
+    CHECK(s->tip().seq == 3);
+    REQUIRE(s->remove(1).ok());
+    REQUIRE(s->remove(2).ok());
+  }
+  // Simulate a crash between the batch file and the chain file.
+  std::filesystem::remove(f.dir + "/chain");
+  auto s = f.open();
+  CHECK(s->tip().seq == 3);
+  CHECK(f.append(*s).header.seq == 4);
+  // Batch 4 chains to batch 3 even though the chain file was lost.
+  auto b3 = batch::open(crypto::as_bytes(s->read(3).value()), f.key.public_key).value();
+  auto b4 = batch::open(crypto::as_bytes(s->read(4).value()), f.key.public_key).value();
+  CHECK(b4.header.prev_hash == b3.hash);
+}
+
+TEST_CASE("corrupt and truncated spool files are quarantined and reported") {
+  Fixture f;
+  {
+    auto s = f.open();
+    for (int i = 0; i < 3; ++i) f.append(*s, 7);
+  }
+  {
+    auto bytes = fs::read_file(f.dir + "/00000000000000000002.btb", 1 << 20).value();
+    bytes[bytes.size() / 2] ^= 0x20;
+    std::filesystem::remove(f.dir + "/00000000000000000002.btb");
+    REQUIRE(fs::write_new_file(f.dir + "/00000000000000000002.btb", bytes, 0600).ok());
+    auto b3 = fs::read_file(f.dir + "/00000000000000000003.btb", 1 << 20).value();
+    std::filesystem::resize_file(f.dir + "/00000000000000000003.btb", b3.size() / 2);
+  }
+  auto s = f.open();
+  REQUIRE(s->lost_at_open().size() == 2);
+  CHECK(s->lost_at_open()[0].events == 7);
+  CHECK(s->lost_at_open()[0].reason == "spool_corrupt");
+  CHECK(s->pending() == std::vector<uint64_t>{1});
+  CHECK(std::filesystem::exists(f.dir + "/quarantine/00000000000000000002.btb"));
+  CHECK(std::filesystem::exists(f.dir + "/quarantine/00000000000000000002.btb.reason"));
+}
+
+TEST_CASE("a full spool stores nothing and does not advance the chain") {
+  Fixture f;
+  auto s = f.open(3000);
+  uint64_t stored = 0;
+  spool::Appended last;
+  for (int i = 0; i < 20; ++i) {
+    last = f.append(*s, 4);
+    if (last.stored) ++stored;
+  }
+  CHECK_FALSE(last.stored);
+  CHECK(last.reason == "spool_full");
+  CHECK(s->tip().seq == stored);
+  REQUIRE(s->remove(1).ok());
+  auto next = f.append(*s, 4);
+  CHECK(next.stored);
+  CHECK(next.header.seq == stored + 1);
+}
+
+TEST_CASE("two spools on one folder (two agent processes) keep one chain") {
+  Fixture f;
+  auto a = f.open();
+  auto b = f.open();
+  batch::Sealer other(f.key, kAgent);
+  for (int i = 0; i < 6; ++i) {
+    auto& s = i % 2 ? *a : *b;
+    auto& sealer = i % 2 ? f.sealer : other;
+    for (auto& e : testing::sample_events(2, kAgent)) sealer.add(e);
+    REQUIRE(s.seal_and_append(sealer)->stored);
+  }
+  check_chain(*a, f.key.public_key, 6);
+}
+
+TEST_CASE("rejected batches are kept under a size cap") {
+  Fixture f;
+  spool::Config c;
+  c.dir = f.dir;
+  c.max_rejected_bytes = 2500;
+  auto s = spool::Spool::open(c, f.key.public_key, kAgent).value();
+  for (int i = 0; i < 6; ++i) f.append(*s, 5);
+  for (uint64_t seq = 1; seq <= 6; ++seq) REQUIRE(s->reject(seq, "409 fork").ok());
+  CHECK(s->pending().empty());
+  uint64_t total = 0;
+  for (auto& p : std::filesystem::directory_iterator(f.dir + "/rejected"))
+    if (p.path().extension() == ".btb") total += p.file_size();
+  CHECK(total <= 2500);
+  CHECK(std::filesystem::exists(f.dir + "/rejected/00000000000000000006.btb"));
+}
+
+TEST_CASE("the batcher reports spool-full drops in a loss event of the next stored batch") {
+  Fixture f;
+  auto s = f.open(2500);
+  batcher::Config bc;
+  bc.max_json_bytes = 1500;
+  events::Event envelope;
+  envelope.agent_id = kAgent;
+  const std::string loss_file = f.dir + "/../loss";
+  uint64_t produced = 0;
+  {
+    batcher::Batcher b(bc, f.sealer, *s, envelope, loss_file);
+    for (auto& e : testing::sample_events(60, kAgent)) {
+      b.add(e);
+      ++produced;
+    }
+    b.seal_now();
+    CHECK(b.stats().dropped.at("spool_full") > 0);
+  }
+  // A new batcher (agent restart) still owes the loss; free the spool.
+  for (uint64_t seq : s->pending()) REQUIRE(s->remove(seq).ok());
+  batcher::Batcher b(bc, f.sealer, *s, envelope, loss_file);
+  REQUIRE_FALSE(b.unreported_loss().empty());
+  const uint64_t dropped = b.unreported_loss().total();
+  CHECK(b.seal_now());
+  CHECK(b.unreported_loss().empty());
+  CHECK_FALSE(std::filesystem::exists(loss_file));
+  // The stored batch carries a loss event with exactly those counts.
+  const uint64_t last = s->pending().back();
+  auto opened = batch::open(crypto::as_bytes(s->read(last).value()), f.key.public_key).value();
+  uint64_t reported = 0;
+  REQUIRE(batch::for_each_event(opened, [&](events::Event&& e) {
+    if (auto* l = std::get_if<events::Loss>(&e.body))
+      for (auto& c : l->counts) reported += c.second;
+  }));
+  CHECK(reported == dropped);
+  CHECK(dropped < produced);
+}
+
+TEST_CASE("the event queue drops and counts when full") {
+  batcher::EventQueue q(3);
+  for (int i = 0; i < 5; ++i) q.push(events::example_event(events::Kind::process_exec));
+  std::vector<events::Event> out;
+  batcher::LossTracker drops;
+  q.drain(out, drops);
+  CHECK(out.size() == 3);
+  CHECK(drops.counts().at("queue_full") == 2);
+}

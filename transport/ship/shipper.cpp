@@ -1,0 +1,137 @@
+#include "transport/ship/shipper.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "transport/batcher/batcher.h"
+
+namespace bt::transport::ship {
+
+Shipper::Shipper(uv_loop_t* loop, spool::Spool& spool, sender::Sender& sender, const Config& config,
+                 Hooks hooks)
+    : loop_(loop), spool_(spool), sender_(sender), config_(config), hooks_(std::move(hooks)) {
+  timer_ = new uv_timer_t;
+  uv_timer_init(loop_, timer_);
+  timer_->data = this;
+}
+
+Shipper::~Shipper() { close(); }
+
+void Shipper::close() {
+  if (closed_) return;
+  closed_ = true;
+  uv_timer_stop(timer_);
+  timer_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(timer_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  timer_ = nullptr;
+}
+
+std::chrono::milliseconds Shipper::backoff(const Config& config, unsigned attempt,
+                                           std::mt19937_64& rng) {
+  const int64_t base = config.backoff_base.count();
+  const int64_t cap = config.backoff_cap.count();
+  const int64_t ceiling = std::min<int64_t>(cap, base << std::min(attempt, 30u));
+  std::uniform_int_distribution<int64_t> pick(base, std::max(base, ceiling));
+  return std::chrono::milliseconds(pick(rng));
+}
+
+void Shipper::kick() {
+  has_work_ = true;
+  if (!in_flight_ && !retry_pending_ && !closed_ && !paused_) send_next();
+}
+
+void Shipper::send_next() {
+  const auto pending = spool_.pending();
+  if (pending.empty()) {
+    has_work_ = false;
+    if (hooks_.idle) hooks_.idle();
+    return;
+  }
+  has_work_ = true;
+  const uint64_t seq = pending.front();
+  auto bytes = spool_.read(seq);
+  std::optional<batch::Header> header;
+  if (bytes) {
+    auto h = batch::parse_header(crypto::as_bytes(*bytes));
+    if (h) header = *h;
+  }
+  if (!header) {
+    // The file went bad after the agent started (disk error, tampering).
+    const std::string why = bytes ? "unreadable batch header" : bytes.error().message;
+    if (hooks_.log) hooks_.log("spool: quarantining batch " + std::to_string(seq) + ": " + why);
+    (void)spool_.quarantine(seq, why);
+    batch::Header lost;
+    lost.seq = seq;
+    if (hooks_.rejected) hooks_.rejected(lost, 0, "spool_corrupt");
+    send_next();
+    return;
+  }
+  in_flight_ = true;
+  sender_.post("/v1/batches", std::move(*bytes), "application/vnd.buildtrail.batch.v1",
+               [this, seq, h = *header](sender::Response r) {
+                 in_flight_ = false;
+                 if (!closed_) on_response(seq, h, r);
+               });
+}
+
+void Shipper::on_response(uint64_t seq, const batch::Header& header, const sender::Response& r) {
+  switch (r.delivery) {
+    case sender::Delivery::kDelivered:
+      (void)spool_.remove(seq);
+      ++stats_.batches_sent;
+      stats_.events_sent += header.event_count;
+      stats_.last_ack_ns = batcher::now_ns();
+      attempt_ = 0;
+      send_next();
+      return;
+    case sender::Delivery::kRejected: {
+      ++stats_.rejected;
+      std::string why = r.body;
+      while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
+      stats_.last_error = "collector rejected batch " + std::to_string(seq) + " with " +
+                          std::to_string(r.status) + ": " + why;
+      if (hooks_.log) hooks_.log(stats_.last_error + " (moved to spool/rejected/, not retried)");
+      (void)spool_.reject(seq, std::to_string(r.status) + " " + why);
+      if (hooks_.rejected) hooks_.rejected(header, r.status, why);
+      attempt_ = 0;
+      if (r.status == 401 || r.status == 403) {
+        paused_ = true;
+        has_work_ = false;
+        if (hooks_.log)
+          hooks_.log("collector refuses this agent (" + std::to_string(r.status) +
+                     "): sending paused, batches stay in the spool until it is enrolled");
+        if (hooks_.idle) hooks_.idle();
+        return;
+      }
+      send_next();
+      return;
+    }
+    case sender::Delivery::kRetry:
+      ++stats_.retries;
+      stats_.last_error = r.status ? "collector answered " + std::to_string(r.status)
+                                   : "collector unreachable: " + r.error;
+      schedule_retry(r.retry_after_s);
+      return;
+  }
+}
+
+void Shipper::schedule_retry(int retry_after_s) {
+  auto delay = backoff(config_, attempt_++, rng_);
+  if (retry_after_s > 0)
+    delay = std::max<std::chrono::milliseconds>(delay, std::chrono::seconds(retry_after_s));
+  if (hooks_.log && attempt_ <= 3)
+    hooks_.log(stats_.last_error + "; retrying in " + std::to_string(delay.count()) + " ms");
+  retry_pending_ = true;
+  uv_timer_start(
+      timer_,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Shipper*>(t->data);
+        if (!self) return;
+        self->retry_pending_ = false;
+        self->send_next();
+      },
+      static_cast<uint64_t>(delay.count()), 0);
+}
+
+}  // namespace bt::transport::ship

@@ -1,0 +1,298 @@
+#include "transport/spool/spool.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "common/fs.h"
+
+namespace bt::transport::spool {
+
+namespace {
+
+constexpr std::size_t kSeqDigits = 20;
+
+bool parse_batch_name(const char* name, uint64_t* seq) {
+  const std::size_t len = std::strlen(name);
+  if (len != kSeqDigits + 4 || std::strcmp(name + kSeqDigits, ".btb") != 0) return false;
+  uint64_t v = 0;
+  for (std::size_t i = 0; i < kSeqDigits; ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(name[i] - '0');
+  }
+  *seq = v;
+  return true;
+}
+
+std::string batch_name(uint64_t seq) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%020" PRIu64 ".btb", seq);
+  return buf;
+}
+
+// Holds an exclusive flock on DIR/lock for its lifetime.
+class DirLock {
+ public:
+  explicit DirLock(const std::string& dir) {
+    fd_ = ::open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~DirLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+  }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+Result<Tip> parse_chain_file(const std::string& text) {
+  char hex[65] = {0};
+  unsigned long long seq = 0;
+  if (std::sscanf(text.c_str(), "%llu %64s", &seq, hex) != 2 || std::strlen(hex) != 64)
+    return make_error(ErrorCode::kMalformed, "chain file is not '<seq> <sha256 hex>'");
+  Tip tip;
+  tip.seq = seq;
+  for (std::size_t i = 0; i < 32; ++i) {
+    unsigned byte = 0;
+    if (std::sscanf(hex + 2 * i, "%2x", &byte) != 1)
+      return make_error(ErrorCode::kMalformed, "chain file hash is not hex");
+    tip.hash[i] = static_cast<uint8_t>(byte);
+  }
+  return tip;
+}
+
+}  // namespace
+
+std::string Spool::path_of(uint64_t seq) const { return config_.dir + "/" + batch_name(seq); }
+
+Result<std::unique_ptr<Spool>> Spool::open(const Config& config, const crypto::PublicKey& key,
+                                           const std::string& agent_id) {
+  std::unique_ptr<Spool> s(new Spool);
+  s->config_ = config;
+  s->agent_id_ = agent_id;
+  for (const char* sub : {"", "/quarantine", "/rejected"})
+    if (Status st = fs::make_dirs(config.dir + sub, 0700); !st) return st.error();
+  DirLock lock(config.dir);
+  if (!lock.ok()) return make_error(ErrorCode::kIo, config.dir + "/lock: cannot lock: " + fs::errno_text(errno));
+  if (Status st = s->scan_and_verify(key); !st) return st.error();
+  auto tip = s->read_tip_locked();
+  if (!tip) return tip.error();
+  s->tip_ = *tip;
+  return s;
+}
+
+namespace {
+int64_t mtime_ns(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return -2;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+}  // namespace
+
+void Spool::note_own_change() { dir_mtime_ns_ = mtime_ns(config_.dir); }
+
+std::vector<uint64_t> Spool::pending() {
+  refresh();
+  std::vector<uint64_t> out;
+  out.reserve(files_.size());
+  for (const auto& [seq, size] : files_) out.push_back(seq);
+  return out;
+}
+
+void Spool::refresh(bool force) {
+  const int64_t now = mtime_ns(config_.dir);
+  if (!force && now == dir_mtime_ns_) return;
+  dir_mtime_ns_ = now;
+  files_.clear();
+  bytes_ = 0;
+  if (DIR* d = ::opendir(config_.dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      uint64_t seq = 0;
+      if (!parse_batch_name(e->d_name, &seq)) continue;
+      struct stat st {};
+      if (::stat(path_of(seq).c_str(), &st) != 0) continue;
+      files_[seq] = static_cast<uint64_t>(st.st_size);
+      bytes_ += static_cast<uint64_t>(st.st_size);
+    }
+    ::closedir(d);
+  }
+}
+
+Status Spool::scan_and_verify(const crypto::PublicKey& key) {
+  // Leftovers of writes interrupted by a crash were never acknowledged as
+  // stored, so they are simply removed.
+  if (DIR* d = ::opendir(config_.dir.c_str())) {
+    std::vector<std::string> temps;
+    while (dirent* e = ::readdir(d))
+      if (std::strstr(e->d_name, ".tmp.")) temps.emplace_back(e->d_name);
+    ::closedir(d);
+    for (const auto& t : temps) ::unlink((config_.dir + "/" + t).c_str());
+  }
+  refresh(true);
+  for (uint64_t seq : pending()) {
+    auto bytes = fs::read_file(path_of(seq), batch::Limits{}.max_batch_bytes);
+    Lost lost;
+    lost.file = batch_name(seq);
+    lost.reason = "spool_corrupt";
+    std::string problem;
+    if (!bytes) {
+      problem = bytes.error().message;
+    } else {
+      const auto span = crypto::as_bytes(*bytes);
+      auto header = batch::parse_header(span);
+      if (header) {
+        lost.events = header->event_count;
+        lost.first_ns = header->first_time_ns;
+        lost.last_ns = header->last_time_ns;
+      }
+      auto opened = batch::open(span, key);
+      if (!opened) problem = opened.error().message;
+      else if (opened->header.agent_id != agent_id_) problem = "batch of another agent";
+      else if (opened->header.seq != seq) problem = "file name does not match its seq";
+    }
+    if (problem.empty()) continue;
+    if (Status st = move_aside(seq, "quarantine", problem); !st) return st;
+    lost_at_open_.push_back(std::move(lost));
+  }
+  refresh(true);
+  return Ok{};
+}
+
+Result<Tip> Spool::read_tip_locked() const {
+  Tip tip;
+  const std::string chain_path = config_.dir + "/chain";
+  if (auto text = fs::read_file(chain_path, 4096); text) {
+    auto parsed = parse_chain_file(*text);
+    if (parsed) tip = *parsed;
+  }
+  // A batch newer than the chain file means a crash (or a full disk) hit
+  // between writing the batch and the chain file: the batch is the tip.
+  if (!files_.empty() && files_.rbegin()->first > tip.seq) {
+    const uint64_t seq = files_.rbegin()->first;
+    auto bytes = fs::read_file(path_of(seq), batch::Limits{}.max_batch_bytes);
+    if (!bytes) return bytes.error();
+    tip.seq = seq;
+    tip.hash = batch::batch_hash(crypto::as_bytes(*bytes));
+  }
+  return tip;
+}
+
+Result<Appended> Spool::seal_and_append(batch::Sealer& sealer) {
+  DirLock lock(config_.dir);
+  if (!lock.ok()) {
+    // The events are consumed either way, so the caller can count them lost.
+    const std::string why = config_.dir + "/lock: cannot lock: " + fs::errno_text(errno);
+    auto discarded = sealer.seal(1, crypto::Digest{});
+    Appended out;
+    if (discarded) out.header = discarded->header;
+    out.reason = "spool_write_error";
+    out.detail = why;
+    return out;
+  }
+  refresh();  // other processes may have sealed or sent since
+  auto tip = read_tip_locked();
+  if (!tip) return tip.error();
+  tip_ = *tip;
+  auto sealed = sealer.seal(tip_.seq + 1, tip_.hash);
+  if (!sealed) return sealed.error();
+  Appended out;
+  out.header = sealed->header;
+  out.bytes = sealed->bytes.size();
+  if (bytes_ + sealed->bytes.size() > config_.max_bytes) {
+    out.reason = "spool_full";
+    out.detail = "spool holds " + std::to_string(bytes_) + " of " + std::to_string(config_.max_bytes) +
+                 " bytes";
+    return out;
+  }
+  const uint64_t seq = sealed->header.seq;
+  if (Status st = fs::write_file_atomic(path_of(seq), sealed->bytes, 0600); !st) {
+    out.reason = "spool_write_error";
+    out.detail = st.error().message;
+    return out;
+  }
+  files_[seq] = sealed->bytes.size();
+  bytes_ += sealed->bytes.size();
+  tip_ = Tip{seq, sealed->hash};
+  // If this write fails the batch file alone still records the tip (see
+  // read_tip_locked), so the chain cannot fork.
+  (void)fs::write_file_atomic(config_.dir + "/chain",
+                              std::to_string(seq) + " " + crypto::to_hex(sealed->hash) + "\n", 0600);
+  note_own_change();
+  out.stored = true;
+  return out;
+}
+
+Tip Spool::tip() const { return tip_; }
+
+Result<std::string> Spool::read(uint64_t seq) const {
+  return fs::read_file(path_of(seq), batch::Limits{}.max_batch_bytes);
+}
+
+Status Spool::remove(uint64_t seq) {
+  if (::unlink(path_of(seq).c_str()) != 0 && errno != ENOENT)
+    return make_error(ErrorCode::kIo, path_of(seq) + ": unlink: " + fs::errno_text(errno));
+  if (auto it = files_.find(seq); it != files_.end()) {
+    bytes_ -= it->second;
+    files_.erase(it);
+  }
+  note_own_change();
+  return Ok{};
+}
+
+Status Spool::move_aside(uint64_t seq, const std::string& folder, const std::string& reason) {
+  const std::string to = config_.dir + "/" + folder + "/" + batch_name(seq);
+  if (::rename(path_of(seq).c_str(), to.c_str()) != 0 && errno != ENOENT)
+    return make_error(ErrorCode::kIo, path_of(seq) + ": move to " + folder + ": " + fs::errno_text(errno));
+  (void)fs::write_file_atomic(to + ".reason", reason + "\n", 0600);
+  if (auto it = files_.find(seq); it != files_.end()) {
+    bytes_ -= it->second;
+    files_.erase(it);
+  }
+  note_own_change();
+  return Ok{};
+}
+
+Status Spool::reject(uint64_t seq, const std::string& reason) {
+  Status st = move_aside(seq, "rejected", reason);
+  if (!st) return st;
+  // Keep rejected/ under its cap by dropping the oldest evidence first.
+  std::map<uint64_t, uint64_t> kept;
+  uint64_t total = 0;
+  const std::string dir = config_.dir + "/rejected";
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      uint64_t s = 0;
+      struct stat sb {};
+      if (parse_batch_name(e->d_name, &s) && ::stat((dir + "/" + e->d_name).c_str(), &sb) == 0) {
+        kept[s] = static_cast<uint64_t>(sb.st_size);
+        total += static_cast<uint64_t>(sb.st_size);
+      }
+    }
+    ::closedir(d);
+  }
+  for (auto it = kept.begin(); total > config_.max_rejected_bytes && it != kept.end(); ++it) {
+    const std::string p = dir + "/" + batch_name(it->first);
+    ::unlink(p.c_str());
+    ::unlink((p + ".reason").c_str());
+    total -= it->second;
+  }
+  return Ok{};
+}
+
+Status Spool::quarantine(uint64_t seq, const std::string& reason) {
+  return move_aside(seq, "quarantine", reason);
+}
+
+uint64_t Spool::bytes() const { return bytes_; }
+
+}  // namespace bt::transport::spool
