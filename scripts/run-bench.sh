@@ -6,3 +6,4 @@ build=${1:?build dir}
 export BUILDTRAIL_BUILD=$(cd "$build" && pwd)
 "$build/bench/bench_batch"
 "$build/bench/bench_ingest"
+"$build/bench/bench_pipeline"

@@ -51,8 +51,10 @@ struct Agent::Impl {
   std::unique_ptr<batch::Sealer> sealer;
   std::unique_ptr<transport::batcher::EventQueue> queue;
   std::unique_ptr<transport::batcher::Batcher> batcher;
-  std::unique_ptr<transport::sender::Sender> sender;
+  // Declared before the sender so it is destroyed after it: the sender's
+  // close runs pending callbacks that reach into the shipper.
   std::unique_ptr<transport::ship::Shipper> shipper;
+  std::unique_ptr<transport::sender::Sender> sender;
 
   std::atomic<bool> stop{false};
   std::atomic<bool> capture_done{false};

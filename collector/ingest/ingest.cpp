@@ -489,10 +489,10 @@ Outcome Ingest::enroll(std::string_view json_body) {
   agent.id = agent_id;
   agent.public_key = *key;
   agent.enrolled_ns = now_ns();
-  if (auto inv = doc.FindMember("inventory"); inv != doc.MemberEnd() && inv->value.IsObject()) {
-    agent.inventory = store::Inventory{text(inv->value, "hostname"), text(inv->value, "os"),
-                                       text(inv->value, "kernel"), text(inv->value, "agent_version"),
-                                       text(inv->value, "ci")};
+  if (doc.HasMember("inventory") && doc["inventory"].IsObject()) {
+    const rapidjson::Value& inv = doc["inventory"];
+    agent.inventory = store::Inventory{text(inv, "hostname"), text(inv, "os"), text(inv, "kernel"),
+                                       text(inv, "agent_version"), text(inv, "ci")};
   }
   std::lock_guard lock(impl_->admin_mu);
   auto& st = *impl_->admin_store;

@@ -25,27 +25,17 @@ namespace {
 template <class T>
 concept Record = T::kIsRecord;
 
-// First byte in [p, end) that a JSON string cannot hold as is: '"', '\\' or
-// a control character (< 0x20); `end` if none. The encoder escapes exactly
-// these bytes; the fast decoder stops at them.
-[[gnu::always_inline]] inline const char* scan_string(const char* p, const char* end) {
 #if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i control = _mm_set1_epi8(0x1F);
-  while (end - p >= 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i hit = _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-        _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));  // v <= 0x1F, unsigned
-    const int mask = _mm_movemask_epi8(hit);
-    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
-    p += 16;
-  }
-#endif
-  while (p != end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) ++p;
-  return p;
+// Bit i set when byte i of `v` is one a JSON string cannot hold as is: '"',
+// '\\' or a control character (< 0x20). These are the bytes the encoder
+// escapes.
+[[gnu::always_inline]] inline unsigned special_bytes(__m128i v) {
+  const __m128i hit = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+      _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F)));  // unsigned <= 0x1F
+  return static_cast<unsigned>(_mm_movemask_epi8(hit));
 }
+#endif
 
 // ---- encoding -----------------------------------------------------------------
 //
@@ -121,18 +111,11 @@ class JsonOut {
   // whole 16-byte blocks, so `out` needs 16 bytes of slack.
   static char* copy_plain(const char*& in, const char* end, char* out) {
 #if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i backslash = _mm_set1_epi8('\\');
-    const __m128i control = _mm_set1_epi8(0x1F);
     while (end - in >= 16) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out), v);
-      const __m128i hit = _mm_or_si128(
-          _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-          _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));
-      const int mask = _mm_movemask_epi8(hit);
-      if (mask != 0) {
-        const int k = __builtin_ctz(static_cast<unsigned>(mask));
+      if (const unsigned mask = special_bytes(v)) {
+        const int k = __builtin_ctz(mask);
         in += k;
         return out + k;
       }
@@ -370,67 +353,70 @@ Result<Event> parse_dom(std::string_view line, rapidjson::MemoryPoolAllocator<>&
 // ---- fast decoding: a strict scanner straight into an Event ---------------
 //
 // The reference decoder above builds a DOM and then looks every declared
-// field up; that costs more than reading the JSON. The fast reader walks the
-// line once and stores each member directly into the Event, directed by the
-// same visit_fields declarations (per record type: a table of member names,
-// and a typed reader per field), so nothing here names a field either.
+// field up, several times the cost of reading the line. The fast reader
+// walks the line once and stores each member directly into the Event,
+// directed by the same visit_fields declarations (per record type a table of
+// member names with a typed reader per member), so nothing here names a
+// field either. It reuses the strings and lists already in the Event.
 //
 // It reads a strict subset of JSON: everything our writer produces, plus
-// whitespace, unknown members of any JSON type (skipped, nested objects and
-// arrays included, up to kMaxSkipDepth deep) and members in any order. It
-// gives up -- and the line goes through parse_dom, which then decides the
-// result or the error message -- on anything else: syntax errors, invalid
-// UTF-8, \u escapes, numbers with a fraction or exponent or out of 64-bit
-// range, a value of the wrong type, a duplicate member, `data` before
-// `kind`, a missing `kind` or `time_ns`, an unknown kind, trailing bytes.
-// So it only ever accepts lines parse_dom accepts, with the same result,
-// and every error is parse_dom's own.
+// whitespace, members in any order, and unknown members of any JSON type
+// (skipped, nested objects and arrays included, up to kMaxSkipDepth deep).
+// Strings are checked as RapidJSON's kParseValidateEncodingFlag checks them
+// (each non-ASCII sequence must be valid UTF-8). It gives up -- and the line
+// goes through parse_dom, which then decides the result or the error
+// message -- on anything else: syntax errors, invalid UTF-8, \u escapes,
+// escaped keys, numbers with a fraction or exponent or outside 64 bits
+// (RapidJSON would make them doubles), a value of the wrong type, a
+// duplicate member (the DOM lookup takes the first), `data` before `kind`,
+// a missing `kind` or `time_ns`, an unknown kind, bytes after the object.
+// So it only accepts lines parse_dom accepts, with the same result, and
+// every error is parse_dom's own. Its recursion is bounded by the schema's
+// nesting plus kMaxSkipDepth; deeper input goes to the iterative DOM parse.
 
-// True when [p, p + n) is valid UTF-8 (RFC 3629: no overlong forms, no
-// surrogates, nothing above U+10FFFF), what RapidJSON's validation accepts.
-bool valid_utf8(const char* text, std::size_t n) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text);
-  std::size_t i = 0;
-  while (i < n) {
-    // ASCII runs, a block at a time.
-#if defined(__SSE2__)
-    while (i + 16 <= n &&
-           _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i))) == 0)
-      i += 16;
-#endif
-    while (i + 8 <= n) {
-      uint64_t w;
-      std::memcpy(&w, s + i, 8);
-      if (w & 0x8080808080808080ull) break;
-      i += 8;
-    }
-    if (i == n) break;
-    const unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;       // overlong
-      else if (c == 0xED) hi = 0x9F;  // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;       // overlong
-      else if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
-    } else {
-      return false;
-    }
-    if (n - i < len || s[i + 1] < lo || s[i + 1] > hi) return false;
-    for (std::size_t k = 2; k < len; ++k)
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-    i += len;
+// Length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF -- what RapidJSON's validation
+// accepts) that starts with the non-ASCII byte at p, or 0 if there is none
+// before `end`.
+std::size_t utf8_sequence(const char* p, const char* end) {
+  const auto* s = reinterpret_cast<const unsigned char*>(p);
+  const unsigned char c = s[0];
+  std::size_t len;
+  unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;       // overlong
+    else if (c == 0xED) hi = 0x9F;  // surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;       // overlong
+    else if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
   }
-  return true;
+  if (static_cast<std::size_t>(end - p) < len || s[1] < lo || s[1] > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k)
+    if ((s[k] & 0xC0) != 0x80) return 0;
+  return len;
+}
+
+// First byte in [p, end) that is not plain printable ASCII inside a JSON
+// string: '"', '\\', a control character or a byte >= 0x80; `end` if none.
+[[gnu::always_inline]] inline const char* scan_string(const char* p, const char* end) {
+#if defined(__SSE2__)
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const unsigned mask = special_bytes(v) | static_cast<unsigned>(_mm_movemask_epi8(v));
+    if (mask != 0) return p + __builtin_ctz(mask);
+    p += 16;
+  }
+#endif
+  while (p != end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20 &&
+         static_cast<unsigned char>(*p) < 0x80)
+    ++p;
+  return p;
 }
 
 // Resets a value to its default, keeping string and list capacity.
@@ -514,7 +500,6 @@ class FastReader {
 
   // Reads the whole line into `out`; false means "ask parse_dom".
   bool event(Event& out) {
-    if (!valid_utf8(p_, static_cast<std::size_t>(end_ - p_))) return false;
     skip_ws();
     if (!consume('{')) return false;
     const RecordTable& envelope = table<Event>();
@@ -560,9 +545,13 @@ class FastReader {
     if (!ok) return false;
     skip_ws();
     if (p_ != end_) return false;  // trailing bytes
-    static const int time_ns_slot = envelope.find("time_ns", 7, 0);
-    if (!(seen & (uint64_t{1} << kind_slot)) || !(seen & (uint64_t{1} << time_ns_slot)))
-      return false;
+    // `kind` and `time_ns` are required (parse_dom names them when missing).
+    static const uint64_t required = [&] {
+      const int time_ns = envelope.find("time_ns", 7, 0);
+      if (time_ns < 0) std::abort();  // the envelope declares it
+      return uint64_t{1} << kind_slot | uint64_t{1} << time_ns;
+    }();
+    if ((seen & required) != required) return false;
     if (!(seen & (uint64_t{1} << data_slot)))
       std::visit([](auto& body) { reset_value(body); }, out.body);
     envelope.reset_unseen(&out, seen);
@@ -600,6 +589,11 @@ class FastReader {
   // left to parse_dom.
   bool key(const char*& k, std::size_t& n) {
     const char* q = scan_string(p_, end_);
+    while (q != end_ && static_cast<unsigned char>(*q) >= 0x80) {  // UTF-8
+      const std::size_t len = utf8_sequence(q, end_);
+      if (len == 0) return false;
+      q = scan_string(q + len, end_);
+    }
     if (q == end_ || *q != '"') return false;
     k = p_;
     n = static_cast<std::size_t>(q - p_);
@@ -648,37 +642,86 @@ class FastReader {
   // A string's content after its opening quote, into `out`.
   bool string(std::string& out) {
     const char* q = scan_string(p_, end_);
-    if (q != end_ && *q == '"') {  // the common case: nothing escaped
-      out.assign(p_, static_cast<std::size_t>(q - p_));
+    if (q != end_ && *q == '"') {  // the common case: plain ASCII
+      assign(out, p_, static_cast<std::size_t>(q - p_));
       p_ = q + 1;
       return true;
     }
     out.clear();
+    const char* run = p_;  // start of the bytes not yet copied to `out`
     for (;;) {
-      if (q == end_ || *q != '\\') return false;  // unterminated, or a control character
-      out.append(p_, static_cast<std::size_t>(q - p_));
-      if (end_ - q < 2) return false;
-      char c;
-      switch (q[1]) {
-        case '"': c = '"'; break;
-        case '\\': c = '\\'; break;
-        case '/': c = '/'; break;
-        case 'b': c = '\b'; break;
-        case 'f': c = '\f'; break;
-        case 'n': c = '\n'; break;
-        case 'r': c = '\r'; break;
-        case 't': c = '\t'; break;
-        default: return false;  // \u escapes (and invalid ones): parse_dom
-      }
-      out.push_back(c);
-      p_ = q + 2;
-      q = scan_string(p_, end_);
-      if (q != end_ && *q == '"') {
-        out.append(p_, static_cast<std::size_t>(q - p_));
+      if (q == end_) return false;  // unterminated
+      const auto c = static_cast<unsigned char>(*q);
+      if (c == '"') {
+        out.append(run, static_cast<std::size_t>(q - run));
         p_ = q + 1;
         return true;
       }
+      if (c >= 0x80) {  // UTF-8, validated as RapidJSON does
+        const std::size_t n = utf8_sequence(q, end_);
+        if (n == 0) return false;
+        q = scan_string(q + n, end_);
+        continue;
+      }
+      if (c != '\\' || end_ - q < 2) return false;  // a control character
+      out.append(run, static_cast<std::size_t>(q - run));
+      char e;
+      switch (q[1]) {
+        case '"': e = '"'; break;
+        case '\\': e = '\\'; break;
+        case '/': e = '/'; break;
+        case 'b': e = '\b'; break;
+        case 'f': e = '\f'; break;
+        case 'n': e = '\n'; break;
+        case 'r': e = '\r'; break;
+        case 't': e = '\t'; break;
+        default: return false;  // \u escapes (and invalid ones): parse_dom
+      }
+      out.push_back(e);
+      run = q + 2;
+      q = scan_string(run, end_);
     }
+  }
+
+  // out = [p, p + n), without std::string's general replace path when the
+  // string already has the capacity (the usual case for a reused event).
+  [[gnu::always_inline]] static void assign(std::string& out, const char* p, std::size_t n) {
+    if (n > out.capacity() || n > 16) {
+      out.assign(p, n);
+      return;
+    }
+    out.resize(n);
+    char* d = out.data();
+    if (n >= 8) {  // two overlapping words
+      uint64_t a, b;
+      std::memcpy(&a, p, 8);
+      std::memcpy(&b, p + n - 8, 8);
+      std::memcpy(d, &a, 8);
+      std::memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4) {
+      uint32_t a, b;
+      std::memcpy(&a, p, 4);
+      std::memcpy(&b, p + n - 4, 4);
+      std::memcpy(d, &a, 4);
+      std::memcpy(d + n - 4, &b, 4);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) d[i] = p[i];
+    }
+  }
+
+  // SWAR on eight characters loaded little-endian (first character lowest):
+  // whether all are digits, and their value.
+  static bool eight_digits(uint64_t w) {
+    return ((w & 0xF0F0F0F0F0F0F0F0ull) |
+            (((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
+           0x3333333333333333ull;
+  }
+  static uint64_t eight_digit_value(uint64_t w) {
+    w -= 0x3030303030303030ull;
+    w = (w * 10) + (w >> 8);  // pairs of digits
+    return (((w & 0x000000FF000000FFull) * (100 + (1000000ull << 32))) +
+            (((w >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32)))) >>
+           32;
   }
 
   // An integer: magnitude and sign. Fractions, exponents and values that
@@ -692,6 +735,15 @@ class FastReader {
     } else if (*p_ >= '1' && *p_ <= '9') {
       // Up to 19 digits cannot overflow; a 20th is checked.
       const char* const first = p_;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      while (end_ - p_ >= 8 && p_ - first <= 8) {  // eight digits at a time, twice at most
+        uint64_t w;
+        std::memcpy(&w, p_, 8);
+        if (!eight_digits(w)) break;
+        v = v * 100000000 + eight_digit_value(w);
+        p_ += 8;
+      }
+#endif
       while (p_ != end_ && *p_ >= '0' && *p_ <= '9' && p_ - first < 19)
         v = v * 10 + static_cast<unsigned>(*p_++ - '0');
       if (p_ != end_ && *p_ >= '0' && *p_ <= '9') {

@@ -15,7 +15,6 @@ namespace {
 template <class T> constexpr const char* type_label();
 template <> constexpr const char* type_label<uint64_t>() { return "uint64"; }
 template <> constexpr const char* type_label<int64_t>() { return "int64"; }
-template <> constexpr const char* type_label<bool>() { return "bool"; }
 template <> constexpr const char* type_label<std::string>() { return "string"; }
 template <> constexpr const char* type_label<StringList>() { return "array of string"; }
 template <> constexpr const char* type_label<Counts>() { return "object: name → uint64"; }

@@ -7,10 +7,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "collector/store/store.h"
 #include "common/batch/batch.h"
+#include "common/fs.h"
 #include "tests/common/test_util.h"
 
 using namespace bt;
@@ -78,6 +80,12 @@ struct Fixture {
   std::string dir = testing::make_temp_dir("store");
   std::unique_ptr<store::Store> db = store::open_sqlite(dir).value();
 
+  ~Fixture() {
+    db.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+
   void add_agent(const std::string& id, uint8_t key_fill = 1) {
     store::Agent a;
     a.id = id;
@@ -126,7 +134,8 @@ TEST_CASE("opening: creates the store, reopens it, refuses a missing one read-on
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().code == ErrorCode::kNotFound);
 
-  const std::string junk = testing::make_temp_dir("store-junk");
+  const std::string junk = f.dir + "/junk";
+  REQUIRE(fs::make_dirs(junk, 0700).ok());
   std::FILE* fp = std::fopen((junk + "/buildtrail.db").c_str(), "w");
   std::fputs("this is not a database, just text long enough to be read as a header......", fp);
   std::fclose(fp);

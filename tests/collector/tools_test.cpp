@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 
 #include "collector/archive/archive.h"
@@ -142,6 +143,13 @@ struct Data {
     REQUIRE(db->commit(group).ok());
     REQUIRE(db->commit(second).ok());
   }
+
+  ~Data() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  Data(const Data&) = delete;
+  Data& operator=(const Data&) = delete;
 
   testing::CommandResult run(const std::string& args) const {
     return run_command(bin + " " + args);
