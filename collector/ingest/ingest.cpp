@@ -66,22 +66,31 @@ struct Job {
   std::promise<Outcome> done;
 };
 
-// Reads the facts the store indexes out of one event.
+store::Finding make_finding(const std::string& agent_id, store::FindingKind kind, uint64_t seq_from,
+                            uint64_t seq_to, uint64_t time_from_ns, uint64_t time_to_ns,
+                            std::string detail) {
+  store::Finding f;
+  f.agent_id = agent_id;
+  f.kind = kind;
+  f.seq_from = seq_from;
+  f.seq_to = seq_to;
+  f.time_from_ns = time_from_ns;
+  f.time_to_ns = time_to_ns;
+  f.recorded_ns = now_ns();
+  f.detail = std::move(detail);
+  return f;
+}
+
+// A `loss` event from an agent becomes an integrity finding.
 void collect_loss_finding(const events::Event& e, const std::string& agent_id, uint64_t seq,
                           std::vector<store::Finding>& out) {
   const auto* loss = std::get_if<events::Loss>(&e.body);
   if (!loss) return;
-  store::Finding f;
-  f.agent_id = agent_id;
-  f.kind = store::FindingKind::kLoss;
-  f.seq_from = f.seq_to = seq;
-  f.time_from_ns = loss->first_ns;
-  f.time_to_ns = loss->last_ns;
-  f.recorded_ns = now_ns();
+  std::string counts;
   for (const auto& [reason, n] : loss->counts)
-    f.detail += (f.detail.empty() ? "" : ", ") + reason + "=" + std::to_string(n);
-  f.detail = "agent reported dropped events: " + f.detail;
-  out.push_back(std::move(f));
+    counts += (counts.empty() ? "" : ", ") + reason + "=" + std::to_string(n);
+  out.push_back(make_finding(agent_id, store::FindingKind::kLoss, seq, seq, loss->first_ns,
+                             loss->last_ns, "agent reported dropped events: " + counts));
 }
 
 }  // namespace
@@ -306,44 +315,29 @@ void Ingest::Impl::process_group(std::vector<Job*>& jobs) {
     }
     if (link == batch::Link::kReplay || link == batch::Link::kFork) {
       if (link == batch::Link::kFork) {
-        store::Finding f;
-        f.agent_id = r.agent_id;
-        f.kind = store::FindingKind::kFork;
-        f.seq_from = f.seq_to = r.header.seq;
-        f.time_from_ns = r.header.first_time_ns;
-        f.time_to_ns = r.header.last_time_ns;
-        f.recorded_ns = now_ns();
-        f.detail = "a different batch " + crypto::to_hex(r.hash) + " for seq " +
-                   std::to_string(r.header.seq) + " (kept in " + r.archive_path + ")";
-        forks.push_back(std::move(f));
+        forks.push_back(make_finding(r.agent_id, store::FindingKind::kFork, r.header.seq,
+                                     r.header.seq, r.header.first_time_ns, r.header.last_time_ns,
+                                     "a different batch " + crypto::to_hex(r.hash) + " for seq " +
+                                         std::to_string(r.header.seq) + " (kept in " +
+                                         r.archive_path + ")"));
       }
       decisions.push_back({job, link, false, dup_of});
       continue;
     }
     if (link == batch::Link::kRestart) {
       ++st.epoch;
-      store::Finding f;
-      f.agent_id = r.agent_id;
-      f.kind = store::FindingKind::kRestart;
-      f.seq_from = f.seq_to = 1;
-      f.time_from_ns = r.header.first_time_ns;
-      f.time_to_ns = r.header.last_time_ns;
-      f.recorded_ns = now_ns();
-      f.detail = "agent restarted its chain after seq " + std::to_string(st.tip ? st.tip->seq : 0) +
-                 "; epoch " + std::to_string(st.epoch) + " begins";
-      r.findings.push_back(std::move(f));
+      r.findings.push_back(make_finding(
+          r.agent_id, store::FindingKind::kRestart, 1, 1, r.header.first_time_ns,
+          r.header.last_time_ns,
+          "agent restarted its chain after seq " + std::to_string(st.tip ? st.tip->seq : 0) +
+              "; epoch " + std::to_string(st.epoch) + " begins"));
       st.tip.reset();
     } else if (link == batch::Link::kGap) {
-      store::Finding f;
-      f.agent_id = r.agent_id;
-      f.kind = store::FindingKind::kGap;
-      f.seq_from = st.tip->seq + 1;
-      f.seq_to = r.header.seq - 1;
-      f.time_to_ns = r.header.first_time_ns;
-      f.recorded_ns = now_ns();
-      f.detail = "batches " + std::to_string(f.seq_from) + ".." + std::to_string(f.seq_to) +
-                 " never arrived";
-      r.findings.push_back(std::move(f));
+      const uint64_t from = st.tip->seq + 1, to = r.header.seq - 1;
+      r.findings.push_back(make_finding(r.agent_id, store::FindingKind::kGap, from, to, 0,
+                                        r.header.first_time_ns,
+                                        "batches " + std::to_string(from) + ".." +
+                                            std::to_string(to) + " never arrived"));
     }
     r.epoch = st.epoch;
     if (!st.tip || r.header.seq > st.tip->seq) st.tip = batch::Tip{r.header.seq, r.hash};

@@ -15,6 +15,7 @@
 #include "collector/store/store.h"
 #include "common/events/json.h"
 #include "tests/collector/collector_process.h"
+#include "tests/common/test_pki.h"
 
 using namespace bt;
 using namespace bt::testing;
@@ -378,20 +379,8 @@ TEST_CASE("spool on a tiny full filesystem: the agent stays up, reports loss, re
 
 TEST_CASE("TLS and mTLS to the collector; a wrong CA is refused with a clear error") {
   Setup s;
-  const std::string pki = make_temp_dir("agent-pki");
-  const std::string script = "set -e; cd " + pki + R"(
-mk() { openssl ecparam -name prime256v1 -genkey -noout -out $1.key; }
-mk ca; openssl req -x509 -new -key ca.key -subj /CN=bt-test-ca -days 2 -out ca.pem
-mk other; openssl req -x509 -new -key other.key -subj /CN=bt-other-ca -days 2 -out other.pem
-printf 'subjectAltName=IP:127.0.0.1\n' > server.ext
-printf 'extendedKeyUsage=clientAuth\n' > client.ext
-mk server; openssl req -new -key server.key -subj /CN=127.0.0.1 -out server.csr
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.pem
-mk client; openssl req -new -key client.key -subj /CN=agent -out client.csr
-openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile client.ext -out client.pem
-)";
-  REQUIRE(fs::write_new_file(pki + "/make.sh", script, 0600).ok());
-  REQUIRE(run_command("bash " + pki + "/make.sh").exit_code == 0);
+  TestPki certs;
+  const std::string pki = certs.dir;
   CollectorProcess c(s.data, {"--tls-cert", pki + "/server.pem", "--tls-key", pki + "/server.key",
                               "--client-ca", pki + "/ca.pem"});
   REQUIRE(c.running());

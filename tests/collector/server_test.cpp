@@ -14,6 +14,7 @@
 #include "collector/store/store.h"
 #include "common/events/json.h"
 #include "tests/collector/collector_process.h"
+#include "tests/common/test_pki.h"
 
 using namespace bt;
 using namespace bt::testing;
@@ -379,30 +380,6 @@ TEST_CASE("hostile input: bombs, path ids, SQL text, slow clients, connection fl
 
 namespace {
 
-// A throwaway PKI made with the openssl CLI: a CA, a server certificate for
-// 127.0.0.1, a client certificate from the same CA and one from another CA.
-struct TestPki {
-  std::string dir = make_temp_dir("pki");
-  TestPki() {
-    const std::string script = R"(set -e; cd )" + dir + R"(
-mk() { openssl ecparam -name prime256v1 -genkey -noout -out $1.key; }
-mk ca; openssl req -x509 -new -key ca.key -subj /CN=bt-test-ca -days 2 -out ca.pem
-mk other; openssl req -x509 -new -key other.key -subj /CN=bt-other-ca -days 2 -out other.pem
-printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
-printf 'extendedKeyUsage=clientAuth\n' > client.ext
-mk server; openssl req -new -key server.key -subj /CN=127.0.0.1 -out server.csr
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.pem
-mk client; openssl req -new -key client.key -subj /CN=agent -out client.csr
-openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile client.ext -out client.pem
-mk rogue; openssl req -new -key rogue.key -subj /CN=rogue -out rogue.csr
-openssl x509 -req -in rogue.csr -CA other.pem -CAkey other.key -CAcreateserial -days 2 -extfile client.ext -out rogue.pem
-)";
-    REQUIRE(fs::write_new_file(dir + "/make.sh", script, 0600).ok());
-    auto r = run_command("bash " + dir + "/make.sh");
-    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
-  }
-  std::string f(const char* name) const { return dir + "/" + name; }
-};
 
 std::string https(const CollectorProcess& c, const std::string& path) {
   return "https://" + c.address() + path;

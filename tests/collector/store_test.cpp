@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "collector/ingest/ingest.h"
 #include "collector/store/store.h"
 #include "common/batch/batch.h"
 #include "common/fs.h"
@@ -26,27 +27,8 @@ namespace {
 
 constexpr uint64_t kT0 = 1795775400000000000ull;  // 2026-11-27T10:30:00Z
 
-// What ingest keeps of an event (the same derivation as collector/ingest).
 store::EventRow row_of(const events::Event& e, uint32_t line) {
-  store::EventRow r;
-  r.line = line;
-  r.time_ns = e.time_ns;
-  r.kind = e.kind();
-  r.build = e.build;
-  r.pid = e.process.pid;
-  r.ppid = e.process.ppid;
-  r.process_key = e.process.key;
-  r.exe = e.process.exe;
-  if (auto* c = std::get_if<events::NetConnect>(&e.body))
-    r.destination = c->daddr + ":" + std::to_string(c->dport);
-  if (auto* d = std::get_if<events::DnsQuery>(&e.body)) r.destination = d->name;
-  if (auto* u = std::get_if<events::ArtifactUpload>(&e.body)) r.destination = u->destination;
-  if (auto* s = std::get_if<events::SecretAccess>(&e.body)) r.secret_path = s->path;
-  if (auto* x = std::get_if<events::ProcessExit>(&e.body)) r.exit_code = x->exit_code;
-  if (auto* b = std::get_if<events::BuildEnd>(&e.body)) r.exit_code = b->exit_code;
-  if (auto* l = std::get_if<events::Loss>(&e.body))
-    for (const auto& [reason, n] : l->counts) r.loss_total += n;
-  return r;
+  return collector::ingest::event_row(e, line);
 }
 
 store::BatchRecord record(const std::string& agent, uint64_t seq,

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "collector/archive/archive.h"
+#include "collector/ingest/ingest.h"
 #include "collector/store/store.h"
 #include "collector/tools/common.h"
 #include "common/events/json.h"
@@ -27,23 +28,7 @@ const std::string kBuildA = "jenkins-payments-api-main-1842";
 const std::string kBuildB = "98765";  // a GitLab job id: all digits
 
 store::EventRow row_of(const events::Event& e, uint32_t line) {
-  store::EventRow r;
-  r.line = line;
-  r.time_ns = e.time_ns;
-  r.kind = e.kind();
-  r.build = e.build;
-  r.pid = e.process.pid;
-  r.ppid = e.process.ppid;
-  r.process_key = e.process.key;
-  r.exe = e.process.exe;
-  if (auto* c = std::get_if<events::NetConnect>(&e.body))
-    r.destination = c->daddr + ":" + std::to_string(c->dport);
-  if (auto* d = std::get_if<events::DnsQuery>(&e.body)) r.destination = d->name;
-  if (auto* u = std::get_if<events::ArtifactUpload>(&e.body)) r.destination = u->destination;
-  if (auto* s = std::get_if<events::SecretAccess>(&e.body)) r.secret_path = s->path;
-  if (auto* x = std::get_if<events::ProcessExit>(&e.body)) r.exit_code = x->exit_code;
-  if (auto* b = std::get_if<events::BuildEnd>(&e.body)) r.exit_code = b->exit_code;
-  return r;
+  return collector::ingest::event_row(e, line);
 }
 
 std::vector<std::string> lines(const std::string& text) {
