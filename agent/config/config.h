@@ -21,7 +21,7 @@ struct Config {
   uint64_t batch_max_bytes = 1u << 20;
   uint64_t batch_max_age_ms = 1000;
   uint64_t heartbeat_s = 30;
-  uint64_t queue_capacity = 4096;
+  uint64_t queue_capacity = 1024;
   uint64_t spool_max_bytes = 512ull << 20;
   uint64_t send_connect_timeout_ms = 10000;
   uint64_t send_timeout_ms = 60000;

@@ -50,6 +50,17 @@ int main(int argc, char** argv) {
                      ru.ru_stime.tv_usec / 1e6;
   const double rss_mib = ru.ru_maxrss / 1024.0;
   auto stats = collector::store::open_sqlite(data, {true, 5000}).value()->stats().value();
+  // Where the time goes: the collector's own view of each acknowledgement.
+  const std::string metrics = testing::get(collector.url("/metrics")).body;
+  auto metric = [&](const std::string& name) {
+    const auto at = metrics.find("\n" + name + " ");
+    return at == std::string::npos ? 0.0 : std::atof(metrics.c_str() + at + name.size() + 2);
+  };
+  const double acks = metric("buildtrail_ingest_latency_seconds_count");
+  if (acks == 0) std::printf("collector: /metrics unavailable (%zu bytes)\n", metrics.size());
+  if (acks > 0)
+    std::printf("collector: %.0f batches, mean %.1f ms from request body to durable ack\n", acks,
+                1000 * metric("buildtrail_ingest_latency_seconds_sum") / acks);
   const double eps = n / wall;
   std::printf("bench/pipeline: %llu synthetic events, agent replay -> spool -> collector store\n",
               static_cast<unsigned long long>(n));

@@ -45,6 +45,14 @@ concept Record = T::kIsRecord;
 // bytes >= 0x80 as they are; integers in plain decimal), without the
 // Writer's per-character loop on short strings and its nesting bookkeeping.
 
+std::size_t utf8_sequence(const char* p, const char* end);
+
+// Strings are written as valid UTF-8 whatever the kernel handed us: a byte
+// that does not start a valid sequence (a Latin-1 file name, a truncated
+// argv) becomes U+FFFD, so one odd path can never make a reader refuse the
+// whole batch.
+constexpr char kReplacement[] = "\xEF\xBF\xBD";
+
 class JsonOut {
  public:
   std::string_view view() const { return {buf_.data(), size_}; }
@@ -78,6 +86,19 @@ class JsonOut {
       p = copy_plain(q, end, p);
       if (q == end) break;
       const auto c = static_cast<unsigned char>(*q);
+      if (c >= 0x80) {
+        const std::size_t n = utf8_sequence(q, end);
+        if (n) {
+          std::memcpy(p, q, n);
+          p += n;
+          in = q + n;
+        } else {
+          std::memcpy(p, kReplacement, 3);
+          p += 3;
+          in = q + 1;
+        }
+        continue;
+      }
       *p++ = '\\';
       switch (c) {
         case '"': *p++ = '"'; break;
@@ -114,7 +135,7 @@ class JsonOut {
     while (end - in >= 16) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out), v);
-      if (const unsigned mask = special_bytes(v)) {
+      if (const unsigned mask = special_bytes(v) | static_cast<unsigned>(_mm_movemask_epi8(v))) {
         const int k = __builtin_ctz(mask);
         in += k;
         return out + k;
@@ -123,7 +144,8 @@ class JsonOut {
       out += 16;
     }
 #endif
-    while (in != end && *in != '"' && *in != '\\' && static_cast<unsigned char>(*in) >= 0x20)
+    while (in != end && *in != '"' && *in != '\\' && static_cast<unsigned char>(*in) >= 0x20 &&
+           static_cast<unsigned char>(*in) < 0x80)
       *out++ = *in++;
     return out;
   }
@@ -241,8 +263,27 @@ Status read_value(const JsonValue& v, std::string_view field, int64_t& out) {
   out = v.GetBool();
   return Ok{};
 }
+// RapidJSON validates raw bytes, but a lone low surrogate escape ("\udc00")
+// decodes to bytes that are not UTF-8 (ED B0 80). Only escapes can produce
+// them, and only as 0xED sequences, so the check is cheap.
+bool decoded_utf8_ok(const char* s, std::size_t n) {
+  if (!std::memchr(s, 0xED, n)) return true;
+  for (const char* p = s; p != s + n;) {
+    if (static_cast<unsigned char>(*p) < 0x80) {
+      ++p;
+      continue;
+    }
+    const std::size_t len = utf8_sequence(p, s + n);
+    if (len == 0) return false;
+    p += len;
+  }
+  return true;
+}
+
 Status read_value(const JsonValue& v, std::string_view field, std::string& out) {
   if (!v.IsString()) return type_error(field, "string");
+  if (!decoded_utf8_ok(v.GetString(), v.GetStringLength()))
+    return type_error(field, "string of Unicode scalar values (lone surrogate escape)");
   out.assign(v.GetString(), v.GetStringLength());
   return Ok{};
 }
@@ -252,6 +293,8 @@ Status read_value(const JsonValue& v, std::string_view field, Counts& out) {
   out.reserve(v.MemberCount());
   for (const auto& m : v.GetObject()) {
     if (!m.value.IsUint64()) return type_error(field, "unsigned integer counts");
+    if (!decoded_utf8_ok(m.name.GetString(), m.name.GetStringLength()))
+      return type_error(field, "count names of Unicode scalar values (lone surrogate escape)");
     out.emplace_back(std::string(m.name.GetString(), m.name.GetStringLength()),
                      m.value.GetUint64());
   }

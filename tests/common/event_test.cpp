@@ -118,3 +118,24 @@ TEST_CASE("docs/events.md is generated from events.def") {
   CHECK_MESSAGE(ss.str() == events_markdown(),
                 "docs/events.md is stale: run `make docs` and commit the result");
 }
+
+TEST_CASE("strings are always written as UTF-8; lone surrogate escapes are refused") {
+  auto e = example_event(Kind::process_exec);
+  e.process.exe = std::string("/srv/caf\xe9/bin\xff", 14);  // Latin-1 and a stray byte
+  auto& argv = std::get<ProcessExec>(e.body).argv;
+  argv.push_back("\xc3\xa9t\xc3\xa9 \xf0\x9f\x94\x91 ok");         // valid UTF-8 kept as is
+  argv.push_back(std::string("\xed\xa0\x80", 3));                   // an encoded surrogate
+  const std::string line = to_json(e);
+  auto back = from_json(line);
+  REQUIRE_MESSAGE(back.ok(), back.error().message);
+  CHECK(back->process.exe == "/srv/caf\xef\xbf\xbd/bin\xef\xbf\xbd");
+  CHECK(std::get<ProcessExec>(back->body).argv[argv.size() - 2] == argv[argv.size() - 2]);
+  CHECK(std::get<ProcessExec>(back->body).argv.back() == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+  // Encoding what was decoded gives the same line again.
+  CHECK(to_json(*back) == line);
+
+  auto r = from_json("{\"kind\":\"loss\",\"time_ns\":1,\"host\":\"\\udc00\"}");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("lone surrogate") != std::string::npos);
+  CHECK(from_json("{\"kind\":\"loss\",\"time_ns\":1,\"host\":\"\\ud83d\\udd11\"}").ok());
+}

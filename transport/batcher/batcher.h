@@ -23,7 +23,7 @@ namespace bt::transport::batcher {
 struct Config {
   std::size_t max_json_bytes = 1u << 20;          // seal at ~1 MiB of JSON
   std::chrono::milliseconds max_age{1000};        // or when the oldest event is this old
-  std::size_t queue_capacity = 4096;              // events waiting for the loop
+  std::size_t queue_capacity = 1024;              // events waiting for the loop
 };
 
 class EventQueue {
