@@ -73,7 +73,7 @@ uint64_t fold(uint64_t acc, const events::Event& e) {
 
 // The zstd level batch::Sealer uses when none is given (its constructor's
 // default in common/batch/batch.h); the stage breakdown compresses with it.
-constexpr int kSealerDefaultLevel = 3;
+constexpr int kSealerDefaultLevel = batch::kDefaultZstdLevel;
 
 struct Throughput {
   double seal_eps, open_eps;            // per CPU second
