@@ -402,3 +402,35 @@ TEST_CASE("TLS and mTLS to the collector; a wrong CA is refused with a clear err
   CHECK_MESSAGE(ok.exit_code == 0, ok.output);
   CHECK(synthetic_events(s.archived_events()) == 100);
 }
+
+TEST_CASE("an idle agent sends heartbeats so a silent agent can be told from a dead one") {
+  Setup s;
+  const std::string fifo = s.root + "/idle.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string state = "--state-dir=" + s.state, ev = "--events=" + fifo;
+    ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "replay", ev.c_str(), state.c_str(),
+            "--heartbeat-s=1", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  FILE* w = std::fopen(fifo.c_str(), "w");
+  REQUIRE(w);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // idle
+  std::fclose(w);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  // No collector: everything is in the spool; read it back with the agent's key.
+  auto key = crypto::load_public_key(s.state + "/agent.pub").value();
+  uint64_t heartbeats = 0;
+  for (auto& p : sfs::directory_iterator(s.state + "/spool")) {
+    if (p.path().extension() != ".btb") continue;
+    auto opened = batch::open(crypto::as_bytes(fs::read_file(p.path(), 1 << 20).value()), key);
+    REQUIRE(opened.ok());
+    REQUIRE(batch::for_each_event(*opened, [&](events::Event&& e) {
+      heartbeats += e.kind() == events::Kind::agent_heartbeat;
+    }));
+  }
+  CHECK(heartbeats >= 2);
+}
