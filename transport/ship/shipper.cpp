@@ -123,6 +123,10 @@ void Shipper::schedule_retry(int retry_after_s) {
   if (hooks_.log && attempt_ <= 3)
     hooks_.log(stats_.last_error + "; retrying in " + std::to_string(delay.count()) + " ms");
   retry_pending_ = true;
+  // libuv timers count from the loop's cached millisecond clock: refresh it
+  // and add 1 ms so "at least Retry-After" holds against a precise clock.
+  uv_update_time(loop_);
+  delay += std::chrono::milliseconds(1);
   uv_timer_start(
       timer_,
       [](uv_timer_t* t) {
