@@ -203,47 +203,37 @@ void Agent::Impl::enroll_then_ship() {
 std::string Agent::Impl::status_json() const {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  auto num = [&](const char* key, uint64_t value) {
+    w.Key(key);
+    w.Uint64(value);
+  };
+  auto str = [&](const char* key, const std::string& value) {
+    w.Key(key);
+    w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+  };
   const auto& bs = batcher->stats();
+  const transport::ship::Stats none;
+  const auto& ss = shipper ? shipper->stats() : none;
   w.StartObject();
-  w.Key("agent_id");
-  w.String(id.agent_id.c_str());
-  w.Key("mode");
-  w.String(mode.c_str());
-  w.Key("uptime_s");
-  w.Uint64((now_ns() - started_ns) / 1000000000ull);
-  w.Key("events_in");
-  w.Uint64(bs.events_in);
-  w.Key("events_sealed");
-  w.Uint64(bs.events_sealed);
-  w.Key("batches_spooled");
-  w.Uint64(bs.batches_sealed);
-  w.Key("queue_depth");
-  w.Uint64(queue->size());
-  w.Key("spool_bytes");
-  w.Uint64(spool->bytes());
+  str("agent_id", id.agent_id);
+  str("mode", mode);
+  num("uptime_s", (now_ns() - started_ns) / 1000000000ull);
+  num("events_in", bs.events_in);
+  num("events_sealed", bs.events_sealed);
+  num("batches_spooled", bs.batches_sealed);
+  num("queue_depth", queue->size());
+  num("spool_bytes", spool->bytes());
   w.Key("dropped");
   w.StartObject();
-  for (const auto& [reason, n] : bs.dropped) {
-    w.Key(reason.c_str());
-    w.Uint64(n);
-  }
+  for (const auto& [reason, n] : bs.dropped) num(reason.c_str(), n);
   w.EndObject();
-  const transport::ship::Stats empty;
-  const auto& ss = shipper ? shipper->stats() : empty;
-  w.Key("batches_sent");
-  w.Uint64(ss.batches_sent);
-  w.Key("events_sent");
-  w.Uint64(ss.events_sent);
-  w.Key("retries");
-  w.Uint64(ss.retries);
-  w.Key("rejected");
-  w.Uint64(ss.rejected);
-  w.Key("last_ack_ns");
-  w.Uint64(ss.last_ack_ns);
-  w.Key("collector");
-  w.String(config.collector.c_str());
-  w.Key("collector_error");
-  w.String(collector_error.c_str());
+  num("batches_sent", ss.batches_sent);
+  num("events_sent", ss.events_sent);
+  num("retries", ss.retries);
+  num("rejected", ss.rejected);
+  num("last_ack_ns", ss.last_ack_ns);
+  str("collector", config.collector);
+  str("collector_error", collector_error);
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize()) + "\n";
 }

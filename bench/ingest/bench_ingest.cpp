@@ -104,13 +104,7 @@ RunResult send_all(const std::string& url, const std::vector<Agent>& agents, std
 }
 
 void enroll(const std::string& data, const std::vector<Agent>& agents) {
-  auto st = collector::store::open_sqlite(data).value();
-  for (const auto& a : agents) {
-    collector::store::Agent row;
-    row.id = a.id;
-    row.public_key = a.key.public_key;
-    if (!st->add_agent(row)) std::abort();
-  }
+  for (const auto& a : agents) testing::add_agent(data, a.id, a.key);
 }
 
 }  // namespace

@@ -25,11 +25,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench/pipeline: collector did not start\n");
     return 1;
   }
-  collector::store::Token token;
-  token.secret = "bench-token";
-  token.expires_ns = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) +
-                     3600ull * 1000000000;
-  if (!collector::store::open_sqlite(data).value()->add_token(token)) return 1;
+  const std::string token = testing::add_token(data);
 
   const std::string agent = testing::build_path("agent/buildtrail-agent");
   const std::string count = std::to_string(n), coll = "--collector=" + collector.url(""),
@@ -38,7 +34,7 @@ int main(int argc, char** argv) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::execl(agent.c_str(), agent.c_str(), "replay", "--synthetic", count.c_str(), coll.c_str(),
-            st.c_str(), "--enroll-token=bench-token", "--flush-timeout=600", "--log-level=warn",
+            st.c_str(), ("--enroll-token=" + token).c_str(), "--flush-timeout=600", "--log-level=warn",
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
@@ -49,7 +45,7 @@ int main(int argc, char** argv) {
   const double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
                      ru.ru_stime.tv_usec / 1e6;
   const double rss_mib = ru.ru_maxrss / 1024.0;
-  auto stats = collector::store::open_sqlite(data, {true, 5000}).value()->stats().value();
+  const auto stats = testing::store_stats(data);
   // Where the time goes: the collector's own view of each acknowledgement.
   const std::string metrics = testing::get(collector.url("/metrics")).body;
   auto metric = [&](const std::string& name) {

@@ -29,16 +29,7 @@ struct Setup {
   std::string state = root + "/state";
   std::string agent_bin = build_path("agent/buildtrail-agent");
 
-  std::string token(uint32_t uses = 5) {
-    auto st = collector::store::open_sqlite(data).value();
-    collector::store::Token t;
-    t.secret = "tok-" + std::to_string(::random());
-    t.uses = uses;
-    t.expires_ns = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) +
-                   3600ull * 1000000000;
-    REQUIRE(st->add_token(t).ok());
-    return t.secret;
-  }
+  std::string token(uint32_t uses = 5) { return add_token(data, uses); }
   CommandResult agent(const std::string& args) {
     return run_command("timeout 120 " + agent_bin + " " + args + " --state-dir " + state +
                        " --backoff-base-ms 50 --backoff-cap-ms 500");
@@ -57,9 +48,7 @@ struct Setup {
     }
     return out;
   }
-  collector::store::Stats stats() {
-    return collector::store::open_sqlite(data, {true, 5000}).value()->stats().value();
-  }
+  collector::store::Stats stats() { return store_stats(data); }
   std::vector<collector::store::Finding> findings() {
     auto st = collector::store::open_sqlite(data, {true, 5000}).value();
     std::vector<collector::store::Finding> out;

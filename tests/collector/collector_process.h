@@ -139,3 +139,41 @@ inline HttpResponse post(const std::string& url, const std::string& body) {
 inline HttpResponse get(const std::string& url) { return http_request(url, nullptr); }
 
 }  // namespace bt::testing
+
+#include "collector/store/store.h"
+
+namespace bt::testing {
+
+// Direct store access for tests and benchmarks that set up or inspect a
+// collector's data folder (SQLite WAL: safe while the collector runs).
+// Setup failures end the process: nothing meaningful can follow them.
+[[noreturn]] inline void die(const std::string& why) {
+  std::fprintf(stderr, "test setup failed: %s\n", why.c_str());
+  std::abort();
+}
+
+inline void add_agent(const std::string& data, const std::string& id, const crypto::KeyPair& key) {
+  auto st = collector::store::open_sqlite(data).value();
+  collector::store::Agent a;
+  a.id = id;
+  a.public_key = key.public_key;
+  if (auto s = st->add_agent(a); !s) die("add_agent: " + s.error().message);
+}
+
+inline std::string add_token(const std::string& data, uint32_t uses = 1,
+                             uint64_t ttl_ns = 3600ull * 1000000000) {
+  auto st = collector::store::open_sqlite(data).value();
+  collector::store::Token t;
+  t.secret = "tok-" + std::to_string(::random());
+  t.uses = uses;
+  t.expires_ns =
+      static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) + ttl_ns;
+  if (auto s = st->add_token(t); !s) die("add_token: " + s.error().message);
+  return t.secret;
+}
+
+inline collector::store::Stats store_stats(const std::string& data) {
+  return collector::store::open_sqlite(data, {true, 5000}).value()->stats().value();
+}
+
+}  // namespace bt::testing

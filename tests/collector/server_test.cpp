@@ -27,25 +27,11 @@ struct Env {
   crypto::KeyPair key = test_key(11);
   std::string agent = "agent-http-1";
 
-  void add_agent(const std::string& id, const crypto::KeyPair& k) {
-    auto st = collector::store::open_sqlite(data).value();
-    collector::store::Agent a;
-    a.id = id;
-    a.public_key = k.public_key;
-    REQUIRE(st->add_agent(a).ok());
-  }
+  void add_agent(const std::string& id, const crypto::KeyPair& k) { testing::add_agent(data, id, k); }
   std::string token(uint32_t uses = 1, uint64_t ttl_ns = 3600ull * 1000000000) {
-    auto st = collector::store::open_sqlite(data).value();
-    collector::store::Token t;
-    t.secret = "tok-" + std::to_string(::random());
-    t.uses = uses;
-    t.expires_ns = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) + ttl_ns;
-    REQUIRE(st->add_token(t).ok());
-    return t.secret;
+    return testing::add_token(data, uses, ttl_ns);
   }
-  collector::store::Stats stats() {
-    return collector::store::open_sqlite(data, {true, 5000}).value()->stats().value();
-  }
+  collector::store::Stats stats() { return testing::store_stats(data); }
   std::vector<collector::store::Finding> findings(const std::string& id) {
     return collector::store::open_sqlite(data, {true, 5000}).value()->findings(id).value();
   }

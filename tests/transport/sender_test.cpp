@@ -291,16 +291,8 @@ struct Env {
   crypto::KeyPair key = test_key(31);
   std::string agent = "agent-sender-1";
 
-  void add_agent(const std::string& id, const crypto::KeyPair& k) {
-    auto st = collector::store::open_sqlite(data).value();
-    collector::store::Agent a;
-    a.id = id;
-    a.public_key = k.public_key;
-    REQUIRE(st->add_agent(a).ok());
-  }
-  collector::store::Stats stats() {
-    return collector::store::open_sqlite(data, {true, 5000}).value()->stats().value();
-  }
+  void add_agent(const std::string& id, const crypto::KeyPair& k) { testing::add_agent(data, id, k); }
+  collector::store::Stats stats() { return testing::store_stats(data); }
 };
 
 
