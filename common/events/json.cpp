@@ -839,16 +839,6 @@ class FastReader {
     return false;
   }
   bool value(std::string& out) { return consume('"') && string(out); }
-  bool value(StringList& out) {
-    if (!consume('[')) return false;
-    std::size_t n = 0;
-    const bool ok = elements([&] {
-      if (n == out.size()) out.emplace_back();
-      return value(out[n++]);
-    });
-    out.resize(n);
-    return ok;
-  }
   bool value(Counts& out) {
     if (!consume('{')) return false;
     std::size_t n = 0;
@@ -864,7 +854,9 @@ class FastReader {
     out.resize(n);
     return ok;
   }
-  template <Record T>
+  // Arrays (StringList, FileList); Counts, also a vector, has its own
+  // non-template overload above, which wins.
+  template <class T>
   bool value(std::vector<T>& out) {
     if (!consume('[')) return false;
     std::size_t n = 0;
