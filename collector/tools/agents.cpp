@@ -68,18 +68,28 @@ int add(int argc, char** argv) {
   return 0;
 }
 
-int revoke(int argc, char** argv) {
-  Tool tool("agents revoke", "agents revoke --data DIR ID", {kData});
+// The shape of `agents revoke|findings|pubkey --data DIR ID`: parse, take
+// exactly one agent id, open the store, and hand them to `body`.
+template <class Body>
+int with_one_agent(const std::string& name, int argc, char** argv, bool read_only, Body body) {
+  Tool tool("agents " + name, "agents " + name + " --data DIR ID", {kData});
   int exit = 0;
   if (!tool.parse(argc, argv, 3, &exit)) return exit;
   const auto& pos = tool.args().positionals;
   if (pos.size() != 1) return tool.usage_error("give exactly one agent id");
-  auto db = tool.open_store(/*read_only=*/false);
+  auto db = tool.open_store(read_only);
   if (!db) return tool.error(db.error());
-  Status s = (*db)->revoke_agent(pos[0]);
-  if (!s) return tool.error(s.error());
-  std::printf("revoked %s\n", pos[0].c_str());
-  return 0;
+  return body(tool, **db, pos[0]);
+}
+
+int revoke(int argc, char** argv) {
+  return with_one_agent("revoke", argc, argv, false, [](const Tool& tool, store::Store& db,
+                                                        const std::string& id) {
+    Status s = db.revoke_agent(id);
+    if (!s) return tool.error(s.error());
+    std::printf("revoked %s\n", id.c_str());
+    return 0;
+  });
 }
 
 int token(int argc, char** argv) {
@@ -118,47 +128,39 @@ int token(int argc, char** argv) {
 }
 
 int findings(int argc, char** argv) {
-  Tool tool("agents findings", "agents findings --data DIR ID", {kData});
-  int exit = 0;
-  if (!tool.parse(argc, argv, 3, &exit)) return exit;
-  const auto& pos = tool.args().positionals;
-  if (pos.size() != 1) return tool.usage_error("give exactly one agent id");
-  auto db = tool.open_store(/*read_only=*/true);
-  if (!db) return tool.error(db.error());
-  auto found = (*db)->findings(pos[0]);
-  if (!found) return tool.error(found.error());
-  if (found->empty()) {
-    std::printf("no findings for %s\n", printable(pos[0]).c_str());
+  return with_one_agent("findings", argc, argv, true, [](const Tool& tool, store::Store& db,
+                                                        const std::string& id) {
+    auto found = db.findings(id);
+    if (!found) return tool.error(found.error());
+    if (found->empty()) {
+      std::printf("no findings for %s\n", printable(id).c_str());
+      return 0;
+    }
+    Table table({"ID", "KIND", "SEQ", "FROM", "TO", "RECORDED", "DETAIL"});
+    for (const auto& f : *found) {
+      const std::string seq = f.seq_from == f.seq_to ? std::to_string(f.seq_from)
+                                                     : std::to_string(f.seq_from) + ".." +
+                                                           std::to_string(f.seq_to);
+      table.add({std::to_string(f.id), store::finding_kind_name(f.kind), seq,
+                 f.time_from_ns ? format_rfc3339(f.time_from_ns) : "-",
+                 f.time_to_ns ? format_rfc3339(f.time_to_ns) : "-", when(f.recorded_ns), f.detail});
+    }
+    table.print(stdout);
     return 0;
-  }
-  Table table({"ID", "KIND", "SEQ", "FROM", "TO", "RECORDED", "DETAIL"});
-  for (const auto& f : *found) {
-    const std::string seq = f.seq_from == f.seq_to ? std::to_string(f.seq_from)
-                                                   : std::to_string(f.seq_from) + ".." +
-                                                         std::to_string(f.seq_to);
-    table.add({std::to_string(f.id), store::finding_kind_name(f.kind), seq,
-               f.time_from_ns ? format_rfc3339(f.time_from_ns) : "-",
-               f.time_to_ns ? format_rfc3339(f.time_to_ns) : "-", when(f.recorded_ns), f.detail});
-  }
-  table.print(stdout);
-  return 0;
+  });
 }
 
 // The enrolled key as PEM, for `buildtrail-collector verify --pubkey` on
 // archived batches.
 int pubkey(int argc, char** argv) {
-  Tool tool("agents pubkey", "agents pubkey --data DIR ID", {kData});
-  int exit = 0;
-  if (!tool.parse(argc, argv, 3, &exit)) return exit;
-  const auto& pos = tool.args().positionals;
-  if (pos.size() != 1) return tool.usage_error("give exactly one agent id");
-  auto db = tool.open_store(/*read_only=*/true);
-  if (!db) return tool.error(db.error());
-  auto agent = (*db)->agent(pos[0]);
-  if (!agent) return tool.error(agent.error());
-  if (!*agent) return tool.error("no agent '" + pos[0] + "'");
-  std::fputs(crypto::public_key_pem((*agent)->public_key).c_str(), stdout);
-  return 0;
+  return with_one_agent("pubkey", argc, argv, true, [](const Tool& tool, store::Store& db,
+                                                        const std::string& id) {
+    auto agent = db.agent(id);
+    if (!agent) return tool.error(agent.error());
+    if (!*agent) return tool.error("no agent '" + id + "'");
+    std::fputs(crypto::public_key_pem((*agent)->public_key).c_str(), stdout);
+    return 0;
+  });
 }
 
 constexpr const char* kUsage =

@@ -176,4 +176,22 @@ inline collector::store::Stats store_stats(const std::string& data) {
   return collector::store::open_sqlite(data, {true, 5000}).value()->stats().value();
 }
 
+// A collector data folder under a fresh temp root, with the store helpers
+// above bound to it.
+struct CollectorData {
+  std::string root;
+  std::string data;
+  explicit CollectorData(const char* tag) : root(make_temp_dir(tag)), data(root + "/data") {}
+  void add_agent(const std::string& id, const crypto::KeyPair& k) const {
+    testing::add_agent(data, id, k);
+  }
+  std::string token(uint32_t uses = 1, uint64_t ttl_ns = 3600ull * 1000000000) const {
+    return add_token(data, uses, ttl_ns);
+  }
+  collector::store::Stats stats() const { return store_stats(data); }
+  std::vector<collector::store::Finding> findings(const std::string& id) const {
+    return collector::store::open_sqlite(data, {true, 5000}).value()->findings(id).value();
+  }
+};
+
 }  // namespace bt::testing

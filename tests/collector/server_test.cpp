@@ -21,20 +21,10 @@ using namespace bt::testing;
 
 namespace {
 
-struct Env {
-  std::string root = make_temp_dir("srv");
-  std::string data = root + "/data";
+struct Env : CollectorData {
+  Env() : CollectorData("srv") {}
   crypto::KeyPair key = test_key(11);
   std::string agent = "agent-http-1";
-
-  void add_agent(const std::string& id, const crypto::KeyPair& k) { testing::add_agent(data, id, k); }
-  std::string token(uint32_t uses = 1, uint64_t ttl_ns = 3600ull * 1000000000) {
-    return testing::add_token(data, uses, ttl_ns);
-  }
-  collector::store::Stats stats() { return testing::store_stats(data); }
-  std::vector<collector::store::Finding> findings(const std::string& id) {
-    return collector::store::open_sqlite(data, {true, 5000}).value()->findings(id).value();
-  }
 };
 
 std::string enroll_body(const std::string& token, const std::string& id, const crypto::KeyPair& k) {

@@ -285,14 +285,10 @@ class Listener {
   std::thread thread_;
 };
 
-struct Env {
-  std::string root = make_temp_dir("snd");
-  std::string data = root + "/data";
+struct Env : CollectorData {
+  Env() : CollectorData("snd") {}
   crypto::KeyPair key = test_key(31);
   std::string agent = "agent-sender-1";
-
-  void add_agent(const std::string& id, const crypto::KeyPair& k) { testing::add_agent(data, id, k); }
-  collector::store::Stats stats() { return testing::store_stats(data); }
 };
 
 
