@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -73,7 +74,9 @@ Result<std::string> read_file(const std::string& path, std::size_t max_bytes) {
   return out;
 }
 
-Status write_new_file(const std::string& path, std::string_view data, unsigned mode) {
+namespace {
+
+Status create_file(const std::string& path, std::string_view data, unsigned mode, bool durable) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
     if (errno == EEXIST)
@@ -82,10 +85,41 @@ Status write_new_file(const std::string& path, std::string_view data, unsigned m
   }
   Status s = write_all(fd, data, path);
   if (s && ::fchmod(fd, mode) != 0) s = io_error(path, "chmod", errno);
-  if (s && ::fsync(fd) != 0) s = io_error(path, "fsync", errno);
+  if (s && durable && ::fsync(fd) != 0) s = io_error(path, "fsync", errno);
   ::close(fd);
   if (!s) ::unlink(path.c_str());
   return s;
+}
+
+}  // namespace
+
+Status write_new_file(const std::string& path, std::string_view data, unsigned mode) {
+  return create_file(path, data, mode, true);
+}
+
+Status write_file_staged(const std::string& path, std::string_view data, unsigned mode) {
+  // Unique per process and call: two threads may stage the same object.
+  static std::atomic<uint64_t> counter{0};
+  const std::string tmp =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  Status s = create_file(tmp, data, mode, false);
+  if (!s) return s;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return io_error(path, "rename", err);
+  }
+  return Ok{};
+}
+
+Status sync_filesystem(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error(path, "open", errno);
+  int rc = ::syncfs(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return io_error(path, "syncfs", err);
+  return Ok{};
 }
 
 Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {

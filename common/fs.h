@@ -20,6 +20,15 @@ Status write_new_file(const std::string& path, std::string_view data, unsigned m
 // fsync the directory.
 Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode);
 
+// Atomic but not yet durable replace: write a uniquely named temporary
+// sibling and rename it over `path`. Many writers pay for one
+// sync_filesystem() together instead of two fsyncs each.
+Status write_file_staged(const std::string& path, std::string_view data, unsigned mode);
+
+// Flushes everything written to the filesystem holding `path` (syncfs), and
+// reports any write-back error since the last call.
+Status sync_filesystem(const std::string& path);
+
 Status make_dirs(const std::string& path, unsigned mode);
 
 std::string errno_text(int err);

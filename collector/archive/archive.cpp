@@ -31,11 +31,13 @@ Result<std::string> Archive::put(std::span<const uint8_t> batch, const crypto::D
   if (::access(dir.c_str(), F_OK) != 0) {
     if (Status made = fs::make_dirs(dir, 0750); !made) return made.error();
   }
-  Status s = fs::write_file_atomic(
+  Status s = fs::write_file_staged(
       path, std::string_view(reinterpret_cast<const char*>(batch.data()), batch.size()), 0640);
   if (!s) return s.error();
   return rel;
 }
+
+Status Archive::sync() const { return fs::sync_filesystem(dir_); }
 
 Result<std::string> Archive::read(const std::string& relative_path) const {
   // Paths come from our own store, but refuse anything that could leave the

@@ -60,6 +60,7 @@ class Ingest {
 };
 
 // The filterable facts of an event (exposed for tests).
-store::EventRow event_row(const events::Event& event, uint32_t line);
+store::EventRow event_row(const events::Event& event, uint32_t line,
+                          const store::EventRow* previous = nullptr);
 
 }  // namespace bt::collector::ingest

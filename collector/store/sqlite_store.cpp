@@ -854,26 +854,27 @@ Status SqliteStore::commit_locked(const std::vector<BatchRecord>& batches) {
     const events::Build* last_build = nullptr;
     for (const EventRow& ev : rec.events) {
       BuildAgg* agg = nullptr;
-      if (!ev.build.id.empty()) {
-        if (last_build && last_build->id == ev.build.id && last_build->ci == ev.build.ci) {
+      if (ev.build) {
+        if (last_build && (last_build == ev.build.get() ||
+                           (last_build->id == ev.build->id && last_build->ci == ev.build->ci))) {
           agg = &aggs_[last_agg];
         } else {
-          key_.assign(ev.build.ci).push_back('\0');
-          key_.append(ev.build.id);
+          key_.assign(ev.build->ci).push_back('\0');
+          key_.append(ev.build->id);
           auto it = commit_builds_.find(key_);
           if (it == commit_builds_.end()) {
             bool created = false;
-            auto row = build_row(ev.build, &created);
+            auto row = build_row(*ev.build, &created);
             if (!row) return row.error();
             if (created) created_builds_.emplace_back(key_, *row);
             aggs_.emplace_back();
             aggs_.back().row = *row;
-            aggs_.back().first = &ev.build;
+            aggs_.back().first = ev.build.get();
             it = commit_builds_.emplace(key_, aggs_.size() - 1).first;
           }
           agg = &aggs_[it->second];
           last_agg = it->second;
-          last_build = &ev.build;
+          last_build = ev.build.get();
         }
         if (agg->total == 0 || ev.time_ns < agg->first_ns) agg->first_ns = ev.time_ns;
         agg->last_ns = std::max(agg->last_ns, ev.time_ns);

@@ -60,7 +60,9 @@ struct EventRow {
   uint32_t line = 0;
   uint64_t time_ns = 0;
   events::Kind kind{};
-  events::Build build;     // copied per event; builds are upserted from it
+  // Shared by the consecutive rows of one build (most of a batch): one
+  // copy of its eight strings per batch, not per event. Null: no build.
+  std::shared_ptr<const events::Build> build;
   uint64_t pid = 0;
   uint64_t ppid = 0;
   std::string process_key;

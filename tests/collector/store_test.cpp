@@ -565,11 +565,11 @@ TEST_CASE("timing: group commits of 20 batches x 5000 events") {
                  : m < 98 ? events::Kind::net_connect
                  : m < 99 ? events::Kind::secret_access
                           : events::Kind::artifact_upload;
-        e.build = events::Build{"jenkins", "payments/api/main",
+        e.build = std::make_shared<events::Build>(events::Build{"jenkins", "payments/api/main",
                                 "jenkins-payments-api-main-" + std::to_string(1800 + seq / 10),
                                 "1842", "https://jenkins.example.com/job/payments/1842/",
                                 "https://git.example.com/payments/api.git",
-                                "9f2c1e7b4a5d3c2b1a0f9e8d7c6b5a4f3e2d1c0b", "ci-agent-07"};
+                                "9f2c1e7b4a5d3c2b1a0f9e8d7c6b5a4f3e2d1c0b", "ci-agent-07"});
         e.pid = 40000 + seq * kEvents + i;
         e.ppid = e.pid - 1;
         e.process_key = std::to_string(e.pid) + "-" + std::to_string(t / 1000);
