@@ -15,7 +15,7 @@ DEPS := g++ meson ninja-build pkg-config python3 \
         libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libuv1-dev \
         libtomlplusplus-dev curl openssl clang libclang-rt-14-dev
 
-.PHONY: all deps build test asan fuzz bench docs clean
+.PHONY: all deps build demo test asan fuzz bench docs clean
 
 all: build
 
@@ -27,6 +27,10 @@ $(BUILD)/build.ninja:
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+
+# Starts a collector, runs a sample build under the sensor, prints its trail.
+demo: build
+	@scripts/demo.sh $(BUILD)
 
 test: build
 	@scripts/run-tests.sh $(BUILD)
@@ -50,10 +54,13 @@ bench: deps
 	ninja -C $(BENCH_BUILD)
 	@scripts/run-bench.sh $(BENCH_BUILD)
 
-# Regenerates docs derived from the event declaration.
+# Regenerates the docs derived from declarations (events, config, attribution,
+# secret rules, upload tools); tests fail when they are stale.
 docs: build
 	$(BUILD)/common/gen-events-doc > docs/events.md
-	$(BUILD)/agent/gen-agent-config-doc > docs/agent-config.md
+	for page in config ci-attribution secret-rules upload-tools; do \
+	  f=docs/$$page.md; [ $$page = config ] && f=docs/agent-config.md; \
+	  $(BUILD)/agent/gen-agent-docs $$page > $$f; done
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)

@@ -2,11 +2,13 @@
 // subcommand lives in its own folder and owns its flags.
 #include "agent/keygen/keygen.h"
 #include "agent/replay/replay.h"
+#include "agent/run/run.h"
 #include "common/cli.h"
 
 int main(int argc, char** argv) {
   namespace a = bt::agent;
   const std::vector<bt::cli::Command> commands = {
+      {"run", a::run::main, "run a build step with every descendant under capture: run [options] -- CMD..."},
       {"keygen", a::keygen::run, "create an Ed25519 signing key pair"},
       {"replay", a::replay::run, "send recorded (JSON lines) or generated events through the pipeline"},
       {"flush", a::replay::flush, "send the batches waiting in the spool, then exit"},

@@ -43,7 +43,8 @@ struct Agent::Impl {
   uv_timer_t tick{};       // seals by age, checks the end of capture
   uv_timer_t heartbeat{};
   uv_timer_t deadline{};   // flush timeout
-  uv_signal_t sigint{}, sigterm{};
+  uv_signal_t sigint{}, sigterm{}, sighup{}, sigquit{};
+  std::function<void(int)> signal_handler;
   uv_pipe_t status{};
   bool status_listening = false;
 
@@ -140,6 +141,10 @@ void Agent::Impl::shutdown() {
                          reinterpret_cast<uv_handle_t*>(&sigint),
                          reinterpret_cast<uv_handle_t*>(&sigterm)})
     close_handle(h);
+  if (signal_handler) {
+    close_handle(reinterpret_cast<uv_handle_t*>(&sighup));
+    close_handle(reinterpret_cast<uv_handle_t*>(&sigquit));
+  }
   if (status_listening) {
     close_handle(reinterpret_cast<uv_handle_t*>(&status));
     ::unlink(socket_path(config.state_dir).c_str());
@@ -248,6 +253,9 @@ transport::batcher::EventQueue& Agent::queue() { return *impl_->queue; }
 void Agent::wake() { uv_async_send(&impl_->async); }
 bool Agent::stop_requested() const { return impl_->stop; }
 events::Event Agent::envelope() const { return impl_->base; }
+void Agent::forward_signals(std::function<void(int)> handler) {
+  impl_->signal_handler = std::move(handler);
+}
 
 Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, const std::string& mode) {
   auto impl = std::make_unique<Impl>();
@@ -348,21 +356,31 @@ int Agent::run(const std::function<void(Agent&)>& capture) {
         self->events_at_last_heartbeat = self->batcher->stats().events_in;
       },
       s.config.heartbeat_s * 1000, s.config.heartbeat_s * 1000);
-  for (auto [sig, handle] : {std::pair{SIGINT, &s.sigint}, std::pair{SIGTERM, &s.sigterm}}) {
+  std::vector<std::pair<int, uv_signal_t*>> signals = {{SIGINT, &s.sigint}, {SIGTERM, &s.sigterm}};
+  if (s.signal_handler) {
+    signals.emplace_back(SIGHUP, &s.sighup);
+    signals.emplace_back(SIGQUIT, &s.sigquit);
+  }
+  for (auto [sig, handle] : signals) {
     uv_signal_init(&s.loop, handle);
     handle->data = &s;
     uv_signal_start(
         handle,
-        [](uv_signal_t* h, int) {
+        [](uv_signal_t* h, int signum) {
           auto* self = static_cast<Impl*>(h->data);
+          if (self->signal_handler) {
+            self->signal_handler(signum);
+            return;
+          }
           self->stop = true;
           self->maybe_finish();
         },
         sig);
   }
-  // Status socket, readable by the owner only.
+  // Status socket, readable by the owner only. A wrapped build step is
+  // short-lived and several may share the state folder: no socket for them.
   const std::string sock = socket_path(s.config.state_dir);
-  if (sock.size() < sizeof(sockaddr_un{}.sun_path)) {
+  if (s.mode != "run" && sock.size() < sizeof(sockaddr_un{}.sun_path)) {
     ::unlink(sock.c_str());
     uv_pipe_init(&s.loop, &s.status, 0);
     s.status.data = &s;

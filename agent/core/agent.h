@@ -30,6 +30,10 @@ class Agent {
   bool stop_requested() const;
   // A template event with this agent's host, agent id and process filled in.
   events::Event envelope() const;
+  // Before run(): SIGINT, SIGTERM, SIGHUP and SIGQUIT go to `handler` (on
+  // the loop thread) instead of stopping the agent -- `run` forwards them
+  // to the build and keeps recording until the build ends.
+  void forward_signals(std::function<void(int)> handler);
 
   // Runs until `capture` (on its own thread; may be empty) has returned and
   // everything is sealed and delivered, the flush timeout passed, or a stop

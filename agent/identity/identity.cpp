@@ -3,6 +3,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <sys/utsname.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -66,6 +68,16 @@ Result<Identity> load_or_create(const std::string& state_dir) {
   if (Status s = fs::make_dirs(state_dir, 0700); !s) return s.error();
   const std::string key_path = state_dir + "/agent.key";
   const std::string id_path = state_dir + "/agent.id";
+  // Several agents may start at once on one state folder (`run` per
+  // executor): one creates the identity, the others wait and load it.
+  const int lock = ::open((state_dir + "/identity.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock < 0) return make_error(ErrorCode::kIo, state_dir + "/identity.lock: " + fs::errno_text(errno));
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }
+  } unlock{lock};
+  if (::flock(lock, LOCK_EX) != 0)
+    return make_error(ErrorCode::kIo, state_dir + "/identity.lock: flock: " + fs::errno_text(errno));
   if (::access(key_path.c_str(), F_OK) != 0) {
     auto key = crypto::generate_key_pair();
     if (!key) return key.error();

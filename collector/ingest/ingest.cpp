@@ -511,22 +511,26 @@ Outcome Ingest::enroll(std::string_view json_body) {
     return error_outcome(409, "agent '" + agent_id + "' is enrolled with another key");
   if (*existing && (*existing)->revoked)
     return error_outcome(403, "agent '" + agent_id + "' is revoked");
+  // The same key enrolling again (several agents of one state folder
+  // starting at once) changes nothing and needs no token.
+  auto enrolled = [&] {
+    return Outcome{200, Body()
+                            .str("status", "enrolled")
+                            .str("agent_id", agent_id)
+                            .str("key_id", crypto::to_hex(crypto::key_id(*key)))
+                            .done()};
+  };
+  if (*existing) return enrolled();
   if (auto used = st.use_token(token, now_ns()); !used) {
     if (used.error().code == ErrorCode::kNotFound)
       return error_outcome(401, "enrollment token is unknown, expired or used up");
     return error_outcome(503, "store: " + used.error().message, 1);
   }
-  if (!*existing) {
-    if (auto s = st.add_agent(agent); !s) {
-      const int status = s.error().code == ErrorCode::kConflict ? 409 : 503;
-      return error_outcome(status, s.error().message);
-    }
+  if (auto s = st.add_agent(agent); !s) {
+    const int status = s.error().code == ErrorCode::kConflict ? 409 : 503;
+    return error_outcome(status, s.error().message);
   }
-  return Outcome{200, Body()
-                          .str("status", "enrolled")
-                          .str("agent_id", agent_id)
-                          .str("key_id", crypto::to_hex(crypto::key_id(*key)))
-                          .done()};
+  return enrolled();
 }
 
 }  // namespace bt::collector::ingest

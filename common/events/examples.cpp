@@ -39,7 +39,7 @@ Event example_event(Kind kind) {
                         {"dns_query", 12}, {"secret_access", 2}, {"artifact_upload", 1}}};
         } else if constexpr (std::is_same_v<T, ProcessExec>) {
           e.process.exe = "/usr/bin/curl";
-          b = ProcessExec{{"curl", "-fsS", "-H", "Authorization: Bearer [REDACTED:bearer_token]",
+          b = ProcessExec{{"curl", "-fsS", "-H", "Authorization: Bearer [REDACTED:authorization]",
                            "https://registry.example.com/v2/"},
                           "/var/lib/jenkins/workspace/payments-api",
                           "3b1f9a7c2e4d6b8a0c1e3f5a7b9d1c3e5f7a9b1d3c5e7f9a1b3d5c7e9f1a3b5c",

@@ -70,6 +70,9 @@ TEST_CASE("enrollment with single-use and expired tokens") {
   // The token is spent.
   r = post(c.url("/v1/enroll"), enroll_body(tok, "agent-e2", test_key(12)));
   CHECK(r.status == 401);
+  // The same agent and key again (agents of one state folder starting at
+  // once): accepted without spending a token.
+  CHECK(post(c.url("/v1/enroll"), enroll_body(tok, "agent-e1", env.key)).status == 200);
   // Expired token.
   const std::string old = env.token(5, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(5));

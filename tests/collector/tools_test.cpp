@@ -308,7 +308,7 @@ TEST_CASE("query --format table shows the build header and a timeline") {
   for (const char* s : {
            "10:30:01.001  build_start      48213    48190    wrap: make -j8 release",
            "process_exec     48213    48190    curl -fsS -H Authorization: Bearer "
-           "[REDACTED:bearer_token] https://registry.example.com/v2/",
+           "[REDACTED:authorization] https://registry.example.com/v2/",
            "dns_query        48213    48190    registry.example.com A -> 203.0.113.40",
            "net_connect      48213    48190    tcp 203.0.113.40:443 (registry.example.com)",
            "secret_access    48213    48190    aws-credentials cloud open_read "

@@ -51,6 +51,11 @@ void Shipper::send_next() {
   has_work_ = true;
   const uint64_t seq = pending.front();
   auto bytes = spool_.read(seq);
+  if (!bytes && spool_.gone(seq)) {
+    // Another agent sharing this spool delivered it meanwhile.
+    send_next();
+    return;
+  }
   std::optional<batch::Header> header;
   if (bytes) {
     auto h = batch::parse_header(crypto::as_bytes(*bytes));

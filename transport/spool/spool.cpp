@@ -141,6 +141,8 @@ Status Spool::scan_and_verify(const crypto::PublicKey& key) {
   refresh(true);
   for (uint64_t seq : pending()) {
     auto bytes = fs::read_file(path_of(seq), batch::Limits{}.max_batch_bytes);
+    // Another agent on this folder delivered and removed it meanwhile.
+    if (!bytes && gone(seq)) continue;
     Lost lost;
     lost.file = batch_name(seq);
     lost.reason = "spool_corrupt";
@@ -236,6 +238,15 @@ Tip Spool::tip() const { return tip_; }
 
 Result<std::string> Spool::read(uint64_t seq) const {
   return fs::read_file(path_of(seq), batch::Limits{}.max_batch_bytes);
+}
+
+bool Spool::gone(uint64_t seq) {
+  if (::access(path_of(seq).c_str(), F_OK) == 0 || errno != ENOENT) return false;
+  if (auto it = files_.find(seq); it != files_.end()) {
+    bytes_ -= it->second;
+    files_.erase(it);
+  }
+  return true;
 }
 
 Status Spool::remove(uint64_t seq) {

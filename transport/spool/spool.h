@@ -77,6 +77,9 @@ class Spool {
   Result<std::string> read(uint64_t seq) const;
   // Acknowledged by the collector.
   Status remove(uint64_t seq);
+  // True (and forgotten) when the file no longer exists: another agent
+  // sharing the folder delivered it. A read error is not corruption then.
+  bool gone(uint64_t seq);
   // Moves a batch to rejected/ (the collector will never take it) or to
   // quarantine/ (unreadable), keeping `reason` next to it.
   Status reject(uint64_t seq, const std::string& reason);

@@ -1,0 +1,253 @@
+#include "agent/enrich/pipeline.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "agent/redact/redact.h"
+#include "agent/uploads/uploads.h"
+#include "agent/wrap/procfs.h"
+
+namespace bt::agent::enrich {
+
+namespace {
+
+uint64_t now_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+std::string_view basename_of(std::string_view path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+// Interpreters whose first non-option argument is a script file.
+bool is_interpreter(std::string_view exe) {
+  const std::string_view b = basename_of(exe);
+  for (std::string_view i : {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "node",
+                             "nodejs", "perl", "ruby", "php", "deno", "bun", "Rscript", "tclsh"})
+    if (b == i) return true;
+  return b.rfind("python", 0) == 0 || b.rfind("perl5", 0) == 0 || b.rfind("ruby", 0) == 0;
+}
+
+// The script an interpreter runs, when argv names one: `bash build.sh`,
+// `python3 -u tool.py`; not `sh -c '...'` nor `python -m module`.
+std::string script_of(const std::vector<std::string>& argv) {
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a == "-c" || a == "-m" || a == "-e" || a == "--eval" || a == "-" || a == "--") return {};
+    if (!a.empty() && a[0] == '-') continue;
+    return a;
+  }
+  return {};
+}
+
+// /proc/<pid>/<file> of another process: environ holds its secrets, mem
+// and maps its memory.
+bool parse_proc_path(std::string_view path, uint64_t* target, std::string_view* file) {
+  if (path.rfind("/proc/", 0) != 0) return false;
+  std::string_view rest = path.substr(6);
+  const std::size_t slash = rest.find('/');
+  if (slash == std::string_view::npos || slash == 0) return false;
+  uint64_t pid = 0;
+  for (char c : rest.substr(0, slash)) {
+    if (c < '0' || c > '9') return false;
+    pid = pid * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *file = rest.substr(slash + 1);
+  if (*file != "environ" && *file != "mem" && *file != "maps") return false;
+  *target = pid;
+  return true;
+}
+
+}  // namespace
+
+std::string process_key(uint64_t pid, uint64_t start_ns) {
+  return std::to_string(pid) + "-" + std::to_string(start_ns);
+}
+
+Pipeline::Pipeline(Config config, Sink sink)
+    : config_(std::move(config)),
+      sink_(std::move(sink)),
+      matcher_(config_.secret_rules),
+      metadata_(config_.metadata_endpoints),
+      build_start_ns_(now_ns()) {}
+
+Pipeline::Proc& Pipeline::proc(uint64_t pid) {
+  auto it = procs_.find(pid);
+  if (it != procs_.end()) return it->second;
+  // First heard of by an event other than fork (a race at startup).
+  Proc p;
+  p.process.pid = pid;
+  p.process.key = process_key(pid, wrap::procfs::start_time_ns(static_cast<pid_t>(pid)));
+  p.since_ns = now_ns();
+  return procs_.emplace(pid, std::move(p)).first->second;
+}
+
+events::Event Pipeline::event(uint64_t time_ns, const Proc* p, events::Body body) {
+  events::Event e = config_.envelope;
+  e.time_ns = time_ns;
+  e.build = config_.build;
+  if (p) e.process = p->process;
+  e.body = std::move(body);
+  return e;
+}
+
+void Pipeline::emit(events::Event&& e) {
+  ++counts_[std::string(events::kind_name(e.kind()))];
+  ++emitted_;
+  if (!started_ && e.kind() != events::Kind::build_start) {
+    held_.push_back(std::move(e));
+    return;
+  }
+  sink_(std::move(e));
+}
+
+void Pipeline::build_start(const std::vector<std::string>& command, const std::string& cwd,
+                           const std::string& mode) {
+  if (build_start_ns_ == 0) build_start_ns_ = now_ns();
+  events::BuildStart b;
+  b.mode = mode;
+  b.command = redact::argv(command);
+  b.cwd = cwd;
+  Proc self;
+  self.process = config_.envelope.process;
+  started_ = true;
+  emit(event(build_start_ns_, &self, std::move(b)));
+  for (auto& e : held_) sink_(std::move(e));
+  held_.clear();
+}
+
+void Pipeline::build_end(int64_t exit_code, int64_t signal) {
+  const uint64_t t = now_ns();
+  events::BuildEnd b;
+  b.exit_code = exit_code;
+  b.signal = signal;
+  b.duration_ns = t - build_start_ns_;
+  ++counts_["build_end"];
+  for (const auto& [kind, n] : counts_) b.counts.emplace_back(kind, n);
+  --counts_["build_end"];
+  Proc self;
+  self.process = config_.envelope.process;
+  emit(event(t, &self, std::move(b)));
+}
+
+void Pipeline::on_fork(const capture::Fork& f) {
+  Proc p;
+  p.process.pid = f.child_pid;
+  p.process.ppid = f.parent_pid;
+  p.process.key = process_key(f.child_pid, f.child_start_ns);
+  if (auto parent = procs_.find(f.parent_pid); parent != procs_.end()) {
+    // Until it execs, a child runs its parent's program.
+    p.process.parent_key = parent->second.process.key;
+    p.process.exe = parent->second.process.exe;
+    p.process.uid = parent->second.process.uid;
+  } else if (f.parent_pid == config_.self_pid) {
+    p.process.parent_key = config_.envelope.process.key;
+  }
+  p.since_ns = f.time_ns;
+  procs_[f.child_pid] = std::move(p);
+}
+
+void Pipeline::on_exec(const capture::Exec& x) {
+  Proc& p = proc(x.pid);
+  p.process.exe = x.exe;
+  p.process.uid = x.uid;
+  if (x.ppid) p.process.ppid = x.ppid;
+  if (x.start_ns) p.process.key = process_key(x.pid, x.start_ns);
+  p.since_ns = x.time_ns;
+  events::ProcessExec e;
+  e.argv = redact::argv(x.argv);
+  e.cwd = x.cwd;
+  if (auto d = digests_.file("/proc/" + std::to_string(x.pid) + "/exe")) e.exe_sha256 = d->sha256;
+  if (is_interpreter(x.exe)) {
+    const std::string script = script_of(x.argv);
+    if (!script.empty()) {
+      const std::string path = wrap::procfs::join_path(x.cwd, script);
+      if (auto d = digests_.file(path)) {
+        e.script = path;
+        e.script_sha256 = d->sha256;
+      }
+    }
+  }
+  std::optional<events::ArtifactUpload> upload = uploads::recognise(e.argv, x.exe, x.cwd, digests_);
+  emit(event(x.time_ns, &p, std::move(e)));
+  if (upload) emit(event(x.time_ns, &p, std::move(*upload)));
+}
+
+void Pipeline::on_exit(const capture::Exit& x) {
+  auto it = procs_.find(x.pid);
+  if (it == procs_.end()) return;
+  events::ProcessExit e;
+  e.exit_code = x.exit_code;
+  e.signal = x.signal;
+  e.duration_ns = x.time_ns > it->second.since_ns ? x.time_ns - it->second.since_ns : 0;
+  emit(event(x.time_ns, &it->second, std::move(e)));
+  procs_.erase(it);
+}
+
+bool Pipeline::wants_open(std::string_view basename) const {
+  return basename == "environ" || basename == "mem" || basename == "maps" ||
+         matcher_.may_match(basename);
+}
+
+void Pipeline::secret(uint64_t time_ns, uint64_t pid, const secrets::Rule& rule, std::string access,
+                      std::string path) {
+  events::SecretAccess s;
+  s.rule = rule.name;
+  s.secret_class = rule.secret_class;
+  s.access = std::move(access);
+  s.path = std::move(path);
+  emit(event(time_ns, &proc(pid), std::move(s)));
+}
+
+bool Pipeline::proc_read(const capture::Open& o) {
+  uint64_t target = 0;
+  std::string_view file;
+  if (!parse_proc_path(o.path, &target, &file)) return false;
+  if (target == o.pid || target == config_.self_pid) return true;  // its own
+  events::SecretAccess s;
+  s.rule = "proc-" + std::string(file);
+  s.secret_class = "process_memory";
+  s.access = "proc_" + std::string(file);
+  s.path = o.path;
+  s.target_pid = target;
+  s.target_exe = wrap::procfs::read_link("/proc/" + std::to_string(target) + "/exe");
+  emit(event(o.time_ns, &proc(o.pid), std::move(s)));
+  return true;
+}
+
+void Pipeline::on_open(const capture::Open& o) {
+  if (proc_read(o)) return;
+  if (const secrets::Rule* rule = matcher_.match(o.path))
+    secret(o.time_ns, o.pid, *rule, o.write ? "open_write" : "open_read", o.path);
+}
+
+void Pipeline::on_connect(const capture::Connect& c) {
+  events::NetConnect n;
+  n.protocol = c.protocol;
+  n.daddr = c.daddr;
+  n.dport = c.dport;
+  n.result = c.result;
+  emit(event(c.time_ns, &proc(c.pid), std::move(n)));
+  if (metadata_.is_metadata_address(c.daddr)) {
+    const secrets::Rule rule{"cloud-metadata", "metadata_endpoint", c.daddr};
+    secret(c.time_ns, c.pid, rule, "metadata_connect", c.daddr + ":" + std::to_string(c.dport));
+  }
+}
+
+void Pipeline::on_process_access(const capture::ProcessAccess& a) {
+  events::SecretAccess s;
+  s.rule = a.access == "ptrace_attach" ? "ptrace-attach" : "process-vm-readv";
+  s.secret_class = "process_memory";
+  s.access = a.access;
+  s.target_pid = a.target_pid;
+  s.target_exe = wrap::procfs::read_link("/proc/" + std::to_string(a.target_pid) + "/exe");
+  s.path = "/proc/" + std::to_string(a.target_pid);
+  emit(event(a.time_ns, &proc(a.pid), std::move(s)));
+}
+
+}  // namespace bt::agent::enrich

@@ -1,0 +1,78 @@
+// The enrichment pipeline both capture backends feed: turns observations
+// into events. It keeps the process table (keys, parents, executables),
+// fills the build block, redacts argv, hashes executables and scripts,
+// applies the secret rules and recognises uploads. Every event it emits is
+// already redacted: nothing past this point sees a secret value.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/capture/observation.h"
+#include "agent/digest/digest.h"
+#include "agent/secrets/secrets.h"
+#include "common/events/event.h"
+
+namespace bt::agent::enrich {
+
+struct Config {
+  events::Event envelope;       // host, agent id
+  events::Build build;          // from agent/attribution
+  std::vector<secrets::Rule> secret_rules;
+  std::vector<std::string> metadata_endpoints;  // beyond the defaults
+  uint64_t self_pid = 0;        // the agent: its own /proc reads are not secret access
+};
+
+class Pipeline : public capture::Observer {
+ public:
+  using Sink = std::function<void(events::Event&&)>;
+  Pipeline(Config config, Sink sink);
+
+  // Events observed before build_start (the command's own fork and exec,
+  // while capture is being set up) are held and follow it. `mode` is wrap,
+  // or unmonitored when the command runs without capture.
+  void build_start(const std::vector<std::string>& command, const std::string& cwd,
+                   const std::string& mode);
+  void build_end(int64_t exit_code, int64_t signal);
+  uint64_t events_emitted() const { return emitted_; }
+
+  void on_fork(const capture::Fork&) override;
+  void on_exec(const capture::Exec&) override;
+  void on_exit(const capture::Exit&) override;
+  void on_open(const capture::Open&) override;
+  void on_connect(const capture::Connect&) override;
+  void on_process_access(const capture::ProcessAccess&) override;
+  bool wants_open(std::string_view basename) const override;
+
+ private:
+  struct Proc {
+    events::Process process;
+    uint64_t since_ns = 0;  // exec (or fork) time: process_exit's duration
+  };
+  Proc& proc(uint64_t pid);
+  events::Event event(uint64_t time_ns, const Proc* p, events::Body body);
+  void emit(events::Event&& e);
+  void secret(uint64_t time_ns, uint64_t pid, const secrets::Rule& rule, std::string access,
+              std::string path);
+  bool proc_read(const capture::Open& o);
+
+  Config config_;
+  Sink sink_;
+  secrets::Matcher matcher_;
+  secrets::MetadataEndpoints metadata_;
+  digest::Cache digests_;
+  std::unordered_map<uint64_t, Proc> procs_;
+  uint64_t build_start_ns_ = 0;
+  bool started_ = false;
+  std::vector<events::Event> held_;
+  uint64_t emitted_ = 0;
+  std::unordered_map<std::string, uint64_t> counts_;
+};
+
+// "<pid>-<start ns since boot>": unique per host and boot.
+std::string process_key(uint64_t pid, uint64_t start_ns);
+
+}  // namespace bt::agent::enrich

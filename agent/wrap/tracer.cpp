@@ -1,0 +1,543 @@
+#include "agent/wrap/tracer.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "agent/wrap/procfs.h"
+#include "common/fs.h"
+#include "common/log.h"
+
+namespace bt::agent::wrap {
+
+namespace {
+
+#if defined(__x86_64__)
+constexpr uint32_t kAuditArch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+constexpr uint32_t kAuditArch = AUDIT_ARCH_AARCH64;
+#else
+#error "buildtrail wrap: unsupported architecture"
+#endif
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+#ifndef __NR_pidfd_getfd
+#define __NR_pidfd_getfd 438
+#endif
+constexpr long kX32Bit = 0x40000000;
+
+// The system calls that stop the tracee. Everything else runs at full
+// speed: execs, forks and exits are ptrace events, not seccomp stops.
+constexpr long kTracedSyscalls[] = {
+#ifdef __NR_open
+    __NR_open,
+#endif
+#ifdef __NR_creat
+    __NR_creat,
+#endif
+    __NR_openat, __NR_openat2, __NR_connect, __NR_process_vm_readv, __NR_ptrace,
+};
+
+uint64_t now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::vector<sock_filter> build_filter() {
+  std::vector<sock_filter> f;
+  auto stmt = [&](uint16_t code, uint32_t k) { f.push_back(BPF_STMT(code, k)); };
+  auto jump = [&](uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
+    f.push_back(BPF_JUMP(code, k, jt, jf));
+  };
+  const uint32_t trace = SECCOMP_RET_TRACE;
+  // A syscall of another ABI (int 0x80, x32) is stopped too, so it cannot
+  // be used to open a secret unseen; the tracer counts it.
+  stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch));
+  jump(BPF_JMP | BPF_JEQ | BPF_K, kAuditArch, 1, 0);
+  stmt(BPF_RET | BPF_K, trace);
+  stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
+  jump(BPF_JMP | BPF_JGE | BPF_K, kX32Bit, 0, 1);
+  stmt(BPF_RET | BPF_K, trace);
+  for (long nr : kTracedSyscalls) {
+    jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1);
+    stmt(BPF_RET | BPF_K, trace);
+  }
+  stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  return f;
+}
+
+// Written by the child when setup fails before exec.
+struct ChildError {
+  int stage;  // 0 seccomp, 1 exec
+  int err;
+};
+
+[[noreturn]] void child_main(int go_fd, int err_fd, std::vector<char*>& argv, sock_fprog* prog) {
+  char go = 0;
+  while (::read(go_fd, &go, 1) < 0 && errno == EINTR) {
+  }
+  if (go != 'g') ::_exit(126);  // the tracer gave up
+  // Root may keep setuid programs working (no no_new_privs); anyone else
+  // needs no_new_privs to install a filter.
+  int rc = -1;
+  if (::geteuid() == 0) rc = static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog));
+  if (rc != 0) {
+    ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    rc = static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog));
+  }
+  if (rc != 0) {
+    ChildError e{0, errno};
+    (void)!::write(err_fd, &e, sizeof e);
+    ::_exit(126);
+  }
+  ::execvp(argv[0], argv.data());
+  ChildError e{1, errno};
+  (void)!::write(err_fd, &e, sizeof e);
+  ::_exit(127);
+}
+
+bool is_stop_signal(int sig) {
+  return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+std::string sockaddr_text(const sockaddr_storage& ss, uint64_t* port) {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (ss.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+    *port = ntohs(in->sin_port);
+    return ::inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf) ? buf : "";
+  }
+  const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+  *port = ntohs(in6->sin6_port);
+  return ::inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf) ? buf : "";
+}
+
+}  // namespace
+
+struct Tracer::State {
+  capture::Observer& observer;
+  Options options;
+  pid_t main = -1;
+  int err_fd = -1;
+  bool main_exec_seen = false;
+  bool main_exited = false;
+  Outcome outcome;
+  std::unordered_map<pid_t, pid_t> tgid_of;      // every traced task -> its process
+  std::unordered_set<pid_t> processes;           // thread group leaders alive
+  std::unordered_map<pid_t, capture::Connect> pending_connect;  // by tid
+  std::atomic<int> forwarded{0};
+
+  explicit State(capture::Observer& o) : observer(o) {}
+
+  pid_t process_of(pid_t tid);
+  void on_new_task(pid_t tid, pid_t parent_tid);
+  void on_exec(pid_t pid);
+  void on_gone(pid_t tid, int status);
+  // Returns the ptrace request to resume with (PTRACE_CONT or PTRACE_SYSCALL).
+  int on_seccomp(pid_t tid);
+  void on_syscall_exit(pid_t tid);
+  void on_open(pid_t tid, int dirfd, uint64_t path_addr, uint64_t flags);
+  void on_connect(pid_t tid, const uint64_t* args, bool* want_exit);
+  void handle_stop(pid_t tid, int status);
+  void resume(pid_t tid, int request, int sig = 0) {
+    ::ptrace(static_cast<__ptrace_request>(request), tid, 0, sig);
+  }
+};
+
+pid_t Tracer::State::process_of(pid_t tid) {
+  if (auto it = tgid_of.find(tid); it != tgid_of.end()) return it->second;
+  procfs::Status st;
+  const pid_t tgid = procfs::status(tid, &st) ? st.tgid : tid;
+  tgid_of[tid] = tgid;
+  if (tgid == tid && processes.insert(tid).second) {
+    observer.on_fork({now_ns(), static_cast<uint64_t>(st.ppid), static_cast<uint64_t>(tid),
+                      procfs::start_time_ns(tid)});
+  }
+  return tgid;
+}
+
+void Tracer::State::on_new_task(pid_t tid, pid_t parent_tid) {
+  if (tgid_of.count(tid)) return;  // its own first stop came first
+  procfs::Status st;
+  pid_t tgid = tid;
+  uint64_t ppid = static_cast<uint64_t>(process_of(parent_tid));
+  if (procfs::status(tid, &st)) {
+    tgid = st.tgid;
+    ppid = static_cast<uint64_t>(st.ppid);
+  }
+  tgid_of[tid] = tgid;
+  if (tgid == tid && processes.insert(tid).second)
+    observer.on_fork({now_ns(), ppid, static_cast<uint64_t>(tid), procfs::start_time_ns(tid)});
+}
+
+void Tracer::State::on_exec(pid_t pid) {
+  // A non-leader thread that execs takes over the thread group id; the
+  // kernel reports the exec under the group id.
+  unsigned long former = 0;
+  ::ptrace(PTRACE_GETEVENTMSG, pid, 0, &former);
+  if (former != static_cast<unsigned long>(pid)) tgid_of.erase(static_cast<pid_t>(former));
+  tgid_of[pid] = pid;
+  if (processes.insert(pid).second) {
+    procfs::Status st;
+    procfs::status(pid, &st);
+    observer.on_fork({now_ns(), static_cast<uint64_t>(st.ppid), static_cast<uint64_t>(pid),
+                      procfs::start_time_ns(pid)});
+  }
+  capture::Exec e;
+  e.time_ns = now_ns();
+  e.pid = static_cast<uint64_t>(pid);
+  procfs::Status st;
+  if (procfs::status(pid, &st)) {
+    e.ppid = static_cast<uint64_t>(st.ppid);
+    e.uid = st.uid;
+  }
+  e.start_ns = procfs::start_time_ns(pid);
+  const std::string proc = "/proc/" + std::to_string(pid);
+  e.exe = procfs::read_link(proc + "/exe");
+  e.cwd = procfs::read_link(proc + "/cwd");
+  e.argv = procfs::cmdline(pid);
+  if (pid == main) main_exec_seen = true;
+  observer.on_exec(e);
+}
+
+void Tracer::State::on_gone(pid_t tid, int status) {
+  auto it = tgid_of.find(tid);
+  const pid_t tgid = it == tgid_of.end() ? tid : it->second;
+  if (it != tgid_of.end()) tgid_of.erase(it);
+  pending_connect.erase(tid);
+  if (tgid != tid) return;  // a thread
+  capture::Exit x;
+  x.time_ns = now_ns();
+  x.pid = static_cast<uint64_t>(tid);
+  if (WIFEXITED(status)) {
+    x.exit_code = WEXITSTATUS(status);
+  } else {
+    x.exit_code = -1;
+    x.signal = WTERMSIG(status);
+  }
+  if (processes.erase(tid) || tid == main) observer.on_exit(x);
+  if (tid == main) {
+    main_exited = true;
+    outcome.exit_code = x.exit_code;
+    outcome.signal = x.signal;
+  }
+}
+
+void Tracer::State::on_open(pid_t tid, int dirfd, uint64_t path_addr, uint64_t flags) {
+  std::string path;
+  if (!procfs::read_string(tid, path_addr, 4096, &path) || path.empty()) return;
+  const std::size_t slash = path.rfind('/');
+  const std::string_view base = slash == std::string::npos ? std::string_view(path)
+                                                           : std::string_view(path).substr(slash + 1);
+  if (!observer.wants_open(base)) return;
+  std::string dir;
+  if (path[0] != '/') {
+    // Relative to the thread's cwd or to the directory fd, as the kernel
+    // resolves it: `cd ~/.aws && cat credentials` is found.
+    const std::string proc = "/proc/" + std::to_string(tid);
+    dir = dirfd == AT_FDCWD ? procfs::read_link(proc + "/cwd")
+                            : procfs::read_link(proc + "/fd/" + std::to_string(dirfd));
+    if (dir.empty() || dir[0] != '/') return;
+  }
+  capture::Open o;
+  o.time_ns = now_ns();
+  o.pid = static_cast<uint64_t>(process_of(tid));
+  o.path = procfs::join_path(dir, path);
+  const uint64_t acc = flags & O_ACCMODE;
+  o.write = acc == O_WRONLY || acc == O_RDWR || (flags & (O_CREAT | O_TRUNC));
+  observer.on_open(o);
+}
+
+void Tracer::State::on_connect(pid_t tid, const uint64_t* args, bool* want_exit) {
+  sockaddr_storage ss{};
+  const std::size_t len = std::min<uint64_t>(args[2], sizeof ss);
+  if (len < sizeof(sa_family_t) || !procfs::read_memory(tid, args[1], &ss, len)) return;
+  if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) return;
+  if (ss.ss_family == AF_INET6 && len < sizeof(sockaddr_in6)) return;
+  if (ss.ss_family == AF_INET && len < sizeof(sockaddr_in)) return;
+  capture::Connect c;
+  c.time_ns = now_ns();
+  c.pid = static_cast<uint64_t>(process_of(tid));
+  c.daddr = sockaddr_text(ss, &c.dport);
+  c.protocol = "tcp";
+  // The socket's type: a copy of the tracee's fd (pidfd_getfd, 5.6+).
+  const int pidfd = static_cast<int>(::syscall(__NR_pidfd_open, tid, 0));
+  if (pidfd >= 0) {
+    const int fd = static_cast<int>(::syscall(__NR_pidfd_getfd, pidfd, static_cast<int>(args[0]), 0));
+    if (fd >= 0) {
+      int type = 0;
+      socklen_t tl = sizeof type;
+      if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM)
+        c.protocol = "udp";
+      ::close(fd);
+    }
+    ::close(pidfd);
+  }
+  pending_connect[tid] = std::move(c);
+  *want_exit = true;
+}
+
+int Tracer::State::on_seccomp(pid_t tid) {
+  __ptrace_syscall_info info{};
+  if (::ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) <= 0 ||
+      info.op != PTRACE_SYSCALL_INFO_SECCOMP)
+    return PTRACE_CONT;
+  if (info.arch != kAuditArch || static_cast<long>(info.seccomp.nr) >= kX32Bit) {
+    ++outcome.foreign_abi_syscalls;
+    return PTRACE_CONT;
+  }
+  const uint64_t* a = info.seccomp.args;
+  const long nr = static_cast<long>(info.seccomp.nr);
+  switch (nr) {
+#ifdef __NR_open
+    case __NR_open: on_open(tid, AT_FDCWD, a[0], a[1]); break;
+#endif
+#ifdef __NR_creat
+    case __NR_creat: on_open(tid, AT_FDCWD, a[0], O_WRONLY | O_CREAT | O_TRUNC); break;
+#endif
+    case __NR_openat: on_open(tid, static_cast<int>(a[0]), a[1], a[2]); break;
+    case __NR_openat2: {
+      uint64_t flags = 0;  // struct open_how starts with its u64 flags
+      procfs::read_memory(tid, a[2], &flags, sizeof flags);
+      on_open(tid, static_cast<int>(a[0]), a[1], flags);
+      break;
+    }
+    case __NR_connect: {
+      bool want_exit = false;
+      on_connect(tid, a, &want_exit);
+      if (want_exit) return PTRACE_SYSCALL;
+      break;
+    }
+    case __NR_process_vm_readv:
+      observer.on_process_access({now_ns(), static_cast<uint64_t>(process_of(tid)), a[0],
+                                  "process_vm_readv"});
+      break;
+    case __NR_ptrace:
+      if (a[0] == PTRACE_ATTACH || a[0] == PTRACE_SEIZE)
+        observer.on_process_access({now_ns(), static_cast<uint64_t>(process_of(tid)), a[1],
+                                    "ptrace_attach"});
+      break;
+    default: break;
+  }
+  return PTRACE_CONT;
+}
+
+void Tracer::State::on_syscall_exit(pid_t tid) {
+  auto it = pending_connect.find(tid);
+  if (it == pending_connect.end()) return;
+  __ptrace_syscall_info info{};
+  if (::ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) > 0 &&
+      info.op == PTRACE_SYSCALL_INFO_EXIT) {
+    const int64_t rval = info.exit.rval;
+    it->second.result = rval == -EINPROGRESS ? 0 : rval;
+  }
+  observer.on_connect(it->second);
+  pending_connect.erase(it);
+}
+
+void Tracer::State::handle_stop(pid_t tid, int status) {
+  const int sig = WSTOPSIG(status);
+  const int event = static_cast<unsigned>(status) >> 16;
+  if (!tgid_of.count(tid)) process_of(tid);
+  if (sig == (SIGTRAP | 0x80)) {
+    on_syscall_exit(tid);
+    resume(tid, PTRACE_CONT);
+    return;
+  }
+  switch (event) {
+    case PTRACE_EVENT_SECCOMP: resume(tid, on_seccomp(tid)); return;
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK:
+    case PTRACE_EVENT_CLONE: {
+      unsigned long child = 0;
+      if (::ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0 && child)
+        on_new_task(static_cast<pid_t>(child), tid);
+      resume(tid, PTRACE_CONT);
+      return;
+    }
+    case PTRACE_EVENT_EXEC:
+      on_exec(tid);
+      resume(tid, PTRACE_CONT);
+      return;
+    case PTRACE_EVENT_STOP:
+      // Group-stop (the build was stopped by a signal): stay stopped but
+      // keep listening. Anything else (a new task's first stop): go on.
+      if (is_stop_signal(sig)) resume(tid, PTRACE_LISTEN);
+      else resume(tid, PTRACE_CONT);
+      return;
+    default:
+      // A signal on its way to the tracee: deliver it.
+      resume(tid, PTRACE_CONT, sig == SIGTRAP && event ? 0 : sig);
+      return;
+  }
+}
+
+Tracer::Tracer(pid_t main_pid, std::unique_ptr<State> state)
+    : main_pid_(main_pid), state_(std::move(state)) {}
+
+Tracer::~Tracer() {
+  if (state_ && state_->err_fd >= 0) ::close(state_->err_fd);
+}
+
+Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::Observer& observer) {
+  if (options.command.empty()) return make_error(ErrorCode::kInvalidArgument, "no command to run");
+  std::vector<std::string> args = options.command;
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<sock_filter> filter = build_filter();
+  sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
+
+  int go[2], err[2];
+  if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+    return make_error(ErrorCode::kIo, "pipe: " + fs::errno_text(errno));
+  const pid_t pid = ::fork();
+  if (pid < 0) return make_error(ErrorCode::kIo, "fork: " + fs::errno_text(errno));
+  if (pid == 0) {
+    ::close(go[1]);
+    ::close(err[0]);
+    child_main(go[0], err[1], argv, &prog);
+  }
+  ::close(go[0]);
+  ::close(err[1]);
+  const long opts = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                    PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD |
+                    PTRACE_O_EXITKILL;
+  if (::ptrace(PTRACE_SEIZE, pid, 0, opts) != 0) {
+    const int e = errno;
+    ::close(go[1]);  // the child exits without running anything
+    ::waitpid(pid, nullptr, 0);
+    ::close(err[0]);
+    return make_error(ErrorCode::kUnavailable,
+                      "cannot trace the build (ptrace: " + fs::errno_text(e) +
+                          "); a container may need the default seccomp profile of Docker >= 19.03 "
+                          "or CAP_SYS_PTRACE");
+  }
+  auto state = std::make_unique<State>(observer);
+  state->options = options;
+  state->main = pid;
+  state->err_fd = err[0];
+  state->tgid_of[pid] = pid;
+  state->processes.insert(pid);
+  observer.on_fork({now_ns(), static_cast<uint64_t>(::getpid()), static_cast<uint64_t>(pid),
+                    procfs::start_time_ns(pid)});
+  (void)!::write(go[1], "g", 1);
+  ::close(go[1]);
+
+  // Until the command's exec succeeds only the child exists: a failure
+  // before it (no filter, no such program) is a setup error, not a build.
+  while (!state->main_exec_seen) {
+    int status = 0;
+    const pid_t tid = ::waitpid(pid, &status, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      return make_error(ErrorCode::kInternal, "waitpid: " + fs::errno_text(errno));
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      ChildError ce{-1, 0};
+      const bool told = ::read(err[0], &ce, sizeof ce) == static_cast<ssize_t>(sizeof ce);
+      ::close(err[0]);
+      state->err_fd = -1;
+      if (told && ce.stage == 0)
+        return make_error(ErrorCode::kUnavailable,
+                          "cannot install the seccomp filter: " + fs::errno_text(ce.err));
+      if (told)
+        return make_error(ErrorCode::kNotFound,
+                          "cannot run '" + options.command[0] + "': " + fs::errno_text(ce.err));
+      return make_error(ErrorCode::kInternal, "the build exited before it started");
+    }
+    state->handle_stop(tid, status);
+  }
+  return std::unique_ptr<Tracer>(new Tracer(pid, std::move(state)));
+}
+
+Outcome Tracer::trace() {
+  State& s = *state_;
+  std::chrono::steady_clock::time_point deadline{};
+  bool killed = false;
+  for (;;) {
+    int status = 0;
+    const int flags = __WALL | (s.main_exited ? WNOHANG : 0);
+    const pid_t tid = ::waitpid(-1, &status, flags);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      break;  // ECHILD: nothing traced is left
+    }
+    if (tid == 0) {
+      // Only descendants the build left behind remain: give them the
+      // linger time, then stop them, so `run` ends and no traced process
+      // outlives its tracer.
+      if (deadline == std::chrono::steady_clock::time_point{})
+        deadline = std::chrono::steady_clock::now() + s.options.linger;
+      if (!killed && std::chrono::steady_clock::now() >= deadline) {
+        for (pid_t p : s.processes) {
+          ::kill(p, SIGKILL);
+          ++s.outcome.killed_after_linger;
+        }
+        killed = true;
+      }
+      ::usleep(500);
+      continue;
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      s.on_gone(tid, status);
+      if (tid == main_pid_) {
+        deadline = std::chrono::steady_clock::now() + s.options.linger;
+      }
+      continue;
+    }
+    if (WIFSTOPPED(status)) s.handle_stop(tid, status);
+  }
+  return s.outcome;
+}
+
+void Tracer::forward_signal(int sig) {
+  if (!state_->main_exited) ::kill(main_pid_, sig);
+}
+
+Result<Outcome> run_unmonitored(const std::vector<std::string>& command) {
+  if (command.empty()) return make_error(ErrorCode::kInvalidArgument, "no command to run");
+  std::vector<std::string> args = command;
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) return make_error(ErrorCode::kIo, "fork: " + fs::errno_text(errno));
+  if (pid == 0) {
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  Outcome o;
+  if (WIFEXITED(status)) o.exit_code = WEXITSTATUS(status);
+  else {
+    o.exit_code = -1;
+    o.signal = WTERMSIG(status);
+  }
+  return o;
+}
+
+}  // namespace bt::agent::wrap

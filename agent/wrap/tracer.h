@@ -1,0 +1,62 @@
+// The wrap capture backend: runs one command with every descendant under
+// a seccomp filter that stops only the system calls of interest, reported
+// to this process as ptrace seccomp-stops (SECCOMP_RET_TRACE). Forks, execs
+// and exits come from ptrace events, so the tree, exec success and exit
+// statuses are exact. Unprivileged: a process may trace its own children.
+// Why ptrace and not seccomp user notification: see docs/architecture.md.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/capture/observation.h"
+#include "common/result.h"
+
+namespace bt::agent::wrap {
+
+struct Options {
+  std::vector<std::string> command;
+  // After the main process exits, how long descendants it left running
+  // are still traced before they are killed.
+  std::chrono::milliseconds linger{std::chrono::seconds(30)};
+};
+
+struct Outcome {
+  int64_t exit_code = 0;  // -1 when killed by a signal
+  int64_t signal = 0;
+  uint64_t foreign_abi_syscalls = 0;  // stops of a 32-bit/x32 syscall (not decoded)
+  uint64_t killed_after_linger = 0;   // descendants still running at the linger deadline
+};
+
+class Tracer {
+ public:
+  // Starts `options.command` under capture. Fails, with nothing run, when
+  // capture cannot be set up (ptrace refused, seccomp unavailable) or the
+  // command cannot be executed. The calling thread becomes the tracer:
+  // trace() must run on it.
+  static Result<std::unique_ptr<Tracer>> start(const Options& options, capture::Observer& observer);
+  ~Tracer();
+
+  pid_t main_pid() const { return main_pid_; }
+  // Traces until every traced process has exited (or the linger deadline).
+  Outcome trace();
+  // Any thread: sends `sig` to the main process (SIGINT, SIGTERM...).
+  void forward_signal(int sig);
+
+  struct State;
+
+ private:
+  Tracer(pid_t main_pid, std::unique_ptr<State> state);
+  pid_t main_pid_;
+  std::unique_ptr<State> state_;
+};
+
+// Runs the command without capture (--allow-unmonitored); returns its status.
+Result<Outcome> run_unmonitored(const std::vector<std::string>& command);
+
+}  // namespace bt::agent::wrap

@@ -1,0 +1,326 @@
+// Fixture secrets below are fake: AWS's documented example keys and
+// obviously made-up token bodies. Nothing here is a real credential.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "agent/redact/redact.h"
+
+using namespace bt::agent;
+
+namespace {
+
+const std::string kAwsId = "AKIAIOSFODNN7EXAMPLE";
+const std::string kAwsSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+const std::string kGhp = "ghp_FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE";
+const std::string kGhPat = "github_pat_11FAKEFAKE0123456789_fakefakefakefakefake";
+const std::string kGlpat = "glpat-FAKEfake1234567890ab";
+const std::string kSlack = "xoxb-1111111111-2222222222-FAKEfakeFAKE";
+const std::string kNpm = "npm_FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE";
+const std::string kJwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.ZmFrZXNpZ25hdHVyZWZha2U";
+const std::string kPemBody = "MIIEfakeFAKEfakePRIVATEkeyBODYnotREAL";
+const std::string kPem =
+    "-----BEGIN RSA PRIVATE KEY-----\n" + kPemBody + "\n-----END RSA PRIVATE KEY-----";
+const std::string kPass = "hunter2-fake-pass";
+const std::string kToken = "fake-token-value-123";
+const std::string kApiKey = "fake-api-key-0000";
+const std::string kSecret = "fake-client-secret-9";
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& a : v) s += a + '\x1f';
+  return s;
+}
+
+struct Case {
+  std::vector<std::string> argv;
+  std::vector<std::string> secrets;  // none of these may survive
+  std::string kind;                  // this marker must appear
+  // Needs argv structure (a value in the next argument, a tool's short
+  // flag), so text() of the joined line is not expected to catch it.
+  bool argv_only = false;
+};
+
+// Every position the requirement names: flag forms, headers, URLs,
+// assignments, shell strings and bare token shapes.
+std::vector<Case> corpus() {
+  return {
+      {{"mytool", "--password", kPass}, {kPass}, "password"},
+      {{"mytool", "--password=" + kPass}, {kPass}, "password"},
+      {{"mytool", "--passwd", kPass}, {kPass}, "password"},
+      {{"mytool", "--pass=" + kPass}, {kPass}, "password"},
+      {{"mytool", "--token", kToken}, {kToken}, "token"},
+      {{"mytool", "--auth-token=" + kToken}, {kToken}, "token"},
+      {{"mytool", "--access-token", kToken}, {kToken}, "token"},
+      {{"mytool", "--api-key", kApiKey}, {kApiKey}, "api_key"},
+      {{"mytool", "--apikey=" + kApiKey}, {kApiKey}, "api_key"},
+      {{"mytool", "--secret", kSecret}, {kSecret}, "generic_secret"},
+      {{"mytool", "--client-secret=" + kSecret}, {kSecret}, "generic_secret"},
+      {{"mytool", "--private-key", kPem}, {kPemBody}, "private_key"},
+      {{"mytool", "--registry-password", kPass}, {kPass}, "password"},
+      {{"mytool", "--docker-password=" + kPass}, {kPass}, "password"},
+      {{"curl", "-u", "ci:" + kPass, "https://x.example"}, {kPass}, "password", true},
+      {{"curl", "-uci:" + kPass, "https://x.example"}, {kPass}, "password", true},
+      {{"curl", "--user", "ci:" + kPass, "https://x.example"}, {kPass}, "password", true},
+      {{"curl", "-H", "Authorization: Bearer " + kToken, "https://x"}, {kToken}, "authorization"},
+      {{"curl", "--header", "Authorization: Basic " + kToken, "https://x"}, {kToken}, "authorization"},
+      {{"curl", "-HAuthorization: token " + kToken, "https://x"}, {kToken}, "authorization"},
+      {{"curl", "--header=X-Api-Key: " + kApiKey, "https://x"}, {kApiKey}, "api_key"},
+      {{"curl", "-H", "X-Api-Key: " + kApiKey, "https://x"}, {kApiKey}, "api_key"},
+      {{"curl", "-H", "PRIVATE-TOKEN: " + kToken, "https://gitlab.example"}, {kToken}, "gitlab_token"},
+      {{"curl", "-H", "Cookie: session=" + kToken, "https://x"}, {kToken}, "token"},
+      {{"wget", "--header=Authorization: Bearer " + kJwt, "https://x"}, {kJwt}, "jwt"},
+      {{"docker", "login", "-u", "ci", "-p", kPass, "reg.example.com"}, {kPass}, "password", true},
+      {{"podman", "login", "--password", kPass, "reg.example.com"}, {kPass}, "password"},
+      {{"mysql", "-uroot", "-p" + kPass, "db"}, {kPass}, "password", true},
+      {{"/usr/bin/mariadb", "--password=" + kPass}, {kPass}, "password"},
+      {{"sshpass", "-p", kPass, "ssh", "host"}, {kPass}, "password", true},
+      {{"python3", "-m", "twine", "upload", "-u", "__token__", "-p", kToken, "dist/x.whl"}, {kToken}, "password", true},
+      {{"openssl", "enc", "-pass", "pass:" + kPass}, {kPass}, "password", true},
+      {{"keytool", "-list", "-storepass", kPass}, {kPass}, "password", true},
+      {{"env", "FOO_TOKEN=" + kToken, "make"}, {kToken}, "token"},
+      {{"env", "DB_PASSWORD=" + kPass, "make"}, {kPass}, "password"},
+      {{"env", "MY_SECRET=" + kSecret, "make"}, {kSecret}, "generic_secret"},
+      {{"env", "STRIPE_API_KEY=" + kApiKey, "make"}, {kApiKey}, "api_key"},
+      {{"env", "AWS_SECRET_ACCESS_KEY=" + kAwsSecret, "aws", "s3", "ls"}, {kAwsSecret}, "aws_secret_key"},
+      {{"docker", "run", "-e", "GITHUB_TOKEN=" + kToken, "img"}, {kToken}, "github_token"},
+      {{"docker", "run", "--env=GITHUB_TOKEN=" + kToken, "img"}, {kToken}, "github_token"},
+      {{"docker", "build", "--build-arg", "NPM_TOKEN=" + kNpm, "."}, {kNpm}, "npm_token"},
+      {{"helm", "upgrade", "--set", "db.password=" + kPass, "app", "chart"}, {kPass}, "password"},
+      {{"mvn", "deploy", "-Dgpg.passphrase=" + kPass}, {kPass}, "password"},
+      {{"gradle", "publish", "-PsigningPassword=" + kPass}, {kPass}, "password"},
+      {{"git", "clone", "https://ci:" + kPass + "@git.example.com/org/repo.git"}, {kPass}, "url_credentials"},
+      {{"git", "clone", "https://" + kGhp + "@github.com/org/repo.git"}, {kGhp}, "url_credentials"},
+      {{"git", "clone", "https://x-access-token:" + kToken + "@github.com/o/r"}, {kToken}, "url_credentials"},
+      {{"curl", "https://ci:" + kAwsSecret + "@host.example/x"}, {kAwsSecret}, "url_credentials"},
+      {{"curl", "https://api.example/v1?token=" + kToken + "&page=2"}, {kToken}, "token"},
+      {{"curl", "https://api.example/v1?api_key=" + kApiKey}, {kApiKey}, "api_key"},
+      {{"curl", "https://b.s3.amazonaws.com/k?X-Amz-Credential=" + kAwsId +
+                    "%2F20240101&X-Amz-Signature=" + kSecret},
+       {kAwsId, kSecret},
+       "generic_secret"},
+      {{"git", "-c", "http.extraheader=AUTHORIZATION: basic " + kToken, "fetch"}, {kToken}, "authorization"},
+      {{"sh", "-c", "curl -H 'Authorization: Bearer " + kToken + "' https://x && echo ok"}, {kToken}, "authorization"},
+      {{"bash", "-c", "export GITHUB_TOKEN=" + kGhp + "; gh release list"}, {kGhp}, "github_token"},
+      {{"sh", "-c", "mysql --password " + kPass + " db"}, {kPass}, "password"},
+      {{"sh", "-c", "echo \"" + kPem + "\" > key.pem"}, {kPemBody}, "private_key"},
+      {{"sh", "-c", "docker login -u ci -p " + kPass + " reg.example.com && docker push x"}, {kPass}, "password", true},
+      {{"/bin/bash", "-ec", "curl -fsS -u 'ci:" + kPass + "' -T a.tgz https://x"}, {kPass}, "password", true},
+      {{"sh", "-c", "cd db; mysql -p\"" + kPass + "\" < dump.sql"}, {kPass}, "password", true},
+      {{"docker", "exec", "c1", "sh", "-c", "sshpass -p " + kPass + " ssh h"}, {kPass}, "password", true},
+      {{"sh", "-c", "bash -c \"docker login -p " + kPass + " r\""}, {kPass}, "password", true},
+      {{"sudo", "-u", "ci", "docker", "login", "-p", kPass}, {kPass}, "password", true},
+      {{"env", "HOME=/x", "docker", "login", "-p", kPass}, {kPass}, "password", true},
+      {{"timeout", "30s", "mysql", "-p" + kPass}, {kPass}, "password", true},
+      {{"aws", "configure", "set", "aws_access_key_id", kAwsId}, {kAwsId}, "aws_access_key"},
+      {{"echo", "id=" + kAwsId + ","}, {kAwsId}, "aws_access_key"},
+      {{"echo", kGhp}, {kGhp}, "github_token"},
+      {{"echo", kGhPat}, {kGhPat}, "github_token"},
+      {{"echo", "token:" + kGlpat}, {kGlpat}, "gitlab_token"},
+      {{"echo", "hook=" + kSlack}, {kSlack}, "slack_token"},
+      {{"npm", "config", "set", "//registry.npmjs.org/:_authToken=" + kNpm}, {kNpm}, "npm_token"},
+      {{"echo", "Bearer " + kJwt}, {kJwt}, "jwt"},
+      {{"cat", kPem}, {kPemBody}, "private_key"},
+      {{"cat", "-----BEGIN OPENSSH PRIVATE KEY-----\n" + kPemBody}, {kPemBody}, "private_key"},
+  };
+}
+
+}  // namespace
+
+TEST_CASE("marker keeps the kind of secret") {
+  CHECK(redact::marker("password") == "[REDACTED:password]");
+}
+
+TEST_CASE("corpus: no fixture secret survives anywhere in the output bytes") {
+  for (const Case& c : corpus()) {
+    const std::string out = joined(redact::argv(c.argv));
+    INFO("input:  " << joined(c.argv));
+    INFO("output: " << out);
+    for (const auto& secret : c.secrets) CHECK(out.find(secret) == std::string::npos);
+    CHECK(out.find(redact::marker(c.kind)) != std::string::npos);
+  }
+}
+
+TEST_CASE("corpus: text() of any argument and of the joined command line hides every secret") {
+  for (const Case& c : corpus()) {
+    std::string line;
+    for (const auto& a : c.argv) line += a + " ";
+    const std::string out = redact::text(line);
+    INFO("input:  " << line);
+    INFO("output: " << out);
+    if (!c.argv_only)
+      for (const auto& secret : c.secrets) CHECK(out.find(secret) == std::string::npos);
+    CHECK(redact::text(out) == out);
+  }
+}
+
+TEST_CASE("the flag name stays visible") {
+  CHECK(redact::argv({"x", "--password=" + kPass})[1] == "--password=[REDACTED:password]");
+  CHECK(redact::argv({"x", "--token", kGhp}) ==
+        std::vector<std::string>{"x", "--token", "[REDACTED:github_token]"});
+  CHECK(redact::argv({"curl", "-u", "ci:" + kPass})[2] == "ci:[REDACTED:password]");
+  CHECK(redact::argv({"curl", "-H", "Authorization: Bearer " + kToken})[2] ==
+        "Authorization: Bearer [REDACTED:authorization]");
+  CHECK(redact::argv({"mysql", "-p" + kPass})[1] == "-p[REDACTED:password]");
+  CHECK(redact::argv({"env", "FOO_TOKEN=" + kToken})[1] == "FOO_TOKEN=[REDACTED:token]");
+  CHECK(redact::text("x AWS_SECRET_ACCESS_KEY=" + kAwsSecret + " y") ==
+        "x AWS_SECRET_ACCESS_KEY=[REDACTED:aws_secret_key] y");
+  CHECK(redact::text("{\"password\": \"" + kPass + "\"}") == "{\"password\": \"[REDACTED:password]\"}");
+}
+
+TEST_CASE("url(): userinfo and secret query parameters") {
+  CHECK(redact::url("https://ci:" + kPass + "@reg.example.com/v2/") ==
+        "https://[REDACTED:url_credentials]@reg.example.com/v2/");
+  CHECK(redact::url("https://" + kGhp + "@github.com/o/r") ==
+        "https://[REDACTED:url_credentials]@github.com/o/r");
+  CHECK(redact::url("https://s3.example/b/k?X-Amz-Security-Token=" + kToken + "&x=1") ==
+        "https://s3.example/b/k?X-Amz-Security-Token=[REDACTED:token]&x=1");
+  CHECK(redact::url("https://h/p?sig=" + kSecret + "#frag") == "https://h/p?sig=[REDACTED:generic_secret]#frag");
+  CHECK(redact::url("ci:" + kPass + "@host.example/path") == "[REDACTED:url_credentials]@host.example/path");
+  CHECK(redact::url("https://h/p?client_secret=" + kSecret) == "https://h/p?client_secret=[REDACTED:generic_secret]");
+  // Not secrets: ports, ssh users, scoped npm paths, image digests.
+  for (const std::string u :
+       {"https://reg.example.com:5000/v2/app", "ssh://git@github.com/org/repo.git",
+        "https://registry.npmjs.org/@scope%2fpkg", "reg.example.com/app@sha256:abcd", "git@github.com:o/r.git",
+        "https://bob@bitbucket.org/team/repo.git", "s3://bucket/key?versionId=3", "https://h/search?q=token"})
+    CHECK(redact::url(u) == u);
+}
+
+TEST_CASE("ordinary build commands pass through byte-identical") {
+  const std::vector<std::vector<std::string>> commands = {
+      {"/usr/bin/c++", "-Iagent", "-O2", "-g", "-Wall", "-Wextra", "-std=c++20", "-fPIC", "-MD", "-MQ",
+       "agent/x.o", "-MF", "agent/x.o.d", "-o", "agent/x.o", "-c", "../agent/x.cpp"},
+      {"make", "-j8", "-C", "build", "CFLAGS=-O2 -g", "PREFIX=/usr/local", "all"},
+      {"git", "commit", "-m", "fix the token parser; rotate password policy"},
+      {"git", "clone", "git@github.com:org/repo.git"},
+      {"git", "clone", "https://github.com/org/repo.git"},
+      {"mkdir", "-p", "build/out"},
+      {"python", "train.py", "--tokenizer=bert", "--max-tokens", "512", "--token-file", "t.txt"},
+      {"docker", "run", "--user", "1000:1000", "-p", "8080:80", "img"},
+      {"docker", "login", "--password-stdin", "-u", "ci", "reg.example.com"},
+      {"docker", "build", "--secret", "id=npmrc,src=.npmrc", "-t", "app", "."},
+      {"docker", "buildx", "build", "--secret=id=npmrc,src=.npmrc", "."},
+      {"pip", "install", "--user", "requests"},
+      {"grep", "-H", "-r", "password", "src/"},
+      {"curl", "-H", "Accept: application/json", "-o", "out.json", "https://api.example/v1?page=2"},
+      {"openssl", "enc", "-pass", "env:ENC_KEY", "-in", "a"},
+      {"env", "PASSWORD_FILE=/run/secrets/db", "TOKENIZERS_PARALLELISM=false", "cmd"},
+      {"mysql", "-p", "-h", "db", "--password", "dbname"},
+      {"ssh", "-p", "2222", "git@host.example"},
+      {"tar", "-czf", "x.tgz", "ACCA", "AKIA123", "ghp_short", "eyJnotajwt"},
+      {"ld", "-o", "a.out", "--no-password", "x.o"},
+      {"sh", "-c", "cd build && ninja -j4 && ./tests --gtest_filter=Token*"},
+      {"sh", "-c", "mkdir -p out && cp -p a 'b c' && ssh -p 2222 host \"echo hi\" | tee log; echo $HOME"},
+      {"bash", "-ec", "for f in *.c; do cc -c \"$f\" -o \"${f%.c}.o\"; done"},
+      {"sudo", "-u", "ci", "mkdir", "-p", "/srv/x"},
+  };
+  for (const auto& c : commands) {
+    INFO("command: " << joined(c));
+    CHECK(redact::argv(c) == c);
+  }
+}
+
+TEST_CASE("sh -c scripts: only the secret word changes, the rest stays byte for byte") {
+  CHECK(redact::argv({"sh", "-c", "docker login -u ci -p " + kPass + " r && make"})[2] ==
+        "docker login -u ci -p [REDACTED:password] r && make");
+  CHECK(redact::argv({"sh", "-c", "curl -u \"ci:" + kPass + "\" https://x"})[2] ==
+        "curl -u ci:[REDACTED:password] https://x");
+  CHECK(redact::argv({"sh", "-c", "curl -H 'Authorization: Bearer " + kToken + "' https://x"})[2] ==
+        "curl -H 'Authorization: Bearer [REDACTED:authorization]' https://x");
+}
+
+TEST_CASE("text(): markers are never redacted again") {
+  const std::string once = redact::text("a=[REDACTED:token] password=[REDACTED:password] " + kGhp);
+  CHECK(once == "a=[REDACTED:token] password=[REDACTED:password] [REDACTED:github_token]");
+  CHECK(redact::text(once) == once);
+  // An unknown kind is not a marker: its contents are scanned.
+  CHECK(redact::text("[REDACTED:" + kGhp + "]") == "[REDACTED:[REDACTED:github_token]]");
+}
+
+TEST_CASE("token shapes need their full length and a word boundary") {
+  CHECK(redact::text(kAwsId) == "[REDACTED:aws_access_key]");
+  CHECK(redact::text(kAwsId + "X") == kAwsId + "X");  // 21 characters is not a key id
+  CHECK(redact::text("x" + kGhp) == "x" + kGhp);      // inside a longer word
+  CHECK(redact::text("ghp_" + std::string(35, 'a')) == "ghp_" + std::string(35, 'a'));
+  CHECK(redact::text("npm_" + std::string(36, 'a')) == "[REDACTED:npm_token]");
+  CHECK(redact::text("k=" + kGlpat + ";") == "k=[REDACTED:gitlab_token];");
+  CHECK(redact::text(kPem + "\nafter") == "[REDACTED:private_key]\nafter");
+  CHECK(redact::text("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----") ==
+        "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----");
+}
+
+// Wall-clock budgets mean something only in an optimised, unsanitised build
+// (`make asan` runs these tests at -O0 under ASan, some 40 times slower).
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define BT_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define BT_SANITIZED 1
+#endif
+#if defined(__OPTIMIZE__) && !defined(BT_SANITIZED)
+constexpr bool kTimeBudgets = true;
+#else
+constexpr bool kTimeBudgets = false;
+#endif
+
+template <class F>
+long elapsed_ms(F&& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+}
+
+TEST_CASE("fast enough for every exec") {
+  const std::vector<std::string> cc = {"/usr/bin/c++", "-Iagent/libbtagent.a.p", "-Iagent", "-I../agent", "-I.",
+                                       "-I..", "-fdiagnostics-color=always", "-D_FILE_OFFSET_BITS=64", "-Wall",
+                                       "-Winvalid-pch", "-Wextra", "-Werror", "-std=c++20", "-O2", "-g",
+                                       "-DBUILDTRAIL_VERSION=\"0.1.0\"", "-MD", "-MQ",
+                                       "agent/libbtagent.a.p/core_agent.cpp.o", "-MF",
+                                       "agent/libbtagent.a.p/core_agent.cpp.o.d", "-o",
+                                       "agent/libbtagent.a.p/core_agent.cpp.o", "-c", "../agent/core/agent.cpp"};
+  std::size_t n = 0;
+  const long ms = elapsed_ms([&] {
+    for (int i = 0; i < 5000; ++i) n += redact::argv(cc).size();
+  });
+  CHECK(n == 5000 * cc.size());
+  MESSAGE("5000 compiler argv redacted in " << ms << " ms");
+  // 5,000 compiler execs are one second of a busy build; a generous bound
+  // that still catches an accidental regex or quadratic scan.
+  if (kTimeBudgets) CHECK(ms < 250);
+}
+
+TEST_CASE("hostile input stays linear") {
+  // One argument may be 128 KiB (MAX_ARG_STRLEN); none of these may make a
+  // rule rescan the rest of it at every position. Measured against ordinary
+  // text of the same size, so the bound holds in any build type.
+  auto repeat = [](const std::string& unit) {
+    std::string s;
+    while (s.size() < 128 * 1024) s += unit;
+    return s;
+  };
+  auto all_three = [](const std::string& in) {
+    const std::string once = redact::text(in);
+    CHECK(redact::text(once) == once);
+    (void)redact::url(in);
+    (void)redact::argv({"sh", "-c", in});
+  };
+  const std::vector<std::string> hostile = {
+      repeat("eyJ-"),       repeat("[REDACTED:"),   repeat("x://a:b"), repeat("-----BEGIN "),
+      repeat("glpat-"),     repeat("AKIA"),         repeat("a=b "),    repeat("--token "),
+      repeat("Authorization:"), repeat("eyJa.eyJb-"), repeat("https://u:p/"),
+  };
+  const std::string ordinary = repeat("cc -O2 -c src/main.c -o build/main.o && ");
+  const long base = elapsed_ms([&] {
+    for (std::size_t i = 0; i < hostile.size(); ++i) all_three(ordinary);
+  });
+  const long ms = elapsed_ms([&] {
+    for (const auto& in : hostile) all_three(in);
+  });
+  MESSAGE("hostile inputs: " << ms << " ms, ordinary text of the same size: " << base << " ms");
+  CHECK(ms < 20 * base + 100);  // quadratic would be hundreds of times slower
+}

@@ -1,0 +1,239 @@
+// `buildtrail-agent run` end to end: the real agent binary wraps real
+// commands and delivers to the real collector over loopback HTTP.
+#include <doctest/doctest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/events/json.h"
+#include "tests/collector/collector_process.h"
+
+using namespace bt;
+
+namespace {
+
+const std::string kFakeGithubToken = "ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0123";  // not a real token
+const std::string kFakeAwsKey = "AKIAIOSFODNN7EXAMPLE";                        // AWS's documented example
+
+std::string agent_bin() { return testing::build_path("agent/buildtrail-agent"); }
+
+std::string github_env(const std::string& run_id) {
+  return "env -i PATH=/usr/bin:/bin GITHUB_ACTIONS=true GITHUB_RUN_ID=" + run_id +
+         " GITHUB_RUN_ATTEMPT=1 GITHUB_RUN_NUMBER=7 GITHUB_WORKFLOW=ci GITHUB_JOB=build"
+         " GITHUB_REPOSITORY=example/app GITHUB_SERVER_URL=https://github.com"
+         " GITHUB_SHA=0123456789abcdef0123456789abcdef01234567 RUNNER_NAME=runner-1 ";
+}
+
+std::vector<events::Event> read_events(const std::string& path) {
+  std::vector<events::Event> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(events::from_json(line).value());
+  return out;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+template <typename T>
+std::vector<const T*> bodies(const std::vector<events::Event>& evs) {
+  std::vector<const T*> out;
+  for (const auto& e : evs)
+    if (const auto* b = std::get_if<T>(&e.body)) out.push_back(b);
+  return out;
+}
+
+struct Listener {
+  int fd = -1;
+  int port = 0;
+  Listener() {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd, 16);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+  }
+  ~Listener() { ::close(fd); }
+};
+
+}  // namespace
+
+TEST_CASE("a wrapped build step is recorded, redacted, delivered and keeps its exit status") {
+  testing::CollectorData d("run");
+  testing::CollectorProcess c(d.data);
+  REQUIRE(c.running());
+  const std::string token = d.token();
+  const std::string home = d.root + "/home";
+  REQUIRE(system(("mkdir -p " + home + "/.aws && printf '[default]\\naws_access_key_id = " + kFakeAwsKey +
+                  "\\n' > " + home + "/.aws/credentials").c_str()) == 0);
+  Listener registry;
+  const std::string events_out = d.root + "/events.jsonl";
+  const std::string script =
+      "cat $HOME/.aws/credentials >/dev/null; cd $HOME/.aws && cat credentials >/dev/null; "
+      "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(registry.port) + "; "
+      "echo --token=" + kFakeGithubToken + " >/dev/null; /bin/echo --token " + kFakeGithubToken +
+      " >/dev/null; exit 7";
+  const auto r = testing::run_command(
+      github_env("4242") + "HOME=" + home + " " + agent_bin() + " run --state-dir " + d.root +
+      "/state --collector " + c.url("") + " --enroll-token " + token + " --batch-max-age-ms 100" +
+      " --events-out " + events_out + " -- /bin/bash -c '" + script + "'");
+  INFO(r.output);
+  CHECK(r.exit_code == 7);
+
+  const auto evs = read_events(events_out);
+  REQUIRE(evs.size() > 5);
+  CHECK(evs.front().kind() == events::Kind::build_start);
+  CHECK(evs.back().kind() == events::Kind::build_end);
+  for (const auto& e : evs) {
+    CHECK(e.build.ci == "github");
+    CHECK(e.build.id.find("4242") != std::string::npos);
+  }
+  CHECK(std::get<events::BuildEnd>(evs.back().body).exit_code == 7);
+  CHECK(std::get<events::BuildStart>(evs.front().body).mode == "wrap");
+
+  const auto secrets = bodies<events::SecretAccess>(evs);
+  REQUIRE(secrets.size() == 2);  // by absolute and by relative path
+  for (const auto* s : secrets) {
+    CHECK(s->path == home + "/.aws/credentials");
+    CHECK(s->secret_class == "cloud");
+    CHECK(s->access == "open_read");
+  }
+  const auto connects = bodies<events::NetConnect>(evs);
+  REQUIRE(connects.size() == 1);
+  CHECK(connects[0]->daddr == "127.0.0.1");
+  CHECK(connects[0]->dport == static_cast<uint64_t>(registry.port));
+  const auto execs = bodies<events::ProcessExec>(evs);
+  bool saw_echo = false;
+  for (const auto* x : execs) {
+    if (!x->argv.empty() && x->argv[0] == "/bin/echo") {
+      saw_echo = true;
+      CHECK(x->argv[1] == "--token");
+      CHECK(x->argv[2].find("[REDACTED:") == 0);
+    }
+    CHECK_FALSE(x->exe_sha256.empty());
+  }
+  CHECK(saw_echo);
+  // No fixture secret survives anywhere in what the agent wrote.
+  const std::string raw = slurp(events_out);
+  CHECK(raw.find(kFakeGithubToken) == std::string::npos);
+  CHECK(raw.find(kFakeAwsKey) == std::string::npos);
+
+  // Delivered: the collector has the same build and its events.
+  const auto q = testing::run_command(testing::build_path("collector/buildtrail-collector") +
+                                      " query --data " + d.data + " --build 4242.1 --format jsonl");
+  INFO(q.output);
+  CHECK(q.exit_code == 0);
+  CHECK(std::count(q.output.begin(), q.output.end(), '\n') == static_cast<long>(evs.size()));
+  CHECK(q.output.find(kFakeGithubToken) == std::string::npos);
+}
+
+TEST_CASE("several runs at once share one state folder without breaking the chain") {
+  testing::CollectorData d("run-par");
+  testing::CollectorProcess c(d.data);
+  const std::string token = d.token(10);
+  std::vector<std::thread> runs;
+  std::vector<int> codes(4, -1);
+  for (int i = 0; i < 4; ++i)
+    runs.emplace_back([&, i] {
+      codes[i] = testing::run_command(github_env("90" + std::to_string(i)) + agent_bin() +
+                                      " run --state-dir " + d.root + "/state --collector " +
+                                      c.url("") + " --enroll-token " + token +
+                                      " --batch-max-age-ms 50 -- /bin/sh -c 'for n in 1 2 3 4 5; do /bin/true $n; done; exit " +
+                                      std::to_string(i) + "'")
+                     .exit_code;
+    });
+  for (auto& t : runs) t.join();
+  for (int i = 0; i < 4; ++i) CHECK(codes[i] == i);
+  const auto agents = testing::run_command(testing::build_path("collector/buildtrail-collector") +
+                                           " agents list --data " + d.data);
+  INFO(agents.output);
+  const auto id = slurp(d.root + "/state/agent.id");
+  REQUIRE_FALSE(id.empty());
+  CHECK(d.findings(id.substr(0, id.find_last_not_of("\n") + 1)).empty());
+  const auto builds = testing::run_command(testing::build_path("collector/buildtrail-collector") +
+                                           " builds --data " + d.data);
+  for (int i = 0; i < 4; ++i) CHECK(builds.output.find("90" + std::to_string(i) + ".1") != std::string::npos);
+}
+
+TEST_CASE("setup failures: unknown command, capture refused, --allow-unmonitored") {
+  const std::string root = testing::make_temp_dir("run-fail");
+  const std::string base = agent_bin() + " run --state-dir " + root + "/state ";
+  auto missing = testing::run_command(base + "-- /nonexistent/tool");
+  CHECK(missing.exit_code == 127);
+  CHECK(missing.output.find("/nonexistent/tool") != std::string::npos);
+
+  // A run inside a run: the inner agent cannot trace (its child is already
+  // traced by the outer one), so it refuses to run the command...
+  auto nested = testing::run_command(base + "-- " + agent_bin() + " run --state-dir " + root +
+                                     "/inner -- /bin/sh -c 'echo SHOULD-NOT-RUN'");
+  INFO(nested.output);
+  CHECK(nested.exit_code == 125);
+  CHECK(nested.output.find("SHOULD-NOT-RUN") == std::string::npos);
+  CHECK(nested.output.find("cannot trace") != std::string::npos);
+  // ...unless told to run it unmonitored, which is recorded.
+  const std::string out = root + "/inner.jsonl";
+  auto allowed = testing::run_command(base + "-- " + agent_bin() + " run --allow-unmonitored --state-dir " +
+                                      root + "/inner --events-out " + out + " -- /bin/sh -c 'exit 5'");
+  INFO(allowed.output);
+  CHECK(allowed.exit_code == 5);
+  const auto evs = read_events(out);
+  REQUIRE_FALSE(evs.empty());
+  CHECK(std::get<events::BuildStart>(evs.front().body).mode == "unmonitored");
+}
+
+TEST_CASE("SIGTERM to the agent reaches the build, and the agent exits with the build's status") {
+  const std::string root = testing::make_temp_dir("run-sig");
+  const std::string ready = root + "/ready";
+  const std::string script =
+      "trap 'exit 9' TERM; echo up > " + ready + "; while :; do /bin/sleep 0.05; done";
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string bin = agent_bin();
+    const std::string state = root + "/state";
+    ::execl(bin.c_str(), bin.c_str(), "run", "--state-dir", state.c_str(), "--", "/bin/sh", "-c",
+            script.c_str(), static_cast<char*>(nullptr));
+    ::_exit(99);
+  }
+  for (int i = 0; i < 200 && ::access(ready.c_str(), F_OK) != 0; ++i) ::usleep(20000);
+  REQUIRE(::access(ready.c_str(), F_OK) == 0);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 9);
+}
+
+TEST_CASE("a build run as a non-root user is captured") {
+  if (::geteuid() != 0) return;  // already unprivileged: every other test covers it
+  const std::string root = testing::make_temp_dir("run-user");
+  REQUIRE(system(("chown 65534:65534 " + root).c_str()) == 0);
+  const std::string out = root + "/events.jsonl";
+  auto r = testing::run_command("setpriv --reuid=65534 --regid=65534 --clear-groups " + agent_bin() +
+                                " run --state-dir " + root + "/state --events-out " + out +
+                                " -- /bin/sh -c '/usr/bin/id -u; exit 4'");
+  INFO(r.output);
+  CHECK(r.exit_code == 4);
+  const auto evs = read_events(out);
+  bool saw_id = false;
+  for (const auto& e : evs)
+    if (e.kind() == events::Kind::process_exec && e.process.exe == "/usr/bin/id") {
+      saw_id = true;
+      CHECK(e.process.uid == 65534);
+    }
+  CHECK(saw_id);
+}

@@ -1,0 +1,224 @@
+// The wrap capture backend against real child processes: what it reports
+// is compared with what the commands are known to do.
+#include <doctest/doctest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "agent/wrap/procfs.h"
+#include "agent/wrap/tracer.h"
+#include "tests/common/test_util.h"
+
+using namespace bt;
+using namespace bt::agent;
+
+namespace {
+
+struct Recorder : capture::Observer {
+  std::vector<capture::Fork> forks;
+  std::vector<capture::Exec> execs;
+  std::vector<capture::Exit> exits;
+  std::vector<capture::Open> opens;
+  std::vector<capture::Connect> connects;
+  std::vector<capture::ProcessAccess> accesses;
+  void on_fork(const capture::Fork& f) override { forks.push_back(f); }
+  void on_exec(const capture::Exec& e) override { execs.push_back(e); }
+  void on_exit(const capture::Exit& x) override { exits.push_back(x); }
+  void on_open(const capture::Open& o) override { opens.push_back(o); }
+  void on_connect(const capture::Connect& c) override { connects.push_back(c); }
+  void on_process_access(const capture::ProcessAccess& a) override { accesses.push_back(a); }
+  bool wants_open(std::string_view base) const override {
+    return base == "credentials" || base == "environ" || base == "wrap-marker";
+  }
+
+  const capture::Exec* exec_with_arg(const std::string& arg) const {
+    for (const auto& e : execs)
+      if (std::find(e.argv.begin(), e.argv.end(), arg) != e.argv.end()) return &e;
+    return nullptr;
+  }
+  const capture::Exit* exit_of(uint64_t pid) const {
+    for (const auto& x : exits)
+      if (x.pid == pid) return &x;
+    return nullptr;
+  }
+};
+
+wrap::Outcome trace(Recorder& r, std::vector<std::string> command,
+                    std::chrono::milliseconds linger = std::chrono::seconds(10)) {
+  wrap::Options o;
+  o.command = std::move(command);
+  o.linger = linger;
+  auto t = wrap::Tracer::start(o, r);
+  REQUIRE_MESSAGE(t.ok(), (t ? "" : t.error().message));
+  return (*t)->trace();
+}
+
+std::string helper() {
+  const char* h = std::getenv("BUILDTRAIL_WRAP_HELPER");
+  REQUIRE(h != nullptr);
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("every exec of the tree is reported with argv, cwd, parent and exit") {
+  Recorder r;
+  const auto out = trace(r, {"/bin/sh", "-c", "/bin/true one; /bin/echo two >/dev/null; (cd /tmp && /bin/ls -d .) >/dev/null; exit 3"});
+  CHECK(out.exit_code == 3);
+  CHECK(out.signal == 0);
+  const capture::Exec* sh = r.exec_with_arg("-c");
+  const capture::Exec* t = r.exec_with_arg("one");
+  const capture::Exec* e = r.exec_with_arg("two");
+  const capture::Exec* ls = r.exec_with_arg("-d");
+  REQUIRE(sh);
+  REQUIRE(t);
+  REQUIRE(e);
+  REQUIRE(ls);
+  CHECK(t->exe == "/usr/bin/true");
+  CHECK(t->ppid == sh->pid);
+  CHECK(t->argv == std::vector<std::string>{"/bin/true", "one"});
+  CHECK(ls->cwd == "/tmp");
+  CHECK(t->start_ns > 0);
+  REQUIRE(r.exit_of(t->pid));
+  CHECK(r.exit_of(t->pid)->exit_code == 0);
+  REQUIRE(r.exit_of(sh->pid));
+  CHECK(r.exit_of(sh->pid)->exit_code == 3);
+  // Every process that exec'd was seen being created first.
+  for (const auto& x : r.execs)
+    CHECK(std::any_of(r.forks.begin(), r.forks.end(),
+                      [&](const capture::Fork& f) { return f.child_pid == x.pid; }));
+}
+
+TEST_CASE("a signal that kills the build is its outcome") {
+  Recorder r;
+  const auto out = trace(r, {"/bin/sh", "-c", "kill -TERM $$"});
+  CHECK(out.exit_code == -1);
+  CHECK(out.signal == SIGTERM);
+}
+
+TEST_CASE("a daemonised grandchild and a double fork after the main process exited are traced") {
+  Recorder r;
+  const auto out = trace(r, {"/bin/sh", "-c",
+                             "(sleep 0.3; /bin/echo daemonised >/dev/null) & "
+                             "setsid /bin/sh -c '(sleep 0.4; exec /bin/echo doublefork >/dev/null) &' & "
+                             "exit 0"});
+  CHECK(out.exit_code == 0);
+  CHECK(r.exec_with_arg("daemonised"));
+  CHECK(r.exec_with_arg("doublefork"));
+  CHECK(out.killed_after_linger == 0);
+}
+
+TEST_CASE("descendants still running after the linger time are killed and reported") {
+  Recorder r;
+  const auto out = trace(r, {"/bin/sh", "-c", "sleep 30 & exit 0"}, std::chrono::milliseconds(300));
+  CHECK(out.killed_after_linger == 1);
+  const capture::Exec* sleeper = r.exec_with_arg("30");
+  REQUIRE(sleeper);
+  REQUIRE(r.exit_of(sleeper->pid));
+  CHECK(r.exit_of(sleeper->pid)->signal == SIGKILL);
+}
+
+TEST_CASE("exec from a thread, execveat and a static binary") {
+  Recorder r;
+  trace(r, {helper(), "thread-exec"});
+  const capture::Exec* e = r.exec_with_arg("from-thread");
+  REQUIRE(e);
+  CHECK(e->exe == "/usr/bin/echo");
+  // The static helper itself was reported as the first exec.
+  CHECK(r.execs.front().exe == helper());
+
+  Recorder v;
+  const auto out = trace(v, {helper(), "execveat"});
+  CHECK(out.exit_code == 0);
+  REQUIRE(v.exec_with_arg("via-execveat"));
+  CHECK(v.exec_with_arg("via-execveat")->exe == "/usr/bin/true");
+}
+
+TEST_CASE("opens are resolved against the cwd, so relative opens are seen") {
+  const std::string home = testing::make_temp_dir("wrap-home");
+  REQUIRE(system(("mkdir -p " + home + "/.aws && echo '[default]' > " + home + "/.aws/credentials").c_str()) == 0);
+  Recorder r;
+  trace(r, {"/bin/sh", "-c",
+            "cat " + home + "/.aws/credentials >/dev/null; cd " + home +
+                "/.aws && cat credentials >/dev/null && cat ./../.aws/credentials >/dev/null; "
+                "echo x > " + home + "/wrap-marker"});
+  std::vector<std::string> paths;
+  for (const auto& o : r.opens) paths.push_back(o.path);
+  CHECK(std::count(paths.begin(), paths.end(), home + "/.aws/credentials") == 3);
+  auto marker = std::find_if(r.opens.begin(), r.opens.end(),
+                             [](const capture::Open& o) { return o.path.ends_with("wrap-marker"); });
+  REQUIRE(marker != r.opens.end());
+  CHECK(marker->write);
+  CHECK_FALSE(r.opens.front().write);
+}
+
+TEST_CASE("connects: TCP and UDP, IPv4 and IPv6, with the result") {
+  const int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(tcp, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(tcp, 8) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(tcp, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::string port = std::to_string(ntohs(a.sin_port));
+  Recorder r;
+  trace(r, {"/bin/bash", "-c",
+            "exec 3<>/dev/tcp/127.0.0.1/" + port + "; echo x >/dev/udp/127.0.0.2/9; "
+            "(exec 4<>/dev/tcp/::1/1) 2>/dev/null; true"});
+  ::close(tcp);
+  REQUIRE(r.connects.size() >= 3);
+  auto find = [&](const std::string& addr) {
+    return std::find_if(r.connects.begin(), r.connects.end(),
+                        [&](const capture::Connect& c) { return c.daddr == addr; });
+  };
+  auto t = find("127.0.0.1");
+  REQUIRE(t != r.connects.end());
+  CHECK(t->protocol == "tcp");
+  CHECK(std::to_string(t->dport) == port);
+  CHECK(t->result == 0);
+  auto u = find("127.0.0.2");
+  REQUIRE(u != r.connects.end());
+  CHECK(u->protocol == "udp");
+  CHECK(u->dport == 9);
+  auto v6 = find("::1");
+  REQUIRE(v6 != r.connects.end());
+  CHECK(v6->result == -ECONNREFUSED);
+}
+
+TEST_CASE("reads of another process's memory and environment") {
+  Recorder r;
+  trace(r, {helper(), "vm-read"});
+  REQUIRE(r.accesses.size() == 2);
+  CHECK(r.accesses[0].access == "process_vm_readv");
+  CHECK(r.accesses[1].access == "ptrace_attach");
+  CHECK(r.accesses[0].target_pid == r.accesses[1].target_pid);
+
+  Recorder e;
+  trace(e, {"/bin/sh", "-c", "cat /proc/$PPID/environ >/dev/null 2>&1; true"});
+  REQUIRE_FALSE(e.opens.empty());
+  CHECK(e.opens[0].path == "/proc/" + std::to_string(::getpid()) + "/environ");
+}
+
+TEST_CASE("a command that does not exist is a setup error, not a build") {
+  Recorder r;
+  wrap::Options o;
+  o.command = {"/nonexistent/buildtrail-command"};
+  auto t = wrap::Tracer::start(o, r);
+  REQUIRE_FALSE(t.ok());
+  CHECK(t.error().code == ErrorCode::kNotFound);
+  CHECK(t.error().message.find("/nonexistent/buildtrail-command") != std::string::npos);
+}
+
+TEST_CASE("paths are folded lexically") {
+  CHECK(wrap::procfs::join_path("/a/b", "../c/./d") == "/a/c/d");
+  CHECK(wrap::procfs::join_path("/", "x//y/") == "/x/y");
+  CHECK(wrap::procfs::join_path("/a", "/etc/../etc/passwd") == "/etc/passwd");
+  CHECK(wrap::procfs::join_path("/", "../../..") == "/");
+}
