@@ -35,15 +35,18 @@ std::string parent_dir(const std::string& path) {
   return path.substr(0, slash);
 }
 
-Status fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return io_error(dir, "open directory", errno);
-  int rc = ::fsync(fd);
+// Opens `path`, runs `sync` (fsync, syncfs) on it and closes it.
+Status sync_path(const std::string& path, int flags, int (*sync)(int), const char* what) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | flags);
+  if (fd < 0) return io_error(path, "open", errno);
+  int rc = sync(fd);
   int err = errno;
   ::close(fd);
-  if (rc != 0) return io_error(dir, "fsync", err);
+  if (rc != 0) return io_error(path, what, err);
   return Ok{};
 }
+
+Status fsync_dir(const std::string& dir) { return sync_path(dir, O_DIRECTORY, ::fsync, "fsync"); }
 
 }  // namespace
 
@@ -112,15 +115,7 @@ Status write_file_staged(const std::string& path, std::string_view data, unsigne
   return Ok{};
 }
 
-Status sync_filesystem(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return io_error(path, "open", errno);
-  int rc = ::syncfs(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return io_error(path, "syncfs", err);
-  return Ok{};
-}
+Status sync_filesystem(const std::string& path) { return sync_path(path, 0, ::syncfs, "syncfs"); }
 
 Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
@@ -133,6 +128,11 @@ Status write_file_atomic(const std::string& path, std::string_view data, unsigne
     return io_error(path, "rename", err);
   }
   return fsync_dir(parent_dir(path));
+}
+
+std::string_view base_name(std::string_view path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
 Status make_dirs(const std::string& path, unsigned mode) {

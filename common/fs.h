@@ -29,6 +29,9 @@ Status write_file_staged(const std::string& path, std::string_view data, unsigne
 // reports any write-back error since the last call.
 Status sync_filesystem(const std::string& path);
 
+// The last component of `path` ("a/b/c" -> "c", "c" -> "c").
+std::string_view base_name(std::string_view path);
+
 Status make_dirs(const std::string& path, unsigned mode);
 
 std::string errno_text(int err);

@@ -8,6 +8,7 @@
 #include "agent/redact/redact.h"
 #include "agent/uploads/uploads.h"
 #include "agent/wrap/procfs.h"
+#include "common/fs.h"
 
 namespace bt::agent::enrich {
 
@@ -19,14 +20,9 @@ uint64_t now_ns() {
                                    .count());
 }
 
-std::string_view basename_of(std::string_view path) {
-  const std::size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
 // Interpreters whose first non-option argument is a script file.
 bool is_interpreter(std::string_view exe) {
-  const std::string_view b = basename_of(exe);
+  const std::string_view b = fs::base_name(exe);
   for (std::string_view i : {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "node",
                              "nodejs", "perl", "ruby", "php", "deno", "bun", "Rscript", "tclsh"})
     if (b == i) return true;

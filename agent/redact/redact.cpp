@@ -25,6 +25,8 @@
 // name is dropped even if it was harmless. Everything that matches no rule is
 // copied byte for byte.
 #include "agent/redact/redact.h"
+#include "common/fs.h"
+#include "common/words.h"
 
 #include <algorithm>
 #include <array>
@@ -84,21 +86,9 @@ std::size_t run_length(string_view s, std::size_t from, bool (*in_class)(char)) 
   return n - from;
 }
 
-// Whether `word` is one of the space-separated words of `list`.
-bool in_list(string_view list, string_view word) {
-  while (!list.empty()) {
-    const std::size_t sp = list.find(' ');
-    if (list.substr(0, sp) == word) return true;
-    if (sp == string_view::npos) break;
-    list.remove_prefix(sp + 1);
-  }
-  return false;
-}
+bool in_list(string_view list, string_view word) { return in_word_list(list, word); }
 
-string_view basename(string_view path) {
-  const std::size_t slash = path.rfind('/');
-  return slash == string_view::npos ? path : path.substr(slash + 1);
-}
+string_view basename(string_view path) { return fs::base_name(path); }
 
 // ---- markers ------------------------------------------------------------------
 

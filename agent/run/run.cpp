@@ -58,8 +58,8 @@ class EventsFile {
     if (!file_) return;
     writer_.clear();
     writer_.append(e);
+    // stdio-buffered: flushed when full and when the build ends.
     std::fwrite(writer_.view().data(), 1, writer_.view().size(), file_);
-    std::fflush(file_);
   }
 
  private:

@@ -30,6 +30,8 @@
 #include <utility>
 
 #include "agent/redact/redact.h"
+#include "common/fs.h"
+#include "common/words.h"
 
 namespace bt::agent::uploads {
 
@@ -43,16 +45,7 @@ constexpr int kMaxDepth = 64;
 
 // ---- small string helpers -----------------------------------------------------
 
-// Whether `word` is one of the space-separated words of `list`.
-bool in_list(string_view list, string_view word) {
-  while (!list.empty()) {
-    const std::size_t sp = list.find(' ');
-    if (list.substr(0, sp) == word) return true;
-    if (sp == string_view::npos) break;
-    list.remove_prefix(sp + 1);
-  }
-  return false;
-}
+bool in_list(string_view list, string_view word) { return in_word_list(list, word); }
 
 // Splits `s` at `sep`, skipping empty parts.
 std::vector<string_view> split(string_view s, char sep) {
@@ -66,10 +59,7 @@ std::vector<string_view> split(string_view s, char sep) {
   return parts;
 }
 
-string_view basename(string_view path) {
-  const std::size_t slash = path.rfind('/');
-  return slash == string_view::npos ? path : path.substr(slash + 1);
-}
+string_view basename(string_view path) { return fs::base_name(path); }
 
 // "npm-cli.js" -> "npm", "gsutil.py" -> "gsutil", "twine.exe" -> "twine".
 std::string tool_name(string_view path) {

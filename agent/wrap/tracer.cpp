@@ -45,6 +45,7 @@ constexpr uint32_t kAuditArch = AUDIT_ARCH_AARCH64;
 #define __NR_pidfd_getfd 438
 #endif
 constexpr long kX32Bit = 0x40000000;
+constexpr auto kSpin = std::chrono::microseconds(100);
 
 // The system calls that stop the tracee. Everything else runs at full
 // speed: execs, forks and exits are ptrace events, not seccomp stops.
@@ -247,10 +248,7 @@ void Tracer::State::on_gone(pid_t tid, int status) {
 void Tracer::State::on_open(pid_t tid, int dirfd, uint64_t path_addr, uint64_t flags) {
   std::string path;
   if (!procfs::read_string(tid, path_addr, 4096, &path) || path.empty()) return;
-  const std::size_t slash = path.rfind('/');
-  const std::string_view base = slash == std::string::npos ? std::string_view(path)
-                                                           : std::string_view(path).substr(slash + 1);
-  if (!observer.wants_open(base)) return;
+  if (!observer.wants_open(fs::base_name(path))) return;
   std::string dir;
   if (path[0] != '/') {
     // Relative to the thread's cwd or to the directory fd, as the kernel
@@ -476,10 +474,20 @@ Outcome Tracer::trace() {
   State& s = *state_;
   std::chrono::steady_clock::time_point deadline{};
   bool killed = false;
+  auto last_stop = std::chrono::steady_clock::now();
   for (;;) {
     int status = 0;
-    const int flags = __WALL | (s.main_exited ? WNOHANG : 0);
-    const pid_t tid = ::waitpid(-1, &status, flags);
+    pid_t tid = 0;
+    // Poll for up to kSpin after the last stop before blocking: stops come
+    // in bursts (a shell opening file after file), and sleeping and being
+    // woken again costs more than the stop itself -- on a VM an idle vCPU
+    // wakes through the hypervisor. Measured on file_storm: 26 s -> 13 s;
+    // it costs compile-heavy builds a few percent (bench/overhead).
+    const auto spin_end = last_stop + kSpin;
+    while (tid == 0 && std::chrono::steady_clock::now() < spin_end)
+      tid = ::waitpid(-1, &status, __WALL | WNOHANG);
+    if (tid == 0) tid = ::waitpid(-1, &status, __WALL | (s.main_exited ? WNOHANG : 0));
+    if (tid > 0) last_stop = std::chrono::steady_clock::now();
     if (tid < 0) {
       if (errno == EINTR) continue;
       break;  // ECHILD: nothing traced is left

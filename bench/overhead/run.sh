@@ -18,6 +18,11 @@ export SENSOR_CMD="$agent run --state-dir \$BENCH_RUNDIR/state --events-out \$BE
 export SENSOR_COUNT="python3 $repo/bench/overhead/count.py \$BENCH_EVENTS"
 N=${N:-3} TOOLS=${TOOLS:-strace} OUT=$out/overhead.md BENCH_LOGDIR=$out/logs \
   "$shared/run.sh" >"$out/run.log" 2>&1 || { tail -n 30 "$out/run.log"; exit 1; }
+# The agent's own peak RSS on the largest workload (its debug log says it).
+env BENCH_WORKDIR="$out/rss" BENCH_HOME="$out/rss-home" bash -c \
+  "mkdir -p \$BENCH_WORKDIR && $shared/workloads/_fakehome.sh \$BENCH_HOME >/dev/null &&
+   $agent run --state-dir $out/rss-state --log-level debug -- $shared/workloads/compile.sh" \
+  >/dev/null 2>"$out/logs/rss.log" || true
 grep '^|' "$out/overhead.md" | grep -v '^| workload' | grep -v '^|---'
 python3 - "$out/overhead.md" "$out/logs" <<'PY'
 import glob, re, sys

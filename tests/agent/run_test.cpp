@@ -7,7 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -236,4 +239,131 @@ TEST_CASE("a build run as a non-root user is captured") {
       CHECK(e.process.uid == 65534);
     }
   CHECK(saw_id);
+}
+
+namespace {
+
+std::string shared_bench() {
+  for (const std::string& c :
+       {testing::env_or("BUILDTRAIL_SHARED_BENCH", ""),
+        testing::env_or("BUILDTRAIL_SRC", ".") + "/../shared/bench", std::string("/work/shared/bench")})
+    if (!c.empty() && ::access((c + "/workloads/exec_storm.sh").c_str(), R_OK) == 0) return c;
+  FAIL("the shared bench workloads are missing: set BUILDTRAIL_SHARED_BENCH");
+  return {};
+}
+
+std::string unhex(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i + 3 < s.size() + 0 && s[i] == '\\' && s[i + 1] == 'x'; i += 4)
+    out.push_back(static_cast<char>(std::stoi(s.substr(i + 2, 2), nullptr, 16)));
+  return out;
+}
+
+// (exe, argv) of every successful execve in an `strace -f -xx -v -s 65536` log.
+std::multiset<std::pair<std::string, std::vector<std::string>>> strace_execs(const std::string& log) {
+  std::multiset<std::pair<std::string, std::vector<std::string>>> out;
+  std::ifstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto at = line.find("execve(\"");
+    if (at == std::string::npos || line.find(") = 0") == std::string::npos) continue;
+    std::size_t pos = at + 8;
+    const auto end = line.find('"', pos);
+    std::string exe = unhex(line.substr(pos, end - pos));
+    char real[4096];
+    if (::realpath(exe.c_str(), real)) exe = real;
+    std::vector<std::string> argv;
+    pos = line.find('[', end);
+    const auto close = line.find(']', pos);
+    while ((pos = line.find('"', pos)) != std::string::npos && pos < close) {
+      const auto q = line.find('"', pos + 1);
+      argv.push_back(unhex(line.substr(pos + 1, q - pos - 1)));
+      pos = q + 1;
+    }
+    out.emplace(exe, argv);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("exec completeness: the (exe, argv) set equals strace -f's on exec_storm") {
+  const std::string bench = shared_bench();
+  const std::string root = testing::make_temp_dir("run-execs");
+  const std::string work = root + "/work";
+  const std::string env = "env EXEC_STORM_ITER=25 BENCH_WORKDIR=" + work + " ";
+  const std::string workload = "/bin/bash " + bench + "/workloads/exec_storm.sh";
+  REQUIRE(testing::run_command("mkdir -p " + work + " && " + env + "strace -f -qq -xx -v -s 65536 -e trace=execve -e signal=none -o " +
+                               root + "/strace.log " + workload).exit_code == 0);
+  REQUIRE(testing::run_command("rm -rf " + work + " && mkdir -p " + work).exit_code == 0);
+  const auto r = testing::run_command(env + agent_bin() + " run --state-dir " + root + "/state --events-out " +
+                                      root + "/events.jsonl -- " + workload);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  std::multiset<std::pair<std::string, std::vector<std::string>>> ours;
+  for (const auto& e : read_events(root + "/events.jsonl"))
+    if (const auto* x = std::get_if<events::ProcessExec>(&e.body)) ours.emplace(e.process.exe, x->argv);
+  const auto theirs = strace_execs(root + "/strace.log");
+  CHECK(theirs.size() == 25 * 12 + 3);
+  CHECK(ours.size() == theirs.size());
+  std::vector<std::pair<std::string, std::vector<std::string>>> only_ours, only_theirs;
+  std::set_difference(ours.begin(), ours.end(), theirs.begin(), theirs.end(), std::back_inserter(only_ours));
+  std::set_difference(theirs.begin(), theirs.end(), ours.begin(), ours.end(), std::back_inserter(only_theirs));
+  for (const auto& [exe, argv] : only_ours) MESSAGE("only buildtrail: " << exe << " " << (argv.empty() ? "" : argv[0]));
+  for (const auto& [exe, argv] : only_theirs) MESSAGE("only strace: " << exe << " " << (argv.empty() ? "" : argv[0]));
+  CHECK(only_ours.empty());
+  CHECK(only_theirs.empty());
+}
+
+TEST_CASE("secret-access completeness: all 147 credential opens of file_storm, relative ones included") {
+  const std::string bench = shared_bench();
+  const std::string root = testing::make_temp_dir("run-creds");
+  REQUIRE(testing::run_command(bench + "/workloads/_fakehome.sh " + root + "/home").exit_code == 0);
+  const auto r = testing::run_command(
+      "env FILE_STORM_DIRS=2 FILE_STORM_FILES=3 FILE_STORM_PASSES=1 BENCH_WORKDIR=" + root +
+      " BENCH_HOME=" + root + "/home " + agent_bin() + " run --state-dir " + root +
+      "/state --events-out " + root + "/events.jsonl -- /bin/bash " + bench + "/workloads/file_storm.sh");
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  std::map<std::string, int> by_path;
+  int total = 0;
+  for (const auto& e : read_events(root + "/events.jsonl"))
+    if (const auto* s = std::get_if<events::SecretAccess>(&e.body)) {
+      CHECK(s->path.rfind(root + "/home/", 0) == 0);
+      ++by_path[s->path];
+      ++total;
+    }
+  CHECK(total == 147);
+  CHECK(by_path.size() == 7);
+  for (const auto& [path, n] : by_path) CHECK_MESSAGE(n == 21, path);  // 10 rounds x 2 + 1 relative
+}
+
+TEST_CASE("uploads and metadata endpoints") {
+  const std::string root = testing::make_temp_dir("run-upload");
+  REQUIRE(testing::run_command("printf 'hello\\n' > " + root + "/artifact.txt").exit_code == 0);
+  Listener registry;
+  const std::string out = root + "/events.jsonl";
+  const auto r = testing::run_command(
+      "cd " + root + " && " + agent_bin() + " run --state-dir " + root + "/state --events-out " + out +
+      " --metadata-endpoint 127.0.0.9 -- /bin/bash -c 'curl -s -m 2 -H Expect: -T artifact.txt "
+      "http://user:hunter2-not-real@127.0.0.1:" + std::to_string(registry.port) +
+      "/up/artifact.txt; (exec 3<>/dev/tcp/127.0.0.9/80) 2>/dev/null; true'");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  const auto evs = read_events(out);
+  const auto ups = bodies<events::ArtifactUpload>(evs);
+  REQUIRE(ups.size() == 1);
+  CHECK(ups[0]->tool == "curl");
+  CHECK(ups[0]->destination.find("127.0.0.1:" + std::to_string(registry.port)) != std::string::npos);
+  REQUIRE(ups[0]->files.size() == 1);
+  CHECK(ups[0]->files[0].path == root + "/artifact.txt");
+  CHECK(ups[0]->files[0].size == 6);
+  CHECK(ups[0]->files[0].sha256 == "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+  CHECK(slurp(out).find("hunter2-not-real") == std::string::npos);
+  bool metadata = false;
+  for (const auto* s : bodies<events::SecretAccess>(evs))
+    if (s->access == "metadata_connect") {
+      metadata = true;
+      CHECK(s->secret_class == "metadata_endpoint");
+      CHECK(s->path == "127.0.0.9:80");
+    }
+  CHECK(metadata);
 }
