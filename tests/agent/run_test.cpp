@@ -180,8 +180,10 @@ TEST_CASE("setup failures: unknown command, capture refused, --allow-unmonitored
   CHECK(missing.output.find("/nonexistent/tool") != std::string::npos);
 
   // A run inside a run: the inner agent cannot trace (its child is already
-  // traced by the outer one), so it refuses to run the command...
-  auto nested = testing::run_command(base + "-- " + agent_bin() + " run --state-dir " + root +
+  // traced by the outer one), so it refuses to run the command... The inner
+  // agent is itself traced, where LeakSanitizer cannot work (asan builds).
+  const std::string inner = "env ASAN_OPTIONS=detect_leaks=0 " + agent_bin();
+  auto nested = testing::run_command(base + "-- " + inner + " run --state-dir " + root +
                                      "/inner -- /bin/sh -c 'echo SHOULD-NOT-RUN'");
   INFO(nested.output);
   CHECK(nested.exit_code == 125);
@@ -189,7 +191,7 @@ TEST_CASE("setup failures: unknown command, capture refused, --allow-unmonitored
   CHECK(nested.output.find("cannot trace") != std::string::npos);
   // ...unless told to run it unmonitored, which is recorded.
   const std::string out = root + "/inner.jsonl";
-  auto allowed = testing::run_command(base + "-- " + agent_bin() + " run --allow-unmonitored --state-dir " +
+  auto allowed = testing::run_command(base + "-- " + inner + " run --allow-unmonitored --state-dir " +
                                       root + "/inner --events-out " + out + " -- /bin/sh -c 'exit 5'");
   INFO(allowed.output);
   CHECK(allowed.exit_code == 5);
