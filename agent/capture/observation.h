@@ -54,6 +54,18 @@ struct Connect {
   int64_t result = 0;    // 0 or in progress, else -errno
 };
 
+// A DNS question a process sent, with the answer when it was received.
+struct Dns {
+  uint64_t time_ns = 0;
+  uint64_t pid = 0;
+  std::string name;
+  std::string qtype;
+  std::string server;  // resolver address
+  std::string rcode;   // empty when no answer was seen
+  std::vector<std::string> answers;
+  std::vector<std::string> addresses;  // A/AAAA answers
+};
+
 // Reading another process's memory without a file: process_vm_readv, or
 // attaching to it with ptrace.
 struct ProcessAccess {
@@ -75,6 +87,7 @@ class Observer {
   virtual void on_open(const Open&) = 0;
   virtual void on_connect(const Connect&) = 0;
   virtual void on_process_access(const ProcessAccess&) = 0;
+  virtual void on_dns(const Dns&) = 0;
   // Cheap pre-filter for opens: false when no rule can care about a file
   // with this last path component, so the backend skips resolving it.
   virtual bool wants_open(std::string_view basename) const = 0;

@@ -222,12 +222,25 @@ void Pipeline::on_open(const capture::Open& o) {
     secret(o.time_ns, o.pid, *rule, o.write ? "open_write" : "open_read", o.path);
 }
 
+void Pipeline::on_dns(const capture::Dns& d) {
+  events::DnsQuery q;
+  q.name = d.name;
+  q.qtype = d.qtype;
+  q.server = d.server;
+  q.answers = d.answers;
+  q.rcode = d.rcode;
+  if (resolved_.size() > 65536) resolved_.clear();
+  for (const auto& a : d.addresses) resolved_[a] = d.name;
+  emit(event(d.time_ns, &proc(d.pid), std::move(q)));
+}
+
 void Pipeline::on_connect(const capture::Connect& c) {
   events::NetConnect n;
   n.protocol = c.protocol;
   n.daddr = c.daddr;
   n.dport = c.dport;
   n.result = c.result;
+  if (auto it = resolved_.find(c.daddr); it != resolved_.end()) n.dns_name = it->second;
   emit(event(c.time_ns, &proc(c.pid), std::move(n)));
   if (metadata_.is_metadata_address(c.daddr)) {
     const secrets::Rule rule{"cloud-metadata", "metadata_endpoint", c.daddr};

@@ -45,6 +45,7 @@ class Pipeline : public capture::Observer {
   void on_open(const capture::Open&) override;
   void on_connect(const capture::Connect&) override;
   void on_process_access(const capture::ProcessAccess&) override;
+  void on_dns(const capture::Dns&) override;
   bool wants_open(std::string_view basename) const override;
 
  private:
@@ -70,6 +71,9 @@ class Pipeline : public capture::Observer {
   std::vector<events::Event> held_;
   uint64_t emitted_ = 0;
   std::unordered_map<std::string, uint64_t> counts_;
+  // Address -> the name it was resolved from in this build (bounded):
+  // net_connect's dns_name.
+  std::unordered_map<std::string, std::string> resolved_;
 };
 
 // "<pid>-<start ns since boot>": unique per host and boot.

@@ -15,11 +15,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <unordered_map>
+#include <climits>
+#include <map>
+#include <span>
 #include <unordered_set>
 
+#include "agent/dns/dns.h"
 #include "agent/wrap/procfs.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -57,7 +62,13 @@ constexpr long kTracedSyscalls[] = {
     __NR_creat,
 #endif
     __NR_openat, __NR_openat2, __NR_connect, __NR_process_vm_readv, __NR_ptrace,
+    // DNS: sends and receives are stopped, but only those on a socket that
+    // talks to port 53 are read (and only their receives wait for the exit).
+    __NR_sendto, __NR_sendmsg, __NR_sendmmsg, __NR_recvfrom, __NR_recvmsg, __NR_recvmmsg,
 };
+constexpr uint64_t kDnsPort = 53;
+constexpr std::size_t kMaxDnsMessage = 4096;
+constexpr std::size_t kMaxDnsBatch = 8;  // messages of one sendmmsg/recvmmsg read
 
 uint64_t now_ns() {
   timespec ts{};
@@ -146,7 +157,25 @@ struct Tracer::State {
   Outcome outcome;
   std::unordered_map<pid_t, pid_t> tgid_of;      // every traced task -> its process
   std::unordered_set<pid_t> processes;           // thread group leaders alive
-  std::unordered_map<pid_t, capture::Connect> pending_connect;  // by tid
+  struct PendingConnect {
+    capture::Connect connect;
+    int fd;
+  };
+  std::unordered_map<pid_t, PendingConnect> pending_connect;  // by tid
+  // Sockets of a process that talk to a DNS server: (pid, fd) -> socket.
+  struct DnsSocket {
+    std::string inode;   // "socket:[N]": the fd still names the same socket
+    std::string server;
+  };
+  std::map<std::pair<pid_t, int>, DnsSocket> dns_sockets;
+  struct PendingRecv {
+    long nr;
+    int fd;
+    uint64_t buf;  // recvfrom: buffer; recvmsg/recvmmsg: the message header(s)
+    uint64_t len;
+  };
+  std::unordered_map<pid_t, PendingRecv> pending_recv;  // by tid
+  std::map<std::pair<pid_t, uint16_t>, capture::Dns> dns_questions;  // (pid, id)
   std::atomic<int> forwarded{0};
 
   explicit State(capture::Observer& o) : observer(o) {}
@@ -160,6 +189,12 @@ struct Tracer::State {
   void on_syscall_exit(pid_t tid);
   void on_open(pid_t tid, int dirfd, uint64_t path_addr, uint64_t flags);
   void on_connect(pid_t tid, const uint64_t* args, bool* want_exit);
+  const DnsSocket* dns_socket(pid_t tid, int fd);
+  void on_dns_send(pid_t tid, long nr, const uint64_t* args);
+  bool on_dns_recv(pid_t tid, long nr, const uint64_t* args);
+  void dns_payload(pid_t tid, std::span<const uint8_t> bytes, const std::string& server);
+  void dns_received(pid_t tid, const PendingRecv& r, int64_t rval);
+  void flush_dns(pid_t pid);
   void handle_stop(pid_t tid, int status);
   void resume(pid_t tid, int request, int sig = 0) {
     ::ptrace(static_cast<__ptrace_request>(request), tid, 0, sig);
@@ -227,7 +262,9 @@ void Tracer::State::on_gone(pid_t tid, int status) {
   const pid_t tgid = it == tgid_of.end() ? tid : it->second;
   if (it != tgid_of.end()) tgid_of.erase(it);
   pending_connect.erase(tid);
+  pending_recv.erase(tid);
   if (tgid != tid) return;  // a thread
+  flush_dns(tid);
   capture::Exit x;
   x.time_ns = now_ns();
   x.pid = static_cast<uint64_t>(tid);
@@ -292,7 +329,7 @@ void Tracer::State::on_connect(pid_t tid, const uint64_t* args, bool* want_exit)
     }
     ::close(pidfd);
   }
-  pending_connect[tid] = std::move(c);
+  pending_connect[tid] = {std::move(c), static_cast<int>(args[0])};
   *want_exit = true;
 }
 
@@ -327,6 +364,14 @@ int Tracer::State::on_seccomp(pid_t tid) {
       if (want_exit) return PTRACE_SYSCALL;
       break;
     }
+    case __NR_sendto:
+    case __NR_sendmsg:
+    case __NR_sendmmsg: on_dns_send(tid, nr, a); break;
+    case __NR_recvfrom:
+    case __NR_recvmsg:
+    case __NR_recvmmsg:
+      if (on_dns_recv(tid, nr, a)) return PTRACE_SYSCALL;
+      break;
     case __NR_process_vm_readv:
       observer.on_process_access({now_ns(), static_cast<uint64_t>(process_of(tid)), a[0],
                                   "process_vm_readv"});
@@ -342,16 +387,173 @@ int Tracer::State::on_seccomp(pid_t tid) {
 }
 
 void Tracer::State::on_syscall_exit(pid_t tid) {
+  __ptrace_syscall_info info{};
+  const bool have = ::ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) > 0 &&
+                    info.op == PTRACE_SYSCALL_INFO_EXIT;
+  const int64_t rval = have ? info.exit.rval : -ENOSYS;
+  if (auto r = pending_recv.find(tid); r != pending_recv.end()) {
+    const PendingRecv recv = r->second;
+    pending_recv.erase(r);
+    dns_received(tid, recv, rval);
+    return;
+  }
   auto it = pending_connect.find(tid);
   if (it == pending_connect.end()) return;
-  __ptrace_syscall_info info{};
-  if (::ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) > 0 &&
-      info.op == PTRACE_SYSCALL_INFO_EXIT) {
-    const int64_t rval = info.exit.rval;
-    it->second.result = rval == -EINPROGRESS ? 0 : rval;
+  capture::Connect& c = it->second.connect;
+  c.result = rval == -EINPROGRESS ? 0 : rval;
+  // A UDP socket connected to port 53 is a resolver's: its traffic is DNS.
+  if (c.protocol == "udp" && c.dport == kDnsPort && c.result == 0) {
+    const std::string link =
+        procfs::read_link("/proc/" + std::to_string(tid) + "/fd/" + std::to_string(it->second.fd));
+    dns_sockets[{process_of(tid), it->second.fd}] = {link, c.daddr};
   }
-  observer.on_connect(it->second);
+  observer.on_connect(c);
   pending_connect.erase(it);
+}
+
+const Tracer::State::DnsSocket* Tracer::State::dns_socket(pid_t tid, int fd) {
+  auto it = dns_sockets.find({process_of(tid), fd});
+  if (it == dns_sockets.end()) return nullptr;
+  // The fd may have been closed and reused for another file since.
+  if (procfs::read_link("/proc/" + std::to_string(tid) + "/fd/" + std::to_string(fd)) != it->second.inode) {
+    dns_sockets.erase(it);
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void Tracer::State::dns_payload(pid_t tid, std::span<const uint8_t> bytes, const std::string& server) {
+  auto m = dns::parse(bytes);
+  if (!m) return;
+  const pid_t pid = process_of(tid);
+  if (!m->response) {
+    capture::Dns d;
+    d.time_ns = now_ns();
+    d.pid = static_cast<uint64_t>(pid);
+    d.name = m->name;
+    d.qtype = m->qtype;
+    d.server = server;
+    auto [it, fresh] = dns_questions.try_emplace({pid, m->id}, std::move(d));
+    if (!fresh) {  // the id was reused before an answer: report the old question
+      observer.on_dns(it->second);
+      it->second = capture::Dns{now_ns(), static_cast<uint64_t>(pid), m->name, m->qtype, server, {}, {}, {}};
+    }
+    return;
+  }
+  auto it = dns_questions.find({pid, m->id});
+  if (it == dns_questions.end() || it->second.name != m->name) return;  // not our question
+  it->second.rcode = m->rcode;
+  it->second.answers = std::move(m->answers);
+  it->second.addresses = std::move(m->addresses);
+  observer.on_dns(it->second);
+  dns_questions.erase(it);
+}
+
+void Tracer::State::on_dns_send(pid_t tid, long nr, const uint64_t* a) {
+  const int fd = static_cast<int>(a[0]);
+  std::string server;
+  if (const DnsSocket* s = dns_socket(tid, fd)) server = s->server;
+  std::vector<uint8_t> buf(kMaxDnsMessage);
+  auto read_iov0 = [&](const msghdr& h, std::string* dest) -> std::size_t {
+    if (dest && h.msg_name && h.msg_namelen >= sizeof(sockaddr_in)) {
+      sockaddr_storage ss{};
+      uint64_t port = 0;
+      if (procfs::read_memory(tid, reinterpret_cast<uint64_t>(h.msg_name), &ss,
+                              std::min<std::size_t>(h.msg_namelen, sizeof ss)) &&
+          (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+        std::string addr = sockaddr_text(ss, &port);
+        if (port == kDnsPort) *dest = addr;
+      }
+    }
+    iovec iov{};
+    if (h.msg_iovlen < 1 || !procfs::read_memory(tid, reinterpret_cast<uint64_t>(h.msg_iov), &iov, sizeof iov))
+      return 0;
+    const std::size_t n = std::min(iov.iov_len, buf.size());
+    return procfs::read_memory(tid, reinterpret_cast<uint64_t>(iov.iov_base), buf.data(), n) ? n : 0;
+  };
+  std::vector<std::pair<std::size_t, std::string>> messages;  // payload length, server
+  std::vector<std::vector<uint8_t>> payloads;
+  if (nr == __NR_sendto) {
+    if (a[4] && a[5] >= sizeof(sockaddr_in)) {
+      sockaddr_storage ss{};
+      uint64_t port = 0;
+      if (procfs::read_memory(tid, a[4], &ss, std::min<uint64_t>(a[5], sizeof ss)) &&
+          (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+        std::string addr = sockaddr_text(ss, &port);
+        if (port == kDnsPort) server = addr;
+      }
+    }
+    if (server.empty()) return;
+    const std::size_t n = std::min<uint64_t>(a[2], buf.size());
+    if (!procfs::read_memory(tid, a[1], buf.data(), n)) return;
+    payloads.emplace_back(buf.begin(), buf.begin() + static_cast<long>(n));
+  } else {
+    const std::size_t count = nr == __NR_sendmsg ? 1 : std::min<uint64_t>(a[2], kMaxDnsBatch);
+    for (std::size_t i = 0; i < count; ++i) {
+      mmsghdr mh{};
+      const uint64_t at = a[1] + i * (nr == __NR_sendmsg ? 0 : sizeof(mmsghdr));
+      if (!procfs::read_memory(tid, at, &mh.msg_hdr, sizeof mh.msg_hdr)) break;
+      std::string dest;
+      const std::size_t n = read_iov0(mh.msg_hdr, &dest);
+      if (!dest.empty()) server = dest;
+      if (server.empty() || n == 0) continue;
+      payloads.emplace_back(buf.begin(), buf.begin() + static_cast<long>(n));
+    }
+  }
+  if (server.empty()) return;
+  // An unconnected socket sending to port 53: follow its answers too.
+  if (!dns_socket(tid, fd))
+    dns_sockets[{process_of(tid), fd}] = {
+        procfs::read_link("/proc/" + std::to_string(tid) + "/fd/" + std::to_string(fd)), server};
+  for (const auto& p : payloads) dns_payload(tid, p, server);
+}
+
+bool Tracer::State::on_dns_recv(pid_t tid, long nr, const uint64_t* a) {
+  const int fd = static_cast<int>(a[0]);
+  if (!dns_socket(tid, fd)) return false;
+  pending_recv[tid] = {nr, fd, a[1], a[2]};
+  return true;
+}
+
+void Tracer::State::dns_received(pid_t tid, const PendingRecv& r, int64_t rval) {
+  if (rval <= 0) return;
+  const DnsSocket* s = dns_socket(tid, r.fd);
+  if (!s) return;
+  const std::string server = s->server;
+  std::vector<uint8_t> buf(kMaxDnsMessage);
+  auto read_msg = [&](uint64_t hdr_at, std::size_t got) {
+    msghdr h{};
+    iovec iov{};
+    if (!procfs::read_memory(tid, hdr_at, &h, sizeof h) || h.msg_iovlen < 1 ||
+        !procfs::read_memory(tid, reinterpret_cast<uint64_t>(h.msg_iov), &iov, sizeof iov))
+      return;
+    const std::size_t n = std::min<std::size_t>({got, iov.iov_len, buf.size()});
+    if (procfs::read_memory(tid, reinterpret_cast<uint64_t>(iov.iov_base), buf.data(), n))
+      dns_payload(tid, std::span(buf.data(), n), server);
+  };
+  if (r.nr == __NR_recvfrom) {
+    const std::size_t n = std::min<uint64_t>(static_cast<uint64_t>(rval), buf.size());
+    if (procfs::read_memory(tid, r.buf, buf.data(), n)) dns_payload(tid, std::span(buf.data(), n), server);
+  } else if (r.nr == __NR_recvmsg) {
+    read_msg(r.buf, static_cast<std::size_t>(rval));
+  } else {
+    for (int64_t i = 0; i < rval && i < static_cast<int64_t>(kMaxDnsBatch); ++i) {
+      mmsghdr mh{};
+      const uint64_t at = r.buf + static_cast<uint64_t>(i) * sizeof(mmsghdr);
+      if (!procfs::read_memory(tid, at, &mh, sizeof mh)) break;
+      read_msg(at, mh.msg_len);
+    }
+  }
+}
+
+void Tracer::State::flush_dns(pid_t pid) {
+  // Questions never answered are reported as such when their process ends.
+  for (auto it = dns_questions.lower_bound({pid, 0}); it != dns_questions.end() && it->first.first == pid;) {
+    observer.on_dns(it->second);
+    it = dns_questions.erase(it);
+  }
+  for (auto it = dns_sockets.lower_bound({pid, INT_MIN}); it != dns_sockets.end() && it->first.first == pid;)
+    it = dns_sockets.erase(it);
 }
 
 void Tracer::State::handle_stop(pid_t tid, int status) {

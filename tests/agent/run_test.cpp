@@ -310,8 +310,8 @@ TEST_CASE("exec completeness: the (exe, argv) set equals strace -f's on exec_sto
   std::vector<std::pair<std::string, std::vector<std::string>>> only_ours, only_theirs;
   std::set_difference(ours.begin(), ours.end(), theirs.begin(), theirs.end(), std::back_inserter(only_ours));
   std::set_difference(theirs.begin(), theirs.end(), ours.begin(), ours.end(), std::back_inserter(only_theirs));
-  for (const auto& [exe, argv] : only_ours) MESSAGE("only buildtrail: " << exe << " " << (argv.empty() ? "" : argv[0]));
-  for (const auto& [exe, argv] : only_theirs) MESSAGE("only strace: " << exe << " " << (argv.empty() ? "" : argv[0]));
+  for (const auto& e : only_ours) MESSAGE("only buildtrail: " << e.first << " " << (e.second.empty() ? "" : e.second[0]));
+  for (const auto& e : only_theirs) MESSAGE("only strace: " << e.first << " " << (e.second.empty() ? "" : e.second[0]));
   CHECK(only_ours.empty());
   CHECK(only_theirs.empty());
 }
@@ -335,7 +335,7 @@ TEST_CASE("secret-access completeness: all 147 credential opens of file_storm, r
     }
   CHECK(total == 147);
   CHECK(by_path.size() == 7);
-  for (const auto& [path, n] : by_path) CHECK_MESSAGE(n == 21, path);  // 10 rounds x 2 + 1 relative
+  for (const auto& p : by_path) CHECK_MESSAGE(p.second == 21, p.first);  // 10 rounds x 2 + 1 relative
 }
 
 TEST_CASE("uploads and metadata endpoints") {
@@ -368,4 +368,87 @@ TEST_CASE("uploads and metadata endpoints") {
       CHECK(s->path == "127.0.0.9:80");
     }
   CHECK(metadata);
+}
+
+namespace {
+
+// A loopback DNS server on 127.0.0.77:53 answering every A question with
+// 127.0.0.1 (port 53 needs root, which CI has).
+struct DnsServer {
+  int fd = -1;
+  std::thread thread;
+  explicit DnsServer() {
+    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(53);
+    ::inet_pton(AF_INET, "127.0.0.77", &a.sin_addr);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    thread = std::thread([this] {
+      uint8_t q[512];
+      for (;;) {
+        sockaddr_in from{};
+        socklen_t len = sizeof from;
+        const ssize_t n = ::recvfrom(fd, q, sizeof q, 0, reinterpret_cast<sockaddr*>(&from), &len);
+        if (n <= 12) return;
+        std::vector<uint8_t> r(q, q + n);
+        r[2] = 0x81;
+        r[3] = 0x80;
+        r[7] = 1;  // one answer
+        const uint8_t answer[] = {0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1};
+        r.insert(r.end(), answer, answer + sizeof answer);
+        ::sendto(fd, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+      }
+    });
+  }
+  ~DnsServer() {
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    thread.join();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("DNS questions and answers, and the name on the connect that follows") {
+  DnsServer dns;
+  Listener web;
+  const std::string root = testing::make_temp_dir("run-dns");
+  const std::string out = root + "/events.jsonl";
+  // A resolver's two shapes: a connected socket (send/recv) and an
+  // unconnected one (sendto/recvfrom); then a connect to the answer.
+  const std::string py =
+      "import socket, struct\n"
+      "def q(i, name):\n"
+      "    return struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + b''.join(bytes([len(p)]) + p.encode() for p in name.split('.')) + b'\\0\\0\\1\\0\\1'\n"
+      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+      "s.connect(('127.0.0.77', 53)); s.send(q(7, 'registry.example.test')); s.recv(512)\n"
+      "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+      "u.sendto(q(8, 'Mirror.Example.TEST'), ('127.0.0.77', 53)); u.recvfrom(512)\n"
+      "t = socket.create_connection(('127.0.0.1', " + std::to_string(web.port) + ")); t.close()\n";
+  {
+    std::ofstream f(root + "/dns.py");
+    f << py;
+  }
+  const auto r = testing::run_command(agent_bin() + " run --state-dir " + root + "/state --events-out " + out +
+                                      " -- python3 " + root + "/dns.py");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto evs = read_events(out);
+  const auto qs = bodies<events::DnsQuery>(evs);
+  REQUIRE(qs.size() == 2);
+  CHECK(qs[0]->name == "registry.example.test");
+  CHECK(qs[0]->qtype == "A");
+  CHECK(qs[0]->server == "127.0.0.77");
+  CHECK(qs[0]->rcode == "NOERROR");
+  CHECK(qs[0]->answers == std::vector<std::string>{"127.0.0.1"});
+  CHECK(qs[1]->name == "mirror.example.test");
+  CHECK(qs[1]->answers == std::vector<std::string>{"127.0.0.1"});
+  bool named = false;
+  for (const auto* c : bodies<events::NetConnect>(evs))
+    if (c->dport == static_cast<uint64_t>(web.port)) {
+      named = true;
+      CHECK(c->dns_name == "mirror.example.test");  // the latest name resolved to it
+    }
+  CHECK(named);
 }

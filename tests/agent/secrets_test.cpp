@@ -92,10 +92,11 @@ TEST_CASE("one path per default rule family matches the intended rule") {
       {"/var/jenkins_home/credentials.xml", "jenkins-secrets"},
       {"/etc/buildkite-agent/buildkite-agent.cfg", "buildkite-agent-config"},
   };
-  for (const auto& [path, rule] : cases) {
+  for (const auto& c : cases) {
+    const std::string& path = c.first;  // not a structured binding: CAPTURE takes it by reference
     CAPTURE(path);
     CHECK(m.may_match(base_name(path)));
-    CHECK(rule_of(m, path) == rule);
+    CHECK(rule_of(m, path) == c.second);
   }
 }
 

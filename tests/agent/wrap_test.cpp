@@ -27,12 +27,14 @@ struct Recorder : capture::Observer {
   std::vector<capture::Open> opens;
   std::vector<capture::Connect> connects;
   std::vector<capture::ProcessAccess> accesses;
+  std::vector<capture::Dns> dns;
   void on_fork(const capture::Fork& f) override { forks.push_back(f); }
   void on_exec(const capture::Exec& e) override { execs.push_back(e); }
   void on_exit(const capture::Exit& x) override { exits.push_back(x); }
   void on_open(const capture::Open& o) override { opens.push_back(o); }
   void on_connect(const capture::Connect& c) override { connects.push_back(c); }
   void on_process_access(const capture::ProcessAccess& a) override { accesses.push_back(a); }
+  void on_dns(const capture::Dns& d) override { dns.push_back(d); }
   bool wants_open(std::string_view base) const override {
     return base == "credentials" || base == "environ" || base == "wrap-marker";
   }
