@@ -55,6 +55,10 @@ constexpr Key kKeys[] = {
     {"send.flush_timeout_s", "flush-timeout", nullptr, &Config::flush_timeout_s,
      "How long a finishing command waits for delivery before leaving batches in the spool."},
     {"log.level", "log-level", &Config::log_level, nullptr, "debug, info, warn or error."},
+    {"secrets.rules_file", "secret-rules", &Config::secret_rules_file, nullptr,
+     "File of extra secret rules, one `<name> <class> <pattern>` a line (docs/secret-rules.md); added to the built-in ones."},
+    {"secrets.metadata_endpoints", "metadata-endpoints", &Config::metadata_endpoints, nullptr,
+     "Extra cloud metadata endpoints (host names or IPs), comma-separated; `run --metadata-endpoint` adds more."},
 };
 
 Status set_number(Config& c, const Key& k, std::string_view text, const std::string& origin) {

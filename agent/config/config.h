@@ -29,6 +29,8 @@ struct Config {
   uint64_t send_backoff_cap_ms = 60000;
   uint64_t flush_timeout_s = 10;
   std::string log_level = "info";
+  std::string secret_rules_file;   // extra secret rules (docs/secret-rules.md format)
+  std::string metadata_endpoints;  // extra metadata endpoints, comma-separated
 };
 
 // The default state folder: /var/lib/buildtrail for root,

@@ -118,7 +118,22 @@ int main(int argc, char** argv) {
   ec.envelope.process.key = enrich::process_key(ec.self_pid, wrap::procfs::start_time_ns(::getpid()));
   ec.build = attribution::from_environment(attribution::current_environment(), ec.envelope.host);
   ec.secret_rules = secrets::default_rules();
-  ec.metadata_endpoints = args->all("metadata-endpoint");
+  if (!cfg->secret_rules_file.empty()) {
+    auto text = fs::read_file(cfg->secret_rules_file, 1 << 20);
+    if (!text) return fail(text.error().message, 2);
+    auto extra = secrets::parse_rules(*text);
+    if (!extra) return fail(cfg->secret_rules_file + ": " + extra.error().message, 2);
+    ec.secret_rules.insert(ec.secret_rules.end(), extra->begin(), extra->end());
+  }
+  for (std::string_view list = cfg->metadata_endpoints; !list.empty();) {
+    const std::size_t comma = list.find(',');
+    std::string item(list.substr(0, comma));
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) ec.metadata_endpoints.push_back(item);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  for (const auto& e : args->all("metadata-endpoint")) ec.metadata_endpoints.push_back(e);
 
   wrap::Options wo;
   wo.command = command;

@@ -393,10 +393,11 @@ std::string reference_markdown() {
   md += endpoints_list();
   md +=
       "\nMore endpoints (IPs or host names) come from the repeatable\n"
-      "`--metadata-endpoint HOST|IP` flag and from the agent configuration; they add to this\n"
-      "list.\n\n"
+      "`--metadata-endpoint HOST|IP` flag of `run` and from `secrets.metadata_endpoints` in\n"
+      "the agent configuration (comma-separated); they add to this list.\n\n"
       "## Rules file format\n\n"
-      "Custom rules (see the agent configuration) use the format of the built-in list: one rule\n"
+      "Custom rules, in the file named by `secrets.rules_file` (flag `--secret-rules`) of the\n"
+      "agent configuration, are added to the built-in ones and use their format: one rule\n"
       "per line, `<name> <class> <pattern>`, separated by spaces; the pattern is the rest of the\n"
       "line, so it may contain spaces. Blank lines and lines starting with `#` are ignored.\n"
       "Several lines with one name form one rule; a pattern starting with `!` excludes paths\n"

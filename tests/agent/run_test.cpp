@@ -452,3 +452,32 @@ TEST_CASE("DNS questions and answers, and the name on the connect that follows")
     }
   CHECK(named);
 }
+
+TEST_CASE("extra secret rules and metadata endpoints from the configuration") {
+  const std::string root = testing::make_temp_dir("run-rules");
+  {
+    std::ofstream rules(root + "/rules");
+    rules << "# site rules\nbuild-token ci_runner .build-token\n";
+    std::ofstream bad(root + "/bad-rules");
+    bad << "build-token nonsense .build-token\n";
+    std::ofstream toml(root + "/agent.toml");
+    toml << "[secrets]\nrules_file = \"" << root << "/rules\"\nmetadata_endpoints = \"127.0.0.10, 127.0.0.11\"\n";
+  }
+  REQUIRE(testing::run_command("echo fake > " + root + "/.build-token").exit_code == 0);
+  const std::string out = root + "/events.jsonl";
+  const auto r = testing::run_command(agent_bin() + " run --config " + root + "/agent.toml --state-dir " + root +
+                                      "/state --events-out " + out + " -- /bin/bash -c 'cat " + root +
+                                      "/.build-token >/dev/null; (exec 3<>/dev/tcp/127.0.0.11/80) 2>/dev/null; true'");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> rules;
+  const auto evs = read_events(out);
+  for (const auto* s : bodies<events::SecretAccess>(evs)) rules.push_back(s->rule + ":" + s->access);
+  CHECK(rules == std::vector<std::string>{"build-token:open_read", "cloud-metadata:metadata_connect"});
+
+  const auto bad = testing::run_command(agent_bin() + " run --secret-rules " + root + "/bad-rules --state-dir " +
+                                        root + "/state -- /bin/true");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.output.find("bad-rules") != std::string::npos);
+  CHECK(bad.output.find("line 1") != std::string::npos);
+}
