@@ -62,13 +62,14 @@ constexpr long kTracedSyscalls[] = {
     __NR_creat,
 #endif
     __NR_openat, __NR_openat2, __NR_connect, __NR_process_vm_readv, __NR_ptrace,
-    // DNS: sends and receives are stopped, but only those on a socket that
-    // talks to port 53 are read (and only their receives wait for the exit).
-    __NR_sendto, __NR_sendmsg, __NR_sendmmsg, __NR_recvfrom, __NR_recvmsg, __NR_recvmmsg,
+    // DNS answers (a response carries its question too): recvmsg and
+    // recvmmsg; recvfrom only with a source address (the filter checks), as
+    // resolvers call it -- a TCP stream's recv() passes none and never stops.
+    __NR_recvmsg, __NR_recvmmsg,
 };
 constexpr uint64_t kDnsPort = 53;
 constexpr std::size_t kMaxDnsMessage = 4096;
-constexpr std::size_t kMaxDnsBatch = 8;  // messages of one sendmmsg/recvmmsg read
+constexpr std::size_t kMaxDnsBatch = 8;  // messages of one recvmmsg read
 
 uint64_t now_ns() {
   timespec ts{};
@@ -95,6 +96,13 @@ std::vector<sock_filter> build_filter() {
     jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1);
     stmt(BPF_RET | BPF_K, trace);
   }
+  // recvfrom with a non-null src_addr (args[4], both 32-bit halves).
+  jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_recvfrom, 0, 5);
+  stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[4]));
+  jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2);
+  stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[4]) + 4);
+  jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+  stmt(BPF_RET | BPF_K, trace);
   stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
   return f;
 }
@@ -171,11 +179,10 @@ struct Tracer::State {
   struct PendingRecv {
     long nr;
     int fd;
-    uint64_t buf;  // recvfrom: buffer; recvmsg/recvmmsg: the message header(s)
-    uint64_t len;
+    uint64_t buf;   // recvfrom: buffer; recvmsg/recvmmsg: the message header(s)
+    uint64_t from;  // recvfrom: the source address buffer
   };
   std::unordered_map<pid_t, PendingRecv> pending_recv;  // by tid
-  std::map<std::pair<pid_t, uint16_t>, capture::Dns> dns_questions;  // (pid, id)
   std::atomic<int> forwarded{0};
 
   explicit State(capture::Observer& o) : observer(o) {}
@@ -190,11 +197,10 @@ struct Tracer::State {
   void on_open(pid_t tid, int dirfd, uint64_t path_addr, uint64_t flags);
   void on_connect(pid_t tid, const uint64_t* args, bool* want_exit);
   const DnsSocket* dns_socket(pid_t tid, int fd);
-  void on_dns_send(pid_t tid, long nr, const uint64_t* args);
   bool on_dns_recv(pid_t tid, long nr, const uint64_t* args);
   void dns_payload(pid_t tid, std::span<const uint8_t> bytes, const std::string& server);
   void dns_received(pid_t tid, const PendingRecv& r, int64_t rval);
-  void flush_dns(pid_t pid);
+  void forget_dns_sockets(pid_t pid);
   void handle_stop(pid_t tid, int status);
   void resume(pid_t tid, int request, int sig = 0) {
     ::ptrace(static_cast<__ptrace_request>(request), tid, 0, sig);
@@ -264,7 +270,7 @@ void Tracer::State::on_gone(pid_t tid, int status) {
   pending_connect.erase(tid);
   pending_recv.erase(tid);
   if (tgid != tid) return;  // a thread
-  flush_dns(tid);
+  forget_dns_sockets(tid);
   capture::Exit x;
   x.time_ns = now_ns();
   x.pid = static_cast<uint64_t>(tid);
@@ -364,9 +370,6 @@ int Tracer::State::on_seccomp(pid_t tid) {
       if (want_exit) return PTRACE_SYSCALL;
       break;
     }
-    case __NR_sendto:
-    case __NR_sendmsg:
-    case __NR_sendmmsg: on_dns_send(tid, nr, a); break;
     case __NR_recvfrom:
     case __NR_recvmsg:
     case __NR_recvmmsg:
@@ -424,102 +427,42 @@ const Tracer::State::DnsSocket* Tracer::State::dns_socket(pid_t tid, int fd) {
 
 void Tracer::State::dns_payload(pid_t tid, std::span<const uint8_t> bytes, const std::string& server) {
   auto m = dns::parse(bytes);
-  if (!m) return;
-  const pid_t pid = process_of(tid);
-  if (!m->response) {
-    capture::Dns d;
-    d.time_ns = now_ns();
-    d.pid = static_cast<uint64_t>(pid);
-    d.name = m->name;
-    d.qtype = m->qtype;
-    d.server = server;
-    auto [it, fresh] = dns_questions.try_emplace({pid, m->id}, std::move(d));
-    if (!fresh) {  // the id was reused before an answer: report the old question
-      observer.on_dns(it->second);
-      it->second = capture::Dns{now_ns(), static_cast<uint64_t>(pid), m->name, m->qtype, server, {}, {}, {}};
-    }
-    return;
-  }
-  auto it = dns_questions.find({pid, m->id});
-  if (it == dns_questions.end() || it->second.name != m->name) return;  // not our question
-  it->second.rcode = m->rcode;
-  it->second.answers = std::move(m->answers);
-  it->second.addresses = std::move(m->addresses);
-  observer.on_dns(it->second);
-  dns_questions.erase(it);
-}
-
-void Tracer::State::on_dns_send(pid_t tid, long nr, const uint64_t* a) {
-  const int fd = static_cast<int>(a[0]);
-  std::string server;
-  if (const DnsSocket* s = dns_socket(tid, fd)) server = s->server;
-  std::vector<uint8_t> buf(kMaxDnsMessage);
-  auto read_iov0 = [&](const msghdr& h, std::string* dest) -> std::size_t {
-    if (dest && h.msg_name && h.msg_namelen >= sizeof(sockaddr_in)) {
-      sockaddr_storage ss{};
-      uint64_t port = 0;
-      if (procfs::read_memory(tid, reinterpret_cast<uint64_t>(h.msg_name), &ss,
-                              std::min<std::size_t>(h.msg_namelen, sizeof ss)) &&
-          (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
-        std::string addr = sockaddr_text(ss, &port);
-        if (port == kDnsPort) *dest = addr;
-      }
-    }
-    iovec iov{};
-    if (h.msg_iovlen < 1 || !procfs::read_memory(tid, reinterpret_cast<uint64_t>(h.msg_iov), &iov, sizeof iov))
-      return 0;
-    const std::size_t n = std::min(iov.iov_len, buf.size());
-    return procfs::read_memory(tid, reinterpret_cast<uint64_t>(iov.iov_base), buf.data(), n) ? n : 0;
-  };
-  std::vector<std::pair<std::size_t, std::string>> messages;  // payload length, server
-  std::vector<std::vector<uint8_t>> payloads;
-  if (nr == __NR_sendto) {
-    if (a[4] && a[5] >= sizeof(sockaddr_in)) {
-      sockaddr_storage ss{};
-      uint64_t port = 0;
-      if (procfs::read_memory(tid, a[4], &ss, std::min<uint64_t>(a[5], sizeof ss)) &&
-          (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
-        std::string addr = sockaddr_text(ss, &port);
-        if (port == kDnsPort) server = addr;
-      }
-    }
-    if (server.empty()) return;
-    const std::size_t n = std::min<uint64_t>(a[2], buf.size());
-    if (!procfs::read_memory(tid, a[1], buf.data(), n)) return;
-    payloads.emplace_back(buf.begin(), buf.begin() + static_cast<long>(n));
-  } else {
-    const std::size_t count = nr == __NR_sendmsg ? 1 : std::min<uint64_t>(a[2], kMaxDnsBatch);
-    for (std::size_t i = 0; i < count; ++i) {
-      mmsghdr mh{};
-      const uint64_t at = a[1] + i * (nr == __NR_sendmsg ? 0 : sizeof(mmsghdr));
-      if (!procfs::read_memory(tid, at, &mh.msg_hdr, sizeof mh.msg_hdr)) break;
-      std::string dest;
-      const std::size_t n = read_iov0(mh.msg_hdr, &dest);
-      if (!dest.empty()) server = dest;
-      if (server.empty() || n == 0) continue;
-      payloads.emplace_back(buf.begin(), buf.begin() + static_cast<long>(n));
-    }
-  }
-  if (server.empty()) return;
-  // An unconnected socket sending to port 53: follow its answers too.
-  if (!dns_socket(tid, fd))
-    dns_sockets[{process_of(tid), fd}] = {
-        procfs::read_link("/proc/" + std::to_string(tid) + "/fd/" + std::to_string(fd)), server};
-  for (const auto& p : payloads) dns_payload(tid, p, server);
+  if (!m || !m->response) return;
+  capture::Dns d;
+  d.time_ns = now_ns();
+  d.pid = static_cast<uint64_t>(process_of(tid));
+  d.name = std::move(m->name);
+  d.qtype = std::move(m->qtype);
+  d.server = server;
+  d.rcode = std::move(m->rcode);
+  d.answers = std::move(m->answers);
+  d.addresses = std::move(m->addresses);
+  observer.on_dns(d);
 }
 
 bool Tracer::State::on_dns_recv(pid_t tid, long nr, const uint64_t* a) {
   const int fd = static_cast<int>(a[0]);
-  if (!dns_socket(tid, fd)) return false;
-  pending_recv[tid] = {nr, fd, a[1], a[2]};
+  // recvfrom names its source, so any socket may turn out to be talking
+  // to port 53; recvmsg/recvmmsg are followed on known DNS sockets only.
+  if (nr != __NR_recvfrom && !dns_socket(tid, fd)) return false;
+  pending_recv[tid] = {nr, fd, a[1], nr == __NR_recvfrom ? a[4] : 0};
   return true;
 }
 
 void Tracer::State::dns_received(pid_t tid, const PendingRecv& r, int64_t rval) {
   if (rval <= 0) return;
-  const DnsSocket* s = dns_socket(tid, r.fd);
-  if (!s) return;
-  const std::string server = s->server;
+  std::string server;
+  if (const DnsSocket* s = dns_socket(tid, r.fd)) server = s->server;
+  if (r.nr == __NR_recvfrom && r.from) {
+    sockaddr_storage ss{};
+    uint64_t port = 0;
+    if (procfs::read_memory(tid, r.from, &ss, sizeof(sockaddr_in6)) &&
+        (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+      std::string addr = sockaddr_text(ss, &port);
+      if (port == kDnsPort) server = addr;
+    }
+  }
+  if (server.empty()) return;
   std::vector<uint8_t> buf(kMaxDnsMessage);
   auto read_msg = [&](uint64_t hdr_at, std::size_t got) {
     msghdr h{};
@@ -546,12 +489,7 @@ void Tracer::State::dns_received(pid_t tid, const PendingRecv& r, int64_t rval) 
   }
 }
 
-void Tracer::State::flush_dns(pid_t pid) {
-  // Questions never answered are reported as such when their process ends.
-  for (auto it = dns_questions.lower_bound({pid, 0}); it != dns_questions.end() && it->first.first == pid;) {
-    observer.on_dns(it->second);
-    it = dns_questions.erase(it);
-  }
+void Tracer::State::forget_dns_sockets(pid_t pid) {
   for (auto it = dns_sockets.lower_bound({pid, INT_MIN}); it != dns_sockets.end() && it->first.first == pid;)
     it = dns_sockets.erase(it);
 }

@@ -415,14 +415,15 @@ TEST_CASE("DNS questions and answers, and the name on the connect that follows")
   Listener web;
   const std::string root = testing::make_temp_dir("run-dns");
   const std::string out = root + "/events.jsonl";
-  // A resolver's two shapes: a connected socket (send/recv) and an
+  // A resolver's two shapes: a connected socket (send/recvmsg) and an
   // unconnected one (sendto/recvfrom); then a connect to the answer.
   const std::string py =
       "import socket, struct\n"
       "def q(i, name):\n"
       "    return struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + b''.join(bytes([len(p)]) + p.encode() for p in name.split('.')) + b'\\0\\0\\1\\0\\1'\n"
       "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-      "s.connect(('127.0.0.77', 53)); s.send(q(7, 'registry.example.test')); s.recv(512)\n"
+      "s.connect(('127.0.0.77', 53)); s.send(q(7, 'registry.example.test')); s.recvmsg(512)\n"
+      "s.send(q(9, 'tcp.example.test')); s.recv(512)  # no source address: not a resolver's read\n"
       "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
       "u.sendto(q(8, 'Mirror.Example.TEST'), ('127.0.0.77', 53)); u.recvfrom(512)\n"
       "t = socket.create_connection(('127.0.0.1', " + std::to_string(web.port) + ")); t.close()\n";
