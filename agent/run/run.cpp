@@ -99,6 +99,12 @@ int main(int argc, char** argv) {
   const std::vector<std::string> command = args->after_dashdash;
   const bool allow_unmonitored = args->has("allow-unmonitored");
 
+  // The tracer waits on SIGCHLD: blocked before any thread starts, so every
+  // thread inherits the mask and the signal stays pending for the tracer.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  ::pthread_sigmask(SIG_BLOCK, &chld, nullptr);
   auto agent = core::Agent::create(*cfg, "run");
   if (!agent) {
     if (!allow_unmonitored)

@@ -50,6 +50,9 @@ constexpr uint32_t kAuditArch = AUDIT_ARCH_AARCH64;
 #define __NR_pidfd_getfd 438
 #endif
 constexpr long kX32Bit = 0x40000000;
+// How long the tracer polls for the next stop before sleeping: stops come
+// in bursts, and a sleeping vCPU wakes through the hypervisor. On
+// file_storm 26 s -> 13 s; 30 us loses most of that.
 constexpr auto kSpin = std::chrono::microseconds(100);
 
 // The system calls that stop the tracee. Everything else runs at full
@@ -118,6 +121,11 @@ struct ChildError {
   while (::read(go_fd, &go, 1) < 0 && errno == EINTR) {
   }
   if (go != 'g') ::_exit(126);  // the tracer gave up
+  // The tracer blocks SIGCHLD; the build must not inherit that.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
   // Root may keep setuid programs working (no no_new_privs); anyone else
   // needs no_new_privs to install a filter.
   int rc = -1;
@@ -202,6 +210,7 @@ struct Tracer::State {
   void dns_received(pid_t tid, const PendingRecv& r, int64_t rval);
   void forget_dns_sockets(pid_t pid);
   void handle_stop(pid_t tid, int status);
+  bool wait_for_events(std::chrono::steady_clock::time_point last_stop);
   void resume(pid_t tid, int request, int sig = 0) {
     ::ptrace(static_cast<__ptrace_request>(request), tid, 0, sig);
   }
@@ -547,6 +556,11 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::O
   std::vector<sock_filter> filter = build_filter();
   sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
 
+  // trace() waits on SIGCHLD: keep it pending for this thread.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  ::pthread_sigmask(SIG_BLOCK, &chld, nullptr);
   int go[2], err[2];
   if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
     return make_error(ErrorCode::kIo, "pipe: " + fs::errno_text(errno));
@@ -610,6 +624,24 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::O
   return std::unique_ptr<Tracer>(new Tracer(pid, std::move(state)));
 }
 
+// Waits for the next tracee event. Every ptrace stop and exit also sends
+// SIGCHLD, which run() keeps blocked in all of the agent's threads, so it
+// stays pending: for kSpin after the last stop the tracer polls it with
+// sigpending() -- cheap, unlike polling waitpid, which takes the tasklist
+// lock that the build's forks and exits need -- and then sleeps in
+// sigtimedwait. The timeout bounds the wait should a SIGCHLD go astray.
+bool Tracer::State::wait_for_events(std::chrono::steady_clock::time_point last_stop) {
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigset_t pending;
+  while (std::chrono::steady_clock::now() < last_stop + kSpin) {
+    if (::sigpending(&pending) == 0 && sigismember(&pending, SIGCHLD)) break;
+  }
+  static const timespec kMaxSleep{0, 20 * 1000 * 1000};
+  return ::sigtimedwait(&chld, nullptr, &kMaxSleep) == SIGCHLD;
+}
+
 Outcome Tracer::trace() {
   State& s = *state_;
   std::chrono::steady_clock::time_point deadline{};
@@ -617,42 +649,33 @@ Outcome Tracer::trace() {
   auto last_stop = std::chrono::steady_clock::now();
   for (;;) {
     int status = 0;
-    pid_t tid = 0;
-    // Poll for up to kSpin after the last stop before blocking: stops come
-    // in bursts (a shell opening file after file), and sleeping and being
-    // woken again costs more than the stop itself -- on a VM an idle vCPU
-    // wakes through the hypervisor. Measured on file_storm: 26 s -> 13 s;
-    // it costs compile-heavy builds a few percent (bench/overhead).
-    const auto spin_end = last_stop + kSpin;
-    while (tid == 0 && std::chrono::steady_clock::now() < spin_end)
-      tid = ::waitpid(-1, &status, __WALL | WNOHANG);
-    if (tid == 0) tid = ::waitpid(-1, &status, __WALL | (s.main_exited ? WNOHANG : 0));
-    if (tid > 0) last_stop = std::chrono::steady_clock::now();
+    const pid_t tid = ::waitpid(-1, &status, __WALL | WNOHANG);
     if (tid < 0) {
       if (errno == EINTR) continue;
       break;  // ECHILD: nothing traced is left
     }
     if (tid == 0) {
-      // Only descendants the build left behind remain: give them the
-      // linger time, then stop them, so `run` ends and no traced process
-      // outlives its tracer.
-      if (deadline == std::chrono::steady_clock::time_point{})
-        deadline = std::chrono::steady_clock::now() + s.options.linger;
-      if (!killed && std::chrono::steady_clock::now() >= deadline) {
-        for (pid_t p : s.processes) {
-          ::kill(p, SIGKILL);
-          ++s.outcome.killed_after_linger;
+      if (s.main_exited) {
+        // Only descendants the build left behind remain: give them the
+        // linger time, then stop them, so `run` ends and no traced process
+        // outlives its tracer.
+        if (deadline == std::chrono::steady_clock::time_point{})
+          deadline = std::chrono::steady_clock::now() + s.options.linger;
+        if (!killed && std::chrono::steady_clock::now() >= deadline) {
+          for (pid_t p : s.processes) {
+            ::kill(p, SIGKILL);
+            ++s.outcome.killed_after_linger;
+          }
+          killed = true;
         }
-        killed = true;
       }
-      ::usleep(500);
+      s.wait_for_events(last_stop);
       continue;
     }
+    last_stop = std::chrono::steady_clock::now();
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
       s.on_gone(tid, status);
-      if (tid == main_pid_) {
-        deadline = std::chrono::steady_clock::now() + s.options.linger;
-      }
+      if (tid == main_pid_) deadline = std::chrono::steady_clock::now() + s.options.linger;
       continue;
     }
     if (WIFSTOPPED(status)) s.handle_stop(tid, status);
@@ -673,6 +696,10 @@ Result<Outcome> run_unmonitored(const std::vector<std::string>& command) {
   const pid_t pid = ::fork();
   if (pid < 0) return make_error(ErrorCode::kIo, "fork: " + fs::errno_text(errno));
   if (pid == 0) {
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
     ::execvp(argv[0], argv.data());
     ::_exit(127);
   }

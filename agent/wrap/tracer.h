@@ -38,7 +38,9 @@ class Tracer {
   // Starts `options.command` under capture. Fails, with nothing run, when
   // capture cannot be set up (ptrace refused, seccomp unavailable) or the
   // command cannot be executed. The calling thread becomes the tracer:
-  // trace() must run on it.
+  // trace() must run on it. It blocks SIGCHLD in that thread; the process's
+  // other threads must block it too (start them with it blocked), or a
+  // SIGCHLD they take away makes the tracer fall back to a 20 ms poll.
   static Result<std::unique_ptr<Tracer>> start(const Options& options, capture::Observer& observer);
   ~Tracer();
 
