@@ -101,10 +101,7 @@ int main(int argc, char** argv) {
 
   // The tracer waits on SIGCHLD: blocked before any thread starts, so every
   // thread inherits the mask and the signal stays pending for the tracer.
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  ::pthread_sigmask(SIG_BLOCK, &chld, nullptr);
+  wrap::block_sigchld();
   auto agent = core::Agent::create(*cfg, "run");
   if (!agent) {
     if (!allow_unmonitored)

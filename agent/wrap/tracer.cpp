@@ -74,6 +74,18 @@ constexpr uint64_t kDnsPort = 53;
 constexpr std::size_t kMaxDnsMessage = 4096;
 constexpr std::size_t kMaxDnsBatch = 8;  // messages of one recvmmsg read
 
+sigset_t sigchld_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  return set;
+}
+
+void unblock_sigchld() {
+  const sigset_t chld = sigchld_set();
+  ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
+}
+
 uint64_t now_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
@@ -121,11 +133,7 @@ struct ChildError {
   while (::read(go_fd, &go, 1) < 0 && errno == EINTR) {
   }
   if (go != 'g') ::_exit(126);  // the tracer gave up
-  // The tracer blocks SIGCHLD; the build must not inherit that.
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
+  unblock_sigchld();  // the tracer blocks it; the build must not inherit that
   // Root may keep setuid programs working (no no_new_privs); anyone else
   // needs no_new_privs to install a filter.
   int rc = -1;
@@ -556,11 +564,7 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::O
   std::vector<sock_filter> filter = build_filter();
   sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
 
-  // trace() waits on SIGCHLD: keep it pending for this thread.
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  ::pthread_sigmask(SIG_BLOCK, &chld, nullptr);
+  block_sigchld();  // trace() waits on SIGCHLD: keep it pending for this thread
   int go[2], err[2];
   if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
     return make_error(ErrorCode::kIo, "pipe: " + fs::errno_text(errno));
@@ -631,15 +635,18 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::O
 // lock that the build's forks and exits need -- and then sleeps in
 // sigtimedwait. The timeout bounds the wait should a SIGCHLD go astray.
 bool Tracer::State::wait_for_events(std::chrono::steady_clock::time_point last_stop) {
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
+  const sigset_t chld = sigchld_set();
   sigset_t pending;
   while (std::chrono::steady_clock::now() < last_stop + kSpin) {
     if (::sigpending(&pending) == 0 && sigismember(&pending, SIGCHLD)) break;
   }
   static const timespec kMaxSleep{0, 20 * 1000 * 1000};
   return ::sigtimedwait(&chld, nullptr, &kMaxSleep) == SIGCHLD;
+}
+
+void block_sigchld() {
+  const sigset_t chld = sigchld_set();
+  ::pthread_sigmask(SIG_BLOCK, &chld, nullptr);
 }
 
 Outcome Tracer::trace() {
@@ -696,10 +703,7 @@ Result<Outcome> run_unmonitored(const std::vector<std::string>& command) {
   const pid_t pid = ::fork();
   if (pid < 0) return make_error(ErrorCode::kIo, "fork: " + fs::errno_text(errno));
   if (pid == 0) {
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
+    unblock_sigchld();
     ::execvp(argv[0], argv.data());
     ::_exit(127);
   }

@@ -58,6 +58,10 @@ class Tracer {
   std::unique_ptr<State> state_;
 };
 
+// Blocks SIGCHLD in the calling thread; threads it starts afterwards
+// inherit that (see Tracer::start).
+void block_sigchld();
+
 // Runs the command without capture (--allow-unmonitored); returns its status.
 Result<Outcome> run_unmonitored(const std::vector<std::string>& command);
 
