@@ -204,6 +204,7 @@ struct Tracer::State {
   explicit State(capture::Observer& o) : observer(o) {}
 
   pid_t process_of(pid_t tid);
+  void track(pid_t tid, pid_t tgid, pid_t ppid);
   void on_new_task(pid_t tid, pid_t parent_tid);
   void on_exec(pid_t pid);
   void on_gone(pid_t tid, int status);
@@ -224,30 +225,31 @@ struct Tracer::State {
   }
 };
 
+// Records `tid` as belonging to `tgid`; a thread group leader seen for the
+// first time is reported as a new process (start time read once, here).
+void Tracer::State::track(pid_t tid, pid_t tgid, pid_t ppid) {
+  tgid_of[tid] = tgid;
+  if (tgid == tid && processes.insert(tid).second)
+    observer.on_fork({now_ns(), static_cast<uint64_t>(ppid), static_cast<uint64_t>(tid),
+                      procfs::start_time_ns(tid)});
+}
+
 pid_t Tracer::State::process_of(pid_t tid) {
   if (auto it = tgid_of.find(tid); it != tgid_of.end()) return it->second;
   procfs::Status st;
-  const pid_t tgid = procfs::status(tid, &st) ? st.tgid : tid;
-  tgid_of[tid] = tgid;
-  if (tgid == tid && processes.insert(tid).second) {
-    observer.on_fork({now_ns(), static_cast<uint64_t>(st.ppid), static_cast<uint64_t>(tid),
-                      procfs::start_time_ns(tid)});
-  }
-  return tgid;
+  if (!procfs::status(tid, &st)) st.tgid = tid;
+  track(tid, st.tgid, st.ppid);
+  return st.tgid;
 }
 
 void Tracer::State::on_new_task(pid_t tid, pid_t parent_tid) {
   if (tgid_of.count(tid)) return;  // its own first stop came first
   procfs::Status st;
-  pid_t tgid = tid;
-  uint64_t ppid = static_cast<uint64_t>(process_of(parent_tid));
-  if (procfs::status(tid, &st)) {
-    tgid = st.tgid;
-    ppid = static_cast<uint64_t>(st.ppid);
+  if (!procfs::status(tid, &st)) {
+    st.tgid = tid;
+    st.ppid = process_of(parent_tid);
   }
-  tgid_of[tid] = tgid;
-  if (tgid == tid && processes.insert(tid).second)
-    observer.on_fork({now_ns(), ppid, static_cast<uint64_t>(tid), procfs::start_time_ns(tid)});
+  track(tid, st.tgid, st.ppid);
 }
 
 void Tracer::State::on_exec(pid_t pid) {
@@ -256,18 +258,13 @@ void Tracer::State::on_exec(pid_t pid) {
   unsigned long former = 0;
   ::ptrace(PTRACE_GETEVENTMSG, pid, 0, &former);
   if (former != static_cast<unsigned long>(pid)) tgid_of.erase(static_cast<pid_t>(former));
-  tgid_of[pid] = pid;
-  if (processes.insert(pid).second) {
-    procfs::Status st;
-    procfs::status(pid, &st);
-    observer.on_fork({now_ns(), static_cast<uint64_t>(st.ppid), static_cast<uint64_t>(pid),
-                      procfs::start_time_ns(pid)});
-  }
+  procfs::Status st;
+  const bool have_status = procfs::status(pid, &st);
+  track(pid, pid, st.ppid);
   capture::Exec e;
   e.time_ns = now_ns();
   e.pid = static_cast<uint64_t>(pid);
-  procfs::Status st;
-  if (procfs::status(pid, &st)) {
+  if (have_status) {
     e.ppid = static_cast<uint64_t>(st.ppid);
     e.uid = st.uid;
   }
