@@ -1,5 +1,6 @@
 // buildtrail-agent: one binary, one subcommand per mode or tool; each
 // subcommand lives in its own folder and owns its flags.
+#include "agent/daemon/daemon.h"
 #include "agent/keygen/keygen.h"
 #include "agent/replay/replay.h"
 #include "agent/run/run.h"
@@ -9,6 +10,7 @@ int main(int argc, char** argv) {
   namespace a = bt::agent;
   const std::vector<bt::cli::Command> commands = {
       {"run", a::run::main, "run a build step with every descendant under capture: run [options] -- CMD..."},
+      {"daemon", a::daemon::main, "host-wide eBPF sensor: records every build the CI runners on this host start"},
       {"keygen", a::keygen::run, "create an Ed25519 signing key pair"},
       {"replay", a::replay::run, "send recorded (JSON lines) or generated events through the pipeline"},
       {"flush", a::replay::flush, "send the batches waiting in the spool, then exit"},

@@ -59,6 +59,10 @@ constexpr Key kKeys[] = {
      "File of extra secret rules, one `<name> <class> <pattern>` a line (docs/secret-rules.md); added to the built-in ones."},
     {"secrets.metadata_endpoints", "metadata-endpoints", &Config::metadata_endpoints, nullptr,
      "Extra cloud metadata endpoints (host names or IPs), comma-separated; `run --metadata-endpoint` adds more."},
+    {"daemon.runners", "runners", &Config::daemon_runners, nullptr,
+     "Extra CI runner rules for `daemon`, comma-separated `ci:task-name[:argv-substring[:cgroup-substring]]`; the children of a matching process are builds."},
+    {"ebpf.btf_file", "btf-file", &Config::ebpf_btf_file, nullptr,
+     "Kernel BTF for `daemon` when the kernel does not expose /sys/kernel/btf/vmlinux (e.g. from BTFHub)."},
 };
 
 Status set_number(Config& c, const Key& k, std::string_view text, const std::string& origin) {

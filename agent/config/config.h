@@ -31,6 +31,8 @@ struct Config {
   std::string log_level = "info";
   std::string secret_rules_file;   // extra secret rules (docs/secret-rules.md format)
   std::string metadata_endpoints;  // extra metadata endpoints, comma-separated
+  std::string daemon_runners;      // extra CI runner rules (agent/daemon/runners.h)
+  std::string ebpf_btf_file;       // BTF for kernels without /sys/kernel/btf/vmlinux
 };
 
 // The default state folder: /var/lib/buildtrail for root,

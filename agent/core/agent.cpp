@@ -59,6 +59,7 @@ struct Agent::Impl {
 
   std::atomic<bool> stop{false};
   std::atomic<bool> capture_done{false};
+  bool capture_running = false;  // a capture thread was started
   bool finishing = false;  // agent_stop sealed, waiting for delivery
   bool shipping = false;   // enrolled (or not needing it) and sending
   uint64_t events_at_last_heartbeat = 0;
@@ -107,7 +108,9 @@ void Agent::Impl::on_wake() {
 }
 
 void Agent::Impl::maybe_finish() {
-  if (finishing || !(capture_done || stop)) return;
+  // A stop waits for a running capture thread: it notices the stop, hands
+  // over what it still holds (a daemon's open builds) and returns.
+  if (finishing || !(capture_done || (stop && !capture_running))) return;
   drain();
   finishing = true;
   events::AgentStop stop_event;
@@ -430,6 +433,7 @@ int Agent::run(const std::function<void(Agent&)>& capture) {
 
   std::thread capture_thread;
   if (capture) {
+    s.capture_running = true;
     capture_thread = std::thread([this, &capture] {
       capture(*this);
       impl_->capture_done = true;

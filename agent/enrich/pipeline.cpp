@@ -61,6 +61,29 @@ bool parse_proc_path(std::string_view path, uint64_t* target, std::string_view* 
 
 }  // namespace
 
+Status configure_rules(const config::Config& cfg, const std::vector<std::string>& extra_endpoints,
+                       Config* out) {
+  out->secret_rules = secrets::default_rules();
+  if (!cfg.secret_rules_file.empty()) {
+    auto text = fs::read_file(cfg.secret_rules_file, 1 << 20);
+    if (!text) return text.error();
+    auto extra = secrets::parse_rules(*text);
+    if (!extra)
+      return make_error(extra.error().code, cfg.secret_rules_file + ": " + extra.error().message);
+    out->secret_rules.insert(out->secret_rules.end(), extra->begin(), extra->end());
+  }
+  for (std::string_view list = cfg.metadata_endpoints; !list.empty();) {
+    const std::size_t comma = list.find(',');
+    std::string item(list.substr(0, comma));
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) out->metadata_endpoints.push_back(item);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  for (const auto& e : extra_endpoints) out->metadata_endpoints.push_back(e);
+  return Ok{};
+}
+
 std::string process_key(uint64_t pid, uint64_t start_ns) {
   return std::to_string(pid) + "-" + std::to_string(start_ns);
 }
@@ -158,7 +181,11 @@ void Pipeline::on_exec(const capture::Exec& x) {
   events::ProcessExec e;
   e.argv = redact::argv(x.argv);
   e.cwd = x.cwd;
-  if (auto d = digests_.file("/proc/" + std::to_string(x.pid) + "/exe")) e.exe_sha256 = d->sha256;
+  // Through /proc while the process lives (the file it runs, even if
+  // replaced since); the daemon may see an exec after the process is gone.
+  auto exe_digest = digests_.file("/proc/" + std::to_string(x.pid) + "/exe");
+  if (!exe_digest && !x.exe.empty()) exe_digest = digests_.file(x.exe);
+  if (exe_digest) e.exe_sha256 = exe_digest->sha256;
   if (is_interpreter(x.exe)) {
     const std::string script = script_of(x.argv);
     if (!script.empty()) {

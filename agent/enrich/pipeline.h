@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/capture/observation.h"
+#include "agent/config/config.h"
 #include "agent/digest/digest.h"
 #include "agent/secrets/secrets.h"
 #include "common/events/event.h"
@@ -75,6 +76,12 @@ class Pipeline : public capture::Observer {
   // net_connect's dns_name.
   std::unordered_map<std::string, std::string> resolved_;
 };
+
+// The built-in secret rules plus those the configuration adds
+// (secrets.rules_file, secrets.metadata_endpoints) and `extra_endpoints`.
+// Errors name the file or line.
+Status configure_rules(const config::Config& cfg, const std::vector<std::string>& extra_endpoints,
+                       Config* out);
 
 // "<pid>-<start ns since boot>": unique per host and boot.
 std::string process_key(uint64_t pid, uint64_t start_ns);

@@ -10,6 +10,7 @@
 
 #include "agent/attribution/attribution.h"
 #include "agent/core/agent.h"
+#include "agent/core/events_out.h"
 #include "agent/enrich/pipeline.h"
 #include "agent/wrap/procfs.h"
 #include "agent/wrap/tracer.h"
@@ -41,31 +42,6 @@ void push_waiting(core::Agent& agent, events::Event& e) {
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
 }
-
-// --events-out: the same events as JSON lines, for local inspection.
-class EventsFile {
- public:
-  Status open(const std::string& path) {
-    if (path.empty()) return Ok{};
-    file_ = std::fopen(path.c_str(), "a");
-    if (!file_) return make_error(ErrorCode::kIo, path + ": " + fs::errno_text(errno));
-    return Ok{};
-  }
-  ~EventsFile() {
-    if (file_) std::fclose(file_);
-  }
-  void write(const events::Event& e) {
-    if (!file_) return;
-    writer_.clear();
-    writer_.append(e);
-    // stdio-buffered: flushed when full and when the build ends.
-    std::fwrite(writer_.view().data(), 1, writer_.view().size(), file_);
-  }
-
- private:
-  FILE* file_ = nullptr;
-  events::JsonLineWriter writer_;
-};
 
 std::vector<cli::Option> run_options() {
   auto options = config::options();
@@ -112,7 +88,7 @@ int main(int argc, char** argv) {
     auto o = wrap::run_unmonitored(command);
     return o ? status_of(*o) : fail(o.error().message, kSetupFailed);
   }
-  EventsFile events_out;
+  core::EventsOut events_out;
   if (Status s = events_out.open(args->get("events-out")); !s) return fail(s.error().message, 2);
 
   enrich::Config ec;
@@ -120,23 +96,8 @@ int main(int argc, char** argv) {
   ec.self_pid = static_cast<uint64_t>(::getpid());
   ec.envelope.process.key = enrich::process_key(ec.self_pid, wrap::procfs::start_time_ns(::getpid()));
   ec.build = attribution::from_environment(attribution::current_environment(), ec.envelope.host);
-  ec.secret_rules = secrets::default_rules();
-  if (!cfg->secret_rules_file.empty()) {
-    auto text = fs::read_file(cfg->secret_rules_file, 1 << 20);
-    if (!text) return fail(text.error().message, 2);
-    auto extra = secrets::parse_rules(*text);
-    if (!extra) return fail(cfg->secret_rules_file + ": " + extra.error().message, 2);
-    ec.secret_rules.insert(ec.secret_rules.end(), extra->begin(), extra->end());
-  }
-  for (std::string_view list = cfg->metadata_endpoints; !list.empty();) {
-    const std::size_t comma = list.find(',');
-    std::string item(list.substr(0, comma));
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
-    if (!item.empty()) ec.metadata_endpoints.push_back(item);
-    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-  }
-  for (const auto& e : args->all("metadata-endpoint")) ec.metadata_endpoints.push_back(e);
+  if (Status s = enrich::configure_rules(*cfg, args->all("metadata-endpoint"), &ec); !s)
+    return fail(s.error().message, 2);
 
   wrap::Options wo;
   wo.command = command;

@@ -15,9 +15,11 @@
 #include <thread>
 
 #include "common/events/json.h"
+#include "tests/agent/capture_fixtures.h"
 #include "tests/collector/collector_process.h"
 
 using namespace bt;
+using namespace bt::testing::capture;
 
 namespace {
 
@@ -32,46 +34,6 @@ std::string github_env(const std::string& run_id) {
          " GITHUB_REPOSITORY=example/app GITHUB_SERVER_URL=https://github.com"
          " GITHUB_SHA=0123456789abcdef0123456789abcdef01234567 RUNNER_NAME=runner-1 ";
 }
-
-std::vector<events::Event> read_events(const std::string& path) {
-  std::vector<events::Event> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(events::from_json(line).value());
-  return out;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-template <typename T>
-std::vector<const T*> bodies(const std::vector<events::Event>& evs) {
-  std::vector<const T*> out;
-  for (const auto& e : evs)
-    if (const auto* b = std::get_if<T>(&e.body)) out.push_back(b);
-  return out;
-}
-
-struct Listener {
-  int fd = -1;
-  int port = 0;
-  Listener() {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd, 16);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-  }
-  ~Listener() { ::close(fd); }
-};
 
 }  // namespace
 
@@ -243,52 +205,6 @@ TEST_CASE("a build run as a non-root user is captured") {
   CHECK(saw_id);
 }
 
-namespace {
-
-std::string shared_bench() {
-  for (const std::string& c :
-       {testing::env_or("BUILDTRAIL_SHARED_BENCH", ""),
-        testing::env_or("BUILDTRAIL_SRC", ".") + "/../shared/bench", std::string("/work/shared/bench")})
-    if (!c.empty() && ::access((c + "/workloads/exec_storm.sh").c_str(), R_OK) == 0) return c;
-  FAIL("the shared bench workloads are missing: set BUILDTRAIL_SHARED_BENCH");
-  return {};
-}
-
-std::string unhex(const std::string& s) {
-  std::string out;
-  for (std::size_t i = 0; i + 3 < s.size() + 0 && s[i] == '\\' && s[i + 1] == 'x'; i += 4)
-    out.push_back(static_cast<char>(std::stoi(s.substr(i + 2, 2), nullptr, 16)));
-  return out;
-}
-
-// (exe, argv) of every successful execve in an `strace -f -xx -v -s 65536` log.
-std::multiset<std::pair<std::string, std::vector<std::string>>> strace_execs(const std::string& log) {
-  std::multiset<std::pair<std::string, std::vector<std::string>>> out;
-  std::ifstream in(log);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto at = line.find("execve(\"");
-    if (at == std::string::npos || line.find(") = 0") == std::string::npos) continue;
-    std::size_t pos = at + 8;
-    const auto end = line.find('"', pos);
-    std::string exe = unhex(line.substr(pos, end - pos));
-    char real[4096];
-    if (::realpath(exe.c_str(), real)) exe = real;
-    std::vector<std::string> argv;
-    pos = line.find('[', end);
-    const auto close = line.find(']', pos);
-    while ((pos = line.find('"', pos)) != std::string::npos && pos < close) {
-      const auto q = line.find('"', pos + 1);
-      argv.push_back(unhex(line.substr(pos + 1, q - pos - 1)));
-      pos = q + 1;
-    }
-    out.emplace(exe, argv);
-  }
-  return out;
-}
-
-}  // namespace
-
 TEST_CASE("exec completeness: the (exe, argv) set equals strace -f's on exec_storm") {
   const std::string bench = shared_bench();
   const std::string root = testing::make_temp_dir("run-execs");
@@ -369,46 +285,6 @@ TEST_CASE("uploads and metadata endpoints") {
     }
   CHECK(metadata);
 }
-
-namespace {
-
-// A loopback DNS server on 127.0.0.77:53 answering every A question with
-// 127.0.0.1 (port 53 needs root, which CI has).
-struct DnsServer {
-  int fd = -1;
-  std::thread thread;
-  explicit DnsServer() {
-    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(53);
-    ::inet_pton(AF_INET, "127.0.0.77", &a.sin_addr);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    thread = std::thread([this] {
-      uint8_t q[512];
-      for (;;) {
-        sockaddr_in from{};
-        socklen_t len = sizeof from;
-        const ssize_t n = ::recvfrom(fd, q, sizeof q, 0, reinterpret_cast<sockaddr*>(&from), &len);
-        if (n <= 12) return;
-        std::vector<uint8_t> r(q, q + n);
-        r[2] = 0x81;
-        r[3] = 0x80;
-        r[7] = 1;  // one answer
-        const uint8_t answer[] = {0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1};
-        r.insert(r.end(), answer, answer + sizeof answer);
-        ::sendto(fd, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
-      }
-    });
-  }
-  ~DnsServer() {
-    ::shutdown(fd, SHUT_RDWR);
-    ::close(fd);
-    thread.join();
-  }
-};
-
-}  // namespace
 
 TEST_CASE("DNS questions and answers, and the name on the connect that follows") {
   DnsServer dns;

@@ -22,6 +22,12 @@ bool EventQueue::push(events::Event&& event) {
   return true;
 }
 
+void EventQueue::add_loss(const std::string& reason, uint64_t count, uint64_t first_ns,
+                          uint64_t last_ns) {
+  std::lock_guard lock(mu_);
+  drops_.add(reason, count, first_ns, last_ns);
+}
+
 bool EventQueue::try_push(events::Event& event) {
   std::lock_guard lock(mu_);
   if (items_.size() >= capacity_) return false;

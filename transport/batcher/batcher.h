@@ -34,6 +34,9 @@ class EventQueue {
   // Like push, but a full queue is not a loss: the caller waits and retries
   // (replay of recorded events applies back-pressure instead of dropping).
   bool try_push(events::Event& event);
+  // Loss counted elsewhere (a capture backend's kernel buffers), reported
+  // with the queue's own in the next loss event.
+  void add_loss(const std::string& reason, uint64_t count, uint64_t first_ns, uint64_t last_ns);
   // Moves everything queued into `out` (cleared first) and hands over the
   // drops counted since the last call.
   void drain(std::vector<events::Event>& out, LossTracker& drops);

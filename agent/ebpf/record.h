@@ -1,0 +1,150 @@
+/* The records the sensor's BPF programs write to the ring buffer: one
+ * layout, shared by sensor.bpf.c and the user-space decoder (decode.cpp).
+ * Plain C with fixed-width fields so both compilers agree on every offset.
+ * Every record starts with bt_header; variable parts (strings, DNS
+ * payloads) follow the fixed part and are bounded by header.size. */
+#ifndef BUILDTRAIL_AGENT_EBPF_RECORD_H
+#define BUILDTRAIL_AGENT_EBPF_RECORD_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define BT_ARGV_MAX 8192   /* argv bytes kept per exec (NUL-separated) */
+#define BT_ENV_MAX 16384   /* environment bytes kept for a build's first exec */
+#define BT_PATH_MAX 4096   /* path bytes (power of two: used as a mask) */
+#define BT_DNS_MAX 512     /* DNS payload bytes kept per answer */
+#define BT_NAME_MAX 64     /* a path component in the secret-file filter */
+#define BT_PARENT_MAX 32   /* the parent directory's name in the filter */
+#define BT_GLOBS_MAX 16    /* basename globs in the filter */
+#define BT_GLOB_PART 16    /* a glob's literal prefix or suffix */
+
+enum bt_kind {
+  BT_FORK = 1,
+  BT_EXEC = 2,
+  BT_EXIT = 3,
+  BT_OPEN = 4,
+  BT_CONNECT = 5,
+  BT_DNS = 6,
+  BT_PROC_ACCESS = 7,
+  BT_RUNNER = 8, /* an untracked process exec'd a program named like a CI runner */
+};
+
+enum bt_flags {
+  BT_F_NEW_BUILD = 1,       /* fork: the parent is a runner, the child starts a build */
+  BT_F_ARGV_TRUNCATED = 2,  /* exec: argv longer than BT_ARGV_MAX */
+  BT_F_ENV = 4,             /* exec: the environment follows argv */
+  BT_F_WRITE = 8,           /* open: opened for writing */
+  BT_F_RUNNER_CONFIRMED = 16, /* runner: the name alone makes it a runner (already tracked) */
+  BT_F_PTRACE = 32,         /* proc_access: ptrace attach (else process_vm_readv) */
+};
+
+/* Loss counters (a per-CPU array indexed by these). */
+enum bt_loss {
+  BT_LOSS_RING_FULL = 0,    /* the ring buffer had no room for a record */
+  BT_LOSS_TRACKED_FULL = 1, /* the tracked-process map was full: a process went untracked */
+  BT_LOSS_READ_FAILED = 2,  /* a record could not be read from the kernel (argv, path) */
+  BT_LOSS_MAX = 3,
+};
+
+struct bt_header {
+  __u16 kind;
+  __u16 flags;
+  __u32 size;          /* whole record, header included */
+  __u64 time_ns;       /* CLOCK_BOOTTIME */
+  __u32 tgid;
+  __u32 root_tgid;     /* the build's first process; 0 outside builds (record-all) */
+  __u64 root_start_ns; /* its start time: with root_tgid, the build key */
+  __u64 start_ns;      /* the process's start time (CLOCK_BOOTTIME) */
+};
+
+struct bt_fork {
+  struct bt_header h;  /* h.tgid, h.start_ns: the child */
+  __u32 parent_tgid;
+  __u32 pad;
+};
+
+struct bt_exec {
+  struct bt_header h;
+  __u32 ppid;
+  __u32 uid;
+  __u32 argv_len;      /* bytes of argv after the paths */
+  __u32 env_len;       /* bytes of environment after argv (BT_F_ENV) */
+  __u16 exe_len;       /* including the NUL */
+  __u16 cwd_len;
+  __u32 pad;
+  /* then: exe, cwd, argv, env */
+};
+
+struct bt_exit {
+  struct bt_header h;
+  __s32 exit_code;     /* the wait status: (code << 8) | signal */
+  __u32 pad;
+};
+
+struct bt_open {
+  struct bt_header h;  /* h.flags: BT_F_WRITE */
+  __u32 path_len;      /* including the NUL */
+  __u32 pad;
+  /* then: path */
+};
+
+struct bt_connect {
+  struct bt_header h;
+  __u16 family;        /* AF_INET, AF_INET6 */
+  __u16 sock_type;     /* SOCK_STREAM, SOCK_DGRAM */
+  __u16 dport;         /* host order */
+  __u16 pad;
+  __s32 result;        /* 0 or -errno */
+  __u32 pad2;
+  __u8 daddr[16];
+};
+
+struct bt_dns {
+  struct bt_header h;
+  __u16 family;
+  __u16 sport;         /* the server's port, host order */
+  __u32 payload_len;
+  __u8 saddr[16];      /* the server */
+  /* then: payload (the DNS message) */
+};
+
+struct bt_proc_access {
+  struct bt_header h;  /* h.flags: BT_F_PTRACE */
+  __u32 target_tgid;
+  __s32 result;
+};
+
+struct bt_runner {
+  struct bt_header h;  /* h.flags: BT_F_RUNNER_CONFIRMED */
+};
+
+/* The secret-file filter: user space compiles the secret rules into these.
+ * A name entry matches a basename exactly, optionally only under a parent
+ * directory of a given name (empty parent: any). */
+struct bt_name_key {
+  char parent[BT_PARENT_MAX];
+  char name[BT_NAME_MAX];
+};
+
+enum bt_name_flags {
+  BT_NAME_SECRET = 1,
+  BT_NAME_PROC = 2, /* /proc/<pid>/<name>: only when <pid> is another process */
+};
+
+struct bt_glob {
+  char parent[BT_PARENT_MAX]; /* empty: any */
+  char prefix[BT_GLOB_PART];
+  char suffix[BT_GLOB_PART];
+  __u32 prefix_len;
+  __u32 suffix_len;
+};
+
+/* Tracked processes: tgid -> the build they belong to. */
+struct bt_tracked {
+  __u32 root_tgid;
+  __u32 env_wanted;    /* send the environment with the next exec */
+  __u64 root_start_ns;
+};
+
+#endif

@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The daemon's kernel half. Tracks the descendants of CI runner processes
+ * in a map from fork, so everything outside builds is dropped here, and
+ * reports, for tracked processes only: fork, exec (exe, cwd, argv, and the
+ * environment of a build's first exec for attribution), exit, connect, DNS
+ * answers, opens that pass the secret-file filter, ptrace attach and
+ * process_vm_readv. Raw tracepoints with BTF only (tp_btf): no tracefs,
+ * and no fentry/LSM trampolines, which many kernels (this CI's among them)
+ * cannot load. Any record that cannot be written is counted in `loss`. */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "agent/ebpf/record.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define FMODE_WRITE 0x2
+#define EINPROGRESS 115
+
+/* Set by user space before load. */
+const volatile bool record_all = false;   /* track every process, not only builds */
+const volatile bool any_name = false;     /* a secret rule can match any basename */
+const volatile __u16 any_parent_globs = 0; /* glob bits that need no parent match */
+const volatile __u32 self_tgid = 0;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u32);
+  __type(value, struct bt_tracked);
+} tracked SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u32);
+  __type(value, __u8);
+} runners SEC(".maps");
+
+/* comm -> 1: a runner by name alone, 2: ask user space (argv decides). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 256);
+  __type(key, char[16]);
+  __type(value, __u8);
+} runner_comms SEC(".maps");
+
+/* (parent, name) -> bt_name_flags; (parent, "") -> glob bits for that parent. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct bt_name_key);
+  __type(value, __u16);
+} secret_names SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, BT_GLOBS_MAX);
+  __type(key, __u32);
+  __type(value, struct bt_glob);
+} secret_globs SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, BT_LOSS_MAX);
+  __type(key, __u32);
+  __type(value, __u64);
+} loss SEC(".maps");
+
+/* Per-CPU scratch for records too big for the stack. A plain array indexed
+ * by CPU: per-CPU map values are limited to 32 KiB. */
+#define BT_REC_MAX 36864
+struct scratch {
+  char rec[BT_REC_MAX];
+  char tmp[2 * BT_PATH_MAX];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1); /* set to the number of CPUs by user space */
+  __type(key, __u32);
+  __type(value, struct scratch);
+} scratch SEC(".maps");
+
+static __always_inline void count_loss(__u32 reason) {
+  __u64 *n = bpf_map_lookup_elem(&loss, &reason);
+  if (n) *n += 1;
+}
+
+static __always_inline struct scratch *scratch_buf(void) {
+  __u32 cpu = bpf_get_smp_processor_id();
+  return bpf_map_lookup_elem(&scratch, &cpu);
+}
+
+static __always_inline __u64 task_start_ns(struct task_struct *t) {
+  return BPF_CORE_READ(t, group_leader, start_boottime);
+}
+
+/* The build `tgid` belongs to, or null outside builds. With record_all,
+ * an untracked process is reported under root 0 (fake entry in `out`). */
+static __always_inline struct bt_tracked *build_of(__u32 tgid, struct bt_tracked *out) {
+  struct bt_tracked *t = bpf_map_lookup_elem(&tracked, &tgid);
+  if (t || !record_all || tgid == self_tgid) return t;
+  __builtin_memset(out, 0, sizeof(*out));
+  return out;
+}
+
+static __always_inline void fill_header(struct bt_header *h, __u16 kind, __u32 size, __u32 tgid,
+                                        const struct bt_tracked *t, __u64 start_ns) {
+  h->kind = kind;
+  h->flags = 0;
+  h->size = size;
+  h->time_ns = bpf_ktime_get_boot_ns();
+  h->tgid = tgid;
+  h->root_tgid = t ? t->root_tgid : 0;
+  h->root_start_ns = t ? t->root_start_ns : 0;
+  h->start_ns = start_ns;
+}
+
+static __always_inline void submit(void *rec, __u64 size) {
+  if (bpf_ringbuf_output(&events, rec, size, 0)) count_loss(BT_LOSS_RING_FULL);
+}
+
+/* ---- processes ---- */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(bt_fork, struct task_struct *parent, struct task_struct *child) {
+  if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid)) return 0; /* a thread */
+  __u32 ptgid = BPF_CORE_READ(parent, tgid);
+  __u32 ctgid = BPF_CORE_READ(child, tgid);
+  __u64 cstart = BPF_CORE_READ(child, start_boottime);
+  struct bt_tracked entry = {};
+  __u16 flags = 0;
+  struct bt_tracked *pt = bpf_map_lookup_elem(&tracked, &ptgid);
+  if (pt) {
+    /* Inherits env_wanted too: a child forked before its parent exec'd may
+     * be the build's first exec, whose environment attributes the build. */
+    entry = *pt;
+  } else if (bpf_map_lookup_elem(&runners, &ptgid)) {
+    entry.root_tgid = ctgid;
+    entry.root_start_ns = cstart;
+    entry.env_wanted = 1;
+    flags = BT_F_NEW_BUILD;
+  } else if (!record_all || ptgid == self_tgid) {
+    return 0;
+  }
+  if ((pt || flags) && bpf_map_update_elem(&tracked, &ctgid, &entry, BPF_ANY))
+    count_loss(BT_LOSS_TRACKED_FULL);
+  struct bt_fork *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+  if (!r) {
+    count_loss(BT_LOSS_RING_FULL);
+    return 0;
+  }
+  fill_header(&r->h, BT_FORK, sizeof(*r), ctgid, &entry, cstart);
+  r->h.flags = flags;
+  r->parent_tgid = ptgid;
+  r->pad = 0;
+  bpf_ringbuf_submit(r, 0);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(bt_exit, struct task_struct *p) {
+  /* Once per process: when its last thread exits (signal->live hit 0). */
+  if (BPF_CORE_READ(p, signal, live.counter) != 0) return 0;
+  __u32 tgid = BPF_CORE_READ(p, tgid);
+  bpf_map_delete_elem(&runners, &tgid);
+  struct bt_tracked fake, *t = build_of(tgid, &fake);
+  if (!t) return 0;
+  struct bt_exit *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+  if (r) {
+    fill_header(&r->h, BT_EXIT, sizeof(*r), tgid, t, task_start_ns(p));
+    r->exit_code = BPF_CORE_READ(p, exit_code);
+    r->pad = 0;
+    bpf_ringbuf_submit(r, 0);
+  } else {
+    count_loss(BT_LOSS_RING_FULL);
+  }
+  bpf_map_delete_elem(&tracked, &tgid);
+  return 0;
+}
+
+/* Writes `path` (a dentry walk up to the real root, crossing mounts) into
+ * the scratch tmp area, ending at tmp[BT_PATH_MAX - 1]; returns its start
+ * offset. bpf_d_path is not allowed in sched_process_exec, hence the walk;
+ * one bpf_loop step per component keeps the verifier's work constant. */
+#define BT_PATH_DEPTH 64
+struct walk {
+  struct dentry *dentry;
+  struct mount *mnt;
+  __u32 off;
+};
+
+static long walk_step(__u64 index, void *ctx) {
+  struct walk *w = ctx;
+  struct scratch *s = scratch_buf();
+  if (!s) return 1;
+  /* Locals: BPF_CORE_READ would relocate w->mnt itself. */
+  struct mount *mnt = w->mnt;
+  struct dentry *dentry = w->dentry;
+  struct dentry *root = BPF_CORE_READ(mnt, mnt.mnt_root);
+  struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+  if (dentry == root || dentry == parent) {
+    struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+    if (up == mnt) return 1; /* the real root */
+    w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+    w->mnt = up;
+    return 0;
+  }
+  struct qstr name = BPF_CORE_READ(dentry, d_name);
+  __u32 len = name.len & 255;
+  if (len + 1 >= w->off) return 1; /* no room: keep the deepest components */
+  __u32 off = w->off - len;
+  bpf_probe_read_kernel(&s->tmp[off & (BT_PATH_MAX - 1)], len, name.name);
+  off -= 1;
+  s->tmp[off & (BT_PATH_MAX - 1)] = '/';
+  w->off = off;
+  w->dentry = parent;
+  return 0;
+}
+
+static __always_inline __u32 walk_path(struct path *path, char *tmp) {
+  struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
+  struct walk w = {
+      .dentry = BPF_CORE_READ(path, dentry),
+      .mnt = container_of(vfsmnt, struct mount, mnt),
+      .off = BT_PATH_MAX - 1,
+  };
+  tmp[BT_PATH_MAX - 1] = 0;
+  bpf_loop(BT_PATH_DEPTH, walk_step, &w, 0);
+  __u32 off = w.off;
+  if (off == BT_PATH_MAX - 1) {
+    off -= 1;
+    tmp[off & (BT_PATH_MAX - 1)] = '/';
+  }
+  return off & (BT_PATH_MAX - 1);
+}
+
+/* Copies the walked path into `dst`; returns its length with the NUL. */
+static __always_inline __u32 put_path(struct path *path, char *tmp, char *dst) {
+  __u32 off = walk_path(path, tmp);
+  __u32 len = BT_PATH_MAX - off;
+  if (len > BT_PATH_MAX) len = BT_PATH_MAX;
+  if (len == 0) return 0;
+  bpf_probe_read_kernel(dst, len, &tmp[off]);
+  return len;
+}
+
+/* An untracked process exec'd: is it a CI runner? */
+static __always_inline void check_runner(struct task_struct *p, __u32 tgid) {
+  char comm[16] = {};
+  bpf_probe_read_kernel_str(comm, sizeof(comm), p->comm);
+  __u8 *how = bpf_map_lookup_elem(&runner_comms, comm);
+  if (!how) return;
+  __u16 flags = 0;
+  if (*how == 1) {
+    __u8 one = 1;
+    bpf_map_update_elem(&runners, &tgid, &one, BPF_ANY);
+    flags = BT_F_RUNNER_CONFIRMED;
+  }
+  struct bt_runner *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+  if (!r) {
+    count_loss(BT_LOSS_RING_FULL);
+    return;
+  }
+  fill_header(&r->h, BT_RUNNER, sizeof(*r), tgid, 0, task_start_ns(p));
+  r->h.flags = flags;
+  bpf_ringbuf_submit(r, 0);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
+  __u32 tgid = BPF_CORE_READ(p, tgid);
+  struct bt_tracked fake, *t = bpf_map_lookup_elem(&tracked, &tgid);
+  if (!t) {
+    check_runner(p, tgid);
+    t = build_of(tgid, &fake);
+    if (!t) return 0;
+  }
+  struct scratch *s = scratch_buf();
+  if (!s) return 0;
+  struct bt_exec *r = (struct bt_exec *)s->rec;
+  char *rec = s->rec;
+  __u32 off = sizeof(*r);
+
+  struct path exe_path = {};
+  bpf_probe_read_kernel(&exe_path, sizeof(exe_path), &bprm->file->f_path);
+  __u32 exe_len = put_path(&exe_path, s->tmp, rec + off);
+  off += exe_len;
+  struct path cwd = {};
+  bpf_probe_read_kernel(&cwd, sizeof(cwd), &p->fs->pwd);
+  if (off > sizeof(*r) + BT_PATH_MAX) return 0;
+  __u32 cwd_len = put_path(&cwd, s->tmp, rec + off);
+  off += cwd_len;
+
+  struct mm_struct *mm = BPF_CORE_READ(p, mm);
+  __u64 arg_start = BPF_CORE_READ(mm, arg_start), arg_end = BPF_CORE_READ(mm, arg_end);
+  __u64 argv_len = arg_end > arg_start ? arg_end - arg_start : 0;
+  __u16 flags = 0;
+  if (argv_len > BT_ARGV_MAX) {
+    argv_len = BT_ARGV_MAX;
+    flags |= BT_F_ARGV_TRUNCATED;
+  }
+  if (off > sizeof(*r) + 2 * BT_PATH_MAX) return 0;
+  if (argv_len && bpf_probe_read_user(rec + off, argv_len, (void *)arg_start)) {
+    count_loss(BT_LOSS_READ_FAILED);
+    argv_len = 0;
+  }
+  off += argv_len;
+
+  __u64 env_len = 0;
+  if (t->env_wanted) {
+    __u64 env_start = BPF_CORE_READ(mm, env_start), env_end = BPF_CORE_READ(mm, env_end);
+    env_len = env_end > env_start ? env_end - env_start : 0;
+    if (env_len > BT_ENV_MAX) env_len = BT_ENV_MAX;
+    if (off > sizeof(*r) + 2 * BT_PATH_MAX + BT_ARGV_MAX) return 0;
+    if (env_len && bpf_probe_read_user(rec + off, env_len, (void *)env_start) == 0) {
+      flags |= BT_F_ENV;
+      off += env_len;
+      if (t != &fake) t->env_wanted = 0;
+    } else {
+      env_len = 0;
+    }
+  }
+
+  fill_header(&r->h, BT_EXEC, off, tgid, t, task_start_ns(p));
+  r->h.flags = flags;
+  r->ppid = BPF_CORE_READ(p, real_parent, tgid);
+  r->uid = BPF_CORE_READ(p, cred, uid.val);
+  r->argv_len = argv_len;
+  r->env_len = env_len;
+  r->exe_len = exe_len;
+  r->cwd_len = cwd_len;
+  r->pad = 0;
+  if (off > BT_REC_MAX) return 0;
+  submit(rec, off);
+  return 0;
+}
+
+/* ---- files ---- */
+
+static __always_inline bool is_other_pid(const char *name, __u32 tgid) {
+  __u32 pid = 0;
+  for (int i = 0; i < 10; i++) {
+    char c = name[i];
+    if (c == 0) return i > 0 && pid != tgid;
+    if (c < '0' || c > '9') return false;
+    pid = pid * 10 + (c - '0');
+  }
+  return false;
+}
+
+static __always_inline bool glob_matches(__u32 i, struct bt_name_key *key, __u32 name_len) {
+  struct bt_glob *g = bpf_map_lookup_elem(&secret_globs, &i);
+  if (!g) return false;
+  __u32 pl = g->prefix_len, sl = g->suffix_len;
+  if (pl > BT_GLOB_PART || sl > BT_GLOB_PART || pl + sl > name_len) return false;
+  for (int j = 0; j < BT_GLOB_PART; j++)
+    if (j < pl && key->name[j] != g->prefix[j]) return false;
+  for (int j = 0; j < BT_GLOB_PART; j++) {
+    if (j >= sl) break;
+    __u32 at = (name_len - sl + j) & (BT_NAME_MAX - 1);
+    if (key->name[at] != g->suffix[j]) return false;
+  }
+  return true;
+}
+
+/* The secret-file filter (see record.h): flags of the matching entries. */
+static __always_inline __u16 filter_open(struct dentry *d, __u32 tgid) {
+  struct bt_name_key key = {};
+  long n = bpf_probe_read_kernel_str(key.name, sizeof(key.name), BPF_CORE_READ(d, d_name.name));
+  if (n <= 1) return 0;
+  __u32 name_len = (n - 1) & (BT_NAME_MAX - 1);
+  if (any_name) return BT_NAME_SECRET;
+  __u16 flags = 0, *v = bpf_map_lookup_elem(&secret_names, &key);
+  if (v) flags |= *v;
+  bpf_probe_read_kernel_str(key.parent, sizeof(key.parent), BPF_CORE_READ(d, d_parent, d_name.name));
+  v = bpf_map_lookup_elem(&secret_names, &key);
+  if (v) flags |= *v;
+  if ((flags & BT_NAME_PROC) && !is_other_pid(key.parent, tgid)) flags &= ~BT_NAME_PROC;
+  if (flags) return flags;
+  /* Globs: those of this parent directory, and those of any parent. */
+  __u16 globs = any_parent_globs;
+  __builtin_memset(key.name, 0, sizeof(key.name));
+  v = bpf_map_lookup_elem(&secret_names, &key);
+  if (v) globs |= *v;
+  if (!globs) return 0;
+  bpf_probe_read_kernel_str(key.name, sizeof(key.name), BPF_CORE_READ(d, d_name.name));
+  for (__u32 i = 0; i < BT_GLOBS_MAX; i++)
+    if ((globs & (1u << i)) && glob_matches(i, &key, name_len)) return BT_NAME_SECRET;
+  return 0;
+}
+
+/* A tracked process opened a file: `fd` is the new descriptor. */
+static __always_inline void on_open(struct task_struct *task, __u32 tgid, struct bt_tracked *t,
+                                    long fd) {
+  if (fd < 0) return;
+  struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+  struct file *file = 0;
+  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd & 0xfffff]);
+  if (!file) return;
+  struct path path;
+  if (bpf_probe_read_kernel(&path, sizeof(path), &file->f_path)) return;
+  if (!filter_open(path.dentry, tgid)) return;
+  struct scratch *s = scratch_buf();
+  if (!s) return;
+  struct bt_open *r = (struct bt_open *)s->rec;
+  __u32 len = put_path(&path, s->tmp, s->rec + sizeof(*r));
+  if (len == 0) return;
+  fill_header(&r->h, BT_OPEN, sizeof(*r) + len, tgid, t, task_start_ns(task));
+  r->h.flags = (BPF_CORE_READ(file, f_mode) & FMODE_WRITE) ? BT_F_WRITE : 0;
+  r->path_len = len;
+  r->pad = 0;
+  submit(s->rec, sizeof(*r) + len);
+}
+
+/* ---- network ---- */
+
+/* connect(fd, addr, len) returned `ret`: the arguments are still in the
+ * saved user registers, the address in user memory. */
+static __always_inline void on_connect(struct task_struct *task, __u32 tgid, struct bt_tracked *t,
+                                       struct pt_regs *regs, long ret) {
+  long fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+  void *uaddr = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+  struct sockaddr_in6 sa = {};
+  if (bpf_probe_read_user(&sa, sizeof(sa), uaddr)) return;
+  __u16 family = sa.sin6_family;
+  if (family != AF_INET && family != AF_INET6) return;
+  struct bt_connect *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+  if (!r) {
+    count_loss(BT_LOSS_RING_FULL);
+    return;
+  }
+  fill_header(&r->h, BT_CONNECT, sizeof(*r), tgid, t, task_start_ns(task));
+  struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+  struct file *file = 0;
+  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd & 0xfffff]);
+  struct socket *sock = file ? BPF_CORE_READ(file, private_data) : 0;
+  r->family = family;
+  r->sock_type = sock ? BPF_CORE_READ(sock, type) : 0;
+  r->result = ret == -EINPROGRESS ? 0 : ret;
+  r->pad = 0;
+  r->pad2 = 0;
+  __builtin_memset(r->daddr, 0, sizeof(r->daddr));
+  r->dport = bpf_ntohs(sa.sin6_port);
+  if (family == AF_INET) {
+    struct sockaddr_in *in = (void *)&sa;
+    __builtin_memcpy(r->daddr, &in->sin_addr, 4);
+  } else {
+    __builtin_memcpy(r->daddr, &sa.sin6_addr, 16);
+  }
+  bpf_ringbuf_submit(r, 0);
+}
+
+/* A tracked process received a datagram: when it is UDP from port 53, it
+ * is a DNS answer (which repeats the question). Read at syscall exit from
+ * the process's own buffer, since a linear UDP skb is copied to user
+ * space without passing any tracepoint. `src` is the sender's address the
+ * call returned (null: the socket's peer), `buf` the first buffer. */
+static __always_inline void on_datagram(struct task_struct *task, __u32 tgid, struct bt_tracked *t,
+                                        long fd, void *src, void *buf, __u64 len) {
+  struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+  struct file *file = 0;
+  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd & 0xfffff]);
+  if (!file || (BPF_CORE_READ(file, f_inode, i_mode) & 0170000) != 0140000) return; /* S_IFSOCK */
+  struct socket *sock = BPF_CORE_READ(file, private_data);
+  struct sock *sk = BPF_CORE_READ(sock, sk);
+  if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP) return;
+  struct sockaddr_in6 from = {};
+  if (src) {
+    if (bpf_probe_read_user(&from, sizeof(from), src)) return;
+  } else {
+    from.sin6_family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    from.sin6_port = BPF_CORE_READ(sk, __sk_common.skc_dport);
+    if (from.sin6_family == AF_INET)
+      ((struct sockaddr_in *)&from)->sin_addr.s_addr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+    else
+      BPF_CORE_READ_INTO(&from.sin6_addr, sk, __sk_common.skc_v6_daddr);
+  }
+  if (from.sin6_port != bpf_htons(53)) return;
+  if (from.sin6_family != AF_INET && from.sin6_family != AF_INET6) return;
+  struct scratch *s = scratch_buf();
+  if (!s) return;
+  struct bt_dns *r = (struct bt_dns *)s->rec;
+  __u32 payload = len > BT_DNS_MAX ? BT_DNS_MAX : len;
+  if (payload == 0 || bpf_probe_read_user(s->rec + sizeof(*r), payload, buf)) return;
+  __builtin_memset(r->saddr, 0, sizeof(r->saddr));
+  if (from.sin6_family == AF_INET)
+    __builtin_memcpy(r->saddr, &((struct sockaddr_in *)&from)->sin_addr, 4);
+  else
+    __builtin_memcpy(r->saddr, &from.sin6_addr, 16);
+  fill_header(&r->h, BT_DNS, sizeof(*r) + payload, tgid, t, task_start_ns(task));
+  r->family = from.sin6_family;
+  r->sport = 53;
+  r->payload_len = payload;
+  submit(s->rec, sizeof(*r) + payload);
+}
+
+/* recvmsg(fd, msg, flags) and the first message of recvmmsg. */
+static __always_inline void on_recvmsg(struct task_struct *task, __u32 tgid, struct bt_tracked *t, long fd,
+                                       struct user_msghdr *umsg, __u64 len) {
+  struct user_msghdr msg;
+  if (bpf_probe_read_user(&msg, sizeof(msg), umsg) || msg.msg_iovlen < 1) return;
+  struct iovec iov;
+  if (bpf_probe_read_user(&iov, sizeof(iov), msg.msg_iov)) return;
+  if (len > iov.iov_len) len = iov.iov_len;
+  on_datagram(task, tgid, t, fd, msg.msg_namelen ? msg.msg_name : 0, iov.iov_base, len);
+}
+
+/* ---- other processes' memory ---- */
+
+static __always_inline void proc_access(struct task_struct *task, __u32 tgid,
+                                        struct bt_tracked *t, __u32 target, __s32 result,
+                                        __u16 flags) {
+  struct bt_proc_access *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+  if (!r) {
+    count_loss(BT_LOSS_RING_FULL);
+    return;
+  }
+  fill_header(&r->h, BT_PROC_ACCESS, sizeof(*r), tgid, t, task_start_ns(task));
+  r->h.flags = flags;
+  r->target_tgid = target;
+  r->result = result;
+  bpf_ringbuf_submit(r, 0);
+}
+
+/* ---- system calls ---- */
+
+/* x86_64 numbers: the daemon is built for x86_64 (see meson.build). */
+#define NR_read 0
+#define NR_open 2
+#define NR_recvfrom 45
+#define NR_recvmsg 47
+#define NR_recvmmsg 299
+#define NR_connect 42
+#define NR_ptrace 101
+#define NR_creat 85
+#define NR_openat 257
+#define NR_process_vm_readv 310
+#define NR_openat2 437
+#define PTRACE_ATTACH 16
+#define PTRACE_SEIZE 0x4206
+
+/* One program at syscall exit: the result is known and the arguments are
+ * still in the saved registers. The number is checked first, so the cost
+ * for every other system call on the host is a load and a few compares. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(bt_sys_exit, struct pt_regs *regs, long ret) {
+  long nr = BPF_CORE_READ(regs, orig_ax);
+  if (nr != NR_openat && nr != NR_connect && nr != NR_open && nr != NR_openat2 &&
+      nr != NR_creat && nr != NR_ptrace && nr != NR_process_vm_readv && nr != NR_recvfrom &&
+      nr != NR_recvmsg && nr != NR_recvmmsg && nr != NR_read)
+    return 0;
+  if (ret <= 0 && (nr == NR_read || nr == NR_recvfrom || nr == NR_recvmsg || nr == NR_recvmmsg))
+    return 0;
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  struct bt_tracked fake, *t = build_of(tgid, &fake);
+  if (!t) return 0;
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (nr == NR_connect) {
+    on_connect(task, tgid, t, regs, ret);
+  } else if (nr == NR_ptrace) {
+    long request = PT_REGS_PARM1_CORE_SYSCALL(regs);
+    if (request == PTRACE_ATTACH || request == PTRACE_SEIZE)
+      proc_access(task, tgid, t, PT_REGS_PARM2_CORE_SYSCALL(regs), ret, BT_F_PTRACE);
+  } else if (nr == NR_read) {
+    /* A resolver reading a connected UDP socket (Go's does). */
+    on_datagram(task, tgid, t, PT_REGS_PARM1_CORE_SYSCALL(regs), 0,
+                (void *)PT_REGS_PARM2_CORE_SYSCALL(regs), ret);
+  } else if (nr == NR_recvfrom) {
+    void *src = (void *)PT_REGS_PARM5_CORE_SYSCALL(regs);
+    on_datagram(task, tgid, t, PT_REGS_PARM1_CORE_SYSCALL(regs), src,
+                (void *)PT_REGS_PARM2_CORE_SYSCALL(regs), ret);
+  } else if (nr == NR_recvmsg) {
+    on_recvmsg(task, tgid, t, PT_REGS_PARM1_CORE_SYSCALL(regs),
+               (struct user_msghdr *)PT_REGS_PARM2_CORE_SYSCALL(regs), ret);
+  } else if (nr == NR_recvmmsg) {
+    struct mmsghdr *vec = (struct mmsghdr *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+    __u32 first_len = 0;
+    bpf_probe_read_user(&first_len, sizeof(first_len), &vec->msg_len);
+    on_recvmsg(task, tgid, t, PT_REGS_PARM1_CORE_SYSCALL(regs), &vec->msg_hdr, first_len);
+  } else if (nr == NR_process_vm_readv) {
+    proc_access(task, tgid, t, PT_REGS_PARM1_CORE_SYSCALL(regs), ret < 0 ? ret : 0, 0);
+  } else {
+    on_open(task, tgid, t, ret);
+  }
+  return 0;
+}

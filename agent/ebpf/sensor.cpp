@@ -1,0 +1,199 @@
+#include "agent/ebpf/sensor.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+
+#include "agent/ebpf/sensor.skel.h"
+#include "common/log.h"
+
+namespace bt::agent::ebpf {
+
+namespace {
+
+constexpr const char* kFallback = "; `buildtrail-agent run -- CMD` records builds without eBPF";
+
+// libbpf's warnings go to our log; its debug chatter does not.
+int print_libbpf(enum libbpf_print_level level, const char* format, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  char line[1024];
+  std::vsnprintf(line, sizeof(line), format, args);
+  std::string text(line);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  if (!text.empty()) log::debug("libbpf", text);
+  return 0;
+}
+
+template <std::size_t N>
+void copy_fixed(char (&dst)[N], const std::string& src) {
+  std::memset(dst, 0, N);
+  std::memcpy(dst, src.data(), std::min(src.size(), N - 1));
+}
+
+Error bpf_error(const std::string& what, int err) {
+  return Error{ErrorCode::kUnavailable, what + ": " + std::strerror(err < 0 ? -err : err)};
+}
+
+// The filter's entries go into secret_names / secret_globs; returns the
+// glob bits that apply under any parent.
+Result<uint16_t> load_filter(struct sensor* s, const OpenFilter& f) {
+  const int names = bpf_map__fd(s->maps.secret_names);
+  for (const auto& n : f.names) {
+    bt_name_key key{};
+    copy_fixed(key.parent, n.parent);
+    copy_fixed(key.name, n.name);
+    uint16_t flags = n.flags, old = 0;
+    if (bpf_map_lookup_elem(names, &key, &old) == 0) flags |= old;
+    if (bpf_map_update_elem(names, &key, &flags, BPF_ANY)) return bpf_error("secret filter", errno);
+  }
+  uint16_t any_parent = 0;
+  for (std::size_t i = 0; i < f.globs.size() && i < BT_GLOBS_MAX; ++i) {
+    const auto& g = f.globs[i];
+    bt_glob v{};
+    copy_fixed(v.parent, g.parent);
+    copy_fixed(v.prefix, g.prefix);
+    copy_fixed(v.suffix, g.suffix);
+    v.prefix_len = static_cast<uint32_t>(std::min<std::size_t>(g.prefix.size(), BT_GLOB_PART - 1));
+    v.suffix_len = static_cast<uint32_t>(std::min<std::size_t>(g.suffix.size(), BT_GLOB_PART - 1));
+    const uint32_t index = static_cast<uint32_t>(i);
+    if (bpf_map_update_elem(bpf_map__fd(s->maps.secret_globs), &index, &v, BPF_ANY))
+      return bpf_error("secret filter", errno);
+    const uint16_t bit = static_cast<uint16_t>(1u << i);
+    if (g.parent.empty()) {
+      any_parent |= bit;
+      continue;
+    }
+    bt_name_key key{};
+    copy_fixed(key.parent, g.parent);
+    uint16_t bits = bit, old = 0;
+    if (bpf_map_lookup_elem(names, &key, &old) == 0) bits |= old;
+    if (bpf_map_update_elem(names, &key, &bits, BPF_ANY)) return bpf_error("secret filter", errno);
+  }
+  return any_parent;
+}
+
+Status load_runner_comms(struct sensor* s, const std::vector<RunnerComm>& comms) {
+  for (const auto& c : comms) {
+    char key[16] = {};
+    std::memcpy(key, c.comm.data(), std::min<std::size_t>(c.comm.size(), 15));
+    const uint8_t how = c.confirmed ? 1 : 2;
+    if (bpf_map_update_elem(bpf_map__fd(s->maps.runner_comms), key, &how, BPF_ANY))
+      return bpf_error("runner names", errno);
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+std::string_view loss_reason(int index) {
+  switch (index) {
+    case BT_LOSS_RING_FULL: return "ring_full";
+    case BT_LOSS_TRACKED_FULL: return "tracked_full";
+    default: return "kernel_read_failed";
+  }
+}
+
+Status check_kernel(const Options& options) {
+  const std::string btf = options.btf_file.empty() ? "/sys/kernel/btf/vmlinux" : options.btf_file;
+  struct stat st{};
+  if (::stat(btf.c_str(), &st) != 0)
+    return make_error(ErrorCode::kUnavailable,
+                      "this kernel has no BTF (" + btf + " is missing: it needs CONFIG_DEBUG_INFO_BTF=y, "
+                      "or ebpf.btf_file naming a BTF file for it)" + kFallback);
+  if (::geteuid() != 0)
+    return make_error(ErrorCode::kUnavailable,
+                      std::string("the eBPF sensor must start as root (it drops its capabilities once loaded)") + kFallback);
+  if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) != 1)
+    return make_error(ErrorCode::kUnavailable,
+                      std::string("this kernel has no BPF ring buffer (Linux 5.8 or later is needed)") + kFallback);
+  return Ok{};
+}
+
+Result<std::unique_ptr<Sensor>> Sensor::start(const Options& options) {
+  if (Status s = check_kernel(options); !s) return s.error();
+  libbpf_set_print(print_libbpf);
+  std::unique_ptr<Sensor> self(new Sensor());
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+  if (!options.btf_file.empty()) open_opts.btf_custom_path = options.btf_file.c_str();
+  self->skel_ = sensor__open_opts(&open_opts);
+  if (!self->skel_) return bpf_error("opening the BPF object", errno);
+  struct sensor* s = self->skel_;
+  s->rodata->record_all = options.record_all;
+  s->rodata->any_name = options.filter.any_name;
+  s->rodata->self_tgid = static_cast<uint32_t>(::getpid());
+  uint16_t any_parent = 0;
+  for (std::size_t i = 0; i < options.filter.globs.size() && i < BT_GLOBS_MAX; ++i)
+    if (options.filter.globs[i].parent.empty()) any_parent |= static_cast<uint16_t>(1u << i);
+  s->rodata->any_parent_globs = any_parent;
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return bpf_error("counting CPUs", cpus);
+  bpf_map__set_max_entries(s->maps.scratch, static_cast<uint32_t>(cpus));
+  bpf_map__set_max_entries(s->maps.events, options.ring_bytes);
+  if (int err = sensor__load(s))
+    return make_error(ErrorCode::kUnavailable,
+                      "loading the BPF programs failed (" + std::string(std::strerror(-err)) +
+                          "; `--log-level debug` shows the verifier's reason)" + kFallback);
+  if (auto f = load_filter(s, options.filter); !f) return f.error();
+  if (Status c = load_runner_comms(s, options.runner_comms); !c) return c.error();
+  if (int err = sensor__attach(s)) return bpf_error("attaching the BPF programs", err);
+  self->ring_ = ring_buffer__new(bpf_map__fd(s->maps.events), &Sensor::on_sample, self.get(), nullptr);
+  if (!self->ring_) return bpf_error("opening the ring buffer", errno);
+  return self;
+}
+
+Sensor::~Sensor() {
+  if (ring_) ring_buffer__free(ring_);
+  if (skel_) sensor__destroy(skel_);
+}
+
+int Sensor::on_sample(void* self, void* data, std::size_t size) {
+  auto* sensor = static_cast<Sensor*>(self);
+  (*sensor->handler_)(std::span<const uint8_t>(static_cast<const uint8_t*>(data), size));
+  return 0;
+}
+
+Result<int> Sensor::poll(int timeout_ms, const RecordHandler& on_record) {
+  handler_ = &on_record;
+  const int n = ring_buffer__poll(ring_, timeout_ms);
+  handler_ = nullptr;
+  if (n < 0 && n != -EINTR) return bpf_error("reading the ring buffer", n);
+  return n < 0 ? 0 : n;
+}
+
+Status Sensor::add_runner(uint32_t tgid) {
+  const uint8_t one = 1;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.runners), &tgid, &one, BPF_ANY))
+    return bpf_error("adding a runner", errno);
+  return Ok{};
+}
+
+std::array<uint64_t, BT_LOSS_MAX> Sensor::loss() const {
+  std::array<uint64_t, BT_LOSS_MAX> totals{};
+  const int cpus = libbpf_num_possible_cpus();
+  std::vector<uint64_t> per_cpu(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
+  for (uint32_t i = 0; i < BT_LOSS_MAX; ++i) {
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.loss), &i, per_cpu.data())) continue;
+    for (uint64_t v : per_cpu) totals[i] += v;
+  }
+  return totals;
+}
+
+std::size_t Sensor::tracked_count() const {
+  const int fd = bpf_map__fd(skel_->maps.tracked);
+  std::size_t n = 0;
+  uint32_t key = 0, next = 0;
+  const uint32_t* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    ++n;
+    key = next;
+    prev = &key;
+  }
+  return n;
+}
+
+}  // namespace bt::agent::ebpf

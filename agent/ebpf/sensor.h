@@ -1,0 +1,68 @@
+// The daemon's kernel sensor: loads sensor.bpf.c (CO-RE, through its
+// bpftool skeleton), fills its maps, attaches it, and hands the ring
+// buffer's records to the caller. Destroying the Sensor detaches every
+// program. Only the loader knows libbpf; records leave it as bytes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "agent/ebpf/filter.h"
+#include "agent/ebpf/record.h"
+#include "common/result.h"
+
+struct sensor;  // the bpftool skeleton
+struct ring_buffer;
+
+namespace bt::agent::ebpf {
+
+struct RunnerComm {
+  std::string comm;  // the task name after exec (at most 15 bytes)
+  bool confirmed = false;  // the name alone makes it a runner; else user space checks argv
+};
+
+struct Options {
+  bool record_all = false;  // every process on the host, not only builds
+  std::string btf_file;     // BTF for kernels that do not expose /sys/kernel/btf/vmlinux
+  uint32_t ring_bytes = 8u << 20;
+  OpenFilter filter;
+  std::vector<RunnerComm> runner_comms;
+};
+
+// Why the sensor cannot run here, or Ok: BTF, ring buffers, privileges.
+Status check_kernel(const Options& options);
+
+class Sensor {
+ public:
+  static Result<std::unique_ptr<Sensor>> start(const Options& options);
+  ~Sensor();
+  Sensor(const Sensor&) = delete;
+  Sensor& operator=(const Sensor&) = delete;
+
+  // Marks a process as a CI runner: its children start builds.
+  Status add_runner(uint32_t tgid);
+  // Waits up to `timeout_ms` for records and passes each to `on_record`
+  // (on this thread). Returns the number of records, or an error.
+  using RecordHandler = std::function<void(std::span<const uint8_t>)>;
+  Result<int> poll(int timeout_ms, const RecordHandler& on_record);
+  // Records lost in the kernel since load, by bt_loss reason.
+  std::array<uint64_t, BT_LOSS_MAX> loss() const;
+  // Processes currently tracked in the kernel (for tests and status).
+  std::size_t tracked_count() const;
+
+ private:
+  Sensor() = default;
+  struct sensor* skel_ = nullptr;
+  struct ring_buffer* ring_ = nullptr;
+  const RecordHandler* handler_ = nullptr;
+  static int on_sample(void* self, void* data, std::size_t size);
+};
+
+std::string_view loss_reason(int index);  // ring_full, tracked_full, read_failed
+
+}  // namespace bt::agent::ebpf

@@ -1,0 +1,392 @@
+// `buildtrail-agent daemon` end to end, for real: the daemon loads its BPF
+// programs into this kernel, fake CI runners (the real runner's task name
+// and argv, see fake_runner.py) start builds, and the events go to the real
+// collector over loopback HTTP. Needs root; with BUILDTRAIL_REQUIRE_EBPF=1
+// (CI) anything missing is a failure, not a skip.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "tests/agent/capture_fixtures.h"
+#include "tests/collector/collector_process.h"
+
+using namespace bt;
+using namespace bt::testing::capture;
+
+namespace {
+
+const std::string kFakeGithubToken = "ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0123";  // not a real token
+const std::string kFakeAwsKey = "AKIAIOSFODNN7EXAMPLE";                        // AWS's documented example
+
+std::string agent_bin() { return testing::build_path("agent/buildtrail-agent"); }
+
+bool ebpf_possible() {
+  if (::geteuid() == 0) return true;
+  if (testing::env_or("BUILDTRAIL_REQUIRE_EBPF", "") == "1") FAIL("the eBPF tests need root (BUILDTRAIL_REQUIRE_EBPF=1)");
+  MESSAGE("skipped: the eBPF daemon tests need root");
+  return false;
+}
+
+bool wait_until(const std::function<bool()>& done, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    if (done()) return true;
+    ::usleep(20000);
+  }
+  return done();
+}
+
+// A running daemon writing its events to ROOT/events.jsonl; stopped with
+// SIGTERM by stop() or at the end of the scope.
+struct Daemon {
+  std::string root, events, log;
+  pid_t pid = -1;
+
+  Daemon(const std::string& root_dir, const std::string& args) : root(root_dir) {
+    events = root + "/events.jsonl";
+    log = root + "/daemon.log";
+    const std::string command = "exec " + agent_bin() + " daemon --state-dir " + root + "/state --events-out " +
+                                events + " --log-level debug " + args + " >" + log + " 2>&1";
+    pid = ::fork();
+    if (pid == 0) {
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~Daemon() {
+    if (pid > 0) stop();
+  }
+  bool logged(const std::string& text) const { return slurp(log).find(text) != std::string::npos; }
+  bool started() {
+    const bool ok = wait_until([&] { return logged("sensor attached") || exited(); }, 30000) && !exited();
+    if (!ok) MESSAGE("daemon log:\n" << slurp(log));
+    return ok;
+  }
+  bool exited() {
+    int status = 0;
+    if (pid > 0 && ::waitpid(pid, &status, WNOHANG) == pid) {
+      exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      pid = -1;
+    }
+    return pid < 0;
+  }
+  int stop() {
+    if (pid > 0) {
+      ::kill(pid, SIGTERM);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      pid = -1;
+    }
+    return exit_status;
+  }
+  int exit_status = -1;
+};
+
+// A fake CI runner process (see fake_runner.py): started now, registered
+// by the daemon, then told to run its build step.
+struct FakeRunner {
+  std::string dir, ready, go;
+  pid_t pid = -1;
+
+  // `name`: the runner's program name (java, Runner.Worker); `ci`: the
+  // environment its step gets (jenkins, github).
+  FakeRunner(const std::string& root, const std::string& name, const std::string& ci, const std::string& command) {
+    dir = root + "/runner-" + ci;
+    ready = dir + "/ready";
+    go = dir + "/go";
+    REQUIRE(testing::run_command("mkdir -p " + dir + " && ln -sf /usr/bin/python3 " + dir + "/" + name).exit_code == 0);
+    const std::string exe = dir + "/" + name;
+    const std::string script = testing::env_or("BUILDTRAIL_SRC", ".") + "/tests/agent/fake_runner.py";
+    pid = ::fork();
+    if (pid == 0) {
+      ::execl(exe.c_str(), name.c_str(), script.c_str(), ci.c_str(), ready.c_str(), go.c_str(), command.c_str(),
+              "-jar", "agent.jar", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    REQUIRE(wait_until([&] { return ::access(ready.c_str(), F_OK) == 0; }, 20000));
+  }
+  // Waits until the daemon tracks this runner, then lets it start the build.
+  void start(const Daemon& d) {
+    const std::string line = "tracking runner pid " + std::to_string(pid) + " ";
+    REQUIRE_MESSAGE(wait_until([&] { return d.logged(line); }, 20000), slurp(d.log));
+    REQUIRE(testing::run_command("touch " + go).exit_code == 0);
+  }
+  int wait() {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  ~FakeRunner() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+std::map<std::string, std::vector<events::Event>> by_build(const std::vector<events::Event>& evs) {
+  std::map<std::string, std::vector<events::Event>> out;
+  for (const auto& e : evs)
+    if (!e.build.ci.empty()) out[e.build.ci].push_back(e);
+  return out;
+}
+
+bool has_argv(const std::vector<events::Event>& evs, const std::string& word) {
+  for (const auto* x : bodies<events::ProcessExec>(evs))
+    for (const auto& a : x->argv)
+      if (a.find(word) != std::string::npos) return true;
+  return false;
+}
+
+// Every capture a build step can do, in one script: execs, a secret file
+// by absolute and relative path, TCP, DNS, an upload, another process's
+// environment and memory, a process that renames itself and one that
+// re-parents to init.
+std::string build_script(const std::string& home, int tcp_port, const std::string& artifact) {
+  const std::string port = std::to_string(tcp_port);
+  return "/bin/echo --token " + kFakeGithubToken + " >/dev/null; "
+         "cat " + home + "/.aws/credentials >/dev/null; "
+         "cd " + home + "/.aws && cat credentials >/dev/null; cd /; "
+         "(exec 3<>/dev/tcp/127.0.0.1/" + port + ") ; "
+         "/usr/bin/python3 -c \"import socket,struct; u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); "
+         "u.sendto(struct.pack('>HHHHHH',5,0x0100,1,0,0,0)+b'\\x08registry\\x04test\\x00\\x00\\x01\\x00\\x01',"
+         "('127.0.0.77',53)); u.recvfrom(512)\"; "
+         "curl -s -m 1 -H Expect: -T " + artifact + " http://127.0.0.1:" + port + "/up/a.txt >/dev/null; "
+         "/bin/sleep 3 & cat /proc/$!/environ >/dev/null; kill $!; "
+         "/usr/bin/python3 -c \"import ctypes,os,time\n"
+         "libc=ctypes.CDLL(None)\n"
+         "buf=ctypes.create_string_buffer(b'12345678')\n"
+         "pid=os.fork()\n"
+         "if pid==0:\n  time.sleep(3); os._exit(0)\n"
+         "class V(ctypes.Structure): _fields_=[('b',ctypes.c_void_p),('n',ctypes.c_size_t)]\n"
+         "dst=ctypes.create_string_buffer(8)\n"
+         "assert libc.process_vm_readv(pid,ctypes.byref(V(ctypes.addressof(dst),8)),1,ctypes.byref(V(ctypes.addressof(buf),8)),1,0)==8\n"
+         "assert libc.ptrace(16,pid,0,0)==0\n"
+         "os.waitpid(pid,0); libc.ptrace(17,pid,0,0); os.kill(pid,9); os.waitpid(pid,0)\"; "
+         "/usr/bin/python3 -c \"import ctypes; ctypes.CDLL(None).prctl(15,b'innocent',0,0,0); "
+         "open('" + home + "/.docker/config.json').read()\"; "
+         "(setsid /bin/sh -c 'sleep 1; cat " + home + "/.npmrc >/dev/null' &) ; "
+         "exit 3";
+}
+
+void make_home(const std::string& home) {
+  REQUIRE(testing::run_command("mkdir -p " + home + "/.aws " + home + "/.docker && printf '[default]\\naws_access_key_id = " +
+                               kFakeAwsKey + "\\n' > " + home + "/.aws/credentials && echo '{}' > " + home +
+                               "/.docker/config.json && echo 'registry=http://127.0.0.1/' > " + home + "/.npmrc")
+              .exit_code == 0);
+}
+
+}  // namespace
+
+TEST_CASE("daemon: two concurrent builds on one host, every event kind, attributed; nothing outside builds") {
+  if (!ebpf_possible()) return;
+  testing::CollectorData d("daemon");
+  testing::CollectorProcess c(d.data);
+  REQUIRE(c.running());
+  DnsServer dns;
+  Listener registry;
+  const std::string artifact = d.root + "/artifact.txt";
+  REQUIRE(testing::run_command("printf 'hello\\n' > " + artifact).exit_code == 0);
+  for (const char* who : {"jenkins", "github", "outside"}) make_home(d.root + "/home-" + who);
+
+  Daemon daemon(d.root, "--collector " + c.url("") + " --enroll-token " + d.token() + " --batch-max-age-ms 100");
+  REQUIRE(daemon.started());
+  FakeRunner jenkins(d.root, "java", "jenkins", build_script(d.root + "/home-jenkins", registry.port, artifact));
+  FakeRunner github(d.root, "Runner.Worker", "github", build_script(d.root + "/home-github", registry.port, artifact));
+  jenkins.start(daemon);
+  github.start(daemon);
+  // The same work outside any build, while both builds run: not recorded.
+  {
+    std::ofstream f(d.root + "/outside.sh");
+    f << build_script(d.root + "/home-outside", registry.port, artifact);
+  }
+  const auto outside = testing::run_command("/bin/echo OUTSIDE-BUILDS; /bin/bash " + d.root + "/outside.sh");
+  CHECK_MESSAGE(outside.exit_code == 3, outside.output);
+  CHECK(jenkins.wait() == 3);
+  CHECK(github.wait() == 3);
+  // The re-parented reader runs on after its build ended.
+  const auto orphan_done = [&](const std::string& who) {
+    return slurp(daemon.events).find("\"path\":\"" + d.root + "/home-" + who + "/.npmrc\"") != std::string::npos;
+  };
+  CHECK(wait_until([&] { return orphan_done("jenkins") && orphan_done("github"); }, 15000));
+  CHECK(daemon.stop() == 0);
+
+  const auto evs = read_events(daemon.events);
+  const std::string raw = slurp(daemon.events);
+  CHECK(raw.find(kFakeGithubToken) == std::string::npos);
+  CHECK(raw.find(kFakeAwsKey) == std::string::npos);
+  CHECK(raw.find("home-outside") == std::string::npos);
+  CHECK_FALSE(has_argv(evs, "OUTSIDE-BUILDS"));
+  CHECK(bodies<events::Loss>(evs).empty());
+
+  const auto builds = by_build(evs);
+  REQUIRE(builds.count("jenkins") == 1);
+  REQUIRE(builds.count("github") == 1);
+  CHECK(builds.at("jenkins").front().build.id == "jenkins-app-main-7");
+  CHECK(builds.at("github").front().build.id.find("5151") != std::string::npos);
+  for (const auto& [ci, list] : builds) {
+    INFO("build " << ci);
+    const std::string home = d.root + "/home-" + ci;
+    std::set<std::string> ids;
+    for (const auto& e : list) ids.insert(e.build.id);
+    CHECK(ids.size() == 1);  // concurrent builds never mix
+    REQUIRE(bodies<events::BuildStart>(list).size() == 1);
+    CHECK(bodies<events::BuildStart>(list)[0]->mode == "daemon");
+    REQUIRE(bodies<events::BuildEnd>(list).size() == 1);
+    CHECK(bodies<events::BuildEnd>(list)[0]->exit_code == 3);
+
+    bool echo = false;
+    for (const auto* x : bodies<events::ProcessExec>(list))
+      if (!x->argv.empty() && x->argv[0] == "/bin/echo") {
+        echo = true;
+        REQUIRE(x->argv.size() == 3);
+        CHECK(x->argv[2].rfind("[REDACTED:", 0) == 0);
+        CHECK_FALSE(x->exe_sha256.empty());
+      }
+    CHECK(echo);
+    CHECK_FALSE(bodies<events::ProcessExit>(list).empty());
+
+    std::multiset<std::string> secrets;
+    for (const auto* s : bodies<events::SecretAccess>(list)) {
+      secrets.insert(s->access + " " + (s->path.rfind(home, 0) == 0 ? s->path.substr(home.size()) : s->rule));
+      if (s->access == "proc_environ" || s->access == "ptrace_attach" || s->access == "process_vm_readv")
+        CHECK(s->secret_class == "process_memory");
+    }
+    INFO("secret accesses: " << [&] { std::string t; for (const auto& s : secrets) t += s + "; "; return t; }());
+    CHECK(secrets.count("open_read /.aws/credentials") == 2);  // absolute and relative
+    CHECK(secrets.count("open_read /.docker/config.json") == 1);  // by a renamed process
+    CHECK(secrets.count("open_read /.npmrc") == 1);              // by an orphan
+    CHECK(secrets.count("proc_environ proc-environ") == 1);
+    CHECK(secrets.count("process_vm_readv process-vm-readv") == 1);
+    CHECK(secrets.count("ptrace_attach ptrace-attach") == 1);
+
+    const auto connects = bodies<events::NetConnect>(list);
+    bool tcp = false;
+    for (const auto* n : connects)
+      if (n->protocol == "tcp" && n->daddr == "127.0.0.1" && n->dport == static_cast<uint64_t>(registry.port)) tcp = true;
+    CHECK(tcp);
+    const auto dns_queries = bodies<events::DnsQuery>(list);
+    REQUIRE(dns_queries.size() == 1);
+    CHECK(dns_queries[0]->name == "registry.test");
+    CHECK(dns_queries[0]->server == "127.0.0.77");
+    CHECK(dns_queries[0]->answers == std::vector<std::string>{"127.0.0.1"});
+    const auto uploads = bodies<events::ArtifactUpload>(list);
+    REQUIRE(uploads.size() == 1);
+    CHECK(uploads[0]->tool == "curl");
+    REQUIRE(uploads[0]->files.size() == 1);
+    CHECK(uploads[0]->files[0].sha256 == "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+  }
+
+  // Delivered, signed and chained, to the real collector.
+  const auto listed = testing::run_command(testing::build_path("collector/buildtrail-collector") + " builds --data " + d.data);
+  INFO(listed.output);
+  CHECK(listed.output.find("jenkins-app-main-7") != std::string::npos);
+  CHECK(listed.output.find("5151") != std::string::npos);
+}
+
+TEST_CASE("daemon: completeness on the shared workloads (exec_storm vs strace -f; file_storm's 147 secrets)") {
+  if (!ebpf_possible()) return;
+  const std::string bench = shared_bench();
+  const std::string root = testing::make_temp_dir("daemon-storms");
+  const std::string work = root + "/work";
+  REQUIRE(testing::run_command(bench + "/workloads/_fakehome.sh " + root + "/home").exit_code == 0);
+  const std::string exec_storm = "mkdir -p " + work + " && EXEC_STORM_ITER=25 BENCH_WORKDIR=" + work +
+                                 " /bin/bash " + bench + "/workloads/exec_storm.sh";
+  REQUIRE(testing::run_command("env -i PATH=/usr/bin:/bin strace -f -qq -xx -v -s 65536 -e trace=execve -e signal=none -o " +
+                               root + "/strace.log /bin/bash -c '" + exec_storm + "'").exit_code == 0);
+  REQUIRE(testing::run_command("rm -rf " + work).exit_code == 0);
+  const std::string file_storm = "FILE_STORM_DIRS=2 FILE_STORM_FILES=3 FILE_STORM_PASSES=1 BENCH_WORKDIR=" + root +
+                                 " BENCH_HOME=" + root + "/home /bin/bash " + bench + "/workloads/file_storm.sh";
+
+  Daemon daemon(root, "");
+  REQUIRE(daemon.started());
+  {
+    FakeRunner runner(root, "java", "jenkins", exec_storm);
+    runner.start(daemon);
+    CHECK(runner.wait() == 0);
+  }
+  {
+    FakeRunner runner(root + "/2", "java", "jenkins", file_storm);
+    runner.start(daemon);
+    CHECK(runner.wait() == 0);
+  }
+  ::usleep(500000);
+  CHECK(daemon.stop() == 0);
+  const auto evs = read_events(daemon.events);
+  CHECK(bodies<events::Loss>(evs).empty());
+  CHECK_FALSE(daemon.logged("lost in the kernel"));
+
+  // Builds are told apart by their first process: the first is exec_storm.
+  std::map<std::string, std::vector<const events::Event*>> per_build;
+  std::vector<std::string> order;
+  for (const auto& e : evs) {
+    if (e.kind() == events::Kind::build_start) order.push_back(e.process.key + e.build.id + std::to_string(e.time_ns));
+    if (!order.empty()) per_build[order.back()].push_back(&e);
+  }
+  REQUIRE(order.size() == 2);
+
+  std::multiset<std::pair<std::string, std::vector<std::string>>> ours;
+  for (const auto* e : per_build[order[0]])
+    if (const auto* x = std::get_if<events::ProcessExec>(&e->body)) ours.emplace(e->process.exe, x->argv);
+  const auto theirs = strace_execs(root + "/strace.log");
+  CHECK(theirs.size() > 25 * 12);
+  CHECK(ours.size() == theirs.size());
+  std::vector<std::pair<std::string, std::vector<std::string>>> only_ours, only_theirs;
+  std::set_difference(ours.begin(), ours.end(), theirs.begin(), theirs.end(), std::back_inserter(only_ours));
+  std::set_difference(theirs.begin(), theirs.end(), ours.begin(), ours.end(), std::back_inserter(only_theirs));
+  for (const auto& e : only_ours) MESSAGE("only buildtrail: " << e.first << " " << (e.second.empty() ? "" : e.second[0]));
+  for (const auto& e : only_theirs) MESSAGE("only strace: " << e.first << " " << (e.second.empty() ? "" : e.second[0]));
+  CHECK(only_ours.empty());
+  CHECK(only_theirs.empty());
+
+  std::map<std::string, int> by_path;
+  int total = 0;
+  for (const auto* e : per_build[order[1]])
+    if (const auto* s = std::get_if<events::SecretAccess>(&e->body)) {
+      CHECK(s->path.rfind(root + "/home/", 0) == 0);
+      ++by_path[s->path];
+      ++total;
+    }
+  CHECK(total == 147);
+  CHECK(by_path.size() == 7);
+  for (const auto& p : by_path) CHECK_MESSAGE(p.second == 21, p.first);  // 10 rounds x 2 + 1 relative
+}
+
+TEST_CASE("daemon: refuses clearly without BTF or root; drops capabilities; detaches on SIGTERM") {
+  if (!ebpf_possible()) return;
+  const std::string root = testing::make_temp_dir("daemon-ops");
+  const auto no_btf = testing::run_command(agent_bin() + " daemon --state-dir " + root + "/s1 --btf-file " + root +
+                                           "/no-such-btf");
+  CHECK(no_btf.exit_code == 1);
+  CHECK(no_btf.output.find("no BTF") != std::string::npos);
+  CHECK(no_btf.output.find("buildtrail-agent run") != std::string::npos);
+  CHECK(std::count(no_btf.output.begin(), no_btf.output.end(), '\n') == 1);
+  REQUIRE(testing::run_command("mkdir -p " + root + "/user && chown 65534:65534 " + root + "/user").exit_code == 0);
+  const auto user = testing::run_command("setpriv --reuid=65534 --regid=65534 --clear-groups " + agent_bin() +
+                                         " daemon --state-dir " + root + "/user/state");
+  CHECK(user.exit_code == 1);
+  CHECK(user.output.find("must start as root") != std::string::npos);
+
+  Daemon daemon(root, "");
+  REQUIRE(daemon.started());
+  const std::string status = slurp("/proc/" + std::to_string(daemon.pid) + "/status");
+  const auto cap = status.find("CapEff:");
+  REQUIRE(cap != std::string::npos);
+  // CAP_DAC_READ_SEARCH (2) and CAP_SYS_PTRACE (19) only.
+  CHECK(std::stoull(status.substr(cap + 7, status.find('\n', cap) - cap - 7), nullptr, 16) == 0x80004ull);
+  CHECK(status.find("NoNewPrivs:\t1") != std::string::npos);
+  const auto attached = testing::run_command("bpftool prog show");
+  CHECK(attached.output.find("bt_sys_exit") != std::string::npos);
+  CHECK(daemon.stop() == 0);
+  CHECK(daemon.logged("detached from the kernel"));
+  // The kernel frees detached programs shortly after (RCU).
+  CHECK(wait_until([] { return testing::run_command("bpftool prog show").output.find("bt_") == std::string::npos; },
+                   10000));
+}
