@@ -51,6 +51,7 @@ void Clock::refresh() { offset_ns_ = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_B
 
 struct Builds::Build {
   uint32_t runner = 0;
+  uint64_t started_boot_ns = 0;  // the runner's fork of the build
   std::unique_ptr<enrich::Pipeline> pipeline;
   std::vector<ebpf::Record> held;
   uint64_t dropped_while_held = 0;
@@ -89,7 +90,7 @@ void Builds::start_pipeline(Build& b, const ebpf::Record& x) {
     c.envelope.process.exe = wrap::procfs::read_link("/proc/" + std::to_string(b.runner) + "/exe");
   }
   b.pipeline = std::make_unique<enrich::Pipeline>(std::move(c), sink_);
-  b.pipeline->build_start({}, x.cwd, "daemon");
+  b.pipeline->build_start({}, x.cwd, "daemon", clock_.wall_ns(b.started_boot_ns ? b.started_boot_ns : x.boot_ns));
 }
 
 void Builds::deliver(Build& b, const ebpf::Record& r) {
@@ -158,7 +159,10 @@ void Builds::on_record(const ebpf::Record& r) {
   Build& b = build_for(r);
   if (r.kind == BT_FORK) {
     ++b.live;
-    if (r.flags & BT_F_NEW_BUILD) b.runner = r.parent_tgid;
+    if (r.flags & BT_F_NEW_BUILD) {
+      b.runner = r.parent_tgid;
+      b.started_boot_ns = r.boot_ns;
+    }
   }
   if (!b.pipeline && r.kind == BT_EXEC) {
     start_pipeline(b, r);

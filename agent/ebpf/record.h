@@ -121,7 +121,8 @@ struct bt_runner {
 
 /* The secret-file filter: user space compiles the secret rules into these.
  * A name entry matches a basename exactly, optionally only under a parent
- * directory of a given name (empty parent: any). */
+ * directory of a given name; a glob matches a basename's literal ends,
+ * optionally under a parent of a given name (empty parent: any). */
 struct bt_name_key {
   char parent[BT_PARENT_MAX];
   char name[BT_NAME_MAX];
@@ -129,7 +130,8 @@ struct bt_name_key {
 
 enum bt_name_flags {
   BT_NAME_SECRET = 1,
-  BT_NAME_PROC = 2, /* /proc/<pid>/<name>: only when <pid> is another process */
+  BT_NAME_PROC = 2,        /* /proc/<pid>/<name>: only when <pid> is another process */
+  BT_NAME_NEED_PARENT = 4, /* basenames only: a (parent, name) entry decides */
 };
 
 struct bt_glob {
@@ -145,6 +147,8 @@ struct bt_tracked {
   __u32 root_tgid;
   __u32 env_wanted;    /* send the environment with the next exec */
   __u64 root_start_ns;
+  __u32 udp53;         /* connected a UDP socket to port 53: its read()s may be DNS answers */
+  __u32 pad;
 };
 
 #endif

@@ -26,7 +26,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by user space before load. */
 const volatile bool record_all = false;   /* track every process, not only builds */
 const volatile bool any_name = false;     /* a secret rule can match any basename */
-const volatile __u16 any_parent_globs = 0; /* glob bits that need no parent match */
+const volatile __u32 n_globs = 0;          /* entries used in secret_globs */
 const volatile __u32 self_tgid = 0;
 
 struct {
@@ -56,13 +56,23 @@ struct {
   __type(value, __u8);
 } runner_comms SEC(".maps");
 
-/* (parent, name) -> bt_name_flags; (parent, "") -> glob bits for that parent. */
+/* The secret-file filter (user space compiles it from the rules, see
+ * agent/ebpf/filter.h): basename -> bt_name_flags; (parent, basename) ->
+ * flags for names that need their parent directory; up to BT_GLOBS_MAX
+ * basename globs. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, char[BT_NAME_MAX]);
+  __type(value, __u16);
+} secret_basenames SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 4096);
   __type(key, struct bt_name_key);
   __type(value, __u16);
-} secret_names SEC(".maps");
+} secret_pairs SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -127,8 +137,17 @@ static __always_inline void fill_header(struct bt_header *h, __u16 kind, __u32 s
   h->start_ns = start_ns;
 }
 
+/* Waking the reader for every record costs the build an IPI and the reader
+ * a context switch each; the reader polls every few tens of milliseconds
+ * anyway, so it is woken only once a good part of the ring is filled. */
+#define BT_WAKE_BYTES (256 << 10)
+static __always_inline __u64 wakeup(void) {
+  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > BT_WAKE_BYTES ? BPF_RB_FORCE_WAKEUP
+                                                                         : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void submit(void *rec, __u64 size) {
-  if (bpf_ringbuf_output(&events, rec, size, 0)) count_loss(BT_LOSS_RING_FULL);
+  if (bpf_ringbuf_output(&events, rec, size, wakeup())) count_loss(BT_LOSS_RING_FULL);
 }
 
 /* ---- processes ---- */
@@ -165,7 +184,7 @@ int BPF_PROG(bt_fork, struct task_struct *parent, struct task_struct *child) {
   r->h.flags = flags;
   r->parent_tgid = ptgid;
   r->pad = 0;
-  bpf_ringbuf_submit(r, 0);
+  bpf_ringbuf_submit(r, wakeup());
   return 0;
 }
 
@@ -182,7 +201,7 @@ int BPF_PROG(bt_exit, struct task_struct *p) {
     fill_header(&r->h, BT_EXIT, sizeof(*r), tgid, t, task_start_ns(p));
     r->exit_code = BPF_CORE_READ(p, exit_code);
     r->pad = 0;
-    bpf_ringbuf_submit(r, 0);
+    bpf_ringbuf_submit(r, wakeup());
   } else {
     count_loss(BT_LOSS_RING_FULL);
   }
@@ -275,7 +294,7 @@ static __always_inline void check_runner(struct task_struct *p, __u32 tgid) {
   }
   fill_header(&r->h, BT_RUNNER, sizeof(*r), tgid, 0, task_start_ns(p));
   r->h.flags = flags;
-  bpf_ringbuf_submit(r, 0);
+  bpf_ringbuf_submit(r, wakeup());
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -360,54 +379,80 @@ static __always_inline bool is_other_pid(const char *name, __u32 tgid) {
   return false;
 }
 
-static __always_inline bool glob_matches(__u32 i, struct bt_name_key *key, __u32 name_len) {
-  struct bt_glob *g = bpf_map_lookup_elem(&secret_globs, &i);
-  if (!g) return false;
+/* Does basename `name` (`len` bytes) have the glob's literal ends? */
+static __always_inline bool glob_ends_match(const struct bt_glob *g, const char *name, __u32 len) {
   __u32 pl = g->prefix_len, sl = g->suffix_len;
-  if (pl > BT_GLOB_PART || sl > BT_GLOB_PART || pl + sl > name_len) return false;
-  for (int j = 0; j < BT_GLOB_PART; j++)
-    if (j < pl && key->name[j] != g->prefix[j]) return false;
-  for (int j = 0; j < BT_GLOB_PART; j++) {
+  if (pl >= BT_GLOB_PART || sl >= BT_GLOB_PART || pl + sl > len) return false;
+  for (int j = 0; j < BT_GLOB_PART - 1; j++) {
+    if (j >= pl) break;
+    if (name[j] != g->prefix[j]) return false;
+  }
+  for (int j = 0; j < BT_GLOB_PART - 1; j++) {
     if (j >= sl) break;
-    __u32 at = (name_len - sl + j) & (BT_NAME_MAX - 1);
-    if (key->name[at] != g->suffix[j]) return false;
+    if (name[(len - sl + j) & (BT_NAME_MAX - 1)] != g->suffix[j]) return false;
   }
   return true;
 }
 
-/* The secret-file filter (see record.h): flags of the matching entries. */
+static __always_inline bool same_parent(const char *a, const char *b) {
+  const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+  for (int i = 0; i < BT_PARENT_MAX / 8; i++)
+    if (x[i] != y[i]) return false;
+  return true;
+}
+
+/* The secret-file filter: the flags of what `d` (a file a tracked process
+ * opened) may match. Most opens cost one string read and one lookup; the
+ * parent's name is read only for names that need it. */
 static __always_inline __u16 filter_open(struct dentry *d, __u32 tgid) {
   struct bt_name_key key = {};
   long n = bpf_probe_read_kernel_str(key.name, sizeof(key.name), BPF_CORE_READ(d, d_name.name));
   if (n <= 1) return 0;
-  __u32 name_len = (n - 1) & (BT_NAME_MAX - 1);
   if (any_name) return BT_NAME_SECRET;
-  __u16 flags = 0, *v = bpf_map_lookup_elem(&secret_names, &key);
-  if (v) flags |= *v;
-  bpf_probe_read_kernel_str(key.parent, sizeof(key.parent), BPF_CORE_READ(d, d_parent, d_name.name));
-  v = bpf_map_lookup_elem(&secret_names, &key);
-  if (v) flags |= *v;
-  if ((flags & BT_NAME_PROC) && !is_other_pid(key.parent, tgid)) flags &= ~BT_NAME_PROC;
+  __u32 len = (n - 1) & (BT_NAME_MAX - 1);
+  __u16 flags = 0, *v = bpf_map_lookup_elem(&secret_basenames, key.name);
+  if (v) flags = *v;
+  bool have_parent = false;
+  if (flags & (BT_NAME_NEED_PARENT | BT_NAME_PROC)) {
+    bpf_probe_read_kernel_str(key.parent, sizeof(key.parent), BPF_CORE_READ(d, d_parent, d_name.name));
+    have_parent = true;
+    if (flags & BT_NAME_NEED_PARENT) {
+      v = bpf_map_lookup_elem(&secret_pairs, &key);
+      if (v) flags |= *v;
+    }
+    if ((flags & BT_NAME_PROC) && !is_other_pid(key.parent, tgid)) flags &= ~BT_NAME_PROC;
+  }
+  flags &= BT_NAME_SECRET | BT_NAME_PROC;
   if (flags) return flags;
-  /* Globs: those of this parent directory, and those of any parent. */
-  __u16 globs = any_parent_globs;
-  __builtin_memset(key.name, 0, sizeof(key.name));
-  v = bpf_map_lookup_elem(&secret_names, &key);
-  if (v) globs |= *v;
-  if (!globs) return 0;
-  bpf_probe_read_kernel_str(key.name, sizeof(key.name), BPF_CORE_READ(d, d_name.name));
-  for (__u32 i = 0; i < BT_GLOBS_MAX; i++)
-    if ((globs & (1u << i)) && glob_matches(i, &key, name_len)) return BT_NAME_SECRET;
+  for (__u32 i = 0; i < BT_GLOBS_MAX; i++) {
+    if (i >= n_globs) break;
+    struct bt_glob *g = bpf_map_lookup_elem(&secret_globs, &i);
+    if (!g || !glob_ends_match(g, key.name, len)) continue;
+    if (g->parent[0] == 0) return BT_NAME_SECRET;
+    if (!have_parent) {
+      bpf_probe_read_kernel_str(key.parent, sizeof(key.parent), BPF_CORE_READ(d, d_parent, d_name.name));
+      have_parent = true;
+    }
+    if (same_parent(key.parent, g->parent)) return BT_NAME_SECRET;
+  }
   return 0;
+}
+
+/* The file behind descriptor `fd` of `task`, or null. */
+static __always_inline struct file *fd_file(struct task_struct *task, long fd) {
+  /* Direct loads through BTF pointers: no helper call each. */
+  struct fdtable *fdt = task->files->fdt;
+  if (fd < 0 || !fdt || fd >= fdt->max_fds) return 0;
+  struct file **fds = fdt->fd;
+  struct file *file = 0;
+  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd & 0xfffff]);
+  return file;
 }
 
 /* A tracked process opened a file: `fd` is the new descriptor. */
 static __always_inline void on_open(struct task_struct *task, __u32 tgid, struct bt_tracked *t,
                                     long fd) {
-  if (fd < 0) return;
-  struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-  struct file *file = 0;
-  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd & 0xfffff]);
+  struct file *file = fd_file(task, fd);
   if (!file) return;
   struct path path;
   if (bpf_probe_read_kernel(&path, sizeof(path), &file->f_path)) return;
@@ -442,15 +487,14 @@ static __always_inline void on_connect(struct task_struct *task, __u32 tgid, str
     return;
   }
   fill_header(&r->h, BT_CONNECT, sizeof(*r), tgid, t, task_start_ns(task));
-  struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-  struct file *file = 0;
-  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd & 0xfffff]);
+  struct file *file = fd_file(task, fd);
   struct socket *sock = file ? BPF_CORE_READ(file, private_data) : 0;
   r->family = family;
   r->sock_type = sock ? BPF_CORE_READ(sock, type) : 0;
   r->result = ret == -EINPROGRESS ? 0 : ret;
   r->pad = 0;
   r->pad2 = 0;
+  if (r->sock_type == 2 /* SOCK_DGRAM */ && sa.sin6_port == bpf_htons(53)) t->udp53 = 1;
   __builtin_memset(r->daddr, 0, sizeof(r->daddr));
   r->dport = bpf_ntohs(sa.sin6_port);
   if (family == AF_INET) {
@@ -459,7 +503,7 @@ static __always_inline void on_connect(struct task_struct *task, __u32 tgid, str
   } else {
     __builtin_memcpy(r->daddr, &sa.sin6_addr, 16);
   }
-  bpf_ringbuf_submit(r, 0);
+  bpf_ringbuf_submit(r, wakeup());
 }
 
 /* A tracked process received a datagram: when it is UDP from port 53, it
@@ -469,9 +513,7 @@ static __always_inline void on_connect(struct task_struct *task, __u32 tgid, str
  * call returned (null: the socket's peer), `buf` the first buffer. */
 static __always_inline void on_datagram(struct task_struct *task, __u32 tgid, struct bt_tracked *t,
                                         long fd, void *src, void *buf, __u64 len) {
-  struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-  struct file *file = 0;
-  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd & 0xfffff]);
+  struct file *file = fd_file(task, fd);
   if (!file || (BPF_CORE_READ(file, f_inode, i_mode) & 0170000) != 0140000) return; /* S_IFSOCK */
   struct socket *sock = BPF_CORE_READ(file, private_data);
   struct sock *sk = BPF_CORE_READ(sock, sk);
@@ -531,7 +573,7 @@ static __always_inline void proc_access(struct task_struct *task, __u32 tgid,
   r->h.flags = flags;
   r->target_tgid = target;
   r->result = result;
-  bpf_ringbuf_submit(r, 0);
+  bpf_ringbuf_submit(r, wakeup());
 }
 
 /* ---- system calls ---- */
@@ -556,7 +598,7 @@ static __always_inline void proc_access(struct task_struct *task, __u32 tgid,
  * for every other system call on the host is a load and a few compares. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(bt_sys_exit, struct pt_regs *regs, long ret) {
-  long nr = BPF_CORE_READ(regs, orig_ax);
+  long nr = regs->orig_ax; /* a direct load: this runs for every system call on the host */
   if (nr != NR_openat && nr != NR_connect && nr != NR_open && nr != NR_openat2 &&
       nr != NR_creat && nr != NR_ptrace && nr != NR_process_vm_readv && nr != NR_recvfrom &&
       nr != NR_recvmsg && nr != NR_recvmmsg && nr != NR_read)
@@ -574,7 +616,9 @@ int BPF_PROG(bt_sys_exit, struct pt_regs *regs, long ret) {
     if (request == PTRACE_ATTACH || request == PTRACE_SEIZE)
       proc_access(task, tgid, t, PT_REGS_PARM2_CORE_SYSCALL(regs), ret, BT_F_PTRACE);
   } else if (nr == NR_read) {
-    /* A resolver reading a connected UDP socket (Go's does). */
+    /* A resolver reading its UDP socket connected to port 53 (Go's does);
+     * only processes that connected one pay more than the lookup. */
+    if (!t->udp53) return 0;
     on_datagram(task, tgid, t, PT_REGS_PARM1_CORE_SYSCALL(regs), 0,
                 (void *)PT_REGS_PARM2_CORE_SYSCALL(regs), ret);
   } else if (nr == NR_recvfrom) {

@@ -39,19 +39,30 @@ Error bpf_error(const std::string& what, int err) {
   return Error{ErrorCode::kUnavailable, what + ": " + std::strerror(err < 0 ? -err : err)};
 }
 
-// The filter's entries go into secret_names / secret_globs; returns the
-// glob bits that apply under any parent.
-Result<uint16_t> load_filter(struct sensor* s, const OpenFilter& f) {
-  const int names = bpf_map__fd(s->maps.secret_names);
+template <typename Key>
+Status merge_flags(int map_fd, const Key& key, uint16_t flags) {
+  uint16_t old = 0;
+  if (bpf_map_lookup_elem(map_fd, &key, &old) == 0) flags |= old;
+  if (bpf_map_update_elem(map_fd, &key, &flags, BPF_ANY)) return bpf_error("secret filter", errno);
+  return Ok{};
+}
+
+// The filter's entries into secret_basenames, secret_pairs, secret_globs.
+Status load_filter(struct sensor* s, const OpenFilter& f) {
+  const int basenames = bpf_map__fd(s->maps.secret_basenames);
   for (const auto& n : f.names) {
+    char name[BT_NAME_MAX];
+    copy_fixed(name, n.name);
+    if (n.parent.empty()) {
+      if (Status st = merge_flags(basenames, name, n.flags); !st) return st;
+      continue;
+    }
     bt_name_key key{};
     copy_fixed(key.parent, n.parent);
     copy_fixed(key.name, n.name);
-    uint16_t flags = n.flags, old = 0;
-    if (bpf_map_lookup_elem(names, &key, &old) == 0) flags |= old;
-    if (bpf_map_update_elem(names, &key, &flags, BPF_ANY)) return bpf_error("secret filter", errno);
+    if (Status st = merge_flags(bpf_map__fd(s->maps.secret_pairs), key, n.flags); !st) return st;
+    if (Status st = merge_flags(basenames, name, BT_NAME_NEED_PARENT); !st) return st;
   }
-  uint16_t any_parent = 0;
   for (std::size_t i = 0; i < f.globs.size() && i < BT_GLOBS_MAX; ++i) {
     const auto& g = f.globs[i];
     bt_glob v{};
@@ -63,18 +74,8 @@ Result<uint16_t> load_filter(struct sensor* s, const OpenFilter& f) {
     const uint32_t index = static_cast<uint32_t>(i);
     if (bpf_map_update_elem(bpf_map__fd(s->maps.secret_globs), &index, &v, BPF_ANY))
       return bpf_error("secret filter", errno);
-    const uint16_t bit = static_cast<uint16_t>(1u << i);
-    if (g.parent.empty()) {
-      any_parent |= bit;
-      continue;
-    }
-    bt_name_key key{};
-    copy_fixed(key.parent, g.parent);
-    uint16_t bits = bit, old = 0;
-    if (bpf_map_lookup_elem(names, &key, &old) == 0) bits |= old;
-    if (bpf_map_update_elem(names, &key, &bits, BPF_ANY)) return bpf_error("secret filter", errno);
   }
-  return any_parent;
+  return Ok{};
 }
 
 Status load_runner_comms(struct sensor* s, const std::vector<RunnerComm>& comms) {
@@ -126,10 +127,7 @@ Result<std::unique_ptr<Sensor>> Sensor::start(const Options& options) {
   s->rodata->record_all = options.record_all;
   s->rodata->any_name = options.filter.any_name;
   s->rodata->self_tgid = static_cast<uint32_t>(::getpid());
-  uint16_t any_parent = 0;
-  for (std::size_t i = 0; i < options.filter.globs.size() && i < BT_GLOBS_MAX; ++i)
-    if (options.filter.globs[i].parent.empty()) any_parent |= static_cast<uint16_t>(1u << i);
-  s->rodata->any_parent_globs = any_parent;
+  s->rodata->n_globs = static_cast<uint32_t>(std::min<std::size_t>(options.filter.globs.size(), BT_GLOBS_MAX));
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return bpf_error("counting CPUs", cpus);
   bpf_map__set_max_entries(s->maps.scratch, static_cast<uint32_t>(cpus));
@@ -138,7 +136,7 @@ Result<std::unique_ptr<Sensor>> Sensor::start(const Options& options) {
     return make_error(ErrorCode::kUnavailable,
                       "loading the BPF programs failed (" + std::string(std::strerror(-err)) +
                           "; `--log-level debug` shows the verifier's reason)" + kFallback);
-  if (auto f = load_filter(s, options.filter); !f) return f.error();
+  if (Status f = load_filter(s, options.filter); !f) return f.error();
   if (Status c = load_runner_comms(s, options.runner_comms); !c) return c.error();
   if (int err = sensor__attach(s)) return bpf_error("attaching the BPF programs", err);
   self->ring_ = ring_buffer__new(bpf_map__fd(s->maps.events), &Sensor::on_sample, self.get(), nullptr);
@@ -159,7 +157,13 @@ int Sensor::on_sample(void* self, void* data, std::size_t size) {
 
 Result<int> Sensor::poll(int timeout_ms, const RecordHandler& on_record) {
   handler_ = &on_record;
-  const int n = ring_buffer__poll(ring_, timeout_ms);
+  // The kernel wakes us only when the ring fills up (see wakeup() in
+  // sensor.bpf.c): after the wait, take whatever is there.
+  int n = ring_buffer__poll(ring_, timeout_ms);
+  if (n >= 0) {
+    const int more = ring_buffer__consume(ring_);
+    n = more < 0 ? more : n + more;
+  }
   handler_ = nullptr;
   if (n < 0 && n != -EINTR) return bpf_error("reading the ring buffer", n);
   return n < 0 ? 0 : n;

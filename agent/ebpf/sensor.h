@@ -46,8 +46,9 @@ class Sensor {
 
   // Marks a process as a CI runner: its children start builds.
   Status add_runner(uint32_t tgid);
-  // Waits up to `timeout_ms` for records and passes each to `on_record`
-  // (on this thread). Returns the number of records, or an error.
+  // Waits up to `timeout_ms` (the kernel wakes the reader early only when
+  // the ring is filling up), then passes every record to `on_record` (on
+  // this thread). Returns the number of records, or an error.
   using RecordHandler = std::function<void(std::span<const uint8_t>)>;
   Result<int> poll(int timeout_ms, const RecordHandler& on_record);
   // Records lost in the kernel since load, by bt_loss reason.

@@ -126,8 +126,8 @@ void Pipeline::emit(events::Event&& e) {
 }
 
 void Pipeline::build_start(const std::vector<std::string>& command, const std::string& cwd,
-                           const std::string& mode) {
-  if (build_start_ns_ == 0) build_start_ns_ = now_ns();
+                           const std::string& mode, uint64_t start_ns) {
+  if (start_ns) build_start_ns_ = start_ns;
   events::BuildStart b;
   b.mode = mode;
   b.command = redact::argv(command);

@@ -35,8 +35,10 @@ class Pipeline : public capture::Observer {
   // Events observed before build_start (the command's own fork and exec,
   // while capture is being set up) are held and follow it. `mode` is wrap,
   // or unmonitored when the command runs without capture.
+  // `start_ns`: when the build started, if not now (the daemon learns of a
+  // build at its first exec, after the runner forked it).
   void build_start(const std::vector<std::string>& command, const std::string& cwd,
-                   const std::string& mode);
+                   const std::string& mode, uint64_t start_ns = 0);
   void build_end(int64_t exit_code, int64_t signal);
   uint64_t events_emitted() const { return emitted_; }
 

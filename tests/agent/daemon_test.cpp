@@ -131,6 +131,16 @@ struct FakeRunner {
   }
 };
 
+// IDs of the loaded BPF programs named like the sensor's (bt_*).
+std::set<std::string> sensor_programs() {
+  std::set<std::string> ids;
+  std::istringstream in(testing::run_command("bpftool prog show").output);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.find(" name bt_") != std::string::npos) ids.insert(line.substr(0, line.find(':')));
+  return ids;
+}
+
 std::map<std::string, std::vector<events::Event>> by_build(const std::vector<events::Event>& evs) {
   std::map<std::string, std::vector<events::Event>> out;
   for (const auto& e : evs)
@@ -374,19 +384,26 @@ TEST_CASE("daemon: refuses clearly without BTF or root; drops capabilities; deta
   CHECK(user.exit_code == 1);
   CHECK(user.output.find("must start as root") != std::string::npos);
 
+  const auto before = sensor_programs();
   Daemon daemon(root, "");
   REQUIRE(daemon.started());
+  std::set<std::string> ours;
+  for (const auto& id : sensor_programs())
+    if (!before.count(id)) ours.insert(id);
+  CHECK(ours.size() == 4);  // fork, exec, exit, sys_exit
   const std::string status = slurp("/proc/" + std::to_string(daemon.pid) + "/status");
   const auto cap = status.find("CapEff:");
   REQUIRE(cap != std::string::npos);
   // CAP_DAC_READ_SEARCH (2) and CAP_SYS_PTRACE (19) only.
   CHECK(std::stoull(status.substr(cap + 7, status.find('\n', cap) - cap - 7), nullptr, 16) == 0x80004ull);
   CHECK(status.find("NoNewPrivs:\t1") != std::string::npos);
-  const auto attached = testing::run_command("bpftool prog show");
-  CHECK(attached.output.find("bt_sys_exit") != std::string::npos);
   CHECK(daemon.stop() == 0);
   CHECK(daemon.logged("detached from the kernel"));
   // The kernel frees detached programs shortly after (RCU).
-  CHECK(wait_until([] { return testing::run_command("bpftool prog show").output.find("bt_") == std::string::npos; },
-                   10000));
+  CHECK(wait_until([&] {
+    const auto now = sensor_programs();
+    for (const auto& id : ours)
+      if (now.count(id)) return false;
+    return true;
+  }, 10000));
 }
