@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -21,6 +23,13 @@
 #include "tests/common/test_util.h"
 
 namespace bt::testing::capture {
+
+// Fake secrets only: shaped like the real thing so redaction and the rules
+// catch them.
+inline const std::string kFakeGithubToken = "ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0123";  // not a real token
+inline const std::string kFakeAwsKey = "AKIAIOSFODNN7EXAMPLE";  // AWS's documented example
+
+inline std::string agent_bin() { return build_path("agent/buildtrail-agent"); }
 
 inline std::vector<events::Event> read_events(const std::string& path) {
   std::vector<events::Event> out;
@@ -78,9 +87,55 @@ inline std::string unhex(const std::string& s) {
   return out;
 }
 
+using ExecSet = std::multiset<std::pair<std::string, std::vector<std::string>>>;
+
+// The (exe, argv) of every process_exec among `evs`.
+inline ExecSet exec_set(const std::vector<const events::Event*>& evs) {
+  ExecSet out;
+  for (const auto* e : evs)
+    if (const auto* x = std::get_if<events::ProcessExec>(&e->body)) out.emplace(e->process.exe, x->argv);
+  return out;
+}
+
+inline std::vector<const events::Event*> pointers(const std::vector<events::Event>& evs) {
+  std::vector<const events::Event*> out;
+  for (const auto& e : evs) out.push_back(&e);
+  return out;
+}
+
+// The capture saw exactly the execs strace saw; the differences are printed.
+inline void check_same_execs(const ExecSet& ours, const ExecSet& theirs) {
+  CHECK(ours.size() == theirs.size());
+  std::vector<ExecSet::value_type> only_ours, only_theirs;
+  std::set_difference(ours.begin(), ours.end(), theirs.begin(), theirs.end(), std::back_inserter(only_ours));
+  std::set_difference(theirs.begin(), theirs.end(), ours.begin(), ours.end(), std::back_inserter(only_theirs));
+  for (const auto& e : only_ours) MESSAGE("only buildtrail: " << e.first << " " << (e.second.empty() ? "" : e.second[0]));
+  for (const auto& e : only_theirs) MESSAGE("only strace: " << e.first << " " << (e.second.empty() ? "" : e.second[0]));
+  CHECK(only_ours.empty());
+  CHECK(only_theirs.empty());
+}
+
+// file_storm with FILE_STORM_DIRS=2 FILE_STORM_FILES=3 FILE_STORM_PASSES=1:
+// 147 credential opens, 21 of each of the 7 files under `home` (10 rounds
+// of an absolute and a relative open, plus one cat).
+inline const char* kSmallFileStorm = "FILE_STORM_DIRS=2 FILE_STORM_FILES=3 FILE_STORM_PASSES=1";
+inline void check_file_storm_secrets(const std::vector<const events::Event*>& evs, const std::string& home) {
+  std::map<std::string, int> by_path;
+  int total = 0;
+  for (const auto* e : evs)
+    if (const auto* s = std::get_if<events::SecretAccess>(&e->body)) {
+      CHECK(s->path.rfind(home + "/", 0) == 0);
+      ++by_path[s->path];
+      ++total;
+    }
+  CHECK(total == 147);
+  CHECK(by_path.size() == 7);
+  for (const auto& p : by_path) CHECK_MESSAGE(p.second == 21, p.first);
+}
+
 // (exe, argv) of every successful execve in an `strace -f -xx -v -s 65536` log.
-inline std::multiset<std::pair<std::string, std::vector<std::string>>> strace_execs(const std::string& log) {
-  std::multiset<std::pair<std::string, std::vector<std::string>>> out;
+inline ExecSet strace_execs(const std::string& log) {
+  ExecSet out;
   std::ifstream in(log);
   std::string line;
   while (std::getline(in, line)) {

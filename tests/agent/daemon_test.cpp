@@ -21,10 +21,6 @@ using namespace bt::testing::capture;
 
 namespace {
 
-const std::string kFakeGithubToken = "ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0123";  // not a real token
-const std::string kFakeAwsKey = "AKIAIOSFODNN7EXAMPLE";                        // AWS's documented example
-
-std::string agent_bin() { return testing::build_path("agent/buildtrail-agent"); }
 
 bool ebpf_possible() {
   if (::geteuid() == 0) return true;
@@ -312,7 +308,7 @@ TEST_CASE("daemon: completeness on the shared workloads (exec_storm vs strace -f
   REQUIRE(testing::run_command("env -i PATH=/usr/bin:/bin strace -f -qq -xx -v -s 65536 -e trace=execve -e signal=none -o " +
                                root + "/strace.log /bin/bash -c '" + exec_storm + "'").exit_code == 0);
   REQUIRE(testing::run_command("rm -rf " + work).exit_code == 0);
-  const std::string file_storm = "FILE_STORM_DIRS=2 FILE_STORM_FILES=3 FILE_STORM_PASSES=1 BENCH_WORKDIR=" + root +
+  const std::string file_storm = std::string(kSmallFileStorm) + " BENCH_WORKDIR=" + root +
                                  " BENCH_HOME=" + root + "/home /bin/bash " + bench + "/workloads/file_storm.sh";
 
   Daemon daemon(root, "");
@@ -342,31 +338,11 @@ TEST_CASE("daemon: completeness on the shared workloads (exec_storm vs strace -f
   }
   REQUIRE(order.size() == 2);
 
-  std::multiset<std::pair<std::string, std::vector<std::string>>> ours;
-  for (const auto* e : per_build[order[0]])
-    if (const auto* x = std::get_if<events::ProcessExec>(&e->body)) ours.emplace(e->process.exe, x->argv);
   const auto theirs = strace_execs(root + "/strace.log");
   CHECK(theirs.size() > 25 * 12);
-  CHECK(ours.size() == theirs.size());
-  std::vector<std::pair<std::string, std::vector<std::string>>> only_ours, only_theirs;
-  std::set_difference(ours.begin(), ours.end(), theirs.begin(), theirs.end(), std::back_inserter(only_ours));
-  std::set_difference(theirs.begin(), theirs.end(), ours.begin(), ours.end(), std::back_inserter(only_theirs));
-  for (const auto& e : only_ours) MESSAGE("only buildtrail: " << e.first << " " << (e.second.empty() ? "" : e.second[0]));
-  for (const auto& e : only_theirs) MESSAGE("only strace: " << e.first << " " << (e.second.empty() ? "" : e.second[0]));
-  CHECK(only_ours.empty());
-  CHECK(only_theirs.empty());
+  check_same_execs(exec_set(per_build[order[0]]), theirs);
 
-  std::map<std::string, int> by_path;
-  int total = 0;
-  for (const auto* e : per_build[order[1]])
-    if (const auto* s = std::get_if<events::SecretAccess>(&e->body)) {
-      CHECK(s->path.rfind(root + "/home/", 0) == 0);
-      ++by_path[s->path];
-      ++total;
-    }
-  CHECK(total == 147);
-  CHECK(by_path.size() == 7);
-  for (const auto& p : by_path) CHECK_MESSAGE(p.second == 21, p.first);  // 10 rounds x 2 + 1 relative
+  check_file_storm_secrets(per_build[order[1]], root + "/home");
 }
 
 TEST_CASE("daemon: refuses clearly without BTF or root; drops capabilities; detaches on SIGTERM") {

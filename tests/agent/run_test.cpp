@@ -23,10 +23,6 @@ using namespace bt::testing::capture;
 
 namespace {
 
-const std::string kFakeGithubToken = "ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0123";  // not a real token
-const std::string kFakeAwsKey = "AKIAIOSFODNN7EXAMPLE";                        // AWS's documented example
-
-std::string agent_bin() { return testing::build_path("agent/buildtrail-agent"); }
 
 std::string github_env(const std::string& run_id) {
   return "env -i PATH=/usr/bin:/bin GITHUB_ACTIONS=true GITHUB_RUN_ID=" + run_id +
@@ -217,19 +213,10 @@ TEST_CASE("exec completeness: the (exe, argv) set equals strace -f's on exec_sto
   const auto r = testing::run_command(env + agent_bin() + " run --state-dir " + root + "/state --events-out " +
                                       root + "/events.jsonl -- " + workload);
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
-  std::multiset<std::pair<std::string, std::vector<std::string>>> ours;
-  for (const auto& e : read_events(root + "/events.jsonl"))
-    if (const auto* x = std::get_if<events::ProcessExec>(&e.body)) ours.emplace(e.process.exe, x->argv);
+  const auto evs = read_events(root + "/events.jsonl");
   const auto theirs = strace_execs(root + "/strace.log");
   CHECK(theirs.size() == 25 * 12 + 3);
-  CHECK(ours.size() == theirs.size());
-  std::vector<std::pair<std::string, std::vector<std::string>>> only_ours, only_theirs;
-  std::set_difference(ours.begin(), ours.end(), theirs.begin(), theirs.end(), std::back_inserter(only_ours));
-  std::set_difference(theirs.begin(), theirs.end(), ours.begin(), ours.end(), std::back_inserter(only_theirs));
-  for (const auto& e : only_ours) MESSAGE("only buildtrail: " << e.first << " " << (e.second.empty() ? "" : e.second[0]));
-  for (const auto& e : only_theirs) MESSAGE("only strace: " << e.first << " " << (e.second.empty() ? "" : e.second[0]));
-  CHECK(only_ours.empty());
-  CHECK(only_theirs.empty());
+  check_same_execs(exec_set(pointers(evs)), theirs);
 }
 
 TEST_CASE("secret-access completeness: all 147 credential opens of file_storm, relative ones included") {
@@ -237,21 +224,12 @@ TEST_CASE("secret-access completeness: all 147 credential opens of file_storm, r
   const std::string root = testing::make_temp_dir("run-creds");
   REQUIRE(testing::run_command(bench + "/workloads/_fakehome.sh " + root + "/home").exit_code == 0);
   const auto r = testing::run_command(
-      "env FILE_STORM_DIRS=2 FILE_STORM_FILES=3 FILE_STORM_PASSES=1 BENCH_WORKDIR=" + root +
+      "env " + std::string(kSmallFileStorm) + " BENCH_WORKDIR=" + root +
       " BENCH_HOME=" + root + "/home " + agent_bin() + " run --state-dir " + root +
       "/state --events-out " + root + "/events.jsonl -- /bin/bash " + bench + "/workloads/file_storm.sh");
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
-  std::map<std::string, int> by_path;
-  int total = 0;
-  for (const auto& e : read_events(root + "/events.jsonl"))
-    if (const auto* s = std::get_if<events::SecretAccess>(&e.body)) {
-      CHECK(s->path.rfind(root + "/home/", 0) == 0);
-      ++by_path[s->path];
-      ++total;
-    }
-  CHECK(total == 147);
-  CHECK(by_path.size() == 7);
-  for (const auto& p : by_path) CHECK_MESSAGE(p.second == 21, p.first);  // 10 rounds x 2 + 1 relative
+  const auto evs = read_events(root + "/events.jsonl");
+  check_file_storm_secrets(pointers(evs), root + "/home");
 }
 
 TEST_CASE("uploads and metadata endpoints") {
