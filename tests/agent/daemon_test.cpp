@@ -237,7 +237,9 @@ TEST_CASE("daemon: two concurrent builds on one host, every event kind, attribut
   REQUIRE(builds.count("github") == 1);
   CHECK(builds.at("jenkins").front().build.id == "jenkins-app-main-7");
   CHECK(builds.at("github").front().build.id.find("5151") != std::string::npos);
-  for (const auto& [ci, list] : builds) {
+  for (const auto& entry : builds) {
+    const std::string ci = entry.first;  // not a structured binding: INFO captures it
+    const auto& list = entry.second;
     INFO("build " << ci);
     const std::string home = d.root + "/home-" + ci;
     std::set<std::string> ids;
