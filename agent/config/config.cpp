@@ -63,6 +63,8 @@ constexpr Key kKeys[] = {
      "Extra CI runner rules for `daemon`, comma-separated `ci:task-name[:argv-substring[:cgroup-substring]]`; the children of a matching process are builds."},
     {"ebpf.btf_file", "btf-file", &Config::ebpf_btf_file, nullptr,
      "Kernel BTF for `daemon` when the kernel does not expose /sys/kernel/btf/vmlinux (e.g. from BTFHub)."},
+    {"ebpf.ring_kb", "ring-kb", nullptr, &Config::ebpf_ring_kb,
+     "Size of the daemon's BPF ring buffer in KiB (a power of two, at least 4): the burst it absorbs while the agent is busy; beyond it records are lost and counted (ring_full)."},
 };
 
 Status set_number(Config& c, const Key& k, std::string_view text, const std::string& origin) {

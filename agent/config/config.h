@@ -33,6 +33,7 @@ struct Config {
   std::string metadata_endpoints;  // extra metadata endpoints, comma-separated
   std::string daemon_runners;      // extra CI runner rules (agent/daemon/runners.h)
   std::string ebpf_btf_file;       // BTF for kernels without /sys/kernel/btf/vmlinux
+  uint64_t ebpf_ring_kb = 8192;    // the BPF ring buffer (a power of two, >= 4)
 };
 
 // The default state folder: /var/lib/buildtrail for root,

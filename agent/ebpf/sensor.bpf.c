@@ -28,6 +28,7 @@ const volatile bool record_all = false;   /* track every process, not only build
 const volatile bool any_name = false;     /* a secret rule can match any basename */
 const volatile __u32 n_globs = 0;          /* entries used in secret_globs */
 const volatile __u32 self_tgid = 0;
+const volatile __u64 wake_bytes = 256 << 10; /* wake the reader past this much unread data */
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -140,10 +141,9 @@ static __always_inline void fill_header(struct bt_header *h, __u16 kind, __u32 s
 /* Waking the reader for every record costs the build an IPI and the reader
  * a context switch each; the reader polls every few tens of milliseconds
  * anyway, so it is woken only once a good part of the ring is filled. */
-#define BT_WAKE_BYTES (256 << 10)
 static __always_inline __u64 wakeup(void) {
-  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > BT_WAKE_BYTES ? BPF_RB_FORCE_WAKEUP
-                                                                         : BPF_RB_NO_WAKEUP;
+  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wake_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                      : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void submit(void *rec, __u64 size) {

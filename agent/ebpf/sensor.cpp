@@ -131,7 +131,10 @@ Result<std::unique_ptr<Sensor>> Sensor::start(const Options& options) {
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return bpf_error("counting CPUs", cpus);
   bpf_map__set_max_entries(s->maps.scratch, static_cast<uint32_t>(cpus));
+  if (options.ring_bytes < 4096 || (options.ring_bytes & (options.ring_bytes - 1)))
+    return make_error(ErrorCode::kInvalidArgument, "the ring buffer size must be a power of two of at least 4 KiB");
   bpf_map__set_max_entries(s->maps.events, options.ring_bytes);
+  s->rodata->wake_bytes = std::min<uint64_t>(256u << 10, options.ring_bytes / 4);
   if (int err = sensor__load(s))
     return make_error(ErrorCode::kUnavailable,
                       "loading the BPF programs failed (" + std::string(std::strerror(-err)) +

@@ -109,10 +109,14 @@ struct FakeRunner {
   }
   // Waits until the daemon tracks this runner, then lets it start the build.
   void start(const Daemon& d) {
+    wait_registered(d);
+    go_on();
+  }
+  void wait_registered(const Daemon& d) {
     const std::string line = "tracking runner pid " + std::to_string(pid) + " ";
     REQUIRE_MESSAGE(wait_until([&] { return d.logged(line); }, 20000), slurp(d.log));
-    REQUIRE(testing::run_command("touch " + go).exit_code == 0);
   }
+  void go_on() { REQUIRE(testing::run_command("touch " + go).exit_code == 0); }
   int wait() {
     int status = 0;
     ::waitpid(pid, &status, 0);
@@ -345,6 +349,38 @@ TEST_CASE("daemon: completeness on the shared workloads (exec_storm vs strace -f
   check_same_execs(exec_set(per_build[order[0]]), theirs);
 
   check_file_storm_secrets(per_build[order[1]], root + "/home");
+}
+
+TEST_CASE("daemon: what the ring buffer cannot hold is counted and reported as loss") {
+  if (!ebpf_possible()) return;
+  testing::CollectorData d("daemon-loss");
+  testing::CollectorProcess c(d.data);
+  REQUIRE(c.running());
+  const std::string root = d.root;
+  Daemon daemon(root, "--ring-kb 4 --collector " + c.url("") + " --enroll-token " + d.token() +
+                          " --batch-max-age-ms 100");
+  REQUIRE(daemon.started());
+  FakeRunner runner(root, "Runner.Worker", "github", "for i in $(seq 300); do /bin/true $i; done");
+  runner.wait_registered(daemon);
+  // The reader stopped: the build's records overflow the 4 KiB ring.
+  REQUIRE(::kill(daemon.pid, SIGSTOP) == 0);
+  runner.go_on();
+  CHECK(runner.wait() == 0);
+  REQUIRE(::kill(daemon.pid, SIGCONT) == 0);
+  CHECK(wait_until([&] { return daemon.logged("lost in the kernel (ring_full)"); }, 10000));
+  CHECK(daemon.stop() == 0);
+  // Loss is reported in-band, in the signed batches the collector archived.
+  const auto evs = testing::archived_events(d.data, root + "/state/agent.pub");
+  uint64_t ring_full = 0;
+  for (const auto* l : bodies<events::Loss>(evs))
+    for (const auto& [reason, n] : l->counts)
+      if (reason == "ring_full") ring_full += n;
+  CHECK(ring_full > 0);
+  // What the ring held still arrived, and recording went on.
+  std::size_t execs = bodies<events::ProcessExec>(evs).size();
+  CHECK(execs > 0);
+  CHECK(execs < 301);
+  MESSAGE("ring_full " << ring_full << ", execs recorded " << execs);
 }
 
 TEST_CASE("daemon: refuses clearly without BTF or root; drops capabilities; detaches on SIGTERM") {

@@ -35,19 +35,7 @@ struct Setup {
                        " --backoff-base-ms 50 --backoff-cap-ms 500");
   }
   // Every event the collector archived for our agent, re-verified.
-  std::vector<events::Event> archived_events() {
-    std::vector<events::Event> out;
-    auto key = crypto::load_public_key(state + "/agent.pub").value();
-    if (!sfs::exists(data + "/archive")) return out;
-    for (auto& p : sfs::recursive_directory_iterator(data + "/archive")) {
-      if (!p.is_regular_file() || p.path().extension() != ".btb") continue;
-      auto bytes = fs::read_file(p.path(), 16 << 20).value();
-      auto opened = batch::open(crypto::as_bytes(bytes), key);
-      if (!opened) continue;  // another agent's batch
-      REQUIRE(batch::for_each_event(*opened, [&](events::Event&& e) { out.push_back(std::move(e)); }));
-    }
-    return out;
-  }
+  std::vector<events::Event> archived_events() { return testing::archived_events(data, state + "/agent.pub"); }
   collector::store::Stats stats() { return store_stats(data); }
   std::vector<collector::store::Finding> findings() {
     auto st = collector::store::open_sqlite(data, {true, 5000}).value();

@@ -140,7 +140,11 @@ inline HttpResponse get(const std::string& url) { return http_request(url, nullp
 
 }  // namespace bt::testing
 
+#include <filesystem>
+
 #include "collector/store/store.h"
+#include "common/batch/batch.h"
+#include "common/crypto/keys.h"
 
 namespace bt::testing {
 
@@ -174,6 +178,23 @@ inline std::string add_token(const std::string& data, uint32_t uses = 1,
 
 inline collector::store::Stats store_stats(const std::string& data) {
   return collector::store::open_sqlite(data, {true, 5000}).value()->stats().value();
+}
+
+// Every event in the collector's archive under `data` that the agent whose
+// public key is in `pubkey_file` signed (other agents' batches skipped).
+inline std::vector<events::Event> archived_events(const std::string& data, const std::string& pubkey_file) {
+  std::vector<events::Event> out;
+  auto key = crypto::load_public_key(pubkey_file).value();
+  if (!std::filesystem::exists(data + "/archive")) return out;
+  for (auto& p : std::filesystem::recursive_directory_iterator(data + "/archive")) {
+    if (!p.is_regular_file() || p.path().extension() != ".btb") continue;
+    auto bytes = fs::read_file(p.path(), 16 << 20).value();
+    auto opened = batch::open(crypto::as_bytes(bytes), key);
+    if (!opened) continue;  // another agent's batch
+    if (!batch::for_each_event(*opened, [&](events::Event&& e) { out.push_back(std::move(e)); }))
+      die(p.path().string() + ": a verified batch whose events do not decode");
+  }
+  return out;
 }
 
 // A collector data folder under a fresh temp root, with the store helpers
