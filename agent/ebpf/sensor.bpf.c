@@ -30,6 +30,10 @@ const volatile __u32 n_globs = 0;          /* entries used in secret_globs */
 const volatile __u32 self_tgid = 0;
 const volatile __u64 wake_bytes = 256 << 10; /* wake the reader past this much unread data */
 
+/* Set once a tracked process connected a UDP socket to port 53: until then
+ * no read() can be a DNS answer and reads are not even looked up. */
+__u32 udp53_seen = 0;
+
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 8 << 20);
@@ -494,7 +498,10 @@ static __always_inline void on_connect(struct task_struct *task, __u32 tgid, str
   r->result = ret == -EINPROGRESS ? 0 : ret;
   r->pad = 0;
   r->pad2 = 0;
-  if (r->sock_type == 2 /* SOCK_DGRAM */ && sa.sin6_port == bpf_htons(53)) t->udp53 = 1;
+  if (r->sock_type == 2 /* SOCK_DGRAM */ && sa.sin6_port == bpf_htons(53)) {
+    t->udp53 = 1;
+    udp53_seen = 1;
+  }
   __builtin_memset(r->daddr, 0, sizeof(r->daddr));
   r->dport = bpf_ntohs(sa.sin6_port);
   if (family == AF_INET) {
@@ -605,6 +612,7 @@ int BPF_PROG(bt_sys_exit, struct pt_regs *regs, long ret) {
     return 0;
   if (ret <= 0 && (nr == NR_read || nr == NR_recvfrom || nr == NR_recvmsg || nr == NR_recvmmsg))
     return 0;
+  if (nr == NR_read && !udp53_seen) return 0;
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   struct bt_tracked fake, *t = build_of(tgid, &fake);
   if (!t) return 0;

@@ -167,7 +167,10 @@ std::string build_script(const std::string& home, int tcp_port, const std::strin
          "(exec 3<>/dev/tcp/127.0.0.1/" + port + ") ; "
          "/usr/bin/python3 -c \"import socket,struct; u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); "
          "u.sendto(struct.pack('>HHHHHH',5,0x0100,1,0,0,0)+b'\\x08registry\\x04test\\x00\\x00\\x01\\x00\\x01',"
-         "('127.0.0.77',53)); u.recvfrom(512)\"; "
+         "('127.0.0.77',53)); u.recvfrom(512); "
+         "c=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); c.connect(('127.0.0.77',53)); "
+         "c.send(struct.pack('>HHHHHH',6,0x0100,1,0,0,0)+b'\\x06mirror\\x04test\\x00\\x00\\x01\\x00\\x01'); "
+         "import os; os.read(c.fileno(),512)\"; "
          "curl -s -m 1 -H Expect: -T " + artifact + " http://127.0.0.1:" + port + "/up/a.txt >/dev/null; "
          "/bin/sleep 3 & cat /proc/$!/environ >/dev/null; kill $!; "
          "/usr/bin/python3 -c \"import ctypes,os,time\n"
@@ -284,11 +287,16 @@ TEST_CASE("daemon: two concurrent builds on one host, every event kind, attribut
     for (const auto* n : connects)
       if (n->protocol == "tcp" && n->daddr == "127.0.0.1" && n->dport == static_cast<uint64_t>(registry.port)) tcp = true;
     CHECK(tcp);
+    // An unconnected socket's recvfrom (glibc's shape), and read() on a
+    // socket connected to port 53 (Go's).
     const auto dns_queries = bodies<events::DnsQuery>(list);
-    REQUIRE(dns_queries.size() == 1);
+    REQUIRE(dns_queries.size() == 2);
     CHECK(dns_queries[0]->name == "registry.test");
-    CHECK(dns_queries[0]->server == "127.0.0.77");
-    CHECK(dns_queries[0]->answers == std::vector<std::string>{"127.0.0.1"});
+    CHECK(dns_queries[1]->name == "mirror.test");
+    for (const auto* q : dns_queries) {
+      CHECK(q->server == "127.0.0.77");
+      CHECK(q->answers == std::vector<std::string>{"127.0.0.1"});
+    }
     const auto uploads = bodies<events::ArtifactUpload>(list);
     REQUIRE(uploads.size() == 1);
     CHECK(uploads[0]->tool == "curl");
