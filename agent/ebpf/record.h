@@ -44,7 +44,8 @@ enum bt_loss {
   BT_LOSS_RING_FULL = 0,    /* the ring buffer had no room for a record */
   BT_LOSS_TRACKED_FULL = 1, /* the tracked-process map was full: a process went untracked */
   BT_LOSS_READ_FAILED = 2,  /* a record could not be read from the kernel (argv, path) */
-  BT_LOSS_MAX = 3,
+  BT_LOSS_CONTENDED = 3,    /* a preempting program reused the CPU's scratch area */
+  BT_LOSS_MAX = 4,
 };
 
 struct bt_header {

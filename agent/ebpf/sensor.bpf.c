@@ -97,6 +97,7 @@ struct {
  * by CPU: per-CPU map values are limited to 32 KiB. */
 #define BT_REC_MAX 36864
 struct scratch {
+  __u64 owner; /* who is building a record here: see claim() */
   char rec[BT_REC_MAX];
   char tmp[2 * BT_PATH_MAX];
 };
@@ -152,6 +153,24 @@ static __always_inline __u64 wakeup(void) {
 
 static __always_inline void submit(void *rec, __u64 size) {
   if (bpf_ringbuf_output(&events, rec, size, wakeup())) count_loss(BT_LOSS_RING_FULL);
+}
+
+/* A program can be preempted (migration stays disabled) and another one
+ * run on the same CPU and reuse the scratch area: each record built there
+ * is claimed first, and dropped -- counted -- if someone else claimed the
+ * area before it was sent. */
+static __always_inline __u64 claim(struct scratch *s) {
+  __u64 me = bpf_ktime_get_ns() ^ bpf_get_current_pid_tgid();
+  s->owner = me;
+  return me;
+}
+
+static __always_inline void submit_claimed(struct scratch *s, __u64 me, __u64 size) {
+  if (s->owner != me) {
+    count_loss(BT_LOSS_CONTENDED);
+    return;
+  }
+  submit(s->rec, size);
 }
 
 /* ---- processes ---- */
@@ -312,6 +331,7 @@ int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   }
   struct scratch *s = scratch_buf();
   if (!s) return 0;
+  __u64 me = claim(s);
   struct bt_exec *r = (struct bt_exec *)s->rec;
   char *rec = s->rec;
   __u32 off = sizeof(*r);
@@ -366,7 +386,7 @@ int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   r->cwd_len = cwd_len;
   r->pad = 0;
   if (off > BT_REC_MAX) return 0;
-  submit(rec, off);
+  submit_claimed(s, me, off);
   return 0;
 }
 
@@ -463,6 +483,7 @@ static __always_inline void on_open(struct task_struct *task, __u32 tgid, struct
   if (!filter_open(path.dentry, tgid)) return;
   struct scratch *s = scratch_buf();
   if (!s) return;
+  __u64 me = claim(s);
   struct bt_open *r = (struct bt_open *)s->rec;
   __u32 len = put_path(&path, s->tmp, s->rec + sizeof(*r));
   if (len == 0) return;
@@ -470,7 +491,7 @@ static __always_inline void on_open(struct task_struct *task, __u32 tgid, struct
   r->h.flags = (BPF_CORE_READ(file, f_mode) & FMODE_WRITE) ? BT_F_WRITE : 0;
   r->path_len = len;
   r->pad = 0;
-  submit(s->rec, sizeof(*r) + len);
+  submit_claimed(s, me, sizeof(*r) + len);
 }
 
 /* ---- network ---- */
@@ -540,6 +561,7 @@ static __always_inline void on_datagram(struct task_struct *task, __u32 tgid, st
   if (from.sin6_family != AF_INET && from.sin6_family != AF_INET6) return;
   struct scratch *s = scratch_buf();
   if (!s) return;
+  __u64 me = claim(s);
   struct bt_dns *r = (struct bt_dns *)s->rec;
   __u32 payload = len > BT_DNS_MAX ? BT_DNS_MAX : len;
   if (payload == 0 || bpf_probe_read_user(s->rec + sizeof(*r), payload, buf)) return;
@@ -552,7 +574,7 @@ static __always_inline void on_datagram(struct task_struct *task, __u32 tgid, st
   r->family = from.sin6_family;
   r->sport = 53;
   r->payload_len = payload;
-  submit(s->rec, sizeof(*r) + payload);
+  submit_claimed(s, me, sizeof(*r) + payload);
 }
 
 /* recvmsg(fd, msg, flags) and the first message of recvmmsg. */

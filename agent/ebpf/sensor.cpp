@@ -95,6 +95,7 @@ std::string_view loss_reason(int index) {
   switch (index) {
     case BT_LOSS_RING_FULL: return "ring_full";
     case BT_LOSS_TRACKED_FULL: return "tracked_full";
+    case BT_LOSS_CONTENDED: return "scratch_contended";
     default: return "kernel_read_failed";
   }
 }

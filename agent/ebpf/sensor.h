@@ -64,6 +64,6 @@ class Sensor {
   static int on_sample(void* self, void* data, std::size_t size);
 };
 
-std::string_view loss_reason(int index);  // ring_full, tracked_full, read_failed
+std::string_view loss_reason(int index);  // ring_full, tracked_full, kernel_read_failed, scratch_contended
 
 }  // namespace bt::agent::ebpf
