@@ -69,6 +69,57 @@ void register_runner(ebpf::Sensor& sensor, uint32_t pid, const RunnerRule& rule)
   log::info("daemon", "tracking runner pid " + std::to_string(pid) + " (" + rule.ci + ": " + rule.comm + ")");
 }
 
+// The capture thread: the kernel's records through one pipeline per build
+// into the agent's queue, until the agent stops.
+void capture(core::Agent& a, ebpf::Sensor& sensor, const std::vector<RunnerRule>& rules,
+             const enrich::Config& ec, core::EventsOut& events_out) {
+  Builds builds(ec, [&](events::Event&& e) {
+    events_out.write(e);
+    // The kernel's ring buffer is the burst buffer: while the queue is
+    // full the ring fills, and what it cannot hold is counted there.
+    while (!a.queue().try_push(e)) {
+      if (a.stop_requested()) {
+        a.queue().push(std::move(e));  // counted as queue_full if still full
+        break;
+      }
+      a.wake();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  const ebpf::Sensor::RecordHandler on_record = [&](std::span<const uint8_t> bytes) {
+    auto r = ebpf::decode(bytes);
+    if (!r) {
+      log::warn("daemon", r.error().message);
+      a.queue().add_loss("malformed_record", 1, now_ns(), now_ns());
+    } else if (r->kind != BT_RUNNER) {
+      builds.on_record(*r);
+    } else if (r->flags & BT_F_RUNNER_CONFIRMED) {
+      log::info("daemon", "tracking runner pid " + std::to_string(r->tgid) + " (by its name)");
+    } else if (auto rule = match_runner(rules, r->tgid)) {
+      register_runner(sensor, r->tgid, *rule);
+    }
+  };
+  KernelLoss loss;
+  auto last_loss_check = std::chrono::steady_clock::now();
+  while (!a.stop_requested()) {
+    auto n = sensor.poll(100, on_record);
+    if (!n) {
+      log::error("daemon", n.error().message);
+      break;
+    }
+    if (std::chrono::steady_clock::now() - last_loss_check >= std::chrono::seconds(1)) {
+      loss.report(sensor, a.queue(), now_ns());
+      events_out.flush();
+      last_loss_check = std::chrono::steady_clock::now();
+    }
+  }
+  // What the kernel wrote before the stop.
+  if (auto last = sensor.poll(0, on_record); !last) log::error("daemon", last.error().message);
+  loss.report(sensor, a.queue(), now_ns());
+  builds.end_all();
+  a.wake();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -118,57 +169,7 @@ int main(int argc, char** argv) {
   log::info("daemon", "sensor attached; capabilities now " + effective_capabilities());
   for (const auto& [pid, rule] : find_runners(rules)) register_runner(**sensor, pid, rule);
 
-  const int delivery = (*agent)->run([&](core::Agent& a) {
-    Builds builds(ec, [&](events::Event&& e) {
-      events_out.write(e);
-      // The kernel's ring buffer is the burst buffer: while the queue is
-      // full the ring fills, and what it cannot hold is counted there.
-      while (!a.queue().try_push(e)) {
-        if (a.stop_requested()) {
-          a.queue().push(std::move(e));  // counted as queue_full if still full
-          break;
-        }
-        a.wake();
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
-      }
-    });
-    KernelLoss loss;
-    auto last_loss_check = std::chrono::steady_clock::now();
-    const ebpf::Sensor::RecordHandler on_record = [&](std::span<const uint8_t> bytes) {
-      auto r = ebpf::decode(bytes);
-      if (!r) {
-        log::warn("daemon", r.error().message);
-        a.queue().add_loss("malformed_record", 1, now_ns(), now_ns());
-        return;
-      }
-      if (r->kind == BT_RUNNER) {
-        if (r->flags & BT_F_RUNNER_CONFIRMED) {
-          log::info("daemon", "tracking runner pid " + std::to_string(r->tgid) + " (by its name)");
-        } else if (auto rule = match_runner(rules, r->tgid)) {
-          register_runner(**sensor, r->tgid, *rule);
-        }
-        return;
-      }
-      builds.on_record(*r);
-    };
-    while (!a.stop_requested()) {
-      auto n = (*sensor)->poll(100, on_record);
-      if (!n) {
-        log::error("daemon", n.error().message);
-        break;
-      }
-      if (std::chrono::steady_clock::now() - last_loss_check >= std::chrono::seconds(1)) {
-        loss.report(**sensor, a.queue(), now_ns());
-        events_out.flush();
-        last_loss_check = std::chrono::steady_clock::now();
-      }
-    }
-    // What the kernel wrote before the stop.
-    if (auto last = (*sensor)->poll(0, on_record); !last) log::error("daemon", last.error().message);
-    loss.report(**sensor, a.queue(), now_ns());
-    builds.end_all();
-    a.wake();
-  });
+  const int delivery = (*agent)->run([&](core::Agent& a) { capture(a, **sensor, rules, ec, events_out); });
   sensor->reset();  // detaches every program
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
