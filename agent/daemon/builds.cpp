@@ -30,6 +30,15 @@ std::string address_text(uint16_t family, const std::array<uint8_t, 16>& addr) {
   return text;
 }
 
+// A wait status as process_exit and build_end report it.
+struct ExitStatus {
+  int64_t code, signal;
+};
+ExitStatus exit_status(int status) {
+  const int64_t sig = status & 0x7f;
+  return {sig ? -1 : (status >> 8) & 0xff, sig};
+}
+
 attribution::Environment environment_of(const std::vector<std::string>& env) {
   attribution::Environment out;
   for (const auto& kv : env) {
@@ -114,9 +123,8 @@ void Builds::deliver(Build& b, const ebpf::Record& r) {
       break;
     }
     case BT_EXIT: {
-      const int status = r.exit_code;
-      const int64_t sig = status & 0x7f;
-      p.on_exit({t, r.tgid, sig ? -1 : (status >> 8) & 0xff, sig});
+      const ExitStatus x = exit_status(r.exit_code);
+      p.on_exit({t, r.tgid, x.code, x.signal});
       break;
     }
     case BT_OPEN:
@@ -155,7 +163,6 @@ void Builds::deliver(Build& b, const ebpf::Record& r) {
 
 void Builds::on_record(const ebpf::Record& r) {
   if (r.kind == BT_RUNNER) return;
-  clock_.refresh();
   Build& b = build_for(r);
   if (r.kind == BT_FORK) {
     ++b.live;
@@ -179,9 +186,8 @@ void Builds::on_record(const ebpf::Record& r) {
   if (b.live > 0) --b.live;
   const bool root_exited = r.tgid == r.build.root_tgid;
   if (root_exited && b.pipeline && !b.ended) {
-    const int status = r.exit_code;
-    const int64_t sig = status & 0x7f;
-    b.pipeline->build_end(sig ? -1 : (status >> 8) & 0xff, sig);
+    const ExitStatus x = exit_status(r.exit_code);
+    b.pipeline->build_end(x.code, x.signal);
     b.ended = true;
   }
   // A build that never exec'd (a runner's helper fork) leaves no trail.

@@ -40,7 +40,8 @@ class Builds {
   void on_record(const ebpf::Record& r);
   // The daemon stops: builds still running end with exit code -1.
   void end_all();
-  std::size_t open_builds() const { return builds_.size(); }
+  // Re-reads the wall clock's offset (once per poll of the sensor).
+  void refresh_clock() { clock_.refresh(); }
 
  private:
   struct Build;

@@ -102,6 +102,7 @@ void capture(core::Agent& a, ebpf::Sensor& sensor, const std::vector<RunnerRule>
   KernelLoss loss;
   auto last_loss_check = std::chrono::steady_clock::now();
   while (!a.stop_requested()) {
+    builds.refresh_clock();
     auto n = sensor.poll(100, on_record);
     if (!n) {
       log::error("daemon", n.error().message);
@@ -147,12 +148,12 @@ int main(int argc, char** argv) {
   ebpf::Options so;
   so.record_all = args->has("record-all");
   so.btf_file = cfg->ebpf_btf_file;
-  if (cfg->ebpf_ring_kb < 4 || cfg->ebpf_ring_kb > (1u << 21) || (cfg->ebpf_ring_kb & (cfg->ebpf_ring_kb - 1)))
-    return fail("ebpf.ring_kb: a power of two from 4 to 2097152 (2 GiB)", 2);
+  if (cfg->ebpf_ring_kb > (1u << 21)) return fail("ebpf.ring_kb: at most 2097152 (2 GiB)", 2);
   so.ring_bytes = static_cast<uint32_t>(cfg->ebpf_ring_kb * 1024);
   so.filter = ebpf::compile_filter(ec.secret_rules);
   so.runner_comms = runner_comms(rules);
-  if (Status s = ebpf::check_kernel(so); !s) return fail(s.error().message, 1);
+  if (Status s = ebpf::check_kernel(so); !s)
+    return fail(s.error().message, s.error().code == ErrorCode::kInvalidArgument ? 2 : 1);
 
   auto agent = core::Agent::create(*cfg, "daemon");
   if (!agent) return fail(agent.error().message, 1);

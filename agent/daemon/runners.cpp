@@ -113,11 +113,4 @@ std::vector<std::pair<uint32_t, RunnerRule>> find_runners(const std::vector<Runn
   return out;
 }
 
-std::string reference_markdown() {
-  std::string md = "| CI system | task name | argument contains |\n|---|---|---|\n";
-  for (const auto& r : default_runners())
-    md += "| " + r.ci + " | `" + r.comm + "` | " + (r.argv_contains.empty() ? "(any)" : "`" + r.argv_contains + "`") + " |\n";
-  return md;
-}
-
 }  // namespace bt::agent::daemon

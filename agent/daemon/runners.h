@@ -36,7 +36,4 @@ std::optional<RunnerRule> match_runner(const std::vector<RunnerRule>& rules, uin
 // Runners already running (the daemon started after them).
 std::vector<std::pair<uint32_t, RunnerRule>> find_runners(const std::vector<RunnerRule>& rules);
 
-// docs: the default rules as a Markdown table.
-std::string reference_markdown();
-
 }  // namespace bt::agent::daemon

@@ -151,6 +151,13 @@ static __always_inline __u64 wakeup(void) {
                                                                       : BPF_RB_NO_WAKEUP;
 }
 
+/* A fixed-size record in the ring, or null (counted as ring_full). */
+static __always_inline void *reserve(__u64 size) {
+  void *r = bpf_ringbuf_reserve(&events, size, 0);
+  if (!r) count_loss(BT_LOSS_RING_FULL);
+  return r;
+}
+
 static __always_inline void submit(void *rec, __u64 size) {
   if (bpf_ringbuf_output(&events, rec, size, wakeup())) count_loss(BT_LOSS_RING_FULL);
 }
@@ -159,10 +166,12 @@ static __always_inline void submit(void *rec, __u64 size) {
  * run on the same CPU and reuse the scratch area: each record built there
  * is claimed first, and dropped -- counted -- if someone else claimed the
  * area before it was sent. */
-static __always_inline __u64 claim(struct scratch *s) {
-  __u64 me = bpf_ktime_get_ns() ^ bpf_get_current_pid_tgid();
-  s->owner = me;
-  return me;
+static __always_inline struct scratch *claim_scratch(__u64 *me) {
+  struct scratch *s = scratch_buf();
+  if (!s) return 0;
+  *me = bpf_ktime_get_ns() ^ bpf_get_current_pid_tgid();
+  s->owner = *me;
+  return s;
 }
 
 static __always_inline void submit_claimed(struct scratch *s, __u64 me, __u64 size) {
@@ -198,11 +207,8 @@ int BPF_PROG(bt_fork, struct task_struct *parent, struct task_struct *child) {
   }
   if ((pt || flags) && bpf_map_update_elem(&tracked, &ctgid, &entry, BPF_ANY))
     count_loss(BT_LOSS_TRACKED_FULL);
-  struct bt_fork *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-  if (!r) {
-    count_loss(BT_LOSS_RING_FULL);
-    return 0;
-  }
+  struct bt_fork *r = reserve(sizeof(*r));
+  if (!r) return 0;
   fill_header(&r->h, BT_FORK, sizeof(*r), ctgid, &entry, cstart);
   r->h.flags = flags;
   r->parent_tgid = ptgid;
@@ -219,14 +225,12 @@ int BPF_PROG(bt_exit, struct task_struct *p) {
   bpf_map_delete_elem(&runners, &tgid);
   struct bt_tracked fake, *t = build_of(tgid, &fake);
   if (!t) return 0;
-  struct bt_exit *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+  struct bt_exit *r = reserve(sizeof(*r));
   if (r) {
     fill_header(&r->h, BT_EXIT, sizeof(*r), tgid, t, task_start_ns(p));
     r->exit_code = BPF_CORE_READ(p, exit_code);
     r->pad = 0;
     bpf_ringbuf_submit(r, wakeup());
-  } else {
-    count_loss(BT_LOSS_RING_FULL);
   }
   bpf_map_delete_elem(&tracked, &tgid);
   return 0;
@@ -310,11 +314,8 @@ static __always_inline void check_runner(struct task_struct *p, __u32 tgid) {
     bpf_map_update_elem(&runners, &tgid, &one, BPF_ANY);
     flags = BT_F_RUNNER_CONFIRMED;
   }
-  struct bt_runner *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-  if (!r) {
-    count_loss(BT_LOSS_RING_FULL);
-    return;
-  }
+  struct bt_runner *r = reserve(sizeof(*r));
+  if (!r) return;
   fill_header(&r->h, BT_RUNNER, sizeof(*r), tgid, 0, task_start_ns(p));
   r->h.flags = flags;
   bpf_ringbuf_submit(r, wakeup());
@@ -329,9 +330,9 @@ int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     t = build_of(tgid, &fake);
     if (!t) return 0;
   }
-  struct scratch *s = scratch_buf();
+  __u64 me;
+  struct scratch *s = claim_scratch(&me);
   if (!s) return 0;
-  __u64 me = claim(s);
   struct bt_exec *r = (struct bt_exec *)s->rec;
   char *rec = s->rec;
   __u32 off = sizeof(*r);
@@ -481,9 +482,9 @@ static __always_inline void on_open(struct task_struct *task, __u32 tgid, struct
   struct path path;
   if (bpf_probe_read_kernel(&path, sizeof(path), &file->f_path)) return;
   if (!filter_open(path.dentry, tgid)) return;
-  struct scratch *s = scratch_buf();
+  __u64 me;
+  struct scratch *s = claim_scratch(&me);
   if (!s) return;
-  __u64 me = claim(s);
   struct bt_open *r = (struct bt_open *)s->rec;
   __u32 len = put_path(&path, s->tmp, s->rec + sizeof(*r));
   if (len == 0) return;
@@ -506,11 +507,8 @@ static __always_inline void on_connect(struct task_struct *task, __u32 tgid, str
   if (bpf_probe_read_user(&sa, sizeof(sa), uaddr)) return;
   __u16 family = sa.sin6_family;
   if (family != AF_INET && family != AF_INET6) return;
-  struct bt_connect *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-  if (!r) {
-    count_loss(BT_LOSS_RING_FULL);
-    return;
-  }
+  struct bt_connect *r = reserve(sizeof(*r));
+  if (!r) return;
   fill_header(&r->h, BT_CONNECT, sizeof(*r), tgid, t, task_start_ns(task));
   struct file *file = fd_file(task, fd);
   struct socket *sock = file ? BPF_CORE_READ(file, private_data) : 0;
@@ -559,9 +557,9 @@ static __always_inline void on_datagram(struct task_struct *task, __u32 tgid, st
   }
   if (from.sin6_port != bpf_htons(53)) return;
   if (from.sin6_family != AF_INET && from.sin6_family != AF_INET6) return;
-  struct scratch *s = scratch_buf();
+  __u64 me;
+  struct scratch *s = claim_scratch(&me);
   if (!s) return;
-  __u64 me = claim(s);
   struct bt_dns *r = (struct bt_dns *)s->rec;
   __u32 payload = len > BT_DNS_MAX ? BT_DNS_MAX : len;
   if (payload == 0 || bpf_probe_read_user(s->rec + sizeof(*r), payload, buf)) return;
@@ -593,11 +591,8 @@ static __always_inline void on_recvmsg(struct task_struct *task, __u32 tgid, str
 static __always_inline void proc_access(struct task_struct *task, __u32 tgid,
                                         struct bt_tracked *t, __u32 target, __s32 result,
                                         __u16 flags) {
-  struct bt_proc_access *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-  if (!r) {
-    count_loss(BT_LOSS_RING_FULL);
-    return;
-  }
+  struct bt_proc_access *r = reserve(sizeof(*r));
+  if (!r) return;
   fill_header(&r->h, BT_PROC_ACCESS, sizeof(*r), tgid, t, task_start_ns(task));
   r->h.flags = flags;
   r->target_tgid = target;
@@ -622,51 +617,87 @@ static __always_inline void proc_access(struct task_struct *task, __u32 tgid,
 #define PTRACE_ATTACH 16
 #define PTRACE_SEIZE 0x4206
 
+/* What the sensor wants of a system call, by number; one list. */
+enum call { CALL_NONE, CALL_OPEN, CALL_CONNECT, CALL_RECEIVE, CALL_PTRACE, CALL_VM_READ };
+
+static __always_inline enum call call_of(long nr) {
+  switch (nr) {
+    case NR_open:
+    case NR_creat:
+    case NR_openat:
+    case NR_openat2:
+      return CALL_OPEN;
+    case NR_connect:
+      return CALL_CONNECT;
+    case NR_read:
+    case NR_recvfrom:
+    case NR_recvmsg:
+    case NR_recvmmsg:
+      return CALL_RECEIVE;
+    case NR_ptrace:
+      return CALL_PTRACE;
+    case NR_process_vm_readv:
+      return CALL_VM_READ;
+    default:
+      return CALL_NONE;
+  }
+}
+
+/* A tracked process received data: DNS answers only (see on_datagram). */
+static __always_inline void on_receive(struct task_struct *task, __u32 tgid, struct bt_tracked *t,
+                                       struct pt_regs *regs, long nr, long ret) {
+  long fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+  void *arg2 = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+  if (nr == NR_read) {
+    /* A resolver reading its UDP socket connected to port 53 (Go's does);
+     * only processes that connected one pay more than the lookup. */
+    if (t->udp53) on_datagram(task, tgid, t, fd, 0, arg2, ret);
+  } else if (nr == NR_recvfrom) {
+    on_datagram(task, tgid, t, fd, (void *)PT_REGS_PARM5_CORE_SYSCALL(regs), arg2, ret);
+  } else if (nr == NR_recvmsg) {
+    on_recvmsg(task, tgid, t, fd, arg2, ret);
+  } else {
+    struct mmsghdr *vec = arg2;
+    __u32 first_len = 0;
+    bpf_probe_read_user(&first_len, sizeof(first_len), &vec->msg_len);
+    on_recvmsg(task, tgid, t, fd, &vec->msg_hdr, first_len);
+  }
+}
+
 /* One program at syscall exit: the result is known and the arguments are
  * still in the saved registers. The number is checked first, so the cost
  * for every other system call on the host is a load and a few compares. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(bt_sys_exit, struct pt_regs *regs, long ret) {
   long nr = regs->orig_ax; /* a direct load: this runs for every system call on the host */
-  if (nr != NR_openat && nr != NR_connect && nr != NR_open && nr != NR_openat2 &&
-      nr != NR_creat && nr != NR_ptrace && nr != NR_process_vm_readv && nr != NR_recvfrom &&
-      nr != NR_recvmsg && nr != NR_recvmmsg && nr != NR_read)
-    return 0;
-  if (ret <= 0 && (nr == NR_read || nr == NR_recvfrom || nr == NR_recvmsg || nr == NR_recvmmsg))
-    return 0;
-  if (nr == NR_read && !udp53_seen) return 0;
+  enum call call = call_of(nr);
+  if (call == CALL_NONE) return 0;
+  if (call == CALL_RECEIVE && (ret <= 0 || (nr == NR_read && !udp53_seen))) return 0;
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   struct bt_tracked fake, *t = build_of(tgid, &fake);
   if (!t) return 0;
   struct task_struct *task = bpf_get_current_task_btf();
-  if (nr == NR_connect) {
-    on_connect(task, tgid, t, regs, ret);
-  } else if (nr == NR_ptrace) {
-    long request = PT_REGS_PARM1_CORE_SYSCALL(regs);
-    if (request == PTRACE_ATTACH || request == PTRACE_SEIZE)
-      proc_access(task, tgid, t, PT_REGS_PARM2_CORE_SYSCALL(regs), ret, BT_F_PTRACE);
-  } else if (nr == NR_read) {
-    /* A resolver reading its UDP socket connected to port 53 (Go's does);
-     * only processes that connected one pay more than the lookup. */
-    if (!t->udp53) return 0;
-    on_datagram(task, tgid, t, PT_REGS_PARM1_CORE_SYSCALL(regs), 0,
-                (void *)PT_REGS_PARM2_CORE_SYSCALL(regs), ret);
-  } else if (nr == NR_recvfrom) {
-    void *src = (void *)PT_REGS_PARM5_CORE_SYSCALL(regs);
-    on_datagram(task, tgid, t, PT_REGS_PARM1_CORE_SYSCALL(regs), src,
-                (void *)PT_REGS_PARM2_CORE_SYSCALL(regs), ret);
-  } else if (nr == NR_recvmsg) {
-    on_recvmsg(task, tgid, t, PT_REGS_PARM1_CORE_SYSCALL(regs),
-               (struct user_msghdr *)PT_REGS_PARM2_CORE_SYSCALL(regs), ret);
-  } else if (nr == NR_recvmmsg) {
-    struct mmsghdr *vec = (struct mmsghdr *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-    __u32 first_len = 0;
-    bpf_probe_read_user(&first_len, sizeof(first_len), &vec->msg_len);
-    on_recvmsg(task, tgid, t, PT_REGS_PARM1_CORE_SYSCALL(regs), &vec->msg_hdr, first_len);
-  } else if (nr == NR_process_vm_readv) {
-    proc_access(task, tgid, t, PT_REGS_PARM1_CORE_SYSCALL(regs), ret < 0 ? ret : 0, 0);
-  } else {
-    on_open(task, tgid, t, ret);
+  switch (call) {
+    case CALL_OPEN:
+      on_open(task, tgid, t, ret);
+      break;
+    case CALL_CONNECT:
+      on_connect(task, tgid, t, regs, ret);
+      break;
+    case CALL_RECEIVE:
+      on_receive(task, tgid, t, regs, nr, ret);
+      break;
+    case CALL_PTRACE: {
+      long request = PT_REGS_PARM1_CORE_SYSCALL(regs);
+      if (request == PTRACE_ATTACH || request == PTRACE_SEIZE)
+        proc_access(task, tgid, t, PT_REGS_PARM2_CORE_SYSCALL(regs), ret, BT_F_PTRACE);
+      break;
+    }
+    case CALL_VM_READ:
+      proc_access(task, tgid, t, PT_REGS_PARM1_CORE_SYSCALL(regs), ret < 0 ? ret : 0, 0);
+      break;
+    default:
+      break;
   }
   return 0;
 }

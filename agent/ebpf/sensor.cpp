@@ -101,6 +101,8 @@ std::string_view loss_reason(int index) {
 }
 
 Status check_kernel(const Options& options) {
+  if (options.ring_bytes < 4096 || (options.ring_bytes & (options.ring_bytes - 1)))
+    return make_error(ErrorCode::kInvalidArgument, "the ring buffer size must be a power of two of at least 4 KiB");
   const std::string btf = options.btf_file.empty() ? "/sys/kernel/btf/vmlinux" : options.btf_file;
   struct stat st{};
   if (::stat(btf.c_str(), &st) != 0)
@@ -132,8 +134,6 @@ Result<std::unique_ptr<Sensor>> Sensor::start(const Options& options) {
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return bpf_error("counting CPUs", cpus);
   bpf_map__set_max_entries(s->maps.scratch, static_cast<uint32_t>(cpus));
-  if (options.ring_bytes < 4096 || (options.ring_bytes & (options.ring_bytes - 1)))
-    return make_error(ErrorCode::kInvalidArgument, "the ring buffer size must be a power of two of at least 4 KiB");
   bpf_map__set_max_entries(s->maps.events, options.ring_bytes);
   s->rodata->wake_bytes = std::min<uint64_t>(256u << 10, options.ring_bytes / 4);
   if (int err = sensor__load(s))
@@ -189,19 +189,6 @@ std::array<uint64_t, BT_LOSS_MAX> Sensor::loss() const {
     for (uint64_t v : per_cpu) totals[i] += v;
   }
   return totals;
-}
-
-std::size_t Sensor::tracked_count() const {
-  const int fd = bpf_map__fd(skel_->maps.tracked);
-  std::size_t n = 0;
-  uint32_t key = 0, next = 0;
-  const uint32_t* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    ++n;
-    key = next;
-    prev = &key;
-  }
-  return n;
 }
 
 }  // namespace bt::agent::ebpf

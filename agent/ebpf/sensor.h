@@ -34,7 +34,8 @@ struct Options {
   std::vector<RunnerComm> runner_comms;
 };
 
-// Why the sensor cannot run here, or Ok: BTF, ring buffers, privileges.
+// Why the sensor cannot run here with these options, or Ok: the ring
+// buffer's size, BTF, ring buffers, privileges.
 Status check_kernel(const Options& options);
 
 class Sensor {
@@ -53,8 +54,6 @@ class Sensor {
   Result<int> poll(int timeout_ms, const RecordHandler& on_record);
   // Records lost in the kernel since load, by bt_loss reason.
   std::array<uint64_t, BT_LOSS_MAX> loss() const;
-  // Processes currently tracked in the kernel (for tests and status).
-  std::size_t tracked_count() const;
 
  private:
   Sensor() = default;
