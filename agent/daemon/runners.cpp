@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "agent/attribution/runners.h"
 #include "agent/wrap/procfs.h"
 #include "common/fs.h"
 
@@ -27,17 +28,12 @@ std::string trim(std::string_view s) {
 }  // namespace
 
 const std::vector<RunnerRule>& default_runners() {
-  static const std::vector<RunnerRule> rules = {
-      {"jenkins", "java", "agent.jar", ""},
-      {"jenkins", "java", "remoting.jar", ""},
-      {"jenkins", "java", "slave.jar", ""},
-      {"jenkins", "java", "hudson.remoting.Launcher", ""},
-      {"github", "Runner.Worker", "", ""},
-      {"gitlab", "gitlab-runner", "", ""},
-      {"buildkite", "buildkite-agent", "", ""},
-      {"azure", "Agent.Worker", "", ""},
-      {"circleci", "circleci-agent", "", ""},
-  };
+  static const std::vector<RunnerRule> rules = [] {
+    std::vector<RunnerRule> out;
+    for (const auto& r : attribution::known_runners())
+      if (r.starts_builds) out.push_back({std::string(r.ci), std::string(r.name), std::string(r.argument), ""});
+    return out;
+  }();
   return rules;
 }
 

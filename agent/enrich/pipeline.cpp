@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "agent/attribution/runners.h"
 #include "agent/redact/redact.h"
 #include "agent/uploads/uploads.h"
 #include "agent/wrap/procfs.h"
@@ -57,6 +58,17 @@ bool parse_proc_path(std::string_view path, uint64_t* target, std::string_view* 
   if (*file != "environ" && *file != "mem" && *file != "maps") return false;
   *target = pid;
   return true;
+}
+
+// Whether process `pid` is a CI runner (attribution::known_runners()). The
+// task name is read too: /proc/<pid>/exe may be unreadable, or be the
+// interpreter of a runner started by name.
+bool runner_process(uint64_t pid, const std::string& exe) {
+  const std::string dir = "/proc/" + std::to_string(pid);
+  std::string comm;
+  if (auto r = fs::read_file(dir + "/comm", 64)) comm = std::move(*r);
+  if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  return attribution::match_known_runner(comm, exe, wrap::procfs::cmdline(static_cast<pid_t>(pid))) != nullptr;
 }
 
 }  // namespace
@@ -239,6 +251,10 @@ bool Pipeline::proc_read(const capture::Open& o) {
   s.path = o.path;
   s.target_pid = target;
   s.target_exe = wrap::procfs::read_link("/proc/" + std::to_string(target) + "/exe");
+  if (file != "maps" && runner_process(target, s.target_exe)) {
+    s.rule = "ci-runner-" + std::string(file);
+    s.secret_class = "ci_runner";
+  }
   emit(event(o.time_ns, &proc(o.pid), std::move(s)));
   return true;
 }

@@ -15,10 +15,10 @@
 // so a rule sees exactly what a second pass over the output would see.
 //
 // argv() adds what needs argument boundaries: a flag's value in the next
-// argument (`--token X`, `-H "Authorization: ..."`), short flags that mean
-// a password only for some tools (`docker login -p`, `mysql -pX`, `curl -u
-// user:pass`; never `mkdir -p`), found after wrappers such as `sudo` and
-// `env`. A `sh -c` script is text() first, then split into shell words so each
+// argument (`--token X`, `-H "Authorization: ..."`), flags that mean a
+// secret only for some tools (`docker login -p`, `mysql -pX`, `curl -u
+// user:pass`, the Jenkins agent's `-secret HEX`; never `mkdir -p`), found
+// after wrappers such as `sudo` and `env`. A `sh -c` script is text() first, then split into shell words so each
 // simple command in it gets the argv rules too.
 //
 // Over-redaction is the accepted failure: a value next to a secret-looking
@@ -29,6 +29,7 @@
 #include "common/words.h"
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <cstddef>
 #include <optional>
@@ -347,8 +348,10 @@ string_view name_kind(string_view raw) {
   return {};
 }
 
-// docker/buildx `--secret id=x,src=file` names a secret, it does not carry one.
+// docker/buildx `--secret id=x,src=file` names a secret, it does not carry
+// one; nor does the Jenkins agent's `-secret @file` (the file holds it).
 bool is_secret_reference(string_view flag, string_view value) {
+  if (flag == "-secret") return value.starts_with('@');
   return (flag == "--secret" || flag == "secret") &&
          (value.starts_with("id=") || value.starts_with("type=") || value.starts_with("src=") ||
           value.starts_with("env="));
@@ -624,10 +627,12 @@ constexpr string_view kMysqlTools =
     "mysql mysqldump mysqladmin mysqlimport mysqlshow mysqlcheck mysqlpump mysqlslap mariadb "
     "mariadb-dump mariadb-admin mariadb-import mariadb-check mariadb-show";
 
-// Short flags that carry a secret only for some tools (`mkdir -p` must stay).
+// Flags that carry a secret only for some tools (`mkdir -p` must stay), or
+// whose secret is of a kind the tool decides (gitlab-runner's --token).
 struct ToolFlag {
   string_view tools;  // space-separated basenames
-  bool needs_login;   // only with a `login` word (`docker login -p`)
+  string_view needs;  // only with one of these arguments, compared by file name
+                      // (`docker login -p`, `java -jar agent.jar -secret`); "" = always
   string_view flag;
   bool next;          // value in the next argument
   bool attached;      // value glued to the flag (-pSECRET)
@@ -635,30 +640,37 @@ struct ToolFlag {
 };
 
 constexpr ToolFlag kToolFlags[] = {
-    {"docker podman buildah skopeo nerdctl oras helm crane az", true, "-p", true, false,
+    {"docker podman buildah skopeo nerdctl oras helm crane az", "login", "-p", true, false,
      {"password", Style::kWhole, "-p"}},
-    {"sshpass", false, "-p", true, true, {"password", Style::kWhole, "-p"}},
-    {"twine", false, "-p", true, false, {"password", Style::kWhole, "-p"}},
-    {kMysqlTools, false, "-p", false, true, {"password", Style::kWhole, "-p"}},
-    {"curl", false, "-u", true, true, {"password", Style::kUserPass, "-u"}},
-    {"curl", false, "--user", true, false, {"password", Style::kUserPass, "--user"}},
-    {"curl", false, "-U", true, true, {"password", Style::kUserPass, "-U"}},
-    {"curl", false, "--proxy-user", true, false, {"password", Style::kUserPass, "--proxy-user"}},
-    {"curl", false, "--oauth2-bearer", true, false, {"token", Style::kWhole, "--oauth2-bearer"}},
-    {"openssl", false, "-pass", true, false, {"password", Style::kPassPrefix, "-pass"}},
-    {"openssl", false, "-passin", true, false, {"password", Style::kPassPrefix, "-passin"}},
-    {"openssl", false, "-passout", true, false, {"password", Style::kPassPrefix, "-passout"}},
-    {"keytool jarsigner", false, "-storepass", true, false, {"password", Style::kWhole, "-storepass"}},
-    {"keytool jarsigner", false, "-keypass", true, false, {"password", Style::kWhole, "-keypass"}},
-    {"keytool", false, "-srcstorepass", true, false, {"password", Style::kWhole, "-srcstorepass"}},
-    {"keytool", false, "-deststorepass", true, false, {"password", Style::kWhole, "-deststorepass"}},
-    {"keytool", false, "-srckeypass", true, false, {"password", Style::kWhole, "-srckeypass"}},
-    {"keytool", false, "-destkeypass", true, false, {"password", Style::kWhole, "-destkeypass"}},
+    {"sshpass", "", "-p", true, true, {"password", Style::kWhole, "-p"}},
+    {"twine", "", "-p", true, false, {"password", Style::kWhole, "-p"}},
+    {kMysqlTools, "", "-p", false, true, {"password", Style::kWhole, "-p"}},
+    {"curl", "", "-u", true, true, {"password", Style::kUserPass, "-u"}},
+    {"curl", "", "--user", true, false, {"password", Style::kUserPass, "--user"}},
+    {"curl", "", "-U", true, true, {"password", Style::kUserPass, "-U"}},
+    {"curl", "", "--proxy-user", true, false, {"password", Style::kUserPass, "--proxy-user"}},
+    {"curl", "", "--oauth2-bearer", true, false, {"token", Style::kWhole, "--oauth2-bearer"}},
+    {"openssl", "", "-pass", true, false, {"password", Style::kPassPrefix, "-pass"}},
+    {"openssl", "", "-passin", true, false, {"password", Style::kPassPrefix, "-passin"}},
+    {"openssl", "", "-passout", true, false, {"password", Style::kPassPrefix, "-passout"}},
+    {"keytool jarsigner", "", "-storepass", true, false, {"password", Style::kWhole, "-storepass"}},
+    {"keytool jarsigner", "", "-keypass", true, false, {"password", Style::kWhole, "-keypass"}},
+    {"keytool", "", "-srcstorepass", true, false, {"password", Style::kWhole, "-srcstorepass"}},
+    {"keytool", "", "-deststorepass", true, false, {"password", Style::kWhole, "-deststorepass"}},
+    {"keytool", "", "-srckeypass", true, false, {"password", Style::kWhole, "-srckeypass"}},
+    {"keytool", "", "-destkeypass", true, false, {"password", Style::kWhole, "-destkeypass"}},
+    // The Jenkins agent's (remoting's) secret is 64 hex digits ("-secret
+    // @file" names a file instead); any java program's -secret is taken as one.
+    {"java", "", "-secret", true, false, {"generic_secret", Style::kWhole, "-secret"}},
+    {"java", "", "-jnlpCredentials", true, false, {"password", Style::kUserPass, "-jnlpCredentials"}},
+    {"java", "", "-proxyCredentials", true, false, {"password", Style::kUserPass, "-proxyCredentials"}},
+    // A job token (artifacts-uploader, artifacts-downloader, cache-archiver).
+    {"gitlab-runner gitlab-runner-helper", "", "--token", true, false, {"gitlab_token", Style::kWhole, "--token"}},
 };
 
 struct ToolContext {
   string_view tool;  // basename of argv[0], or the module of `python -m`
-  bool login = false;
+  std::span<const std::string> args;
 };
 
 // Commands that run the next word as the real tool (`sudo docker login`),
@@ -688,6 +700,7 @@ std::size_t skip_wrapper(const std::vector<std::string>& args, std::size_t i, st
 
 ToolContext tool_context(const std::vector<std::string>& args) {
   ToolContext ctx;
+  ctx.args = args;
   std::size_t i = 0;
   while (i < args.size()) {
     const Wrapper* w = nullptr;
@@ -699,12 +712,14 @@ ToolContext tool_context(const std::vector<std::string>& args) {
   if (i >= args.size()) return ctx;
   ctx.tool = basename(args[i]);
   if (ctx.tool.starts_with("python") && i + 2 < args.size() && args[i + 1] == "-m") ctx.tool = args[i + 2];
-  for (const std::string& a : args) ctx.login = ctx.login || a == "login";
   return ctx;
 }
 
 bool applies(const ToolFlag& tf, const ToolContext& ctx) {
-  return in_list(tf.tools, ctx.tool) && (!tf.needs_login || ctx.login);
+  if (!in_list(tf.tools, ctx.tool)) return false;
+  if (tf.needs.empty()) return true;
+  return std::any_of(ctx.args.begin(), ctx.args.end(),
+                     [&](const std::string& a) { return in_list(tf.needs, basename(a)); });
 }
 
 std::string header_arg(string_view h);
@@ -778,6 +793,11 @@ std::optional<std::string> redact_attached(const ToolContext& ctx, string_view a
   if (eq != string_view::npos && eq > 0) {
     const string_view name = a.substr(0, eq), value = a.substr(eq + 1);
     if (name == "--header" || name == "-H") return std::string(a.substr(0, eq + 1)) + header_arg(value);
+    // --token=X of a tool whose --token X has its own kind.
+    if (name.starts_with("--"))
+      for (const ToolFlag& tf : kToolFlags)
+        if (tf.next && name == tf.flag && applies(tf, ctx))
+          return std::string(a.substr(0, eq + 1)) + redact_value(value, tf.rule);
     if (a[0] == '-' || is_env_name(name)) {
       const string_view kind = name_kind(name);
       if (!kind.empty())
@@ -922,13 +942,38 @@ std::string text(std::string_view s) { return Scanner(s, false).run(); }
 
 std::string url(std::string_view u) { return Scanner(u, true).run(); }
 
+namespace {
+
+bool is_hex64(string_view a) {
+  return a.size() == 64 &&
+         std::all_of(a.begin(), a.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+}
+
+// The Jenkins inbound agent's older command line, `java -cp agent.jar
+// hudson.remoting.jnlp.Main [options] <secret> <name>`, passes its secret
+// (64 hex digits) as a bare argument: the index after which one is taken
+// as the secret, or npos.
+std::size_t jnlp_main_at(const ToolContext& ctx, const std::vector<std::string>& args) {
+  if (ctx.tool != "java") return std::string::npos;
+  for (std::size_t i = 1; i < args.size(); ++i)
+    if (args[i] == "hudson.remoting.jnlp.Main") return i;
+  return std::string::npos;
+}
+
+}  // namespace
+
 std::vector<std::string> argv(const std::vector<std::string>& args) {
   std::vector<std::string> out;
   out.reserve(args.size());
   const ToolContext ctx = tool_context(args);
+  const std::size_t jnlp_main = jnlp_main_at(ctx, args);
   std::optional<ValueRule> pending;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
+    if (jnlp_main != std::string::npos && i > jnlp_main && is_hex64(a)) {
+      out.push_back(marker("generic_secret"));
+      continue;
+    }
     if (pending) {
       out.push_back(redact_value(a, *pending));
       pending.reset();

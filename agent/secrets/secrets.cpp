@@ -7,6 +7,8 @@
 // the defaults prove.
 #include "agent/secrets/secrets.h"
 
+#include "agent/attribution/runners.h"
+
 #include <arpa/inet.h>
 #include <fnmatch.h>
 
@@ -85,19 +87,23 @@ ssh-private-key ssh_key !*.pub
 ssh-host-key ssh_key /etc/ssh/ssh_host_*_key
 gnupg-private gpg_key .gnupg/private-keys-v1.d/*.key
 gnupg-private gpg_key .gnupg/secring.gpg
-# CI runners
+# CI runners. GitHub's runner and the Azure Pipelines agent (its ancestor)
+# keep the same .credentials files in their install folder, beside .runner
+# or .agent (the registration: server, pool, agent id).
 gitlab-runner-config ci_runner /etc/gitlab-runner/config.toml
 gitlab-runner-config ci_runner .gitlab-runner/config.toml
+gitlab-runner-config ci_runner /srv/gitlab-runner/config/config.toml
 github-runner-credentials ci_runner .credentials
 github-runner-credentials ci_runner .credentials_rsaparams
+github-runner-credentials ci_runner .runner
+azure-agent-credentials ci_runner .agent
 jenkins-secrets ci_runner secrets/master.key
 jenkins-secrets ci_runner secrets/hudson.util.Secret
 jenkins-secrets ci_runner secrets/initialAdminPassword
 jenkins-secrets ci_runner /var/lib/jenkins/credentials.xml
 jenkins-secrets ci_runner /var/jenkins_home/credentials.xml
 jenkins-secrets ci_runner .jenkins/credentials.xml
-buildkite-agent-config ci_runner /etc/buildkite-agent/buildkite-agent.cfg
-buildkite-agent-config ci_runner .buildkite-agent/buildkite-agent.cfg
+buildkite-agent-config ci_runner buildkite-agent.cfg
 )";
 
 constexpr std::array<MetadataEndpoint, 7> kDefaultEndpoints = {{
@@ -236,6 +242,16 @@ std::string rules_table() {
     if (std::find(done.begin(), done.end(), r.name) != done.end()) continue;
     done.push_back(r.name);
     md += "| `" + r.name + "` | " + r.secret_class + " | " + patterns_cell(default_rules(), r.name) + " |\n";
+  }
+  return md;
+}
+
+std::string runners_list() {
+  std::string md;
+  for (const auto& r : attribution::known_runners()) {
+    md += "- `" + std::string(r.name) + "`";
+    if (!r.argument.empty()) md += " with an argument `" + std::string(r.argument) + "`";
+    md += " (" + std::string(r.ci) + ")\n";
   }
   return md;
 }
@@ -395,6 +411,19 @@ std::string reference_markdown() {
       "\nMore endpoints (IPs or host names) come from the repeatable\n"
       "`--metadata-endpoint HOST|IP` flag of `run` and from `secrets.metadata_endpoints` in\n"
       "the agent configuration (comma-separated); they add to this list.\n\n"
+      "## Reads of other processes\n\n"
+      "A build process that opens another process's `/proc/<pid>/environ`, `mem` or `maps`\n"
+      "(rules `proc-environ`, `proc-mem`, `proc-maps`), reads its memory with\n"
+      "process_vm_readv(2) (`process-vm-readv`) or attaches to it with ptrace(2)\n"
+      "(`ptrace-attach`) produces a `secret_access` event of class `process_memory` naming\n"
+      "the target's pid and executable; a process reading its own files is not reported.\n"
+      "When the target of an `environ` or `mem` read is a CI runner, whose environment and\n"
+      "memory hold the runner's credentials, the rule is `ci-runner-environ` or\n"
+      "`ci-runner-mem` and the class `ci_runner`. A runner is a process whose task name or\n"
+      "executable file name is one of these (an argument is compared by its file name):\n\n";
+  md += runners_list();
+  md +=
+      "\n"
       "## Rules file format\n\n"
       "Custom rules, in the file named by `secrets.rules_file` (flag `--secret-rules`) of the\n"
       "agent configuration, are added to the built-in ones and use their format: one rule\n"

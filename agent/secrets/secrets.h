@@ -88,7 +88,7 @@ struct MetadataEndpoint {
 };
 const std::vector<MetadataEndpoint>& default_metadata_endpoints();
 
-// docs/secret-rules.md, generated from default_rules().
+// docs/secret-rules.md, generated from default_rules() and attribution::known_runners().
 std::string reference_markdown();
 
 }  // namespace bt::agent::secrets

@@ -20,6 +20,7 @@
 #include "agent/uploads/uploads.h"
 
 #include <dirent.h>
+#include <glob.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -71,6 +72,30 @@ std::string tool_name(string_view path) {
 }
 
 bool is_url(string_view s) { return s.find("://") != string_view::npos; }
+
+// A GitHub Actions JavaScript action runs as `node <work>/_actions/OWNER/REPO/REF/ENTRY`;
+// its directory (the runner's GITHUB_ACTION_PATH) is the action path.
+struct Action {
+  std::string name;   // OWNER/REPO
+  std::string path;   // <work>/_actions/OWNER/REPO/REF
+  std::string entry;  // ENTRY: dist/index.js, ...
+};
+
+std::optional<Action> github_action(string_view script) {
+  constexpr string_view kActions = "/_actions/";
+  const std::size_t at = script.find(kActions);
+  if (at == string_view::npos) return std::nullopt;
+  const std::size_t first = at + kActions.size();
+  std::size_t slash[3] = {};
+  for (std::size_t i = 0, from = first; i < 3; ++i) {
+    slash[i] = script.find('/', from);
+    if (slash[i] == string_view::npos || slash[i] == from) return std::nullopt;
+    from = slash[i] + 1;
+  }
+  if (slash[2] + 1 >= script.size()) return std::nullopt;
+  return Action{std::string(script.substr(first, slash[1] - first)), std::string(script.substr(0, slash[2])),
+                std::string(script.substr(slash[2] + 1))};
+}
 
 // ---- command line parsing -----------------------------------------------------
 
@@ -151,8 +176,9 @@ struct Target {
 };
 
 struct Command {
-  string_view tool;  // the invoked tool's name (docker, podman, ...)
-  Parsed opts;       // everything but the tool and its subcommand words
+  string_view tool;             // the invoked tool's name (docker, podman, ...)
+  const std::string& invoked;   // the tool as invoked: argv[0], or the script an interpreter runs
+  Parsed opts;                  // everything but the tool and its subcommand words
   const std::string& cwd;
 };
 
@@ -162,6 +188,31 @@ bool is_dir(const std::string& cwd, const std::string& path) {
   struct stat st {};
   const std::string p = path.starts_with('/') ? path : cwd + "/" + path;
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// Uploaders that expand glob patterns themselves (buildkite-agent,
+// gitlab-runner): the paths matching `pattern` now, in name order, or the
+// pattern itself when nothing matches or it has `**` (any depth, which
+// glob(3) cannot read); such an entry is listed without a digest.
+std::vector<std::string> expand(const std::string& cwd, const std::string& pattern) {
+  if (pattern.find_first_of("*?[{") == std::string::npos || pattern.find("**") != std::string::npos)
+    return {pattern};
+  std::string full;
+  if (!pattern.starts_with('/')) {
+    for (char ch : cwd) {
+      if (std::string_view("*?[]{}\\").find(ch) != std::string_view::npos) full += '\\';
+      full += ch;
+    }
+    full += '/';
+  }
+  full += pattern;
+  std::vector<std::string> out;
+  glob_t g{};
+  if (::glob(full.c_str(), GLOB_BRACE, nullptr, &g) == 0)
+    for (std::size_t i = 0; i < g.gl_pathc && out.size() <= kMaxFiles; ++i) out.emplace_back(g.gl_pathv[i]);
+  ::globfree(&g);
+  if (out.empty()) out.push_back(pattern);
+  return out;
 }
 
 // ---- per-tool extraction --------------------------------------------------------
@@ -430,6 +481,51 @@ std::optional<Target> remote_copy(const Command& c) {
   return t;
 }
 
+// gitlab-runner artifacts-uploader --url URL --id JOB --path P...: the job's
+// artifacts endpoint. The flags fall back to CI_SERVER_URL and CI_JOB_ID.
+std::optional<Target> gitlab_artifacts(const Command& c) {
+  std::string url = c.opts.value({"--url"});
+  while (url.ends_with('/')) url.pop_back();
+  std::string id = c.opts.value({"--id"});
+  Target t{(url.empty() ? "$CI_SERVER_URL" : url) + "/api/v4/jobs/" + (id.empty() ? "$CI_JOB_ID" : id) +
+               "/artifacts",
+           {}};
+  for (const auto& path : c.opts.values({"--path"}))
+    for (auto& f : expand(c.cwd, path)) t.files.push_back(std::move(f));
+  return t;
+}
+
+// buildkite-agent artifact upload "PATTERN[;PATTERN...]" [DESTINATION]
+std::optional<Target> buildkite_upload(const Command& c) {
+  const auto& p = c.opts.positionals;
+  if (p.empty()) return std::nullopt;
+  Target t{p.size() > 1 ? p[1] : "Buildkite artifact storage", {}};
+  std::string delimiter = c.opts.value({"--delimiter"});
+  if (delimiter.empty()) delimiter = ";";
+  const bool literal = c.opts.has({"--literal"});
+  for (string_view rest = p[0]; !rest.empty();) {
+    const std::size_t d = rest.find(delimiter);
+    const std::string pattern(rest.substr(0, d));
+    rest = d == string_view::npos ? string_view() : rest.substr(d + delimiter.size());
+    if (pattern.empty()) continue;
+    if (literal) t.files.push_back(pattern);
+    else
+      for (auto& f : expand(c.cwd, pattern)) t.files.push_back(std::move(f));
+  }
+  return t;
+}
+
+// actions/upload-artifact, its node process: dist/upload/index.js (v4),
+// dist/index.js (v3); dist/merge/index.js merges artifacts already stored.
+// The files come from the action's `path` input, an environment variable
+// argv does not show, so only the action is known.
+std::optional<Target> upload_artifact(const Command& c) {
+  const auto action = github_action(c.invoked);
+  if (!action || (action->entry != "dist/upload/index.js" && action->entry != "dist/index.js"))
+    return std::nullopt;
+  return Target{action->path, {}};
+}
+
 // ---- the table ------------------------------------------------------------------
 
 struct Recogniser {
@@ -562,6 +658,23 @@ constexpr Recogniser kRecognisers[] = {
      "--modify-window --max-delete --contimeout --sockopts --outbuf --checksum-choice --compress-choice",
      remote_copy, "LOCAL... [USER@]HOST:PATH | HOST::MODULE | rsync://HOST/MODULE", "HOST:PATH",
      "each LOCAL (directories: the files under them)"},
+    {"gitlab-runner", "gitlab-runner gitlab-runner-helper", "artifacts-uploader",
+     "--log-level -l --log-format --cpuprofile",
+     "--url --token --id --path --exclude --name --expire-in --artifact-format --artifact-type "
+     "--compression-level --tls-ca-file --tls-cert-file --tls-key-file --retry --retry-time",
+     gitlab_artifacts, "--url URL --token TOKEN --id JOB --path PATH...",
+     "URL/api/v4/jobs/JOB/artifacts (without --url, --id: CI_SERVER_URL, CI_JOB_ID)",
+     "each PATH (globs expanded, directories: the files under them)"},
+    {"buildkite-agent", "buildkite-agent", "artifact upload", "",
+     "--job --content-type --delimiter --agent-access-token --endpoint --log-level --experiment --profile "
+     "--redacted-vars",
+     buildkite_upload, "PATTERN[;PATTERN...] [DESTINATION]",
+     "DESTINATION (s3://, gs://, rt://, Azure Blob URL), else Buildkite artifact storage",
+     "the files each PATTERN matches (not with --literal)"},
+    {"actions/upload-artifact", "actions/upload-artifact", "", "", "", upload_artifact,
+     "(node <work>/_actions/actions/upload-artifact/REF/dist/upload/index.js)",
+     "the action path, `<work>/_actions/actions/upload-artifact/REF`",
+     "none (they are the action's `path` input, which argv does not show)"},
 };
 
 // ---- matching ---------------------------------------------------------------------
@@ -638,7 +751,12 @@ std::optional<Invocation> unwrap_interpreter(const Args& argv, string_view inter
       ++i;
       continue;
     }
-    if (!a.starts_with('-')) return from(argv, i, tool_name(a));
+    if (a.starts_with('-')) continue;
+    // A bundled GitHub action (OWNER/REPO/REF/dist/...) is named OWNER/REPO;
+    // a tool an action merely vendors keeps its own name.
+    if (auto action = github_action(a); action && action->entry.starts_with("dist/"))
+      return from(argv, i, action->name);
+    return from(argv, i, tool_name(a));
   }
   return std::nullopt;
 }
@@ -741,7 +859,7 @@ std::optional<events::ArtifactUpload> try_recognisers(const Invocation& inv, con
     if (!in_list(r.exes, inv.tool)) continue;
     const auto words = match_words(inv.args, r.words, r.global_flags);
     if (!words) continue;
-    const Command cmd{inv.tool, parse_command(inv.args, *words, r), cwd};
+    const Command cmd{inv.tool, inv.args[0], parse_command(inv.args, *words, r), cwd};
     const auto target = r.extract(cmd);
     if (!target) continue;
     events::ArtifactUpload up;
@@ -814,12 +932,17 @@ std::string reference_markdown() {
       "# Upload tools\n\n"
       "Commands the agent recognises as artifact uploads (`artifact_upload` events),\n"
       "generated from the recogniser table in `agent/uploads/uploads.cpp`.\n"
-      "Launchers are unwrapped first (`npx`, `python3 -m`, `node script.js`, `sh ./gradlew`).\n"
+      "Launchers are unwrapped first (`npx`, `python3 -m`, `node script.js`, `sh ./gradlew`);\n"
+      "a GitHub action's bundled script (`node <work>/_actions/OWNER/REPO/REF/dist/...`) is\n"
+      "the tool `OWNER/REPO`.\n"
       "Destinations pass through URL redaction. Files are resolved against the working\n"
       "directory; a directory stands for the regular files under it, in name order, up to " +
       std::to_string(kMaxFiles) +
       " per\nupload, after which an entry `<dir>/...` without a digest marks the cut. A file\n"
-      "that cannot be read is listed with size 0 and an empty `sha256`.\n\n"
+      "that cannot be read is listed with size 0 and an empty `sha256`. The patterns of an\n"
+      "uploader that expands globs itself stand for the paths they match when the command\n"
+      "starts (`*`, `?`, `[...]`, `{a,b}`); one with `**`, or matching nothing, is listed as\n"
+      "given, without a digest.\n\n"
       "| tool | commands | destination | files |\n"
       "| --- | --- | --- | --- |\n";
   for (const Recogniser& r : kRecognisers)

@@ -100,9 +100,13 @@ bool read_string(pid_t pid, uint64_t addr, std::size_t max, std::string* out) {
   if (addr == 0) return false;
   static const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   char buf[4096];
+  // Most paths are short: the first read is small, later ones go on to the
+  // page's end.
+  std::size_t want = 256;
   while (out->size() < max) {
     const std::size_t to_page_end = page - (addr % page);
-    const std::size_t chunk = std::min<std::size_t>({to_page_end, sizeof buf, max - out->size()});
+    const std::size_t chunk = std::min<std::size_t>({to_page_end, want, max - out->size()});
+    want = sizeof buf;
     if (!read_memory(pid, addr, buf, chunk)) return false;
     const void* nul = std::memchr(buf, '\0', chunk);
     if (nul) {

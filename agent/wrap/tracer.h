@@ -1,9 +1,10 @@
 // The wrap capture backend: runs one command with every descendant under
-// a seccomp filter that stops only the system calls of interest, reported
-// to this process as ptrace seccomp-stops (SECCOMP_RET_TRACE). Forks, execs
-// and exits come from ptrace events, so the tree, exec success and exit
-// statuses are exact. Unprivileged: a process may trace its own children.
-// Why ptrace and not seccomp user notification: see docs/architecture.md.
+// a seccomp filter that stops only the system calls of interest: opens go
+// to agent/wrap/notifier by seccomp user notification, the rest are ptrace
+// seccomp-stops (SECCOMP_RET_TRACE). Forks, execs and exits come from
+// ptrace events, so the tree, exec success and exit statuses are exact.
+// Unprivileged: a process may trace its own children. Why this split: see
+// docs/architecture.md.
 #pragma once
 
 #include <sys/types.h>
@@ -31,6 +32,7 @@ struct Outcome {
   int64_t signal = 0;
   uint64_t foreign_abi_syscalls = 0;  // stops of a 32-bit/x32 syscall (not decoded)
   uint64_t killed_after_linger = 0;   // descendants still running at the linger deadline
+  uint64_t open_notifications = 0;    // opens answered by the notifier
 };
 
 class Tracer {

@@ -4,8 +4,10 @@
 //  - ptrace: filter returns SECCOMP_RET_TRACE, we are the tracer; per stop
 //    PTRACE_GET_SYSCALL_INFO, process_vm_readv, PTRACE_CONT.
 //  - user notification: filter returns SECCOMP_RET_USER_NOTIF, we hold the
-//    listener; per call NOTIF_RECV, process_vm_readv, NOTIF_ID_VALID,
+//    listener; per call poll, NOTIF_RECV, process_vm_readv, NOTIF_ID_VALID,
 //    NOTIF_SEND(FLAG_CONTINUE).
+//  - the same with the listener in synchronous wake-up mode (Linux 6.6+,
+//    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP), what the agent uses for opens.
 // Both read and check the path as the agent would, so a broken trap fails.
 // Workloads run in a forked child under a seccomp filter of one shape:
 //  - openat of a nonexistent path: cheap, so the difference to the
@@ -48,8 +50,17 @@ constexpr const char* kMissingPath = "/nonexistent/buildtrail-bench-trap";
 constexpr const char* kTruePath = "/bin/true";
 constexpr int kRuns = 3;
 
-enum class Mode { Baseline, Ptrace, Notif };
-constexpr Mode kModes[] = {Mode::Baseline, Mode::Ptrace, Mode::Notif};
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+enum class Mode { Baseline, Ptrace, Notif, NotifSync };
+constexpr Mode kModes[] = {Mode::Baseline, Mode::Ptrace, Mode::Notif, Mode::NotifSync};
+constexpr int kNumModes = 4;
+bool notifies(Mode m) { return m == Mode::Notif || m == Mode::NotifSync; }
 
 // One line on stderr, exit 1. _exit also in forked children, so that
 // atexit handlers do not run twice.
@@ -156,10 +167,10 @@ constexpr Workload kForkExec{"fork+exec", "exec", SYS_execve, 0, kTruePath, fork
   const uint32_t action = mode == Mode::Baseline ? SECCOMP_RET_ALLOW
                           : mode == Mode::Ptrace ? SECCOMP_RET_TRACE
                                                  : SECCOMP_RET_USER_NOTIF;
-  const unsigned flags = mode == Mode::Notif ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+  const unsigned flags = notifies(mode) ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
   const int listener = install_filter(w.nr, action, flags);
   // Kept open until exit: the parent copies it from our fd table.
-  if (mode == Mode::Notif && write(result_fd, &listener, sizeof listener) != sizeof listener)
+  if (notifies(mode) && write(result_fd, &listener, sizeof listener) != sizeof listener)
     fail("child: write listener", errno);
   const uint64_t t0 = now_ns(CLOCK_MONOTONIC);
   w.loop(count);
@@ -284,8 +295,11 @@ Sample run_once(Mode mode, const Workload& w, long count) {
   if (mode == Mode::Ptrace) {
     st = trace(pid, w, s);
   } else {
-    if (mode == Mode::Notif) {
+    if (notifies(mode)) {
       const int listener = take_listener(pid, result[0]);
+      if (mode == Mode::NotifSync)
+        check(ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP),
+              "SECCOMP_IOCTL_NOTIF_SET_FLAGS (synchronous wake-up needs Linux 6.6)");
       supervise(listener, result[0], w, s);
       close(listener);
     }
@@ -311,14 +325,14 @@ Stats summarize(std::vector<Sample> v) {
   return {v[v.size() / 2], v.front().loop_ns, v.back().loop_ns};
 }
 
-void report(const Workload& w, long count, const Stats (&s)[3]) {
-  const char* names[] = {"baseline", "ptrace", "user-notif"};
+void report(const Workload& w, long count, const Stats (&s)[kNumModes]) {
+  const char* names[] = {"baseline", "ptrace", "user-notif", "notif-sync"};
   auto us = [&](uint64_t ns) { return double(ns) / 1e3 / double(count); };  // per call
   auto ms = [](uint64_t ns) { return double(ns) / 1e6; };
   const double base = us(s[0].med.loop_ns);
   auto extra = [&](int i) { return us(s[i].med.loop_ns) - base; };
   std::printf("%s x %ld, median of %d runs (min-max):\n", w.name, count, kRuns);
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < kNumModes; ++i) {
     std::printf("  %-10s %7.1f ms (%.1f-%.1f) %8.2f us/%s", names[i], ms(s[i].med.loop_ns),
                 ms(s[i].lo), ms(s[i].hi), us(s[i].med.loop_ns), w.unit);
     if (i > 0)
@@ -327,11 +341,13 @@ void report(const Workload& w, long count, const Stats (&s)[3]) {
       std::printf(", %.1f stops/exec", double(s[i].med.stops) / double(count));
     std::printf("\n");
   }
-  std::printf("%s x %ld: baseline %.2f us/%s, ptrace %+.2f us/%s, user-notif %+.2f us/%s", w.name,
-              count, base, w.unit, extra(1), w.unit, extra(2), w.unit);
+  std::printf("%s x %ld: baseline %.2f us/%s, ptrace %+.2f us/%s, user-notif %+.2f us/%s, "
+              "notif-sync %+.2f us/%s", w.name, count, base, w.unit, extra(1), w.unit, extra(2),
+              w.unit, extra(3), w.unit);
   // Other load on the machine moves whole runs (see the ranges): a ratio of
   // differences that are not both above the baseline means nothing.
-  if (extra(1) > 0 && extra(2) > 0) std::printf(" (ptrace/notif %.2fx)\n\n", extra(1) / extra(2));
+  if (extra(1) > 0 && extra(2) > 0 && extra(3) > 0)
+    std::printf(" (ptrace/notif %.2fx, ptrace/notif-sync %.2fx)\n\n", extra(1) / extra(2), extra(1) / extra(3));
   else std::printf(" (not above baseline: no ratio)\n\n");
 }
 
@@ -344,10 +360,11 @@ long arg_or(int argc, char** argv, int i, long dflt) {
 }
 
 void bench(const Workload& w, long count) {
-  std::vector<Sample> runs[3];
+  std::vector<Sample> runs[kNumModes];
   for (int r = 0; r < kRuns; ++r)  // interleaved, so drift hits all modes alike
     for (Mode mode : kModes) runs[int(mode)].push_back(run_once(mode, w, count));
-  const Stats s[3] = {summarize(runs[0]), summarize(runs[1]), summarize(runs[2])};
+  const Stats s[kNumModes] = {summarize(runs[0]), summarize(runs[1]), summarize(runs[2]),
+                              summarize(runs[3])};
   report(w, count, s);
 }
 

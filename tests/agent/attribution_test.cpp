@@ -5,6 +5,7 @@
 #include <string>
 
 #include "agent/attribution/attribution.h"
+#include "agent/attribution/runners.h"
 
 using namespace bt;
 using namespace bt::agent::attribution;
@@ -297,4 +298,29 @@ TEST_CASE("reference_markdown: one row per CI system with its variables") {
                           "`TF_BUILD=True`", "`${GITHUB_WORKFLOW}/${GITHUB_JOB}`", "`BUILDTRAIL_BUILD_ID` set"})
     CHECK_MESSAGE(md.find(var) != std::string::npos, var);
   CHECK(md.find("explicit values\nwin") != std::string::npos);
+}
+
+TEST_CASE("CI runner processes: by task name or executable; java only as the Jenkins agent") {
+  auto ci = [](std::string_view comm, std::string_view exe, const std::vector<std::string>& argv) {
+    const KnownRunner* r = match_known_runner(comm, exe, argv);
+    return r ? std::string(r->ci) : std::string("-");
+  };
+  CHECK(ci("Runner.Listener", "/home/runner/actions-runner/bin/Runner.Listener", {"bin/Runner.Listener", "run"}) ==
+        "github");
+  CHECK(ci("Runner.Worker", "/usr/bin/python3.11", {"Runner.Worker", "spawnclient", "115", "118"}) == "github");
+  CHECK(ci("", "/home/vsts/azagent/bin/Agent.Listener", {}) == "azure");  // the task name unreadable
+  CHECK(ci("Agent.Worker", "", {}) == "azure");
+  CHECK(ci("gitlab-runner", "/usr/bin/gitlab-runner", {"/usr/bin/gitlab-runner", "run"}) == "gitlab");
+  CHECK(ci("buildkite-agent", "/usr/bin/buildkite-agent", {"buildkite-agent", "start"}) == "buildkite");
+  CHECK(ci("java", "/usr/lib/jvm/java-17-openjdk-amd64/bin/java",
+           {"java", "-jar", "/home/jenkins/agent.jar", "-url", "https://jenkins.example.com/", "-name", "n"}) ==
+        "jenkins");
+  CHECK(ci("java", "/usr/bin/java",
+           {"java", "-cp", "/usr/share/jenkins/remoting.jar", "hudson.remoting.jnlp.Main", "-headless"}) == "jenkins");
+  CHECK(ci("java", "/usr/bin/java", {"java", "-jar", "app.jar"}) == "-");
+  CHECK(ci("java", "/usr/bin/java", {"java", "-jar", "my-agent.jar"}) == "-");
+  CHECK(ci("bash", "/usr/bin/bash", {"bash", "agent.jar"}) == "-");
+  CHECK(ci("sleep", "/usr/bin/sleep", {"sleep", "30"}) == "-");
+  CHECK(ci("Runner.Listene", "/usr/bin/python3", {}) == "-");
+  CHECK(ci("", "", {}) == "-");
 }

@@ -27,6 +27,9 @@ const std::string kPass = "hunter2-fake-pass";
 const std::string kToken = "fake-token-value-123";
 const std::string kApiKey = "fake-api-key-0000";
 const std::string kSecret = "fake-client-secret-9";
+// The shape of a Jenkins agent secret (64 hex digits), not a real one.
+const std::string kJenkinsSecret = "feedfacecafebeef" "feedfacecafebeef" "feedfacecafebeef" "feedfacecafebeef";
+const std::string kJobToken = "fake-ci-job-token-4711";
 
 std::string joined(const std::vector<std::string>& v) {
   std::string s;
@@ -124,6 +127,45 @@ std::vector<Case> corpus() {
       {{"echo", "Bearer " + kJwt}, {kJwt}, "jwt"},
       {{"cat", kPem}, {kPemBody}, "private_key"},
       {{"cat", "-----BEGIN OPENSSH PRIVATE KEY-----\n" + kPemBody}, {kPemBody}, "private_key"},
+      // CI runners' own command lines.
+      {{"java", "-jar", "agent.jar", "-url", "https://jenkins.example.com/", "-secret", kJenkinsSecret, "-name",
+        "linux-1", "-workDir", "/home/jenkins/agent"},
+       {kJenkinsSecret},
+       "generic_secret",
+       true},
+      {{"/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "-cp", "/usr/share/jenkins/remoting.jar",
+        "hudson.remoting.jnlp.Main", "-headless", "-url", "https://jenkins.example.com/", "-secret", kJenkinsSecret,
+        "linux-1"},
+       {kJenkinsSecret},
+       "generic_secret",
+       true},
+      {{"java", "-cp", "agent.jar", "hudson.remoting.jnlp.Main", "-headless", "-url", "https://jenkins.example.com/",
+        kJenkinsSecret, "linux-1"},
+       {kJenkinsSecret},
+       "generic_secret",
+       true},
+      {{"java", "-jar", "/opt/jenkins/agent.jar", "-jnlpUrl", "https://jenkins.example.com/computer/n/jenkins-agent.jnlp",
+        "-jnlpCredentials", "ci:" + kToken},
+       {kToken},
+       "password",
+       true},
+      {{"sh", "-c", "nohup java -jar agent.jar -url https://jenkins.example.com/ -secret " + kJenkinsSecret + " -name n &"},
+       {kJenkinsSecret},
+       "generic_secret",
+       true},
+      {{"gitlab-runner", "artifacts-uploader", "--url", "https://gitlab.example.com/", "--token", kJobToken, "--id",
+        "123", "--path", "out.zip", "--name", "a"},
+       {kJobToken},
+       "gitlab_token"},
+      {{"gitlab-runner", "artifacts-uploader", "--token=" + kJobToken, "--id", "123", "--path", "out.zip"},
+       {kJobToken},
+       "gitlab_token"},
+      {{"/usr/bin/gitlab-runner-helper", "artifacts-uploader", "--url", "https://gitlab.example.com/", "--token",
+        kJobToken, "--id", "123", "--path", "out.zip"},
+       {kJobToken},
+       "gitlab_token"},
+      {{"buildkite-agent", "start", "--token", kToken}, {kToken}, "token"},
+      {{"buildkite-agent", "artifact", "upload", "--agent-access-token", kToken, "dist/*.tgz"}, {kToken}, "token"},
   };
 }
 
@@ -215,11 +257,42 @@ TEST_CASE("ordinary build commands pass through byte-identical") {
       {"sh", "-c", "mkdir -p out && cp -p a 'b c' && ssh -p 2222 host \"echo hi\" | tee log; echo $HOME"},
       {"bash", "-ec", "for f in *.c; do cc -c \"$f\" -o \"${f%.c}.o\"; done"},
       {"sudo", "-u", "ci", "mkdir", "-p", "/srv/x"},
+      {"java", "-jar", "agent.jar", "-url", "https://jenkins.example.com/", "-secret", "@/home/jenkins/secret-file",
+       "-name", "linux-1"},
+      {"gitlab-runner", "artifacts-uploader", "--url", "https://gitlab.example.com/", "--id", "123", "--path", "out.zip"},
+      {"buildkite-agent", "artifact", "upload", "dist/*.tgz;log/**/*.log", "s3://bucket/build"},
   };
   for (const auto& c : commands) {
     INFO("command: " << joined(c));
     CHECK(redact::argv(c) == c);
   }
+}
+
+TEST_CASE("CI runners: the Jenkins agent's -secret, gitlab-runner's --token") {
+  const std::vector<std::string> jenkins = {"java", "-jar", "agent.jar", "-url", "https://jenkins.example.com/",
+                                            "-secret", kJenkinsSecret, "-name", "linux-1"};
+  auto out = jenkins;
+  out[6] = "[REDACTED:generic_secret]";
+  CHECK(redact::argv(jenkins) == out);
+  // The older inbound launcher passes it bare: `hudson.remoting.jnlp.Main [options] <secret> <name>`.
+  CHECK(redact::argv({"java", "-cp", "agent.jar", "hudson.remoting.jnlp.Main", "-headless", "-url",
+                      "https://jenkins.example.com/", kJenkinsSecret, "linux-1"}) ==
+        std::vector<std::string>{"java", "-cp", "agent.jar", "hudson.remoting.jnlp.Main", "-headless", "-url",
+                                 "https://jenkins.example.com/", "[REDACTED:generic_secret]", "linux-1"});
+  // -secret @file names the file that holds the secret: the path stays.
+  CHECK(redact::argv({"java", "-jar", "/usr/share/jenkins/agent.jar", "-secret", "@secret-file"})[4] == "@secret-file");
+  CHECK(redact::argv({"java", "-jar", "slave.jar", "-proxyCredentials", "proxy:" + kPass})[4] ==
+        "proxy:[REDACTED:password]");
+
+  CHECK(redact::argv({"gitlab-runner", "artifacts-uploader", "--token", kJobToken, "--id", "1"}) ==
+        std::vector<std::string>{"gitlab-runner", "artifacts-uploader", "--token", "[REDACTED:gitlab_token]", "--id",
+                                 "1"});
+  CHECK(redact::argv({"gitlab-runner", "artifacts-uploader", "--token=" + kJobToken})[2] ==
+        "--token=[REDACTED:gitlab_token]");
+  CHECK(redact::argv({"gitlab-runner-helper", "cache-archiver", "--token", kGlpat})[3] == "[REDACTED:gitlab_token]");
+  // Other tools' --token keeps the generic kind.
+  CHECK(redact::argv({"buildkite-agent", "start", "--token", kToken})[3] == "[REDACTED:token]");
+  CHECK(redact::argv({"mytool", "--token=" + kToken})[1] == "--token=[REDACTED:token]");
 }
 
 TEST_CASE("sh -c scripts: only the secret word changes, the rest stays byte for byte") {

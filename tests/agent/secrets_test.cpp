@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/attribution/runners.h"
 #include "agent/secrets/secrets.h"
 
 using namespace bt::agent::secrets;
@@ -97,6 +98,42 @@ TEST_CASE("one path per default rule family matches the intended rule") {
     CAPTURE(path);
     CHECK(m.may_match(base_name(path)));
     CHECK(rule_of(m, path) == c.second);
+  }
+}
+
+TEST_CASE("CI runner credential files: GitHub, Azure, GitLab, Buildkite") {
+  const Matcher m(default_rules());
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"/home/runner/actions-runner/.credentials", "github-runner-credentials"},
+      {"/home/runner/actions-runner/.credentials_rsaparams", "github-runner-credentials"},
+      {"/home/runner/actions-runner/.runner", "github-runner-credentials"},
+      {"/opt/actions-runner/.runner", "github-runner-credentials"},
+      // The Azure agent shares the GitHub runner's credential files; .agent is its own.
+      {"/home/vsts/azagent/.credentials", "github-runner-credentials"},
+      {"/home/vsts/azagent/.agent", "azure-agent-credentials"},
+      {"/etc/gitlab-runner/config.toml", "gitlab-runner-config"},
+      {"/home/gitlab-runner/.gitlab-runner/config.toml", "gitlab-runner-config"},
+      {"/srv/gitlab-runner/config/config.toml", "gitlab-runner-config"},
+      {"/etc/buildkite-agent/buildkite-agent.cfg", "buildkite-agent-config"},
+      {"/usr/local/etc/buildkite-agent/buildkite-agent.cfg", "buildkite-agent-config"},
+      {"/home/ci/.buildkite-agent/buildkite-agent.cfg", "buildkite-agent-config"},
+  };
+  for (const auto& c : cases) {
+    const std::string& path = c.first;
+    CAPTURE(path);
+    CHECK(m.may_match(base_name(path)));
+    const Rule* r = m.match(path);
+    REQUIRE(r != nullptr);
+    CHECK(r->name == c.second);
+    CHECK(r->secret_class == "ci_runner");
+  }
+  // A config.toml outside a gitlab-runner folder is somebody else's.
+  for (const char* path : {"/work/project/config.toml", "/home/u/.cargo/config.toml", "/home/u/.config/helix/config.toml",
+                           "/etc/gitlab/config.toml", "/srv/gitlab-runner/other/config.toml",
+                           "/home/u/.gitlab-runner/config.toml.bak", "/work/src/.credentials.example",
+                           "/work/src/.runner.yml", "/work/src/buildkite-agent.cfg.sample", "/work/.agents"}) {
+    CAPTURE(path);
+    CHECK(m.match(path) == nullptr);
   }
 }
 
@@ -208,6 +245,9 @@ TEST_CASE("reference_markdown lists every rule and endpoint, and its example par
   for (const auto& r : default_rules()) CHECK_MESSAGE(md.find("| `" + r.name + "` |") != std::string::npos, r.name);
   for (const auto& e : default_metadata_endpoints())
     CHECK(md.find("`" + std::string(e.endpoint) + "`") != std::string::npos);
+  for (const auto& r : bt::agent::attribution::known_runners())
+    CHECK(md.find("- `" + std::string(r.name) + "`") != std::string::npos);
+  CHECK(md.find("`ci-runner-environ`") != std::string::npos);
   CHECK(md.find("not `*.pub`") != std::string::npos);
   const auto begin = md.find("```\n") + 4;
   const auto end = md.find("```", begin);

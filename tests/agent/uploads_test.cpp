@@ -317,6 +317,64 @@ TEST_CASE("jfrog, gh release, curl, scp, rsync") {
   CHECK(up->files.size() == 2);
 }
 
+TEST_CASE("CI uploaders: gitlab-runner artifacts-uploader, buildkite-agent artifact upload, actions/upload-artifact") {
+  Workspace w;
+  auto up = w.run({"gitlab-runner", "artifacts-uploader", "--url", "https://gitlab.example.com/", "--token",
+                   "[REDACTED:gitlab_token]", "--id", "123", "--path", "dist/app.tgz", "--path", "site", "--name", "a"});
+  REQUIRE(up);
+  CHECK(up->tool == "gitlab-runner");
+  CHECK(up->destination == "https://gitlab.example.com/api/v4/jobs/123/artifacts");
+  REQUIRE(up->files.size() == 3);
+  check_file(up->files[0], w.dir + "/dist/app.tgz", 6, kHelloSha);
+  check_file(up->files[1], w.dir + "/site/css/a.css", 6, kWorldSha);
+  check_file(up->files[2], w.dir + "/site/index.html", 6, kHelloSha);
+
+  // The helper image's binary, --flag=value, a glob; URL and job id from CI_SERVER_URL and CI_JOB_ID.
+  up = w.run({"gitlab-runner-helper", "--log-level", "warn", "artifacts-uploader", "--token=[REDACTED:gitlab_token]",
+              "--path=dist/*.whl"});
+  REQUIRE(up);
+  CHECK(up->tool == "gitlab-runner");
+  CHECK(up->destination == "$CI_SERVER_URL/api/v4/jobs/$CI_JOB_ID/artifacts");
+  REQUIRE(up->files.size() == 1);
+  check_file(up->files[0], w.dir + "/dist/app.whl", 6, kWorldSha);
+
+  up = w.run({"buildkite-agent", "artifact", "upload", "dist/*.tgz"});
+  REQUIRE(up);
+  CHECK(up->tool == "buildkite-agent");
+  CHECK(up->destination == "Buildkite artifact storage");
+  REQUIRE(up->files.size() == 1);
+  check_file(up->files[0], w.dir + "/dist/app.tgz", 6, kHelloSha);
+
+  // Several patterns; one matching nothing and one with ** are listed as given.
+  up = w.run({"buildkite-agent", "artifact", "upload", "dist/app.[tw]*;site/**/*.css;out/*.zip",
+              "s3://bucket/builds/42"});
+  REQUIRE(up);
+  CHECK(up->destination == "s3://bucket/builds/42");
+  REQUIRE(up->files.size() == 4);
+  check_file(up->files[0], w.dir + "/dist/app.tgz", 6, kHelloSha);
+  check_file(up->files[1], w.dir + "/dist/app.whl", 6, kWorldSha);
+  check_file(up->files[2], w.dir + "/site/**/*.css", 0, "");
+  check_file(up->files[3], w.dir + "/out/*.zip", 0, "");
+
+  up = w.run({"buildkite-agent", "artifact", "upload", "--delimiter", ",", "--literal", "dist/app.tgz,dist/*.whl"});
+  REQUIRE(up);
+  REQUIRE(up->files.size() == 2);
+  check_file(up->files[0], w.dir + "/dist/app.tgz", 6, kHelloSha);
+  check_file(up->files[1], w.dir + "/dist/*.whl", 0, "");
+
+  // The action's node process: argv names neither the files nor the artifact.
+  const std::string node = "/home/runner/actions-runner/externals/node20/bin/node";
+  const std::string action = "/home/runner/actions-runner/_work/_actions/actions/upload-artifact/v4";
+  up = w.run({node, action + "/dist/upload/index.js"}, node);
+  REQUIRE(up);
+  CHECK(up->tool == "actions/upload-artifact");
+  CHECK(up->destination == action);
+  CHECK(up->files.empty());
+  up = w.run({"node", "/home/runner/work/_actions/actions/upload-artifact/v3/dist/index.js"});
+  REQUIRE(up);
+  CHECK(up->destination == "/home/runner/work/_actions/actions/upload-artifact/v3");
+}
+
 TEST_CASE("missing files are listed without a digest; paths are absolute and normalised") {
   Workspace w;
   auto up = w.run({"twine", "upload", "dist/missing.whl", "./dist/../dist/app.whl", w.dir + "/dist/app.tgz"});
@@ -375,6 +433,16 @@ TEST_CASE("not uploads") {
       {"helm", "package", "chart"},
       {"python3", "-c", "import twine"},
       {"make", "publish"},
+      {"gitlab-runner", "run"},
+      {"gitlab-runner", "artifacts-downloader", "--id", "123"},
+      {"buildkite-agent", "start"},
+      {"buildkite-agent", "artifact", "download", "dist/*.tgz", "."},
+      {"buildkite-agent", "artifact", "upload"},
+      {"node", "/home/runner/work/_actions/actions/checkout/v4/dist/index.js"},
+      {"node", "/home/runner/work/_actions/actions/download-artifact/v4/dist/index.js"},
+      {"node", "/home/runner/work/_actions/actions/upload-artifact/v4/dist/merge/index.js"},
+      {"node", "/home/runner/work/_actions/actions/upload-artifact/v4"},
+      {"node", "dist/upload/index.js"},
   };
   for (const auto& c : commands) {
     INFO("command: " << c[0] << " " << (c.size() > 1 ? c[1] : ""));
@@ -388,7 +456,8 @@ TEST_CASE("reference_markdown lists every recogniser") {
   CHECK(md.starts_with("# Upload tools\n"));
   for (const char* tool : {"`docker`", "`podman`", "`crane`", "`oras`", "`npm`", "`twine`", "`maven`", "`gradle`",
                            "`gem`", "`cargo`", "`nuget`", "`helm`", "`aws-s3`", "`gsutil`", "`gcloud-storage`",
-                           "`az-storage`", "`jfrog`", "`gh`", "`curl`", "`scp`", "`rsync`"})
+                           "`az-storage`", "`jfrog`", "`gh`", "`curl`", "`scp`", "`rsync`", "`gitlab-runner`",
+                           "`buildkite-agent`", "`actions/upload-artifact`"})
     CHECK_MESSAGE(md.find(tool) != std::string::npos, tool);
   // Every row has the same number of cells as the header.
   std::size_t rows = 0;

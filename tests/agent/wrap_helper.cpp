@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace {
 
@@ -22,6 +23,38 @@ void* exec_from_thread(void*) {
   char* argv[] = {const_cast<char*>("/bin/echo"), const_cast<char*>("from-thread"), nullptr};
   ::execv(argv[0], argv);
   std::_Exit(120);
+}
+
+void* open_from_thread(void* path) {
+  const int fd = ::open(static_cast<const char*>(path), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) ::close(fd);
+  return nullptr;
+}
+
+// Every way to open a file by path, each on DIR/credentials (a file), and
+// an O_DIRECTORY open of DIR/dir/credentials (a directory: never reported).
+int open_calls(const char* dir) {
+  const std::string file = std::string(dir) + "/credentials";
+  const std::string subdir = std::string(dir) + "/dir/credentials";
+  auto done = [](int fd) {
+    if (fd < 0) std::_Exit(3);
+    ::close(fd);
+  };
+  done(static_cast<int>(::syscall(SYS_open, file.c_str(), O_RDONLY)));
+  done(static_cast<int>(::syscall(SYS_creat, file.c_str(), 0600)));
+  const int dfd = ::open(dir, O_RDONLY | O_DIRECTORY);
+  if (dfd < 0) return 3;
+  done(::openat(dfd, "credentials", O_RDWR));
+  struct {
+    uint64_t flags, mode, resolve;
+  } how{O_RDONLY, 0, 0};
+  done(static_cast<int>(::syscall(SYS_openat2, dfd, "credentials", &how, sizeof how)));
+  ::close(dfd);
+  done(::open(subdir.c_str(), O_RDONLY | O_DIRECTORY));
+  pthread_t t;
+  pthread_create(&t, nullptr, open_from_thread, const_cast<char*>(file.c_str()));
+  pthread_join(t, nullptr);
+  return 0;
 }
 
 }  // namespace
@@ -60,5 +93,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!std::strcmp(mode, "exit")) return std::atoi(argv[2]);
+  if (!std::strcmp(mode, "open-calls") && argc > 2) return open_calls(argv[2]);
   return 2;
 }

@@ -2,11 +2,17 @@
 // is compared with what the commands are known to do.
 #include <doctest/doctest.h>
 #include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -158,6 +164,88 @@ TEST_CASE("opens are resolved against the cwd, so relative opens are seen") {
   REQUIRE(marker != r.opens.end());
   CHECK(marker->write);
   CHECK_FALSE(r.opens.front().write);
+}
+
+namespace {
+
+// What the helper's open-calls mode should produce: open, creat, openat
+// (O_RDWR), openat2 and an open from a thread on DIR/credentials, by the
+// helper's process; not its O_DIRECTORY open of DIR/dir/credentials.
+std::string check_open_calls(const Recorder& r, const std::string& dir) {
+  const capture::Exec* helper_exec = r.exec_with_arg("open-calls");
+  if (!helper_exec) return "no exec of the helper";
+  std::vector<bool> writes;
+  for (const auto& o : r.opens) {
+    if (o.path != dir + "/credentials") return "unexpected open of " + o.path;
+    if (o.pid != helper_exec->pid) return "open by pid " + std::to_string(o.pid) + ", not the helper";
+    writes.push_back(o.write);
+  }
+  if (writes != std::vector<bool>{false, true, true, false, false})
+    return std::to_string(writes.size()) + " opens, or their write flags, differ";
+  return "";
+}
+
+std::string open_calls_dir() {
+  const std::string dir = testing::make_temp_dir("wrap-opens");
+  REQUIRE(system(("mkdir -p " + dir + "/dir/credentials && : > " + dir + "/credentials").c_str()) == 0);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("every open call is answered by user notification, threads' too; directories pass") {
+  const std::string dir = open_calls_dir();
+  Recorder r;
+  const auto out = trace(r, {helper(), "open-calls", dir});
+  CHECK(out.exit_code == 0);
+  CHECK(check_open_calls(r, dir) == "");
+  CHECK(out.open_notifications > 0);
+}
+
+TEST_CASE("under a filter that already has a listener, opens stop under ptrace and are still seen") {
+  // Only one filter of a process's chain may have a listener: a nested run
+  // (or a container runtime's filter) forces the ptrace path.
+  const std::string dir = open_calls_dir();
+  const std::string helper_path = helper();
+  int result[2];
+  REQUIRE(::pipe(result) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    sock_filter code[] = {BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+                          BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_acct, 0, 1),
+                          BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+                          BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+    sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
+    ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    const long listener = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+    std::string verdict = listener < 0 ? "cannot install the outer filter" : "";
+    if (verdict.empty()) {
+      Recorder r;
+      wrap::Options o;
+      o.command = {helper_path, "open-calls", dir};
+      auto t = wrap::Tracer::start(o, r);
+      if (!t) {
+        verdict = t.error().message;
+      } else {
+        const auto out = (*t)->trace();
+        verdict = out.exit_code != 0 ? "helper failed"
+                  : out.open_notifications != 0 ? "notifications under a listener"
+                                                : check_open_calls(r, dir);
+      }
+    }
+    (void)!::write(result[1], verdict.data(), verdict.size());
+    ::_exit(0);
+  }
+  ::close(result[1]);
+  std::string verdict;
+  char buf[256];
+  for (ssize_t n; (n = ::read(result[0], buf, sizeof buf)) > 0;) verdict.append(buf, static_cast<std::size_t>(n));
+  ::close(result[0]);
+  int st = 0;
+  ::waitpid(child, &st, 0);
+  CHECK(WIFEXITED(st));
+  CHECK(verdict == "");
 }
 
 TEST_CASE("connects: TCP and UDP, IPv4 and IPv6, with the result") {

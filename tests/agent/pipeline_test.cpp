@@ -1,0 +1,139 @@
+// The enrichment pipeline's secret accesses to other processes, against
+// real processes named like CI runners (/bin/sh under the runner's name).
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/enrich/pipeline.h"
+#include "common/fs.h"
+#include "tests/common/test_util.h"
+
+using namespace bt;
+using namespace bt::agent;
+
+namespace {
+
+// A shell that sleeps, started as `name` with `extra` arguments; killed on
+// destruction with its sleep (its own process group), which would otherwise
+// hold the test's output open.
+struct Process {
+  pid_t pid = -1;
+
+  Process(const std::string& dir, const std::string& name, const std::vector<std::string>& extra = {}) {
+    const std::string exe = dir + "/" + name;
+    std::error_code ec;
+    std::filesystem::create_symlink("/bin/sh", exe, ec);
+    REQUIRE(!ec);
+    std::vector<std::string> args = {name, "-c", "sleep 30; true"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::setpgid(0, 0);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(exe.c_str(), argv.data());
+      ::_exit(127);
+    }
+    // Until exec, the child is this test under its name.
+    const std::string comm = "/proc/" + std::to_string(pid) + "/comm";
+    for (int i = 0; i < 500; ++i) {
+      auto text = fs::read_file(comm, 64);
+      if (text && *text == name + "\n") return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL("the child did not exec as " << name);
+  }
+  ~Process() {
+    if (pid > 0) {
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+struct Reads {
+  std::vector<events::SecretAccess> seen;
+  enrich::Pipeline pipeline;
+
+  Reads() : pipeline(config(), [this](events::Event&& e) {
+      if (auto* s = std::get_if<events::SecretAccess>(&e.body)) seen.push_back(*s);
+    }) {
+    pipeline.build_start({"make"}, "/", "wrap");
+  }
+  static enrich::Config config() {
+    enrich::Config c;
+    c.secret_rules = secrets::default_rules();
+    return c;
+  }
+  // This test process opens /proc/<target>/<file>.
+  void open(pid_t target, const std::string& file) {
+    capture::Open o;
+    o.time_ns = 1;
+    o.pid = static_cast<uint64_t>(::getpid());
+    o.path = "/proc/" + std::to_string(target) + "/" + file;
+    pipeline.on_open(o);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("reads of a CI runner's environ and mem are ci_runner accesses; other processes' are process_memory") {
+  const std::string dir = testing::make_temp_dir("pipeline");
+  {
+    Process listener(dir, "Runner.Listener", {"run"});
+    Process jenkins(dir, "java", {"-jar", "/home/jenkins/agent.jar", "-name", "n"});
+    Process other(dir, "builder");
+    Reads r;
+
+    r.open(listener.pid, "environ");
+    r.open(jenkins.pid, "mem");
+    r.open(listener.pid, "maps");
+    r.open(other.pid, "environ");
+    r.open(::getpid(), "environ");  // its own: not an access
+    REQUIRE(r.seen.size() == 4);
+
+    const std::string sh = std::filesystem::canonical("/bin/sh").string();
+    CHECK(r.seen[0].rule == "ci-runner-environ");
+    CHECK(r.seen[0].secret_class == "ci_runner");
+    CHECK(r.seen[0].access == "proc_environ");
+    CHECK(r.seen[0].target_pid == static_cast<uint64_t>(listener.pid));
+    CHECK(r.seen[0].target_exe == sh);
+    CHECK(r.seen[0].path == "/proc/" + std::to_string(listener.pid) + "/environ");
+
+    CHECK(r.seen[1].rule == "ci-runner-mem");
+    CHECK(r.seen[1].secret_class == "ci_runner");
+    CHECK(r.seen[1].access == "proc_mem");
+
+    // maps is the memory's layout, not its content.
+    CHECK(r.seen[2].rule == "proc-maps");
+    CHECK(r.seen[2].secret_class == "process_memory");
+
+    CHECK(r.seen[3].rule == "proc-environ");
+    CHECK(r.seen[3].secret_class == "process_memory");
+    CHECK(r.seen[3].target_pid == static_cast<uint64_t>(other.pid));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("java is a runner only as the Jenkins agent") {
+  const std::string dir = testing::make_temp_dir("pipeline");
+  {
+    Process app(dir, "java", {"-jar", "app.jar"});
+    Reads r;
+    r.open(app.pid, "environ");
+    REQUIRE(r.seen.size() == 1);
+    CHECK(r.seen[0].rule == "proc-environ");
+    CHECK(r.seen[0].secret_class == "process_memory");
+  }
+  std::filesystem::remove_all(dir);
+}
