@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
     if (outcome.foreign_abi_syscalls)
       log::warn("run", std::to_string(outcome.foreign_abi_syscalls) +
                            " system calls of a 32-bit ABI were not decoded");
-    log::debug("run", std::to_string(outcome.open_notifications) + " opens answered by seccomp notification");
+    log::debug("run", std::to_string(outcome.notifications) + " opens and connects answered by seccomp notification");
     if (outcome.killed_after_linger)
       log::warn("run", std::to_string(outcome.killed_after_linger) +
                            " process(es) still running after the linger time were killed");

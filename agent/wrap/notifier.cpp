@@ -1,5 +1,6 @@
 #include "agent/wrap/notifier.h"
 
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -41,7 +42,8 @@ bool hung_up(int listener) {
 
 }  // namespace
 
-Notifier::Notifier(int listener, capture::Observer& observer) : listener_(listener), observer_(observer) {
+Notifier::Notifier(int listener, LockedObserver& observer, DnsSockets& dns, NotifierOptions options)
+    : listener_(listener), observer_(observer), dns_(dns), options_(options) {
   // The kernel's structs may have grown past our headers': ask their sizes.
   seccomp_notif_sizes sizes{};
   if (::syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0) {
@@ -50,7 +52,6 @@ Notifier::Notifier(int listener, capture::Observer& observer) : listener_(listen
   }
   notif_size_ = std::max(notif_size_, sizeof(seccomp_notif));
   resp_size_ = std::max(resp_size_, sizeof(seccomp_notif_resp));
-  resp_buf_.resize((resp_size_ + 7) / 8);
   // Older kernels lack the flag: notifications still work, only slower.
   sync_wake_up_ = ::ioctl(listener_, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
 }
@@ -86,6 +87,14 @@ void Notifier::stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   thread_.join();
+  // A connect whose caller was killed may still be waiting for its peer.
+  while (connect_threads_ > 0) {
+    {
+      std::lock_guard lock(connecting_mu_);
+      for (int sock : connecting_) ::shutdown(sock, SHUT_RDWR);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 // Blocks in NOTIF_RECV itself rather than in poll(): one system call less
@@ -115,26 +124,106 @@ void Notifier::serve() {
 
 void Notifier::answer(const seccomp_notif& req) {
   ++notifications_;
-  const pid_t tid = static_cast<pid_t>(req.pid);
-  const long nr = static_cast<long>(req.data.nr);
   uint64_t args[6];
   std::memcpy(args, req.data.args, sizeof args);
-  if (auto open = read_open(tid, nr, args, observer_)) {
-    // Only an id still valid after the reads proves the path was this
-    // caller's: it may have died and its pid been reused meanwhile.
-    uint64_t id = req.id;
-    procfs::Status st;
-    if (::ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 && procfs::status(tid, &st)) {
-      open->pid = static_cast<uint64_t>(st.tgid);
-      observer_.on_open(*open);
-    }
-  }
-  auto* resp = reinterpret_cast<seccomp_notif_resp*>(resp_buf_.data());
-  std::memset(resp, 0, resp_size_);
-  resp->id = req.id;
-  resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-  // ENOENT: the caller is gone (killed while it waited); nothing to do.
+  if (static_cast<long>(req.data.nr) == __NR_connect) answer_connect(req, args);
+  else answer_open(req, args);
+}
+
+// Only an id still valid after reading the caller's memory proves the
+// bytes were its own: it may have died and its pid been reused meanwhile.
+bool Notifier::still_waiting(uint64_t id) {
+  return ::ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+// `error`: 0 or -errno, the call's result; `go_on`: let the kernel run the
+// call instead. ENOENT: the caller is gone (killed while it waited).
+void Notifier::respond(uint64_t id, int error, bool go_on) {
+  std::vector<uint64_t> buf((resp_size_ + 7) / 8);
+  auto* resp = reinterpret_cast<seccomp_notif_resp*>(buf.data());
+  resp->id = id;
+  resp->error = error;
+  resp->flags = go_on ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
   ::ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, resp);
+}
+
+void Notifier::answer_open(const seccomp_notif& req, const uint64_t* args) {
+  const pid_t tid = static_cast<pid_t>(req.pid);
+  auto open = read_open(tid, static_cast<long>(req.data.nr), args, observer_);
+  procfs::Status st;
+  if (!open || !still_waiting(req.id) || !procfs::status(tid, &st)) return respond(req.id, 0, true);
+  open->pid = static_cast<uint64_t>(st.tgid);
+  // The caller goes on at once; holding the lock keeps whatever it does
+  // next (exit...) from being reported before this open.
+  const auto hold = observer_.hold();
+  respond(req.id, 0, true);
+  observer_.inner().on_open(*open);
+}
+
+void Notifier::answer_connect(const seccomp_notif& req, const uint64_t* args) {
+  const pid_t tid = static_cast<pid_t>(req.pid);
+  auto call = read_connect(tid, args);
+  bool leader = false;
+  const int sock = call ? copy_socket(tid, call->fd, &leader) : -1;
+  procfs::Status st;
+  st.tgid = tid;
+  // Checked before the connect: with a dead caller whose pid was reused,
+  // the copy would be some other process's socket.
+  if (sock < 0 || !still_waiting(req.id) || (!leader && !procfs::status(tid, &st))) {
+    // Not ours to make (AF_UNIX, a bad address, a vanished caller): the
+    // kernel makes it, with the errors it would give anyway.
+    if (sock >= 0) ::close(sock);
+    respond(req.id, 0, true);
+    return;
+  }
+  call->connect.pid = static_cast<uint64_t>(st.tgid);
+  call->connect.protocol = socket_protocol(sock);
+  const int flags = ::fcntl(sock, F_GETFL);
+  const bool blocking = flags >= 0 && !(flags & O_NONBLOCK);
+  if (!blocking || (options_.loopback_connects_inline && is_loopback(call->addr))) {
+    connect_for(req.id, tid, std::move(*call), sock);
+    return;
+  }
+  {
+    std::lock_guard lock(connecting_mu_);
+    connecting_.insert(sock);
+  }
+  ++connect_threads_;
+  std::thread([this, id = req.id, tid, c = std::move(*call), sock]() mutable {
+    connect_for(id, tid, std::move(c), sock);
+    --connect_threads_;
+  }).detach();
+}
+
+// Connects the caller's socket (our copy of it) where it asked, reports
+// the connect and answers with the result.
+void Notifier::connect_for(uint64_t id, pid_t tid, ConnectCall call, int sock) {
+  int error = 0;
+  while (::connect(sock, reinterpret_cast<const sockaddr*>(&call.addr), call.addr_len) != 0) {
+    // A signal to us, not to the caller: go on waiting, unless we are
+    // stopping (the caller is gone, killed while it waited).
+    if (errno == EINTR && !stopping_) continue;
+    error = -errno;
+    break;
+  }
+  capture::Connect& c = call.connect;
+  c.result = error == -EINPROGRESS ? 0 : error;
+  {
+    // The caller goes on at once; holding the lock keeps whatever it does
+    // next from being reported before this connect.
+    const auto hold = observer_.hold();
+    // A UDP socket connected to port 53 is a resolver's: its traffic is
+    // DNS. Registered before the caller can receive on it.
+    if (c.protocol == "udp" && c.dport == kDnsPort && c.result == 0)
+      dns_.add(static_cast<pid_t>(c.pid), tid, call.fd, c.daddr);
+    respond(id, error, false);
+    observer_.inner().on_connect(c);
+  }
+  {
+    std::lock_guard lock(connecting_mu_);
+    connecting_.erase(sock);
+  }
+  ::close(sock);
 }
 
 }  // namespace bt::agent::wrap

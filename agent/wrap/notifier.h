@@ -1,29 +1,48 @@
-// Opens answered by seccomp user notification instead of ptrace: the
-// build's open calls wait in the kernel for this thread, which reads the
-// path, reports the opens a secret rule may care about and lets the call
-// go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE). With the listener in
-// synchronous wake-up mode (Linux 6.6+) the kernel switches from the
-// build's thread to ours and back on the same CPU, which makes a stopped
-// open several times cheaper than a ptrace stop: see docs/architecture.md.
+// Opens and connects answered by seccomp user notification instead of
+// ptrace: the build's call waits in the kernel for this thread.
+//  - An open: the thread reads the path, reports the opens a secret rule
+//    may care about and lets the call go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
+//  - An IPv4/IPv6 connect: the thread makes the call itself, on a copy of
+//    the build's socket (pidfd_getfd: the same socket), and answers with
+//    its result, so the destination recorded is the one connected to and
+//    the result is known without a second stop. A blocking connect to
+//    another host goes to a thread of its own, so a slow peer holds up
+//    only its caller. Other families (AF_UNIX, whose peer sees the
+//    caller's credentials) go on unchanged.
+// With the listener in synchronous wake-up mode (Linux 6.6+) the kernel
+// switches from the build's thread to ours and back on the same CPU, which
+// makes a notification several times cheaper than a ptrace stop: see
+// docs/architecture.md.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include "agent/capture/observation.h"
+#include "agent/wrap/connects.h"
+#include "agent/wrap/locked_observer.h"
 
 struct seccomp_notif;  // <linux/seccomp.h>
 
 namespace bt::agent::wrap {
 
+struct NotifierOptions {
+  // Blocking connects to loopback are made on the notifier's own thread
+  // (they finish at once); false sends them to a thread of their own like
+  // any other blocking connect (tests use it to cover that path).
+  bool loopback_connects_inline = true;
+};
+
 class Notifier {
  public:
-  // Owns `listener`, the notification fd of the build's filter. `observer`
-  // must be safe to call from another thread (LockedObserver).
-  Notifier(int listener, capture::Observer& observer);
+  // Owns `listener`, the notification fd of the build's filter. Reports go
+  // through `observer`; `dns` is the tracer's, used under the same lock.
+  Notifier(int listener, LockedObserver& observer, DnsSockets& dns, NotifierOptions options);
   ~Notifier();
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
@@ -31,7 +50,8 @@ class Notifier {
   // Starts answering on a thread of its own; notifications that arrived
   // before wait in the kernel.
   void start();
-  // Stops answering (every traced process is gone by then) and joins.
+  // Stops answering (every traced process is gone by then), aborts
+  // connects still in progress for callers that were killed, and joins.
   void stop();
 
   bool sync_wake_up() const { return sync_wake_up_; }
@@ -40,9 +60,16 @@ class Notifier {
  private:
   void serve();
   void answer(const ::seccomp_notif& req);
+  void answer_open(const ::seccomp_notif& req, const uint64_t* args);
+  void answer_connect(const ::seccomp_notif& req, const uint64_t* args);
+  void connect_for(uint64_t id, pid_t tid, ConnectCall call, int sock);
+  void respond(uint64_t id, int error, bool go_on);
+  bool still_waiting(uint64_t id);
 
   int listener_;
-  capture::Observer& observer_;
+  LockedObserver& observer_;
+  DnsSockets& dns_;
+  NotifierOptions options_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> done_{false};
   bool recv_failed_ = false;
@@ -50,8 +77,12 @@ class Notifier {
   uint64_t notifications_ = 0;
   std::size_t notif_size_ = 0;
   std::size_t resp_size_ = 0;
-  std::vector<uint64_t> resp_buf_;
   std::thread thread_;
+  // Blocking connects in progress on threads of their own: their sockets
+  // (so stop() can abort them) and their number.
+  std::mutex connecting_mu_;
+  std::set<int> connecting_;
+  std::atomic<int> connect_threads_{0};
 };
 
 }  // namespace bt::agent::wrap

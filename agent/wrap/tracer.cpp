@@ -27,6 +27,7 @@
 
 #include "agent/dns/dns.h"
 #include "agent/wrap/clock.h"
+#include "agent/wrap/connects.h"
 #include "agent/wrap/locked_observer.h"
 #include "agent/wrap/notifier.h"
 #include "agent/wrap/opens.h"
@@ -60,17 +61,16 @@ constexpr long kX32Bit = 0x40000000;
 // and a connect storm from 1.52x to 1.31x.
 constexpr auto kSpin = std::chrono::microseconds(1000);
 
-// The system calls that stop the tracee besides the opens (kOpenCalls),
-// which go to the notifier when the kernel allows it. Everything else runs
-// at full speed: execs, forks and exits are ptrace events, not seccomp stops.
+// The system calls that stop the tracee besides the opens (kOpenCalls) and
+// connect, which go to the notifier when the kernel allows it. Everything
+// else runs at full speed: execs, forks and exits are ptrace events.
 constexpr long kTracedSyscalls[] = {
-    __NR_connect, __NR_process_vm_readv, __NR_ptrace,
+    __NR_process_vm_readv, __NR_ptrace,
     // DNS answers (a response carries its question too): recvmsg and
     // recvmmsg; recvfrom only with a source address (the filter checks), as
     // resolvers call it -- a TCP stream's recv() passes none and never stops.
     __NR_recvmsg, __NR_recvmmsg,
 };
-constexpr uint64_t kDnsPort = 53;
 constexpr std::size_t kMaxDnsMessage = 4096;
 constexpr std::size_t kMaxDnsBatch = 8;  // messages of one recvmmsg read
 
@@ -86,9 +86,9 @@ void unblock_sigchld() {
   ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
 }
 
-// `open_action`: SECCOMP_RET_USER_NOTIF (opens go to the notifier) or
-// SECCOMP_RET_TRACE (they stop under ptrace, like the other calls).
-std::vector<sock_filter> build_filter(uint32_t open_action) {
+// `notify_action`: SECCOMP_RET_USER_NOTIF (opens and connects go to the
+// notifier) or SECCOMP_RET_TRACE (they stop under ptrace like the rest).
+std::vector<sock_filter> build_filter(uint32_t notify_action) {
   std::vector<sock_filter> f;
   auto stmt = [&](uint16_t code, uint32_t k) { f.push_back(BPF_STMT(code, k)); };
   auto jump = [&](uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
@@ -106,7 +106,7 @@ std::vector<sock_filter> build_filter(uint32_t open_action) {
   for (const OpenCall& call : kOpenCalls) {
     if (call.flags_arg < 0) {
       jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(call.nr), 0, 1);
-      stmt(BPF_RET | BPF_K, open_action);
+      stmt(BPF_RET | BPF_K, notify_action);
       continue;
     }
     // flags & O_DIRECTORY: a directory, never a credential file; let it run.
@@ -115,8 +115,10 @@ std::vector<sock_filter> build_filter(uint32_t open_action) {
          static_cast<uint32_t>(offsetof(seccomp_data, args) + 8 * static_cast<unsigned>(call.flags_arg)));
     jump(BPF_JMP | BPF_JSET | BPF_K, O_DIRECTORY, 0, 1);
     stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-    stmt(BPF_RET | BPF_K, open_action);
+    stmt(BPF_RET | BPF_K, notify_action);
   }
+  jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 0, 1);
+  stmt(BPF_RET | BPF_K, notify_action);
   for (long nr : kTracedSyscalls) {
     jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1);
     stmt(BPF_RET | BPF_K, trace);
@@ -225,18 +227,6 @@ bool is_stop_signal(int sig) {
   return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
-std::string sockaddr_text(const sockaddr_storage& ss, uint64_t* port) {
-  char buf[INET6_ADDRSTRLEN] = {0};
-  if (ss.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
-    *port = ntohs(in->sin_port);
-    return ::inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf) ? buf : "";
-  }
-  const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-  *port = ntohs(in6->sin6_port);
-  return ::inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf) ? buf : "";
-}
-
 }  // namespace
 
 struct Tracer::State {
@@ -256,12 +246,7 @@ struct Tracer::State {
     int fd;
   };
   std::unordered_map<pid_t, PendingConnect> pending_connect;  // by tid
-  // Sockets of a process that talk to a DNS server: (pid, fd) -> socket.
-  struct DnsSocket {
-    std::string inode;   // "socket:[N]": the fd still names the same socket
-    std::string server;
-  };
-  std::map<std::pair<pid_t, int>, DnsSocket> dns_sockets;
+  DnsSockets dns_sockets;  // shared with the notifier: use under locked.hold()
   struct PendingRecv {
     long nr;
     int fd;
@@ -282,11 +267,9 @@ struct Tracer::State {
   int on_seccomp(pid_t tid);
   void on_syscall_exit(pid_t tid);
   void on_connect(pid_t tid, const uint64_t* args, bool* want_exit);
-  const DnsSocket* dns_socket(pid_t tid, int fd);
   bool on_dns_recv(pid_t tid, long nr, const uint64_t* args);
   void dns_payload(pid_t tid, std::span<const uint8_t> bytes, const std::string& server);
   void dns_received(pid_t tid, const PendingRecv& r, int64_t rval);
-  void forget_dns_sockets(pid_t pid);
   void handle_stop(pid_t tid, int status);
   bool wait_for_events(std::chrono::steady_clock::time_point last_stop);
   void resume(pid_t tid, int request, int sig = 0) {
@@ -364,7 +347,7 @@ void Tracer::State::on_gone(pid_t tid, int status) {
   pending_connect.erase(tid);
   pending_recv.erase(tid);
   if (tgid != tid) return;  // a thread
-  forget_dns_sockets(tid);
+  dns_sockets.forget(tid);
   capture::Exit x;
   x.time_ns = wall_ns();
   x.pid = static_cast<uint64_t>(tid);
@@ -383,31 +366,14 @@ void Tracer::State::on_gone(pid_t tid, int status) {
 }
 
 void Tracer::State::on_connect(pid_t tid, const uint64_t* args, bool* want_exit) {
-  sockaddr_storage ss{};
-  const std::size_t len = std::min<uint64_t>(args[2], sizeof ss);
-  if (len < sizeof(sa_family_t) || !procfs::read_memory(tid, args[1], &ss, len)) return;
-  if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) return;
-  if (ss.ss_family == AF_INET6 && len < sizeof(sockaddr_in6)) return;
-  if (ss.ss_family == AF_INET && len < sizeof(sockaddr_in)) return;
-  capture::Connect c;
-  c.time_ns = wall_ns();
-  c.pid = static_cast<uint64_t>(process_of(tid));
-  c.daddr = sockaddr_text(ss, &c.dport);
-  c.protocol = "tcp";
-  // The socket's type: a copy of the tracee's fd (pidfd_getfd, 5.6+).
-  const int pidfd = static_cast<int>(::syscall(__NR_pidfd_open, tid, 0));
-  if (pidfd >= 0) {
-    const int fd = static_cast<int>(::syscall(__NR_pidfd_getfd, pidfd, static_cast<int>(args[0]), 0));
-    if (fd >= 0) {
-      int type = 0;
-      socklen_t tl = sizeof type;
-      if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM)
-        c.protocol = "udp";
-      ::close(fd);
-    }
-    ::close(pidfd);
+  auto call = read_connect(tid, args);
+  if (!call) return;
+  call->connect.pid = static_cast<uint64_t>(process_of(tid));
+  if (const int sock = copy_socket(tid, call->fd); sock >= 0) {
+    call->connect.protocol = socket_protocol(sock);
+    ::close(sock);
   }
-  pending_connect[tid] = {std::move(c), static_cast<int>(args[0])};
+  pending_connect[tid] = {std::move(call->connect), call->fd};
   *want_exit = true;
 }
 
@@ -469,24 +435,10 @@ void Tracer::State::on_syscall_exit(pid_t tid) {
   capture::Connect& c = it->second.connect;
   c.result = rval == -EINPROGRESS ? 0 : rval;
   // A UDP socket connected to port 53 is a resolver's: its traffic is DNS.
-  if (c.protocol == "udp" && c.dport == kDnsPort && c.result == 0) {
-    const std::string link =
-        procfs::read_link("/proc/" + std::to_string(tid) + "/fd/" + std::to_string(it->second.fd));
-    dns_sockets[{process_of(tid), it->second.fd}] = {link, c.daddr};
-  }
+  if (c.protocol == "udp" && c.dport == kDnsPort && c.result == 0)
+    dns_sockets.add(process_of(tid), tid, it->second.fd, c.daddr);
   observer.on_connect(c);
   pending_connect.erase(it);
-}
-
-const Tracer::State::DnsSocket* Tracer::State::dns_socket(pid_t tid, int fd) {
-  auto it = dns_sockets.find({process_of(tid), fd});
-  if (it == dns_sockets.end()) return nullptr;
-  // The fd may have been closed and reused for another file since.
-  if (procfs::read_link("/proc/" + std::to_string(tid) + "/fd/" + std::to_string(fd)) != it->second.inode) {
-    dns_sockets.erase(it);
-    return nullptr;
-  }
-  return &it->second;
 }
 
 void Tracer::State::dns_payload(pid_t tid, std::span<const uint8_t> bytes, const std::string& server) {
@@ -508,7 +460,7 @@ bool Tracer::State::on_dns_recv(pid_t tid, long nr, const uint64_t* a) {
   const int fd = static_cast<int>(a[0]);
   // recvfrom names its source, so any socket may turn out to be talking
   // to port 53; recvmsg/recvmmsg are followed on known DNS sockets only.
-  if (nr != __NR_recvfrom && !dns_socket(tid, fd)) return false;
+  if (nr != __NR_recvfrom && !dns_sockets.server(process_of(tid), tid, fd)) return false;
   pending_recv[tid] = {nr, fd, a[1], nr == __NR_recvfrom ? a[4] : 0};
   return true;
 }
@@ -516,7 +468,7 @@ bool Tracer::State::on_dns_recv(pid_t tid, long nr, const uint64_t* a) {
 void Tracer::State::dns_received(pid_t tid, const PendingRecv& r, int64_t rval) {
   if (rval <= 0) return;
   std::string server;
-  if (const DnsSocket* s = dns_socket(tid, r.fd)) server = s->server;
+  if (const std::string* s = dns_sockets.server(process_of(tid), tid, r.fd)) server = *s;
   if (r.nr == __NR_recvfrom && r.from) {
     sockaddr_storage ss{};
     uint64_t port = 0;
@@ -551,11 +503,6 @@ void Tracer::State::dns_received(pid_t tid, const PendingRecv& r, int64_t rval) 
       read_msg(at, mh.msg_len);
     }
   }
-}
-
-void Tracer::State::forget_dns_sockets(pid_t pid) {
-  for (auto it = dns_sockets.lower_bound({pid, INT_MIN}); it != dns_sockets.end() && it->first.first == pid;)
-    it = dns_sockets.erase(it);
 }
 
 void Tracer::State::handle_stop(pid_t tid, int status) {
@@ -684,7 +631,8 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::O
   // The child sent it before its exec, so it is there now.
   const int listener = receive_listener(listener_sock[0]);
   ::close(listener_sock[0]);
-  if (listener >= 0) state->notifier = std::make_unique<Notifier>(listener, state->locked);
+  if (listener >= 0)
+    state->notifier = std::make_unique<Notifier>(listener, state->locked, state->dns_sockets, options.notifier);
   log::debug("wrap", listener < 0 ? "opens stop under ptrace (no seccomp listener)"
                      : state->notifier->sync_wake_up()
                          ? "opens answered by seccomp user notification (synchronous wake-up)"
@@ -755,7 +703,7 @@ Outcome Tracer::trace() {
   }
   if (s.notifier) {
     s.notifier->stop();
-    s.outcome.open_notifications = s.notifier->notifications();
+    s.outcome.notifications = s.notifier->notifications();
   }
   return s.outcome;
 }

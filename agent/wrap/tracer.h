@@ -1,8 +1,8 @@
 // The wrap capture backend: runs one command with every descendant under
-// a seccomp filter that stops only the system calls of interest: opens go
-// to agent/wrap/notifier by seccomp user notification, the rest are ptrace
-// seccomp-stops (SECCOMP_RET_TRACE). Forks, execs and exits come from
-// ptrace events, so the tree, exec success and exit statuses are exact.
+// a seccomp filter that stops only the system calls of interest: opens and
+// connects go to agent/wrap/notifier by seccomp user notification, the
+// rest are ptrace seccomp-stops (SECCOMP_RET_TRACE). Forks, execs and exits
+// come from ptrace events, so the tree, exec success and exit statuses are exact.
 // Unprivileged: a process may trace its own children. Why this split: see
 // docs/architecture.md.
 #pragma once
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/capture/observation.h"
+#include "agent/wrap/notifier.h"
 #include "common/result.h"
 
 namespace bt::agent::wrap {
@@ -25,6 +26,7 @@ struct Options {
   // After the main process exits, how long descendants it left running
   // are still traced before they are killed.
   std::chrono::milliseconds linger{std::chrono::seconds(30)};
+  NotifierOptions notifier;
 };
 
 struct Outcome {
@@ -32,7 +34,7 @@ struct Outcome {
   int64_t signal = 0;
   uint64_t foreign_abi_syscalls = 0;  // stops of a 32-bit/x32 syscall (not decoded)
   uint64_t killed_after_linger = 0;   // descendants still running at the linger deadline
-  uint64_t open_notifications = 0;    // opens answered by the notifier
+  uint64_t notifications = 0;         // opens and connects answered by the notifier
 };
 
 class Tracer {
