@@ -258,10 +258,29 @@ Environment current_environment() {
   return env;
 }
 
+namespace {
+
+// A GitLab custom executor's stages (run_exec...) get the job's variables
+// prefixed with CUSTOM_ENV_: read with the prefix dropped, they name the
+// job as its own shell's would.
+constexpr std::string_view kCustomExecutorPrefix = "CUSTOM_ENV_";
+
+Environment custom_executor_view(const Environment& env) {
+  Environment out;
+  for (const auto& [name, value] : env)
+    if (name.starts_with(kCustomExecutorPrefix)) out.emplace(name.substr(kCustomExecutorPrefix.size()), value);
+  return out;
+}
+
+}  // namespace
+
 events::Build from_environment(const Environment& env, const std::string& hostname) {
   events::Build b;
   const CiSystem* ci = detect(env);
-  if (!ci) return b;
+  if (!ci) {
+    const Environment custom = custom_executor_view(env);
+    return custom.empty() ? b : from_environment(custom, hostname);
+  }
   b.ci = std::string(ci->ci);
   for (const auto& f : kFields) {
     std::string v = resolve(kGeneric.*f.choices, env);  // explicit BUILDTRAIL_* values win
@@ -308,6 +327,12 @@ std::string reference_markdown() {
       "`repository` have their credentials removed (`user:password@` and secret query\n"
       "parameters) before anything else: GitLab's `CI_REPOSITORY_URL`, for one, carries the\n"
       "job token as `gitlab-ci-token:<token>@`.\n\n"
+      "## GitLab custom executor\n\n"
+      "A custom executor's stages (`run_exec` and the others) get the job's variables with a\n"
+      "`CUSTOM_ENV_` prefix (`CUSTOM_ENV_CI_JOB_ID`...). When no CI system is found in the\n"
+      "plain variables, the table is read again over the `CUSTOM_ENV_` ones with the prefix\n"
+      "dropped, so `buildtrail-agent run` inside `run_exec` attributes the job\n"
+      "(`docs/integrations.md`).\n\n"
       "## Tekton\n\n"
       "Tekton gives step containers no variables describing the run; it labels the TaskRun's\n"
       "pod instead (`tekton.dev/taskRun`, `tekton.dev/pipelineRun`, ...). buildtrail reads the\n"

@@ -161,6 +161,20 @@ TEST_CASE("GitLab CI") {
                        "shared-runner-eu-2"));
 }
 
+TEST_CASE("GitLab custom executor: the job's variables with the CUSTOM_ENV_ prefix") {
+  Environment custom = base();
+  for (const auto& [k, v] : kGitlab)
+    if (k != "HOME" && k != "PATH" && k != "CI") custom["CUSTOM_ENV_" + k] = v;
+  check_build(from_environment(custom, kHost),
+              expected("gitlab", "build:linux", "6123456789", "1207",
+                       "https://gitlab.example.com/group/app/-/jobs/6123456789",
+                       "https://gitlab.example.com/group/app", "c0ffee0000000000000000000000000000c0ffee",
+                       "shared-runner-eu-2"));
+  // The plain variables win; a prefix alone with no CI system is nothing.
+  CHECK(from_environment(with(kJenkins, custom), kHost).ci == "jenkins");
+  CHECK(from_environment(with(base(), {{"CUSTOM_ENV_FOO", "1"}}), kHost).ci.empty());
+}
+
 TEST_CASE("Buildkite") {
   check_build(from_environment(kBuildkite, kHost),
               expected("buildkite", "app/test", "01890f1e-4b2a-4c3d-9e8f-0123456789ab", "1514",

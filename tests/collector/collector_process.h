@@ -180,13 +180,14 @@ inline collector::store::Stats store_stats(const std::string& data) {
   return collector::store::open_sqlite(data, {true, 5000}).value()->stats().value();
 }
 
-// Every event in the collector's archive under `data` that the agent whose
-// public key is in `pubkey_file` signed (other agents' batches skipped).
-inline std::vector<events::Event> archived_events(const std::string& data, const std::string& pubkey_file) {
+// The events of every batch file under `dir` (an agent's spool, a
+// collector's archive) that the agent whose public key is in `pubkey_file`
+// signed (other agents' batches skipped).
+inline std::vector<events::Event> batch_events(const std::string& dir, const std::string& pubkey_file) {
   std::vector<events::Event> out;
+  if (!std::filesystem::exists(dir)) return out;
   auto key = crypto::load_public_key(pubkey_file).value();
-  if (!std::filesystem::exists(data + "/archive")) return out;
-  for (auto& p : std::filesystem::recursive_directory_iterator(data + "/archive")) {
+  for (auto& p : std::filesystem::recursive_directory_iterator(dir)) {
     if (!p.is_regular_file() || p.path().extension() != ".btb") continue;
     auto bytes = fs::read_file(p.path(), 16 << 20).value();
     auto opened = batch::open(crypto::as_bytes(bytes), key);
@@ -195,6 +196,11 @@ inline std::vector<events::Event> archived_events(const std::string& data, const
       die(p.path().string() + ": a verified batch whose events do not decode");
   }
   return out;
+}
+
+// Every event of that agent in the collector's archive under `data`.
+inline std::vector<events::Event> archived_events(const std::string& data, const std::string& pubkey_file) {
+  return batch_events(data + "/archive", pubkey_file);
 }
 
 // A collector data folder under a fresh temp root, with the store helpers
