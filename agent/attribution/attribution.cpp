@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 #include <array>
 #include <cctype>
 #include <optional>
@@ -289,6 +290,33 @@ events::Build from_environment(const Environment& env, const std::string& hostna
   }
   if (b.runner.empty()) b.runner = bounded(hostname);
   return b;
+}
+
+std::vector<std::string> identity_variables() {
+  std::set<std::string, std::less<>> names;
+  auto add_template = [&](std::string_view tmpl) {
+    for (std::size_t open = tmpl.find("${"); open != std::string_view::npos; open = tmpl.find("${", open + 2)) {
+      const std::size_t close = tmpl.find('}', open);
+      if (close == std::string_view::npos) break;
+      names.emplace(tmpl.substr(open + 2, close - open - 2));
+    }
+  };
+  for (const auto& s : kSystems) {
+    for (const auto& c : s.detect)
+      if (!c.var.empty()) names.emplace(c.var);
+    for (const auto& f : kFields)
+      for (std::string_view tmpl : s.*f.choices) add_template(tmpl);
+  }
+  // GitLab's clone URL carries the job token (gitlab-ci-token:<token>@):
+  // from_environment strips it, but it must not leave the kernel at all.
+  // CI_PROJECT_URL, tried first, names the repository without it.
+  names.erase("CI_REPOSITORY_URL");
+  std::vector<std::string> out;
+  for (const auto& n : names) {
+    out.push_back(n);
+    out.push_back(std::string(kCustomExecutorPrefix) + n);
+  }
+  return out;
 }
 
 std::string reference_markdown() {

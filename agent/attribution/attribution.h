@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/events/event.h"
 
@@ -20,6 +21,11 @@ Environment current_environment();
 // (and no BUILDTRAIL_BUILD_ID is set). URLs and repositories have their
 // credentials removed. `hostname` fills `runner` when the CI system names none.
 events::Build from_environment(const Environment& env, const std::string& hostname);
+
+// Every variable from_environment() reads: what the daemon lets out of the
+// kernel from a build's environment (never a secret: the table names no
+// token variable).
+std::vector<std::string> identity_variables();
 
 // docs/ci-attribution.md, generated from the table.
 std::string reference_markdown();

@@ -48,6 +48,19 @@ attribution::Environment environment_of(const std::vector<std::string>& env) {
   return out;
 }
 
+// A build that was running before the daemon: its environment, read once
+// from /proc and cut at once to the variables the kernel would have let out.
+attribution::Environment startup_environment(uint32_t tgid) {
+  auto text = fs::read_file("/proc/" + std::to_string(tgid) + "/environ", 1 << 20);
+  if (!text) return {};
+  attribution::Environment all = environment_of(ebpf::split_nul(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text->data()), text->size())));
+  attribution::Environment kept;
+  for (const auto& name : attribution::identity_variables())
+    if (auto it = all.find(name); it != all.end()) kept.insert(*it);
+  return kept;
+}
+
 }  // namespace
 
 Clock::Clock() {
@@ -81,13 +94,10 @@ Builds::Build& Builds::build_for(const ebpf::Record& r) {
 
 void Builds::start_pipeline(Build& b, const ebpf::Record& x) {
   enrich::Config c = base_;
-  attribution::Environment env = environment_of(x.env);
-  if (env.empty()) {
-    // The daemon started mid-build: read the environment while the process lives.
-    auto text = fs::read_file("/proc/" + std::to_string(x.tgid) + "/environ", 1 << 20);
-    if (text) env = environment_of(ebpf::split_nul(std::span<const uint8_t>(
-                      reinterpret_cast<const uint8_t*>(text->data()), text->size())));
-  }
+  // The kernel sends the allowed variables of a build's first exec; a
+  // build already running when the daemon started has none to send.
+  const attribution::Environment env =
+      (x.flags & BT_F_ENV) ? environment_of(x.env) : startup_environment(x.tgid);
   c.build = attribution::from_environment(env, base_.envelope.host);
   // The build hangs from its runner: build_start names it, and the build's
   // first process has it as parent.
@@ -110,6 +120,10 @@ void Builds::deliver(Build& b, const ebpf::Record& r) {
       p.on_fork({t, r.parent_tgid, r.tgid, clock_.start_ns(r.start_ns)});
       break;
     case BT_EXEC: {
+      if ((r.flags & BT_F_ENV) && !r.env.empty() && !p.attributed()) {
+        events::Build late = attribution::from_environment(environment_of(r.env), base_.envelope.host);
+        if (!late.ci.empty()) p.attribute_late(std::move(late));
+      }
       capture::Exec x;
       x.time_ns = t;
       x.pid = r.tgid;

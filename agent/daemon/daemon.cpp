@@ -9,6 +9,7 @@
 
 #include "agent/core/agent.h"
 #include "agent/core/events_out.h"
+#include "agent/attribution/attribution.h"
 #include "agent/daemon/builds.h"
 #include "agent/daemon/privileges.h"
 #include "agent/daemon/runners.h"
@@ -152,6 +153,7 @@ int main(int argc, char** argv) {
   so.ring_bytes = static_cast<uint32_t>(cfg->ebpf_ring_kb * 1024);
   so.filter = ebpf::compile_filter(ec.secret_rules);
   so.runner_comms = runner_comms(rules);
+  so.env_allow = attribution::identity_variables();
   if (Status s = ebpf::check_kernel(so); !s)
     return fail(s.error().message, s.error().code == ErrorCode::kInvalidArgument ? 2 : 1);
 

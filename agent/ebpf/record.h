@@ -11,7 +11,10 @@
 #endif
 
 #define BT_ARGV_MAX 8192   /* argv bytes kept per exec (NUL-separated) */
-#define BT_ENV_MAX 16384   /* environment bytes kept for a build's first exec */
+#define BT_ENV_MAX 16384   /* environment bytes read for a build's first exec (power of two) */
+#define BT_ENV_NAME_MAX 64 /* an allowed variable's name, NUL-padded (the allow-list's key) */
+#define BT_ENV_VAR_MAX 1024 /* an allowed NAME=value kept whole up to this, else dropped */
+#define BT_ENV_TRIES 32    /* execs of a build whose environment is read until one names it */
 #define BT_PATH_MAX 4096   /* path bytes (power of two: used as a mask) */
 #define BT_DNS_MAX 512     /* DNS payload bytes kept per answer */
 #define BT_NAME_MAX 64     /* a path component in the secret-file filter */
@@ -33,7 +36,7 @@ enum bt_kind {
 enum bt_flags {
   BT_F_NEW_BUILD = 1,       /* fork: the parent is a runner, the child starts a build */
   BT_F_ARGV_TRUNCATED = 2,  /* exec: argv longer than BT_ARGV_MAX */
-  BT_F_ENV = 4,             /* exec: the environment follows argv */
+  BT_F_ENV = 4,             /* exec: a build's first; its allowed environment variables follow argv */
   BT_F_WRITE = 8,           /* open: opened for writing */
   BT_F_RUNNER_CONFIRMED = 16, /* runner: the name alone makes it a runner (already tracked) */
   BT_F_PTRACE = 32,         /* proc_access: ptrace attach (else process_vm_readv) */
@@ -146,7 +149,7 @@ struct bt_glob {
 /* Tracked processes: tgid -> the build they belong to. */
 struct bt_tracked {
   __u32 root_tgid;
-  __u32 env_wanted;    /* send the environment with the next exec */
+  __u32 env_wanted;    /* on the build root: execs left whose environment is read */
   __u64 root_start_ns;
   __u32 udp53;         /* connected a UDP socket to port 53: its read()s may be DNS answers */
   __u32 pad;

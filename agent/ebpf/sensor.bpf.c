@@ -96,11 +96,33 @@ struct {
 /* Per-CPU scratch for records too big for the stack. A plain array indexed
  * by CPU: per-CPU map values are limited to 32 KiB. */
 #define BT_REC_MAX 36864
+/* The state of a walk over an environment (env_step). */
+struct env_walk {
+  __u32 len;  /* bytes in scratch.env */
+  __u32 out;  /* bytes kept in scratch.envout */
+  __u32 cur;  /* bytes of the current string copied after them */
+  __u32 name_len;
+  __u8 in_name, allowed;
+  char name[BT_ENV_NAME_MAX];
+};
+
 struct scratch {
   __u64 owner; /* who is building a record here: see claim() */
+  struct env_walk walk;
   char rec[BT_REC_MAX];
   char tmp[2 * BT_PATH_MAX];
+  char env[BT_ENV_MAX];    /* a first exec's environment, as read */
+  char envout[BT_ENV_MAX]; /* the allowed variables of it */
 };
+
+/* The environment variables that may leave the kernel: the CI systems'
+ * identity variables (agent/attribution), never a secret one. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 512);
+  __type(key, char[BT_ENV_NAME_MAX]);
+  __type(value, __u8);
+} env_allow SEC(".maps");
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(max_entries, 1); /* set to the number of CPUs by user space */
@@ -194,13 +216,12 @@ int BPF_PROG(bt_fork, struct task_struct *parent, struct task_struct *child) {
   __u16 flags = 0;
   struct bt_tracked *pt = bpf_map_lookup_elem(&tracked, &ptgid);
   if (pt) {
-    /* Inherits env_wanted too: a child forked before its parent exec'd may
-     * be the build's first exec, whose environment attributes the build. */
     entry = *pt;
+    entry.env_wanted = 0; /* the build root's counts (bt_exec) */
   } else if (bpf_map_lookup_elem(&runners, &ptgid)) {
     entry.root_tgid = ctgid;
     entry.root_start_ns = cstart;
-    entry.env_wanted = 1;
+    entry.env_wanted = BT_ENV_TRIES;
     flags = BT_F_NEW_BUILD;
   } else if (!record_all || ptgid == self_tgid) {
     return 0;
@@ -321,6 +342,68 @@ static __always_inline void check_runner(struct task_struct *p, __u32 tgid) {
   bpf_ringbuf_submit(r, wakeup());
 }
 
+/* One bpf_loop step per byte of the environment: each NAME=value string
+ * is copied to envout as it is read, and kept only if NAME is in env_allow
+ * (and the whole string fits BT_ENV_VAR_MAX). The walk's state lives in
+ * the scratch map value, not on the stack: the verifier does not track
+ * map memory, so it verifies a step once instead of 16384 times. */
+static long env_step(__u32 i, void *ctx) {
+  struct scratch *s = scratch_buf();
+  if (!s) return 1;
+  struct env_walk *w = &s->walk;
+  if (i >= w->len || i >= BT_ENV_MAX) return 1;
+  /* Masks after a barrier: clang would otherwise drop them for the range
+   * checks above, which the verifier does not carry over. */
+  __u32 in = i;
+  barrier_var(in);
+  char c = s->env[in & (BT_ENV_MAX - 1)];
+  __u32 at = w->out + w->cur;
+  if (at < BT_ENV_MAX && w->cur < BT_ENV_VAR_MAX) {
+    barrier_var(at);
+    s->envout[at & (BT_ENV_MAX - 1)] = c;
+    w->cur++;
+  } else {
+    w->allowed = 0; /* too long to keep whole */
+  }
+  if (w->in_name) {
+    if (c == '=') {
+      w->in_name = 0;
+      w->allowed = bpf_map_lookup_elem(&env_allow, w->name) != 0;
+    } else if (c == 0 || w->name_len >= BT_ENV_NAME_MAX - 1) {
+      w->in_name = 0;
+      w->allowed = 0;
+    } else {
+      __u32 n = w->name_len;
+      barrier_var(n);
+      w->name[n & (BT_ENV_NAME_MAX - 1)] = c;
+      w->name_len++;
+    }
+  }
+  if (c == 0) {
+    if (w->allowed) w->out += w->cur;
+    w->cur = 0;
+    w->in_name = 1;
+    w->allowed = 0;
+    w->name_len = 0;
+    __builtin_memset(w->name, 0, sizeof(w->name));
+  }
+  return 0;
+}
+
+/* Reads the environment of `mm` and leaves its allowed variables in
+ * s->envout; returns their length (0: none, or unreadable). */
+static __always_inline __u32 allowed_env(struct scratch *s, struct mm_struct *mm) {
+  __u64 start = BPF_CORE_READ(mm, env_start), end = BPF_CORE_READ(mm, env_end);
+  __u64 len = end > start ? end - start : 0;
+  if (len > BT_ENV_MAX) len = BT_ENV_MAX;
+  if (len == 0 || bpf_probe_read_user(s->env, len, (void *)start)) return 0;
+  __builtin_memset(&s->walk, 0, sizeof(s->walk));
+  s->walk.len = len;
+  s->walk.in_name = 1;
+  bpf_loop(BT_ENV_MAX, env_step, 0, 0);
+  return s->walk.out;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
   __u32 tgid = BPF_CORE_READ(p, tgid);
@@ -362,19 +445,29 @@ int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   }
   off += argv_len;
 
+  /* Only the allowed variables leave the kernel; the rest (tokens, keys)
+   * stay in the process. */
+  /* The build's execs send their identity variables until one has some,
+   * BT_ENV_TRIES at most (the count is the root's): a GitLab shell job
+   * exports its CI_* variables only in the children of `bash -l`. */
   __u64 env_len = 0;
-  if (t->env_wanted) {
-    __u64 env_start = BPF_CORE_READ(mm, env_start), env_end = BPF_CORE_READ(mm, env_end);
-    env_len = env_end > env_start ? env_end - env_start : 0;
-    if (env_len > BT_ENV_MAX) env_len = BT_ENV_MAX;
+  struct bt_tracked *root = 0;
+  if (t != &fake) {
+    __u32 root_tgid = t->root_tgid;
+    root = root_tgid == tgid ? t : bpf_map_lookup_elem(&tracked, &root_tgid);
+  }
+  __u32 tries = 0;
+  if (root) tries = root->env_wanted;
+  if (root && tries) {
+    flags |= BT_F_ENV; /* even with no allowed variable */
+    env_len = allowed_env(s, mm);
     if (off > sizeof(*r) + 2 * BT_PATH_MAX + BT_ARGV_MAX) return 0;
-    if (env_len && bpf_probe_read_user(rec + off, env_len, (void *)env_start) == 0) {
-      flags |= BT_F_ENV;
+    if (env_len > BT_ENV_MAX) env_len = BT_ENV_MAX;
+    if (env_len && bpf_probe_read_kernel(rec + off, env_len, s->envout) == 0)
       off += env_len;
-      if (t != &fake) t->env_wanted = 0;
-    } else {
+    else
       env_len = 0;
-    }
+    root->env_wanted = env_len ? 0 : tries - 1;
   }
 
   fill_header(&r->h, BT_EXEC, off, tgid, t, task_start_ns(p));

@@ -78,6 +78,19 @@ Status load_filter(struct sensor* s, const OpenFilter& f) {
   return Ok{};
 }
 
+// The environment variables allowed out of the kernel.
+Status load_env_allow(struct sensor* s, const std::vector<std::string>& names) {
+  const uint8_t one = 1;
+  for (const auto& n : names) {
+    if (n.empty() || n.size() >= BT_ENV_NAME_MAX) continue;  // cannot match: the kernel gives up on longer names
+    char key[BT_ENV_NAME_MAX];
+    copy_fixed(key, n);
+    if (bpf_map_update_elem(bpf_map__fd(s->maps.env_allow), key, &one, BPF_ANY))
+      return bpf_error("environment allow-list", errno);
+  }
+  return Ok{};
+}
+
 Status load_runner_comms(struct sensor* s, const std::vector<RunnerComm>& comms) {
   for (const auto& c : comms) {
     char key[16] = {};
@@ -142,6 +155,7 @@ Result<std::unique_ptr<Sensor>> Sensor::start(const Options& options) {
                           "; `--log-level debug` shows the verifier's reason)" + kFallback);
   if (Status f = load_filter(s, options.filter); !f) return f.error();
   if (Status c = load_runner_comms(s, options.runner_comms); !c) return c.error();
+  if (Status e = load_env_allow(s, options.env_allow); !e) return e.error();
   if (int err = sensor__attach(s)) return bpf_error("attaching the BPF programs", err);
   self->ring_ = ring_buffer__new(bpf_map__fd(s->maps.events), &Sensor::on_sample, self.get(), nullptr);
   if (!self->ring_) return bpf_error("opening the ring buffer", errno);

@@ -32,6 +32,9 @@ struct Options {
   uint32_t ring_bytes = 8u << 20;
   OpenFilter filter;
   std::vector<RunnerComm> runner_comms;
+  // The environment variables of a build's first exec that may leave the
+  // kernel (attribution's identity variables); all others stay there.
+  std::vector<std::string> env_allow;
 };
 
 // Why the sensor cannot run here with these options, or Ok: the ring

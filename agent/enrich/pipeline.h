@@ -41,6 +41,11 @@ class Pipeline : public capture::Observer {
                    const std::string& mode, uint64_t start_ns = 0);
   void build_end(int64_t exit_code, int64_t signal);
   uint64_t events_emitted() const { return emitted_; }
+  // A build whose identity shows only in a later process's environment
+  // (GitLab's shell executor exports CI_* inside the job script): its
+  // events carry it from then on.
+  bool attributed() const { return !config_.build.ci.empty(); }
+  void attribute_late(events::Build build) { config_.build = std::move(build); }
 
   void on_fork(const capture::Fork&) override;
   void on_exec(const capture::Exec&) override;

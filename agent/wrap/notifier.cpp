@@ -17,15 +17,10 @@
 
 #include "agent/wrap/opens.h"
 #include "agent/wrap/procfs.h"
+#include "agent/wrap/seccomp_compat.h"
 #include "common/fs.h"
 #include "common/log.h"
 
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
 
 namespace bt::agent::wrap {
 

@@ -46,12 +46,6 @@ constexpr uint32_t kAuditArch = AUDIT_ARCH_AARCH64;
 #else
 #error "buildtrail wrap: unsupported architecture"
 #endif
-#ifndef __NR_pidfd_open
-#define __NR_pidfd_open 434
-#endif
-#ifndef __NR_pidfd_getfd
-#define __NR_pidfd_getfd 438
-#endif
 constexpr long kX32Bit = 0x40000000;
 // How long the tracer polls for the next stop before sleeping: the stops
 // of one exec (fork, first stop, exec, SIGCHLD) or one connect come a few

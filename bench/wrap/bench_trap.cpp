@@ -7,7 +7,7 @@
 //    listener; per call poll, NOTIF_RECV, process_vm_readv, NOTIF_ID_VALID,
 //    NOTIF_SEND(FLAG_CONTINUE).
 //  - the same with the listener in synchronous wake-up mode (Linux 6.6+,
-//    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP), what the agent uses for opens.
+//    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP), what the agent uses for opens and connects.
 // Both read and check the path as the agent would, so a broken trap fails.
 // Workloads run in a forked child under a seccomp filter of one shape:
 //  - openat of a nonexistent path: cheap, so the difference to the
@@ -44,18 +44,14 @@
 #include <cstring>
 #include <vector>
 
+#include "agent/wrap/seccomp_compat.h"
+
 namespace {
 
 constexpr const char* kMissingPath = "/nonexistent/buildtrail-bench-trap";
 constexpr const char* kTruePath = "/bin/true";
 constexpr int kRuns = 3;
 
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
 
 enum class Mode { Baseline, Ptrace, Notif, NotifSync };
 constexpr Mode kModes[] = {Mode::Baseline, Mode::Ptrace, Mode::Notif, Mode::NotifSync};

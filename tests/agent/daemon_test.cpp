@@ -13,6 +13,9 @@
 #include <map>
 #include <set>
 
+#include "agent/attribution/attribution.h"
+#include "agent/ebpf/decode.h"
+#include "agent/ebpf/sensor.h"
 #include "tests/agent/capture_fixtures.h"
 #include "tests/collector/collector_process.h"
 
@@ -428,4 +431,93 @@ TEST_CASE("daemon: refuses clearly without BTF or root; drops capabilities; deta
       if (now.count(id)) return false;
     return true;
   }, 10000));
+}
+
+TEST_CASE("sensor: only the identity variables of a build's environment leave the kernel") {
+  if (!ebpf_possible()) return;
+  agent::ebpf::Options o;
+  o.env_allow = agent::attribution::identity_variables();
+  auto sensor = agent::ebpf::Sensor::start(o);
+  REQUIRE_MESSAGE(sensor.ok(), (sensor ? "" : sensor.error().message));
+  // A "runner" that, when told, forks one build: /bin/true with a CI job's
+  // environment, secrets among its identity variables (fake ones).
+  int go[2];
+  REQUIRE(::pipe(go) == 0);
+  const std::string long_value(2000, 'x');
+  const pid_t runner = ::fork();
+  REQUIRE(runner >= 0);
+  if (runner == 0) {
+    char c;
+    if (::read(go[0], &c, 1) != 1) ::_exit(1);
+    const pid_t build = ::fork();
+    if (build == 0) {
+      const std::string secret = "JENKINS_SECRET=" + kFakeGithubToken, aws = "AWS_SECRET_ACCESS_KEY=" + kFakeAwsKey,
+                        too_long = "JOB_NAME=" + long_value;
+      char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
+      char* envp[] = {const_cast<char*>("JENKINS_URL=https://jenkins.example.com/"),
+                      const_cast<char*>(secret.c_str()),
+                      const_cast<char*>("BUILD_TAG=jenkins-app-7"),
+                      const_cast<char*>(aws.c_str()),
+                      const_cast<char*>("CI_REPOSITORY_URL=https://gitlab-ci-token:glcbt-FAKE@gitlab.example.com/a.git"),
+                      const_cast<char*>(too_long.c_str()),
+                      const_cast<char*>("CUSTOM_ENV_CI_JOB_ID=99"),
+                      const_cast<char*>("BUILD_NUMBER=7"),
+                      nullptr};
+      ::execve(argv[0], argv, envp);
+      ::_exit(127);
+    }
+    int st;
+    ::waitpid(build, &st, 0);
+    ::_exit(0);
+  }
+  REQUIRE((*sensor)->add_runner(static_cast<uint32_t>(runner)).ok());
+  REQUIRE(::write(go[1], "g", 1) == 1);
+  int st;
+  ::waitpid(runner, &st, 0);
+  std::vector<std::string> env;
+  bool seen = false;
+  for (int i = 0; i < 20 && !seen; ++i) {
+    auto n = (*sensor)->poll(100, [&](std::span<const uint8_t> bytes) {
+      auto r = agent::ebpf::decode(bytes);
+      if (r && r->kind == BT_EXEC && (r->flags & BT_F_ENV) && r->exe == "/usr/bin/true") {
+        env = r->env;
+        seen = true;
+      }
+    });
+    REQUIRE(n.ok());
+  }
+  REQUIRE(seen);
+  CHECK(env == std::vector<std::string>{"JENKINS_URL=https://jenkins.example.com/", "BUILD_TAG=jenkins-app-7",
+                                        "CUSTOM_ENV_CI_JOB_ID=99", "BUILD_NUMBER=7"});
+}
+
+TEST_CASE("daemon: a GitLab shell job, whose script exports CI_*, is attributed from its first child on") {
+  if (!ebpf_possible()) return;
+  const std::string root = testing::make_temp_dir("daemon-gitlab");
+  REQUIRE(testing::run_command("mkdir -p " + root + "/.aws && printf '[default]\\n' > " + root +
+                               "/.aws/credentials && chmod -R a+rX " + root).exit_code == 0);
+  Daemon daemon(root, "");
+  REQUIRE(daemon.started());
+  FakeRunner gitlab(root, "gitlab-runner", "gitlab",
+                    "cat " + root + "/.aws/credentials >/dev/null; /bin/sh -c 'true LATE-CHILD'");
+  gitlab.start(daemon);
+  CHECK(gitlab.wait() == 0);
+  CHECK(daemon.stop() == 0);
+  const auto evs = read_events(daemon.events);
+  CHECK(slurp(daemon.events).find("glcbt-64_FakeJobToken") == std::string::npos);
+  const events::Event* child = nullptr;
+  const events::Event* read = nullptr;
+  for (const auto& e : evs) {
+    if (const auto* x = std::get_if<events::ProcessExec>(&e.body))
+      if (std::find(x->argv.begin(), x->argv.end(), "true LATE-CHILD") != x->argv.end()) child = &e;
+    if (const auto* s = std::get_if<events::SecretAccess>(&e.body); s && s->path == root + "/.aws/credentials")
+      read = &e;
+  }
+  REQUIRE(child != nullptr);
+  REQUIRE(read != nullptr);
+  for (const events::Event* e : {child, read}) {
+    CHECK(e->build.ci == "gitlab");
+    CHECK(e->build.id == "8080");
+    CHECK(e->build.job == "build");
+  }
 }

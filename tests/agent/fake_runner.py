@@ -7,6 +7,7 @@
 #
 #   <runner-name> fake_runner.py CI READY GO COMMAND [-jar agent.jar]
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -35,6 +36,14 @@ ENV = {
         "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
         "RUNNER_NAME": "runner-1",
     },
+    "gitlab": {
+        "GITLAB_CI": "true",
+        "CI_JOB_ID": "8080",
+        "CI_JOB_NAME": "build",
+        "CI_PIPELINE_IID": "12",
+        "CI_PROJECT_URL": "https://gitlab.example.com/group/app",
+        "CI_JOB_TOKEN": "glcbt-64_FakeJobTokenFAKEfake123456",  # fake
+    },
 }[ci]
 
 with open(ready + ".tmp", "w") as f:
@@ -42,5 +51,13 @@ with open(ready + ".tmp", "w") as f:
 os.rename(ready + ".tmp", ready)
 while not os.path.exists(go):
     time.sleep(0.02)
-env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"), **ENV}
+home = os.environ.get("HOME", "/tmp")
+if ci == "gitlab":
+    # The shell executor: `su -s /bin/bash USER -c "bash -l"` with the
+    # generated script on stdin; the job's variables are exported by that
+    # script, so only the login shell's children have them.
+    script = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in ENV.items()) + command + "\n"
+    sys.exit(subprocess.run(["su", "-s", "/bin/bash", "nobody", "-c", "bash -l"], input=script.encode(),
+                            env={"PATH": "/usr/bin:/bin", "HOME": home}).returncode)
+env = {"PATH": "/usr/bin:/bin", "HOME": home, **ENV}
 sys.exit(subprocess.run(["/bin/bash", "-c", command], env=env).returncode)
