@@ -169,7 +169,9 @@ int main(int argc, char** argv) {
   auto sensor = ebpf::Sensor::start(so);
   if (!sensor) return fail(sensor.error().message, 1);
   if (Status s = drop_privileges(); !s) return fail(s.error().message, 1);
-  log::info("daemon", "sensor attached; capabilities now " + effective_capabilities());
+  log::info("daemon", std::string("sensor attached (system calls by ") +
+                          ((*sensor)->per_syscall() ? "per-call tracepoints" : "the raw sys_exit tracepoint") +
+                          "); capabilities now " + effective_capabilities());
   for (const auto& [pid, rule] : find_runners(rules)) register_runner(**sensor, pid, rule);
 
   const int delivery = (*agent)->run([&](core::Agent& a) { capture(a, **sensor, rules, ec, events_out); });

@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,9 +22,15 @@ constexpr const char* kFallback = "; `buildtrail-agent run -- CMD` records build
 // libbpf's warnings go to our log; its debug chatter does not.
 int print_libbpf(enum libbpf_print_level level, const char* format, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  char line[1024];
-  std::vsnprintf(line, sizeof(line), format, args);
-  std::string text(line);
+  // Whole: a verifier log comes as one message, its reason at the end.
+  va_list again;
+  va_copy(again, args);
+  const int n = std::vsnprintf(nullptr, 0, format, again);
+  va_end(again);
+  if (n <= 0) return 0;
+  std::string text(static_cast<std::size_t>(n) + 1, '\0');
+  std::vsnprintf(text.data(), text.size(), format, args);
+  text.resize(static_cast<std::size_t>(n));
   while (!text.empty() && text.back() == '\n') text.pop_back();
   if (!text.empty()) log::debug("libbpf", text);
   return 0;
@@ -113,6 +120,37 @@ std::string_view loss_reason(int index) {
   }
 }
 
+namespace {
+
+constexpr const char* kTracefs = "/sys/kernel/tracing";
+
+// Whether the per-syscall exit tracepoints (syscalls:sys_exit_*) can be
+// attached: they need tracefs, which hosts without systemd may not have
+// mounted at boot, so it is mounted here (we are still root).
+bool syscall_tracepoints() {
+  const std::string probe = std::string(kTracefs) + "/events/syscalls/sys_exit_openat/id";
+  struct stat st{};
+  if (::stat(probe.c_str(), &st) == 0) return true;
+  if (::mount("nodev", kTracefs, "tracefs", 0, nullptr) != 0) return false;
+  log::info("ebpf", std::string("mounted tracefs on ") + kTracefs + " for the syscall tracepoints");
+  return ::stat(probe.c_str(), &st) == 0;
+}
+
+// One program per system call of interest when the syscall tracepoints are
+// there; else the one raw sys_exit program, which runs for every system
+// call on the host.
+void choose_syscall_programs(struct sensor* s, bool per_syscall) {
+  struct bpf_program* per_call[] = {
+      s->progs.bt_exit_open,    s->progs.bt_exit_creat,    s->progs.bt_exit_openat,
+      s->progs.bt_exit_openat2, s->progs.bt_exit_connect,  s->progs.bt_exit_read,
+      s->progs.bt_exit_recvfrom, s->progs.bt_exit_recvmsg, s->progs.bt_exit_recvmmsg,
+      s->progs.bt_exit_ptrace,  s->progs.bt_exit_process_vm_readv};
+  for (struct bpf_program* p : per_call) bpf_program__set_autoload(p, per_syscall);
+  bpf_program__set_autoload(s->progs.bt_sys_exit, !per_syscall);
+}
+
+}  // namespace
+
 Status check_kernel(const Options& options) {
   if (options.ring_bytes < 4096 || (options.ring_bytes & (options.ring_bytes - 1)))
     return make_error(ErrorCode::kInvalidArgument, "the ring buffer size must be a power of two of at least 4 KiB");
@@ -149,6 +187,8 @@ Result<std::unique_ptr<Sensor>> Sensor::start(const Options& options) {
   bpf_map__set_max_entries(s->maps.scratch, static_cast<uint32_t>(cpus));
   bpf_map__set_max_entries(s->maps.events, options.ring_bytes);
   s->rodata->wake_bytes = std::min<uint64_t>(256u << 10, options.ring_bytes / 4);
+  self->per_syscall_ = !options.raw_sys_exit && syscall_tracepoints();
+  choose_syscall_programs(s, self->per_syscall_);
   if (int err = sensor__load(s))
     return make_error(ErrorCode::kUnavailable,
                       "loading the BPF programs failed (" + std::string(std::strerror(-err)) +

@@ -35,6 +35,9 @@ struct Options {
   // The environment variables of a build's first exec that may leave the
   // kernel (attribution's identity variables); all others stay there.
   std::vector<std::string> env_allow;
+  // Hook system calls by the raw sys_exit tracepoint even where the
+  // per-call ones exist (tests cover the fallback with it).
+  bool raw_sys_exit = false;
 };
 
 // Why the sensor cannot run here with these options, or Ok: the ring
@@ -55,6 +58,9 @@ class Sensor {
   // this thread). Returns the number of records, or an error.
   using RecordHandler = std::function<void(std::span<const uint8_t>)>;
   Result<int> poll(int timeout_ms, const RecordHandler& on_record);
+  // Whether system calls are hooked one tracepoint per call of interest
+  // (syscalls:sys_exit_*) rather than by the raw sys_exit tracepoint.
+  bool per_syscall() const { return per_syscall_; }
   // Records lost in the kernel since load, by bt_loss reason.
   std::array<uint64_t, BT_LOSS_MAX> loss() const;
 
@@ -63,6 +69,7 @@ class Sensor {
   struct sensor* skel_ = nullptr;
   struct ring_buffer* ring_ = nullptr;
   const RecordHandler* handler_ = nullptr;
+  bool per_syscall_ = false;
   static int on_sample(void* self, void* data, std::size_t size);
 };
 

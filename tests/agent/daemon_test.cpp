@@ -15,6 +15,8 @@
 
 #include "agent/attribution/attribution.h"
 #include "agent/ebpf/decode.h"
+#include "agent/ebpf/filter.h"
+#include "agent/secrets/secrets.h"
 #include "agent/ebpf/sensor.h"
 #include "tests/agent/capture_fixtures.h"
 #include "tests/collector/collector_process.h"
@@ -415,7 +417,9 @@ TEST_CASE("daemon: refuses clearly without BTF or root; drops capabilities; deta
   std::set<std::string> ours;
   for (const auto& id : sensor_programs())
     if (!before.count(id)) ours.insert(id);
-  CHECK(ours.size() == 4);  // fork, exec, exit, sys_exit
+  // fork, exec, exit and one program per system call of interest (11)
+  CHECK(ours.size() == 14);
+  CHECK(daemon.logged("system calls by per-call tracepoints"));
   const std::string status = slurp("/proc/" + std::to_string(daemon.pid) + "/status");
   const auto cap = status.find("CapEff:");
   REQUIRE(cap != std::string::npos);
@@ -431,6 +435,69 @@ TEST_CASE("daemon: refuses clearly without BTF or root; drops capabilities; deta
       if (now.count(id)) return false;
     return true;
   }, 10000));
+}
+
+namespace {
+
+// A build of one process, forked by a "runner" child of ours once the
+// sensor tracks it: opens a credential-named file and connects over TCP.
+// Returns the kinds of the build's records the sensor reported.
+std::set<uint16_t> sensor_sees(bool raw_sys_exit, const std::string& dir, int port) {
+  agent::ebpf::Options o;
+  o.raw_sys_exit = raw_sys_exit;
+  o.filter = agent::ebpf::compile_filter(agent::secrets::default_rules());
+  auto sensor = agent::ebpf::Sensor::start(o);
+  REQUIRE_MESSAGE(sensor.ok(), (sensor ? "" : sensor.error().message));
+  CHECK((*sensor)->per_syscall() == !raw_sys_exit);
+  int go[2];
+  REQUIRE(::pipe(go) == 0);
+  const std::string script = "cat " + dir + "/.npmrc >/dev/null; exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port);
+  const pid_t runner = ::fork();
+  REQUIRE(runner >= 0);
+  if (runner == 0) {
+    char c;
+    if (::read(go[0], &c, 1) != 1) ::_exit(1);
+    const pid_t build = ::fork();
+    if (build == 0) {
+      ::execl("/bin/bash", "bash", "-c", script.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    int st;
+    ::waitpid(build, &st, 0);
+    ::_exit(0);
+  }
+  REQUIRE((*sensor)->add_runner(static_cast<uint32_t>(runner)).ok());
+  REQUIRE(::write(go[1], "g", 1) == 1);
+  int st;
+  ::waitpid(runner, &st, 0);
+  std::set<uint16_t> kinds;
+  for (int i = 0; i < 10; ++i)
+    REQUIRE((*sensor)
+                ->poll(100,
+                       [&](std::span<const uint8_t> bytes) {
+                         auto r = agent::ebpf::decode(bytes);
+                         if (r && r->build.root_tgid != 0) kinds.insert(r->kind);
+                       })
+                .ok());
+  ::close(go[0]);
+  ::close(go[1]);
+  return kinds;
+}
+
+}  // namespace
+
+TEST_CASE("sensor: system calls by per-call tracepoints, and by the raw sys_exit where those are missing") {
+  if (!ebpf_possible()) return;
+  const std::string dir = testing::make_temp_dir("sensor-calls");
+  REQUIRE(testing::run_command("printf 'registry=x\\n' > " + dir + "/.npmrc").exit_code == 0);
+  Listener l;
+  for (bool raw : {false, true}) {
+    INFO("raw sys_exit: " << raw);
+    const auto kinds = sensor_sees(raw, dir, l.port);
+    CHECK(kinds.count(BT_EXEC));
+    CHECK(kinds.count(BT_OPEN));
+    CHECK(kinds.count(BT_CONNECT));
+  }
 }
 
 TEST_CASE("sensor: only the identity variables of a build's environment leave the kernel") {
