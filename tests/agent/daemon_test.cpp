@@ -439,19 +439,17 @@ TEST_CASE("daemon: refuses clearly without BTF or root; drops capabilities; deta
 
 namespace {
 
-// A build of one process, forked by a "runner" child of ours once the
-// sensor tracks it: opens a credential-named file and connects over TCP.
-// Returns the kinds of the build's records the sensor reported.
-std::set<uint16_t> sensor_sees(bool raw_sys_exit, const std::string& dir, int port) {
-  agent::ebpf::Options o;
-  o.raw_sys_exit = raw_sys_exit;
-  o.filter = agent::ebpf::compile_filter(agent::secrets::default_rules());
-  auto sensor = agent::ebpf::Sensor::start(o);
-  REQUIRE_MESSAGE(sensor.ok(), (sensor ? "" : sensor.error().message));
-  CHECK((*sensor)->per_syscall() == !raw_sys_exit);
+// One build under `sensor`: a "runner" child of ours, registered, forks a
+// process that execs `argv` with `envp`; returns the build's records.
+std::vector<agent::ebpf::Record> one_build(agent::ebpf::Sensor& sensor, const std::vector<std::string>& argv,
+                                           const std::vector<std::string>& envp) {
+  std::vector<char*> args, env;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& e : envp) env.push_back(const_cast<char*>(e.c_str()));
+  args.push_back(nullptr);
+  env.push_back(nullptr);
   int go[2];
   REQUIRE(::pipe(go) == 0);
-  const std::string script = "cat " + dir + "/.npmrc >/dev/null; exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port);
   const pid_t runner = ::fork();
   REQUIRE(runner >= 0);
   if (runner == 0) {
@@ -459,28 +457,45 @@ std::set<uint16_t> sensor_sees(bool raw_sys_exit, const std::string& dir, int po
     if (::read(go[0], &c, 1) != 1) ::_exit(1);
     const pid_t build = ::fork();
     if (build == 0) {
-      ::execl("/bin/bash", "bash", "-c", script.c_str(), static_cast<char*>(nullptr));
+      ::execve(args[0], args.data(), env.data());
       ::_exit(127);
     }
     int st;
     ::waitpid(build, &st, 0);
     ::_exit(0);
   }
-  REQUIRE((*sensor)->add_runner(static_cast<uint32_t>(runner)).ok());
+  REQUIRE(sensor.add_runner(static_cast<uint32_t>(runner)).ok());
   REQUIRE(::write(go[1], "g", 1) == 1);
-  int st;
-  ::waitpid(runner, &st, 0);
-  std::set<uint16_t> kinds;
-  for (int i = 0; i < 10; ++i)
-    REQUIRE((*sensor)
-                ->poll(100,
-                       [&](std::span<const uint8_t> bytes) {
-                         auto r = agent::ebpf::decode(bytes);
-                         if (r && r->build.root_tgid != 0) kinds.insert(r->kind);
-                       })
-                .ok());
   ::close(go[0]);
   ::close(go[1]);
+  int st;
+  ::waitpid(runner, &st, 0);
+  std::vector<agent::ebpf::Record> records;
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(sensor
+                .poll(100,
+                      [&](std::span<const uint8_t> bytes) {
+                        auto r = agent::ebpf::decode(bytes);
+                        if (r && r->build.root_tgid != 0) records.push_back(std::move(*r));
+                      })
+                .ok());
+  return records;
+}
+
+// The kinds of record a build that opens a credential-named file and
+// connects over TCP gets, with system calls hooked either way.
+std::set<uint16_t> sensor_sees(bool raw_sys_exit, const std::string& dir, int port) {
+  agent::ebpf::Options o;
+  o.raw_sys_exit = raw_sys_exit;
+  o.filter = agent::ebpf::compile_filter(agent::secrets::default_rules());
+  auto sensor = agent::ebpf::Sensor::start(o);
+  REQUIRE_MESSAGE(sensor.ok(), (sensor ? "" : sensor.error().message));
+  CHECK((*sensor)->per_syscall() == !raw_sys_exit);
+  std::set<uint16_t> kinds;
+  const std::string script =
+      "cat " + dir + "/.npmrc >/dev/null; exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port);
+  for (const auto& r : one_build(**sensor, {"/bin/bash", "-c", script}, {"PATH=/usr/bin:/bin"}))
+    kinds.insert(r.kind);
   return kinds;
 }
 
@@ -506,53 +521,22 @@ TEST_CASE("sensor: only the identity variables of a build's environment leave th
   o.env_allow = agent::attribution::identity_variables();
   auto sensor = agent::ebpf::Sensor::start(o);
   REQUIRE_MESSAGE(sensor.ok(), (sensor ? "" : sensor.error().message));
-  // A "runner" that, when told, forks one build: /bin/true with a CI job's
-  // environment, secrets among its identity variables (fake ones).
-  int go[2];
-  REQUIRE(::pipe(go) == 0);
+  // A build: /bin/true with a CI job's environment, secrets among its
+  // identity variables (fake ones).
   const std::string long_value(2000, 'x');
-  const pid_t runner = ::fork();
-  REQUIRE(runner >= 0);
-  if (runner == 0) {
-    char c;
-    if (::read(go[0], &c, 1) != 1) ::_exit(1);
-    const pid_t build = ::fork();
-    if (build == 0) {
-      const std::string secret = "JENKINS_SECRET=" + kFakeGithubToken, aws = "AWS_SECRET_ACCESS_KEY=" + kFakeAwsKey,
-                        too_long = "JOB_NAME=" + long_value;
-      char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
-      char* envp[] = {const_cast<char*>("JENKINS_URL=https://jenkins.example.com/"),
-                      const_cast<char*>(secret.c_str()),
-                      const_cast<char*>("BUILD_TAG=jenkins-app-7"),
-                      const_cast<char*>(aws.c_str()),
-                      const_cast<char*>("CI_REPOSITORY_URL=https://gitlab-ci-token:glcbt-FAKE@gitlab.example.com/a.git"),
-                      const_cast<char*>(too_long.c_str()),
-                      const_cast<char*>("CUSTOM_ENV_CI_JOB_ID=99"),
-                      const_cast<char*>("BUILD_NUMBER=7"),
-                      nullptr};
-      ::execve(argv[0], argv, envp);
-      ::_exit(127);
-    }
-    int st;
-    ::waitpid(build, &st, 0);
-    ::_exit(0);
-  }
-  REQUIRE((*sensor)->add_runner(static_cast<uint32_t>(runner)).ok());
-  REQUIRE(::write(go[1], "g", 1) == 1);
-  int st;
-  ::waitpid(runner, &st, 0);
+  const auto records =
+      one_build(**sensor, {"/bin/true"},
+                {"JENKINS_URL=https://jenkins.example.com/", "JENKINS_SECRET=" + kFakeGithubToken,
+                 "BUILD_TAG=jenkins-app-7", "AWS_SECRET_ACCESS_KEY=" + kFakeAwsKey,
+                 "CI_REPOSITORY_URL=https://gitlab-ci-token:glcbt-FAKE@gitlab.example.com/a.git",
+                 "JOB_NAME=" + long_value, "CUSTOM_ENV_CI_JOB_ID=99", "BUILD_NUMBER=7"});
   std::vector<std::string> env;
   bool seen = false;
-  for (int i = 0; i < 20 && !seen; ++i) {
-    auto n = (*sensor)->poll(100, [&](std::span<const uint8_t> bytes) {
-      auto r = agent::ebpf::decode(bytes);
-      if (r && r->kind == BT_EXEC && (r->flags & BT_F_ENV) && r->exe == "/usr/bin/true") {
-        env = r->env;
-        seen = true;
-      }
-    });
-    REQUIRE(n.ok());
-  }
+  for (const auto& r : records)
+    if (r.kind == BT_EXEC && (r.flags & BT_F_ENV) && r.exe == "/usr/bin/true") {
+      env = r.env;
+      seen = true;
+    }
   REQUIRE(seen);
   CHECK(env == std::vector<std::string>{"JENKINS_URL=https://jenkins.example.com/", "BUILD_TAG=jenkins-app-7",
                                         "CUSTOM_ENV_CI_JOB_ID=99", "BUILD_NUMBER=7"});
