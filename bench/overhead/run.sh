@@ -35,12 +35,14 @@ fi
 # The harness's peer script plays the CI runner: the workload it starts is
 # the build.
 if [ "${SKIP_DAEMON:-0}" != 1 ]; then
+  # An empty list means no peer: a blank, since the harness reads "" as its default peers.
+  daemon_tools=${DAEMON_TOOLS-auditd bpftrace}
   SENSOR_NAME=daemon \
   SENSOR_START="$agent daemon --state-dir \$BENCH_RUNDIR/state --events-out \$BENCH_EVENTS --runner bench:bash:peers/TEMPLATE.sh" \
   SENSOR_READY="grep -q 'tracking runner pid' \$BENCH_RUNDIR/sensor.err" \
   SENSOR_STOP_SIGNAL=TERM \
   SENSOR_COUNT="grep -h 'peak RSS' \$BENCH_RUNDIR/sensor.err >>$out/daemon-rss.txt; python3 $repo/bench/overhead/count.py --daemon \$BENCH_EVENTS" \
-  N=${N:-3} TOOLS=${DAEMON_TOOLS-auditd bpftrace} OUT=$out/daemon.md BENCH_LOGDIR=$out/daemon-logs \
+  N=${N:-3} TOOLS="${daemon_tools:- }" OUT=$out/daemon.md BENCH_LOGDIR=$out/daemon-logs \
     "$shared/run.sh" >"$out/daemon-run.log" 2>&1 || { tail -n 30 "$out/daemon-run.log"; exit 1; }
   # Idle: the daemon's CPU over 10 s with no build running.
   $agent daemon --state-dir "$out/idle-state" 2>"$out/idle.log" &
@@ -99,8 +101,9 @@ if os.path.exists(daemon_md):
         if ours is None: continue
         met = ours <= target and (auditd is None or ours < auditd) and lost.get(w) in ("0", "-")
         ok &= met
-        print(f"daemon {w}: {ours:.2f}x (target <= {target:.2f}x; auditd {auditd or 0:.2f}x, "
-              f"bpftrace {d.get((w, 'bpftrace'), 0):.2f}x; kernel loss {lost.get(w)}) {'met' if met else 'MISSED'}")
+        peers = "".join(f"{p} {d[(w, p)]:.2f}x; " for p in ("auditd", "bpftrace") if (w, p) in d)
+        print(f"daemon {w}: {ours:.2f}x (target <= {target:.2f}x; {peers}kernel loss {lost.get(w)}) "
+              f"{'met' if met else 'MISSED'}")
     rss_file = out + "/daemon-rss.txt"
     drss = [int(m) for m in re.findall(r"peak RSS (\d+) KiB", open(rss_file).read())] if os.path.exists(rss_file) else []
     if drss:
