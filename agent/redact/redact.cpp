@@ -488,6 +488,14 @@ class Scanner {
     if (scheme > 0 && is_alpha(in_[0]) && in_.substr(scheme).starts_with("://")) return;
     const std::size_t at = in_.substr(0, authority_end(in_)).rfind('@');
     if (at == string_view::npos || find_colon(in_.substr(0, at)) == string_view::npos) return;
+    // Brackets and control characters are never part of a userinfo; text
+    // with them (a marker left by another rule, a PEM block's last line)
+    // is not one, or a second pass would find credentials the first did not.
+    const string_view info = in_.substr(0, at);
+    if (std::any_of(info.begin(), info.end(), [](char c) {
+          return c == '[' || c == ']' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+        }))
+      return;
     replace(at, "url_credentials");
   }
 

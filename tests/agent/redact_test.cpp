@@ -397,3 +397,12 @@ TEST_CASE("hostile input stays linear") {
   MESSAGE("hostile inputs: " << ms << " ms, ordinary text of the same size: " << base << " ms");
   CHECK(ms < 20 * base + 100);  // quadratic would be hundreds of times slower
 }
+
+TEST_CASE("url() is idempotent where a marker would make text look like user:pass@ (fuzz_redact find)") {
+  const std::string in = std::string("-----BEGIN RSA PRIVATE KEY-----\nMIIEfake\n-----END RSA PRIVATE KEY-----\xe6\x02:") +
+                         std::string(1, '\0') + "@`x s6://b/k?X-Amz-Signature=a.eyJb.c";
+  const std::string once = redact::url(in);
+  CHECK(once.find("MIIEfake") == std::string::npos);
+  CHECK(redact::url(once) == once);
+  CHECK(redact::url("user:pw@host/x") == "[REDACTED:url_credentials]@host/x");
+}
