@@ -20,10 +20,7 @@
 #include <cerrno>
 #include <cstring>
 #include <unordered_map>
-#include <climits>
-#include <map>
 #include <span>
-#include <unordered_set>
 
 #include "agent/dns/dns.h"
 #include "agent/wrap/clock.h"
