@@ -178,7 +178,8 @@ void Builds::deliver(Build& b, const ebpf::Record& r) {
 void Builds::on_record(const ebpf::Record& r) {
   if (r.kind == BT_RUNNER) return;
   Build& b = build_for(r);
-  if (r.kind == BT_FORK) {
+  // A process that joined by the build's cgroup was not forked in it.
+  if (r.kind == BT_FORK || (r.kind == BT_EXEC && (r.flags & BT_F_JOINED))) {
     ++b.live;
     if (r.flags & BT_F_NEW_BUILD) {
       b.runner = r.parent_tgid;

@@ -40,6 +40,7 @@ enum bt_flags {
   BT_F_WRITE = 8,           /* open: opened for writing */
   BT_F_RUNNER_CONFIRMED = 16, /* runner: the name alone makes it a runner (already tracked) */
   BT_F_PTRACE = 32,         /* proc_access: ptrace attach (else process_vm_readv) */
+  BT_F_JOINED = 64,         /* exec: an untracked process joined a build by the cgroup of its container */
 };
 
 /* Loss counters (a per-CPU array indexed by these). */
@@ -152,7 +153,8 @@ struct bt_tracked {
   __u32 env_wanted;    /* on the build root: execs left whose environment is read */
   __u64 root_start_ns;
   __u32 udp53;         /* connected a UDP socket to port 53: its read()s may be DNS answers */
-  __u32 pad;
+  __u32 runner_mntns;  /* the runner's mount namespace and cgroup: a process */
+  __u64 runner_cgroup; /* in others is in a container the build started */
 };
 
 #endif

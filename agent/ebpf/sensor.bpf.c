@@ -93,6 +93,21 @@ struct {
   __type(value, __u64);
 } loss SEC(".maps");
 
+/* Cgroups (v2) a build's processes created -- a container it started --
+ * -> that build: a process exec'd inside one (a `podman exec` from outside
+ * the build's lineage) belongs to the build. */
+struct bt_build_key {
+  __u32 root_tgid;
+  __u32 pad;
+  __u64 root_start_ns;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u64);
+  __type(value, struct bt_build_key);
+} build_cgroups SEC(".maps");
+
 /* Per-CPU scratch for records too big for the stack. A plain array indexed
  * by CPU: per-CPU map values are limited to 32 KiB. */
 #define BT_REC_MAX 36864
@@ -222,6 +237,8 @@ int BPF_PROG(bt_fork, struct task_struct *parent, struct task_struct *child) {
     entry.root_tgid = ctgid;
     entry.root_start_ns = cstart;
     entry.env_wanted = BT_ENV_TRIES;
+    entry.runner_cgroup = bpf_get_current_cgroup_id(); /* the runner forks */
+    entry.runner_mntns = BPF_CORE_READ(parent, nsproxy, mnt_ns, ns.inum);
     flags = BT_F_NEW_BUILD;
   } else if (!record_all || ptgid == self_tgid) {
     return 0;
@@ -255,6 +272,43 @@ int BPF_PROG(bt_exit, struct task_struct *p) {
   }
   bpf_map_delete_elem(&tracked, &tgid);
   return 0;
+}
+
+/* A build's process running in a container: its cgroup (v2, the id
+ * bpf_get_current_cgroup_id() returns) becomes the build's, so processes
+ * exec'd into that container from outside the build's lineage join it. A
+ * container is told by its mount namespace; the runner's own cgroup is
+ * never taken, so processes outside builds stay outside. */
+static __always_inline void adopt_container_cgroup(struct task_struct *p, const struct bt_tracked *t) {
+  __u32 mntns = BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum);
+  __u64 cg = bpf_get_current_cgroup_id();
+  if (mntns == t->runner_mntns || cg == t->runner_cgroup) return;
+  struct bt_build_key key = {.root_tgid = t->root_tgid, .root_start_ns = t->root_start_ns};
+  bpf_map_update_elem(&build_cgroups, &cg, &key, BPF_NOEXIST);
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(bt_cgroup_rmdir, struct cgroup *cgrp, const char *path) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+  if (BPF_CORE_READ(cgrp, root) != BPF_CORE_READ(task, cgroups, dfl_cgrp, root)) return 0; /* a v1 hierarchy */
+  __u64 id = BPF_CORE_READ(cgrp, kn, id);
+  bpf_map_delete_elem(&build_cgroups, &id);
+  return 0;
+}
+
+/* An untracked process exec'd in a container a build started: it joins the build. */
+static __always_inline struct bt_tracked *join_by_cgroup(struct task_struct *p, __u32 tgid) {
+  __u64 cg = bpf_get_current_cgroup_id();
+  struct bt_build_key *key = bpf_map_lookup_elem(&build_cgroups, &cg);
+  if (!key) return 0;
+  /* Its runner's cgroup and namespace are unknown: none is adopted. */
+  struct bt_tracked entry = {.root_tgid = key->root_tgid, .root_start_ns = key->root_start_ns,
+                             .runner_cgroup = cg, .runner_mntns = BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum)};
+  if (bpf_map_update_elem(&tracked, &tgid, &entry, BPF_ANY)) {
+    count_loss(BT_LOSS_TRACKED_FULL);
+    return 0;
+  }
+  return bpf_map_lookup_elem(&tracked, &tgid);
 }
 
 /* Writes `path` (a dentry walk up to the real root, crossing mounts) into
@@ -408,11 +462,15 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
   __u32 tgid = BPF_CORE_READ(p, tgid);
   struct bt_tracked fake, *t = bpf_map_lookup_elem(&tracked, &tgid);
+  bool joined = false;
   if (!t) {
     check_runner(p, tgid);
-    t = build_of(tgid, &fake);
+    t = join_by_cgroup(p, tgid);
+    joined = t != 0;
+    if (!t) t = build_of(tgid, &fake);
     if (!t) return 0;
   }
+  if (t != &fake && !joined) adopt_container_cgroup(p, t);
   __u64 me;
   struct scratch *s = claim_scratch(&me);
   if (!s) return 0;
@@ -458,7 +516,10 @@ int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   }
   __u32 tries = 0;
   if (root) tries = root->env_wanted;
-  if (root && tries) {
+  /* A process that joined by its cgroup is attributed by its own
+   * environment: `podman exec -e GITHUB_RUN_ID=...` passes the job's. */
+  if (joined) flags |= BT_F_JOINED;
+  if ((root && tries) || joined) {
     flags |= BT_F_ENV; /* even with no allowed variable */
     env_len = allowed_env(s, mm);
     if (off > sizeof(*r) + 2 * BT_PATH_MAX + BT_ARGV_MAX) return 0;
@@ -467,7 +528,7 @@ int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
       off += env_len;
     else
       env_len = 0;
-    root->env_wanted = env_len ? 0 : tries - 1;
+    if (root && tries) root->env_wanted = env_len ? 0 : tries - 1;
   }
 
   fill_header(&r->h, BT_EXEC, off, tgid, t, task_start_ns(p));

@@ -417,8 +417,8 @@ TEST_CASE("daemon: refuses clearly without BTF or root; drops capabilities; deta
   std::set<std::string> ours;
   for (const auto& id : sensor_programs())
     if (!before.count(id)) ours.insert(id);
-  // fork, exec, exit and one program per system call of interest (11)
-  CHECK(ours.size() == 14);
+  // fork, exec, exit, cgroup rmdir and one program per system call of interest (11)
+  CHECK(ours.size() == 15);
   CHECK(daemon.logged("system calls by per-call tracepoints"));
   const std::string status = slurp("/proc/" + std::to_string(daemon.pid) + "/status");
   const auto cap = status.find("CapEff:");
@@ -571,4 +571,71 @@ TEST_CASE("daemon: a GitLab shell job, whose script exports CI_*, is attributed 
     CHECK(e->build.id == "8080");
     CHECK(e->build.job == "build");
   }
+}
+
+TEST_CASE("daemon: a `podman exec -e GITHUB_RUN_ID=...` into a container the job started joins the job") {
+  if (!ebpf_possible()) return;
+  if (testing::run_command("command -v podman && command -v runc && test -x /bin/busybox").exit_code != 0) {
+    if (testing::env_or("BUILDTRAIL_REQUIRE_EBPF", "") == "1") FAIL("podman, runc or busybox-static missing (make deps)");
+    MESSAGE("skipped: podman, runc or busybox-static missing");
+    return;
+  }
+  const std::string root = testing::make_temp_dir("daemon-podman");
+  const std::string rootfs = root + "/rootfs";
+  REQUIRE(testing::run_command("mkdir -p " + rootfs + "/bin " + rootfs + "/root/.aws && cp /bin/busybox " + rootfs +
+                               "/bin/ && for c in sh sleep cat echo; do ln -s busybox " + rootfs +
+                               "/bin/$c; done && printf '[default]\\n' > " + rootfs + "/root/.aws/credentials")
+              .exit_code == 0);
+  // runc: Debian's crun refuses this CI's hybrid cgroup layout. The
+  // ulimits: podman's defaults are above what a CI sandbox may grant.
+  const std::string podman = "podman --runtime runc ";
+  const std::string ours = "bt-job-" + std::to_string(::getpid()), other = "bt-other-" + std::to_string(::getpid());
+  const auto run_container = [&](const std::string& name) {
+    return podman + "run -d --name " + name + " --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --rootfs " +
+           rootfs + " /bin/sleep 120 >/dev/null";
+  };
+  struct Cleanup {
+    std::string command;
+    ~Cleanup() { testing::run_command(command); }
+  } cleanup{podman + "rm -f -t 0 " + ours + " " + other + " >/dev/null 2>&1"};
+
+  Daemon daemon(root, "");
+  REQUIRE(daemon.started());
+  // The job starts a container and its step ends; the container stays.
+  FakeRunner github(root, "Runner.Worker", "github", run_container(ours));
+  github.start(daemon);
+  REQUIRE(github.wait() == 0);
+  // A container no job started, and a process outside any job.
+  REQUIRE(testing::run_command(run_container(other)).exit_code == 0);
+  // Steps of a GitHub container job are `docker exec -e GITHUB_...` from
+  // the runner: no lineage to the job, only the container and environment.
+  const auto in_job = testing::run_command(
+      podman + "exec -e GITHUB_ACTIONS=true -e GITHUB_RUN_ID=5151 -e GITHUB_JOB=build -e GITHUB_REPOSITORY=example/app " +
+      ours + " /bin/sh -c 'cat /root/.aws/credentials >/dev/null; /bin/echo IN-JOB-CONTAINER'");
+  REQUIRE_MESSAGE(in_job.exit_code == 0, in_job.output);
+  REQUIRE(testing::run_command(podman + "exec " + other + " /bin/echo IN-OTHER-CONTAINER").exit_code == 0);
+  REQUIRE(testing::run_command("/bin/echo ON-HOST-OUTSIDE-ANY-JOB").exit_code == 0);
+  testing::run_command(cleanup.command);
+  ::usleep(300000);
+  CHECK(daemon.stop() == 0);
+
+  const auto evs = read_events(daemon.events);
+  const events::Event* exec = nullptr;
+  const events::Event* read = nullptr;
+  for (const auto& e : evs) {
+    if (const auto* x = std::get_if<events::ProcessExec>(&e.body))
+      if (std::find(x->argv.begin(), x->argv.end(), "IN-JOB-CONTAINER") != x->argv.end()) exec = &e;
+    if (const auto* s = std::get_if<events::SecretAccess>(&e.body); s && s->path.ends_with("root/.aws/credentials"))
+      read = &e;
+  }
+  REQUIRE_MESSAGE(exec != nullptr, slurp(daemon.events));
+  REQUIRE(read != nullptr);
+  for (const events::Event* e : {exec, read}) {
+    CHECK(e->build.ci == "github");
+    CHECK(e->build.id == "5151.1");  // run id and attempt
+    CHECK(e->build.job == "ci/build");  // workflow and job
+  }
+  const std::string all = slurp(daemon.events);
+  CHECK(all.find("IN-OTHER-CONTAINER") == std::string::npos);
+  CHECK(all.find("ON-HOST-OUTSIDE-ANY-JOB") == std::string::npos);
 }
