@@ -1,6 +1,7 @@
 // buildtrail-agent: one binary, one subcommand per mode or tool; each
 // subcommand lives in its own folder and owns its flags.
 #include "agent/daemon/daemon.h"
+#include "agent/job/job.h"
 #include "agent/keygen/keygen.h"
 #include "agent/replay/replay.h"
 #include "agent/run/run.h"
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   const std::vector<bt::cli::Command> commands = {
       {"run", a::run::main, "run a build step with every descendant under capture: run [options] -- CMD..."},
       {"daemon", a::daemon::main, "host-wide eBPF sensor: records every build the CI runners on this host start"},
+      {"job", a::job::main, "tell the running daemon a CI job begins or ends here: job begin|end [--id ID] [--status N]"},
       {"keygen", a::keygen::run, "create an Ed25519 signing key pair"},
       {"replay", a::replay::run, "send recorded (JSON lines) or generated events through the pipeline"},
       {"flush", a::replay::flush, "send the batches waiting in the spool, then exit"},

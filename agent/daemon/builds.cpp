@@ -71,18 +71,40 @@ Clock::Clock() {
 
 void Clock::refresh() { offset_ns_ = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME); }
 
+// One build record: build_start .. build_end, and the pipeline between.
+struct Builds::Job {
+  uint32_t runner = 0;
+  std::unique_ptr<enrich::Pipeline> pipeline;
+  bool begun = false;  // by `job begin`: ends by `job end` or idleness, not with a process
+  bool ended = false;
+  std::size_t builds = 0;      // builds of it the daemon still follows
+  uint64_t idle_since_ns = 0;  // steady clock, since `builds` fell to 0
+};
+
 struct Builds::Build {
   uint32_t runner = 0;
   uint64_t started_boot_ns = 0;  // the runner's fork of the build
-  std::unique_ptr<enrich::Pipeline> pipeline;
+  std::shared_ptr<Job> job;      // from its first exec on
   std::vector<ebpf::Record> held;
   uint64_t dropped_while_held = 0;
   std::size_t live = 0;  // processes of the build not yet exited
-  bool ended = false;
+  bool root_exited = false;
 };
 
-Builds::Builds(enrich::Config base, enrich::Pipeline::Sink sink)
-    : base_(std::move(base)), sink_(std::move(sink)) {}
+namespace {
+
+bool same_job(const events::Build& a, const events::Build& b) {
+  return a.ci == b.ci && a.id == b.id && a.job == b.job;
+}
+
+std::string describe(const events::Build& b) {
+  return b.ci + " " + (b.job.empty() ? "" : b.job + " ") + b.id;
+}
+
+}  // namespace
+
+Builds::Builds(enrich::Config base, enrich::Pipeline::Sink sink, uint64_t job_idle_ns)
+    : base_(std::move(base)), sink_(std::move(sink)), job_idle_ns_(job_idle_ns) {}
 
 Builds::~Builds() = default;
 
@@ -92,13 +114,33 @@ Builds::Build& Builds::build_for(const ebpf::Record& r) {
   return *slot;
 }
 
+// A job begun on `runner` that a new build of it belongs to: the one with
+// the same identity, or, for a build not attributed yet (GitLab's later
+// stages), the runner's only begun job.
+std::shared_ptr<Builds::Job> Builds::open_job_for(uint32_t runner, const events::Build& who) const {
+  if (!runner) return nullptr;
+  std::vector<std::shared_ptr<Job>> on_runner;
+  for (const auto& j : open_jobs_)
+    if (j->runner == runner) on_runner.push_back(j);
+  if (who.ci.empty()) return on_runner.size() == 1 ? on_runner.front() : nullptr;
+  for (const auto& j : on_runner)
+    if (same_job(j->pipeline->build(), who)) return j;
+  return nullptr;
+}
+
 void Builds::start_pipeline(Build& b, const ebpf::Record& x) {
-  enrich::Config c = base_;
   // The kernel sends the allowed variables of a build's first exec; a
   // build already running when the daemon started has none to send.
   const attribution::Environment env =
       (x.flags & BT_F_ENV) ? environment_of(x.env) : startup_environment(x.tgid);
-  c.build = attribution::from_environment(env, base_.envelope.host);
+  events::Build who = attribution::from_environment(env, base_.envelope.host);
+  if (auto job = open_job_for(b.runner, who)) {
+    b.job = std::move(job);
+    ++b.job->builds;
+    return;
+  }
+  enrich::Config c = base_;
+  c.build = std::move(who);
   // The build hangs from its runner: build_start names it, and the build's
   // first process has it as parent.
   if (b.runner) {
@@ -108,12 +150,15 @@ void Builds::start_pipeline(Build& b, const ebpf::Record& x) {
     c.envelope.process.key = enrich::process_key(b.runner, wrap::procfs::start_time_ns(static_cast<pid_t>(b.runner)));
     c.envelope.process.exe = wrap::procfs::read_link("/proc/" + std::to_string(b.runner) + "/exe");
   }
-  b.pipeline = std::make_unique<enrich::Pipeline>(std::move(c), sink_);
-  b.pipeline->build_start({}, x.cwd, "daemon", clock_.wall_ns(b.started_boot_ns ? b.started_boot_ns : x.boot_ns));
+  b.job = std::make_shared<Job>();
+  b.job->runner = b.runner;
+  b.job->builds = 1;
+  b.job->pipeline = std::make_unique<enrich::Pipeline>(std::move(c), sink_);
+  b.job->pipeline->build_start({}, x.cwd, "daemon", clock_.wall_ns(b.started_boot_ns ? b.started_boot_ns : x.boot_ns));
 }
 
 void Builds::deliver(Build& b, const ebpf::Record& r) {
-  enrich::Pipeline& p = *b.pipeline;
+  enrich::Pipeline& p = *b.job->pipeline;
   const uint64_t t = clock_.wall_ns(r.boot_ns);
   switch (r.kind) {
     case BT_FORK:
@@ -186,12 +231,12 @@ void Builds::on_record(const ebpf::Record& r) {
       b.started_boot_ns = r.boot_ns;
     }
   }
-  if (!b.pipeline && r.kind == BT_EXEC) {
+  if (!b.job && r.kind == BT_EXEC) {
     start_pipeline(b, r);
     for (const auto& held : b.held) deliver(b, held);
     b.held.clear();
   }
-  if (b.pipeline) {
+  if (b.job) {
     deliver(b, r);
   } else if (r.kind != BT_EXIT) {
     if (b.held.size() < kMaxHeld) b.held.push_back(r);
@@ -199,19 +244,80 @@ void Builds::on_record(const ebpf::Record& r) {
   }
   if (r.kind != BT_EXIT) return;
   if (b.live > 0) --b.live;
-  const bool root_exited = r.tgid == r.build.root_tgid;
-  if (root_exited && b.pipeline && !b.ended) {
-    const ExitStatus x = exit_status(r.exit_code);
-    b.pipeline->build_end(x.code, x.signal);
-    b.ended = true;
+  if (r.tgid == r.build.root_tgid) {
+    b.root_exited = true;
+    if (b.job && !b.job->begun && !b.job->ended) {
+      const ExitStatus x = exit_status(r.exit_code);
+      b.job->pipeline->build_end(x.code, x.signal);
+      b.job->ended = true;
+    }
   }
   // A build that never exec'd (a runner's helper fork) leaves no trail.
-  if ((b.ended || (root_exited && !b.pipeline)) && b.live == 0) builds_.erase(r.build);
+  if (b.root_exited && b.live == 0) forget(r.build);
+}
+
+void Builds::forget(const ebpf::BuildKey& key) {
+  auto it = builds_.find(key);
+  if (it == builds_.end()) return;
+  if (const auto& job = it->second->job; job && --job->builds == 0) job->idle_since_ns = clock_ns(CLOCK_MONOTONIC);
+  builds_.erase(it);
+}
+
+job::Reply Builds::begin_job(const ebpf::BuildKey& caller, const job::Request& request) {
+  auto it = builds_.find(caller);
+  if (it == builds_.end() || !it->second->job) return {false, "the caller's build has not started yet"};
+  const std::shared_ptr<Job> job = it->second->job;
+  if (job->ended) return {false, "the caller's build has already ended"};
+  events::Build who = attribution::from_environment(request.env, base_.envelope.host);
+  if (!request.id.empty()) {
+    who.id = request.id;
+    if (who.ci.empty()) who.ci = "generic";
+  }
+  if (who.ci.empty()) who = job->pipeline->build();
+  if (who.ci.empty()) return {false, "no CI job is known for the caller: no CI variables in its environment and no --id"};
+  if (!same_job(job->pipeline->build(), who)) job->pipeline->attribute_late(who);
+  if (!job->begun) {
+    job->begun = true;
+    open_jobs_.push_back(job);
+  }
+  return {true, "job " + describe(who) + " begun (runner pid " + std::to_string(job->runner) + ")"};
+}
+
+job::Reply Builds::end_job(const ebpf::BuildKey& caller, const job::Request& request) {
+  auto it = builds_.find(caller);
+  if (it == builds_.end() || !it->second->job) return {false, "the caller's build has not started yet"};
+  const Build& b = *it->second;
+  std::shared_ptr<Job> job;
+  if (b.job->begun && !b.job->ended) job = b.job;
+  for (const auto& j : open_jobs_)
+    if (!job && !request.id.empty() && j->runner == b.runner && j->pipeline->build().id == request.id) job = j;
+  if (!job) return {false, "no job was begun for the caller's build (`job begin` first)"};
+  job->pipeline->build_end(request.status ? *request.status : -1, 0);
+  job->ended = true;
+  std::erase(open_jobs_, job);
+  return {true, "job " + describe(job->pipeline->build()) + " ended"};
+}
+
+void Builds::expire_jobs() {
+  const uint64_t now = clock_ns(CLOCK_MONOTONIC);
+  std::erase_if(open_jobs_, [&](const std::shared_ptr<Job>& j) {
+    if (j->builds > 0 || now - j->idle_since_ns < job_idle_ns_) return false;
+    log::info("daemon", "job " + describe(j->pipeline->build()) + " ended: no process of it left, and no `job end`");
+    j->pipeline->build_end(-1, 0);
+    j->ended = true;
+    return true;
+  });
 }
 
 void Builds::end_all() {
   for (auto& [key, b] : builds_)
-    if (b->pipeline && !b->ended) b->pipeline->build_end(-1, 0);
+    if (b->job && !b->job->ended) {
+      b->job->pipeline->build_end(-1, 0);
+      b->job->ended = true;
+    }
+  for (auto& j : open_jobs_)
+    if (!j->ended) j->pipeline->build_end(-1, 0);
+  open_jobs_.clear();
   builds_.clear();
 }
 

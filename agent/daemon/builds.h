@@ -1,8 +1,12 @@
 // The daemon's builds: routes the sensor's records to one enrichment
-// pipeline per build (the same agent/enrich code `run` uses). A build
-// starts when a runner forks; its attribution comes from the environment of
-// its first exec; it ends when its first process exits. Records of a build
-// whose first exec has not arrived yet are held, bounded.
+// pipeline per job (the same agent/enrich code `run` uses). A build starts
+// when a runner forks; its attribution comes from the environment of its
+// first exec; records of a build whose first exec has not arrived yet are
+// held, bounded. By itself a build is a job, which ends when its first
+// process exits. A CI hook's `job begin` (agent/job) makes the caller's
+// build a job that spans the runner's later children -- the steps of a
+// GitHub job, a GitLab job's later stages -- until `job end`, or until it
+// has had no live process for `idle` (hooks that never ran).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +18,7 @@
 
 #include "agent/ebpf/decode.h"
 #include "agent/enrich/pipeline.h"
+#include "agent/job/protocol.h"
 
 namespace bt::agent::daemon {
 
@@ -35,15 +40,22 @@ class Clock {
 class Builds {
  public:
   // `base`: envelope, secret rules and metadata endpoints shared by all builds.
-  Builds(enrich::Config base, enrich::Pipeline::Sink sink);
+  Builds(enrich::Config base, enrich::Pipeline::Sink sink, uint64_t job_idle_ns = 300'000'000'000ull);
   ~Builds();
   void on_record(const ebpf::Record& r);
-  // The daemon stops: builds still running end with exit code -1.
+  // `job begin|end` from a process of build `caller`; the reply says what
+  // happened, or why nothing did.
+  job::Reply begin_job(const ebpf::BuildKey& caller, const job::Request& request);
+  job::Reply end_job(const ebpf::BuildKey& caller, const job::Request& request);
+  // Ends begun jobs idle for longer than `job_idle_ns` (exit code -1).
+  void expire_jobs();
+  // The daemon stops: builds and jobs still running end with exit code -1.
   void end_all();
   // Re-reads the wall clock's offset (once per poll of the sensor).
   void refresh_clock() { clock_.refresh(); }
 
  private:
+  struct Job;
   struct Build;
   struct KeyLess {
     bool operator()(const ebpf::BuildKey& a, const ebpf::BuildKey& b) const {
@@ -53,11 +65,15 @@ class Builds {
   Build& build_for(const ebpf::Record& r);
   void start_pipeline(Build& b, const ebpf::Record& first_exec);
   void deliver(Build& b, const ebpf::Record& r);
+  std::shared_ptr<Job> open_job_for(uint32_t runner, const events::Build& who) const;
+  void forget(const ebpf::BuildKey& key);
 
   enrich::Config base_;
   enrich::Pipeline::Sink sink_;
   Clock clock_;
   std::map<ebpf::BuildKey, std::unique_ptr<Build>, KeyLess> builds_;
+  std::vector<std::shared_ptr<Job>> open_jobs_;  // begun, not ended
+  uint64_t job_idle_ns_;
 };
 
 }  // namespace bt::agent::daemon

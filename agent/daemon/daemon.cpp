@@ -11,6 +11,7 @@
 #include "agent/core/events_out.h"
 #include "agent/attribution/attribution.h"
 #include "agent/daemon/builds.h"
+#include "agent/daemon/job_socket.h"
 #include "agent/daemon/privileges.h"
 #include "agent/daemon/runners.h"
 #include "agent/ebpf/decode.h"
@@ -72,8 +73,21 @@ void register_runner(ebpf::Sensor& sensor, uint32_t pid, const RunnerRule& rule)
 
 // The capture thread: the kernel's records through one pipeline per build
 // into the agent's queue, until the agent stops.
+// A `job begin|end` from process `peer`: about the build it is in.
+job::Reply answer_job(Builds& builds, const ebpf::Sensor& sensor, const job::Request& request,
+                      const JobSocket::Peer& peer) {
+  const auto key = sensor.build_of(peer.pid);
+  job::Reply reply =
+      !key ? job::Reply{false, "process " + std::to_string(peer.pid) + " is not in a build this daemon records"}
+      : request.op == job::Op::kBegin ? builds.begin_job(*key, request)
+                                      : builds.end_job(*key, request);
+  log::info("daemon", "job " + std::string(request.op == job::Op::kBegin ? "begin" : "end") + " from pid " +
+                          std::to_string(peer.pid) + " (uid " + std::to_string(peer.uid) + "): " + reply.message);
+  return reply;
+}
+
 void capture(core::Agent& a, ebpf::Sensor& sensor, const std::vector<RunnerRule>& rules,
-             const enrich::Config& ec, core::EventsOut& events_out) {
+             const enrich::Config& ec, uint64_t job_idle_s, JobSocket* jobs, core::EventsOut& events_out) {
   Builds builds(ec, [&](events::Event&& e) {
     events_out.write(e);
     // The kernel's ring buffer is the burst buffer: while the queue is
@@ -86,7 +100,7 @@ void capture(core::Agent& a, ebpf::Sensor& sensor, const std::vector<RunnerRule>
       a.wake();
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
-  });
+  }, job_idle_s * 1000000000ull);
   const ebpf::Sensor::RecordHandler on_record = [&](std::span<const uint8_t> bytes) {
     auto r = ebpf::decode(bytes);
     if (!r) {
@@ -109,7 +123,15 @@ void capture(core::Agent& a, ebpf::Sensor& sensor, const std::vector<RunnerRule>
       log::error("daemon", n.error().message);
       break;
     }
+    if (jobs) {
+      // The caller waits, so whatever it did before asking is in the ring.
+      jobs->answer([&](const job::Request& request, const JobSocket::Peer& peer) {
+        if (auto drained = sensor.poll(0, on_record); !drained) log::error("daemon", drained.error().message);
+        return answer_job(builds, sensor, request, peer);
+      });
+    }
     if (std::chrono::steady_clock::now() - last_loss_check >= std::chrono::seconds(1)) {
+      builds.expire_jobs();
       loss.report(sensor, a.queue(), now_ns());
       events_out.flush();
       last_loss_check = std::chrono::steady_clock::now();
@@ -168,13 +190,19 @@ int main(int argc, char** argv) {
 
   auto sensor = ebpf::Sensor::start(so);
   if (!sensor) return fail(sensor.error().message, 1);
+  // Hooks sharpen job boundaries; attribution does not depend on them.
+  auto jobs = JobSocket::open(cfg->daemon_socket);
+  if (!jobs) log::warn("daemon", jobs.error().message + "; `job begin|end` will not reach this daemon");
   if (Status s = drop_privileges(); !s) return fail(s.error().message, 1);
   log::info("daemon", std::string("sensor attached (system calls by ") +
                           ((*sensor)->per_syscall() ? "per-call tracepoints" : "the raw sys_exit tracepoint") +
                           "); capabilities now " + effective_capabilities());
   for (const auto& [pid, rule] : find_runners(rules)) register_runner(**sensor, pid, rule);
 
-  const int delivery = (*agent)->run([&](core::Agent& a) { capture(a, **sensor, rules, ec, events_out); });
+  JobSocket* job_socket = jobs ? jobs->get() : nullptr;
+  const int delivery = (*agent)->run(
+      [&](core::Agent& a) { capture(a, **sensor, rules, ec, cfg->daemon_job_idle_s, job_socket, events_out); });
+  if (jobs) jobs->reset();
   sensor->reset();  // detaches every program
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);

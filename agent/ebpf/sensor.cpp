@@ -234,6 +234,12 @@ Status Sensor::add_runner(uint32_t tgid) {
   return Ok{};
 }
 
+std::optional<BuildKey> Sensor::build_of(uint32_t tgid) const {
+  bt_tracked t{};
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tracked), &tgid, &t) != 0) return std::nullopt;
+  return BuildKey{t.root_tgid, t.root_start_ns};
+}
+
 std::array<uint64_t, BT_LOSS_MAX> Sensor::loss() const {
   std::array<uint64_t, BT_LOSS_MAX> totals{};
   const int cpus = libbpf_num_possible_cpus();

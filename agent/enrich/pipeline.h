@@ -45,6 +45,7 @@ class Pipeline : public capture::Observer {
   // (GitLab's shell executor exports CI_* inside the job script): its
   // events carry it from then on.
   bool attributed() const { return !config_.build.ci.empty(); }
+  const events::Build& build() const { return config_.build; }
   void attribute_late(events::Build build) { config_.build = std::move(build); }
 
   void on_fork(const capture::Fork&) override;

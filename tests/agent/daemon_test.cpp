@@ -45,13 +45,14 @@ bool wait_until(const std::function<bool()>& done, int timeout_ms) {
 // A running daemon writing its events to ROOT/events.jsonl; stopped with
 // SIGTERM by stop() or at the end of the scope.
 struct Daemon {
-  std::string root, events, log;
+  std::string root, events, log, socket;
   pid_t pid = -1;
 
   Daemon(const std::string& root_dir, const std::string& args) : root(root_dir) {
     events = root + "/events.jsonl";
     log = root + "/daemon.log";
-    const std::string command = "exec " + agent_bin() + " daemon --state-dir " + root + "/state --events-out " +
+    socket = root + "/daemon.sock";
+    const std::string command = "exec " + agent_bin() + " daemon --state-dir " + root + "/state --daemon-socket " + socket + " --events-out " +
                                 events + " --log-level debug " + args + " >" + log + " 2>&1";
     pid = ::fork();
     if (pid == 0) {
@@ -97,8 +98,10 @@ struct FakeRunner {
 
   // `name`: the runner's program name (java, Runner.Worker); `ci`: the
   // environment its step gets (jenkins, github).
-  FakeRunner(const std::string& root, const std::string& name, const std::string& ci, const std::string& command) {
-    dir = root + "/runner-" + ci;
+  // `env`: NAME=value for the runner's own environment (FAKE_STEP_*, hooks).
+  FakeRunner(const std::string& root, const std::string& name, const std::string& ci, const std::string& command,
+             const std::vector<std::string>& env = {}, const std::string& tag = "") {
+    dir = root + "/runner-" + ci + tag;
     ready = dir + "/ready";
     go = dir + "/go";
     REQUIRE(testing::run_command("mkdir -p " + dir + " && ln -sf /usr/bin/python3 " + dir + "/" + name).exit_code == 0);
@@ -106,6 +109,7 @@ struct FakeRunner {
     const std::string script = testing::env_or("BUILDTRAIL_SRC", ".") + "/tests/agent/fake_runner.py";
     pid = ::fork();
     if (pid == 0) {
+      for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
       ::execl(exe.c_str(), name.c_str(), script.c_str(), ci.c_str(), ready.c_str(), go.c_str(), command.c_str(),
               "-jar", "agent.jar", static_cast<char*>(nullptr));
       ::_exit(127);
@@ -176,7 +180,7 @@ std::string build_script(const std::string& home, int tcp_port, const std::strin
          "c=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); c.connect(('127.0.0.77',53)); "
          "c.send(struct.pack('>HHHHHH',6,0x0100,1,0,0,0)+b'\\x06mirror\\x04test\\x00\\x00\\x01\\x00\\x01'); "
          "import os; os.read(c.fileno(),512)\"; "
-         "curl -s -m 1 -H Expect: -T " + artifact + " http://127.0.0.1:" + port + "/up/a.txt >/dev/null; "
+         "curl -s -m 1 -H Expect: -T " + artifact + " http://127.0.0.1:" + port + "/up/a.txt >/dev/null || true; "
          "/bin/sleep 3 & cat /proc/$!/environ >/dev/null; kill $!; "
          "/usr/bin/python3 -c \"import ctypes,os,time\n"
          "libc=ctypes.CDLL(None)\n"
@@ -638,4 +642,142 @@ TEST_CASE("daemon: a `podman exec -e GITHUB_RUN_ID=...` into a container the job
   const std::string all = slurp(daemon.events);
   CHECK(all.find("IN-OTHER-CONTAINER") == std::string::npos);
   CHECK(all.find("ON-HOST-OUTSIDE-ANY-JOB") == std::string::npos);
+}
+
+namespace {
+
+// The hook scripts installed the way docs/integrations.md says: beside the
+// agent. Returns the folder.
+std::string install_hooks(const std::string& root) {
+  const std::string dir = root + "/hooks";
+  const std::string src = testing::env_or("BUILDTRAIL_SRC", ".") + "/scripts/hooks/";
+  REQUIRE(testing::run_command("mkdir -p " + dir + " && ln -sf " + agent_bin() + " " + dir +
+                               "/buildtrail-agent && for h in buildtrail-job github-job-started github-job-completed; do "
+                               "ln -sf " + src + "$h " + dir + "/$h; done")
+              .exit_code == 0);
+  return dir;
+}
+
+std::vector<const events::Event*> of_build(const std::vector<events::Event>& evs, const std::string& id) {
+  std::vector<const events::Event*> out;
+  for (const auto& e : evs)
+    if (e.build.id == id) out.push_back(&e);
+  return out;
+}
+
+template <typename Body>
+std::size_t count_of(const std::vector<const events::Event*>& evs) {
+  return static_cast<std::size_t>(
+      std::count_if(evs.begin(), evs.end(), [](const events::Event* e) { return std::holds_alternative<Body>(e->body); }));
+}
+
+bool exec_mentions(const events::Event* e, const std::string& word) {
+  const auto* x = std::get_if<events::ProcessExec>(&e->body);
+  if (!x) return false;
+  for (const auto& a : x->argv)
+    if (a.find(word) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("daemon: GitHub job hooks make a job's steps one build; two concurrent jobs never mix") {
+  if (!ebpf_possible()) return;
+  const std::string root = testing::make_temp_dir("daemon-jobs");
+  const std::string cred = root + "/.aws/credentials";
+  REQUIRE(testing::run_command("mkdir -p " + root + "/.aws && printf '[default]\\n' > " + cred).exit_code == 0);
+  Daemon daemon(root, "");
+  REQUIRE(daemon.started());
+  const std::string hooks = install_hooks(root);
+
+  // Two jobs at once, each: started hook, two steps (the second leaves a
+  // process that drops RUNNER_TRACKING_ID and outlives the job), completed hook.
+  std::vector<std::unique_ptr<FakeRunner>> workers;
+  for (const std::string id : {"5151", "6262"}) {
+    const std::string steps =
+        "/bin/echo STEP1-" + id + "; cat " + cred + " >/dev/null\n---\n"
+        "/bin/echo STEP2-" + id + "; (unset RUNNER_TRACKING_ID; setsid /bin/sh -c 'sleep 1; /bin/echo LATE-" + id +
+        "; cat " + cred + " >/dev/null' &)";
+    workers.push_back(std::make_unique<FakeRunner>(
+        root, "Runner.Worker", "github", steps,
+        std::vector<std::string>{"FAKE_STEP_GITHUB_RUN_ID=" + id, "FAKE_STEP_BUILDTRAIL_DAEMON_SOCKET=" + daemon.socket,
+                                 "ACTIONS_RUNNER_HOOK_JOB_STARTED=" + hooks + "/github-job-started",
+                                 "ACTIONS_RUNNER_HOOK_JOB_COMPLETED=" + hooks + "/github-job-completed"},
+        id));
+  }
+  for (auto& w : workers) w->wait_registered(daemon);
+  for (auto& w : workers) w->go_on();
+  for (auto& w : workers) CHECK(w->wait() == 0);
+  CHECK(wait_until([&] { return testing::run_command("pgrep -f 'LATE[-]'").exit_code != 0; }, 15000));
+
+  // Outside any build: a clear one-line refusal. No daemon: hooks fail open.
+  const auto outside = testing::run_command(agent_bin() + " job begin --daemon-socket " + daemon.socket);
+  CHECK(outside.exit_code == 1);
+  CHECK(outside.output.find("is not in a build this daemon records") != std::string::npos);
+  CHECK(std::count(outside.output.begin(), outside.output.end(), '\n') == 1);
+  const auto absent = testing::run_command("BUILDTRAIL_DAEMON_SOCKET=" + root + "/none.sock " + hooks + "/buildtrail-job begin");
+  CHECK(absent.exit_code == 0);
+  CHECK(absent.output.find("no daemon at " + root + "/none.sock") != std::string::npos);
+  // Garbage on the socket: an error reply, and the daemon goes on.
+  const auto garbage = testing::run_command("printf 'not json\\n' | python3 -c \"import socket,sys; s=socket.socket(socket.AF_UNIX); "
+                                            "s.connect('" + daemon.socket + "'); s.sendall(sys.stdin.buffer.read()); "
+                                            "print(s.makefile().readline())\"");
+  CHECK(garbage.output.find("\"ok\":false") != std::string::npos);
+  CHECK(garbage.output.find("not a JSON object") != std::string::npos);
+  CHECK(daemon.stop() == 0);
+
+  const auto evs = read_events(daemon.events);
+  for (const std::string id : {"5151", "6262"}) {
+    const std::string other = id == "5151" ? "6262" : "5151";
+    const auto job = of_build(evs, id + ".1");
+    INFO("job " << id);
+    // One build record from the started hook to the completed hook, for
+    // both steps and the hooks (without hooks: one per step).
+    CHECK(count_of<events::BuildStart>(job) == 1);
+    CHECK(count_of<events::BuildEnd>(job) == 1);
+    for (const std::string marker : {"STEP1-", "STEP2-", "LATE-"})
+      CHECK_MESSAGE(std::any_of(job.begin(), job.end(), [&](const events::Event* e) { return exec_mentions(e, marker + id); }),
+                    marker);
+    CHECK(std::none_of(job.begin(), job.end(), [&](const events::Event* e) {
+      return exec_mentions(e, "STEP1-" + other) || exec_mentions(e, "STEP2-" + other) || exec_mentions(e, "LATE-" + other);
+    }));
+    CHECK(count_of<events::SecretAccess>(job) == 2);  // step 1, and the process that outlived the job
+  }
+  CHECK(daemon.logged("job github ci/build 5151.1 begun"));
+  CHECK(daemon.logged("job github ci/build 6262.1 ended"));
+  for (const auto& e : evs) CHECK(!e.build.ci.empty());
+}
+
+TEST_CASE("daemon: GitLab's pre_build_script begins a job its later stages join; without `job end` it ends when idle") {
+  if (!ebpf_possible()) return;
+  const std::string root = testing::make_temp_dir("daemon-gitlab-hooks");
+  Daemon daemon(root, "--job-idle 1");
+  REQUIRE(daemon.started());
+  const std::string hooks = install_hooks(root);
+  REQUIRE(testing::run_command("chmod -R a+rX " + root).exit_code == 0);
+  // prepare, then the script stage (pre_build_script first; the job fails,
+  // so post_build_script is skipped), then after_script.
+  FakeRunner gitlab(root, "gitlab-runner", "gitlab",
+                    "/bin/echo STAGE-PREPARE\n---\n" + hooks + "/buildtrail-job begin\n/bin/echo STAGE-SCRIPT\n---\n"
+                    "/bin/echo STAGE-AFTER",
+                    {"FAKE_STEP_BUILDTRAIL_DAEMON_SOCKET=" + daemon.socket});
+  gitlab.start(daemon);
+  CHECK(gitlab.wait() == 0);
+  CHECK(wait_until([&] { return daemon.logged("ended: no process of it left, and no `job end`"); }, 15000));
+  CHECK(daemon.stop() == 0);
+
+  const auto evs = read_events(daemon.events);
+  const auto job = of_build(evs, "8080");
+  // The prepare stage is a build of its own; the script and after_script
+  // stages are one job, ended by idleness with an unknown status. (Late
+  // binding: build_start precedes the stage's CI_* variables.)
+  CHECK(bodies<events::BuildStart>(evs).size() == 2);
+  const auto ends = bodies<events::BuildEnd>(evs);
+  REQUIRE(ends.size() == 2);
+  CHECK(ends[0]->exit_code == 0);
+  CHECK(ends[1]->exit_code == -1);
+  for (const std::string marker : {"STAGE-PREPARE", "STAGE-SCRIPT", "STAGE-AFTER"})
+    CHECK_MESSAGE(std::any_of(job.begin(), job.end(), [&](const events::Event* e) { return exec_mentions(e, marker); }),
+                  marker);
+  CHECK(daemon.logged("job begin from pid"));
 }

@@ -5,12 +5,19 @@
 # environment, the way the real runner spawns steps, and exits with the
 # step's status.
 #
+# GitHub and GitLab run several steps (stages): COMMAND's parts between
+# lines "---". The GitHub runner runs the job hooks its environment names
+# (ACTIONS_RUNNER_HOOK_JOB_STARTED/_COMPLETED) as `bash -e FILE` around
+# the steps. FAKE_STEP_<NAME>=value in the runner's environment sets NAME
+# in the job's.
+#
 #   <runner-name> fake_runner.py CI READY GO COMMAND [-jar agent.jar]
 import os
 import shlex
 import subprocess
 import sys
 import time
+import uuid
 
 ci, ready, go, command = sys.argv[1:5]
 ENV = {
@@ -45,6 +52,8 @@ ENV = {
         "CI_JOB_TOKEN": "glcbt-64_FakeJobTokenFAKEfake123456",  # fake
     },
 }[ci]
+ENV = {**ENV, **{k[len("FAKE_STEP_"):]: v for k, v in os.environ.items() if k.startswith("FAKE_STEP_")}}
+steps = command.split("\n---\n")
 
 with open(ready + ".tmp", "w") as f:
     f.write(str(os.getpid()))
@@ -53,11 +62,36 @@ while not os.path.exists(go):
     time.sleep(0.02)
 home = os.environ.get("HOME", "/tmp")
 if ci == "gitlab":
-    # The shell executor: `su -s /bin/bash USER -c "bash -l"` with the
-    # generated script on stdin; the job's variables are exported by that
-    # script, so only the login shell's children have them.
-    script = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in ENV.items()) + command + "\n"
-    sys.exit(subprocess.run(["su", "-s", "/bin/bash", "nobody", "-c", "bash -l"], input=script.encode(),
-                            env={"PATH": "/usr/bin:/bin", "HOME": home}).returncode)
+    # The shell executor, once per stage: `su -s /bin/bash USER -c "bash -l"`
+    # with the generated script on stdin; the job's variables are exported
+    # by that script, so only the login shell's children have them.
+    exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in ENV.items())
+    for stage in steps:
+        status = subprocess.run(["su", "-s", "/bin/bash", "nobody", "-c", "bash -l"], input=(exports + stage + "\n").encode(),
+                                env={"PATH": "/usr/bin:/bin", "HOME": home}).returncode
+        if status:
+            sys.exit(status)
+    sys.exit(0)
 env = {"PATH": "/usr/bin:/bin", "HOME": home, **ENV}
+if ci == "github":
+    # Runner.Worker: hooks as `bash -e FILE`, each step a script in _temp
+    # run by `bash --noprofile --norc -e -o pipefail`; the first failing
+    # step ends the job, the completed hook still runs.
+    env["RUNNER_TRACKING_ID"] = "github_" + str(uuid.uuid4())
+    temp = os.path.join(os.path.dirname(ready), "_temp")
+    os.makedirs(temp, exist_ok=True)
+    def hook(name):
+        if os.environ.get(name):
+            subprocess.run(["bash", "-e", os.environ[name]], env=env)
+    hook("ACTIONS_RUNNER_HOOK_JOB_STARTED")
+    status = 0
+    for step in steps:
+        path = os.path.join(temp, str(uuid.uuid4()) + ".sh")
+        with open(path, "w") as f:
+            f.write(step + "\n")
+        status = subprocess.run(["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", path], env=env).returncode
+        if status:
+            break
+    hook("ACTIONS_RUNNER_HOOK_JOB_COMPLETED")
+    sys.exit(status)
 sys.exit(subprocess.run(["/bin/bash", "-c", command], env=env).returncode)
