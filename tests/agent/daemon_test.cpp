@@ -170,7 +170,7 @@ bool has_argv(const std::vector<events::Event>& evs, const std::string& word) {
 // re-parents to init.
 std::string build_script(const std::string& home, int tcp_port, const std::string& artifact) {
   const std::string port = std::to_string(tcp_port);
-  return "/bin/echo --token " + kFakeGithubToken + " >/dev/null; "
+  return "#!/bin/bash\n/bin/echo --token " + kFakeGithubToken + " >/dev/null; "
          "cat " + home + "/.aws/credentials >/dev/null; "
          "cd " + home + "/.aws && cat credentials >/dev/null; cd /; "
          "(exec 3<>/dev/tcp/127.0.0.1/" + port + ") ; "
@@ -780,4 +780,51 @@ TEST_CASE("daemon: GitLab's pre_build_script begins a job its later stages join;
     CHECK_MESSAGE(std::any_of(job.begin(), job.end(), [&](const events::Event* e) { return exec_mentions(e, marker); }),
                   marker);
   CHECK(daemon.logged("job begin from pid"));
+}
+
+TEST_CASE("daemon: one Jenkins agent, two executors at once: re-parented durable-task steps and their dontKillMe daemons never mix") {
+  if (!ebpf_possible()) return;
+  const std::string root = testing::make_temp_dir("daemon-executors");
+  const std::string cred = root + "/.aws/credentials";
+  REQUIRE(testing::run_command("mkdir -p " + root + "/.aws && printf '[default]\\n' > " + cred).exit_code == 0);
+  Daemon daemon(root, "");
+  REQUIRE(daemon.started());
+  // Each step: a marker, a child, and a process that escapes Jenkins'
+  // reaper and reads the credential after its step ended.
+  std::string steps;
+  for (const std::string n : {"0", "1"}) {
+    if (!steps.empty()) steps += "\n---\n";
+    steps += "/bin/echo EXECUTOR-" + n + "\nsh -c '/bin/true CHILD-" + n + "'\n"
+             "JENKINS_NODE_COOKIE=dontKillMe nohup sh -c 'sleep 1; /bin/echo DAEMON-" + n + "; cat " + cred +
+             " >/dev/null' >/dev/null 2>&1 &\nsleep 0.5\nexit " + std::to_string(3 + std::stoi(n));
+  }
+  FakeRunner jenkins(root, "java", "jenkins", steps);
+  jenkins.start(daemon);
+  CHECK(jenkins.wait() == 3);  // the first executor's step status, from its result file
+  CHECK(wait_until([&] { return testing::run_command("pgrep -f 'DAEMON[-]'").exit_code != 0; }, 15000));
+  ::usleep(300000);
+  CHECK(daemon.stop() == 0);
+
+  const auto evs = read_events(daemon.events);
+  for (const std::string n : {"0", "1"}) {
+    const std::string other = n == "0" ? "1" : "0";
+    const std::string tag = "jenkins-app-main-" + std::to_string(7 + std::stoi(n));
+    const auto build = of_build(evs, tag);
+    INFO(tag);
+    for (const std::string marker : {"EXECUTOR-", "CHILD-", "DAEMON-"})
+      CHECK_MESSAGE(std::any_of(build.begin(), build.end(), [&](const events::Event* e) { return exec_mentions(e, marker + n); }),
+                    marker);
+    CHECK(std::none_of(build.begin(), build.end(), [&](const events::Event* e) {
+      return exec_mentions(e, "EXECUTOR-" + other) || exec_mentions(e, "CHILD-" + other) || exec_mentions(e, "DAEMON-" + other);
+    }));
+    CHECK(count_of<events::SecretAccess>(build) == 1);  // by the daemonised process, after the step
+    CHECK(count_of<events::BuildStart>(build) == 1);
+    // The step's own status is in its `sh -xe` process's exit (the build's
+    // first process is durable-task's launcher, which exits at once).
+    CHECK(std::any_of(build.begin(), build.end(), [&](const events::Event* e) {
+      const auto* x = std::get_if<events::ProcessExit>(&e->body);
+      return x && x->exit_code == 3 + std::stoi(n);
+    }));
+  }
+  for (const auto& e : evs) CHECK(e.build.ci == "jenkins");
 }

@@ -5,8 +5,9 @@
 # environment, the way the real runner spawns steps, and exits with the
 # step's status.
 #
-# GitHub and GitLab run several steps (stages): COMMAND's parts between
-# lines "---". The GitHub runner runs the job hooks its environment names
+# GitHub and GitLab run several steps (stages) one after the other, a
+# Jenkins agent several pipeline steps at once (executors, launched by
+# durable-task): COMMAND's parts between lines "---". The GitHub runner runs the job hooks its environment names
 # (ACTIONS_RUNNER_HOOK_JOB_STARTED/_COMPLETED) as `bash -e FILE` around
 # the steps. FAKE_STEP_<NAME>=value in the runner's environment sets NAME
 # in the job's.
@@ -93,5 +94,37 @@ if ci == "github":
         if status:
             break
     hook("ACTIONS_RUNNER_HOOK_JOB_COMPLETED")
+    sys.exit(status)
+if ci == "jenkins" and len(steps) > 1:
+    # Pipeline `sh` steps on one agent JVM, one executor per step, all at
+    # once (a single step runs as a freestyle shell step: a direct child,
+    # below). Durable-task writes
+    # the step script and launches it re-parented to init (`&` in a shell
+    # that exits at once), then polls for its result file. Executor i runs
+    # build BUILD_NUMBER+i.
+    runs = []
+    for i, step in enumerate(steps):
+        number = str(int(ENV["BUILD_NUMBER"]) + i)
+        control = os.path.join(os.path.dirname(ready), f"ws{i}@tmp", "durable-" + uuid.uuid4().hex[:8])
+        os.makedirs(control)
+        script = os.path.join(control, "script.sh.copy")
+        with open(script, "w") as f:
+            f.write(step + "\n")
+        os.chmod(script, 0o755)
+        # A script with a #! line runs under its own interpreter, as durable-task does.
+        interpreter = shlex.quote(script) if step.startswith("#!") else "'sh' -xe " + shlex.quote(script)
+        result = os.path.join(control, "jenkins-result.txt")
+        launcher = (f"cd {shlex.quote(os.path.dirname(control))} && JENKINS_SERVER_COOKIE=durable-{uuid.uuid4().hex[:12]} "
+                    f"{interpreter} > {shlex.quote(control + '/jenkins-log.txt')} 2>&1; "
+                    f"echo $? > {shlex.quote(result + '.tmp')}; mv {shlex.quote(result + '.tmp')} {shlex.quote(result)}")
+        step_env = {**env, "BUILD_NUMBER": number, "BUILD_ID": number, "BUILD_TAG": "jenkins-app-main-" + number,
+                    "EXECUTOR_NUMBER": str(i)}
+        subprocess.run(["nohup", "sh", "-c", f"({launcher}) >&- 2>&- &"], env=step_env, stdout=subprocess.DEVNULL)
+        runs.append(result)
+    status = 0
+    for result in runs:
+        while not os.path.exists(result):
+            time.sleep(0.02)
+        status = status or int(open(result).read())
     sys.exit(status)
 sys.exit(subprocess.run(["/bin/bash", "-c", command], env=env).returncode)
