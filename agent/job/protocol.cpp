@@ -72,25 +72,26 @@ std::string to_json(const Request& r) {
 Result<Request> parse_request(std::string_view line) {
   auto d = parse_object(line, "job request");
   if (!d) return d.error();
+  const rapidjson::Value& root = *d;  // const: one iterator type on both sides of ==
   Request r;
-  const auto op = d->FindMember("op");
-  if (op == d->MemberEnd() || !op->value.IsString()) return bad("\"op\" must be \"begin\" or \"end\"");
+  const auto op = root.FindMember("op");
+  if (op == root.MemberEnd() || !op->value.IsString()) return bad("\"op\" must be \"begin\" or \"end\"");
   const std::string_view op_text(op->value.GetString(), op->value.GetStringLength());
   if (op_text == "begin") r.op = Op::kBegin;
   else if (op_text == "end") r.op = Op::kEnd;
   else return bad("\"op\" must be \"begin\" or \"end\"");
-  if (const auto id = d->FindMember("id"); id != d->MemberEnd()) {
+  if (const auto id = root.FindMember("id"); id != root.MemberEnd()) {
     if (!id->value.IsString()) return bad("\"id\" must be a string");
     r.id.assign(id->value.GetString(), id->value.GetStringLength());
     if (r.id.size() > kMaxIdBytes || !printable(r.id))
       return bad("\"id\" must be printable, at most " + std::to_string(kMaxIdBytes) + " bytes");
   }
-  if (const auto st = d->FindMember("status"); st != d->MemberEnd()) {
+  if (const auto st = root.FindMember("status"); st != root.MemberEnd()) {
     if (!st->value.IsInt64() || st->value.GetInt64() < 0 || st->value.GetInt64() > 255)
       return bad("\"status\" must be an exit status, 0 to 255");
     r.status = st->value.GetInt64();
   }
-  if (const auto env = d->FindMember("env"); env != d->MemberEnd()) {
+  if (const auto env = root.FindMember("env"); env != root.MemberEnd()) {
     if (!env->value.IsObject()) return bad("\"env\" must be an object of strings");
     for (const auto& m : env->value.GetObject()) {
       if (!m.value.IsString()) return bad("\"env\" must be an object of strings");
@@ -115,9 +116,10 @@ std::string to_json(const Reply& r) {
 Result<Reply> parse_reply(std::string_view line) {
   auto d = parse_object(line, "daemon reply");
   if (!d) return d.error();
-  const auto ok = d->FindMember("ok");
-  const auto message = d->FindMember("message");
-  if (ok == d->MemberEnd() || !ok->value.IsBool() || message == d->MemberEnd() || !message->value.IsString())
+  const rapidjson::Value& root = *d;
+  const auto ok = root.FindMember("ok");
+  const auto message = root.FindMember("message");
+  if (ok == root.MemberEnd() || !ok->value.IsBool() || message == root.MemberEnd() || !message->value.IsString())
     return make_error(ErrorCode::kMalformed, "daemon reply: needs \"ok\" and \"message\"");
   Reply r;
   r.ok = ok->value.GetBool();

@@ -43,7 +43,9 @@ TEST_CASE("job protocol: bad requests are one-line errors naming the member") {
       {R"({"op":"begin","env":{"GITHUB_RUN_ID":1}})", "\"env\""},
       {R"({"op":"begin","env":[]})", "\"env\""},
   };
-  for (const auto& [line, member] : cases) {
+  for (const auto& c : cases) {
+    const char* line = c.first;  // not a structured binding: INFO captures it
+    const char* member = c.second;
     auto r = parse_request(line);
     INFO(line);
     REQUIRE_FALSE(r);
