@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "agent/redact/redact.h"
+#include "common/fs.h"
 
 namespace bt::agent::attribution {
 
@@ -290,6 +291,33 @@ events::Build from_environment(const Environment& env, const std::string& hostna
   }
   if (b.runner.empty()) b.runner = bounded(hostname);
   return b;
+}
+
+Environment identity_only(const Environment& all) {
+  static const std::vector<std::string> names = identity_variables();
+  Environment kept;
+  for (const auto& name : names)
+    if (auto it = all.find(name); it != all.end()) kept.insert(*it);
+  return kept;
+}
+
+Environment identity_environment_of(uint64_t pid) {
+  auto text = fs::read_file("/proc/" + std::to_string(pid) + "/environ", 1 << 20);
+  if (!text) return {};
+  Environment all;
+  for (std::size_t at = 0; at < text->size();) {
+    std::size_t end = text->find('\0', at);
+    if (end == std::string::npos) end = text->size();
+    const std::string_view kv(text->data() + at, end - at);
+    if (const auto eq = kv.find('='); eq != std::string_view::npos && eq > 0)
+      all.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+    at = end + 1;
+  }
+  Environment kept = identity_only(all);
+  // The rest (tokens, keys) is wiped before the memory is reused.
+  for (auto& [name, value] : all) std::fill(value.begin(), value.end(), '\0');
+  std::fill(text->begin(), text->end(), '\0');
+  return kept;
 }
 
 std::vector<std::string> identity_variables() {

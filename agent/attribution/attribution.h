@@ -4,6 +4,7 @@
 // drives detection, the build block and the docs table.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,6 +27,15 @@ events::Build from_environment(const Environment& env, const std::string& hostna
 // kernel from a build's environment (never a secret: the table names no
 // token variable).
 std::vector<std::string> identity_variables();
+
+// `all` cut to identity_variables(): what may leave the process it came from.
+Environment identity_only(const Environment& all);
+
+// The identity variables of process `pid`'s environment as it was at its
+// exec (/proc/<pid>/environ, read once and cut at once); empty if gone.
+// Only where the kernel cannot send them: a process older than the daemon,
+// or one `run --session` stopped at its exec.
+Environment identity_environment_of(uint64_t pid);
 
 // docs/ci-attribution.md, generated from the table.
 std::string reference_markdown();

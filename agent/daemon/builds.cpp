@@ -9,7 +9,6 @@
 #include "agent/dns/dns.h"
 #include "agent/ebpf/record.h"
 #include "agent/wrap/procfs.h"
-#include "common/fs.h"
 #include "common/log.h"
 
 namespace bt::agent::daemon {
@@ -46,19 +45,6 @@ attribution::Environment environment_of(const std::vector<std::string>& env) {
     if (eq != std::string::npos && eq > 0) out.emplace(kv.substr(0, eq), kv.substr(eq + 1));
   }
   return out;
-}
-
-// A build that was running before the daemon: its environment, read once
-// from /proc and cut at once to the variables the kernel would have let out.
-attribution::Environment startup_environment(uint32_t tgid) {
-  auto text = fs::read_file("/proc/" + std::to_string(tgid) + "/environ", 1 << 20);
-  if (!text) return {};
-  attribution::Environment all = environment_of(ebpf::split_nul(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text->data()), text->size())));
-  attribution::Environment kept;
-  for (const auto& name : attribution::identity_variables())
-    if (auto it = all.find(name); it != all.end()) kept.insert(*it);
-  return kept;
 }
 
 }  // namespace
@@ -132,7 +118,7 @@ void Builds::start_pipeline(Build& b, const ebpf::Record& x) {
   // The kernel sends the allowed variables of a build's first exec; a
   // build already running when the daemon started has none to send.
   const attribution::Environment env =
-      (x.flags & BT_F_ENV) ? environment_of(x.env) : startup_environment(x.tgid);
+      (x.flags & BT_F_ENV) ? environment_of(x.env) : attribution::identity_environment_of(x.tgid);
   events::Build who = attribution::from_environment(env, base_.envelope.host);
   if (auto job = open_job_for(b.runner, who)) {
     b.job = std::move(job);
@@ -144,7 +130,7 @@ void Builds::start_pipeline(Build& b, const ebpf::Record& x) {
   // The build hangs from its runner: build_start names it, and the build's
   // first process has it as parent.
   if (b.runner) {
-    c.self_pid = b.runner;
+    c.runner_pid = b.runner;
     c.envelope.process = {};
     c.envelope.process.pid = b.runner;
     c.envelope.process.key = enrich::process_key(b.runner, wrap::procfs::start_time_ns(static_cast<pid_t>(b.runner)));

@@ -176,7 +176,7 @@ void Pipeline::on_fork(const capture::Fork& f) {
     p.process.parent_key = parent->second.process.key;
     p.process.exe = parent->second.process.exe;
     p.process.uid = parent->second.process.uid;
-  } else if (f.parent_pid == config_.self_pid) {
+  } else if (f.parent_pid == (config_.runner_pid ? config_.runner_pid : config_.self_pid)) {
     p.process.parent_key = config_.envelope.process.key;
   }
   p.since_ns = f.time_ns;

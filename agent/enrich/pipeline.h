@@ -25,6 +25,10 @@ struct Config {
   std::vector<secrets::Rule> secret_rules;
   std::vector<std::string> metadata_endpoints;  // beyond the defaults
   uint64_t self_pid = 0;        // the agent: its own /proc reads are not secret access
+  // The runner a build's first process hangs from (daemon, `run --session`);
+  // 0: the agent (self_pid). Reading the runner's /proc files *is* secret
+  // access: its environment and memory hold the job's tokens.
+  uint64_t runner_pid = 0;
 };
 
 class Pipeline : public capture::Observer {

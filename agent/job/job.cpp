@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
     if (text.empty() || *end || v < 0 || v > 255) return fail("--status: an exit status, 0 to 255", 2);
     request.status = v;
   }
-  request.env = identity_environment(attribution::current_environment());
+  request.env = attribution::identity_only(attribution::current_environment());
 
   auto reply = ask_daemon(cfg->daemon_socket, request);
   if (!reply) return fail(reply.error().message, 1);

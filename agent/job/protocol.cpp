@@ -5,7 +5,6 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
-#include <set>
 
 namespace bt::agent::job {
 
@@ -24,14 +23,6 @@ bool printable(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f; });
 }
 
-const std::set<std::string>& identity_names() {
-  static const std::set<std::string> names = [] {
-    const auto v = attribution::identity_variables();
-    return std::set<std::string>(v.begin(), v.end());
-  }();
-  return names;
-}
-
 Result<rapidjson::Document> parse_object(std::string_view line, const char* what) {
   if (line.size() > kMaxRequestBytes)
     return make_error(ErrorCode::kTooLarge, std::string(what) + ": more than " + std::to_string(kMaxRequestBytes) + " bytes");
@@ -43,13 +34,6 @@ Result<rapidjson::Document> parse_object(std::string_view line, const char* what
 }
 
 }  // namespace
-
-attribution::Environment identity_environment(const attribution::Environment& all) {
-  attribution::Environment kept;
-  for (const auto& [name, value] : all)
-    if (identity_names().count(name)) kept.emplace(name, value);
-  return kept;
-}
 
 std::string to_json(const Request& r) {
   rapidjson::StringBuffer out;
@@ -93,11 +77,13 @@ Result<Request> parse_request(std::string_view line) {
   }
   if (const auto env = root.FindMember("env"); env != root.MemberEnd()) {
     if (!env->value.IsObject()) return bad("\"env\" must be an object of strings");
+    attribution::Environment all;
     for (const auto& m : env->value.GetObject()) {
       if (!m.value.IsString()) return bad("\"env\" must be an object of strings");
-      std::string name(m.name.GetString(), m.name.GetStringLength());
-      if (identity_names().count(name)) r.env[name].assign(m.value.GetString(), m.value.GetStringLength());
+      all[std::string(m.name.GetString(), m.name.GetStringLength())].assign(m.value.GetString(),
+                                                                             m.value.GetStringLength());
     }
+    r.env = attribution::identity_only(all);
   }
   return r;
 }

@@ -42,7 +42,4 @@ Result<Request> parse_request(std::string_view line);
 std::string to_json(const Reply& reply);
 Result<Reply> parse_reply(std::string_view line);
 
-// The caller's own identity variables (what `job begin` sends).
-attribution::Environment identity_environment(const attribution::Environment& all);
-
 }  // namespace bt::agent::job

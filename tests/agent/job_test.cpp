@@ -25,7 +25,7 @@ TEST_CASE("job protocol: a request survives its line; only identity variables tr
   REQUIRE(smuggled);
   CHECK(smuggled->env.size() == 1);
   CHECK(smuggled->env.count("ACTIONS_RUNTIME_TOKEN") == 0);
-  CHECK(identity_environment({{"CI_JOB_TOKEN", "fake"}, {"CI_JOB_ID", "8"}}) ==
+  CHECK(bt::agent::attribution::identity_only({{"CI_JOB_TOKEN", "fake"}, {"CI_JOB_ID", "8"}}) ==
         bt::agent::attribution::Environment{{"CI_JOB_ID", "8"}});
 }
 

@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace bt::agent::job;
   auto r = parse_request(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!r) return 0;
-  if (identity_environment(r->env) != r->env) std::abort();
+  if (bt::agent::attribution::identity_only(r->env) != r->env) std::abort();
   auto again = parse_request(to_json(*r));
   if (!again || again->op != r->op || again->id != r->id || again->status != r->status || again->env != r->env)
     std::abort();
