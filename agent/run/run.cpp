@@ -12,6 +12,7 @@
 #include "agent/core/agent.h"
 #include "agent/core/events_out.h"
 #include "agent/enrich/pipeline.h"
+#include "agent/session/router.h"
 #include "agent/wrap/procfs.h"
 #include "agent/wrap/tracer.h"
 #include "common/events/json.h"
@@ -50,6 +51,8 @@ std::vector<cli::Option> run_options() {
                      "run the command even when capture cannot be set up (recorded as unmonitored)"});
   options.push_back({"linger-s", true,
                      "seconds to keep tracing descendants after the command exits, then kill them (default 30)"});
+  options.push_back({"session", false,
+                     "wrap a whole CI runner service: each job its runner starts is a build of its own"});
   options.push_back({"metadata-endpoint", true,
                      "another cloud metadata endpoint (host or IP); repeatable"});
   options.push_back({"help", false, "show this help"});
@@ -74,6 +77,7 @@ int main(int argc, char** argv) {
   if (!cfg) return fail(cfg.error().message, 2);
   const std::vector<std::string> command = args->after_dashdash;
   const bool allow_unmonitored = args->has("allow-unmonitored");
+  const bool session_mode = args->has("session");
 
   // The tracer waits on SIGCHLD: blocked before any thread starts, so every
   // thread inherits the mask and the signal stays pending for the tracer.
@@ -112,11 +116,15 @@ int main(int argc, char** argv) {
   std::string setup_error;
   const std::string cwd = wrap::procfs::read_link("/proc/self/cwd");
   const int delivery = (*agent)->run([&](core::Agent& a) {
-    enrich::Pipeline pipeline(ec, [&](events::Event&& e) {
+    const enrich::Pipeline::Sink sink = [&](events::Event&& e) {
       events_out.write(e);
       push_waiting(a, e);
-    });
-    auto tracer = wrap::Tracer::start(wo, pipeline);
+    };
+    enrich::Pipeline pipeline(ec, sink);
+    std::unique_ptr<session::Router> router;
+    if (session_mode)
+      router = std::make_unique<session::Router>(ec, sink, [](uint64_t pid) { return attribution::identity_environment_of(pid); });
+    auto tracer = wrap::Tracer::start(wo, router ? static_cast<capture::Observer&>(*router) : pipeline);
     if (!tracer) {
       if (tracer.error().code == ErrorCode::kNotFound) {
         setup_error = tracer.error().message;
@@ -137,7 +145,7 @@ int main(int argc, char** argv) {
       pipeline.build_end(o ? o->exit_code : -1, o ? o->signal : 0);
       return;
     }
-    pipeline.build_start(command, cwd, "wrap");
+    if (!router) pipeline.build_start(command, cwd, "wrap");
     build_pid = (*tracer)->main_pid();
     const wrap::Outcome outcome = (*tracer)->trace();
     build_pid = 0;
@@ -149,7 +157,12 @@ int main(int argc, char** argv) {
       log::warn("run", std::to_string(outcome.killed_after_linger) +
                            " process(es) still running after the linger time were killed");
     status = status_of(outcome);
-    pipeline.build_end(outcome.exit_code, outcome.signal);
+    if (router) {
+      router->end_all();
+      log::info("run", "session: " + std::to_string(router->jobs_started()) + " job(s) recorded");
+    } else {
+      pipeline.build_end(outcome.exit_code, outcome.signal);
+    }
   });
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);

@@ -164,3 +164,46 @@ TEST_CASE("the hooks fail open: without the agent beside them the job runs as be
   CHECK(job.run("", job.bin + "/gitlab-run-exec " + job.root + "/step.sh build_script").exit_code == 5);
   CHECK(job.events().empty());
 }
+
+TEST_CASE("run --session wraps a whole runner service: each job a runner starts is a build of its own") {
+  Job job;
+  const std::string script = testing::env_or("BUILDTRAIL_SRC", ".") + "/tests/agent/fake_runner.py";
+  for (const char* runner : {"Runner.Worker", "java"})
+    std::filesystem::create_symlink("/usr/bin/python3", job.bin + "/" + runner);
+  Job::write(job.root + "/go", "");
+  const std::string cred = "cat \"$HOME/.aws/credentials\" >/dev/null";
+  // The service: a GitHub worker running two steps and a Jenkins agent
+  // running one, at once; the service itself reads the credential too.
+  const std::string service =
+      "'" + job.bin + "/Runner.Worker' " + script + " github " + job.root + "/ready-gh " + job.root + "/go '" + cred +
+      "; /bin/echo GH-STEP-1\n---\n/bin/echo GH-STEP-2' & "
+      "'" + job.bin + "/java' " + script + " jenkins " + job.root + "/ready-jk " + job.root + "/go '" + cred +
+      "; /bin/echo JK-STEP' -jar agent.jar -secret " + kFakeAgentToken + " & "
+      "wait; /bin/echo OUTSIDE-JOBS; " + cred;
+  Job::write(job.root + "/service.sh", service);
+  REQUIRE(std::system(("chmod -R a+rwX " + job.root).c_str()) == 0);
+  auto r = job.run("", job.bin + "/buildtrail-agent run --session -- /bin/sh " + job.root + "/service.sh");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+
+  const auto evs = job.events();
+  std::size_t starts = 0, reads = 0;
+  std::map<std::string, std::string> marker_build;
+  for (const auto& e : evs) {
+    if (e.kind() == events::Kind::agent_start || e.kind() == events::Kind::agent_stop) continue;
+    INFO("event: " << events::to_json(e));
+    CHECK((e.build.ci == "github" || e.build.ci == "jenkins"));  // nothing outside jobs
+    CHECK(events::to_json(e).find(kFakeAgentToken) == std::string::npos);
+    if (e.kind() == events::Kind::build_start) ++starts;
+    if (const auto* s = std::get_if<events::SecretAccess>(&e.body); s && s->path.ends_with("/.aws/credentials")) ++reads;
+    if (const auto* x = std::get_if<events::ProcessExec>(&e.body))
+      for (const auto& a : x->argv)
+        if (a.find("-STEP") != std::string::npos || a == "OUTSIDE-JOBS") marker_build[a] = e.build.id;
+  }
+  CHECK(starts == 3);  // two GitHub steps, one Jenkins step
+  CHECK(reads == 2);   // the jobs', not the service's
+  CHECK(marker_build["GH-STEP-1"] == "5151.1");
+  CHECK(marker_build["GH-STEP-2"] == "5151.1");
+  CHECK(marker_build["JK-STEP"] == "jenkins-app-main-7");
+  CHECK(marker_build.count("OUTSIDE-JOBS") == 0);
+}
