@@ -834,3 +834,56 @@ TEST_CASE("daemon: one Jenkins agent, two executors at once: re-parented durable
   }
   for (const auto& e : evs) CHECK(e.build.ci == "jenkins");
 }
+
+TEST_CASE("daemon: Azure's Agent.Worker -> node -> bash, Buildkite's start -> bootstrap, GitHub's Listener -> Worker -> node action") {
+  if (!ebpf_possible()) return;
+  const std::string root = testing::make_temp_dir("daemon-trees");
+  const std::string cred = root + "/.aws/credentials";
+  REQUIRE(testing::run_command("mkdir -p " + root + "/.aws && printf '[default]\\n' > " + cred).exit_code == 0);
+  Daemon daemon(root, "");
+  REQUIRE(daemon.started());
+  FakeRunner azure(root, "Agent.Worker", "azure", "/bin/echo AZURE-STEP; cat " + cred + " >/dev/null");
+  FakeRunner buildkite(root, "buildkite-agent", "buildkite", "/bin/echo BUILDKITE-STEP; cat " + cred + " >/dev/null");
+  FakeRunner listener(root, "Runner.Listener", "github-listener",
+                      "/bin/echo GITHUB-STEP\n---\n#node import os; os.system('/bin/echo GITHUB-ACTION; cat " + cred +
+                          " >/dev/null')");
+  azure.start(daemon);
+  buildkite.start(daemon);
+  listener.go_on();  // the listener starts no builds; its worker is found by name at exec
+  CHECK(azure.wait() == 0);
+  CHECK(buildkite.wait() == 0);
+  CHECK(listener.wait() == 0);
+  ::usleep(300000);
+  CHECK(daemon.stop() == 0);
+
+  const auto evs = read_events(daemon.events);
+  const std::string all = slurp(daemon.events);
+  CHECK(all.find("bkua_FAKEfake") == std::string::npos);
+  CHECK(all.find("FAKEfakeAzureAccessToken") == std::string::npos);
+  struct Want {
+    std::string marker, ci, id, job;
+  };
+  for (const Want& w : {Want{"AZURE-STEP", "azure", "777", "app-ci/Build"},
+                        Want{"BUILDKITE-STEP", "buildkite", "0190a1b2-c3d4-4e5f-8a9b-0c1d2e3f4a5b", "app/test"},
+                        Want{"GITHUB-STEP", "github", "5151.1", "ci/build"},
+                        Want{"GITHUB-ACTION", "github", "5151.1", "ci/build"}}) {
+    INFO(w.marker);
+    const events::Event* exec = nullptr;
+    for (const auto& e : evs)
+      if (exec_mentions(&e, w.marker)) exec = &e;
+    REQUIRE(exec != nullptr);
+    CHECK(exec->build.ci == w.ci);
+    CHECK(exec->build.id == w.id);
+    CHECK(exec->build.job == w.job);
+  }
+  // Each job's credential read, attributed to its job.
+  std::multiset<std::string> readers;
+  for (const auto& e : evs)
+    if (std::holds_alternative<events::SecretAccess>(e.body)) readers.insert(e.build.ci);
+  CHECK(readers == std::multiset<std::string>{"azure", "buildkite", "github"});
+  // The action's node is the runner's own, under the worker.
+  CHECK(std::any_of(evs.begin(), evs.end(), [](const events::Event& e) {
+    return std::holds_alternative<events::ProcessExec>(e.body) && e.process.exe.ends_with("python3.11") &&
+           e.build.ci == "github" && exec_mentions(&e, "GITHUB-ACTION");
+  }));
+}

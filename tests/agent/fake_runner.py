@@ -12,6 +12,12 @@
 # the steps. FAKE_STEP_<NAME>=value in the runner's environment sets NAME
 # in the job's.
 #
+# A step "#node CODE" is a JavaScript action: the runner's node (here
+# python3 named node) runs CODE. CI github-listener is Runner.Listener,
+# starting a Runner.Worker for the job; buildkite is `buildkite-agent start`
+# forking `buildkite-agent bootstrap`; azure is Agent.Worker running a
+# task's node, which runs the script.
+#
 #   <runner-name> fake_runner.py CI READY GO COMMAND [-jar agent.jar]
 import os
 import shlex
@@ -21,6 +27,22 @@ import time
 import uuid
 
 ci, ready, go, command = sys.argv[1:5]
+if ci == "github-listener":
+    # Runner.Listener starts one Runner.Worker per job (`spawnclient`).
+    here = os.path.dirname(ready)
+    worker = os.path.join(here, "Runner.Worker")
+    if not os.path.exists(worker):
+        os.symlink(os.path.realpath("/proc/self/exe"), worker)
+    with open(ready + ".tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.rename(ready + ".tmp", ready)
+    while not os.path.exists(go):
+        time.sleep(0.02)
+    sys.exit(subprocess.run([worker, os.path.abspath(__file__), "github", ready + ".worker", go, command]).returncode)
+if ci == "buildkite-bootstrap":
+    # `buildkite-agent bootstrap`, forked by `buildkite-agent start` with the
+    # job's BUILDKITE_* environment: runs the command as the agent does.
+    sys.exit(subprocess.run(["/bin/bash", "-e", "-c", command]).returncode)
 ENV = {
     "jenkins": {
         "JENKINS_URL": "http://jenkins.test:8080/",
@@ -51,6 +73,29 @@ ENV = {
         "CI_PIPELINE_IID": "12",
         "CI_PROJECT_URL": "https://gitlab.example.com/group/app",
         "CI_JOB_TOKEN": "glcbt-64_FakeJobTokenFAKEfake123456",  # fake
+    },
+    "buildkite": {
+        "BUILDKITE": "true",
+        "BUILDKITE_BUILD_ID": "0190a1b2-c3d4-4e5f-8a9b-0c1d2e3f4a5b",
+        "BUILDKITE_JOB_ID": "0190a1b2-0000-4e5f-8a9b-0c1d2e3f4a5b",
+        "BUILDKITE_BUILD_NUMBER": "42",
+        "BUILDKITE_PIPELINE_SLUG": "app",
+        "BUILDKITE_STEP_KEY": "test",
+        "BUILDKITE_BUILD_URL": "https://buildkite.com/example/app/builds/42",
+        "BUILDKITE_AGENT_NAME": "agent-1",
+        "BUILDKITE_AGENT_ACCESS_TOKEN": "bkua_FAKEfakeFAKEfakeFAKEfakeFAKEfake0123",  # fake
+    },
+    "azure": {
+        "TF_BUILD": "True",
+        "BUILD_BUILDID": "777",
+        "BUILD_BUILDNUMBER": "20261127.3",
+        "BUILD_DEFINITIONNAME": "app-ci",
+        "SYSTEM_JOBDISPLAYNAME": "Build",
+        "SYSTEM_JOBID": "9a8b7c6d-0000-4000-8000-000000000001",
+        "SYSTEM_COLLECTIONURI": "https://dev.azure.com/example/",
+        "SYSTEM_TEAMPROJECT": "app",
+        "AGENT_NAME": "agent-1",
+        "SYSTEM_ACCESSTOKEN": "FAKEfakeAzureAccessToken0123456789",  # fake
     },
 }[ci]
 ENV = {**ENV, **{k[len("FAKE_STEP_"):]: v for k, v in os.environ.items() if k.startswith("FAKE_STEP_")}}
@@ -87,6 +132,16 @@ if ci == "github":
     hook("ACTIONS_RUNNER_HOOK_JOB_STARTED")
     status = 0
     for step in steps:
+        if step.startswith("#node "):
+            # A JavaScript action: the runner's own node runs <action>/dist/index.js.
+            node = os.path.join(os.path.dirname(ready), "externals", "node20", "bin", "node")
+            os.makedirs(os.path.dirname(node), exist_ok=True)
+            if not os.path.exists(node):
+                os.symlink(os.path.realpath("/proc/self/exe"), node)
+            status = subprocess.run([node, "-c", step[len("#node "):]], env=env).returncode
+            if status:
+                break
+            continue
         path = os.path.join(temp, str(uuid.uuid4()) + ".sh")
         with open(path, "w") as f:
             f.write(step + "\n")
@@ -95,6 +150,26 @@ if ci == "github":
             break
     hook("ACTIONS_RUNNER_HOOK_JOB_COMPLETED")
     sys.exit(status)
+here = os.path.dirname(ready)
+if ci == "buildkite":
+    # `buildkite-agent start` forks one `buildkite-agent bootstrap` per job.
+    sys.exit(subprocess.run([os.path.join(here, "buildkite-agent"), os.path.abspath(__file__), "buildkite-bootstrap",
+                             ready, go, command], env=env).returncode)
+if ci == "azure":
+    # Agent.Worker -> the task's node -> `bash --noprofile --norc <_temp>/<uuid>.sh`,
+    # each process of the job marked with VSTS_PROCESS_LOOKUP_ID.
+    env["VSTS_PROCESS_LOOKUP_ID"] = "vsts_" + str(uuid.uuid4())
+    temp = os.path.join(here, "_temp")
+    os.makedirs(temp, exist_ok=True)
+    path = os.path.join(temp, str(uuid.uuid4()) + ".sh")
+    with open(path, "w") as f:
+        f.write(command + "\n")
+    node = os.path.join(here, "externals", "node20_1", "bin", "node")
+    os.makedirs(os.path.dirname(node), exist_ok=True)
+    if not os.path.exists(node):
+        os.symlink(os.path.realpath("/proc/self/exe"), node)
+    task = f"import subprocess,sys; sys.exit(subprocess.run(['/usr/bin/bash','--noprofile','--norc',{path!r}]).returncode)"
+    sys.exit(subprocess.run([node, "-c", task], env=env).returncode)
 if ci == "jenkins" and len(steps) > 1:
     # Pipeline `sh` steps on one agent JVM, one executor per step, all at
     # once (a single step runs as a freestyle shell step: a direct child,
