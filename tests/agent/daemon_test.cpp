@@ -646,6 +646,13 @@ TEST_CASE("daemon: a `podman exec -e GITHUB_RUN_ID=...` into a container the job
 
 namespace {
 
+// ROOT/.aws/credentials, a fake one; returns its path.
+std::string fake_credential(const std::string& root) {
+  const std::string cred = root + "/.aws/credentials";
+  REQUIRE(testing::run_command("mkdir -p " + root + "/.aws && printf '[default]\\n' > " + cred).exit_code == 0);
+  return cred;
+}
+
 // The hook scripts installed the way docs/integrations.md says: beside the
 // agent. Returns the folder.
 std::string install_hooks(const std::string& root) {
@@ -684,8 +691,7 @@ bool exec_mentions(const events::Event* e, const std::string& word) {
 TEST_CASE("daemon: GitHub job hooks make a job's steps one build; two concurrent jobs never mix") {
   if (!ebpf_possible()) return;
   const std::string root = testing::make_temp_dir("daemon-jobs");
-  const std::string cred = root + "/.aws/credentials";
-  REQUIRE(testing::run_command("mkdir -p " + root + "/.aws && printf '[default]\\n' > " + cred).exit_code == 0);
+  const std::string cred = fake_credential(root);
   Daemon daemon(root, "");
   REQUIRE(daemon.started());
   const std::string hooks = install_hooks(root);
@@ -791,8 +797,7 @@ TEST_CASE("daemon: GitLab's pre_build_script begins a job its later stages join;
 TEST_CASE("daemon: one Jenkins agent, two executors at once: re-parented durable-task steps and their dontKillMe daemons never mix") {
   if (!ebpf_possible()) return;
   const std::string root = testing::make_temp_dir("daemon-executors");
-  const std::string cred = root + "/.aws/credentials";
-  REQUIRE(testing::run_command("mkdir -p " + root + "/.aws && printf '[default]\\n' > " + cred).exit_code == 0);
+  const std::string cred = fake_credential(root);
   Daemon daemon(root, "");
   REQUIRE(daemon.started());
   // Each step: a marker, a child, and a process that escapes Jenkins'
@@ -838,8 +843,7 @@ TEST_CASE("daemon: one Jenkins agent, two executors at once: re-parented durable
 TEST_CASE("daemon: Azure's Agent.Worker -> node -> bash, Buildkite's start -> bootstrap, GitHub's Listener -> Worker -> node action") {
   if (!ebpf_possible()) return;
   const std::string root = testing::make_temp_dir("daemon-trees");
-  const std::string cred = root + "/.aws/credentials";
-  REQUIRE(testing::run_command("mkdir -p " + root + "/.aws && printf '[default]\\n' > " + cred).exit_code == 0);
+  const std::string cred = fake_credential(root);
   Daemon daemon(root, "");
   REQUIRE(daemon.started());
   FakeRunner azure(root, "Agent.Worker", "azure", "/bin/echo AZURE-STEP; cat " + cred + " >/dev/null");
