@@ -259,9 +259,14 @@ job::Reply Builds::begin_job(const ebpf::BuildKey& caller, const job::Request& r
     who.id = request.id;
     if (who.ci.empty()) who.ci = "generic";
   }
-  if (who.ci.empty()) who = job->pipeline->build();
+  const events::Build& known = job->pipeline->build();
+  if (who.ci.empty()) who = known;
   if (who.ci.empty()) return {false, "no CI job is known for the caller: no CI variables in its environment and no --id"};
-  if (!same_job(job->pipeline->build(), who)) job->pipeline->attribute_late(who);
+  // What the runner's environment said stands: a process of the build must
+  // not move its events under another job's name.
+  if (!known.ci.empty() && !same_job(known, who))
+    return {false, "the caller's build is " + describe(known) + "; `job begin` does not rename it"};
+  if (known.ci.empty()) job->pipeline->attribute_late(who);
   if (!job->begun) {
     job->begun = true;
     open_jobs_.push_back(job);
@@ -272,12 +277,11 @@ job::Reply Builds::begin_job(const ebpf::BuildKey& caller, const job::Request& r
 job::Reply Builds::end_job(const ebpf::BuildKey& caller, const job::Request& request) {
   auto it = builds_.find(caller);
   if (it == builds_.end() || !it->second->job) return {false, "the caller's build has not started yet"};
-  const Build& b = *it->second;
-  std::shared_ptr<Job> job;
-  if (b.job->begun && !b.job->ended) job = b.job;
-  for (const auto& j : open_jobs_)
-    if (!job && !request.id.empty() && j->runner == b.runner && j->pipeline->build().id == request.id) job = j;
-  if (!job) return {false, "no job was begun for the caller's build (`job begin` first)"};
+  // Only the caller's own job: one job's hook cannot end another's.
+  const std::shared_ptr<Job> job = it->second->job;
+  if (!job->begun || job->ended) return {false, "no job was begun for the caller's build (`job begin` first)"};
+  if (!request.id.empty() && request.id != job->pipeline->build().id)
+    return {false, "the caller's job is " + describe(job->pipeline->build()) + ", not " + request.id};
   job->pipeline->build_end(request.status ? *request.status : -1, 0);
   job->ended = true;
   std::erase(open_jobs_, job);

@@ -43,8 +43,9 @@ class Builds {
   Builds(enrich::Config base, enrich::Pipeline::Sink sink, uint64_t job_idle_ns = 300'000'000'000ull);
   ~Builds();
   void on_record(const ebpf::Record& r);
-  // `job begin|end` from a process of build `caller`; the reply says what
-  // happened, or why nothing did.
+  // `job begin|end` from a process of build `caller`, about its own job
+  // only; the reply says what happened, or why nothing did. A build already
+  // attributed keeps its identity: begin names only one that has none.
   job::Reply begin_job(const ebpf::BuildKey& caller, const job::Request& request);
   job::Reply end_job(const ebpf::BuildKey& caller, const job::Request& request);
   // Ends begun jobs idle for longer than `job_idle_ns` (exit code -1).
