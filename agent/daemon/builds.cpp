@@ -140,7 +140,11 @@ void Builds::start_pipeline(Build& b, const ebpf::Record& x) {
   b.job->runner = b.runner;
   b.job->builds = 1;
   b.job->pipeline = std::make_unique<enrich::Pipeline>(std::move(c), sink_);
-  b.job->pipeline->build_start({}, x.cwd, "daemon", clock_.wall_ns(b.started_boot_ns ? b.started_boot_ns : x.boot_ns));
+  // The kernel sends the environment of up to BT_ENV_TRIES execs until one
+  // names the build: build_start waits as long (GitLab's late binding).
+  b.job->pipeline->build_start_when_named(x.cwd, "daemon",
+                                          clock_.wall_ns(b.started_boot_ns ? b.started_boot_ns : x.boot_ns),
+                                          BT_ENV_TRIES);
 }
 
 void Builds::deliver(Build& b, const ebpf::Record& r) {

@@ -148,11 +148,33 @@ void Pipeline::build_start(const std::vector<std::string>& command, const std::s
   self.process = config_.envelope.process;
   started_ = true;
   emit(event(build_start_ns_, &self, std::move(b)));
-  for (auto& e : held_) sink_(std::move(e));
+  for (auto& e : held_) {
+    if (e.build.ci.empty()) e.build = config_.build;  // named after they happened
+    sink_(std::move(e));
+  }
   held_.clear();
 }
 
+void Pipeline::build_start_when_named(const std::string& cwd, const std::string& mode, uint64_t start_ns,
+                                      uint32_t max_execs) {
+  pending_start_ = PendingStart{cwd, mode, start_ns, max_execs};
+  if (attributed() || max_execs == 0) start_pending();
+}
+
+void Pipeline::start_pending() {
+  if (!pending_start_) return;
+  const PendingStart p = std::move(*pending_start_);
+  pending_start_.reset();
+  build_start({}, p.cwd, p.mode, p.start_ns);
+}
+
+void Pipeline::attribute_late(events::Build build) {
+  config_.build = std::move(build);
+  if (attributed()) start_pending();
+}
+
 void Pipeline::build_end(int64_t exit_code, int64_t signal) {
+  start_pending();
   const uint64_t t = now_ns();
   events::BuildEnd b;
   b.exit_code = exit_code;
@@ -211,6 +233,8 @@ void Pipeline::on_exec(const capture::Exec& x) {
   std::optional<events::ArtifactUpload> upload = uploads::recognise(e.argv, x.exe, x.cwd, digests_);
   emit(event(x.time_ns, &p, std::move(e)));
   if (upload) emit(event(x.time_ns, &p, std::move(*upload)));
+  // Never named within its budget: it starts unnamed rather than hold more.
+  if (pending_start_ && --pending_start_->execs_left == 0) start_pending();
 }
 
 void Pipeline::on_exit(const capture::Exit& x) {

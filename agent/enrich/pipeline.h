@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -43,6 +44,13 @@ class Pipeline : public capture::Observer {
   // build at its first exec, after the runner forked it).
   void build_start(const std::vector<std::string>& command, const std::string& cwd,
                    const std::string& mode, uint64_t start_ns = 0);
+  // build_start for a build that may not be named yet (the daemon's and
+  // `run --session`'s runner children: GitLab's shell executor exports CI_*
+  // only in the stage script's children). It waits, and the events with it,
+  // until attribute_late() names the build, `max_execs` execs went by or the
+  // build ends; the events held meanwhile then carry the name too.
+  void build_start_when_named(const std::string& cwd, const std::string& mode, uint64_t start_ns,
+                              uint32_t max_execs);
   void build_end(int64_t exit_code, int64_t signal);
   uint64_t events_emitted() const { return emitted_; }
   // A build whose identity shows only in a later process's environment
@@ -50,7 +58,7 @@ class Pipeline : public capture::Observer {
   // events carry it from then on.
   bool attributed() const { return !config_.build.ci.empty(); }
   const events::Build& build() const { return config_.build; }
-  void attribute_late(events::Build build) { config_.build = std::move(build); }
+  void attribute_late(events::Build build);
 
   void on_fork(const capture::Fork&) override;
   void on_exec(const capture::Exec&) override;
@@ -81,6 +89,13 @@ class Pipeline : public capture::Observer {
   std::unordered_map<uint64_t, Proc> procs_;
   uint64_t build_start_ns_ = 0;
   bool started_ = false;
+  struct PendingStart {
+    std::string cwd, mode;
+    uint64_t start_ns = 0;
+    uint32_t execs_left = 0;
+  };
+  std::optional<PendingStart> pending_start_;  // build_start_when_named, not named yet
+  void start_pending();
   std::vector<events::Event> held_;
   uint64_t emitted_ = 0;
   std::unordered_map<std::string, uint64_t> counts_;

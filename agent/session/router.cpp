@@ -64,7 +64,7 @@ void Router::start(Job& job, const capture::Exec& first) {
   c.envelope.process.key = enrich::process_key(job.runner, wrap::procfs::start_time_ns(static_cast<pid_t>(job.runner)));
   c.envelope.process.exe = wrap::procfs::read_link("/proc/" + std::to_string(job.runner) + "/exe");
   job.pipeline = std::make_unique<enrich::Pipeline>(std::move(c), sink_);
-  job.pipeline->build_start({}, first.cwd, "wrap", job.fork.time_ns);
+  job.pipeline->build_start_when_named(first.cwd, "wrap", job.fork.time_ns, kEnvironmentTries);
   job.pipeline->on_fork(job.fork);
   if (job.pipeline->attributed()) job.environment_tries = 0;
   ++jobs_started_;

@@ -570,6 +570,10 @@ TEST_CASE("daemon: a GitLab shell job, whose script exports CI_*, is attributed 
   }
   REQUIRE(child != nullptr);
   REQUIRE(read != nullptr);
+  // build_start waited for the name, and so did the login shell's events.
+  const auto starts = bodies<events::BuildStart>(evs);
+  REQUIRE(starts.size() == 1);
+  for (const auto& e : evs) CHECK(e.build.id == "8080");
   for (const events::Event* e : {child, read}) {
     CHECK(e->build.ci == "gitlab");
     CHECK(e->build.id == "8080");
@@ -788,9 +792,10 @@ TEST_CASE("daemon: GitLab's pre_build_script begins a job its later stages join;
   const auto evs = read_events(daemon.events);
   const auto job = of_build(evs, "8080");
   // The prepare stage is a build of its own; the script and after_script
-  // stages are one job, ended by idleness with an unknown status. (Late
-  // binding: build_start precedes the stage's CI_* variables.)
+  // stages are one job, ended by idleness with an unknown status. Each
+  // build_start waited for its stage's CI_* variables, so it is named.
   CHECK(bodies<events::BuildStart>(evs).size() == 2);
+  CHECK(count_of<events::BuildStart>(job) == 2);
   const auto ends = bodies<events::BuildEnd>(evs);
   REQUIRE(ends.size() == 2);
   CHECK(ends[0]->exit_code == 0);

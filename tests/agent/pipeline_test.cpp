@@ -137,3 +137,53 @@ TEST_CASE("java is a runner only as the Jenkins agent") {
   }
   std::filesystem::remove_all(dir);
 }
+
+namespace {
+
+capture::Exec exec_of(uint64_t pid, const std::string& arg) {
+  capture::Exec x;
+  x.time_ns = 1;
+  x.pid = pid;
+  x.exe = "/bin/true";
+  x.argv = {"true", arg};
+  return x;
+}
+
+}  // namespace
+
+TEST_CASE("build_start waits until the build is named; what came before carries the name") {
+  std::vector<events::Event> out;
+  enrich::Pipeline p({}, [&](events::Event&& e) { out.push_back(std::move(e)); });
+  p.build_start_when_named("/work", "daemon", 5, 3);
+  p.on_exec(exec_of(10, "before"));
+  CHECK(out.empty());  // held: no name yet
+  events::Build gitlab;
+  gitlab.ci = "gitlab";
+  gitlab.id = "8080";
+  p.attribute_late(gitlab);
+  p.on_exec(exec_of(11, "after"));
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].kind() == events::Kind::build_start);
+  for (const auto& e : out) CHECK(e.build.id == "8080");
+
+  // Never named: it starts after its budget of execs, unnamed.
+  std::vector<events::Event> unnamed;
+  enrich::Pipeline q({}, [&](events::Event&& e) { unnamed.push_back(std::move(e)); });
+  q.build_start_when_named("/work", "daemon", 5, 2);
+  q.on_exec(exec_of(20, "one"));
+  CHECK(unnamed.empty());
+  q.on_exec(exec_of(21, "two"));
+  REQUIRE(unnamed.size() == 3);
+  CHECK(unnamed[0].kind() == events::Kind::build_start);
+  CHECK(unnamed[0].build.ci.empty());
+
+  // Or it ends first: build_start still comes first.
+  std::vector<events::Event> ended;
+  enrich::Pipeline r({}, [&](events::Event&& e) { ended.push_back(std::move(e)); });
+  r.build_start_when_named("/work", "daemon", 5, 32);
+  r.on_exec(exec_of(30, "only"));
+  r.build_end(0, 0);
+  REQUIRE(ended.size() == 3);
+  CHECK(ended[0].kind() == events::Kind::build_start);
+  CHECK(ended[2].kind() == events::Kind::build_end);
+}
