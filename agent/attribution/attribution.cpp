@@ -249,14 +249,15 @@ std::string table_doc() {
 
 }  // namespace
 
+void add_variable(Environment& env, std::string_view entry) {
+  const auto eq = entry.find('=');
+  if (eq != std::string_view::npos && eq > 0)
+    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+}
+
 Environment current_environment() {
   Environment env;
-  for (char** e = environ; e && *e; ++e) {
-    const std::string_view entry(*e);
-    const auto eq = entry.find('=');
-    if (eq == std::string_view::npos) continue;
-    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
-  }
+  for (char** e = environ; e && *e; ++e) add_variable(env, *e);
   return env;
 }
 
@@ -308,9 +309,7 @@ Environment identity_environment_of(uint64_t pid) {
   for (std::size_t at = 0; at < text->size();) {
     std::size_t end = text->find('\0', at);
     if (end == std::string::npos) end = text->size();
-    const std::string_view kv(text->data() + at, end - at);
-    if (const auto eq = kv.find('='); eq != std::string_view::npos && eq > 0)
-      all.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+    add_variable(all, std::string_view(text->data() + at, end - at));
     at = end + 1;
   }
   Environment kept = identity_only(all);

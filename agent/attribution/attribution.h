@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/events/event.h"
@@ -14,6 +15,10 @@
 namespace bt::agent::attribution {
 
 using Environment = std::map<std::string, std::string>;
+
+// Adds one "NAME=value" entry (of an environ block or the kernel's record);
+// an entry without a name is skipped.
+void add_variable(Environment& env, std::string_view entry);
 
 // The current process's environment.
 Environment current_environment();

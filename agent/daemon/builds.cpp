@@ -8,7 +8,6 @@
 #include "agent/attribution/attribution.h"
 #include "agent/dns/dns.h"
 #include "agent/ebpf/record.h"
-#include "agent/wrap/procfs.h"
 #include "common/log.h"
 
 namespace bt::agent::daemon {
@@ -40,10 +39,7 @@ ExitStatus exit_status(int status) {
 
 attribution::Environment environment_of(const std::vector<std::string>& env) {
   attribution::Environment out;
-  for (const auto& kv : env) {
-    const std::size_t eq = kv.find('=');
-    if (eq != std::string::npos && eq > 0) out.emplace(kv.substr(0, eq), kv.substr(eq + 1));
-  }
+  for (const auto& kv : env) attribution::add_variable(out, kv);
   return out;
 }
 
@@ -125,17 +121,8 @@ void Builds::start_pipeline(Build& b, const ebpf::Record& x) {
     ++b.job->builds;
     return;
   }
-  enrich::Config c = base_;
+  enrich::Config c = b.runner ? enrich::runner_child_config(base_, b.runner) : base_;
   c.build = std::move(who);
-  // The build hangs from its runner: build_start names it, and the build's
-  // first process has it as parent.
-  if (b.runner) {
-    c.runner_pid = b.runner;
-    c.envelope.process = {};
-    c.envelope.process.pid = b.runner;
-    c.envelope.process.key = enrich::process_key(b.runner, wrap::procfs::start_time_ns(static_cast<pid_t>(b.runner)));
-    c.envelope.process.exe = wrap::procfs::read_link("/proc/" + std::to_string(b.runner) + "/exe");
-  }
   b.job = std::make_shared<Job>();
   b.job->runner = b.runner;
   b.job->builds = 1;

@@ -100,6 +100,16 @@ std::string process_key(uint64_t pid, uint64_t start_ns) {
   return std::to_string(pid) + "-" + std::to_string(start_ns);
 }
 
+Config runner_child_config(Config base, uint64_t runner_pid) {
+  base.runner_pid = runner_pid;
+  base.envelope.process = {};
+  base.envelope.process.pid = runner_pid;
+  base.envelope.process.key =
+      process_key(runner_pid, wrap::procfs::start_time_ns(static_cast<pid_t>(runner_pid)));
+  base.envelope.process.exe = wrap::procfs::read_link("/proc/" + std::to_string(runner_pid) + "/exe");
+  return base;
+}
+
 Pipeline::Pipeline(Config config, Sink sink)
     : config_(std::move(config)),
       sink_(std::move(sink)),

@@ -113,4 +113,9 @@ Status configure_rules(const config::Config& cfg, const std::vector<std::string>
 // "<pid>-<start ns since boot>": unique per host and boot.
 std::string process_key(uint64_t pid, uint64_t start_ns);
 
+// `base` for a build runner `runner_pid` forked (daemon, `run --session`):
+// the build hangs from the runner, which build_start names and its first
+// process has as parent.
+Config runner_child_config(Config base, uint64_t runner_pid);
+
 }  // namespace bt::agent::enrich

@@ -1,7 +1,6 @@
 #include "agent/session/router.h"
 
 #include "agent/attribution/runners.h"
-#include "agent/wrap/procfs.h"
 #include "common/log.h"
 
 namespace bt::agent::session {
@@ -56,17 +55,11 @@ void Router::on_fork(const capture::Fork& f) {
 
 // A job's pipeline, at its first exec: the job hangs from its runner.
 void Router::start(Job& job, const capture::Exec& first) {
-  enrich::Config c = base_;
+  enrich::Config c = enrich::runner_child_config(base_, job.runner);
   c.build = attribution::from_environment(environment_of_(first.pid), base_.envelope.host);
-  c.runner_pid = job.runner;
-  c.envelope.process = {};
-  c.envelope.process.pid = job.runner;
-  c.envelope.process.key = enrich::process_key(job.runner, wrap::procfs::start_time_ns(static_cast<pid_t>(job.runner)));
-  c.envelope.process.exe = wrap::procfs::read_link("/proc/" + std::to_string(job.runner) + "/exe");
   job.pipeline = std::make_unique<enrich::Pipeline>(std::move(c), sink_);
   job.pipeline->build_start_when_named(first.cwd, "wrap", job.fork.time_ns, kEnvironmentTries);
   job.pipeline->on_fork(job.fork);
-  if (job.pipeline->attributed()) job.environment_tries = 0;
   ++jobs_started_;
 }
 
@@ -89,10 +82,7 @@ void Router::on_exec(const capture::Exec& x) {
   } else if (job.environment_tries > 0 && !job.pipeline->attributed()) {
     --job.environment_tries;
     events::Build late = attribution::from_environment(environment_of_(x.pid), base_.envelope.host);
-    if (!late.ci.empty()) {
-      job.pipeline->attribute_late(std::move(late));
-      job.environment_tries = 0;
-    }
+    if (!late.ci.empty()) job.pipeline->attribute_late(std::move(late));
   }
   job.pipeline->on_exec(x);
 }
