@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 #include <thread>
 
 #include "agent/attribution/attribution.h"
@@ -105,6 +107,8 @@ int main(int argc, char** argv) {
 
   wrap::Options wo;
   wo.command = command;
+  // Troubleshooting: the older capture, every process ptraced throughout.
+  if (const char* tree = std::getenv("BUILDTRAIL_WRAP_TREE")) wo.ptrace_tree = std::string_view(tree) == "ptrace";
   if (args->has("linger-s"))
     wo.linger = std::chrono::seconds(std::strtoull(args->get("linger-s").c_str(), nullptr, 10));
 

@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstring>
 
+#include "agent/dns/dns.h"
 #include "agent/wrap/clock.h"
 #include "agent/wrap/procfs.h"
 
@@ -77,6 +78,20 @@ std::string socket_protocol(int sock) {
   int type = 0;
   socklen_t len = sizeof type;
   return ::getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM ? "udp" : "tcp";
+}
+
+std::optional<capture::Dns> dns_answer(std::span<const uint8_t> bytes, const std::string& server) {
+  auto m = dns::parse(bytes);
+  if (!m || !m->response) return std::nullopt;
+  capture::Dns d;
+  d.time_ns = wall_ns();
+  d.name = std::move(m->name);
+  d.qtype = std::move(m->qtype);
+  d.server = server;
+  d.rcode = std::move(m->rcode);
+  d.answers = std::move(m->answers);
+  d.addresses = std::move(m->addresses);
+  return d;
 }
 
 bool is_loopback(const sockaddr_storage& addr) {

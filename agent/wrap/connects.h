@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -19,6 +20,7 @@
 namespace bt::agent::wrap {
 
 constexpr uint64_t kDnsPort = 53;
+constexpr std::size_t kMaxDnsMessage = 4096;
 
 struct ConnectCall {
   int fd = -1;
@@ -42,6 +44,10 @@ bool is_loopback(const sockaddr_storage& addr);
 
 // The address of an AF_INET/AF_INET6 sockaddr as text, and its port.
 std::string sockaddr_text(const sockaddr_storage& ss, uint64_t* port);
+
+// A DNS response received from `server`, as an observation (pid left 0);
+// nullopt for anything else (a query, not DNS).
+std::optional<capture::Dns> dns_answer(std::span<const uint8_t> bytes, const std::string& server);
 
 // The UDP sockets connected to port 53, by (process, fd): their receives
 // are DNS answers. Callers hold the observer lock.

@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include <cstring>
 #include <vector>
 
+#include "agent/wrap/clock.h"
 #include "agent/wrap/opens.h"
 #include "agent/wrap/procfs.h"
 #include "agent/wrap/seccomp_compat.h"
@@ -37,8 +40,10 @@ bool hung_up(int listener) {
 
 }  // namespace
 
-Notifier::Notifier(int listener, LockedObserver& observer, DnsSockets& dns, NotifierOptions options)
-    : listener_(listener), observer_(observer), dns_(dns), options_(options) {
+Notifier::Notifier(int listener, LockedObserver& observer, DnsSockets& dns, NotifierOptions options,
+                   ExecCall on_exec_call)
+    : listener_(listener), observer_(observer), dns_(dns), options_(options),
+      on_exec_call_(std::move(on_exec_call)) {
   // The kernel's structs may have grown past our headers': ask their sizes.
   seccomp_notif_sizes sizes{};
   if (::syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0) {
@@ -121,8 +126,117 @@ void Notifier::answer(const seccomp_notif& req) {
   ++notifications_;
   uint64_t args[6];
   std::memcpy(args, req.data.args, sizeof args);
-  if (static_cast<long>(req.data.nr) == __NR_connect) answer_connect(req, args);
-  else answer_open(req, args);
+  if (req.data.arch != kAuditArch || static_cast<uint32_t>(req.data.nr) >= kX32Bit) {
+    ++foreign_abi_;
+    return respond(req.id, 0, true);
+  }
+  switch (req.data.nr) {
+    case __NR_connect: return answer_connect(req, args);
+    case __NR_execve:
+    case __NR_execveat:
+      if (on_exec_call_) return on_exec_call_(req.id, static_cast<pid_t>(req.pid));
+      return respond(req.id, 0, true);
+    case __NR_process_vm_readv:
+    case __NR_ptrace: return answer_process_access(req, args);
+    case __NR_recvfrom:
+    case __NR_recvmsg:
+    case __NR_recvmmsg: return answer_recv(req, args);
+    default: return answer_open(req, args);
+  }
+}
+
+pid_t Notifier::process_of(pid_t tid) {
+  procfs::Status st;
+  return procfs::status(tid, &st) ? st.tgid : tid;
+}
+
+void Notifier::answer_process_access(const seccomp_notif& req, const uint64_t* args) {
+  const pid_t tid = static_cast<pid_t>(req.pid);
+  const bool is_ptrace = req.data.nr == __NR_ptrace;
+  // Only an attach reaches another process's memory; other requests act
+  // on tracees the caller already has.
+  if (is_ptrace && args[0] != PTRACE_ATTACH && args[0] != PTRACE_SEIZE) return respond(req.id, 0, true);
+  const capture::ProcessAccess access{wall_ns(), static_cast<uint64_t>(process_of(tid)),
+                                      is_ptrace ? args[1] : args[0],
+                                      is_ptrace ? "ptrace_attach" : "process_vm_readv"};
+  const auto hold = observer_.hold();
+  respond(req.id, 0, true);
+  observer_.inner().on_process_access(access);
+}
+
+// recvfrom(fd, buf, len, flags, from, fromlen), recvmsg(fd, msg, flags),
+// recvmmsg(fd, msgs, n, flags, timeout): the flags' argument.
+int recv_flags(long nr, const uint64_t* a) { return static_cast<int>(nr == __NR_recvmsg ? a[2] : a[3]); }
+
+void Notifier::answer_recv(const seccomp_notif& req, const uint64_t* args) {
+  const pid_t tid = static_cast<pid_t>(req.pid);
+  const long nr = static_cast<long>(req.data.nr);
+  const int fd = static_cast<int>(args[0]);
+  const pid_t pid = process_of(tid);
+  std::string server;
+  {
+    const auto hold = observer_.hold();
+    if (const std::string* s = dns_.server(pid, tid, fd)) server = *s;
+  }
+  // recvfrom names its sender, so any socket may turn out to be talking
+  // to port 53; recvmsg/recvmmsg are followed on known DNS sockets only.
+  if (server.empty() && nr != __NR_recvfrom) return respond(req.id, 0, true);
+  const int sock = copy_socket(tid, fd);
+  if (sock < 0 || !still_waiting(req.id)) {
+    if (sock >= 0) ::close(sock);
+    return respond(req.id, 0, true);
+  }
+  if (peek_dns(pid, sock, server.empty() ? nullptr : &server)) {
+    ::close(sock);
+    return respond(req.id, 0, true);
+  }
+  // Nothing queued yet: a blocking call waits for the datagram it will
+  // return, so we wait for it too, on a thread of its own.
+  const int sock_flags = ::fcntl(sock, F_GETFL);
+  if (sock_flags < 0 || (sock_flags & O_NONBLOCK) || (recv_flags(nr, args) & MSG_DONTWAIT)) {
+    ::close(sock);
+    return respond(req.id, 0, true);
+  }
+  ++connect_threads_;
+  std::thread([this, id = req.id, pid, sock, server]() mutable {
+    wait_then_peek(id, pid, sock, std::move(server));
+    --connect_threads_;
+  }).detach();
+}
+
+// Peeks the next datagram of `sock` (the build's socket): true when there
+// was one (reported when it is a DNS answer), false when none is queued.
+bool Notifier::peek_dns(pid_t pid, int sock, const std::string* server) {
+  std::vector<uint8_t> buf(kMaxDnsMessage);
+  sockaddr_storage from{};
+  socklen_t from_len = sizeof from;
+  const ssize_t n = ::recvfrom(sock, buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT,
+                               reinterpret_cast<sockaddr*>(&from), &from_len);
+  if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
+  std::string source = server ? *server : "";
+  if (source.empty() && (from.ss_family == AF_INET || from.ss_family == AF_INET6)) {
+    uint64_t port = 0;
+    std::string addr = sockaddr_text(from, &port);
+    if (port == kDnsPort) source = std::move(addr);
+  }
+  if (source.empty()) return true;
+  auto d = dns_answer(std::span(buf.data(), static_cast<std::size_t>(n)), source);
+  if (!d) return true;
+  d->pid = static_cast<uint64_t>(pid);
+  observer_.on_dns(*d);
+  return true;
+}
+
+void Notifier::wait_then_peek(uint64_t id, pid_t pid, int sock, std::string server) {
+  // In slices, so a caller that gave up (a signal, a kill) frees us.
+  while (!stopping_ && still_waiting(id)) {
+    pollfd p{sock, POLLIN, 0};
+    if (::poll(&p, 1, 100) == 1) {
+      if (peek_dns(pid, sock, server.empty() ? nullptr : &server)) break;
+    }
+  }
+  ::close(sock);
+  respond(id, 0, true);
 }
 
 // Only an id still valid after reading the caller's memory proves the

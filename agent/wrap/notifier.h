@@ -9,6 +9,15 @@
 //    another host goes to a thread of its own, so a slow peer holds up
 //    only its caller. Other families (AF_UNIX, whose peer sees the
 //    caller's credentials) go on unchanged.
+// With the detached tree (agent/wrap/tracer), every system call of
+// interest comes here, since no process stays ptraced:
+//  - An exec goes to the tracer (`on_exec_call`), which attaches to the
+//    caller for its exec stop and answers for it (continue_call()).
+//  - process_vm_readv and ptrace are reported and go on.
+//  - A receive on a DNS socket (and any recvfrom that asks for the sender)
+//    is peeked on a copy of the socket before it goes on, so the answer
+//    recorded is the datagram the call is about to return.
+//  - A system call of another ABI (32-bit, x32) is counted and goes on.
 // With the listener in synchronous wake-up mode (Linux 6.6+) the kernel
 // switches from the build's thread to ours and back on the same CPU, which
 // makes a notification several times cheaper than a ptrace stop: see
@@ -16,6 +25,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -38,11 +48,17 @@ struct NotifierOptions {
   bool loopback_connects_inline = true;
 };
 
+// An exec to attach to before it goes on: its notification id and thread.
+using ExecCall = std::function<void(uint64_t id, pid_t tid)>;
+
 class Notifier {
  public:
   // Owns `listener`, the notification fd of the build's filter. Reports go
   // through `observer`; `dns` is the tracer's, used under the same lock.
-  Notifier(int listener, LockedObserver& observer, DnsSockets& dns, NotifierOptions options);
+  // `on_exec_call`: where execs go (the detached tree); null when the
+  // filter does not send them here.
+  Notifier(int listener, LockedObserver& observer, DnsSockets& dns, NotifierOptions options,
+           ExecCall on_exec_call = nullptr);
   ~Notifier();
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
@@ -56,6 +72,9 @@ class Notifier {
 
   bool sync_wake_up() const { return sync_wake_up_; }
   uint64_t notifications() const { return notifications_; }
+  uint64_t foreign_abi_calls() const { return foreign_abi_; }
+  // Any thread: lets the call `id` go on (an exec, once attached to).
+  void continue_call(uint64_t id) { respond(id, 0, true); }
 
  private:
   void serve();
@@ -63,6 +82,11 @@ class Notifier {
   void answer_open(const ::seccomp_notif& req, const uint64_t* args);
   void answer_connect(const ::seccomp_notif& req, const uint64_t* args);
   void connect_for(uint64_t id, pid_t tid, ConnectCall call, int sock);
+  void answer_process_access(const ::seccomp_notif& req, const uint64_t* args);
+  void answer_recv(const ::seccomp_notif& req, const uint64_t* args);
+  bool peek_dns(pid_t pid, int sock, const std::string* server);
+  void wait_then_peek(uint64_t id, pid_t pid, int sock, std::string server);
+  pid_t process_of(pid_t tid);
   void respond(uint64_t id, int error, bool go_on);
   bool still_waiting(uint64_t id);
 
@@ -70,6 +94,8 @@ class Notifier {
   LockedObserver& observer_;
   DnsSockets& dns_;
   NotifierOptions options_;
+  ExecCall on_exec_call_;
+  std::atomic<uint64_t> foreign_abi_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> done_{false};
   bool recv_failed_ = false;
@@ -78,8 +104,8 @@ class Notifier {
   std::size_t notif_size_ = 0;
   std::size_t resp_size_ = 0;
   std::thread thread_;
-  // Blocking connects in progress on threads of their own: their sockets
-  // (so stop() can abort them) and their number.
+  // Blocking connects (and receives waited for) in progress on threads of
+  // their own: the connects' sockets (so stop() can abort them) and their number.
   std::mutex connecting_mu_;
   std::set<int> connecting_;
   std::atomic<int> connect_threads_{0};

@@ -1,5 +1,6 @@
 #include "agent/wrap/procfs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -87,6 +88,22 @@ uint64_t start_time_ns(pid_t pid) {
   }
   static const long ticks = ::sysconf(_SC_CLK_TCK);
   return std::strtoull(p, nullptr, 10) * (1000000000ull / static_cast<uint64_t>(ticks > 0 ? ticks : 100));
+}
+
+std::vector<pid_t> children_of(pid_t pid) {
+  std::vector<pid_t> children;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return children;
+  while (const dirent* d = ::readdir(proc)) {
+    char* end = nullptr;
+    const long candidate = std::strtol(d->d_name, &end, 10);
+    if (candidate <= 0 || *end != '\0') continue;
+    Status st;
+    if (status(static_cast<pid_t>(candidate), &st) && st.tgid == candidate && st.ppid == pid)
+      children.push_back(static_cast<pid_t>(candidate));
+  }
+  ::closedir(proc);
+  return children;
 }
 
 bool read_memory(pid_t pid, uint64_t addr, void* buf, std::size_t len) {

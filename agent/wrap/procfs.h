@@ -19,6 +19,9 @@ struct Status {
 };
 bool status(pid_t tid, Status* out);
 
+// The processes whose parent is `pid` (a scan of /proc).
+std::vector<pid_t> children_of(pid_t pid);
+
 // Process start time in ns since boot (/proc/<pid>/stat field 22).
 uint64_t start_time_ns(pid_t pid);
 

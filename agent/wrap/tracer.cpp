@@ -9,7 +9,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ptrace.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,6 +22,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <unordered_map>
 #include <span>
 
@@ -28,7 +33,9 @@
 #include "agent/wrap/locked_observer.h"
 #include "agent/wrap/notifier.h"
 #include "agent/wrap/opens.h"
+#include "agent/wrap/pidfd.h"
 #include "agent/wrap/procfs.h"
+#include "agent/wrap/seccomp_compat.h"
 #include "common/fs.h"
 #include "common/log.h"
 
@@ -36,14 +43,6 @@ namespace bt::agent::wrap {
 
 namespace {
 
-#if defined(__x86_64__)
-constexpr uint32_t kAuditArch = AUDIT_ARCH_X86_64;
-#elif defined(__aarch64__)
-constexpr uint32_t kAuditArch = AUDIT_ARCH_AARCH64;
-#else
-#error "buildtrail wrap: unsupported architecture"
-#endif
-constexpr long kX32Bit = 0x40000000;
 // How long the tracer polls for the next stop before sleeping: the stops
 // of one exec (fork, first stop, exec, SIGCHLD) or one connect come a few
 // hundred microseconds apart, and a sleeping vCPU wakes through the
@@ -62,7 +61,6 @@ constexpr long kTracedSyscalls[] = {
     // resolvers call it -- a TCP stream's recv() passes none and never stops.
     __NR_recvmsg, __NR_recvmmsg,
 };
-constexpr std::size_t kMaxDnsMessage = 4096;
 constexpr std::size_t kMaxDnsBatch = 8;  // messages of one recvmmsg read
 
 sigset_t sigchld_set() {
@@ -77,15 +75,25 @@ void unblock_sigchld() {
   ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
 }
 
-// `notify_action`: SECCOMP_RET_USER_NOTIF (opens and connects go to the
-// notifier) or SECCOMP_RET_TRACE (they stop under ptrace like the rest).
-std::vector<sock_filter> build_filter(uint32_t notify_action) {
+// Where each system call of interest goes. The detached tree sends all of
+// them to the notifier, execs included (no process stays ptraced, and
+// SECCOMP_RET_TRACE without a tracer fails the call); the ptrace tree sends
+// opens and connects to the notifier (`opens` = SECCOMP_RET_USER_NOTIF) or,
+// without a listener, everything to ptrace.
+struct FilterPlan {
+  uint32_t opens;   // opens and connect
+  uint32_t others;  // recv*, process_vm_readv, ptrace, other ABIs
+  bool execs;       // execve/execveat to the notifier too
+};
+
+std::vector<sock_filter> build_filter(FilterPlan plan) {
+  const uint32_t notify_action = plan.opens;
   std::vector<sock_filter> f;
   auto stmt = [&](uint16_t code, uint32_t k) { f.push_back(BPF_STMT(code, k)); };
   auto jump = [&](uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
     f.push_back(BPF_JUMP(code, k, jt, jf));
   };
-  const uint32_t trace = SECCOMP_RET_TRACE;
+  const uint32_t trace = plan.others;
   // A syscall of another ABI (int 0x80, x32) is stopped too, so it cannot
   // be used to open a secret unseen; the tracer counts it.
   stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch));
@@ -110,6 +118,12 @@ std::vector<sock_filter> build_filter(uint32_t notify_action) {
   }
   jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 0, 1);
   stmt(BPF_RET | BPF_K, notify_action);
+  if (plan.execs) {
+    for (long nr : {__NR_execve, __NR_execveat}) {
+      jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1);
+      stmt(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+    }
+  }
   for (long nr : kTracedSyscalls) {
     jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1);
     stmt(BPF_RET | BPF_K, trace);
@@ -134,7 +148,7 @@ struct ChildError {
 // The two filters the child tries, built before the fork (the child of a
 // threaded process must not allocate).
 struct Filters {
-  sock_fprog notify;  // opens to the notifier
+  sock_fprog notify;  // with a listener: the detached tree's, or opens to the notifier
   sock_fprog trace;   // everything under ptrace
 };
 
@@ -184,7 +198,10 @@ int receive_listener(int sock) {
   msg.msg_iovlen = 1;
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
-  if (::recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1 || tag != 'n') return -1;
+  ssize_t got;
+  while ((got = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  }
+  if (got != 1 || tag != 'n') return -1;
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
   if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
   int fd = -1;
@@ -247,7 +264,27 @@ struct Tracer::State {
   std::unordered_map<pid_t, PendingRecv> pending_recv;  // by tid
   std::atomic<int> forwarded{0};
 
+  // The detached tree (see tracer.h): processes are attached only from
+  // their exec call to their exec stop, and watched through pidfds after.
+  bool detached = false;
+  struct ExecRequest {
+    uint64_t id;
+    pid_t tid;
+  };
+  std::mutex exec_mu;
+  std::vector<ExecRequest> exec_requests;  // from the notifier thread
+  int wake_fd = -1;    // eventfd: exec requests are queued
+  int signal_fd = -1;  // SIGCHLD
+  int epoll_fd = -1;
+  std::set<pid_t> seized;                         // threads attached for an exec
+  std::unordered_map<pid_t, int> pidfd_of;        // reported processes, watched
+  std::unordered_map<pid_t, uint64_t> exited_at;  // exited, not reaped yet: when
+  std::set<pid_t> killed;                         // at the linger deadline
+  std::chrono::steady_clock::time_point last_kill{};
+  std::chrono::steady_clock::time_point last_event{};
+
   explicit State(capture::Observer& o) : locked(o), observer(locked.inner()) {}
+  ~State();
 
   pid_t process_of(pid_t tid);
   void track(pid_t tid, pid_t tgid, pid_t ppid);
@@ -266,7 +303,29 @@ struct Tracer::State {
   void resume(pid_t tid, int request, int sig = 0) {
     ::ptrace(static_cast<__ptrace_request>(request), tid, 0, sig);
   }
+
+  // The detached tree.
+  bool set_up_detached();
+  void queue_exec(uint64_t id, pid_t tid);  // any thread
+  bool step_detached(int timeout_ms);       // false: nothing traced is left
+  void take_exec_requests();
+  bool reap();
+  void on_detached_stop(pid_t tid, int status);
+  void on_detached_exec(pid_t pid);
+  void report_lineage(pid_t pid, pid_t ppid);
+  void watch(pid_t pid, int fd);
+  void on_pidfd_ready(pid_t pid);
+  void retry_exited();
+  void report_exit(pid_t pid, int status, uint64_t time_ns);
+  void kill_leftovers();
+  void finish_detached();
 };
+
+Tracer::State::~State() {
+  for (int fd : {wake_fd, signal_fd, epoll_fd})
+    if (fd >= 0) ::close(fd);
+  for (const auto& [pid, fd] : pidfd_of) ::close(fd);
+}
 
 // Records `tid` as belonging to `tgid`; a thread group leader seen for the
 // first time is reported as a new process (start time read once, here).
@@ -373,7 +432,7 @@ int Tracer::State::on_seccomp(pid_t tid) {
   if (::ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) <= 0 ||
       info.op != PTRACE_SYSCALL_INFO_SECCOMP)
     return PTRACE_CONT;
-  if (info.arch != kAuditArch || static_cast<long>(info.seccomp.nr) >= kX32Bit) {
+  if (info.arch != kAuditArch || info.seccomp.nr >= kX32Bit) {
     ++outcome.foreign_abi_syscalls;
     return PTRACE_CONT;
   }
@@ -433,18 +492,10 @@ void Tracer::State::on_syscall_exit(pid_t tid) {
 }
 
 void Tracer::State::dns_payload(pid_t tid, std::span<const uint8_t> bytes, const std::string& server) {
-  auto m = dns::parse(bytes);
-  if (!m || !m->response) return;
-  capture::Dns d;
-  d.time_ns = wall_ns();
-  d.pid = static_cast<uint64_t>(process_of(tid));
-  d.name = std::move(m->name);
-  d.qtype = std::move(m->qtype);
-  d.server = server;
-  d.rcode = std::move(m->rcode);
-  d.answers = std::move(m->answers);
-  d.addresses = std::move(m->addresses);
-  observer.on_dns(d);
+  auto d = dns_answer(bytes, server);
+  if (!d) return;
+  d->pid = static_cast<uint64_t>(process_of(tid));
+  observer.on_dns(*d);
 }
 
 bool Tracer::State::on_dns_recv(pid_t tid, long nr, const uint64_t* a) {
@@ -535,6 +586,247 @@ void Tracer::State::handle_stop(pid_t tid, int status) {
   }
 }
 
+
+// --- The detached tree ---------------------------------------------------
+// A process is ptraced only from its exec call (notified) to its exec stop,
+// where the program it runs is read exactly as in the ptrace tree; then it
+// is detached and watched through a pidfd, whose exit status the kernel
+// keeps once its parent reaps it. The agent is the build's subreaper, so
+// orphans come to us to be reaped, and "no child left" means the build's
+// whole tree is gone.
+
+namespace {
+constexpr uint64_t kWakeTag = 1ull << 32;
+constexpr uint64_t kSignalTag = 2ull << 32;
+constexpr uint64_t kPidfdTag = 3ull << 32;
+constexpr long kSeizeOptions = PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD;
+
+}  // namespace
+
+bool Tracer::State::set_up_detached() {
+  const sigset_t chld = sigchld_set();
+  wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  signal_fd = ::signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+  epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (wake_fd < 0 || signal_fd < 0 || epoll_fd < 0) return false;
+  epoll_event wake{EPOLLIN, {.u64 = kWakeTag}};
+  epoll_event sig{EPOLLIN, {.u64 = kSignalTag}};
+  return ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &wake) == 0 &&
+         ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, signal_fd, &sig) == 0;
+}
+
+void Tracer::State::queue_exec(uint64_t id, pid_t tid) {
+  {
+    std::lock_guard lock(exec_mu);
+    exec_requests.push_back({id, tid});
+  }
+  const uint64_t one = 1;
+  (void)!::write(wake_fd, &one, sizeof one);
+}
+
+// Attaches to each thread calling exec before its call goes on, so its exec
+// stop is ours; a thread already attached (its last exec failed) stays so.
+void Tracer::State::take_exec_requests() {
+  uint64_t count = 0;
+  (void)!::read(wake_fd, &count, sizeof count);
+  std::vector<ExecRequest> requests;
+  {
+    std::lock_guard lock(exec_mu);
+    requests.swap(exec_requests);
+  }
+  for (const ExecRequest& r : requests) {
+    if (seized.insert(r.tid).second && ::ptrace(PTRACE_SEIZE, r.tid, 0, kSeizeOptions) != 0)
+      seized.erase(r.tid);  // gone meanwhile: its call fails anyway
+    notifier->continue_call(r.id);
+  }
+}
+
+bool Tracer::State::step_detached(int timeout_ms) {
+  epoll_event events[16];
+  // As in the ptrace tree, poll a while before sleeping: an exec's call
+  // and its stop come a few hundred microseconds apart (see kSpin).
+  int n = 0;
+  while ((n = ::epoll_wait(epoll_fd, events, 16, 0)) == 0 &&
+         std::chrono::steady_clock::now() < last_event + kSpin)
+    ::sched_yield();
+  if (n == 0) n = ::epoll_wait(epoll_fd, events, 16, timeout_ms);
+  if (n > 0) last_event = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i) {
+    const uint64_t tag = events[i].data.u64 & ~0xffffffffull;
+    if (tag == kWakeTag) {
+      take_exec_requests();
+    } else if (tag == kSignalTag) {
+      signalfd_siginfo info;
+      while (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      }
+    } else if (tag == kPidfdTag) {
+      on_pidfd_ready(static_cast<pid_t>(events[i].data.u64 & 0xffffffffu));
+    }
+  }
+  retry_exited();  // children before the parents reaped below
+  const bool any_left = reap();
+  retry_exited();
+  return any_left;
+}
+
+// Our children's exits (the main process, orphans) and our tracees' stops
+// and exits. False once there is neither child nor tracee.
+bool Tracer::State::reap() {
+  for (;;) {
+    int status = 0;
+    const pid_t tid = ::waitpid(-1, &status, __WALL | WNOHANG);
+    if (tid == 0) return true;
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      return false;  // ECHILD
+    }
+    if (WIFSTOPPED(status)) {
+      on_detached_stop(tid, status);
+      continue;
+    }
+    seized.erase(tid);
+    if (tid == main) {
+      main_exited = true;
+      if (!main_exec_seen) continue;  // a setup failure: start() says so
+      outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      outcome.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    }
+    // Reaped by us, or a tracee's exit told to its tracer: exact either way.
+    if (pidfd_of.count(tid) || tid == main) report_exit(tid, status, wall_ns());
+  }
+}
+
+void Tracer::State::on_detached_stop(pid_t tid, int status) {
+  const int sig = WSTOPSIG(status);
+  const int event = static_cast<unsigned>(status) >> 16;
+  if (event == PTRACE_EVENT_EXEC) return on_detached_exec(tid);
+  if (event == PTRACE_EVENT_STOP) return resume(tid, is_stop_signal(sig) ? PTRACE_LISTEN : PTRACE_CONT);
+  // A signal on its way to a thread attached for its exec: deliver it.
+  resume(tid, PTRACE_CONT, sig == (SIGTRAP | 0x80) || (sig == SIGTRAP && event) ? 0 : sig);
+}
+
+void Tracer::State::on_detached_exec(pid_t pid) {
+  const auto hold = locked.hold();  // no open of the new program before its exec
+  unsigned long former = 0;
+  ::ptrace(PTRACE_GETEVENTMSG, pid, 0, &former);
+  seized.erase(static_cast<pid_t>(former));
+  seized.erase(pid);
+  capture::Exec e;
+  e.time_ns = wall_ns();
+  e.pid = static_cast<uint64_t>(pid);
+  const std::string proc = "/proc/" + std::to_string(pid);
+  e.exe = procfs::read_link(proc + "/exe");
+  e.cwd = procfs::read_link(proc + "/cwd");
+  e.argv = procfs::cmdline(pid);
+  const int fd = pidfd_of.count(pid) ? -1 : pidfd::open(pid);
+  ::ptrace(PTRACE_DETACH, pid, 0, 0);
+  procfs::Status st;
+  if (procfs::status(pid, &st)) {
+    e.ppid = static_cast<uint64_t>(st.ppid);
+    e.uid = st.uid;
+  }
+  report_lineage(pid, st.ppid);
+  e.start_ns = processes[pid];
+  if (pid == main) main_exec_seen = true;
+  if (fd >= 0) watch(pid, fd);
+  observer.on_exec(e);
+}
+
+// Reports the forks that led to `pid`, from the nearest process already
+// reported: a process that exec'd under a subshell that never did appears
+// under that subshell. An orphan's lost parent is the agent, its reaper.
+void Tracer::State::report_lineage(pid_t pid, pid_t ppid) {
+  if (processes.count(pid)) return;
+  const pid_t self = ::getpid();
+  std::vector<std::pair<pid_t, pid_t>> chain;  // (child, parent), nearest first
+  pid_t child = pid, parent = ppid;
+  for (;;) {
+    chain.emplace_back(child, parent);
+    if (parent <= 1 || parent == self || processes.count(parent) || chain.size() >= 64) break;
+    procfs::Status up;
+    if (!procfs::status(parent, &up)) break;
+    child = parent;
+    parent = up.ppid;
+  }
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    const uint64_t start_ns = procfs::start_time_ns(it->first);
+    processes[it->first] = start_ns;
+    observer.on_fork({wall_ns(), static_cast<uint64_t>(it->second), static_cast<uint64_t>(it->first), start_ns});
+    if (it->first != pid)
+      if (const int fd = pidfd::open(it->first); fd >= 0) watch(it->first, fd);
+  }
+}
+
+void Tracer::State::watch(pid_t pid, int fd) {
+  pidfd_of[pid] = fd;
+  epoll_event ev{EPOLLIN, {.u64 = kPidfdTag | static_cast<uint32_t>(pid)}};
+  ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void Tracer::State::on_pidfd_ready(pid_t pid) {
+  const auto it = pidfd_of.find(pid);
+  if (it == pidfd_of.end()) return;
+  ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, it->second, nullptr);
+  // Its status comes once its parent reaps it; until then, remember when.
+  exited_at.emplace(pid, wall_ns());
+}
+
+void Tracer::State::retry_exited() {
+  for (auto it = exited_at.begin(); it != exited_at.end();) {
+    const pid_t pid = it->first;
+    const uint64_t when = it->second;
+    const auto fd = pidfd_of.find(pid);
+    const auto status = fd == pidfd_of.end() ? std::nullopt : pidfd::exit_status(fd->second);
+    ++it;
+    if (status) report_exit(pid, *status, when);
+  }
+}
+
+void Tracer::State::report_exit(pid_t pid, int status, uint64_t time_ns) {
+  const auto hold = locked.hold();
+  if (auto it = exited_at.find(pid); it != exited_at.end()) {
+    time_ns = std::min(time_ns, it->second);
+    exited_at.erase(it);
+  }
+  if (auto it = pidfd_of.find(pid); it != pidfd_of.end()) {
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, it->second, nullptr);
+    ::close(it->second);
+    pidfd_of.erase(it);
+  }
+  dns_sockets.forget(pid);
+  if (!processes.erase(pid)) return;  // reported already
+  capture::Exit x;
+  x.time_ns = time_ns;
+  x.pid = static_cast<uint64_t>(pid);
+  x.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  x.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  observer.on_exit(x);
+}
+
+// At the linger deadline: every process we know of, and every child of
+// ours (orphans, exec'd or not), until none is left.
+void Tracer::State::kill_leftovers() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_kill < std::chrono::milliseconds(20)) return;
+  last_kill = now;
+  for (const auto& [pid, fd] : pidfd_of)
+    if (!exited_at.count(pid) && pidfd::send_signal(fd, SIGKILL) == 0) killed.insert(pid);
+  const pid_t self = ::getpid();
+  for (const pid_t pid : procfs::children_of(self))
+    if (::kill(pid, SIGKILL) == 0) killed.insert(pid);
+}
+
+// Nothing is left: whatever exited and was reaped has its status now.
+void Tracer::State::finish_detached() {
+  retry_exited();
+  std::vector<pid_t> left;
+  for (const auto& [pid, fd] : pidfd_of) left.push_back(pid);
+  // Unreaped still: its status is unknown (neither exited nor signalled).
+  constexpr int kUnknownStatus = 0x7f;
+  for (const pid_t pid : left)
+    report_exit(pid, pidfd::exit_status(pidfd_of[pid]).value_or(kUnknownStatus), wall_ns());
+}
+
 Tracer::Tracer(pid_t main_pid, std::unique_ptr<State> state)
     : main_pid_(main_pid), state_(std::move(state)) {}
 
@@ -548,8 +840,11 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::O
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::vector<sock_filter> notify_filter = build_filter(SECCOMP_RET_USER_NOTIF);
-  std::vector<sock_filter> trace_filter = build_filter(SECCOMP_RET_TRACE);
+  const bool want_detached = !options.ptrace_tree && pidfd::exit_status_supported();
+  std::vector<sock_filter> notify_filter =
+      want_detached ? build_filter({SECCOMP_RET_USER_NOTIF, SECCOMP_RET_USER_NOTIF, true})
+                    : build_filter({SECCOMP_RET_USER_NOTIF, SECCOMP_RET_TRACE, false});
+  std::vector<sock_filter> trace_filter = build_filter({SECCOMP_RET_TRACE, SECCOMP_RET_TRACE, false});
   Filters filters{{static_cast<unsigned short>(notify_filter.size()), notify_filter.data()},
                   {static_cast<unsigned short>(trace_filter.size()), trace_filter.data()}};
 
@@ -594,40 +889,57 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::O
   (void)!::write(go[1], "g", 1);
   ::close(go[1]);
 
+  // The child sends its listener (or word that it has none) before its exec.
+  const int listener = receive_listener(listener_sock[0]);
+  ::close(listener_sock[0]);
+  State& st = *state;
+  st.detached = want_detached && listener >= 0;
+  if (listener >= 0) {
+    ExecCall to_tracer = nullptr;
+    if (st.detached) to_tracer = [&st](uint64_t id, pid_t tid) { st.queue_exec(id, tid); };
+    st.notifier = std::make_unique<Notifier>(listener, st.locked, st.dns_sockets, options.notifier, to_tracer);
+  }
+  if (st.detached) {
+    if (!st.set_up_detached()) return make_error(ErrorCode::kIo, "epoll: " + fs::errno_text(errno));
+    // Orphans of the build come to us: we reap them, and know when the
+    // whole tree is gone.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    st.seized.insert(pid);
+    st.notifier->start();  // the command's own exec waits for it
+  }
+
   // Until the command's exec succeeds only the child exists: a failure
   // before it (no filter, no such program) is a setup error, not a build.
-  while (!state->main_exec_seen) {
+  while (!st.main_exec_seen && !st.main_exited) {
+    if (st.detached) {
+      st.step_detached(100);
+      continue;
+    }
     int status = 0;
     const pid_t tid = ::waitpid(pid, &status, __WALL);
     if (tid < 0) {
       if (errno == EINTR) continue;
       return make_error(ErrorCode::kInternal, "waitpid: " + fs::errno_text(errno));
     }
-    if (WIFEXITED(status) || WIFSIGNALED(status)) {
-      ::close(listener_sock[0]);
-      ChildError ce{-1, 0};
-      const bool told = ::read(err[0], &ce, sizeof ce) == static_cast<ssize_t>(sizeof ce);
-      ::close(err[0]);
-      state->err_fd = -1;
-      if (told && ce.stage == 0)
-        return make_error(ErrorCode::kUnavailable,
-                          "cannot install the seccomp filter: " + fs::errno_text(ce.err));
-      if (told)
-        return make_error(ErrorCode::kNotFound,
-                          "cannot run '" + options.command[0] + "': " + fs::errno_text(ce.err));
-      return make_error(ErrorCode::kInternal, "the build exited before it started");
-    }
-    state->handle_stop(tid, status);
+    if (WIFEXITED(status) || WIFSIGNALED(status)) break;
+    st.handle_stop(tid, status);
   }
-  // The child sent it before its exec, so it is there now.
-  const int listener = receive_listener(listener_sock[0]);
-  ::close(listener_sock[0]);
-  if (listener >= 0)
-    state->notifier = std::make_unique<Notifier>(listener, state->locked, state->dns_sockets, options.notifier);
-  log::debug("wrap", listener < 0 ? "opens stop under ptrace (no seccomp listener)"
-                     : state->notifier->sync_wake_up()
-                         ? "opens answered by seccomp user notification (synchronous wake-up)"
-                         : "opens answered by seccomp user notification (no synchronous wake-up: Linux < 6.6)");
+  if (!st.main_exec_seen) {
+    if (st.notifier) st.notifier->stop();
+    ChildError ce{-1, 0};
+    const bool told = ::read(err[0], &ce, sizeof ce) == static_cast<ssize_t>(sizeof ce);
+    ::close(err[0]);
+    st.err_fd = -1;
+    if (told && ce.stage == 0)
+      return make_error(ErrorCode::kUnavailable, "cannot install the seccomp filter: " + fs::errno_text(ce.err));
+    if (told)
+      return make_error(ErrorCode::kNotFound,
+                        "cannot run '" + options.command[0] + "': " + fs::errno_text(ce.err));
+    return make_error(ErrorCode::kInternal, "the build exited before it started");
+  }
+  log::debug("wrap", st.detached ? "detached tree: execs and every other call by seccomp user notification"
+                     : listener < 0 ? "ptrace tree; opens stop under ptrace (no seccomp listener)"
+                                    : "ptrace tree; opens answered by seccomp user notification");
   return std::unique_ptr<Tracer>(new Tracer(pid, std::move(state)));
 }
 
@@ -655,6 +967,7 @@ void block_sigchld() {
 
 Outcome Tracer::trace() {
   State& s = *state_;
+  if (s.detached) return trace_detached();
   if (s.notifier) s.notifier->start();
   std::chrono::steady_clock::time_point deadline{};
   bool killed = false;
@@ -696,6 +1009,34 @@ Outcome Tracer::trace() {
     s.notifier->stop();
     s.outcome.notifications = s.notifier->notifications();
   }
+  return s.outcome;
+}
+
+Outcome Tracer::trace_detached() {
+  State& s = *state_;
+  std::chrono::steady_clock::time_point deadline{};
+  for (;;) {
+    int timeout_ms = s.exited_at.empty() ? 1000 : 5;
+    if (s.main_exited) {
+      // Descendants the build left behind get the linger time, then are
+      // killed, so `run` ends and none outlives its notifier.
+      const auto now = std::chrono::steady_clock::now();
+      if (deadline == std::chrono::steady_clock::time_point{}) deadline = now + s.options.linger;
+      if (now >= deadline) {
+        s.kill_leftovers();
+        timeout_ms = std::min(timeout_ms, 20);
+      } else {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
+        timeout_ms = std::min<int>(timeout_ms, static_cast<int>(left));
+      }
+    }
+    if (!s.step_detached(timeout_ms) && s.main_exited) break;
+  }
+  s.finish_detached();
+  s.outcome.killed_after_linger = s.killed.size();
+  s.notifier->stop();
+  s.outcome.notifications = s.notifier->notifications();
+  s.outcome.foreign_abi_syscalls = s.notifier->foreign_abi_calls();
   return s.outcome;
 }
 

@@ -1,9 +1,14 @@
 // The wrap capture backend: runs one command with every descendant under
-// a seccomp filter that stops only the system calls of interest: opens and
-// connects go to agent/wrap/notifier by seccomp user notification, the
-// rest are ptrace seccomp-stops (SECCOMP_RET_TRACE). Forks, execs and exits
-// come from ptrace events, so the tree, exec success and exit statuses are exact.
-// Unprivileged: a process may trace its own children. Why this split: see
+// a seccomp filter that stops only the system calls of interest. Opens and
+// connects go to agent/wrap/notifier by seccomp user notification. Then:
+//  - the detached tree (Linux 6.15+): execs and every other call of
+//    interest are notified too; a process is ptraced only from its exec call
+//    to its exec stop (so exec success and the program are exact), then
+//    watched through a pidfd for its exit status. The build may ptrace.
+//  - the ptrace tree (older kernels, no listener, or Options::ptrace_tree):
+//    every process stays traced; forks, execs and exits are ptrace events,
+//    the other calls ptrace seccomp-stops (SECCOMP_RET_TRACE).
+// Unprivileged: a process may trace its own descendants. Why: see
 // docs/architecture.md.
 #pragma once
 
@@ -27,6 +32,10 @@ struct Options {
   // are still traced before they are killed.
   std::chrono::milliseconds linger{std::chrono::seconds(30)};
   NotifierOptions notifier;
+  // Keep every process ptraced (forks, execs and exits as ptrace events)
+  // even where the detached tree works (Linux 6.15+: exit statuses from
+  // pidfds); it is also what runs without a seccomp listener.
+  bool ptrace_tree = false;
 };
 
 struct Outcome {
@@ -58,6 +67,7 @@ class Tracer {
 
  private:
   Tracer(pid_t main_pid, std::unique_ptr<State> state);
+  Outcome trace_detached();
   pid_t main_pid_;
   std::unique_ptr<State> state_;
 };

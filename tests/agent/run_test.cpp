@@ -137,11 +137,13 @@ TEST_CASE("setup failures: unknown command, capture refused, --allow-unmonitored
   CHECK(missing.exit_code == 127);
   CHECK(missing.output.find("/nonexistent/tool") != std::string::npos);
 
-  // A run inside a run: the inner agent cannot trace (its child is already
-  // traced by the outer one), so it refuses to run the command... The inner
-  // agent is itself traced, where LeakSanitizer cannot work (asan builds).
+  // A run inside a run whose outer agent keeps every process ptraced
+  // (BUILDTRAIL_WRAP_TREE=ptrace): the inner agent cannot trace, so it
+  // refuses to run the command... The inner agent is itself traced, where
+  // LeakSanitizer cannot work (asan builds).
+  const std::string ptraced = "BUILDTRAIL_WRAP_TREE=ptrace " + base;
   const std::string inner = "env ASAN_OPTIONS=detect_leaks=0 " + agent_bin();
-  auto nested = testing::run_command(base + "-- " + inner + " run --state-dir " + root +
+  auto nested = testing::run_command(ptraced + "-- " + inner + " run --state-dir " + root +
                                      "/inner -- /bin/sh -c 'echo SHOULD-NOT-RUN'");
   INFO(nested.output);
   CHECK(nested.exit_code == 125);
@@ -149,13 +151,32 @@ TEST_CASE("setup failures: unknown command, capture refused, --allow-unmonitored
   CHECK(nested.output.find("cannot trace") != std::string::npos);
   // ...unless told to run it unmonitored, which is recorded.
   const std::string out = root + "/inner.jsonl";
-  auto allowed = testing::run_command(base + "-- " + inner + " run --allow-unmonitored --state-dir " +
+  auto allowed = testing::run_command(ptraced + "-- " + inner + " run --allow-unmonitored --state-dir " +
                                       root + "/inner --events-out " + out + " -- /bin/sh -c 'exit 5'");
   INFO(allowed.output);
   CHECK(allowed.exit_code == 5);
   const auto evs = read_events(out);
   REQUIRE_FALSE(evs.empty());
   CHECK(std::get<events::BuildStart>(evs.front().body).mode == "unmonitored");
+}
+
+TEST_CASE("a run inside a run: both record the inner build") {
+  const std::string root = testing::make_temp_dir("run-nested");
+  const std::string outer_out = root + "/outer.jsonl", inner_out = root + "/inner.jsonl";
+  auto nested = testing::run_command(agent_bin() + " run --state-dir " + root + "/outer --events-out " +
+                                     outer_out + " -- " + agent_bin() + " run --state-dir " + root +
+                                     "/inner --events-out " + inner_out + " -- /bin/sh -c 'echo nested-marker; exit 4'");
+  INFO(nested.output);
+  CHECK(nested.exit_code == 4);
+  CHECK(nested.output.find("nested-marker") != std::string::npos);
+  for (const std::string& out : {outer_out, inner_out}) {
+    INFO(out);
+    bool saw = false;
+    for (const auto& e : read_events(out))
+      if (const auto* x = std::get_if<events::ProcessExec>(&e.body))
+        saw |= std::find(x->argv.begin(), x->argv.end(), "echo nested-marker; exit 4") != x->argv.end();
+    CHECK(saw);
+  }
 }
 
 TEST_CASE("SIGTERM to the agent reaches the build, and the agent exits with the build's status") {

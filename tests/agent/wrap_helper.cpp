@@ -4,6 +4,7 @@
 // depend on the dynamic loader.
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -87,10 +88,26 @@ int main(int argc, char** argv) {
     static char secret[16] = "not-a-secret";
     iovec local{buf, sizeof buf}, remote{secret, sizeof buf};
     ::process_vm_readv(child, &local, 1, &remote, 1, 0);
-    ::ptrace(PTRACE_ATTACH, child, nullptr, nullptr);  // refused: already traced
+    ::ptrace(PTRACE_ATTACH, child, nullptr, nullptr);
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
     return 0;
+  }
+  if (!std::strcmp(mode, "trace-child")) {
+    // Debugs a child of its own, as gdb, strace or LeakSanitizer do: works
+    // only when the build is not ptraced itself.
+    const pid_t child = ::fork();
+    if (child == 0) {
+      if (::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) std::_Exit(3);
+      ::raise(SIGSTOP);
+      std::_Exit(0);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (!WIFSTOPPED(status)) return 1;
+    ::ptrace(PTRACE_CONT, child, nullptr, nullptr);
+    ::waitpid(child, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
   }
   if (!std::strcmp(mode, "exit")) return std::atoi(argv[2]);
   // _Exit: the asan build's leak check cannot run under ptrace.

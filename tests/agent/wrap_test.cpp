@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "agent/wrap/procfs.h"
+#include "agent/wrap/pidfd.h"
 #include "agent/wrap/tracer.h"
 #include "tests/common/test_util.h"
 
@@ -58,10 +59,11 @@ struct Recorder : capture::Observer {
 };
 
 wrap::Outcome trace(Recorder& r, std::vector<std::string> command,
-                    std::chrono::milliseconds linger = std::chrono::seconds(10)) {
+                    std::chrono::milliseconds linger = std::chrono::seconds(10), bool ptrace_tree = false) {
   wrap::Options o;
   o.command = std::move(command);
   o.linger = linger;
+  o.ptrace_tree = ptrace_tree;
   auto t = wrap::Tracer::start(o, r);
   REQUIRE_MESSAGE(t.ok(), (t ? "" : t.error().message));
   return (*t)->trace();
@@ -75,9 +77,11 @@ std::string helper() {
 
 }  // namespace
 
-TEST_CASE("every exec of the tree is reported with argv, cwd, parent and exit") {
+// The tree both ways: detached (the default on Linux 6.15+) and ptraced.
+static void check_tree(bool ptrace_tree) {
   Recorder r;
-  const auto out = trace(r, {"/bin/sh", "-c", "/bin/true one; /bin/echo two >/dev/null; (cd /tmp && /bin/ls -d .) >/dev/null; exit 3"});
+  const auto out = trace(r, {"/bin/sh", "-c", "/bin/true one; /bin/echo two >/dev/null; (cd /tmp && /bin/ls -d .) >/dev/null; exit 3"},
+                         std::chrono::seconds(10), ptrace_tree);
   CHECK(out.exit_code == 3);
   CHECK(out.signal == 0);
   const capture::Exec* sh = r.exec_with_arg("-c");
@@ -101,6 +105,21 @@ TEST_CASE("every exec of the tree is reported with argv, cwd, parent and exit") 
   for (const auto& x : r.execs)
     CHECK(std::any_of(r.forks.begin(), r.forks.end(),
                       [&](const capture::Fork& f) { return f.child_pid == x.pid; }));
+}
+
+TEST_CASE("every exec of the tree is reported with argv, cwd, parent and exit") {
+  REQUIRE(wrap::pidfd::exit_status_supported());  // CI's kernel: the detached tree
+  check_tree(false);
+}
+
+TEST_CASE("the ptrace tree reports the same") { check_tree(true); }
+
+TEST_CASE("the build can debug its own children: no process stays ptraced") {
+  Recorder r;
+  CHECK(trace(r, {helper(), "trace-child"}).exit_code == 0);
+  // Under the ptrace tree it cannot (gdb, strace and LeakSanitizer fail).
+  Recorder p;
+  CHECK(trace(p, {helper(), "trace-child"}, std::chrono::seconds(10), true).exit_code == 1);
 }
 
 TEST_CASE("a signal that kills the build is its outcome") {

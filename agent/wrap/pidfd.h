@@ -1,0 +1,23 @@
+// Process file descriptors, for the detached tree (agent/wrap/tracer): a
+// process the tracer only met at its exec is watched through a pidfd, and
+// its exit status read from it once its parent has reaped it (Linux 6.15+,
+// PIDFD_INFO_EXIT), so no process of the build has to stay ptraced.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+
+namespace bt::agent::wrap::pidfd {
+
+// A pidfd for process `pid` (a thread group leader); -1 on error.
+int open(pid_t pid);
+// The wait status of the process behind `fd` once it has been reaped;
+// nullopt while it runs or is a zombie, or on a kernel without it.
+std::optional<int> exit_status(int fd);
+// Whether this kernel reports exit statuses through pidfds: probed once,
+// by reaping a child of our own.
+bool exit_status_supported();
+int send_signal(int fd, int sig);
+
+}  // namespace bt::agent::wrap::pidfd
