@@ -231,6 +231,25 @@ int receive_listener(int sock) {
   ::_exit(127);
 }
 
+// At an exec stop: the program, its argv and cwd -- what the new program
+// could change as soon as it runs is read while it is stopped, and nothing
+// more, since the build waits for these reads. `former`: the thread that
+// called exec (a non-leader takes over the group id, which the kernel
+// reports the exec under).
+capture::Exec read_exec_stop(pid_t pid, pid_t* former) {
+  unsigned long caller = static_cast<unsigned long>(pid);
+  ::ptrace(PTRACE_GETEVENTMSG, pid, 0, &caller);
+  *former = static_cast<pid_t>(caller);
+  capture::Exec e;
+  e.time_ns = wall_ns();
+  e.pid = static_cast<uint64_t>(pid);
+  const std::string proc = "/proc/" + std::to_string(pid);
+  e.exe = procfs::read_link(proc + "/exe");
+  e.cwd = procfs::read_link(proc + "/cwd");
+  e.argv = procfs::cmdline(pid);
+  return e;
+}
+
 bool is_stop_signal(int sig) {
   return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
@@ -359,21 +378,9 @@ void Tracer::State::on_new_task(pid_t tid, pid_t parent_tid, int event) {
 }
 
 void Tracer::State::on_exec(pid_t pid) {
-  // A non-leader thread that execs takes over the thread group id; the
-  // kernel reports the exec under the group id.
-  unsigned long former = 0;
-  ::ptrace(PTRACE_GETEVENTMSG, pid, 0, &former);
-  if (former != static_cast<unsigned long>(pid)) tgid_of.erase(static_cast<pid_t>(former));
-  capture::Exec e;
-  e.time_ns = wall_ns();
-  e.pid = static_cast<uint64_t>(pid);
-  // What the new program could change as soon as it runs (its argv
-  // memory, its cwd) is read while it is stopped, and nothing more: the
-  // build waits for these reads.
-  const std::string proc = "/proc/" + std::to_string(pid);
-  e.exe = procfs::read_link(proc + "/exe");
-  e.cwd = procfs::read_link(proc + "/cwd");
-  e.argv = procfs::cmdline(pid);
+  pid_t former = pid;
+  capture::Exec e = read_exec_stop(pid, &former);
+  if (former != pid) tgid_of.erase(former);
   resume(pid, PTRACE_CONT);
   // The rest runs beside the program: its parent and real uid (the
   // program would have to call setuid() within microseconds to be seen
@@ -707,17 +714,10 @@ void Tracer::State::on_detached_stop(pid_t tid, int status) {
 
 void Tracer::State::on_detached_exec(pid_t pid) {
   const auto hold = locked.hold();  // no open of the new program before its exec
-  unsigned long former = 0;
-  ::ptrace(PTRACE_GETEVENTMSG, pid, 0, &former);
-  seized.erase(static_cast<pid_t>(former));
+  pid_t former = pid;
+  capture::Exec e = read_exec_stop(pid, &former);
+  seized.erase(former);
   seized.erase(pid);
-  capture::Exec e;
-  e.time_ns = wall_ns();
-  e.pid = static_cast<uint64_t>(pid);
-  const std::string proc = "/proc/" + std::to_string(pid);
-  e.exe = procfs::read_link(proc + "/exe");
-  e.cwd = procfs::read_link(proc + "/cwd");
-  e.argv = procfs::cmdline(pid);
   const int fd = pidfd_of.count(pid) ? -1 : pidfd::open(pid);
   ::ptrace(PTRACE_DETACH, pid, 0, 0);
   procfs::Status st;
