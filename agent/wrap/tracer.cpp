@@ -719,13 +719,15 @@ void Tracer::State::on_detached_exec(pid_t pid) {
   seized.erase(former);
   seized.erase(pid);
   const int fd = pidfd_of.count(pid) ? -1 : pidfd::open(pid);
-  ::ptrace(PTRACE_DETACH, pid, 0, 0);
+  // Parent, uid and start time before it goes on: once detached, a short
+  // program may be gone and reaped before /proc is read.
   procfs::Status st;
   if (procfs::status(pid, &st)) {
     e.ppid = static_cast<uint64_t>(st.ppid);
     e.uid = st.uid;
   }
   report_lineage(pid, st.ppid);
+  ::ptrace(PTRACE_DETACH, pid, 0, 0);
   e.start_ns = processes[pid];
   if (pid == main) main_exec_seen = true;
   if (fd >= 0) watch(pid, fd);
