@@ -12,16 +12,11 @@
 
 #include "agent/dns/dns.h"
 #include "agent/wrap/clock.h"
+#include "agent/wrap/pidfd.h"
 #include "agent/wrap/procfs.h"
 
-#ifndef __NR_pidfd_open
-#define __NR_pidfd_open 434
-#endif
 #ifndef __NR_pidfd_getfd
 #define __NR_pidfd_getfd 438
-#endif
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
 #endif
 
 namespace bt::agent::wrap {
@@ -65,9 +60,9 @@ std::optional<ConnectCall> read_connect(pid_t tid, const uint64_t* args) {
 int copy_socket(pid_t tid, int fd, bool* leader) {
   // A plain pidfd only opens for a thread group leader; another thread's
   // needs PIDFD_THREAD (6.9+).
-  int pidfd = static_cast<int>(::syscall(__NR_pidfd_open, tid, 0));
+  int pidfd = pidfd::open(tid);
   if (leader) *leader = pidfd >= 0;
-  if (pidfd < 0) pidfd = static_cast<int>(::syscall(__NR_pidfd_open, tid, PIDFD_THREAD));
+  if (pidfd < 0) pidfd = pidfd::open(tid, true);
   if (pidfd < 0) return -1;
   const int copy = static_cast<int>(::syscall(__NR_pidfd_getfd, pidfd, fd, 0));
   ::close(pidfd);

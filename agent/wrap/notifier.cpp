@@ -38,6 +38,10 @@ bool hung_up(int listener) {
   return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) && !(p.revents & POLLIN);
 }
 
+// recvfrom(fd, buf, len, flags, from, fromlen), recvmsg(fd, msg, flags),
+// recvmmsg(fd, msgs, n, flags, timeout): the flags' argument.
+int recv_flags(long nr, const uint64_t* a) { return static_cast<int>(nr == __NR_recvmsg ? a[2] : a[3]); }
+
 }  // namespace
 
 Notifier::Notifier(int listener, LockedObserver& observer, DnsSockets& dns, NotifierOptions options,
@@ -163,10 +167,6 @@ void Notifier::answer_process_access(const seccomp_notif& req, const uint64_t* a
   respond(req.id, 0, true);
   observer_.inner().on_process_access(access);
 }
-
-// recvfrom(fd, buf, len, flags, from, fromlen), recvmsg(fd, msg, flags),
-// recvmmsg(fd, msgs, n, flags, timeout): the flags' argument.
-int recv_flags(long nr, const uint64_t* a) { return static_cast<int>(nr == __NR_recvmsg ? a[2] : a[3]); }
 
 void Notifier::answer_recv(const seccomp_notif& req, const uint64_t* args) {
   const pid_t tid = static_cast<pid_t>(req.pid);

@@ -14,6 +14,9 @@
 #ifndef __NR_pidfd_open
 #define __NR_pidfd_open 434
 #endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
 #ifndef __NR_pidfd_send_signal
 #define __NR_pidfd_send_signal 424
 #endif
@@ -37,7 +40,9 @@ constexpr unsigned long kGetInfo = _IOWR(0xFF, 11, Info);
 
 }  // namespace
 
-int open(pid_t pid) { return static_cast<int>(::syscall(__NR_pidfd_open, pid, 0)); }
+int open(pid_t pid, bool thread) {
+  return static_cast<int>(::syscall(__NR_pidfd_open, pid, thread ? PIDFD_THREAD : 0));
+}
 
 std::optional<int> exit_status(int fd) {
   Info info{};

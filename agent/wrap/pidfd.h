@@ -10,8 +10,9 @@
 
 namespace bt::agent::wrap::pidfd {
 
-// A pidfd for process `pid` (a thread group leader); -1 on error.
-int open(pid_t pid);
+// A pidfd for process `pid` (a thread group leader), or with `thread` for
+// any thread (PIDFD_THREAD, Linux 6.9+); -1 on error.
+int open(pid_t pid, bool thread = false);
 // The wait status of the process behind `fd` once it has been reaped;
 // nullopt while it runs or is a zombie, or on a kernel without it.
 std::optional<int> exit_status(int fd);

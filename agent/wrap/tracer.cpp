@@ -51,6 +51,17 @@ namespace {
 // and a connect storm from 1.52x to 1.31x.
 constexpr auto kSpin = std::chrono::microseconds(1000);
 
+// Polls `ready` for kSpin after `since`, yielding between polls (the
+// build's own work on this CPU comes first); true once it is.
+template <typename Ready>
+bool spin_until(Ready&& ready, std::chrono::steady_clock::time_point since) {
+  while (std::chrono::steady_clock::now() < since + kSpin) {
+    if (ready()) return true;
+    ::sched_yield();
+  }
+  return false;
+}
+
 // The system calls that stop the tracee besides the opens (kOpenCalls) and
 // connect, which go to the notifier when the kernel allows it. Everything
 // else runs at full speed: execs, forks and exits are ptrace events.
@@ -653,9 +664,7 @@ bool Tracer::State::step_detached(int timeout_ms) {
   // As in the ptrace tree, poll a while before sleeping: an exec's call
   // and its stop come a few hundred microseconds apart (see kSpin).
   int n = 0;
-  while ((n = ::epoll_wait(epoll_fd, events, 16, 0)) == 0 &&
-         std::chrono::steady_clock::now() < last_event + kSpin)
-    ::sched_yield();
+  spin_until([&] { return (n = ::epoll_wait(epoll_fd, events, 16, 0)) != 0; }, last_event);
   if (n == 0) n = ::epoll_wait(epoll_fd, events, 16, timeout_ms);
   if (n > 0) last_event = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) {
@@ -954,10 +963,7 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::O
 bool Tracer::State::wait_for_events(std::chrono::steady_clock::time_point last_stop) {
   const sigset_t chld = sigchld_set();
   sigset_t pending;
-  while (std::chrono::steady_clock::now() < last_stop + kSpin) {
-    if (::sigpending(&pending) == 0 && sigismember(&pending, SIGCHLD)) break;
-    ::sched_yield();  // the build's own work on this CPU comes first
-  }
+  spin_until([&] { return ::sigpending(&pending) == 0 && sigismember(&pending, SIGCHLD); }, last_stop);
   static const timespec kMaxSleep{0, 20 * 1000 * 1000};
   return ::sigtimedwait(&chld, nullptr, &kMaxSleep) == SIGCHLD;
 }
