@@ -92,7 +92,7 @@ void Notifier::stop() {
   }
   thread_.join();
   // A connect whose caller was killed may still be waiting for its peer.
-  while (connect_threads_ > 0) {
+  while (helper_threads_ > 0) {
     {
       std::lock_guard lock(connecting_mu_);
       for (int sock : connecting_) ::shutdown(sock, SHUT_RDWR);
@@ -186,7 +186,7 @@ void Notifier::answer_recv(const seccomp_notif& req, const uint64_t* args) {
     if (sock >= 0) ::close(sock);
     return respond(req.id, 0, true);
   }
-  if (peek_dns(pid, sock, server.empty() ? nullptr : &server)) {
+  if (peek_dns(pid, sock, server)) {
     ::close(sock);
     return respond(req.id, 0, true);
   }
@@ -197,23 +197,24 @@ void Notifier::answer_recv(const seccomp_notif& req, const uint64_t* args) {
     ::close(sock);
     return respond(req.id, 0, true);
   }
-  ++connect_threads_;
+  ++helper_threads_;
   std::thread([this, id = req.id, pid, sock, server]() mutable {
     wait_then_peek(id, pid, sock, std::move(server));
-    --connect_threads_;
+    --helper_threads_;
   }).detach();
 }
 
 // Peeks the next datagram of `sock` (the build's socket): true when there
 // was one (reported when it is a DNS answer), false when none is queued.
-bool Notifier::peek_dns(pid_t pid, int sock, const std::string* server) {
+// `server`: the socket's DNS server, or empty (then the sender's port says).
+bool Notifier::peek_dns(pid_t pid, int sock, const std::string& server) {
   std::vector<uint8_t> buf(kMaxDnsMessage);
   sockaddr_storage from{};
   socklen_t from_len = sizeof from;
   const ssize_t n = ::recvfrom(sock, buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT,
                                reinterpret_cast<sockaddr*>(&from), &from_len);
   if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
-  std::string source = server ? *server : "";
+  std::string source = server;
   if (source.empty() && (from.ss_family == AF_INET || from.ss_family == AF_INET6)) {
     uint64_t port = 0;
     std::string addr = sockaddr_text(from, &port);
@@ -232,7 +233,7 @@ void Notifier::wait_then_peek(uint64_t id, pid_t pid, int sock, std::string serv
   while (!stopping_ && still_waiting(id)) {
     pollfd p{sock, POLLIN, 0};
     if (::poll(&p, 1, 100) == 1) {
-      if (peek_dns(pid, sock, server.empty() ? nullptr : &server)) break;
+      if (peek_dns(pid, sock, server)) break;
     }
   }
   ::close(sock);
@@ -297,10 +298,10 @@ void Notifier::answer_connect(const seccomp_notif& req, const uint64_t* args) {
     std::lock_guard lock(connecting_mu_);
     connecting_.insert(sock);
   }
-  ++connect_threads_;
+  ++helper_threads_;
   std::thread([this, id = req.id, tid, c = std::move(*call), sock]() mutable {
     connect_for(id, tid, std::move(c), sock);
-    --connect_threads_;
+    --helper_threads_;
   }).detach();
 }
 

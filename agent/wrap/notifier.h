@@ -84,7 +84,7 @@ class Notifier {
   void connect_for(uint64_t id, pid_t tid, ConnectCall call, int sock);
   void answer_process_access(const ::seccomp_notif& req, const uint64_t* args);
   void answer_recv(const ::seccomp_notif& req, const uint64_t* args);
-  bool peek_dns(pid_t pid, int sock, const std::string* server);
+  bool peek_dns(pid_t pid, int sock, const std::string& server);
   void wait_then_peek(uint64_t id, pid_t pid, int sock, std::string server);
   pid_t process_of(pid_t tid);
   void respond(uint64_t id, int error, bool go_on);
@@ -108,7 +108,7 @@ class Notifier {
   // their own: the connects' sockets (so stop() can abort them) and their number.
   std::mutex connecting_mu_;
   std::set<int> connecting_;
-  std::atomic<int> connect_threads_{0};
+  std::atomic<int> helper_threads_{0};
 };
 
 }  // namespace bt::agent::wrap
