@@ -104,10 +104,10 @@ int main(int argc, char** argv) {
     }
     int status = 0;
     ::waitpid(child, &status, 0);
-    if (!WIFSTOPPED(status)) return 1;
+    if (!WIFSTOPPED(status)) std::_Exit(1);  // no leak check: see vm-read
     ::ptrace(PTRACE_CONT, child, nullptr, nullptr);
     ::waitpid(child, &status, 0);
-    std::_Exit(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1);  // no leak check: see vm-read
+    std::_Exit(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1);
   }
   if (!std::strcmp(mode, "exit")) return std::atoi(argv[2]);
   // _Exit: the asan build's leak check cannot run under ptrace.
