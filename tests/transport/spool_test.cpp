@@ -143,6 +143,28 @@ TEST_CASE("two spools on one folder (two agent processes) keep one chain") {
   check_chain(*a, f.key.public_key, 6);
 }
 
+// A concurrent run's batch must never be passed over: shipping a newer one
+// first makes the collector record a gap (seen with 4 runs on one folder).
+TEST_CASE("a spool never loses sight of a batch another process sealed") {
+  Fixture f;
+  auto a = f.open();
+  auto b = f.open();
+  batch::Sealer other(f.key, kAgent);
+  auto seal_in_b = [&] {
+    for (auto& e : testing::sample_events(2, kAgent)) other.add(e);
+    REQUIRE(b->seal_and_append(other)->stored);
+  };
+  REQUIRE(f.append(*a).stored);            // 1
+  CHECK(a->pending() == std::vector<uint64_t>{1});
+  seal_in_b();                             // 2, while a sends 1
+  REQUIRE(a->remove(1).ok());              // a's ack for 1
+  CHECK(a->pending() == std::vector<uint64_t>{2});
+  seal_in_b();                             // 3
+  REQUIRE(a->remove(2).ok());
+  REQUIRE(f.append(*a).stored);            // 4, chained after 3
+  CHECK(a->pending() == std::vector<uint64_t>{3, 4});
+}
+
 TEST_CASE("rejected batches are kept under a size cap") {
   Fixture f;
   spool::Config c;

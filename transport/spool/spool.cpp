@@ -201,7 +201,10 @@ Result<Appended> Spool::seal_and_append(batch::Sealer& sealer) {
     out.detail = why;
     return out;
   }
-  refresh();  // other processes may have sealed or sent since
+  // Always read: a batch this process ships must come with every older one
+  // another process sealed (the mtime check could miss one), or it would
+  // be sent first and the collector would see a gap.
+  refresh(true);
   auto tip = read_tip_locked();
   if (!tip) return tip.error();
   tip_ = *tip;
@@ -256,7 +259,7 @@ Status Spool::remove(uint64_t seq) {
     bytes_ -= it->second;
     files_.erase(it);
   }
-  note_own_change();
+  forget_listing();
   return Ok{};
 }
 
@@ -269,7 +272,7 @@ Status Spool::move_aside(uint64_t seq, const std::string& folder, const std::str
     bytes_ -= it->second;
     files_.erase(it);
   }
-  note_own_change();
+  forget_listing();
   return Ok{};
 }
 
