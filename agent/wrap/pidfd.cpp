@@ -35,6 +35,7 @@ struct Info {
   uint32_t coredump_mask;
   uint32_t spare;
 };
+constexpr uint64_t kInfoCreds = 1u << 1;
 constexpr uint64_t kInfoExit = 1u << 3;
 constexpr unsigned long kGetInfo = _IOWR(0xFF, 11, Info);
 
@@ -49,6 +50,13 @@ std::optional<int> exit_status(int fd) {
   info.mask = kInfoExit;
   if (::ioctl(fd, kGetInfo, &info) != 0 || !(info.mask & kInfoExit)) return std::nullopt;
   return info.exit_code;
+}
+
+std::optional<Identity> identity(int fd) {
+  Info info{};
+  info.mask = kInfoCreds;
+  if (::ioctl(fd, kGetInfo, &info) != 0 || !(info.mask & kInfoCreds)) return std::nullopt;
+  return Identity{static_cast<pid_t>(info.ppid), info.ruid};
 }
 
 int send_signal(int fd, int sig) { return static_cast<int>(::syscall(__NR_pidfd_send_signal, fd, sig, nullptr, 0)); }

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 
 namespace bt::agent::wrap::pidfd {
@@ -16,6 +17,14 @@ int open(pid_t pid, bool thread = false);
 // The wait status of the process behind `fd` once it has been reaped;
 // nullopt while it runs or is a zombie, or on a kernel without it.
 std::optional<int> exit_status(int fd);
+// The parent (its thread group id) and real uid of the live process behind
+// `fd`: one ioctl where /proc/<pid>/status costs four system calls, on the
+// path an exec waits on. nullopt once it is gone.
+struct Identity {
+  pid_t ppid = 0;
+  uint64_t uid = 0;
+};
+std::optional<Identity> identity(int fd);
 // Whether this kernel reports exit statuses through pidfds: probed once,
 // by reaping a child of our own.
 bool exit_status_supported();

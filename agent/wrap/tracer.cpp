@@ -312,6 +312,8 @@ struct Tracer::State {
   std::set<pid_t> killed;                         // at the linger deadline
   std::chrono::steady_clock::time_point last_kill{};
   std::chrono::steady_clock::time_point last_event{};
+  const pid_t self = ::getpid();  // the build's reaper
+  bool children_left = true;      // until a wait says ECHILD
 
   explicit State(capture::Observer& o) : locked(o), observer(locked.inner()) {}
   ~State();
@@ -342,7 +344,7 @@ struct Tracer::State {
   bool reap();
   void on_detached_stop(pid_t tid, int status);
   void on_detached_exec(pid_t pid);
-  void report_lineage(pid_t pid, pid_t ppid);
+  std::vector<capture::Fork> new_lineage(pid_t pid, pid_t ppid);
   void watch(pid_t pid, int fd);
   void on_pidfd_ready(pid_t pid);
   void retry_exited();
@@ -667,22 +669,26 @@ bool Tracer::State::step_detached(int timeout_ms) {
   spin_until([&] { return (n = ::epoll_wait(epoll_fd, events, 16, 0)) != 0; }, last_event);
   if (n == 0) n = ::epoll_wait(epoll_fd, events, 16, timeout_ms);
   if (n > 0) last_event = std::chrono::steady_clock::now();
+  // Only a SIGCHLD (or a timeout, should one go astray) says there may be
+  // something to wait for: each wait is a system call an exec waits on.
+  bool child_news = n == 0;
   for (int i = 0; i < n; ++i) {
     const uint64_t tag = events[i].data.u64 & ~0xffffffffull;
     if (tag == kWakeTag) {
       take_exec_requests();
     } else if (tag == kSignalTag) {
-      signalfd_siginfo info;
-      while (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      child_news = true;
+      signalfd_siginfo infos[8];  // coalesced: one read empties it
+      while (::read(signal_fd, infos, sizeof infos) == static_cast<ssize_t>(sizeof infos)) {
       }
     } else if (tag == kPidfdTag) {
       on_pidfd_ready(static_cast<pid_t>(events[i].data.u64 & 0xffffffffu));
     }
   }
   retry_exited();  // children before the parents reaped below
-  const bool any_left = reap();
+  if (child_news) children_left = reap();
   retry_exited();
-  return any_left;
+  return children_left;
 }
 
 // Our children's exits (the main process, orphans) and our tracees' stops
@@ -727,28 +733,31 @@ void Tracer::State::on_detached_exec(pid_t pid) {
   capture::Exec e = read_exec_stop(pid, &former);
   seized.erase(former);
   seized.erase(pid);
-  const int fd = pidfd_of.count(pid) ? -1 : pidfd::open(pid);
+  const auto known = pidfd_of.find(pid);
+  const int fd = known != pidfd_of.end() ? -1 : pidfd::open(pid);
   // Parent, uid and start time before it goes on: once detached, a short
-  // program may be gone and reaped before /proc is read.
-  procfs::Status st;
-  if (procfs::status(pid, &st)) {
-    e.ppid = static_cast<uint64_t>(st.ppid);
-    e.uid = st.uid;
+  // program may be gone and reaped before they are read. Reporting waits
+  // until it runs again: the build need not wait for our pipeline.
+  const auto id = pidfd::identity(known != pidfd_of.end() ? known->second : fd);
+  if (id) {
+    e.ppid = static_cast<uint64_t>(id->ppid);
+    e.uid = id->uid;
   }
-  report_lineage(pid, st.ppid);
+  const std::vector<capture::Fork> forks = new_lineage(pid, id ? id->ppid : 0);
   ::ptrace(PTRACE_DETACH, pid, 0, 0);
+  for (const capture::Fork& f : forks) observer.on_fork(f);
   e.start_ns = processes[pid];
   if (pid == main) main_exec_seen = true;
   if (fd >= 0) watch(pid, fd);
   observer.on_exec(e);
 }
 
-// Reports the forks that led to `pid`, from the nearest process already
-// reported: a process that exec'd under a subshell that never did appears
-// under that subshell. An orphan's lost parent is the agent, its reaper.
-void Tracer::State::report_lineage(pid_t pid, pid_t ppid) {
-  if (processes.count(pid)) return;
-  const pid_t self = ::getpid();
+// The forks that led to `pid`, from the nearest process already reported:
+// a process that exec'd under a subshell that never did appears under that
+// subshell. An orphan's lost parent is the agent, its reaper.
+std::vector<capture::Fork> Tracer::State::new_lineage(pid_t pid, pid_t ppid) {
+  std::vector<capture::Fork> forks;
+  if (processes.count(pid)) return forks;
   std::vector<std::pair<pid_t, pid_t>> chain;  // (child, parent), nearest first
   pid_t child = pid, parent = ppid;
   for (;;) {
@@ -762,10 +771,11 @@ void Tracer::State::report_lineage(pid_t pid, pid_t ppid) {
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
     const uint64_t start_ns = procfs::start_time_ns(it->first);
     processes[it->first] = start_ns;
-    observer.on_fork({wall_ns(), static_cast<uint64_t>(it->second), static_cast<uint64_t>(it->first), start_ns});
+    forks.push_back({wall_ns(), static_cast<uint64_t>(it->second), static_cast<uint64_t>(it->first), start_ns});
     if (it->first != pid)
       if (const int fd = pidfd::open(it->first); fd >= 0) watch(it->first, fd);
   }
+  return forks;
 }
 
 void Tracer::State::watch(pid_t pid, int fd) {
@@ -822,7 +832,6 @@ void Tracer::State::kill_leftovers() {
   last_kill = now;
   for (const auto& [pid, fd] : pidfd_of)
     if (!exited_at.count(pid) && pidfd::send_signal(fd, SIGKILL) == 0) killed.insert(pid);
-  const pid_t self = ::getpid();
   for (const pid_t pid : procfs::children_of(self))
     if (::kill(pid, SIGKILL) == 0) killed.insert(pid);
 }
