@@ -288,9 +288,13 @@ void Notifier::answer_connect(const seccomp_notif& req, const uint64_t* args) {
   }
   call->connect.pid = static_cast<uint64_t>(st.tgid);
   call->connect.protocol = socket_protocol(sock);
-  const int flags = ::fcntl(sock, F_GETFL);
-  const bool blocking = flags >= 0 && !(flags & O_NONBLOCK);
-  if (!blocking || (options_.loopback_connects_inline && is_loopback(call->addr))) {
+  // Loopback first: it needs no system call, and such a connect is made
+  // here whether it blocks or not.
+  const auto blocking = [sock] {
+    const int flags = ::fcntl(sock, F_GETFL);
+    return flags >= 0 && !(flags & O_NONBLOCK);
+  };
+  if ((options_.loopback_connects_inline && is_loopback(call->addr)) || !blocking()) {
     connect_for(req.id, tid, std::move(*call), sock);
     return;
   }

@@ -3,7 +3,9 @@
 # sensor, in alternating A/B pairs (the harness's run.sh):
 #  1. under `buildtrail-agent run` and under `strace -f --seccomp-bpf`
 #     (issue 5's targets, the agent's peak RSS);
-#  2. under a running `buildtrail-agent daemon`, auditd and bpftrace
+#  2. compile and net storm under bench/wrap/notify_floor, every open notified
+#     and nothing else done: the least any unprivileged sensor costs there;
+#  3. under a running `buildtrail-agent daemon`, auditd and bpftrace
 #     (issue 6's targets, kernel loss, the daemon's peak RSS and idle CPU).
 # Prints median wall-time ratios against the targets. Needs root and the
 # shared bench next to the repo (its setup.sh installs auditd and bpftrace).
@@ -31,6 +33,15 @@ if [ "${SKIP_WRAP:-0}" != 1 ]; then
     >/dev/null 2>"$out/logs/rss.log" || true
 fi
 
+# The floor under the wrap targets: the same workloads with every open sent
+# to a listener that reads nothing and lets it go on (bench/wrap/notify_floor).
+# No unprivileged sensor that sees every open can cost less.
+if [ "${SKIP_WRAP:-0}" != 1 ] && [ "${SKIP_FLOOR:-0}" != 1 ]; then
+  SENSOR_NAME=notify-floor SENSOR_CMD="$build/bench/notify_floor --" \
+  N=${N:-3} TOOLS=" " WORKLOADS="${FLOOR_WORKLOADS:-compile net_storm}" OUT=$out/floor.md BENCH_LOGDIR=$out/floor-logs \
+    "$shared/run.sh" >"$out/floor-run.log" 2>&1 || { tail -n 30 "$out/floor-run.log"; exit 1; }
+fi
+
 # The daemon, already running when the workload starts, as on a CI host.
 # The harness's peer script plays the CI runner: the workload it starts is
 # the build.
@@ -54,10 +65,10 @@ if [ "${SKIP_DAEMON:-0}" != 1 ]; then
   kill -TERM $dpid; wait $dpid || true
   echo "idle_cpu_percent $(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz / 10 * 100 }')" >"$out/idle.txt"
 fi
-for f in "$out/overhead.md" "$out/daemon.md"; do
+for f in "$out/overhead.md" "$out/floor.md" "$out/daemon.md"; do
   [ -f "$f" ] && grep '^|' "$f" | grep -v '^| workload' | grep -v '^|---'
 done
-python3 - "$out/overhead.md" "$out/logs" "$out/daemon.md" "$out" <<'PY'
+python3 - "$out/overhead.md" "$out/logs" "$out/daemon.md" "$out" "$out/floor.md" <<'PY'
 import glob, os, re, sys
 targets = {"compile": 1.10, "exec_storm": 1.30, "net_storm": 1.15, "file_storm": 2.0}
 ratio = {}
@@ -77,6 +88,18 @@ for w, target in targets.items():
     ok &= met
     print(f"overhead {w}: {ours:.2f}x (target <= {target:.2f}x; strace {strace or 0:.2f}x, "
           f"half its overhead {half or 0:.2f}x) {'met' if met else 'MISSED'}")
+# The kernel's share: the same workload with opens notified and nothing
+# else done. What the agent adds above it is ours.
+floor = {}
+for line in (open(sys.argv[5]) if os.path.exists(sys.argv[5]) else []):
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    if len(cells) > 4 and cells[1] == "notify-floor":
+        try: floor[cells[0]] = float(cells[4])
+        except ValueError: pass
+for w, f in floor.items():
+    ours = ratio.get((w, "buildtrail"))
+    beyond = f"; buildtrail {ours:.2f}x, {ours / f:.2f}x the floor" if ours else ""
+    print(f"notify floor {w}: {f:.2f}x (every open notified, nothing read{beyond})")
 rss = [int(m) for f in glob.glob(sys.argv[2] + "/**/*", recursive=True)
        for m in re.findall(r"peak RSS (\d+) KiB", open(f, errors="replace").read())]
 if rss and targets:
