@@ -30,6 +30,7 @@
 #include "agent/dns/dns.h"
 #include "agent/wrap/clock.h"
 #include "agent/wrap/connects.h"
+#include "agent/wrap/listener_handoff.h"
 #include "agent/wrap/locked_observer.h"
 #include "agent/wrap/notifier.h"
 #include "agent/wrap/opens.h"
@@ -173,51 +174,6 @@ int install_filter(sock_fprog* prog, unsigned flags) {
     rc = static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog));
   }
   return rc;
-}
-
-// Hands the notification fd (or, with -1, the news that there is none) to
-// the tracer before the exec closes it (it is close-on-exec): the build
-// must never hold it, or it could answer its own notifications.
-void send_listener(int sock, int listener) {
-  char tag = listener >= 0 ? 'n' : 't';
-  iovec iov{&tag, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (listener >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &listener, sizeof listener);
-  }
-  (void)!::sendmsg(sock, &msg, MSG_NOSIGNAL);
-  if (listener >= 0) ::close(listener);
-}
-
-// The notification fd the child sent, or -1 (no listener: a filter with
-// one already governs the agent, e.g. a nested `run`).
-int receive_listener(int sock) {
-  char tag = 0;
-  iovec iov{&tag, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t got;
-  while ((got = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
-  }
-  if (got != 1 || tag != 'n') return -1;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd = -1;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
 }
 
 [[noreturn]] void child_main(int go_fd, int err_fd, int listener_sock, std::vector<char*>& argv,

@@ -30,9 +30,13 @@
 #include <thread>
 #include <vector>
 
+#include "agent/wrap/listener_handoff.h"
 #include "agent/wrap/seccomp_compat.h"
 
 namespace {
+
+using bt::agent::wrap::receive_listener;
+using bt::agent::wrap::send_listener;
 
 [[noreturn]] void fail(const char* what, int err) {
   std::fprintf(stderr, "notify_floor: %s: %s\n", what, std::strerror(err));
@@ -68,42 +72,10 @@ std::vector<sock_filter> open_filter() {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl(PR_SET_NO_NEW_PRIVS)", errno);
   const long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
   if (listener < 0) fail("seccomp", errno);
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  const int fd = static_cast<int>(listener);
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  if (sendmsg(sock, &msg, 0) != 1) fail("sendmsg", errno);
-  close(fd);
+  send_listener(sock, static_cast<int>(listener));
   close(sock);
   execvp(argv[0], argv);
   fail(argv[0], errno);
-}
-
-int receive_listener(int sock) {
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1) return -1;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd = -1;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
 }
 
 // Answers every notification "go on" until no process uses the filter.
