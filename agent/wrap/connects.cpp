@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstring>
 
@@ -57,6 +58,42 @@ std::optional<ConnectCall> read_connect(pid_t tid, const uint64_t* args) {
   return call;
 }
 
+namespace {
+int copy_fd(int pidfd, int fd) { return static_cast<int>(::syscall(__NR_pidfd_getfd, pidfd, fd, 0)); }
+}  // namespace
+
+int SocketCopier::copy(pid_t tid, int fd, bool* leader, const std::function<bool()>& still_waiting) {
+  if (tid == tid_ && pidfd_ >= 0) {
+    if (const int kept = copy_fd(pidfd_, fd); kept >= 0) {
+      *leader = leader_;
+      return kept;
+    }
+    if (errno != ESRCH) return -1;  // not a socket of that caller's, say
+  }
+  forget();
+  int pidfd = pidfd::open(tid);
+  const bool leads = pidfd >= 0;
+  if (pidfd < 0) pidfd = pidfd::open(tid, true);
+  if (pidfd < 0) return -1;
+  const int copied = copy_fd(pidfd, fd);
+  if (copied < 0 || !still_waiting()) {
+    if (copied >= 0) ::close(copied);
+    ::close(pidfd);
+    return -1;
+  }
+  tid_ = tid;
+  pidfd_ = pidfd;
+  leader_ = leads;
+  *leader = leads;
+  return copied;
+}
+
+void SocketCopier::forget() {
+  if (pidfd_ >= 0) ::close(pidfd_);
+  pidfd_ = -1;
+  tid_ = 0;
+}
+
 int copy_socket(pid_t tid, int fd, bool* leader) {
   // A plain pidfd only opens for a thread group leader; another thread's
   // needs PIDFD_THREAD (6.9+).
@@ -64,7 +101,7 @@ int copy_socket(pid_t tid, int fd, bool* leader) {
   if (leader) *leader = pidfd >= 0;
   if (pidfd < 0) pidfd = pidfd::open(tid, true);
   if (pidfd < 0) return -1;
-  const int copy = static_cast<int>(::syscall(__NR_pidfd_getfd, pidfd, fd, 0));
+  const int copy = copy_fd(pidfd, fd);
   ::close(pidfd);
   return copy;
 }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -36,6 +37,30 @@ std::optional<ConnectCall> read_connect(pid_t tid, const uint64_t* args);
 // A copy of the socket `fd` of thread `tid` (pidfd_getfd, Linux 5.6+), or
 // -1; `leader` (optional) says whether `tid` leads its thread group.
 int copy_socket(pid_t tid, int fd, bool* leader = nullptr);
+
+// Copies callers' sockets for the notifier, keeping the last caller's
+// pidfd for its next call: a process making thousands of connects saves
+// two system calls on each. A pidfd names the process (or thread) it was
+// opened for, never a later one given the same pid: through a kept pidfd
+// of a dead caller the copy fails, and a new pidfd is opened.
+class SocketCopier {
+ public:
+  SocketCopier() = default;
+  ~SocketCopier() { forget(); }
+  SocketCopier(const SocketCopier&) = delete;
+  SocketCopier& operator=(const SocketCopier&) = delete;
+  // A copy of socket `fd` of thread `tid`, or -1; `leader`: whether `tid`
+  // leads its thread group. A pidfd opened for this call is used (and
+  // kept) only if `still_waiting` then says the caller had not died, and
+  // its pid gone to another process, before the pidfd was opened.
+  int copy(pid_t tid, int fd, bool* leader, const std::function<bool()>& still_waiting);
+
+ private:
+  void forget();
+  pid_t tid_ = 0;
+  int pidfd_ = -1;
+  bool leader_ = false;
+};
 
 // "udp" for a datagram socket, else "tcp".
 std::string socket_protocol(int sock);

@@ -181,11 +181,9 @@ void Notifier::answer_recv(const seccomp_notif& req, const uint64_t* args) {
   // recvfrom names its sender, so any socket may turn out to be talking
   // to port 53; recvmsg/recvmmsg are followed on known DNS sockets only.
   if (server.empty() && nr != __NR_recvfrom) return respond(req.id, 0, true);
-  const int sock = copy_socket(tid, fd);
-  if (sock < 0 || !still_waiting(req.id)) {
-    if (sock >= 0) ::close(sock);
-    return respond(req.id, 0, true);
-  }
+  bool leader = false;
+  const int sock = sockets_.copy(tid, fd, &leader, [&] { return still_waiting(req.id); });
+  if (sock < 0) return respond(req.id, 0, true);
   if (peek_dns(pid, sock, server)) {
     ::close(sock);
     return respond(req.id, 0, true);
@@ -274,12 +272,12 @@ void Notifier::answer_connect(const seccomp_notif& req, const uint64_t* args) {
   const pid_t tid = static_cast<pid_t>(req.pid);
   auto call = read_connect(tid, args);
   bool leader = false;
-  const int sock = call ? copy_socket(tid, call->fd, &leader) : -1;
+  // Proved the caller's before the connect (see SocketCopier): with a dead
+  // caller whose pid was reused, it would be some other process's socket.
+  const int sock = call ? sockets_.copy(tid, call->fd, &leader, [&] { return still_waiting(req.id); }) : -1;
   procfs::Status st;
   st.tgid = tid;
-  // Checked before the connect: with a dead caller whose pid was reused,
-  // the copy would be some other process's socket.
-  if (sock < 0 || !still_waiting(req.id) || (!leader && !procfs::status(tid, &st))) {
+  if (sock < 0 || (!leader && !procfs::status(tid, &st))) {
     // Not ours to make (AF_UNIX, a bad address, a vanished caller): the
     // kernel makes it, with the errors it would give anyway.
     if (sock >= 0) ::close(sock);

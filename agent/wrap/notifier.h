@@ -106,6 +106,7 @@ class Notifier {
   std::thread thread_;
   // Blocking connects (and receives waited for) in progress on threads of
   // their own: the connects' sockets (so stop() can abort them) and their number.
+  SocketCopier sockets_;  // the notifier thread's
   std::mutex connecting_mu_;
   std::set<int> connecting_;
   std::atomic<int> helper_threads_{0};

@@ -1,14 +1,15 @@
-// bench/wrap: the least that seeing every open of a build costs without
-// root. `notify_floor -- CMD...` runs CMD under a seccomp filter that sends
-// each open (open, openat, openat2, creat) to a user-notification listener,
-// in synchronous wake-up mode as the agent's, and lets every call go on at
-// once: it reads no path, reports nothing, follows no process tree.
+// bench/wrap: the least that seeing every open and connect of a build costs
+// without root. `notify_floor -- CMD...` runs CMD under a seccomp filter that
+// sends each open (open, openat, openat2, creat) and connect to a
+// user-notification listener, in synchronous wake-up mode as the agent's,
+// and lets every call go on at once: it reads no argument, reports nothing,
+// follows no process tree.
 //
-// Any unprivileged sensor that records credential opens must stop every open
-// this way (a filter cannot see a path, and flags are the build's to choose),
-// so `bench/overhead` runs the shared workloads under it next to
-// `buildtrail-agent run`: what the agent costs beyond this floor is ours to
-// cut, the floor itself is the kernel's round trip per open.
+// Any unprivileged sensor that records credential opens and connects must
+// stop every one of them this way (a filter cannot see a path, and flags are
+// the build's to choose), so `bench/overhead` runs the shared workloads under
+// it next to `buildtrail-agent run`: what the agent costs beyond this floor
+// is ours to cut, the floor itself is the kernel's round trip per call.
 //
 // Exit status: CMD's (128+signal when killed), 127 when it cannot start.
 #include <errno.h>
@@ -43,20 +44,20 @@ using bt::agent::wrap::send_listener;
   _exit(127);
 }
 
-constexpr long kOpenCalls[] = {
+constexpr long kSeenCalls[] = {
 #ifdef __NR_open
     __NR_open,
 #endif
 #ifdef __NR_creat
     __NR_creat,
 #endif
-    __NR_openat, __NR_openat2,
+    __NR_openat, __NR_openat2, __NR_connect,
 };
 
-std::vector<sock_filter> open_filter() {
+std::vector<sock_filter> seen_filter() {
   std::vector<sock_filter> f;
   f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
-  for (long nr : kOpenCalls) {
+  for (long nr : kSeenCalls) {
     f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1));
     f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
   }
@@ -67,7 +68,7 @@ std::vector<sock_filter> open_filter() {
 // In the child: installs the filter, hands its listener to the parent over
 // `sock`, then runs the command.
 [[noreturn]] void run_child(int sock, char** argv) {
-  std::vector<sock_filter> code = open_filter();
+  std::vector<sock_filter> code = seen_filter();
   sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl(PR_SET_NO_NEW_PRIVS)", errno);
   const long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
