@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/wrap/connects.h"
 #include "agent/wrap/procfs.h"
 #include "agent/wrap/pidfd.h"
 #include "agent/wrap/tracer.h"
@@ -375,4 +376,39 @@ TEST_CASE("paths are folded lexically") {
   CHECK(wrap::procfs::join_path("/", "x//y/") == "/x/y");
   CHECK(wrap::procfs::join_path("/a", "/etc/../etc/passwd") == "/etc/passwd");
   CHECK(wrap::procfs::join_path("/", "../../..") == "/");
+}
+
+TEST_CASE("a kept pidfd copies the same caller's sockets, never a dead one's") {
+  int pair[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+  int gate[2];
+  REQUIRE(::pipe(gate) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    char c;
+    (void)!::read(gate[0], &c, 1);  // holds pair[0] until told to go
+    ::_exit(0);
+  }
+  wrap::SocketCopier copier;
+  int validated = 0;
+  auto valid = [&] { ++validated; return true; };
+  bool leader = false;
+  const int first = copier.copy(child, pair[0], &leader, valid);
+  CHECK(first >= 0);
+  CHECK(leader);
+  const int again = copier.copy(child, pair[0], &leader, valid);
+  CHECK(again >= 0);
+  CHECK(validated == 1);  // the second copy went through the kept pidfd
+  for (int fd : {first, again})
+    if (fd >= 0) ::close(fd);
+  // A caller that is no longer waiting: nothing is copied, nothing kept.
+  wrap::SocketCopier refusing;
+  CHECK(refusing.copy(child, pair[0], &leader, [] { return false; }) == -1);
+  (void)!::write(gate[1], "x", 1);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  // Dead and reaped: the kept pidfd copies nothing, and neither does a new one.
+  CHECK(copier.copy(child, pair[0], &leader, valid) == -1);
+  for (int fd : {pair[0], pair[1], gate[0], gate[1]}) ::close(fd);
 }
