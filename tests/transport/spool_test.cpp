@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "common/fs.h"
@@ -145,7 +147,7 @@ TEST_CASE("two spools on one folder (two agent processes) keep one chain") {
 
 // A concurrent run's batch must never be passed over: shipping a newer one
 // first makes the collector record a gap (seen with 4 runs on one folder).
-TEST_CASE("a spool never loses sight of a batch another process sealed") {
+TEST_CASE("a spool never ships past a batch another process sealed") {
   Fixture f;
   auto a = f.open();
   auto b = f.open();
@@ -154,15 +156,32 @@ TEST_CASE("a spool never loses sight of a batch another process sealed") {
     for (auto& e : testing::sample_events(2, kAgent)) other.add(e);
     REQUIRE(b->seal_and_append(other)->stored);
   };
-  REQUIRE(f.append(*a).stored);            // 1
+  auto name = [&](uint64_t seq) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "/%020llu.btb", static_cast<unsigned long long>(seq));
+    return f.dir + buf;
+  };
+  REQUIRE(f.append(*a).stored);  // 1
   CHECK(a->pending() == std::vector<uint64_t>{1});
-  seal_in_b();                             // 2, while a sends 1
-  REQUIRE(a->remove(1).ok());              // a's ack for 1
-  CHECK(a->pending() == std::vector<uint64_t>{2});
-  seal_in_b();                             // 3
+  seal_in_b();                   // 2, while a sends 1
+  REQUIRE(a->remove(1).ok());    // a's ack for 1: its mtime now covers 2
+  REQUIRE(f.append(*a).stored);  // 3: a seal reads the folder
+  CHECK(a->pending() == std::vector<uint64_t>{2, 3});
+  // A listing that missed b's 4 (taken while b sealed it, or a folder
+  // mtime that did not move): 4 must still go before 5.
+  seal_in_b();  // 4
+  seal_in_b();  // 5
+  const std::string hidden = f.dir + "/../hidden.btb";
+  REQUIRE(std::rename(name(4).c_str(), hidden.c_str()) == 0);
+  CHECK(a->pending() == std::vector<uint64_t>{2, 3, 5});
   REQUIRE(a->remove(2).ok());
-  REQUIRE(f.append(*a).stored);            // 4, chained after 3
-  CHECK(a->pending() == std::vector<uint64_t>{3, 4});
+  REQUIRE(a->remove(3).ok());
+  struct stat before {};
+  REQUIRE(::stat(f.dir.c_str(), &before) == 0);
+  REQUIRE(std::rename(hidden.c_str(), name(4).c_str()) == 0);
+  const timespec times[2] = {before.st_atim, before.st_mtim};
+  REQUIRE(::utimensat(AT_FDCWD, f.dir.c_str(), times, 0) == 0);
+  CHECK(a->pending() == std::vector<uint64_t>{4, 5});
 }
 
 TEST_CASE("rejected batches are kept under a size cap") {

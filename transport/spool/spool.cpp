@@ -103,6 +103,16 @@ void Spool::note_own_change() { dir_mtime_ns_ = mtime_ns(config_.dir); }
 
 std::vector<uint64_t> Spool::pending() {
   refresh();
+  // The oldest batch we know of goes first, so its predecessor must not be
+  // on disk: another run's batch we have not listed yet (a listing taken
+  // while others seal, or an mtime that did not move) would otherwise be
+  // shipped after it, and the collector would record a gap. One stat.
+  auto predecessor_on_disk = [this] {
+    struct stat st {};
+    return !files_.empty() && files_.begin()->first > 1 &&
+           ::stat(path_of(files_.begin()->first - 1).c_str(), &st) == 0;
+  };
+  for (int reread = 0; reread < 3 && predecessor_on_disk(); ++reread) refresh(true);
   std::vector<uint64_t> out;
   out.reserve(files_.size());
   for (const auto& [seq, size] : files_) out.push_back(seq);
@@ -201,9 +211,8 @@ Result<Appended> Spool::seal_and_append(batch::Sealer& sealer) {
     out.detail = why;
     return out;
   }
-  // Always read: a batch this process ships must come with every older one
-  // another process sealed (the mtime check could miss one), or it would
-  // be sent first and the collector would see a gap.
+  // Always read (under the lock, so no seal is half seen): a batch this
+  // process ships must come with every older one another process sealed.
   refresh(true);
   auto tip = read_tip_locked();
   if (!tip) return tip.error();
@@ -259,7 +268,7 @@ Status Spool::remove(uint64_t seq) {
     bytes_ -= it->second;
     files_.erase(it);
   }
-  forget_listing();
+  note_own_change();
   return Ok{};
 }
 
@@ -272,7 +281,7 @@ Status Spool::move_aside(uint64_t seq, const std::string& folder, const std::str
     bytes_ -= it->second;
     files_.erase(it);
   }
-  forget_listing();
+  note_own_change();
   return Ok{};
 }
 

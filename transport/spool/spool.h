@@ -95,12 +95,11 @@ class Spool {
   // Re-reads the folder only when its mtime moved since we last looked, so
   // the common case (only this process writes) costs one stat().
   void refresh(bool force = false);
-  // After our own append, made under the lock: nobody else added a file
-  // since the forced refresh, so the new mtime is ours alone.
+  // After our own change. The mtime may also cover another process's new
+  // batch, which we then list late: pending() and every seal make sure we
+  // never ship past one, and re-reading here would make draining a backlog
+  // of n batches cost n listings.
   void note_own_change();
-  // After our own unlink or rename, made without the lock: the mtime now
-  // also covers batches other processes sealed meanwhile; read it again.
-  void forget_listing() { dir_mtime_ns_ = -1; }
   Status move_aside(uint64_t seq, const std::string& folder, const std::string& reason);
   Result<Tip> read_tip_locked() const;
 
