@@ -65,8 +65,12 @@ int copy_fd(int pidfd, int fd) { return static_cast<int>(::syscall(__NR_pidfd_ge
 int SocketCopier::copy(pid_t tid, int fd, bool* leader, const std::function<bool()>& still_waiting) {
   if (tid == tid_ && pidfd_ >= 0) {
     if (const int kept = copy_fd(pidfd_, fd); kept >= 0) {
-      *leader = leader_;
-      return kept;
+      if (still_waiting()) {
+        *leader = leader_;
+        return kept;
+      }
+      ::close(kept);
+      return -1;
     }
     if (errno != ESRCH) return -1;  // not a socket of that caller's, say
   }

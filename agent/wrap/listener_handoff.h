@@ -34,8 +34,12 @@ inline void send_listener(int sock, int listener) {
   if (listener >= 0) ::close(listener);
 }
 
-// The notification fd the child sent, or -1 (no listener: a filter with
-// one already governs the agent, e.g. a nested `run`).
+// The child said it has a listener but its fd did not arrive (we are out
+// of file descriptors): its filter then answers notified calls with ENOSYS.
+inline constexpr int kListenerLost = -2;
+
+// The notification fd the child sent, -1 (no listener: a filter with one
+// already governs the agent, e.g. a nested `run`), or kListenerLost.
 inline int receive_listener(int sock) {
   char tag = 0;
   iovec iov{&tag, 1};
@@ -50,7 +54,7 @@ inline int receive_listener(int sock) {
   }
   if (got != 1 || tag != 'n') return -1;
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return kListenerLost;
   int fd = -1;
   std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
   return fd;

@@ -272,8 +272,8 @@ void Notifier::answer_connect(const seccomp_notif& req, const uint64_t* args) {
   const pid_t tid = static_cast<pid_t>(req.pid);
   auto call = read_connect(tid, args);
   bool leader = false;
-  // Proved the caller's before the connect (see SocketCopier): with a dead
-  // caller whose pid was reused, it would be some other process's socket.
+  // Proved the caller's before the connect: with a dead caller whose pid
+  // was reused, it would be some other process's socket.
   const int sock = call ? sockets_.copy(tid, call->fd, &leader, [&] { return still_waiting(req.id); }) : -1;
   procfs::Status st;
   st.tgid = tid;

@@ -104,9 +104,9 @@ class Notifier {
   std::size_t notif_size_ = 0;
   std::size_t resp_size_ = 0;
   std::thread thread_;
+  SocketCopier sockets_;  // used on the notifier thread only
   // Blocking connects (and receives waited for) in progress on threads of
   // their own: the connects' sockets (so stop() can abort them) and their number.
-  SocketCopier sockets_;  // the notifier thread's
   std::mutex connecting_mu_;
   std::set<int> connecting_;
   std::atomic<int> helper_threads_{0};

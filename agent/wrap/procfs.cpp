@@ -27,8 +27,10 @@ bool read_file(const std::string& path, std::string* out, std::size_t max) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     out->append(buf, static_cast<std::size_t>(n));
-    // procfs fills a read as far as it has bytes: a short one was the last,
+    // The files read here (cmdline, and status and stat, one seq_file record
+    // each) fill a read as far as they have bytes: a short one was the last,
     // and the read that would say so is a system call an exec waits on.
+    // Not so for multi-record files (maps, mountinfo): not for those.
     if (static_cast<std::size_t>(n) < sizeof buf) break;
   }
   ::close(fd);

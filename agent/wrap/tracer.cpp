@@ -270,6 +270,7 @@ struct Tracer::State {
   std::chrono::steady_clock::time_point last_event{};
   const pid_t self = ::getpid();  // the build's reaper
   bool children_left = true;      // until a wait says ECHILD
+  std::chrono::steady_clock::time_point last_reap{};
 
   explicit State(capture::Observer& o) : locked(o), observer(locked.inner()) {}
   ~State();
@@ -625,9 +626,11 @@ bool Tracer::State::step_detached(int timeout_ms) {
   spin_until([&] { return (n = ::epoll_wait(epoll_fd, events, 16, 0)) != 0; }, last_event);
   if (n == 0) n = ::epoll_wait(epoll_fd, events, 16, timeout_ms);
   if (n > 0) last_event = std::chrono::steady_clock::now();
-  // Only a SIGCHLD (or a timeout, should one go astray) says there may be
-  // something to wait for: each wait is a system call an exec waits on.
-  bool child_news = n == 0;
+  // Only a SIGCHLD says there may be something to wait for: each wait is
+  // a system call an exec waits on. Should one go astray (a thread that
+  // has SIGCHLD unblocked takes it), a wait every 20 ms still finds it.
+  const auto now = std::chrono::steady_clock::now();
+  bool child_news = n == 0 || now - last_reap >= std::chrono::milliseconds(20);
   for (int i = 0; i < n; ++i) {
     const uint64_t tag = events[i].data.u64 & ~0xffffffffull;
     if (tag == kWakeTag) {
@@ -642,7 +645,10 @@ bool Tracer::State::step_detached(int timeout_ms) {
     }
   }
   retry_exited();  // children before the parents reaped below
-  if (child_news) children_left = reap();
+  if (child_news) {
+    children_left = reap();
+    last_reap = now;
+  }
   retry_exited();
   return children_left;
 }
@@ -694,7 +700,9 @@ void Tracer::State::on_detached_exec(pid_t pid) {
   // Parent, uid and start time before it goes on: once detached, a short
   // program may be gone and reaped before they are read. Reporting waits
   // until it runs again: the build need not wait for our pipeline.
-  const auto id = pidfd::identity(known != pidfd_of.end() ? known->second : fd);
+  auto id = pidfd::identity(known != pidfd_of.end() ? known->second : fd);
+  procfs::Status st;  // without a pidfd (out of fds?), from /proc
+  if (!id && procfs::status(pid, &st)) id = pidfd::Identity{st.ppid, st.uid};
   if (id) {
     e.ppid = static_cast<uint64_t>(id->ppid);
     e.uid = id->uid;
@@ -868,6 +876,14 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::O
   // The child sends its listener (or word that it has none) before its exec.
   const int listener = receive_listener(listener_sock[0]);
   ::close(listener_sock[0]);
+  if (listener == kListenerLost) {
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+    ::close(err[0]);
+    return make_error(ErrorCode::kUnavailable,
+                      "cannot set up capture: the seccomp listener did not arrive (out of file descriptors?)");
+  }
   State& st = *state;
   st.detached = want_detached && listener >= 0;
   if (listener >= 0) {

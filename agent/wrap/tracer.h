@@ -53,7 +53,7 @@ class Tracer {
   // command cannot be executed. The calling thread becomes the tracer:
   // trace() must run on it. It blocks SIGCHLD in that thread; the process's
   // other threads must block it too (start them with it blocked), or a
-  // SIGCHLD they take away makes the tracer fall back to a 20 ms poll.
+  // SIGCHLD they take away makes the tracer fall back to waiting every 20 ms.
   static Result<std::unique_ptr<Tracer>> start(const Options& options, capture::Observer& observer);
   ~Tracer();
 

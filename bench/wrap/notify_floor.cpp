@@ -54,9 +54,18 @@ constexpr long kSeenCalls[] = {
     __NR_openat, __NR_openat2, __NR_connect,
 };
 
+// Calls of another ABI (i386, x32) are all notified, as the agent's filter
+// does, so none is a way around it.
 std::vector<sock_filter> seen_filter() {
+  using bt::agent::wrap::kAuditArch;
+  using bt::agent::wrap::kX32Bit;
   std::vector<sock_filter> f;
+  f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kAuditArch, 1, 0));
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
   f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, static_cast<uint32_t>(kX32Bit), 0, 1));
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
   for (long nr : kSeenCalls) {
     f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1));
     f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
@@ -79,8 +88,15 @@ std::vector<sock_filter> seen_filter() {
   fail(argv[0], errno);
 }
 
+bool hung_up(int listener, int timeout_ms) {
+  pollfd p{listener, POLLIN, 0};
+  return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLHUP) && !(p.revents & POLLIN);
+}
+
 // Answers every notification "go on" until no process uses the filter.
-void answer_all(int listener) {
+// `sync`: Linux 6.6+, whose NOTIF_RECV returns once the last user is gone;
+// before, only poll() says so.
+void answer_all(int listener, bool sync) {
   seccomp_notif_sizes sizes{};
   if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) fail("SECCOMP_GET_NOTIF_SIZES", errno);
   std::vector<uint64_t> req_buf((std::max<std::size_t>(sizes.seccomp_notif, sizeof(seccomp_notif)) + 7) / 8);
@@ -89,11 +105,11 @@ void answer_all(int listener) {
   auto* resp = reinterpret_cast<seccomp_notif_resp*>(resp_buf.data());
   for (;;) {
     std::memset(req_buf.data(), 0, req_buf.size() * 8);
+    if (!sync && hung_up(listener, -1)) return;
     if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) != 0) {
       if (errno == EINTR) continue;
       if (errno == ENOENT) {  // a caller killed meanwhile, or no caller left
-        pollfd p{listener, POLLIN, 0};
-        if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && !(p.revents & POLLIN)) return;
+        if (hung_up(listener, 0)) return;
         continue;
       }
       fail("SECCOMP_IOCTL_NOTIF_RECV", errno);
@@ -131,8 +147,8 @@ int main(int argc, char** argv) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 127;
   }
   // Older kernels lack it: the floor is then higher, as the agent's would be.
-  ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
-  std::thread answerer(answer_all, listener);
+  const bool sync = ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
+  std::thread answerer(answer_all, listener, sync);
   int status = 0;
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }

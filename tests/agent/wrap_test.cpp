@@ -378,7 +378,7 @@ TEST_CASE("paths are folded lexically") {
   CHECK(wrap::procfs::join_path("/", "../../..") == "/");
 }
 
-TEST_CASE("a kept pidfd copies the same caller's sockets, never a dead one's") {
+TEST_CASE("socket copies: the same caller's through a kept pidfd, never a dead or gone caller's") {
   int pair[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
   int gate[2];
@@ -399,7 +399,7 @@ TEST_CASE("a kept pidfd copies the same caller's sockets, never a dead one's") {
   CHECK(leader);
   const int again = copier.copy(child, pair[0], &leader, valid);
   CHECK(again >= 0);
-  CHECK(validated == 1);  // the second copy went through the kept pidfd
+  CHECK(validated == 2);  // each copy is proved the waiting caller's
   for (int fd : {first, again})
     if (fd >= 0) ::close(fd);
   // A caller that is no longer waiting: nothing is copied, nothing kept.
