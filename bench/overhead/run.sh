@@ -99,7 +99,7 @@ for line in (open(sys.argv[5]) if os.path.exists(sys.argv[5]) else []):
 for w, f in floor.items():
     ours = ratio.get((w, "buildtrail"))
     beyond = f"; buildtrail {ours:.2f}x, {ours / f:.2f}x the floor" if ours else ""
-    print(f"notify floor {w}: {f:.2f}x (every open notified, nothing read{beyond})")
+    print(f"notify floor {w}: {f:.2f}x (every open and connect notified, nothing read{beyond})")
 rss = [int(m) for f in glob.glob(sys.argv[2] + "/**/*", recursive=True)
        for m in re.findall(r"peak RSS (\d+) KiB", open(f, errors="replace").read())]
 if rss and targets:
