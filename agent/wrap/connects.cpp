@@ -59,36 +59,35 @@ std::optional<ConnectCall> read_connect(pid_t tid, const uint64_t* args) {
 }
 
 namespace {
+
 int copy_fd(int pidfd, int fd) { return static_cast<int>(::syscall(__NR_pidfd_getfd, pidfd, fd, 0)); }
+
+// A pidfd for thread `tid`'s process: a plain pidfd only opens for a thread
+// group leader (*leader), another thread's needs PIDFD_THREAD (6.9+).
+int caller_pidfd(pid_t tid, bool* leader) {
+  const int fd = pidfd::open(tid);
+  *leader = fd >= 0;
+  return fd >= 0 ? fd : pidfd::open(tid, true);
+}
+
 }  // namespace
 
 int SocketCopier::copy(pid_t tid, int fd, bool* leader, const std::function<bool()>& still_waiting) {
-  if (tid == tid_ && pidfd_ >= 0) {
-    if (const int kept = copy_fd(pidfd_, fd); kept >= 0) {
-      if (still_waiting()) {
-        *leader = leader_;
-        return kept;
-      }
-      ::close(kept);
-      return -1;
-    }
-    if (errno != ESRCH) return -1;  // not a socket of that caller's, say
+  int copied = tid == tid_ ? copy_fd(pidfd_, fd) : -1;
+  // Another caller, or ours gone: a pidfd for this one.
+  if (copied < 0 && (tid != tid_ || errno == ESRCH)) {
+    forget();
+    pidfd_ = caller_pidfd(tid, &leader_);
+    if (pidfd_ < 0) return -1;
+    tid_ = tid;
+    copied = copy_fd(pidfd_, fd);
   }
-  forget();
-  int pidfd = pidfd::open(tid);
-  const bool leads = pidfd >= 0;
-  if (pidfd < 0) pidfd = pidfd::open(tid, true);
-  if (pidfd < 0) return -1;
-  const int copied = copy_fd(pidfd, fd);
-  if (copied < 0 || !still_waiting()) {
-    if (copied >= 0) ::close(copied);
-    ::close(pidfd);
+  if (copied < 0) return -1;
+  if (!still_waiting()) {
+    ::close(copied);
     return -1;
   }
-  tid_ = tid;
-  pidfd_ = pidfd;
-  leader_ = leads;
-  *leader = leads;
+  *leader = leader_;
   return copied;
 }
 
@@ -99,11 +98,9 @@ void SocketCopier::forget() {
 }
 
 int copy_socket(pid_t tid, int fd, bool* leader) {
-  // A plain pidfd only opens for a thread group leader; another thread's
-  // needs PIDFD_THREAD (6.9+).
-  int pidfd = pidfd::open(tid);
-  if (leader) *leader = pidfd >= 0;
-  if (pidfd < 0) pidfd = pidfd::open(tid, true);
+  bool leads = false;
+  const int pidfd = caller_pidfd(tid, &leads);
+  if (leader) *leader = leads;
   if (pidfd < 0) return -1;
   const int copy = copy_fd(pidfd, fd);
   ::close(pidfd);

@@ -50,9 +50,10 @@ class SocketCopier {
   SocketCopier(const SocketCopier&) = delete;
   SocketCopier& operator=(const SocketCopier&) = delete;
   // A copy of socket `fd` of thread `tid`, or -1; `leader`: whether `tid`
-  // leads its thread group. The copy is used only if `still_waiting` then
-  // says the call is still the caller's: it was not killed meanwhile (nor
-  // its pid given to another process), so the socket is the one it named.
+  // leads its thread group. The copy is returned only if `still_waiting`
+  // then says the call is still the caller's: it was not killed meanwhile
+  // (nor its pid given to another process), so the socket is the one it
+  // named, whichever pidfd it came through.
   int copy(pid_t tid, int fd, bool* leader, const std::function<bool()>& still_waiting);
 
  private:

@@ -1,9 +1,11 @@
-// Passing a seccomp listener from the child that installed the filter to
-// its supervisor, over a unix socket (SCM_RIGHTS). Header-only and
-// allocation-free: the child calls it between fork and exec.
+// A seccomp listener's life: passed from the child that installed the
+// filter to its supervisor over a unix socket (SCM_RIGHTS), and told apart
+// once no process uses the filter any more. Header-only and
+// allocation-free: the child calls send_listener between fork and exec.
 #pragma once
 
 #include <errno.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -58,6 +60,13 @@ inline int receive_listener(int sock) {
   int fd = -1;
   std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
   return fd;
+}
+
+// True once no process uses the filter (and nothing is left to receive),
+// after waiting up to `timeout_ms` (-1: until either comes).
+inline bool hung_up(int listener, int timeout_ms = 0) {
+  pollfd p{listener, POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) == 1 && (p.revents & (POLLHUP | POLLERR)) && !(p.revents & POLLIN);
 }
 
 }  // namespace bt::agent::wrap

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "agent/wrap/clock.h"
+#include "agent/wrap/listener_handoff.h"
 #include "agent/wrap/opens.h"
 #include "agent/wrap/procfs.h"
 #include "agent/wrap/seccomp_compat.h"
@@ -32,11 +33,6 @@ namespace {
 // Interrupts the notifier's blocking NOTIF_RECV when it is told to stop.
 int wake_signal() { return SIGRTMIN + 1; }
 void on_wake_signal(int) {}
-
-bool hung_up(int listener) {
-  pollfd p{listener, POLLIN, 0};
-  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) && !(p.revents & POLLIN);
-}
 
 // recvfrom(fd, buf, len, flags, from, fromlen), recvmsg(fd, msg, flags),
 // recvmmsg(fd, msgs, n, flags, timeout): the flags' argument.

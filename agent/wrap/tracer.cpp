@@ -217,6 +217,15 @@ capture::Exec read_exec_stop(pid_t pid, pid_t* former) {
   return e;
 }
 
+// Parent and uid of a process stopped at its exec: from its pidfd (one
+// ioctl), or from /proc without one (out of file descriptors?).
+std::optional<pidfd::Identity> identity_of(pid_t pid, int pidfd) {
+  if (auto id = pidfd::identity(pidfd)) return id;
+  procfs::Status st;
+  if (!procfs::status(pid, &st)) return std::nullopt;
+  return pidfd::Identity{st.ppid, st.uid};
+}
+
 bool is_stop_signal(int sig) {
   return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
@@ -696,13 +705,11 @@ void Tracer::State::on_detached_exec(pid_t pid) {
   seized.erase(former);
   seized.erase(pid);
   const auto known = pidfd_of.find(pid);
-  const int fd = known != pidfd_of.end() ? -1 : pidfd::open(pid);
+  const int fd = known != pidfd_of.end() ? -1 : pidfd::open(pid);  // new: watched below
   // Parent, uid and start time before it goes on: once detached, a short
   // program may be gone and reaped before they are read. Reporting waits
   // until it runs again: the build need not wait for our pipeline.
-  auto id = pidfd::identity(known != pidfd_of.end() ? known->second : fd);
-  procfs::Status st;  // without a pidfd (out of fds?), from /proc
-  if (!id && procfs::status(pid, &st)) id = pidfd::Identity{st.ppid, st.uid};
+  const auto id = identity_of(pid, known != pidfd_of.end() ? known->second : fd);
   if (id) {
     e.ppid = static_cast<uint64_t>(id->ppid);
     e.uid = id->uid;

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -36,6 +35,7 @@
 
 namespace {
 
+using bt::agent::wrap::hung_up;
 using bt::agent::wrap::receive_listener;
 using bt::agent::wrap::send_listener;
 
@@ -86,11 +86,6 @@ std::vector<sock_filter> seen_filter() {
   close(sock);
   execvp(argv[0], argv);
   fail(argv[0], errno);
-}
-
-bool hung_up(int listener, int timeout_ms) {
-  pollfd p{listener, POLLIN, 0};
-  return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLHUP) && !(p.revents & POLLIN);
 }
 
 // Answers every notification "go on" until no process uses the filter.
