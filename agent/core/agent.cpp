@@ -12,7 +12,9 @@
 #include <thread>
 
 #include "agent/identity/identity.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/unix_socket.h"
 #include "transport/sender/sender.h"
 #include "transport/ship/shipper.h"
 #include "transport/spool/spool.h"
@@ -20,8 +22,6 @@
 namespace bt::agent::core {
 
 namespace {
-
-using transport::batcher::now_ns;
 
 std::string socket_path(const std::string& state_dir) { return state_dir + "/agent.sock"; }
 
@@ -36,7 +36,7 @@ struct Agent::Impl {
   std::string mode;
   identity::Identity id;
   events::Event base;  // envelope template
-  uint64_t started_ns = now_ns();
+  uint64_t started_ns = clock::now_ns();
 
   uv_loop_t loop{};
   uv_async_t async{};
@@ -81,7 +81,7 @@ struct Agent::Impl {
 
 void Agent::Impl::add_own_event(events::Body body) {
   events::Event e = base;
-  e.time_ns = now_ns();
+  e.time_ns = clock::now_ns();
   e.body = std::move(body);
   if (batcher->add(e)) seal_and_kick();
 }
@@ -225,7 +225,7 @@ std::string Agent::Impl::status_json() const {
   w.StartObject();
   str("agent_id", id.agent_id);
   str("mode", mode);
-  num("uptime_s", (now_ns() - started_ns) / 1000000000ull);
+  num("uptime_s", (clock::now_ns() - started_ns) / 1000000000ull);
   num("events_in", bs.events_in);
   num("events_sealed", bs.events_sealed);
   num("batches_spooled", bs.batches_sealed);
@@ -350,7 +350,7 @@ int Agent::run(const std::function<void(Agent&)>& capture) {
         const uint64_t seen = self->batcher->stats().events_in;
         if (seen == self->events_at_last_heartbeat && !self->finishing) {
           events::AgentHeartbeat hb;
-          hb.uptime_ns = now_ns() - self->started_ns;
+          hb.uptime_ns = clock::now_ns() - self->started_ns;
           hb.events_total = seen;
           for (const auto& d : self->batcher->stats().dropped) hb.dropped_total += d.second;
           self->add_own_event(hb);
@@ -451,26 +451,9 @@ int Agent::run(const std::function<void(Agent&)>& capture) {
 }
 
 Result<std::string> query_status(const std::string& state_dir) {
-  const std::string path = socket_path(state_dir);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return make_error(ErrorCode::kInvalidArgument, path + ": path too long for a socket");
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return make_error(ErrorCode::kIo, "socket: " + std::string(std::strerror(errno)));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return make_error(ErrorCode::kUnavailable,
-                      "no running agent at " + path + ": " + std::string(std::strerror(err)));
-  }
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  return out;
+  unix_socket::Exchange exchange;
+  exchange.server = "running agent";
+  return unix_socket::ask(socket_path(state_dir), exchange);
 }
 
 }  // namespace bt::agent::core

@@ -8,6 +8,7 @@
 #include "agent/attribution/attribution.h"
 #include "agent/dns/dns.h"
 #include "agent/ebpf/record.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace bt::agent::daemon {
@@ -15,12 +16,6 @@ namespace bt::agent::daemon {
 namespace {
 
 constexpr std::size_t kMaxHeld = 1024;  // records of a build waiting for its first exec
-
-uint64_t clock_ns(clockid_t id) {
-  timespec ts{};
-  ::clock_gettime(id, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 std::string address_text(uint16_t family, const std::array<uint8_t, 16>& addr) {
   char text[INET6_ADDRSTRLEN] = {};
@@ -51,7 +46,7 @@ Clock::Clock() {
   refresh();
 }
 
-void Clock::refresh() { offset_ns_ = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME); }
+void Clock::refresh() { offset_ns_ = clock::now_ns() - clock::boottime_ns(); }
 
 // One build record: build_start .. build_end, and the pipeline between.
 struct Builds::Job {
@@ -236,7 +231,7 @@ void Builds::on_record(const ebpf::Record& r) {
 void Builds::forget(const ebpf::BuildKey& key) {
   auto it = builds_.find(key);
   if (it == builds_.end()) return;
-  if (const auto& job = it->second->job; job && --job->builds == 0) job->idle_since_ns = clock_ns(CLOCK_MONOTONIC);
+  if (const auto& job = it->second->job; job && --job->builds == 0) job->idle_since_ns = clock::monotonic_ns();
   builds_.erase(it);
 }
 
@@ -280,7 +275,7 @@ job::Reply Builds::end_job(const ebpf::BuildKey& caller, const job::Request& req
 }
 
 void Builds::expire_jobs() {
-  const uint64_t now = clock_ns(CLOCK_MONOTONIC);
+  const uint64_t now = clock::monotonic_ns();
   std::erase_if(open_jobs_, [&](const std::shared_ptr<Job>& j) {
     if (j->builds > 0 || now - j->idle_since_ns < job_idle_ns_) return false;
     log::info("daemon", "job " + describe(j->pipeline->build()) + " ended: no process of it left, and no `job end`");

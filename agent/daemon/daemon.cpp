@@ -18,6 +18,7 @@
 #include "agent/ebpf/sensor.h"
 #include "agent/enrich/pipeline.h"
 #include "agent/wrap/procfs.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace bt::agent::daemon {
@@ -56,12 +57,6 @@ class KernelLoss {
  private:
   std::array<uint64_t, BT_LOSS_MAX> reported_{};
 };
-
-uint64_t now_ns() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 void register_runner(ebpf::Sensor& sensor, uint32_t pid, const RunnerRule& rule) {
   if (Status s = sensor.add_runner(pid); !s) {
@@ -105,7 +100,7 @@ void capture(core::Agent& a, ebpf::Sensor& sensor, const std::vector<RunnerRule>
     auto r = ebpf::decode(bytes);
     if (!r) {
       log::warn("daemon", r.error().message);
-      a.queue().add_loss("malformed_record", 1, now_ns(), now_ns());
+      a.queue().add_loss("malformed_record", 1, clock::now_ns(), clock::now_ns());
     } else if (r->kind != BT_RUNNER) {
       builds.on_record(*r);
     } else if (r->flags & BT_F_RUNNER_CONFIRMED) {
@@ -132,14 +127,14 @@ void capture(core::Agent& a, ebpf::Sensor& sensor, const std::vector<RunnerRule>
     }
     if (std::chrono::steady_clock::now() - last_loss_check >= std::chrono::seconds(1)) {
       builds.expire_jobs();
-      loss.report(sensor, a.queue(), now_ns());
+      loss.report(sensor, a.queue(), clock::now_ns());
       events_out.flush();
       last_loss_check = std::chrono::steady_clock::now();
     }
   }
   // What the kernel wrote before the stop.
   if (auto last = sensor.poll(0, on_record); !last) log::error("daemon", last.error().message);
-  loss.report(sensor, a.queue(), now_ns());
+  loss.report(sensor, a.queue(), clock::now_ns());
   builds.end_all();
   a.wake();
 }

@@ -9,17 +9,12 @@
 #include "agent/redact/redact.h"
 #include "agent/uploads/uploads.h"
 #include "agent/wrap/procfs.h"
+#include "common/clock.h"
 #include "common/fs.h"
 
 namespace bt::agent::enrich {
 
 namespace {
-
-uint64_t now_ns() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 // Interpreters whose first non-option argument is a script file.
 bool is_interpreter(std::string_view exe) {
@@ -115,7 +110,7 @@ Pipeline::Pipeline(Config config, Sink sink)
       sink_(std::move(sink)),
       matcher_(config_.secret_rules),
       metadata_(config_.metadata_endpoints),
-      build_start_ns_(now_ns()) {}
+      build_start_ns_(clock::now_ns()) {}
 
 Pipeline::Proc& Pipeline::proc(uint64_t pid) {
   auto it = procs_.find(pid);
@@ -124,7 +119,7 @@ Pipeline::Proc& Pipeline::proc(uint64_t pid) {
   Proc p;
   p.process.pid = pid;
   p.process.key = process_key(pid, wrap::procfs::start_time_ns(static_cast<pid_t>(pid)));
-  p.since_ns = now_ns();
+  p.since_ns = clock::now_ns();
   return procs_.emplace(pid, std::move(p)).first->second;
 }
 
@@ -185,7 +180,7 @@ void Pipeline::attribute_late(events::Build build) {
 
 void Pipeline::build_end(int64_t exit_code, int64_t signal) {
   start_pending();
-  const uint64_t t = now_ns();
+  const uint64_t t = clock::now_ns();
   events::BuildEnd b;
   b.exit_code = exit_code;
   b.signal = signal;

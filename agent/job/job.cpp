@@ -1,17 +1,12 @@
 #include "agent/job/job.h"
 
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 
 #include "agent/config/config.h"
 #include "agent/job/protocol.h"
 #include "common/cli.h"
+#include "common/unix_socket.h"
 
 namespace bt::agent::job {
 
@@ -24,50 +19,17 @@ int fail(const std::string& message, int status) {
   return status;
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 Result<Reply> ask_daemon(const std::string& path, const Request& request) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return make_error(ErrorCode::kInvalidArgument, path + ": path too long for a socket");
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) return make_error(ErrorCode::kIo, "socket: " + std::string(std::strerror(errno)));
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return make_error(ErrorCode::kUnavailable, "no daemon at " + path + ": " + std::strerror(errno));
-  const timeval timeout{kReplyTimeoutS, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   const std::string line = to_json(request) + "\n";
-  for (std::size_t sent = 0; sent < line.size();) {
-    const ssize_t n = ::send(fd.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return make_error(ErrorCode::kIo, "sending to the daemon: " + std::string(std::strerror(errno)));
-    sent += static_cast<std::size_t>(n);
-  }
-  std::string reply;
-  char buf[4096];
-  while (reply.size() <= kMaxRequestBytes && reply.find('\n') == std::string::npos) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      return make_error(ErrorCode::kUnavailable, "no reply from the daemon: " + std::string(std::strerror(errno)));
-    if (n == 0) break;
-    reply.append(buf, static_cast<std::size_t>(n));
-  }
-  if (reply.empty()) return make_error(ErrorCode::kUnavailable, "the daemon closed the connection without a reply");
-  return parse_reply(reply.substr(0, reply.find('\n')));
+  unix_socket::Exchange exchange;
+  exchange.request = line;
+  exchange.max_reply = kMaxRequestBytes;
+  exchange.one_line = true;
+  exchange.timeout = std::chrono::seconds(kReplyTimeoutS);
+  exchange.server = "daemon";
+  auto reply = unix_socket::ask(path, exchange);
+  if (!reply) return reply.error();
+  return parse_reply(*reply);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/events/json.h"
 #include "common/log.h"
 #include "transport/batcher/batcher.h"
@@ -63,7 +64,7 @@ uint64_t from_jsonl(core::Agent& agent, const std::string& path) {
     }
     e->agent_id = base.agent_id;
     e->host = base.host;
-    if (e->time_ns == 0) e->time_ns = transport::batcher::now_ns();
+    if (e->time_ns == 0) e->time_ns = clock::now_ns();
     push_waiting(agent, *e);
     if (++n % 1024 == 0) agent.wake();
   }
@@ -76,7 +77,7 @@ uint64_t synthetic(core::Agent& agent, uint64_t count) {
   e.build = events::Build{"generic", "synthetic", "synthetic-1", "1", "", "", "", e.host};
   for (uint64_t i = 0; i < count && !agent.stop_requested(); ++i) {
     events::Event ev = e;
-    ev.time_ns = transport::batcher::now_ns();
+    ev.time_ns = clock::now_ns();
     ev.process.pid = 100000 + i;
     ev.process.key = std::to_string(ev.process.pid) + "-" + std::to_string(ev.time_ns);
     ev.process.exe = "/usr/bin/cc";

@@ -12,7 +12,7 @@
 #include <cstring>
 
 #include "agent/dns/dns.h"
-#include "agent/wrap/clock.h"
+#include "common/clock.h"
 #include "agent/wrap/pidfd.h"
 #include "agent/wrap/procfs.h"
 
@@ -52,7 +52,7 @@ std::optional<ConnectCall> read_connect(pid_t tid, const uint64_t* args) {
       (family == AF_INET6 && len < sizeof(sockaddr_in6)) || (family == AF_INET && len < sizeof(sockaddr_in)))
     return std::nullopt;
   call.addr_len = static_cast<socklen_t>(len);
-  call.connect.time_ns = wall_ns();
+  call.connect.time_ns = clock::now_ns();
   call.connect.daddr = sockaddr_text(call.addr, &call.connect.dport);
   call.connect.protocol = "tcp";
   return call;
@@ -117,7 +117,7 @@ std::optional<capture::Dns> dns_answer(std::span<const uint8_t> bytes, const std
   auto m = dns::parse(bytes);
   if (!m || !m->response) return std::nullopt;
   capture::Dns d;
-  d.time_ns = wall_ns();
+  d.time_ns = clock::now_ns();
   d.name = std::move(m->name);
   d.qtype = std::move(m->qtype);
   d.server = server;

@@ -17,7 +17,7 @@
 #include <cstring>
 #include <vector>
 
-#include "agent/wrap/clock.h"
+#include "common/clock.h"
 #include "agent/wrap/listener_handoff.h"
 #include "agent/wrap/opens.h"
 #include "agent/wrap/procfs.h"
@@ -156,7 +156,7 @@ void Notifier::answer_process_access(const seccomp_notif& req, const uint64_t* a
   // Only an attach reaches another process's memory; other requests act
   // on tracees the caller already has.
   if (is_ptrace && args[0] != PTRACE_ATTACH && args[0] != PTRACE_SEIZE) return respond(req.id, 0, true);
-  const capture::ProcessAccess access{wall_ns(), static_cast<uint64_t>(process_of(tid)),
+  const capture::ProcessAccess access{clock::now_ns(), static_cast<uint64_t>(process_of(tid)),
                                       is_ptrace ? args[1] : args[0],
                                       is_ptrace ? "ptrace_attach" : "process_vm_readv"};
   const auto hold = observer_.hold();

@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <string>
 
-#include "agent/wrap/clock.h"
+#include "common/clock.h"
 #include "agent/wrap/procfs.h"
 #include "common/fs.h"
 
@@ -54,7 +54,7 @@ std::optional<capture::Open> read_open(pid_t tid, long nr, const uint64_t* args,
     if (dir.empty() || dir[0] != '/') return std::nullopt;
   }
   capture::Open o;
-  o.time_ns = wall_ns();
+  o.time_ns = clock::now_ns();
   o.path = procfs::join_path(dir, path);
   const uint64_t acc = call->flags & O_ACCMODE;
   o.write = acc == O_WRONLY || acc == O_RDWR || (call->flags & (O_CREAT | O_TRUNC));

@@ -28,7 +28,7 @@
 #include <span>
 
 #include "agent/dns/dns.h"
-#include "agent/wrap/clock.h"
+#include "common/clock.h"
 #include "agent/wrap/connects.h"
 #include "agent/wrap/listener_handoff.h"
 #include "agent/wrap/locked_observer.h"
@@ -208,7 +208,7 @@ capture::Exec read_exec_stop(pid_t pid, pid_t* former) {
   ::ptrace(PTRACE_GETEVENTMSG, pid, 0, &caller);
   *former = static_cast<pid_t>(caller);
   capture::Exec e;
-  e.time_ns = wall_ns();
+  e.time_ns = clock::now_ns();
   e.pid = static_cast<uint64_t>(pid);
   const std::string proc = "/proc/" + std::to_string(pid);
   e.exe = procfs::read_link(proc + "/exe");
@@ -332,7 +332,7 @@ void Tracer::State::track(pid_t tid, pid_t tgid, pid_t ppid) {
   if (tgid != tid || processes.count(tid)) return;
   const uint64_t start_ns = procfs::start_time_ns(tid);
   processes[tid] = start_ns;
-  observer.on_fork({wall_ns(), static_cast<uint64_t>(ppid), static_cast<uint64_t>(tid), start_ns});
+  observer.on_fork({clock::now_ns(), static_cast<uint64_t>(ppid), static_cast<uint64_t>(tid), start_ns});
 }
 
 pid_t Tracer::State::process_of(pid_t tid) {
@@ -385,7 +385,7 @@ void Tracer::State::on_gone(pid_t tid, int status) {
   if (tgid != tid) return;  // a thread
   dns_sockets.forget(tid);
   capture::Exit x;
-  x.time_ns = wall_ns();
+  x.time_ns = clock::now_ns();
   x.pid = static_cast<uint64_t>(tid);
   if (WIFEXITED(status)) {
     x.exit_code = WEXITSTATUS(status);
@@ -442,12 +442,12 @@ int Tracer::State::on_seccomp(pid_t tid) {
       if (on_dns_recv(tid, nr, a)) return PTRACE_SYSCALL;
       break;
     case __NR_process_vm_readv:
-      observer.on_process_access({wall_ns(), static_cast<uint64_t>(process_of(tid)), a[0],
+      observer.on_process_access({clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[0],
                                   "process_vm_readv"});
       break;
     case __NR_ptrace:
       if (a[0] == PTRACE_ATTACH || a[0] == PTRACE_SEIZE)
-        observer.on_process_access({wall_ns(), static_cast<uint64_t>(process_of(tid)), a[1],
+        observer.on_process_access({clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[1],
                                     "ptrace_attach"});
       break;
     default: break;
@@ -685,7 +685,7 @@ bool Tracer::State::reap() {
       outcome.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     }
     // Reaped by us, or a tracee's exit told to its tracer: exact either way.
-    if (pidfd_of.count(tid) || tid == main) report_exit(tid, status, wall_ns());
+    if (pidfd_of.count(tid) || tid == main) report_exit(tid, status, clock::now_ns());
   }
 }
 
@@ -742,7 +742,7 @@ std::vector<capture::Fork> Tracer::State::new_lineage(pid_t pid, pid_t ppid) {
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
     const uint64_t start_ns = procfs::start_time_ns(it->first);
     processes[it->first] = start_ns;
-    forks.push_back({wall_ns(), static_cast<uint64_t>(it->second), static_cast<uint64_t>(it->first), start_ns});
+    forks.push_back({clock::now_ns(), static_cast<uint64_t>(it->second), static_cast<uint64_t>(it->first), start_ns});
     if (it->first != pid)
       if (const int fd = pidfd::open(it->first); fd >= 0) watch(it->first, fd);
   }
@@ -760,7 +760,7 @@ void Tracer::State::on_pidfd_ready(pid_t pid) {
   if (it == pidfd_of.end()) return;
   ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, it->second, nullptr);
   // Its status comes once its parent reaps it; until then, remember when.
-  exited_at.emplace(pid, wall_ns());
+  exited_at.emplace(pid, clock::now_ns());
 }
 
 void Tracer::State::retry_exited() {
@@ -815,7 +815,7 @@ void Tracer::State::finish_detached() {
   // Unreaped still: its status is unknown (neither exited nor signalled).
   constexpr int kUnknownStatus = 0x7f;
   for (const pid_t pid : left)
-    report_exit(pid, pidfd::exit_status(pidfd_of[pid]).value_or(kUnknownStatus), wall_ns());
+    report_exit(pid, pidfd::exit_status(pidfd_of[pid]).value_or(kUnknownStatus), clock::now_ns());
 }
 
 Tracer::Tracer(pid_t main_pid, std::unique_ptr<State> state)
@@ -875,7 +875,7 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::O
   state->err_fd = err[0];
   state->tgid_of[pid] = pid;
   state->processes[pid] = procfs::start_time_ns(pid);
-  observer.on_fork({wall_ns(), static_cast<uint64_t>(::getpid()), static_cast<uint64_t>(pid),
+  observer.on_fork({clock::now_ns(), static_cast<uint64_t>(::getpid()), static_cast<uint64_t>(pid),
                     state->processes[pid]});
   (void)!::write(go[1], "g", 1);
   ::close(go[1]);

@@ -16,18 +16,13 @@
 
 #include "collector/archive/archive.h"
 #include "common/batch/chain.h"
+#include "common/clock.h"
 
 namespace bt::collector::ingest {
 
 namespace {
 
 using metrics::Reject;
-
-uint64_t now_ns() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 // Small JSON bodies for responses; values are escaped by RapidJSON.
 class Body {
@@ -77,7 +72,7 @@ store::Finding make_finding(const std::string& agent_id, store::FindingKind kind
   f.seq_to = seq_to;
   f.time_from_ns = time_from_ns;
   f.time_to_ns = time_to_ns;
-  f.recorded_ns = now_ns();
+  f.recorded_ns = clock::now_ns();
   f.detail = std::move(detail);
   return f;
 }
@@ -228,7 +223,7 @@ Outcome Ingest::Impl::submit(std::span<const uint8_t> body) {
   record.agent_id = header->agent_id;
   record.header = *header;
   record.hash = opened->hash;
-  record.received_ns = now_ns();
+  record.received_ns = clock::now_ns();
   record.size_bytes = body.size();
   record.events.reserve(header->event_count);
   uint32_t line = 0;
@@ -497,7 +492,7 @@ Outcome Ingest::enroll(std::string_view json_body) {
   store::Agent agent;
   agent.id = agent_id;
   agent.public_key = *key;
-  agent.enrolled_ns = now_ns();
+  agent.enrolled_ns = clock::now_ns();
   if (doc.HasMember("inventory") && doc["inventory"].IsObject()) {
     const rapidjson::Value& inv = doc["inventory"];
     agent.inventory = store::Inventory{text(inv, "hostname"), text(inv, "os"), text(inv, "kernel"),
@@ -521,7 +516,7 @@ Outcome Ingest::enroll(std::string_view json_body) {
                             .done()};
   };
   if (*existing) return enrolled();
-  if (auto used = st.use_token(token, now_ns()); !used) {
+  if (auto used = st.use_token(token, clock::now_ns()); !used) {
     if (used.error().code == ErrorCode::kNotFound)
       return error_outcome(401, "enrollment token is unknown, expired or used up");
     return error_outcome(503, "store: " + used.error().message, 1);

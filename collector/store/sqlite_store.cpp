@@ -17,6 +17,7 @@
 
 #include "collector/store/store.h"
 #include "common/batch/batch.h"
+#include "common/clock.h"
 #include "common/fs.h"
 
 namespace bt::collector::store {
@@ -180,12 +181,6 @@ int64_t i64(uint64_t v) { return static_cast<int64_t>(v); }
 // Kind names are [a-z0-9_] from events.def; quoted all the same.
 std::string kind_column(std::size_t kind_index) {
   return "\"" + std::string(events::kKinds[kind_index].name) + "\"";
-}
-
-uint64_t now_ns() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
 }
 
 // Position of a kind in events::kKinds, or -1.
@@ -698,7 +693,7 @@ Status SqliteStore::add_token(const Token& token) {
         " VALUES (?1, ?2, ?3, ?4)");
     if (!s) return s.error();
     Query q(*s);
-    q.bind(1, hash).bind(2, now_ns()).bind(3, token.expires_ns).bind(4, int64_t{token.uses});
+    q.bind(1, hash).bind(2, clock::now_ns()).bind(3, token.expires_ns).bind(4, int64_t{token.uses});
     return run(q, "add token");
   });
 }

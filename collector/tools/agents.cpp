@@ -9,6 +9,7 @@
 #include "collector/tools/common.h"
 #include "collector/tools/tools.h"
 #include "common/batch/batch.h"
+#include "common/clock.h"
 
 namespace bt::collector::tools {
 
@@ -59,7 +60,7 @@ int add(int argc, char** argv) {
   if (!batch::valid_agent_id(agent.id))
     return tool.usage_error("invalid agent id '" + agent.id + "' (1..64 of A-Z a-z 0-9 _ -)");
   agent.public_key = *key;
-  agent.enrolled_ns = now_ns();
+  agent.enrolled_ns = clock::now_ns();
   auto db = tool.open_store(/*read_only=*/false);
   if (!db) return tool.error(db.error());
   Status s = (*db)->add_agent(agent);
@@ -114,7 +115,7 @@ int token(int argc, char** argv) {
   store::Token t;
   t.secret = crypto::to_hex(secret);
   sodium_memzero(secret.data(), secret.size());
-  const uint64_t now = now_ns();
+  const uint64_t now = clock::now_ns();
   t.expires_ns = *ttl > UINT64_MAX - now ? UINT64_MAX : now + *ttl;
   t.uses = uses;
   auto db = tool.open_store(/*read_only=*/false);

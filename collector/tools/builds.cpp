@@ -5,6 +5,7 @@
 
 #include "collector/tools/common.h"
 #include "collector/tools/tools.h"
+#include "common/clock.h"
 
 namespace bt::collector::tools {
 
@@ -37,7 +38,7 @@ int builds(int argc, char** argv) {
   store::BuildFilter filter;
   filter.job = args.get("job");
   if (args.has("since")) {
-    auto since = parse_since(args.get("since"), now_ns());
+    auto since = parse_since(args.get("since"), clock::now_ns());
     if (!since) return tool.usage_error(since.error().message);
     filter.since_ns = *since;
   }

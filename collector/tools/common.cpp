@@ -144,12 +144,6 @@ std::string plural(uint64_t n, const char* one, const char* many) {
 
 // ---- time ------------------------------------------------------------------------
 
-uint64_t now_ns() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
 Result<uint64_t> parse_duration(std::string_view text) {
   auto bad = [&](const std::string& why) {
     return make_error(ErrorCode::kInvalidArgument,

@@ -26,8 +26,6 @@ inline constexpr int kExitUsage = 2;  // bad flags or values
 
 // ---- time ------------------------------------------------------------------------
 
-uint64_t now_ns();
-
 // A duration: one or more <integer><unit> with unit s, m, h or d ("90s",
 // "30m", "2h", "7d", "1h30m"). Zero and overflow are errors.
 Result<uint64_t> parse_duration(std::string_view text);

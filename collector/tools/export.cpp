@@ -6,6 +6,7 @@
 
 #include "collector/tools/common.h"
 #include "collector/tools/tools.h"
+#include "common/clock.h"
 #include "common/events/json.h"
 
 namespace bt::collector::tools {
@@ -23,7 +24,7 @@ int exporter(int argc, char** argv) {
     return tool.usage_error("--format is jsonl, not '" + args.get("format") + "'");
   store::EventFilter filter;
   if (args.has("since")) {
-    auto since = parse_since(args.get("since"), now_ns());
+    auto since = parse_since(args.get("since"), clock::now_ns());
     if (!since) return tool.usage_error(since.error().message);
     filter.since_ns = *since;
   }

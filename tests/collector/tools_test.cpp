@@ -12,6 +12,7 @@
 #include "collector/ingest/ingest.h"
 #include "collector/store/store.h"
 #include "collector/tools/common.h"
+#include "common/clock.h"
 #include "common/events/json.h"
 #include "common/fs.h"
 #include "tests/common/test_util.h"
@@ -162,17 +163,17 @@ TEST_CASE("agents token prints the token alone on the last line") {
   CHECK(token.find_first_not_of("0123456789abcdef") == std::string::npos);
   CHECK(contains(ls[0], "1 enrollment"));
   auto db = store::open_sqlite(d.dir).value();
-  CHECK(db->use_token(token, tools::now_ns()).ok());
-  CHECK_FALSE(db->use_token(token, tools::now_ns()).ok());
+  CHECK(db->use_token(token, clock::now_ns()).ok());
+  CHECK_FALSE(db->use_token(token, clock::now_ns()).ok());
 
   auto r2 = d.run("agents token " + d.data() + " --uses 2 --ttl 1h");
   REQUIRE_MESSAGE(r2.exit_code == 0, r2.output);
   const std::string token2 = lines(r2.output).back();
   CHECK(token2 != token);
-  CHECK(db->use_token(token2, tools::now_ns()).ok());
-  CHECK_FALSE(db->use_token(token2, tools::now_ns() + 2 * 3600 * kSec).ok());  // expired by then
-  CHECK(db->use_token(token2, tools::now_ns()).ok());
-  CHECK_FALSE(db->use_token(token2, tools::now_ns()).ok());
+  CHECK(db->use_token(token2, clock::now_ns()).ok());
+  CHECK_FALSE(db->use_token(token2, clock::now_ns() + 2 * 3600 * kSec).ok());  // expired by then
+  CHECK(db->use_token(token2, clock::now_ns()).ok());
+  CHECK_FALSE(db->use_token(token2, clock::now_ns()).ok());
 }
 
 TEST_CASE("agents add, list, revoke and findings") {

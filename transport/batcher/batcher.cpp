@@ -2,15 +2,10 @@
 
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fs.h"
 
 namespace bt::transport::batcher {
-
-uint64_t now_ns() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 bool EventQueue::push(events::Event&& event) {
   std::lock_guard lock(mu_);
@@ -102,7 +97,7 @@ bool Batcher::seal_now() {
   const bool carries_loss = !loss_.empty();
   if (carries_loss) {
     events::Event envelope = envelope_;
-    envelope.time_ns = now_ns();
+    envelope.time_ns = clock::now_ns();
     sealer_.add(loss_.to_event(envelope));
   }
   const std::size_t sealed_events = pending_;
@@ -122,8 +117,8 @@ bool Batcher::seal_now() {
   // event it carried is re-made from the tracker next time).
   const std::string reason = appended ? appended->reason : "spool_write_error";
   last_error_ = appended ? appended->detail : appended.error().message;
-  const uint64_t first = appended ? appended->header.first_time_ns : now_ns();
-  const uint64_t last = appended ? appended->header.last_time_ns : now_ns();
+  const uint64_t first = appended ? appended->header.first_time_ns : clock::now_ns();
+  const uint64_t last = appended ? appended->header.last_time_ns : clock::now_ns();
   record_drop(reason, sealed_events, first, last);
   return false;
 }

@@ -95,6 +95,4 @@ class Batcher {
   std::string last_error_;
 };
 
-uint64_t now_ns();
-
 }  // namespace bt::transport::batcher

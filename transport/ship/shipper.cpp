@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "common/clock.h"
 #include "transport/batcher/batcher.h"
 
 namespace bt::transport::ship {
@@ -86,7 +87,7 @@ void Shipper::on_response(uint64_t seq, const batch::Header& header, const sende
       (void)spool_.remove(seq);
       ++stats_.batches_sent;
       stats_.events_sent += header.event_count;
-      stats_.last_ack_ns = batcher::now_ns();
+      stats_.last_ack_ns = clock::now_ns();
       attempt_ = 0;
       send_next();
       return;
