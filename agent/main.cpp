@@ -1,10 +1,10 @@
 // buildtrail-agent: one binary, one subcommand per mode or tool; each
 // subcommand lives in its own folder and owns its flags.
-#include "agent/daemon/daemon.h"
-#include "agent/job/job.h"
-#include "agent/keygen/keygen.h"
-#include "agent/replay/replay.h"
-#include "agent/run/run.h"
+#include "agent/cmd/daemon.h"
+#include "agent/cmd/job.h"
+#include "agent/cmd/keygen.h"
+#include "agent/capture/replay/replay.h"
+#include "agent/cmd/run.h"
 #include "common/cli.h"
 
 int main(int argc, char** argv) {

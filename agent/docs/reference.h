@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "agent/attribution/attribution.h"
-#include "agent/config/config.h"
-#include "agent/secrets/secrets.h"
-#include "agent/uploads/uploads.h"
+#include "agent/enrich/rules/attribution.h"
+#include "agent/runtime/config.h"
+#include "agent/enrich/rules/secrets.h"
+#include "agent/enrich/rules/uploads.h"
 
 namespace bt::agent::docs {
 

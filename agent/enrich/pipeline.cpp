@@ -5,10 +5,10 @@
 
 #include <chrono>
 
-#include "agent/attribution/runners.h"
-#include "agent/redact/redact.h"
-#include "agent/uploads/uploads.h"
-#include "agent/wrap/procfs.h"
+#include "agent/enrich/rules/runners.h"
+#include "agent/enrich/rules/redact.h"
+#include "agent/enrich/rules/uploads.h"
+#include "agent/capture/proc/procfs.h"
 #include "common/clock.h"
 #include "common/fs.h"
 
@@ -63,7 +63,7 @@ bool runner_process(uint64_t pid, const std::string& exe) {
   std::string comm;
   if (auto r = fs::read_file(dir + "/comm", 64)) comm = std::move(*r);
   if (!comm.empty() && comm.back() == '\n') comm.pop_back();
-  return attribution::match_known_runner(comm, exe, wrap::procfs::cmdline(static_cast<pid_t>(pid))) != nullptr;
+  return attribution::match_known_runner(comm, exe, procfs::cmdline(static_cast<pid_t>(pid))) != nullptr;
 }
 
 }  // namespace
@@ -100,8 +100,8 @@ Config runner_child_config(Config base, uint64_t runner_pid) {
   base.envelope.process = {};
   base.envelope.process.pid = runner_pid;
   base.envelope.process.key =
-      process_key(runner_pid, wrap::procfs::start_time_ns(static_cast<pid_t>(runner_pid)));
-  base.envelope.process.exe = wrap::procfs::read_link("/proc/" + std::to_string(runner_pid) + "/exe");
+      process_key(runner_pid, procfs::start_time_ns(static_cast<pid_t>(runner_pid)));
+  base.envelope.process.exe = procfs::read_link("/proc/" + std::to_string(runner_pid) + "/exe");
   return base;
 }
 
@@ -118,7 +118,7 @@ Pipeline::Proc& Pipeline::proc(uint64_t pid) {
   // First heard of by an event other than fork (a race at startup).
   Proc p;
   p.process.pid = pid;
-  p.process.key = process_key(pid, wrap::procfs::start_time_ns(static_cast<pid_t>(pid)));
+  p.process.key = process_key(pid, procfs::start_time_ns(static_cast<pid_t>(pid)));
   p.since_ns = clock::now_ns();
   return procs_.emplace(pid, std::move(p)).first->second;
 }
@@ -228,7 +228,7 @@ void Pipeline::on_exec(const capture::Exec& x) {
   if (is_interpreter(x.exe)) {
     const std::string script = script_of(x.argv);
     if (!script.empty()) {
-      const std::string path = wrap::procfs::join_path(x.cwd, script);
+      const std::string path = procfs::join_path(x.cwd, script);
       if (auto d = digests_.file(path)) {
         e.script = path;
         e.script_sha256 = d->sha256;
@@ -279,7 +279,7 @@ bool Pipeline::proc_read(const capture::Open& o) {
   s.access = "proc_" + std::string(file);
   s.path = o.path;
   s.target_pid = target;
-  s.target_exe = wrap::procfs::read_link("/proc/" + std::to_string(target) + "/exe");
+  s.target_exe = procfs::read_link("/proc/" + std::to_string(target) + "/exe");
   if (file != "maps" && runner_process(target, s.target_exe)) {
     s.rule = "ci-runner-" + std::string(file);
     s.secret_class = "ci_runner";
@@ -326,7 +326,7 @@ void Pipeline::on_process_access(const capture::ProcessAccess& a) {
   s.secret_class = "process_memory";
   s.access = a.access;
   s.target_pid = a.target_pid;
-  s.target_exe = wrap::procfs::read_link("/proc/" + std::to_string(a.target_pid) + "/exe");
+  s.target_exe = procfs::read_link("/proc/" + std::to_string(a.target_pid) + "/exe");
   s.path = "/proc/" + std::to_string(a.target_pid);
   emit(event(a.time_ns, &proc(a.pid), std::move(s)));
 }

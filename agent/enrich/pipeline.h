@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "agent/capture/observation.h"
-#include "agent/config/config.h"
-#include "agent/digest/digest.h"
-#include "agent/secrets/secrets.h"
+#include "agent/runtime/config.h"
+#include "agent/enrich/rules/digest.h"
+#include "agent/enrich/rules/secrets.h"
 #include "common/events/event.h"
 
 namespace bt::agent::enrich {

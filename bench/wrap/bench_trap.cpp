@@ -44,7 +44,7 @@
 #include <cstring>
 #include <vector>
 
-#include "agent/wrap/seccomp_compat.h"
+#include "agent/capture/wrap/seccomp_compat.h"
 
 namespace {
 

@@ -30,8 +30,8 @@
 #include <thread>
 #include <vector>
 
-#include "agent/wrap/listener_handoff.h"
-#include "agent/wrap/seccomp_compat.h"
+#include "agent/capture/wrap/listener_handoff.h"
+#include "agent/capture/wrap/seccomp_compat.h"
 
 namespace {
 

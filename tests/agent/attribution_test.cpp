@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "agent/attribution/attribution.h"
-#include "agent/attribution/runners.h"
+#include "agent/enrich/rules/attribution.h"
+#include "agent/enrich/rules/runners.h"
 
 using namespace bt;
 using namespace bt::agent::attribution;

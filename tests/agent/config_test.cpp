@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "agent/config/config.h"
+#include "agent/runtime/config.h"
 #include "common/fs.h"
 #include "tests/common/test_util.h"
 

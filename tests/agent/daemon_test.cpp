@@ -13,11 +13,11 @@
 #include <map>
 #include <set>
 
-#include "agent/attribution/attribution.h"
-#include "agent/ebpf/decode.h"
-#include "agent/ebpf/filter.h"
-#include "agent/secrets/secrets.h"
-#include "agent/ebpf/sensor.h"
+#include "agent/enrich/rules/attribution.h"
+#include "agent/capture/ebpf/decode.h"
+#include "agent/capture/ebpf/filter.h"
+#include "agent/enrich/rules/secrets.h"
+#include "agent/capture/ebpf/sensor.h"
 #include "tests/agent/capture_fixtures.h"
 #include "tests/collector/collector_process.h"
 

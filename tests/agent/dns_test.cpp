@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/dns/dns.h"
+#include "agent/capture/dns/dns.h"
 
 using namespace bt::agent;
 

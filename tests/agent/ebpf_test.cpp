@@ -5,11 +5,11 @@
 
 #include <cstring>
 
-#include "agent/daemon/runners.h"
-#include "agent/ebpf/decode.h"
-#include "agent/ebpf/filter.h"
-#include "agent/ebpf/record.h"
-#include "agent/secrets/secrets.h"
+#include "agent/route/daemon_runners.h"
+#include "agent/capture/ebpf/decode.h"
+#include "agent/capture/ebpf/filter.h"
+#include "agent/capture/ebpf/record.h"
+#include "agent/enrich/rules/secrets.h"
 
 using namespace bt::agent;
 

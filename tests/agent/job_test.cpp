@@ -3,7 +3,7 @@
 // daemon_test.cpp.
 #include <doctest/doctest.h>
 
-#include "agent/job/protocol.h"
+#include "agent/route/job_protocol.h"
 
 using namespace bt::agent::job;
 

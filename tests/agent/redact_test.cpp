@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/redact/redact.h"
+#include "agent/enrich/rules/redact.h"
 
 using namespace bt::agent;
 
@@ -355,7 +355,7 @@ TEST_CASE("fast enough for every exec") {
                                        "-DBUILDTRAIL_VERSION=\"0.1.0\"", "-MD", "-MQ",
                                        "agent/libbtagent.a.p/core_agent.cpp.o", "-MF",
                                        "agent/libbtagent.a.p/core_agent.cpp.o.d", "-o",
-                                       "agent/libbtagent.a.p/core_agent.cpp.o", "-c", "../agent/core/agent.cpp"};
+                                       "agent/libbtagent.a.p/core_agent.cpp.o", "-c", "../agent/runtime/agent.cpp"};
   std::size_t n = 0;
   const long ms = elapsed_ms([&] {
     for (int i = 0; i < 5000; ++i) n += redact::argv(cc).size();

@@ -4,8 +4,8 @@
 #include <utility>
 #include <vector>
 
-#include "agent/attribution/runners.h"
-#include "agent/secrets/secrets.h"
+#include "agent/enrich/rules/runners.h"
+#include "agent/enrich/rules/secrets.h"
 
 using namespace bt::agent::secrets;
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/uploads/uploads.h"
+#include "agent/enrich/rules/uploads.h"
 #include "common/fs.h"
 #include "tests/common/test_util.h"
 

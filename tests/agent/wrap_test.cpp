@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "agent/wrap/connects.h"
-#include "agent/wrap/procfs.h"
-#include "agent/wrap/pidfd.h"
-#include "agent/wrap/tracer.h"
+#include "agent/capture/wrap/connects.h"
+#include "agent/capture/proc/procfs.h"
+#include "agent/capture/wrap/pidfd.h"
+#include "agent/capture/wrap/tracer.h"
 #include "tests/common/test_util.h"
 
 using namespace bt;
@@ -372,10 +372,10 @@ TEST_CASE("a command that does not exist is a setup error, not a build") {
 }
 
 TEST_CASE("paths are folded lexically") {
-  CHECK(wrap::procfs::join_path("/a/b", "../c/./d") == "/a/c/d");
-  CHECK(wrap::procfs::join_path("/", "x//y/") == "/x/y");
-  CHECK(wrap::procfs::join_path("/a", "/etc/../etc/passwd") == "/etc/passwd");
-  CHECK(wrap::procfs::join_path("/", "../../..") == "/");
+  CHECK(procfs::join_path("/a/b", "../c/./d") == "/a/c/d");
+  CHECK(procfs::join_path("/", "x//y/") == "/x/y");
+  CHECK(procfs::join_path("/a", "/etc/../etc/passwd") == "/etc/passwd");
+  CHECK(procfs::join_path("/", "../../..") == "/");
 }
 
 TEST_CASE("socket copies: the same caller's through a kept pidfd, never a dead or gone caller's") {

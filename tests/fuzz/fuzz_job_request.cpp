@@ -1,5 +1,5 @@
 // libFuzzer target: the daemon's job socket request parser
-// (agent/job/protocol.h). Any local user can send these bytes. Invariants:
+// (agent/route/job_protocol.h). Any local user can send these bytes. Invariants:
 // no crash; a parsed request serialises and parses back to the same one;
 // no variable outside the identity list survives.
 #include <cstddef>
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "agent/job/protocol.h"
+#include "agent/route/job_protocol.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace bt::agent::job;

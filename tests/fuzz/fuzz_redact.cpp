@@ -1,4 +1,4 @@
-// Fuzzes redaction (agent/redact/redact.h), which sees every argv, URL and
+// Fuzzes redaction (agent/enrich/rules/redact.h), which sees every argv, URL and
 // script the build runs, including bytes no tool meant as text.
 //
 // Invariants, any break aborts:
@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/redact/redact.h"
+#include "agent/enrich/rules/redact.h"
 
 namespace {
 

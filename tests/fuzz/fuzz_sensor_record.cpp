@@ -1,12 +1,12 @@
 // Fuzzes the decoder of the eBPF sensor's ring-buffer records
-// (agent/ebpf/decode.h): the kernel writes them, but their strings (argv,
+// (agent/capture/ebpf/decode.h): the kernel writes them, but their strings (argv,
 // environment, paths, DNS payloads) are what a build chose. Invariants:
 // never crashes, reads nothing outside the input, and a decoded record's
 // parts fit in it.
 #include <cstdint>
 #include <cstdlib>
 
-#include "agent/ebpf/decode.h"
+#include "agent/capture/ebpf/decode.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto r = bt::agent::ebpf::decode(std::span(data, size));

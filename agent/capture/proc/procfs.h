@@ -1,0 +1,37 @@
+// What the tracer reads about a stopped tracee: /proc files and its memory.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bt::agent::procfs {
+
+std::string read_link(const std::string& path);  // empty on error
+std::vector<std::string> cmdline(pid_t pid);
+
+struct Status {
+  pid_t tgid = 0;
+  pid_t ppid = 0;
+  uint64_t uid = 0;  // real uid
+};
+bool status(pid_t tid, Status* out);
+
+// The processes whose parent is `pid` (a scan of /proc).
+std::vector<pid_t> children_of(pid_t pid);
+
+// Process start time in ns since boot (/proc/<pid>/stat field 22).
+uint64_t start_time_ns(pid_t pid);
+
+// A NUL-terminated string at `addr` in the tracee, at most `max` bytes;
+// false when unreadable. Reads page by page: a string may end just before
+// an unmapped page.
+bool read_string(pid_t pid, uint64_t addr, std::size_t max, std::string* out);
+bool read_memory(pid_t pid, uint64_t addr, void* buf, std::size_t len);
+
+// Lexically absolute: `rel` against `base`, with `.`, `..` and `//` folded.
+std::string join_path(const std::string& base, const std::string& rel);
+
+}  // namespace bt::agent::procfs

@@ -1,0 +1,43 @@
+#include "agent/cmd/keygen.h"
+
+#include <cstdio>
+
+#include "common/cli.h"
+#include "common/crypto/keys.h"
+
+namespace bt::agent::keygen {
+
+namespace {
+const std::vector<cli::Option> kOptions = {
+    {"out", true, "directory for agent.key (mode 0600) and agent.pub"},
+    {"help", false, "show this help"},
+};
+}  // namespace
+
+int run(int argc, char** argv) {
+  auto args = cli::parse(argc, argv, 2, kOptions);
+  if (!args) {
+    std::fprintf(stderr, "buildtrail-agent keygen: %s\n", args.error().message.c_str());
+    return 2;
+  }
+  if (args->has("help") || !args->has("out") || !args->positionals.empty()) {
+    std::fprintf(args->has("help") ? stdout : stderr, "usage: buildtrail-agent keygen --out DIR\n%s",
+                 cli::usage(kOptions).c_str());
+    return args->has("help") ? 0 : 2;
+  }
+  auto key = crypto::generate_key_pair();
+  if (!key) {
+    std::fprintf(stderr, "buildtrail-agent keygen: %s\n", key.error().message.c_str());
+    return 1;
+  }
+  const std::string dir = args->get("out");
+  if (Status s = crypto::write_key_pair(dir, *key); !s) {
+    std::fprintf(stderr, "buildtrail-agent keygen: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  std::printf("wrote %s/agent.key and %s/agent.pub (key id %s)\n", dir.c_str(), dir.c_str(),
+              crypto::to_hex(crypto::key_id(key->public_key)).c_str());
+  return 0;
+}
+
+}  // namespace bt::agent::keygen

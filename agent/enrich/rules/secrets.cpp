@@ -1,0 +1,447 @@
+// Secret-access rules. The capture layer asks may_match(basename) for every
+// file a build opens (hundreds of thousands per build), so that filter is a
+// binary search over literal basenames plus a few basename globs, each
+// pre-checked on its literal prefix and suffix; only a "maybe" pays for path
+// resolution and match(). The default rules are written in the rules-file
+// format and parsed by parse_rules(), so the documented format is the one
+// the defaults prove.
+#include "agent/enrich/rules/secrets.h"
+
+#include "agent/enrich/rules/runners.h"
+
+#include <arpa/inet.h>
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <optional>
+
+namespace bt::agent::secrets {
+
+namespace {
+
+constexpr std::array<std::string_view, 8> kClasses = {
+    "cloud", "container_registry", "kubernetes", "package_registry",
+    "vcs",   "ssh_key",            "gpg_key",    "ci_runner"};
+
+// Order matters only between rules that could both match one path: the
+// first wins. Paths are those the tools write by default on Linux.
+constexpr std::string_view kDefaultRules = R"(# Cloud CLIs
+aws-credentials cloud .aws/credentials
+aws-sso-cache cloud .aws/sso/cache/*.json
+aws-cli-cache cloud .aws/cli/cache/*.json
+gcloud-credentials cloud .config/gcloud/credentials.db
+gcloud-credentials cloud .config/gcloud/access_tokens.db
+gcloud-credentials cloud .config/gcloud/application_default_credentials.json
+gcloud-credentials cloud .config/gcloud/legacy_credentials/*/adc.json
+gcloud-credentials cloud .config/gcloud/legacy_credentials/*/.boto
+azure-tokens cloud .azure/accessTokens.json
+azure-tokens cloud .azure/msal_token_cache.json
+azure-tokens cloud .azure/msal_token_cache.bin
+azure-tokens cloud .azure/service_principal_entries.json
+azure-tokens cloud .azure/service_principal_entries.bin
+workload-identity-token cloud /var/run/secrets/eks.amazonaws.com/serviceaccount/token
+workload-identity-token cloud /run/secrets/eks.amazonaws.com/serviceaccount/token
+workload-identity-token cloud /var/run/secrets/azure/tokens/azure-identity-token
+workload-identity-token cloud /run/secrets/azure/tokens/azure-identity-token
+terraform-credentials cloud .terraform.d/credentials.tfrc.json
+# Container registries
+docker-auth container_registry .docker/config.json
+podman-auth container_registry .config/containers/auth.json
+podman-auth container_registry /run/containers/*/auth.json
+podman-auth container_registry /run/user/*/containers/auth.json
+helm-registry container_registry .config/helm/registry/config.json
+# Kubernetes
+kubeconfig kubernetes .kube/config
+k8s-service-account kubernetes /var/run/secrets/kubernetes.io/serviceaccount/token
+k8s-service-account kubernetes /run/secrets/kubernetes.io/serviceaccount/token
+# Package registries
+npmrc package_registry .npmrc
+yarnrc package_registry .yarnrc.yml
+yarnrc package_registry .yarnrc
+pypirc package_registry .pypirc
+pip-conf package_registry .config/pip/pip.conf
+pip-conf package_registry .pip/pip.conf
+pip-conf package_registry /etc/pip.conf
+maven-settings package_registry .m2/settings.xml
+maven-settings package_registry .m2/settings-security.xml
+gradle-properties package_registry .gradle/gradle.properties
+nuget-config package_registry .nuget/NuGet/NuGet.Config
+nuget-config package_registry .config/NuGet/NuGet.Config
+cargo-credentials package_registry .cargo/credentials
+cargo-credentials package_registry .cargo/credentials.toml
+gem-credentials package_registry .gem/credentials
+gem-credentials package_registry .local/share/gem/credentials
+composer-auth package_registry .config/composer/auth.json
+composer-auth package_registry .composer/auth.json
+# Version control
+netrc vcs .netrc
+git-credentials vcs .git-credentials
+git-credentials vcs .config/git/credentials
+gh-hosts vcs .config/gh/hosts.yml
+# SSH and GnuPG keys
+ssh-private-key ssh_key .ssh/id_*
+ssh-private-key ssh_key !*.pub
+ssh-host-key ssh_key /etc/ssh/ssh_host_*_key
+gnupg-private gpg_key .gnupg/private-keys-v1.d/*.key
+gnupg-private gpg_key .gnupg/secring.gpg
+# CI runners. GitHub's runner and the Azure Pipelines agent (its ancestor)
+# keep the same .credentials files in their install folder, beside .runner
+# or .agent (the registration: server, pool, agent id).
+gitlab-runner-config ci_runner /etc/gitlab-runner/config.toml
+gitlab-runner-config ci_runner .gitlab-runner/config.toml
+gitlab-runner-config ci_runner /srv/gitlab-runner/config/config.toml
+github-runner-credentials ci_runner .credentials
+github-runner-credentials ci_runner .credentials_rsaparams
+github-runner-credentials ci_runner .runner
+azure-agent-credentials ci_runner .agent
+jenkins-secrets ci_runner secrets/master.key
+jenkins-secrets ci_runner secrets/hudson.util.Secret
+jenkins-secrets ci_runner secrets/initialAdminPassword
+jenkins-secrets ci_runner /var/lib/jenkins/credentials.xml
+jenkins-secrets ci_runner /var/jenkins_home/credentials.xml
+jenkins-secrets ci_runner .jenkins/credentials.xml
+buildkite-agent-config ci_runner buildkite-agent.cfg
+)";
+
+constexpr std::array<MetadataEndpoint, 7> kDefaultEndpoints = {{
+    {"169.254.169.254", "AWS, Azure, GCP, Oracle and OpenStack instance metadata (IMDS)"},
+    {"fd00:ec2::254", "AWS instance metadata over IPv6"},
+    {"metadata.google.internal", "GCP metadata server"},
+    {"metadata", "GCP metadata server by its short name (resolved through the google.internal search domain)"},
+    {"169.254.170.2", "AWS ECS task and CodeBuild container credentials"},
+    {"169.254.170.23", "AWS EKS Pod Identity agent"},
+    {"fd00:ec2::23", "AWS EKS Pod Identity agent over IPv6"},
+}};
+
+bool is_glob_char(char c) { return c == '*' || c == '?' || c == '[' || c == '\\'; }
+
+bool has_glob(std::string_view s) { return std::any_of(s.begin(), s.end(), is_glob_char); }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// The next whitespace-separated word of `s`, removed from it.
+std::string_view next_word(std::string_view& s) {
+  s = trim(s);
+  const auto end = std::min(s.size(), s.find_first_of(" \t"));
+  const std::string_view word = s.substr(0, end);
+  s.remove_prefix(end);
+  return word;
+}
+
+std::string_view last_component(std::string_view pattern) {
+  const auto slash = pattern.rfind('/');
+  return slash == std::string_view::npos ? pattern : pattern.substr(slash + 1);
+}
+
+std::string_view without_bang(std::string_view pattern) {
+  return pattern.starts_with('!') ? pattern.substr(1) : pattern;
+}
+
+bool valid_name(std::string_view name) {
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+// Empty components would never match a resolved path, so they are typos.
+std::string pattern_problem(std::string_view pattern) {
+  const std::string_view glob = without_bang(pattern);
+  if (glob.empty()) return "empty pattern";
+  if (glob.ends_with('/')) return "pattern ends with '/'";
+  if (glob.find("//") != std::string_view::npos) return "pattern has an empty component";
+  return {};
+}
+
+Error line_error(std::size_t line, const std::string& what) {
+  return make_error(ErrorCode::kInvalidArgument, "line " + std::to_string(line) + ": " + what);
+}
+
+Result<Rule> parse_line(std::string_view line, std::size_t number) {
+  const std::string_view name = next_word(line);
+  const std::string_view cls = next_word(line);
+  const std::string_view pattern = trim(line);
+  if (name.empty() || cls.empty() || pattern.empty())
+    return line_error(number, "expected '<name> <class> <pattern>'");
+  if (!valid_name(name))
+    return line_error(number, "bad rule name '" + std::string(name) + "' (letters, digits, '-', '_', '.')");
+  if (std::find(kClasses.begin(), kClasses.end(), cls) == kClasses.end())
+    return line_error(number, "unknown secret class '" + std::string(cls) + "'");
+  if (std::string problem = pattern_problem(pattern); !problem.empty())
+    return line_error(number, problem + " '" + std::string(pattern) + "'");
+  return Rule{std::string(name), std::string(cls), std::string(pattern)};
+}
+
+std::size_t count_components(std::string_view glob) {
+  return static_cast<std::size_t>(std::count(glob.begin(), glob.end(), '/')) + 1;
+}
+
+// Start of the last `n` components of `path`, or npos when it has fewer.
+std::size_t tail_start(std::string_view path, std::size_t n) {
+  std::size_t pos = path.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (pos == 0) return std::string_view::npos;
+    const auto slash = path.rfind('/', pos - 1);
+    if (slash == std::string_view::npos) return i + 1 == n ? 0 : std::string_view::npos;
+    pos = slash;
+  }
+  return pos + 1;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Canonical text of an IP (inet_ntop), with IPv4-mapped IPv6 as IPv4 so
+// ::ffff:169.254.169.254 is the same endpoint; nullopt for non-IPs.
+std::optional<std::string> canonical_ip(std::string_view text) {
+  if (text.size() > 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+  text = text.substr(0, text.find('%'));  // zone index: fe80::1%eth0
+  const std::string s(text);
+  char out[INET6_ADDRSTRLEN];
+  in_addr v4{};
+  if (::inet_pton(AF_INET, s.c_str(), &v4) == 1) return ::inet_ntop(AF_INET, &v4, out, sizeof out);
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, s.c_str(), &v6) != 1) return std::nullopt;
+  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+    std::memcpy(&v4, &v6.s6_addr[12], 4);
+    return ::inet_ntop(AF_INET, &v4, out, sizeof out);
+  }
+  return ::inet_ntop(AF_INET6, &v6, out, sizeof out);
+}
+
+std::string host_key(std::string_view host) {
+  if (host.ends_with('.')) host.remove_suffix(1);
+  return lower(host);
+}
+
+std::string code(std::string_view s) { return "`" + std::string(s) + "`"; }
+
+std::string patterns_cell(const std::vector<Rule>& rules, std::string_view name) {
+  std::string includes, excludes;
+  for (const auto& r : rules) {
+    if (r.name != name) continue;
+    std::string& list = r.pattern.starts_with('!') ? excludes : includes;
+    list += (list.empty() ? "" : ", ") + code(without_bang(r.pattern));
+  }
+  return excludes.empty() ? includes : includes + "; not " + excludes;
+}
+
+std::string rules_table() {
+  std::string md = "| rule | class | patterns |\n| --- | --- | --- |\n";
+  std::vector<std::string_view> done;
+  for (const auto& r : default_rules()) {
+    if (std::find(done.begin(), done.end(), r.name) != done.end()) continue;
+    done.push_back(r.name);
+    md += "| `" + r.name + "` | " + r.secret_class + " | " + patterns_cell(default_rules(), r.name) + " |\n";
+  }
+  return md;
+}
+
+std::string runners_list() {
+  std::string md;
+  for (const auto& r : attribution::known_runners()) {
+    md += "- `" + std::string(r.name) + "`";
+    if (!r.argument.empty()) md += " with an argument `" + std::string(r.argument) + "`";
+    md += " (" + std::string(r.ci) + ")\n";
+  }
+  return md;
+}
+
+std::string endpoints_list() {
+  std::string md;
+  for (const auto& e : kDefaultEndpoints)
+    md += "- `" + std::string(e.endpoint) + "`: " + std::string(e.what) + "\n";
+  return md;
+}
+
+}  // namespace
+
+const std::vector<Rule>& default_rules() {
+  // The text is a compile-time constant covered by a test, so value() cannot
+  // throw in a shipped build.
+  static const std::vector<Rule> rules = parse_rules(kDefaultRules).value();
+  return rules;
+}
+
+Result<std::vector<Rule>> parse_rules(std::string_view text) {
+  std::vector<Rule> rules;
+  std::size_t number = 0;
+  while (!text.empty()) {
+    ++number;
+    const auto eol = std::min(text.size(), text.find('\n'));
+    const std::string_view line = trim(text.substr(0, eol));
+    text.remove_prefix(std::min(text.size(), eol + 1));
+    if (line.empty() || line.starts_with('#')) continue;
+    auto rule = parse_line(line, number);
+    if (!rule) return rule.error();
+    for (const auto& prior : rules)
+      if (prior.name == rule->name && prior.secret_class != rule->secret_class)
+        return line_error(number, "rule '" + rule->name + "' already has class '" + prior.secret_class + "'");
+    rules.push_back(std::move(rule).value());
+  }
+  return rules;
+}
+
+Matcher::Matcher(std::vector<Rule> rules) : rules_(std::move(rules)) {
+  std::vector<std::string_view> groups;
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    const Rule& r = rules_[i];
+    auto g = std::find(groups.begin(), groups.end(), r.name);
+    if (g == groups.end()) g = groups.insert(groups.end(), r.name);
+    Compiled c;
+    c.rule = i;
+    c.group = static_cast<std::size_t>(g - groups.begin());
+    c.exclude = r.pattern.starts_with('!');
+    c.glob = std::string(without_bang(r.pattern));
+    c.absolute = c.glob.starts_with('/');
+    c.components = count_components(c.glob);
+    compiled_.push_back(c);
+    if (c.exclude) continue;  // exclusions only ever remove matches
+    const std::string_view base = last_component(c.glob);
+    if (!has_glob(base)) {
+      literal_basenames_.emplace_back(base);
+      continue;
+    }
+    const auto first = base.find_first_of("*?[\\");
+    const auto last = base.find_last_of("*?[]\\");
+    BasenameGlob bg{std::string(base), std::string(base.substr(0, first)), std::string(base.substr(last + 1)),
+                    false};
+    bg.one_star = first == last && base[first] == '*';
+    glob_basenames_.push_back(std::move(bg));
+  }
+  std::sort(literal_basenames_.begin(), literal_basenames_.end());
+  literal_basenames_.erase(std::unique(literal_basenames_.begin(), literal_basenames_.end()),
+                           literal_basenames_.end());
+}
+
+bool Matcher::may_match(std::string_view basename) const {
+  if (std::binary_search(literal_basenames_.begin(), literal_basenames_.end(), basename,
+                         [](std::string_view a, std::string_view b) { return a < b; }))
+    return true;
+  for (const auto& g : glob_basenames_) {
+    if (basename.size() < g.prefix.size() + g.suffix.size() || !basename.starts_with(g.prefix) ||
+        !basename.ends_with(g.suffix))
+      continue;
+    if (g.one_star || ::fnmatch(g.glob.c_str(), std::string(basename).c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+bool Matcher::matches(const Compiled& c, const std::string& path) const {
+  if (c.absolute) return ::fnmatch(c.glob.c_str(), path.c_str(), FNM_PATHNAME) == 0;
+  const auto start = tail_start(path, c.components);
+  return start != std::string::npos && ::fnmatch(c.glob.c_str(), path.c_str() + start, FNM_PATHNAME) == 0;
+}
+
+bool Matcher::excluded(std::size_t group, const std::string& path) const {
+  return std::any_of(compiled_.begin(), compiled_.end(), [&](const Compiled& c) {
+    return c.exclude && c.group == group && matches(c, path);
+  });
+}
+
+const Rule* Matcher::match(std::string_view absolute_path) const {
+  while (absolute_path.size() > 1 && absolute_path.ends_with('/')) absolute_path.remove_suffix(1);
+  // The filter first, so callers that skip may_match() still pay little per open.
+  if (!may_match(last_component(absolute_path))) return nullptr;
+  const std::string path(absolute_path);
+  for (const auto& c : compiled_)
+    if (!c.exclude && matches(c, path) && !excluded(c.group, path)) return &rules_[c.rule];
+  return nullptr;
+}
+
+const std::vector<MetadataEndpoint>& default_metadata_endpoints() {
+  static const std::vector<MetadataEndpoint> all(kDefaultEndpoints.begin(), kDefaultEndpoints.end());
+  return all;
+}
+
+MetadataEndpoints::MetadataEndpoints(std::vector<std::string> extra) {
+  for (const auto& e : kDefaultEndpoints) endpoints_.emplace_back(e.endpoint);
+  for (auto& e : extra) endpoints_.push_back(std::move(e));
+  for (const auto& e : endpoints_) {
+    if (auto ip = canonical_ip(e)) addresses_.push_back(*ip);
+    else hosts_.push_back(host_key(e));
+  }
+}
+
+bool MetadataEndpoints::is_metadata_address(std::string_view ip) const {
+  const auto canonical = canonical_ip(ip);
+  return canonical && std::find(addresses_.begin(), addresses_.end(), *canonical) != addresses_.end();
+}
+
+bool MetadataEndpoints::is_metadata_host(std::string_view host) const {
+  if (is_metadata_address(host)) return true;
+  return std::find(hosts_.begin(), hosts_.end(), host_key(host)) != hosts_.end();
+}
+
+std::string reference_markdown() {
+  std::string md =
+      "# Secret-access rules\n\n"
+      "<!-- Generated from agent/enrich/rules/secrets.cpp by `make docs`; do not edit by hand. -->\n\n"
+      "A build process that opens a credential file, or connects to a cloud metadata endpoint,\n"
+      "produces a `secret_access` event naming the rule that matched, the class of credential,\n"
+      "how it was touched and the path or endpoint (never the content).\n\n"
+      "## Credential files\n\n"
+      "Paths are matched after the agent resolved them to absolute paths, so a file opened by a\n"
+      "relative name (`cd ~/.aws && cat credentials`) is found too. A pattern starting with `/`\n"
+      "is a glob over the whole absolute path; any other pattern is a glob over the path's last\n"
+      "components, as many as the pattern has (`.aws/credentials` matches it in every home\n"
+      "folder, `.npmrc` matches every file of that name). In a glob, `*` and `?` match within\n"
+      "one component (never `/`) and `[...]` is a character set, as in fnmatch(3). The patterns\n"
+      "after \"not\" are exclusions: `id_rsa.pub` is not a private key. When several rules match\n"
+      "a path, the first in this table is reported.\n\n";
+  md += rules_table();
+  md +=
+      "\n## Cloud metadata endpoints\n\n"
+      "A connection by a build process to one of these endpoints is a `secret_access` event of\n"
+      "class `metadata_endpoint`: the endpoints hand out cloud credentials to whatever asks.\n"
+      "Addresses are compared as IPs, so `fd00:ec2:0::254` and `::ffff:169.254.169.254` are the\n"
+      "same endpoints as `fd00:ec2::254` and `169.254.169.254`; names are compared\n"
+      "case-insensitively, with or without a trailing dot.\n\n";
+  md += endpoints_list();
+  md +=
+      "\nMore endpoints (IPs or host names) come from the repeatable\n"
+      "`--metadata-endpoint HOST|IP` flag of `run` and from `secrets.metadata_endpoints` in\n"
+      "the agent configuration (comma-separated); they add to this list.\n\n"
+      "## Reads of other processes\n\n"
+      "A build process that opens another process's `/proc/<pid>/environ`, `mem` or `maps`\n"
+      "(rules `proc-environ`, `proc-mem`, `proc-maps`), reads its memory with\n"
+      "process_vm_readv(2) (`process-vm-readv`) or attaches to it with ptrace(2)\n"
+      "(`ptrace-attach`) produces a `secret_access` event of class `process_memory` naming\n"
+      "the target's pid and executable; a process reading its own files is not reported.\n"
+      "When the target of an `environ` or `mem` read is a CI runner, whose environment and\n"
+      "memory hold the runner's credentials, the rule is `ci-runner-environ` or\n"
+      "`ci-runner-mem` and the class `ci_runner`. A runner is a process whose task name or\n"
+      "executable file name is one of these (an argument is compared by its file name):\n\n";
+  md += runners_list();
+  md +=
+      "\n"
+      "## Rules file format\n\n"
+      "Custom rules, in the file named by `secrets.rules_file` (flag `--secret-rules`) of the\n"
+      "agent configuration, are added to the built-in ones and use their format: one rule\n"
+      "per line, `<name> <class> <pattern>`, separated by spaces; the pattern is the rest of the\n"
+      "line, so it may contain spaces. Blank lines and lines starting with `#` are ignored.\n"
+      "Several lines with one name form one rule; a pattern starting with `!` excludes paths\n"
+      "from that rule. Names use letters, digits, `-`, `_` and `.`. The classes are:\n";
+  for (std::size_t i = 0; i < kClasses.size(); ++i)
+    md += (i == 0 ? "" : i + 1 == kClasses.size() ? " and " : ", ") + code(kClasses[i]);
+  md +=
+      ".\nAn unknown class or a malformed line is an error naming the line.\n\n"
+      "```\n"
+      "# rule name        class             pattern\n"
+      "vault-token        cloud             .vault-token\n"
+      "deploy-key         ssh_key           /srv/deploy/keys/*\n"
+      "deploy-key         ssh_key           !*.pub\n"
+      "```\n";
+  return md;
+}
+
+}  // namespace bt::agent::secrets
