@@ -1,13 +1,23 @@
-// What a capture backend observes, before enrichment. Both backends (wrap:
-// seccomp + ptrace, daemon: eBPF) report these few facts about processes;
-// agent/enrich turns them into events (keys, build block, redaction, secret
-// rules, upload recognition, digests). Backends report raw facts only: no
-// policy lives in a backend.
+// What a capture backend observes, before enrichment. Every backend (wrap:
+// seccomp + ptrace, daemon: eBPF) reports these few raw facts about
+// processes as one `Observation`; agent/route hands them to a build's
+// agent/enrich pipeline, which turns them into events (keys, build block,
+// redaction, secret rules, upload recognition, digests). No policy lives
+// in a backend.
+//
+// A new kind of observation is one more struct here and one more
+// alternative in `Observation`: every visitor of it (the pipeline, tests)
+// then fails to compile until it handles the new kind.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
+
+#include "common/overloaded.h"
 
 namespace bt::agent::capture {
 
@@ -27,7 +37,17 @@ struct Exec {
   std::string exe;        // resolved executable path
   std::vector<std::string> argv;  // raw: redacted by enrichment
   std::string cwd;
+  // "NAME=value" entries of the identity variables of the new program's
+  // environment (attribution's allow-list, never a secret), when the
+  // capture read them at the exec (the daemon's kernel does for a build's
+  // first kIdentityExecs execs); nullopt when it did not.
+  std::optional<std::vector<std::string>> identity_env;
 };
+
+// How many execs of a build have their environment read until one names
+// the build (GitLab's shell executor exports CI_* only in the job script's
+// children): the kernel's budget (BT_ENV_TRIES) and agent/route's.
+inline constexpr uint32_t kIdentityExecs = 32;
 
 struct Exit {
   uint64_t time_ns = 0;
@@ -75,22 +95,45 @@ struct ProcessAccess {
   std::string access;  // process_vm_readv, ptrace_attach
 };
 
+using Observation = std::variant<Fork, Exec, Exit, Open, Connect, Dns, ProcessAccess>;
+
+// The process an observation is about: for a fork, the parent that forked.
+inline uint64_t pid_of(const Observation& o) {
+  return std::visit(Overloaded{[](const Fork& f) { return f.parent_pid; },
+                               [](const auto& other) { return other.pid; }},  // every other kind has one
+                    o);
+}
+
 // Receives observations on the backend's capture thread, in the order the
 // backend saw them. Implementations must not block for long: the observed
 // process may be stopped until the call returns.
-class Observer {
+class Sink {
  public:
-  virtual ~Observer() = default;
-  virtual void on_fork(const Fork&) = 0;
-  virtual void on_exec(const Exec&) = 0;
-  virtual void on_exit(const Exit&) = 0;
-  virtual void on_open(const Open&) = 0;
-  virtual void on_connect(const Connect&) = 0;
-  virtual void on_process_access(const ProcessAccess&) = 0;
-  virtual void on_dns(const Dns&) = 0;
+  virtual ~Sink() = default;
+  virtual void on(const Observation& observation) = 0;
   // Cheap pre-filter for opens: false when no rule can care about a file
   // with this last path component, so the backend skips resolving it.
   virtual bool wants_open(std::string_view basename) const = 0;
+};
+
+// The build a process belongs to, where the capture itself tracks it (the
+// daemon's kernel follows every build from its runner's fork): the build's
+// first process and its start time. {0, 0}: outside builds (record-all).
+struct BuildKey {
+  uint32_t root_pid = 0;
+  uint64_t root_start_ns = 0;
+  bool operator==(const BuildKey&) const = default;
+  auto operator<=>(const BuildKey&) const = default;
+};
+
+// An observation's place in the build tree, as the capture saw it.
+struct InBuild {
+  BuildKey build;
+  // A fork whose parent is a CI runner: the child starts a build.
+  bool starts_build = false;
+  // An exec of a process that was not forked in the build but entered it
+  // (a `docker exec` into a container the build started).
+  bool joined = false;
 };
 
 }  // namespace bt::agent::capture

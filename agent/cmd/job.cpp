@@ -1,4 +1,4 @@
-#include "agent/cmd/job.h"
+#include "agent/cmd/commands.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -8,7 +8,7 @@
 #include "common/cli.h"
 #include "common/unix_socket.h"
 
-namespace bt::agent::job {
+namespace bt::agent::cmd {
 
 namespace {
 
@@ -19,22 +19,22 @@ int fail(const std::string& message, int status) {
   return status;
 }
 
-Result<Reply> ask_daemon(const std::string& path, const Request& request) {
-  const std::string line = to_json(request) + "\n";
+Result<job::Reply> ask_daemon(const std::string& path, const job::Request& request) {
+  const std::string line = job::to_json(request) + "\n";
   unix_socket::Exchange exchange;
   exchange.request = line;
-  exchange.max_reply = kMaxRequestBytes;
+  exchange.max_reply = job::kMaxRequestBytes;
   exchange.one_line = true;
   exchange.timeout = std::chrono::seconds(kReplyTimeoutS);
   exchange.server = "daemon";
   auto reply = unix_socket::ask(path, exchange);
   if (!reply) return reply.error();
-  return parse_reply(*reply);
+  return job::parse_reply(*reply);
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int job(int argc, char** argv) {
   auto options = config::options();
   options.push_back({"id", true, "the job's id, when the hook has one (default: the CI system's, from the environment)"});
   options.push_back({"status", true, "end: the job's exit status (0-255), when the hook knows it"});
@@ -50,10 +50,10 @@ int main(int argc, char** argv) {
   auto cfg = config::load(*args);
   if (!cfg) return fail(cfg.error().message, 2);
 
-  Request request;
-  request.op = args->positionals[0] == "begin" ? Op::kBegin : Op::kEnd;
+  job::Request request;
+  request.op = args->positionals[0] == "begin" ? job::Op::kBegin : job::Op::kEnd;
   request.id = args->get("id");
-  if (request.id.size() > kMaxIdBytes) return fail("--id: at most " + std::to_string(kMaxIdBytes) + " bytes", 2);
+  if (request.id.size() > job::kMaxIdBytes) return fail("--id: at most " + std::to_string(job::kMaxIdBytes) + " bytes", 2);
   if (args->has("status")) {
     const std::string text = args->get("status");
     char* end = nullptr;
@@ -70,4 +70,4 @@ int main(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace bt::agent::job
+}  // namespace bt::agent::cmd

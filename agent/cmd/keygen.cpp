@@ -1,28 +1,28 @@
-#include "agent/cmd/keygen.h"
+#include "agent/cmd/commands.h"
 
 #include <cstdio>
 
 #include "common/cli.h"
 #include "common/crypto/keys.h"
 
-namespace bt::agent::keygen {
+namespace bt::agent::cmd {
 
 namespace {
-const std::vector<cli::Option> kOptions = {
+const std::vector<cli::Option> kKeygenOptions = {
     {"out", true, "directory for agent.key (mode 0600) and agent.pub"},
     {"help", false, "show this help"},
 };
 }  // namespace
 
-int run(int argc, char** argv) {
-  auto args = cli::parse(argc, argv, 2, kOptions);
+int keygen(int argc, char** argv) {
+  auto args = cli::parse(argc, argv, 2, kKeygenOptions);
   if (!args) {
     std::fprintf(stderr, "buildtrail-agent keygen: %s\n", args.error().message.c_str());
     return 2;
   }
   if (args->has("help") || !args->has("out") || !args->positionals.empty()) {
     std::fprintf(args->has("help") ? stdout : stderr, "usage: buildtrail-agent keygen --out DIR\n%s",
-                 cli::usage(kOptions).c_str());
+                 cli::usage(kKeygenOptions).c_str());
     return args->has("help") ? 0 : 2;
   }
   auto key = crypto::generate_key_pair();
@@ -40,4 +40,4 @@ int run(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace bt::agent::keygen
+}  // namespace bt::agent::cmd

@@ -1,5 +1,3 @@
-#include "agent/cmd/run.h"
-
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -7,21 +5,20 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <string_view>
-#include <thread>
 
-#include "agent/enrich/rules/attribution.h"
-#include "agent/runtime/agent.h"
-#include "agent/runtime/events_out.h"
-#include "agent/enrich/pipeline.h"
-#include "agent/route/session.h"
 #include "agent/capture/proc/procfs.h"
 #include "agent/capture/wrap/tracer.h"
-#include "common/events/json.h"
-#include "common/fs.h"
+#include "agent/cmd/commands.h"
+#include "agent/enrich/pipeline.h"
+#include "agent/enrich/rules/attribution.h"
+#include "agent/enrich/rules/runners.h"
+#include "agent/route/lineage.h"
+#include "agent/route/router.h"
+#include "agent/runtime/agent.h"
+#include "agent/runtime/events_out.h"
 #include "common/log.h"
 
-namespace bt::agent::run {
+namespace bt::agent::cmd {
 
 namespace {
 
@@ -35,15 +32,6 @@ int fail(const std::string& message, int status) {
 
 int status_of(const wrap::Outcome& o) {
   return o.signal ? 128 + static_cast<int>(o.signal) : static_cast<int>(o.exit_code);
-}
-
-// Events go to the agent's queue, waiting while it is full: in wrap mode a
-// slow collector slows the build down rather than losing its trail.
-void push_waiting(core::Agent& agent, events::Event& e) {
-  while (!agent.queue().try_push(e)) {
-    agent.wake();
-    std::this_thread::sleep_for(std::chrono::microseconds(100));
-  }
 }
 
 std::vector<cli::Option> run_options() {
@@ -61,15 +49,86 @@ std::vector<cli::Option> run_options() {
   return options;
 }
 
+void log_outcome(const wrap::Outcome& outcome) {
+  if (outcome.foreign_abi_syscalls)
+    log::warn("run", std::to_string(outcome.foreign_abi_syscalls) + " system calls of a 32-bit ABI were not decoded");
+  log::debug("run", std::to_string(outcome.notifications) + " opens and connects answered by seccomp notification");
+  if (outcome.killed_after_linger)
+    log::warn("run", std::to_string(outcome.killed_after_linger) +
+                         " process(es) still running after the linger time were killed");
+}
+
+// What the capture thread does: the command under the tracer, its
+// observations through one pipeline (or, with --session, through the
+// router: one per job its runners start).
+struct Capture {
+  const std::vector<std::string>& command;
+  const wrap::Options& options;
+  const enrich::Config& enrich;
+  std::vector<attribution::RunnerRule> runners;  // --session: whose children are jobs
+  bool session = false;
+  bool allow_unmonitored = false;
+  std::atomic<pid_t>& build_pid;
+  std::string cwd;
+  int status = 0;
+  std::string setup_error;
+
+  void operator()(const enrich::Pipeline::Sink& sink) {
+    enrich::Pipeline pipeline(enrich, sink);
+    std::unique_ptr<route::Router> router;
+    std::unique_ptr<route::Lineage> lineage;
+    if (session) {
+      router = std::make_unique<route::Router>(
+          enrich, sink, route::Options{"wrap", 0, [](uint64_t pid) { return attribution::identity_environment_of(pid); }});
+      lineage = std::make_unique<route::Lineage>(*router, runners);
+    }
+    auto tracer = wrap::Tracer::start(options, lineage ? static_cast<capture::Sink&>(*lineage) : pipeline);
+    if (!tracer) return not_traced(pipeline, tracer.error());
+    if (!router) pipeline.build_start(command, cwd, "wrap");
+    build_pid = (*tracer)->main_pid();
+    const wrap::Outcome outcome = (*tracer)->trace();
+    build_pid = 0;
+    log_outcome(outcome);
+    status = status_of(outcome);
+    if (router) {
+      router->end_all();
+      log::info("run", "session: " + std::to_string(router->jobs_started()) + " job(s) recorded");
+    } else {
+      pipeline.build_end(outcome.exit_code, outcome.signal);
+    }
+  }
+
+  // Capture could not start: the command does not exist, or is run
+  // unmonitored (when allowed), or not at all.
+  void not_traced(enrich::Pipeline& pipeline, const Error& error) {
+    if (error.code == ErrorCode::kNotFound) {
+      setup_error = error.message;
+      status = kNotFound;
+      pipeline.build_start(command, cwd, "wrap");
+      pipeline.build_end(kNotFound, 0);
+      return;
+    }
+    if (!allow_unmonitored) {
+      setup_error = error.message + " (the command was not run; --allow-unmonitored runs it anyway)";
+      status = kSetupFailed;
+      return;
+    }
+    log::warn("run", "capture unavailable (" + error.message + "); running unmonitored");
+    pipeline.build_start(command, cwd, "unmonitored");
+    auto o = wrap::run_unmonitored(command);
+    status = o ? status_of(*o) : kSetupFailed;
+    pipeline.build_end(o ? o->exit_code : -1, o ? o->signal : 0);
+  }
+};
+
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   const auto options = run_options();
   auto args = cli::parse(argc, argv, 2, options);
   if (!args) return fail(args.error().message, 2);
   if (args->has("help") || args->after_dashdash.empty()) {
-    std::fprintf(args->has("help") ? stdout : stderr,
-                 "usage: buildtrail-agent run [options] -- COMMAND [ARG...]\n%s",
+    std::fprintf(args->has("help") ? stdout : stderr, "usage: buildtrail-agent run [options] -- COMMAND [ARG...]\n%s",
                  cli::usage(options).c_str());
     return args->has("help") ? 0 : 2;
   }
@@ -78,15 +137,15 @@ int main(int argc, char** argv) {
   auto cfg = config::load(*args);
   if (!cfg) return fail(cfg.error().message, 2);
   const std::vector<std::string> command = args->after_dashdash;
-  const bool allow_unmonitored = args->has("allow-unmonitored");
-  const bool session_mode = args->has("session");
+  auto runners = attribution::parse_runners(cfg->daemon_runners);
+  if (!runners) return fail(runners.error().message, 2);
 
   // The tracer waits on SIGCHLD: blocked before any thread starts, so every
   // thread inherits the mask and the signal stays pending for the tracer.
   wrap::block_sigchld();
-  auto agent = core::Agent::create(*cfg, "run");
+  auto agent = runtime::Agent::create(*cfg, "run");
   if (!agent) {
-    if (!allow_unmonitored)
+    if (!args->has("allow-unmonitored"))
       return fail("cannot start recording: " + agent.error().message +
                       " (the command was not run; --allow-unmonitored runs it anyway)",
                   kSetupFailed);
@@ -94,21 +153,18 @@ int main(int argc, char** argv) {
     auto o = wrap::run_unmonitored(command);
     return o ? status_of(*o) : fail(o.error().message, kSetupFailed);
   }
-  core::EventsOut events_out;
+  runtime::EventsOut events_out;
   if (Status s = events_out.open(args->get("events-out")); !s) return fail(s.error().message, 2);
 
   enrich::Config ec;
-  ec.envelope = (*agent)->envelope();
-  ec.self_pid = static_cast<uint64_t>(::getpid());
-  ec.envelope.process.key = enrich::process_key(ec.self_pid, procfs::start_time_ns(::getpid()));
+  enrich::set_agent((*agent)->envelope(), &ec);
   ec.build = attribution::from_environment(attribution::current_environment(), ec.envelope.host);
-  if (Status s = enrich::configure_rules(*cfg, args->all("metadata-endpoint"), &ec); !s)
+  if (Status s = enrich::configure_rules({cfg->secret_rules_file, cfg->metadata_endpoints, args->all("metadata-endpoint")}, &ec); !s)
     return fail(s.error().message, 2);
 
   wrap::Options wo;
   wo.command = command;
-  // Troubleshooting: the older capture, every process ptraced throughout.
-  if (const char* tree = std::getenv("BUILDTRAIL_WRAP_TREE")) wo.ptrace_tree = std::string_view(tree) == "ptrace";
+  wo.ptrace_tree = cfg->wrap_tree == "ptrace";
   if (args->has("linger-s"))
     wo.linger = std::chrono::seconds(std::strtoull(args->get("linger-s").c_str(), nullptr, 10));
 
@@ -116,65 +172,21 @@ int main(int argc, char** argv) {
   (*agent)->forward_signals([&](int sig) {
     if (const pid_t p = build_pid.load(); p > 0) ::kill(p, sig);
   });
-  int status = 0;
-  std::string setup_error;
-  const std::string cwd = procfs::read_link("/proc/self/cwd");
-  const int delivery = (*agent)->run([&](core::Agent& a) {
-    const enrich::Pipeline::Sink sink = [&](events::Event&& e) {
+  Capture capture{command, wo, ec, attribution::build_runners(*runners), args->has("session"), args->has("allow-unmonitored"), build_pid,
+                  procfs::read_link("/proc/self/cwd"), 0, {}};
+  const int delivery = (*agent)->run([&](runtime::Agent& a) {
+    capture([&](events::Event&& e) {
       events_out.write(e);
-      push_waiting(a, e);
-    };
-    enrich::Pipeline pipeline(ec, sink);
-    std::unique_ptr<session::Router> router;
-    if (session_mode)
-      router = std::make_unique<session::Router>(ec, sink, [](uint64_t pid) { return attribution::identity_environment_of(pid); });
-    auto tracer = wrap::Tracer::start(wo, router ? static_cast<capture::Observer&>(*router) : pipeline);
-    if (!tracer) {
-      if (tracer.error().code == ErrorCode::kNotFound) {
-        setup_error = tracer.error().message;
-        status = kNotFound;
-        pipeline.build_start(command, cwd, "wrap");
-        pipeline.build_end(kNotFound, 0);
-        return;
-      }
-      if (!allow_unmonitored) {
-        setup_error = tracer.error().message + " (the command was not run; --allow-unmonitored runs it anyway)";
-        status = kSetupFailed;
-        return;
-      }
-      log::warn("run", "capture unavailable (" + tracer.error().message + "); running unmonitored");
-      pipeline.build_start(command, cwd, "unmonitored");
-      auto o = wrap::run_unmonitored(command);
-      status = o ? status_of(*o) : kSetupFailed;
-      pipeline.build_end(o ? o->exit_code : -1, o ? o->signal : 0);
-      return;
-    }
-    if (!router) pipeline.build_start(command, cwd, "wrap");
-    build_pid = (*tracer)->main_pid();
-    const wrap::Outcome outcome = (*tracer)->trace();
-    build_pid = 0;
-    if (outcome.foreign_abi_syscalls)
-      log::warn("run", std::to_string(outcome.foreign_abi_syscalls) +
-                           " system calls of a 32-bit ABI were not decoded");
-    log::debug("run", std::to_string(outcome.notifications) + " opens and connects answered by seccomp notification");
-    if (outcome.killed_after_linger)
-      log::warn("run", std::to_string(outcome.killed_after_linger) +
-                           " process(es) still running after the linger time were killed");
-    status = status_of(outcome);
-    if (router) {
-      router->end_all();
-      log::info("run", "session: " + std::to_string(router->jobs_started()) + " job(s) recorded");
-    } else {
-      pipeline.build_end(outcome.exit_code, outcome.signal);
-    }
+      a.push_waiting(std::move(e));
+    });
   });
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
   log::debug("run", "peak RSS " + std::to_string(ru.ru_maxrss) + " KiB");
-  if (!setup_error.empty()) fail(setup_error, status);
+  if (!capture.setup_error.empty()) fail(capture.setup_error, capture.status);
   if (delivery != 0)
     log::warn("run", "some events are still in the spool; `buildtrail-agent flush` or the next run sends them");
-  return status;
+  return capture.status;
 }
 
-}  // namespace bt::agent::run
+}  // namespace bt::agent::cmd

@@ -55,31 +55,19 @@ bool parse_proc_path(std::string_view path, uint64_t* target, std::string_view* 
   return true;
 }
 
-// Whether process `pid` is a CI runner (attribution::known_runners()). The
-// task name is read too: /proc/<pid>/exe may be unreadable, or be the
-// interpreter of a runner started by name.
-bool runner_process(uint64_t pid, const std::string& exe) {
-  const std::string dir = "/proc/" + std::to_string(pid);
-  std::string comm;
-  if (auto r = fs::read_file(dir + "/comm", 64)) comm = std::move(*r);
-  if (!comm.empty() && comm.back() == '\n') comm.pop_back();
-  return attribution::match_known_runner(comm, exe, procfs::cmdline(static_cast<pid_t>(pid))) != nullptr;
-}
-
 }  // namespace
 
-Status configure_rules(const config::Config& cfg, const std::vector<std::string>& extra_endpoints,
-                       Config* out) {
+Status configure_rules(const RuleSources& sources, Config* out) {
   out->secret_rules = secrets::default_rules();
-  if (!cfg.secret_rules_file.empty()) {
-    auto text = fs::read_file(cfg.secret_rules_file, 1 << 20);
+  if (!sources.secret_rules_file.empty()) {
+    auto text = fs::read_file(sources.secret_rules_file, 1 << 20);
     if (!text) return text.error();
     auto extra = secrets::parse_rules(*text);
     if (!extra)
-      return make_error(extra.error().code, cfg.secret_rules_file + ": " + extra.error().message);
+      return make_error(extra.error().code, sources.secret_rules_file + ": " + extra.error().message);
     out->secret_rules.insert(out->secret_rules.end(), extra->begin(), extra->end());
   }
-  for (std::string_view list = cfg.metadata_endpoints; !list.empty();) {
+  for (std::string_view list = sources.metadata_endpoints; !list.empty();) {
     const std::size_t comma = list.find(',');
     std::string item(list.substr(0, comma));
     item.erase(0, item.find_first_not_of(' '));
@@ -87,8 +75,14 @@ Status configure_rules(const config::Config& cfg, const std::vector<std::string>
     if (!item.empty()) out->metadata_endpoints.push_back(item);
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
   }
-  for (const auto& e : extra_endpoints) out->metadata_endpoints.push_back(e);
+  for (const auto& e : sources.extra_endpoints) out->metadata_endpoints.push_back(e);
   return Ok{};
+}
+
+void set_agent(events::Event envelope, Config* out) {
+  out->envelope = std::move(envelope);
+  out->self_pid = static_cast<uint64_t>(::getpid());
+  out->envelope.process.key = process_key(out->self_pid, procfs::start_time_ns(::getpid()));
 }
 
 std::string process_key(uint64_t pid, uint64_t start_ns) {
@@ -134,7 +128,6 @@ events::Event Pipeline::event(uint64_t time_ns, const Proc* p, events::Body body
 
 void Pipeline::emit(events::Event&& e) {
   ++counts_[std::string(events::kind_name(e.kind()))];
-  ++emitted_;
   if (!started_ && e.kind() != events::Kind::build_start) {
     held_.push_back(std::move(e));
     return;
@@ -193,7 +186,7 @@ void Pipeline::build_end(int64_t exit_code, int64_t signal) {
   emit(event(t, &self, std::move(b)));
 }
 
-void Pipeline::on_fork(const capture::Fork& f) {
+void Pipeline::observe(const capture::Fork& f) {
   Proc p;
   p.process.pid = f.child_pid;
   p.process.ppid = f.parent_pid;
@@ -210,7 +203,7 @@ void Pipeline::on_fork(const capture::Fork& f) {
   procs_[f.child_pid] = std::move(p);
 }
 
-void Pipeline::on_exec(const capture::Exec& x) {
+void Pipeline::observe(const capture::Exec& x) {
   Proc& p = proc(x.pid);
   p.process.exe = x.exe;
   p.process.uid = x.uid;
@@ -242,7 +235,7 @@ void Pipeline::on_exec(const capture::Exec& x) {
   if (pending_start_ && --pending_start_->execs_left == 0) start_pending();
 }
 
-void Pipeline::on_exit(const capture::Exit& x) {
+void Pipeline::observe(const capture::Exit& x) {
   auto it = procs_.find(x.pid);
   if (it == procs_.end()) return;
   events::ProcessExit e;
@@ -251,6 +244,10 @@ void Pipeline::on_exit(const capture::Exit& x) {
   e.duration_ns = x.time_ns > it->second.since_ns ? x.time_ns - it->second.since_ns : 0;
   emit(event(x.time_ns, &it->second, std::move(e)));
   procs_.erase(it);
+}
+
+void Pipeline::on(const capture::Observation& observation) {
+  std::visit([this](const auto& o) { observe(o); }, observation);
 }
 
 bool Pipeline::wants_open(std::string_view basename) const {
@@ -280,7 +277,7 @@ bool Pipeline::proc_read(const capture::Open& o) {
   s.path = o.path;
   s.target_pid = target;
   s.target_exe = procfs::read_link("/proc/" + std::to_string(target) + "/exe");
-  if (file != "maps" && runner_process(target, s.target_exe)) {
+  if (file != "maps" && attribution::match_runner(attribution::known_runners(), target)) {
     s.rule = "ci-runner-" + std::string(file);
     s.secret_class = "ci_runner";
   }
@@ -288,13 +285,13 @@ bool Pipeline::proc_read(const capture::Open& o) {
   return true;
 }
 
-void Pipeline::on_open(const capture::Open& o) {
+void Pipeline::observe(const capture::Open& o) {
   if (proc_read(o)) return;
   if (const secrets::Rule* rule = matcher_.match(o.path))
     secret(o.time_ns, o.pid, *rule, o.write ? "open_write" : "open_read", o.path);
 }
 
-void Pipeline::on_dns(const capture::Dns& d) {
+void Pipeline::observe(const capture::Dns& d) {
   events::DnsQuery q;
   q.name = d.name;
   q.qtype = d.qtype;
@@ -306,7 +303,7 @@ void Pipeline::on_dns(const capture::Dns& d) {
   emit(event(d.time_ns, &proc(d.pid), std::move(q)));
 }
 
-void Pipeline::on_connect(const capture::Connect& c) {
+void Pipeline::observe(const capture::Connect& c) {
   events::NetConnect n;
   n.protocol = c.protocol;
   n.daddr = c.daddr;
@@ -320,7 +317,7 @@ void Pipeline::on_connect(const capture::Connect& c) {
   }
 }
 
-void Pipeline::on_process_access(const capture::ProcessAccess& a) {
+void Pipeline::observe(const capture::ProcessAccess& a) {
   events::SecretAccess s;
   s.rule = a.access == "ptrace_attach" ? "ptrace-attach" : "process-vm-readv";
   s.secret_class = "process_memory";

@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "agent/capture/observation.h"
-#include "agent/runtime/config.h"
 #include "agent/enrich/rules/digest.h"
 #include "agent/enrich/rules/secrets.h"
 #include "common/events/event.h"
@@ -32,7 +31,7 @@ struct Config {
   uint64_t runner_pid = 0;
 };
 
-class Pipeline : public capture::Observer {
+class Pipeline final : public capture::Sink {
  public:
   using Sink = std::function<void(events::Event&&)>;
   Pipeline(Config config, Sink sink);
@@ -52,7 +51,6 @@ class Pipeline : public capture::Observer {
   void build_start_when_named(const std::string& cwd, const std::string& mode, uint64_t start_ns,
                               uint32_t max_execs);
   void build_end(int64_t exit_code, int64_t signal);
-  uint64_t events_emitted() const { return emitted_; }
   // A build whose identity shows only in a later process's environment
   // (GitLab's shell executor exports CI_* inside the job script): its
   // events carry it from then on.
@@ -60,16 +58,18 @@ class Pipeline : public capture::Observer {
   const events::Build& build() const { return config_.build; }
   void attribute_late(events::Build build);
 
-  void on_fork(const capture::Fork&) override;
-  void on_exec(const capture::Exec&) override;
-  void on_exit(const capture::Exit&) override;
-  void on_open(const capture::Open&) override;
-  void on_connect(const capture::Connect&) override;
-  void on_process_access(const capture::ProcessAccess&) override;
-  void on_dns(const capture::Dns&) override;
+  void on(const capture::Observation& observation) override;
   bool wants_open(std::string_view basename) const override;
 
  private:
+  void observe(const capture::Fork&);
+  void observe(const capture::Exec&);
+  void observe(const capture::Exit&);
+  void observe(const capture::Open&);
+  void observe(const capture::Connect&);
+  void observe(const capture::ProcessAccess&);
+  void observe(const capture::Dns&);
+
   struct Proc {
     events::Process process;
     uint64_t since_ns = 0;  // exec (or fork) time: process_exit's duration
@@ -97,18 +97,28 @@ class Pipeline : public capture::Observer {
   std::optional<PendingStart> pending_start_;  // build_start_when_named, not named yet
   void start_pending();
   std::vector<events::Event> held_;
-  uint64_t emitted_ = 0;
   std::unordered_map<std::string, uint64_t> counts_;
   // Address -> the name it was resolved from in this build (bounded):
   // net_connect's dns_name.
   std::unordered_map<std::string, std::string> resolved_;
 };
 
-// The built-in secret rules plus those the configuration adds
-// (secrets.rules_file, secrets.metadata_endpoints) and `extra_endpoints`.
-// Errors name the file or line.
-Status configure_rules(const config::Config& cfg, const std::vector<std::string>& extra_endpoints,
-                       Config* out);
+// Where the rules beyond the built-in ones come from (the agent's
+// secrets.rules_file and secrets.metadata_endpoints, `run --metadata-endpoint`).
+struct RuleSources {
+  std::string secret_rules_file;   // empty: none
+  std::string metadata_endpoints;  // comma-separated
+  std::vector<std::string> extra_endpoints;
+};
+
+// The built-in secret rules plus those `sources` add. Errors name the file
+// or line.
+Status configure_rules(const RuleSources& sources, Config* out);
+
+// The agent this process is (`envelope`: host, agent id, process) as the
+// parent of what it captures: the pid whose own /proc reads are not
+// secret access, and its process key.
+void set_agent(events::Event envelope, Config* out);
 
 // "<pid>-<start ns since boot>": unique per host and boot.
 std::string process_key(uint64_t pid, uint64_t start_ns);

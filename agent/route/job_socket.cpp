@@ -14,7 +14,7 @@
 
 #include "common/log.h"
 
-namespace bt::agent::daemon {
+namespace bt::agent::route {
 
 namespace {
 
@@ -168,4 +168,4 @@ void JobSocket::answer(const Handler& handle) {
   for (auto& p : batch) p->reply.set_value(handle(p->request, p->peer));
 }
 
-}  // namespace bt::agent::daemon
+}  // namespace bt::agent::route

@@ -17,7 +17,7 @@
 #include "agent/route/job_protocol.h"
 #include "common/result.h"
 
-namespace bt::agent::daemon {
+namespace bt::agent::route {
 
 class JobSocket {
  public:
@@ -55,4 +55,4 @@ class JobSocket {
   bool stopping_ = false;
 };
 
-}  // namespace bt::agent::daemon
+}  // namespace bt::agent::route

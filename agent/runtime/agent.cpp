@@ -2,16 +2,13 @@
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
 
-#include <cstring>
 #include <thread>
 
 #include "agent/runtime/identity.h"
+#include "agent/runtime/status_socket.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/unix_socket.h"
@@ -19,7 +16,7 @@
 #include "transport/ship/shipper.h"
 #include "transport/spool/spool.h"
 
-namespace bt::agent::core {
+namespace bt::agent::runtime {
 
 namespace {
 
@@ -45,8 +42,7 @@ struct Agent::Impl {
   uv_timer_t deadline{};   // flush timeout
   uv_signal_t sigint{}, sigterm{}, sighup{}, sigquit{};
   std::function<void(int)> signal_handler;
-  uv_pipe_t status{};
-  bool status_listening = false;
+  std::unique_ptr<StatusSocket> status;
 
   std::unique_ptr<transport::spool::Spool> spool;
   std::unique_ptr<batch::Sealer> sealer;
@@ -75,6 +71,12 @@ struct Agent::Impl {
   void maybe_finish();
   void shutdown();
   void add_own_event(events::Body body);
+  void start_timers();
+  void start_signals();
+  void start_status_socket();
+  void on_tick();
+  void on_heartbeat();
+  void on_signal(int signum);
   std::string status_json() const;
   bool all_delivered() { return spool->pending().empty(); }
 };
@@ -148,10 +150,7 @@ void Agent::Impl::shutdown() {
     close_handle(reinterpret_cast<uv_handle_t*>(&sighup));
     close_handle(reinterpret_cast<uv_handle_t*>(&sigquit));
   }
-  if (status_listening) {
-    close_handle(reinterpret_cast<uv_handle_t*>(&status));
-    ::unlink(socket_path(config.state_dir).c_str());
-  }
+  if (status) status->close();
   if (shipper) shipper->close();
   if (sender) sender->close();
 }
@@ -321,104 +320,75 @@ Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, const
   return std::unique_ptr<Agent>(new Agent(std::move(impl)));
 }
 
-int Agent::run(const std::function<void(Agent&)>& capture) {
-  Impl& s = *impl_;
-  uv_async_init(&s.loop, &s.async, [](uv_async_t* a) { static_cast<Impl*>(a->data)->on_wake(); });
-  s.async.data = &s;
-  for (uv_timer_t* t : {&s.tick, &s.heartbeat, &s.deadline}) {
-    uv_timer_init(&s.loop, t);
-    t->data = &s;
+void Agent::Impl::on_tick() {
+  drain();
+  const bool lone_loss = !batcher->unreported_loss().empty() && batcher->pending_events() == 0;
+  if ((batcher->due() || lone_loss) && batcher->seal_now()) seal_and_kick();
+  maybe_finish();
+}
+
+void Agent::Impl::on_heartbeat() {
+  const uint64_t seen = batcher->stats().events_in;
+  if (seen == events_at_last_heartbeat && !finishing) {
+    events::AgentHeartbeat hb;
+    hb.uptime_ns = clock::now_ns() - started_ns;
+    hb.events_total = seen;
+    for (const auto& d : batcher->stats().dropped) hb.dropped_total += d.second;
+    add_own_event(hb);
+    if (batcher->seal_now()) seal_and_kick();
   }
-  const uint64_t tick_ms = std::max<uint64_t>(10, s.config.batch_max_age_ms / 4);
+  events_at_last_heartbeat = batcher->stats().events_in;
+}
+
+void Agent::Impl::start_timers() {
+  uv_async_init(&loop, &async, [](uv_async_t* a) { static_cast<Impl*>(a->data)->on_wake(); });
+  async.data = this;
+  for (uv_timer_t* t : {&tick, &heartbeat, &deadline}) {
+    uv_timer_init(&loop, t);
+    t->data = this;
+  }
+  const uint64_t tick_ms = std::max<uint64_t>(10, config.batch_max_age_ms / 4);
+  uv_timer_start(&tick, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->on_tick(); }, tick_ms, tick_ms);
+  const uint64_t heartbeat_ms = config.heartbeat_s * 1000;
   uv_timer_start(
-      &s.tick,
-      [](uv_timer_t* t) {
-        auto* self = static_cast<Impl*>(t->data);
-        self->drain();
-        const bool lone_loss =
-            !self->batcher->unreported_loss().empty() && self->batcher->pending_events() == 0;
-        if (self->batcher->due() || lone_loss) {
-          if (self->batcher->seal_now()) self->seal_and_kick();
-        }
-        self->maybe_finish();
-      },
-      tick_ms, tick_ms);
-  uv_timer_start(
-      &s.heartbeat,
-      [](uv_timer_t* t) {
-        auto* self = static_cast<Impl*>(t->data);
-        const uint64_t seen = self->batcher->stats().events_in;
-        if (seen == self->events_at_last_heartbeat && !self->finishing) {
-          events::AgentHeartbeat hb;
-          hb.uptime_ns = clock::now_ns() - self->started_ns;
-          hb.events_total = seen;
-          for (const auto& d : self->batcher->stats().dropped) hb.dropped_total += d.second;
-          self->add_own_event(hb);
-          if (self->batcher->seal_now()) self->seal_and_kick();
-        }
-        self->events_at_last_heartbeat = self->batcher->stats().events_in;
-      },
-      s.config.heartbeat_s * 1000, s.config.heartbeat_s * 1000);
-  std::vector<std::pair<int, uv_signal_t*>> signals = {{SIGINT, &s.sigint}, {SIGTERM, &s.sigterm}};
-  if (s.signal_handler) {
-    signals.emplace_back(SIGHUP, &s.sighup);
-    signals.emplace_back(SIGQUIT, &s.sigquit);
+      &heartbeat, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->on_heartbeat(); }, heartbeat_ms, heartbeat_ms);
+}
+
+void Agent::Impl::on_signal(int signum) {
+  if (signal_handler) return signal_handler(signum);
+  stop = true;
+  maybe_finish();
+}
+
+void Agent::Impl::start_signals() {
+  std::vector<std::pair<int, uv_signal_t*>> signals = {{SIGINT, &sigint}, {SIGTERM, &sigterm}};
+  if (signal_handler) {
+    signals.emplace_back(SIGHUP, &sighup);
+    signals.emplace_back(SIGQUIT, &sigquit);
   }
   for (auto [sig, handle] : signals) {
-    uv_signal_init(&s.loop, handle);
-    handle->data = &s;
-    uv_signal_start(
-        handle,
-        [](uv_signal_t* h, int signum) {
-          auto* self = static_cast<Impl*>(h->data);
-          if (self->signal_handler) {
-            self->signal_handler(signum);
-            return;
-          }
-          self->stop = true;
-          self->maybe_finish();
-        },
-        sig);
+    uv_signal_init(&loop, handle);
+    handle->data = this;
+    uv_signal_start(handle, [](uv_signal_t* h, int signum) { static_cast<Impl*>(h->data)->on_signal(signum); }, sig);
   }
-  // Status socket, readable by the owner only. A wrapped build step is
-  // short-lived and several may share the state folder: no socket for them.
-  const std::string sock = socket_path(s.config.state_dir);
-  if (s.mode != "run" && sock.size() < sizeof(sockaddr_un{}.sun_path)) {
-    ::unlink(sock.c_str());
-    uv_pipe_init(&s.loop, &s.status, 0);
-    s.status.data = &s;
-    const mode_t old = ::umask(0077);
-    const int bound = uv_pipe_bind(&s.status, sock.c_str());
-    ::umask(old);
-    if (bound == 0 &&
-        uv_listen(reinterpret_cast<uv_stream_t*>(&s.status), 8, [](uv_stream_t* server, int status) {
-          if (status < 0) return;
-          auto* self = static_cast<Impl*>(server->data);
-          auto* client = new uv_pipe_t;
-          uv_pipe_init(server->loop, client, 0);
-          if (uv_accept(server, reinterpret_cast<uv_stream_t*>(client)) != 0) {
-            uv_close(reinterpret_cast<uv_handle_t*>(client),
-                     [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
-            return;
-          }
-          auto* text = new std::string(self->status_json());
-          auto* req = new uv_write_t;
-          req->data = text;
-          client->data = nullptr;
-          uv_buf_t buf = uv_buf_init(text->data(), static_cast<unsigned>(text->size()));
-          uv_write(req, reinterpret_cast<uv_stream_t*>(client), &buf, 1, [](uv_write_t* w, int) {
-            delete static_cast<std::string*>(w->data);
-            uv_close(reinterpret_cast<uv_handle_t*>(w->handle),
-                     [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
-            delete w;
-          });
-        }) == 0) {
-      s.status_listening = true;
-    } else {
-      log::warn("agent", "status socket " + sock + " unavailable");
-      uv_close(reinterpret_cast<uv_handle_t*>(&s.status), nullptr);
-    }
+}
+
+// A wrapped build step is short-lived and several may share the state
+// folder: no status socket for them.
+void Agent::Impl::start_status_socket() {
+  if (mode == "run") return;
+  status = std::make_unique<StatusSocket>(&loop, socket_path(config.state_dir), [this] { return status_json(); });
+  if (!status->listen()) {
+    log::warn("agent", "status socket " + socket_path(config.state_dir) + " unavailable");
+    status.reset();
   }
+}
+
+int Agent::run(const std::function<void(Agent&)>& capture) {
+  Impl& s = *impl_;
+  s.start_timers();
+  s.start_signals();
+  s.start_status_socket();
 
   const auto inv = identity::inventory();
   events::AgentStart start;
@@ -450,10 +420,21 @@ int Agent::run(const std::function<void(Agent&)>& capture) {
   return s.config.collector.empty() || s.all_delivered() ? 0 : 1;
 }
 
+void Agent::push_waiting(events::Event&& event) {
+  while (!impl_->queue->try_push(event)) {
+    if (stop_requested()) {
+      impl_->queue->push(std::move(event));  // counted as queue_full if still full
+      return;
+    }
+    wake();
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
 Result<std::string> query_status(const std::string& state_dir) {
   unix_socket::Exchange exchange;
   exchange.server = "running agent";
   return unix_socket::ask(socket_path(state_dir), exchange);
 }
 
-}  // namespace bt::agent::core
+}  // namespace bt::agent::runtime

@@ -1,4 +1,4 @@
-// The agent's core loop (libuv): capture backends push events into a
+// The agent's loop (libuv): capture backends push events into a
 // bounded queue from their own threads and wake the loop; the loop drains
 // the queue into the batcher, which seals batches into the spool; the
 // shipper sends spooled batches to the collector. Timers seal batches by
@@ -16,7 +16,7 @@
 #include "common/events/event.h"
 #include "transport/batcher/batcher.h"
 
-namespace bt::agent::core {
+namespace bt::agent::runtime {
 
 class Agent {
  public:
@@ -28,6 +28,12 @@ class Agent {
   transport::batcher::EventQueue& queue();
   void wake();
   bool stop_requested() const;
+  // Queues `event`, waiting while the queue is full: a slow collector slows
+  // capture down rather than losing the trail (the daemon's kernel ring
+  // buffer fills meanwhile, and counts what it cannot hold). Once a stop
+  // is requested it waits no more: an event that does not fit is dropped
+  // and counted (queue_full).
+  void push_waiting(events::Event&& event);
   // A template event with this agent's host, agent id and process filled in.
   events::Event envelope() const;
   // Before run(): SIGINT, SIGTERM, SIGHUP and SIGQUIT go to `handler` (on
@@ -52,4 +58,4 @@ class Agent {
 // returns its counters as JSON.
 Result<std::string> query_status(const std::string& state_dir);
 
-}  // namespace bt::agent::core
+}  // namespace bt::agent::runtime

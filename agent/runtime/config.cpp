@@ -60,16 +60,35 @@ constexpr Key kKeys[] = {
     {"secrets.metadata_endpoints", "metadata-endpoints", &Config::metadata_endpoints, nullptr,
      "Extra cloud metadata endpoints (host names or IPs), comma-separated; `run --metadata-endpoint` adds more."},
     {"daemon.runners", "runners", &Config::daemon_runners, nullptr,
-     "Extra CI runner rules for `daemon`, comma-separated `ci:task-name[:argv-substring[:cgroup-substring]]`; the children of a matching process are builds."},
+     "Extra CI runner rules for `daemon` and `run --session`, comma-separated `ci:name[:argument[:cgroup-substring]]`: a process whose task name or program file name is `name`, with an argument that is `argument` or a path ending in `/argument`, is a runner; the children of a runner are builds."},
     {"daemon.socket", "daemon-socket", &Config::daemon_socket, nullptr,
      "The daemon's job socket: `buildtrail-agent job begin|end` (the CI hooks) tell the daemon there where a job starts and ends; any local user may connect, the caller is known by its peer credentials."},
     {"daemon.job_idle_s", "job-idle", nullptr, &Config::daemon_job_idle_s,
      "A job begun by `job begin` whose processes have all exited ends after this many seconds when no `job end` came (GitLab skips post_build_script when a job fails)."},
+    {"wrap.tree", "wrap-tree", &Config::wrap_tree, nullptr,
+     "How `run` follows the process tree: `detached` (Linux 6.15+: each process ptraced only at its exec, so builds may use ptrace, gdb and LeakSanitizer) or `ptrace` (every process ptraced throughout; what older kernels get). Environment: BUILDTRAIL_WRAP_TREE."},
     {"ebpf.btf_file", "btf-file", &Config::ebpf_btf_file, nullptr,
      "Kernel BTF for `daemon` when the kernel does not expose /sys/kernel/btf/vmlinux (e.g. from BTFHub)."},
     {"ebpf.ring_kb", "ring-kb", nullptr, &Config::ebpf_ring_kb,
      "Size of the daemon's BPF ring buffer in KiB (a power of two, at least 4): the burst it absorbs while the agent is busy; beyond it records are lost and counted (ring_full)."},
 };
+
+// Settings an environment variable may give, between the file and the
+// flags: troubleshooting switches that must reach an agent started deep
+// inside a CI script, where neither a flag nor the file can be changed.
+struct EnvKey {
+  std::string_view variable;
+  std::string_view toml;
+};
+constexpr EnvKey kEnvKeys[] = {
+    {"BUILDTRAIL_WRAP_TREE", "wrap.tree"},
+};
+
+const Key* key_named(std::string_view toml) {
+  for (const auto& k : kKeys)
+    if (k.toml == toml) return &k;
+  return nullptr;
+}
 
 Status set_number(Config& c, const Key& k, std::string_view text, const std::string& origin) {
   char* end = nullptr;
@@ -120,9 +139,7 @@ Result<Config> parse_toml(const std::string& text, const std::string& origin, Co
   std::vector<std::pair<std::string, const toml::node*>> leaves;
   collect_leaves(table, "", leaves);
   for (const auto& [path, node] : leaves) {
-    const Key* key = nullptr;
-    for (const auto& k : kKeys)
-      if (k.toml == path) key = &k;
+    const Key* key = key_named(path);
     if (!key) return make_error(ErrorCode::kInvalidArgument, origin + ": unknown key '" + path + "'");
     if (key->text) {
       const auto* s = node->as_string();
@@ -150,6 +167,10 @@ Result<Config> load(const cli::Args& args) {
     if (!parsed) return parsed.error();
     c = *parsed;
   }
+  for (const auto& e : kEnvKeys) {
+    const char* value = std::getenv(std::string(e.variable).c_str());
+    if (value && *value) c.*(key_named(e.toml)->text) = value;
+  }
   for (const auto& k : kKeys) {
     if (!args.has(k.flag)) continue;
     const std::string v = args.get(k.flag);
@@ -163,6 +184,8 @@ Result<Config> load(const cli::Args& args) {
   if (c.batch_max_age_ms == 0 || c.batch_max_bytes == 0 || c.heartbeat_s == 0 || c.queue_capacity == 0)
     return make_error(ErrorCode::kInvalidArgument,
                       "batch.max_bytes, batch.max_age_ms, batch.heartbeat_s and queue_capacity must be positive");
+  if (c.wrap_tree != "detached" && c.wrap_tree != "ptrace")
+    return make_error(ErrorCode::kInvalidArgument, "wrap.tree must be detached or ptrace, not '" + c.wrap_tree + "'");
   return c;
 }
 
@@ -172,7 +195,8 @@ std::string reference_markdown() {
       "<!-- Generated from agent/runtime/config.cpp by `make docs`; do not edit by hand. -->\n\n"
       "Every `buildtrail-agent` command reads `/etc/buildtrail/agent.toml` when it exists (or the\n"
       "file named by `--config FILE`), then applies its flags: a flag beats the file, the file\n"
-      "beats the default. Unknown keys and wrong types are errors naming the key.\n\n"
+      "beats the default (and an environment variable, where a key names one, sits between the\n"
+      "file and the flags). Unknown keys and wrong types are errors naming the key.\n\n"
       "| key | flag | type | default | meaning |\n| --- | --- | --- | --- | --- |\n";
   const Config defaults;
   for (const auto& k : kKeys) {

@@ -4,7 +4,7 @@
 
 #include "common/fs.h"
 
-namespace bt::agent::core {
+namespace bt::agent::runtime {
 
 EventsOut::~EventsOut() {
   if (file_) std::fclose(file_);
@@ -29,4 +29,4 @@ void EventsOut::flush() {
   if (file_) std::fflush(file_);
 }
 
-}  // namespace bt::agent::core
+}  // namespace bt::agent::runtime

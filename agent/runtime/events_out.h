@@ -8,7 +8,7 @@
 #include "common/events/json.h"
 #include "common/result.h"
 
-namespace bt::agent::core {
+namespace bt::agent::runtime {
 
 class EventsOut {
  public:
@@ -26,4 +26,4 @@ class EventsOut {
   events::JsonLineWriter writer_;
 };
 
-}  // namespace bt::agent::core
+}  // namespace bt::agent::runtime

@@ -9,7 +9,7 @@
 
 #include "common/fs.h"
 
-namespace bt::agent::daemon {
+namespace bt::agent::runtime {
 
 namespace {
 
@@ -56,4 +56,4 @@ std::string effective_capabilities() {
   return text->substr(start, text->find('\n', start) - start);
 }
 
-}  // namespace bt::agent::daemon
+}  // namespace bt::agent::runtime

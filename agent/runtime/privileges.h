@@ -7,7 +7,7 @@
 
 #include "common/result.h"
 
-namespace bt::agent::daemon {
+namespace bt::agent::runtime {
 
 // Keeps CAP_DAC_READ_SEARCH (digests of any build's executables and
 // uploads) and CAP_SYS_PTRACE (/proc/<pid>/exe and environ of other
@@ -18,4 +18,4 @@ Status drop_privileges();
 // "CapEff" of /proc/self/status, for logs and tests.
 std::string effective_capabilities();
 
-}  // namespace bt::agent::daemon
+}  // namespace bt::agent::runtime

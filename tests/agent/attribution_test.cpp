@@ -316,8 +316,8 @@ TEST_CASE("reference_markdown: one row per CI system with its variables") {
 
 TEST_CASE("CI runner processes: by task name or executable; java only as the Jenkins agent") {
   auto ci = [](std::string_view comm, std::string_view exe, const std::vector<std::string>& argv) {
-    const KnownRunner* r = match_known_runner(comm, exe, argv);
-    return r ? std::string(r->ci) : std::string("-");
+    const RunnerRule* r = match_runner(known_runners(), ProcessFacts{comm, exe, argv, nullptr});
+    return r ? r->ci : std::string("-");
   };
   CHECK(ci("Runner.Listener", "/home/runner/actions-runner/bin/Runner.Listener", {"bin/Runner.Listener", "run"}) ==
         "github");
@@ -337,4 +337,48 @@ TEST_CASE("CI runner processes: by task name or executable; java only as the Jen
   CHECK(ci("sleep", "/usr/bin/sleep", {"sleep", "30"}) == "-");
   CHECK(ci("Runner.Listene", "/usr/bin/python3", {}) == "-");
   CHECK(ci("", "", {}) == "-");
+}
+
+TEST_CASE("runner rules from the configuration: parsed, and matched like the known ones") {
+  auto rules = parse_runners("bench:bash:peers/TEMPLATE.sh, teamcity:java:buildAgent , myci:my-runner,k:kaniko::pod-");
+  REQUIRE(rules);
+  REQUIRE(rules->size() == 4);
+  CHECK((*rules)[0].argument == "peers/TEMPLATE.sh");
+  CHECK((*rules)[2].argument.empty());
+  CHECK((*rules)[3].cgroup == "pod-");
+  for (const char* bad : {"nocomm", "a:b:c:d:e", ":java", "x:a-task-name-over-15"}) {
+    auto r = parse_runners(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find(std::string(bad).substr(0, 5)) != std::string::npos);
+  }
+  auto ci = [&](std::string_view comm, const std::vector<std::string>& argv, std::string cgroup = "") {
+    const RunnerRule* r = match_runner(*rules, ProcessFacts{comm, "/usr/bin/" + std::string(comm), argv,
+                                                            [&] { return cgroup; }});
+    return r ? r->ci : std::string("-");
+  };
+  // An argument is the rule's, or a path ending in it: one meaning for
+  // every rule, the known ones included.
+  CHECK(ci("bash", {"bash", "/work/shared/bench/peers/TEMPLATE.sh", "exec_storm"}) == "bench");
+  CHECK(ci("bash", {"bash", "peers/TEMPLATE.sh"}) == "bench");
+  CHECK(ci("bash", {"bash", "/x/mypeers/TEMPLATE.sh"}) == "-");
+  CHECK(ci("bash", {"peers/TEMPLATE.sh"}) == "-");  // the program is not an argument
+  CHECK(ci("my-runner", {"my-runner"}) == "myci");
+  CHECK(ci("kaniko", {"kaniko"}, "0::/kubepods/pod-1234/abc") == "k");
+  CHECK(ci("kaniko", {"kaniko"}, "0::/system.slice") == "-");
+  const auto builds = build_runners(*rules);
+  CHECK(builds.size() == 4 + 10);  // the known runners whose children are builds, and these
+  for (const auto& r : builds) CHECK(r.starts_builds);
+  // What the kernel watches for: a name decides alone unless a rule of it
+  // needs an argument or a cgroup.
+  const auto names = task_names(builds);
+  auto decides = [&](const std::string& n) {
+    for (const auto& t : names)
+      if (t.name == n) return t.decides;
+    FAIL("no task name " << n);
+    return false;
+  };
+  CHECK(decides("Runner.Worker"));
+  CHECK_FALSE(decides("java"));  // the argument decides, from /proc
+  CHECK(decides("my-runner"));
+  CHECK_FALSE(decides("kaniko"));
 }

@@ -445,7 +445,7 @@ namespace {
 
 // One build under `sensor`: a "runner" child of ours, registered, forks a
 // process that execs `argv` with `envp`; returns the build's records.
-std::vector<agent::ebpf::Record> one_build(agent::ebpf::Sensor& sensor, const std::vector<std::string>& argv,
+std::vector<agent::ebpf::Observed> one_build(agent::ebpf::Sensor& sensor, const std::vector<std::string>& argv,
                                            const std::vector<std::string>& envp) {
   std::vector<char*> args, env;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -474,32 +474,35 @@ std::vector<agent::ebpf::Record> one_build(agent::ebpf::Sensor& sensor, const st
   ::close(go[1]);
   int st;
   ::waitpid(runner, &st, 0);
-  std::vector<agent::ebpf::Record> records;
+  std::vector<agent::ebpf::Observed> records;
+  const agent::ebpf::Clock clock;
   for (int i = 0; i < 10; ++i)
     REQUIRE(sensor
                 .poll(100,
                       [&](std::span<const uint8_t> bytes) {
-                        auto r = agent::ebpf::decode(bytes);
-                        if (r && r->build.root_tgid != 0) records.push_back(std::move(*r));
+                        auto r = agent::ebpf::decode(bytes, clock);
+                        const auto* o = r ? std::get_if<agent::ebpf::Observed>(&*r) : nullptr;
+                        if (o && o->where.build.root_pid != 0) records.push_back(*o);
                       })
                 .ok());
   return records;
 }
 
-// The kinds of record a build that opens a credential-named file and
-// connects over TCP gets, with system calls hooked either way.
-std::set<uint16_t> sensor_sees(bool raw_sys_exit, const std::string& dir, int port) {
+// The kinds of observation (their index in capture::Observation) a build
+// that opens a credential-named file and connects over TCP gets, with
+// system calls hooked either way.
+std::set<std::size_t> sensor_sees(bool raw_sys_exit, const std::string& dir, int port) {
   agent::ebpf::Options o;
   o.raw_sys_exit = raw_sys_exit;
-  o.filter = agent::ebpf::compile_filter(agent::secrets::default_rules());
+  o.filter = agent::ebpf::compile_filter(agent::secrets::patterns(agent::secrets::default_rules()));
   auto sensor = agent::ebpf::Sensor::start(o);
   REQUIRE_MESSAGE(sensor.ok(), (sensor ? "" : sensor.error().message));
   CHECK((*sensor)->per_syscall() == !raw_sys_exit);
-  std::set<uint16_t> kinds;
+  std::set<std::size_t> kinds;
   const std::string script =
       "cat " + dir + "/.npmrc >/dev/null; exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port);
   for (const auto& r : one_build(**sensor, {"/bin/bash", "-c", script}, {"PATH=/usr/bin:/bin"}))
-    kinds.insert(r.kind);
+    kinds.insert(r.what.index());
   return kinds;
 }
 
@@ -513,9 +516,9 @@ TEST_CASE("sensor: system calls by per-call tracepoints, and by the raw sys_exit
   for (bool raw : {false, true}) {
     INFO("raw sys_exit: " << raw);
     const auto kinds = sensor_sees(raw, dir, l.port);
-    CHECK(kinds.count(BT_EXEC));
-    CHECK(kinds.count(BT_OPEN));
-    CHECK(kinds.count(BT_CONNECT));
+    CHECK(kinds.count(agent::capture::Observation(agent::capture::Exec{}).index()));
+    CHECK(kinds.count(agent::capture::Observation(agent::capture::Open{}).index()));
+    CHECK(kinds.count(agent::capture::Observation(agent::capture::Connect{}).index()));
   }
 }
 
@@ -537,8 +540,8 @@ TEST_CASE("sensor: only the identity variables of a build's environment leave th
   std::vector<std::string> env;
   bool seen = false;
   for (const auto& r : records)
-    if (r.kind == BT_EXEC && (r.flags & BT_F_ENV) && r.exe == "/usr/bin/true") {
-      env = r.env;
+    if (const auto* x = std::get_if<agent::capture::Exec>(&r.what); x && x->identity_env && x->exe == "/usr/bin/true") {
+      env = *x->identity_env;
       seen = true;
     }
   REQUIRE(seen);

@@ -1,11 +1,12 @@
 // The daemon's user-space pieces that need no kernel: the secret-file
-// filter the kernel applies (a superset of the rules), the ring-buffer
-// record decoder, and the CI runner rules.
+// filter the kernel applies (a superset of the rules), and the ring-buffer
+// record decoder, which emits observations.
 #include <doctest/doctest.h>
+
+#include <sys/socket.h>
 
 #include <cstring>
 
-#include "agent/route/daemon_runners.h"
 #include "agent/capture/ebpf/decode.h"
 #include "agent/capture/ebpf/filter.h"
 #include "agent/capture/ebpf/record.h"
@@ -39,7 +40,7 @@ std::vector<uint8_t> bytes_of(const T& fixed, const std::string& tail = "") {
 
 TEST_CASE("the kernel's secret-file filter lets through every path a rule matches") {
   const auto& rules = secrets::default_rules();
-  const auto filter = ebpf::compile_filter(rules);
+  const auto filter = ebpf::compile_filter(secrets::patterns(rules));
   CHECK_FALSE(filter.any_name);
   CHECK(filter.globs.size() <= BT_GLOBS_MAX);
   const secrets::Matcher matcher(rules);
@@ -68,14 +69,14 @@ TEST_CASE("the kernel's secret-file filter lets through every path a rule matche
 TEST_CASE("filter: site rules with globs, and a rule that can match any name") {
   auto extra = secrets::parse_rules("site-key ci_runner .site/*.key\nall-in-vault ci_runner /vault/*\n");
   REQUIRE(extra);
-  auto f = ebpf::compile_filter(*extra);
+  auto f = ebpf::compile_filter(secrets::patterns(*extra));
   CHECK(passes(f, "/home/x/.site/deploy.key"));
   CHECK_FALSE(passes(f, "/home/x/.site/deploy.pub"));
   CHECK_FALSE(passes(f, "/home/x/other/deploy.key"));
   CHECK(passes(f, "/vault/anything"));  // parent "vault", any name
   auto wide = secrets::parse_rules("everything ci_runner *\n");
   REQUIRE(wide);
-  CHECK(ebpf::compile_filter(*wide).any_name);
+  CHECK(ebpf::compile_filter(secrets::patterns(*wide)).any_name);
 }
 
 TEST_CASE("decode: an exec record with paths, argv and environment") {
@@ -93,58 +94,119 @@ TEST_CASE("decode: an exec record with paths, argv and environment") {
   x.env_len = 8;
   x.uid = 1000;
   x.ppid = 70;
-  auto r = ebpf::decode(bytes_of(x, tail));
+  x.h.time_ns = 1000;
+  const ebpf::Clock clock;
+  auto r = ebpf::decode(bytes_of(x, tail), clock);
   REQUIRE(r);
-  CHECK(r->exe == "/usr/bin/gcc");
-  CHECK(r->cwd == "/work");
-  CHECK(r->argv == std::vector<std::string>{"gcc", "-c", "x.c"});
-  CHECK(r->env == std::vector<std::string>{"CI=true"});
-  CHECK(r->build == ebpf::BuildKey{70, 5});
-  CHECK(r->uid == 1000);
+  const auto* o = std::get_if<ebpf::Observed>(&*r);
+  REQUIRE(o);
+  const auto* e = std::get_if<capture::Exec>(&o->what);
+  REQUIRE(e);
+  CHECK(e->exe == "/usr/bin/gcc");
+  CHECK(e->cwd == "/work");
+  CHECK(e->argv == std::vector<std::string>{"gcc", "-c", "x.c"});
+  CHECK(e->identity_env == std::vector<std::string>{"CI=true"});
+  CHECK(o->where.build == capture::BuildKey{70, 5});
+  CHECK_FALSE(o->where.joined);
+  CHECK(e->uid == 1000);
+  CHECK(e->pid == 77);
+  CHECK(e->time_ns == clock.wall_ns(1000));
+}
+
+TEST_CASE("decode: each kind's observation, and records with nothing to report") {
+  const ebpf::Clock clock;
+  bt_fork f{};
+  f.h.kind = BT_FORK;
+  f.h.flags = BT_F_NEW_BUILD;
+  f.h.size = sizeof(f);
+  f.h.tgid = 9;
+  f.h.start_ns = 123456789;
+  f.parent_tgid = 3;
+  auto r = ebpf::decode(bytes_of(f), clock);
+  REQUIRE(r);
+  const auto& forked = std::get<ebpf::Observed>(*r);
+  CHECK(forked.where.starts_build);
+  CHECK(std::get<capture::Fork>(forked.what).parent_pid == 3);
+  CHECK(std::get<capture::Fork>(forked.what).child_start_ns == clock.start_ns(123456789));
+
+  bt_exit x{};
+  x.h.kind = BT_EXIT;
+  x.h.size = sizeof(x);
+  x.exit_code = 9;  // killed by SIGKILL
+  r = ebpf::decode(bytes_of(x), clock);
+  REQUIRE(r);
+  const auto& exit = std::get<capture::Exit>(std::get<ebpf::Observed>(*r).what);
+  CHECK(exit.exit_code == -1);
+  CHECK(exit.signal == 9);
+  x.exit_code = 3 << 8;
+  r = ebpf::decode(bytes_of(x), clock);
+  CHECK(std::get<capture::Exit>(std::get<ebpf::Observed>(*r).what).exit_code == 3);
+
+  bt_connect c{};
+  c.h.kind = BT_CONNECT;
+  c.h.size = sizeof(c);
+  c.family = AF_INET;
+  c.sock_type = SOCK_STREAM;
+  c.dport = 443;
+  const uint8_t ip[4] = {203, 0, 113, 9};
+  std::memcpy(c.daddr, ip, 4);
+  r = ebpf::decode(bytes_of(c), clock);
+  REQUIRE(r);
+  const auto& connect = std::get<capture::Connect>(std::get<ebpf::Observed>(*r).what);
+  CHECK(connect.daddr == "203.0.113.9");
+  CHECK(connect.protocol == "tcp");
+  CHECK(connect.dport == 443);
+  c.sock_type = SOCK_RAW;  // neither TCP nor UDP
+  r = ebpf::decode(bytes_of(c), clock);
+  CHECK(std::holds_alternative<ebpf::Nothing>(*r));
+
+  bt_proc_access a{};
+  a.h.kind = BT_PROC_ACCESS;
+  a.h.flags = BT_F_PTRACE;
+  a.h.size = sizeof(a);
+  a.target_tgid = 44;
+  r = ebpf::decode(bytes_of(a), clock);
+  CHECK(std::get<capture::ProcessAccess>(std::get<ebpf::Observed>(*r).what).access == "ptrace_attach");
+  a.result = -1;  // refused: nothing was read
+  r = ebpf::decode(bytes_of(a), clock);
+  CHECK(std::holds_alternative<ebpf::Nothing>(*r));
+
+  bt_dns d{};
+  d.h.kind = BT_DNS;
+  d.h.size = sizeof(d) + 3;
+  d.payload_len = 3;  // not a DNS message
+  r = ebpf::decode(bytes_of(d, "abc"), clock);
+  CHECK(std::holds_alternative<ebpf::Nothing>(*r));
+
+  bt_runner n{};
+  n.h.kind = BT_RUNNER;
+  n.h.flags = BT_F_RUNNER_CONFIRMED;
+  n.h.size = sizeof(n);
+  n.h.tgid = 600;
+  r = ebpf::decode(bytes_of(n), clock);
+  REQUIRE(r);
+  CHECK(std::get<ebpf::RunnerExec>(*r).pid == 600);
+  CHECK(std::get<ebpf::RunnerExec>(*r).confirmed);
 }
 
 TEST_CASE("decode: malformed records are errors that say what is wrong") {
-  CHECK_FALSE(ebpf::decode(std::vector<uint8_t>(10)));
+  const ebpf::Clock clock;
+  CHECK_FALSE(ebpf::decode(std::vector<uint8_t>(10), clock));
   bt_exec x{};
   x.h.kind = BT_EXEC;
   x.h.size = sizeof(x);
   x.exe_len = 4000;  // beyond the record
-  auto r = ebpf::decode(bytes_of(x));
+  auto r = ebpf::decode(bytes_of(x), clock);
   REQUIRE_FALSE(r);
   CHECK(r.error().message.find("exec path") != std::string::npos);
   bt_open o{};
   o.h.kind = BT_OPEN;
   o.h.size = sizeof(o) + 100;  // claims more than there is
-  CHECK_FALSE(ebpf::decode(bytes_of(o)));
+  CHECK_FALSE(ebpf::decode(bytes_of(o), clock));
   bt_header h{};
   h.kind = 99;
   h.size = sizeof(h);
-  auto unknown = ebpf::decode(bytes_of(h));
+  auto unknown = ebpf::decode(bytes_of(h), clock);
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error().message.find("unknown kind 99") != std::string::npos);
-}
-
-TEST_CASE("runner rules: defaults, specs from the configuration, the kernel's names") {
-  auto rules = daemon::parse_runners("bench:bash:peers/TEMPLATE.sh, teamcity:java:buildAgent , myci:my-runner");
-  REQUIRE(rules);
-  REQUIRE(rules->size() == 3);
-  CHECK((*rules)[0].argv_contains == "peers/TEMPLATE.sh");
-  CHECK((*rules)[2].argv_contains.empty());
-  for (const char* bad : {"nocomm", "a:b:c:d:e", ":java", "x:a-task-name-over-15"}) {
-    auto r = daemon::parse_runners(bad);
-    REQUIRE_FALSE(r);
-    CHECK(r.error().message.find(std::string(bad).substr(0, 5)) != std::string::npos);
-  }
-  std::vector<daemon::RunnerRule> all = daemon::default_runners();
-  all.insert(all.end(), rules->begin(), rules->end());
-  const auto comms = daemon::runner_comms(all);
-  auto find = [&](const std::string& c) {
-    for (const auto& x : comms)
-      if (x.comm == c) return x;
-    FAIL("no comm " << c);
-    return ebpf::RunnerComm{};
-  };
-  CHECK(find("Runner.Worker").confirmed);  // the name decides, in the kernel
-  CHECK_FALSE(find("java").confirmed);     // argv decides, from /proc
-  CHECK(find("my-runner").confirmed);
 }

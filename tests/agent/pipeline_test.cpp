@@ -81,7 +81,7 @@ struct Reads {
     o.time_ns = 1;
     o.pid = static_cast<uint64_t>(::getpid());
     o.path = "/proc/" + std::to_string(target) + "/" + file;
-    pipeline.on_open(o);
+    pipeline.on(o);
   }
 };
 
@@ -155,13 +155,13 @@ TEST_CASE("build_start waits until the build is named; what came before carries 
   std::vector<events::Event> out;
   enrich::Pipeline p({}, [&](events::Event&& e) { out.push_back(std::move(e)); });
   p.build_start_when_named("/work", "daemon", 5, 3);
-  p.on_exec(exec_of(10, "before"));
+  p.on(exec_of(10, "before"));
   CHECK(out.empty());  // held: no name yet
   events::Build gitlab;
   gitlab.ci = "gitlab";
   gitlab.id = "8080";
   p.attribute_late(gitlab);
-  p.on_exec(exec_of(11, "after"));
+  p.on(exec_of(11, "after"));
   REQUIRE(out.size() == 3);
   CHECK(out[0].kind() == events::Kind::build_start);
   for (const auto& e : out) CHECK(e.build.id == "8080");
@@ -170,9 +170,9 @@ TEST_CASE("build_start waits until the build is named; what came before carries 
   std::vector<events::Event> unnamed;
   enrich::Pipeline q({}, [&](events::Event&& e) { unnamed.push_back(std::move(e)); });
   q.build_start_when_named("/work", "daemon", 5, 2);
-  q.on_exec(exec_of(20, "one"));
+  q.on(exec_of(20, "one"));
   CHECK(unnamed.empty());
-  q.on_exec(exec_of(21, "two"));
+  q.on(exec_of(21, "two"));
   REQUIRE(unnamed.size() == 3);
   CHECK(unnamed[0].kind() == events::Kind::build_start);
   CHECK(unnamed[0].build.ci.empty());
@@ -181,7 +181,7 @@ TEST_CASE("build_start waits until the build is named; what came before carries 
   std::vector<events::Event> ended;
   enrich::Pipeline r({}, [&](events::Event&& e) { ended.push_back(std::move(e)); });
   r.build_start_when_named("/work", "daemon", 5, 32);
-  r.on_exec(exec_of(30, "only"));
+  r.on(exec_of(30, "only"));
   r.build_end(0, 0);
   REQUIRE(ended.size() == 3);
   CHECK(ended[0].kind() == events::Kind::build_start);

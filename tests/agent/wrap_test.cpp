@@ -28,7 +28,7 @@ using namespace bt::agent;
 
 namespace {
 
-struct Recorder : capture::Observer {
+struct Recorder : capture::Sink {
   std::vector<capture::Fork> forks;
   std::vector<capture::Exec> execs;
   std::vector<capture::Exit> exits;
@@ -36,13 +36,18 @@ struct Recorder : capture::Observer {
   std::vector<capture::Connect> connects;
   std::vector<capture::ProcessAccess> accesses;
   std::vector<capture::Dns> dns;
-  void on_fork(const capture::Fork& f) override { forks.push_back(f); }
-  void on_exec(const capture::Exec& e) override { execs.push_back(e); }
-  void on_exit(const capture::Exit& x) override { exits.push_back(x); }
-  void on_open(const capture::Open& o) override { opens.push_back(o); }
-  void on_connect(const capture::Connect& c) override { connects.push_back(c); }
-  void on_process_access(const capture::ProcessAccess& a) override { accesses.push_back(a); }
-  void on_dns(const capture::Dns& d) override { dns.push_back(d); }
+  void on(const capture::Observation& o) override {
+    std::visit(Overloaded{
+                   [&](const capture::Fork& f) { forks.push_back(f); },
+                   [&](const capture::Exec& e) { execs.push_back(e); },
+                   [&](const capture::Exit& x) { exits.push_back(x); },
+                   [&](const capture::Open& op) { opens.push_back(op); },
+                   [&](const capture::Connect& c) { connects.push_back(c); },
+                   [&](const capture::ProcessAccess& a) { accesses.push_back(a); },
+                   [&](const capture::Dns& d) { dns.push_back(d); },
+               },
+               o);
+  }
   bool wants_open(std::string_view base) const override {
     return base == "credentials" || base == "environ" || base == "wrap-marker";
   }

@@ -1,19 +1,48 @@
 // Fuzzes the decoder of the eBPF sensor's ring-buffer records
-// (agent/capture/ebpf/decode.h): the kernel writes them, but their strings (argv,
-// environment, paths, DNS payloads) are what a build chose. Invariants:
-// never crashes, reads nothing outside the input, and a decoded record's
-// parts fit in it.
+// (agent/capture/ebpf/decode.h): the kernel writes them, but their strings
+// (argv, environment, paths, DNS payloads) are what a build chose.
+// Invariants: never crashes, reads nothing outside the input, and a decoded
+// observation's strings fit in it (a DNS answer's names are bounded by the
+// decoder's own limits instead: compression may repeat bytes).
 #include <cstdint>
 #include <cstdlib>
 
 #include "agent/capture/ebpf/decode.h"
+#include "common/overloaded.h"
+
+namespace {
+
+using namespace bt::agent;
+
+std::size_t total(const std::vector<std::string>& list) {
+  std::size_t n = 0;
+  for (const auto& s : list) n += s.size();
+  return n;
+}
+
+// Bytes of the record's own strings an observation holds.
+std::size_t strings_of(const capture::Observation& o) {
+  return std::visit(bt::Overloaded{
+                        [](const capture::Fork&) -> std::size_t { return 0; },
+                        [](const capture::Exec& x) -> std::size_t {
+                          return x.exe.size() + x.cwd.size() + total(x.argv) +
+                                 (x.identity_env ? total(*x.identity_env) : 0);
+                        },
+                        [](const capture::Exit&) -> std::size_t { return 0; },
+                        [](const capture::Open& op) -> std::size_t { return op.path.size(); },
+                        [](const capture::Connect&) -> std::size_t { return 0; },
+                        [](const capture::Dns&) -> std::size_t { return 0; },
+                        [](const capture::ProcessAccess&) -> std::size_t { return 0; },
+                    },
+                    o);
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto r = bt::agent::ebpf::decode(std::span(data, size));
+  static const ebpf::Clock clock;
+  auto r = ebpf::decode(std::span(data, size), clock);
   if (!r) return 0;
-  std::size_t strings = r->exe.size() + r->cwd.size() + r->path.size() + r->payload.size();
-  for (const auto& a : r->argv) strings += a.size();
-  for (const auto& e : r->env) strings += e.size();
-  if (strings > size) std::abort();
+  if (const auto* o = std::get_if<ebpf::Observed>(&*r); o && strings_of(o->what) > size) std::abort();
   return 0;
 }

@@ -1,10 +1,18 @@
 #include "agent/capture/ebpf/decode.h"
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstring>
 
+#include "agent/capture/dns/dns.h"
 #include "agent/capture/ebpf/record.h"
+#include "common/clock.h"
 
 namespace bt::agent::ebpf {
+
+static_assert(BT_ENV_TRIES == capture::kIdentityExecs, "the kernel reads as many environments as route uses");
 
 namespace {
 
@@ -27,7 +35,114 @@ bool read_string(std::span<const uint8_t> bytes, std::size_t at, std::size_t len
   return true;
 }
 
+std::string address_text(uint16_t family, const uint8_t (&addr)[16]) {
+  char text[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(family == AF_INET ? AF_INET : AF_INET6, addr, text, sizeof(text));
+  return text;
+}
+
+// What the kernel says about every record: when, which process, which build.
+struct Context {
+  const bt_header& h;
+  const Clock& clock;
+  uint64_t time_ns() const { return clock.wall_ns(h.time_ns); }
+  uint64_t pid() const { return h.tgid; }
+  Observed observed(capture::Observation what) const {
+    return {{{h.root_tgid, h.root_start_ns}, false, false}, std::move(what)};
+  }
+};
+
+Result<Record> decode_fork(std::span<const uint8_t> bytes, const Context& c) {
+  bt_fork f;
+  if (!read_fixed(bytes, &f)) return malformed("short fork");
+  Observed o = c.observed(capture::Fork{c.time_ns(), f.parent_tgid, c.pid(), c.clock.start_ns(c.h.start_ns)});
+  o.where.starts_build = (c.h.flags & BT_F_NEW_BUILD) != 0;
+  return Record{std::move(o)};
+}
+
+Result<Record> decode_exec(std::span<const uint8_t> bytes, const Context& c) {
+  bt_exec x;
+  if (!read_fixed(bytes, &x)) return malformed("short exec");
+  capture::Exec e;
+  std::size_t at = sizeof(x);
+  if (!read_string(bytes, at, x.exe_len, &e.exe)) return malformed("exec path beyond the record");
+  at += x.exe_len;
+  if (!read_string(bytes, at, x.cwd_len, &e.cwd)) return malformed("exec cwd beyond the record");
+  at += x.cwd_len;
+  if (at > bytes.size() || x.argv_len > bytes.size() - at) return malformed("argv beyond the record");
+  e.argv = split_nul(bytes.subspan(at, x.argv_len));
+  at += x.argv_len;
+  if (x.env_len > bytes.size() - at) return malformed("environment beyond the record");
+  if (c.h.flags & BT_F_ENV) e.identity_env = split_nul(bytes.subspan(at, x.env_len));
+  e.time_ns = c.time_ns();
+  e.pid = c.pid();
+  e.ppid = x.ppid;
+  e.uid = x.uid;
+  e.start_ns = c.clock.start_ns(c.h.start_ns);
+  Observed o = c.observed(std::move(e));
+  o.where.joined = (c.h.flags & BT_F_JOINED) != 0;
+  return Record{std::move(o)};
+}
+
+Result<Record> decode_exit(std::span<const uint8_t> bytes, const Context& c) {
+  bt_exit x;
+  if (!read_fixed(bytes, &x)) return malformed("short exit");
+  const int64_t signal = x.exit_code & 0x7f;  // a wait status
+  return Record{c.observed(capture::Exit{c.time_ns(), c.pid(), signal ? -1 : (x.exit_code >> 8) & 0xff, signal})};
+}
+
+Result<Record> decode_open(std::span<const uint8_t> bytes, const Context& c) {
+  bt_open o;
+  if (!read_fixed(bytes, &o)) return malformed("short open");
+  std::string path;
+  if (!read_string(bytes, sizeof(o), o.path_len, &path)) return malformed("open path beyond the record");
+  if (path.empty() || path[0] != '/') return malformed("open path not absolute");
+  return Record{c.observed(capture::Open{c.time_ns(), c.pid(), std::move(path), (c.h.flags & BT_F_WRITE) != 0})};
+}
+
+Result<Record> decode_connect(std::span<const uint8_t> bytes, const Context& c) {
+  bt_connect k;
+  if (!read_fixed(bytes, &k)) return malformed("short connect");
+  if (k.sock_type != SOCK_STREAM && k.sock_type != SOCK_DGRAM) return Record{Nothing{}};
+  return Record{c.observed(capture::Connect{c.time_ns(), c.pid(), k.sock_type == SOCK_STREAM ? "tcp" : "udp",
+                                            address_text(k.family, k.daddr), k.dport, k.result})};
+}
+
+Result<Record> decode_dns(std::span<const uint8_t> bytes, const Context& c) {
+  bt_dns d;
+  if (!read_fixed(bytes, &d)) return malformed("short dns");
+  if (d.payload_len > bytes.size() - sizeof(d)) return malformed("dns payload beyond the record");
+  auto m = dns::parse(bytes.subspan(sizeof(d), d.payload_len));
+  if (!m || !m->response) return Record{Nothing{}};
+  capture::Dns q;
+  q.time_ns = c.time_ns();
+  q.pid = c.pid();
+  q.name = m->name;
+  q.qtype = m->qtype;
+  q.server = address_text(d.family, d.saddr);
+  q.rcode = m->rcode;
+  q.answers = m->answers;
+  q.addresses = m->addresses;
+  return Record{c.observed(std::move(q))};
+}
+
+Result<Record> decode_process_access(std::span<const uint8_t> bytes, const Context& c) {
+  bt_proc_access a;
+  if (!read_fixed(bytes, &a)) return malformed("short proc access");
+  if (a.result < 0) return Record{Nothing{}};
+  return Record{c.observed(capture::ProcessAccess{c.time_ns(), c.pid(), a.target_tgid,
+                                                  (c.h.flags & BT_F_PTRACE) ? "ptrace_attach" : "process_vm_readv"})};
+}
+
 }  // namespace
+
+Clock::Clock() {
+  const long ticks = ::sysconf(_SC_CLK_TCK);
+  tick_ns_ = 1000000000ull / static_cast<uint64_t>(ticks > 0 ? ticks : 100);
+  refresh();
+}
+
+void Clock::refresh() { offset_ns_ = clock::now_ns() - clock::boottime_ns(); }
 
 std::vector<std::string> split_nul(std::span<const uint8_t> bytes) {
   std::vector<std::string> out;
@@ -42,87 +157,22 @@ std::vector<std::string> split_nul(std::span<const uint8_t> bytes) {
   return out;
 }
 
-Result<Record> decode(std::span<const uint8_t> bytes) {
+Result<Record> decode(std::span<const uint8_t> bytes, const Clock& clock) {
   bt_header h;
   if (!read_fixed(bytes, &h)) return malformed("shorter than its header");
   if (h.size > bytes.size()) return malformed("size field beyond the record");
   bytes = bytes.first(h.size);
-  Record r;
-  r.kind = h.kind;
-  r.flags = h.flags;
-  r.boot_ns = h.time_ns;
-  r.tgid = h.tgid;
-  r.start_ns = h.start_ns;
-  r.build = {h.root_tgid, h.root_start_ns};
+  const Context c{h, clock};
   switch (h.kind) {
-    case BT_FORK: {
-      bt_fork f;
-      if (!read_fixed(bytes, &f)) return malformed("short fork");
-      r.parent_tgid = f.parent_tgid;
-      return r;
-    }
-    case BT_EXEC: {
-      bt_exec x;
-      if (!read_fixed(bytes, &x)) return malformed("short exec");
-      std::size_t at = sizeof(x);
-      if (!read_string(bytes, at, x.exe_len, &r.exe)) return malformed("exec path beyond the record");
-      at += x.exe_len;
-      if (!read_string(bytes, at, x.cwd_len, &r.cwd)) return malformed("exec cwd beyond the record");
-      at += x.cwd_len;
-      if (at > bytes.size() || x.argv_len > bytes.size() - at) return malformed("argv beyond the record");
-      r.argv = split_nul(bytes.subspan(at, x.argv_len));
-      at += x.argv_len;
-      if (x.env_len > bytes.size() - at) return malformed("environment beyond the record");
-      if (h.flags & BT_F_ENV) r.env = split_nul(bytes.subspan(at, x.env_len));
-      r.ppid = x.ppid;
-      r.uid = x.uid;
-      return r;
-    }
-    case BT_EXIT: {
-      bt_exit e;
-      if (!read_fixed(bytes, &e)) return malformed("short exit");
-      r.exit_code = e.exit_code;
-      return r;
-    }
-    case BT_OPEN: {
-      bt_open o;
-      if (!read_fixed(bytes, &o)) return malformed("short open");
-      if (!read_string(bytes, sizeof(o), o.path_len, &r.path)) return malformed("open path beyond the record");
-      if (r.path.empty() || r.path[0] != '/') return malformed("open path not absolute");
-      return r;
-    }
-    case BT_CONNECT: {
-      bt_connect c;
-      if (!read_fixed(bytes, &c)) return malformed("short connect");
-      r.family = c.family;
-      r.sock_type = c.sock_type;
-      r.port = c.dport;
-      r.result = c.result;
-      std::memcpy(r.addr.data(), c.daddr, 16);
-      return r;
-    }
-    case BT_DNS: {
-      bt_dns d;
-      if (!read_fixed(bytes, &d)) return malformed("short dns");
-      if (d.payload_len > bytes.size() - sizeof(d)) return malformed("dns payload beyond the record");
-      r.family = d.family;
-      r.port = d.sport;
-      std::memcpy(r.addr.data(), d.saddr, 16);
-      const auto p = bytes.subspan(sizeof(d), d.payload_len);
-      r.payload.assign(p.begin(), p.end());
-      return r;
-    }
-    case BT_PROC_ACCESS: {
-      bt_proc_access a;
-      if (!read_fixed(bytes, &a)) return malformed("short proc access");
-      r.target_tgid = a.target_tgid;
-      r.result = a.result;
-      return r;
-    }
-    case BT_RUNNER:
-      return r;
-    default:
-      return malformed("unknown kind " + std::to_string(h.kind));
+    case BT_FORK: return decode_fork(bytes, c);
+    case BT_EXEC: return decode_exec(bytes, c);
+    case BT_EXIT: return decode_exit(bytes, c);
+    case BT_OPEN: return decode_open(bytes, c);
+    case BT_CONNECT: return decode_connect(bytes, c);
+    case BT_DNS: return decode_dns(bytes, c);
+    case BT_PROC_ACCESS: return decode_process_access(bytes, c);
+    case BT_RUNNER: return Record{RunnerExec{h.tgid, (h.flags & BT_F_RUNNER_CONFIRMED) != 0}};
+    default: return malformed("unknown kind " + std::to_string(h.kind));
   }
 }
 

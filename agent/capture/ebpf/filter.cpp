@@ -36,13 +36,13 @@ GlobEntry glob_entry(const std::string& parent, const std::string& name) {
 
 }  // namespace
 
-OpenFilter compile_filter(const std::vector<secrets::Rule>& rules) {
+OpenFilter compile_filter(const std::vector<std::string>& patterns) {
   OpenFilter f;
   for (const char* proc : {"environ", "mem", "maps"}) f.names.push_back({"", proc, BT_NAME_PROC});
-  for (const auto& r : rules) {
-    if (r.pattern.empty() || r.pattern[0] == '!') continue;
+  for (const auto& pattern : patterns) {
+    if (pattern.empty() || pattern[0] == '!') continue;
     std::string parent, name;
-    split(r.pattern, &parent, &name);
+    split(pattern, &parent, &name);
     if (!has_glob(name)) {
       f.names.push_back({fit(parent, BT_PARENT_MAX), fit(name, BT_NAME_MAX), BT_NAME_SECRET});
       continue;

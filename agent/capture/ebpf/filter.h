@@ -1,14 +1,14 @@
-// The kernel half of the secret-file filter: the secret rules compiled into
-// the entries sensor.bpf.c looks up for every file a build opens. It is a
+// The kernel half of the open filter: the path patterns user space cares
+// about (the secret rules', agent/enrich/rules/secrets) compiled into the
+// entries sensor.bpf.c looks up for every file a build opens. It is a
 // superset filter on a path's last two components (parent directory name,
-// basename); what passes is matched exactly by agent/secrets in user space.
+// basename); what passes is matched exactly in user space.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "agent/enrich/rules/secrets.h"
 
 namespace bt::agent::ebpf {
 
@@ -29,9 +29,10 @@ struct OpenFilter {
   bool any_name = false;         // some rule can match any basename: no filtering
 };
 
-// Compiles the rules (exclusions ignored: the filter is a superset), plus
+// Compiles path globs ("/..." a whole path, else its last components;
+// "!glob" exclusions are skipped: the filter is a superset), plus
 // /proc/<pid>/environ, mem and maps of other processes.
-OpenFilter compile_filter(const std::vector<secrets::Rule>& rules);
+OpenFilter compile_filter(const std::vector<std::string>& patterns);
 
 // The same decision the kernel makes, for tests: may (parent, name) match?
 bool filter_passes(const OpenFilter& f, const std::string& parent, const std::string& name);

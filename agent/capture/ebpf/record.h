@@ -157,4 +157,57 @@ struct bt_tracked {
   __u64 runner_cgroup; /* in others is in a container the build started */
 };
 
+/* The layout both compilers must agree on, checked by each: a field added,
+ * moved or resized in one place only fails the build of the BPF object or
+ * of the decoder, never a record at run time. */
+#ifdef __cplusplus
+#define BT_ASSERT_LAYOUT(cond) static_assert(cond, #cond)
+#else
+#define BT_ASSERT_LAYOUT(cond) _Static_assert(cond, #cond)
+#endif
+#define BT_OFFSET(type, field) __builtin_offsetof(struct type, field)
+BT_ASSERT_LAYOUT(sizeof(struct bt_header) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, size) == 4);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, time_ns) == 8);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, tgid) == 16);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, root_tgid) == 20);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, root_start_ns) == 24);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, start_ns) == 32);
+BT_ASSERT_LAYOUT(sizeof(struct bt_fork) == 48);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_fork, parent_tgid) == 40);
+BT_ASSERT_LAYOUT(sizeof(struct bt_exec) == 64);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, ppid) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, uid) == 44);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, argv_len) == 48);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, env_len) == 52);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, exe_len) == 56);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, cwd_len) == 58);
+BT_ASSERT_LAYOUT(sizeof(struct bt_exit) == 48);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exit, exit_code) == 40);
+BT_ASSERT_LAYOUT(sizeof(struct bt_open) == 48);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_open, path_len) == 40);
+BT_ASSERT_LAYOUT(sizeof(struct bt_connect) == 72);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_connect, family) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_connect, sock_type) == 42);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_connect, dport) == 44);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_connect, result) == 48);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_connect, daddr) == 56);
+BT_ASSERT_LAYOUT(sizeof(struct bt_dns) == 64);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_dns, family) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_dns, sport) == 42);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_dns, payload_len) == 44);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_dns, saddr) == 48);
+BT_ASSERT_LAYOUT(sizeof(struct bt_proc_access) == 48);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_access, target_tgid) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_access, result) == 44);
+BT_ASSERT_LAYOUT(sizeof(struct bt_runner) == 40);
+BT_ASSERT_LAYOUT(sizeof(struct bt_name_key) == BT_PARENT_MAX + BT_NAME_MAX);
+BT_ASSERT_LAYOUT(sizeof(struct bt_glob) == BT_PARENT_MAX + 2 * BT_GLOB_PART + 8);
+BT_ASSERT_LAYOUT(sizeof(struct bt_tracked) == 32);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_tracked, root_start_ns) == 8);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_tracked, udp53) == 16);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_tracked, runner_cgroup) == 24);
+#undef BT_OFFSET
+#undef BT_ASSERT_LAYOUT
+
 #endif

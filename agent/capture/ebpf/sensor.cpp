@@ -234,10 +234,10 @@ Status Sensor::add_runner(uint32_t tgid) {
   return Ok{};
 }
 
-std::optional<BuildKey> Sensor::build_of(uint32_t tgid) const {
+std::optional<capture::BuildKey> Sensor::build_of(uint32_t tgid) const {
   bt_tracked t{};
   if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tracked), &tgid, &t) != 0) return std::nullopt;
-  return BuildKey{t.root_tgid, t.root_start_ns};
+  return capture::BuildKey{t.root_tgid, t.root_start_ns};
 }
 
 std::array<uint64_t, BT_LOSS_MAX> Sensor::loss() const {

@@ -56,7 +56,7 @@ class Sensor {
   // Marks a process as a CI runner: its children start builds.
   Status add_runner(uint32_t tgid);
   // The build process `tgid` belongs to, if the kernel tracks it.
-  std::optional<BuildKey> build_of(uint32_t tgid) const;
+  std::optional<capture::BuildKey> build_of(uint32_t tgid) const;
   // Waits up to `timeout_ms` (the kernel wakes the reader early only when
   // the ring is filling up), then passes every record to `on_record` (on
   // this thread). Returns the number of records, or an error.

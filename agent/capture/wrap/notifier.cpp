@@ -40,9 +40,9 @@ int recv_flags(long nr, const uint64_t* a) { return static_cast<int>(nr == __NR_
 
 }  // namespace
 
-Notifier::Notifier(int listener, LockedObserver& observer, DnsSockets& dns, NotifierOptions options,
+Notifier::Notifier(int listener, LockedSink& sink, DnsSockets& dns, NotifierOptions options,
                    ExecCall on_exec_call)
-    : listener_(listener), observer_(observer), dns_(dns), options_(options),
+    : listener_(listener), sink_(sink), dns_(dns), options_(options),
       on_exec_call_(std::move(on_exec_call)) {
   // The kernel's structs may have grown past our headers': ask their sizes.
   seccomp_notif_sizes sizes{};
@@ -159,9 +159,9 @@ void Notifier::answer_process_access(const seccomp_notif& req, const uint64_t* a
   const capture::ProcessAccess access{clock::now_ns(), static_cast<uint64_t>(process_of(tid)),
                                       is_ptrace ? args[1] : args[0],
                                       is_ptrace ? "ptrace_attach" : "process_vm_readv"};
-  const auto hold = observer_.hold();
+  const auto hold = sink_.hold();
   respond(req.id, 0, true);
-  observer_.inner().on_process_access(access);
+  sink_.inner().on(access);
 }
 
 void Notifier::answer_recv(const seccomp_notif& req, const uint64_t* args) {
@@ -171,7 +171,7 @@ void Notifier::answer_recv(const seccomp_notif& req, const uint64_t* args) {
   const pid_t pid = process_of(tid);
   std::string server;
   {
-    const auto hold = observer_.hold();
+    const auto hold = sink_.hold();
     if (const std::string* s = dns_.server(pid, tid, fd)) server = *s;
   }
   // recvfrom names its sender, so any socket may turn out to be talking
@@ -218,7 +218,7 @@ bool Notifier::peek_dns(pid_t pid, int sock, const std::string& server) {
   auto d = dns_answer(std::span(buf.data(), static_cast<std::size_t>(n)), source);
   if (!d) return true;
   d->pid = static_cast<uint64_t>(pid);
-  observer_.on_dns(*d);
+  sink_.on(*d);
   return true;
 }
 
@@ -253,15 +253,15 @@ void Notifier::respond(uint64_t id, int error, bool go_on) {
 
 void Notifier::answer_open(const seccomp_notif& req, const uint64_t* args) {
   const pid_t tid = static_cast<pid_t>(req.pid);
-  auto open = read_open(tid, static_cast<long>(req.data.nr), args, observer_);
+  auto open = read_open(tid, static_cast<long>(req.data.nr), args, sink_);
   procfs::Status st;
   if (!open || !still_waiting(req.id) || !procfs::status(tid, &st)) return respond(req.id, 0, true);
   open->pid = static_cast<uint64_t>(st.tgid);
   // The caller goes on at once; holding the lock keeps whatever it does
   // next (exit...) from being reported before this open.
-  const auto hold = observer_.hold();
+  const auto hold = sink_.hold();
   respond(req.id, 0, true);
-  observer_.inner().on_open(*open);
+  sink_.inner().on(*open);
 }
 
 void Notifier::answer_connect(const seccomp_notif& req, const uint64_t* args) {
@@ -319,13 +319,13 @@ void Notifier::connect_for(uint64_t id, pid_t tid, ConnectCall call, int sock) {
   {
     // The caller goes on at once; holding the lock keeps whatever it does
     // next from being reported before this connect.
-    const auto hold = observer_.hold();
+    const auto hold = sink_.hold();
     // A UDP socket connected to port 53 is a resolver's: its traffic is
     // DNS. Registered before the caller can receive on it.
     if (c.protocol == "udp" && c.dport == kDnsPort && c.result == 0)
       dns_.add(static_cast<pid_t>(c.pid), tid, call.fd, c.daddr);
     respond(id, error, false);
-    observer_.inner().on_connect(c);
+    sink_.inner().on(c);
   }
   {
     std::lock_guard lock(connecting_mu_);

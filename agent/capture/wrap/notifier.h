@@ -35,7 +35,7 @@
 
 #include "agent/capture/observation.h"
 #include "agent/capture/wrap/connects.h"
-#include "agent/capture/wrap/locked_observer.h"
+#include "agent/capture/wrap/locked_sink.h"
 
 struct seccomp_notif;  // <linux/seccomp.h>
 
@@ -54,10 +54,10 @@ using ExecCall = std::function<void(uint64_t id, pid_t tid)>;
 class Notifier {
  public:
   // Owns `listener`, the notification fd of the build's filter. Reports go
-  // through `observer`; `dns` is the tracer's, used under the same lock.
+  // through `sink`; `dns` is the tracer's, used under the same lock.
   // `on_exec_call`: where execs go (the detached tree); null when the
   // filter does not send them here.
-  Notifier(int listener, LockedObserver& observer, DnsSockets& dns, NotifierOptions options,
+  Notifier(int listener, LockedSink& sink, DnsSockets& dns, NotifierOptions options,
            ExecCall on_exec_call = nullptr);
   ~Notifier();
   Notifier(const Notifier&) = delete;
@@ -91,7 +91,7 @@ class Notifier {
   bool still_waiting(uint64_t id);
 
   int listener_;
-  LockedObserver& observer_;
+  LockedSink& sink_;
   DnsSockets& dns_;
   NotifierOptions options_;
   ExecCall on_exec_call_;

@@ -38,12 +38,12 @@ std::optional<OpenArgs> open_args(pid_t tid, long nr, const uint64_t* a) {
 }  // namespace
 
 std::optional<capture::Open> read_open(pid_t tid, long nr, const uint64_t* args,
-                                       const capture::Observer& observer) {
+                                       const capture::Sink& sink) {
   const auto call = open_args(tid, nr, args);
   if (!call) return std::nullopt;
   std::string path;
   if (!procfs::read_string(tid, call->path, 4096, &path) || path.empty()) return std::nullopt;
-  if (!observer.wants_open(fs::base_name(path))) return std::nullopt;
+  if (!sink.wants_open(fs::base_name(path))) return std::nullopt;
   std::string dir;
   if (path[0] != '/') {
     // Relative to the thread's cwd or to the directory fd, as the kernel

@@ -31,7 +31,7 @@
 #include "common/clock.h"
 #include "agent/capture/wrap/connects.h"
 #include "agent/capture/wrap/listener_handoff.h"
-#include "agent/capture/wrap/locked_observer.h"
+#include "agent/capture/wrap/locked_sink.h"
 #include "agent/capture/wrap/notifier.h"
 #include "agent/capture/wrap/opens.h"
 #include "agent/capture/wrap/pidfd.h"
@@ -233,8 +233,8 @@ bool is_stop_signal(int sig) {
 }  // namespace
 
 struct Tracer::State {
-  LockedObserver locked;         // the notifier's way in
-  capture::Observer& observer;   // locked.inner(): call with locked.hold()
+  LockedSink locked;         // the notifier's way in
+  capture::Sink& sink;   // locked.inner(): call with locked.hold()
   std::unique_ptr<Notifier> notifier;  // null: opens stop under ptrace
   Options options;
   pid_t main = -1;
@@ -281,7 +281,7 @@ struct Tracer::State {
   bool children_left = true;      // until a wait says ECHILD
   std::chrono::steady_clock::time_point last_reap{};
 
-  explicit State(capture::Observer& o) : locked(o), observer(locked.inner()) {}
+  explicit State(capture::Sink& o) : locked(o), sink(locked.inner()) {}
   ~State();
 
   pid_t process_of(pid_t tid);
@@ -332,7 +332,7 @@ void Tracer::State::track(pid_t tid, pid_t tgid, pid_t ppid) {
   if (tgid != tid || processes.count(tid)) return;
   const uint64_t start_ns = procfs::start_time_ns(tid);
   processes[tid] = start_ns;
-  observer.on_fork({clock::now_ns(), static_cast<uint64_t>(ppid), static_cast<uint64_t>(tid), start_ns});
+  sink.on(capture::Fork{clock::now_ns(), static_cast<uint64_t>(ppid), static_cast<uint64_t>(tid), start_ns});
 }
 
 pid_t Tracer::State::process_of(pid_t tid) {
@@ -372,7 +372,7 @@ void Tracer::State::on_exec(pid_t pid) {
   track(pid, pid, st.ppid);
   e.start_ns = processes[pid];  // exec keeps the start time, even a thread's
   if (pid == main) main_exec_seen = true;
-  observer.on_exec(e);
+  sink.on(e);
 }
 
 void Tracer::State::on_gone(pid_t tid, int status) {
@@ -393,7 +393,7 @@ void Tracer::State::on_gone(pid_t tid, int status) {
     x.exit_code = -1;
     x.signal = WTERMSIG(status);
   }
-  if (processes.erase(tid) || tid == main) observer.on_exit(x);
+  if (processes.erase(tid) || tid == main) sink.on(x);
   if (tid == main) {
     main_exited = true;
     outcome.exit_code = x.exit_code;
@@ -424,9 +424,9 @@ int Tracer::State::on_seccomp(pid_t tid) {
   }
   const uint64_t* a = info.seccomp.args;
   const long nr = static_cast<long>(info.seccomp.nr);
-  if (auto open = read_open(tid, nr, a, observer)) {  // no notifier: opens stop here
+  if (auto open = read_open(tid, nr, a, sink)) {  // no notifier: opens stop here
     open->pid = static_cast<uint64_t>(process_of(tid));
-    observer.on_open(*open);
+    sink.on(*open);
     return PTRACE_CONT;
   }
   switch (nr) {
@@ -442,12 +442,12 @@ int Tracer::State::on_seccomp(pid_t tid) {
       if (on_dns_recv(tid, nr, a)) return PTRACE_SYSCALL;
       break;
     case __NR_process_vm_readv:
-      observer.on_process_access({clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[0],
+      sink.on(capture::ProcessAccess{clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[0],
                                   "process_vm_readv"});
       break;
     case __NR_ptrace:
       if (a[0] == PTRACE_ATTACH || a[0] == PTRACE_SEIZE)
-        observer.on_process_access({clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[1],
+        sink.on(capture::ProcessAccess{clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[1],
                                     "ptrace_attach"});
       break;
     default: break;
@@ -473,7 +473,7 @@ void Tracer::State::on_syscall_exit(pid_t tid) {
   // A UDP socket connected to port 53 is a resolver's: its traffic is DNS.
   if (c.protocol == "udp" && c.dport == kDnsPort && c.result == 0)
     dns_sockets.add(process_of(tid), tid, it->second.fd, c.daddr);
-  observer.on_connect(c);
+  sink.on(c);
   pending_connect.erase(it);
 }
 
@@ -481,7 +481,7 @@ void Tracer::State::dns_payload(pid_t tid, std::span<const uint8_t> bytes, const
   auto d = dns_answer(bytes, server);
   if (!d) return;
   d->pid = static_cast<uint64_t>(process_of(tid));
-  observer.on_dns(*d);
+  sink.on(*d);
 }
 
 bool Tracer::State::on_dns_recv(pid_t tid, long nr, const uint64_t* a) {
@@ -716,11 +716,11 @@ void Tracer::State::on_detached_exec(pid_t pid) {
   }
   const std::vector<capture::Fork> forks = new_lineage(pid, id ? id->ppid : 0);
   ::ptrace(PTRACE_DETACH, pid, 0, 0);
-  for (const capture::Fork& f : forks) observer.on_fork(f);
+  for (const capture::Fork& f : forks) sink.on(f);
   e.start_ns = processes[pid];
   if (pid == main) main_exec_seen = true;
   if (fd >= 0) watch(pid, fd);
-  observer.on_exec(e);
+  sink.on(e);
 }
 
 // The forks that led to `pid`, from the nearest process already reported:
@@ -792,7 +792,7 @@ void Tracer::State::report_exit(pid_t pid, int status, uint64_t time_ns) {
   x.pid = static_cast<uint64_t>(pid);
   x.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   x.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-  observer.on_exit(x);
+  sink.on(x);
 }
 
 // At the linger deadline: every process we know of, and every child of
@@ -825,7 +825,7 @@ Tracer::~Tracer() {
   if (state_ && state_->err_fd >= 0) ::close(state_->err_fd);
 }
 
-Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::Observer& observer) {
+Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::Sink& sink) {
   if (options.command.empty()) return make_error(ErrorCode::kInvalidArgument, "no command to run");
   std::vector<std::string> args = options.command;
   std::vector<char*> argv;
@@ -869,13 +869,13 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::O
                           "); a container may need the default seccomp profile of Docker >= 19.03 "
                           "or CAP_SYS_PTRACE");
   }
-  auto state = std::make_unique<State>(observer);
+  auto state = std::make_unique<State>(sink);
   state->options = options;
   state->main = pid;
   state->err_fd = err[0];
   state->tgid_of[pid] = pid;
   state->processes[pid] = procfs::start_time_ns(pid);
-  observer.on_fork({clock::now_ns(), static_cast<uint64_t>(::getpid()), static_cast<uint64_t>(pid),
+  sink.on(capture::Fork{clock::now_ns(), static_cast<uint64_t>(::getpid()), static_cast<uint64_t>(pid),
                     state->processes[pid]});
   (void)!::write(go[1], "g", 1);
   ::close(go[1]);

@@ -54,7 +54,7 @@ class Tracer {
   // trace() must run on it. It blocks SIGCHLD in that thread; the process's
   // other threads must block it too (start them with it blocked), or a
   // SIGCHLD they take away makes the tracer fall back to waiting every 20 ms.
-  static Result<std::unique_ptr<Tracer>> start(const Options& options, capture::Observer& observer);
+  static Result<std::unique_ptr<Tracer>> start(const Options& options, capture::Sink& sink);
   ~Tracer();
 
   pid_t main_pid() const { return main_pid_; }

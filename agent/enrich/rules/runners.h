@@ -1,30 +1,65 @@
-// The CI runner programs buildtrail knows, declared once: the daemon starts
-// a build at every child of a runner that starts builds, and a build that
-// reads any runner's /proc/<pid>/environ or mem is after its credentials.
+// CI runners: the long-lived processes whose children are builds, declared
+// once. The daemon's kernel and `run --session` start a build at every
+// child of a runner that starts builds (agent/route); a build that reads any
+// runner's /proc/<pid>/environ or mem is after its credentials
+// (agent/enrich). Users add runners this table does not know with the
+// agent's `daemon.runners` (parse_runners()).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include "common/result.h"
 
 namespace bt::agent::attribution {
 
-struct KnownRunner {
-  std::string_view ci;        // jenkins, github, gitlab, buildkite, azure, circleci
-  std::string_view name;      // task name or executable file name
-  std::string_view argument;  // "" or an argument it must have, by file name
-                              // (java ... -jar /x/agent.jar) or whole
-  bool starts_builds;         // its children are builds (a listener's are workers)
+struct RunnerRule {
+  std::string ci;        // jenkins, github, gitlab, buildkite, azure, circleci, or the user's name
+  std::string name;      // task name or executable file name (the kernel sees the first 15 bytes)
+  std::string argument;  // "": any; else an argument after the program that is it, or a path ending in /it
+  std::string cgroup;    // "": any; else a substring of /proc/<pid>/cgroup
+  bool starts_builds = true;  // its children are builds (a listener's are workers)
 };
 
-std::span<const KnownRunner> known_runners();
+// The runners buildtrail knows, listeners included.
+std::span<const RunnerRule> known_runners();
+// The known ones whose children are builds, and `extra`.
+std::vector<RunnerRule> build_runners(std::span<const RunnerRule> extra = {});
 
-// The known runner a process is, from its task name, its executable's path
-// and its arguments; null when none. The name is checked both ways because
-// either may mislead: the task name is settable, and a runner started
-// through a symlink or an interpreter has another executable.
-const KnownRunner* match_known_runner(std::string_view comm, std::string_view exe,
-                                      const std::vector<std::string>& argv);
+// The task names a kernel-side matcher watches for, each with whether the
+// name alone makes a runner (else user space confirms it by argument or
+// cgroup, match_runner()).
+struct TaskName {
+  std::string name;
+  bool decides = false;
+};
+std::vector<TaskName> task_names(std::span<const RunnerRule> rules);
+
+// "ci:name[:argument[:cgroup-substring]]", comma-separated (the agent's
+// daemon.runners, `daemon --runner`). Errors name the bad spec.
+Result<std::vector<RunnerRule>> parse_runners(std::string_view specs);
+
+// What a runner is recognised by. The name is checked against both the
+// task name and the executable's file name, because either may mislead:
+// the task name is settable, and a runner started through a symlink or an
+// interpreter has another executable.
+struct ProcessFacts {
+  std::string_view comm;
+  std::string_view exe;
+  const std::vector<std::string>& argv;
+  std::function<std::string()> cgroup;  // read only when a rule asks
+};
+
+// The first rule the process matches; null when none.
+const RunnerRule* match_runner(std::span<const RunnerRule> rules, const ProcessFacts& process);
+// The same for live process `pid`, read from /proc; null when none or gone.
+const RunnerRule* match_runner(std::span<const RunnerRule> rules, uint64_t pid);
+// Every live process that matches (runners started before the daemon).
+std::vector<std::pair<uint32_t, const RunnerRule*>> find_runners(std::span<const RunnerRule> rules);
 
 }  // namespace bt::agent::attribution

@@ -249,9 +249,9 @@ std::string rules_table() {
 std::string runners_list() {
   std::string md;
   for (const auto& r : attribution::known_runners()) {
-    md += "- `" + std::string(r.name) + "`";
-    if (!r.argument.empty()) md += " with an argument `" + std::string(r.argument) + "`";
-    md += " (" + std::string(r.ci) + ")\n";
+    md += "- `" + r.name + "`";
+    if (!r.argument.empty()) md += " with an argument `" + r.argument + "`";
+    md += " (" + r.ci + ")\n";
   }
   return md;
 }
@@ -264,6 +264,12 @@ std::string endpoints_list() {
 }
 
 }  // namespace
+
+std::vector<std::string> patterns(const std::vector<Rule>& rules) {
+  std::vector<std::string> out;
+  for (const auto& r : rules) out.push_back(r.pattern);
+  return out;
+}
 
 const std::vector<Rule>& default_rules() {
   // The text is a compile-time constant covered by a test, so value() cannot

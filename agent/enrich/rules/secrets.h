@@ -25,6 +25,9 @@ struct Rule {
 // The built-in rules (documented in docs/secret-rules.md).
 const std::vector<Rule>& default_rules();
 
+// The rules' patterns (the capture's open filters take these).
+std::vector<std::string> patterns(const std::vector<Rule>& rules);
+
 // Rules from text, one per line: "<name> <class> <pattern>"; '#' comments.
 // Errors name the line.
 Result<std::vector<Rule>> parse_rules(std::string_view text);
