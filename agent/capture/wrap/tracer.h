@@ -46,6 +46,8 @@ struct Outcome {
   uint64_t notifications = 0;         // opens and connects answered by the notifier
 };
 
+struct Tree;
+
 class Tracer {
  public:
   // Starts `options.command` under capture. Fails, with nothing run, when
@@ -60,16 +62,11 @@ class Tracer {
   pid_t main_pid() const { return main_pid_; }
   // Traces until every traced process has exited (or the linger deadline).
   Outcome trace();
-  // Any thread: sends `sig` to the main process (SIGINT, SIGTERM...).
-  void forward_signal(int sig);
-
-  struct State;
 
  private:
-  Tracer(pid_t main_pid, std::unique_ptr<State> state);
-  Outcome trace_detached();
+  Tracer(pid_t main_pid, std::unique_ptr<Tree> tree);
   pid_t main_pid_;
-  std::unique_ptr<State> state_;
+  std::unique_ptr<Tree> tree_;
 };
 
 // Blocks SIGCHLD in the calling thread; threads it starts afterwards

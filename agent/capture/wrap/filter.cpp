@@ -1,0 +1,94 @@
+#include "agent/capture/wrap/filter.h"
+
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstddef>
+
+#include "agent/capture/wrap/opens.h"
+#include "agent/capture/wrap/seccomp_compat.h"
+
+namespace bt::agent::wrap {
+
+namespace {
+
+// The system calls that stop the tracee besides the opens (kOpenCalls) and
+// connect, which go to the notifier when the kernel allows it. Everything
+// else runs at full speed: execs, forks and exits are ptrace events.
+constexpr long kTracedSyscalls[] = {
+    __NR_process_vm_readv, __NR_ptrace,
+    // DNS answers (a response carries its question too): recvmsg and
+    // recvmmsg; recvfrom only with a source address (the filter checks), as
+    // resolvers call it -- a TCP stream's recv() passes none and never stops.
+    __NR_recvmsg, __NR_recvmmsg,
+};
+
+}  // namespace
+
+std::vector<sock_filter> build_filter(FilterPlan plan) {
+  const uint32_t notify_action = plan.opens;
+  std::vector<sock_filter> f;
+  auto stmt = [&](uint16_t code, uint32_t k) { f.push_back(BPF_STMT(code, k)); };
+  auto jump = [&](uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
+    f.push_back(BPF_JUMP(code, k, jt, jf));
+  };
+  const uint32_t trace = plan.others;
+  // A syscall of another ABI (int 0x80, x32) is stopped too, so it cannot
+  // be used to open a secret unseen; the tracer counts it.
+  stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch));
+  jump(BPF_JMP | BPF_JEQ | BPF_K, kAuditArch, 1, 0);
+  stmt(BPF_RET | BPF_K, trace);
+  stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
+  jump(BPF_JMP | BPF_JGE | BPF_K, kX32Bit, 0, 1);
+  stmt(BPF_RET | BPF_K, trace);
+  for (const OpenCall& call : kOpenCalls) {
+    if (call.flags_arg < 0) {
+      jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(call.nr), 0, 1);
+      stmt(BPF_RET | BPF_K, notify_action);
+      continue;
+    }
+    // flags & O_DIRECTORY: a directory, never a credential file; let it run.
+    jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(call.nr), 0, 4);
+    stmt(BPF_LD | BPF_W | BPF_ABS,
+         static_cast<uint32_t>(offsetof(seccomp_data, args) + 8 * static_cast<unsigned>(call.flags_arg)));
+    jump(BPF_JMP | BPF_JSET | BPF_K, O_DIRECTORY, 0, 1);
+    stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    stmt(BPF_RET | BPF_K, notify_action);
+  }
+  jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 0, 1);
+  stmt(BPF_RET | BPF_K, notify_action);
+  if (plan.execs) {
+    for (long nr : {__NR_execve, __NR_execveat}) {
+      jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1);
+      stmt(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+    }
+  }
+  for (long nr : kTracedSyscalls) {
+    jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1);
+    stmt(BPF_RET | BPF_K, trace);
+  }
+  // recvfrom with a non-null src_addr (args[4], both 32-bit halves).
+  jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_recvfrom, 0, 5);
+  stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[4]));
+  jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2);
+  stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[4]) + 4);
+  jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+  stmt(BPF_RET | BPF_K, trace);
+  stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  return f;
+}
+
+int install_filter(sock_fprog* prog, unsigned flags) {
+  int rc = -1;
+  if (::geteuid() == 0) rc = static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog));
+  if (rc < 0) {
+    ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    rc = static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog));
+  }
+  return rc;
+}
+
+}  // namespace bt::agent::wrap
