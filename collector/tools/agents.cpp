@@ -70,9 +70,9 @@ int add(int argc, char** argv) {
 }
 
 // The shape of `agents revoke|findings|pubkey --data DIR ID`: parse, take
-// exactly one agent id, open the store, and hand them to `body`.
-template <class Body>
-int with_one_agent(const std::string& name, int argc, char** argv, bool read_only, Body body) {
+// exactly one agent id, open the store, and hand them to `command`.
+template <class Command>
+int with_one_agent(const std::string& name, int argc, char** argv, bool read_only, Command command) {
   Tool tool("agents " + name, "agents " + name + " --data DIR ID", {kData});
   int exit = 0;
   if (!tool.parse(argc, argv, 3, &exit)) return exit;
@@ -80,7 +80,7 @@ int with_one_agent(const std::string& name, int argc, char** argv, bool read_onl
   if (pos.size() != 1) return tool.usage_error("give exactly one agent id");
   auto db = tool.open_store(read_only);
   if (!db) return tool.error(db.error());
-  return body(tool, **db, pos[0]);
+  return command(tool, **db, pos[0]);
 }
 
 int revoke(int argc, char** argv) {
