@@ -286,7 +286,6 @@ class Query {
 
   int64_t i64_at(int col) const { return sqlite3_column_int64(s_, col); }
   uint64_t u64_at(int col) const { return static_cast<uint64_t>(sqlite3_column_int64(s_, col)); }
-  bool null_at(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
   std::string text_at(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
     return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
