@@ -6,12 +6,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include <unistd.h>
-
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 #include "common/fs.h"
+#include "common/unique_fd.h"
 
 namespace bt::collector::http {
 
@@ -23,7 +23,7 @@ struct Request {
   bool too_large = false;
 };
 
-Result<sockaddr_storage> parse_listen(const std::string& listen, socklen_t* len, bool* v6) {
+Result<sockaddr_storage> parse_listen(const std::string& listen, bool* v6) {
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos)
     return make_error(ErrorCode::kInvalidArgument, "--listen wants ADDR:PORT, got '" + listen + "'");
@@ -41,7 +41,6 @@ Result<sockaddr_storage> parse_listen(const std::string& listen, socklen_t* len,
     a->sin6_port = htons(static_cast<uint16_t>(port));
     if (inet_pton(AF_INET6, host.c_str(), &a->sin6_addr) != 1)
       return make_error(ErrorCode::kInvalidArgument, "--listen: bad IPv6 address '" + host + "'");
-    *len = sizeof(sockaddr_in6);
     *v6 = true;
   } else {
     auto* a = reinterpret_cast<sockaddr_in*>(&ss);
@@ -50,7 +49,6 @@ Result<sockaddr_storage> parse_listen(const std::string& listen, socklen_t* len,
     if (host == "localhost") host = "127.0.0.1";
     if (inet_pton(AF_INET, host.c_str(), &a->sin_addr) != 1)
       return make_error(ErrorCode::kInvalidArgument, "--listen: bad IPv4 address '" + host + "'");
-    *len = sizeof(sockaddr_in);
     *v6 = false;
   }
   return ss;
@@ -103,7 +101,70 @@ struct Server::Impl {
   MHD_Result handle(MHD_Connection* c, std::string_view url, std::string_view method,
                     const char* upload, size_t* upload_size, void** slot);
   MHD_Result route(MHD_Connection* c, std::string_view url, std::string_view method, Request& req);
+  Status read_tls_files();
+  std::vector<MHD_OptionItem> daemon_options(sockaddr_storage* addr, bool tls);
 };
+
+namespace {
+
+// The MHD callbacks; `cls` is the Server::Impl.
+MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
+                      const char* /*version*/, const char* upload, size_t* upload_size,
+                      void** slot) {
+  return static_cast<Server::Impl*>(cls)->handle(c, url, method, upload, upload_size, slot);
+}
+
+void on_completed(void*, MHD_Connection*, void** slot, MHD_RequestTerminationCode) {
+  delete static_cast<Request*>(*slot);
+  *slot = nullptr;
+}
+
+// Agents keep connections alive and MHD writes a response's header and
+// body separately; with Nagle on, the body waits for the client's delayed
+// ACK (~40 ms per request). Acks must not wait, so disable Nagle.
+void on_connection(void*, MHD_Connection* c, void**, MHD_ConnectionNotificationCode code) {
+  if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (!info) return;
+  const int one = 1;
+  ::setsockopt(info->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+}  // namespace
+
+Status Server::Impl::read_tls_files() {
+  for (auto [path, out] : {std::pair{&config.tls_cert, &cert}, std::pair{&config.tls_key, &key},
+                           std::pair{&config.client_ca, &ca}}) {
+    if (path->empty()) continue;
+    auto text = fs::read_file(*path, 1 << 20);
+    if (!text) return text.error();
+    *out = std::move(*text);
+  }
+  return Ok{};
+}
+
+// MHD keeps pointers into `addr` and the PEM strings; both outlive start().
+std::vector<MHD_OptionItem> Server::Impl::daemon_options(sockaddr_storage* addr, bool tls) {
+  using Completed = void (*)(void*, MHD_Connection*, void**, MHD_RequestTerminationCode);
+  using Notify = void (*)(void*, MHD_Connection*, void**, MHD_ConnectionNotificationCode);
+  const Completed completed = on_completed;
+  const Notify notify = on_connection;
+  std::vector<MHD_OptionItem> opts = {
+      {MHD_OPTION_SOCK_ADDR, 0, addr},
+      {MHD_OPTION_CONNECTION_LIMIT, config.max_connections, nullptr},
+      {MHD_OPTION_CONNECTION_TIMEOUT, config.idle_timeout_s, nullptr},
+      {MHD_OPTION_THREAD_STACK_SIZE, 512 * 1024, nullptr},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(completed), nullptr},
+      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(notify), nullptr},
+  };
+  if (tls) {
+    opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, cert.data()});
+    opts.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, key.data()});
+    if (!ca.empty()) opts.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, ca.data()});
+  }
+  opts.push_back({MHD_OPTION_END, 0, nullptr});
+  return opts;
+}
 
 MHD_Result Server::Impl::handle(MHD_Connection* c, std::string_view url, std::string_view method,
                                 const char* upload, size_t* upload_size, void** slot) {
@@ -170,10 +231,11 @@ std::string Server::address() const { return impl_->address; }
 
 void Server::stop() {
   if (!impl_->daemon) return;
-  // Stop accepting first; MHD_stop_daemon then waits for the connection
-  // threads, which finish the requests they are serving.
-  const MHD_socket fd = MHD_quiesce_daemon(impl_->daemon);
-  if (fd != MHD_INVALID_SOCKET) ::close(fd);
+  // Stop accepting first: MHD hands the listening socket over, and closing
+  // it refuses new connections at once. MHD_stop_daemon then waits for the
+  // connection threads, which finish the requests they are serving.
+  static_assert(MHD_INVALID_SOCKET == -1, "UniqueFd takes -1 as no fd");
+  UniqueFd(MHD_quiesce_daemon(impl_->daemon)).reset();
   MHD_stop_daemon(impl_->daemon);
   impl_->daemon = nullptr;
 }
@@ -181,75 +243,25 @@ void Server::stop() {
 Result<std::unique_ptr<Server>> Server::start(const Config& config, ingest::Ingest& ingest,
                                               metrics::Metrics& metrics) {
   auto impl = std::make_unique<Impl>(config, ingest, metrics);
-  socklen_t addr_len = 0;
   bool v6 = false;
-  auto addr = parse_listen(config.listen, &addr_len, &v6);
+  auto addr = parse_listen(config.listen, &v6);
   if (!addr) return addr.error();
-
   const bool tls = !config.tls_cert.empty() || !config.tls_key.empty();
   if (tls && (config.tls_cert.empty() || config.tls_key.empty()))
     return make_error(ErrorCode::kInvalidArgument, "--tls-cert and --tls-key go together");
   if (!config.client_ca.empty() && !tls)
     return make_error(ErrorCode::kInvalidArgument, "--client-ca needs --tls-cert and --tls-key");
   if (tls) {
-    for (auto [path, out] : {std::pair{&config.tls_cert, &impl->cert},
-                             std::pair{&config.tls_key, &impl->key},
-                             std::pair{&config.client_ca, &impl->ca}}) {
-      if (path->empty()) continue;
-      auto text = fs::read_file(*path, 1 << 20);
-      if (!text) return text.error();
-      *out = std::move(*text);
-    }
+    Status read = impl->read_tls_files();
+    if (!read) return read.error();
   }
 
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
                    MHD_USE_ITC | MHD_USE_ERROR_LOG;
   if (v6) flags |= MHD_USE_IPv6;
   if (tls) flags |= MHD_USE_TLS;
-
-  auto access = [](void* cls, MHD_Connection* c, const char* url, const char* method,
-                   const char* /*version*/, const char* upload, size_t* upload_size,
-                   void** slot) -> MHD_Result {
-    return static_cast<Impl*>(cls)->handle(c, url, method, upload, upload_size, slot);
-  };
-  auto completed = [](void*, MHD_Connection*, void** slot, MHD_RequestTerminationCode) {
-    delete static_cast<Request*>(*slot);
-    *slot = nullptr;
-  };
-  using Completed = void (*)(void*, MHD_Connection*, void**, MHD_RequestTerminationCode);
-  Completed completed_fn = completed;
-  // Agents keep connections alive and MHD writes a response's header and
-  // body separately; with Nagle on, the body waits for the client's delayed
-  // ACK (~40 ms per request). Acks must not wait, so disable Nagle.
-  auto started = [](void*, MHD_Connection* c, void**, MHD_ConnectionNotificationCode code) {
-    if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
-    const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (!info) return;
-    const int one = 1;
-    ::setsockopt(info->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  };
-  using Started = void (*)(void*, MHD_Connection*, void**, MHD_ConnectionNotificationCode);
-  Started started_fn = started;
-
-  std::vector<MHD_OptionItem> opts = {
-      {MHD_OPTION_SOCK_ADDR, 0, &*addr},
-      {MHD_OPTION_CONNECTION_LIMIT, config.max_connections, nullptr},
-      {MHD_OPTION_CONNECTION_TIMEOUT, config.idle_timeout_s, nullptr},
-      {MHD_OPTION_THREAD_STACK_SIZE, 512 * 1024, nullptr},
-      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(completed_fn), nullptr},
-      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(started_fn), nullptr},
-  };
-  if (tls) {
-    opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, impl->cert.data()});
-    opts.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, impl->key.data()});
-    if (!impl->ca.empty()) opts.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, impl->ca.data()});
-  }
-  opts.push_back({MHD_OPTION_END, 0, nullptr});
-
-  using Access = MHD_Result (*)(void*, MHD_Connection*, const char*, const char*, const char*,
-                                const char*, size_t*, void**);
-  Access access_fn = access;
-  impl->daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, access_fn, impl.get(),
+  std::vector<MHD_OptionItem> opts = impl->daemon_options(&*addr, tls);
+  impl->daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, on_request, impl.get(),
                                   MHD_OPTION_ARRAY, opts.data(), MHD_OPTION_END);
   if (!impl->daemon)
     return make_error(ErrorCode::kIo, "cannot listen on " + config.listen +

@@ -1,6 +1,6 @@
-// The collector's storage interface. The embedded default is SQLite
-// (sqlite_store.cpp); a fleet backend (PostgreSQL) is another implementation
-// of this interface, not a rewrite of its callers.
+// The collector's storage interface. Each backend is a folder beside this
+// file that implements it: the embedded default is SQLite (sqlite/); a fleet
+// backend (PostgreSQL) is another folder, not a rewrite of the callers.
 //
 // Event *content* lives in the signed batches of the archive (archive/);
 // the store keeps the facts needed to find and filter events (time, kind,
@@ -181,7 +181,8 @@ struct Options {
   int busy_timeout_ms = 5000;
 };
 
-// Opens (creating if needed) the SQLite store at DIR/buildtrail.db.
+// The backends' constructors. Opens (creating if needed) the SQLite store at
+// DIR/buildtrail.db (sqlite/sqlite_store.cpp).
 Result<std::unique_ptr<Store>> open_sqlite(const std::string& data_dir, const Options& options = {});
 
 }  // namespace bt::collector::store

@@ -1,5 +1,6 @@
 // Offline verification of batch files: signature, bounded decompression,
-// every event parsed, and the hash chain across the files given.
+// every event parsed, and the hash chain across the files given. The
+// `verify` command (cmd/verify.cpp) prints these reports.
 #pragma once
 
 #include <string>
@@ -20,8 +21,5 @@ struct FileReport {
 std::vector<FileReport> verify_files(const std::vector<std::string>& paths,
                                      const std::vector<crypto::PublicKey>& keys,
                                      const batch::Limits& limits = {});
-
-// `buildtrail-collector verify --pubkey FILE [--pubkey FILE]... BATCH...`
-int run(int argc, char** argv);
 
 }  // namespace bt::collector::verify

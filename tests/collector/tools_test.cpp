@@ -1,7 +1,7 @@
 // The investigation and administration tools, run as the real
 // buildtrail-collector binary against a data folder filled the way ingest
 // fills it: sealed batches put in the archive, their events committed to
-// the store. Also the --since parser and the text helpers of tools/common.
+// the store. Also the --since parser and the text helpers of collector/view.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -11,7 +11,9 @@
 #include "collector/archive/archive.h"
 #include "collector/ingest/ingest.h"
 #include "collector/store/store.h"
-#include "collector/tools/common.h"
+#include "collector/view/summary.h"
+#include "collector/view/text.h"
+#include "collector/view/time.h"
 #include "common/clock.h"
 #include "common/events/json.h"
 #include "common/fs.h"
@@ -343,7 +345,7 @@ TEST_CASE("export prints every event, or those since T, as JSON lines") {
   REQUIRE(since.size() == d.sealed.size() - 9);
   auto by_ns = d.run("export " + d.data() + " --since " + std::to_string(t));
   CHECK(lines(by_ns.output) == since);
-  auto by_time = d.run("export " + d.data() + " --since " + tools::format_rfc3339(t));  // whole seconds
+  auto by_time = d.run("export " + d.data() + " --since " + view::format_rfc3339(t));  // whole seconds
   CHECK(lines(by_time.output) == since);
   // "1h" is relative to the clock; whatever it selects is a tail of the whole.
   auto recent = d.run("export " + d.data() + " --since 1h");
@@ -491,10 +493,10 @@ TEST_CASE("the tools work while the ingest writer has the store open") {
   CHECK(writer->agents().value().size() == 1);
 }
 
-// ---- helpers of tools/common -------------------------------------------------------
+// ---- helpers of collector/view ------------------------------------------------------
 
 TEST_CASE("--since accepts RFC 3339, durations ago and ns since the epoch") {
-  using tools::parse_since;
+  using view::parse_since;
   const uint64_t now = kT0 + 3600 * kSec;  // 2026-11-27T11:30:00Z
   CHECK(parse_since("2026-11-27T10:30:00Z", now).value() == kT0);
   CHECK(parse_since("2026-11-27t10:30:00z", now).value() == kT0);
@@ -523,36 +525,36 @@ TEST_CASE("--since accepts RFC 3339, durations ago and ns since the epoch") {
     CHECK_MESSAGE(!r.ok(), bad);
     if (!r.ok()) CHECK(r.error().code == ErrorCode::kInvalidArgument);
   }
-  CHECK(tools::parse_duration("24h").value() == 86400 * kSec);
-  CHECK_FALSE(tools::parse_duration("24").ok());
-  CHECK_FALSE(tools::parse_duration("0h").ok());
+  CHECK(view::parse_duration("24h").value() == 86400 * kSec);
+  CHECK_FALSE(view::parse_duration("24").ok());
+  CHECK_FALSE(view::parse_duration("0h").ok());
 }
 
 TEST_CASE("time and text formatting") {
-  CHECK(tools::format_rfc3339(kT0 + 999000000) == "2026-11-27T10:30:00Z");
-  CHECK(tools::format_rfc3339_ms(kT0 + 123456789) == "2026-11-27T10:30:00.123Z");
-  CHECK(tools::format_clock_ms(kT0 + 123456789) == "10:30:00.123");
-  CHECK(tools::format_date(kT0) == "2026-11-27");
-  CHECK(tools::format_duration(850000000) == "850ms");
-  CHECK(tools::format_duration(1520000000) == "1.520s");
-  CHECK(tools::format_duration(184250000000ull) == "3m04s");
-  CHECK(tools::format_duration(7500 * kSec) == "2h05m");
-  CHECK(tools::format_duration(3 * 86400 * kSec + 4 * 3600 * kSec) == "3d04h");
+  CHECK(view::format_rfc3339(kT0 + 999000000) == "2026-11-27T10:30:00Z");
+  CHECK(view::format_rfc3339_ms(kT0 + 123456789) == "2026-11-27T10:30:00.123Z");
+  CHECK(view::format_clock_ms(kT0 + 123456789) == "10:30:00.123");
+  CHECK(view::format_date(kT0) == "2026-11-27");
+  CHECK(view::format_duration(850000000) == "850ms");
+  CHECK(view::format_duration(1520000000) == "1.520s");
+  CHECK(view::format_duration(184250000000ull) == "3m04s");
+  CHECK(view::format_duration(7500 * kSec) == "2h05m");
+  CHECK(view::format_duration(3 * 86400 * kSec + 4 * 3600 * kSec) == "3d04h");
   for (uint64_t t : {kT0, kT0 + 1, uint64_t{0}, uint64_t{951782400} * kSec})
-    CHECK(tools::parse_since(tools::format_rfc3339_ms(t), 0).value() == t / 1000000 * 1000000);
+    CHECK(view::parse_since(view::format_rfc3339_ms(t), 0).value() == t / 1000000 * 1000000);
 
-  CHECK(tools::printable("plain text, caf\xc3\xa9 \xf0\x9f\x94\x91") == "plain text, caf\xc3\xa9 \xf0\x9f\x94\x91");
-  CHECK(tools::printable("a\x1b[31mb\n\t\x7f") == "a\\x1b[31mb\\x0a\\x09\\x7f");
-  CHECK(tools::printable("\xc2\x9b" "2J") == "\\u{009b}2J");             // C1 CSI
-  CHECK(tools::printable("abc\xe2\x80\xae" "evil") == "abc\\u{202e}evil");  // bidi override
-  CHECK(tools::printable("bad \xff\xc3 utf8") == "bad \\xff\\xc3 utf8");
-  CHECK(tools::truncate("short", 10) == "short");
-  CHECK(tools::truncate("0123456789abc", 10) == "0123456...");
-  CHECK(tools::truncate("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 4) == "\xc3\xa9...");
+  CHECK(view::printable("plain text, caf\xc3\xa9 \xf0\x9f\x94\x91") == "plain text, caf\xc3\xa9 \xf0\x9f\x94\x91");
+  CHECK(view::printable("a\x1b[31mb\n\t\x7f") == "a\\x1b[31mb\\x0a\\x09\\x7f");
+  CHECK(view::printable("\xc2\x9b" "2J") == "\\u{009b}2J");             // C1 CSI
+  CHECK(view::printable("abc\xe2\x80\xae" "evil") == "abc\\u{202e}evil");  // bidi override
+  CHECK(view::printable("bad \xff\xc3 utf8") == "bad \\xff\\xc3 utf8");
+  CHECK(view::truncate("short", 10) == "short");
+  CHECK(view::truncate("0123456789abc", 10) == "0123456...");
+  CHECK(view::truncate("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 4) == "\xc3\xa9...");
 
   auto exec = events::example_event(events::Kind::process_exec);
   std::get<events::ProcessExec>(exec.body).argv = {"sh", "-c", std::string(300, 'x')};
-  const std::string s = tools::summary(exec);
+  const std::string s = view::summary(exec);
   CHECK(s.size() == 120);
   CHECK(s.rfind("sh -c xxx", 0) == 0);
   CHECK(s.substr(117) == "...");
@@ -561,16 +563,16 @@ TEST_CASE("time and text formatting") {
   n.daddr = "2001:db8::1";
   n.result = -111;
   n.dns_name.clear();
-  CHECK(tools::summary(net) == "tcp [2001:db8::1]:443 failed: errno 111");
+  CHECK(view::summary(net) == "tcp [2001:db8::1]:443 failed: errno 111");
   auto dns = events::example_event(events::Kind::dns_query);
   std::get<events::DnsQuery>(dns.body).answers.clear();
   std::get<events::DnsQuery>(dns.body).rcode = "NXDOMAIN";
-  CHECK(tools::summary(dns) == "registry.example.com A -> NXDOMAIN");
-  CHECK(tools::summary(events::example_event(events::Kind::loss)) ==
+  CHECK(view::summary(dns) == "registry.example.com A -> NXDOMAIN");
+  CHECK(view::summary(events::example_event(events::Kind::loss)) ==
         "dropped spool_full 5120, ring_full 3 (10:29:58.000 - 10:29:59.999)");
-  CHECK(tools::summary(events::example_event(events::Kind::agent_start)) ==
+  CHECK(view::summary(events::example_event(events::Kind::agent_start)) ==
         "agent 0.1.0 daemon, Debian GNU/Linux 12 (bookworm), kernel 6.1.0-27-amd64, ci jenkins");
   auto hostile = events::example_event(events::Kind::process_exec);
   std::get<events::ProcessExec>(hostile.body).argv = {"echo", "\x1b]0;pwned\x07"};
-  CHECK(tools::summary(hostile) == "echo \\x1b]0;pwned\\x07");
+  CHECK(view::summary(hostile) == "echo \\x1b]0;pwned\\x07");
 }

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cstring>
 #include <string_view>
 #include <unordered_map>
@@ -190,6 +189,30 @@ int kind_index(events::Kind kind) {
   return -1;
 }
 
+// What one commit adds to a build: ?1 its row, ?2/?3 first and last event
+// time, ?4 build_start time, ?5..?7 ended/end time/exit code, ?8 events,
+// ?9..?14 identity fields (kept once set), ?15.. one count per kind.
+std::string update_build_sql() {
+  std::string sql =
+      "UPDATE builds SET"
+      " first_ns = CASE WHEN first_ns = 0 OR first_ns > ?2 THEN ?2 ELSE first_ns END,"
+      " last_ns = MAX(last_ns, ?3),"
+      " start_ns = CASE WHEN ?4 <> 0 AND (start_ns = 0 OR ?4 < start_ns) THEN ?4 ELSE start_ns END,"
+      " exit_code = CASE WHEN ?5 AND ?6 >= end_ns THEN ?7 ELSE exit_code END,"
+      " end_ns = CASE WHEN ?5 AND ?6 >= end_ns THEN ?6 ELSE end_ns END,"
+      " ended = CASE WHEN ?5 THEN 1 ELSE ended END,"
+      " events = events + ?8,"
+      " job = CASE WHEN job = '' THEN ?9 ELSE job END,"
+      " number = CASE WHEN number = '' THEN ?10 ELSE number END,"
+      " url = CASE WHEN url = '' THEN ?11 ELSE url END,"
+      " repository = CASE WHEN repository = '' THEN ?12 ELSE repository END,"
+      " commit_id = CASE WHEN commit_id = '' THEN ?13 ELSE commit_id END,"
+      " runner = CASE WHEN runner = '' THEN ?14 ELSE runner END";
+  for (std::size_t i = 0; i < events::kKinds.size(); ++i)
+    sql += ", " + kind_column(i) + " = " + kind_column(i) + " + ?" + std::to_string(15 + i);
+  return sql + " WHERE id = ?1";
+}
+
 bool parse_finding_kind(std::string_view name, FindingKind* out) {
   for (auto k : {FindingKind::kGap, FindingKind::kFork, FindingKind::kReplay,
                  FindingKind::kRestart, FindingKind::kLoss, FindingKind::kRejected}) {
@@ -263,7 +286,6 @@ class Query {
 
   int64_t i64_at(int col) const { return sqlite3_column_int64(s_, col); }
   uint64_t u64_at(int col) const { return static_cast<uint64_t>(sqlite3_column_int64(s_, col)); }
-  bool null_at(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
   std::string text_at(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
     return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
@@ -302,6 +324,24 @@ struct BuildAgg {
   // the committed records.
   std::array<std::unordered_map<std::string_view, ValueAgg>, kValueFields> values;
 
+  void add_event(const EventRow& ev) {
+    if (total == 0 || ev.time_ns < first_ns) first_ns = ev.time_ns;
+    last_ns = std::max(last_ns, ev.time_ns);
+    ++total;
+    const int k = kind_index(ev.kind);
+    if (k >= 0) ++counts[static_cast<std::size_t>(k)];
+    if (ev.kind == events::Kind::build_start && (start_ns == 0 || ev.time_ns < start_ns))
+      start_ns = ev.time_ns;
+    if (ev.kind == events::Kind::build_end && (!ended || ev.time_ns >= end_ns)) {
+      ended = true;
+      end_ns = ev.time_ns;
+      exit_code = ev.exit_code;
+    }
+    add_value(kFieldExe, ev.exe, ev.time_ns);
+    add_value(kFieldDestination, ev.destination, ev.time_ns);
+    add_value(kFieldSecretPath, ev.secret_path, ev.time_ns);
+  }
+
   void add_value(ValueField field, std::string_view value, uint64_t time_ns) {
     if (value.empty()) return;
     ValueAgg& v = values[static_cast<std::size_t>(field - 1)][value];
@@ -311,6 +351,7 @@ struct BuildAgg {
   }
 };
 
+// What one commit changes of one agent's row.
 struct AgentAgg {
   const std::string* id = nullptr;
   bool has_tip = false;
@@ -318,7 +359,42 @@ struct AgentAgg {
   const crypto::Digest* hash = nullptr;
   uint64_t last_seen_ns = 0;
   uint64_t findings = 0;
+
+  // The tip only moves forward within a commit, as in the UPDATE.
+  void add_batch(const BatchRecord& rec) {
+    if (!has_tip || rec.epoch > epoch || (rec.epoch == epoch && rec.header.seq > seq)) {
+      has_tip = true;
+      epoch = rec.epoch;
+      seq = rec.header.seq;
+      hash = &rec.hash;
+    }
+    last_seen_ns = std::max(last_seen_ns, rec.received_ns);
+  }
 };
+
+// A commit touches a handful of agents: a linear search beats a map.
+AgentAgg& agent_agg(std::vector<AgentAgg>& agents, const std::string& id) {
+  for (auto& a : agents)
+    if (*a.id == id) return a;
+  agents.push_back(AgentAgg{&id});
+  return agents.back();
+}
+
+// The time range of the rows themselves: time queries rely on
+// batches.last_ns bounding every event of the batch.
+std::pair<uint64_t, uint64_t> event_time_range(const BatchRecord& rec) {
+  if (rec.events.empty()) return {rec.header.first_time_ns, rec.header.last_time_ns};
+  uint64_t first_ns = UINT64_MAX, last_ns = 0;
+  for (const auto& e : rec.events) {
+    first_ns = std::min(first_ns, e.time_ns);
+    last_ns = std::max(last_ns, e.time_ns);
+  }
+  return {first_ns, last_ns};
+}
+
+bool same_build(const events::Build* a, const events::Build& b) {
+  return a && (a == &b || (a->id == b.id && a->ci == b.ci));
+}
 
 class SqliteStore final : public Store {
  public:
@@ -417,8 +493,25 @@ class SqliteStore final : public Store {
   std::string build_columns() const;
   BuildRow read_build(const Query& q) const;
   Agent read_agent(const Query& q) const;
+  Status check_readable();
+  Status set_pragmas();
+  Status create_schema();
+  Status check_schema_version();
+  Status find_kind_columns();
+  Status add_kind_columns();
+
   Result<int64_t> build_row(const events::Build& b, bool* created);
   Status commit_locked(const std::vector<BatchRecord>& batches);
+  Result<int64_t> next_event_id();
+  Status commit_batch(const BatchRecord& rec, int64_t* next_event, std::vector<AgentAgg>& agents);
+  Result<int64_t> insert_batch(const BatchRecord& rec, int64_t first_event);
+  Status insert_events(const BatchRecord& rec, int64_t batch_row, int64_t* next_event);
+  Result<BuildAgg*> build_agg(const events::Build& build);
+  Status insert_findings(const BatchRecord& rec, int64_t batch_row, std::vector<AgentAgg>& agents);
+  Status update_agents(const std::vector<AgentAgg>& agents);
+  Status update_builds();
+  Status update_build_values(const BuildAgg& agg);
+  Status add_to_counters(uint64_t events, uint64_t batches);
 
   sqlite3* db_;
   std::string path_;
@@ -440,14 +533,35 @@ class SqliteStore final : public Store {
 Status SqliteStore::init(const Options& options) {
   sqlite3_busy_timeout(db_, options.busy_timeout_ms);
   sqlite3_extended_result_codes(db_, 1);
-  {
-    // Reading the schema is the first access to the file.
-    auto s = prepare("SELECT 1 FROM sqlite_schema LIMIT 1");
-    const int rc = s ? Query(*s).step() : sqlite3_errcode(db_);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-      return make_error((rc & 0xff) == SQLITE_NOTADB ? ErrorCode::kMalformed : code_for(rc),
-                        path_ + " is not a buildtrail store: " + sqlite3_errmsg(db_));
+  Status s = check_readable();
+  if (s) s = set_pragmas();
+  if (!s) return s;
+  // A writer creates or upgrades the schema in one transaction; every step
+  // below rolls it back on failure (rollback is a no-op for a reader).
+  s = read_only_ ? exec("PRAGMA query_only=ON", "pragmas") : create_schema();
+  if (s) s = check_schema_version();
+  if (s) s = find_kind_columns();
+  if (s && !read_only_) s = add_kind_columns();
+  if (s && !read_only_) s = exec("COMMIT", "create schema");
+  if (!s) {
+    rollback();
+    return s;
   }
+  if (!read_only_) update_build_sql_ = update_build_sql();
+  return Ok{};
+}
+
+// Reading the schema is the first access to the file.
+Status SqliteStore::check_readable() {
+  auto s = prepare("SELECT 1 FROM sqlite_schema LIMIT 1");
+  const int rc = s ? Query(*s).step() : sqlite3_errcode(db_);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return make_error((rc & 0xff) == SQLITE_NOTADB ? ErrorCode::kMalformed : code_for(rc),
+                      path_ + " is not a buildtrail store: " + sqlite3_errmsg(db_));
+  return Ok{};
+}
+
+Status SqliteStore::set_pragmas() {
   if (!read_only_) {
     // page_size only applies to a new (empty) database; journal_mode is
     // persistent in the file. Neither may run inside a transaction.
@@ -464,114 +578,69 @@ Status SqliteStore::init(const Options& options) {
   // acknowledged batch survives a power cut. Foreign keys are declared for
   // the reader but not enforced: the single writer creates every referenced
   // row in the same transaction, and enforcement costs two lookups per event.
-  Status st = exec(
+  return exec(
       ("PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;"
        "PRAGMA wal_autocheckpoint=" + std::to_string(kCheckpointPages) +
        "; PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimit) + ";")
           .c_str(),
       "pragmas");
-  if (!st) return st;
-  if (read_only_) {
-    st = exec("PRAGMA query_only=ON", "pragmas");
-    if (!st) return st;
-  } else {
-    st = exec("BEGIN IMMEDIATE", "create schema");
-    if (!st) return st;
-    st = exec(schema_sql().c_str(), "create schema");
-    if (!st) {
-      rollback();
-      return st;
-    }
+}
+
+Status SqliteStore::create_schema() {
+  Status s = exec("BEGIN IMMEDIATE", "create schema");
+  if (!s) return s;
+  return exec(schema_sql().c_str(), "create schema");
+}
+
+// Written on creation, refused when it is not this collector's.
+Status SqliteStore::check_schema_version() {
+  auto s = prepare("SELECT value FROM meta WHERE key = 'schema_version'");
+  if (!s)
+    return make_error(ErrorCode::kMalformed,
+                      path_ + " is not a buildtrail store: " + sqlite3_errmsg(db_));
+  Query q(*s);
+  const int rc = q.step();
+  if (rc == SQLITE_ROW) {
+    const int64_t v = q.i64_at(0);
+    if (v == kSchemaVersion) return Ok{};
+    return make_error(ErrorCode::kMalformed,
+                      "store " + path_ + " has schema version " + std::to_string(v) +
+                          ", this collector reads version " + std::to_string(kSchemaVersion));
   }
-  // Schema version: written on creation, refused when newer than ours.
-  {
-    auto s = prepare("SELECT value FROM meta WHERE key = 'schema_version'");
-    if (!s) {
-      rollback();
-      return make_error(ErrorCode::kMalformed,
-                        path_ + " is not a buildtrail store: " + sqlite3_errmsg(db_));
-    }
-    Query q(*s);
-    const int rc = q.step();
-    if (rc == SQLITE_ROW) {
-      const int64_t v = q.i64_at(0);
-      if (v != kSchemaVersion) {
-        rollback();
-        return make_error(ErrorCode::kMalformed,
-                          "store " + path_ + " has schema version " + std::to_string(v) +
-                              ", this collector reads version " + std::to_string(kSchemaVersion));
-      }
-    } else if (rc == SQLITE_DONE && !read_only_) {
-      auto ins = prepare("INSERT INTO meta(key, value) VALUES ('schema_version', ?1)");
-      if (!ins) {
-        rollback();
-        return ins.error();
-      }
-      Query iq(*ins);
-      iq.bind(1, kSchemaVersion);
-      st = run(iq, "write schema version");
-      if (!st) {
-        rollback();
-        return st;
-      }
-    } else {
-      rollback();
-      return rc == SQLITE_DONE ? make_error(ErrorCode::kMalformed,
-                                            "store " + path_ + " has no schema version")
-                               : error("read schema version", rc);
-    }
+  if (rc == SQLITE_DONE && !read_only_) {
+    auto ins = prepare("INSERT INTO meta(key, value) VALUES ('schema_version', ?1)");
+    if (!ins) return ins.error();
+    Query iq(*ins);
+    iq.bind(1, kSchemaVersion);
+    return run(iq, "write schema version");
   }
-  // One count column per event kind; kinds are append-only, so a newer
-  // collector adds the columns of kinds it knows.
+  return rc == SQLITE_DONE
+             ? make_error(ErrorCode::kMalformed, "store " + path_ + " has no schema version")
+             : error("read schema version", rc);
+}
+
+// One count column per event kind; kinds are append-only, so a newer
+// collector adds the columns of kinds it knows.
+Status SqliteStore::find_kind_columns() {
   auto cols = prepare("SELECT name FROM pragma_table_info('builds')");
-  if (!cols) {
-    rollback();
-    return cols.error();
-  }
-  {
-    Query q(*cols);
-    while (q.step() == SQLITE_ROW) {
-      const std::string name = q.text_at(0);
-      for (std::size_t i = 0; i < events::kKinds.size(); ++i)
-        if (name == events::kKinds[i].name) kind_column_[i] = true;
-    }
-  }
-  if (!read_only_) {
-    for (std::size_t i = 0; i < events::kKinds.size(); ++i) {
-      if (kind_column_[i]) continue;
-      const std::string sql = "ALTER TABLE builds ADD COLUMN " + kind_column(i) +
-                              " INTEGER NOT NULL DEFAULT 0";
-      st = exec(sql.c_str(), "add kind column");
-      if (!st) {
-        rollback();
-        return st;
-      }
-      kind_column_[i] = true;
-    }
-    st = exec("COMMIT", "create schema");
-    if (!st) {
-      rollback();
-      return st;
-    }
-    update_build_sql_ =
-        "UPDATE builds SET"
-        " first_ns = CASE WHEN first_ns = 0 OR first_ns > ?2 THEN ?2 ELSE first_ns END,"
-        " last_ns = MAX(last_ns, ?3),"
-        " start_ns = CASE WHEN ?4 <> 0 AND (start_ns = 0 OR ?4 < start_ns) THEN ?4 ELSE start_ns END,"
-        " exit_code = CASE WHEN ?5 AND ?6 >= end_ns THEN ?7 ELSE exit_code END,"
-        " end_ns = CASE WHEN ?5 AND ?6 >= end_ns THEN ?6 ELSE end_ns END,"
-        " ended = CASE WHEN ?5 THEN 1 ELSE ended END,"
-        " events = events + ?8,"
-        " job = CASE WHEN job = '' THEN ?9 ELSE job END,"
-        " number = CASE WHEN number = '' THEN ?10 ELSE number END,"
-        " url = CASE WHEN url = '' THEN ?11 ELSE url END,"
-        " repository = CASE WHEN repository = '' THEN ?12 ELSE repository END,"
-        " commit_id = CASE WHEN commit_id = '' THEN ?13 ELSE commit_id END,"
-        " runner = CASE WHEN runner = '' THEN ?14 ELSE runner END";
+  if (!cols) return cols.error();
+  Query q(*cols);
+  while (q.step() == SQLITE_ROW) {
+    const std::string name = q.text_at(0);
     for (std::size_t i = 0; i < events::kKinds.size(); ++i)
-      update_build_sql_ += ", " + kind_column(i) + " = " + kind_column(i) + " + ?" +
-                           std::to_string(15 + i);
-    update_build_sql_ += " WHERE id = ?1";
+      if (name == events::kKinds[i].name) kind_column_[i] = true;
+  }
+  return Ok{};
+}
+
+Status SqliteStore::add_kind_columns() {
+  for (std::size_t i = 0; i < events::kKinds.size(); ++i) {
+    if (kind_column_[i]) continue;
+    const std::string sql =
+        "ALTER TABLE builds ADD COLUMN " + kind_column(i) + " INTEGER NOT NULL DEFAULT 0";
+    Status s = exec(sql.c_str(), "add kind column");
+    if (!s) return s;
+    kind_column_[i] = true;
   }
   return Ok{};
 }
@@ -770,171 +839,159 @@ Status SqliteStore::commit(const std::vector<BatchRecord>& batches) {
 }
 
 Status SqliteStore::commit_locked(const std::vector<BatchRecord>& batches) {
-  auto ins_batch = prepare(
+  auto next_event = next_event_id();
+  if (!next_event) return next_event.error();
+  std::vector<AgentAgg> agents;
+  uint64_t total_events = 0;
+  for (const BatchRecord& rec : batches) {
+    Status s = commit_batch(rec, &*next_event, agents);
+    if (!s) return s;
+    total_events += rec.events.size();
+  }
+  Status s = update_agents(agents);
+  if (s) s = update_builds();
+  if (s) s = add_to_counters(total_events, batches.size());
+  return s;
+}
+
+// Event ids are given explicitly so each batch knows the first id of its
+// contiguous range (batches.first_event) before its events are written.
+Result<int64_t> SqliteStore::next_event_id() {
+  auto max_id = prepare("SELECT MAX(id) FROM events");
+  if (!max_id) return max_id.error();
+  Query q(*max_id);
+  if (q.step() != SQLITE_ROW) return error("read event ids", sqlite3_errcode(db_));
+  return q.i64_at(0) + 1;
+}
+
+Status SqliteStore::commit_batch(const BatchRecord& rec, int64_t* next_event,
+                                 std::vector<AgentAgg>& agents) {
+  if (!batch::valid_agent_id(rec.agent_id))
+    return make_error(ErrorCode::kInvalidArgument, "invalid agent id '" + rec.agent_id + "'");
+  auto batch_row = insert_batch(rec, *next_event);
+  if (!batch_row) return batch_row.error();
+  Status s = insert_events(rec, *batch_row, next_event);
+  if (s) s = insert_findings(rec, *batch_row, agents);
+  if (s) agent_agg(agents, rec.agent_id).add_batch(rec);
+  return s;
+}
+
+Result<int64_t> SqliteStore::insert_batch(const BatchRecord& rec, int64_t first_event) {
+  auto ins = prepare(
       "INSERT INTO batches(agent_id, epoch, seq, hash, prev_hash, archive_path, received_ns,"
       " size_bytes, event_count, first_event, first_ns, last_ns)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
-  if (!ins_batch) return ins_batch.error();
-  auto ins_event = prepare(
+  if (!ins) return ins.error();
+  const batch::Header& h = rec.header;
+  const auto [first_ns, last_ns] = event_time_range(rec);
+  Query q(*ins);
+  q.bind(1, rec.agent_id).bind(2, rec.epoch).bind(3, h.seq).bind_blob(4, rec.hash);
+  q.bind_blob(5, h.prev_hash).bind(6, rec.archive_path).bind(7, rec.received_ns);
+  q.bind(8, rec.size_bytes).bind(9, uint64_t{rec.events.size()});
+  if (rec.events.empty()) q.bind_null(10);
+  else q.bind(10, first_event);
+  q.bind(11, first_ns).bind(12, last_ns);
+  const int rc = q.step();
+  if (rc == SQLITE_DONE) return sqlite3_last_insert_rowid(db_);
+  if ((rc & 0xff) != SQLITE_CONSTRAINT) return error("add batch", rc);
+  return make_error(ErrorCode::kConflict,
+                    rc == SQLITE_CONSTRAINT_UNIQUE
+                        ? "batch seq " + std::to_string(h.seq) + " of agent " + rec.agent_id +
+                              " (epoch " + std::to_string(rec.epoch) + ") is already stored"
+                        : "batch of unknown agent '" + rec.agent_id + "'");
+}
+
+Status SqliteStore::insert_events(const BatchRecord& rec, int64_t batch_row, int64_t* next_event) {
+  auto ins = prepare(
       "INSERT INTO events(id, batch, line, time_ns, kind, build, pid, ppid, process_key, exe,"
       " destination, secret_path, exit_code, loss_total)"
       " VALUES (?14, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
-  if (!ins_event) return ins_event.error();
-  // Event ids are given explicitly so each batch knows the first id of its
-  // contiguous range (batches.first_event) before its events are written.
-  int64_t next_event = 1;
-  {
-    auto max_id = prepare("SELECT MAX(id) FROM events");
-    if (!max_id) return max_id.error();
-    Query q(*max_id);
-    if (q.step() != SQLITE_ROW) return error("read event ids", sqlite3_errcode(db_));
-    next_event = q.i64_at(0) + 1;
+  if (!ins) return ins.error();
+  // Consecutive events almost always share a build, so the last one is
+  // checked before any hashing.
+  // aggs_ only grows inside build_agg(), which also replaces last_agg.
+  BuildAgg* last_agg = nullptr;
+  const events::Build* last_build = nullptr;
+  for (const EventRow& ev : rec.events) {
+    BuildAgg* agg = nullptr;
+    if (ev.build) {
+      if (same_build(last_build, *ev.build)) {
+        agg = last_agg;
+      } else {
+        auto found = build_agg(*ev.build);
+        if (!found) return found.error();
+        agg = last_agg = *found;
+        last_build = ev.build.get();
+      }
+      agg->add_event(ev);
+    }
+    Query q(*ins);
+    q.bind(1, batch_row).bind(2, int64_t{ev.line}).bind(3, ev.time_ns);
+    q.bind(4, int64_t{static_cast<uint16_t>(ev.kind)});
+    if (agg) q.bind(5, agg->row);
+    else q.bind_null(5);
+    q.bind(6, ev.pid).bind(7, ev.ppid).bind_or_null(8, ev.process_key).bind_or_null(9, ev.exe);
+    q.bind_or_null(10, ev.destination).bind_or_null(11, ev.secret_path);
+    q.bind(12, ev.exit_code).bind(13, ev.loss_total).bind(14, (*next_event)++);
+    const int rc = q.step();
+    if (rc != SQLITE_DONE) return error("add event", rc);
   }
-  auto ins_finding = prepare(
+  return Ok{};
+}
+
+// The aggregate of a build in this commit, made (with the build's row, if
+// the store has none) on the build's first event of the commit.
+Result<BuildAgg*> SqliteStore::build_agg(const events::Build& build) {
+  key_.assign(build.ci).push_back('\0');
+  key_.append(build.id);
+  auto it = commit_builds_.find(key_);
+  if (it == commit_builds_.end()) {
+    bool created = false;
+    auto row = build_row(build, &created);
+    if (!row) return row.error();
+    if (created) created_builds_.emplace_back(key_, *row);
+    aggs_.emplace_back();
+    aggs_.back().row = *row;
+    aggs_.back().first = &build;
+    it = commit_builds_.emplace(key_, aggs_.size() - 1).first;
+  }
+  return &aggs_[it->second];
+}
+
+Status SqliteStore::insert_findings(const BatchRecord& rec, int64_t batch_row,
+                                    std::vector<AgentAgg>& agents) {
+  auto ins = prepare(
       "INSERT INTO findings(agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns,"
       " recorded_ns, batch, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  if (!ins_finding) return ins_finding.error();
-
-  std::vector<AgentAgg> agents;
-  auto agent_agg = [&](const std::string& id) -> AgentAgg& {
-    for (auto& a : agents)
-      if (*a.id == id) return a;
-    agents.push_back(AgentAgg{&id});
-    return agents.back();
-  };
-
-  uint64_t total_events = 0;
-  for (const BatchRecord& rec : batches) {
-    if (!batch::valid_agent_id(rec.agent_id))
-      return make_error(ErrorCode::kInvalidArgument, "invalid agent id '" + rec.agent_id + "'");
-    const batch::Header& h = rec.header;
-    // The time range of the rows themselves: time queries rely on
-    // batches.last_ns bounding every event of the batch.
-    uint64_t first_ns = h.first_time_ns, last_ns = h.last_time_ns;
-    if (!rec.events.empty()) {
-      first_ns = UINT64_MAX;
-      last_ns = 0;
-      for (const auto& e : rec.events) {
-        first_ns = std::min(first_ns, e.time_ns);
-        last_ns = std::max(last_ns, e.time_ns);
-      }
-    }
-    int64_t batch_row;
-    {
-      Query q(*ins_batch);
-      q.bind(1, rec.agent_id).bind(2, rec.epoch).bind(3, h.seq).bind_blob(4, rec.hash);
-      q.bind_blob(5, h.prev_hash).bind(6, rec.archive_path).bind(7, rec.received_ns);
-      q.bind(8, rec.size_bytes).bind(9, uint64_t{rec.events.size()});
-      if (rec.events.empty()) q.bind_null(10);
-      else q.bind(10, next_event);
-      q.bind(11, first_ns).bind(12, last_ns);
-      const int rc = q.step();
-      if (rc != SQLITE_DONE) {
-        if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-          const bool unique = rc == SQLITE_CONSTRAINT_UNIQUE;
-          return make_error(ErrorCode::kConflict,
-                            unique ? "batch seq " + std::to_string(h.seq) + " of agent " +
-                                         rec.agent_id + " (epoch " + std::to_string(rec.epoch) +
-                                         ") is already stored"
-                                   : "batch of unknown agent '" + rec.agent_id + "'");
-        }
-        return error("add batch", rc);
-      }
-      batch_row = sqlite3_last_insert_rowid(db_);
-    }
-
-    // Events. Consecutive events almost always share a build, so the last
-    // one is checked before any hashing.
-    std::size_t last_agg = 0;
-    const events::Build* last_build = nullptr;
-    for (const EventRow& ev : rec.events) {
-      BuildAgg* agg = nullptr;
-      if (ev.build) {
-        if (last_build && (last_build == ev.build.get() ||
-                           (last_build->id == ev.build->id && last_build->ci == ev.build->ci))) {
-          agg = &aggs_[last_agg];
-        } else {
-          key_.assign(ev.build->ci).push_back('\0');
-          key_.append(ev.build->id);
-          auto it = commit_builds_.find(key_);
-          if (it == commit_builds_.end()) {
-            bool created = false;
-            auto row = build_row(*ev.build, &created);
-            if (!row) return row.error();
-            if (created) created_builds_.emplace_back(key_, *row);
-            aggs_.emplace_back();
-            aggs_.back().row = *row;
-            aggs_.back().first = ev.build.get();
-            it = commit_builds_.emplace(key_, aggs_.size() - 1).first;
-          }
-          agg = &aggs_[it->second];
-          last_agg = it->second;
-          last_build = ev.build.get();
-        }
-        if (agg->total == 0 || ev.time_ns < agg->first_ns) agg->first_ns = ev.time_ns;
-        agg->last_ns = std::max(agg->last_ns, ev.time_ns);
-        ++agg->total;
-        const int k = kind_index(ev.kind);
-        if (k >= 0) ++agg->counts[static_cast<std::size_t>(k)];
-        if (ev.kind == events::Kind::build_start && (agg->start_ns == 0 || ev.time_ns < agg->start_ns))
-          agg->start_ns = ev.time_ns;
-        if (ev.kind == events::Kind::build_end && (!agg->ended || ev.time_ns >= agg->end_ns)) {
-          agg->ended = true;
-          agg->end_ns = ev.time_ns;
-          agg->exit_code = ev.exit_code;
-        }
-        agg->add_value(kFieldExe, ev.exe, ev.time_ns);
-        agg->add_value(kFieldDestination, ev.destination, ev.time_ns);
-        agg->add_value(kFieldSecretPath, ev.secret_path, ev.time_ns);
-      }
-      Query q(*ins_event);
-      q.bind(1, batch_row).bind(2, int64_t{ev.line}).bind(3, ev.time_ns);
-      q.bind(4, int64_t{static_cast<uint16_t>(ev.kind)});
-      if (agg) q.bind(5, agg->row);
-      else q.bind_null(5);
-      q.bind(6, ev.pid).bind(7, ev.ppid).bind_or_null(8, ev.process_key).bind_or_null(9, ev.exe);
-      q.bind_or_null(10, ev.destination).bind_or_null(11, ev.secret_path);
-      q.bind(12, ev.exit_code).bind(13, ev.loss_total).bind(14, next_event++);
-      const int rc = q.step();
-      if (rc != SQLITE_DONE) return error("add event", rc);
-    }
-    total_events += rec.events.size();
-
-    for (const Finding& f : rec.findings) {
-      const std::string& agent_id = f.agent_id.empty() ? rec.agent_id : f.agent_id;
-      Query q(*ins_finding);
-      q.bind(1, agent_id).bind(2, std::string_view(finding_kind_name(f.kind)));
-      q.bind(3, f.seq_from).bind(4, f.seq_to).bind(5, f.time_from_ns).bind(6, f.time_to_ns);
-      q.bind(7, f.recorded_ns ? f.recorded_ns : rec.received_ns).bind(8, batch_row);
-      q.bind(9, f.detail);
-      Status st = run(q, "add finding");
-      if (!st) return st;
-      ++agent_agg(agent_id).findings;
-    }
-
-    AgentAgg& a = agent_agg(rec.agent_id);
-    if (!a.has_tip || rec.epoch > a.epoch || (rec.epoch == a.epoch && h.seq > a.seq)) {
-      a.has_tip = true;
-      a.epoch = rec.epoch;
-      a.seq = h.seq;
-      a.hash = &rec.hash;
-    }
-    a.last_seen_ns = std::max(a.last_seen_ns, rec.received_ns);
+  if (!ins) return ins.error();
+  for (const Finding& f : rec.findings) {
+    const std::string& agent_id = f.agent_id.empty() ? rec.agent_id : f.agent_id;
+    Query q(*ins);
+    q.bind(1, agent_id).bind(2, std::string_view(finding_kind_name(f.kind)));
+    q.bind(3, f.seq_from).bind(4, f.seq_to).bind(5, f.time_from_ns).bind(6, f.time_to_ns);
+    q.bind(7, f.recorded_ns ? f.recorded_ns : rec.received_ns).bind(8, batch_row);
+    q.bind(9, f.detail);
+    Status st = run(q, "add finding");
+    if (!st) return st;
+    ++agent_agg(agents, agent_id).findings;
   }
+  return Ok{};
+}
 
-  // Chain state: the tip only moves forward (a late batch filling an old
-  // gap leaves it alone); last seen and findings always accumulate.
-  auto up_agent = prepare(
+// Chain state: the tip only moves forward (a late batch filling an old
+// gap leaves it alone); last seen and findings always accumulate.
+Status SqliteStore::update_agents(const std::vector<AgentAgg>& agents) {
+  auto up = prepare(
       "UPDATE agents SET"
       " epoch = CASE WHEN ?2 AND (?3 > epoch OR (?3 = epoch AND ?4 > last_seq)) THEN ?3 ELSE epoch END,"
       " last_hash = CASE WHEN ?2 AND (?3 > epoch OR (?3 = epoch AND ?4 > last_seq)) THEN ?5 ELSE last_hash END,"
       " last_seq = CASE WHEN ?2 AND (?3 > epoch OR (?3 = epoch AND ?4 > last_seq)) THEN ?4 ELSE last_seq END,"
       " last_seen_ns = MAX(last_seen_ns, ?6), findings = findings + ?7"
       " WHERE id = ?1");
-  if (!up_agent) return up_agent.error();
+  if (!up) return up.error();
   static const crypto::Digest kZero{};
   for (const AgentAgg& a : agents) {
-    Query q(*up_agent);
+    Query q(*up);
     q.bind(1, *a.id).bind(2, int64_t{a.has_tip}).bind(3, a.epoch).bind(4, a.seq);
     q.bind_blob(5, a.hash ? *a.hash : kZero).bind(6, a.last_seen_ns).bind(7, a.findings);
     int changed = 0;
@@ -945,20 +1002,17 @@ Status SqliteStore::commit_locked(const std::vector<BatchRecord>& batches) {
     if (changed == 0 && a.has_tip)
       return make_error(ErrorCode::kNotFound, "batch of unknown agent '" + *a.id + "'");
   }
+  return Ok{};
+}
 
-  // Builds: one UPDATE per distinct build of this commit, one upsert per
-  // distinct value.
-  auto up_build = prepare(update_build_sql_);
-  if (!up_build) return up_build.error();
-  auto up_value = prepare(
-      "INSERT INTO build_values(field, value, build, events, first_ns, last_ns)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(field, value, build) DO UPDATE SET"
-      " events = events + excluded.events, first_ns = MIN(first_ns, excluded.first_ns),"
-      " last_ns = MAX(last_ns, excluded.last_ns)");
-  if (!up_value) return up_value.error();
+// One UPDATE per distinct build of this commit, one upsert per distinct
+// value.
+Status SqliteStore::update_builds() {
+  auto up = prepare(update_build_sql_);
+  if (!up) return up.error();
   for (const BuildAgg& agg : aggs_) {
     const events::Build& b = *agg.first;
-    Query q(*up_build);
+    Query q(*up);
     q.bind(1, agg.row).bind(2, agg.first_ns).bind(3, agg.last_ns).bind(4, agg.start_ns);
     q.bind(5, int64_t{agg.ended}).bind(6, agg.end_ns).bind(7, agg.exit_code).bind(8, agg.total);
     q.bind(9, b.job).bind(10, b.number).bind(11, b.url).bind(12, b.repository);
@@ -966,23 +1020,39 @@ Status SqliteStore::commit_locked(const std::vector<BatchRecord>& batches) {
     for (std::size_t i = 0; i < agg.counts.size(); ++i)
       q.bind(static_cast<int>(15 + i), agg.counts[i]);
     Status st = run(q, "update build");
+    if (st) st = update_build_values(agg);
     if (!st) return st;
-    for (std::size_t f = 0; f < kValueFields; ++f) {
-      for (const auto& [value, v] : agg.values[f]) {
-        Query vq(*up_value);
-        vq.bind(1, static_cast<int64_t>(f + 1)).bind(2, value).bind(3, agg.row);
-        vq.bind(4, v.events).bind(5, v.first_ns).bind(6, v.last_ns);
-        st = run(vq, "update build values");
-        if (!st) return st;
-      }
+  }
+  return Ok{};
+}
+
+Status SqliteStore::update_build_values(const BuildAgg& agg) {
+  auto up = prepare(
+      "INSERT INTO build_values(field, value, build, events, first_ns, last_ns)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(field, value, build) DO UPDATE SET"
+      " events = events + excluded.events, first_ns = MIN(first_ns, excluded.first_ns),"
+      " last_ns = MAX(last_ns, excluded.last_ns)");
+  if (!up) return up.error();
+  for (std::size_t f = 0; f < kValueFields; ++f) {
+    for (const auto& [value, v] : agg.values[f]) {
+      Query q(*up);
+      q.bind(1, static_cast<int64_t>(f + 1)).bind(2, value).bind(3, agg.row);
+      q.bind(4, v.events).bind(5, v.first_ns).bind(6, v.last_ns);
+      Status st = run(q, "update build values");
+      if (!st) return st;
     }
   }
+  return Ok{};
+}
 
-  auto up_meta = prepare("UPDATE meta SET value = value + ?2 WHERE key = ?1");
-  if (!up_meta) return up_meta.error();
-  for (auto [key, n] : {std::pair<std::string_view, uint64_t>{"events", total_events},
-                        {"batches", uint64_t{batches.size()}}}) {
-    Query q(*up_meta);
+// events and batches are counters kept here: COUNT(*) over the events
+// table is a full scan (see stats()).
+Status SqliteStore::add_to_counters(uint64_t events, uint64_t batches) {
+  auto up = prepare("UPDATE meta SET value = value + ?2 WHERE key = ?1");
+  if (!up) return up.error();
+  for (auto [key, n] : {std::pair<std::string_view, uint64_t>{"events", events},
+                        {"batches", batches}}) {
+    Query q(*up);
     q.bind(1, key).bind(2, n);
     Status st = run(q, "update counters");
     if (!st) return st;
@@ -1090,9 +1160,15 @@ Result<std::optional<BuildRow>> SqliteStore::build(const std::string& ci_build_i
   return std::optional<BuildRow>();
 }
 
-Status SqliteStore::events(const EventFilter& filter,
-                           const std::function<bool(const EventRef&)>& on_ref) {
-  // Assembled from fixed fragments; every value is a binding.
+// The bulk kinds (process_exec, process_exit) are left out of the kind
+// index; see kind_index_term().
+bool indexed_kind(const std::optional<events::Kind>& kind) {
+  return kind && *kind != events::Kind::process_exec && *kind != events::Kind::process_exit;
+}
+
+// Assembled from fixed fragments; every value is a binding (see
+// bind_event_filter).
+std::string events_sql(const EventFilter& filter) {
   std::string sql =
       "SELECT b.agent_id, b.seq, b.archive_path, e.line, e.time_ns"
       " FROM events e JOIN batches b ON b.id = e.batch WHERE e.time_ns >= ?1";
@@ -1100,8 +1176,7 @@ Status SqliteStore::events(const EventFilter& filter,
   if (!filter.build_id.empty()) sql += " AND e.build IN (SELECT id FROM builds WHERE build_id = ?3)";
   if (filter.kind) {
     sql += " AND e.kind = ?4";
-    if (*filter.kind != events::Kind::process_exec && *filter.kind != events::Kind::process_exit)
-      sql += " AND " + kind_index_term("e.kind");
+    if (indexed_kind(filter.kind)) sql += " AND " + kind_index_term("e.kind");
   }
   // exe is indexed per build (build_values), not per event: the builds
   // that ran it, then their events.
@@ -1112,17 +1187,16 @@ Status SqliteStore::events(const EventFilter& filter,
   if (!filter.secret_path.empty()) sql += " AND e.secret_path = ?7";
   const bool indexed = filter.build || !filter.build_id.empty() || !filter.exe.empty() ||
                        !filter.destination.empty() || !filter.secret_path.empty() ||
-                       (filter.kind && *filter.kind != events::Kind::process_exec &&
-                        *filter.kind != events::Kind::process_exit);
+                       indexed_kind(filter.kind);
   // Otherwise time is found through the batches: a batch's events are one
   // id range, so events at or after T all follow the first event of the
   // oldest batch ending at or after T. The range is then sorted by time.
   if (!indexed)
     sql += " AND e.id >= (SELECT MIN(first_event) FROM batches WHERE last_ns >= ?1)";
-  sql += " ORDER BY e.time_ns, e.id";
-  auto s = prepare(sql);
-  if (!s) return s.error();
-  Query q(*s);
+  return sql + " ORDER BY e.time_ns, e.id";
+}
+
+void bind_event_filter(Query& q, const EventFilter& filter) {
   q.bind(1, filter.since_ns);
   if (filter.build) q.bind(2, *filter.build);
   if (!filter.build_id.empty()) q.bind(3, filter.build_id);
@@ -1130,6 +1204,14 @@ Status SqliteStore::events(const EventFilter& filter,
   if (!filter.exe.empty()) q.bind(5, filter.exe);
   if (!filter.destination.empty()) q.bind(6, filter.destination);
   if (!filter.secret_path.empty()) q.bind(7, filter.secret_path);
+}
+
+Status SqliteStore::events(const EventFilter& filter,
+                           const std::function<bool(const EventRef&)>& on_ref) {
+  auto s = prepare(events_sql(filter));
+  if (!s) return s.error();
+  Query q(*s);
+  bind_event_filter(q, filter);
   EventRef ref;
   int rc;
   while ((rc = q.step()) == SQLITE_ROW) {

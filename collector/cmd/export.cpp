@@ -4,14 +4,15 @@
 // signature re-verified.
 #include <cstdio>
 
-#include "collector/tools/common.h"
-#include "collector/tools/tools.h"
+#include "collector/cmd/commands.h"
+#include "collector/cmd/tool.h"
+#include "collector/readback/event_reader.h"
+#include "collector/view/time.h"
 #include "common/clock.h"
-#include "common/events/json.h"
 
-namespace bt::collector::tools {
+namespace bt::collector::cmd {
 
-int exporter(int argc, char** argv) {
+int export_events(int argc, char** argv) {
   Tool tool("export", "export --data DIR [--format jsonl] [--since T]",
             {{"data", true, "data folder of the collector (as for serve)"},
              {"format", true, "jsonl: one event per line (the only format, the default)"},
@@ -24,26 +25,18 @@ int exporter(int argc, char** argv) {
     return tool.usage_error("--format is jsonl, not '" + args.get("format") + "'");
   store::EventFilter filter;
   if (args.has("since")) {
-    auto since = parse_since(args.get("since"), clock::now_ns());
+    auto since = view::parse_since(args.get("since"), clock::now_ns());
     if (!since) return tool.usage_error(since.error().message);
     filter.since_ns = *since;
   }
 
   auto db = tool.open_store(/*read_only=*/true);
   if (!db) return tool.error(db.error());
-  EventReader reader(**db, tool.data_dir());
-  events::JsonLineWriter out;
-  Status s = reader.for_each(filter, [&](const events::Event& e) {
-    out.append(e);
-    if (out.size() >= (1u << 20)) {
-      std::fwrite(out.view().data(), 1, out.size(), stdout);
-      out.clear();
-    }
-  });
-  std::fwrite(out.view().data(), 1, out.size(), stdout);
+  readback::EventReader reader(**db, tool.data_dir());
+  Status s = write_jsonl(reader, filter);
   std::fflush(stdout);
   if (!s) return tool.error(s.error());
   return 0;
 }
 
-}  // namespace bt::collector::tools
+}  // namespace bt::collector::cmd

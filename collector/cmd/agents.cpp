@@ -6,18 +6,20 @@
 #include <charconv>
 #include <cstdio>
 
-#include "collector/tools/common.h"
-#include "collector/tools/tools.h"
+#include "collector/cmd/commands.h"
+#include "collector/cmd/tool.h"
+#include "collector/view/text.h"
+#include "collector/view/time.h"
 #include "common/batch/batch.h"
 #include "common/clock.h"
 
-namespace bt::collector::tools {
+namespace bt::collector::cmd {
 
 namespace {
 
 const cli::Option kData = {"data", true, "data folder of the collector (as for serve)"};
 
-std::string when(uint64_t ns) { return ns ? format_rfc3339(ns) : "never"; }
+std::string when(uint64_t ns) { return ns ? view::format_rfc3339(ns) : "never"; }
 
 int list(int argc, char** argv) {
   Tool tool("agents list", "agents list --data DIR", {kData});
@@ -33,7 +35,7 @@ int list(int argc, char** argv) {
     std::printf("no agents\n");
     return 0;
   }
-  Table table({"ID", "HOSTNAME", "REVOKED", "LAST SEEN", "LAST SEQ", "EPOCH", "FINDINGS"});
+  view::Table table({"ID", "HOSTNAME", "REVOKED", "LAST SEEN", "LAST SEQ", "EPOCH", "FINDINGS"});
   for (const auto& a : *agents) {
     table.add({a.id, a.inventory.hostname.empty() ? "-" : a.inventory.hostname,
                a.revoked ? "yes" : "no", when(a.last_seen_ns), std::to_string(a.last_seq),
@@ -70,9 +72,9 @@ int add(int argc, char** argv) {
 }
 
 // The shape of `agents revoke|findings|pubkey --data DIR ID`: parse, take
-// exactly one agent id, open the store, and hand them to `body`.
-template <class Body>
-int with_one_agent(const std::string& name, int argc, char** argv, bool read_only, Body body) {
+// exactly one agent id, open the store, and hand them to `command`.
+template <class Command>
+int with_one_agent(const std::string& name, int argc, char** argv, bool read_only, Command command) {
   Tool tool("agents " + name, "agents " + name + " --data DIR ID", {kData});
   int exit = 0;
   if (!tool.parse(argc, argv, 3, &exit)) return exit;
@@ -80,7 +82,7 @@ int with_one_agent(const std::string& name, int argc, char** argv, bool read_onl
   if (pos.size() != 1) return tool.usage_error("give exactly one agent id");
   auto db = tool.open_store(read_only);
   if (!db) return tool.error(db.error());
-  return body(tool, **db, pos[0]);
+  return command(tool, **db, pos[0]);
 }
 
 int revoke(int argc, char** argv) {
@@ -102,7 +104,7 @@ int token(int argc, char** argv) {
   if (!tool.parse(argc, argv, 3, &exit)) return exit;
   const auto& args = tool.args();
   if (!args.positionals.empty()) return tool.usage_error("unexpected argument '" + args.positionals[0] + "'");
-  auto ttl = parse_duration(args.get("ttl", "24h"));
+  auto ttl = view::parse_duration(args.get("ttl", "24h"));
   if (!ttl) return tool.usage_error("--ttl: " + ttl.error().message);
   const std::string uses_text = args.get("uses", "1");
   uint32_t uses = 0;
@@ -124,7 +126,7 @@ int token(int argc, char** argv) {
   if (!s) return tool.error(s.error());
   // The token alone on the last line, so scripts can take `tail -n 1`.
   std::printf("enrollment token for %u enrollment%s, expires %s (shown only once):\n%s\n", uses,
-              uses == 1 ? "" : "s", format_rfc3339(t.expires_ns).c_str(), t.secret.c_str());
+              uses == 1 ? "" : "s", view::format_rfc3339(t.expires_ns).c_str(), t.secret.c_str());
   return 0;
 }
 
@@ -134,17 +136,17 @@ int findings(int argc, char** argv) {
     auto found = db.findings(id);
     if (!found) return tool.error(found.error());
     if (found->empty()) {
-      std::printf("no findings for %s\n", printable(id).c_str());
+      std::printf("no findings for %s\n", view::printable(id).c_str());
       return 0;
     }
-    Table table({"ID", "KIND", "SEQ", "FROM", "TO", "RECORDED", "DETAIL"});
+    view::Table table({"ID", "KIND", "SEQ", "FROM", "TO", "RECORDED", "DETAIL"});
     for (const auto& f : *found) {
       const std::string seq = f.seq_from == f.seq_to ? std::to_string(f.seq_from)
                                                      : std::to_string(f.seq_from) + ".." +
                                                            std::to_string(f.seq_to);
       table.add({std::to_string(f.id), store::finding_kind_name(f.kind), seq,
-                 f.time_from_ns ? format_rfc3339(f.time_from_ns) : "-",
-                 f.time_to_ns ? format_rfc3339(f.time_to_ns) : "-", when(f.recorded_ns), f.detail});
+                 f.time_from_ns ? view::format_rfc3339(f.time_from_ns) : "-",
+                 f.time_to_ns ? view::format_rfc3339(f.time_to_ns) : "-", when(f.recorded_ns), f.detail});
     }
     table.print(stdout);
     return 0;
@@ -190,8 +192,8 @@ int agents(int argc, char** argv) {
   if (sub == "pubkey") return pubkey(argc, argv);
   std::fprintf(stderr,
                "buildtrail-collector agents: %s (list, add, revoke, token, findings, pubkey; see --help)\n",
-               sub.empty() ? "a command is required" : ("unknown command '" + printable(sub) + "'").c_str());
+               sub.empty() ? "a command is required" : ("unknown command '" + view::printable(sub) + "'").c_str());
   return kExitUsage;
 }
 
-}  // namespace bt::collector::tools
+}  // namespace bt::collector::cmd

@@ -1,19 +1,21 @@
 // `buildtrail-collector serve`: wires the store, the ingest writer and the
 // HTTP server, then waits for SIGTERM/SIGINT and shuts down in order:
 // stop accepting, finish in-flight requests, drain the writer, close the store.
-#include "collector/serve/serve.h"
-
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
 
+#include "collector/cmd/commands.h"
 #include "collector/http/server.h"
 #include "collector/ingest/ingest.h"
 #include "collector/store/store.h"
 #include "common/cli.h"
 #include "common/fs.h"
 
-namespace bt::collector::serve {
+namespace bt::collector::cmd {
 
 namespace {
 
@@ -50,21 +52,31 @@ bool parse_count(const cli::Args& args, const char* name, uint64_t* out) {
   return true;
 }
 
-}  // namespace
+// What the flags ask for.
+struct ServeConfig {
+  std::string data;
+  std::optional<std::string> ready_file;
+  http::Config http;
+  ingest::Config ingest;
+  store::Options store;
+};
 
-int run(int argc, char** argv) {
+// Parses the flags; on failure or --help prints and sets `exit`.
+bool parse_flags(int argc, char** argv, ServeConfig* out, int* exit) {
   auto args = cli::parse(argc, argv, 2, kOptions);
   if (!args) {
     std::fprintf(stderr, "buildtrail-collector serve: %s\n", args.error().message.c_str());
-    return 2;
+    *exit = 2;
+    return false;
   }
   if (args->has("help") || !args->has("data") || !args->positionals.empty()) {
     std::fprintf(args->has("help") ? stdout : stderr,
                  "usage: buildtrail-collector serve --listen ADDR:PORT --data DIR [options]\n%s",
                  cli::usage(kOptions).c_str());
-    return args->has("help") ? 0 : 2;
+    *exit = args->has("help") ? 0 : 2;
+    return false;
   }
-  http::Config http_config;
+  http::Config& http_config = out->http;
   http_config.listen = args->get("listen", http_config.listen);
   http_config.tls_cert = args->get("tls-cert");
   http_config.tls_key = args->get("tls-key");
@@ -73,47 +85,59 @@ int run(int argc, char** argv) {
            idle = http_config.idle_timeout_s, max_queue = 256, busy_ms = 5000;
   if (!parse_count(*args, "max-body", &max_body) || !parse_count(*args, "max-connections", &max_conn) ||
       !parse_count(*args, "idle-timeout", &idle) || !parse_count(*args, "max-queue", &max_queue) ||
-      !parse_count(*args, "busy-timeout-ms", &busy_ms))
-    return 2;
+      !parse_count(*args, "busy-timeout-ms", &busy_ms)) {
+    *exit = 2;
+    return false;
+  }
   http_config.max_body = max_body;
   http_config.max_connections = static_cast<unsigned>(max_conn);
   http_config.idle_timeout_s = static_cast<unsigned>(idle);
+  out->data = args->get("data");
+  if (args->has("ready-file")) out->ready_file = args->get("ready-file");
+  out->store.busy_timeout_ms = static_cast<int>(busy_ms);
+  out->ingest.data_dir = out->data;
+  out->ingest.limits.max_batch_bytes = max_body;
+  out->ingest.max_queue = max_queue;
+  return true;
+}
 
-  const std::string data = args->get("data");
-  if (auto s = fs::make_dirs(data, 0750); !s) return fail(s.error().message);
-
-  // Block the stop signals before any thread starts so only sigwait sees them.
+// Blocks the stop signals before any thread starts so only sigwait sees them.
+sigset_t block_stop_signals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  return stop_signals;
+}
 
-  store::Options store_options;
-  store_options.busy_timeout_ms = static_cast<int>(busy_ms);
-  auto writer = store::open_sqlite(data, store_options);
+}  // namespace
+
+int serve(int argc, char** argv) {
+  ServeConfig config;
+  int exit = 0;
+  if (!parse_flags(argc, argv, &config, &exit)) return exit;
+  if (auto s = fs::make_dirs(config.data, 0750); !s) return fail(s.error().message);
+  const sigset_t stop_signals = block_stop_signals();
+
+  auto writer = store::open_sqlite(config.data, config.store);
   if (!writer) return fail(writer.error().message);
-  auto admin = store::open_sqlite(data, store_options);
+  auto admin = store::open_sqlite(config.data, config.store);
   if (!admin) return fail(admin.error().message);
-
   metrics::Metrics metrics;
-  ingest::Config ingest_config;
-  ingest_config.data_dir = data;
-  ingest_config.limits.max_batch_bytes = max_body;
-  ingest_config.max_queue = max_queue;
-  auto ingest = ingest::Ingest::start(ingest_config, std::move(*writer), std::move(*admin), metrics);
+  auto ingest = ingest::Ingest::start(config.ingest, std::move(*writer), std::move(*admin), metrics);
   if (!ingest) return fail(ingest.error().message);
-
-  auto server = http::Server::start(http_config, **ingest, metrics);
+  auto server = http::Server::start(config.http, **ingest, metrics);
   if (!server) return fail(server.error().message);
+
   const std::string address = (*server)->address();
-  if (args->has("ready-file")) {
-    if (auto s = fs::write_file_atomic(args->get("ready-file"), address + "\n", 0644); !s)
+  if (config.ready_file) {
+    if (auto s = fs::write_file_atomic(*config.ready_file, address + "\n", 0644); !s)
       return fail(s.error().message);
   }
   std::fprintf(stderr, "buildtrail-collector: serving %s on %s, data in %s\n",
-               http_config.tls_cert.empty() ? "http" : "https", address.c_str(), data.c_str());
+               config.http.tls_cert.empty() ? "http" : "https", address.c_str(), config.data.c_str());
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -125,4 +149,4 @@ int run(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace bt::collector::serve
+}  // namespace bt::collector::cmd

@@ -3,18 +3,20 @@
 #include <algorithm>
 #include <charconv>
 
-#include "collector/tools/common.h"
-#include "collector/tools/tools.h"
+#include "collector/cmd/commands.h"
+#include "collector/cmd/tool.h"
+#include "collector/view/text.h"
+#include "collector/view/time.h"
 #include "common/clock.h"
 
-namespace bt::collector::tools {
+namespace bt::collector::cmd {
 
 namespace {
 
 std::string duration_of(const store::BuildRow& b) {
   const uint64_t start = b.start_ns ? b.start_ns : b.first_ns;
   const uint64_t end = b.ended ? b.end_ns : b.last_ns;
-  return end >= start ? format_duration(end - start) : "-";
+  return end >= start ? view::format_duration(end - start) : "-";
 }
 
 uint64_t total(const events::Counts& counts) {
@@ -38,7 +40,7 @@ int builds(int argc, char** argv) {
   store::BuildFilter filter;
   filter.job = args.get("job");
   if (args.has("since")) {
-    auto since = parse_since(args.get("since"), clock::now_ns());
+    auto since = view::parse_since(args.get("since"), clock::now_ns());
     if (!since) return tool.usage_error(since.error().message);
     filter.since_ns = *since;
   }
@@ -60,14 +62,14 @@ int builds(int argc, char** argv) {
     return 0;
   }
   std::reverse(rows->begin(), rows->end());  // the store answers newest first
-  Table table({"ID", "CI", "JOB", "BUILD", "START", "DURATION", "EXIT", "EVENTS"});
+  view::Table table({"ID", "CI", "JOB", "BUILD", "START", "DURATION", "EXIT", "EVENTS"});
   for (const auto& b : *rows) {
     table.add({std::to_string(b.id), b.build.ci, b.build.job, b.build.id,
-               format_rfc3339(b.start_ns ? b.start_ns : b.first_ns), duration_of(b),
+               view::format_rfc3339(b.start_ns ? b.start_ns : b.first_ns), duration_of(b),
                b.ended ? std::to_string(b.exit_code) : "running", std::to_string(total(b.counts))});
   }
   table.print(stdout);
   return 0;
 }
 
-}  // namespace bt::collector::tools
+}  // namespace bt::collector::cmd

@@ -1,0 +1,70 @@
+// The common frame of the commands; see tool.h.
+#include "collector/cmd/tool.h"
+
+#include <cstdio>
+
+#include "collector/view/text.h"
+#include "common/events/json.h"
+
+namespace bt::collector::cmd {
+
+Tool::Tool(std::string name, std::string synopsis, std::vector<cli::Option> options)
+    : name_(std::move(name)), synopsis_(std::move(synopsis)), options_(std::move(options)) {
+  options_.push_back({"help", false, "show this help"});
+}
+
+bool Tool::parse(int argc, char** argv, int first, int* exit, bool needs_data) {
+  auto parsed = cli::parse(argc, argv, first, options_);
+  if (!parsed) {
+    *exit = usage_error(parsed.error().message);
+    return false;
+  }
+  args_ = std::move(*parsed);
+  if (args_.has("help")) {
+    std::printf("usage: buildtrail-collector %s\n\noptions:\n%s", synopsis_.c_str(),
+                cli::usage(options_).c_str());
+    *exit = 0;
+    return false;
+  }
+  if (needs_data && args_.get("data").empty()) {
+    *exit = usage_error("--data DIR is required");
+    return false;
+  }
+  if (!args_.after_dashdash.empty()) {
+    *exit = usage_error("unexpected argument '" + args_.after_dashdash[0] + "'");
+    return false;
+  }
+  return true;
+}
+
+int Tool::usage_error(const std::string& message) const {
+  std::fprintf(stderr, "buildtrail-collector %s: %s (see --help)\n", name_.c_str(),
+               view::printable(message).c_str());
+  return kExitUsage;
+}
+
+int Tool::error(const std::string& message) const {
+  std::fprintf(stderr, "buildtrail-collector %s: %s\n", name_.c_str(), view::printable(message).c_str());
+  return kExitError;
+}
+
+Result<std::unique_ptr<store::Store>> Tool::open_store(bool read_only) const {
+  store::Options options;
+  options.read_only = read_only;
+  return store::open_sqlite(data_dir(), options);
+}
+
+Status write_jsonl(readback::EventReader& reader, const store::EventFilter& filter) {
+  events::JsonLineWriter out;
+  Status s = reader.for_each(filter, [&](const events::Event& e) {
+    out.append(e);
+    if (out.size() >= (1u << 20)) {
+      std::fwrite(out.view().data(), 1, out.size(), stdout);
+      out.clear();
+    }
+  });
+  std::fwrite(out.view().data(), 1, out.size(), stdout);
+  return s;
+}
+
+}  // namespace bt::collector::cmd

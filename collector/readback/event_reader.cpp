@@ -1,0 +1,99 @@
+// Verified reads of stored events; see event_reader.h.
+#include "collector/readback/event_reader.h"
+
+#include <algorithm>
+#include <numeric>
+#include <tuple>
+
+#include "collector/archive/archive.h"
+#include "common/batch/batch.h"
+
+namespace bt::collector::readback {
+
+namespace {
+constexpr std::size_t kChunk = 4096;       // references read before their batches are opened
+constexpr std::size_t kCachedBatches = 4;  // opened batches kept
+}  // namespace
+
+EventReader::EventReader(store::Store& store, std::string data_dir)
+    : store_(store), data_dir_(std::move(data_dir)) {}
+
+Result<const EventReader::Batch*> EventReader::batch(const store::EventRef& ref) {
+  for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+    if (it->path == ref.archive_path) {
+      cache_.splice(cache_.begin(), cache_, it);
+      return &cache_.front();
+    }
+  }
+  const std::string name = "batch " + ref.archive_path + " (agent " + ref.agent_id + ", seq " +
+                           std::to_string(ref.seq) + ")";
+  auto unverified = [&](const Error& e) {
+    return make_error(e.code, name + " failed verification: " + e.message);
+  };
+  auto key = keys_.find(ref.agent_id);
+  if (key == keys_.end()) {
+    auto agent = store_.agent(ref.agent_id);
+    if (!agent) return agent.error();
+    if (!*agent)
+      return unverified(make_error(ErrorCode::kUnknownKey, "agent is not in the store"));
+    key = keys_.emplace(ref.agent_id, (*agent)->public_key).first;
+  }
+  auto bytes = archive::Archive(data_dir_).read(ref.archive_path);
+  if (!bytes) return make_error(bytes.error().code, name + ": " + bytes.error().message);
+  auto opened = batch::open(crypto::as_bytes(*bytes), key->second);
+  if (!opened) return unverified(opened.error());
+  if (opened->header.agent_id != ref.agent_id || opened->header.seq != ref.seq)
+    return unverified(make_error(ErrorCode::kConflict,
+                                 "it is signed as agent " + opened->header.agent_id + " seq " +
+                                     std::to_string(opened->header.seq)));
+  if (archive::Archive::relative_path(opened->hash) != ref.archive_path)
+    return unverified(make_error(ErrorCode::kConflict, "its content does not match its address"));
+  Batch b;
+  b.path = ref.archive_path;
+  b.events.reserve(opened->header.event_count);
+  Status parsed = batch::for_each_event(*opened, [&](events::Event&& e) { b.events.push_back(std::move(e)); });
+  if (!parsed) return unverified(parsed.error());
+  cache_.push_front(std::move(b));
+  if (cache_.size() > kCachedBatches) cache_.pop_back();
+  return &cache_.front();
+}
+
+Status EventReader::flush(std::vector<store::EventRef>& chunk,
+                          const std::function<void(const events::Event&)>& on_event) {
+  // Read batch by batch, hand out in the store's order.
+  std::vector<std::size_t> order(chunk.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::tie(chunk[a].archive_path, chunk[a].line) < std::tie(chunk[b].archive_path, chunk[b].line);
+  });
+  std::vector<events::Event> picked(chunk.size());
+  for (std::size_t i : order) {
+    auto b = batch(chunk[i]);
+    if (!b) return b.error();
+    if (chunk[i].line >= (*b)->events.size())
+      return make_error(ErrorCode::kNotFound, "batch " + chunk[i].archive_path + " has no line " +
+                                                  std::to_string(chunk[i].line));
+    picked[i] = (*b)->events[chunk[i].line];
+  }
+  for (const auto& e : picked) on_event(e);
+  chunk.clear();
+  return Ok{};
+}
+
+Status EventReader::for_each(const store::EventFilter& filter,
+                             const std::function<void(const events::Event&)>& on_event) {
+  std::vector<store::EventRef> chunk;
+  chunk.reserve(kChunk);
+  Status failed = Ok{};
+  Status s = store_.events(filter, [&](const store::EventRef& ref) {
+    chunk.push_back(ref);
+    if (chunk.size() < kChunk) return true;
+    failed = flush(chunk, on_event);
+    return failed.ok();
+  });
+  if (!s) return s;
+  if (!failed) return failed;
+  return flush(chunk, on_event);
+}
+
+}  // namespace bt::collector::readback

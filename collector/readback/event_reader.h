@@ -1,0 +1,48 @@
+// Reads stored events back: the store says where an event is, the archive
+// holds the batch the agent signed, and nothing is handed out before that
+// batch is verified again. Used by `query` and `export`.
+#pragma once
+
+#include <functional>
+#include <list>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "collector/store/store.h"
+#include "common/events/event.h"
+#include "common/result.h"
+
+namespace bt::collector::readback {
+
+// Each referenced batch is read from the archive, its signature verified
+// with the agent's key from the store (batch::open), its events parsed and
+// checked against the header (batch::for_each_event), and the batch must be
+// the one the store names (agent, seq, content address).
+class EventReader {
+ public:
+  EventReader(store::Store& store, std::string data_dir);
+
+  // Calls `on_event` for the events matching `filter`, in the store's time
+  // order. References are taken in chunks and each chunk is read batch by
+  // batch, so an export interleaving many agents opens each batch about
+  // once. Fails with a one-line error naming the batch on any check.
+  Status for_each(const store::EventFilter& filter,
+                  const std::function<void(const events::Event&)>& on_event);
+
+ private:
+  struct Batch {
+    std::string path;
+    std::vector<events::Event> events;
+  };
+  Result<const Batch*> batch(const store::EventRef& ref);
+  Status flush(std::vector<store::EventRef>& chunk,
+               const std::function<void(const events::Event&)>& on_event);
+
+  store::Store& store_;
+  std::string data_dir_;
+  std::map<std::string, crypto::PublicKey> keys_;
+  std::list<Batch> cache_;  // most recently used first
+};
+
+}  // namespace bt::collector::readback
