@@ -27,8 +27,6 @@ enum class ErrorCode {
   kInternal,
 };
 
-const char* error_code_name(ErrorCode code);
-
 struct Error {
   ErrorCode code;
   std::string message;

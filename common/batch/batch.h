@@ -8,6 +8,7 @@
 //   PAE(kPayloadType, header || payload)   -- DSSE v1 pre-authentication encoding
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -50,9 +51,6 @@ inline constexpr std::size_t kUncompressedSize = 148;
 inline constexpr std::size_t kPayloadSize = 152;
 inline constexpr std::size_t kReserved = 156;
 }  // namespace offset
-static_assert(offset::kAgentId + kAgentIdMax == offset::kKeyId);
-static_assert(offset::kPrevHash + 32 == offset::kFirstTime);
-static_assert(offset::kReserved + 4 == kHeaderSize);
 
 struct Header {
   uint16_t format_version = kFormatVersion;
@@ -68,6 +66,28 @@ struct Header {
   uint32_t uncompressed_size = 0;
   uint32_t payload_size = 0;
 };
+
+// The v1 header is written field by field (encode_header), not by copying a
+// packed struct, so there is no sizeof/offsetof to check. Instead: the
+// fields tile kHeaderSize bytes, each starting where the one before ends, at
+// the width of the Header member it carries. Moving an offset or widening a
+// member without the other fails here.
+static_assert(offset::kMagic + sizeof kMagic == offset::kFormatVersion);
+static_assert(offset::kFormatVersion + sizeof(Header::format_version) == offset::kHeaderSize);
+static_assert(offset::kHeaderSize + sizeof(uint16_t) == offset::kSchemaVersion);
+static_assert(offset::kSchemaVersion + sizeof(Header::schema_version) == offset::kFlags);
+static_assert(offset::kFlags + sizeof(Header::flags) == offset::kAgentId);
+static_assert(offset::kAgentId + kAgentIdMax == offset::kKeyId);
+static_assert(offset::kKeyId + std::tuple_size_v<crypto::KeyId> == offset::kSeq);
+static_assert(offset::kSeq + sizeof(Header::seq) == offset::kPrevHash);
+static_assert(offset::kPrevHash + std::tuple_size_v<crypto::Digest> == offset::kFirstTime);
+static_assert(offset::kFirstTime + sizeof(Header::first_time_ns) == offset::kLastTime);
+static_assert(offset::kLastTime + sizeof(Header::last_time_ns) == offset::kEventCount);
+static_assert(offset::kEventCount + sizeof(Header::event_count) == offset::kUncompressedSize);
+static_assert(offset::kUncompressedSize + sizeof(Header::uncompressed_size) == offset::kPayloadSize);
+static_assert(offset::kPayloadSize + sizeof(Header::payload_size) == offset::kReserved);
+static_assert(offset::kReserved + sizeof(uint32_t) == kHeaderSize);
+static_assert(kHeaderSize <= UINT16_MAX);  // the header_size field is a uint16_t
 
 // Decoder limits; every allocation the decoder makes is bounded by these.
 struct Limits {

@@ -18,6 +18,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "common/events/json_detail.h"
+
 namespace bt::events {
 
 namespace {
@@ -402,9 +404,11 @@ Result<Event> parse_dom(std::string_view line, rapidjson::MemoryPoolAllocator<>&
 // member names with a typed reader per member), so nothing here names a
 // field either. It reuses the strings and lists already in the Event.
 //
-// It reads a strict subset of JSON: everything our writer produces, plus
-// whitespace, members in any order, and unknown members of any JSON type
-// (skipped, nested objects and arrays included, up to kMaxSkipDepth deep).
+// It reads a strict subset of JSON: everything our writer produces except
+// the \u00XX escapes it writes for control characters other than \b \f \n
+// \r \t (rare in build events), plus whitespace, members in any order, and
+// unknown members of any JSON type (skipped, nested objects and arrays
+// included, up to kMaxSkipDepth deep).
 // Strings are checked as RapidJSON's kParseValidateEncodingFlag checks them
 // (each non-ASCII sequence must be valid UTF-8). It gives up -- and the line
 // goes through parse_dom, which then decides the result or the error
@@ -414,8 +418,10 @@ Result<Event> parse_dom(std::string_view line, rapidjson::MemoryPoolAllocator<>&
 // duplicate member (the DOM lookup takes the first), `data` before `kind`,
 // a missing `kind` or `time_ns`, an unknown kind, bytes after the object.
 // So it only accepts lines parse_dom accepts, with the same result, and
-// every error is parse_dom's own. Its recursion is bounded by the schema's
-// nesting plus kMaxSkipDepth; deeper input goes to the iterative DOM parse.
+// every error is parse_dom's own: tests/fuzz/fuzz_event_json_diff.cpp checks
+// this on every input, through detail::decode_fast and decode_dom
+// (json_detail.h). Its recursion is bounded by the schema's nesting plus
+// kMaxSkipDepth; deeper input goes to the iterative DOM parse.
 
 // Length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no
 // surrogates, nothing above U+10FFFF -- what RapidJSON's validation
@@ -1048,5 +1054,21 @@ Result<Event> from_json(std::string_view line) {
   JsonLineReader reader;
   return reader.parse(line);
 }
+
+// ---- the decoders alone (json_detail.h) ---------------------------------------
+
+namespace detail {
+
+bool decode_fast(std::string_view line, Event& out) {
+  std::array<Body, kKinds.size()> parked;
+  return FastReader(line, parked).event(out);
+}
+
+Result<Event> decode_dom(std::string_view line) {
+  rapidjson::MemoryPoolAllocator<> values, stack;
+  return parse_dom(line, values, stack);
+}
+
+}  // namespace detail
 
 }  // namespace bt::events

@@ -2,10 +2,14 @@
 
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "common/events/examples.h"
 #include "common/events/json.h"
+#include "common/events/json_detail.h"
 #include "common/events/schema_doc.h"
+#include "tests/common/json_reference.h"
 #include "tests/common/test_util.h"
 
 using namespace bt;
@@ -138,4 +142,85 @@ TEST_CASE("strings are always written as UTF-8; lone surrogate escapes are refus
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("lone surrogate") != std::string::npos);
   CHECK(from_json("{\"kind\":\"loss\",\"time_ns\":1,\"host\":\"\\ud83d\\udd11\"}").ok());
+}
+
+namespace {
+
+// The reader's result on `line` is the DOM's: the same event, or the same
+// error.
+void check_same_result(const Status& got, const Event& got_event, const Result<Event>& dom) {
+  REQUIRE(got.ok() == dom.ok());
+  if (dom.ok()) {
+    CHECK(got_event == dom.value());
+  } else {
+    CHECK(got.error().code == dom.error().code);
+    CHECK(got.error().message == dom.error().message);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the fast reader and RapidJSON's DOM agree on the examples and on tricky lines") {
+  // The examples: the fast reader takes what the encoder writes, the DOM
+  // reads the same event, and the encoder writes what RapidJSON's Writer would.
+  std::vector<std::string> lines;
+  for (const auto& info : kKinds) {
+    CAPTURE(info.name);
+    const Event example = example_event(info.kind);
+    const std::string line = to_json(example);
+    CHECK(line == testing::reference_json(example));
+    Event fast;
+    REQUIRE(detail::decode_fast(line, fast));
+    auto dom = detail::decode_dom(line);
+    REQUIRE_MESSAGE(dom.ok(), dom.error().message);
+    CHECK(fast == *dom);
+    CHECK(*dom == example);
+    Event stale = testing::stale_event(info.kind);
+    REQUIRE(detail::decode_fast(line, stale));
+    CHECK(stale == example);
+    lines.push_back(line);
+  }
+  for (const auto& c : testing::kTrickyLines) {
+    CAPTURE(c.what);
+    CAPTURE(c.line);
+    Event fast;
+    const bool took = detail::decode_fast(c.line, fast);
+    auto dom = detail::decode_dom(c.line);
+    CHECK(took == c.fast_takes);
+    CHECK_MESSAGE(dom.ok() == c.dom_accepts, (dom.ok() ? "" : dom.error().message));
+    if (took) {
+      REQUIRE(dom.ok());
+      CHECK(fast == *dom);
+    }
+    Event overall;
+    JsonLineReader reader;
+    check_same_result(reader.parse_into(c.line, overall), overall, dom);
+    if (dom.ok()) {
+      CHECK(to_json(*dom) == testing::reference_json(*dom));
+      // Into an event of the same kind with every field set: nothing stale
+      // survives.
+      Event stale = testing::stale_event(dom->kind());
+      check_same_result(reader.parse_into(c.line, stale), stale, dom);
+      stale = testing::stale_event(dom->kind());
+      if (detail::decode_fast(c.line, stale)) CHECK(stale == *dom);
+    }
+    lines.emplace_back(c.line);
+  }
+  // One reader and one event through every line twice, in two orders, as a
+  // batch is read: nothing of an earlier line, good or bad, leaks into a
+  // later one.
+  JsonLineReader reader;
+  Event reused, fast_reused;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const std::string& line = pass == 0 ? lines[i] : lines[lines.size() - 1 - i];
+      CAPTURE(line);
+      auto dom = detail::decode_dom(line);
+      check_same_result(reader.parse_into(line, reused), reused, dom);
+      if (detail::decode_fast(line, fast_reused)) {
+        REQUIRE(dom.ok());
+        CHECK(fast_reused == *dom);
+      }
+    }
+  }
 }

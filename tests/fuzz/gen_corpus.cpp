@@ -3,15 +3,20 @@
 //                        bytes), an empty batch, a batch of every kind and
 //                        the JSON lines of one (for the payload path)
 //   fuzz_event_json/     one line per event kind (the examples of docs/events.md)
+//   fuzz_event_json_diff/ the same lines, the tricky lines of
+//                        tests/common/json_reference.h, and some of both in
+//                        one file (the reused reader's path)
 //   fuzz_pem_keys/       the fake test key pair of tests/data/vectors
 // Usage: gen-fuzz-corpus DIR   (overwrites the files it writes)
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <string_view>
 
 #include "common/events/json.h"
 #include "common/fs.h"
+#include "tests/common/json_reference.h"
 #include "tests/common/test_util.h"
 
 namespace {
@@ -33,7 +38,8 @@ int main(int argc, char** argv) {
   }
   using namespace bt;
   const std::string dir = argv[1];
-  for (const char* sub : {"", "/fuzz_batch_decoder", "/fuzz_event_json", "/fuzz_pem_keys"}) {
+  for (const char* sub :
+       {"", "/fuzz_batch_decoder", "/fuzz_event_json", "/fuzz_event_json_diff", "/fuzz_pem_keys"}) {
     if (auto s = fs::make_dirs(dir + sub, 0755); !s) {
       std::fprintf(stderr, "gen-fuzz-corpus: %s\n", s.error().message.c_str());
       return 1;
@@ -62,6 +68,30 @@ int main(int argc, char** argv) {
   for (const auto& info : events::kKinds)
     ok &= put(dir + "/fuzz_event_json/" + std::string(info.name) + ".json",
               events::to_json(events::example_event(info.kind)));
+
+  // fuzz_event_json_diff
+  {
+    const std::string d = dir + "/fuzz_event_json_diff/";
+    for (const auto& info : events::kKinds)
+      ok &= put(d + std::string(info.name) + ".json",
+                events::to_json(events::example_event(info.kind)));
+    int n = 0;
+    for (const auto& tricky : testing::kTrickyLines) {
+      char name[32];
+      std::snprintf(name, sizeof name, "tricky-%02d.json", n++);
+      ok &= put(d + name, tricky.line);
+    }
+    // A few kinds, each twice, around lines the fast reader declines: the
+    // reused reader and event see a kind again after other kinds and errors.
+    // Short enough to keep libFuzzer's default -max_len at 4096.
+    std::string mixed;
+    for (const auto kind : {events::Kind::process_exec, events::Kind::loss, events::Kind::process_exec})
+      mixed += events::to_json(events::example_event(kind)) + "\n";
+    for (std::size_t i = 0; i < std::size(testing::kTrickyLines); i += 6)
+      mixed += std::string(testing::kTrickyLines[i].line) + "\n";
+    mixed += events::to_json(events::example_event(events::Kind::loss)) + "\n";
+    ok &= put(d + "mixed.jsonl", mixed);
+  }
 
   // fuzz_pem_keys
   ok &= put(dir + "/fuzz_pem_keys/agent.pub", crypto::public_key_pem(key.public_key));
