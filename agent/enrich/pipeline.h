@@ -21,7 +21,7 @@ namespace bt::agent::enrich {
 
 struct Config {
   events::Event envelope;       // host, agent id
-  events::Build build;          // from agent/attribution
+  events::Build build;          // from agent/enrich/rules/attribution
   std::vector<secrets::Rule> secret_rules;
   std::vector<std::string> metadata_endpoints;  // beyond the defaults
   uint64_t self_pid = 0;        // the agent: its own /proc reads are not secret access

@@ -24,11 +24,8 @@ constexpr auto kAnswerTimeout = std::chrono::seconds(10);  // the capture thread
 Error io_error(const std::string& what) { return make_error(ErrorCode::kIo, what + ": " + std::strerror(errno)); }
 
 bool someone_listens(const sockaddr_un& addr) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  const bool yes = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return yes;
+  const UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  return fd && ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
 }
 
 // One request line (what came, when the peer closes without one); empty on timeout.
@@ -79,14 +76,16 @@ Result<std::unique_ptr<JobSocket>> JobSocket::open(const std::string& path) {
 
   std::unique_ptr<JobSocket> s(new JobSocket());
   s->path_ = path;
-  s->listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s->listen_fd_ < 0) return io_error("daemon.socket: socket");
-  if (::bind(s->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+  s->listen_fd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s->listen_fd_) return io_error("daemon.socket: socket");
+  if (::bind(s->listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
     return io_error("daemon.socket: " + path);
+  s->bound_ = true;
   // Every build user's hooks connect; the peer credentials say who they are.
-  if (::chmod(path.c_str(), 0666) != 0 || ::listen(s->listen_fd_, 64) != 0) return io_error("daemon.socket: " + path);
-  s->stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
-  if (s->stop_fd_ < 0) return io_error("daemon.socket: eventfd");
+  if (::chmod(path.c_str(), 0666) != 0 || ::listen(s->listen_fd_.get(), 64) != 0)
+    return io_error("daemon.socket: " + path);
+  s->stop_fd_.reset(::eventfd(0, EFD_CLOEXEC));
+  if (!s->stop_fd_) return io_error("daemon.socket: eventfd");
   s->thread_ = std::thread([raw = s.get()] { raw->serve(); });
   return s;
 }
@@ -100,29 +99,23 @@ JobSocket::~JobSocket() {
   }
   if (thread_.joinable()) {
     const uint64_t one = 1;
-    if (::write(stop_fd_, &one, sizeof one) < 0) log::warn("daemon", "job socket: cannot stop its thread");
+    if (::write(stop_fd_.get(), &one, sizeof one) < 0) log::warn("daemon", "job socket: cannot stop its thread");
     thread_.join();
   }
-  if (listen_fd_ >= 0) {
-    ::close(listen_fd_);
-    ::unlink(path_.c_str());
-  }
-  if (stop_fd_ >= 0) ::close(stop_fd_);
+  if (bound_) ::unlink(path_.c_str());
 }
 
 void JobSocket::serve() {
   for (;;) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       log::error("daemon", "job socket: poll: " + std::string(std::strerror(errno)));
       return;
     }
     if (fds[1].revents) return;
-    const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) continue;
-    serve_one(client);
-    ::close(client);
+    const UniqueFd client(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (client) serve_one(client.get());
   }
 }
 

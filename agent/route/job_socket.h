@@ -16,6 +16,7 @@
 
 #include "agent/route/job_protocol.h"
 #include "common/result.h"
+#include "common/unique_fd.h"
 
 namespace bt::agent::route {
 
@@ -47,8 +48,9 @@ class JobSocket {
   void serve_one(int client);
 
   std::string path_;
-  int listen_fd_ = -1;
-  int stop_fd_ = -1;
+  UniqueFd listen_fd_;
+  UniqueFd stop_fd_;
+  bool bound_ = false;  // the socket file is ours to remove
   std::thread thread_;
   std::mutex mutex_;
   std::deque<std::shared_ptr<Pending>> pending_;

@@ -1,4 +1,4 @@
-// agent/job/protocol: the `job begin|end` request and reply lines. The
+// agent/route/job_protocol: the `job begin|end` request and reply lines. The
 // daemon end to end (peer credentials, hooks, jobs spanning steps) is in
 // daemon_test.cpp.
 #include <doctest/doctest.h>

@@ -38,18 +38,15 @@ std::chrono::milliseconds Shipper::backoff(const Config& config, unsigned attemp
 }
 
 void Shipper::kick() {
-  has_work_ = true;
   if (!in_flight_ && !retry_pending_ && !closed_ && !paused_) send_next();
 }
 
 void Shipper::send_next() {
   const auto pending = spool_.pending();
   if (pending.empty()) {
-    has_work_ = false;
     if (hooks_.idle) hooks_.idle();
     return;
   }
-  has_work_ = true;
   const uint64_t seq = pending.front();
   auto bytes = spool_.read(seq);
   if (!bytes && spool_.gone(seq)) {
@@ -103,7 +100,6 @@ void Shipper::on_response(uint64_t seq, const batch::Header& header, const sende
       attempt_ = 0;
       if (r.status == 401 || r.status == 403) {
         paused_ = true;
-        has_work_ = false;
         if (hooks_.log)
           hooks_.log("collector refuses this agent (" + std::to_string(r.status) +
                      "): sending paused, batches stay in the spool until it is enrolled");

@@ -58,10 +58,6 @@ class Shipper {
 
   // New batches may be in the spool: start sending if not already busy.
   void kick();
-  bool idle() const { return !in_flight_ && !retry_pending_ && !has_work_; }
-  bool paused() const { return paused_; }
-  // The time a retry is scheduled for, if one is.
-  bool retry_pending() const { return retry_pending_; }
   const Stats& stats() const { return stats_; }
   // Closes the retry timer; the loop must run for its close callback.
   void close();
@@ -83,7 +79,6 @@ class Shipper {
   uv_timer_t* timer_ = nullptr;  // freed in its close callback
   bool in_flight_ = false;
   bool retry_pending_ = false;
-  bool has_work_ = false;
   bool closed_ = false;
   bool paused_ = false;
   unsigned attempt_ = 0;

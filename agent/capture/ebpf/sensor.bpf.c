@@ -131,7 +131,7 @@ struct scratch {
 };
 
 /* The environment variables that may leave the kernel: the CI systems'
- * identity variables (agent/attribution), never a secret one. */
+ * identity variables (agent/enrich/rules/attribution), never a secret one. */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 512);

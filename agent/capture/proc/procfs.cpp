@@ -62,7 +62,7 @@ std::vector<std::string> cmdline(pid_t pid) {
   return out;
 }
 
-bool status(pid_t tid, Status* out) {
+bool task_ids(pid_t tid, TaskIds* out) {
   std::string text;
   if (!read_file(proc(tid, "status"), &text, 8192)) return false;
   auto field = [&](const char* name) -> const char* {
@@ -103,8 +103,8 @@ std::vector<pid_t> children_of(pid_t pid) {
     char* end = nullptr;
     const long candidate = std::strtol(d->d_name, &end, 10);
     if (candidate <= 0 || *end != '\0') continue;
-    Status st;
-    if (status(static_cast<pid_t>(candidate), &st) && st.tgid == candidate && st.ppid == pid)
+    TaskIds st;
+    if (task_ids(static_cast<pid_t>(candidate), &st) && st.tgid == candidate && st.ppid == pid)
       children.push_back(static_cast<pid_t>(candidate));
   }
   ::closedir(proc);

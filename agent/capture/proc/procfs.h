@@ -1,4 +1,6 @@
-// What the tracer reads about a stopped tracee: /proc files and its memory.
+// The agent's reader of /proc and of other processes' memory: what the
+// capture backends read about a process (a stopped tracee, an exec's
+// program) and what enrichment reads about a runner or a secret's reader.
 #pragma once
 
 #include <sys/types.h>
@@ -12,12 +14,13 @@ namespace bt::agent::procfs {
 std::string read_link(const std::string& path);  // empty on error
 std::vector<std::string> cmdline(pid_t pid);
 
-struct Status {
+// The ids /proc/<tid>/status gives (not the whole file).
+struct TaskIds {
   pid_t tgid = 0;
   pid_t ppid = 0;
   uint64_t uid = 0;  // real uid
 };
-bool status(pid_t tid, Status* out);
+bool task_ids(pid_t tid, TaskIds* out);
 
 // The processes whose parent is `pid` (a scan of /proc).
 std::vector<pid_t> children_of(pid_t pid);

@@ -39,8 +39,8 @@ constexpr long kSeizeOptions = PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD;
 // ioctl), or from /proc without one (out of file descriptors?).
 std::optional<pidfd::Identity> identity_of(pid_t pid, int pidfd) {
   if (auto id = pidfd::identity(pidfd)) return id;
-  procfs::Status st;
-  if (!procfs::status(pid, &st)) return std::nullopt;
+  procfs::TaskIds st;
+  if (!procfs::task_ids(pid, &st)) return std::nullopt;
   return pidfd::Identity{st.ppid, st.uid};
 }
 
@@ -238,8 +238,8 @@ std::vector<capture::Fork> DetachedTree::new_lineage(pid_t pid, pid_t ppid) {
   for (;;) {
     chain.emplace_back(child, parent);
     if (parent <= 1 || parent == self || processes.count(parent) || chain.size() >= 64) break;
-    procfs::Status up;
-    if (!procfs::status(parent, &up)) break;
+    procfs::TaskIds up;
+    if (!procfs::task_ids(parent, &up)) break;
     child = parent;
     parent = up.ppid;
   }
@@ -323,7 +323,7 @@ void DetachedTree::finish_detached() {
 }
 
 Status DetachedTree::use_listener(UniqueFd listener) {
-  notifier = std::make_unique<Notifier>(listener.release(), locked, dns_sockets, options.notifier,
+  notifier = std::make_unique<Notifier>(std::move(listener), locked, dns_sockets, options.notifier,
                                         [this](uint64_t id, pid_t tid) { queue_exec(id, tid); });
   if (!set_up_detached()) return make_error(ErrorCode::kIo, "epoll: " + fs::errno_text(errno));
   // Orphans of the build come to us: we reap them, and know when the

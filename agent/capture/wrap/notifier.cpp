@@ -40,9 +40,9 @@ int recv_flags(long nr, const uint64_t* a) { return static_cast<int>(nr == __NR_
 
 }  // namespace
 
-Notifier::Notifier(int listener, LockedSink& sink, DnsSockets& dns, NotifierOptions options,
+Notifier::Notifier(UniqueFd listener, LockedSink& sink, DnsSockets& dns, NotifierOptions options,
                    ExecCall on_exec_call)
-    : listener_(listener), sink_(sink), dns_(dns), options_(options),
+    : listener_(std::move(listener)), sink_(sink), dns_(dns), options_(options),
       on_exec_call_(std::move(on_exec_call)) {
   // The kernel's structs may have grown past our headers': ask their sizes.
   seccomp_notif_sizes sizes{};
@@ -53,12 +53,12 @@ Notifier::Notifier(int listener, LockedSink& sink, DnsSockets& dns, NotifierOpti
   notif_size_ = std::max(notif_size_, sizeof(seccomp_notif));
   resp_size_ = std::max(resp_size_, sizeof(seccomp_notif_resp));
   // Older kernels lack the flag: notifications still work, only slower.
-  sync_wake_up_ = ::ioctl(listener_, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
+  if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) != 0)
+    log::debug("wrap", "no synchronous wake-up for notifications (Linux < 6.6): each costs a CPU switch");
 }
 
 Notifier::~Notifier() {
   stop();
-  ::close(listener_);
 }
 
 void Notifier::start() {
@@ -104,14 +104,14 @@ void Notifier::serve() {
   auto* req = reinterpret_cast<seccomp_notif*>(req_buf.data());
   while (!stopping_) {
     std::memset(req, 0, notif_size_);  // the kernel rejects a dirty buffer
-    if (::ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, req) == 0) {
+    if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, req) == 0) {
       answer(*req);
       continue;
     }
     // EINTR: stop() or another signal. ENOENT: the caller was killed
     // before we took it, or (Linux 6.6+) no process uses the filter any
     // more: then there is nothing left to answer.
-    if (errno == ENOENT && hung_up(listener_)) break;
+    if (errno == ENOENT && hung_up(listener_.get())) break;
     if (errno != EINTR && errno != ENOENT) {
       // Unexpected, but giving up would leave the build's opens waiting
       // for good: say it once and keep answering.
@@ -146,8 +146,8 @@ void Notifier::answer(const seccomp_notif& req) {
 }
 
 pid_t Notifier::process_of(pid_t tid) {
-  procfs::Status st;
-  return procfs::status(tid, &st) ? st.tgid : tid;
+  procfs::TaskIds st;
+  return procfs::task_ids(tid, &st) ? st.tgid : tid;
 }
 
 void Notifier::answer_process_access(const seccomp_notif& req, const uint64_t* args) {
@@ -237,7 +237,7 @@ void Notifier::wait_then_peek(uint64_t id, pid_t pid, int sock, std::string serv
 // Only an id still valid after reading the caller's memory proves the
 // bytes were its own: it may have died and its pid been reused meanwhile.
 bool Notifier::still_waiting(uint64_t id) {
-  return ::ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+  return ::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
 // `error`: 0 or -errno, the call's result; `go_on`: let the kernel run the
@@ -248,14 +248,14 @@ void Notifier::respond(uint64_t id, int error, bool go_on) {
   resp->id = id;
   resp->error = error;
   resp->flags = go_on ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
-  ::ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, resp);
+  ::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp);
 }
 
 void Notifier::answer_open(const seccomp_notif& req, const uint64_t* args) {
   const pid_t tid = static_cast<pid_t>(req.pid);
   auto open = read_open(tid, static_cast<long>(req.data.nr), args, sink_);
-  procfs::Status st;
-  if (!open || !still_waiting(req.id) || !procfs::status(tid, &st)) return respond(req.id, 0, true);
+  procfs::TaskIds st;
+  if (!open || !still_waiting(req.id) || !procfs::task_ids(tid, &st)) return respond(req.id, 0, true);
   open->pid = static_cast<uint64_t>(st.tgid);
   // The caller goes on at once; holding the lock keeps whatever it does
   // next (exit...) from being reported before this open.
@@ -271,9 +271,9 @@ void Notifier::answer_connect(const seccomp_notif& req, const uint64_t* args) {
   // Proved the caller's before the connect: with a dead caller whose pid
   // was reused, it would be some other process's socket.
   const int sock = call ? sockets_.copy(tid, call->fd, &leader, [&] { return still_waiting(req.id); }) : -1;
-  procfs::Status st;
+  procfs::TaskIds st;
   st.tgid = tid;
-  if (sock < 0 || (!leader && !procfs::status(tid, &st))) {
+  if (sock < 0 || (!leader && !procfs::task_ids(tid, &st))) {
     // Not ours to make (AF_UNIX, a bad address, a vanished caller): the
     // kernel makes it, with the errors it would give anyway.
     if (sock >= 0) ::close(sock);

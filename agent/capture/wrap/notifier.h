@@ -9,7 +9,7 @@
 //    another host goes to a thread of its own, so a slow peer holds up
 //    only its caller. Other families (AF_UNIX, whose peer sees the
 //    caller's credentials) go on unchanged.
-// With the detached tree (agent/wrap/tracer), every system call of
+// With the detached tree (agent/capture/wrap/tracer), every system call of
 // interest comes here, since no process stays ptraced:
 //  - An exec goes to the tracer (`on_exec_call`), which attaches to the
 //    caller for its exec stop and answers for it (continue_call()).
@@ -36,6 +36,7 @@
 #include "agent/capture/observation.h"
 #include "agent/capture/wrap/connects.h"
 #include "agent/capture/wrap/locked_sink.h"
+#include "common/unique_fd.h"
 
 struct seccomp_notif;  // <linux/seccomp.h>
 
@@ -57,7 +58,7 @@ class Notifier {
   // through `sink`; `dns` is the tracer's, used under the same lock.
   // `on_exec_call`: where execs go (the detached tree); null when the
   // filter does not send them here.
-  Notifier(int listener, LockedSink& sink, DnsSockets& dns, NotifierOptions options,
+  Notifier(UniqueFd listener, LockedSink& sink, DnsSockets& dns, NotifierOptions options,
            ExecCall on_exec_call = nullptr);
   ~Notifier();
   Notifier(const Notifier&) = delete;
@@ -70,7 +71,6 @@ class Notifier {
   // connects still in progress for callers that were killed, and joins.
   void stop();
 
-  bool sync_wake_up() const { return sync_wake_up_; }
   uint64_t notifications() const { return notifications_; }
   uint64_t foreign_abi_calls() const { return foreign_abi_; }
   // Any thread: lets the call `id` go on (an exec, once attached to).
@@ -90,7 +90,7 @@ class Notifier {
   void respond(uint64_t id, int error, bool go_on);
   bool still_waiting(uint64_t id);
 
-  int listener_;
+  UniqueFd listener_;
   LockedSink& sink_;
   DnsSockets& dns_;
   NotifierOptions options_;
@@ -99,7 +99,6 @@ class Notifier {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> done_{false};
   bool recv_failed_ = false;
-  bool sync_wake_up_ = false;
   uint64_t notifications_ = 0;
   std::size_t notif_size_ = 0;
   std::size_t resp_size_ = 0;

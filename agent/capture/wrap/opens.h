@@ -1,7 +1,7 @@
 // The open-family system calls as the wrap backend sees them: from the
 // raw arguments of a stopped or notifying thread to an `Open` observation.
-// Shared by the user-notification path (agent/wrap/notifier) and the ptrace
-// fallback (agent/wrap/tracer).
+// Shared by the user-notification path (agent/capture/wrap/notifier) and
+// the ptrace tree (agent/capture/wrap/ptrace_tree).
 #pragma once
 
 #include <sys/syscall.h>

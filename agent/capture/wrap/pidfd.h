@@ -1,4 +1,4 @@
-// Process file descriptors, for the detached tree (agent/wrap/tracer): a
+// Process file descriptors, for the detached tree (agent/capture/wrap/tracer): a
 // process the tracer only met at its exec is watched through a pidfd, and
 // its exit status read from it once its parent has reaped it (Linux 6.15+,
 // PIDFD_INFO_EXIT), so no process of the build has to stay ptraced.

@@ -80,8 +80,8 @@ void PtraceTree::track(pid_t tid, pid_t tgid, pid_t ppid) {
 
 pid_t PtraceTree::process_of(pid_t tid) {
   if (auto it = tgid_of.find(tid); it != tgid_of.end()) return it->second;
-  procfs::Status st;
-  if (!procfs::status(tid, &st)) st.tgid = tid;
+  procfs::TaskIds st;
+  if (!procfs::task_ids(tid, &st)) st.tgid = tid;
   track(tid, st.tgid, st.ppid);
   return st.tgid;
 }
@@ -91,8 +91,8 @@ void PtraceTree::on_new_task(pid_t tid, pid_t parent_tid, int event) {
   // fork and vfork make a process, a child of the caller's (CLONE_PARENT
   // aside, which only clone() passes); clone may make a thread.
   if (event != PTRACE_EVENT_CLONE) return track(tid, tid, process_of(parent_tid));
-  procfs::Status st;
-  if (!procfs::status(tid, &st)) {
+  procfs::TaskIds st;
+  if (!procfs::task_ids(tid, &st)) {
     st.tgid = tid;
     st.ppid = process_of(parent_tid);
   }
@@ -107,8 +107,8 @@ void PtraceTree::on_exec(pid_t pid) {
   // The rest runs beside the program: its parent and real uid (the
   // program would have to call setuid() within microseconds to be seen
   // with its next uid), then enrichment (digests, redaction).
-  procfs::Status st;
-  if (procfs::status(pid, &st)) {
+  procfs::TaskIds st;
+  if (procfs::task_ids(pid, &st)) {
     e.ppid = static_cast<uint64_t>(st.ppid);
     e.uid = st.uid;
   }
@@ -332,7 +332,7 @@ bool PtraceTree::wait_for_events(std::chrono::steady_clock::time_point last_stop
 
 Status PtraceTree::use_listener(UniqueFd listener) {
   tgid_of[main] = main;
-  if (listener) notifier = std::make_unique<Notifier>(listener.release(), locked, dns_sockets, options.notifier);
+  if (listener) notifier = std::make_unique<Notifier>(std::move(listener), locked, dns_sockets, options.notifier);
   log::debug("wrap", notifier ? "ptrace tree; opens answered by seccomp user notification"
                               : "ptrace tree; opens stop under ptrace (no seccomp listener)");
   return Ok{};

@@ -1,6 +1,6 @@
 // The wrap capture backend: runs one command with every descendant under
 // a seccomp filter that stops only the system calls of interest. Opens and
-// connects go to agent/wrap/notifier by seccomp user notification. Then:
+// connects go to agent/capture/wrap/notifier by seccomp user notification. Then:
 //  - the detached tree (Linux 6.15+): execs and every other call of
 //    interest are notified too; a process is ptraced only from its exec call
 //    to its exec stop (so exec success and the program are exact), then

@@ -36,14 +36,6 @@ Result<FileDigest> hash_fd(int fd, const std::string& path) {
 
 }  // namespace
 
-Result<FileDigest> sha256_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return make_error(ErrorCode::kIo, path + ": open: " + fs::errno_text(errno));
-  auto d = hash_fd(fd, path);
-  ::close(fd);
-  return d;
-}
-
 Result<FileDigest> Cache::file(const std::string& path) {
   // O_NONBLOCK: a FIFO named as an artifact must not hang the tracer.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -58,7 +50,6 @@ Result<FileDigest> Cache::file(const std::string& path) {
   {
     std::lock_guard lock(mu_);
     if (auto it = entries_.find(key); it != entries_.end()) {
-      ++hits_;
       ::close(fd);
       return FileDigest{static_cast<uint64_t>(st.st_size), it->second};
     }
@@ -67,7 +58,6 @@ Result<FileDigest> Cache::file(const std::string& path) {
   ::close(fd);
   if (!d) return d;
   std::lock_guard lock(mu_);
-  ++misses_;
   if (entries_.size() >= max_entries_) entries_.clear();
   entries_.emplace(key, d->sha256);
   return d;

@@ -23,18 +23,13 @@ class Cache {
   explicit Cache(std::size_t max_entries = 65536) : max_entries_(max_entries) {}
   // Hashes `path` (following symlinks), or returns the cached digest.
   Result<FileDigest> file(const std::string& path);
-  uint64_t hits() const { return hits_; }
-  uint64_t misses() const { return misses_; }
 
  private:
   using Key = std::tuple<uint64_t, uint64_t, uint64_t, int64_t, int64_t>;  // dev, ino, size, mtime s, ns
   std::mutex mu_;
   std::map<Key, std::string> entries_;
   std::size_t max_entries_;
-  uint64_t hits_ = 0, misses_ = 0;
 };
 
-// Hashes a whole file, without the cache.
-Result<FileDigest> sha256_file(const std::string& path);
 
 }  // namespace bt::agent::digest
