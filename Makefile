@@ -55,13 +55,11 @@ bench: deps
 	ninja -C $(BENCH_BUILD)
 	@scripts/run-bench.sh $(BENCH_BUILD)
 
-# Regenerates the docs derived from declarations (events, config, attribution,
-# secret rules, upload tools); tests fail when they are stale.
+# Splices the parts of the reference pages derived from declarations (events,
+# config, attribution, secret rules, upload tools) into docs/; the prose
+# around them is written in the pages. Tests fail when a page is stale.
 docs: build
-	$(BUILD)/common/gen-events-doc > docs/events.md
-	for page in config ci-attribution secret-rules upload-tools; do \
-	  f=docs/$$page.md; [ $$page = config ] && f=docs/agent-config.md; \
-	  $(BUILD)/agent/gen-agent-docs $$page > $$f; done
+	$(BUILD)/agent/gen-docs write .
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)

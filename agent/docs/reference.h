@@ -1,29 +1,27 @@
-// The agent's generated reference pages: each is rendered from the table
-// that drives the behaviour it documents, so docs cannot drift from code.
+// The reference pages of docs/ with generated parts (common/markdown.h):
+// each part is rendered from the table that drives the behaviour it
+// documents, so docs cannot drift from code. `make docs` rewrites them
+// (gen-docs write), a test checks them (tests/agent/docs_test.cpp).
 #pragma once
 
-#include <string>
 #include <vector>
 
 #include "agent/enrich/rules/attribution.h"
-#include "agent/runtime/config.h"
 #include "agent/enrich/rules/secrets.h"
 #include "agent/enrich/rules/uploads.h"
+#include "agent/runtime/config.h"
+#include "common/events/schema_doc.h"
+#include "common/markdown.h"
 
 namespace bt::agent::docs {
 
-struct Page {
-  std::string name;  // docs/<file> without the extension
-  std::string file;
-  std::string (*render)();
-};
-
-inline std::vector<Page> pages() {
+inline std::vector<markdown::Page> pages() {
   return {
-      {"config", "docs/agent-config.md", config::reference_markdown},
-      {"ci-attribution", "docs/ci-attribution.md", attribution::reference_markdown},
-      {"secret-rules", "docs/secret-rules.md", secrets::reference_markdown},
-      {"upload-tools", "docs/upload-tools.md", uploads::reference_markdown},
+      {"docs/events.md", events::reference_parts},
+      {"docs/agent-config.md", config::reference_parts},
+      {"docs/ci-attribution.md", attribution::reference_parts},
+      {"docs/secret-rules.md", secrets::reference_parts},
+      {"docs/upload-tools.md", uploads::reference_parts},
   };
 }
 

@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include "common/fs.h"
+#include "common/markdown.h"
 
 namespace bt::agent::config {
 
@@ -189,15 +190,10 @@ Result<Config> load(const cli::Args& args) {
   return c;
 }
 
-std::string reference_markdown() {
-  std::string md =
-      "# Agent configuration\n\n"
-      "<!-- Generated from agent/runtime/config.cpp by `make docs`; do not edit by hand. -->\n\n"
-      "Every `buildtrail-agent` command reads `/etc/buildtrail/agent.toml` when it exists (or the\n"
-      "file named by `--config FILE`), then applies its flags: a flag beats the file, the file\n"
-      "beats the default (and an environment variable, where a key names one, sits between the\n"
-      "file and the flags). Unknown keys and wrong types are errors naming the key.\n\n"
-      "| key | flag | type | default | meaning |\n| --- | --- | --- | --- | --- |\n";
+namespace {
+
+std::string keys_table() {
+  std::string md = "| key | flag | type | default | meaning |\n| --- | --- | --- | --- | --- |\n";
   const Config defaults;
   for (const auto& k : kKeys) {
     const std::string def = k.text ? (defaults.*(k.text)).empty() ? "" : "`\"" + defaults.*(k.text) + "\"`"
@@ -205,8 +201,14 @@ std::string reference_markdown() {
     md += "| `" + std::string(k.toml) + "` | `--" + std::string(k.flag) + "` | " +
           (k.text ? "string" : "integer") + " | " + def + " | " + std::string(k.doc) + " |\n";
   }
-  md += "\n## A complete example\n\n```toml\n# /etc/buildtrail/agent.toml\n";
+  return md;
+}
+
+// Every key with its default, as a file: a test parses it.
+std::string example_toml() {
+  std::string md = "```toml\n# /etc/buildtrail/agent.toml\n";
   std::string table;
+  const Config defaults;
   for (const auto& k : kKeys) {
     const std::string path(k.toml);
     const auto dot = path.find('.');
@@ -227,8 +229,11 @@ std::string reference_markdown() {
       md += name + " = " + std::to_string(defaults.*(k.number)) + "\n";
     }
   }
-  md += "```\n";
-  return md;
+  return md + "```\n";
 }
+
+}  // namespace
+
+std::vector<markdown::Part> reference_parts() { return {{"keys", keys_table()}, {"example", example_toml()}}; }
 
 }  // namespace bt::agent::config

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/cli.h"
+#include "common/markdown.h"
 #include "common/result.h"
 
 namespace bt::agent::config {
@@ -51,7 +52,7 @@ std::vector<cli::Option> options();
 Result<Config> load(const cli::Args& args);
 Result<Config> parse_toml(const std::string& text, const std::string& origin, Config base = {});
 
-// docs/agent-config.md, generated from the table.
-std::string reference_markdown();
+// The parts of docs/agent-config.md generated from the table.
+std::vector<markdown::Part> reference_parts();
 
 }  // namespace bt::agent::config

@@ -6,6 +6,7 @@
 
 #include "agent/enrich/rules/attribution.h"
 #include "agent/enrich/rules/runners.h"
+#include "tests/common/test_util.h"
 
 using namespace bt;
 using namespace bt::agent::attribution;
@@ -302,8 +303,8 @@ TEST_CASE("current_environment reads environ") {
   ::unsetenv("BT_ATTRIBUTION_TEST");
 }
 
-TEST_CASE("reference_markdown: one row per CI system with its variables") {
-  const std::string md = reference_markdown();
+TEST_CASE("docs/ci-attribution.md: one row per CI system with its variables") {
+  const std::string md = testing::rendered_page("docs/ci-attribution.md", reference_parts);
   CHECK(md.find("| CI system | detected by | job | id | number | url | repository | commit | runner |") !=
         std::string::npos);
   for (const char* ci : {"jenkins", "github", "gitlab", "buildkite", "azure", "circleci", "tekton", "generic"})

@@ -46,7 +46,7 @@ TEST_CASE("unknown keys and wrong types are one-line errors naming the key") {
 }
 
 TEST_CASE("the documented example parses") {
-  const std::string md = config::reference_markdown();
+  const std::string md = testing::rendered_page("docs/agent-config.md", config::reference_parts);
   const auto begin = md.find("```toml\n") + 8;
   const auto end = md.find("```", begin);
   auto parsed = config::parse_toml(md.substr(begin, end - begin), "example");

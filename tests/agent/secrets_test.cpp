@@ -6,7 +6,9 @@
 
 #include "agent/enrich/rules/runners.h"
 #include "agent/enrich/rules/secrets.h"
+#include "tests/common/test_util.h"
 
+using namespace bt;
 using namespace bt::agent::secrets;
 
 namespace {
@@ -239,8 +241,8 @@ TEST_CASE("metadata endpoints: defaults, IP normalisation, host names, extras") 
   CHECK_FALSE(m.is_metadata_address("100.100.100.200"));
 }
 
-TEST_CASE("reference_markdown lists every rule and endpoint, and its example parses") {
-  const std::string md = reference_markdown();
+TEST_CASE("docs/secret-rules.md lists every rule and endpoint, and its example parses") {
+  const std::string md = testing::rendered_page("docs/secret-rules.md", reference_parts);
   CHECK(md.find("| rule | class | patterns |") != std::string::npos);
   for (const auto& r : default_rules()) CHECK_MESSAGE(md.find("| `" + r.name + "` |") != std::string::npos, r.name);
   for (const auto& e : default_metadata_endpoints())

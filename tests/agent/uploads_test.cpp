@@ -451,8 +451,8 @@ TEST_CASE("not uploads") {
   CHECK_FALSE(uploads::recognise({}, "", w.dir, w.digests));
 }
 
-TEST_CASE("reference_markdown lists every recogniser") {
-  const std::string md = uploads::reference_markdown();
+TEST_CASE("docs/upload-tools.md lists every recogniser") {
+  const std::string md = testing::rendered_page("docs/upload-tools.md", uploads::reference_parts);
   CHECK(md.starts_with("# Upload tools\n"));
   for (const char* tool : {"`docker`", "`podman`", "`crane`", "`oras`", "`npm`", "`twine`", "`maven`", "`gradle`",
                            "`gem`", "`cargo`", "`nuget`", "`helm`", "`aws-s3`", "`gsutil`", "`gcloud-storage`",

@@ -94,3 +94,20 @@ inline std::string make_temp_dir(const char* tag) {
 }
 
 }  // namespace bt::testing
+
+#include "common/markdown.h"
+
+namespace bt::testing {
+
+// A reference page of docs/ with its generated parts spliced in from the
+// code (what `make docs` would write); fails the test when it cannot.
+inline std::string rendered_page(const std::string& file, std::vector<markdown::Part> (*parts)()) {
+  auto page = markdown::render(env_or("BUILDTRAIL_SRC", "."), {file, parts});
+  if (!page) {
+    std::fprintf(stderr, "%s\n", page.error().message.c_str());
+    std::abort();
+  }
+  return *page;
+}
+
+}  // namespace bt::testing

@@ -41,7 +41,7 @@ struct CiSystem {
 };
 
 // Rows are tried in order and the first detected names `ci` (see the
-// precedence paragraph of reference_markdown for why this order). The last
+// "Which CI system wins" in docs/ci-attribution.md for why this order). The last
 // row, generic, also overrides the fields of whichever row was detected.
 constexpr std::array<CiSystem, 8> kSystems = {{
     {"jenkins",
@@ -346,58 +346,11 @@ std::vector<std::string> identity_variables() {
   return out;
 }
 
-std::string reference_markdown() {
-  std::string md =
-      "# CI attribution\n\n"
-      "<!-- Generated from agent/enrich/rules/attribution.cpp by `make docs`; do not edit by hand. -->\n\n"
-      "Every event carries a `build` block naming the CI build it belongs to. The agent fills it\n"
-      "from the environment of the command it wraps, using the variables each CI system gives\n"
-      "its build steps. For each field the entries are tried in order; a composition such as\n"
-      "`${GITHUB_WORKFLOW}/${GITHUB_JOB}` is used only when all its variables are set, and a\n"
-      "variable set to the empty string counts as unset; `VAR=value` is compared ignoring case.\n"
-      "`—`: the CI system has no such variable. `id` is unique within the CI system: it names\n"
-      "the whole run where the system has one (GitHub workflow run and attempt, Buildkite\n"
-      "build, CircleCI workflow, Tekton PipelineRun) and the job on GitLab and Jenkins, whose\n"
-      "UIs are organised by job.\n\n";
-  md += table_doc();
-  md +=
-      "\n## Which CI system wins\n\n"
-      "The rows are tried in table order; the first whose detection variables are all set gives\n"
-      "`ci` and the fields. Jenkins and Tekton come first because they are the systems found\n"
-      "running inside another system's job (a Jenkinsfile runner started by a GitHub or GitLab\n"
-      "job inherits the outer variables; Tekton's variables are only ever set on purpose), and\n"
-      "the innermost system is the one that runs the command. `generic` comes last.\n\n"
-      "## Generic builds and overrides\n\n"
-      "Outside the CI systems above, set `BUILDTRAIL_BUILD_ID` (required) and any of\n"
-      "`BUILDTRAIL_JOB`, `BUILDTRAIL_BUILD_NUMBER`, `BUILDTRAIL_BUILD_URL`,\n"
-      "`BUILDTRAIL_REPOSITORY`, `BUILDTRAIL_COMMIT` and `BUILDTRAIL_RUNNER`; `ci` is then\n"
-      "`generic`. When a CI system is detected as well, `ci` stays that system, but every\n"
-      "non-empty `BUILDTRAIL_*` variable replaces the field the CI system gave: explicit values\n"
-      "win, so a pipeline can correct or complete its attribution (for example set\n"
-      "`BUILDTRAIL_REPOSITORY` where the CI system does not expose the repository).\n\n"
-      "`runner` is the host name when neither the CI system nor `BUILDTRAIL_RUNNER` names one.\n"
-      "With no CI system and no `BUILDTRAIL_BUILD_ID` the build block is empty.\n\n"
-      "## Values\n\n"
-      "Every value is cut to 1024 bytes (at a UTF-8 character boundary). `url` and\n"
-      "`repository` have their credentials removed (`user:password@` and secret query\n"
-      "parameters) before anything else: GitLab's `CI_REPOSITORY_URL`, for one, carries the\n"
-      "job token as `gitlab-ci-token:<token>@`.\n\n"
-      "## GitLab custom executor\n\n"
-      "A custom executor's stages (`run_exec` and the others) get the job's variables with a\n"
-      "`CUSTOM_ENV_` prefix (`CUSTOM_ENV_CI_JOB_ID`...). When no CI system is found in the\n"
-      "plain variables, the table is read again over the `CUSTOM_ENV_` ones with the prefix\n"
-      "dropped, so `buildtrail-agent run` inside `run_exec` attributes the job\n"
-      "(`docs/integrations.md`).\n\n"
-      "## Tekton\n\n"
-      "Tekton gives step containers no variables describing the run; it labels the TaskRun's\n"
-      "pod instead (`tekton.dev/taskRun`, `tekton.dev/pipelineRun`, ...). buildtrail reads the\n"
-      "`TEKTON_*` variables of the table, which a Task's `stepTemplate` sets from those labels\n"
-      "through the Kubernetes downward API (a label that is absent gives an empty, so unset,\n"
-      "variable). Repository and commit come from the Task's parameters through the generic\n"
-      "variables:\n\n"
-      "```yaml\n"
-      "stepTemplate:\n"
-      "  env:\n";
+namespace {
+
+// The step template that gives a Tekton step the TEKTON_* variables the
+// table reads: from the TaskRun pod's labels (the downward API).
+std::string tekton_step_template() {
   constexpr std::array<std::pair<std::string_view, std::string_view>, 7> kTektonEnv = {{
       {"TEKTON_TASK_RUN", "metadata.labels['tekton.dev/taskRun']"},
       {"TEKTON_TASK", "metadata.labels['tekton.dev/task']"},
@@ -407,6 +360,7 @@ std::string reference_markdown() {
       {"TEKTON_NAMESPACE", "metadata.namespace"},
       {"TEKTON_NODE_NAME", "spec.nodeName"},
   }};
+  std::string md = "```yaml\nstepTemplate:\n  env:\n";
   for (const auto& [name, path] : kTektonEnv)
     md += "    - name: " + std::string(name) + "\n      valueFrom: {fieldRef: {fieldPath: \"" +
           std::string(path) + "\"}}\n";
@@ -416,6 +370,12 @@ std::string reference_markdown() {
       "    - name: BUILDTRAIL_COMMIT\n      value: $(params.revision)\n"
       "```\n";
   return md;
+}
+
+}  // namespace
+
+std::vector<markdown::Part> reference_parts() {
+  return {{"systems", table_doc()}, {"tekton-step-template", tekton_step_template()}};
 }
 
 }  // namespace bt::agent::attribution

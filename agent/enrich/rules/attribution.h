@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/events/event.h"
+#include "common/markdown.h"
 
 namespace bt::agent::attribution {
 
@@ -42,7 +43,7 @@ Environment identity_only(const Environment& all);
 // or one `run --session` stopped at its exec.
 Environment identity_environment_of(uint64_t pid);
 
-// docs/ci-attribution.md, generated from the table.
-std::string reference_markdown();
+// The parts of docs/ci-attribution.md generated from the table.
+std::vector<markdown::Part> reference_parts();
 
 }  // namespace bt::agent::attribution

@@ -388,66 +388,14 @@ bool MetadataEndpoints::is_metadata_host(std::string_view host) const {
   return std::find(hosts_.begin(), hosts_.end(), host_key(host)) != hosts_.end();
 }
 
-std::string reference_markdown() {
-  std::string md =
-      "# Secret-access rules\n\n"
-      "<!-- Generated from agent/enrich/rules/secrets.cpp by `make docs`; do not edit by hand. -->\n\n"
-      "A build process that opens a credential file, or connects to a cloud metadata endpoint,\n"
-      "produces a `secret_access` event naming the rule that matched, the class of credential,\n"
-      "how it was touched and the path or endpoint (never the content).\n\n"
-      "## Credential files\n\n"
-      "Paths are matched after the agent resolved them to absolute paths, so a file opened by a\n"
-      "relative name (`cd ~/.aws && cat credentials`) is found too. A pattern starting with `/`\n"
-      "is a glob over the whole absolute path; any other pattern is a glob over the path's last\n"
-      "components, as many as the pattern has (`.aws/credentials` matches it in every home\n"
-      "folder, `.npmrc` matches every file of that name). In a glob, `*` and `?` match within\n"
-      "one component (never `/`) and `[...]` is a character set, as in fnmatch(3). The patterns\n"
-      "after \"not\" are exclusions: `id_rsa.pub` is not a private key. When several rules match\n"
-      "a path, the first in this table is reported.\n\n";
-  md += rules_table();
-  md +=
-      "\n## Cloud metadata endpoints\n\n"
-      "A connection by a build process to one of these endpoints is a `secret_access` event of\n"
-      "class `metadata_endpoint`: the endpoints hand out cloud credentials to whatever asks.\n"
-      "Addresses are compared as IPs, so `fd00:ec2:0::254` and `::ffff:169.254.169.254` are the\n"
-      "same endpoints as `fd00:ec2::254` and `169.254.169.254`; names are compared\n"
-      "case-insensitively, with or without a trailing dot.\n\n";
-  md += endpoints_list();
-  md +=
-      "\nMore endpoints (IPs or host names) come from the repeatable\n"
-      "`--metadata-endpoint HOST|IP` flag of `run` and from `secrets.metadata_endpoints` in\n"
-      "the agent configuration (comma-separated); they add to this list.\n\n"
-      "## Reads of other processes\n\n"
-      "A build process that opens another process's `/proc/<pid>/environ`, `mem` or `maps`\n"
-      "(rules `proc-environ`, `proc-mem`, `proc-maps`), reads its memory with\n"
-      "process_vm_readv(2) (`process-vm-readv`) or attaches to it with ptrace(2)\n"
-      "(`ptrace-attach`) produces a `secret_access` event of class `process_memory` naming\n"
-      "the target's pid and executable; a process reading its own files is not reported.\n"
-      "When the target of an `environ` or `mem` read is a CI runner, whose environment and\n"
-      "memory hold the runner's credentials, the rule is `ci-runner-environ` or\n"
-      "`ci-runner-mem` and the class `ci_runner`. A runner is a process whose task name or\n"
-      "executable file name is one of these (an argument is compared by its file name):\n\n";
-  md += runners_list();
-  md +=
-      "\n"
-      "## Rules file format\n\n"
-      "Custom rules, in the file named by `secrets.rules_file` (flag `--secret-rules`) of the\n"
-      "agent configuration, are added to the built-in ones and use their format: one rule\n"
-      "per line, `<name> <class> <pattern>`, separated by spaces; the pattern is the rest of the\n"
-      "line, so it may contain spaces. Blank lines and lines starting with `#` are ignored.\n"
-      "Several lines with one name form one rule; a pattern starting with `!` excludes paths\n"
-      "from that rule. Names use letters, digits, `-`, `_` and `.`. The classes are:\n";
+std::vector<markdown::Part> reference_parts() {
+  std::string classes;
   for (std::size_t i = 0; i < kClasses.size(); ++i)
-    md += (i == 0 ? "" : i + 1 == kClasses.size() ? " and " : ", ") + code(kClasses[i]);
-  md +=
-      ".\nAn unknown class or a malformed line is an error naming the line.\n\n"
-      "```\n"
-      "# rule name        class             pattern\n"
-      "vault-token        cloud             .vault-token\n"
-      "deploy-key         ssh_key           /srv/deploy/keys/*\n"
-      "deploy-key         ssh_key           !*.pub\n"
-      "```\n";
-  return md;
+    classes += (i == 0 ? "" : i + 1 == kClasses.size() ? " and " : ", ") + code(kClasses[i]);
+  return {{"rules", rules_table()},
+          {"endpoints", endpoints_list()},
+          {"runners", runners_list()},
+          {"classes", classes + ".\n"}};
 }
 
 }  // namespace bt::agent::secrets

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/markdown.h"
 #include "common/result.h"
 
 namespace bt::agent::secrets {
@@ -91,7 +92,8 @@ struct MetadataEndpoint {
 };
 const std::vector<MetadataEndpoint>& default_metadata_endpoints();
 
-// docs/secret-rules.md, generated from default_rules() and attribution::known_runners().
-std::string reference_markdown();
+// The parts of docs/secret-rules.md generated from default_rules(), the
+// endpoints and attribution::known_runners().
+std::vector<markdown::Part> reference_parts();
 
 }  // namespace bt::agent::secrets

@@ -3,7 +3,7 @@
 // One row of kRecognisers per uploader: which executables, which subcommand
 // words, which flags take a value, and a small function that picks the
 // destination and the local files out of the parsed command line. The same
-// rows generate docs/upload-tools.md (reference_markdown), so the table and
+// rows generate docs/upload-tools.md (reference_parts), so the table and
 // its documentation cannot drift apart.
 //
 // The caller sees every exec on its own, so `sudo` and `env X=Y` prefixes
@@ -535,7 +535,7 @@ struct Recogniser {
   string_view global_flags;  // flags before the words that take a value
   string_view value_flags;   // flags after the words that take a value
   Extract extract;
-  // For reference_markdown():
+  // For reference_parts():
   string_view usage;
   string_view destination;
   string_view files;
@@ -927,28 +927,12 @@ std::string commands_cell(const Recogniser& r) {
 
 }  // namespace
 
-std::string reference_markdown() {
-  std::string md =
-      "# Upload tools\n\n"
-      "Commands the agent recognises as artifact uploads (`artifact_upload` events),\n"
-      "generated from the recogniser table in `agent/enrich/rules/uploads.cpp`.\n"
-      "Launchers are unwrapped first (`npx`, `python3 -m`, `node script.js`, `sh ./gradlew`);\n"
-      "a GitHub action's bundled script (`node <work>/_actions/OWNER/REPO/REF/dist/...`) is\n"
-      "the tool `OWNER/REPO`.\n"
-      "Destinations pass through URL redaction. Files are resolved against the working\n"
-      "directory; a directory stands for the regular files under it, in name order, up to " +
-      std::to_string(kMaxFiles) +
-      " per\nupload, after which an entry `<dir>/...` without a digest marks the cut. A file\n"
-      "that cannot be read is listed with size 0 and an empty `sha256`. The patterns of an\n"
-      "uploader that expands globs itself stand for the paths they match when the command\n"
-      "starts (`*`, `?`, `[...]`, `{a,b}`); one with `**`, or matching nothing, is listed as\n"
-      "given, without a digest.\n\n"
-      "| tool | commands | destination | files |\n"
-      "| --- | --- | --- | --- |\n";
+std::vector<markdown::Part> reference_parts() {
+  std::string md = "| tool | commands | destination | files |\n| --- | --- | --- | --- |\n";
   for (const Recogniser& r : kRecognisers)
     md += "| " + tool_cell(r) + " | " + commands_cell(r) + " | " + cell(r.destination) + " | " + cell(r.files) +
           " |\n";
-  return md;
+  return {{"limit", "At most " + std::to_string(kMaxFiles) + " files are listed per upload.\n"}, {"tools", md}};
 }
 
 }  // namespace bt::agent::uploads

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/enrich/rules/digest.h"
+#include "common/markdown.h"
 #include "common/events/event.h"
 
 namespace bt::agent::uploads {
@@ -20,7 +21,7 @@ std::optional<events::ArtifactUpload> recognise(const std::vector<std::string>& 
                                                 const std::string& exe, const std::string& cwd,
                                                 digest::Cache& digests);
 
-// docs/upload-tools.md, generated from the table.
-std::string reference_markdown();
+// The parts of docs/upload-tools.md generated from the table.
+std::vector<markdown::Part> reference_parts();
 
 }  // namespace bt::agent::uploads
