@@ -1,8 +1,9 @@
 // `buildtrail-agent daemon` end to end, for real: the daemon loads its BPF
 // programs into this kernel, fake CI runners (the real runner's task name
 // and argv, see fake_runner.py) start builds, and the events go to the real
-// collector over loopback HTTP. Needs root; with BUILDTRAIL_REQUIRE_EBPF=1
-// (CI) anything missing is a failure, not a skip.
+// collector over loopback HTTP. In the privileged suite: skipped without
+// root (tests/privileged_main.cpp); with BUILDTRAIL_REQUIRE_EBPF=1 (CI)
+// anything missing is a failure, not a skip.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -26,13 +27,6 @@ using namespace bt::testing::capture;
 
 namespace {
 
-
-bool ebpf_possible() {
-  if (::geteuid() == 0) return true;
-  if (testing::env_or("BUILDTRAIL_REQUIRE_EBPF", "") == "1") FAIL("the eBPF tests need root (BUILDTRAIL_REQUIRE_EBPF=1)");
-  MESSAGE("skipped: the eBPF daemon tests need root");
-  return false;
-}
 
 bool wait_until(const std::function<bool()>& done, int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 20) {
@@ -208,7 +202,6 @@ void make_home(const std::string& home) {
 }  // namespace
 
 TEST_CASE("daemon: two concurrent builds on one host, every event kind, attributed; nothing outside builds") {
-  if (!ebpf_possible()) return;
   testing::CollectorData d("daemon");
   testing::CollectorProcess c(d.data);
   REQUIRE(c.running());
@@ -321,7 +314,6 @@ TEST_CASE("daemon: two concurrent builds on one host, every event kind, attribut
 }
 
 TEST_CASE("daemon: completeness on the shared workloads (exec_storm vs strace -f; file_storm's 147 secrets)") {
-  if (!ebpf_possible()) return;
   const std::string bench = shared_bench();
   const std::string root = testing::make_temp_dir("daemon-storms");
   const std::string work = root + "/work";
@@ -369,7 +361,6 @@ TEST_CASE("daemon: completeness on the shared workloads (exec_storm vs strace -f
 }
 
 TEST_CASE("daemon: what the ring buffer cannot hold is counted and reported as loss") {
-  if (!ebpf_possible()) return;
   testing::CollectorData d("daemon-loss");
   testing::CollectorProcess c(d.data);
   REQUIRE(c.running());
@@ -401,7 +392,6 @@ TEST_CASE("daemon: what the ring buffer cannot hold is counted and reported as l
 }
 
 TEST_CASE("daemon: refuses clearly without BTF or root; drops capabilities; detaches on SIGTERM") {
-  if (!ebpf_possible()) return;
   const std::string root = testing::make_temp_dir("daemon-ops");
   const auto no_btf = testing::run_command(agent_bin() + " daemon --state-dir " + root + "/s1 --btf-file " + root +
                                            "/no-such-btf");
@@ -509,7 +499,6 @@ std::set<std::size_t> sensor_sees(bool raw_sys_exit, const std::string& dir, int
 }  // namespace
 
 TEST_CASE("sensor: system calls by per-call tracepoints, and by the raw sys_exit where those are missing") {
-  if (!ebpf_possible()) return;
   const std::string dir = testing::make_temp_dir("sensor-calls");
   REQUIRE(testing::run_command("printf 'registry=x\\n' > " + dir + "/.npmrc").exit_code == 0);
   Listener l;
@@ -523,7 +512,6 @@ TEST_CASE("sensor: system calls by per-call tracepoints, and by the raw sys_exit
 }
 
 TEST_CASE("sensor: only the identity variables of a build's environment leave the kernel") {
-  if (!ebpf_possible()) return;
   agent::ebpf::Options o;
   o.env_allow = agent::attribution::identity_variables();
   auto sensor = agent::ebpf::Sensor::start(o);
@@ -550,7 +538,6 @@ TEST_CASE("sensor: only the identity variables of a build's environment leave th
 }
 
 TEST_CASE("daemon: a GitLab shell job, whose script exports CI_*, is attributed from its first child on") {
-  if (!ebpf_possible()) return;
   const std::string root = testing::make_temp_dir("daemon-gitlab");
   REQUIRE(testing::run_command("mkdir -p " + root + "/.aws && printf '[default]\\n' > " + root +
                                "/.aws/credentials && chmod -R a+rX " + root).exit_code == 0);
@@ -585,7 +572,6 @@ TEST_CASE("daemon: a GitLab shell job, whose script exports CI_*, is attributed 
 }
 
 TEST_CASE("daemon: a `podman exec -e GITHUB_RUN_ID=...` into a container the job started joins the job") {
-  if (!ebpf_possible()) return;
   if (testing::run_command("command -v podman && command -v runc && test -x /bin/busybox").exit_code != 0) {
     if (testing::env_or("BUILDTRAIL_REQUIRE_EBPF", "") == "1") FAIL("podman, runc or busybox-static missing (make deps)");
     MESSAGE("skipped: podman, runc or busybox-static missing");
@@ -696,7 +682,6 @@ bool exec_mentions(const events::Event* e, const std::string& word) {
 }  // namespace
 
 TEST_CASE("daemon: GitHub job hooks make a job's steps one build; two concurrent jobs never mix") {
-  if (!ebpf_possible()) return;
   const std::string root = testing::make_temp_dir("daemon-jobs");
   const std::string cred = fake_credential(root);
   Daemon daemon(root, "");
@@ -775,7 +760,6 @@ TEST_CASE("daemon: GitHub job hooks make a job's steps one build; two concurrent
 }
 
 TEST_CASE("daemon: GitLab's pre_build_script begins a job its later stages join; without `job end` it ends when idle") {
-  if (!ebpf_possible()) return;
   const std::string root = testing::make_temp_dir("daemon-gitlab-hooks");
   Daemon daemon(root, "--job-idle 1");
   REQUIRE(daemon.started());
@@ -810,7 +794,6 @@ TEST_CASE("daemon: GitLab's pre_build_script begins a job its later stages join;
 }
 
 TEST_CASE("daemon: one Jenkins agent, two executors at once: re-parented durable-task steps and their dontKillMe daemons never mix") {
-  if (!ebpf_possible()) return;
   const std::string root = testing::make_temp_dir("daemon-executors");
   const std::string cred = fake_credential(root);
   Daemon daemon(root, "");
@@ -856,7 +839,6 @@ TEST_CASE("daemon: one Jenkins agent, two executors at once: re-parented durable
 }
 
 TEST_CASE("daemon: Azure's Agent.Worker -> node -> bash, Buildkite's start -> bootstrap, GitHub's Listener -> Worker -> node action") {
-  if (!ebpf_possible()) return;
   const std::string root = testing::make_temp_dir("daemon-trees");
   const std::string cred = fake_credential(root);
   Daemon daemon(root, "");

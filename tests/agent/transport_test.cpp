@@ -2,7 +2,6 @@
 // loopback: outages, crashes, full spools and disks, Retry-After, TLS.
 #include <doctest/doctest.h>
 #include <netinet/in.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,6 +13,7 @@
 
 #include "collector/store/store.h"
 #include "common/events/json.h"
+#include "tests/agent/transport_fixtures.h"
 #include "tests/collector/collector_process.h"
 #include "tests/common/test_pki.h"
 
@@ -22,57 +22,6 @@ using namespace bt::testing;
 namespace sfs = std::filesystem;
 
 namespace {
-
-struct Setup {
-  std::string root = make_temp_dir("agent");
-  std::string data = root + "/collector";
-  std::string state = root + "/state";
-  std::string agent_bin = build_path("agent/buildtrail-agent");
-
-  std::string token(uint32_t uses = 5) { return add_token(data, uses); }
-  CommandResult agent(const std::string& args) {
-    return run_command("timeout 120 " + agent_bin + " " + args + " --state-dir " + state +
-                       " --backoff-base-ms 50 --backoff-cap-ms 500");
-  }
-  // Every event the collector archived for our agent, re-verified.
-  std::vector<events::Event> archived_events() { return testing::archived_events(data, state + "/agent.pub"); }
-  collector::store::Stats stats() { return store_stats(data); }
-  std::vector<collector::store::Finding> findings() {
-    auto st = collector::store::open_sqlite(data, {true, 5000}).value();
-    std::vector<collector::store::Finding> out;
-    const auto agents = st->agents().value();
-    for (const auto& a : agents) {
-      auto f = st->findings(a.id).value();
-      out.insert(out.end(), f.begin(), f.end());
-    }
-    return out;
-  }
-};
-
-uint64_t count_kind(const std::vector<events::Event>& evs, events::Kind k) {
-  uint64_t n = 0;
-  for (const auto& e : evs) n += e.kind() == k;
-  return n;
-}
-
-uint64_t loss_count(const std::vector<events::Event>& evs, const std::string& reason) {
-  uint64_t n = 0;
-  for (const auto& e : evs)
-    if (auto* l = std::get_if<events::Loss>(&e.body))
-      for (const auto& [r, c] : l->counts)
-        if (r == reason) n += c;
-  return n;
-}
-
-uint64_t synthetic_events(const std::vector<events::Event>& evs) {
-  return count_kind(evs, events::Kind::process_exec) + count_kind(evs, events::Kind::process_exit);
-}
-
-bool no_chain_findings(const std::vector<collector::store::Finding>& f) {
-  for (const auto& x : f)
-    if (x.kind != collector::store::FindingKind::kLoss) return false;
-  return true;
-}
 
 // A one-shot HTTP responder on loopback for answers the real collector
 // would not give on demand. Records when each request arrived.
@@ -297,61 +246,6 @@ TEST_CASE("status prints the running agent's counters") {
   int status = 0;
   ::waitpid(pid, &status, 0);
   CHECK(WEXITSTATUS(status) == 0);
-}
-
-TEST_CASE("spool on a tiny full filesystem: the agent stays up, reports loss, recovers") {
-  if (::geteuid() != 0) {
-    MESSAGE("skipped: mounting a tmpfs needs root");
-    return;
-  }
-  Setup s;
-  CollectorProcess c(s.data);
-  const std::string tok = s.token();
-  REQUIRE(fs::make_dirs(s.state, 0700).ok());
-  REQUIRE(::mount("tmpfs", s.state.c_str(), "tmpfs", 0, "size=1m,mode=0700") == 0);
-  struct Unmount {
-    std::string p;
-    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-  } unmount{s.state};
-
-  const std::string fifo = s.root + "/events.fifo";
-  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    const std::string state = "--state-dir=" + s.state, ev = "--events=" + fifo,
-                      coll = "--collector=" + c.url(""), t = "--enroll-token=" + tok;
-    ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "replay", ev.c_str(), state.c_str(),
-            coll.c_str(), t.c_str(), "--batch-max-age-ms=100", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  FILE* w = std::fopen(fifo.c_str(), "w");
-  REQUIRE(w);
-  auto send = [&](int n) {
-    for (int i = 0; i < n; ++i) {
-      auto e = events::example_event(events::Kind::process_exec);
-      std::fprintf(w, "%s\n", events::to_json(e).c_str());
-    }
-    std::fflush(w);
-  };
-  send(50);
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  // Fill the filesystem.
-  const std::string filler = s.state + "/filler";
-  run_command("dd if=/dev/zero of=" + filler + " bs=4k 2>/dev/null");
-  send(200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  CHECK(::kill(pid, 0) == 0);  // still up
-  sfs::remove(filler);
-  send(50);
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  std::fclose(w);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  CHECK(WIFEXITED(status));
-  const auto evs = s.archived_events();
-  const uint64_t lost = loss_count(evs, "spool_write_error");
-  CHECK(lost > 0);
-  CHECK(count_kind(evs, events::Kind::process_exec) + lost >= 300);
 }
 
 TEST_CASE("TLS and mTLS to the collector; a wrong CA is refused with a clear error") {
