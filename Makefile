@@ -14,9 +14,9 @@ DEPS := g++ meson ninja-build pkg-config python3 \
         libzstd-dev libsodium-dev rapidjson-dev doctest-dev \
         libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libuv1-dev \
         libtomlplusplus-dev curl openssl clang libclang-rt-14-dev strace util-linux \
-        libbpf-dev bpftool libelf-dev zlib1g-dev podman runc busybox-static
+        libbpf-dev bpftool libelf-dev zlib1g-dev podman runc busybox-static clang-format
 
-.PHONY: all deps build demo test asan fuzz bench docs clean
+.PHONY: all deps build demo test asan fuzz bench docs format clean
 
 all: build
 
@@ -60,6 +60,11 @@ bench: deps
 # around them is written in the pages. Tests fail when a page is stale.
 docs: build
 	$(BUILD)/agent/gen-docs write .
+
+# The tree's C++ and C through clang-format (.clang-format); `make test`
+# checks it.
+format: deps
+	@scripts/format.sh fix
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)

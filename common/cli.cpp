@@ -43,8 +43,7 @@ Result<Args> parse(int argc, char** argv, int first, const std::vector<Option>& 
     if (!opt) return make_error(ErrorCode::kInvalidArgument, "unknown option --" + std::string(name));
     auto& slot = args.values[std::string(name)];
     if (!opt->takes_value) {
-      if (has_inline)
-        return make_error(ErrorCode::kInvalidArgument, "--" + std::string(name) + " takes no value");
+      if (has_inline) return make_error(ErrorCode::kInvalidArgument, "--" + std::string(name) + " takes no value");
       slot.emplace_back("1");
     } else if (has_inline) {
       slot.emplace_back(inline_value);
@@ -67,11 +66,9 @@ std::string usage(const std::vector<Option>& options) {
   return out;
 }
 
-int dispatch(std::string_view program, const std::vector<Command>& commands, int argc,
-             char** argv) {
+int dispatch(std::string_view program, const std::vector<Command>& commands, int argc, char** argv) {
   auto list = [&](FILE* out) {
-    std::fprintf(out, "usage: %.*s COMMAND [options]\n\ncommands:\n",
-                 static_cast<int>(program.size()), program.data());
+    std::fprintf(out, "usage: %.*s COMMAND [options]\n\ncommands:\n", static_cast<int>(program.size()), program.data());
     for (const auto& c : commands)
       std::fprintf(out, "  %-10.*s %.*s\n", static_cast<int>(c.name.size()), c.name.data(),
                    static_cast<int>(c.help.size()), c.help.data());
@@ -82,8 +79,7 @@ int dispatch(std::string_view program, const std::vector<Command>& commands, int
   if (name == "--help" || name == "-h" || name == "help") return list(stdout);
   for (const auto& c : commands)
     if (c.name == name) return c.run(argc, argv);
-  std::fprintf(stderr, "%.*s: unknown command '%s'\n", static_cast<int>(program.size()),
-               program.data(), argv[1]);
+  std::fprintf(stderr, "%.*s: unknown command '%s'\n", static_cast<int>(program.size()), program.data(), argv[1]);
   return list(stderr);
 }
 

@@ -68,8 +68,7 @@ Result<std::string> read_file(const std::string& path, std::size_t max_bytes) {
     if (n == 0) break;
     if (out.size() + static_cast<std::size_t>(n) > max_bytes) {
       ::close(fd);
-      return make_error(ErrorCode::kTooLarge,
-                        path + ": larger than " + std::to_string(max_bytes) + " bytes");
+      return make_error(ErrorCode::kTooLarge, path + ": larger than " + std::to_string(max_bytes) + " bytes");
     }
     out.append(buf, static_cast<std::size_t>(n));
   }
@@ -82,8 +81,7 @@ namespace {
 Status create_file(const std::string& path, std::string_view data, unsigned mode, bool durable) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
-    if (errno == EEXIST)
-      return make_error(ErrorCode::kExists, path + ": already exists, refusing to overwrite");
+    if (errno == EEXIST) return make_error(ErrorCode::kExists, path + ": already exists, refusing to overwrite");
     return io_error(path, "create", errno);
   }
   Status s = write_all(fd, data, path);
@@ -103,8 +101,7 @@ Status write_new_file(const std::string& path, std::string_view data, unsigned m
 Status write_file_staged(const std::string& path, std::string_view data, unsigned mode) {
   // Unique per process and call: two threads may stage the same object.
   static std::atomic<uint64_t> counter{0};
-  const std::string tmp =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
   Status s = create_file(tmp, data, mode, false);
   if (!s) return s;
   if (::rename(tmp.c_str(), path.c_str()) != 0) {

@@ -15,8 +15,7 @@ constexpr std::string_view kClose = " -->";
 // The NAME of a marker line `prefix`NAME` -->`; empty when `line` is none.
 std::string_view marker(std::string_view line, std::string_view prefix) {
   if (line.ends_with('\n')) line.remove_suffix(1);
-  if (!line.starts_with(prefix) || !line.ends_with(kClose) || line.size() <= prefix.size() + kClose.size())
-    return {};
+  if (!line.starts_with(prefix) || !line.ends_with(kClose) || line.size() <= prefix.size() + kClose.size()) return {};
   return line.substr(prefix.size(), line.size() - prefix.size() - kClose.size());
 }
 

@@ -21,9 +21,9 @@ enum class ErrorCode {
   kIo,               // the operating system refused (errno in message)
   kExists,           // refusing to overwrite
   kNotFound,
-  kCrypto,           // libsodium failure
-  kUnavailable,      // a dependency (store, peer) cannot serve now
-  kConflict,         // state conflict (e.g. a chain fork)
+  kCrypto,       // libsodium failure
+  kUnavailable,  // a dependency (store, peer) cannot serve now
+  kConflict,     // state conflict (e.g. a chain fork)
   kInternal,
 };
 
@@ -35,8 +35,8 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}     // NOLINT
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
   T& value() & { return std::get<0>(v_); }
@@ -54,9 +54,7 @@ class [[nodiscard]] Result {
 struct Ok {};
 using Status = Result<Ok>;
 
-inline Error make_error(ErrorCode code, std::string message) {
-  return Error{code, std::move(message)};
-}
+inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
 
 // Prefix an error with context ("agent.key: " + cause), keeping its code.
 inline Error with_context(const std::string& context, Error cause) {

@@ -21,14 +21,17 @@ Result<std::string> ask(const std::string& path, const Exchange& exchange) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return make_error(ErrorCode::kIo, "socket: " + fs::errno_text(errno));
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return make_error(ErrorCode::kUnavailable, "no " + std::string(exchange.server) + " at " + path + ": " + fs::errno_text(errno));
+    return make_error(ErrorCode::kUnavailable,
+                      "no " + std::string(exchange.server) + " at " + path + ": " + fs::errno_text(errno));
   const timeval timeout{static_cast<time_t>(exchange.timeout.count()), 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   for (std::size_t sent = 0; sent < exchange.request.size();) {
     const ssize_t n = ::send(fd.get(), exchange.request.data() + sent, exchange.request.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return make_error(ErrorCode::kIo, "sending to the " + std::string(exchange.server) + " at " + path + ": " + fs::errno_text(errno));
+    if (n <= 0)
+      return make_error(ErrorCode::kIo, "sending to the " + std::string(exchange.server) + " at " + path + ": " +
+                                            fs::errno_text(errno));
     sent += static_cast<std::size_t>(n);
   }
   std::string reply;
@@ -36,11 +39,15 @@ Result<std::string> ask(const std::string& path, const Exchange& exchange) {
   while (reply.size() <= exchange.max_reply && !(exchange.one_line && reply.find('\n') != std::string::npos)) {
     const ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error(ErrorCode::kUnavailable, "no reply from the " + std::string(exchange.server) + " at " + path + ": " + fs::errno_text(errno));
+    if (n < 0)
+      return make_error(ErrorCode::kUnavailable, "no reply from the " + std::string(exchange.server) + " at " + path +
+                                                     ": " + fs::errno_text(errno));
     if (n == 0) break;
     reply.append(buf, static_cast<std::size_t>(n));
   }
-  if (reply.empty()) return make_error(ErrorCode::kUnavailable, "the " + std::string(exchange.server) + " at " + path + " closed the connection without a reply");
+  if (reply.empty())
+    return make_error(ErrorCode::kUnavailable,
+                      "the " + std::string(exchange.server) + " at " + path + " closed the connection without a reply");
   if (exchange.one_line) reply.resize(std::min(reply.size(), reply.find('\n')));
   return reply;
 }

@@ -18,7 +18,7 @@ struct Exchange {
   // Stop reading at the first newline (line protocols); else read until
   // the server closes.
   bool one_line = false;
-  std::chrono::seconds timeout{10};  // for each send and each read
+  std::chrono::seconds timeout{10};    // for each send and each read
   std::string_view server = "server";  // in errors: "no daemon at PATH"
 };
 

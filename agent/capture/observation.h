@@ -34,7 +34,7 @@ struct Exec {
   uint64_t ppid = 0;
   uint64_t start_ns = 0;  // the process's start (fork) time since boot
   uint64_t uid = 0;
-  std::string exe;        // resolved executable path
+  std::string exe;                // resolved executable path
   std::vector<std::string> argv;  // raw: redacted by enrichment
   std::string cwd;
   // "NAME=value" entries of the identity variables of the new program's
@@ -71,7 +71,7 @@ struct Connect {
   std::string protocol;  // tcp, udp
   std::string daddr;     // textual IPv4 / IPv6
   uint64_t dport = 0;
-  int64_t result = 0;    // 0 or in progress, else -errno
+  int64_t result = 0;  // 0 or in progress, else -errno
 };
 
 // A DNS question a process sent, with the answer when it was received.

@@ -47,8 +47,8 @@ class KernelLoss {
       const uint64_t delta = totals[i] - reported_[i];
       if (delta == 0) continue;
       queue.add_loss(std::string(ebpf::loss_reason(i)), delta, now, now);
-      log::warn("daemon", std::to_string(delta) + " records lost in the kernel (" +
-                              std::string(ebpf::loss_reason(i)) + ")");
+      log::warn("daemon",
+                std::to_string(delta) + " records lost in the kernel (" + std::string(ebpf::loss_reason(i)) + ")");
       reported_[i] = totals[i];
     }
   }
@@ -98,13 +98,14 @@ struct Wiring {
 // The capture thread: the kernel's records through the router (one
 // pipeline per build) into the agent's queue, until the agent stops.
 void capture(runtime::Agent& a, const Wiring& w) {
-  route::Router router(w.enrich,
-                       [&](events::Event&& e) {
-                         w.events_out.write(e);
-                         a.push_waiting(std::move(e));
-                       },
-                       route::Options{"daemon", w.job_idle_s * 1000000000ull,
-                                      [](uint64_t pid) { return attribution::identity_environment_of(pid); }});
+  route::Router router(
+      w.enrich,
+      [&](events::Event&& e) {
+        w.events_out.write(e);
+        a.push_waiting(std::move(e));
+      },
+      route::Options{"daemon", w.job_idle_s * 1000000000ull,
+                     [](uint64_t pid) { return attribution::identity_environment_of(pid); }});
   ebpf::Clock clock;
   const ebpf::Sensor::RecordHandler on_record = [&](std::span<const uint8_t> bytes) {
     auto r = ebpf::decode(bytes, clock);
@@ -116,8 +117,10 @@ void capture(runtime::Agent& a, const Wiring& w) {
     std::visit(Overloaded{
                    [&](const ebpf::Observed& o) { router.on(o.what, o.where); },
                    [&](const ebpf::RunnerExec& x) {
-                     if (x.confirmed) log::info("daemon", "tracking runner pid " + std::to_string(x.pid) + " (by its name)");
-                     else if (const auto* rule = attribution::match_runner(w.runners, x.pid)) register_runner(w.sensor, x.pid, *rule);
+                     if (x.confirmed)
+                       log::info("daemon", "tracking runner pid " + std::to_string(x.pid) + " (by its name)");
+                     else if (const auto* rule = attribution::match_runner(w.runners, x.pid))
+                       register_runner(w.sensor, x.pid, *rule);
                    },
                    [](const ebpf::Nothing&) {},
                },

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "agent/runtime/config.h"
 #include "agent/route/job_protocol.h"
+#include "agent/runtime/config.h"
 #include "common/cli.h"
 #include "common/unix_socket.h"
 
@@ -36,7 +36,8 @@ Result<job::Reply> ask_daemon(const std::string& path, const job::Request& reque
 
 int job(int argc, char** argv) {
   auto options = config::options();
-  options.push_back({"id", true, "the job's id, when the hook has one (default: the CI system's, from the environment)"});
+  options.push_back(
+      {"id", true, "the job's id, when the hook has one (default: the CI system's, from the environment)"});
   options.push_back({"status", true, "end: the job's exit status (0-255), when the hook knows it"});
   options.push_back({"help", false, "show this help"});
   auto args = cli::parse(argc, argv, 2, options);
@@ -53,7 +54,8 @@ int job(int argc, char** argv) {
   job::Request request;
   request.op = args->positionals[0] == "begin" ? job::Op::kBegin : job::Op::kEnd;
   request.id = args->get("id");
-  if (request.id.size() > job::kMaxIdBytes) return fail("--id: at most " + std::to_string(job::kMaxIdBytes) + " bytes", 2);
+  if (request.id.size() > job::kMaxIdBytes)
+    return fail("--id: at most " + std::to_string(job::kMaxIdBytes) + " bytes", 2);
   if (args->has("status")) {
     const std::string text = args->get("status");
     char* end = nullptr;

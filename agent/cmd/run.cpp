@@ -37,14 +37,13 @@ int status_of(const wrap::Outcome& o) {
 std::vector<cli::Option> run_options() {
   auto options = config::options();
   options.push_back({"events-out", true, "also append every event to FILE as JSON lines"});
-  options.push_back({"allow-unmonitored", false,
-                     "run the command even when capture cannot be set up (recorded as unmonitored)"});
-  options.push_back({"linger-s", true,
-                     "seconds to keep tracing descendants after the command exits, then kill them (default 30)"});
-  options.push_back({"session", false,
-                     "wrap a whole CI runner service: each job its runner starts is a build of its own"});
-  options.push_back({"metadata-endpoint", true,
-                     "another cloud metadata endpoint (host or IP); repeatable"});
+  options.push_back(
+      {"allow-unmonitored", false, "run the command even when capture cannot be set up (recorded as unmonitored)"});
+  options.push_back(
+      {"linger-s", true, "seconds to keep tracing descendants after the command exits, then kill them (default 30)"});
+  options.push_back(
+      {"session", false, "wrap a whole CI runner service: each job its runner starts is a build of its own"});
+  options.push_back({"metadata-endpoint", true, "another cloud metadata endpoint (host or IP); repeatable"});
   options.push_back({"help", false, "show this help"});
   return options;
 }
@@ -79,7 +78,8 @@ struct Capture {
     std::unique_ptr<route::Lineage> lineage;
     if (session) {
       router = std::make_unique<route::Router>(
-          enrich, sink, route::Options{"wrap", 0, [](uint64_t pid) { return attribution::identity_environment_of(pid); }});
+          enrich, sink,
+          route::Options{"wrap", 0, [](uint64_t pid) { return attribution::identity_environment_of(pid); }});
       lineage = std::make_unique<route::Lineage>(*router, runners);
     }
     auto tracer = wrap::Tracer::start(options, lineage ? static_cast<capture::Sink&>(*lineage) : pipeline);
@@ -159,7 +159,9 @@ int run(int argc, char** argv) {
   enrich::Config ec;
   enrich::set_agent((*agent)->envelope(), &ec);
   ec.build = attribution::from_environment(attribution::current_environment(), ec.envelope.host);
-  if (Status s = enrich::configure_rules({cfg->secret_rules_file, cfg->metadata_endpoints, args->all("metadata-endpoint")}, &ec); !s)
+  if (Status s = enrich::configure_rules(
+          {cfg->secret_rules_file, cfg->metadata_endpoints, args->all("metadata-endpoint")}, &ec);
+      !s)
     return fail(s.error().message, 2);
 
   wrap::Options wo;
@@ -172,8 +174,16 @@ int run(int argc, char** argv) {
   (*agent)->forward_signals([&](int sig) {
     if (const pid_t p = build_pid.load(); p > 0) ::kill(p, sig);
   });
-  Capture capture{command, wo, ec, attribution::build_runners(*runners), args->has("session"), args->has("allow-unmonitored"), build_pid,
-                  procfs::read_link("/proc/self/cwd"), 0, {}};
+  Capture capture{command,
+                  wo,
+                  ec,
+                  attribution::build_runners(*runners),
+                  args->has("session"),
+                  args->has("allow-unmonitored"),
+                  build_pid,
+                  procfs::read_link("/proc/self/cwd"),
+                  0,
+                  {}};
   const int delivery = (*agent)->run([&](runtime::Agent& a) {
     capture([&](events::Event&& e) {
       events_out.write(e);

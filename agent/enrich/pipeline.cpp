@@ -5,10 +5,10 @@
 
 #include <chrono>
 
-#include "agent/enrich/rules/runners.h"
-#include "agent/enrich/rules/redact.h"
-#include "agent/enrich/rules/uploads.h"
 #include "agent/capture/proc/procfs.h"
+#include "agent/enrich/rules/redact.h"
+#include "agent/enrich/rules/runners.h"
+#include "agent/enrich/rules/uploads.h"
 #include "common/clock.h"
 #include "common/fs.h"
 
@@ -19,8 +19,8 @@ namespace {
 // Interpreters whose first non-option argument is a script file.
 bool is_interpreter(std::string_view exe) {
   const std::string_view b = fs::base_name(exe);
-  for (std::string_view i : {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "node",
-                             "nodejs", "perl", "ruby", "php", "deno", "bun", "Rscript", "tclsh"})
+  for (std::string_view i : {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "node", "nodejs", "perl",
+                             "ruby", "php", "deno", "bun", "Rscript", "tclsh"})
     if (b == i) return true;
   return b.rfind("python", 0) == 0 || b.rfind("perl5", 0) == 0 || b.rfind("ruby", 0) == 0;
 }
@@ -63,8 +63,7 @@ Status configure_rules(const RuleSources& sources, Config* out) {
     auto text = fs::read_file(sources.secret_rules_file, 1 << 20);
     if (!text) return text.error();
     auto extra = secrets::parse_rules(*text);
-    if (!extra)
-      return make_error(extra.error().code, sources.secret_rules_file + ": " + extra.error().message);
+    if (!extra) return make_error(extra.error().code, sources.secret_rules_file + ": " + extra.error().message);
     out->secret_rules.insert(out->secret_rules.end(), extra->begin(), extra->end());
   }
   for (std::string_view list = sources.metadata_endpoints; !list.empty();) {
@@ -93,8 +92,7 @@ Config runner_child_config(Config base, uint64_t runner_pid) {
   base.runner_pid = runner_pid;
   base.envelope.process = {};
   base.envelope.process.pid = runner_pid;
-  base.envelope.process.key =
-      process_key(runner_pid, procfs::start_time_ns(static_cast<pid_t>(runner_pid)));
+  base.envelope.process.key = process_key(runner_pid, procfs::start_time_ns(static_cast<pid_t>(runner_pid)));
   base.envelope.process.exe = procfs::read_link("/proc/" + std::to_string(runner_pid) + "/exe");
   return base;
 }
@@ -135,8 +133,8 @@ void Pipeline::emit(events::Event&& e) {
   sink_(std::move(e));
 }
 
-void Pipeline::build_start(const std::vector<std::string>& command, const std::string& cwd,
-                           const std::string& mode, uint64_t start_ns) {
+void Pipeline::build_start(const std::vector<std::string>& command, const std::string& cwd, const std::string& mode,
+                           uint64_t start_ns) {
   if (start_ns) build_start_ns_ = start_ns;
   events::BuildStart b;
   b.mode = mode;
@@ -251,12 +249,10 @@ void Pipeline::on(const capture::Observation& observation) {
 }
 
 bool Pipeline::wants_open(std::string_view basename) const {
-  return basename == "environ" || basename == "mem" || basename == "maps" ||
-         matcher_.may_match(basename);
+  return basename == "environ" || basename == "mem" || basename == "maps" || matcher_.may_match(basename);
 }
 
-void Pipeline::secret(uint64_t time_ns, uint64_t pid, const secrets::Rule& rule, std::string access,
-                      std::string path) {
+void Pipeline::secret(uint64_t time_ns, uint64_t pid, const secrets::Rule& rule, std::string access, std::string path) {
   events::SecretAccess s;
   s.rule = rule.name;
   s.secret_class = rule.secret_class;

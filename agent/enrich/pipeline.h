@@ -6,8 +6,8 @@
 #pragma once
 
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,11 +20,11 @@
 namespace bt::agent::enrich {
 
 struct Config {
-  events::Event envelope;       // host, agent id
-  events::Build build;          // from agent/enrich/rules/attribution
+  events::Event envelope;  // host, agent id
+  events::Build build;     // from agent/enrich/rules/attribution
   std::vector<secrets::Rule> secret_rules;
   std::vector<std::string> metadata_endpoints;  // beyond the defaults
-  uint64_t self_pid = 0;        // the agent: its own /proc reads are not secret access
+  uint64_t self_pid = 0;                        // the agent: its own /proc reads are not secret access
   // The runner a build's first process hangs from (daemon, `run --session`);
   // 0: the agent (self_pid). Reading the runner's /proc files *is* secret
   // access: its environment and memory hold the job's tokens.
@@ -41,15 +41,14 @@ class Pipeline final : public capture::Sink {
   // or unmonitored when the command runs without capture.
   // `start_ns`: when the build started, if not now (the daemon learns of a
   // build at its first exec, after the runner forked it).
-  void build_start(const std::vector<std::string>& command, const std::string& cwd,
-                   const std::string& mode, uint64_t start_ns = 0);
+  void build_start(const std::vector<std::string>& command, const std::string& cwd, const std::string& mode,
+                   uint64_t start_ns = 0);
   // build_start for a build that may not be named yet (the daemon's and
   // `run --session`'s runner children: GitLab's shell executor exports CI_*
   // only in the stage script's children). It waits, and the events with it,
   // until attribute_late() names the build, `max_execs` execs went by or the
   // build ends; the events held meanwhile then carry the name too.
-  void build_start_when_named(const std::string& cwd, const std::string& mode, uint64_t start_ns,
-                              uint32_t max_execs);
+  void build_start_when_named(const std::string& cwd, const std::string& mode, uint64_t start_ns, uint32_t max_execs);
   void build_end(int64_t exit_code, int64_t signal);
   // A build whose identity shows only in a later process's environment
   // (GitLab's shell executor exports CI_* inside the job script): its
@@ -77,8 +76,7 @@ class Pipeline final : public capture::Sink {
   Proc& proc(uint64_t pid);
   events::Event event(uint64_t time_ns, const Proc* p, events::Body body);
   void emit(events::Event&& e);
-  void secret(uint64_t time_ns, uint64_t pid, const secrets::Rule& rule, std::string access,
-              std::string path);
+  void secret(uint64_t time_ns, uint64_t pid, const secrets::Rule& rule, std::string access, std::string path);
   bool proc_read(const capture::Open& o);
 
   Config config_;

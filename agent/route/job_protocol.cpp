@@ -25,7 +25,8 @@ bool printable(std::string_view s) {
 
 Result<rapidjson::Document> parse_object(std::string_view line, const char* what) {
   if (line.size() > kMaxRequestBytes)
-    return make_error(ErrorCode::kTooLarge, std::string(what) + ": more than " + std::to_string(kMaxRequestBytes) + " bytes");
+    return make_error(ErrorCode::kTooLarge,
+                      std::string(what) + ": more than " + std::to_string(kMaxRequestBytes) + " bytes");
   rapidjson::Document d;
   d.Parse(line.data(), line.size());
   if (d.HasParseError() || !d.IsObject())
@@ -61,9 +62,12 @@ Result<Request> parse_request(std::string_view line) {
   const auto op = root.FindMember("op");
   if (op == root.MemberEnd() || !op->value.IsString()) return bad("\"op\" must be \"begin\" or \"end\"");
   const std::string_view op_text(op->value.GetString(), op->value.GetStringLength());
-  if (op_text == "begin") r.op = Op::kBegin;
-  else if (op_text == "end") r.op = Op::kEnd;
-  else return bad("\"op\" must be \"begin\" or \"end\"");
+  if (op_text == "begin")
+    r.op = Op::kBegin;
+  else if (op_text == "end")
+    r.op = Op::kEnd;
+  else
+    return bad("\"op\" must be \"begin\" or \"end\"");
   if (const auto id = root.FindMember("id"); id != root.MemberEnd()) {
     if (!id->value.IsString()) return bad("\"id\" must be a string");
     r.id.assign(id->value.GetString(), id->value.GetStringLength());
@@ -81,7 +85,7 @@ Result<Request> parse_request(std::string_view line) {
     for (const auto& m : env->value.GetObject()) {
       if (!m.value.IsString()) return bad("\"env\" must be an object of strings");
       all[std::string(m.name.GetString(), m.name.GetStringLength())].assign(m.value.GetString(),
-                                                                             m.value.GetStringLength());
+                                                                            m.value.GetStringLength());
     }
     r.env = attribution::identity_only(all);
   }
@@ -110,7 +114,8 @@ Result<Reply> parse_reply(std::string_view line) {
   Reply r;
   r.ok = ok->value.GetBool();
   r.message.assign(message->value.GetString(), message->value.GetStringLength());
-  std::replace_if(r.message.begin(), r.message.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  std::replace_if(
+      r.message.begin(), r.message.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
   return r;
 }
 

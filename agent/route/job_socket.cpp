@@ -18,7 +18,7 @@ namespace bt::agent::route {
 
 namespace {
 
-constexpr int kReadTimeoutMs = 2000;                     // a client that sends nothing is dropped
+constexpr int kReadTimeoutMs = 2000;                       // a client that sends nothing is dropped
 constexpr auto kAnswerTimeout = std::chrono::seconds(10);  // the capture thread answers between polls
 
 Error io_error(const std::string& what) { return make_error(ErrorCode::kIo, what + ": " + std::strerror(errno)); }
@@ -34,7 +34,8 @@ std::string read_line(int fd) {
   char buf[4096];
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReadTimeoutMs);
   while (line.size() <= job::kMaxRequestBytes) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     pollfd p{fd, POLLIN, 0};
     if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return {};
     const ssize_t n = ::read(fd, buf, sizeof buf);
@@ -71,7 +72,7 @@ Result<std::unique_ptr<JobSocket>> JobSocket::open(const std::string& path) {
   if (ec) return make_error(ErrorCode::kIo, "daemon.socket: " + dir.string() + ": " + ec.message());
   if (someone_listens(addr))
     return make_error(ErrorCode::kConflict, "daemon.socket: another daemon is listening at " + path);
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
 
   std::unique_ptr<JobSocket> s(new JobSocket());

@@ -33,7 +33,7 @@ class Lineage final : public capture::Sink {
 
   Router& router_;
   std::vector<attribution::RunnerRule> runners_rules_;
-  std::unordered_set<uint64_t> runners_;                       // live runner pids
+  std::unordered_set<uint64_t> runners_;                      // live runner pids
   std::unordered_map<uint64_t, capture::BuildKey> build_of_;  // pid -> its build
 };
 

@@ -16,9 +16,7 @@ attribution::Environment environment_from(const std::vector<std::string>& entrie
   return out;
 }
 
-bool same_job(const events::Build& a, const events::Build& b) {
-  return a.ci == b.ci && a.id == b.id && a.job == b.job;
-}
+bool same_job(const events::Build& a, const events::Build& b) { return a.ci == b.ci && a.id == b.id && a.job == b.job; }
 
 std::string describe(const events::Build& b) { return b.ci + " " + (b.job.empty() ? "" : b.job + " ") + b.id; }
 
@@ -177,7 +175,8 @@ job::Reply Router::begin_job(const capture::BuildKey& caller, const job::Request
   }
   const events::Build& known = job->pipeline->build();
   if (who.ci.empty()) who = known;
-  if (who.ci.empty()) return {false, "no CI job is known for the caller: no CI variables in its environment and no --id"};
+  if (who.ci.empty())
+    return {false, "no CI job is known for the caller: no CI variables in its environment and no --id"};
   // What the runner's environment said stands: a process of the build must
   // not move its events under another job's name.
   if (!known.ci.empty() && !same_job(known, who))

@@ -37,9 +37,9 @@ struct Agent::Impl {
 
   uv_loop_t loop{};
   uv_async_t async{};
-  uv_timer_t tick{};       // seals by age, checks the end of capture
+  uv_timer_t tick{};  // seals by age, checks the end of capture
   uv_timer_t heartbeat{};
-  uv_timer_t deadline{};   // flush timeout
+  uv_timer_t deadline{};  // flush timeout
   uv_signal_t sigint{}, sigterm{}, sighup{}, sigquit{};
   std::function<void(int)> signal_handler;
   std::unique_ptr<StatusSocket> status;
@@ -56,8 +56,8 @@ struct Agent::Impl {
   std::atomic<bool> stop{false};
   std::atomic<bool> capture_done{false};
   bool capture_running = false;  // a capture thread was started
-  bool finishing = false;  // agent_stop sealed, waiting for delivery
-  bool shipping = false;   // enrolled (or not needing it) and sending
+  bool finishing = false;        // agent_stop sealed, waiting for delivery
+  bool shipping = false;         // enrolled (or not needing it) and sending
   uint64_t events_at_last_heartbeat = 0;
   std::vector<events::Event> drained;
   transport::batcher::LossTracker drops;
@@ -128,8 +128,7 @@ void Agent::Impl::maybe_finish() {
   // idle, at most the flush timeout.
   if (shipper) shipper->kick();
   uv_timer_start(
-      &deadline, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->shutdown(); },
-      config.flush_timeout_s * 1000, 0);
+      &deadline, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->shutdown(); }, config.flush_timeout_s * 1000, 0);
 }
 
 void Agent::Impl::shutdown() {
@@ -141,10 +140,8 @@ void Agent::Impl::shutdown() {
   uv_timer_stop(&heartbeat);
   uv_timer_stop(&deadline);
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&async), reinterpret_cast<uv_handle_t*>(&tick),
-                         reinterpret_cast<uv_handle_t*>(&heartbeat),
-                         reinterpret_cast<uv_handle_t*>(&deadline),
-                         reinterpret_cast<uv_handle_t*>(&sigint),
-                         reinterpret_cast<uv_handle_t*>(&sigterm)})
+                         reinterpret_cast<uv_handle_t*>(&heartbeat), reinterpret_cast<uv_handle_t*>(&deadline),
+                         reinterpret_cast<uv_handle_t*>(&sigint), reinterpret_cast<uv_handle_t*>(&sigterm)})
     close_handle(h);
   if (signal_handler) {
     close_handle(reinterpret_cast<uv_handle_t*>(&sighup));
@@ -199,8 +196,8 @@ void Agent::Impl::enroll_then_ship() {
                    log::error("agent", collector_error + "; batches stay in the spool");
                    if (finishing) shutdown();
                  } else {
-                   collector_error = "cannot reach collector to enroll: " +
-                                     (r.status ? std::to_string(r.status) : r.error);
+                   collector_error =
+                       "cannot reach collector to enroll: " + (r.status ? std::to_string(r.status) : r.error);
                    log::warn("agent", collector_error + "; batches stay in the spool");
                    if (finishing) shutdown();
                  }
@@ -255,9 +252,7 @@ transport::batcher::EventQueue& Agent::queue() { return *impl_->queue; }
 void Agent::wake() { uv_async_send(&impl_->async); }
 bool Agent::stop_requested() const { return impl_->stop; }
 events::Event Agent::envelope() const { return impl_->base; }
-void Agent::forward_signals(std::function<void(int)> handler) {
-  impl_->signal_handler = std::move(handler);
-}
+void Agent::forward_signals(std::function<void(int)> handler) { impl_->signal_handler = std::move(handler); }
 
 Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, const std::string& mode) {
   auto impl = std::make_unique<Impl>();
@@ -271,8 +266,7 @@ Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, const
   auto id = identity::load_or_create(config.state_dir);
   if (!id) return id.error();
   impl->id = std::move(*id);
-  if (impl->id.created)
-    log::info("agent", "created identity " + impl->id.agent_id + " in " + config.state_dir);
+  if (impl->id.created) log::info("agent", "created identity " + impl->id.agent_id + " in " + config.state_dir);
 
   transport::spool::Config spool_config;
   spool_config.dir = config.state_dir + "/spool";
@@ -281,8 +275,8 @@ Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, const
   if (!spool) return spool.error();
   impl->spool = std::move(*spool);
   for (const auto& lost : impl->spool->lost_at_open())
-    log::warn("spool", "quarantined corrupt spool file " + lost.file + " (" +
-                           std::to_string(lost.events) + " events lost, reported in-band)");
+    log::warn("spool", "quarantined corrupt spool file " + lost.file + " (" + std::to_string(lost.events) +
+                           " events lost, reported in-band)");
 
   impl->sealer = std::make_unique<batch::Sealer>(impl->id.key, impl->id.agent_id);
   impl->queue = std::make_unique<transport::batcher::EventQueue>(config.queue_capacity);
@@ -298,8 +292,8 @@ Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, const
   bc.max_json_bytes = config.batch_max_bytes;
   bc.max_age = std::chrono::milliseconds(config.batch_max_age_ms);
   bc.queue_capacity = config.queue_capacity;
-  impl->batcher = std::make_unique<transport::batcher::Batcher>(
-      bc, *impl->sealer, *impl->spool, impl->base, config.state_dir + "/loss");
+  impl->batcher = std::make_unique<transport::batcher::Batcher>(bc, *impl->sealer, *impl->spool, impl->base,
+                                                                config.state_dir + "/loss");
 
   if (uv_loop_init(&impl->loop) != 0) return make_error(ErrorCode::kInternal, "uv_loop_init failed");
   if (!config.collector.empty()) {
@@ -348,7 +342,8 @@ void Agent::Impl::start_timers() {
     t->data = this;
   }
   const uint64_t tick_ms = std::max<uint64_t>(10, config.batch_max_age_ms / 4);
-  uv_timer_start(&tick, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->on_tick(); }, tick_ms, tick_ms);
+  uv_timer_start(
+      &tick, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->on_tick(); }, tick_ms, tick_ms);
   const uint64_t heartbeat_ms = config.heartbeat_s * 1000;
   uv_timer_start(
       &heartbeat, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->on_heartbeat(); }, heartbeat_ms, heartbeat_ms);
@@ -369,7 +364,8 @@ void Agent::Impl::start_signals() {
   for (auto [sig, handle] : signals) {
     uv_signal_init(&loop, handle);
     handle->data = this;
-    uv_signal_start(handle, [](uv_signal_t* h, int signum) { static_cast<Impl*>(h->data)->on_signal(signum); }, sig);
+    uv_signal_start(
+        handle, [](uv_signal_t* h, int signum) { static_cast<Impl*>(h->data)->on_signal(signum); }, sig);
   }
 }
 

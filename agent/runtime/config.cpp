@@ -2,8 +2,8 @@
 
 #include <unistd.h>
 
-#include <cstdlib>
 #include <toml++/toml.h>
+#include <cstdlib>
 
 #include "common/fs.h"
 #include "common/markdown.h"
@@ -57,21 +57,29 @@ constexpr Key kKeys[] = {
      "How long a finishing command waits for delivery before leaving batches in the spool."},
     {"log.level", "log-level", &Config::log_level, nullptr, "debug, info, warn or error."},
     {"secrets.rules_file", "secret-rules", &Config::secret_rules_file, nullptr,
-     "File of extra secret rules, one `<name> <class> <pattern>` a line (docs/secret-rules.md); added to the built-in ones."},
+     "File of extra secret rules, one `<name> <class> <pattern>` a line (docs/secret-rules.md); added to the built-in "
+     "ones."},
     {"secrets.metadata_endpoints", "metadata-endpoints", &Config::metadata_endpoints, nullptr,
      "Extra cloud metadata endpoints (host names or IPs), comma-separated; `run --metadata-endpoint` adds more."},
     {"daemon.runners", "runners", &Config::daemon_runners, nullptr,
-     "Extra CI runner rules for `daemon` and `run --session`, comma-separated `ci:name[:argument[:cgroup-substring]]`: a process whose task name or program file name is `name`, with an argument that is `argument` or a path ending in `/argument`, is a runner; the children of a runner are builds."},
+     "Extra CI runner rules for `daemon` and `run --session`, comma-separated `ci:name[:argument[:cgroup-substring]]`: "
+     "a process whose task name or program file name is `name`, with an argument that is `argument` or a path ending "
+     "in `/argument`, is a runner; the children of a runner are builds."},
     {"daemon.socket", "daemon-socket", &Config::daemon_socket, nullptr,
-     "The daemon's job socket: `buildtrail-agent job begin|end` (the CI hooks) tell the daemon there where a job starts and ends; any local user may connect, the caller is known by its peer credentials."},
+     "The daemon's job socket: `buildtrail-agent job begin|end` (the CI hooks) tell the daemon there where a job "
+     "starts and ends; any local user may connect, the caller is known by its peer credentials."},
     {"daemon.job_idle_s", "job-idle", nullptr, &Config::daemon_job_idle_s,
-     "A job begun by `job begin` whose processes have all exited ends after this many seconds when no `job end` came (GitLab skips post_build_script when a job fails)."},
+     "A job begun by `job begin` whose processes have all exited ends after this many seconds when no `job end` came "
+     "(GitLab skips post_build_script when a job fails)."},
     {"wrap.tree", "wrap-tree", &Config::wrap_tree, nullptr,
-     "How `run` follows the process tree: `detached` (Linux 6.15+: each process ptraced only at its exec, so builds may use ptrace, gdb and LeakSanitizer) or `ptrace` (every process ptraced throughout; what older kernels get). Environment: BUILDTRAIL_WRAP_TREE."},
+     "How `run` follows the process tree: `detached` (Linux 6.15+: each process ptraced only at its exec, so builds "
+     "may use ptrace, gdb and LeakSanitizer) or `ptrace` (every process ptraced throughout; what older kernels get). "
+     "Environment: BUILDTRAIL_WRAP_TREE."},
     {"ebpf.btf_file", "btf-file", &Config::ebpf_btf_file, nullptr,
      "Kernel BTF for `daemon` when the kernel does not expose /sys/kernel/btf/vmlinux (e.g. from BTFHub)."},
     {"ebpf.ring_kb", "ring-kb", nullptr, &Config::ebpf_ring_kb,
-     "Size of the daemon's BPF ring buffer in KiB (a power of two, at least 4): the burst it absorbs while the agent is busy; beyond it records are lost and counted (ring_full)."},
+     "Size of the daemon's BPF ring buffer in KiB (a power of two, at least 4): the burst it absorbs while the agent "
+     "is busy; beyond it records are lost and counted (ring_full)."},
 };
 
 // Settings an environment variable may give, between the file and the
@@ -106,8 +114,10 @@ void collect_leaves(const toml::table& table, const std::string& prefix,
                     std::vector<std::pair<std::string, const toml::node*>>& out) {
   for (const auto& [key, node] : table) {
     const std::string path = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
-    if (const auto* sub = node.as_table()) collect_leaves(*sub, path, out);
-    else out.emplace_back(path, &node);
+    if (const auto* sub = node.as_table())
+      collect_leaves(*sub, path, out);
+    else
+      out.emplace_back(path, &node);
   }
 }
 
@@ -134,8 +144,7 @@ Result<Config> parse_toml(const std::string& text, const std::string& origin, Co
     table = toml::parse(text, origin);
   } catch (const toml::parse_error& e) {
     return make_error(ErrorCode::kInvalidArgument,
-                      origin + ":" + std::to_string(e.source().begin.line) + ": " +
-                          std::string(e.description()));
+                      origin + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }
   std::vector<std::pair<std::string, const toml::node*>> leaves;
   collect_leaves(table, "", leaves);
@@ -198,8 +207,8 @@ std::string keys_table() {
   for (const auto& k : kKeys) {
     const std::string def = k.text ? (defaults.*(k.text)).empty() ? "" : "`\"" + defaults.*(k.text) + "\"`"
                                    : "`" + std::to_string(defaults.*(k.number)) + "`";
-    md += "| `" + std::string(k.toml) + "` | `--" + std::string(k.flag) + "` | " +
-          (k.text ? "string" : "integer") + " | " + def + " | " + std::string(k.doc) + " |\n";
+    md += "| `" + std::string(k.toml) + "` | `--" + std::string(k.flag) + "` | " + (k.text ? "string" : "integer") +
+          " | " + def + " | " + std::string(k.doc) + " |\n";
   }
   return md;
 }

@@ -15,7 +15,7 @@
 namespace bt::agent::config {
 
 struct Config {
-  std::string collector;      // collector base URL; empty: spool only
+  std::string collector;  // collector base URL; empty: spool only
   std::string enroll_token;
   std::string state_dir;
   std::string tls_ca_file, tls_client_cert, tls_client_key;
@@ -30,14 +30,14 @@ struct Config {
   uint64_t send_backoff_cap_ms = 60000;
   uint64_t flush_timeout_s = 10;
   std::string log_level = "info";
-  std::string secret_rules_file;   // extra secret rules (docs/secret-rules.md format)
-  std::string metadata_endpoints;  // extra metadata endpoints, comma-separated
-  std::string daemon_runners;      // extra CI runner rules (agent/enrich/rules/runners.h)
+  std::string secret_rules_file;                              // extra secret rules (docs/secret-rules.md format)
+  std::string metadata_endpoints;                             // extra metadata endpoints, comma-separated
+  std::string daemon_runners;                                 // extra CI runner rules (agent/enrich/rules/runners.h)
   std::string daemon_socket = "/run/buildtrail/daemon.sock";  // `job begin|end` reach the daemon here
-  uint64_t daemon_job_idle_s = 300;  // a begun job with no process left ends after this without `job end`
+  uint64_t daemon_job_idle_s = 300;    // a begun job with no process left ends after this without `job end`
   std::string wrap_tree = "detached";  // run's process tree: detached or ptrace
-  std::string ebpf_btf_file;       // BTF for kernels without /sys/kernel/btf/vmlinux
-  uint64_t ebpf_ring_kb = 8192;    // the BPF ring buffer (a power of two, >= 4)
+  std::string ebpf_btf_file;           // BTF for kernels without /sys/kernel/btf/vmlinux
+  uint64_t ebpf_ring_kb = 8192;        // the BPF ring buffer (a power of two, >= 4)
 };
 
 // The default state folder: /var/lib/buildtrail for root,

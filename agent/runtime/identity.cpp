@@ -1,10 +1,10 @@
 #include "agent/runtime/identity.h"
 
+#include <fcntl.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include <sys/utsname.h>
-#include <fcntl.h>
 #include <sys/file.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -53,12 +53,18 @@ Inventory inventory() {
   utsname u{};
   if (::uname(&u) == 0) inv.kernel = u.release;
   // The CI system this host serves, from the runner's well-known markers.
-  if (std::getenv("JENKINS_URL") || std::getenv("JENKINS_HOME")) inv.ci = "jenkins";
-  else if (std::getenv("GITHUB_ACTIONS")) inv.ci = "github";
-  else if (std::getenv("GITLAB_CI")) inv.ci = "gitlab";
-  else if (std::getenv("BUILDKITE")) inv.ci = "buildkite";
-  else if (std::getenv("TF_BUILD")) inv.ci = "azure";
-  else if (std::getenv("CIRCLECI")) inv.ci = "circleci";
+  if (std::getenv("JENKINS_URL") || std::getenv("JENKINS_HOME"))
+    inv.ci = "jenkins";
+  else if (std::getenv("GITHUB_ACTIONS"))
+    inv.ci = "github";
+  else if (std::getenv("GITLAB_CI"))
+    inv.ci = "gitlab";
+  else if (std::getenv("BUILDKITE"))
+    inv.ci = "buildkite";
+  else if (std::getenv("TF_BUILD"))
+    inv.ci = "azure";
+  else if (std::getenv("CIRCLECI"))
+    inv.ci = "circleci";
   return inv;
 }
 
@@ -94,8 +100,7 @@ Result<Identity> load_or_create(const std::string& state_dir) {
   if (!text) return text.error();
   std::string agent_id = *text;
   while (!agent_id.empty() && (agent_id.back() == '\n' || agent_id.back() == ' ')) agent_id.pop_back();
-  if (!batch::valid_agent_id(agent_id))
-    return make_error(ErrorCode::kMalformed, id_path + ": not a valid agent id");
+  if (!batch::valid_agent_id(agent_id)) return make_error(ErrorCode::kMalformed, id_path + ": not a valid agent id");
   id.agent_id = agent_id;
   return id;
 }

@@ -32,8 +32,8 @@ Status drop_privileges() {
   const int last = last_capability();
   for (int cap = 0; cap <= last; ++cap)
     if (!kept(cap) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-      return make_error(ErrorCode::kIo, "dropping capability " + std::to_string(cap) + " from the bounding set: " +
-                                            fs::errno_text(errno));
+      return make_error(ErrorCode::kIo, "dropping capability " + std::to_string(cap) +
+                                            " from the bounding set: " + fs::errno_text(errno));
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
   for (int cap : kKept) {

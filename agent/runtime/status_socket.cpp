@@ -19,8 +19,7 @@ struct Client {
 };
 
 void close_client(Client* c) {
-  uv_close(reinterpret_cast<uv_handle_t*>(&c->pipe),
-           [](uv_handle_t* h) { delete static_cast<Client*>(h->data); });
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->pipe), [](uv_handle_t* h) { delete static_cast<Client*>(h->data); });
 }
 
 }  // namespace

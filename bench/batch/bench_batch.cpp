@@ -42,9 +42,7 @@ class Stopwatch {
  public:
   Stopwatch() : cpu0_(cpu_now()), wall0_(std::chrono::steady_clock::now()) {}
   double cpu() const { return cpu_now() - cpu0_; }
-  double wall() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0_).count();
-  }
+  double wall() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0_).count(); }
 
  private:
   static double cpu_now() {
@@ -100,8 +98,7 @@ std::size_t compress(ZSTD_CCtx* cctx, int level, const std::string& json, std::s
   return n;
 }
 
-Throughput run(const std::vector<events::Event>& evs, std::size_t per_batch, int rounds,
-           Stages& stages) {
+Throughput run(const std::vector<events::Event>& evs, std::size_t per_batch, int rounds, Stages& stages) {
   auto key = crypto::generate_key_pair().value();
   batch::Sealer sealer(key, evs.front().agent_id);
   std::vector<batch::Sealed> sealed;
@@ -175,8 +172,7 @@ Throughput run(const std::vector<events::Event>& evs, std::size_t per_batch, int
 
   std::vector<std::string> messages;  // PAE(header || payload) of each batch
   for (const auto& s : sealed)
-    messages.push_back(batch::pae(
-        std::string_view(s.bytes).substr(0, s.bytes.size() - batch::kSignatureSize)));
+    messages.push_back(batch::pae(std::string_view(s.bytes).substr(0, s.bytes.size() - batch::kSignatureSize)));
   std::vector<crypto::Signature> sigs;
   t = Stopwatch();
   for (int r = 0; r < rounds; ++r)
@@ -205,31 +201,24 @@ Throughput run(const std::vector<events::Event>& evs, std::size_t per_batch, int
     for (const auto& s : sealed) {
       const auto* payload = reinterpret_cast<const uint8_t*>(s.bytes.data()) + batch::kHeaderSize;
       plain.resize(s.header.uncompressed_size);
-      const std::size_t d =
-          ZSTD_decompressDCtx(dctx, plain.data(), plain.size(), payload, s.header.payload_size);
+      const std::size_t d = ZSTD_decompressDCtx(dctx, plain.data(), plain.size(), payload, s.header.payload_size);
       if (d != s.header.uncompressed_size) std::abort();
     }
   stages.decompress = t.cpu() * 1e9 / n;
   ZSTD_freeDCtx(dctx);
 
   std::vector<batch::Opened> opened;
-  for (const auto& s : sealed)
-    opened.push_back(batch::open(crypto::as_bytes(s.bytes), key.public_key).value());
+  for (const auto& s : sealed) opened.push_back(batch::open(crypto::as_bytes(s.bytes), key.public_key).value());
   uint64_t check2 = 0;
   t = Stopwatch();
   for (int r = 0; r < rounds; ++r)
     for (const auto& o : opened)
-      if (!batch::for_each_event(o, [&](events::Event&& e) { check2 = fold(check2, e); }))
-        std::abort();
+      if (!batch::for_each_event(o, [&](events::Event&& e) { check2 = fold(check2, e); })) std::abort();
   stages.parse = t.cpu() * 1e9 / n;
   if (check2 != checksum) std::abort();
 
-  return {events_sealed / seal_cpu,
-          events_opened / open_cpu,
-          events_sealed / seal_wall,
-          events_opened / open_wall,
-          double(json_bytes) / events_sealed,
-          double(wire_bytes) / events_sealed,
+  return {events_sealed / seal_cpu,       events_opened / open_cpu,           events_sealed / seal_wall,
+          events_opened / open_wall,      double(json_bytes) / events_sealed, double(wire_bytes) / events_sealed,
           double(json_bytes) / wire_bytes};
 }
 
@@ -248,8 +237,7 @@ void compare_levels(const std::vector<events::Event>& evs, int rounds) {
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
   ZSTD_DCtx* dctx = ZSTD_createDCtx();
   std::string frame, plain;
-  std::printf("zstd levels, 5000/batch payloads (ns/event CPU; the Sealer default is %d):\n",
-              kSealerDefaultLevel);
+  std::printf("zstd levels, 5000/batch payloads (ns/event CPU; the Sealer default is %d):\n", kSealerDefaultLevel);
   for (int level : {1, 2, 3}) {
     std::size_t in = 0, out = 0;
     double c = 0, d = 0;
@@ -260,15 +248,14 @@ void compare_levels(const std::vector<events::Event>& evs, int rounds) {
         c += t.cpu();
         t = Stopwatch();
         plain.resize(j.size());
-        if (ZSTD_decompressDCtx(dctx, plain.data(), plain.size(), frame.data(), n) != j.size())
-          std::abort();
+        if (ZSTD_decompressDCtx(dctx, plain.data(), plain.size(), frame.data(), n) != j.size()) std::abort();
         d += t.cpu();
         in += j.size();
         out += n;
       }
     const double events = double(evs.size()) * rounds;
-    std::printf("  level %d: %5.1f B/ev (%4.1fx)  compress %4.0f  decompress %4.0f\n", level,
-                out / events, double(in) / out, c * 1e9 / events, d * 1e9 / events);
+    std::printf("  level %d: %5.1f B/ev (%4.1fx)  compress %4.0f  decompress %4.0f\n", level, out / events,
+                double(in) / out, c * 1e9 / events, d * 1e9 / events);
   }
   ZSTD_freeCCtx(cctx);
   ZSTD_freeDCtx(dctx);
@@ -281,35 +268,35 @@ int main(int argc, char** argv) {
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 2;
   pin_to_one_core();
   const auto evs = bench::realistic_events(n);
-  std::printf("bench/batch: %zu realistic build events, one core, events per CPU second "
-              "(wall-clock in brackets)\n",
-              n);
-  std::printf("%-14s %14s %14s %12s %12s %8s   %s\n", "events/batch", "sealed ev/s", "opened ev/s",
-              "json B/ev", "wire B/ev", "ratio", "[wall: sealed, opened ev/s]");
+  std::printf(
+      "bench/batch: %zu realistic build events, one core, events per CPU second "
+      "(wall-clock in brackets)\n",
+      n);
+  std::printf("%-14s %14s %14s %12s %12s %8s   %s\n", "events/batch", "sealed ev/s", "opened ev/s", "json B/ev",
+              "wire B/ev", "ratio", "[wall: sealed, opened ev/s]");
   bool ok = true;
   const std::size_t sizes[] = {100, 1000, 5000};
   Stages stages[std::size(sizes)]{};
   for (std::size_t k = 0; k < std::size(sizes); ++k) {
     const std::size_t per_batch = sizes[k];
     const Throughput r = run(evs, per_batch, rounds, stages[k]);
-    std::printf("%-14zu %14.0f %14.0f %12.1f %12.1f %7.1fx   [%.0f, %.0f]\n", per_batch, r.seal_eps,
-                r.open_eps, r.json_bytes_per_event, r.wire_bytes_per_event, r.ratio,
-                r.seal_wall_eps, r.open_wall_eps);
+    std::printf("%-14zu %14.0f %14.0f %12.1f %12.1f %7.1fx   [%.0f, %.0f]\n", per_batch, r.seal_eps, r.open_eps,
+                r.json_bytes_per_event, r.wire_bytes_per_event, r.ratio, r.seal_wall_eps, r.open_wall_eps);
     if (per_batch == 5000) {
-      std::printf("targets (5000/batch, ~4 MB JSON): seal %.2fx of 500k/s, open %.2fx of 1M/s, "
-                  "compression %.1fx vs 8x\n",
-                  r.seal_eps / 500000, r.open_eps / 1000000, r.ratio);
+      std::printf(
+          "targets (5000/batch, ~4 MB JSON): seal %.2fx of 500k/s, open %.2fx of 1M/s, "
+          "compression %.1fx vs 8x\n",
+          r.seal_eps / 500000, r.open_eps / 1000000, r.ratio);
       ok = r.seal_eps >= 500000 && r.open_eps >= 1000000 && r.ratio >= 8;
     }
   }
-  std::printf("stages, ns/event (CPU, each timed alone; compress at level %d):\n",
-              kSealerDefaultLevel);
-  std::printf("%-14s %9s %9s %9s | %9s %9s %9s | %9s\n", "events/batch", "encode", "compress",
-              "sign", "verify", "decomp", "parse", "sha256");
+  std::printf("stages, ns/event (CPU, each timed alone; compress at level %d):\n", kSealerDefaultLevel);
+  std::printf("%-14s %9s %9s %9s | %9s %9s %9s | %9s\n", "events/batch", "encode", "compress", "sign", "verify",
+              "decomp", "parse", "sha256");
   for (std::size_t k = 0; k < std::size(sizes); ++k)
-    std::printf("%-14zu %9.0f %9.0f %9.0f | %9.0f %9.0f %9.0f | %9.0f\n", sizes[k],
-                stages[k].encode, stages[k].compress, stages[k].sign, stages[k].verify,
-                stages[k].decompress, stages[k].parse, stages[k].hash);
+    std::printf("%-14zu %9.0f %9.0f %9.0f | %9.0f %9.0f %9.0f | %9.0f\n", sizes[k], stages[k].encode,
+                stages[k].compress, stages[k].sign, stages[k].verify, stages[k].decompress, stages[k].parse,
+                stages[k].hash);
   std::printf("(sha256: the batch hash, computed by both seal and open)\n");
   compare_levels(evs, rounds);
   std::printf("bench/batch: %s\n", ok ? "targets met" : "TARGETS MISSED");

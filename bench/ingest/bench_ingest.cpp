@@ -27,8 +27,7 @@ struct Agent {
   std::vector<std::string> batches;
 };
 
-std::vector<Agent> make_agents(int n, int batches, std::size_t per_batch,
-                               const std::vector<events::Event>& pool) {
+std::vector<Agent> make_agents(int n, int batches, std::size_t per_batch, const std::vector<events::Event>& pool) {
   std::vector<Agent> agents(n);
   std::size_t next = 0;
   for (int a = 0; a < n; ++a) {
@@ -135,8 +134,8 @@ int main(int argc, char** argv) {
   curl_global_init(CURL_GLOBAL_ALL);
   const auto pool = bench::realistic_events(100000);
 
-  std::printf("bench/ingest: %d agents x %d batches x %zu events, real collector on loopback\n",
-              n_agents, n_batches, per_batch);
+  std::printf("bench/ingest: %d agents x %d batches x %zu events, real collector on loopback\n", n_agents, n_batches,
+              per_batch);
   bool ok = true;
   {
     const std::string data = testing::make_temp_dir("bench-ingest") + "/data";
@@ -149,11 +148,11 @@ int main(int argc, char** argv) {
     }
     auto r = send_all(c.url("/v1/batches"), agents, per_batch, std::chrono::microseconds(0));
     const double eps = r.events / r.seconds;
-    std::printf("throughput: %.0f events/s stored (%.2fx of 250k target), %.0f batches/s, "
-                "ack p50 %.1f ms p99 %.1f ms (collector mean %.1f ms), failures %d\n",
-                eps, eps / 250000, r.latencies_ms.size() / r.seconds,
-                percentile(r.latencies_ms, 0.5), percentile(r.latencies_ms, 0.99),
-                server_mean_ms(c), r.failures);
+    std::printf(
+        "throughput: %.0f events/s stored (%.2fx of 250k target), %.0f batches/s, "
+        "ack p50 %.1f ms p99 %.1f ms (collector mean %.1f ms), failures %d\n",
+        eps, eps / 250000, r.latencies_ms.size() / r.seconds, percentile(r.latencies_ms, 0.5),
+        percentile(r.latencies_ms, 0.99), server_mean_ms(c), r.failures);
     ok = ok && eps >= 250000 && r.failures == 0;
     c.stop();
   }
@@ -167,10 +166,11 @@ int main(int argc, char** argv) {
     testing::CollectorProcess c(data);
     auto r = send_all(c.url("/v1/batches"), agents, 100, std::chrono::microseconds(100000));
     const double p99 = percentile(r.latencies_ms, 0.99);
-    std::printf("paced: %.0f batches/s, ack p50 %.1f ms p99 %.1f ms (%.2fx of the 50 ms budget; "
-                "collector mean %.1f ms), failures %d\n",
-                r.latencies_ms.size() / r.seconds, percentile(r.latencies_ms, 0.5), p99, p99 / 50,
-                server_mean_ms(c), r.failures);
+    std::printf(
+        "paced: %.0f batches/s, ack p50 %.1f ms p99 %.1f ms (%.2fx of the 50 ms budget; "
+        "collector mean %.1f ms), failures %d\n",
+        r.latencies_ms.size() / r.seconds, percentile(r.latencies_ms, 0.5), p99, p99 / 50, server_mean_ms(c),
+        r.failures);
     ok = ok && p99 <= 50 && r.failures == 0;
     c.stop();
   }

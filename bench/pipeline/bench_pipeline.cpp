@@ -28,13 +28,12 @@ int main(int argc, char** argv) {
   const std::string token = testing::add_token(data);
 
   const std::string agent = testing::build_path("agent/buildtrail-agent");
-  const std::string count = std::to_string(n), coll = "--collector=" + collector.url(""),
-                    st = "--state-dir=" + state;
+  const std::string count = std::to_string(n), coll = "--collector=" + collector.url(""), st = "--state-dir=" + state;
   const auto t0 = Clock::now();
   const pid_t pid = ::fork();
   if (pid == 0) {
-    ::execl(agent.c_str(), agent.c_str(), "replay", "--synthetic", count.c_str(), coll.c_str(),
-            st.c_str(), ("--enroll-token=" + token).c_str(), "--flush-timeout=600", "--log-level=warn",
+    ::execl(agent.c_str(), agent.c_str(), "replay", "--synthetic", count.c_str(), coll.c_str(), st.c_str(),
+            ("--enroll-token=" + token).c_str(), "--flush-timeout=600", "--log-level=warn",
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
@@ -42,8 +41,7 @@ int main(int argc, char** argv) {
   struct rusage ru {};
   ::wait4(pid, &status, 0, &ru);
   const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  const double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
-                     ru.ru_stime.tv_usec / 1e6;
+  const double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
   const double rss_mib = ru.ru_maxrss / 1024.0;
   const auto stats = testing::store_stats(data);
   // Where the time goes: the collector's own view of each acknowledgement.
@@ -60,13 +58,12 @@ int main(int argc, char** argv) {
   const double eps = n / wall;
   std::printf("bench/pipeline: %llu synthetic events, agent replay -> spool -> collector store\n",
               static_cast<unsigned long long>(n));
-  std::printf("end to end: %.0f events/s (%.2fx of 200k target), agent exit %d, stored %llu events\n",
-              eps, eps / 200000, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+  std::printf("end to end: %.0f events/s (%.2fx of 200k target), agent exit %d, stored %llu events\n", eps,
+              eps / 200000, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
               static_cast<unsigned long long>(stats.events));
-  std::printf("agent: %.2f CPU s per million events, peak RSS %.1f MiB (%.2fx of the 20 MiB budget)\n",
-              cpu / (n / 1e6), rss_mib, rss_mib / 20);
-  const bool ok = eps >= 200000 && rss_mib <= 20 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-                  stats.events >= n;
+  std::printf("agent: %.2f CPU s per million events, peak RSS %.1f MiB (%.2fx of the 20 MiB budget)\n", cpu / (n / 1e6),
+              rss_mib, rss_mib / 20);
+  const bool ok = eps >= 200000 && rss_mib <= 20 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && stats.events >= n;
   std::printf("bench/pipeline: %s\n", ok ? "targets met" : "TARGETS MISSED");
   collector.stop();
   return 0;

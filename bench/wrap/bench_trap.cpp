@@ -52,7 +52,6 @@ constexpr const char* kMissingPath = "/nonexistent/buildtrail-bench-trap";
 constexpr const char* kTruePath = "/bin/true";
 constexpr int kRuns = 3;
 
-
 enum class Mode { Baseline, Ptrace, Notif, NotifSync };
 constexpr Mode kModes[] = {Mode::Baseline, Mode::Ptrace, Mode::Notif, Mode::NotifSync};
 constexpr int kNumModes = 4;
@@ -62,8 +61,10 @@ bool notifies(Mode m) { return m == Mode::Notif || m == Mode::NotifSync; }
 // atexit handlers do not run twice.
 [[noreturn]] void fail(const char* what, int err = 0) {
   std::fflush(stdout);
-  if (err) std::fprintf(stderr, "bench_trap: %s: %s\n", what, std::strerror(err));
-  else std::fprintf(stderr, "bench_trap: %s\n", what);
+  if (err)
+    std::fprintf(stderr, "bench_trap: %s: %s\n", what, std::strerror(err));
+  else
+    std::fprintf(stderr, "bench_trap: %s\n", what);
   _exit(1);
 }
 
@@ -108,8 +109,7 @@ int install_filter(long nr, uint32_t action, unsigned flags) {
 // collide with a tracer the build may use.
 int take_listener(pid_t pid, int result_fd) {
   int remote_fd;
-  if (read(result_fd, &remote_fd, sizeof remote_fd) != sizeof remote_fd)
-    fail("child sent no listener");
+  if (read(result_fd, &remote_fd, sizeof remote_fd) != sizeof remote_fd) fail("child sent no listener");
   // Raw syscalls: Debian 12's <sys/pidfd.h> lacks extern "C" (glibc 2.36).
   const int pidfd = int(check(syscall(SYS_pidfd_open, pid, 0), "pidfd_open"));
   const int fd = int(check(syscall(SYS_pidfd_getfd, pidfd, remote_fd, 0), "pidfd_getfd"));
@@ -119,8 +119,7 @@ int take_listener(pid_t pid, int result_fd) {
 
 void openat_loop(long n) {
   for (long i = 0; i < n; ++i)
-    if (openat(AT_FDCWD, kMissingPath, O_RDONLY) >= 0 || errno != ENOENT)
-      fail("openat: expected ENOENT");
+    if (openat(AT_FDCWD, kMissingPath, O_RDONLY) >= 0 || errno != ENOENT) fail("openat: expected ENOENT");
 }
 
 void check_exit_ok(int status, const char* who) {
@@ -196,8 +195,7 @@ struct Sample {
 void on_seccomp_stop(pid_t p, const Workload& w) {
   __ptrace_syscall_info info{};
   check(pt(PTRACE_GET_SYSCALL_INFO, p, sizeof info, uintptr_t(&info)), "PTRACE_GET_SYSCALL_INFO");
-  if (info.op != PTRACE_SYSCALL_INFO_SECCOMP || long(info.seccomp.nr) != w.nr)
-    fail("unexpected seccomp stop");
+  if (info.op != PTRACE_SYSCALL_INFO_SECCOMP || long(info.seccomp.nr) != w.nr) fail("unexpected seccomp stop");
   expect_path(p, info.seccomp.args[w.path_arg], w.path);
 }
 
@@ -221,15 +219,22 @@ int trace(pid_t root, const Workload& w, Sample& s) {
         on_seccomp_stop(p, w);
         ++s.trapped;
         break;
-      case PTRACE_EVENT_FORK: case PTRACE_EVENT_VFORK: case PTRACE_EVENT_CLONE:
-      case PTRACE_EVENT_EXEC: case PTRACE_EVENT_EXIT:
+      case PTRACE_EVENT_FORK:
+      case PTRACE_EVENT_VFORK:
+      case PTRACE_EVENT_CLONE:
+      case PTRACE_EVENT_EXEC:
+      case PTRACE_EVENT_EXIT:
         // New pid, pre-exec tid or exit status: what the agent keeps to
         // follow the tree, so fetch it as the agent would.
         check(pt(PTRACE_GETEVENTMSG, p, 0, uintptr_t(&msg)), "PTRACE_GETEVENTMSG");
         break;
-      case PTRACE_EVENT_STOP: break;  // an auto-attached child's first stop
-      case 0: sig = WSTOPSIG(st); break;  // a signal (SIGCHLD): deliver it
-      default: fail("unexpected ptrace stop");
+      case PTRACE_EVENT_STOP:
+        break;  // an auto-attached child's first stop
+      case 0:
+        sig = WSTOPSIG(st);
+        break;  // a signal (SIGCHLD): deliver it
+      default:
+        fail("unexpected ptrace stop");
     }
     // ESRCH: the tracee was killed while stopped; its exit comes next.
     if (pt(PTRACE_CONT, p, 0, uintptr_t(sig)) < 0 && errno != ESRCH) fail("PTRACE_CONT", errno);
@@ -280,8 +285,7 @@ Sample run_once(Mode mode, const Workload& w, long count) {
   if (mode == Mode::Ptrace) {
     unsigned long opts = PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL;
     if (w.follow_tree)
-      opts |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
-              PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT;
+      opts |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT;
     check(pt(PTRACE_SEIZE, pid, 0, opts), "PTRACE_SEIZE");
   }
   check(write(go[1], "g", 1), "write(go)");
@@ -329,22 +333,22 @@ void report(const Workload& w, long count, const Stats (&s)[kNumModes]) {
   auto extra = [&](int i) { return us(s[i].med.loop_ns) - base; };
   std::printf("%s x %ld, median of %d runs (min-max):\n", w.name, count, kRuns);
   for (int i = 0; i < kNumModes; ++i) {
-    std::printf("  %-10s %7.1f ms (%.1f-%.1f) %8.2f us/%s", names[i], ms(s[i].med.loop_ns),
-                ms(s[i].lo), ms(s[i].hi), us(s[i].med.loop_ns), w.unit);
-    if (i > 0)
-      std::printf("  %+.2f us, supervisor CPU %.2f us", extra(i), us(s[i].med.supervisor_ns));
-    if (i == 1 && w.follow_tree)
-      std::printf(", %.1f stops/exec", double(s[i].med.stops) / double(count));
+    std::printf("  %-10s %7.1f ms (%.1f-%.1f) %8.2f us/%s", names[i], ms(s[i].med.loop_ns), ms(s[i].lo), ms(s[i].hi),
+                us(s[i].med.loop_ns), w.unit);
+    if (i > 0) std::printf("  %+.2f us, supervisor CPU %.2f us", extra(i), us(s[i].med.supervisor_ns));
+    if (i == 1 && w.follow_tree) std::printf(", %.1f stops/exec", double(s[i].med.stops) / double(count));
     std::printf("\n");
   }
-  std::printf("%s x %ld: baseline %.2f us/%s, ptrace %+.2f us/%s, user-notif %+.2f us/%s, "
-              "notif-sync %+.2f us/%s", w.name, count, base, w.unit, extra(1), w.unit, extra(2),
-              w.unit, extra(3), w.unit);
+  std::printf(
+      "%s x %ld: baseline %.2f us/%s, ptrace %+.2f us/%s, user-notif %+.2f us/%s, "
+      "notif-sync %+.2f us/%s",
+      w.name, count, base, w.unit, extra(1), w.unit, extra(2), w.unit, extra(3), w.unit);
   // Other load on the machine moves whole runs (see the ranges): a ratio of
   // differences that are not both above the baseline means nothing.
   if (extra(1) > 0 && extra(2) > 0 && extra(3) > 0)
     std::printf(" (ptrace/notif %.2fx, ptrace/notif-sync %.2fx)\n\n", extra(1) / extra(2), extra(1) / extra(3));
-  else std::printf(" (not above baseline: no ratio)\n\n");
+  else
+    std::printf(" (not above baseline: no ratio)\n\n");
 }
 
 long arg_or(int argc, char** argv, int i, long dflt) {
@@ -359,8 +363,7 @@ void bench(const Workload& w, long count) {
   std::vector<Sample> runs[kNumModes];
   for (int r = 0; r < kRuns; ++r)  // interleaved, so drift hits all modes alike
     for (Mode mode : kModes) runs[int(mode)].push_back(run_once(mode, w, count));
-  const Stats s[kNumModes] = {summarize(runs[0]), summarize(runs[1]), summarize(runs[2]),
-                              summarize(runs[3])};
+  const Stats s[kNumModes] = {summarize(runs[0]), summarize(runs[1]), summarize(runs[2]), summarize(runs[3])};
   report(w, count, s);
 }
 

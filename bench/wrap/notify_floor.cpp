@@ -145,8 +145,7 @@ int main(int argc, char** argv) {
   const bool sync = ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
   std::thread answerer(answer_all, listener, sync);
   int status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
   // Descendants may still hold the filter: the answerer runs until the last
   // one is gone, as the agent's notifier does.
   answerer.join();

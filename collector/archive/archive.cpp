@@ -15,24 +15,21 @@ std::string Archive::relative_path(const crypto::Digest& hash) {
   return "archive/" + hex.substr(0, 2) + "/" + hex + ".btb";
 }
 
-std::string Archive::absolute(const std::string& relative_path) const {
-  return dir_ + "/" + relative_path;
-}
+std::string Archive::absolute(const std::string& relative_path) const { return dir_ + "/" + relative_path; }
 
 Result<std::string> Archive::put(std::span<const uint8_t> batch, const crypto::Digest& hash) const {
   const std::string rel = relative_path(hash);
   const std::string path = absolute(rel);
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && static_cast<std::size_t>(st.st_size) == batch.size())
-    return rel;
+  if (::stat(path.c_str(), &st) == 0 && static_cast<std::size_t>(st.st_size) == batch.size()) return rel;
   // The 256 fan-out folders exist after the first few batches: one access()
   // instead of a mkdir per path component on every batch.
   const std::string dir = path.substr(0, path.rfind('/'));
   if (::access(dir.c_str(), F_OK) != 0) {
     if (Status made = fs::make_dirs(dir, 0750); !made) return made.error();
   }
-  Status s = fs::write_file_staged(
-      path, std::string_view(reinterpret_cast<const char*>(batch.data()), batch.size()), 0640);
+  Status s =
+      fs::write_file_staged(path, std::string_view(reinterpret_cast<const char*>(batch.data()), batch.size()), 0640);
   if (!s) return s.error();
   return rel;
 }

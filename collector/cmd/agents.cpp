@@ -37,9 +37,8 @@ int list(int argc, char** argv) {
   }
   view::Table table({"ID", "HOSTNAME", "REVOKED", "LAST SEEN", "LAST SEQ", "EPOCH", "FINDINGS"});
   for (const auto& a : *agents) {
-    table.add({a.id, a.inventory.hostname.empty() ? "-" : a.inventory.hostname,
-               a.revoked ? "yes" : "no", when(a.last_seen_ns), std::to_string(a.last_seq),
-               std::to_string(a.epoch), std::to_string(a.findings)});
+    table.add({a.id, a.inventory.hostname.empty() ? "-" : a.inventory.hostname, a.revoked ? "yes" : "no",
+               when(a.last_seen_ns), std::to_string(a.last_seq), std::to_string(a.epoch), std::to_string(a.findings)});
   }
   table.print(stdout);
   return 0;
@@ -86,8 +85,7 @@ int with_one_agent(const std::string& name, int argc, char** argv, bool read_onl
 }
 
 int revoke(int argc, char** argv) {
-  return with_one_agent("revoke", argc, argv, false, [](const Tool& tool, store::Store& db,
-                                                        const std::string& id) {
+  return with_one_agent("revoke", argc, argv, false, [](const Tool& tool, store::Store& db, const std::string& id) {
     Status s = db.revoke_agent(id);
     if (!s) return tool.error(s.error());
     std::printf("revoked %s\n", id.c_str());
@@ -125,14 +123,13 @@ int token(int argc, char** argv) {
   Status s = (*db)->add_token(t);
   if (!s) return tool.error(s.error());
   // The token alone on the last line, so scripts can take `tail -n 1`.
-  std::printf("enrollment token for %u enrollment%s, expires %s (shown only once):\n%s\n", uses,
-              uses == 1 ? "" : "s", view::format_rfc3339(t.expires_ns).c_str(), t.secret.c_str());
+  std::printf("enrollment token for %u enrollment%s, expires %s (shown only once):\n%s\n", uses, uses == 1 ? "" : "s",
+              view::format_rfc3339(t.expires_ns).c_str(), t.secret.c_str());
   return 0;
 }
 
 int findings(int argc, char** argv) {
-  return with_one_agent("findings", argc, argv, true, [](const Tool& tool, store::Store& db,
-                                                        const std::string& id) {
+  return with_one_agent("findings", argc, argv, true, [](const Tool& tool, store::Store& db, const std::string& id) {
     auto found = db.findings(id);
     if (!found) return tool.error(found.error());
     if (found->empty()) {
@@ -142,8 +139,7 @@ int findings(int argc, char** argv) {
     view::Table table({"ID", "KIND", "SEQ", "FROM", "TO", "RECORDED", "DETAIL"});
     for (const auto& f : *found) {
       const std::string seq = f.seq_from == f.seq_to ? std::to_string(f.seq_from)
-                                                     : std::to_string(f.seq_from) + ".." +
-                                                           std::to_string(f.seq_to);
+                                                     : std::to_string(f.seq_from) + ".." + std::to_string(f.seq_to);
       table.add({std::to_string(f.id), store::finding_kind_name(f.kind), seq,
                  f.time_from_ns ? view::format_rfc3339(f.time_from_ns) : "-",
                  f.time_to_ns ? view::format_rfc3339(f.time_to_ns) : "-", when(f.recorded_ns), f.detail});
@@ -156,8 +152,7 @@ int findings(int argc, char** argv) {
 // The enrolled key as PEM, for `buildtrail-collector verify --pubkey` on
 // archived batches.
 int pubkey(int argc, char** argv) {
-  return with_one_agent("pubkey", argc, argv, true, [](const Tool& tool, store::Store& db,
-                                                        const std::string& id) {
+  return with_one_agent("pubkey", argc, argv, true, [](const Tool& tool, store::Store& db, const std::string& id) {
     auto agent = db.agent(id);
     if (!agent) return tool.error(agent.error());
     if (!*agent) return tool.error("no agent '" + id + "'");
@@ -190,8 +185,7 @@ int agents(int argc, char** argv) {
   if (sub == "token") return token(argc, argv);
   if (sub == "findings") return findings(argc, argv);
   if (sub == "pubkey") return pubkey(argc, argv);
-  std::fprintf(stderr,
-               "buildtrail-collector agents: %s (list, add, revoke, token, findings, pubkey; see --help)\n",
+  std::fprintf(stderr, "buildtrail-collector agents: %s (list, add, revoke, token, findings, pubkey; see --help)\n",
                sub.empty() ? "a command is required" : ("unknown command '" + view::printable(sub) + "'").c_str());
   return kExitUsage;
 }

@@ -21,12 +21,10 @@ std::string kind_names() {
   return out;
 }
 
-Status print_timeline(readback::EventReader& reader, const store::EventFilter& filter,
-                      const store::BuildRow& build) {
+Status print_timeline(readback::EventReader& reader, const store::EventFilter& filter, const store::BuildRow& build) {
   view::Timeline timeline(build);
   Status s = reader.for_each(filter, [&](const events::Event& e) { timeline.print(e); });
-  if (s && timeline.events_printed() == 0)
-    std::printf("(no events%s)\n", filter.kind ? " of this kind" : "");
+  if (s && timeline.events_printed() == 0) std::printf("(no events%s)\n", filter.kind ? " of this kind" : "");
   return s;
 }
 
@@ -63,8 +61,7 @@ int query(int argc, char** argv) {
   filter.build = (*build)->id;
 
   readback::EventReader reader(**db, tool.data_dir());
-  const Status s =
-      format == "jsonl" ? write_jsonl(reader, filter) : print_timeline(reader, filter, **build);
+  const Status s = format == "jsonl" ? write_jsonl(reader, filter) : print_timeline(reader, filter, **build);
   std::fflush(stdout);
   if (!s) return tool.error(s.error());
   return 0;

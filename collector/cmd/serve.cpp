@@ -81,8 +81,8 @@ bool parse_flags(int argc, char** argv, ServeConfig* out, int* exit) {
   http_config.tls_cert = args->get("tls-cert");
   http_config.tls_key = args->get("tls-key");
   http_config.client_ca = args->get("client-ca");
-  uint64_t max_body = http_config.max_body, max_conn = http_config.max_connections,
-           idle = http_config.idle_timeout_s, max_queue = 256, busy_ms = 5000;
+  uint64_t max_body = http_config.max_body, max_conn = http_config.max_connections, idle = http_config.idle_timeout_s,
+           max_queue = 256, busy_ms = 5000;
   if (!parse_count(*args, "max-body", &max_body) || !parse_count(*args, "max-connections", &max_conn) ||
       !parse_count(*args, "idle-timeout", &idle) || !parse_count(*args, "max-queue", &max_queue) ||
       !parse_count(*args, "busy-timeout-ms", &busy_ms)) {
@@ -133,8 +133,7 @@ int serve(int argc, char** argv) {
 
   const std::string address = (*server)->address();
   if (config.ready_file) {
-    if (auto s = fs::write_file_atomic(*config.ready_file, address + "\n", 0644); !s)
-      return fail(s.error().message);
+    if (auto s = fs::write_file_atomic(*config.ready_file, address + "\n", 0644); !s) return fail(s.error().message);
   }
   std::fprintf(stderr, "buildtrail-collector: serving %s on %s, data in %s\n",
                config.http.tls_cert.empty() ? "http" : "https", address.c_str(), config.data.c_str());

@@ -21,8 +21,7 @@ bool Tool::parse(int argc, char** argv, int first, int* exit, bool needs_data) {
   }
   args_ = std::move(*parsed);
   if (args_.has("help")) {
-    std::printf("usage: buildtrail-collector %s\n\noptions:\n%s", synopsis_.c_str(),
-                cli::usage(options_).c_str());
+    std::printf("usage: buildtrail-collector %s\n\noptions:\n%s", synopsis_.c_str(), cli::usage(options_).c_str());
     *exit = 0;
     return false;
   }
@@ -38,8 +37,7 @@ bool Tool::parse(int argc, char** argv, int first, int* exit, bool needs_data) {
 }
 
 int Tool::usage_error(const std::string& message) const {
-  std::fprintf(stderr, "buildtrail-collector %s: %s (see --help)\n", name_.c_str(),
-               view::printable(message).c_str());
+  std::fprintf(stderr, "buildtrail-collector %s: %s (see --help)\n", name_.c_str(), view::printable(message).c_str());
   return kExitUsage;
 }
 

@@ -47,8 +47,7 @@ int verify(int argc, char** argv) {
     const std::string v = args->get("max-uncompressed");
     const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
     if (v.empty() || *end != '\0' || n == 0) {
-      std::fprintf(stderr, "buildtrail-collector verify: --max-uncompressed: not a byte count: %s\n",
-                   v.c_str());
+      std::fprintf(stderr, "buildtrail-collector verify: --max-uncompressed: not a byte count: %s\n", v.c_str());
       return 2;
     }
     limits.max_uncompressed_bytes = n;
@@ -60,8 +59,7 @@ int verify(int argc, char** argv) {
     if (r.ok() && args->has("quiet")) continue;
     std::printf("%s: %s (%s)\n", r.path.c_str(), r.status.c_str(), r.detail.c_str());
   }
-  std::printf("verified %zu batches: %zu ok, %zu with problems\n", reports.size(),
-              reports.size() - bad, bad);
+  std::printf("verified %zu batches: %zu ok, %zu with problems\n", reports.size(), reports.size() - bad, bad);
   return bad ? 1 : 0;
 }
 

@@ -54,14 +54,12 @@ Result<sockaddr_storage> parse_listen(const std::string& listen, bool* v6) {
   return ss;
 }
 
-MHD_Result send(MHD_Connection* c, int status, const std::string& body,
-                const char* type = "application/json", int retry_after = 0) {
-  MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
-                                                    MHD_RESPMEM_MUST_COPY);
+MHD_Result send(MHD_Connection* c, int status, const std::string& body, const char* type = "application/json",
+                int retry_after = 0) {
+  MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
   if (!r) return MHD_NO;
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-  if (retry_after > 0)
-    MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, std::to_string(retry_after).c_str());
+  if (retry_after > 0) MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, std::to_string(retry_after).c_str());
   const MHD_Result ret = MHD_queue_response(c, static_cast<unsigned>(status), r);
   MHD_destroy_response(r);
   return ret;
@@ -98,8 +96,8 @@ struct Server::Impl {
   std::string address;
 
   Impl(const Config& c, ingest::Ingest& i, metrics::Metrics& m) : config(c), ingest(i), metrics(m) {}
-  MHD_Result handle(MHD_Connection* c, std::string_view url, std::string_view method,
-                    const char* upload, size_t* upload_size, void** slot);
+  MHD_Result handle(MHD_Connection* c, std::string_view url, std::string_view method, const char* upload,
+                    size_t* upload_size, void** slot);
   MHD_Result route(MHD_Connection* c, std::string_view url, std::string_view method, Request& req);
   Status read_tls_files();
   std::vector<MHD_OptionItem> daemon_options(sockaddr_storage* addr, bool tls);
@@ -108,9 +106,8 @@ struct Server::Impl {
 namespace {
 
 // The MHD callbacks; `cls` is the Server::Impl.
-MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
-                      const char* /*version*/, const char* upload, size_t* upload_size,
-                      void** slot) {
+MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method, const char* /*version*/,
+                      const char* upload, size_t* upload_size, void** slot) {
   return static_cast<Server::Impl*>(cls)->handle(c, url, method, upload, upload_size, slot);
 }
 
@@ -133,8 +130,8 @@ void on_connection(void*, MHD_Connection* c, void**, MHD_ConnectionNotificationC
 }  // namespace
 
 Status Server::Impl::read_tls_files() {
-  for (auto [path, out] : {std::pair{&config.tls_cert, &cert}, std::pair{&config.tls_key, &key},
-                           std::pair{&config.client_ca, &ca}}) {
+  for (auto [path, out] :
+       {std::pair{&config.tls_cert, &cert}, std::pair{&config.tls_key, &key}, std::pair{&config.client_ca, &ca}}) {
     if (path->empty()) continue;
     auto text = fs::read_file(*path, 1 << 20);
     if (!text) return text.error();
@@ -166,8 +163,8 @@ std::vector<MHD_OptionItem> Server::Impl::daemon_options(sockaddr_storage* addr,
   return opts;
 }
 
-MHD_Result Server::Impl::handle(MHD_Connection* c, std::string_view url, std::string_view method,
-                                const char* upload, size_t* upload_size, void** slot) {
+MHD_Result Server::Impl::handle(MHD_Connection* c, std::string_view url, std::string_view method, const char* upload,
+                                size_t* upload_size, void** slot) {
   auto* req = static_cast<Request*>(*slot);
   if (!req) {
     req = new Request;
@@ -178,8 +175,9 @@ MHD_Result Server::Impl::handle(MHD_Connection* c, std::string_view url, std::st
       const unsigned long long n = std::strtoull(cl, nullptr, 10);
       if (n > config.max_body) {
         metrics.rejected(metrics::Reject::too_large);
-        return send(c, 413, json_error("body of " + std::to_string(n) + " bytes exceeds the limit of " +
-                                       std::to_string(config.max_body)));
+        return send(c, 413,
+                    json_error("body of " + std::to_string(n) + " bytes exceeds the limit of " +
+                               std::to_string(config.max_body)));
       }
     }
     return MHD_YES;
@@ -201,8 +199,7 @@ MHD_Result Server::Impl::handle(MHD_Connection* c, std::string_view url, std::st
   return route(c, url, method, *req);
 }
 
-MHD_Result Server::Impl::route(MHD_Connection* c, std::string_view url, std::string_view method,
-                               Request& req) {
+MHD_Result Server::Impl::route(MHD_Connection* c, std::string_view url, std::string_view method, Request& req) {
   const bool get = method == "GET" || method == "HEAD";
   const bool post = method == "POST";
   if (url == "/healthz") {
@@ -210,15 +207,13 @@ MHD_Result Server::Impl::route(MHD_Connection* c, std::string_view url, std::str
   }
   if (url == "/metrics") {
     if (!get) return send(c, 405, json_error("use GET"));
-    return send(c, 200, metrics.render(ingest.store_bytes(), ingest.queue_depth()),
-                "text/plain; version=0.0.4");
+    return send(c, 200, metrics.render(ingest.store_bytes(), ingest.queue_depth()), "text/plain; version=0.0.4");
   }
   if (url == "/v1/batches" || url == "/v1/enroll") {
     if (!post) return send(c, 405, json_error("use POST"));
     const ingest::Outcome out =
-        url == "/v1/batches"
-            ? ingest.submit_batch({reinterpret_cast<const uint8_t*>(req.body.data()), req.body.size()})
-            : ingest.enroll(req.body);
+        url == "/v1/batches" ? ingest.submit_batch({reinterpret_cast<const uint8_t*>(req.body.data()), req.body.size()})
+                             : ingest.enroll(req.body);
     return send(c, out.status, out.body, "application/json", out.retry_after);
   }
   return send(c, 404, json_error("no such endpoint"));
@@ -240,8 +235,7 @@ void Server::stop() {
   impl_->daemon = nullptr;
 }
 
-Result<std::unique_ptr<Server>> Server::start(const Config& config, ingest::Ingest& ingest,
-                                              metrics::Metrics& metrics) {
+Result<std::unique_ptr<Server>> Server::start(const Config& config, ingest::Ingest& ingest, metrics::Metrics& metrics) {
   auto impl = std::make_unique<Impl>(config, ingest, metrics);
   bool v6 = false;
   auto addr = parse_listen(config.listen, &v6);
@@ -256,16 +250,16 @@ Result<std::unique_ptr<Server>> Server::start(const Config& config, ingest::Inge
     if (!read) return read.error();
   }
 
-  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-                   MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  unsigned flags =
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   if (v6) flags |= MHD_USE_IPv6;
   if (tls) flags |= MHD_USE_TLS;
   std::vector<MHD_OptionItem> opts = impl->daemon_options(&*addr, tls);
-  impl->daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, on_request, impl.get(),
-                                  MHD_OPTION_ARRAY, opts.data(), MHD_OPTION_END);
+  impl->daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, on_request, impl.get(), MHD_OPTION_ARRAY, opts.data(),
+                                  MHD_OPTION_END);
   if (!impl->daemon)
-    return make_error(ErrorCode::kIo, "cannot listen on " + config.listen +
-                                          " (address in use, bad TLS files, or no permission)");
+    return make_error(ErrorCode::kIo,
+                      "cannot listen on " + config.listen + " (address in use, bad TLS files, or no permission)");
   const MHD_DaemonInfo* info = MHD_get_daemon_info(impl->daemon, MHD_DAEMON_INFO_BIND_PORT);
   const uint16_t port = info ? info->port : 0;
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));

@@ -13,7 +13,7 @@
 namespace bt::collector::http {
 
 struct Config {
-  std::string listen = "127.0.0.1:8443";  // ADDR:PORT, [v6]:PORT; port 0 picks a free one
+  std::string listen = "127.0.0.1:8443";     // ADDR:PORT, [v6]:PORT; port 0 picks a free one
   std::string tls_cert, tls_key, client_ca;  // PEM file paths; TLS when cert+key given
   std::size_t max_body = 16u << 20;
   unsigned max_connections = 512;
@@ -22,8 +22,7 @@ struct Config {
 
 class Server {
  public:
-  static Result<std::unique_ptr<Server>> start(const Config& config, ingest::Ingest& ingest,
-                                               metrics::Metrics& metrics);
+  static Result<std::unique_ptr<Server>> start(const Config& config, ingest::Ingest& ingest, metrics::Metrics& metrics);
   ~Server();
   // The bound address, e.g. "127.0.0.1:39211".
   std::string address() const;

@@ -1,9 +1,9 @@
 #include "collector/ingest/ingest.h"
 
+#include <pthread.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include <pthread.h>
 #include <sys/stat.h>
 
 #include <condition_variable>
@@ -90,9 +90,8 @@ struct Group {
   PendingHashes pending;
 };
 
-store::Finding make_finding(const std::string& agent_id, store::FindingKind kind, uint64_t seq_from,
-                            uint64_t seq_to, uint64_t time_from_ns, uint64_t time_to_ns,
-                            std::string detail) {
+store::Finding make_finding(const std::string& agent_id, store::FindingKind kind, uint64_t seq_from, uint64_t seq_to,
+                            uint64_t time_from_ns, uint64_t time_to_ns, std::string detail) {
   store::Finding f;
   f.agent_id = agent_id;
   f.kind = kind;
@@ -113,31 +112,28 @@ void collect_loss_finding(const events::Event& e, const std::string& agent_id, u
   std::string counts;
   for (const auto& [reason, n] : loss->counts)
     counts += (counts.empty() ? "" : ", ") + reason + "=" + std::to_string(n);
-  out.push_back(make_finding(agent_id, store::FindingKind::kLoss, seq, seq, loss->first_ns,
-                             loss->last_ns, "agent reported dropped events: " + counts));
+  out.push_back(make_finding(agent_id, store::FindingKind::kLoss, seq, seq, loss->first_ns, loss->last_ns,
+                             "agent reported dropped events: " + counts));
 }
 
 store::Finding fork_finding(const store::BatchRecord& r) {
-  return make_finding(r.agent_id, store::FindingKind::kFork, r.header.seq, r.header.seq,
-                      r.header.first_time_ns, r.header.last_time_ns,
-                      "a different batch " + crypto::to_hex(r.hash) + " for seq " +
-                          std::to_string(r.header.seq) + " (kept in " + r.archive_path + ")");
+  return make_finding(r.agent_id, store::FindingKind::kFork, r.header.seq, r.header.seq, r.header.first_time_ns,
+                      r.header.last_time_ns,
+                      "a different batch " + crypto::to_hex(r.hash) + " for seq " + std::to_string(r.header.seq) +
+                          " (kept in " + r.archive_path + ")");
 }
 
 // `chain` is the state before the restart; the epoch is already the new one.
 store::Finding restart_finding(const store::BatchRecord& r, const ChainState& chain) {
-  return make_finding(r.agent_id, store::FindingKind::kRestart, 1, 1, r.header.first_time_ns,
-                      r.header.last_time_ns,
-                      "agent restarted its chain after seq " +
-                          std::to_string(chain.tip ? chain.tip->seq : 0) + "; epoch " +
-                          std::to_string(chain.epoch) + " begins");
+  return make_finding(r.agent_id, store::FindingKind::kRestart, 1, 1, r.header.first_time_ns, r.header.last_time_ns,
+                      "agent restarted its chain after seq " + std::to_string(chain.tip ? chain.tip->seq : 0) +
+                          "; epoch " + std::to_string(chain.epoch) + " begins");
 }
 
 store::Finding gap_finding(const store::BatchRecord& r, const batch::Tip& tip) {
   const uint64_t from = tip.seq + 1, to = r.header.seq - 1;
   return make_finding(r.agent_id, store::FindingKind::kGap, from, to, 0, r.header.first_time_ns,
-                      "batches " + std::to_string(from) + ".." + std::to_string(to) +
-                          " never arrived");
+                      "batches " + std::to_string(from) + ".." + std::to_string(to) + " never arrived");
 }
 
 Outcome stored_outcome(const store::BatchRecord& r, batch::Link link) {
@@ -151,11 +147,8 @@ Outcome stored_outcome(const store::BatchRecord& r, batch::Link link) {
 }
 
 Outcome duplicate_outcome(const store::BatchRecord& r) {
-  return Outcome{200, JsonReply()
-                          .str("status", "duplicate")
-                          .str("agent_id", r.agent_id)
-                          .num("seq", r.header.seq)
-                          .done()};
+  return Outcome{200,
+                 JsonReply().str("status", "duplicate").str("agent_id", r.agent_id).num("seq", r.header.seq).done()};
 }
 
 Outcome enrolled_outcome(const std::string& agent_id, const crypto::PublicKey& key) {
@@ -174,33 +167,29 @@ struct EnrollRequest {
 
 std::string json_text(const rapidjson::Value& obj, const char* key) {
   auto it = obj.FindMember(key);
-  return it != obj.MemberEnd() && it->value.IsString()
-             ? std::string(it->value.GetString(), it->value.GetStringLength())
-             : std::string();
+  return it != obj.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
+                                                       : std::string();
 }
 
 // Every error is the client's (400) and its message is the reply.
 Result<EnrollRequest> parse_enroll_request(std::string_view json_body) {
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
-      json_body.data(), json_body.size());
+  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(json_body.data(), json_body.size());
   auto bad = [](const std::string& message) { return make_error(ErrorCode::kInvalidArgument, message); };
   if (doc.HasParseError() || !doc.IsObject()) return bad("enroll body is not a JSON object");
   EnrollRequest req;
   req.token = json_text(doc, "token");
   req.agent.id = json_text(doc, "agent_id");
   if (req.token.empty()) return bad("missing 'token'");
-  if (!batch::valid_agent_id(req.agent.id))
-    return bad("'agent_id' must be 1-64 characters of [A-Za-z0-9_-]");
+  if (!batch::valid_agent_id(req.agent.id)) return bad("'agent_id' must be 1-64 characters of [A-Za-z0-9_-]");
   auto key = crypto::parse_public_key_pem(json_text(doc, "public_key"));
   if (!key) return bad("'public_key': " + key.error().message);
   req.agent.public_key = *key;
   req.agent.enrolled_ns = clock::now_ns();
   if (doc.HasMember("inventory") && doc["inventory"].IsObject()) {
     const rapidjson::Value& inv = doc["inventory"];
-    req.agent.inventory = store::Inventory{json_text(inv, "hostname"), json_text(inv, "os"),
-                                           json_text(inv, "kernel"), json_text(inv, "agent_version"),
-                                           json_text(inv, "ci")};
+    req.agent.inventory = store::Inventory{json_text(inv, "hostname"), json_text(inv, "os"), json_text(inv, "kernel"),
+                                           json_text(inv, "agent_version"), json_text(inv, "ci")};
   }
   return req;
 }
@@ -213,8 +202,10 @@ store::EventRow event_row(const events::Event& e, uint32_t line, const store::Ev
   row.time_ns = e.time_ns;
   row.kind = e.kind();
   if (!e.build.id.empty()) {
-    if (previous && previous->build && *previous->build == e.build) row.build = previous->build;
-    else row.build = std::make_shared<const events::Build>(e.build);
+    if (previous && previous->build && *previous->build == e.build)
+      row.build = previous->build;
+    else
+      row.build = std::make_shared<const events::Build>(e.build);
   }
   row.pid = e.process.pid;
   row.ppid = e.process.ppid;
@@ -229,8 +220,7 @@ store::EventRow event_row(const events::Event& e, uint32_t line, const store::Ev
                  [&](const events::ProcessExit& b) { row.exit_code = b.exit_code; },
                  [&](const events::NetConnect& b) {
                    const bool v6 = b.daddr.find(':') != std::string::npos;
-                   row.destination =
-                       (v6 ? "[" + b.daddr + "]" : b.daddr) + ":" + std::to_string(b.dport);
+                   row.destination = (v6 ? "[" + b.daddr + "]" : b.daddr) + ":" + std::to_string(b.dport);
                  },
                  [&](const events::DnsQuery& b) { row.destination = b.name; },
                  [&](const events::SecretAccess& b) { row.secret_path = b.path; },
@@ -267,8 +257,7 @@ struct Ingest::Impl {
   // Writer-thread state only.
   std::map<std::string, ChainState, std::less<>> chains;
 
-  Impl(Config c, std::unique_ptr<store::Store> w, std::unique_ptr<store::Store> a,
-       metrics::Metrics& m)
+  Impl(Config c, std::unique_ptr<store::Store> w, std::unique_ptr<store::Store> a, metrics::Metrics& m)
       : config(std::move(c)),
         writer_store(std::move(w)),
         admin_store(std::move(a)),
@@ -278,10 +267,8 @@ struct Ingest::Impl {
   // Request threads.
   Result<std::optional<store::Agent>> lookup_agent(const std::string& id);
   Outcome submit(std::span<const uint8_t> body);
-  Outcome refuse(Reject reason, uint64_t events, int status, std::string_view message,
-                 int retry_after = 0);
-  std::optional<Outcome> refuse_signer(const batch::Header& header,
-                                       const std::optional<store::Agent>& agent);
+  Outcome refuse(Reject reason, uint64_t events, int status, std::string_view message, int retry_after = 0);
+  std::optional<Outcome> refuse_signer(const batch::Header& header, const std::optional<store::Agent>& agent);
   Outcome refuse_unopened(const Error& error, const batch::Header& header);
   Outcome enqueue(store::BatchRecord record);
   Outcome enroll(const EnrollRequest& request);
@@ -291,8 +278,8 @@ struct Ingest::Impl {
   void process_group(std::vector<Submission*>& submissions);
   Result<ChainState*> chain_for(const std::string& agent_id);
   void classify(Submission* submission, Group& group);
-  batch::Link link_of(const store::BatchRecord& r, const ChainState& chain,
-                      const PendingHashes& pending, const Submission** duplicate_of);
+  batch::Link link_of(const store::BatchRecord& r, const ChainState& chain, const PendingHashes& pending,
+                      const Submission** duplicate_of);
   void accept(Submission* submission, ChainState& chain, batch::Link link, Group& group);
   Status commit_records(const std::vector<store::BatchRecord>& records);
   void record_forks(const std::vector<store::Finding>& forks);
@@ -314,8 +301,7 @@ Result<std::optional<store::Agent>> Ingest::Impl::lookup_agent(const std::string
   return *agent;
 }
 
-Outcome Ingest::Impl::refuse(Reject reason, uint64_t events, int status, std::string_view message,
-                             int retry_after) {
+Outcome Ingest::Impl::refuse(Reject reason, uint64_t events, int status, std::string_view message, int retry_after) {
   metrics.rejected(reason, events);
   return error_outcome(status, message, retry_after);
 }
@@ -327,12 +313,11 @@ std::optional<Outcome> Ingest::Impl::refuse_signer(const batch::Header& header,
   if (!agent)
     return refuse(Reject::unknown_agent, header.event_count, 401,
                   "unknown agent '" + header.agent_id + "': enroll it first");
-  if (agent->revoked)
-    return refuse(Reject::revoked, header.event_count, 403, "agent '" + agent->id + "' is revoked");
+  if (agent->revoked) return refuse(Reject::revoked, header.event_count, 403, "agent '" + agent->id + "' is revoked");
   if (crypto::key_id(agent->public_key) != header.key_id)
-    return refuse(Reject::bad_signature, header.event_count, 403,
-                  "batch key id " + crypto::to_hex(header.key_id) +
-                      " is not the enrolled key of agent '" + agent->id + "'");
+    return refuse(
+        Reject::bad_signature, header.event_count, 403,
+        "batch key id " + crypto::to_hex(header.key_id) + " is not the enrolled key of agent '" + agent->id + "'");
   return std::nullopt;
 }
 
@@ -340,8 +325,10 @@ Outcome Ingest::Impl::refuse_unopened(const Error& error, const batch::Header& h
   switch (error.code) {
     case ErrorCode::kBadSignature:
       return refuse(Reject::bad_signature, header.event_count, 403, error.message);
-    case ErrorCode::kTooLarge: return refuse(Reject::too_large, 0, 413, error.message);
-    default: return refuse(Reject::malformed, 0, 400, error.message);
+    case ErrorCode::kTooLarge:
+      return refuse(Reject::too_large, 0, 413, error.message);
+    default:
+      return refuse(Reject::malformed, 0, 400, error.message);
   }
 }
 
@@ -349,8 +336,7 @@ Outcome Ingest::Impl::submit(std::span<const uint8_t> body) {
   auto header = batch::parse_header(body, config.limits);
   if (!header) {
     const bool too_large = header.error().code == ErrorCode::kTooLarge;
-    return refuse(too_large ? Reject::too_large : Reject::malformed, 0, too_large ? 413 : 400,
-                  header.error().message);
+    return refuse(too_large ? Reject::too_large : Reject::malformed, 0, too_large ? 413 : 400, header.error().message);
   }
   auto agent = lookup_agent(header->agent_id);
   if (!agent)
@@ -368,8 +354,7 @@ Outcome Ingest::Impl::submit(std::span<const uint8_t> body) {
   record.events.reserve(header->event_count);
   uint32_t line = 0;
   Status parsed = batch::for_each_event(*opened, [&](events::Event&& e) {
-    record.events.push_back(
-        event_row(e, line++, record.events.empty() ? nullptr : &record.events.back()));
+    record.events.push_back(event_row(e, line++, record.events.empty() ? nullptr : &record.events.back()));
     collect_loss_finding(e, record.agent_id, header->seq, record.findings);
   });
   if (!parsed) return refuse(Reject::malformed, 0, 400, parsed.error().message);
@@ -416,8 +401,8 @@ Result<ChainState*> Ingest::Impl::chain_for(const std::string& agent_id) {
 // Hashes at earlier seqs come from this group first, then from the store.
 // A replay of a batch still pending in this group is remembered so its
 // answer can follow that batch's commit.
-batch::Link Ingest::Impl::link_of(const store::BatchRecord& r, const ChainState& chain,
-                                  const PendingHashes& pending, const Submission** duplicate_of) {
+batch::Link Ingest::Impl::link_of(const store::BatchRecord& r, const ChainState& chain, const PendingHashes& pending,
+                                  const Submission** duplicate_of) {
   const auto link = batch::classify(chain.tip, r.header, r.hash, [&](uint64_t seq) {
     auto it = pending.find({r.agent_id, chain.epoch, seq});
     if (it != pending.end()) {
@@ -438,8 +423,7 @@ void Ingest::Impl::classify(Submission* submission, Group& group) {
   const store::BatchRecord& r = submission->record;
   auto chain = chain_for(r.agent_id);
   if (!chain) {
-    submission->done.set_value(
-        error_outcome(503, "store: " + chain.error().message, config.retry_after_seconds));
+    submission->done.set_value(error_outcome(503, "store: " + chain.error().message, config.retry_after_seconds));
     return;
   }
   const Submission* duplicate_of = nullptr;
@@ -512,9 +496,8 @@ Outcome Ingest::Impl::answer(const Decision& d, const store::BatchRecord& r, con
     return duplicate_outcome(r);
   }
   metrics.rejected(Reject::fork, r.header.event_count);
-  return error_outcome(409, "fork: agent '" + r.agent_id +
-                                "' already has a different batch at seq " +
-                                std::to_string(r.header.seq));
+  return error_outcome(
+      409, "fork: agent '" + r.agent_id + "' already has a different batch at seq " + std::to_string(r.header.seq));
 }
 
 void Ingest::Impl::process_group(std::vector<Submission*>& submissions) {
@@ -555,8 +538,7 @@ Outcome Ingest::Impl::enroll(const EnrollRequest& request) {
   if (!existing) return error_outcome(503, "store: " + existing.error().message, 1);
   if (*existing && (*existing)->public_key != agent.public_key)
     return error_outcome(409, "agent '" + agent.id + "' is enrolled with another key");
-  if (*existing && (*existing)->revoked)
-    return error_outcome(403, "agent '" + agent.id + "' is revoked");
+  if (*existing && (*existing)->revoked) return error_outcome(403, "agent '" + agent.id + "' is revoked");
   // The same key enrolling again (several agents of one state folder
   // starting at once) changes nothing and needs no token.
   if (*existing) return enrolled_outcome(agent.id, agent.public_key);
@@ -575,8 +557,7 @@ Outcome Ingest::Impl::enroll(const EnrollRequest& request) {
 Ingest::Ingest(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Ingest>> Ingest::start(Config config, std::unique_ptr<store::Store> writer,
-                                              std::unique_ptr<store::Store> admin,
-                                              metrics::Metrics& metrics) {
+                                              std::unique_ptr<store::Store> admin, metrics::Metrics& metrics) {
   auto impl = std::make_unique<Impl>(std::move(config), std::move(writer), std::move(admin), metrics);
   Impl* raw = impl.get();
   raw->writer = std::thread([raw] {
@@ -600,8 +581,7 @@ void Ingest::stop() {
 Outcome Ingest::submit_batch(std::span<const uint8_t> body) {
   const uint64_t t0 = clock::monotonic_ns();
   Outcome out = impl_->submit(body);
-  if (out.status == 200)
-    impl_->metrics.observe_latency(static_cast<double>(clock::monotonic_ns() - t0) / 1e9);
+  if (out.status == 200) impl_->metrics.observe_latency(static_cast<double>(clock::monotonic_ns() - t0) / 1e9);
   return out;
 }
 

@@ -21,8 +21,8 @@ namespace bt::collector::ingest {
 struct Config {
   std::string data_dir;
   batch::Limits limits;
-  std::size_t max_queue = 256;        // verified batches waiting; more => 503
-  std::size_t max_group = 64;         // batches per commit
+  std::size_t max_queue = 256;  // verified batches waiting; more => 503
+  std::size_t max_group = 64;   // batches per commit
   int retry_after_seconds = 1;
 };
 
@@ -38,8 +38,7 @@ class Ingest {
   // `writer` is used only by the writer thread; `admin` (enrollment, key
   // lookups) is shared by request threads under a lock.
   static Result<std::unique_ptr<Ingest>> start(Config config, std::unique_ptr<store::Store> writer,
-                                               std::unique_ptr<store::Store> admin,
-                                               metrics::Metrics& metrics);
+                                               std::unique_ptr<store::Store> admin, metrics::Metrics& metrics);
   ~Ingest();
 
   // POST /v1/batches: blocks until the batch is committed or refused.
@@ -60,7 +59,6 @@ class Ingest {
 };
 
 // The filterable facts of an event (exposed for tests).
-store::EventRow event_row(const events::Event& event, uint32_t line,
-                          const store::EventRow* previous = nullptr);
+store::EventRow event_row(const events::Event& event, uint32_t line, const store::EventRow* previous = nullptr);
 
 }  // namespace bt::collector::ingest

@@ -36,10 +36,14 @@ void Metrics::rejected(Reject reason, uint64_t events) {
 }
 
 void Metrics::finding(const char* kind) {
-  if (!std::strcmp(kind, "gap")) gaps_.fetch_add(1, std::memory_order_relaxed);
-  else if (!std::strcmp(kind, "fork")) forks_.fetch_add(1, std::memory_order_relaxed);
-  else if (!std::strcmp(kind, "restart")) restarts_.fetch_add(1, std::memory_order_relaxed);
-  else if (!std::strcmp(kind, "loss")) losses_.fetch_add(1, std::memory_order_relaxed);
+  if (!std::strcmp(kind, "gap"))
+    gaps_.fetch_add(1, std::memory_order_relaxed);
+  else if (!std::strcmp(kind, "fork"))
+    forks_.fetch_add(1, std::memory_order_relaxed);
+  else if (!std::strcmp(kind, "restart"))
+    restarts_.fetch_add(1, std::memory_order_relaxed);
+  else if (!std::strcmp(kind, "loss"))
+    losses_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Metrics::observe_latency(double seconds) {
@@ -79,12 +83,11 @@ std::string Metrics::render(uint64_t store_bytes, uint64_t queue_depth) const {
   for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
     char le[32];
     std::snprintf(le, sizeof le, "%g", kLatencyBuckets[i]);
-    line(out, std::string("buildtrail_ingest_latency_seconds_bucket{le=\"") + le + "\"}",
-         latency_buckets_[i].load());
+    line(out, std::string("buildtrail_ingest_latency_seconds_bucket{le=\"") + le + "\"}", latency_buckets_[i].load());
   }
   line(out, "buildtrail_ingest_latency_seconds_bucket{le=\"+Inf\"}", latency_count_.load());
-  out += "buildtrail_ingest_latency_seconds_sum " +
-         std::to_string(static_cast<double>(latency_sum_us_.load()) / 1e6) + "\n";
+  out += "buildtrail_ingest_latency_seconds_sum " + std::to_string(static_cast<double>(latency_sum_us_.load()) / 1e6) +
+         "\n";
   line(out, "buildtrail_ingest_latency_seconds_count", latency_count_.load());
   help(out, "buildtrail_store_bytes", "gauge", "Size of the store (database and archive).");
   line(out, "buildtrail_store_bytes", store_bytes);

@@ -15,8 +15,7 @@ constexpr std::size_t kChunk = 4096;       // references read before their batch
 constexpr std::size_t kCachedBatches = 4;  // opened batches kept
 }  // namespace
 
-EventReader::EventReader(store::Store& store, std::string data_dir)
-    : store_(store), data_dir_(std::move(data_dir)) {}
+EventReader::EventReader(store::Store& store, std::string data_dir) : store_(store), data_dir_(std::move(data_dir)) {}
 
 Result<const EventReader::Batch*> EventReader::batch(const store::EventRef& ref) {
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
@@ -25,17 +24,14 @@ Result<const EventReader::Batch*> EventReader::batch(const store::EventRef& ref)
       return &cache_.front();
     }
   }
-  const std::string name = "batch " + ref.archive_path + " (agent " + ref.agent_id + ", seq " +
-                           std::to_string(ref.seq) + ")";
-  auto unverified = [&](const Error& e) {
-    return make_error(e.code, name + " failed verification: " + e.message);
-  };
+  const std::string name =
+      "batch " + ref.archive_path + " (agent " + ref.agent_id + ", seq " + std::to_string(ref.seq) + ")";
+  auto unverified = [&](const Error& e) { return make_error(e.code, name + " failed verification: " + e.message); };
   auto key = keys_.find(ref.agent_id);
   if (key == keys_.end()) {
     auto agent = store_.agent(ref.agent_id);
     if (!agent) return agent.error();
-    if (!*agent)
-      return unverified(make_error(ErrorCode::kUnknownKey, "agent is not in the store"));
+    if (!*agent) return unverified(make_error(ErrorCode::kUnknownKey, "agent is not in the store"));
     key = keys_.emplace(ref.agent_id, (*agent)->public_key).first;
   }
   auto bytes = archive::Archive(data_dir_).read(ref.archive_path);
@@ -43,9 +39,8 @@ Result<const EventReader::Batch*> EventReader::batch(const store::EventRef& ref)
   auto opened = batch::open(crypto::as_bytes(*bytes), key->second);
   if (!opened) return unverified(opened.error());
   if (opened->header.agent_id != ref.agent_id || opened->header.seq != ref.seq)
-    return unverified(make_error(ErrorCode::kConflict,
-                                 "it is signed as agent " + opened->header.agent_id + " seq " +
-                                     std::to_string(opened->header.seq)));
+    return unverified(make_error(ErrorCode::kConflict, "it is signed as agent " + opened->header.agent_id + " seq " +
+                                                           std::to_string(opened->header.seq)));
   if (archive::Archive::relative_path(opened->hash) != ref.archive_path)
     return unverified(make_error(ErrorCode::kConflict, "its content does not match its address"));
   Batch b;
@@ -71,8 +66,8 @@ Status EventReader::flush(std::vector<store::EventRef>& chunk,
     auto b = batch(chunk[i]);
     if (!b) return b.error();
     if (chunk[i].line >= (*b)->events.size())
-      return make_error(ErrorCode::kNotFound, "batch " + chunk[i].archive_path + " has no line " +
-                                                  std::to_string(chunk[i].line));
+      return make_error(ErrorCode::kNotFound,
+                        "batch " + chunk[i].archive_path + " has no line " + std::to_string(chunk[i].line));
     picked[i] = (*b)->events[chunk[i].line];
   }
   for (const auto& e : picked) on_event(e);

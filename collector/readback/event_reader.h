@@ -27,8 +27,7 @@ class EventReader {
   // order. References are taken in chunks and each chunk is read batch by
   // batch, so an export interleaving many agents opens each batch about
   // once. Fails with a one-line error naming the batch on any check.
-  Status for_each(const store::EventFilter& filter,
-                  const std::function<void(const events::Event&)>& on_event);
+  Status for_each(const store::EventFilter& filter, const std::function<void(const events::Event&)>& on_event);
 
  private:
   struct Batch {
@@ -36,8 +35,7 @@ class EventReader {
     std::vector<events::Event> events;
   };
   Result<const Batch*> batch(const store::EventRef& ref);
-  Status flush(std::vector<store::EventRef>& chunk,
-               const std::function<void(const events::Event&)>& on_event);
+  Status flush(std::vector<store::EventRef>& chunk, const std::function<void(const events::Event&)>& on_event);
 
   store::Store& store_;
   std::string data_dir_;

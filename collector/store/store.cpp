@@ -4,12 +4,18 @@ namespace bt::collector::store {
 
 const char* finding_kind_name(FindingKind kind) {
   switch (kind) {
-    case FindingKind::kGap: return "gap";
-    case FindingKind::kFork: return "fork";
-    case FindingKind::kReplay: return "replay";
-    case FindingKind::kRestart: return "restart";
-    case FindingKind::kLoss: return "loss";
-    case FindingKind::kRejected: return "rejected";
+    case FindingKind::kGap:
+      return "gap";
+    case FindingKind::kFork:
+      return "fork";
+    case FindingKind::kReplay:
+      return "replay";
+    case FindingKind::kRestart:
+      return "restart";
+    case FindingKind::kLoss:
+      return "loss";
+    case FindingKind::kRejected:
+      return "rejected";
   }
   return "unknown";
 }

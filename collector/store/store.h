@@ -47,9 +47,9 @@ struct Agent {
 };
 
 struct Token {
-  std::string secret;     // shown once, stored only as a SHA-256
+  std::string secret;  // shown once, stored only as a SHA-256
   uint64_t expires_ns = 0;
-  uint32_t uses = 1;      // how many enrollments it allows
+  uint32_t uses = 1;  // how many enrollments it allows
 };
 
 // ---- ingest ------------------------------------------------------------------
@@ -113,8 +113,8 @@ struct BuildRow {
 };
 
 struct BuildFilter {
-  std::string job;       // exact match when non-empty
-  uint64_t since_ns = 0; // builds seen at or after
+  std::string job;        // exact match when non-empty
+  uint64_t since_ns = 0;  // builds seen at or after
   std::size_t limit = 1000;
 };
 
@@ -128,8 +128,8 @@ struct EventRef {
 };
 
 struct EventFilter {
-  std::optional<int64_t> build;     // builds.id
-  std::string build_id;             // or the CI build id (Build::id)
+  std::optional<int64_t> build;  // builds.id
+  std::string build_id;          // or the CI build id (Build::id)
   std::optional<events::Kind> kind;
   uint64_t since_ns = 0;
   std::string exe, destination, secret_path;  // exact matches when non-empty
@@ -162,16 +162,15 @@ class Store {
   // Integrity findings found outside a batch commit (fork, rejected).
   virtual Status record_finding(const Finding& finding) = 0;
   // Hash of a stored batch of the agent's current epoch, for chain checks.
-  virtual Result<std::optional<crypto::Digest>> batch_hash(const std::string& agent_id,
-                                                           uint64_t epoch, uint64_t seq) = 0;
+  virtual Result<std::optional<crypto::Digest>> batch_hash(const std::string& agent_id, uint64_t epoch,
+                                                           uint64_t seq) = 0;
 
   // Reading.
   virtual Result<std::vector<BuildRow>> builds(const BuildFilter& filter) = 0;
   virtual Result<std::optional<BuildRow>> build(const std::string& ci_build_id) = 0;
   // Calls `on_ref` for matching events in time order; stops early if it
   // returns false.
-  virtual Status events(const EventFilter& filter,
-                        const std::function<bool(const EventRef&)>& on_ref) = 0;
+  virtual Status events(const EventFilter& filter, const std::function<bool(const EventRef&)>& on_ref) = 0;
   virtual Result<std::vector<Finding>> findings(const std::string& agent_id) = 0;
   virtual Result<Stats> stats() = 0;
 };

@@ -19,16 +19,20 @@ struct Checked {
 
 const char* status_for(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kTruncated: return "truncated";
-    case ErrorCode::kBadSignature: return "bad signature";
-    case ErrorCode::kUnknownKey: return "unknown key";
-    case ErrorCode::kIo: return "unreadable";
-    default: return "malformed";
+    case ErrorCode::kTruncated:
+      return "truncated";
+    case ErrorCode::kBadSignature:
+      return "bad signature";
+    case ErrorCode::kUnknownKey:
+      return "unknown key";
+    case ErrorCode::kIo:
+      return "unreadable";
+    default:
+      return "malformed";
   }
 }
 
-std::optional<Checked> check_one(const std::string& path, std::size_t index,
-                                 const std::vector<crypto::PublicKey>& keys,
+std::optional<Checked> check_one(const std::string& path, std::size_t index, const std::vector<crypto::PublicKey>& keys,
                                  const batch::Limits& limits, FileReport& report) {
   auto fail = [&](const Error& e) {
     report.status = status_for(e.code);
@@ -43,9 +47,7 @@ std::optional<Checked> check_one(const std::string& path, std::size_t index,
   const crypto::PublicKey* key = nullptr;
   for (const auto& k : keys)
     if (crypto::key_id(k) == header->key_id) key = &k;
-  if (!key)
-    return fail(make_error(ErrorCode::kUnknownKey,
-                           "no --pubkey has key id " + crypto::to_hex(header->key_id)));
+  if (!key) return fail(make_error(ErrorCode::kUnknownKey, "no --pubkey has key id " + crypto::to_hex(header->key_id)));
   auto opened = batch::open(span, *key, limits);
   if (!opened) return fail(opened.error());
   Status parsed = batch::for_each_event(*opened, [](events::Event&&) {});
@@ -81,14 +83,14 @@ void check_chains(std::vector<Checked>& checked, std::vector<FileReport>& report
         break;
       case batch::Link::kGap:
         r.status = "gap";
-        r.detail = "seq " + std::to_string(tip->seq + 1) + ".." + std::to_string(c.header.seq - 1) +
-                   " of agent " + agent + " missing before seq " + std::to_string(c.header.seq);
+        r.detail = "seq " + std::to_string(tip->seq + 1) + ".." + std::to_string(c.header.seq - 1) + " of agent " +
+                   agent + " missing before seq " + std::to_string(c.header.seq);
         break;
       case batch::Link::kFork:
       case batch::Link::kLate:  // files are walked in seq order, so never late here
         r.status = "fork";
-        r.detail = "seq " + std::to_string(c.header.seq) + " of agent " + agent +
-                   " does not chain to the batch before it";
+        r.detail =
+            "seq " + std::to_string(c.header.seq) + " of agent " + agent + " does not chain to the batch before it";
         break;
       case batch::Link::kReplay:
         r.status = "replay";
@@ -109,8 +111,7 @@ void check_chains(std::vector<Checked>& checked, std::vector<FileReport>& report
 
 }  // namespace
 
-std::vector<FileReport> verify_files(const std::vector<std::string>& paths,
-                                     const std::vector<crypto::PublicKey>& keys,
+std::vector<FileReport> verify_files(const std::vector<std::string>& paths, const std::vector<crypto::PublicKey>& keys,
                                      const batch::Limits& limits) {
   std::vector<FileReport> reports(paths.size());
   std::vector<Checked> checked;

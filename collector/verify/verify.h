@@ -18,8 +18,7 @@ struct FileReport {
 };
 
 // Checks each file against the given public keys (matched by key id).
-std::vector<FileReport> verify_files(const std::vector<std::string>& paths,
-                                     const std::vector<crypto::PublicKey>& keys,
+std::vector<FileReport> verify_files(const std::vector<std::string>& paths, const std::vector<crypto::PublicKey>& keys,
                                      const batch::Limits& limits = {});
 
 }  // namespace bt::collector::verify

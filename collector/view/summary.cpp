@@ -45,12 +45,9 @@ std::string summary(const events::Event& event) {
   // not compile here until the timeline knows how to show it.
   std::string s = std::visit(
       bt::Overloaded{
-          [](const BuildStart& b) {
-            return b.mode + (b.command.empty() ? "" : ": " + join(b.command, " "));
-          },
+          [](const BuildStart& b) { return b.mode + (b.command.empty() ? "" : ": " + join(b.command, " ")); },
           [](const BuildEnd& b) {
-            std::string out =
-                exit_text(b.exit_code, b.signal) + " after " + format_duration(b.duration_ns);
+            std::string out = exit_text(b.exit_code, b.signal) + " after " + format_duration(b.duration_ns);
             if (!b.counts.empty()) out += " (" + counts_text(b.counts) + ")";
             return out;
           },
@@ -64,16 +61,17 @@ std::string summary(const events::Event& event) {
           },
           [](const NetConnect& b) {
             const bool v6 = b.daddr.find(':') != std::string::npos;
-            std::string out = b.protocol + " " + (v6 ? "[" + b.daddr + "]" : b.daddr) + ":" +
-                              std::to_string(b.dport);
+            std::string out = b.protocol + " " + (v6 ? "[" + b.daddr + "]" : b.daddr) + ":" + std::to_string(b.dport);
             if (!b.dns_name.empty()) out += " (" + b.dns_name + ")";
             if (b.result != 0) out += " failed: errno " + std::to_string(-b.result);
             return out;
           },
           [](const DnsQuery& b) {
             std::string out = b.name + " " + b.qtype + " -> ";
-            if (!b.answers.empty()) out += join(b.answers, ", ");
-            else out += b.rcode.empty() ? "(no answer seen)" : b.rcode;
+            if (!b.answers.empty())
+              out += join(b.answers, ", ");
+            else
+              out += b.rcode.empty() ? "(no answer seen)" : b.rcode;
             if (!b.answers.empty() && !b.rcode.empty() && b.rcode != "NOERROR") out += " " + b.rcode;
             return out;
           },
@@ -87,8 +85,7 @@ std::string summary(const events::Event& event) {
             return out;
           },
           [](const ArtifactUpload& b) {
-            return b.tool + " -> " + b.destination + " (" + plural(b.files.size(), "file", "files") +
-                   ")";
+            return b.tool + " -> " + b.destination + " (" + plural(b.files.size(), "file", "files") + ")";
           },
           [](const AgentStart& b) {
             std::string out = "agent " + b.version + " " + b.mode;
@@ -97,12 +94,9 @@ std::string summary(const events::Event& event) {
             if (!b.ci_detected.empty()) out += ", ci " + b.ci_detected;
             return out;
           },
-          [](const AgentStop& b) {
-            return "reason " + b.reason + ", " + plural(b.events_total, "event", "events");
-          },
+          [](const AgentStop& b) { return "reason " + b.reason + ", " + plural(b.events_total, "event", "events"); },
           [](const AgentHeartbeat& b) {
-            return "uptime " + format_duration(b.uptime_ns) + ", " +
-                   plural(b.events_total, "event", "events") + ", " +
+            return "uptime " + format_duration(b.uptime_ns) + ", " + plural(b.events_total, "event", "events") + ", " +
                    std::to_string(b.dropped_total) + " dropped";
           },
           [](const Loss& b) {

@@ -69,8 +69,10 @@ std::string printable(std::string_view text) {
       continue;
     }
     if (dangerous(cp)) {
-      if (cp < 0x80) std::snprintf(esc, sizeof esc, "\\x%02x", cp);
-      else std::snprintf(esc, sizeof esc, "\\u{%04x}", cp);
+      if (cp < 0x80)
+        std::snprintf(esc, sizeof esc, "\\x%02x", cp);
+      else
+        std::snprintf(esc, sizeof esc, "\\u{%04x}", cp);
       out += esc;
     } else {
       out.append(text.substr(i, len));

@@ -49,8 +49,7 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, unsigned* out) {
 }
 
 Error bad_time(std::string_view text, const std::string& why) {
-  return make_error(ErrorCode::kInvalidArgument,
-                    "invalid time '" + printable(text) + "': " + why);
+  return make_error(ErrorCode::kInvalidArgument, "invalid time '" + printable(text) + "': " + why);
 }
 
 struct tm utc(uint64_t ns) {
@@ -70,8 +69,7 @@ std::string strf(const char* fmt, const struct tm& t) {
 
 Result<uint64_t> parse_duration(std::string_view text) {
   auto bad = [&](const std::string& why) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "invalid duration '" + printable(text) + "': " + why);
+    return make_error(ErrorCode::kInvalidArgument, "invalid duration '" + printable(text) + "': " + why);
   };
   if (text.empty()) return bad("empty");
   uint64_t total = 0;
@@ -80,16 +78,24 @@ Result<uint64_t> parse_duration(std::string_view text) {
     uint64_t n = 0;
     const auto [p, ec] = std::from_chars(text.data() + i, text.data() + text.size(), n);
     if (ec == std::errc::result_out_of_range) return bad("too large");
-    if (ec != std::errc() || p == text.data() + text.size())
-      return bad("use a number and a unit: 90s, 30m, 2h, 7d");
+    if (ec != std::errc() || p == text.data() + text.size()) return bad("use a number and a unit: 90s, 30m, 2h, 7d");
     i = static_cast<std::size_t>(p - text.data());
     uint64_t unit;
     switch (text[i]) {
-      case 's': unit = kSecond; break;
-      case 'm': unit = kMinute; break;
-      case 'h': unit = kHour; break;
-      case 'd': unit = kDay; break;
-      default: return bad(std::string("unknown unit '") + printable(text.substr(i, 1)) + "' (s, m, h, d)");
+      case 's':
+        unit = kSecond;
+        break;
+      case 'm':
+        unit = kMinute;
+        break;
+      case 'h':
+        unit = kHour;
+        break;
+      case 'd':
+        unit = kDay;
+        break;
+      default:
+        return bad(std::string("unknown unit '") + printable(text.substr(i, 1)) + "' (s, m, h, d)");
     }
     ++i;
     if (n > (UINT64_MAX - total) / unit) return bad("too large");
@@ -102,17 +108,16 @@ Result<uint64_t> parse_duration(std::string_view text) {
 Result<uint64_t> parse_rfc3339(std::string_view s) {
   const std::string why = "use RFC 3339, e.g. 2026-11-27T10:00:00Z";
   unsigned year, month, day, hour = 0, minute = 0, second = 0;
-  if (!digits(s, 0, 4, &year) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, &month) ||
-      s[7] != '-' || !digits(s, 8, 2, &day))
+  if (!digits(s, 0, 4, &year) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, &month) || s[7] != '-' ||
+      !digits(s, 8, 2, &day))
     return bad_time(s, why);
-  if (year < 1970 || year > 2500 || month < 1 || month > 12 || day < 1 ||
-      day > days_in_month(year, month))
+  if (year < 1970 || year > 2500 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
     return bad_time(s, "no such date");
   uint64_t fraction_ns = 0;
   int64_t offset_s = 0;
   if (s.size() > 10) {
-    if ((s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, &hour) || s.size() < 19 ||
-        s[13] != ':' || !digits(s, 14, 2, &minute) || s[16] != ':' || !digits(s, 17, 2, &second))
+    if ((s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, &hour) || s.size() < 19 || s[13] != ':' ||
+        !digits(s, 14, 2, &minute) || s[16] != ':' || !digits(s, 17, 2, &second))
       return bad_time(s, why);
     if (hour > 23 || minute > 59 || second > 59) return bad_time(s, "no such time of day");
     std::size_t i = 19;
@@ -132,15 +137,13 @@ Result<uint64_t> parse_rfc3339(std::string_view s) {
       offset_s = 0;
     } else if ((s[i] == '+' || s[i] == '-') && i + 6 == s.size() && s[i + 3] == ':') {
       unsigned oh, om;
-      if (!digits(s, i + 1, 2, &oh) || !digits(s, i + 4, 2, &om) || oh > 23 || om > 59)
-        return bad_time(s, why);
+      if (!digits(s, i + 1, 2, &oh) || !digits(s, i + 4, 2, &om) || oh > 23 || om > 59) return bad_time(s, why);
       offset_s = (s[i] == '+' ? 1 : -1) * static_cast<int64_t>(oh * 3600 + om * 60);
     } else {
       return bad_time(s, why);
     }
   }
-  const int64_t secs = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
-                       second - offset_s;
+  const int64_t secs = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_s;
   if (secs < 0) return bad_time(s, "before 1970");
   return static_cast<uint64_t>(secs) * kSecond + fraction_ns;
 }

@@ -24,10 +24,10 @@ Result<uint64_t> parse_rfc3339(std::string_view text);
 // now_ns", or an integer count of ns since the epoch.
 Result<uint64_t> parse_since(std::string_view text, uint64_t now_ns);
 
-std::string format_rfc3339(uint64_t ns);        // 2026-11-27T10:30:00Z
-std::string format_rfc3339_ms(uint64_t ns);     // 2026-11-27T10:30:00.123Z
-std::string format_clock_ms(uint64_t ns);       // 10:30:00.123 (UTC)
-std::string format_date(uint64_t ns);           // 2026-11-27 (UTC)
-std::string format_duration(uint64_t ns);       // 850ms, 1.520s, 3m04s, 2h05m, 3d04h
+std::string format_rfc3339(uint64_t ns);     // 2026-11-27T10:30:00Z
+std::string format_rfc3339_ms(uint64_t ns);  // 2026-11-27T10:30:00.123Z
+std::string format_clock_ms(uint64_t ns);    // 10:30:00.123 (UTC)
+std::string format_date(uint64_t ns);        // 2026-11-27 (UTC)
+std::string format_duration(uint64_t ns);    // 850ms, 1.520s, 3m04s, 2h05m, 3d04h
 
 }  // namespace bt::collector::view

@@ -44,8 +44,7 @@ void print_header(const store::BuildRow& b) {
 
 }  // namespace
 
-Timeline::Timeline(const store::BuildRow& build)
-    : day_(format_date(build.start_ns ? build.start_ns : build.first_ns)) {
+Timeline::Timeline(const store::BuildRow& build) : day_(format_date(build.start_ns ? build.start_ns : build.first_ns)) {
   print_header(build);
   std::printf("\n%-12s  %-15s  %-7s  %-7s  %s\n", "TIME", "KIND", "PID", "PPID", "SUMMARY");
 }
@@ -57,8 +56,7 @@ void Timeline::print(const events::Event& e) {
     day_ = d;
   }
   std::printf("%-12s  %-15s  %-7llu  %-7llu  %s\n", format_clock_ms(e.time_ns).c_str(),
-              std::string(events::kind_name(e.kind())).c_str(),
-              static_cast<unsigned long long>(e.process.pid),
+              std::string(events::kind_name(e.kind())).c_str(), static_cast<unsigned long long>(e.process.pid),
               static_cast<unsigned long long>(e.process.ppid), summary(e).c_str());
   ++events_printed_;
 }

@@ -58,30 +58,26 @@ struct ZstdDCtxFree {
 bool valid_agent_id(std::string_view id) {
   if (id.empty() || id.size() > kAgentIdMax) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
   });
 }
 
 Result<Header> parse_header(std::span<const uint8_t> b, const Limits& limits) {
   if (b.size() < kHeaderSize)
-    return make_error(ErrorCode::kTruncated, "batch is " + std::to_string(b.size()) +
-                                                 " bytes, shorter than the " +
+    return make_error(ErrorCode::kTruncated, "batch is " + std::to_string(b.size()) + " bytes, shorter than the " +
                                                  std::to_string(kHeaderSize) + "-byte header");
   if (std::memcmp(b.data(), kMagic, sizeof kMagic) != 0) return malformed("bad magic" + at(0));
   Header h;
   h.format_version = load_le<uint16_t>(b.data() + offset::kFormatVersion);
   if (h.format_version != kFormatVersion)
-    return malformed("unsupported format version " + std::to_string(h.format_version) +
-                     at(offset::kFormatVersion));
+    return malformed("unsupported format version " + std::to_string(h.format_version) + at(offset::kFormatVersion));
   const auto header_size = load_le<uint16_t>(b.data() + offset::kHeaderSize);
   if (header_size != kHeaderSize)
-    return malformed("header size " + std::to_string(header_size) + " is not " +
-                     std::to_string(kHeaderSize) + at(offset::kHeaderSize));
+    return malformed("header size " + std::to_string(header_size) + " is not " + std::to_string(kHeaderSize) +
+                     at(offset::kHeaderSize));
   h.schema_version = load_le<uint16_t>(b.data() + offset::kSchemaVersion);
   if (h.schema_version == 0 || h.schema_version > kSchemaVersion)
-    return malformed("unsupported schema version " + std::to_string(h.schema_version) +
-                     at(offset::kSchemaVersion));
+    return malformed("unsupported schema version " + std::to_string(h.schema_version) + at(offset::kSchemaVersion));
   h.flags = load_le<uint16_t>(b.data() + offset::kFlags);
   if (h.flags != 0) return malformed("unknown flags" + at(offset::kFlags));
 
@@ -95,8 +91,7 @@ Result<Header> parse_header(std::span<const uint8_t> b, const Limits& limits) {
     std::size_t bad = 0;
     while (bad < id_len && valid_agent_id(std::string_view(h.agent_id).substr(bad, 1))) ++bad;
     return malformed(id_len == 0 ? "empty agent id" + at(offset::kAgentId)
-                                 : "agent id has a byte outside [A-Za-z0-9_-]" +
-                                       at(offset::kAgentId + bad));
+                                 : "agent id has a byte outside [A-Za-z0-9_-]" + at(offset::kAgentId + bad));
   }
   std::memcpy(h.key_id.data(), b.data() + offset::kKeyId, h.key_id.size());
   h.seq = load_le<uint64_t>(b.data() + offset::kSeq);
@@ -108,29 +103,25 @@ Result<Header> parse_header(std::span<const uint8_t> b, const Limits& limits) {
     return malformed("first event time is after last event time" + at(offset::kFirstTime));
   h.event_count = load_le<uint32_t>(b.data() + offset::kEventCount);
   if (h.event_count > limits.max_events)
-    return make_error(ErrorCode::kTooLarge, "event count " + std::to_string(h.event_count) +
-                                                " exceeds the limit of " +
+    return make_error(ErrorCode::kTooLarge, "event count " + std::to_string(h.event_count) + " exceeds the limit of " +
                                                 std::to_string(limits.max_events));
   h.uncompressed_size = load_le<uint32_t>(b.data() + offset::kUncompressedSize);
   if (h.uncompressed_size > limits.max_uncompressed_bytes)
-    return make_error(ErrorCode::kTooLarge,
-                      "uncompressed size " + std::to_string(h.uncompressed_size) +
-                          " exceeds the limit of " + std::to_string(limits.max_uncompressed_bytes));
+    return make_error(ErrorCode::kTooLarge, "uncompressed size " + std::to_string(h.uncompressed_size) +
+                                                " exceeds the limit of " +
+                                                std::to_string(limits.max_uncompressed_bytes));
   h.payload_size = load_le<uint32_t>(b.data() + offset::kPayloadSize);
   if (load_le<uint32_t>(b.data() + offset::kReserved) != 0)
     return malformed("reserved bytes are not zero" + at(offset::kReserved));
   const uint64_t expected = kHeaderSize + uint64_t{h.payload_size} + kSignatureSize;
   if (expected > limits.max_batch_bytes)
-    return make_error(ErrorCode::kTooLarge, "batch of " + std::to_string(expected) +
-                                                " bytes exceeds the limit of " +
+    return make_error(ErrorCode::kTooLarge, "batch of " + std::to_string(expected) + " bytes exceeds the limit of " +
                                                 std::to_string(limits.max_batch_bytes));
   if (b.size() < expected)
-    return make_error(ErrorCode::kTruncated, "batch is " + std::to_string(b.size()) +
-                                                 " bytes, header announces " +
-                                                 std::to_string(expected));
+    return make_error(ErrorCode::kTruncated,
+                      "batch is " + std::to_string(b.size()) + " bytes, header announces " + std::to_string(expected));
   if (b.size() > expected)
-    return malformed(std::to_string(b.size() - expected) + " trailing bytes after the signature" +
-                     at(expected));
+    return malformed(std::to_string(b.size() - expected) + " trailing bytes after the signature" + at(expected));
   return h;
 }
 
@@ -178,8 +169,7 @@ struct Sealer::Impl {
   uint64_t last = 0;
 };
 
-Sealer::Sealer(const crypto::KeyPair& key, std::string agent_id, int zstd_level)
-    : impl_(std::make_unique<Impl>()) {
+Sealer::Sealer(const crypto::KeyPair& key, std::string agent_id, int zstd_level) : impl_(std::make_unique<Impl>()) {
   impl_->key = key;
   impl_->key_id = crypto::key_id(key.public_key);
   impl_->agent_id = std::move(agent_id);
@@ -218,8 +208,7 @@ Result<Sealed> Sealer::seal(uint64_t seq, const crypto::Digest& prev_hash) {
   ZSTD_CCtx_setParameter(s.cctx.get(), ZSTD_c_checksumFlag, 0);  // the signature covers it
   const std::size_t n =
       ZSTD_compress2(s.cctx.get(), s.compressed.data(), s.compressed.size(), json.data(), json.size());
-  if (ZSTD_isError(n))
-    return make_error(ErrorCode::kInternal, std::string("zstd: ") + ZSTD_getErrorName(n));
+  if (ZSTD_isError(n)) return make_error(ErrorCode::kInternal, std::string("zstd: ") + ZSTD_getErrorName(n));
 
   Sealed out;
   Header& h = out.header;
@@ -256,20 +245,18 @@ Result<Opened> open(std::span<const uint8_t> b, const crypto::PublicKey& key, co
   const std::size_t body_size = kHeaderSize + h.payload_size;
   crypto::Signature sig{};
   std::memcpy(sig.data(), b.data() + body_size, sig.size());
-  const std::string message =
-      pae(std::string_view(reinterpret_cast<const char*>(b.data()), body_size));
+  const std::string message = pae(std::string_view(reinterpret_cast<const char*>(b.data()), body_size));
   if (!crypto::verify(key, crypto::as_bytes(message), sig))
     return make_error(ErrorCode::kBadSignature, "signature does not verify");
 
   const uint8_t* payload = b.data() + kHeaderSize;
   const unsigned long long content = ZSTD_getFrameContentSize(payload, h.payload_size);
-  if (content == ZSTD_CONTENTSIZE_ERROR)
-    return malformed("payload is not a zstd frame" + at(kHeaderSize));
+  if (content == ZSTD_CONTENTSIZE_ERROR) return malformed("payload is not a zstd frame" + at(kHeaderSize));
   if (content == ZSTD_CONTENTSIZE_UNKNOWN)
     return malformed("zstd frame does not declare its content size" + at(kHeaderSize));
   if (content != h.uncompressed_size)
-    return malformed("zstd frame declares " + std::to_string(content) +
-                     " bytes, header declares " + std::to_string(h.uncompressed_size));
+    return malformed("zstd frame declares " + std::to_string(content) + " bytes, header declares " +
+                     std::to_string(h.uncompressed_size));
   if (ZSTD_findFrameCompressedSize(payload, h.payload_size) != h.payload_size)
     return malformed("payload is not exactly one zstd frame" + at(kHeaderSize));
 
@@ -285,10 +272,8 @@ Result<Opened> open(std::span<const uint8_t> b, const crypto::PublicKey& key, co
   // starts every frame afresh.
   thread_local const std::unique_ptr<ZSTD_DCtx, ZstdDCtxFree> dctx(ZSTD_createDCtx());
   if (!dctx) return make_error(ErrorCode::kInternal, "zstd: cannot create a decompression context");
-  const std::size_t n =
-      ZSTD_decompressDCtx(dctx.get(), out.json.data(), out.json.size(), payload, h.payload_size);
-  if (ZSTD_isError(n))
-    return malformed(std::string("zstd: ") + ZSTD_getErrorName(n) + at(kHeaderSize));
+  const std::size_t n = ZSTD_decompressDCtx(dctx.get(), out.json.data(), out.json.size(), payload, h.payload_size);
+  if (ZSTD_isError(n)) return malformed(std::string("zstd: ") + ZSTD_getErrorName(n) + at(kHeaderSize));
   if (n != h.uncompressed_size)
     return malformed("payload decompressed to " + std::to_string(n) + " bytes, header declares " +
                      std::to_string(h.uncompressed_size));
@@ -310,8 +295,7 @@ Status for_each_event(const Opened& batch, const std::function<void(events::Even
     const std::size_t nl = rest.find('\n', pos);
     Status parsed = reader.parse_into(rest.substr(pos, nl - pos), event);
     if (!parsed)
-      return with_context("event " + std::to_string(count + 1) + " (payload offset " +
-                              std::to_string(pos) + ")",
+      return with_context("event " + std::to_string(count + 1) + " (payload offset " + std::to_string(pos) + ")",
                           parsed.error());
     if (event.agent_id != h.agent_id)
       return malformed("event " + std::to_string(count + 1) + " names agent '" + event.agent_id +

@@ -113,8 +113,7 @@ std::string pae(std::string_view body);
 // Lays out header || payload, signs PAE(kPayloadType, header || payload)
 // and appends the signature. Header sizes are taken from `header` as given,
 // so tests can build deliberately inconsistent batches; Sealer fills them in.
-std::string encode_signed(const Header& header, std::string_view payload,
-                          const crypto::KeyPair& key);
+std::string encode_signed(const Header& header, std::string_view payload, const crypto::KeyPair& key);
 
 struct Sealed {
   std::string bytes;
@@ -156,12 +155,10 @@ struct Opened {
 // Verifies the signature with `key`, checks the key id, then decompresses
 // within limits. The payload is never decompressed before the signature
 // verifies.
-Result<Opened> open(std::span<const uint8_t> batch, const crypto::PublicKey& key,
-                    const Limits& limits = {});
+Result<Opened> open(std::span<const uint8_t> batch, const crypto::PublicKey& key, const Limits& limits = {});
 
 // Parses every line of an opened batch, checking that count, time range and
 // agent id agree with the header. `on_event` sees each event in order.
-Status for_each_event(const Opened& batch,
-                      const std::function<void(events::Event&&)>& on_event);
+Status for_each_event(const Opened& batch, const std::function<void(events::Event&&)>& on_event);
 
 }  // namespace bt::batch

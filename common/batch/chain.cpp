@@ -4,13 +4,20 @@ namespace bt::batch {
 
 const char* link_name(Link link) {
   switch (link) {
-    case Link::kFirst: return "first";
-    case Link::kNext: return "next";
-    case Link::kGap: return "gap";
-    case Link::kFork: return "fork";
-    case Link::kReplay: return "replay";
-    case Link::kRestart: return "restart";
-    case Link::kLate: return "late";
+    case Link::kFirst:
+      return "first";
+    case Link::kNext:
+      return "next";
+    case Link::kGap:
+      return "gap";
+    case Link::kFork:
+      return "fork";
+    case Link::kReplay:
+      return "replay";
+    case Link::kRestart:
+      return "restart";
+    case Link::kLate:
+      return "late";
   }
   return "unknown";
 }

@@ -15,8 +15,7 @@ namespace {
 // DER prefixes of the only two structures we read and write (RFC 8410):
 // SubjectPublicKeyInfo{id-Ed25519, BIT STRING(32)} and
 // OneAsymmetricKey{v1, id-Ed25519, OCTET STRING(OCTET STRING(32))}.
-constexpr uint8_t kSpkiPrefix[] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65,
-                                   0x70, 0x03, 0x21, 0x00};
+constexpr uint8_t kSpkiPrefix[] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
 constexpr uint8_t kPkcs8Prefix[] = {0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
                                     0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
 constexpr std::size_t kMaxKeyFile = 16 * 1024;
@@ -38,24 +37,22 @@ Result<std::string> pem_unwrap(std::string_view pem, std::string_view label) {
   const std::string begin = "-----BEGIN " + std::string(label) + "-----";
   const std::string end = "-----END " + std::string(label) + "-----";
   auto b = pem.find(begin);
-  if (b == std::string_view::npos)
-    return make_error(ErrorCode::kMalformed, "no '" + begin + "' line");
+  if (b == std::string_view::npos) return make_error(ErrorCode::kMalformed, "no '" + begin + "' line");
   b += begin.size();
   auto e = pem.find(end, b);
   if (e == std::string_view::npos) return make_error(ErrorCode::kMalformed, "no '" + end + "' line");
   std::string_view body = pem.substr(b, e - b);
   std::string der(body.size(), '\0');
   std::size_t der_len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(der.data()), der.size(), body.data(),
-                        body.size(), " \r\n\t", &der_len, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0)
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(der.data()), der.size(), body.data(), body.size(), " \r\n\t",
+                        &der_len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
     return make_error(ErrorCode::kMalformed, "invalid base64 in PEM body");
   der.resize(der_len);
   return der;
 }
 
 Result<std::array<uint8_t, 32>> strip_prefix(const std::string& der, std::span<const uint8_t> prefix,
-                                              const char* what) {
+                                             const char* what) {
   if (der.size() != prefix.size() + 32 || std::memcmp(der.data(), prefix.data(), prefix.size()) != 0)
     return make_error(ErrorCode::kMalformed, std::string("not an Ed25519 ") + what);
   std::array<uint8_t, 32> raw{};
@@ -67,9 +64,7 @@ Result<std::array<uint8_t, 32>> strip_prefix(const std::string& der, std::span<c
 
 KeyPair::~KeyPair() { sodium_memzero(secret_key.data(), secret_key.size()); }
 
-std::span<const uint8_t> as_bytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
+std::span<const uint8_t> as_bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 Result<KeyPair> generate_key_pair() {
   ensure_sodium();
@@ -101,8 +96,7 @@ Signature sign(const KeyPair& key, std::span<const uint8_t> message) {
 
 bool verify(const PublicKey& key, std::span<const uint8_t> message, const Signature& signature) {
   ensure_sodium();
-  return crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
-                                     key.data()) == 0;
+  return crypto_sign_verify_detached(signature.data(), message.data(), message.size(), key.data()) == 0;
 }
 
 std::string to_hex(std::span<const uint8_t> bytes) {

@@ -38,8 +38,7 @@ KeyId key_id(const PublicKey& key);
 Digest sha256(std::span<const uint8_t> data);
 
 Signature sign(const KeyPair& key, std::span<const uint8_t> message);
-[[nodiscard]] bool verify(const PublicKey& key, std::span<const uint8_t> message,
-                          const Signature& signature);
+[[nodiscard]] bool verify(const PublicKey& key, std::span<const uint8_t> message, const Signature& signature);
 
 std::string to_hex(std::span<const uint8_t> bytes);
 std::string to_base64(std::span<const uint8_t> bytes);

@@ -37,8 +37,7 @@ bool kind_from_name(std::string_view name, Kind* out) {
 
 Body make_body(Kind kind) {
   for (std::size_t i = 0; i < kKinds.size(); ++i)
-    if (kKinds[i].kind == kind)
-      return make_body_at(i, std::make_index_sequence<kKinds.size()>{});
+    if (kKinds[i].kind == kind) return make_body_at(i, std::make_index_sequence<kKinds.size()>{});
   return std::monostate{};
 }
 

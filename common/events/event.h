@@ -32,16 +32,15 @@ struct Field {
 
 #define BT_DECLARE_MEMBER(type, name, doc) type name{};
 #define BT_VISIT_MEMBER(type, name, doc) v(Field<Self, type>{#name, &Self::name, doc});
-#define BT_DECLARE_STRUCT(Name)                                   \
-  struct Name {                                                   \
-    BT_FIELDS_##Name(BT_DECLARE_MEMBER)                            \
-    using Self = Name;                                            \
-    static constexpr bool kIsRecord = true;                       \
-    template <class V>                                            \
-    static void visit_fields(V&& v) {                             \
-      BT_FIELDS_##Name(BT_VISIT_MEMBER)                            \
-    }                                                             \
-    bool operator==(const Name&) const = default;                 \
+#define BT_DECLARE_STRUCT(Name)                            \
+  struct Name {                                            \
+    BT_FIELDS_##Name(BT_DECLARE_MEMBER) using Self = Name; \
+    static constexpr bool kIsRecord = true;                \
+    template <class V>                                     \
+    static void visit_fields(V&& v) {                      \
+      BT_FIELDS_##Name(BT_VISIT_MEMBER)                    \
+    }                                                      \
+    bool operator==(const Name&) const = default;          \
   };
 
 // Records are declared in dependency order: FileDigest before FileList users.
@@ -87,15 +86,13 @@ bool kind_from_name(std::string_view name, Kind* out);
 Body make_body(Kind kind);
 
 struct Event {
-  BT_FIELDS_Envelope(BT_DECLARE_MEMBER)
-  Body body;
+  BT_FIELDS_Envelope(BT_DECLARE_MEMBER) Body body;
 
   using Self = Event;
   template <class V>
-  static void visit_fields(V&& v) {
-    BT_FIELDS_Envelope(BT_VISIT_MEMBER)
+  static void visit_fields(V&& v){BT_FIELDS_Envelope(BT_VISIT_MEMBER)} Kind kind() const {
+    return kind_of(body);
   }
-  Kind kind() const { return kind_of(body); }
   bool operator==(const Event&) const = default;
 };
 

@@ -32,9 +32,9 @@ concept Record = T::kIsRecord;
 // '\\' or a control character (< 0x20). These are the bytes the encoder
 // escapes.
 [[gnu::always_inline]] inline unsigned special_bytes(__m128i v) {
-  const __m128i hit = _mm_or_si128(
-      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-      _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F)));  // unsigned <= 0x1F
+  const __m128i hit =
+      _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                   _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F)));  // unsigned <= 0x1F
   return static_cast<unsigned>(_mm_movemask_epi8(hit));
 }
 #endif
@@ -103,13 +103,27 @@ class JsonOut {
       }
       *p++ = '\\';
       switch (c) {
-        case '"': *p++ = '"'; break;
-        case '\\': *p++ = '\\'; break;
-        case '\b': *p++ = 'b'; break;
-        case '\f': *p++ = 'f'; break;
-        case '\n': *p++ = 'n'; break;
-        case '\r': *p++ = 'r'; break;
-        case '\t': *p++ = 't'; break;
+        case '"':
+          *p++ = '"';
+          break;
+        case '\\':
+          *p++ = '\\';
+          break;
+        case '\b':
+          *p++ = 'b';
+          break;
+        case '\f':
+          *p++ = 'f';
+          break;
+        case '\n':
+          *p++ = 'n';
+          break;
+        case '\r':
+          *p++ = 'r';
+          break;
+        case '\t':
+          *p++ = 't';
+          break;
         default:
           *p++ = 'u';
           *p++ = '0';
@@ -157,9 +171,7 @@ class JsonOut {
     if (buf_.size() - size_ < n) grow(n);
     return buf_.data() + size_;
   }
-  [[gnu::noinline]] void grow(std::size_t n) {
-    buf_.resize(std::max(2 * buf_.size(), size_ + n + 4096));
-  }
+  [[gnu::noinline]] void grow(std::size_t n) { buf_.resize(std::max(2 * buf_.size(), size_ + n + 4096)); }
 
   std::string buf_;  // size() is the capacity in use; size_ the bytes written
   std::size_t size_ = 0;
@@ -167,9 +179,13 @@ class JsonOut {
 
 bool is_empty(const std::string& s) { return s.empty(); }
 template <class T>
-bool is_empty(const std::vector<T>& v) { return v.empty(); }
+bool is_empty(const std::vector<T>& v) {
+  return v.empty();
+}
 template <class T>
-bool is_empty(const T&) { return false; }
+bool is_empty(const T&) {
+  return false;
+}
 
 void write_value(JsonOut& w, uint64_t v) { w.integer(v); }
 void write_value(JsonOut& w, int64_t v) { w.integer(v); }
@@ -246,8 +262,7 @@ void write_event(JsonOut& w, const Event& event) {
 using JsonValue = rapidjson::Value;
 
 Error type_error(std::string_view field, const char* expected) {
-  return make_error(ErrorCode::kMalformed,
-                    "field '" + std::string(field) + "': expected " + expected);
+  return make_error(ErrorCode::kMalformed, "field '" + std::string(field) + "': expected " + expected);
 }
 
 Status read_value(const JsonValue& v, std::string_view field, uint64_t& out) {
@@ -297,8 +312,7 @@ Status read_value(const JsonValue& v, std::string_view field, Counts& out) {
     if (!m.value.IsUint64()) return type_error(field, "unsigned integer counts");
     if (!decoded_utf8_ok(m.name.GetString(), m.name.GetStringLength()))
       return type_error(field, "count names of Unicode scalar values (lone surrogate escape)");
-    out.emplace_back(std::string(m.name.GetString(), m.name.GetStringLength()),
-                     m.value.GetUint64());
+    out.emplace_back(std::string(m.name.GetString(), m.name.GetStringLength()), m.value.GetUint64());
   }
   return Ok{};
 }
@@ -381,16 +395,16 @@ Result<Event> parse_dom(std::string_view line, rapidjson::MemoryPoolAllocator<>&
                         rapidjson::MemoryPoolAllocator<>& stack) {
   values.Clear();
   stack.Clear();
-  using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
-                                         rapidjson::MemoryPoolAllocator<>>;
+  using Doc =
+      rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>, rapidjson::MemoryPoolAllocator<>>;
   Doc doc(&values, 1024, &stack);
   // Iterative parsing: nesting depth in hostile input cannot exhaust the stack.
   constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
   doc.Parse<kFlags>(line.data(), line.size());
   if (doc.HasParseError()) {
-    return make_error(ErrorCode::kMalformed,
-                      std::string("invalid JSON at byte ") + std::to_string(doc.GetErrorOffset()) +
-                          ": " + rapidjson::GetParseError_En(doc.GetParseError()));
+    return make_error(ErrorCode::kMalformed, std::string("invalid JSON at byte ") +
+                                                 std::to_string(doc.GetErrorOffset()) + ": " +
+                                                 rapidjson::GetParseError_En(doc.GetParseError()));
   }
   return read_event(doc);
 }
@@ -436,12 +450,16 @@ std::size_t utf8_sequence(const char* p, const char* end) {
     len = 2;
   } else if (c >= 0xE0 && c <= 0xEF) {
     len = 3;
-    if (c == 0xE0) lo = 0xA0;       // overlong
-    else if (c == 0xED) hi = 0x9F;  // surrogates
+    if (c == 0xE0)
+      lo = 0xA0;  // overlong
+    else if (c == 0xED)
+      hi = 0x9F;  // surrogates
   } else if (c >= 0xF0 && c <= 0xF4) {
     len = 4;
-    if (c == 0xF0) lo = 0x90;       // overlong
-    else if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    if (c == 0xF0)
+      lo = 0x90;  // overlong
+    else if (c == 0xF4)
+      hi = 0x8F;  // above U+10FFFF
   } else {
     return 0;
   }
@@ -518,10 +536,10 @@ struct RecordTable {
     const char* a = name.data();
     // Two overlapping words cover 8..16 bytes (4..8 below that), with loads
     // that stay inside both strings.
-    if (n >= 8 && n <= 16) return load<uint64_t>(a) == load<uint64_t>(key) &&
-                                   load<uint64_t>(a + n - 8) == load<uint64_t>(key + n - 8);
-    if (n >= 4 && n < 8) return load<uint32_t>(a) == load<uint32_t>(key) &&
-                                load<uint32_t>(a + n - 4) == load<uint32_t>(key + n - 4);
+    if (n >= 8 && n <= 16)
+      return load<uint64_t>(a) == load<uint64_t>(key) && load<uint64_t>(a + n - 8) == load<uint64_t>(key + n - 8);
+    if (n >= 4 && n < 8)
+      return load<uint32_t>(a) == load<uint32_t>(key) && load<uint32_t>(a + n - 4) == load<uint32_t>(key + n - 4);
     if (n < 4) {
       for (std::size_t i = 0; i < n; ++i)
         if (a[i] != key[i]) return false;
@@ -573,9 +591,12 @@ class FastReader {
         if (!key(k, n)) return false;
         i = envelope.find(k, n, envelope.count);
         if (i < 0) {
-          if (RecordTable::same("kind", k, n)) i = kind_slot;
-          else if (RecordTable::same("data", k, n)) i = data_slot;
-          else return skip_value(0);
+          if (RecordTable::same("kind", k, n))
+            i = kind_slot;
+          else if (RecordTable::same("data", k, n))
+            i = data_slot;
+          else
+            return skip_value(0);
         }
       }
       const uint64_t bit = uint64_t{1} << i;
@@ -601,8 +622,7 @@ class FastReader {
       return uint64_t{1} << kind_slot | uint64_t{1} << time_ns;
     }();
     if ((seen & required) != required) return false;
-    if (!(seen & (uint64_t{1} << data_slot)))
-      std::visit([](auto& body) { reset_value(body); }, out.body);
+    if (!(seen & (uint64_t{1} << data_slot))) std::visit([](auto& body) { reset_value(body); }, out.body);
     envelope.reset_unseen(&out, seen);
     return true;
   }
@@ -716,15 +736,32 @@ class FastReader {
       out.append(run, static_cast<std::size_t>(q - run));
       char e;
       switch (q[1]) {
-        case '"': e = '"'; break;
-        case '\\': e = '\\'; break;
-        case '/': e = '/'; break;
-        case 'b': e = '\b'; break;
-        case 'f': e = '\f'; break;
-        case 'n': e = '\n'; break;
-        case 'r': e = '\r'; break;
-        case 't': e = '\t'; break;
-        default: return false;  // \u escapes (and invalid ones): parse_dom
+        case '"':
+          e = '"';
+          break;
+        case '\\':
+          e = '\\';
+          break;
+        case '/':
+          e = '/';
+          break;
+        case 'b':
+          e = '\b';
+          break;
+        case 'f':
+          e = '\f';
+          break;
+        case 'n':
+          e = '\n';
+          break;
+        case 'r':
+          e = '\r';
+          break;
+        case 't':
+          e = '\t';
+          break;
+        default:
+          return false;  // \u escapes (and invalid ones): parse_dom
       }
       out.push_back(e);
       run = q + 2;
@@ -761,8 +798,7 @@ class FastReader {
   // SWAR on eight characters loaded little-endian (first character lowest):
   // whether all are digits, and their value.
   static bool eight_digits(uint64_t w) {
-    return ((w & 0xF0F0F0F0F0F0F0F0ull) |
-            (((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
+    return ((w & 0xF0F0F0F0F0F0F0F0ull) | (((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
            0x3333333333333333ull;
   }
   static uint64_t eight_digit_value(uint64_t w) {
@@ -793,8 +829,7 @@ class FastReader {
         p_ += 8;
       }
 #endif
-      while (p_ != end_ && *p_ >= '0' && *p_ <= '9' && p_ - first < 19)
-        v = v * 10 + static_cast<unsigned>(*p_++ - '0');
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9' && p_ - first < 19) v = v * 10 + static_cast<unsigned>(*p_++ - '0');
       if (p_ != end_ && *p_ >= '0' && *p_ <= '9') {
         const unsigned d = static_cast<unsigned>(*p_++ - '0');
         if (v > (std::numeric_limits<uint64_t>::max() - d) / 10) return false;
@@ -812,8 +847,7 @@ class FastReader {
   }
 
   bool literal(std::string_view word) {
-    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
-        std::memcmp(p_, word.data(), word.size()) != 0)
+    if (static_cast<std::size_t>(end_ - p_) < word.size() || std::memcmp(p_, word.data(), word.size()) != 0)
       return false;
     p_ += word.size();
     return true;
@@ -977,8 +1011,7 @@ class FastReader {
     return r.value(std::get<I>(body));
   }
   template <std::size_t... I>
-  static constexpr std::array<bool (*)(FastReader&, Body&), sizeof...(I)> body_readers(
-      std::index_sequence<I...>) {
+  static constexpr std::array<bool (*)(FastReader&, Body&), sizeof...(I)> body_readers(std::index_sequence<I...>) {
     return {&read_body<I>...};
   }
   // Reads `data` into the body of kind index `kind` (kKinds order, which is

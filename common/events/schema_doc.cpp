@@ -1,7 +1,7 @@
 #include "common/events/schema_doc.h"
 
-#include <rapidjson/prettywriter.h>
 #include <rapidjson/document.h>
+#include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
 #include "common/batch/batch.h"
@@ -12,23 +12,47 @@ namespace bt::events {
 
 namespace {
 
-template <class T> constexpr const char* type_label();
-template <> constexpr const char* type_label<uint64_t>() { return "uint64"; }
-template <> constexpr const char* type_label<int64_t>() { return "int64"; }
-template <> constexpr const char* type_label<std::string>() { return "string"; }
-template <> constexpr const char* type_label<StringList>() { return "array of string"; }
-template <> constexpr const char* type_label<Counts>() { return "object: name → uint64"; }
-template <> constexpr const char* type_label<FileList>() { return "array of [FileDigest](#filedigest)"; }
-template <> constexpr const char* type_label<Build>() { return "[Build](#build)"; }
-template <> constexpr const char* type_label<Process>() { return "[Process](#process)"; }
+template <class T>
+constexpr const char* type_label();
+template <>
+constexpr const char* type_label<uint64_t>() {
+  return "uint64";
+}
+template <>
+constexpr const char* type_label<int64_t>() {
+  return "int64";
+}
+template <>
+constexpr const char* type_label<std::string>() {
+  return "string";
+}
+template <>
+constexpr const char* type_label<StringList>() {
+  return "array of string";
+}
+template <>
+constexpr const char* type_label<Counts>() {
+  return "object: name → uint64";
+}
+template <>
+constexpr const char* type_label<FileList>() {
+  return "array of [FileDigest](#filedigest)";
+}
+template <>
+constexpr const char* type_label<Build>() {
+  return "[Build](#build)";
+}
+template <>
+constexpr const char* type_label<Process>() {
+  return "[Process](#process)";
+}
 
 template <class T>
 std::string field_table() {
   std::string out = "| field | type | meaning |\n| --- | --- | --- |\n";
   T::visit_fields([&](auto field) {
     using V = std::decay_t<decltype(std::declval<T>().*(field.member))>;
-    out += "| `" + std::string(field.name) + "` | " + type_label<V>() + " | " +
-           std::string(field.doc) + " |\n";
+    out += "| `" + std::string(field.name) + "` | " + type_label<V>() + " | " + std::string(field.doc) + " |\n";
   });
   return out;
 }
@@ -52,7 +76,7 @@ std::vector<markdown::Part> reference_parts() {
     kinds += "| " + std::to_string(static_cast<int>(info.kind)) + " | [`" + std::string(info.name) + "`](#" +
              std::string(info.name) + ") | " + std::string(info.doc) + " |\n";
   std::string sections;
-#define BT_KIND_SECTION(id, name, Struct, doc)                                                       \
+#define BT_KIND_SECTION(id, name, Struct, doc)                                                                \
   sections += std::string(sections.empty() ? "" : "\n") + "### " #name "\n\n" doc ".\n\n`data` fields:\n\n" + \
               field_table<Struct>() + "\nExample:\n\n```json\n" + pretty(example_event(Kind::name)) + "\n```\n";
   BT_EVENT_KINDS(BT_KIND_SECTION)

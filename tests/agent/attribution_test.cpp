@@ -23,97 +23,102 @@ Environment with(Environment env, const Environment& more) {
   return env;
 }
 
-const Environment kJenkins = with(base(), {
-    {"JENKINS_URL", "https://jenkins.example.com/"},
-    {"BUILD_TAG", "jenkins-team-app-main-42"},
-    {"JOB_NAME", "team/app/main"},
-    {"BUILD_NUMBER", "42"},
-    {"BUILD_URL", "https://jenkins.example.com/job/team/job/app/job/main/42/"},
-    {"GIT_URL", "https://github.com/example/app.git"},
-    {"GIT_COMMIT", "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"},
-    {"NODE_NAME", "linux-agent-3"},
-    {"WORKSPACE", "/var/lib/jenkins/workspace/team_app_main"},
-});
+const Environment kJenkins =
+    with(base(), {
+                     {"JENKINS_URL", "https://jenkins.example.com/"},
+                     {"BUILD_TAG", "jenkins-team-app-main-42"},
+                     {"JOB_NAME", "team/app/main"},
+                     {"BUILD_NUMBER", "42"},
+                     {"BUILD_URL", "https://jenkins.example.com/job/team/job/app/job/main/42/"},
+                     {"GIT_URL", "https://github.com/example/app.git"},
+                     {"GIT_COMMIT", "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"},
+                     {"NODE_NAME", "linux-agent-3"},
+                     {"WORKSPACE", "/var/lib/jenkins/workspace/team_app_main"},
+                 });
 
 const Environment kGithub = with(base(), {
-    {"GITHUB_ACTIONS", "true"},
-    {"GITHUB_WORKFLOW", "CI"},
-    {"GITHUB_JOB", "build"},
-    {"GITHUB_RUN_ID", "8812345678"},
-    {"GITHUB_RUN_ATTEMPT", "2"},
-    {"GITHUB_RUN_NUMBER", "311"},
-    {"GITHUB_SERVER_URL", "https://github.com"},
-    {"GITHUB_REPOSITORY", "example/app"},
-    {"GITHUB_SHA", "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"},
-    {"RUNNER_NAME", "GitHub Actions 12"},
-    {"RUNNER_OS", "Linux"},
-});
+                                             {"GITHUB_ACTIONS", "true"},
+                                             {"GITHUB_WORKFLOW", "CI"},
+                                             {"GITHUB_JOB", "build"},
+                                             {"GITHUB_RUN_ID", "8812345678"},
+                                             {"GITHUB_RUN_ATTEMPT", "2"},
+                                             {"GITHUB_RUN_NUMBER", "311"},
+                                             {"GITHUB_SERVER_URL", "https://github.com"},
+                                             {"GITHUB_REPOSITORY", "example/app"},
+                                             {"GITHUB_SHA", "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"},
+                                             {"RUNNER_NAME", "GitHub Actions 12"},
+                                             {"RUNNER_OS", "Linux"},
+                                         });
 
-const Environment kGitlab = with(base(), {
-    {"GITLAB_CI", "true"},
-    {"CI_JOB_NAME", "build:linux"},
-    {"CI_JOB_ID", "6123456789"},
-    {"CI_PIPELINE_IID", "1207"},
-    {"CI_PIPELINE_ID", "1298765432"},
-    {"CI_JOB_URL", "https://gitlab.example.com/group/app/-/jobs/6123456789"},
-    {"CI_PROJECT_URL", "https://gitlab.example.com/group/app"},
-    {"CI_REPOSITORY_URL", "https://gitlab-ci-token:glcbt-64_FakeJobToken1234567@gitlab.example.com/group/app.git"},
-    {"CI_JOB_TOKEN", "glcbt-64_FakeJobToken1234567"},
-    {"CI_COMMIT_SHA", "c0ffee0000000000000000000000000000c0ffee"},
-    {"CI_RUNNER_DESCRIPTION", "shared-runner-eu-2"},
-    {"CI_RUNNER_ID", "4711"},
-});
+const Environment kGitlab = with(
+    base(),
+    {
+        {"GITLAB_CI", "true"},
+        {"CI_JOB_NAME", "build:linux"},
+        {"CI_JOB_ID", "6123456789"},
+        {"CI_PIPELINE_IID", "1207"},
+        {"CI_PIPELINE_ID", "1298765432"},
+        {"CI_JOB_URL", "https://gitlab.example.com/group/app/-/jobs/6123456789"},
+        {"CI_PROJECT_URL", "https://gitlab.example.com/group/app"},
+        {"CI_REPOSITORY_URL", "https://gitlab-ci-token:glcbt-64_FakeJobToken1234567@gitlab.example.com/group/app.git"},
+        {"CI_JOB_TOKEN", "glcbt-64_FakeJobToken1234567"},
+        {"CI_COMMIT_SHA", "c0ffee0000000000000000000000000000c0ffee"},
+        {"CI_RUNNER_DESCRIPTION", "shared-runner-eu-2"},
+        {"CI_RUNNER_ID", "4711"},
+    });
 
-const Environment kBuildkite = with(base(), {
-    {"BUILDKITE", "true"},
-    {"BUILDKITE_PIPELINE_SLUG", "app"},
-    {"BUILDKITE_STEP_KEY", "test"},
-    {"BUILDKITE_LABEL", ":hammer: Test"},
-    {"BUILDKITE_BUILD_ID", "01890f1e-4b2a-4c3d-9e8f-0123456789ab"},
-    {"BUILDKITE_JOB_ID", "01890f1e-5c6d-4e7f-8a9b-ba9876543210"},
-    {"BUILDKITE_BUILD_NUMBER", "1514"},
-    {"BUILDKITE_BUILD_URL", "https://buildkite.com/example/app/builds/1514"},
-    {"BUILDKITE_REPO", "git@github.com:example/app.git"},
-    {"BUILDKITE_COMMIT", "1234567890abcdef1234567890abcdef12345678"},
-    {"BUILDKITE_AGENT_NAME", "ci-agent-i-0abc123-1"},
-});
+const Environment kBuildkite =
+    with(base(), {
+                     {"BUILDKITE", "true"},
+                     {"BUILDKITE_PIPELINE_SLUG", "app"},
+                     {"BUILDKITE_STEP_KEY", "test"},
+                     {"BUILDKITE_LABEL", ":hammer: Test"},
+                     {"BUILDKITE_BUILD_ID", "01890f1e-4b2a-4c3d-9e8f-0123456789ab"},
+                     {"BUILDKITE_JOB_ID", "01890f1e-5c6d-4e7f-8a9b-ba9876543210"},
+                     {"BUILDKITE_BUILD_NUMBER", "1514"},
+                     {"BUILDKITE_BUILD_URL", "https://buildkite.com/example/app/builds/1514"},
+                     {"BUILDKITE_REPO", "git@github.com:example/app.git"},
+                     {"BUILDKITE_COMMIT", "1234567890abcdef1234567890abcdef12345678"},
+                     {"BUILDKITE_AGENT_NAME", "ci-agent-i-0abc123-1"},
+                 });
 
-const Environment kAzure = with(base(), {
-    {"TF_BUILD", "True"},
-    {"BUILD_DEFINITIONNAME", "app-ci"},
-    {"SYSTEM_JOBDISPLAYNAME", "Build Linux"},
-    {"BUILD_BUILDID", "20567"},
-    {"BUILD_BUILDNUMBER", "20240501.3"},
-    {"SYSTEM_COLLECTIONURI", "https://dev.azure.com/example/"},
-    {"SYSTEM_TEAMPROJECT", "Main Project"},
-    {"BUILD_REPOSITORY_URI", "https://example@dev.azure.com/example/Main%20Project/_git/app"},
-    {"BUILD_SOURCEVERSION", "fedcba9876543210fedcba9876543210fedcba98"},
-    {"AGENT_NAME", "Hosted Agent"},
-});
+const Environment kAzure =
+    with(base(), {
+                     {"TF_BUILD", "True"},
+                     {"BUILD_DEFINITIONNAME", "app-ci"},
+                     {"SYSTEM_JOBDISPLAYNAME", "Build Linux"},
+                     {"BUILD_BUILDID", "20567"},
+                     {"BUILD_BUILDNUMBER", "20240501.3"},
+                     {"SYSTEM_COLLECTIONURI", "https://dev.azure.com/example/"},
+                     {"SYSTEM_TEAMPROJECT", "Main Project"},
+                     {"BUILD_REPOSITORY_URI", "https://example@dev.azure.com/example/Main%20Project/_git/app"},
+                     {"BUILD_SOURCEVERSION", "fedcba9876543210fedcba9876543210fedcba98"},
+                     {"AGENT_NAME", "Hosted Agent"},
+                 });
 
 const Environment kCircle = with(base(), {
-    {"CIRCLECI", "true"},
-    {"CIRCLE_JOB", "build"},
-    {"CIRCLE_WORKFLOW_ID", "5d7c4e0a-1b2c-4d3e-8f9a-0b1c2d3e4f5a"},
-    {"CIRCLE_BUILD_NUM", "9876"},
-    {"CIRCLE_BUILD_URL", "https://circleci.com/gh/example/app/9876"},
-    {"CIRCLE_PROJECT_USERNAME", "example"},
-    {"CIRCLE_PROJECT_REPONAME", "app"},
-    {"CIRCLE_REPOSITORY_URL", "git@github.com:example/app.git"},
-    {"CIRCLE_SHA1", "00112233445566778899aabbccddeeff00112233"},
-    {"CIRCLE_NODE_INDEX", "0"},
-});
+                                             {"CIRCLECI", "true"},
+                                             {"CIRCLE_JOB", "build"},
+                                             {"CIRCLE_WORKFLOW_ID", "5d7c4e0a-1b2c-4d3e-8f9a-0b1c2d3e4f5a"},
+                                             {"CIRCLE_BUILD_NUM", "9876"},
+                                             {"CIRCLE_BUILD_URL", "https://circleci.com/gh/example/app/9876"},
+                                             {"CIRCLE_PROJECT_USERNAME", "example"},
+                                             {"CIRCLE_PROJECT_REPONAME", "app"},
+                                             {"CIRCLE_REPOSITORY_URL", "git@github.com:example/app.git"},
+                                             {"CIRCLE_SHA1", "00112233445566778899aabbccddeeff00112233"},
+                                             {"CIRCLE_NODE_INDEX", "0"},
+                                         });
 
 const Environment kTekton = with(base(), {
-    {"TEKTON_TASK_RUN", "app-ci-run-x7k2p-build"},
-    {"TEKTON_TASK", "golang-build"},
-    {"TEKTON_PIPELINE_RUN", "app-ci-run-x7k2p"},
-    {"TEKTON_PIPELINE", "app-ci"},
-    {"TEKTON_PIPELINE_TASK", "build"},
-    {"TEKTON_NAMESPACE", "ci"},
-    {"TEKTON_NODE_NAME", "gke-pool-1-abcd"},
-    {"TEKTON_DASHBOARD_URL", "https://tekton.example.com"},
-});
+                                             {"TEKTON_TASK_RUN", "app-ci-run-x7k2p-build"},
+                                             {"TEKTON_TASK", "golang-build"},
+                                             {"TEKTON_PIPELINE_RUN", "app-ci-run-x7k2p"},
+                                             {"TEKTON_PIPELINE", "app-ci"},
+                                             {"TEKTON_PIPELINE_TASK", "build"},
+                                             {"TEKTON_NAMESPACE", "ci"},
+                                             {"TEKTON_NODE_NAME", "gke-pool-1-abcd"},
+                                             {"TEKTON_DASHBOARD_URL", "https://tekton.example.com"},
+                                         });
 
 events::Build expected(const char* ci, const char* job, const char* id, const char* number, const char* url,
                        const char* repository, const char* commit, const char* runner) {
@@ -134,19 +139,18 @@ void check_build(const events::Build& got, const events::Build& want) {
 }  // namespace
 
 TEST_CASE("Jenkins") {
-  check_build(from_environment(kJenkins, kHost),
-              expected("jenkins", "team/app/main", "jenkins-team-app-main-42", "42",
-                       "https://jenkins.example.com/job/team/job/app/job/main/42/",
-                       "https://github.com/example/app.git", "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",
-                       "linux-agent-3"));
+  check_build(from_environment(kJenkins, kHost), expected("jenkins", "team/app/main", "jenkins-team-app-main-42", "42",
+                                                          "https://jenkins.example.com/job/team/job/app/job/main/42/",
+                                                          "https://github.com/example/app.git",
+                                                          "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c", "linux-agent-3"));
 }
 
 TEST_CASE("GitHub Actions") {
-  check_build(from_environment(kGithub, kHost),
-              expected("github", "CI/build", "8812345678.2", "311",
-                       "https://github.com/example/app/actions/runs/8812345678/attempts/2",
-                       "https://github.com/example/app", "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3",
-                       "GitHub Actions 12"));
+  check_build(
+      from_environment(kGithub, kHost),
+      expected("github", "CI/build", "8812345678.2", "311",
+               "https://github.com/example/app/actions/runs/8812345678/attempts/2", "https://github.com/example/app",
+               "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3", "GitHub Actions 12"));
   auto old_runner = kGithub;
   old_runner.erase("GITHUB_RUN_ATTEMPT");
   const auto b = from_environment(old_runner, kHost);
@@ -157,9 +161,8 @@ TEST_CASE("GitHub Actions") {
 TEST_CASE("GitLab CI") {
   check_build(from_environment(kGitlab, kHost),
               expected("gitlab", "build:linux", "6123456789", "1207",
-                       "https://gitlab.example.com/group/app/-/jobs/6123456789",
-                       "https://gitlab.example.com/group/app", "c0ffee0000000000000000000000000000c0ffee",
-                       "shared-runner-eu-2"));
+                       "https://gitlab.example.com/group/app/-/jobs/6123456789", "https://gitlab.example.com/group/app",
+                       "c0ffee0000000000000000000000000000c0ffee", "shared-runner-eu-2"));
 }
 
 TEST_CASE("GitLab custom executor: the job's variables with the CUSTOM_ENV_ prefix") {
@@ -168,20 +171,19 @@ TEST_CASE("GitLab custom executor: the job's variables with the CUSTOM_ENV_ pref
     if (k != "HOME" && k != "PATH" && k != "CI") custom["CUSTOM_ENV_" + k] = v;
   check_build(from_environment(custom, kHost),
               expected("gitlab", "build:linux", "6123456789", "1207",
-                       "https://gitlab.example.com/group/app/-/jobs/6123456789",
-                       "https://gitlab.example.com/group/app", "c0ffee0000000000000000000000000000c0ffee",
-                       "shared-runner-eu-2"));
+                       "https://gitlab.example.com/group/app/-/jobs/6123456789", "https://gitlab.example.com/group/app",
+                       "c0ffee0000000000000000000000000000c0ffee", "shared-runner-eu-2"));
   // The plain variables win; a prefix alone with no CI system is nothing.
   CHECK(from_environment(with(kJenkins, custom), kHost).ci == "jenkins");
   CHECK(from_environment(with(base(), {{"CUSTOM_ENV_FOO", "1"}}), kHost).ci.empty());
 }
 
 TEST_CASE("Buildkite") {
-  check_build(from_environment(kBuildkite, kHost),
-              expected("buildkite", "app/test", "01890f1e-4b2a-4c3d-9e8f-0123456789ab", "1514",
-                       "https://buildkite.com/example/app/builds/1514#01890f1e-5c6d-4e7f-8a9b-ba9876543210",
-                       "git@github.com:example/app.git", "1234567890abcdef1234567890abcdef12345678",
-                       "ci-agent-i-0abc123-1"));
+  check_build(
+      from_environment(kBuildkite, kHost),
+      expected("buildkite", "app/test", "01890f1e-4b2a-4c3d-9e8f-0123456789ab", "1514",
+               "https://buildkite.com/example/app/builds/1514#01890f1e-5c6d-4e7f-8a9b-ba9876543210",
+               "git@github.com:example/app.git", "1234567890abcdef1234567890abcdef12345678", "ci-agent-i-0abc123-1"));
 }
 
 TEST_CASE("Azure Pipelines") {
@@ -201,10 +203,10 @@ TEST_CASE("CircleCI: no runner name, so the host name") {
 }
 
 TEST_CASE("Tekton: the documented downward-API variables") {
-  check_build(from_environment(kTekton, kHost),
-              expected("tekton", "app-ci/build", "ci/app-ci-run-x7k2p", "",
-                       "https://tekton.example.com/#/namespaces/ci/pipelineruns/app-ci-run-x7k2p", "", "",
-                       "gke-pool-1-abcd"));
+  check_build(
+      from_environment(kTekton, kHost),
+      expected("tekton", "app-ci/build", "ci/app-ci-run-x7k2p", "",
+               "https://tekton.example.com/#/namespaces/ci/pipelineruns/app-ci-run-x7k2p", "", "", "gke-pool-1-abcd"));
   // A standalone TaskRun: the pipeline labels are absent, so the variables are empty.
   auto task_only = with(kTekton, {{"TEKTON_PIPELINE_RUN", ""}, {"TEKTON_PIPELINE", ""}, {"TEKTON_PIPELINE_TASK", ""}});
   check_build(from_environment(task_only, kHost),
@@ -272,9 +274,10 @@ TEST_CASE("credentials never survive in url or repository") {
   for (const std::string& v : {b.ci, b.job, b.id, b.number, b.url, b.repository, b.commit, b.runner})
     CHECK(v.find(token) == std::string::npos);
 
-  const auto g = from_environment(with(base(), {{"BUILDTRAIL_BUILD_ID", "1"},
-                                                {"BUILDTRAIL_REPOSITORY", "https://x:ghp_FakeFakeFake0000@github.com/e/a"}}),
-                                  kHost);
+  const auto g = from_environment(
+      with(base(),
+           {{"BUILDTRAIL_BUILD_ID", "1"}, {"BUILDTRAIL_REPOSITORY", "https://x:ghp_FakeFakeFake0000@github.com/e/a"}}),
+      kHost);
   CHECK(g.repository.find("ghp_FakeFakeFake0000") == std::string::npos);
 }
 
@@ -353,8 +356,8 @@ TEST_CASE("runner rules from the configuration: parsed, and matched like the kno
     CHECK(r.error().message.find(std::string(bad).substr(0, 5)) != std::string::npos);
   }
   auto ci = [&](std::string_view comm, const std::vector<std::string>& argv, std::string cgroup = "") {
-    const RunnerRule* r = match_runner(*rules, ProcessFacts{comm, "/usr/bin/" + std::string(comm), argv,
-                                                            [&] { return cgroup; }});
+    const RunnerRule* r =
+        match_runner(*rules, ProcessFacts{comm, "/usr/bin/" + std::string(comm), argv, [&] { return cgroup; }});
     return r ? r->ci : std::string("-");
   };
   // An argument is the rule's, or a path ending in it: one meaning for

@@ -3,14 +3,14 @@
 // bench workloads and strace's view of the same execs.
 #pragma once
 
-#include <doctest/doctest.h>
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -27,7 +27,7 @@ namespace bt::testing::capture {
 // Fake secrets only: shaped like the real thing so redaction and the rules
 // catch them.
 inline const std::string kFakeGithubToken = "ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0123";  // not a real token
-inline const std::string kFakeAwsKey = "AKIAIOSFODNN7EXAMPLE";  // AWS's documented example
+inline const std::string kFakeAwsKey = "AKIAIOSFODNN7EXAMPLE";                           // AWS's documented example
 
 inline std::string agent_bin() { return build_path("agent/buildtrail-agent"); }
 
@@ -73,8 +73,8 @@ struct Listener {
 
 inline std::string shared_bench() {
   for (const std::string& c :
-       {testing::env_or("BUILDTRAIL_SHARED_BENCH", ""),
-        testing::env_or("BUILDTRAIL_SRC", ".") + "/../shared/bench", std::string("/work/shared/bench")})
+       {testing::env_or("BUILDTRAIL_SHARED_BENCH", ""), testing::env_or("BUILDTRAIL_SRC", ".") + "/../shared/bench",
+        std::string("/work/shared/bench")})
     if (!c.empty() && ::access((c + "/workloads/exec_storm.sh").c_str(), R_OK) == 0) return c;
   FAIL("the shared bench workloads are missing: set BUILDTRAIL_SHARED_BENCH");
   return {};
@@ -109,7 +109,8 @@ inline void check_same_execs(const ExecSet& ours, const ExecSet& theirs) {
   std::vector<ExecSet::value_type> only_ours, only_theirs;
   std::set_difference(ours.begin(), ours.end(), theirs.begin(), theirs.end(), std::back_inserter(only_ours));
   std::set_difference(theirs.begin(), theirs.end(), ours.begin(), ours.end(), std::back_inserter(only_theirs));
-  for (const auto& e : only_ours) MESSAGE("only buildtrail: " << e.first << " " << (e.second.empty() ? "" : e.second[0]));
+  for (const auto& e : only_ours)
+    MESSAGE("only buildtrail: " << e.first << " " << (e.second.empty() ? "" : e.second[0]));
   for (const auto& e : only_theirs) MESSAGE("only strace: " << e.first << " " << (e.second.empty() ? "" : e.second[0]));
   CHECK(only_ours.empty());
   CHECK(only_theirs.empty());

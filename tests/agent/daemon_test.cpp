@@ -14,11 +14,11 @@
 #include <map>
 #include <set>
 
-#include "agent/enrich/rules/attribution.h"
 #include "agent/capture/ebpf/decode.h"
 #include "agent/capture/ebpf/filter.h"
-#include "agent/enrich/rules/secrets.h"
 #include "agent/capture/ebpf/sensor.h"
+#include "agent/enrich/rules/attribution.h"
+#include "agent/enrich/rules/secrets.h"
 #include "tests/agent/capture_fixtures.h"
 #include "tests/collector/collector_process.h"
 
@@ -26,7 +26,6 @@ using namespace bt;
 using namespace bt::testing::capture;
 
 namespace {
-
 
 bool wait_until(const std::function<bool()>& done, int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 20) {
@@ -46,8 +45,9 @@ struct Daemon {
     events = root + "/events.jsonl";
     log = root + "/daemon.log";
     socket = root + "/daemon.sock";
-    const std::string command = "exec " + agent_bin() + " daemon --state-dir " + root + "/state --daemon-socket " + socket + " --events-out " +
-                                events + " --log-level debug " + args + " >" + log + " 2>&1";
+    const std::string command = "exec " + agent_bin() + " daemon --state-dir " + root + "/state --daemon-socket " +
+                                socket + " --events-out " + events + " --log-level debug " + args + " >" + log +
+                                " 2>&1";
     pid = ::fork();
     if (pid == 0) {
       ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
@@ -104,8 +104,8 @@ struct FakeRunner {
     pid = ::fork();
     if (pid == 0) {
       for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
-      ::execl(exe.c_str(), name.c_str(), script.c_str(), ci.c_str(), ready.c_str(), go.c_str(), command.c_str(),
-              "-jar", "agent.jar", static_cast<char*>(nullptr));
+      ::execl(exe.c_str(), name.c_str(), script.c_str(), ci.c_str(), ready.c_str(), go.c_str(), command.c_str(), "-jar",
+              "agent.jar", static_cast<char*>(nullptr));
       ::_exit(127);
     }
     REQUIRE(wait_until([&] { return ::access(ready.c_str(), F_OK) == 0; }, 20000));
@@ -164,17 +164,26 @@ bool has_argv(const std::vector<events::Event>& evs, const std::string& word) {
 // re-parents to init.
 std::string build_script(const std::string& home, int tcp_port, const std::string& artifact) {
   const std::string port = std::to_string(tcp_port);
-  return "#!/bin/bash\n/bin/echo --token " + kFakeGithubToken + " >/dev/null; "
-         "cat " + home + "/.aws/credentials >/dev/null; "
-         "cd " + home + "/.aws && cat credentials >/dev/null; cd /; "
-         "(exec 3<>/dev/tcp/127.0.0.1/" + port + ") ; "
+  return "#!/bin/bash\n/bin/echo --token " + kFakeGithubToken +
+         " >/dev/null; "
+         "cat " +
+         home +
+         "/.aws/credentials >/dev/null; "
+         "cd " +
+         home +
+         "/.aws && cat credentials >/dev/null; cd /; "
+         "(exec 3<>/dev/tcp/127.0.0.1/" +
+         port +
+         ") ; "
          "/usr/bin/python3 -c \"import socket,struct; u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); "
          "u.sendto(struct.pack('>HHHHHH',5,0x0100,1,0,0,0)+b'\\x08registry\\x04test\\x00\\x00\\x01\\x00\\x01',"
          "('127.0.0.77',53)); u.recvfrom(512); "
          "c=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); c.connect(('127.0.0.77',53)); "
          "c.send(struct.pack('>HHHHHH',6,0x0100,1,0,0,0)+b'\\x06mirror\\x04test\\x00\\x00\\x01\\x00\\x01'); "
          "import os; os.read(c.fileno(),512)\"; "
-         "curl -s -m 1 -H Expect: -T " + artifact + " http://127.0.0.1:" + port + "/up/a.txt >/dev/null || true; "
+         "curl -s -m 1 -H Expect: -T " +
+         artifact + " http://127.0.0.1:" + port +
+         "/up/a.txt >/dev/null || true; "
          "/bin/sleep 3 & cat /proc/$!/environ >/dev/null; kill $!; "
          "/usr/bin/python3 -c \"import ctypes,os,time\n"
          "libc=ctypes.CDLL(None)\n"
@@ -183,18 +192,25 @@ std::string build_script(const std::string& home, int tcp_port, const std::strin
          "if pid==0:\n  time.sleep(3); os._exit(0)\n"
          "class V(ctypes.Structure): _fields_=[('b',ctypes.c_void_p),('n',ctypes.c_size_t)]\n"
          "dst=ctypes.create_string_buffer(8)\n"
-         "assert libc.process_vm_readv(pid,ctypes.byref(V(ctypes.addressof(dst),8)),1,ctypes.byref(V(ctypes.addressof(buf),8)),1,0)==8\n"
+         "assert "
+         "libc.process_vm_readv(pid,ctypes.byref(V(ctypes.addressof(dst),8)),1,ctypes.byref(V(ctypes.addressof(buf),8))"
+         ",1,0)==8\n"
          "assert libc.ptrace(16,pid,0,0)==0\n"
          "os.waitpid(pid,0); libc.ptrace(17,pid,0,0); os.kill(pid,9); os.waitpid(pid,0)\"; "
          "/usr/bin/python3 -c \"import ctypes; ctypes.CDLL(None).prctl(15,b'innocent',0,0,0); "
-         "open('" + home + "/.docker/config.json').read()\"; "
-         "(setsid /bin/sh -c 'sleep 1; cat " + home + "/.npmrc >/dev/null' &) ; "
+         "open('" +
+         home +
+         "/.docker/config.json').read()\"; "
+         "(setsid /bin/sh -c 'sleep 1; cat " +
+         home +
+         "/.npmrc >/dev/null' &) ; "
          "exit 3";
 }
 
 void make_home(const std::string& home) {
-  REQUIRE(testing::run_command("mkdir -p " + home + "/.aws " + home + "/.docker && printf '[default]\\naws_access_key_id = " +
-                               kFakeAwsKey + "\\n' > " + home + "/.aws/credentials && echo '{}' > " + home +
+  REQUIRE(testing::run_command("mkdir -p " + home + "/.aws " + home +
+                               "/.docker && printf '[default]\\naws_access_key_id = " + kFakeAwsKey + "\\n' > " + home +
+                               "/.aws/credentials && echo '{}' > " + home +
                                "/.docker/config.json && echo 'registry=http://127.0.0.1/' > " + home + "/.npmrc")
               .exit_code == 0);
 }
@@ -276,10 +292,14 @@ TEST_CASE("daemon: two concurrent builds on one host, every event kind, attribut
       if (s->access == "proc_environ" || s->access == "ptrace_attach" || s->access == "process_vm_readv")
         CHECK(s->secret_class == "process_memory");
     }
-    INFO("secret accesses: " << [&] { std::string t; for (const auto& s : secrets) t += s + "; "; return t; }());
-    CHECK(secrets.count("open_read /.aws/credentials") == 2);  // absolute and relative
+    INFO("secret accesses: " << [&] {
+      std::string t;
+      for (const auto& s : secrets) t += s + "; ";
+      return t;
+    }());
+    CHECK(secrets.count("open_read /.aws/credentials") == 2);     // absolute and relative
     CHECK(secrets.count("open_read /.docker/config.json") == 1);  // by a renamed process
-    CHECK(secrets.count("open_read /.npmrc") == 1);              // by an orphan
+    CHECK(secrets.count("open_read /.npmrc") == 1);               // by an orphan
     CHECK(secrets.count("proc_environ proc-environ") == 1);
     CHECK(secrets.count("process_vm_readv process-vm-readv") == 1);
     CHECK(secrets.count("ptrace_attach ptrace-attach") == 1);
@@ -287,7 +307,8 @@ TEST_CASE("daemon: two concurrent builds on one host, every event kind, attribut
     const auto connects = bodies<events::NetConnect>(list);
     bool tcp = false;
     for (const auto* n : connects)
-      if (n->protocol == "tcp" && n->daddr == "127.0.0.1" && n->dport == static_cast<uint64_t>(registry.port)) tcp = true;
+      if (n->protocol == "tcp" && n->daddr == "127.0.0.1" && n->dport == static_cast<uint64_t>(registry.port))
+        tcp = true;
     CHECK(tcp);
     // An unconnected socket's recvfrom (glibc's shape), and read() on a
     // socket connected to port 53 (Go's).
@@ -307,7 +328,8 @@ TEST_CASE("daemon: two concurrent builds on one host, every event kind, attribut
   }
 
   // Delivered, signed and chained, to the real collector.
-  const auto listed = testing::run_command(testing::build_path("collector/buildtrail-collector") + " builds --data " + d.data);
+  const auto listed =
+      testing::run_command(testing::build_path("collector/buildtrail-collector") + " builds --data " + d.data);
   INFO(listed.output);
   CHECK(listed.output.find("jenkins-app-main-7") != std::string::npos);
   CHECK(listed.output.find("5151") != std::string::npos);
@@ -318,13 +340,15 @@ TEST_CASE("daemon: completeness on the shared workloads (exec_storm vs strace -f
   const std::string root = testing::make_temp_dir("daemon-storms");
   const std::string work = root + "/work";
   REQUIRE(testing::run_command(bench + "/workloads/_fakehome.sh " + root + "/home").exit_code == 0);
-  const std::string exec_storm = "mkdir -p " + work + " && EXEC_STORM_ITER=25 BENCH_WORKDIR=" + work +
-                                 " /bin/bash " + bench + "/workloads/exec_storm.sh";
-  REQUIRE(testing::run_command("env -i PATH=/usr/bin:/bin strace -f -qq -xx -v -s 65536 -e trace=execve -e signal=none -o " +
-                               root + "/strace.log /bin/bash -c '" + exec_storm + "'").exit_code == 0);
+  const std::string exec_storm = "mkdir -p " + work + " && EXEC_STORM_ITER=25 BENCH_WORKDIR=" + work + " /bin/bash " +
+                                 bench + "/workloads/exec_storm.sh";
+  REQUIRE(testing::run_command(
+              "env -i PATH=/usr/bin:/bin strace -f -qq -xx -v -s 65536 -e trace=execve -e signal=none -o " + root +
+              "/strace.log /bin/bash -c '" + exec_storm + "'")
+              .exit_code == 0);
   REQUIRE(testing::run_command("rm -rf " + work).exit_code == 0);
-  const std::string file_storm = std::string(kSmallFileStorm) + " BENCH_WORKDIR=" + root +
-                                 " BENCH_HOME=" + root + "/home /bin/bash " + bench + "/workloads/file_storm.sh";
+  const std::string file_storm = std::string(kSmallFileStorm) + " BENCH_WORKDIR=" + root + " BENCH_HOME=" + root +
+                                 "/home /bin/bash " + bench + "/workloads/file_storm.sh";
 
   Daemon daemon(root, "");
   REQUIRE(daemon.started());
@@ -365,8 +389,8 @@ TEST_CASE("daemon: what the ring buffer cannot hold is counted and reported as l
   testing::CollectorProcess c(d.data);
   REQUIRE(c.running());
   const std::string root = d.root;
-  Daemon daemon(root, "--ring-kb 4 --collector " + c.url("") + " --enroll-token " + d.token() +
-                          " --batch-max-age-ms 100");
+  Daemon daemon(root,
+                "--ring-kb 4 --collector " + c.url("") + " --enroll-token " + d.token() + " --batch-max-age-ms 100");
   REQUIRE(daemon.started());
   FakeRunner runner(root, "Runner.Worker", "github", "for i in $(seq 300); do /bin/true $i; done");
   runner.wait_registered(daemon);
@@ -393,8 +417,8 @@ TEST_CASE("daemon: what the ring buffer cannot hold is counted and reported as l
 
 TEST_CASE("daemon: refuses clearly without BTF or root; drops capabilities; detaches on SIGTERM") {
   const std::string root = testing::make_temp_dir("daemon-ops");
-  const auto no_btf = testing::run_command(agent_bin() + " daemon --state-dir " + root + "/s1 --btf-file " + root +
-                                           "/no-such-btf");
+  const auto no_btf =
+      testing::run_command(agent_bin() + " daemon --state-dir " + root + "/s1 --btf-file " + root + "/no-such-btf");
   CHECK(no_btf.exit_code == 1);
   CHECK(no_btf.output.find("no BTF") != std::string::npos);
   CHECK(no_btf.output.find("buildtrail-agent run") != std::string::npos);
@@ -423,12 +447,14 @@ TEST_CASE("daemon: refuses clearly without BTF or root; drops capabilities; deta
   CHECK(daemon.stop() == 0);
   CHECK(daemon.logged("detached from the kernel"));
   // The kernel frees detached programs shortly after (RCU).
-  CHECK(wait_until([&] {
-    const auto now = sensor_programs();
-    for (const auto& id : ours)
-      if (now.count(id)) return false;
-    return true;
-  }, 10000));
+  CHECK(wait_until(
+      [&] {
+        const auto now = sensor_programs();
+        for (const auto& id : ours)
+          if (now.count(id)) return false;
+        return true;
+      },
+      10000));
 }
 
 namespace {
@@ -436,7 +462,7 @@ namespace {
 // One build under `sensor`: a "runner" child of ours, registered, forks a
 // process that execs `argv` with `envp`; returns the build's records.
 std::vector<agent::ebpf::Observed> one_build(agent::ebpf::Sensor& sensor, const std::vector<std::string>& argv,
-                                           const std::vector<std::string>& envp) {
+                                             const std::vector<std::string>& envp) {
   std::vector<char*> args, env;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   for (const auto& e : envp) env.push_back(const_cast<char*>(e.c_str()));
@@ -489,8 +515,7 @@ std::set<std::size_t> sensor_sees(bool raw_sys_exit, const std::string& dir, int
   REQUIRE_MESSAGE(sensor.ok(), (sensor ? "" : sensor.error().message));
   CHECK((*sensor)->per_syscall() == !raw_sys_exit);
   std::set<std::size_t> kinds;
-  const std::string script =
-      "cat " + dir + "/.npmrc >/dev/null; exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port);
+  const std::string script = "cat " + dir + "/.npmrc >/dev/null; exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port);
   for (const auto& r : one_build(**sensor, {"/bin/bash", "-c", script}, {"PATH=/usr/bin:/bin"}))
     kinds.insert(r.what.index());
   return kinds;
@@ -519,12 +544,11 @@ TEST_CASE("sensor: only the identity variables of a build's environment leave th
   // A build: /bin/true with a CI job's environment, secrets among its
   // identity variables (fake ones).
   const std::string long_value(2000, 'x');
-  const auto records =
-      one_build(**sensor, {"/bin/true"},
-                {"JENKINS_URL=https://jenkins.example.com/", "JENKINS_SECRET=" + kFakeGithubToken,
-                 "BUILD_TAG=jenkins-app-7", "AWS_SECRET_ACCESS_KEY=" + kFakeAwsKey,
-                 "CI_REPOSITORY_URL=https://gitlab-ci-token:glcbt-FAKE@gitlab.example.com/a.git",
-                 "JOB_NAME=" + long_value, "CUSTOM_ENV_CI_JOB_ID=99", "BUILD_NUMBER=7"});
+  const auto records = one_build(**sensor, {"/bin/true"},
+                                 {"JENKINS_URL=https://jenkins.example.com/", "JENKINS_SECRET=" + kFakeGithubToken,
+                                  "BUILD_TAG=jenkins-app-7", "AWS_SECRET_ACCESS_KEY=" + kFakeAwsKey,
+                                  "CI_REPOSITORY_URL=https://gitlab-ci-token:glcbt-FAKE@gitlab.example.com/a.git",
+                                  "JOB_NAME=" + long_value, "CUSTOM_ENV_CI_JOB_ID=99", "BUILD_NUMBER=7"});
   std::vector<std::string> env;
   bool seen = false;
   for (const auto& r : records)
@@ -540,7 +564,8 @@ TEST_CASE("sensor: only the identity variables of a build's environment leave th
 TEST_CASE("daemon: a GitLab shell job, whose script exports CI_*, is attributed from its first child on") {
   const std::string root = testing::make_temp_dir("daemon-gitlab");
   REQUIRE(testing::run_command("mkdir -p " + root + "/.aws && printf '[default]\\n' > " + root +
-                               "/.aws/credentials && chmod -R a+rX " + root).exit_code == 0);
+                               "/.aws/credentials && chmod -R a+rX " + root)
+              .exit_code == 0);
   Daemon daemon(root, "");
   REQUIRE(daemon.started());
   FakeRunner gitlab(root, "gitlab-runner", "gitlab",
@@ -573,7 +598,8 @@ TEST_CASE("daemon: a GitLab shell job, whose script exports CI_*, is attributed 
 
 TEST_CASE("daemon: a `podman exec -e GITHUB_RUN_ID=...` into a container the job started joins the job") {
   if (testing::run_command("command -v podman && command -v runc && test -x /bin/busybox").exit_code != 0) {
-    if (testing::env_or("BUILDTRAIL_REQUIRE_EBPF", "") == "1") FAIL("podman, runc or busybox-static missing (make deps)");
+    if (testing::env_or("BUILDTRAIL_REQUIRE_EBPF", "") == "1")
+      FAIL("podman, runc or busybox-static missing (make deps)");
     MESSAGE("skipped: podman, runc or busybox-static missing");
     return;
   }
@@ -588,8 +614,9 @@ TEST_CASE("daemon: a `podman exec -e GITHUB_RUN_ID=...` into a container the job
   const std::string podman = "podman --runtime runc ";
   const std::string ours = "bt-job-" + std::to_string(::getpid()), other = "bt-other-" + std::to_string(::getpid());
   const auto run_container = [&](const std::string& name) {
-    return podman + "run -d --name " + name + " --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --rootfs " +
-           rootfs + " /bin/sleep 120 >/dev/null";
+    return podman + "run -d --name " + name +
+           " --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --rootfs " + rootfs +
+           " /bin/sleep 120 >/dev/null";
   };
   struct Cleanup {
     std::string command;
@@ -607,8 +634,9 @@ TEST_CASE("daemon: a `podman exec -e GITHUB_RUN_ID=...` into a container the job
   // Steps of a GitHub container job are `docker exec -e GITHUB_...` from
   // the runner: no lineage to the job, only the container and environment.
   const auto in_job = testing::run_command(
-      podman + "exec -e GITHUB_ACTIONS=true -e GITHUB_RUN_ID=5151 -e GITHUB_JOB=build -e GITHUB_REPOSITORY=example/app " +
-      ours + " /bin/sh -c 'cat /root/.aws/credentials >/dev/null; /bin/echo IN-JOB-CONTAINER'");
+      podman +
+      "exec -e GITHUB_ACTIONS=true -e GITHUB_RUN_ID=5151 -e GITHUB_JOB=build -e GITHUB_REPOSITORY=example/app " + ours +
+      " /bin/sh -c 'cat /root/.aws/credentials >/dev/null; /bin/echo IN-JOB-CONTAINER'");
   REQUIRE_MESSAGE(in_job.exit_code == 0, in_job.output);
   REQUIRE(testing::run_command(podman + "exec " + other + " /bin/echo IN-OTHER-CONTAINER").exit_code == 0);
   REQUIRE(testing::run_command("/bin/echo ON-HOST-OUTSIDE-ANY-JOB").exit_code == 0);
@@ -629,7 +657,7 @@ TEST_CASE("daemon: a `podman exec -e GITHUB_RUN_ID=...` into a container the job
   REQUIRE(read != nullptr);
   for (const events::Event* e : {exec, read}) {
     CHECK(e->build.ci == "github");
-    CHECK(e->build.id == "5151.1");  // run id and attempt
+    CHECK(e->build.id == "5151.1");     // run id and attempt
     CHECK(e->build.job == "ci/build");  // workflow and job
   }
   const std::string all = slurp(daemon.events);
@@ -651,10 +679,12 @@ std::string fake_credential(const std::string& root) {
 std::string install_hooks(const std::string& root) {
   const std::string dir = root + "/hooks";
   const std::string src = testing::env_or("BUILDTRAIL_SRC", ".") + "/scripts/hooks/";
-  REQUIRE(testing::run_command("mkdir -p " + dir + " && ln -sf " + agent_bin() + " " + dir +
-                               "/buildtrail-agent && for h in buildtrail-job github-job-started github-job-completed; do "
-                               "ln -sf " + src + "$h " + dir + "/$h; done")
-              .exit_code == 0);
+  REQUIRE(
+      testing::run_command("mkdir -p " + dir + " && ln -sf " + agent_bin() + " " + dir +
+                           "/buildtrail-agent && for h in buildtrail-job github-job-started github-job-completed; do "
+                           "ln -sf " +
+                           src + "$h " + dir + "/$h; done")
+          .exit_code == 0);
   return dir;
 }
 
@@ -667,8 +697,8 @@ std::vector<const events::Event*> of_build(const std::vector<events::Event>& evs
 
 template <typename Body>
 std::size_t count_of(const std::vector<const events::Event*>& evs) {
-  return static_cast<std::size_t>(
-      std::count_if(evs.begin(), evs.end(), [](const events::Event* e) { return std::holds_alternative<Body>(e->body); }));
+  return static_cast<std::size_t>(std::count_if(
+      evs.begin(), evs.end(), [](const events::Event* e) { return std::holds_alternative<Body>(e->body); }));
 }
 
 bool exec_mentions(const events::Event* e, const std::string& word) {
@@ -692,11 +722,13 @@ TEST_CASE("daemon: GitHub job hooks make a job's steps one build; two concurrent
   // process that drops RUNNER_TRACKING_ID and outlives the job), completed hook.
   std::vector<std::unique_ptr<FakeRunner>> workers;
   for (const std::string id : {"5151", "6262"}) {
-    const std::string steps =
-        "/bin/echo STEP1-" + id + "; cat " + cred + " >/dev/null; cat /proc/$PPID/environ >/dev/null; " +
-        hooks + "/buildtrail-job begin --id forged-" + id + "\n---\n"
-        "/bin/echo STEP2-" + id + "; (unset RUNNER_TRACKING_ID; setsid /bin/sh -c 'sleep 1; /bin/echo LATE-" + id +
-        "; cat " + cred + " >/dev/null' &)";
+    const std::string steps = "/bin/echo STEP1-" + id + "; cat " + cred +
+                              " >/dev/null; cat /proc/$PPID/environ >/dev/null; " + hooks +
+                              "/buildtrail-job begin --id forged-" + id +
+                              "\n---\n"
+                              "/bin/echo STEP2-" +
+                              id + "; (unset RUNNER_TRACKING_ID; setsid /bin/sh -c 'sleep 1; /bin/echo LATE-" + id +
+                              "; cat " + cred + " >/dev/null' &)";
     workers.push_back(std::make_unique<FakeRunner>(
         root, "Runner.Worker", "github", steps,
         std::vector<std::string>{"FAKE_STEP_GITHUB_RUN_ID=" + id, "FAKE_STEP_BUILDTRAIL_DAEMON_SOCKET=" + daemon.socket,
@@ -714,13 +746,17 @@ TEST_CASE("daemon: GitHub job hooks make a job's steps one build; two concurrent
   CHECK(outside.exit_code == 1);
   CHECK(outside.output.find("is not in a build this daemon records") != std::string::npos);
   CHECK(std::count(outside.output.begin(), outside.output.end(), '\n') == 1);
-  const auto absent = testing::run_command("BUILDTRAIL_DAEMON_SOCKET=" + root + "/none.sock " + hooks + "/buildtrail-job begin");
+  const auto absent =
+      testing::run_command("BUILDTRAIL_DAEMON_SOCKET=" + root + "/none.sock " + hooks + "/buildtrail-job begin");
   CHECK(absent.exit_code == 0);
   CHECK(absent.output.find("no daemon at " + root + "/none.sock") != std::string::npos);
   // Garbage on the socket: an error reply, and the daemon goes on.
-  const auto garbage = testing::run_command("printf 'not json\\n' | python3 -c \"import socket,sys; s=socket.socket(socket.AF_UNIX); "
-                                            "s.connect('" + daemon.socket + "'); s.sendall(sys.stdin.buffer.read()); "
-                                            "print(s.makefile().readline())\"");
+  const auto garbage = testing::run_command(
+      "printf 'not json\\n' | python3 -c \"import socket,sys; s=socket.socket(socket.AF_UNIX); "
+      "s.connect('" +
+      daemon.socket +
+      "'); s.sendall(sys.stdin.buffer.read()); "
+      "print(s.makefile().readline())\"");
   CHECK(garbage.output.find("\"ok\":false") != std::string::npos);
   CHECK(garbage.output.find("not a JSON object") != std::string::npos);
   CHECK(daemon.stop() == 0);
@@ -735,10 +771,12 @@ TEST_CASE("daemon: GitHub job hooks make a job's steps one build; two concurrent
     CHECK(count_of<events::BuildStart>(job) == 1);
     CHECK(count_of<events::BuildEnd>(job) == 1);
     for (const std::string marker : {"STEP1-", "STEP2-", "LATE-"})
-      CHECK_MESSAGE(std::any_of(job.begin(), job.end(), [&](const events::Event* e) { return exec_mentions(e, marker + id); }),
-                    marker);
+      CHECK_MESSAGE(
+          std::any_of(job.begin(), job.end(), [&](const events::Event* e) { return exec_mentions(e, marker + id); }),
+          marker);
     CHECK(std::none_of(job.begin(), job.end(), [&](const events::Event* e) {
-      return exec_mentions(e, "STEP1-" + other) || exec_mentions(e, "STEP2-" + other) || exec_mentions(e, "LATE-" + other);
+      return exec_mentions(e, "STEP1-" + other) || exec_mentions(e, "STEP2-" + other) ||
+             exec_mentions(e, "LATE-" + other);
     }));
     // Step 1's credential and its runner's environment (where the job's
     // tokens are), and the process that outlived the job. (Under `make
@@ -768,8 +806,9 @@ TEST_CASE("daemon: GitLab's pre_build_script begins a job its later stages join;
   // prepare, then the script stage (pre_build_script first; the job fails,
   // so post_build_script is skipped), then after_script.
   FakeRunner gitlab(root, "gitlab-runner", "gitlab",
-                    "/bin/echo STAGE-PREPARE\n---\n" + hooks + "/buildtrail-job begin\n/bin/echo STAGE-SCRIPT\n---\n"
-                    "/bin/echo STAGE-AFTER",
+                    "/bin/echo STAGE-PREPARE\n---\n" + hooks +
+                        "/buildtrail-job begin\n/bin/echo STAGE-SCRIPT\n---\n"
+                        "/bin/echo STAGE-AFTER",
                     {"FAKE_STEP_BUILDTRAIL_DAEMON_SOCKET=" + daemon.socket});
   gitlab.start(daemon);
   CHECK(gitlab.wait() == 0);
@@ -793,7 +832,9 @@ TEST_CASE("daemon: GitLab's pre_build_script begins a job its later stages join;
   CHECK(daemon.logged("job begin from pid"));
 }
 
-TEST_CASE("daemon: one Jenkins agent, two executors at once: re-parented durable-task steps and their dontKillMe daemons never mix") {
+TEST_CASE(
+    "daemon: one Jenkins agent, two executors at once: re-parented durable-task steps and their dontKillMe daemons "
+    "never mix") {
   const std::string root = testing::make_temp_dir("daemon-executors");
   const std::string cred = fake_credential(root);
   Daemon daemon(root, "");
@@ -803,9 +844,11 @@ TEST_CASE("daemon: one Jenkins agent, two executors at once: re-parented durable
   std::string steps;
   for (const std::string n : {"0", "1"}) {
     if (!steps.empty()) steps += "\n---\n";
-    steps += "/bin/echo EXECUTOR-" + n + "\nsh -c '/bin/true CHILD-" + n + "'\n"
-             "JENKINS_NODE_COOKIE=dontKillMe nohup sh -c 'sleep 1; /bin/echo DAEMON-" + n + "; cat " + cred +
-             " >/dev/null' >/dev/null 2>&1 &\nsleep 0.5\nexit " + std::to_string(3 + std::stoi(n));
+    steps += "/bin/echo EXECUTOR-" + n + "\nsh -c '/bin/true CHILD-" + n +
+             "'\n"
+             "JENKINS_NODE_COOKIE=dontKillMe nohup sh -c 'sleep 1; /bin/echo DAEMON-" +
+             n + "; cat " + cred + " >/dev/null' >/dev/null 2>&1 &\nsleep 0.5\nexit " +
+             std::to_string(3 + std::stoi(n));
   }
   FakeRunner jenkins(root, "java", "jenkins", steps);
   jenkins.start(daemon);
@@ -821,10 +864,12 @@ TEST_CASE("daemon: one Jenkins agent, two executors at once: re-parented durable
     const auto build = of_build(evs, tag);
     INFO(tag);
     for (const std::string marker : {"EXECUTOR-", "CHILD-", "DAEMON-"})
-      CHECK_MESSAGE(std::any_of(build.begin(), build.end(), [&](const events::Event* e) { return exec_mentions(e, marker + n); }),
-                    marker);
+      CHECK_MESSAGE(
+          std::any_of(build.begin(), build.end(), [&](const events::Event* e) { return exec_mentions(e, marker + n); }),
+          marker);
     CHECK(std::none_of(build.begin(), build.end(), [&](const events::Event* e) {
-      return exec_mentions(e, "EXECUTOR-" + other) || exec_mentions(e, "CHILD-" + other) || exec_mentions(e, "DAEMON-" + other);
+      return exec_mentions(e, "EXECUTOR-" + other) || exec_mentions(e, "CHILD-" + other) ||
+             exec_mentions(e, "DAEMON-" + other);
     }));
     CHECK(count_of<events::SecretAccess>(build) == 1);  // by the daemonised process, after the step
     CHECK(count_of<events::BuildStart>(build) == 1);
@@ -838,16 +883,18 @@ TEST_CASE("daemon: one Jenkins agent, two executors at once: re-parented durable
   for (const auto& e : evs) CHECK(e.build.ci == "jenkins");
 }
 
-TEST_CASE("daemon: Azure's Agent.Worker -> node -> bash, Buildkite's start -> bootstrap, GitHub's Listener -> Worker -> node action") {
+TEST_CASE(
+    "daemon: Azure's Agent.Worker -> node -> bash, Buildkite's start -> bootstrap, GitHub's Listener -> Worker -> node "
+    "action") {
   const std::string root = testing::make_temp_dir("daemon-trees");
   const std::string cred = fake_credential(root);
   Daemon daemon(root, "");
   REQUIRE(daemon.started());
   FakeRunner azure(root, "Agent.Worker", "azure", "/bin/echo AZURE-STEP; cat " + cred + " >/dev/null");
   FakeRunner buildkite(root, "buildkite-agent", "buildkite", "/bin/echo BUILDKITE-STEP; cat " + cred + " >/dev/null");
-  FakeRunner listener(root, "Runner.Listener", "github-listener",
-                      "/bin/echo GITHUB-STEP\n---\n#node import os; os.system('/bin/echo GITHUB-ACTION; cat " + cred +
-                          " >/dev/null')");
+  FakeRunner listener(
+      root, "Runner.Listener", "github-listener",
+      "/bin/echo GITHUB-STEP\n---\n#node import os; os.system('/bin/echo GITHUB-ACTION; cat " + cred + " >/dev/null')");
   azure.start(daemon);
   buildkite.start(daemon);
   listener.go_on();  // the listener starts no builds; its worker is found by name at exec
@@ -864,10 +911,10 @@ TEST_CASE("daemon: Azure's Agent.Worker -> node -> bash, Buildkite's start -> bo
   struct Want {
     std::string marker, ci, id, job;
   };
-  for (const Want& w : {Want{"AZURE-STEP", "azure", "777", "app-ci/Build"},
-                        Want{"BUILDKITE-STEP", "buildkite", "0190a1b2-c3d4-4e5f-8a9b-0c1d2e3f4a5b", "app/test"},
-                        Want{"GITHUB-STEP", "github", "5151.1", "ci/build"},
-                        Want{"GITHUB-ACTION", "github", "5151.1", "ci/build"}}) {
+  for (const Want& w :
+       {Want{"AZURE-STEP", "azure", "777", "app-ci/Build"},
+        Want{"BUILDKITE-STEP", "buildkite", "0190a1b2-c3d4-4e5f-8a9b-0c1d2e3f4a5b", "app/test"},
+        Want{"GITHUB-STEP", "github", "5151.1", "ci/build"}, Want{"GITHUB-ACTION", "github", "5151.1", "ci/build"}}) {
     INFO(w.marker);
     const events::Event* exec = nullptr;
     for (const auto& e : evs)

@@ -24,11 +24,23 @@ std::vector<uint8_t> name(const std::string& n) {
 }
 
 std::vector<uint8_t> header(uint16_t id, uint16_t flags, uint16_t qd, uint16_t an) {
-  return {static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), static_cast<uint8_t>(flags >> 8),
-          static_cast<uint8_t>(flags), 0, static_cast<uint8_t>(qd), 0, static_cast<uint8_t>(an), 0, 0, 0, 0};
+  return {static_cast<uint8_t>(id >> 8),
+          static_cast<uint8_t>(id),
+          static_cast<uint8_t>(flags >> 8),
+          static_cast<uint8_t>(flags),
+          0,
+          static_cast<uint8_t>(qd),
+          0,
+          static_cast<uint8_t>(an),
+          0,
+          0,
+          0,
+          0};
 }
 
-void append(std::vector<uint8_t>& to, const std::vector<uint8_t>& what) { to.insert(to.end(), what.begin(), what.end()); }
+void append(std::vector<uint8_t>& to, const std::vector<uint8_t>& what) {
+  to.insert(to.end(), what.begin(), what.end());
+}
 
 }  // namespace
 

@@ -19,7 +19,8 @@ TEST_CASE("every reference page is current") {
 
 TEST_CASE("splice: the text between markers is replaced; markers and parts must match") {
   const std::vector<markdown::Part> parts = {{"t", "| a |\n"}};
-  auto out = markdown::splice("# T\nprose\n<!-- begin generated: t -->\nold\nrows\n<!-- end generated: t -->\nmore\n", parts);
+  auto out =
+      markdown::splice("# T\nprose\n<!-- begin generated: t -->\nold\nrows\n<!-- end generated: t -->\nmore\n", parts);
   REQUIRE(out);
   CHECK(*out == "# T\nprose\n<!-- begin generated: t -->\n| a |\n<!-- end generated: t -->\nmore\n");
   auto missing = markdown::splice("# T\nno markers\n", parts);

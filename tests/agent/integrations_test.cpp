@@ -39,22 +39,19 @@ struct Job {
     std::filesystem::create_directories(state);
     std::filesystem::create_symlink(agent_bin(), bin + "/buildtrail-agent");
     for (const char* s : {"buildtrail-sh", "gitlab-run-exec", "buildkite-bootstrap"})
-      std::filesystem::create_symlink(testing::env_or("BUILDTRAIL_SRC", ".") + "/scripts/hooks/" + s,
-                                      bin + "/" + s);
+      std::filesystem::create_symlink(testing::env_or("BUILDTRAIL_SRC", ".") + "/scripts/hooks/" + s, bin + "/" + s);
     write(home + "/.aws/credentials", "[default]\naws_access_key_id = " + kFakeAwsKey + "\n");
     REQUIRE(std::system(("chmod -R a+rwX " + root).c_str()) == 0);
   }
 
-  static void write(const std::string& path, const std::string& text) {
-    std::ofstream(path) << text;
-  }
+  static void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
   // `command` under `env -i` with `vars`, as the runner user (nobody) when
   // the tests run as root, like a runner service.
   testing::CommandResult run(const std::string& vars, const std::string& command) const {
     const std::string user = ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
-    return testing::run_command(user + "env -i PATH=/usr/bin:/bin HOME=" + home + " XDG_STATE_HOME=" + state +
-                                " " + vars + " " + command);
+    return testing::run_command(user + "env -i PATH=/usr/bin:/bin HOME=" + home + " XDG_STATE_HOME=" + state + " " +
+                                vars + " " + command);
   }
 
   std::vector<events::Event> events() const {
@@ -70,8 +67,8 @@ void wait_for_file(const std::string& path) {
 
 // Every event is of the job; the credential was read `reads` times; the
 // secrets never appear in any event.
-void check_job(const std::vector<events::Event>& evs, const std::string& ci, const std::string& id,
-               std::size_t reads, const std::vector<std::string>& secrets) {
+void check_job(const std::vector<events::Event>& evs, const std::string& ci, const std::string& id, std::size_t reads,
+               const std::vector<std::string>& secrets) {
   REQUIRE_FALSE(evs.empty());
   std::size_t credential_reads = 0, execs = 0;
   for (const auto& e : evs) {
@@ -107,13 +104,15 @@ TEST_CASE("Jenkins: the durable-task launch through the buildtrail-sh shim; the 
   REQUIRE(std::system(("chmod -R a+rwX " + job.root).c_str()) == 0);
   // What durable-task's agent JVM runs: the step script is re-parented to
   // init by the `&` of a shell that exits at once.
-  const std::string launcher =
-      "cd '" + ws + "' && JENKINS_SERVER_COOKIE=durable-9c1d '" + job.bin + "/buildtrail-sh' -xe '" + control +
-      "/script.sh.copy' > '" + control + "/jenkins-log.txt' 2>&1; echo \\$? > '" + control +
-      "/jenkins-result.txt.tmp'; mv '" + control + "/jenkins-result.txt.tmp' '" + control + "/jenkins-result.txt'";
-  auto r = job.run("JENKINS_URL=https://jenkins.example.com/ BUILD_TAG=jenkins-app-main-42 JOB_NAME=app/main "
-                   "BUILD_NUMBER=42 NODE_NAME=linux-1 JENKINS_SECRET=" + kFakeGithubToken,
-                   "nohup sh -c \"(" + launcher + ") >&- 2>&- &\"");
+  const std::string launcher = "cd '" + ws + "' && JENKINS_SERVER_COOKIE=durable-9c1d '" + job.bin +
+                               "/buildtrail-sh' -xe '" + control + "/script.sh.copy' > '" + control +
+                               "/jenkins-log.txt' 2>&1; echo \\$? > '" + control + "/jenkins-result.txt.tmp'; mv '" +
+                               control + "/jenkins-result.txt.tmp' '" + control + "/jenkins-result.txt'";
+  auto r = job.run(
+      "JENKINS_URL=https://jenkins.example.com/ BUILD_TAG=jenkins-app-main-42 JOB_NAME=app/main "
+      "BUILD_NUMBER=42 NODE_NAME=linux-1 JENKINS_SECRET=" +
+          kFakeGithubToken,
+      "nohup sh -c \"(" + launcher + ") >&- 2>&- &\"");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   wait_for_file(control + "/jenkins-result.txt");
@@ -126,14 +125,16 @@ TEST_CASE("GitLab custom executor: run_exec wraps each stage; the job is named b
   Job job;
   // The stage script the runner generates: it exports the job's variables
   // itself (late binding), then runs the job's commands.
-  Job::write(job.root + "/build_script.sh",
-             "export CI_JOB_TOKEN=" + kFakeJobToken + "\n"
-             "cat \"$HOME/.aws/credentials\" >/dev/null\n"
-             "sh -c 'true stage-child'\n");
+  Job::write(job.root + "/build_script.sh", "export CI_JOB_TOKEN=" + kFakeJobToken +
+                                                "\n"
+                                                "cat \"$HOME/.aws/credentials\" >/dev/null\n"
+                                                "sh -c 'true stage-child'\n");
   REQUIRE(std::system(("chmod -R a+rwX " + job.root).c_str()) == 0);
-  auto r = job.run("CUSTOM_ENV_GITLAB_CI=true CUSTOM_ENV_CI_JOB_ID=6123456789 CUSTOM_ENV_CI_JOB_NAME=build "
-                   "CUSTOM_ENV_CI_PIPELINE_IID=12 CUSTOM_ENV_CI_JOB_TOKEN=" + kFakeJobToken,
-                   job.bin + "/gitlab-run-exec " + job.root + "/build_script.sh build_script");
+  auto r = job.run(
+      "CUSTOM_ENV_GITLAB_CI=true CUSTOM_ENV_CI_JOB_ID=6123456789 CUSTOM_ENV_CI_JOB_NAME=build "
+      "CUSTOM_ENV_CI_PIPELINE_IID=12 CUSTOM_ENV_CI_JOB_TOKEN=" +
+          kFakeJobToken,
+      job.bin + "/gitlab-run-exec " + job.root + "/build_script.sh build_script");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   check_job(job.events(), "gitlab", "6123456789", 1, {kFakeJobToken});
@@ -145,9 +146,11 @@ TEST_CASE("Buildkite: bootstrap-script wraps the job's bootstrap") {
   Job::write(job.bin + "/buildkite-agent",
              "#!/bin/sh\n[ \"$1\" = bootstrap ] || exit 64\nexec /bin/bash -e -c \"$BUILDKITE_COMMAND\"\n");
   REQUIRE(std::system(("chmod -R a+rwX " + job.root + " && chmod a+x " + job.bin + "/buildkite-agent").c_str()) == 0);
-  auto r = job.run("PATH=" + job.bin + ":/usr/bin:/bin BUILDKITE=true BUILDKITE_BUILD_ID=0190-aaaa "
-                   "BUILDKITE_JOB_ID=0190-bbbb BUILDKITE_PIPELINE_SLUG=app BUILDKITE_AGENT_ACCESS_TOKEN=" +
-                       kFakeAgentToken + " BUILDKITE_COMMAND='cat \"$HOME/.aws/credentials\" >/dev/null; "
+  auto r = job.run("PATH=" + job.bin +
+                       ":/usr/bin:/bin BUILDKITE=true BUILDKITE_BUILD_ID=0190-aaaa "
+                       "BUILDKITE_JOB_ID=0190-bbbb BUILDKITE_PIPELINE_SLUG=app BUILDKITE_AGENT_ACCESS_TOKEN=" +
+                       kFakeAgentToken +
+                       " BUILDKITE_COMMAND='cat \"$HOME/.aws/credentials\" >/dev/null; "
                        "sh -c \"true job-child\"'",
                    job.bin + "/buildkite-bootstrap");
   INFO(r.output);
@@ -174,12 +177,15 @@ TEST_CASE("run --session wraps a whole runner service: each job a runner starts 
   const std::string cred = "cat \"$HOME/.aws/credentials\" >/dev/null";
   // The service: a GitHub worker running two steps and a Jenkins agent
   // running one, at once; the service itself reads the credential too.
-  const std::string service =
-      "'" + job.bin + "/Runner.Worker' " + script + " github " + job.root + "/ready-gh " + job.root + "/go '" + cred +
-      "; /bin/echo GH-STEP-1\n---\n/bin/echo GH-STEP-2' & "
-      "'" + job.bin + "/java' " + script + " jenkins " + job.root + "/ready-jk " + job.root + "/go '" + cred +
-      "; /bin/echo JK-STEP' -jar agent.jar -secret " + kFakeAgentToken + " & "
-      "wait; /bin/echo OUTSIDE-JOBS; " + cred;
+  const std::string service = "'" + job.bin + "/Runner.Worker' " + script + " github " + job.root + "/ready-gh " +
+                              job.root + "/go '" + cred +
+                              "; /bin/echo GH-STEP-1\n---\n/bin/echo GH-STEP-2' & "
+                              "'" +
+                              job.bin + "/java' " + script + " jenkins " + job.root + "/ready-jk " + job.root +
+                              "/go '" + cred + "; /bin/echo JK-STEP' -jar agent.jar -secret " + kFakeAgentToken +
+                              " & "
+                              "wait; /bin/echo OUTSIDE-JOBS; " +
+                              cred;
   Job::write(job.root + "/service.sh", service);
   REQUIRE(std::system(("chmod -R a+rwX " + job.root).c_str()) == 0);
   auto r = job.run("", job.bin + "/buildtrail-agent run --session -- /bin/sh " + job.root + "/service.sh");
@@ -195,7 +201,8 @@ TEST_CASE("run --session wraps a whole runner service: each job a runner starts 
     CHECK((e.build.ci == "github" || e.build.ci == "jenkins"));  // nothing outside jobs
     CHECK(events::to_json(e).find(kFakeAgentToken) == std::string::npos);
     if (e.kind() == events::Kind::build_start) ++starts;
-    if (const auto* s = std::get_if<events::SecretAccess>(&e.body); s && s->path.ends_with("/.aws/credentials")) ++reads;
+    if (const auto* s = std::get_if<events::SecretAccess>(&e.body); s && s->path.ends_with("/.aws/credentials"))
+      ++reads;
     if (const auto* x = std::get_if<events::ProcessExec>(&e.body))
       for (const auto& a : x->argv)
         if (a.find("-STEP") != std::string::npos || a == "OUTSIDE-JOBS") marker_build[a] = e.build.id;

@@ -65,9 +65,10 @@ struct Reads {
   std::vector<events::SecretAccess> seen;
   enrich::Pipeline pipeline;
 
-  Reads() : pipeline(config(), [this](events::Event&& e) {
-      if (auto* s = std::get_if<events::SecretAccess>(&e.body)) seen.push_back(*s);
-    }) {
+  Reads()
+      : pipeline(config(), [this](events::Event&& e) {
+          if (auto* s = std::get_if<events::SecretAccess>(&e.body)) seen.push_back(*s);
+        }) {
     pipeline.build_start({"make"}, "/", "wrap");
   }
   static enrich::Config config() {

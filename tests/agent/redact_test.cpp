@@ -21,14 +21,17 @@ const std::string kSlack = "xoxb-1111111111-2222222222-FAKEfakeFAKE";
 const std::string kNpm = "npm_FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE";
 const std::string kJwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.ZmFrZXNpZ25hdHVyZWZha2U";
 const std::string kPemBody = "MIIEfakeFAKEfakePRIVATEkeyBODYnotREAL";
-const std::string kPem =
-    "-----BEGIN RSA PRIVATE KEY-----\n" + kPemBody + "\n-----END RSA PRIVATE KEY-----";
+const std::string kPem = "-----BEGIN RSA PRIVATE KEY-----\n" + kPemBody + "\n-----END RSA PRIVATE KEY-----";
 const std::string kPass = "hunter2-fake-pass";
 const std::string kToken = "fake-token-value-123";
 const std::string kApiKey = "fake-api-key-0000";
 const std::string kSecret = "fake-client-secret-9";
 // The shape of a Jenkins agent secret (64 hex digits), not a real one.
-const std::string kJenkinsSecret = "feedfacecafebeef" "feedfacecafebeef" "feedfacecafebeef" "feedfacecafebeef";
+const std::string kJenkinsSecret =
+    "feedfacecafebeef"
+    "feedfacecafebeef"
+    "feedfacecafebeef"
+    "feedfacecafebeef";
 const std::string kJobToken = "fake-ci-job-token-4711";
 
 std::string joined(const std::vector<std::string>& v) {
@@ -100,8 +103,7 @@ std::vector<Case> corpus() {
       {{"curl", "https://ci:" + kAwsSecret + "@host.example/x"}, {kAwsSecret}, "url_credentials"},
       {{"curl", "https://api.example/v1?token=" + kToken + "&page=2"}, {kToken}, "token"},
       {{"curl", "https://api.example/v1?api_key=" + kApiKey}, {kApiKey}, "api_key"},
-      {{"curl", "https://b.s3.amazonaws.com/k?X-Amz-Credential=" + kAwsId +
-                    "%2F20240101&X-Amz-Signature=" + kSecret},
+      {{"curl", "https://b.s3.amazonaws.com/k?X-Amz-Credential=" + kAwsId + "%2F20240101&X-Amz-Signature=" + kSecret},
        {kAwsId, kSecret},
        "generic_secret"},
       {{"git", "-c", "http.extraheader=AUTHORIZATION: basic " + kToken, "fetch"}, {kToken}, "authorization"},
@@ -144,12 +146,13 @@ std::vector<Case> corpus() {
        {kJenkinsSecret},
        "generic_secret",
        true},
-      {{"java", "-jar", "/opt/jenkins/agent.jar", "-jnlpUrl", "https://jenkins.example.com/computer/n/jenkins-agent.jnlp",
-        "-jnlpCredentials", "ci:" + kToken},
+      {{"java", "-jar", "/opt/jenkins/agent.jar", "-jnlpUrl",
+        "https://jenkins.example.com/computer/n/jenkins-agent.jnlp", "-jnlpCredentials", "ci:" + kToken},
        {kToken},
        "password",
        true},
-      {{"sh", "-c", "nohup java -jar agent.jar -url https://jenkins.example.com/ -secret " + kJenkinsSecret + " -name n &"},
+      {{"sh", "-c",
+        "nohup java -jar agent.jar -url https://jenkins.example.com/ -secret " + kJenkinsSecret + " -name n &"},
        {kJenkinsSecret},
        "generic_secret",
        true},
@@ -171,9 +174,7 @@ std::vector<Case> corpus() {
 
 }  // namespace
 
-TEST_CASE("marker keeps the kind of secret") {
-  CHECK(redact::marker("password") == "[REDACTED:password]");
-}
+TEST_CASE("marker keeps the kind of secret") { CHECK(redact::marker("password") == "[REDACTED:password]"); }
 
 TEST_CASE("corpus: no fixture secret survives anywhere in the output bytes") {
   for (const Case& c : corpus()) {
@@ -200,8 +201,7 @@ TEST_CASE("corpus: text() of any argument and of the joined command line hides e
 
 TEST_CASE("the flag name stays visible") {
   CHECK(redact::argv({"x", "--password=" + kPass})[1] == "--password=[REDACTED:password]");
-  CHECK(redact::argv({"x", "--token", kGhp}) ==
-        std::vector<std::string>{"x", "--token", "[REDACTED:github_token]"});
+  CHECK(redact::argv({"x", "--token", kGhp}) == std::vector<std::string>{"x", "--token", "[REDACTED:github_token]"});
   CHECK(redact::argv({"curl", "-u", "ci:" + kPass})[2] == "ci:[REDACTED:password]");
   CHECK(redact::argv({"curl", "-H", "Authorization: Bearer " + kToken})[2] ==
         "Authorization: Bearer [REDACTED:authorization]");
@@ -215,8 +215,7 @@ TEST_CASE("the flag name stays visible") {
 TEST_CASE("url(): userinfo and secret query parameters") {
   CHECK(redact::url("https://ci:" + kPass + "@reg.example.com/v2/") ==
         "https://[REDACTED:url_credentials]@reg.example.com/v2/");
-  CHECK(redact::url("https://" + kGhp + "@github.com/o/r") ==
-        "https://[REDACTED:url_credentials]@github.com/o/r");
+  CHECK(redact::url("https://" + kGhp + "@github.com/o/r") == "https://[REDACTED:url_credentials]@github.com/o/r");
   CHECK(redact::url("https://s3.example/b/k?X-Amz-Security-Token=" + kToken + "&x=1") ==
         "https://s3.example/b/k?X-Amz-Security-Token=[REDACTED:token]&x=1");
   CHECK(redact::url("https://h/p?sig=" + kSecret + "#frag") == "https://h/p?sig=[REDACTED:generic_secret]#frag");
@@ -232,8 +231,8 @@ TEST_CASE("url(): userinfo and secret query parameters") {
 
 TEST_CASE("ordinary build commands pass through byte-identical") {
   const std::vector<std::vector<std::string>> commands = {
-      {"/usr/bin/c++", "-Iagent", "-O2", "-g", "-Wall", "-Wextra", "-std=c++20", "-fPIC", "-MD", "-MQ",
-       "agent/x.o", "-MF", "agent/x.o.d", "-o", "agent/x.o", "-c", "../agent/x.cpp"},
+      {"/usr/bin/c++", "-Iagent", "-O2", "-g", "-Wall", "-Wextra", "-std=c++20", "-fPIC", "-MD", "-MQ", "agent/x.o",
+       "-MF", "agent/x.o.d", "-o", "agent/x.o", "-c", "../agent/x.cpp"},
       {"make", "-j8", "-C", "build", "CFLAGS=-O2 -g", "PREFIX=/usr/local", "all"},
       {"git", "commit", "-m", "fix the token parser; rotate password policy"},
       {"git", "clone", "git@github.com:org/repo.git"},
@@ -259,7 +258,8 @@ TEST_CASE("ordinary build commands pass through byte-identical") {
       {"sudo", "-u", "ci", "mkdir", "-p", "/srv/x"},
       {"java", "-jar", "agent.jar", "-url", "https://jenkins.example.com/", "-secret", "@/home/jenkins/secret-file",
        "-name", "linux-1"},
-      {"gitlab-runner", "artifacts-uploader", "--url", "https://gitlab.example.com/", "--id", "123", "--path", "out.zip"},
+      {"gitlab-runner", "artifacts-uploader", "--url", "https://gitlab.example.com/", "--id", "123", "--path",
+       "out.zip"},
       {"buildkite-agent", "artifact", "upload", "dist/*.tgz;log/**/*.log", "s3://bucket/build"},
   };
   for (const auto& c : commands) {
@@ -269,8 +269,9 @@ TEST_CASE("ordinary build commands pass through byte-identical") {
 }
 
 TEST_CASE("CI runners: the Jenkins agent's -secret, gitlab-runner's --token") {
-  const std::vector<std::string> jenkins = {"java", "-jar", "agent.jar", "-url", "https://jenkins.example.com/",
-                                            "-secret", kJenkinsSecret, "-name", "linux-1"};
+  const std::vector<std::string> jenkins = {
+      "java",    "-jar",         "agent.jar", "-url",   "https://jenkins.example.com/",
+      "-secret", kJenkinsSecret, "-name",     "linux-1"};
   auto out = jenkins;
   out[6] = "[REDACTED:generic_secret]";
   CHECK(redact::argv(jenkins) == out);
@@ -349,13 +350,31 @@ long elapsed_ms(F&& f) {
 }
 
 TEST_CASE("fast enough for every exec") {
-  const std::vector<std::string> cc = {"/usr/bin/c++", "-Iagent/libbtagent.a.p", "-Iagent", "-I../agent", "-I.",
-                                       "-I..", "-fdiagnostics-color=always", "-D_FILE_OFFSET_BITS=64", "-Wall",
-                                       "-Winvalid-pch", "-Wextra", "-Werror", "-std=c++20", "-O2", "-g",
-                                       "-DBUILDTRAIL_VERSION=\"0.1.0\"", "-MD", "-MQ",
-                                       "agent/libbtagent.a.p/core_agent.cpp.o", "-MF",
-                                       "agent/libbtagent.a.p/core_agent.cpp.o.d", "-o",
-                                       "agent/libbtagent.a.p/core_agent.cpp.o", "-c", "../agent/runtime/agent.cpp"};
+  const std::vector<std::string> cc = {"/usr/bin/c++",
+                                       "-Iagent/libbtagent.a.p",
+                                       "-Iagent",
+                                       "-I../agent",
+                                       "-I.",
+                                       "-I..",
+                                       "-fdiagnostics-color=always",
+                                       "-D_FILE_OFFSET_BITS=64",
+                                       "-Wall",
+                                       "-Winvalid-pch",
+                                       "-Wextra",
+                                       "-Werror",
+                                       "-std=c++20",
+                                       "-O2",
+                                       "-g",
+                                       "-DBUILDTRAIL_VERSION=\"0.1.0\"",
+                                       "-MD",
+                                       "-MQ",
+                                       "agent/libbtagent.a.p/core_agent.cpp.o",
+                                       "-MF",
+                                       "agent/libbtagent.a.p/core_agent.cpp.o.d",
+                                       "-o",
+                                       "agent/libbtagent.a.p/core_agent.cpp.o",
+                                       "-c",
+                                       "../agent/runtime/agent.cpp"};
   std::size_t n = 0;
   const long ms = elapsed_ms([&] {
     for (int i = 0; i < 5000; ++i) n += redact::argv(cc).size();
@@ -383,8 +402,8 @@ TEST_CASE("hostile input stays linear") {
     (void)redact::argv({"sh", "-c", in});
   };
   const std::vector<std::string> hostile = {
-      repeat("eyJ-"),       repeat("[REDACTED:"),   repeat("x://a:b"), repeat("-----BEGIN "),
-      repeat("glpat-"),     repeat("AKIA"),         repeat("a=b "),    repeat("--token "),
+      repeat("eyJ-"),           repeat("[REDACTED:"), repeat("x://a:b"),      repeat("-----BEGIN "),
+      repeat("glpat-"),         repeat("AKIA"),       repeat("a=b "),         repeat("--token "),
       repeat("Authorization:"), repeat("eyJa.eyJb-"), repeat("https://u:p/"),
   };
   const std::string ordinary = repeat("cc -O2 -c src/main.c -o build/main.o && ");
@@ -399,8 +418,9 @@ TEST_CASE("hostile input stays linear") {
 }
 
 TEST_CASE("url() is idempotent where a marker would make text look like user:pass@ (fuzz_redact find)") {
-  const std::string in = std::string("-----BEGIN RSA PRIVATE KEY-----\nMIIEfake\n-----END RSA PRIVATE KEY-----\xe6\x02:") +
-                         std::string(1, '\0') + "@`x s6://b/k?X-Amz-Signature=a.eyJb.c";
+  const std::string in =
+      std::string("-----BEGIN RSA PRIVATE KEY-----\nMIIEfake\n-----END RSA PRIVATE KEY-----\xe6\x02:") +
+      std::string(1, '\0') + "@`x s6://b/k?X-Amz-Signature=a.eyJb.c";
   const std::string once = redact::url(in);
   CHECK(once.find("MIIEfake") == std::string::npos);
   CHECK(redact::url(once) == once);

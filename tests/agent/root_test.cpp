@@ -36,10 +36,10 @@ TEST_CASE("spool on a tiny full filesystem: the agent stays up, reports loss, re
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   pid_t pid = ::fork();
   if (pid == 0) {
-    const std::string state = "--state-dir=" + s.state, ev = "--events=" + fifo,
-                      coll = "--collector=" + c.url(""), t = "--enroll-token=" + tok;
-    ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "replay", ev.c_str(), state.c_str(),
-            coll.c_str(), t.c_str(), "--batch-max-age-ms=100", static_cast<char*>(nullptr));
+    const std::string state = "--state-dir=" + s.state, ev = "--events=" + fifo, coll = "--collector=" + c.url(""),
+                      t = "--enroll-token=" + tok;
+    ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "replay", ev.c_str(), state.c_str(), coll.c_str(), t.c_str(),
+            "--batch-max-age-ms=100", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   FILE* w = std::fopen(fifo.c_str(), "w");
@@ -76,9 +76,9 @@ TEST_CASE("a build run as a non-root user is captured") {
   const std::string root = testing::make_temp_dir("run-user");
   REQUIRE(system(("chown 65534:65534 " + root).c_str()) == 0);
   const std::string out = root + "/events.jsonl";
-  auto r = testing::run_command("setpriv --reuid=65534 --regid=65534 --clear-groups " + agent_bin() +
-                                " run --state-dir " + root + "/state --events-out " + out +
-                                " -- /bin/sh -c '/usr/bin/id -u; exit 4'");
+  auto r =
+      testing::run_command("setpriv --reuid=65534 --regid=65534 --clear-groups " + agent_bin() + " run --state-dir " +
+                           root + "/state --events-out " + out + " -- /bin/sh -c '/usr/bin/id -u; exit 4'");
   INFO(r.output);
   CHECK(r.exit_code == 4);
   const auto evs = read_events(out);

@@ -23,7 +23,9 @@ constexpr uint64_t kRunner = 500;
 using Environments = std::map<uint64_t, attribution::Environment>;
 
 attribution::Environment gitlab_job(const std::string& id) {
-  return {{"GITLAB_CI", "true"}, {"CI_JOB_ID", id}, {"CI_JOB_NAME", "build"},
+  return {{"GITLAB_CI", "true"},
+          {"CI_JOB_ID", id},
+          {"CI_JOB_NAME", "build"},
           {"CI_PROJECT_URL", "https://gitlab.example.com/g/p"}};
 }
 
@@ -33,8 +35,9 @@ struct Trail {
   route::Router router;
 
   explicit Trail(std::string mode = "daemon")
-      : router(base(), [this](events::Event&& e) { events.push_back(std::move(e)); },
-               route::Options{std::move(mode), 1, [this](uint64_t pid) { return env[pid]; }}) {}
+      : router(
+            base(), [this](events::Event&& e) { events.push_back(std::move(e)); },
+            route::Options{std::move(mode), 1, [this](uint64_t pid) { return env[pid]; }}) {}
 
   static enrich::Config base() {
     enrich::Config c;
@@ -95,7 +98,7 @@ TEST_CASE("router: the environment an exec carries wins over /proc; a later exec
   Trail t;
   capture::Exec first = exec_of(601, "bash --login");
   first.identity_env = std::vector<std::string>{};  // the login shell: no CI variables yet
-  t.env[601] = gitlab_job("99");  // /proc would say otherwise: not read
+  t.env[601] = gitlab_job("99");                    // /proc would say otherwise: not read
   t.router.on(capture::Fork{50, kRunner, 601, 6010}, forked_by_runner(601));
   t.router.on(first, in(601));
   CHECK(t.of<events::BuildStart>().empty());  // waits for a name

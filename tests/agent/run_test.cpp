@@ -1,7 +1,7 @@
 // `buildtrail-agent run` end to end: the real agent binary wraps real
 // commands and delivers to the real collector over loopback HTTP.
-#include <doctest/doctest.h>
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -23,7 +23,6 @@ using namespace bt::testing::capture;
 
 namespace {
 
-
 std::string github_env(const std::string& run_id) {
   return "env -i PATH=/usr/bin:/bin GITHUB_ACTIONS=true GITHUB_RUN_ID=" + run_id +
          " GITHUB_RUN_ATTEMPT=1 GITHUB_RUN_NUMBER=7 GITHUB_WORKFLOW=ci GITHUB_JOB=build"
@@ -39,19 +38,22 @@ TEST_CASE("a wrapped build step is recorded, redacted, delivered and keeps its e
   REQUIRE(c.running());
   const std::string token = d.token();
   const std::string home = d.root + "/home";
-  REQUIRE(system(("mkdir -p " + home + "/.aws && printf '[default]\\naws_access_key_id = " + kFakeAwsKey +
-                  "\\n' > " + home + "/.aws/credentials").c_str()) == 0);
+  REQUIRE(system(("mkdir -p " + home + "/.aws && printf '[default]\\naws_access_key_id = " + kFakeAwsKey + "\\n' > " +
+                  home + "/.aws/credentials")
+                     .c_str()) == 0);
   Listener registry;
   const std::string events_out = d.root + "/events.jsonl";
   const std::string script =
       "cat $HOME/.aws/credentials >/dev/null; cd $HOME/.aws && cat credentials >/dev/null; "
-      "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(registry.port) + "; "
-      "echo --token=" + kFakeGithubToken + " >/dev/null; /bin/echo --token " + kFakeGithubToken +
-      " >/dev/null; exit 7";
-  const auto r = testing::run_command(
-      github_env("4242") + "HOME=" + home + " " + agent_bin() + " run --state-dir " + d.root +
-      "/state --collector " + c.url("") + " --enroll-token " + token + " --batch-max-age-ms 100" +
-      " --events-out " + events_out + " -- /bin/bash -c '" + script + "'");
+      "exec 3<>/dev/tcp/127.0.0.1/" +
+      std::to_string(registry.port) +
+      "; "
+      "echo --token=" +
+      kFakeGithubToken + " >/dev/null; /bin/echo --token " + kFakeGithubToken + " >/dev/null; exit 7";
+  const auto r =
+      testing::run_command(github_env("4242") + "HOME=" + home + " " + agent_bin() + " run --state-dir " + d.root +
+                           "/state --collector " + c.url("") + " --enroll-token " + token + " --batch-max-age-ms 100" +
+                           " --events-out " + events_out + " -- /bin/bash -c '" + script + "'");
   INFO(r.output);
   CHECK(r.exit_code == 7);
 
@@ -94,8 +96,8 @@ TEST_CASE("a wrapped build step is recorded, redacted, delivered and keeps its e
   CHECK(raw.find(kFakeAwsKey) == std::string::npos);
 
   // Delivered: the collector has the same build and its events.
-  const auto q = testing::run_command(testing::build_path("collector/buildtrail-collector") +
-                                      " query --data " + d.data + " --build 4242.1 --format jsonl");
+  const auto q = testing::run_command(testing::build_path("collector/buildtrail-collector") + " query --data " +
+                                      d.data + " --build 4242.1 --format jsonl");
   INFO(q.output);
   CHECK(q.exit_code == 0);
   CHECK(std::count(q.output.begin(), q.output.end(), '\n') == static_cast<long>(evs.size()));
@@ -110,23 +112,23 @@ TEST_CASE("several runs at once share one state folder without breaking the chai
   std::vector<int> codes(4, -1);
   for (int i = 0; i < 4; ++i)
     runs.emplace_back([&, i] {
-      codes[i] = testing::run_command(github_env("90" + std::to_string(i)) + agent_bin() +
-                                      " run --state-dir " + d.root + "/state --collector " +
-                                      c.url("") + " --enroll-token " + token +
-                                      " --batch-max-age-ms 50 -- /bin/sh -c 'for n in 1 2 3 4 5; do /bin/true $n; done; exit " +
-                                      std::to_string(i) + "'")
+      codes[i] = testing::run_command(
+                     github_env("90" + std::to_string(i)) + agent_bin() + " run --state-dir " + d.root +
+                     "/state --collector " + c.url("") + " --enroll-token " + token +
+                     " --batch-max-age-ms 50 -- /bin/sh -c 'for n in 1 2 3 4 5; do /bin/true $n; done; exit " +
+                     std::to_string(i) + "'")
                      .exit_code;
     });
   for (auto& t : runs) t.join();
   for (int i = 0; i < 4; ++i) CHECK(codes[i] == i);
-  const auto agents = testing::run_command(testing::build_path("collector/buildtrail-collector") +
-                                           " agents list --data " + d.data);
+  const auto agents =
+      testing::run_command(testing::build_path("collector/buildtrail-collector") + " agents list --data " + d.data);
   INFO(agents.output);
   const auto id = slurp(d.root + "/state/agent.id");
   REQUIRE_FALSE(id.empty());
   CHECK(d.findings(id.substr(0, id.find_last_not_of("\n") + 1)).empty());
-  const auto builds = testing::run_command(testing::build_path("collector/buildtrail-collector") +
-                                           " builds --data " + d.data);
+  const auto builds =
+      testing::run_command(testing::build_path("collector/buildtrail-collector") + " builds --data " + d.data);
   for (int i = 0; i < 4; ++i) CHECK(builds.output.find("90" + std::to_string(i) + ".1") != std::string::npos);
 }
 
@@ -151,8 +153,8 @@ TEST_CASE("setup failures: unknown command, capture refused, --allow-unmonitored
   CHECK(nested.output.find("cannot trace") != std::string::npos);
   // ...unless told to run it unmonitored, which is recorded.
   const std::string out = root + "/inner.jsonl";
-  auto allowed = testing::run_command(ptraced + "-- " + inner + " run --allow-unmonitored --state-dir " +
-                                      root + "/inner --events-out " + out + " -- /bin/sh -c 'exit 5'");
+  auto allowed = testing::run_command(ptraced + "-- " + inner + " run --allow-unmonitored --state-dir " + root +
+                                      "/inner --events-out " + out + " -- /bin/sh -c 'exit 5'");
   INFO(allowed.output);
   CHECK(allowed.exit_code == 5);
   const auto evs = read_events(out);
@@ -163,9 +165,9 @@ TEST_CASE("setup failures: unknown command, capture refused, --allow-unmonitored
 TEST_CASE("a run inside a run: both record the inner build") {
   const std::string root = testing::make_temp_dir("run-nested");
   const std::string outer_out = root + "/outer.jsonl", inner_out = root + "/inner.jsonl";
-  auto nested = testing::run_command(agent_bin() + " run --state-dir " + root + "/outer --events-out " +
-                                     outer_out + " -- " + agent_bin() + " run --state-dir " + root +
-                                     "/inner --events-out " + inner_out + " -- /bin/sh -c 'echo nested-marker; exit 4'");
+  auto nested = testing::run_command(agent_bin() + " run --state-dir " + root + "/outer --events-out " + outer_out +
+                                     " -- " + agent_bin() + " run --state-dir " + root + "/inner --events-out " +
+                                     inner_out + " -- /bin/sh -c 'echo nested-marker; exit 4'");
   INFO(nested.output);
   CHECK(nested.exit_code == 4);
   CHECK(nested.output.find("nested-marker") != std::string::npos);
@@ -182,15 +184,14 @@ TEST_CASE("a run inside a run: both record the inner build") {
 TEST_CASE("SIGTERM to the agent reaches the build, and the agent exits with the build's status") {
   const std::string root = testing::make_temp_dir("run-sig");
   const std::string ready = root + "/ready";
-  const std::string script =
-      "trap 'exit 9' TERM; echo up > " + ready + "; while :; do /bin/sleep 0.05; done";
+  const std::string script = "trap 'exit 9' TERM; echo up > " + ready + "; while :; do /bin/sleep 0.05; done";
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     const std::string bin = agent_bin();
     const std::string state = root + "/state";
-    ::execl(bin.c_str(), bin.c_str(), "run", "--state-dir", state.c_str(), "--", "/bin/sh", "-c",
-            script.c_str(), static_cast<char*>(nullptr));
+    ::execl(bin.c_str(), bin.c_str(), "run", "--state-dir", state.c_str(), "--", "/bin/sh", "-c", script.c_str(),
+            static_cast<char*>(nullptr));
     ::_exit(99);
   }
   for (int i = 0; i < 200 && ::access(ready.c_str(), F_OK) != 0; ++i) ::usleep(20000);
@@ -208,11 +209,13 @@ TEST_CASE("exec completeness: the (exe, argv) set equals strace -f's on exec_sto
   const std::string work = root + "/work";
   const std::string env = "env EXEC_STORM_ITER=25 BENCH_WORKDIR=" + work + " ";
   const std::string workload = "/bin/bash " + bench + "/workloads/exec_storm.sh";
-  REQUIRE(testing::run_command("mkdir -p " + work + " && " + env + "strace -f -qq -xx -v -s 65536 -e trace=execve -e signal=none -o " +
-                               root + "/strace.log " + workload).exit_code == 0);
+  REQUIRE(testing::run_command("mkdir -p " + work + " && " + env +
+                               "strace -f -qq -xx -v -s 65536 -e trace=execve -e signal=none -o " + root +
+                               "/strace.log " + workload)
+              .exit_code == 0);
   REQUIRE(testing::run_command("rm -rf " + work + " && mkdir -p " + work).exit_code == 0);
-  const auto r = testing::run_command(env + agent_bin() + " run --state-dir " + root + "/state --events-out " +
-                                      root + "/events.jsonl -- " + workload);
+  const auto r = testing::run_command(env + agent_bin() + " run --state-dir " + root + "/state --events-out " + root +
+                                      "/events.jsonl -- " + workload);
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   const auto evs = read_events(root + "/events.jsonl");
   const auto theirs = strace_execs(root + "/strace.log");
@@ -224,10 +227,10 @@ TEST_CASE("secret-access completeness: all 147 credential opens of file_storm, r
   const std::string bench = shared_bench();
   const std::string root = testing::make_temp_dir("run-creds");
   REQUIRE(testing::run_command(bench + "/workloads/_fakehome.sh " + root + "/home").exit_code == 0);
-  const auto r = testing::run_command(
-      "env " + std::string(kSmallFileStorm) + " BENCH_WORKDIR=" + root +
-      " BENCH_HOME=" + root + "/home " + agent_bin() + " run --state-dir " + root +
-      "/state --events-out " + root + "/events.jsonl -- /bin/bash " + bench + "/workloads/file_storm.sh");
+  const auto r =
+      testing::run_command("env " + std::string(kSmallFileStorm) + " BENCH_WORKDIR=" + root + " BENCH_HOME=" + root +
+                           "/home " + agent_bin() + " run --state-dir " + root + "/state --events-out " + root +
+                           "/events.jsonl -- /bin/bash " + bench + "/workloads/file_storm.sh");
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   const auto evs = read_events(root + "/events.jsonl");
   check_file_storm_secrets(pointers(evs), root + "/home");
@@ -241,8 +244,8 @@ TEST_CASE("uploads and metadata endpoints") {
   const auto r = testing::run_command(
       "cd " + root + " && " + agent_bin() + " run --state-dir " + root + "/state --events-out " + out +
       " --metadata-endpoint 127.0.0.9 -- /bin/bash -c 'curl -s -m 2 -H Expect: -T artifact.txt "
-      "http://user:hunter2-not-real@127.0.0.1:" + std::to_string(registry.port) +
-      "/up/artifact.txt; (exec 3<>/dev/tcp/127.0.0.9/80) 2>/dev/null; true'");
+      "http://user:hunter2-not-real@127.0.0.1:" +
+      std::to_string(registry.port) + "/up/artifact.txt; (exec 3<>/dev/tcp/127.0.0.9/80) 2>/dev/null; true'");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   const auto evs = read_events(out);
@@ -275,13 +278,15 @@ TEST_CASE("DNS questions and answers, and the name on the connect that follows")
   const std::string py =
       "import socket, struct\n"
       "def q(i, name):\n"
-      "    return struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + b''.join(bytes([len(p)]) + p.encode() for p in name.split('.')) + b'\\0\\0\\1\\0\\1'\n"
+      "    return struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + b''.join(bytes([len(p)]) + p.encode() for p in "
+      "name.split('.')) + b'\\0\\0\\1\\0\\1'\n"
       "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
       "s.connect(('127.0.0.77', 53)); s.send(q(7, 'registry.example.test')); s.recvmsg(512)\n"
       "s.send(q(9, 'tcp.example.test')); s.recv(512)  # no source address: not a resolver's read\n"
       "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
       "u.sendto(q(8, 'Mirror.Example.TEST'), ('127.0.0.77', 53)); u.recvfrom(512)\n"
-      "t = socket.create_connection(('127.0.0.1', " + std::to_string(web.port) + ")); t.close()\n";
+      "t = socket.create_connection(('127.0.0.1', " +
+      std::to_string(web.port) + ")); t.close()\n";
   {
     std::ofstream f(root + "/dns.py");
     f << py;
@@ -331,8 +336,8 @@ TEST_CASE("extra secret rules and metadata endpoints from the configuration") {
   for (const auto* s : bodies<events::SecretAccess>(evs)) rules.push_back(s->rule + ":" + s->access);
   CHECK(rules == std::vector<std::string>{"build-token:open_read", "cloud-metadata:metadata_connect"});
 
-  const auto bad = testing::run_command(agent_bin() + " run --secret-rules " + root + "/bad-rules --state-dir " +
-                                        root + "/state -- /bin/true");
+  const auto bad = testing::run_command(agent_bin() + " run --secret-rules " + root + "/bad-rules --state-dir " + root +
+                                        "/state -- /bin/true");
   CHECK(bad.exit_code == 2);
   CHECK(bad.output.find("bad-rules") != std::string::npos);
   CHECK(bad.output.find("line 1") != std::string::npos);

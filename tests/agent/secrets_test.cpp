@@ -130,10 +130,11 @@ TEST_CASE("CI runner credential files: GitHub, Azure, GitLab, Buildkite") {
     CHECK(r->secret_class == "ci_runner");
   }
   // A config.toml outside a gitlab-runner folder is somebody else's.
-  for (const char* path : {"/work/project/config.toml", "/home/u/.cargo/config.toml", "/home/u/.config/helix/config.toml",
-                           "/etc/gitlab/config.toml", "/srv/gitlab-runner/other/config.toml",
-                           "/home/u/.gitlab-runner/config.toml.bak", "/work/src/.credentials.example",
-                           "/work/src/.runner.yml", "/work/src/buildkite-agent.cfg.sample", "/work/.agents"}) {
+  for (const char* path :
+       {"/work/project/config.toml", "/home/u/.cargo/config.toml", "/home/u/.config/helix/config.toml",
+        "/etc/gitlab/config.toml", "/srv/gitlab-runner/other/config.toml", "/home/u/.gitlab-runner/config.toml.bak",
+        "/work/src/.credentials.example", "/work/src/.runner.yml", "/work/src/buildkite-agent.cfg.sample",
+        "/work/.agents"}) {
     CAPTURE(path);
     CHECK(m.match(path) == nullptr);
   }
@@ -141,12 +142,12 @@ TEST_CASE("CI runner credential files: GitHub, Azure, GitLab, Buildkite") {
 
 TEST_CASE("look-alikes do not match") {
   const Matcher m(default_rules());
-  for (const char* path : {"/home/u/.ssh/id_rsa.pub", "/home/u/.ssh/id_ed25519.pub", "/home/u/.ssh/known_hosts",
-                           "/usr/include/credentials.h", "/work/src/config.json", "/work/src/main.c",
-                           "/etc/ssh/ssh_host_rsa_key.pub", "/work/aws/credentials", "/work/x.aws/credentials",
-                           "/credentials", "/home/u/.docker/daemon.json", "/home/u/.aws/sso/cache/x.txt",
-                           "/work/project/gradle.properties", "/run/containers/0/sub/auth.json",
-                           "/home/u/.gnupg/pubring.kbx"}) {
+  for (const char* path :
+       {"/home/u/.ssh/id_rsa.pub", "/home/u/.ssh/id_ed25519.pub", "/home/u/.ssh/known_hosts",
+        "/usr/include/credentials.h", "/work/src/config.json", "/work/src/main.c", "/etc/ssh/ssh_host_rsa_key.pub",
+        "/work/aws/credentials", "/work/x.aws/credentials", "/credentials", "/home/u/.docker/daemon.json",
+        "/home/u/.aws/sso/cache/x.txt", "/work/project/gradle.properties", "/run/containers/0/sub/auth.json",
+        "/home/u/.gnupg/pubring.kbx"}) {
     CAPTURE(path);
     CHECK(m.match(path) == nullptr);
   }
@@ -157,8 +158,8 @@ TEST_CASE("may_match is a cheap basename filter") {
   for (const char* no : {"main.c", "main.o", "libc.so.6", "ld.so.cache", "f17.c", "Makefile", "credentials.h",
                          "settings.py", "id.c", "", "known_hosts", "passwd"})
     CHECK_MESSAGE(!m.may_match(no), no);
-  for (const char* yes : {"credentials", ".npmrc", "id_rsa", "config", "config.json", ".netrc",
-                          ".git-credentials", "token", "ssh_host_rsa_key"})
+  for (const char* yes : {"credentials", ".npmrc", "id_rsa", "config", "config.json", ".netrc", ".git-credentials",
+                          "token", "ssh_host_rsa_key"})
     CHECK_MESSAGE(m.may_match(yes), yes);
   // A "maybe" that match() then refuses: the exclusion lives in match().
   CHECK(m.may_match("id_rsa.pub"));

@@ -1,11 +1,11 @@
 // The real buildtrail-agent binary against the real collector process, on
 // loopback: outages, crashes, full spools and disks, Retry-After, TLS.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <arpa/inet.h>
 
 #include <atomic>
 #include <filesystem>
@@ -95,8 +95,7 @@ TEST_CASE("collector down: 10,000 events spooled, then delivered exactly once") 
   r = s.agent("flush --collector " + url + " --enroll-token " + tok);
   CHECK_MESSAGE(r.exit_code == 0, r.output);
   CHECK(sfs::is_empty(s.state + "/spool") == false);  // chain, lock files remain
-  for (auto& p : sfs::directory_iterator(s.state + "/spool"))
-    CHECK(p.path().extension() != ".btb");
+  for (auto& p : sfs::directory_iterator(s.state + "/spool")) CHECK(p.path().extension() != ".btb");
 
   const auto evs = s.archived_events();
   CHECK(synthetic_events(evs) == 10000);
@@ -105,8 +104,8 @@ TEST_CASE("collector down: 10,000 events spooled, then delivered exactly once") 
   std::string files;
   for (auto& p : sfs::recursive_directory_iterator(s.data + "/archive"))
     if (p.is_regular_file()) files += " " + p.path().string();
-  auto v = run_command(build_path("collector/buildtrail-collector") + " verify --quiet --pubkey " +
-                       s.state + "/agent.pub" + files);
+  auto v = run_command(build_path("collector/buildtrail-collector") + " verify --quiet --pubkey " + s.state +
+                       "/agent.pub" + files);
   CHECK_MESSAGE(v.exit_code == 0, v.output);
 }
 
@@ -126,10 +125,9 @@ TEST_CASE("kill -9 of the agent while sending, then restart: no duplicate, no ga
   for (int round = 0; round < 3; ++round) {
     pid_t pid = ::fork();
     if (pid == 0) {
-      const std::string state = "--state-dir=" + s.state, coll = "--collector=" + url,
-                        t = "--enroll-token=" + tok;
-      ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "flush", state.c_str(), coll.c_str(),
-              t.c_str(), static_cast<char*>(nullptr));
+      const std::string state = "--state-dir=" + s.state, coll = "--collector=" + url, t = "--enroll-token=" + tok;
+      ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "flush", state.c_str(), coll.c_str(), t.c_str(),
+              static_cast<char*>(nullptr));
       ::_exit(127);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(150 + 100 * round));
@@ -195,8 +193,9 @@ TEST_CASE("Retry-After from the collector is honoured") {
   Setup s;
   auto r = s.agent("replay --synthetic 10");
   REQUIRE(r.exit_code == 0);
-  FakeCollector fake({"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                      "HTTP/1.1 200 OK\r\nContent-Length: 20\r\nConnection: close\r\n\r\n{\"status\":\"stored\"}\n"});
+  FakeCollector fake(
+      {"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+       "HTTP/1.1 200 OK\r\nContent-Length: 20\r\nConnection: close\r\n\r\n{\"status\":\"stored\"}\n"});
   r = s.agent("flush --collector " + fake.url());
   CHECK_MESSAGE(r.exit_code == 0, r.output);
   REQUIRE(fake.arrivals.size() >= 2);
@@ -221,8 +220,7 @@ TEST_CASE("status prints the running agent's counters") {
   pid_t pid = ::fork();
   if (pid == 0) {
     const std::string state = "--state-dir=" + s.state, ev = "--events=" + fifo;
-    ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "replay", ev.c_str(), state.c_str(),
-            static_cast<char*>(nullptr));
+    ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "replay", ev.c_str(), state.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   FILE* w = std::fopen(fifo.c_str(), "w");
@@ -252,8 +250,8 @@ TEST_CASE("TLS and mTLS to the collector; a wrong CA is refused with a clear err
   Setup s;
   TestPki certs;
   const std::string pki = certs.dir;
-  CollectorProcess c(s.data, {"--tls-cert", pki + "/server.pem", "--tls-key", pki + "/server.key",
-                              "--client-ca", pki + "/ca.pem"});
+  CollectorProcess c(
+      s.data, {"--tls-cert", pki + "/server.pem", "--tls-key", pki + "/server.key", "--client-ca", pki + "/ca.pem"});
   REQUIRE(c.running());
   const std::string url = "https://" + c.address();
   const std::string tok = s.token();
@@ -263,13 +261,12 @@ TEST_CASE("TLS and mTLS to the collector; a wrong CA is refused with a clear err
                        "/other.pem --tls-client-cert " + pki + "/client.pem --tls-client-key " + pki +
                        "/client.key --flush-timeout 1");
   CHECK(wrong.exit_code == 1);
-  CHECK_MESSAGE((wrong.output.find("SSL") != std::string::npos ||
-                 wrong.output.find("certificate") != std::string::npos),
-                wrong.output);
+  CHECK_MESSAGE(
+      (wrong.output.find("SSL") != std::string::npos || wrong.output.find("certificate") != std::string::npos),
+      wrong.output);
 
   auto ok = s.agent("flush --collector " + url + " --enroll-token " + tok + " --tls-ca-file " + pki +
-                    "/ca.pem --tls-client-cert " + pki + "/client.pem --tls-client-key " + pki +
-                    "/client.key");
+                    "/ca.pem --tls-client-cert " + pki + "/client.pem --tls-client-key " + pki + "/client.key");
   CHECK_MESSAGE(ok.exit_code == 0, ok.output);
   CHECK(synthetic_events(s.archived_events()) == 100);
 }
@@ -281,8 +278,8 @@ TEST_CASE("an idle agent sends heartbeats so a silent agent can be told from a d
   pid_t pid = ::fork();
   if (pid == 0) {
     const std::string state = "--state-dir=" + s.state, ev = "--events=" + fifo;
-    ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "replay", ev.c_str(), state.c_str(),
-            "--heartbeat-s=1", static_cast<char*>(nullptr));
+    ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "replay", ev.c_str(), state.c_str(), "--heartbeat-s=1",
+            static_cast<char*>(nullptr));
     ::_exit(127);
   }
   FILE* w = std::fopen(fifo.c_str(), "w");
@@ -299,9 +296,8 @@ TEST_CASE("an idle agent sends heartbeats so a silent agent can be told from a d
     if (p.path().extension() != ".btb") continue;
     auto opened = batch::open(crypto::as_bytes(fs::read_file(p.path(), 1 << 20).value()), key);
     REQUIRE(opened.ok());
-    REQUIRE(batch::for_each_event(*opened, [&](events::Event&& e) {
-      heartbeats += e.kind() == events::Kind::agent_heartbeat;
-    }));
+    REQUIRE(batch::for_each_event(*opened,
+                                  [&](events::Event&& e) { heartbeats += e.kind() == events::Kind::agent_heartbeat; }));
   }
   CHECK(heartbeats >= 2);
 }

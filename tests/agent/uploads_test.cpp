@@ -191,8 +191,8 @@ TEST_CASE("build tools: mvn deploy and gradle publish, wrappers included") {
   REQUIRE(up);
   CHECK(up->destination == "https://repo.example.com/releases");
 
-  up = w.run({"mvn", "deploy:deploy-file", "-Durl=https://repo.example.com/r", "-Dfile=dist/app.tgz",
-              "-DgroupId=x", "-DartifactId=y", "-Dversion=1"});
+  up = w.run({"mvn", "deploy:deploy-file", "-Durl=https://repo.example.com/r", "-Dfile=dist/app.tgz", "-DgroupId=x",
+              "-DartifactId=y", "-Dversion=1"});
   REQUIRE(up);
   CHECK(up->destination == "https://repo.example.com/r");
   REQUIRE(up->files.size() == 1);
@@ -214,8 +214,8 @@ TEST_CASE("build tools: mvn deploy and gradle publish, wrappers included") {
 
 TEST_CASE("object stores: aws s3, gsutil, gcloud storage, az storage blob") {
   Workspace w;
-  auto up = w.run({"aws", "--profile", "ci", "s3", "cp", "dist/app.tgz", "s3://bucket/rel/app.tgz", "--acl",
-                   "private", "--sse"});
+  auto up = w.run(
+      {"aws", "--profile", "ci", "s3", "cp", "dist/app.tgz", "s3://bucket/rel/app.tgz", "--acl", "private", "--sse"});
   REQUIRE(up);
   CHECK(up->tool == "aws-s3");
   CHECK(up->destination == "s3://bucket/rel/app.tgz");
@@ -241,8 +241,8 @@ TEST_CASE("object stores: aws s3, gsutil, gcloud storage, az storage blob") {
   REQUIRE(up->files.size() == 1);
   check_file(up->files[0], w.dir + "/dist/app.whl", 6, kWorldSha);
 
-  up = w.run({"az", "storage", "blob", "upload", "--account-name", "acct", "-c", "releases", "-n", "app.tgz",
-              "-f", "dist/app.tgz", "--overwrite"});
+  up = w.run({"az", "storage", "blob", "upload", "--account-name", "acct", "-c", "releases", "-n", "app.tgz", "-f",
+              "dist/app.tgz", "--overwrite"});
   REQUIRE(up);
   CHECK(up->tool == "az-storage");
   CHECK(up->destination == "https://acct.blob.core.windows.net/releases/app.tgz");
@@ -257,13 +257,15 @@ TEST_CASE("object stores: aws s3, gsutil, gcloud storage, az storage blob") {
 
 TEST_CASE("jfrog, gh release, curl, scp, rsync") {
   Workspace w;
-  auto up = w.run({"jf", "rt", "u", "dist/app.tgz", "libs-release/app/1/", "--url", "https://art.example.com/artifactory"});
+  auto up =
+      w.run({"jf", "rt", "u", "dist/app.tgz", "libs-release/app/1/", "--url", "https://art.example.com/artifactory"});
   REQUIRE(up);
   CHECK(up->tool == "jfrog");
   CHECK(up->destination == "https://art.example.com/artifactory/libs-release/app/1/");
   REQUIRE(up->files.size() == 1);
 
-  up = w.run({"gh", "release", "upload", "v1.0", "dist/app.tgz#App tarball", "dist/app.whl", "-R", "org/app", "--clobber"});
+  up = w.run(
+      {"gh", "release", "upload", "v1.0", "dist/app.tgz#App tarball", "dist/app.whl", "-R", "org/app", "--clobber"});
   REQUIRE(up);
   CHECK(up->tool == "gh");
   CHECK(up->destination == "https://github.com/org/app/releases/tag/v1.0");
@@ -282,8 +284,8 @@ TEST_CASE("jfrog, gh release, curl, scp, rsync") {
   REQUIRE(up->files.size() == 1);
   check_file(up->files[0], w.dir + "/dist/app.whl", 6, kWorldSha);
 
-  up = w.run({"curl", "-X", "POST", "-F", "file=@dist/app.tgz;type=application/gzip", "-F", "name=app",
-              "--url", "https://api.example.com/upload?token=[REDACTED:token]"});
+  up = w.run({"curl", "-X", "POST", "-F", "file=@dist/app.tgz;type=application/gzip", "-F", "name=app", "--url",
+              "https://api.example.com/upload?token=[REDACTED:token]"});
   REQUIRE(up);
   CHECK(up->destination == "https://api.example.com/upload?token=[REDACTED:token]");
   REQUIRE(up->files.size() == 1);
@@ -319,8 +321,9 @@ TEST_CASE("jfrog, gh release, curl, scp, rsync") {
 
 TEST_CASE("CI uploaders: gitlab-runner artifacts-uploader, buildkite-agent artifact upload, actions/upload-artifact") {
   Workspace w;
-  auto up = w.run({"gitlab-runner", "artifacts-uploader", "--url", "https://gitlab.example.com/", "--token",
-                   "[REDACTED:gitlab_token]", "--id", "123", "--path", "dist/app.tgz", "--path", "site", "--name", "a"});
+  auto up =
+      w.run({"gitlab-runner", "artifacts-uploader", "--url", "https://gitlab.example.com/", "--token",
+             "[REDACTED:gitlab_token]", "--id", "123", "--path", "dist/app.tgz", "--path", "site", "--name", "a"});
   REQUIRE(up);
   CHECK(up->tool == "gitlab-runner");
   CHECK(up->destination == "https://gitlab.example.com/api/v4/jobs/123/artifacts");
@@ -346,8 +349,8 @@ TEST_CASE("CI uploaders: gitlab-runner artifacts-uploader, buildkite-agent artif
   check_file(up->files[0], w.dir + "/dist/app.tgz", 6, kHelloSha);
 
   // Several patterns; one matching nothing and one with ** are listed as given.
-  up = w.run({"buildkite-agent", "artifact", "upload", "dist/app.[tw]*;site/**/*.css;out/*.zip",
-              "s3://bucket/builds/42"});
+  up = w.run(
+      {"buildkite-agent", "artifact", "upload", "dist/app.[tw]*;site/**/*.css;out/*.zip", "s3://bucket/builds/42"});
   REQUIRE(up);
   CHECK(up->destination == "s3://bucket/builds/42");
   REQUIRE(up->files.size() == 4);
@@ -454,10 +457,30 @@ TEST_CASE("not uploads") {
 TEST_CASE("docs/upload-tools.md lists every recogniser") {
   const std::string md = testing::rendered_page("docs/upload-tools.md", uploads::reference_parts);
   CHECK(md.starts_with("# Upload tools\n"));
-  for (const char* tool : {"`docker`", "`podman`", "`crane`", "`oras`", "`npm`", "`twine`", "`maven`", "`gradle`",
-                           "`gem`", "`cargo`", "`nuget`", "`helm`", "`aws-s3`", "`gsutil`", "`gcloud-storage`",
-                           "`az-storage`", "`jfrog`", "`gh`", "`curl`", "`scp`", "`rsync`", "`gitlab-runner`",
-                           "`buildkite-agent`", "`actions/upload-artifact`"})
+  for (const char* tool : {"`docker`",
+                           "`podman`",
+                           "`crane`",
+                           "`oras`",
+                           "`npm`",
+                           "`twine`",
+                           "`maven`",
+                           "`gradle`",
+                           "`gem`",
+                           "`cargo`",
+                           "`nuget`",
+                           "`helm`",
+                           "`aws-s3`",
+                           "`gsutil`",
+                           "`gcloud-storage`",
+                           "`az-storage`",
+                           "`jfrog`",
+                           "`gh`",
+                           "`curl`",
+                           "`scp`",
+                           "`rsync`",
+                           "`gitlab-runner`",
+                           "`buildkite-agent`",
+                           "`actions/upload-artifact`"})
     CHECK_MESSAGE(md.find(tool) != std::string::npos, tool);
   // Every row has the same number of cells as the header.
   std::size_t rows = 0;

@@ -1,7 +1,7 @@
 // The wrap capture backend against real child processes: what it reports
 // is compared with what the commands are known to do.
-#include <doctest/doctest.h>
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/capture/wrap/connects.h"
 #include "agent/capture/proc/procfs.h"
+#include "agent/capture/wrap/connects.h"
 #include "agent/capture/wrap/pidfd.h"
 #include "agent/capture/wrap/tracer.h"
 #include "tests/common/test_util.h"
@@ -86,8 +86,9 @@ std::string helper() {
 // The tree both ways: detached (the default on Linux 6.15+) and ptraced.
 static void check_tree(bool ptrace_tree) {
   Recorder r;
-  const auto out = trace(r, {"/bin/sh", "-c", "/bin/true one; /bin/echo two >/dev/null; (cd /tmp && /bin/ls -d .) >/dev/null; exit 3"},
-                         std::chrono::seconds(10), ptrace_tree);
+  const auto out = trace(
+      r, {"/bin/sh", "-c", "/bin/true one; /bin/echo two >/dev/null; (cd /tmp && /bin/ls -d .) >/dev/null; exit 3"},
+      std::chrono::seconds(10), ptrace_tree);
   CHECK(out.exit_code == 3);
   CHECK(out.signal == 0);
   const capture::Exec* sh = r.exec_with_arg("-c");
@@ -109,8 +110,7 @@ static void check_tree(bool ptrace_tree) {
   CHECK(r.exit_of(sh->pid)->exit_code == 3);
   // Every process that exec'd was seen being created first.
   for (const auto& x : r.execs)
-    CHECK(std::any_of(r.forks.begin(), r.forks.end(),
-                      [&](const capture::Fork& f) { return f.child_pid == x.pid; }));
+    CHECK(std::any_of(r.forks.begin(), r.forks.end(), [&](const capture::Fork& f) { return f.child_pid == x.pid; }));
 }
 
 TEST_CASE("every exec of the tree is reported with argv, cwd, parent and exit") {
@@ -180,7 +180,8 @@ TEST_CASE("opens are resolved against the cwd, so relative opens are seen") {
   trace(r, {"/bin/sh", "-c",
             "cat " + home + "/.aws/credentials >/dev/null; cd " + home +
                 "/.aws && cat credentials >/dev/null && cat ./../.aws/credentials >/dev/null; "
-                "echo x > " + home + "/wrap-marker"});
+                "echo x > " +
+                home + "/wrap-marker"});
   std::vector<std::string> paths;
   for (const auto& o : r.opens) paths.push_back(o.path);
   CHECK(std::count(paths.begin(), paths.end(), home + "/.aws/credentials") == 3);
@@ -255,9 +256,9 @@ TEST_CASE("under a filter that already has a listener, opens and connects stop u
         verdict = t.error().message;
       } else {
         const auto out = (*t)->trace();
-        verdict = out.exit_code != 0 ? "helper failed"
+        verdict = out.exit_code != 0       ? "helper failed"
                   : out.notifications != 0 ? "notifications under a listener"
-                                                : check_open_calls(r, dir);
+                                           : check_open_calls(r, dir);
       }
     }
     if (verdict.empty()) {  // connects too: stopped at entry and at exit for the result
@@ -306,8 +307,9 @@ void check_connects(const wrap::NotifierOptions& notifier) {
   Recorder r;
   wrap::Options o;
   o.command = {"/bin/bash", "-c",
-               "exec 3<>/dev/tcp/127.0.0.1/" + port + "; echo through-the-socket >&3; "
-               "echo x >/dev/udp/127.0.0.2/9; (exec 4<>/dev/tcp/::1/1) 2>/dev/null; true"};
+               "exec 3<>/dev/tcp/127.0.0.1/" + port +
+                   "; echo through-the-socket >&3; "
+                   "echo x >/dev/udp/127.0.0.2/9; (exec 4<>/dev/tcp/::1/1) 2>/dev/null; true"};
   o.notifier = notifier;
   auto t0 = wrap::Tracer::start(o, r);
   REQUIRE_MESSAGE(t0.ok(), (t0 ? "" : t0.error().message));
@@ -342,9 +344,7 @@ void check_connects(const wrap::NotifierOptions& notifier) {
 
 }  // namespace
 
-TEST_CASE("connects: TCP and UDP, IPv4 and IPv6, made for the build with their result") {
-  check_connects({});
-}
+TEST_CASE("connects: TCP and UDP, IPv4 and IPv6, made for the build with their result") { check_connects({}); }
 
 TEST_CASE("blocking connects on threads of their own (as to a remote host) behave the same") {
   wrap::NotifierOptions no_inline;
@@ -397,7 +397,10 @@ TEST_CASE("socket copies: the same caller's through a kept pidfd, never a dead o
   }
   wrap::SocketCopier copier;
   int validated = 0;
-  auto valid = [&] { ++validated; return true; };
+  auto valid = [&] {
+    ++validated;
+    return true;
+  };
   bool leader = false;
   const int first = copier.copy(child, pair[0], &leader, valid);
   CHECK(first >= 0);

@@ -29,8 +29,14 @@ class CollectorProcess {
   bool start() {
     const std::string ready = data_ + ".ready";
     ::unlink(ready.c_str());
-    std::vector<std::string> args = {build_path("collector/buildtrail-collector"), "serve",
-                                     "--listen", listen_, "--data", data_, "--ready-file", ready};
+    std::vector<std::string> args = {build_path("collector/buildtrail-collector"),
+                                     "serve",
+                                     "--listen",
+                                     listen_,
+                                     "--data",
+                                     data_,
+                                     "--ready-file",
+                                     ready};
     args.insert(args.end(), extra_.begin(), extra_.end());
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -133,9 +139,7 @@ inline HttpResponse http_request(const std::string& url, const std::string* body
   return r;
 }
 
-inline HttpResponse post(const std::string& url, const std::string& body) {
-  return http_request(url, &body);
-}
+inline HttpResponse post(const std::string& url, const std::string& body) { return http_request(url, &body); }
 inline HttpResponse get(const std::string& url) { return http_request(url, nullptr); }
 
 }  // namespace bt::testing
@@ -164,14 +168,12 @@ inline void add_agent(const std::string& data, const std::string& id, const cryp
   if (auto s = st->add_agent(a); !s) die("add_agent: " + s.error().message);
 }
 
-inline std::string add_token(const std::string& data, uint32_t uses = 1,
-                             uint64_t ttl_ns = 3600ull * 1000000000) {
+inline std::string add_token(const std::string& data, uint32_t uses = 1, uint64_t ttl_ns = 3600ull * 1000000000) {
   auto st = collector::store::open_sqlite(data).value();
   collector::store::Token t;
   t.secret = "tok-" + std::to_string(::random());
   t.uses = uses;
-  t.expires_ns =
-      static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) + ttl_ns;
+  t.expires_ns = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) + ttl_ns;
   if (auto s = st->add_token(t); !s) die("add_token: " + s.error().message);
   return t.secret;
 }
@@ -209,9 +211,7 @@ struct CollectorData {
   std::string root;
   std::string data;
   explicit CollectorData(const char* tag) : root(make_temp_dir(tag)), data(root + "/data") {}
-  void add_agent(const std::string& id, const crypto::KeyPair& k) const {
-    testing::add_agent(data, id, k);
-  }
+  void add_agent(const std::string& id, const crypto::KeyPair& k) const { testing::add_agent(data, id, k); }
   std::string token(uint32_t uses = 1, uint64_t ttl_ns = 3600ull * 1000000000) const {
     return add_token(data, uses, ttl_ns);
   }

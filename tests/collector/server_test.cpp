@@ -1,11 +1,11 @@
 // The real collector process over real HTTP on loopback, fed batches sealed
 // by common/. Every status code of docs/collector-api.md is produced here.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <sqlite3.h>
-#include <zstd.h>
 #include <sys/socket.h>
+#include <zstd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -38,9 +38,7 @@ std::string enroll_body(const std::string& token, const std::string& id, const c
          "\"agent_version\":\"0.1.0\",\"ci\":\"jenkins\"}}";
 }
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
+bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
 }  // namespace
 
@@ -209,8 +207,10 @@ TEST_CASE("a batch re-sent after kill -9 is stored exactly once") {
   // finding must exist exactly once per batch, and nothing else may.
   int losses = 0;
   for (const auto& f : env.findings(env.agent)) {
-    if (f.kind == collector::store::FindingKind::kLoss) ++losses;
-    else FAIL_CHECK("unexpected finding " << std::string(collector::store::finding_kind_name(f.kind)) << ": " << f.detail);
+    if (f.kind == collector::store::FindingKind::kLoss)
+      ++losses;
+    else
+      FAIL_CHECK("unexpected finding " << std::string(collector::store::finding_kind_name(f.kind)) << ": " << f.detail);
   }
   CHECK(losses == 8);
 }
@@ -243,8 +243,7 @@ TEST_CASE("50 concurrent agents with interleaved chains: all stored, no findings
   // Spot-check agent c0's chain with its key.
   const std::string pub = env.root + "/c0.pub";
   REQUIRE(fs::write_new_file(pub, crypto::public_key_pem(test_key(100).public_key), 0644).ok());
-  auto v = run_command(build_path("collector/buildtrail-collector") + " verify --quiet --pubkey " +
-                       pub + files);
+  auto v = run_command(build_path("collector/buildtrail-collector") + " verify --quiet --pubkey " + pub + files);
   CHECK(contains(v.output, "verified " + std::to_string(kAgents * kBatches) + " batches"));
   CHECK(contains(v.output, std::to_string(kBatches) + " ok"));
 }
@@ -298,7 +297,10 @@ TEST_CASE("hostile input: bombs, path ids, SQL text, slow clients, connection fl
     collector::store::EventFilter f;
     f.exe = e.process.exe;
     int n = 0;
-    REQUIRE(st->events(f, [&](const collector::store::EventRef&) { ++n; return true; }).ok());
+    REQUIRE(st->events(f, [&](const collector::store::EventRef&) {
+                ++n;
+                return true;
+              }).ok());
     CHECK(n == 1);
   }
   SUBCASE("a client that sends headers byte by byte and stalls") {
@@ -337,8 +339,10 @@ TEST_CASE("hostile input: bombs, path ids, SQL text, slow clients, connection fl
       a.sin_family = AF_INET;
       a.sin_port = htons(static_cast<uint16_t>(std::stoi(c.address().substr(c.address().rfind(':') + 1))));
       ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-      if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) fds.push_back(fd);
-      else ::close(fd);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0)
+        fds.push_back(fd);
+      else
+        ::close(fd);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     // Connections past the limit are closed by the server at once.
@@ -359,10 +363,7 @@ TEST_CASE("hostile input: bombs, path ids, SQL text, slow clients, connection fl
 
 namespace {
 
-
-std::string https(const CollectorProcess& c, const std::string& path) {
-  return "https://" + c.address() + path;
-}
+std::string https(const CollectorProcess& c, const std::string& path) { return "https://" + c.address() + path; }
 
 }  // namespace
 
@@ -375,7 +376,7 @@ TEST_CASE("TLS: the collector's CA is trusted, a wrong CA is refused with a clea
   CHECK_MESSAGE(ok.status == 200, ok.error);
   auto wrong = http_request(https(c, "/healthz"), nullptr, {pki.f("other.pem")});
   CHECK(wrong.status == 0);
-  CHECK_MESSAGE(contains(wrong.error, "SSL") , wrong.error);
+  CHECK_MESSAGE(contains(wrong.error, "SSL"), wrong.error);
   // Plain HTTP to the TLS port does not get an answer it could mistake for success.
   CHECK(get(c.url("/healthz")).status != 200);
 }
@@ -384,19 +385,17 @@ TEST_CASE("mTLS: only clients with a certificate from --client-ca are served") {
   Env env;
   env.add_agent(env.agent, env.key);
   TestPki pki;
-  CollectorProcess c(env.data, {"--tls-cert", pki.f("server.pem"), "--tls-key", pki.f("server.key"),
-                                "--client-ca", pki.f("ca.pem")});
+  CollectorProcess c(
+      env.data, {"--tls-cert", pki.f("server.pem"), "--tls-key", pki.f("server.key"), "--client-ca", pki.f("ca.pem")});
   REQUIRE_MESSAGE(c.running(), c.log());
   auto none = http_request(https(c, "/healthz"), nullptr, {pki.f("ca.pem")});
   CHECK(none.status != 200);
-  auto rogue = http_request(https(c, "/healthz"), nullptr,
-                            {pki.f("ca.pem"), pki.f("rogue.pem"), pki.f("rogue.key")});
+  auto rogue = http_request(https(c, "/healthz"), nullptr, {pki.f("ca.pem"), pki.f("rogue.pem"), pki.f("rogue.key")});
   CHECK(rogue.status != 200);
-  auto good = http_request(https(c, "/healthz"), nullptr,
-                           {pki.f("ca.pem"), pki.f("client.pem"), pki.f("client.key")});
+  auto good = http_request(https(c, "/healthz"), nullptr, {pki.f("ca.pem"), pki.f("client.pem"), pki.f("client.key")});
   CHECK_MESSAGE(good.status == 200, good.error);
   const std::string body = sealed_chain(env.key, env.agent, 1)[0].bytes;
-  auto stored = http_request(https(c, "/v1/batches"), &body,
-                             {pki.f("ca.pem"), pki.f("client.pem"), pki.f("client.key")});
+  auto stored =
+      http_request(https(c, "/v1/batches"), &body, {pki.f("ca.pem"), pki.f("client.pem"), pki.f("client.key")});
   CHECK(stored.status == 200);
 }

@@ -27,20 +27,17 @@ namespace {
 
 constexpr uint64_t kT0 = 1795775400000000000ull;  // 2026-11-27T10:30:00Z
 
-store::EventRow row_of(const events::Event& e, uint32_t line) {
-  return collector::ingest::event_row(e, line);
-}
+store::EventRow row_of(const events::Event& e, uint32_t line) { return collector::ingest::event_row(e, line); }
 
-store::BatchRecord record(const std::string& agent, uint64_t seq,
-                          const std::vector<events::Event>& evs, uint64_t epoch = 1) {
+store::BatchRecord record(const std::string& agent, uint64_t seq, const std::vector<events::Event>& evs,
+                          uint64_t epoch = 1) {
   store::BatchRecord r;
   r.agent_id = agent;
   r.epoch = epoch;
   r.header.agent_id = agent;
   r.header.seq = seq;
   r.header.event_count = static_cast<uint32_t>(evs.size());
-  r.hash = crypto::sha256(crypto::as_bytes(agent + "/" + std::to_string(epoch) + "/" +
-                                           std::to_string(seq)));
+  r.hash = crypto::sha256(crypto::as_bytes(agent + "/" + std::to_string(epoch) + "/" + std::to_string(seq)));
   r.header.prev_hash = crypto::sha256(crypto::as_bytes(agent + std::to_string(seq - 1)));
   r.archive_path = "archive/00/" + crypto::to_hex(r.hash) + ".btb";
   r.received_ns = kT0 + seq * 1000000;
@@ -123,8 +120,7 @@ TEST_CASE("opening: creates the store, reopens it, refuses a missing one read-on
   std::fclose(fp);
   auto bad = store::open_sqlite(junk, {.read_only = true});
   REQUIRE_FALSE(bad.ok());
-  CHECK_MESSAGE(bad.error().message.find("not a buildtrail store") != std::string::npos,
-                bad.error().message);
+  CHECK_MESSAGE(bad.error().message.find("not a buildtrail store") != std::string::npos, bad.error().message);
 }
 
 TEST_CASE("agents: add, conflict, re-enrol, revoke, revision") {
@@ -228,15 +224,11 @@ TEST_CASE("commit: builds, events, findings, chain state and stats") {
   f.add_agent("agent-a");
   const std::string bid = "jenkins-payments-api-main-1842";
   using K = events::Kind;
-  std::vector<events::Event> b1 = {event(K::agent_start, kT0, ""),
-                                   event(K::build_start, kT0 + 1, bid),
-                                   event(K::process_exec, kT0 + 2, bid),
-                                   event(K::net_connect, kT0 + 3, bid),
+  std::vector<events::Event> b1 = {event(K::agent_start, kT0, ""), event(K::build_start, kT0 + 1, bid),
+                                   event(K::process_exec, kT0 + 2, bid), event(K::net_connect, kT0 + 3, bid),
                                    event(K::dns_query, kT0 + 4, bid)};
-  std::vector<events::Event> b2 = {event(K::secret_access, kT0 + 5, bid),
-                                   event(K::artifact_upload, kT0 + 6, bid),
-                                   event(K::process_exit, kT0 + 7, bid),
-                                   event(K::loss, kT0 + 8, bid)};
+  std::vector<events::Event> b2 = {event(K::secret_access, kT0 + 5, bid), event(K::artifact_upload, kT0 + 6, bid),
+                                   event(K::process_exit, kT0 + 7, bid), event(K::loss, kT0 + 8, bid)};
   auto end = event(K::build_end, kT0 + 9, bid);
   std::get<events::BuildEnd>(end.body).exit_code = 3;
   std::vector<events::Event> b3 = {end, event(K::agent_heartbeat, kT0 + 10, "")};
@@ -266,8 +258,8 @@ TEST_CASE("commit: builds, events, findings, chain state and stats") {
   CHECK(b.end_ns == kT0 + 9);
   CHECK(b.ended);
   CHECK(b.exit_code == 3);
-  const events::Counts expect = {{"build_start", 1},   {"build_end", 1},   {"process_exec", 1},
-                                 {"process_exit", 1},  {"net_connect", 1}, {"dns_query", 1},
+  const events::Counts expect = {{"build_start", 1},   {"build_end", 1},       {"process_exec", 1},
+                                 {"process_exit", 1},  {"net_connect", 1},     {"dns_query", 1},
                                  {"secret_access", 1}, {"artifact_upload", 1}, {"loss", 1}};
   CHECK(b.counts == expect);
   auto by_ci = f.db->build(bid).value();
@@ -545,8 +537,7 @@ TEST_CASE("timing: group commits of 20 batches x 5000 events") {
   // A compile-heavy mix (mostly exec/exit, some network, few secrets and
   // uploads) as bench/batch/workload.cpp produces.
   const char* hosts[] = {"registry.npmjs.org", "pypi.org", "github.com", "proxy.golang.org"};
-  const char* exes[] = {"/usr/bin/x86_64-linux-gnu-g++-12", "/usr/bin/node", "/usr/bin/as",
-                        "/usr/bin/ld"};
+  const char* exes[] = {"/usr/bin/x86_64-linux-gnu-g++-12", "/usr/bin/node", "/usr/bin/as", "/usr/bin/ld"};
   constexpr int kCommits = 4, kBatches = 20, kEvents = 5000;
   uint64_t seq = 0, t = kT0, cpu_ns = 0;
   double wall = 0;
@@ -565,18 +556,16 @@ TEST_CASE("timing: group commits of 20 batches x 5000 events") {
                  : m < 98 ? events::Kind::net_connect
                  : m < 99 ? events::Kind::secret_access
                           : events::Kind::artifact_upload;
-        e.build = std::make_shared<events::Build>(events::Build{"jenkins", "payments/api/main",
-                                "jenkins-payments-api-main-" + std::to_string(1800 + seq / 10),
-                                "1842", "https://jenkins.example.com/job/payments/1842/",
-                                "https://git.example.com/payments/api.git",
-                                "9f2c1e7b4a5d3c2b1a0f9e8d7c6b5a4f3e2d1c0b", "ci-agent-07"});
+        e.build = std::make_shared<events::Build>(events::Build{
+            "jenkins", "payments/api/main", "jenkins-payments-api-main-" + std::to_string(1800 + seq / 10), "1842",
+            "https://jenkins.example.com/job/payments/1842/", "https://git.example.com/payments/api.git",
+            "9f2c1e7b4a5d3c2b1a0f9e8d7c6b5a4f3e2d1c0b", "ci-agent-07"});
         e.pid = 40000 + seq * kEvents + i;
         e.ppid = e.pid - 1;
         e.process_key = std::to_string(e.pid) + "-" + std::to_string(t / 1000);
         e.exe = exes[i % 4];
         if (e.kind == events::Kind::dns_query) e.destination = hosts[i % 4];
-        if (e.kind == events::Kind::net_connect)
-          e.destination = "198.51.100." + std::to_string(i % 250) + ":443";
+        if (e.kind == events::Kind::net_connect) e.destination = "198.51.100." + std::to_string(i % 250) + ":443";
         if (e.kind == events::Kind::artifact_upload) e.destination = "https://artifacts.example.com/";
         if (e.kind == events::Kind::secret_access) e.secret_path = "/var/lib/jenkins/.aws/credentials";
         r.events.push_back(std::move(e));
@@ -593,8 +582,8 @@ TEST_CASE("timing: group commits of 20 batches x 5000 events") {
   const double n = double(kCommits) * kBatches * kEvents;
   const auto st = f.db->stats().value();
   CHECK(st.events == static_cast<uint64_t>(n));
-  std::printf("store commit: %.0f events/s (wall, durable), %.0f events/s per CPU second, "
-              "%.0f bytes/event on disk (%d commits of %d batches x %d events)\n",
-              n / wall, n / (double(cpu_ns) / 1e9), double(st.db_bytes) / n, kCommits, kBatches,
-              kEvents);
+  std::printf(
+      "store commit: %.0f events/s (wall, durable), %.0f events/s per CPU second, "
+      "%.0f bytes/event on disk (%d commits of %d batches x %d events)\n",
+      n / wall, n / (double(cpu_ns) / 1e9), double(st.db_bytes) / n, kCommits, kBatches, kEvents);
 }

@@ -30,9 +30,7 @@ constexpr uint64_t kSec = 1000000000ull;
 const std::string kBuildA = "jenkins-payments-api-main-1842";
 const std::string kBuildB = "98765";  // a GitLab job id: all digits
 
-store::EventRow row_of(const events::Event& e, uint32_t line) {
-  return collector::ingest::event_row(e, line);
-}
+store::EventRow row_of(const events::Event& e, uint32_t line) { return collector::ingest::event_row(e, line); }
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
@@ -58,15 +56,14 @@ struct Data {
   std::string dir = testing::make_temp_dir("tools");
   std::string bin = testing::build_path("collector/buildtrail-collector");
   crypto::KeyPair key = testing::test_key();
-  std::vector<events::Event> sealed;             // every event, in time order
-  std::vector<std::string> paths;                // archive path of each batch
+  std::vector<events::Event> sealed;                   // every event, in time order
+  std::vector<std::string> paths;                      // archive path of each batch
   std::vector<std::vector<std::size_t>> batch_events;  // indexes into `sealed`
 
   Data() {
     using K = events::Kind;
-    const K build_kinds[] = {K::build_start,   K::process_exec,    K::dns_query,
-                             K::net_connect,   K::secret_access,   K::process_exit,
-                             K::artifact_upload, K::build_end};
+    const K build_kinds[] = {K::build_start,   K::process_exec, K::dns_query,       K::net_connect,
+                             K::secret_access, K::process_exit, K::artifact_upload, K::build_end};
     auto add = [&](events::Event e) {
       e.agent_id = "agent-a";
       e.time_ns = kT0 + sealed.size() * kSec + sealed.size() * 1000000;  // distinct ms too
@@ -76,9 +73,14 @@ struct Data {
     for (K k : build_kinds) {
       add(events::example_event(k));
       auto b = events::example_event(k);
-      b.build = events::Build{"gitlab", "group/app:test", kBuildB, "17",
+      b.build = events::Build{"gitlab",
+                              "group/app:test",
+                              kBuildB,
+                              "17",
                               "https://gitlab.example.com/group/app/-/jobs/98765",
-                              "https://gitlab.example.com/group/app.git", "0123abcd", "runner-3"};
+                              "https://gitlab.example.com/group/app.git",
+                              "0123abcd",
+                              "runner-3"};
       if (k == K::build_end) std::get<events::BuildEnd>(b.body).exit_code = 1;
       add(std::move(b));
     }
@@ -112,8 +114,7 @@ struct Data {
       r.archive_path = *path;
       r.received_ns = kT0 + first * kSec;
       r.size_bytes = s.bytes.size();
-      for (std::size_t i = 0; i < idx.size(); ++i)
-        r.events.push_back(row_of(sealed[idx[i]], static_cast<uint32_t>(i)));
+      for (std::size_t i = 0; i < idx.size(); ++i) r.events.push_back(row_of(sealed[idx[i]], static_cast<uint32_t>(i)));
       if (paths.empty()) {
         store::Finding f;
         f.kind = store::FindingKind::kLoss;
@@ -139,9 +140,7 @@ struct Data {
   Data(const Data&) = delete;
   Data& operator=(const Data&) = delete;
 
-  testing::CommandResult run(const std::string& args) const {
-    return run_command(bin + " " + args);
-  }
+  testing::CommandResult run(const std::string& args) const { return run_command(bin + " " + args); }
   std::string data() const { return "--data " + dir; }
 
   std::vector<std::string> json_of(const std::function<bool(const events::Event&)>& keep) const {
@@ -206,13 +205,12 @@ TEST_CASE("agents add, list, revoke and findings") {
   REQUIRE_MESSAGE(list.exit_code == 0, list.output);
   auto ls = lines(list.output);
   REQUIRE(ls.size() == 3);
-  CHECK(tokens(ls[0]) == std::vector<std::string>{"ID", "HOSTNAME", "REVOKED", "LAST", "SEEN",
-                                                   "LAST", "SEQ", "EPOCH", "FINDINGS"});
+  CHECK(tokens(ls[0]) ==
+        std::vector<std::string>{"ID", "HOSTNAME", "REVOKED", "LAST", "SEEN", "LAST", "SEQ", "EPOCH", "FINDINGS"});
   // agent-a: hostname, not revoked, last seen, last seq 5, epoch 1, one finding.
-  CHECK(row(list.output, "agent-a") == std::vector<std::string>{"agent-a", "ci-agent-07", "no",
-                                                                "2026-11-27T10:30:16Z", "5", "1", "1"});
-  CHECK(row(list.output, expected_id) ==
-        std::vector<std::string>{expected_id, "-", "no", "never", "0", "0", "0"});
+  CHECK(row(list.output, "agent-a") ==
+        std::vector<std::string>{"agent-a", "ci-agent-07", "no", "2026-11-27T10:30:16Z", "5", "1", "1"});
+  CHECK(row(list.output, expected_id) == std::vector<std::string>{expected_id, "-", "no", "never", "0", "0", "0"});
 
   auto rev = d.run("agents revoke " + d.data() + " " + expected_id);
   REQUIRE_MESSAGE(rev.exit_code == 0, rev.output);
@@ -250,7 +248,7 @@ TEST_CASE("builds lists the builds with their outcome") {
   CHECK(a[6] == "0");        // exit
   CHECK(a[7] == "8");        // events
   CHECK(tokens(ls[2]) == std::vector<std::string>{tokens(ls[2])[0], "gitlab", "group/app:test", kBuildB,
-                                                   "2026-11-27T10:30:02Z", "14.014s", "1", "8"});
+                                                  "2026-11-27T10:30:02Z", "14.014s", "1", "8"});
 
   auto job = d.run("builds " + d.data() + " --job payments/api/main");
   CHECK(lines(job.output).size() == 2);
@@ -276,21 +274,19 @@ TEST_CASE("query --format jsonl returns exactly the sealed events of the build")
   auto by_row = d.run("query " + d.data() + " --build " + std::to_string(row) + " --format=jsonl");
   CHECK(by_row.output == r.output);
   auto gitlab = d.run("query " + d.data() + " --build " + kBuildB + " --format jsonl");
-  CHECK(lines(gitlab.output) ==
-        d.json_of([](const events::Event& e) { return e.build.id == kBuildB; }));
+  CHECK(lines(gitlab.output) == d.json_of([](const events::Event& e) { return e.build.id == kBuildB; }));
 
   auto kind = d.run("query " + d.data() + " --build " + kBuildA + " --kind net_connect --format jsonl");
   REQUIRE_MESSAGE(kind.exit_code == 0, kind.output);
   CHECK(lines(kind.output) == d.json_of([](const events::Event& e) {
-          return e.build.id == kBuildA && e.kind() == events::Kind::net_connect;
-        }));
+    return e.build.id == kBuildA && e.kind() == events::Kind::net_connect;
+  }));
   auto execs = d.run("query " + d.data() + " --build " + kBuildA + " --kind process_exec --format jsonl");
   CHECK(lines(execs.output).size() == 1);
 
   auto missing = d.run("query " + d.data() + " --build no-such-build");
   CHECK(missing.exit_code == 1);
-  CHECK(lines(missing.output) == std::vector<std::string>{
-                                     "buildtrail-collector query: no build 'no-such-build'"});
+  CHECK(lines(missing.output) == std::vector<std::string>{"buildtrail-collector query: no build 'no-such-build'"});
 }
 
 TEST_CASE("query --format table shows the build header and a timeline") {
@@ -299,12 +295,11 @@ TEST_CASE("query --format table shows the build header and a timeline") {
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   const std::string& o = r.output;
   for (const char* s :
-       {"build    jenkins-payments-api-main-1842 (id ", "ci       jenkins",
-        "job      payments/api/main #1842",
+       {"build    jenkins-payments-api-main-1842 (id ", "ci       jenkins", "job      payments/api/main #1842",
         "url      https://jenkins.example.com/job/payments/job/api/job/main/1842/",
-        "repo     https://git.example.com/payments/api.git",
-        "commit   9f2c1e7b4a5d3c2b1a0f9e8d7c6b5a4f3e2d1c0b", "runner   ci-agent-07",
-        "started  2026-11-27T10:30:01.001Z", "ended    2026-11-27T10:30:15.015Z after 14.014s, exit 0",
+        "repo     https://git.example.com/payments/api.git", "commit   9f2c1e7b4a5d3c2b1a0f9e8d7c6b5a4f3e2d1c0b",
+        "runner   ci-agent-07", "started  2026-11-27T10:30:01.001Z",
+        "ended    2026-11-27T10:30:15.015Z after 14.014s, exit 0",
         "events   8: build_start 1, build_end 1, process_exec 1",
         "TIME          KIND             PID      PPID     SUMMARY"})
     CHECK_MESSAGE(contains(o, s), s << "\n" << o);
@@ -351,8 +346,7 @@ TEST_CASE("export prints every event, or those since T, as JSON lines") {
   auto recent = d.run("export " + d.data() + " --since 1h");
   CHECK(recent.exit_code == 0);
   CHECK(all.output.size() >= recent.output.size());
-  CHECK(all.output.compare(all.output.size() - recent.output.size(), std::string::npos,
-                           recent.output) == 0);
+  CHECK(all.output.compare(all.output.size() - recent.output.size(), std::string::npos, recent.output) == 0);
   CHECK(d.run("export " + d.data() + " --since 2030-01-01T00:00:00Z").output.empty());
 }
 
@@ -368,7 +362,8 @@ TEST_CASE("a tampered archive makes query and export fail with a clear error") {
   CHECK(q.exit_code == 1);
   auto ls = lines(q.output);
   REQUIRE(ls.size() == 1);
-  CHECK(contains(ls[0], "buildtrail-collector query: batch " + d.paths[0] + " (agent agent-a, seq 1) failed verification"));
+  CHECK(contains(ls[0],
+                 "buildtrail-collector query: batch " + d.paths[0] + " (agent agent-a, seq 1) failed verification"));
   CHECK(contains(ls[0], "signature"));
   auto table = d.run("query " + d.data() + " --build " + kBuildA);
   CHECK(table.exit_code == 1);
@@ -383,8 +378,8 @@ TEST_CASE("a tampered archive makes query and export fail with a clear error") {
   REQUIRE(pem.exit_code == 0);
   CHECK(pem.output == crypto::public_key_pem(d.key.public_key));
   REQUIRE(fs::write_new_file(d.dir + "/agent-a.pub", pem.output, 0644).ok());
-  auto v = d.run("verify --pubkey " + d.dir + "/agent-a.pub " + d.dir + "/" + d.paths[0] + " " +
-                 d.dir + "/" + d.paths[1]);
+  auto v =
+      d.run("verify --pubkey " + d.dir + "/agent-a.pub " + d.dir + "/" + d.paths[0] + " " + d.dir + "/" + d.paths[1]);
   CHECK(v.exit_code == 1);
   CHECK(contains(v.output, "bad signature"));
   CHECK(d.run("agents pubkey " + d.data() + " agent-nope").exit_code == 1);
@@ -515,12 +510,28 @@ TEST_CASE("--since accepts RFC 3339, durations ago and ns since the epoch") {
   CHECK(parse_since("100000d", now).value() == 0);  // before the epoch: everything
   CHECK(parse_since("1795775400000000000", now).value() == kT0);
   CHECK(parse_since("0", now).value() == 0);
-  for (const char* bad :
-       {"", "yesterday", "5x", "-5m", "0s", "1.5h", "2026-11-27T10:30:00", "2026-13-01T00:00:00Z",
-        "2026-02-30", "2025-02-29", "2026-11-27T24:00:00Z", "2026-11-27T10:60:00Z",
-        "2026-11-27 10:30:00Z", "2026-11-27T10:30:00.Z", "2026-11-27T10:30:00.1234567890Z",
-        "2026-11-27T10:30:00+0200", "1969-12-31T23:59:59Z", "99999999999999999999",
-        "99999999999999999999d", "d", "h5", "2026-11-27T10:30:00Zjunk"}) {
+  for (const char* bad : {"",
+                          "yesterday",
+                          "5x",
+                          "-5m",
+                          "0s",
+                          "1.5h",
+                          "2026-11-27T10:30:00",
+                          "2026-13-01T00:00:00Z",
+                          "2026-02-30",
+                          "2025-02-29",
+                          "2026-11-27T24:00:00Z",
+                          "2026-11-27T10:60:00Z",
+                          "2026-11-27 10:30:00Z",
+                          "2026-11-27T10:30:00.Z",
+                          "2026-11-27T10:30:00.1234567890Z",
+                          "2026-11-27T10:30:00+0200",
+                          "1969-12-31T23:59:59Z",
+                          "99999999999999999999",
+                          "99999999999999999999d",
+                          "d",
+                          "h5",
+                          "2026-11-27T10:30:00Zjunk"}) {
     auto r = parse_since(bad, now);
     CHECK_MESSAGE(!r.ok(), bad);
     if (!r.ok()) CHECK(r.error().code == ErrorCode::kInvalidArgument);
@@ -545,8 +556,10 @@ TEST_CASE("time and text formatting") {
 
   CHECK(view::printable("plain text, caf\xc3\xa9 \xf0\x9f\x94\x91") == "plain text, caf\xc3\xa9 \xf0\x9f\x94\x91");
   CHECK(view::printable("a\x1b[31mb\n\t\x7f") == "a\\x1b[31mb\\x0a\\x09\\x7f");
-  CHECK(view::printable("\xc2\x9b" "2J") == "\\u{009b}2J");             // C1 CSI
-  CHECK(view::printable("abc\xe2\x80\xae" "evil") == "abc\\u{202e}evil");  // bidi override
+  CHECK(view::printable("\xc2\x9b"
+                        "2J") == "\\u{009b}2J");  // C1 CSI
+  CHECK(view::printable("abc\xe2\x80\xae"
+                        "evil") == "abc\\u{202e}evil");  // bidi override
   CHECK(view::printable("bad \xff\xc3 utf8") == "bad \\xff\\xc3 utf8");
   CHECK(view::truncate("short", 10) == "short");
   CHECK(view::truncate("0123456789abc", 10) == "0123456...");

@@ -49,8 +49,7 @@ TEST_CASE("keygen refuses to overwrite an existing key") {
   auto r = run_command(f.agent + " keygen --out " + f.dir + "/keys");
   CHECK(r.exit_code == 1);
   CHECK(r.output.find("refusing to overwrite") != std::string::npos);
-  CHECK(crypto::load_private_key(f.dir + "/keys/agent.key").value().public_key ==
-        f.key.public_key);
+  CHECK(crypto::load_private_key(f.dir + "/keys/agent.key").value().public_key == f.key.public_key);
 }
 
 TEST_CASE("a complete chain verifies, in any argument order") {

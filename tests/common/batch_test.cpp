@@ -21,8 +21,7 @@ batch::Sealed small_batch(const crypto::KeyPair& key, std::size_t n = 4) {
 }
 
 // Opens and parses; returns the first error or Ok.
-Status open_all(std::span<const uint8_t> bytes, const crypto::PublicKey& key,
-                const batch::Limits& limits = {}) {
+Status open_all(std::span<const uint8_t> bytes, const crypto::PublicKey& key, const batch::Limits& limits = {}) {
   auto opened = batch::open(bytes, key, limits);
   if (!opened) return opened.error();
   return batch::for_each_event(*opened, [](events::Event&&) {});
@@ -37,8 +36,7 @@ std::string compress(std::string_view data, bool with_size = true) {
   return out;
 }
 
-batch::Header header_for(const crypto::KeyPair& key, std::string_view json, std::size_t payload,
-                         uint32_t events) {
+batch::Header header_for(const crypto::KeyPair& key, std::string_view json, std::size_t payload, uint32_t events) {
   batch::Header h;
   h.agent_id = kAgent;
   h.key_id = crypto::key_id(key.public_key);
@@ -121,8 +119,7 @@ TEST_CASE("truncation at every offset is rejected as truncated") {
   const auto sealed = small_batch(key);
   for (std::size_t len = 0; len < sealed.bytes.size(); ++len) {
     CAPTURE(len);
-    auto r = batch::open(crypto::as_bytes(std::string_view(sealed.bytes).substr(0, len)),
-                         key.public_key);
+    auto r = batch::open(crypto::as_bytes(std::string_view(sealed.bytes).substr(0, len)), key.public_key);
     REQUIRE_FALSE(r.ok());
     // A cut inside the magic cannot be told from garbage; everywhere else
     // the decoder knows the batch is short.
@@ -160,8 +157,7 @@ TEST_CASE("a decompression bomb is rejected without allocating the expanded size
   REQUIRE(bomb.size() < 64 * 1024);
 
   SUBCASE("honest size above the limit is refused from the header") {
-    const std::string b =
-        batch::encode_signed(header_for(key, zeros, bomb.size(), 1), bomb, key);
+    const std::string b = batch::encode_signed(header_for(key, zeros, bomb.size(), 1), bomb, key);
     const long before = max_rss_kib();
     auto r = batch::open(crypto::as_bytes(b), key.public_key);
     REQUIRE_FALSE(r.ok());
@@ -172,8 +168,8 @@ TEST_CASE("a decompression bomb is rejected without allocating the expanded size
     // Rewrite the frame's 4-byte content-size field to claim 1000 bytes.
     std::string lying = bomb;
     const auto fhd = static_cast<uint8_t>(lying[4]);
-    REQUIRE((fhd >> 6) == 2);            // 4-byte Frame_Content_Size
-    REQUIRE(((fhd >> 5) & 1) == 0);      // not single segment: window byte present
+    REQUIRE((fhd >> 6) == 2);        // 4-byte Frame_Content_Size
+    REQUIRE(((fhd >> 5) & 1) == 0);  // not single segment: window byte present
     const uint32_t claimed = 1000;
     std::memcpy(lying.data() + 6, &claimed, 4);
     batch::Header h = header_for(key, std::string(claimed, 'x'), lying.size(), 1);
@@ -186,8 +182,8 @@ TEST_CASE("a decompression bomb is rejected without allocating the expanded size
   }
   SUBCASE("a frame without a declared size is refused") {
     const std::string unsized = compress(std::string(1000, 'a'), false);
-    const std::string b = batch::encode_signed(
-        header_for(key, std::string(1000, 'a'), unsized.size(), 1), unsized, key);
+    const std::string b =
+        batch::encode_signed(header_for(key, std::string(1000, 'a'), unsized.size(), 1), unsized, key);
     auto r = batch::open(crypto::as_bytes(b), key.public_key);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message.find("content size") != std::string::npos);
@@ -212,13 +208,11 @@ TEST_CASE("signed but inconsistent payloads are malformed, naming the event") {
     return batch::encode_signed(h, payload, key);
   };
   CHECK(error_of(with_times(good, 1)) == "ok");
-  CHECK(error_of(with_times(good, 2)).find("header declares 2 events, payload has 1") !=
-        std::string::npos);
+  CHECK(error_of(with_times(good, 2)).find("header declares 2 events, payload has 1") != std::string::npos);
   CHECK(error_of(with_times(good + "{not json}\n", 2)).find("event 2") != std::string::npos);
-  CHECK(error_of(with_times(good + "{\"kind\":\"loss\",\"time_ns\":1,\"host\":\"\xff\"}\n", 2))
-            .find("event 2") != std::string::npos);
-  CHECK(error_of(with_times(good.substr(0, good.size() - 1), 1)).find("not terminated") !=
+  CHECK(error_of(with_times(good + "{\"kind\":\"loss\",\"time_ns\":1,\"host\":\"\xff\"}\n", 2)).find("event 2") !=
         std::string::npos);
+  CHECK(error_of(with_times(good.substr(0, good.size() - 1), 1)).find("not terminated") != std::string::npos);
   std::string other_agent = good;
   other_agent.replace(other_agent.find(kAgent), kAgent.size(), "agent-other");
   CHECK(error_of(with_times(other_agent, 1)).find("names agent 'agent-other'") != std::string::npos);
@@ -246,18 +240,15 @@ TEST_CASE("size limits are enforced from the header before any work") {
   const auto sealed = small_batch(key, 40);
   batch::Limits tiny;
   tiny.max_batch_bytes = 300;
-  CHECK(batch::parse_header(crypto::as_bytes(sealed.bytes), tiny).error().code ==
-        ErrorCode::kTooLarge);
+  CHECK(batch::parse_header(crypto::as_bytes(sealed.bytes), tiny).error().code == ErrorCode::kTooLarge);
   batch::Limits few;
   few.max_events = 10;
-  CHECK(batch::parse_header(crypto::as_bytes(sealed.bytes), few).error().code ==
-        ErrorCode::kTooLarge);
+  CHECK(batch::parse_header(crypto::as_bytes(sealed.bytes), few).error().code == ErrorCode::kTooLarge);
 }
 
 TEST_CASE("the signature is over the DSSE v1 PAE of the batch body") {
   CHECK(batch::pae("hello") ==
-        "DSSEv1 " + std::to_string(batch::kPayloadType.size()) + " " +
-            std::string(batch::kPayloadType) + " 5 hello");
+        "DSSEv1 " + std::to_string(batch::kPayloadType.size()) + " " + std::string(batch::kPayloadType) + " 5 hello");
   const auto key = testing::test_key();
   const auto sealed = small_batch(key);
   const std::string body = sealed.bytes.substr(0, sealed.bytes.size() - 64);

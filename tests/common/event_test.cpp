@@ -41,19 +41,27 @@ TEST_CASE("every declared field survives a round trip with non-default values") 
         auto& v = record.*(field.member);
         using V = std::decay_t<decltype(v)>;
         ++n;
-        if constexpr (std::is_same_v<V, std::string>) v = "v\"\\\t\u00e9" + std::to_string(n);
-        else if constexpr (std::is_same_v<V, uint64_t>) v = 1000u + n;
-        else if constexpr (std::is_same_v<V, int64_t>) v = -n;
-        else if constexpr (std::is_same_v<V, StringList>) v = {"a" + std::to_string(n), "", "c"};
-        else if constexpr (std::is_same_v<V, Counts>) v = {{"x", 1u + n}, {"y", 0}};
-        else if constexpr (std::is_same_v<V, FileList>) v = {FileDigest{"/p", 9, "ab"}, FileDigest{}};
+        if constexpr (std::is_same_v<V, std::string>)
+          v = "v\"\\\t\u00e9" + std::to_string(n);
+        else if constexpr (std::is_same_v<V, uint64_t>)
+          v = 1000u + n;
+        else if constexpr (std::is_same_v<V, int64_t>)
+          v = -n;
+        else if constexpr (std::is_same_v<V, StringList>)
+          v = {"a" + std::to_string(n), "", "c"};
+        else if constexpr (std::is_same_v<V, Counts>)
+          v = {{"x", 1u + n}, {"y", 0}};
+        else if constexpr (std::is_same_v<V, FileList>)
+          v = {FileDigest{"/p", 9, "ab"}, FileDigest{}};
       });
     };
     fill(e.build);
     fill(e.process);
-    std::visit([&](auto& body) {
-      if constexpr (!std::is_same_v<std::decay_t<decltype(body)>, std::monostate>) fill(body);
-    }, e.body);
+    std::visit(
+        [&](auto& body) {
+          if constexpr (!std::is_same_v<std::decay_t<decltype(body)>, std::monostate>) fill(body);
+        },
+        e.body);
     auto back = from_json(to_json(e));
     REQUIRE_MESSAGE(back.ok(), back.error().message);
     CHECK(*back == e);
@@ -92,8 +100,8 @@ TEST_CASE("malformed event JSON is an error value naming the problem") {
 }
 
 TEST_CASE("deeply nested JSON is rejected without exhausting the stack") {
-  std::string deep = "{\"kind\":\"loss\",\"time_ns\":1,\"x\":" + std::string(200000, '[') +
-                     std::string(200000, ']') + "}";
+  std::string deep =
+      "{\"kind\":\"loss\",\"time_ns\":1,\"x\":" + std::string(200000, '[') + std::string(200000, ']') + "}";
   auto r = from_json(deep);
   CHECK(r.ok());  // unknown members are ignored; the point is no crash
   std::string unbalanced = std::string(500000, '[');
@@ -127,8 +135,8 @@ TEST_CASE("strings are always written as UTF-8; lone surrogate escapes are refus
   auto e = example_event(Kind::process_exec);
   e.process.exe = std::string("/srv/caf\xe9/bin\xff", 14);  // Latin-1 and a stray byte
   auto& argv = std::get<ProcessExec>(e.body).argv;
-  argv.push_back("\xc3\xa9t\xc3\xa9 \xf0\x9f\x94\x91 ok");         // valid UTF-8 kept as is
-  argv.push_back(std::string("\xed\xa0\x80", 3));                   // an encoded surrogate
+  argv.push_back("\xc3\xa9t\xc3\xa9 \xf0\x9f\x94\x91 ok");  // valid UTF-8 kept as is
+  argv.push_back(std::string("\xed\xa0\x80", 3));           // an encoded surrogate
   const std::string line = to_json(e);
   auto back = from_json(line);
   REQUIRE_MESSAGE(back.ok(), back.error().message);

@@ -30,9 +30,7 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 inline void put(Writer& w, uint64_t v) { w.Uint64(v); }
 inline void put(Writer& w, int64_t v) { w.Int64(v); }
 inline void put(Writer& w, bool v) { w.Bool(v); }
-inline void put(Writer& w, const std::string& s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
+inline void put(Writer& w, const std::string& s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
 inline void put(Writer& w, const events::Counts& counts) {
   w.StartObject();
   for (const auto& [name, n] : counts) {
@@ -42,8 +40,7 @@ inline void put(Writer& w, const events::Counts& counts) {
   w.EndObject();
 }
 template <class T>
-  requires T::kIsRecord
-void put(Writer& w, const T& record);
+requires T::kIsRecord void put(Writer& w, const T& record);
 template <class T>
 void put(Writer& w, const std::vector<T>& list) {
   w.StartArray();
@@ -65,8 +62,7 @@ void put_members(Writer& w, const T& record) {
 }
 
 template <class T>
-  requires T::kIsRecord
-void put(Writer& w, const T& record) {
+requires T::kIsRecord void put(Writer& w, const T& record) {
   w.StartObject();
   put_members(w, record);
   w.EndObject();
@@ -118,7 +114,10 @@ inline events::Event stale_event(events::Kind kind) {
           v = true;
         } else if constexpr (std::is_same_v<V, events::Counts>) {
           v = {{"a", 1}, {"b", 2}, {"c", 3}};
-        } else if constexpr (requires { v.resize(3); v[0]; }) {  // StringList, FileList
+        } else if constexpr (requires {
+                               v.resize(3);
+                               v[0];
+                             }) {  // StringList, FileList
           v.resize(3);
           for (auto& item : v) {
             if constexpr (std::is_same_v<std::decay_t<decltype(item)>, std::string>)
@@ -160,8 +159,7 @@ inline constexpr TrickyLine kTrickyLines[] = {
      true, true},
     {"DEL and the top of Unicode", "{\"kind\":\"loss\",\"time_ns\":1,\"host\":\"\x7f\xf4\x8f\xbf\xbf\"}", true, true},
     {"a \\u escape", R"({"kind":"loss","time_ns":1,"host":"caf\u00e9"})", false, true},
-    {"a control character, as the encoder escapes it", R"({"kind":"loss","time_ns":1,"host":"a\u0001b"})",
-     false, true},
+    {"a control character, as the encoder escapes it", R"({"kind":"loss","time_ns":1,"host":"a\u0001b"})", false, true},
     {"an escaped NUL", R"({"kind":"loss","time_ns":1,"host":"a\u0000b"})", false, true},
     {"a surrogate pair", R"({"kind":"loss","time_ns":1,"host":"\ud83d\udd11"})", false, true},
     {"a lone low surrogate", R"({"kind":"loss","time_ns":1,"host":"\udc00"})", false, false},
@@ -174,10 +172,9 @@ inline constexpr TrickyLine kTrickyLines[] = {
     {"the largest uint64", R"({"kind":"loss","time_ns":18446744073709551615})", true, true},
     {"past uint64", R"({"kind":"loss","time_ns":18446744073709551616})", false, false},
     {"21 digits", R"({"kind":"loss","time_ns":100000000000000000000})", false, false},
-    {"the smallest int64", R"({"kind":"process_exit","time_ns":1,"data":{"exit_code":-9223372036854775808}})",
-     true, true},
-    {"below int64", R"({"kind":"process_exit","time_ns":1,"data":{"exit_code":-9223372036854775809}})", false,
-     false},
+    {"the smallest int64", R"({"kind":"process_exit","time_ns":1,"data":{"exit_code":-9223372036854775808}})", true,
+     true},
+    {"below int64", R"({"kind":"process_exit","time_ns":1,"data":{"exit_code":-9223372036854775809}})", false, false},
     {"past int64 in an int64 field", R"({"kind":"process_exit","time_ns":1,"data":{"signal":9223372036854775808}})",
      false, false},
     {"negative zero", R"({"kind":"loss","time_ns":-0,"data":{"first_ns":-0}})", true, true},
@@ -185,21 +182,21 @@ inline constexpr TrickyLine kTrickyLines[] = {
     {"an exponent", R"({"kind":"loss","time_ns":1e3})", false, false},
     {"a fraction", R"({"kind":"loss","time_ns":1.0})", false, false},
     {"a leading zero", R"({"kind":"loss","time_ns":01})", false, false},
-    {"a duplicate member: the DOM takes the first",
-     R"({"kind":"loss","time_ns":1,"host":"a","host":"b"})", false, true},
+    {"a duplicate member: the DOM takes the first", R"({"kind":"loss","time_ns":1,"host":"a","host":"b"})", false,
+     true},
     {"a duplicate kind", R"({"kind":"loss","time_ns":1,"kind":"agent_stop"})", false, true},
     {"a duplicate member in a record", R"({"kind":"loss","time_ns":1,"process":{"pid":1,"pid":2}})", false, true},
-    {"duplicate count names are all kept", R"({"kind":"loss","time_ns":1,"data":{"counts":{"a":1,"a":2}}})",
-     true, true},
+    {"duplicate count names are all kept", R"({"kind":"loss","time_ns":1,"data":{"counts":{"a":1,"a":2}}})", true,
+     true},
     {"unknown members of every type",
      R"({"kind":"loss","x":{"a":[1,-2,true,false,null,"s\n",{},[]]},"time_ns":1,"build":{"y":[[]]},"data":{"z":"q","counts":{}}})",
      true, true},
     {"an unknown member with a fraction", R"({"kind":"loss","time_ns":1,"x":1.5})", false, true},
     {"an unknown member with a \\u escape", R"({"kind":"loss","time_ns":1,"x":"\u0041"})", false, true},
-    {"members of another kind", R"({"kind":"agent_stop","time_ns":1,"data":{"counts":{"a":1},"reason":"exit"}})",
-     true, true},
-    {"whitespace everywhere", " \t{ \"kind\" : \"loss\" ,\r\n\"time_ns\" :\t7 , \"data\" : { \"counts\" : { \"a\" : 1 } } }\n ",
-     true, true},
+    {"members of another kind", R"({"kind":"agent_stop","time_ns":1,"data":{"counts":{"a":1},"reason":"exit"}})", true,
+     true},
+    {"whitespace everywhere",
+     " \t{ \"kind\" : \"loss\" ,\r\n\"time_ns\" :\t7 , \"data\" : { \"counts\" : { \"a\" : 1 } } }\n ", true, true},
     {"members in reverse order", R"({"data":{"last_ns":3},"time_ns":2,"kind":"loss"})", false, true},
     {"time_ns first", R"({"time_ns":2,"kind":"loss","data":{}})", true, true},
     {"no data", R"({"kind":"build_end","time_ns":2})", true, true},

@@ -34,8 +34,7 @@ TEST_CASE("PEM keys round-trip and sign/verify") {
 }
 
 TEST_CASE("malformed PEM is refused with a reason") {
-  CHECK(crypto::parse_public_key_pem("nothing").error().message.find("BEGIN PUBLIC KEY") !=
-        std::string::npos);
+  CHECK(crypto::parse_public_key_pem("nothing").error().message.find("BEGIN PUBLIC KEY") != std::string::npos);
   CHECK(crypto::parse_public_key_pem("-----BEGIN PUBLIC KEY-----\n!!!\n-----END PUBLIC KEY-----\n")
             .error()
             .message.find("base64") != std::string::npos);

@@ -36,9 +36,8 @@ inline std::vector<events::Event> sample_events(std::size_t n, const std::string
 }
 
 // A chain of `batches` sealed batches of `per_batch` events each.
-inline std::vector<batch::Sealed> sealed_chain(const crypto::KeyPair& key,
-                                               const std::string& agent_id, std::size_t batches,
-                                               std::size_t per_batch = 5) {
+inline std::vector<batch::Sealed> sealed_chain(const crypto::KeyPair& key, const std::string& agent_id,
+                                               std::size_t batches, std::size_t per_batch = 5) {
   batch::Sealer sealer(key, agent_id);
   std::vector<batch::Sealed> out;
   crypto::Digest prev{};
@@ -84,9 +83,7 @@ inline CommandResult run_command(const std::string& command) {
   return r;
 }
 
-inline std::string build_path(const std::string& rel) {
-  return env_or("BUILDTRAIL_BUILD", ".") + "/" + rel;
-}
+inline std::string build_path(const std::string& rel) { return env_or("BUILDTRAIL_BUILD", ".") + "/" + rel; }
 
 inline std::string make_temp_dir(const char* tag) {
   std::string tmpl = "/tmp/bt-" + std::string(tag) + "-XXXXXX";

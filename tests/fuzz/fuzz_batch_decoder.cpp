@@ -48,8 +48,8 @@ const crypto::KeyPair& test_key() {
 }
 
 [[noreturn]] void fail(const char* what, const std::string& detail = {}) {
-  std::fprintf(stderr, "fuzz_batch_decoder: invariant broken: %s%s%s\n", what,
-               detail.empty() ? "" : ": ", detail.c_str());
+  std::fprintf(stderr, "fuzz_batch_decoder: invariant broken: %s%s%s\n", what, detail.empty() ? "" : ": ",
+               detail.c_str());
   std::abort();
 }
 
@@ -61,10 +61,9 @@ T load_le(const uint8_t* p) {
 }
 
 bool same_header(const batch::Header& a, const batch::Header& b) {
-  return a.format_version == b.format_version && a.schema_version == b.schema_version &&
-         a.flags == b.flags && a.agent_id == b.agent_id && a.key_id == b.key_id &&
-         a.seq == b.seq && a.prev_hash == b.prev_hash && a.first_time_ns == b.first_time_ns &&
-         a.last_time_ns == b.last_time_ns && a.event_count == b.event_count &&
+  return a.format_version == b.format_version && a.schema_version == b.schema_version && a.flags == b.flags &&
+         a.agent_id == b.agent_id && a.key_id == b.key_id && a.seq == b.seq && a.prev_hash == b.prev_hash &&
+         a.first_time_ns == b.first_time_ns && a.last_time_ns == b.last_time_ns && a.event_count == b.event_count &&
          a.uncompressed_size == b.uncompressed_size && a.payload_size == b.payload_size;
 }
 
@@ -85,8 +84,7 @@ Outcome decode(std::span<const uint8_t> bytes) {
   }
   const batch::Opened& o = *opened;
   if (!same_header(o.header, *header)) fail("open and parse_header disagree on the header");
-  if (o.json.size() != o.header.uncompressed_size)
-    fail("opened JSON size differs from the header's uncompressed size");
+  if (o.json.size() != o.header.uncompressed_size) fail("opened JSON size differs from the header's uncompressed size");
   if (o.hash != batch::batch_hash(bytes)) fail("opened hash is not the batch hash");
 
   uint32_t seen = 0;
@@ -94,8 +92,7 @@ Outcome decode(std::span<const uint8_t> bytes) {
     ++seen;
     if (e.agent_id != o.header.agent_id) fail("for_each_event passed an event of another agent");
   });
-  if (s && seen != o.header.event_count)
-    fail("for_each_event succeeded with a count other than the header's");
+  if (s && seen != o.header.event_count) fail("for_each_event succeeded with a count other than the header's");
   return Outcome::kOpened;
 }
 
@@ -130,8 +127,7 @@ void decode_resigned(std::span<const uint8_t> bytes) {
   h.payload_size = static_cast<uint32_t>(payload.size());
 
   const std::string signed_bytes = batch::encode_signed(
-      h, std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()),
-      test_key());
+      h, std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()), test_key());
   const Outcome out = decode(crypto::as_bytes(signed_bytes));
   if (out == Outcome::kBadHeader) fail("parse_header refused a header encode_signed wrote");
   if (out == Outcome::kNotAuthentic) fail("open refused the signature encode_signed made");
@@ -159,9 +155,8 @@ void decode_as_payload(std::span<const uint8_t> bytes) {
   if (expected.size() > kLimits.max_events) return;
 
   batch::Header h;
-  h.agent_id = !expected.empty() && batch::valid_agent_id(expected.front().agent_id)
-                   ? expected.front().agent_id
-                   : std::string(kFallbackAgent);
+  h.agent_id = !expected.empty() && batch::valid_agent_id(expected.front().agent_id) ? expected.front().agent_id
+                                                                                     : std::string(kFallbackAgent);
   h.key_id = crypto::key_id(test_key().public_key);
   h.seq = 1;
   if (!expected.empty()) {

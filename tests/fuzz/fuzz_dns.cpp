@@ -10,8 +10,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto m = bt::agent::dns::parse(std::span(data, size));
   if (!m) return 0;
-  if (m->name.size() > 255 || m->answers.size() > 64 || m->addresses.size() > m->answers.size())
-    std::abort();
+  if (m->name.size() > 255 || m->answers.size() > 64 || m->addresses.size() > m->answers.size()) std::abort();
   for (const auto& a : m->answers)
     if (a.size() > 255) std::abort();
   return 0;

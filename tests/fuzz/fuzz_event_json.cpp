@@ -18,8 +18,8 @@ namespace {
 using namespace bt::events;
 
 [[noreturn]] void fail(const char* what, std::string_view line) {
-  std::fprintf(stderr, "fuzz_event_json: invariant broken: %s\n  line: %.*s\n", what,
-               static_cast<int>(line.size()), line.data());
+  std::fprintf(stderr, "fuzz_event_json: invariant broken: %s\n  line: %.*s\n", what, static_cast<int>(line.size()),
+               line.data());
   std::abort();
 }
 

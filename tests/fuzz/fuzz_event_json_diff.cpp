@@ -32,8 +32,7 @@ using namespace bt::events;
 [[noreturn]] void fail(const char* what, std::string_view line, std::string_view more = {}) {
   std::fprintf(stderr, "fuzz_event_json_diff: invariant broken: %s\n  line: %.*s\n", what,
                static_cast<int>(line.size()), line.data());
-  if (!more.empty())
-    std::fprintf(stderr, "  %.*s\n", static_cast<int>(more.size()), more.data());
+  if (!more.empty()) std::fprintf(stderr, "  %.*s\n", static_cast<int>(more.size()), more.data());
   std::abort();
 }
 
@@ -54,14 +53,12 @@ void check_fast(std::string_view line, Event& fast, const bt::Result<Event>& dom
   if (!(fast == dom.value())) fail("the fast reader and the DOM read different events", line);
 }
 
-void check_reader(JsonLineReader& reader, std::string_view line, Event& out,
-                  const bt::Result<Event>& dom) {
+void check_reader(JsonLineReader& reader, std::string_view line, Event& out, const bt::Result<Event>& dom) {
   const bt::Status s = reader.parse_into(line, out);
   if (s.ok() != dom.ok()) fail("JsonLineReader and the DOM disagree on success", line);
   if (dom && !(out == dom.value())) fail("JsonLineReader and the DOM read different events", line);
   if (!dom && (s.error().code != dom.error().code || s.error().message != dom.error().message))
-    fail("JsonLineReader and the DOM give different errors", line,
-         s.error().message + " / " + dom.error().message);
+    fail("JsonLineReader and the DOM give different errors", line, s.error().message + " / " + dom.error().message);
 }
 
 void check_line(std::string_view line, JsonLineReader& reader, Event& reused, Event& fast_reused) {
@@ -86,8 +83,7 @@ void check_line(std::string_view line, JsonLineReader& reader, Event& reused, Ev
   if (encoded != reference) fail("to_json differs from RapidJSON's Writer", encoded, reference);
   if (!has_u_escape(encoded)) {
     Event back;
-    if (!detail::decode_fast(encoded, back))
-      fail("the fast reader declined a line the encoder wrote", encoded);
+    if (!detail::decode_fast(encoded, back)) fail("the fast reader declined a line the encoder wrote", encoded);
     if (!(back == dom.value())) fail("the event changed through to_json and the fast reader", encoded);
   }
 }

@@ -38,8 +38,7 @@ int main(int argc, char** argv) {
   }
   using namespace bt;
   const std::string dir = argv[1];
-  for (const char* sub :
-       {"", "/fuzz_batch_decoder", "/fuzz_event_json", "/fuzz_event_json_diff", "/fuzz_pem_keys"}) {
+  for (const char* sub : {"", "/fuzz_batch_decoder", "/fuzz_event_json", "/fuzz_event_json_diff", "/fuzz_pem_keys"}) {
     if (auto s = fs::make_dirs(dir + sub, 0755); !s) {
       std::fprintf(stderr, "gen-fuzz-corpus: %s\n", s.error().message.c_str());
       return 1;
@@ -73,8 +72,7 @@ int main(int argc, char** argv) {
   {
     const std::string d = dir + "/fuzz_event_json_diff/";
     for (const auto& info : events::kKinds)
-      ok &= put(d + std::string(info.name) + ".json",
-                events::to_json(events::example_event(info.kind)));
+      ok &= put(d + std::string(info.name) + ".json", events::to_json(events::example_event(info.kind)));
     int n = 0;
     for (const auto& tricky : testing::kTrickyLines) {
       char name[32];

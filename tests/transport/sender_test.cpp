@@ -46,9 +46,7 @@ const bool kNoProxy = [] {
   return true;
 }();
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
+bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
 struct Loop {
   uv_loop_t loop{};
@@ -57,7 +55,12 @@ struct Loop {
   ~Loop() {
     if (closed) return;
     // A failed test: close whatever is left so the next test starts clean.
-    uv_walk(&loop, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
+    uv_walk(
+        &loop,
+        [](uv_handle_t* h, void*) {
+          if (!uv_is_closing(h)) uv_close(h, nullptr);
+        },
+        nullptr);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
   }
@@ -87,8 +90,7 @@ Config config_for(const std::string& url) {
 }
 
 // Posts once and runs the loop until the sender is idle again.
-Response send_one(Sender& s, Loop& loop, const std::string& body,
-                  const std::string& path = "/v1/batches") {
+Response send_one(Sender& s, Loop& loop, const std::string& body, const std::string& path = "/v1/batches") {
   std::optional<Response> out;
   int calls = 0;
   s.post(path, body, kType, [&](Response r) {
@@ -291,7 +293,6 @@ struct Env : CollectorData {
   std::string agent = "agent-sender-1";
 };
 
-
 }  // namespace
 
 TEST_CASE("classify") {
@@ -389,8 +390,10 @@ TEST_CASE("200 sequential posts on one loop reuse one connection") {
   std::string problem;
   std::function<void()> send_next = [&] {
     s->post("/v1/batches", chain[next].bytes, kType, [&](Response r) {
-      if (r.delivery == Delivery::kDelivered) ++delivered;
-      else if (problem.empty()) problem = describe(r);
+      if (r.delivery == Delivery::kDelivered)
+        ++delivered;
+      else if (problem.empty())
+        problem = describe(r);
       if (++next < chain.size()) send_next();  // posting from `done` is fine
     });
   };
@@ -552,8 +555,8 @@ TEST_CASE("mTLS: delivered with the client certificate, not without") {
   Env env;
   env.add_agent(env.agent, env.key);
   TestPki pki;
-  CollectorProcess c(env.data, {"--tls-cert", pki.f("server.pem"), "--tls-key", pki.f("server.key"),
-                                "--client-ca", pki.f("ca.pem")});
+  CollectorProcess c(
+      env.data, {"--tls-cert", pki.f("server.pem"), "--tls-key", pki.f("server.key"), "--client-ca", pki.f("ca.pem")});
   REQUIRE_MESSAGE(c.running(), c.log());
   auto chain = sealed_chain(env.key, env.agent, 2);
   Loop loop;
@@ -600,14 +603,17 @@ TEST_CASE("close with a transfer in flight: done gets \"sender closed\", no hand
     int ticks = 0;
   } ctx{s.get(), &silent, &got};
   closer.data = &ctx;
-  REQUIRE(uv_timer_start(&closer, [](uv_timer_t* t) {
-    auto* x = static_cast<Ctx*>(t->data);
-    if (x->listener->requests() < 3 && ++x->ticks < 500) return;  // 10 ms ticks, 5 s at most
-    x->sender->close();
-    x->got_inside_close = x->got->size();
-    x->sender->close();  // idempotent
-    uv_close(reinterpret_cast<uv_handle_t*>(t), nullptr);
-  }, 10, 10) == 0);
+  REQUIRE(uv_timer_start(
+              &closer,
+              [](uv_timer_t* t) {
+                auto* x = static_cast<Ctx*>(t->data);
+                if (x->listener->requests() < 3 && ++x->ticks < 500) return;  // 10 ms ticks, 5 s at most
+                x->sender->close();
+                x->got_inside_close = x->got->size();
+                x->sender->close();  // idempotent
+                uv_close(reinterpret_cast<uv_handle_t*>(t), nullptr);
+              },
+              10, 10) == 0);
   loop.run();
 
   CHECK(silent.requests() == 3);
@@ -651,12 +657,15 @@ TEST_CASE("the sender may be destroyed mid-transfer or from inside done") {
       int ticks = 0;
     } ctx{&s, &silent};
     t.data = &ctx;
-    REQUIRE(uv_timer_start(&t, [](uv_timer_t* h) {
-      auto* x = static_cast<Ctx*>(h->data);
-      if (x->l->requests() < 1 && ++x->ticks < 500) return;
-      x->s->reset();
-      uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
-    }, 10, 10) == 0);
+    REQUIRE(uv_timer_start(
+                &t,
+                [](uv_timer_t* h) {
+                  auto* x = static_cast<Ctx*>(h->data);
+                  if (x->l->requests() < 1 && ++x->ticks < 500) return;
+                  x->s->reset();
+                  uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+                },
+                10, 10) == 0);
     loop.run();
     REQUIRE(got.has_value());
     CHECK(got->error == "sender closed");
@@ -670,9 +679,8 @@ TEST_CASE("the sender may be destroyed mid-transfer or from inside done") {
       // Either the second is still in flight (aborted) or it already completed.
       s.reset();
     });
-    s->post("/v1/batches", "y", kType, [&](Response r) {
-      order.push_back("second " + std::to_string(r.status) + " " + r.error);
-    });
+    s->post("/v1/batches", "y", kType,
+            [&](Response r) { order.push_back("second " + std::to_string(r.status) + " " + r.error); });
     loop.run();
     CHECK(s == nullptr);
     REQUIRE(order.size() == 2);

@@ -17,8 +17,7 @@ bool EventQueue::push(events::Event&& event) {
   return true;
 }
 
-void EventQueue::add_loss(const std::string& reason, uint64_t count, uint64_t first_ns,
-                          uint64_t last_ns) {
+void EventQueue::add_loss(const std::string& reason, uint64_t count, uint64_t first_ns, uint64_t last_ns) {
   std::lock_guard lock(mu_);
   drops_.add(reason, count, first_ns, last_ns);
 }
@@ -43,8 +42,8 @@ std::size_t EventQueue::size() const {
   return items_.size();
 }
 
-Batcher::Batcher(const Config& config, batch::Sealer& sealer, spool::Spool& spool,
-                 events::Event envelope, std::string loss_file)
+Batcher::Batcher(const Config& config, batch::Sealer& sealer, spool::Spool& spool, events::Event envelope,
+                 std::string loss_file)
     : config_(config),
       sealer_(sealer),
       spool_(spool),
@@ -57,8 +56,7 @@ Batcher::Batcher(const Config& config, batch::Sealer& sealer, spool::Spool& spoo
     record_drop(lost.reason, lost.events ? lost.events : 1, lost.first_ns, lost.last_ns);
 }
 
-void Batcher::record_drop(const std::string& reason, uint64_t count, uint64_t first_ns,
-                          uint64_t last_ns) {
+void Batcher::record_drop(const std::string& reason, uint64_t count, uint64_t first_ns, uint64_t last_ns) {
   if (count == 0) return;
   loss_.add(reason, count, first_ns, last_ns);
   stats_.dropped[reason] += count;
@@ -88,9 +86,7 @@ bool Batcher::add(const events::Event& event) {
   return sealer_.pending_json_bytes() >= config_.max_json_bytes ? seal_now() : false;
 }
 
-bool Batcher::due() const {
-  return pending_ > 0 && std::chrono::steady_clock::now() - oldest_ >= config_.max_age;
-}
+bool Batcher::due() const { return pending_ > 0 && std::chrono::steady_clock::now() - oldest_ >= config_.max_age; }
 
 bool Batcher::seal_now() {
   if (!has_pending()) return false;

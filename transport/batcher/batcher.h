@@ -21,9 +21,9 @@
 namespace bt::transport::batcher {
 
 struct Config {
-  std::size_t max_json_bytes = 1u << 20;          // seal at ~1 MiB of JSON
-  std::chrono::milliseconds max_age{1000};        // or when the oldest event is this old
-  std::size_t queue_capacity = 1024;              // events waiting for the loop
+  std::size_t max_json_bytes = 1u << 20;    // seal at ~1 MiB of JSON
+  std::chrono::milliseconds max_age{1000};  // or when the oldest event is this old
+  std::size_t queue_capacity = 1024;        // events waiting for the loop
 };
 
 class EventQueue {
@@ -60,8 +60,8 @@ class Batcher {
  public:
   // `envelope` gives host, agent id and the agent's process for the loss
   // events it writes; `loss_file` persists unreported loss across restarts.
-  Batcher(const Config& config, batch::Sealer& sealer, spool::Spool& spool,
-          events::Event envelope, std::string loss_file);
+  Batcher(const Config& config, batch::Sealer& sealer, spool::Spool& spool, events::Event envelope,
+          std::string loss_file);
 
   // Adds one event; seals if the batch is full. Returns true if a batch was
   // stored in the spool.

@@ -50,8 +50,7 @@ Result<LossTracker> LossTracker::parse(const std::string& text) {
   std::string word;
   while (in >> word) {
     if (word == "range") {
-      if (!(in >> t.first_ns_ >> t.last_ns_))
-        return make_error(ErrorCode::kMalformed, "loss file: bad range line");
+      if (!(in >> t.first_ns_ >> t.last_ns_)) return make_error(ErrorCode::kMalformed, "loss file: bad range line");
       continue;
     }
     uint64_t n = 0;

@@ -51,9 +51,7 @@ bool curl_ready() {
   return rc == CURLE_OK;
 }
 
-Error invalid(const std::string& message) {
-  return make_error(ErrorCode::kInvalidArgument, "sender: " + message);
-}
+Error invalid(const std::string& message) { return make_error(ErrorCode::kInvalidArgument, "sender: " + message); }
 
 // Control characters would end a log line or a header early.
 std::string printable(const std::string& s) {
@@ -82,8 +80,7 @@ Result<std::string> check_url(const std::string& url) {
     out = invalid("collector_url '" + printable(url) + "': " + curl_url_strerror(rc));
   } else {
     char* part = nullptr;
-    const bool has_host = curl_url_get(u, CURLUPART_HOST, &part, 0) == CURLUE_OK && part != nullptr &&
-                          part[0] != '\0';
+    const bool has_host = curl_url_get(u, CURLUPART_HOST, &part, 0) == CURLUE_OK && part != nullptr && part[0] != '\0';
     curl_free(part);
     part = nullptr;
     const bool has_query = curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK;
@@ -119,8 +116,7 @@ Status check_readable(const char* what, const std::string& path) {
 // no controls or spaces in a path, no controls in a header value.
 bool valid_path(const std::string& path) {
   if (!path.empty() && path[0] != '/') return false;
-  return std::all_of(path.begin(), path.end(),
-                     [](char c) { return c > 0x20 && c < 0x7f; });
+  return std::all_of(path.begin(), path.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
 bool valid_header_value(const std::string& v) {
@@ -218,9 +214,9 @@ struct Transfer {
   std::string body;           // CURLOPT_POSTFIELDS points here until cleanup
   std::string response_body;  // capped at kMaxResponseBody
   std::function<void(Response)> done;
-  Response response;          // filled when the transfer ends
+  Response response;  // filled when the transfer ends
   char error[CURL_ERROR_SIZE] = {};
-  int watch_error = 0;        // libuv error when a socket of it could not be watched
+  int watch_error = 0;  // libuv error when a socket of it could not be watched
   Transfer* prev = nullptr;
   Transfer* next = nullptr;
 
@@ -265,7 +261,7 @@ struct Sender::Impl {
   Config config;
   std::string base_url;
   CURLM* multi = nullptr;
-  CURLSH* share = nullptr;     // TLS sessions shared by all requests
+  CURLSH* share = nullptr;      // TLS sessions shared by all requests
   uv_timer_t* timer = nullptr;  // CURLMOPT_TIMERFUNCTION's timer
   SocketCtx* sockets = nullptr;
   Transfer* transfers = nullptr;
@@ -591,8 +587,10 @@ struct Sender::Impl {
     sockets = c;
   }
   void close_socket(SocketCtx* c) {
-    if (c->prev != nullptr) c->prev->next = c->next;
-    else sockets = c->next;
+    if (c->prev != nullptr)
+      c->prev->next = c->next;
+    else
+      sockets = c->next;
     if (c->next != nullptr) c->next->prev = c->prev;
     c->prev = c->next = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(&c->poll), delete_socket_ctx);  // frees c later
@@ -605,8 +603,10 @@ struct Sender::Impl {
     ++in_flight;
   }
   void unlink(Transfer* t) {
-    if (t->prev != nullptr) t->prev->next = t->next;
-    else transfers = t->next;
+    if (t->prev != nullptr)
+      t->prev->next = t->next;
+    else
+      transfers = t->next;
     if (t->next != nullptr) t->next->prev = t->prev;
     t->prev = t->next = nullptr;
     --in_flight;

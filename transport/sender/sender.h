@@ -25,10 +25,10 @@
 namespace bt::transport::sender {
 
 struct Config {
-  std::string collector_url;     // e.g. https://collector.example.com:8443 (no trailing path)
-  std::string ca_file;           // PEM bundle to trust instead of the system store
-  std::string client_cert;       // PEM client certificate for mTLS
-  std::string client_key;        // PEM key of the client certificate
+  std::string collector_url;  // e.g. https://collector.example.com:8443 (no trailing path)
+  std::string ca_file;        // PEM bundle to trust instead of the system store
+  std::string client_cert;    // PEM client certificate for mTLS
+  std::string client_key;     // PEM key of the client certificate
   long connect_timeout_ms = 10000;
   long transfer_timeout_ms = 60000;
   // Proxies come from the standard environment (https_proxy, no_proxy, ...)
@@ -44,10 +44,10 @@ enum class Delivery {
 
 struct Response {
   Delivery delivery = Delivery::kRetry;
-  long status = 0;          // HTTP status, 0 when no answer
-  int retry_after_s = -1;   // Retry-After in seconds when the server sent one
-  std::string body;         // response body (capped at 64 KiB)
-  std::string error;        // transport error text (curl) when status is 0
+  long status = 0;         // HTTP status, 0 when no answer
+  int retry_after_s = -1;  // Retry-After in seconds when the server sent one
+  std::string body;        // response body (capped at 64 KiB)
+  std::string error;       // transport error text (curl) when status is 0
 };
 
 Delivery classify(long status);

@@ -8,8 +8,7 @@
 
 namespace bt::transport::ship {
 
-Shipper::Shipper(uv_loop_t* loop, spool::Spool& spool, sender::Sender& sender, const Config& config,
-                 Hooks hooks)
+Shipper::Shipper(uv_loop_t* loop, spool::Spool& spool, sender::Sender& sender, const Config& config, Hooks hooks)
     : loop_(loop), spool_(spool), sender_(sender), config_(config), hooks_(std::move(hooks)) {
   timer_ = new uv_timer_t;
   uv_timer_init(loop_, timer_);
@@ -23,13 +22,11 @@ void Shipper::close() {
   closed_ = true;
   uv_timer_stop(timer_);
   timer_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(timer_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
   timer_ = nullptr;
 }
 
-std::chrono::milliseconds Shipper::backoff(const Config& config, unsigned attempt,
-                                           std::mt19937_64& rng) {
+std::chrono::milliseconds Shipper::backoff(const Config& config, unsigned attempt, std::mt19937_64& rng) {
   const int64_t base = config.backoff_base.count();
   const int64_t cap = config.backoff_cap.count();
   const int64_t ceiling = std::min<int64_t>(cap, base << std::min(attempt, 30u));
@@ -92,8 +89,8 @@ void Shipper::on_response(uint64_t seq, const batch::Header& header, const sende
       ++stats_.rejected;
       std::string why = r.body;
       while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
-      stats_.last_error = "collector rejected batch " + std::to_string(seq) + " with " +
-                          std::to_string(r.status) + ": " + why;
+      stats_.last_error =
+          "collector rejected batch " + std::to_string(seq) + " with " + std::to_string(r.status) + ": " + why;
       if (hooks_.log) hooks_.log(stats_.last_error + " (moved to spool/rejected/, not retried)");
       (void)spool_.reject(seq, std::to_string(r.status) + " " + why);
       if (hooks_.rejected) hooks_.rejected(header, r.status, why);
@@ -111,8 +108,8 @@ void Shipper::on_response(uint64_t seq, const batch::Header& header, const sende
     }
     case sender::Delivery::kRetry:
       ++stats_.retries;
-      stats_.last_error = r.status ? "collector answered " + std::to_string(r.status)
-                                   : "collector unreachable: " + r.error;
+      stats_.last_error =
+          r.status ? "collector answered " + std::to_string(r.status) : "collector unreachable: " + r.error;
       schedule_retry(r.retry_after_s);
       return;
   }
@@ -120,8 +117,7 @@ void Shipper::on_response(uint64_t seq, const batch::Header& header, const sende
 
 void Shipper::schedule_retry(int retry_after_s) {
   auto delay = backoff(config_, attempt_++, rng_);
-  if (retry_after_s > 0)
-    delay = std::max<std::chrono::milliseconds>(delay, std::chrono::seconds(retry_after_s));
+  if (retry_after_s > 0) delay = std::max<std::chrono::milliseconds>(delay, std::chrono::seconds(retry_after_s));
   if (hooks_.log && attempt_ <= 3)
     hooks_.log(stats_.last_error + "; retrying in " + std::to_string(delay.count()) + " ms");
   retry_pending_ = true;

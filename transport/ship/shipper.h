@@ -50,8 +50,7 @@ struct Hooks {
 
 class Shipper {
  public:
-  Shipper(uv_loop_t* loop, spool::Spool& spool, sender::Sender& sender, const Config& config,
-          Hooks hooks);
+  Shipper(uv_loop_t* loop, spool::Spool& spool, sender::Sender& sender, const Config& config, Hooks hooks);
   ~Shipper();
   Shipper(const Shipper&) = delete;
   Shipper& operator=(const Shipper&) = delete;
@@ -63,8 +62,7 @@ class Shipper {
   void close();
 
   // Exposed for tests: the delay before retry number `attempt` (0-based).
-  static std::chrono::milliseconds backoff(const Config& config, unsigned attempt,
-                                           std::mt19937_64& rng);
+  static std::chrono::milliseconds backoff(const Config& config, unsigned attempt, std::mt19937_64& rng);
 
  private:
   void send_next();

@@ -109,8 +109,7 @@ std::vector<uint64_t> Spool::pending() {
   // shipped after it, and the collector would record a gap. One stat.
   auto predecessor_on_disk = [this] {
     struct stat st {};
-    return !files_.empty() && files_.begin()->first > 1 &&
-           ::stat(path_of(files_.begin()->first - 1).c_str(), &st) == 0;
+    return !files_.empty() && files_.begin()->first > 1 && ::stat(path_of(files_.begin()->first - 1).c_str(), &st) == 0;
   };
   for (int reread = 0; reread < 3 && predecessor_on_disk(); ++reread) refresh(true);
   std::vector<uint64_t> out;
@@ -168,9 +167,12 @@ Status Spool::scan_and_verify(const crypto::PublicKey& key) {
         lost.last_ns = header->last_time_ns;
       }
       auto opened = batch::open(span, key);
-      if (!opened) problem = opened.error().message;
-      else if (opened->header.agent_id != agent_id_) problem = "batch of another agent";
-      else if (opened->header.seq != seq) problem = "file name does not match its seq";
+      if (!opened)
+        problem = opened.error().message;
+      else if (opened->header.agent_id != agent_id_)
+        problem = "batch of another agent";
+      else if (opened->header.seq != seq)
+        problem = "file name does not match its seq";
     }
     if (problem.empty()) continue;
     if (Status st = move_aside(seq, "quarantine", problem); !st) return st;
@@ -224,8 +226,7 @@ Result<Appended> Spool::seal_and_append(batch::Sealer& sealer) {
   out.bytes = sealed->bytes.size();
   if (bytes_ + sealed->bytes.size() > config_.max_bytes) {
     out.reason = "spool_full";
-    out.detail = "spool holds " + std::to_string(bytes_) + " of " + std::to_string(config_.max_bytes) +
-                 " bytes";
+    out.detail = "spool holds " + std::to_string(bytes_) + " of " + std::to_string(config_.max_bytes) + " bytes";
     return out;
   }
   const uint64_t seq = sealed->header.seq;
@@ -239,8 +240,8 @@ Result<Appended> Spool::seal_and_append(batch::Sealer& sealer) {
   tip_ = Tip{seq, sealed->hash};
   // If this write fails the batch file alone still records the tip (see
   // read_tip_locked), so the chain cannot fork.
-  (void)fs::write_file_atomic(config_.dir + "/chain",
-                              std::to_string(seq) + " " + crypto::to_hex(sealed->hash) + "\n", 0600);
+  (void)fs::write_file_atomic(config_.dir + "/chain", std::to_string(seq) + " " + crypto::to_hex(sealed->hash) + "\n",
+                              0600);
   note_own_change();
   out.stored = true;
   return out;
@@ -312,9 +313,7 @@ Status Spool::reject(uint64_t seq, const std::string& reason) {
   return Ok{};
 }
 
-Status Spool::quarantine(uint64_t seq, const std::string& reason) {
-  return move_aside(seq, "quarantine", reason);
-}
+Status Spool::quarantine(uint64_t seq, const std::string& reason) { return move_aside(seq, "quarantine", reason); }
 
 uint64_t Spool::bytes() const { return bytes_; }
 

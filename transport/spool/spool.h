@@ -30,7 +30,7 @@ namespace bt::transport::spool {
 
 struct Config {
   std::string dir;
-  uint64_t max_bytes = 512ull << 20;       // batch files only
+  uint64_t max_bytes = 512ull << 20;  // batch files only
   uint64_t max_rejected_bytes = 64ull << 20;
 };
 
@@ -44,7 +44,7 @@ struct Lost {
   std::string file;
   uint64_t events = 0;  // from the header when readable, else 0
   uint64_t first_ns = 0, last_ns = 0;
-  std::string reason;   // e.g. spool_corrupt
+  std::string reason;  // e.g. spool_corrupt
 };
 
 // What append() did with a sealed batch.
@@ -52,8 +52,8 @@ struct Appended {
   bool stored = false;
   batch::Header header;  // of the batch as sealed
   uint64_t bytes = 0;
-  std::string reason;    // when not stored: spool_full or spool_write_error
-  std::string detail;    // one line: why
+  std::string reason;  // when not stored: spool_full or spool_write_error
+  std::string detail;  // one line: why
 };
 
 class Spool {

@@ -15,9 +15,9 @@ namespace bt::agent::dns {
 struct Message {
   uint16_t id = 0;
   bool response = false;
-  std::string rcode;  // NOERROR, NXDOMAIN, ... (responses)
-  std::string name;   // the first question, lowercase, without the trailing dot
-  std::string qtype;  // A, AAAA, CNAME, ... or TYPE<n>
+  std::string rcode;                   // NOERROR, NXDOMAIN, ... (responses)
+  std::string name;                    // the first question, lowercase, without the trailing dot
+  std::string qtype;                   // A, AAAA, CNAME, ... or TYPE<n>
   std::vector<std::string> answers;    // A/AAAA addresses, CNAME/PTR/NS/MX names, TXT text
   std::vector<std::string> addresses;  // the A/AAAA answers only
 };

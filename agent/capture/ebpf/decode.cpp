@@ -16,9 +16,7 @@ static_assert(BT_ENV_TRIES == capture::kIdentityExecs, "the kernel reads as many
 
 namespace {
 
-Error malformed(const std::string& what) {
-  return Error{ErrorCode::kMalformed, "malformed sensor record: " + what};
-}
+Error malformed(const std::string& what) { return Error{ErrorCode::kMalformed, "malformed sensor record: " + what}; }
 
 template <typename T>
 bool read_fixed(std::span<const uint8_t> bytes, T* out) {
@@ -152,8 +150,7 @@ std::vector<std::string> split_nul(std::span<const uint8_t> bytes) {
     out.emplace_back(reinterpret_cast<const char*>(bytes.data() + start), i - start);
     start = i + 1;
   }
-  if (start < bytes.size())
-    out.emplace_back(reinterpret_cast<const char*>(bytes.data() + start), bytes.size() - start);
+  if (start < bytes.size()) out.emplace_back(reinterpret_cast<const char*>(bytes.data() + start), bytes.size() - start);
   return out;
 }
 
@@ -164,15 +161,24 @@ Result<Record> decode(std::span<const uint8_t> bytes, const Clock& clock) {
   bytes = bytes.first(h.size);
   const Context c{h, clock};
   switch (h.kind) {
-    case BT_FORK: return decode_fork(bytes, c);
-    case BT_EXEC: return decode_exec(bytes, c);
-    case BT_EXIT: return decode_exit(bytes, c);
-    case BT_OPEN: return decode_open(bytes, c);
-    case BT_CONNECT: return decode_connect(bytes, c);
-    case BT_DNS: return decode_dns(bytes, c);
-    case BT_PROC_ACCESS: return decode_process_access(bytes, c);
-    case BT_RUNNER: return Record{RunnerExec{h.tgid, (h.flags & BT_F_RUNNER_CONFIRMED) != 0}};
-    default: return malformed("unknown kind " + std::to_string(h.kind));
+    case BT_FORK:
+      return decode_fork(bytes, c);
+    case BT_EXEC:
+      return decode_exec(bytes, c);
+    case BT_EXIT:
+      return decode_exit(bytes, c);
+    case BT_OPEN:
+      return decode_open(bytes, c);
+    case BT_CONNECT:
+      return decode_connect(bytes, c);
+    case BT_DNS:
+      return decode_dns(bytes, c);
+    case BT_PROC_ACCESS:
+      return decode_process_access(bytes, c);
+    case BT_RUNNER:
+      return Record{RunnerExec{h.tgid, (h.flags & BT_F_RUNNER_CONFIRMED) != 0}};
+    default:
+      return malformed("unknown kind " + std::to_string(h.kind));
   }
 }
 

@@ -19,7 +19,8 @@ void split(const std::string& pattern, std::string* parent, std::string* name) {
   *parent = "";
   if (slash == std::string::npos || slash == 0) return;
   const std::size_t before = pattern.rfind('/', slash - 1);
-  *parent = pattern.substr(before == std::string::npos ? 0 : before + 1, slash - (before == std::string::npos ? 0 : before + 1));
+  *parent = pattern.substr(before == std::string::npos ? 0 : before + 1,
+                           slash - (before == std::string::npos ? 0 : before + 1));
   if (has_glob(*parent)) parent->clear();
 }
 
@@ -48,9 +49,12 @@ OpenFilter compile_filter(const std::vector<std::string>& patterns) {
       continue;
     }
     GlobEntry g = glob_entry(parent, name);
-    if (g.parent.empty() && g.prefix.empty() && g.suffix.empty()) f.any_name = true;
-    else if (f.globs.size() < BT_GLOBS_MAX) f.globs.push_back(std::move(g));
-    else f.any_name = true;  // too many globs to check in the kernel: let everything through
+    if (g.parent.empty() && g.prefix.empty() && g.suffix.empty())
+      f.any_name = true;
+    else if (f.globs.size() < BT_GLOBS_MAX)
+      f.globs.push_back(std::move(g));
+    else
+      f.any_name = true;  // too many globs to check in the kernel: let everything through
   }
   return f;
 }

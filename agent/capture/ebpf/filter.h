@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-
 namespace bt::agent::ebpf {
 
 struct NameEntry {
@@ -19,7 +18,7 @@ struct NameEntry {
 };
 
 struct GlobEntry {
-  std::string parent;  // empty: any parent
+  std::string parent;          // empty: any parent
   std::string prefix, suffix;  // literal ends of the basename glob
 };
 

@@ -10,17 +10,17 @@
 #include <linux/types.h>
 #endif
 
-#define BT_ARGV_MAX 8192   /* argv bytes kept per exec (NUL-separated) */
-#define BT_ENV_MAX 16384   /* environment bytes read for a build's first exec (power of two) */
-#define BT_ENV_NAME_MAX 64 /* an allowed variable's name, NUL-padded (the allow-list's key) */
+#define BT_ARGV_MAX 8192    /* argv bytes kept per exec (NUL-separated) */
+#define BT_ENV_MAX 16384    /* environment bytes read for a build's first exec (power of two) */
+#define BT_ENV_NAME_MAX 64  /* an allowed variable's name, NUL-padded (the allow-list's key) */
 #define BT_ENV_VAR_MAX 1024 /* an allowed NAME=value kept whole up to this, else dropped */
-#define BT_ENV_TRIES 32    /* execs of a build whose environment is read until one names it */
-#define BT_PATH_MAX 4096   /* path bytes (power of two: used as a mask) */
-#define BT_DNS_MAX 512     /* DNS payload bytes kept per answer */
-#define BT_NAME_MAX 64     /* a path component in the secret-file filter */
-#define BT_PARENT_MAX 32   /* the parent directory's name in the filter */
-#define BT_GLOBS_MAX 16    /* basename globs in the filter */
-#define BT_GLOB_PART 16    /* a glob's literal prefix or suffix */
+#define BT_ENV_TRIES 32     /* execs of a build whose environment is read until one names it */
+#define BT_PATH_MAX 4096    /* path bytes (power of two: used as a mask) */
+#define BT_DNS_MAX 512      /* DNS payload bytes kept per answer */
+#define BT_NAME_MAX 64      /* a path component in the secret-file filter */
+#define BT_PARENT_MAX 32    /* the parent directory's name in the filter */
+#define BT_GLOBS_MAX 16     /* basename globs in the filter */
+#define BT_GLOB_PART 16     /* a glob's literal prefix or suffix */
 
 enum bt_kind {
   BT_FORK = 1,
@@ -34,13 +34,13 @@ enum bt_kind {
 };
 
 enum bt_flags {
-  BT_F_NEW_BUILD = 1,       /* fork: the parent is a runner, the child starts a build */
-  BT_F_ARGV_TRUNCATED = 2,  /* exec: argv longer than BT_ARGV_MAX */
-  BT_F_ENV = 4,             /* exec: a build's first; its allowed environment variables follow argv */
-  BT_F_WRITE = 8,           /* open: opened for writing */
+  BT_F_NEW_BUILD = 1,         /* fork: the parent is a runner, the child starts a build */
+  BT_F_ARGV_TRUNCATED = 2,    /* exec: argv longer than BT_ARGV_MAX */
+  BT_F_ENV = 4,               /* exec: a build's first; its allowed environment variables follow argv */
+  BT_F_WRITE = 8,             /* open: opened for writing */
   BT_F_RUNNER_CONFIRMED = 16, /* runner: the name alone makes it a runner (already tracked) */
-  BT_F_PTRACE = 32,         /* proc_access: ptrace attach (else process_vm_readv) */
-  BT_F_JOINED = 64,         /* exec: an untracked process joined a build by the cgroup of its container */
+  BT_F_PTRACE = 32,           /* proc_access: ptrace attach (else process_vm_readv) */
+  BT_F_JOINED = 64,           /* exec: an untracked process joined a build by the cgroup of its container */
 };
 
 /* Loss counters (a per-CPU array indexed by these). */
@@ -55,8 +55,8 @@ enum bt_loss {
 struct bt_header {
   __u16 kind;
   __u16 flags;
-  __u32 size;          /* whole record, header included */
-  __u64 time_ns;       /* CLOCK_BOOTTIME */
+  __u32 size;    /* whole record, header included */
+  __u64 time_ns; /* CLOCK_BOOTTIME */
   __u32 tgid;
   __u32 root_tgid;     /* the build's first process; 0 outside builds (record-all) */
   __u64 root_start_ns; /* its start time: with root_tgid, the build key */
@@ -64,7 +64,7 @@ struct bt_header {
 };
 
 struct bt_fork {
-  struct bt_header h;  /* h.tgid, h.start_ns: the child */
+  struct bt_header h; /* h.tgid, h.start_ns: the child */
   __u32 parent_tgid;
   __u32 pad;
 };
@@ -73,9 +73,9 @@ struct bt_exec {
   struct bt_header h;
   __u32 ppid;
   __u32 uid;
-  __u32 argv_len;      /* bytes of argv after the paths */
-  __u32 env_len;       /* bytes of environment after argv (BT_F_ENV) */
-  __u16 exe_len;       /* including the NUL */
+  __u32 argv_len; /* bytes of argv after the paths */
+  __u32 env_len;  /* bytes of environment after argv (BT_F_ENV) */
+  __u16 exe_len;  /* including the NUL */
   __u16 cwd_len;
   __u32 pad;
   /* then: exe, cwd, argv, env */
@@ -83,24 +83,24 @@ struct bt_exec {
 
 struct bt_exit {
   struct bt_header h;
-  __s32 exit_code;     /* the wait status: (code << 8) | signal */
+  __s32 exit_code; /* the wait status: (code << 8) | signal */
   __u32 pad;
 };
 
 struct bt_open {
-  struct bt_header h;  /* h.flags: BT_F_WRITE */
-  __u32 path_len;      /* including the NUL */
+  struct bt_header h; /* h.flags: BT_F_WRITE */
+  __u32 path_len;     /* including the NUL */
   __u32 pad;
   /* then: path */
 };
 
 struct bt_connect {
   struct bt_header h;
-  __u16 family;        /* AF_INET, AF_INET6 */
-  __u16 sock_type;     /* SOCK_STREAM, SOCK_DGRAM */
-  __u16 dport;         /* host order */
+  __u16 family;    /* AF_INET, AF_INET6 */
+  __u16 sock_type; /* SOCK_STREAM, SOCK_DGRAM */
+  __u16 dport;     /* host order */
   __u16 pad;
-  __s32 result;        /* 0 or -errno */
+  __s32 result; /* 0 or -errno */
   __u32 pad2;
   __u8 daddr[16];
 };
@@ -108,20 +108,20 @@ struct bt_connect {
 struct bt_dns {
   struct bt_header h;
   __u16 family;
-  __u16 sport;         /* the server's port, host order */
+  __u16 sport; /* the server's port, host order */
   __u32 payload_len;
-  __u8 saddr[16];      /* the server */
+  __u8 saddr[16]; /* the server */
   /* then: payload (the DNS message) */
 };
 
 struct bt_proc_access {
-  struct bt_header h;  /* h.flags: BT_F_PTRACE */
+  struct bt_header h; /* h.flags: BT_F_PTRACE */
   __u32 target_tgid;
   __s32 result;
 };
 
 struct bt_runner {
-  struct bt_header h;  /* h.flags: BT_F_RUNNER_CONFIRMED */
+  struct bt_header h; /* h.flags: BT_F_RUNNER_CONFIRMED */
 };
 
 /* The secret-file filter: user space compiles the secret rules into these.
@@ -150,7 +150,7 @@ struct bt_glob {
 /* Tracked processes: tgid -> the build they belong to. */
 struct bt_tracked {
   __u32 root_tgid;
-  __u32 env_wanted;    /* on the build root: execs left whose environment is read */
+  __u32 env_wanted; /* on the build root: execs left whose environment is read */
   __u64 root_start_ns;
   __u32 udp53;         /* connected a UDP socket to port 53: its read()s may be DNS answers */
   __u32 runner_mntns;  /* the runner's mount namespace and cgroup: a process */

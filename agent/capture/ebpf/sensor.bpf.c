@@ -24,9 +24,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define EINPROGRESS 115
 
 /* Set by user space before load. */
-const volatile bool record_all = false;   /* track every process, not only builds */
-const volatile bool any_name = false;     /* a secret rule can match any basename */
-const volatile __u32 n_globs = 0;          /* entries used in secret_globs */
+const volatile bool record_all = false; /* track every process, not only builds */
+const volatile bool any_name = false;   /* a secret rule can match any basename */
+const volatile __u32 n_globs = 0;       /* entries used in secret_globs */
 const volatile __u32 self_tgid = 0;
 const volatile __u64 wake_bytes = 256 << 10; /* wake the reader past this much unread data */
 
@@ -113,9 +113,9 @@ struct {
 #define BT_REC_MAX 36864
 /* The state of a walk over an environment (env_step). */
 struct env_walk {
-  __u32 len;  /* bytes in scratch.env */
-  __u32 out;  /* bytes kept in scratch.envout */
-  __u32 cur;  /* bytes of the current string copied after them */
+  __u32 len; /* bytes in scratch.env */
+  __u32 out; /* bytes kept in scratch.envout */
+  __u32 cur; /* bytes of the current string copied after them */
   __u32 name_len;
   __u8 in_name, allowed;
   char name[BT_ENV_NAME_MAX];
@@ -146,30 +146,30 @@ struct {
 } scratch SEC(".maps");
 
 static __always_inline void count_loss(__u32 reason) {
-  __u64 *n = bpf_map_lookup_elem(&loss, &reason);
+  __u64* n = bpf_map_lookup_elem(&loss, &reason);
   if (n) *n += 1;
 }
 
-static __always_inline struct scratch *scratch_buf(void) {
+static __always_inline struct scratch* scratch_buf(void) {
   __u32 cpu = bpf_get_smp_processor_id();
   return bpf_map_lookup_elem(&scratch, &cpu);
 }
 
-static __always_inline __u64 task_start_ns(struct task_struct *t) {
+static __always_inline __u64 task_start_ns(struct task_struct* t) {
   return BPF_CORE_READ(t, group_leader, start_boottime);
 }
 
 /* The build `tgid` belongs to, or null outside builds. With record_all,
  * an untracked process is reported under root 0 (fake entry in `out`). */
-static __always_inline struct bt_tracked *build_of(__u32 tgid, struct bt_tracked *out) {
-  struct bt_tracked *t = bpf_map_lookup_elem(&tracked, &tgid);
+static __always_inline struct bt_tracked* build_of(__u32 tgid, struct bt_tracked* out) {
+  struct bt_tracked* t = bpf_map_lookup_elem(&tracked, &tgid);
   if (t || !record_all || tgid == self_tgid) return t;
   __builtin_memset(out, 0, sizeof(*out));
   return out;
 }
 
-static __always_inline void fill_header(struct bt_header *h, __u16 kind, __u32 size, __u32 tgid,
-                                        const struct bt_tracked *t, __u64 start_ns) {
+static __always_inline void fill_header(struct bt_header* h, __u16 kind, __u32 size, __u32 tgid,
+                                        const struct bt_tracked* t, __u64 start_ns) {
   h->kind = kind;
   h->flags = 0;
   h->size = size;
@@ -184,18 +184,17 @@ static __always_inline void fill_header(struct bt_header *h, __u16 kind, __u32 s
  * a context switch each; the reader polls every few tens of milliseconds
  * anyway, so it is woken only once a good part of the ring is filled. */
 static __always_inline __u64 wakeup(void) {
-  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wake_bytes ? BPF_RB_FORCE_WAKEUP
-                                                                      : BPF_RB_NO_WAKEUP;
+  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wake_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 /* A fixed-size record in the ring, or null (counted as ring_full). */
-static __always_inline void *reserve(__u64 size) {
-  void *r = bpf_ringbuf_reserve(&events, size, 0);
+static __always_inline void* reserve(__u64 size) {
+  void* r = bpf_ringbuf_reserve(&events, size, 0);
   if (!r) count_loss(BT_LOSS_RING_FULL);
   return r;
 }
 
-static __always_inline void submit(void *rec, __u64 size) {
+static __always_inline void submit(void* rec, __u64 size) {
   if (bpf_ringbuf_output(&events, rec, size, wakeup())) count_loss(BT_LOSS_RING_FULL);
 }
 
@@ -203,15 +202,15 @@ static __always_inline void submit(void *rec, __u64 size) {
  * run on the same CPU and reuse the scratch area: each record built there
  * is claimed first, and dropped -- counted -- if someone else claimed the
  * area before it was sent. */
-static __always_inline struct scratch *claim_scratch(__u64 *me) {
-  struct scratch *s = scratch_buf();
+static __always_inline struct scratch* claim_scratch(__u64* me) {
+  struct scratch* s = scratch_buf();
   if (!s) return 0;
   *me = bpf_ktime_get_ns() ^ bpf_get_current_pid_tgid();
   s->owner = *me;
   return s;
 }
 
-static __always_inline void submit_claimed(struct scratch *s, __u64 me, __u64 size) {
+static __always_inline void submit_claimed(struct scratch* s, __u64 me, __u64 size) {
   if (s->owner != me) {
     count_loss(BT_LOSS_CONTENDED);
     return;
@@ -222,14 +221,14 @@ static __always_inline void submit_claimed(struct scratch *s, __u64 me, __u64 si
 /* ---- processes ---- */
 
 SEC("tp_btf/sched_process_fork")
-int BPF_PROG(bt_fork, struct task_struct *parent, struct task_struct *child) {
+int BPF_PROG(bt_fork, struct task_struct* parent, struct task_struct* child) {
   if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid)) return 0; /* a thread */
   __u32 ptgid = BPF_CORE_READ(parent, tgid);
   __u32 ctgid = BPF_CORE_READ(child, tgid);
   __u64 cstart = BPF_CORE_READ(child, start_boottime);
   struct bt_tracked entry = {};
   __u16 flags = 0;
-  struct bt_tracked *pt = bpf_map_lookup_elem(&tracked, &ptgid);
+  struct bt_tracked* pt = bpf_map_lookup_elem(&tracked, &ptgid);
   if (pt) {
     entry = *pt;
     entry.env_wanted = 0; /* the build root's counts (bt_exec) */
@@ -243,9 +242,8 @@ int BPF_PROG(bt_fork, struct task_struct *parent, struct task_struct *child) {
   } else if (!record_all || ptgid == self_tgid) {
     return 0;
   }
-  if ((pt || flags) && bpf_map_update_elem(&tracked, &ctgid, &entry, BPF_ANY))
-    count_loss(BT_LOSS_TRACKED_FULL);
-  struct bt_fork *r = reserve(sizeof(*r));
+  if ((pt || flags) && bpf_map_update_elem(&tracked, &ctgid, &entry, BPF_ANY)) count_loss(BT_LOSS_TRACKED_FULL);
+  struct bt_fork* r = reserve(sizeof(*r));
   if (!r) return 0;
   fill_header(&r->h, BT_FORK, sizeof(*r), ctgid, &entry, cstart);
   r->h.flags = flags;
@@ -256,14 +254,14 @@ int BPF_PROG(bt_fork, struct task_struct *parent, struct task_struct *child) {
 }
 
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(bt_exit, struct task_struct *p) {
+int BPF_PROG(bt_exit, struct task_struct* p) {
   /* Once per process: when its last thread exits (signal->live hit 0). */
   if (BPF_CORE_READ(p, signal, live.counter) != 0) return 0;
   __u32 tgid = BPF_CORE_READ(p, tgid);
   bpf_map_delete_elem(&runners, &tgid);
   struct bt_tracked fake, *t = build_of(tgid, &fake);
   if (!t) return 0;
-  struct bt_exit *r = reserve(sizeof(*r));
+  struct bt_exit* r = reserve(sizeof(*r));
   if (r) {
     fill_header(&r->h, BT_EXIT, sizeof(*r), tgid, t, task_start_ns(p));
     r->exit_code = BPF_CORE_READ(p, exit_code);
@@ -279,7 +277,7 @@ int BPF_PROG(bt_exit, struct task_struct *p) {
  * exec'd into that container from outside the build's lineage join it. A
  * container is told by its mount namespace; the runner's own cgroup is
  * never taken, so processes outside builds stay outside. */
-static __always_inline void adopt_container_cgroup(struct task_struct *p, const struct bt_tracked *t) {
+static __always_inline void adopt_container_cgroup(struct task_struct* p, const struct bt_tracked* t) {
   __u32 mntns = BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum);
   __u64 cg = bpf_get_current_cgroup_id();
   if (mntns == t->runner_mntns || cg == t->runner_cgroup) return;
@@ -288,8 +286,8 @@ static __always_inline void adopt_container_cgroup(struct task_struct *p, const 
 }
 
 SEC("tp_btf/cgroup_rmdir")
-int BPF_PROG(bt_cgroup_rmdir, struct cgroup *cgrp, const char *path) {
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+int BPF_PROG(bt_cgroup_rmdir, struct cgroup* cgrp, const char* path) {
+  struct task_struct* task = (struct task_struct*)bpf_get_current_task_btf();
   if (BPF_CORE_READ(cgrp, root) != BPF_CORE_READ(task, cgroups, dfl_cgrp, root)) return 0; /* a v1 hierarchy */
   __u64 id = BPF_CORE_READ(cgrp, kn, id);
   bpf_map_delete_elem(&build_cgroups, &id);
@@ -297,13 +295,15 @@ int BPF_PROG(bt_cgroup_rmdir, struct cgroup *cgrp, const char *path) {
 }
 
 /* An untracked process exec'd in a container a build started: it joins the build. */
-static __always_inline struct bt_tracked *join_by_cgroup(struct task_struct *p, __u32 tgid) {
+static __always_inline struct bt_tracked* join_by_cgroup(struct task_struct* p, __u32 tgid) {
   __u64 cg = bpf_get_current_cgroup_id();
-  struct bt_build_key *key = bpf_map_lookup_elem(&build_cgroups, &cg);
+  struct bt_build_key* key = bpf_map_lookup_elem(&build_cgroups, &cg);
   if (!key) return 0;
   /* Its runner's cgroup and namespace are unknown: none is adopted. */
-  struct bt_tracked entry = {.root_tgid = key->root_tgid, .root_start_ns = key->root_start_ns,
-                             .runner_cgroup = cg, .runner_mntns = BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum)};
+  struct bt_tracked entry = {.root_tgid = key->root_tgid,
+                             .root_start_ns = key->root_start_ns,
+                             .runner_cgroup = cg,
+                             .runner_mntns = BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum)};
   if (bpf_map_update_elem(&tracked, &tgid, &entry, BPF_ANY)) {
     count_loss(BT_LOSS_TRACKED_FULL);
     return 0;
@@ -317,22 +317,22 @@ static __always_inline struct bt_tracked *join_by_cgroup(struct task_struct *p, 
  * one bpf_loop step per component keeps the verifier's work constant. */
 #define BT_PATH_DEPTH 64
 struct walk {
-  struct dentry *dentry;
-  struct mount *mnt;
+  struct dentry* dentry;
+  struct mount* mnt;
   __u32 off;
 };
 
-static long walk_step(__u64 index, void *ctx) {
-  struct walk *w = ctx;
-  struct scratch *s = scratch_buf();
+static long walk_step(__u64 index, void* ctx) {
+  struct walk* w = ctx;
+  struct scratch* s = scratch_buf();
   if (!s) return 1;
   /* Locals: BPF_CORE_READ would relocate w->mnt itself. */
-  struct mount *mnt = w->mnt;
-  struct dentry *dentry = w->dentry;
-  struct dentry *root = BPF_CORE_READ(mnt, mnt.mnt_root);
-  struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+  struct mount* mnt = w->mnt;
+  struct dentry* dentry = w->dentry;
+  struct dentry* root = BPF_CORE_READ(mnt, mnt.mnt_root);
+  struct dentry* parent = BPF_CORE_READ(dentry, d_parent);
   if (dentry == root || dentry == parent) {
-    struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+    struct mount* up = BPF_CORE_READ(mnt, mnt_parent);
     if (up == mnt) return 1; /* the real root */
     w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
     w->mnt = up;
@@ -350,8 +350,8 @@ static long walk_step(__u64 index, void *ctx) {
   return 0;
 }
 
-static __always_inline __u32 walk_path(struct path *path, char *tmp) {
-  struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
+static __always_inline __u32 walk_path(struct path* path, char* tmp) {
+  struct vfsmount* vfsmnt = BPF_CORE_READ(path, mnt);
   struct walk w = {
       .dentry = BPF_CORE_READ(path, dentry),
       .mnt = container_of(vfsmnt, struct mount, mnt),
@@ -368,7 +368,7 @@ static __always_inline __u32 walk_path(struct path *path, char *tmp) {
 }
 
 /* Copies the walked path into `dst`; returns its length with the NUL. */
-static __always_inline __u32 put_path(struct path *path, char *tmp, char *dst) {
+static __always_inline __u32 put_path(struct path* path, char* tmp, char* dst) {
   __u32 off = walk_path(path, tmp);
   __u32 len = BT_PATH_MAX - off;
   if (len > BT_PATH_MAX) len = BT_PATH_MAX;
@@ -378,10 +378,10 @@ static __always_inline __u32 put_path(struct path *path, char *tmp, char *dst) {
 }
 
 /* An untracked process exec'd: is it a CI runner? */
-static __always_inline void check_runner(struct task_struct *p, __u32 tgid) {
+static __always_inline void check_runner(struct task_struct* p, __u32 tgid) {
   char comm[16] = {};
   bpf_probe_read_kernel_str(comm, sizeof(comm), p->comm);
-  __u8 *how = bpf_map_lookup_elem(&runner_comms, comm);
+  __u8* how = bpf_map_lookup_elem(&runner_comms, comm);
   if (!how) return;
   __u16 flags = 0;
   if (*how == 1) {
@@ -389,7 +389,7 @@ static __always_inline void check_runner(struct task_struct *p, __u32 tgid) {
     bpf_map_update_elem(&runners, &tgid, &one, BPF_ANY);
     flags = BT_F_RUNNER_CONFIRMED;
   }
-  struct bt_runner *r = reserve(sizeof(*r));
+  struct bt_runner* r = reserve(sizeof(*r));
   if (!r) return;
   fill_header(&r->h, BT_RUNNER, sizeof(*r), tgid, 0, task_start_ns(p));
   r->h.flags = flags;
@@ -401,10 +401,10 @@ static __always_inline void check_runner(struct task_struct *p, __u32 tgid) {
  * (and the whole string fits BT_ENV_VAR_MAX). The walk's state lives in
  * the scratch map value, not on the stack: the verifier does not track
  * map memory, so it verifies a step once instead of 16384 times. */
-static long env_step(__u32 i, void *ctx) {
-  struct scratch *s = scratch_buf();
+static long env_step(__u32 i, void* ctx) {
+  struct scratch* s = scratch_buf();
   if (!s) return 1;
-  struct env_walk *w = &s->walk;
+  struct env_walk* w = &s->walk;
   if (i >= w->len || i >= BT_ENV_MAX) return 1;
   /* Masks after a barrier: clang would otherwise drop them for the range
    * checks above, which the verifier does not carry over. */
@@ -446,11 +446,11 @@ static long env_step(__u32 i, void *ctx) {
 
 /* Reads the environment of `mm` and leaves its allowed variables in
  * s->envout; returns their length (0: none, or unreadable). */
-static __always_inline __u32 allowed_env(struct scratch *s, struct mm_struct *mm) {
+static __always_inline __u32 allowed_env(struct scratch* s, struct mm_struct* mm) {
   __u64 start = BPF_CORE_READ(mm, env_start), end = BPF_CORE_READ(mm, env_end);
   __u64 len = end > start ? end - start : 0;
   if (len > BT_ENV_MAX) len = BT_ENV_MAX;
-  if (len == 0 || bpf_probe_read_user(s->env, len, (void *)start)) return 0;
+  if (len == 0 || bpf_probe_read_user(s->env, len, (void*)start)) return 0;
   __builtin_memset(&s->walk, 0, sizeof(s->walk));
   s->walk.len = len;
   s->walk.in_name = 1;
@@ -459,7 +459,7 @@ static __always_inline __u32 allowed_env(struct scratch *s, struct mm_struct *mm
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
+int BPF_PROG(bt_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm* bprm) {
   __u32 tgid = BPF_CORE_READ(p, tgid);
   struct bt_tracked fake, *t = bpf_map_lookup_elem(&tracked, &tgid);
   bool joined = false;
@@ -472,10 +472,10 @@ int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   }
   if (t != &fake && !joined) adopt_container_cgroup(p, t);
   __u64 me;
-  struct scratch *s = claim_scratch(&me);
+  struct scratch* s = claim_scratch(&me);
   if (!s) return 0;
-  struct bt_exec *r = (struct bt_exec *)s->rec;
-  char *rec = s->rec;
+  struct bt_exec* r = (struct bt_exec*)s->rec;
+  char* rec = s->rec;
   __u32 off = sizeof(*r);
 
   struct path exe_path = {};
@@ -488,7 +488,7 @@ int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   __u32 cwd_len = put_path(&cwd, s->tmp, rec + off);
   off += cwd_len;
 
-  struct mm_struct *mm = BPF_CORE_READ(p, mm);
+  struct mm_struct* mm = BPF_CORE_READ(p, mm);
   __u64 arg_start = BPF_CORE_READ(mm, arg_start), arg_end = BPF_CORE_READ(mm, arg_end);
   __u64 argv_len = arg_end > arg_start ? arg_end - arg_start : 0;
   __u16 flags = 0;
@@ -497,7 +497,7 @@ int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     flags |= BT_F_ARGV_TRUNCATED;
   }
   if (off > sizeof(*r) + 2 * BT_PATH_MAX) return 0;
-  if (argv_len && bpf_probe_read_user(rec + off, argv_len, (void *)arg_start)) {
+  if (argv_len && bpf_probe_read_user(rec + off, argv_len, (void*)arg_start)) {
     count_loss(BT_LOSS_READ_FAILED);
     argv_len = 0;
   }
@@ -509,7 +509,7 @@ int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
    * BT_ENV_TRIES at most (the count is the root's): a GitLab shell job
    * exports its CI_* variables only in the children of `bash -l`. */
   __u64 env_len = 0;
-  struct bt_tracked *root = 0;
+  struct bt_tracked* root = 0;
   if (t != &fake) {
     __u32 root_tgid = t->root_tgid;
     root = root_tgid == tgid ? t : bpf_map_lookup_elem(&tracked, &root_tgid);
@@ -547,7 +547,7 @@ int BPF_PROG(bt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 /* ---- files ---- */
 
-static __always_inline bool is_other_pid(const char *name, __u32 tgid) {
+static __always_inline bool is_other_pid(const char* name, __u32 tgid) {
   __u32 pid = 0;
   for (int i = 0; i < 10; i++) {
     char c = name[i];
@@ -559,7 +559,7 @@ static __always_inline bool is_other_pid(const char *name, __u32 tgid) {
 }
 
 /* Does basename `name` (`len` bytes) have the glob's literal ends? */
-static __always_inline bool glob_ends_match(const struct bt_glob *g, const char *name, __u32 len) {
+static __always_inline bool glob_ends_match(const struct bt_glob* g, const char* name, __u32 len) {
   __u32 pl = g->prefix_len, sl = g->suffix_len;
   if (pl >= BT_GLOB_PART || sl >= BT_GLOB_PART || pl + sl > len) return false;
   for (int j = 0; j < BT_GLOB_PART - 1; j++) {
@@ -573,8 +573,8 @@ static __always_inline bool glob_ends_match(const struct bt_glob *g, const char 
   return true;
 }
 
-static __always_inline bool same_parent(const char *a, const char *b) {
-  const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+static __always_inline bool same_parent(const char* a, const char* b) {
+  const __u64 *x = (const __u64*)a, *y = (const __u64*)b;
   for (int i = 0; i < BT_PARENT_MAX / 8; i++)
     if (x[i] != y[i]) return false;
   return true;
@@ -583,7 +583,7 @@ static __always_inline bool same_parent(const char *a, const char *b) {
 /* The secret-file filter: the flags of what `d` (a file a tracked process
  * opened) may match. Most opens cost one string read and one lookup; the
  * parent's name is read only for names that need it. */
-static __always_inline __u16 filter_open(struct dentry *d, __u32 tgid) {
+static __always_inline __u16 filter_open(struct dentry* d, __u32 tgid) {
   struct bt_name_key key = {};
   long n = bpf_probe_read_kernel_str(key.name, sizeof(key.name), BPF_CORE_READ(d, d_name.name));
   if (n <= 1) return 0;
@@ -608,7 +608,7 @@ static __always_inline __u16 filter_open(struct dentry *d, __u32 tgid) {
   for (__u32 i = 0; i < BT_GLOBS_MAX; i++) {
     if (i >= n_globs) break;
     __u32 slot = i;
-    struct bt_glob *g = bpf_map_lookup_elem(&secret_globs, &slot);
+    struct bt_glob* g = bpf_map_lookup_elem(&secret_globs, &slot);
     if (!g || !glob_ends_match(g, key.name, len)) continue;
     if (g->parent[0] == 0) return BT_NAME_SECRET;
     if (!have_parent) {
@@ -621,28 +621,27 @@ static __always_inline __u16 filter_open(struct dentry *d, __u32 tgid) {
 }
 
 /* The file behind descriptor `fd` of `task`, or null. */
-static __always_inline struct file *fd_file(struct task_struct *task, long fd) {
+static __always_inline struct file* fd_file(struct task_struct* task, long fd) {
   /* Direct loads through BTF pointers: no helper call each. */
-  struct fdtable *fdt = task->files->fdt;
+  struct fdtable* fdt = task->files->fdt;
   if (fd < 0 || !fdt || fd >= fdt->max_fds) return 0;
-  struct file **fds = fdt->fd;
-  struct file *file = 0;
+  struct file** fds = fdt->fd;
+  struct file* file = 0;
   bpf_probe_read_kernel(&file, sizeof(file), &fds[fd & 0xfffff]);
   return file;
 }
 
 /* A tracked process opened a file: `fd` is the new descriptor. */
-static __always_inline void on_open(struct task_struct *task, __u32 tgid, struct bt_tracked *t,
-                                    long fd) {
-  struct file *file = fd_file(task, fd);
+static __always_inline void on_open(struct task_struct* task, __u32 tgid, struct bt_tracked* t, long fd) {
+  struct file* file = fd_file(task, fd);
   if (!file) return;
   struct path path;
   if (bpf_probe_read_kernel(&path, sizeof(path), &file->f_path)) return;
   if (!filter_open(path.dentry, tgid)) return;
   __u64 me;
-  struct scratch *s = claim_scratch(&me);
+  struct scratch* s = claim_scratch(&me);
   if (!s) return;
-  struct bt_open *r = (struct bt_open *)s->rec;
+  struct bt_open* r = (struct bt_open*)s->rec;
   __u32 len = put_path(&path, s->tmp, s->rec + sizeof(*r));
   if (len == 0) return;
   fill_header(&r->h, BT_OPEN, sizeof(*r) + len, tgid, t, task_start_ns(task));
@@ -656,19 +655,19 @@ static __always_inline void on_open(struct task_struct *task, __u32 tgid, struct
 
 /* connect(fd, addr, len) returned `ret`: the arguments are still in the
  * saved user registers, the address in user memory. */
-static __always_inline void on_connect(struct task_struct *task, __u32 tgid, struct bt_tracked *t,
-                                       struct pt_regs *regs, long ret) {
+static __always_inline void on_connect(struct task_struct* task, __u32 tgid, struct bt_tracked* t, struct pt_regs* regs,
+                                       long ret) {
   long fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-  void *uaddr = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+  void* uaddr = (void*)PT_REGS_PARM2_CORE_SYSCALL(regs);
   struct sockaddr_in6 sa = {};
   if (bpf_probe_read_user(&sa, sizeof(sa), uaddr)) return;
   __u16 family = sa.sin6_family;
   if (family != AF_INET && family != AF_INET6) return;
-  struct bt_connect *r = reserve(sizeof(*r));
+  struct bt_connect* r = reserve(sizeof(*r));
   if (!r) return;
   fill_header(&r->h, BT_CONNECT, sizeof(*r), tgid, t, task_start_ns(task));
-  struct file *file = fd_file(task, fd);
-  struct socket *sock = file ? BPF_CORE_READ(file, private_data) : 0;
+  struct file* file = fd_file(task, fd);
+  struct socket* sock = file ? BPF_CORE_READ(file, private_data) : 0;
   r->family = family;
   r->sock_type = sock ? BPF_CORE_READ(sock, type) : 0;
   r->result = ret == -EINPROGRESS ? 0 : ret;
@@ -681,7 +680,7 @@ static __always_inline void on_connect(struct task_struct *task, __u32 tgid, str
   __builtin_memset(r->daddr, 0, sizeof(r->daddr));
   r->dport = bpf_ntohs(sa.sin6_port);
   if (family == AF_INET) {
-    struct sockaddr_in *in = (void *)&sa;
+    struct sockaddr_in* in = (void*)&sa;
     __builtin_memcpy(r->daddr, &in->sin_addr, 4);
   } else {
     __builtin_memcpy(r->daddr, &sa.sin6_addr, 16);
@@ -694,12 +693,12 @@ static __always_inline void on_connect(struct task_struct *task, __u32 tgid, str
  * the process's own buffer, since a linear UDP skb is copied to user
  * space without passing any tracepoint. `src` is the sender's address the
  * call returned (null: the socket's peer), `buf` the first buffer. */
-static __always_inline void on_datagram(struct task_struct *task, __u32 tgid, struct bt_tracked *t,
-                                        long fd, void *src, void *buf, __u64 len) {
-  struct file *file = fd_file(task, fd);
+static __always_inline void on_datagram(struct task_struct* task, __u32 tgid, struct bt_tracked* t, long fd, void* src,
+                                        void* buf, __u64 len) {
+  struct file* file = fd_file(task, fd);
   if (!file || (BPF_CORE_READ(file, f_inode, i_mode) & 0170000) != 0140000) return; /* S_IFSOCK */
-  struct socket *sock = BPF_CORE_READ(file, private_data);
-  struct sock *sk = BPF_CORE_READ(sock, sk);
+  struct socket* sock = BPF_CORE_READ(file, private_data);
+  struct sock* sk = BPF_CORE_READ(sock, sk);
   if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP) return;
   struct sockaddr_in6 from = {};
   if (src) {
@@ -708,21 +707,21 @@ static __always_inline void on_datagram(struct task_struct *task, __u32 tgid, st
     from.sin6_family = BPF_CORE_READ(sk, __sk_common.skc_family);
     from.sin6_port = BPF_CORE_READ(sk, __sk_common.skc_dport);
     if (from.sin6_family == AF_INET)
-      ((struct sockaddr_in *)&from)->sin_addr.s_addr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+      ((struct sockaddr_in*)&from)->sin_addr.s_addr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
     else
       BPF_CORE_READ_INTO(&from.sin6_addr, sk, __sk_common.skc_v6_daddr);
   }
   if (from.sin6_port != bpf_htons(53)) return;
   if (from.sin6_family != AF_INET && from.sin6_family != AF_INET6) return;
   __u64 me;
-  struct scratch *s = claim_scratch(&me);
+  struct scratch* s = claim_scratch(&me);
   if (!s) return;
-  struct bt_dns *r = (struct bt_dns *)s->rec;
+  struct bt_dns* r = (struct bt_dns*)s->rec;
   __u32 payload = len > BT_DNS_MAX ? BT_DNS_MAX : len;
   if (payload == 0 || bpf_probe_read_user(s->rec + sizeof(*r), payload, buf)) return;
   __builtin_memset(r->saddr, 0, sizeof(r->saddr));
   if (from.sin6_family == AF_INET)
-    __builtin_memcpy(r->saddr, &((struct sockaddr_in *)&from)->sin_addr, 4);
+    __builtin_memcpy(r->saddr, &((struct sockaddr_in*)&from)->sin_addr, 4);
   else
     __builtin_memcpy(r->saddr, &from.sin6_addr, 16);
   fill_header(&r->h, BT_DNS, sizeof(*r) + payload, tgid, t, task_start_ns(task));
@@ -733,8 +732,8 @@ static __always_inline void on_datagram(struct task_struct *task, __u32 tgid, st
 }
 
 /* recvmsg(fd, msg, flags) and the first message of recvmmsg. */
-static __always_inline void on_recvmsg(struct task_struct *task, __u32 tgid, struct bt_tracked *t, long fd,
-                                       struct user_msghdr *umsg, __u64 len) {
+static __always_inline void on_recvmsg(struct task_struct* task, __u32 tgid, struct bt_tracked* t, long fd,
+                                       struct user_msghdr* umsg, __u64 len) {
   struct user_msghdr msg;
   if (bpf_probe_read_user(&msg, sizeof(msg), umsg) || msg.msg_iovlen < 1) return;
   struct iovec iov;
@@ -745,10 +744,9 @@ static __always_inline void on_recvmsg(struct task_struct *task, __u32 tgid, str
 
 /* ---- other processes' memory ---- */
 
-static __always_inline void proc_access(struct task_struct *task, __u32 tgid,
-                                        struct bt_tracked *t, __u32 target, __s32 result,
-                                        __u16 flags) {
-  struct bt_proc_access *r = reserve(sizeof(*r));
+static __always_inline void proc_access(struct task_struct* task, __u32 tgid, struct bt_tracked* t, __u32 target,
+                                        __s32 result, __u16 flags) {
+  struct bt_proc_access* r = reserve(sizeof(*r));
   if (!r) return;
   fill_header(&r->h, BT_PROC_ACCESS, sizeof(*r), tgid, t, task_start_ns(task));
   r->h.flags = flags;
@@ -801,20 +799,20 @@ static __always_inline enum call call_of(long nr) {
 }
 
 /* A tracked process received data: DNS answers only (see on_datagram). */
-static __always_inline void on_receive(struct task_struct *task, __u32 tgid, struct bt_tracked *t,
-                                       struct pt_regs *regs, long nr, long ret) {
+static __always_inline void on_receive(struct task_struct* task, __u32 tgid, struct bt_tracked* t, struct pt_regs* regs,
+                                       long nr, long ret) {
   long fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-  void *arg2 = (void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+  void* arg2 = (void*)PT_REGS_PARM2_CORE_SYSCALL(regs);
   if (nr == NR_read) {
     /* A resolver reading its UDP socket connected to port 53 (Go's does);
      * only processes that connected one pay more than the lookup. */
     if (t->udp53) on_datagram(task, tgid, t, fd, 0, arg2, ret);
   } else if (nr == NR_recvfrom) {
-    on_datagram(task, tgid, t, fd, (void *)PT_REGS_PARM5_CORE_SYSCALL(regs), arg2, ret);
+    on_datagram(task, tgid, t, fd, (void*)PT_REGS_PARM5_CORE_SYSCALL(regs), arg2, ret);
   } else if (nr == NR_recvmsg) {
     on_recvmsg(task, tgid, t, fd, arg2, ret);
   } else {
-    struct mmsghdr *vec = arg2;
+    struct mmsghdr* vec = arg2;
     __u32 first_len = 0;
     bpf_probe_read_user(&first_len, sizeof(first_len), &vec->msg_len);
     on_recvmsg(task, tgid, t, fd, &vec->msg_hdr, first_len);
@@ -823,14 +821,14 @@ static __always_inline void on_receive(struct task_struct *task, __u32 tgid, str
 
 /* At a system call's exit the result is known and the arguments are still
  * in the saved registers. */
-static __always_inline int on_sys_exit(struct pt_regs *regs, long nr, long ret) {
+static __always_inline int on_sys_exit(struct pt_regs* regs, long nr, long ret) {
   enum call call = call_of(nr);
   if (call == CALL_NONE) return 0;
   if (call == CALL_RECEIVE && (ret <= 0 || (nr == NR_read && !udp53_seen))) return 0;
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   struct bt_tracked fake, *t = build_of(tgid, &fake);
   if (!t) return 0;
-  struct task_struct *task = bpf_get_current_task_btf();
+  struct task_struct* task = bpf_get_current_task_btf();
   switch (call) {
     case CALL_OPEN:
       on_open(task, tgid, t, ret);
@@ -859,11 +857,11 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long nr, long ret) 
 /* Preferred: one tracepoint program per system call of interest
  * (syscalls:sys_exit_*), so no BPF program runs for the host's other
  * system calls; the loader picks these when tracefs has the syscall events. */
-#define SYSCALL_EXIT(name, number)                                                  \
-  SEC("tracepoint/syscalls/sys_exit_" #name)                                      \
-  int bt_exit_##name(struct trace_event_raw_sys_exit *ctx) {                      \
-    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()); \
-    return on_sys_exit(regs, number, ctx->ret);                                   \
+#define SYSCALL_EXIT(name, number)                                                        \
+  SEC("tracepoint/syscalls/sys_exit_" #name)                                              \
+  int bt_exit_##name(struct trace_event_raw_sys_exit* ctx) {                              \
+    struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf()); \
+    return on_sys_exit(regs, number, ctx->ret);                                           \
   }
 SYSCALL_EXIT(open, NR_open)
 SYSCALL_EXIT(creat, NR_creat)
@@ -881,6 +879,6 @@ SYSCALL_EXIT(process_vm_readv, NR_process_vm_readv)
  * number is checked first, so the cost for the others is a load and a few
  * compares, but the program runs for all of them. */
 SEC("tp_btf/sys_exit")
-int BPF_PROG(bt_sys_exit, struct pt_regs *regs, long ret) {
+int BPF_PROG(bt_sys_exit, struct pt_regs* regs, long ret) {
   return on_sys_exit(regs, regs->orig_ax /* a direct load */, ret);
 }

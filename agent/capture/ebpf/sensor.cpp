@@ -113,10 +113,14 @@ Status load_runner_comms(struct sensor* s, const std::vector<RunnerComm>& comms)
 
 std::string_view loss_reason(int index) {
   switch (index) {
-    case BT_LOSS_RING_FULL: return "ring_full";
-    case BT_LOSS_TRACKED_FULL: return "tracked_full";
-    case BT_LOSS_CONTENDED: return "scratch_contended";
-    default: return "kernel_read_failed";
+    case BT_LOSS_RING_FULL:
+      return "ring_full";
+    case BT_LOSS_TRACKED_FULL:
+      return "tracked_full";
+    case BT_LOSS_CONTENDED:
+      return "scratch_contended";
+    default:
+      return "kernel_read_failed";
   }
 }
 
@@ -129,7 +133,7 @@ constexpr const char* kTracefs = "/sys/kernel/tracing";
 // mounted at boot, so it is mounted here (we are still root).
 bool syscall_tracepoints() {
   const std::string probe = std::string(kTracefs) + "/events/syscalls/sys_exit_openat/id";
-  struct stat st{};
+  struct stat st {};
   if (::stat(probe.c_str(), &st) == 0) return true;
   if (::mount("nodev", kTracefs, "tracefs", 0, nullptr) != 0) return false;
   log::info("ebpf", std::string("mounted tracefs on ") + kTracefs + " for the syscall tracepoints");
@@ -141,10 +145,9 @@ bool syscall_tracepoints() {
 // call on the host.
 void choose_syscall_programs(struct sensor* s, bool per_syscall) {
   struct bpf_program* per_call[] = {
-      s->progs.bt_exit_open,    s->progs.bt_exit_creat,    s->progs.bt_exit_openat,
-      s->progs.bt_exit_openat2, s->progs.bt_exit_connect,  s->progs.bt_exit_read,
-      s->progs.bt_exit_recvfrom, s->progs.bt_exit_recvmsg, s->progs.bt_exit_recvmmsg,
-      s->progs.bt_exit_ptrace,  s->progs.bt_exit_process_vm_readv};
+      s->progs.bt_exit_open,     s->progs.bt_exit_creat,  s->progs.bt_exit_openat,          s->progs.bt_exit_openat2,
+      s->progs.bt_exit_connect,  s->progs.bt_exit_read,   s->progs.bt_exit_recvfrom,        s->progs.bt_exit_recvmsg,
+      s->progs.bt_exit_recvmmsg, s->progs.bt_exit_ptrace, s->progs.bt_exit_process_vm_readv};
   for (struct bpf_program* p : per_call) bpf_program__set_autoload(p, per_syscall);
   bpf_program__set_autoload(s->progs.bt_sys_exit, !per_syscall);
 }
@@ -155,14 +158,16 @@ Status check_kernel(const Options& options) {
   if (options.ring_bytes < 4096 || (options.ring_bytes & (options.ring_bytes - 1)))
     return make_error(ErrorCode::kInvalidArgument, "the ring buffer size must be a power of two of at least 4 KiB");
   const std::string btf = options.btf_file.empty() ? "/sys/kernel/btf/vmlinux" : options.btf_file;
-  struct stat st{};
+  struct stat st {};
   if (::stat(btf.c_str(), &st) != 0)
-    return make_error(ErrorCode::kUnavailable,
-                      "this kernel has no BTF (" + btf + " is missing: it needs CONFIG_DEBUG_INFO_BTF=y, "
-                      "or ebpf.btf_file naming a BTF file for it)" + kFallback);
+    return make_error(ErrorCode::kUnavailable, "this kernel has no BTF (" + btf +
+                                                   " is missing: it needs CONFIG_DEBUG_INFO_BTF=y, "
+                                                   "or ebpf.btf_file naming a BTF file for it)" +
+                                                   kFallback);
   if (::geteuid() != 0)
-    return make_error(ErrorCode::kUnavailable,
-                      std::string("the eBPF sensor must start as root (it drops its capabilities once loaded)") + kFallback);
+    return make_error(
+        ErrorCode::kUnavailable,
+        std::string("the eBPF sensor must start as root (it drops its capabilities once loaded)") + kFallback);
   if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) != 1)
     return make_error(ErrorCode::kUnavailable,
                       std::string("this kernel has no BPF ring buffer (Linux 5.8 or later is needed)") + kFallback);
@@ -190,9 +195,8 @@ Result<std::unique_ptr<Sensor>> Sensor::start(const Options& options) {
   self->per_syscall_ = !options.raw_sys_exit && syscall_tracepoints();
   choose_syscall_programs(s, self->per_syscall_);
   if (int err = sensor__load(s))
-    return make_error(ErrorCode::kUnavailable,
-                      "loading the BPF programs failed (" + std::string(std::strerror(-err)) +
-                          "; `--log-level debug` shows the verifier's reason)" + kFallback);
+    return make_error(ErrorCode::kUnavailable, "loading the BPF programs failed (" + std::string(std::strerror(-err)) +
+                                                   "; `--log-level debug` shows the verifier's reason)" + kFallback);
   if (Status f = load_filter(s, options.filter); !f) return f.error();
   if (Status c = load_runner_comms(s, options.runner_comms); !c) return c.error();
   if (Status e = load_env_allow(s, options.env_allow); !e) return e.error();

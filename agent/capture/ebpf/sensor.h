@@ -24,7 +24,7 @@ struct ring_buffer;
 namespace bt::agent::ebpf {
 
 struct RunnerComm {
-  std::string comm;  // the task name after exec (at most 15 bytes)
+  std::string comm;        // the task name after exec (at most 15 bytes)
   bool confirmed = false;  // the name alone makes it a runner; else user space checks argv
 };
 

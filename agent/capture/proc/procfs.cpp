@@ -13,9 +13,7 @@ namespace bt::agent::procfs {
 
 namespace {
 
-std::string proc(pid_t pid, const char* file) {
-  return "/proc/" + std::to_string(pid) + "/" + file;
-}
+std::string proc(pid_t pid, const char* file) { return "/proc/" + std::to_string(pid) + "/" + file; }
 
 bool read_file(const std::string& path, std::string* out, std::size_t max) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

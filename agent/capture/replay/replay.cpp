@@ -56,9 +56,12 @@ uint64_t synthetic(uint64_t count, const Target& target) {
     ev.process.key = std::to_string(ev.process.pid) + "-" + std::to_string(ev.time_ns);
     ev.process.exe = "/usr/bin/cc";
     if (i % 2 == 0) {
-      ev.body = events::ProcessExec{{"cc", "-O2", "-c", "src/file" + std::to_string(i) + ".c", "-o",
-                                     "obj/file" + std::to_string(i) + ".o"},
-                                    "/work/synthetic", "", "", ""};
+      ev.body = events::ProcessExec{
+          {"cc", "-O2", "-c", "src/file" + std::to_string(i) + ".c", "-o", "obj/file" + std::to_string(i) + ".o"},
+          "/work/synthetic",
+          "",
+          "",
+          ""};
     } else {
       ev.body = events::ProcessExit{0, 0, 1000000};
     }

@@ -12,9 +12,9 @@
 #include <cstring>
 
 #include "agent/capture/dns/dns.h"
-#include "common/clock.h"
-#include "agent/capture/wrap/pidfd.h"
 #include "agent/capture/proc/procfs.h"
+#include "agent/capture/wrap/pidfd.h"
+#include "common/clock.h"
 
 #ifndef __NR_pidfd_getfd
 #define __NR_pidfd_getfd 438
@@ -48,8 +48,8 @@ std::optional<ConnectCall> read_connect(pid_t tid, const uint64_t* args) {
   const std::size_t len = std::min<uint64_t>(args[2], sizeof call.addr);
   if (len < sizeof(sa_family_t) || !procfs::read_memory(tid, args[1], &call.addr, len)) return std::nullopt;
   const sa_family_t family = call.addr.ss_family;
-  if ((family != AF_INET && family != AF_INET6) ||
-      (family == AF_INET6 && len < sizeof(sockaddr_in6)) || (family == AF_INET && len < sizeof(sockaddr_in)))
+  if ((family != AF_INET && family != AF_INET6) || (family == AF_INET6 && len < sizeof(sockaddr_in6)) ||
+      (family == AF_INET && len < sizeof(sockaddr_in)))
     return std::nullopt;
   call.addr_len = static_cast<socklen_t>(len);
   call.connect.time_ns = clock::now_ns();

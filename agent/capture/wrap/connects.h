@@ -9,8 +9,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <map>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>

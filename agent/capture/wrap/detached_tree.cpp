@@ -75,8 +75,8 @@ class DetachedTree final : public Tree {
 
   std::mutex exec_mu;
   std::vector<ExecRequest> exec_requests;  // from the notifier thread
-  UniqueFd wake_fd;    // eventfd: exec requests are queued
-  UniqueFd signal_fd;  // SIGCHLD
+  UniqueFd wake_fd;                        // eventfd: exec requests are queued
+  UniqueFd signal_fd;                      // SIGCHLD
   UniqueFd epoll_fd;
   std::set<pid_t> seized;                         // threads attached for an exec
   std::unordered_map<pid_t, int> pidfd_of;        // reported processes, watched
@@ -151,8 +151,7 @@ bool DetachedTree::step_detached(int timeout_ms) {
     } else if (tag == kSignalTag) {
       child_news = true;
       signalfd_siginfo infos[8];  // coalesced: one read empties it
-      while (::read(signal_fd.get(), infos, sizeof infos) == static_cast<ssize_t>(sizeof infos)) {
-      }
+      while (::read(signal_fd.get(), infos, sizeof infos) == static_cast<ssize_t>(sizeof infos)) {}
     } else if (tag == kPidfdTag) {
       on_pidfd_ready(static_cast<pid_t>(events[i].data.u64 & 0xffffffffu));
     }

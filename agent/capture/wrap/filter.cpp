@@ -19,11 +19,13 @@ namespace {
 // connect, which go to the notifier when the kernel allows it. Everything
 // else runs at full speed: execs, forks and exits are ptrace events.
 constexpr long kTracedSyscalls[] = {
-    __NR_process_vm_readv, __NR_ptrace,
+    __NR_process_vm_readv,
+    __NR_ptrace,
     // DNS answers (a response carries its question too): recvmsg and
     // recvmmsg; recvfrom only with a source address (the filter checks), as
     // resolvers call it -- a TCP stream's recv() passes none and never stops.
-    __NR_recvmsg, __NR_recvmmsg,
+    __NR_recvmsg,
+    __NR_recvmmsg,
 };
 
 }  // namespace
@@ -32,9 +34,7 @@ std::vector<sock_filter> build_filter(FilterPlan plan) {
   const uint32_t notify_action = plan.opens;
   std::vector<sock_filter> f;
   auto stmt = [&](uint16_t code, uint32_t k) { f.push_back(BPF_STMT(code, k)); };
-  auto jump = [&](uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
-    f.push_back(BPF_JUMP(code, k, jt, jf));
-  };
+  auto jump = [&](uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) { f.push_back(BPF_JUMP(code, k, jt, jf)); };
   const uint32_t trace = plan.others;
   // A syscall of another ABI (int 0x80, x32) is stopped too, so it cannot
   // be used to open a secret unseen; the tracer counts it.

@@ -35,8 +35,7 @@ struct Filters {
 
 [[noreturn]] void child_main(int go_fd, int err_fd, int listener_sock, std::vector<char*>& argv, Filters* filters) {
   char go = 0;
-  while (::read(go_fd, &go, 1) < 0 && errno == EINTR) {
-  }
+  while (::read(go_fd, &go, 1) < 0 && errno == EINTR) {}
   if (go != 'g') ::_exit(126);  // the tracer gave up
   unblock_sigchld();            // the tracer blocks it; the build must not inherit that
   // Only one filter in a process's chain may have a listener: under one
@@ -71,16 +70,14 @@ Result<Pipe> make_socket_pair() {
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-constexpr long kSeizeOptions = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                               PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD |
-                               PTRACE_O_EXITKILL;
+constexpr long kSeizeOptions = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
+                               PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
 
 }  // namespace
 
 void abandon(pid_t pid) {
   ::kill(pid, SIGKILL);
-  while (::waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
-  }
+  while (::waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {}
 }
 
 Result<Launched> launch(const std::vector<std::string>& command, bool detached) {

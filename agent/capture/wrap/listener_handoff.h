@@ -52,8 +52,7 @@ inline int receive_listener(int sock) {
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   ssize_t got;
-  while ((got = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
-  }
+  while ((got = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
   if (got != 1 || tag != 'n') return -1;
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
   if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return kListenerLost;

@@ -17,14 +17,13 @@
 #include <cstring>
 #include <vector>
 
-#include "common/clock.h"
+#include "agent/capture/proc/procfs.h"
 #include "agent/capture/wrap/listener_handoff.h"
 #include "agent/capture/wrap/opens.h"
-#include "agent/capture/proc/procfs.h"
 #include "agent/capture/wrap/seccomp_compat.h"
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/log.h"
-
 
 namespace bt::agent::wrap {
 
@@ -40,9 +39,11 @@ int recv_flags(long nr, const uint64_t* a) { return static_cast<int>(nr == __NR_
 
 }  // namespace
 
-Notifier::Notifier(UniqueFd listener, LockedSink& sink, DnsSockets& dns, NotifierOptions options,
-                   ExecCall on_exec_call)
-    : listener_(std::move(listener)), sink_(sink), dns_(dns), options_(options),
+Notifier::Notifier(UniqueFd listener, LockedSink& sink, DnsSockets& dns, NotifierOptions options, ExecCall on_exec_call)
+    : listener_(std::move(listener)),
+      sink_(sink),
+      dns_(dns),
+      options_(options),
       on_exec_call_(std::move(on_exec_call)) {
   // The kernel's structs may have grown past our headers': ask their sizes.
   seccomp_notif_sizes sizes{};
@@ -57,9 +58,7 @@ Notifier::Notifier(UniqueFd listener, LockedSink& sink, DnsSockets& dns, Notifie
     log::debug("wrap", "no synchronous wake-up for notifications (Linux < 6.6): each costs a CPU switch");
 }
 
-Notifier::~Notifier() {
-  stop();
-}
+Notifier::~Notifier() { stop(); }
 
 void Notifier::start() {
   if (thread_.joinable()) return;
@@ -131,17 +130,21 @@ void Notifier::answer(const seccomp_notif& req) {
     return respond(req.id, 0, true);
   }
   switch (req.data.nr) {
-    case __NR_connect: return answer_connect(req, args);
+    case __NR_connect:
+      return answer_connect(req, args);
     case __NR_execve:
     case __NR_execveat:
       if (on_exec_call_) return on_exec_call_(req.id, static_cast<pid_t>(req.pid));
       return respond(req.id, 0, true);
     case __NR_process_vm_readv:
-    case __NR_ptrace: return answer_process_access(req, args);
+    case __NR_ptrace:
+      return answer_process_access(req, args);
     case __NR_recvfrom:
     case __NR_recvmsg:
-    case __NR_recvmmsg: return answer_recv(req, args);
-    default: return answer_open(req, args);
+    case __NR_recvmmsg:
+      return answer_recv(req, args);
+    default:
+      return answer_open(req, args);
   }
 }
 
@@ -157,8 +160,7 @@ void Notifier::answer_process_access(const seccomp_notif& req, const uint64_t* a
   // on tracees the caller already has.
   if (is_ptrace && args[0] != PTRACE_ATTACH && args[0] != PTRACE_SEIZE) return respond(req.id, 0, true);
   const capture::ProcessAccess access{clock::now_ns(), static_cast<uint64_t>(process_of(tid)),
-                                      is_ptrace ? args[1] : args[0],
-                                      is_ptrace ? "ptrace_attach" : "process_vm_readv"};
+                                      is_ptrace ? args[1] : args[0], is_ptrace ? "ptrace_attach" : "process_vm_readv"};
   const auto hold = sink_.hold();
   respond(req.id, 0, true);
   sink_.inner().on(access);
@@ -205,8 +207,8 @@ bool Notifier::peek_dns(pid_t pid, int sock, const std::string& server) {
   std::vector<uint8_t> buf(kMaxDnsMessage);
   sockaddr_storage from{};
   socklen_t from_len = sizeof from;
-  const ssize_t n = ::recvfrom(sock, buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT,
-                               reinterpret_cast<sockaddr*>(&from), &from_len);
+  const ssize_t n =
+      ::recvfrom(sock, buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &from_len);
   if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
   std::string source = server;
   if (source.empty() && (from.ss_family == AF_INET || from.ss_family == AF_INET6)) {
@@ -236,9 +238,7 @@ void Notifier::wait_then_peek(uint64_t id, pid_t pid, int sock, std::string serv
 
 // Only an id still valid after reading the caller's memory proves the
 // bytes were its own: it may have died and its pid been reused meanwhile.
-bool Notifier::still_waiting(uint64_t id) {
-  return ::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
-}
+bool Notifier::still_waiting(uint64_t id) { return ::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0; }
 
 // `error`: 0 or -errno, the call's result; `go_on`: let the kernel run the
 // call instead. ENOENT: the caller is gone (killed while it waited).

@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <string>
 
-#include "common/clock.h"
 #include "agent/capture/proc/procfs.h"
+#include "common/clock.h"
 #include "common/fs.h"
 
 namespace bt::agent::wrap {
@@ -20,25 +20,28 @@ struct OpenArgs {
 std::optional<OpenArgs> open_args(pid_t tid, long nr, const uint64_t* a) {
   switch (nr) {
 #ifdef __NR_open
-    case __NR_open: return OpenArgs{AT_FDCWD, a[0], a[1]};
+    case __NR_open:
+      return OpenArgs{AT_FDCWD, a[0], a[1]};
 #endif
 #ifdef __NR_creat
-    case __NR_creat: return OpenArgs{AT_FDCWD, a[0], O_WRONLY | O_CREAT | O_TRUNC};
+    case __NR_creat:
+      return OpenArgs{AT_FDCWD, a[0], O_WRONLY | O_CREAT | O_TRUNC};
 #endif
-    case __NR_openat: return OpenArgs{static_cast<int>(a[0]), a[1], a[2]};
+    case __NR_openat:
+      return OpenArgs{static_cast<int>(a[0]), a[1], a[2]};
     case __NR_openat2: {
       uint64_t flags = 0;  // struct open_how starts with its u64 flags
       procfs::read_memory(tid, a[2], &flags, sizeof flags);
       return OpenArgs{static_cast<int>(a[0]), a[1], flags};
     }
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
 }  // namespace
 
-std::optional<capture::Open> read_open(pid_t tid, long nr, const uint64_t* args,
-                                       const capture::Sink& sink) {
+std::optional<capture::Open> read_open(pid_t tid, long nr, const uint64_t* args, const capture::Sink& sink) {
   const auto call = open_args(tid, nr, args);
   if (!call) return std::nullopt;
   std::string path;

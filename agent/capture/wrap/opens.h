@@ -40,7 +40,6 @@ inline constexpr OpenCall kOpenCalls[] = {
 // path, when the sink wants its last path component; nullopt otherwise
 // (most opens: one small read of the tracee's memory, nothing more). The
 // result's pid is left 0: the caller knows the thread's process.
-std::optional<capture::Open> read_open(pid_t tid, long nr, const uint64_t* args,
-                                       const capture::Sink& sink);
+std::optional<capture::Open> read_open(pid_t tid, long nr, const uint64_t* args, const capture::Sink& sink);
 
 }  // namespace bt::agent::wrap

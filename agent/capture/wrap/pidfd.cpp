@@ -81,8 +81,7 @@ bool exit_status_supported() {
     const int fd = open(child);
     ::close(gate[1]);
     int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}
     if (fd < 0) return false;
     const auto got = exit_status(fd);
     ::close(fd);

@@ -158,8 +158,7 @@ void PtraceTree::on_connect(pid_t tid, const uint64_t* args, bool* want_exit) {
 
 int PtraceTree::on_seccomp(pid_t tid) {
   __ptrace_syscall_info info{};
-  if (::ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) <= 0 ||
-      info.op != PTRACE_SYSCALL_INFO_SECCOMP)
+  if (::ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) <= 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP)
     return PTRACE_CONT;
   if (info.arch != kAuditArch || info.seccomp.nr >= kX32Bit) {
     ++outcome.foreign_abi_syscalls;
@@ -185,23 +184,23 @@ int PtraceTree::on_seccomp(pid_t tid) {
       if (on_dns_recv(tid, nr, a)) return PTRACE_SYSCALL;
       break;
     case __NR_process_vm_readv:
-      sink.on(capture::ProcessAccess{clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[0],
-                                  "process_vm_readv"});
+      sink.on(
+          capture::ProcessAccess{clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[0], "process_vm_readv"});
       break;
     case __NR_ptrace:
       if (a[0] == PTRACE_ATTACH || a[0] == PTRACE_SEIZE)
-        sink.on(capture::ProcessAccess{clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[1],
-                                    "ptrace_attach"});
+        sink.on(capture::ProcessAccess{clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[1], "ptrace_attach"});
       break;
-    default: break;
+    default:
+      break;
   }
   return PTRACE_CONT;
 }
 
 void PtraceTree::on_syscall_exit(pid_t tid) {
   __ptrace_syscall_info info{};
-  const bool have = ::ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) > 0 &&
-                    info.op == PTRACE_SYSCALL_INFO_EXIT;
+  const bool have =
+      ::ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) > 0 && info.op == PTRACE_SYSCALL_INFO_EXIT;
   const int64_t rval = have ? info.exit.rval : -ENOSYS;
   if (auto r = pending_recv.find(tid); r != pending_recv.end()) {
     const PendingRecv recv = r->second;
@@ -287,7 +286,9 @@ void PtraceTree::handle_stop(pid_t tid, int status) {
     return;
   }
   switch (event) {
-    case PTRACE_EVENT_SECCOMP: resume(tid, on_seccomp(tid)); return;
+    case PTRACE_EVENT_SECCOMP:
+      resume(tid, on_seccomp(tid));
+      return;
     case PTRACE_EVENT_FORK:
     case PTRACE_EVENT_VFORK:
     case PTRACE_EVENT_CLONE: {
@@ -305,8 +306,10 @@ void PtraceTree::handle_stop(pid_t tid, int status) {
     case PTRACE_EVENT_STOP:
       // Group-stop (the build was stopped by a signal): stay stopped but
       // keep listening. Anything else (a new task's first stop): go on.
-      if (is_stop_signal(sig)) resume(tid, PTRACE_LISTEN);
-      else resume(tid, PTRACE_CONT);
+      if (is_stop_signal(sig))
+        resume(tid, PTRACE_LISTEN);
+      else
+        resume(tid, PTRACE_CONT);
       return;
     default:
       // A signal on its way to the tracee: deliver it.
@@ -314,7 +317,6 @@ void PtraceTree::handle_stop(pid_t tid, int status) {
       return;
   }
 }
-
 
 // Waits for the next tracee event. Every ptrace stop and exit also sends
 // SIGCHLD, which run() keeps blocked in all of the agent's threads, so it

@@ -25,8 +25,8 @@ Result<std::unique_ptr<Tracer>> Tracer::start(const Options& options, capture::S
   if (!launched) return launched.error();
   const pid_t pid = launched->pid;
   // Without a listener there is no detached tree: every process stays ptraced.
-  std::unique_ptr<Tree> tree = want_detached && launched->listener ? detached_tree(sink, options, pid)
-                                                                   : ptrace_tree(sink, options, pid);
+  std::unique_ptr<Tree> tree =
+      want_detached && launched->listener ? detached_tree(sink, options, pid) : ptrace_tree(sink, options, pid);
   tree->processes[pid] = procfs::start_time_ns(pid);
   sink.on(capture::Fork{clock::now_ns(), static_cast<uint64_t>(::getpid()), static_cast<uint64_t>(pid),
                         tree->processes[pid]});
@@ -64,10 +64,10 @@ Result<Outcome> run_unmonitored(const std::vector<std::string>& command) {
     ::_exit(127);
   }
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   Outcome o;
-  if (WIFEXITED(status)) o.exit_code = WEXITSTATUS(status);
+  if (WIFEXITED(status))
+    o.exit_code = WEXITSTATUS(status);
   else {
     o.exit_code = -1;
     o.signal = WTERMSIG(status);

@@ -19,9 +19,7 @@ void unblock_sigchld() {
   ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
 }
 
-bool is_stop_signal(int sig) {
-  return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
-}
+bool is_stop_signal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
 
 capture::Exec read_exec_stop(pid_t pid, pid_t* former) {
   unsigned long caller = static_cast<unsigned long>(pid);

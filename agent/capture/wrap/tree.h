@@ -4,8 +4,8 @@
 // ptrace stops both still take (an exec stop). Internal to agent/capture/wrap.
 #pragma once
 
-#include <signal.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/types.h>
 
@@ -56,7 +56,8 @@ capture::Exec read_exec_stop(pid_t pid, pid_t* former);
 // One way of following the build's tree, from the command's exec until
 // every process of it is gone.
 struct Tree {
-  Tree(capture::Sink& s, const Options& o, pid_t main_pid) : locked(s), sink(locked.inner()), options(o), main(main_pid) {}
+  Tree(capture::Sink& s, const Options& o, pid_t main_pid)
+      : locked(s), sink(locked.inner()), options(o), main(main_pid) {}
   virtual ~Tree() = default;
 
   // Answers notifications on `listener` (invalid: there is none).

@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <set>
 #include <array>
 #include <cctype>
 #include <optional>
+#include <set>
 #include <string_view>
 
 #include "agent/enrich/rules/redact.h"
@@ -56,8 +56,8 @@ constexpr std::array<CiSystem, 8> kSystems = {{
     {"tekton",
      {{{"TEKTON_TASK_RUN", ""}, {}}},
      {"${TEKTON_PIPELINE}/${TEKTON_PIPELINE_TASK}", "${TEKTON_TASK}", "${TEKTON_TASK_RUN}"},
-     {"${TEKTON_NAMESPACE}/${TEKTON_PIPELINE_RUN}", "${TEKTON_PIPELINE_RUN}",
-      "${TEKTON_NAMESPACE}/${TEKTON_TASK_RUN}", "${TEKTON_TASK_RUN}"},
+     {"${TEKTON_NAMESPACE}/${TEKTON_PIPELINE_RUN}", "${TEKTON_PIPELINE_RUN}", "${TEKTON_NAMESPACE}/${TEKTON_TASK_RUN}",
+      "${TEKTON_TASK_RUN}"},
      {},
      {"${TEKTON_DASHBOARD_URL}/#/namespaces/${TEKTON_NAMESPACE}/pipelineruns/${TEKTON_PIPELINE_RUN}",
       "${TEKTON_DASHBOARD_URL}/#/namespaces/${TEKTON_NAMESPACE}/taskruns/${TEKTON_TASK_RUN}"},
@@ -162,8 +162,7 @@ bool holds(const Condition& c, const Environment& env) {
 
 const CiSystem* detect(const Environment& env) {
   for (const auto& s : kSystems)
-    if (std::all_of(s.detect.begin(), s.detect.end(), [&](const Condition& c) { return holds(c, env); }))
-      return &s;
+    if (std::all_of(s.detect.begin(), s.detect.end(), [&](const Condition& c) { return holds(c, env); })) return &s;
   return nullptr;
 }
 
@@ -362,8 +361,8 @@ std::string tekton_step_template() {
   }};
   std::string md = "```yaml\nstepTemplate:\n  env:\n";
   for (const auto& [name, path] : kTektonEnv)
-    md += "    - name: " + std::string(name) + "\n      valueFrom: {fieldRef: {fieldPath: \"" +
-          std::string(path) + "\"}}\n";
+    md += "    - name: " + std::string(name) + "\n      valueFrom: {fieldRef: {fieldPath: \"" + std::string(path) +
+          "\"}}\n";
   md +=
       "    - name: TEKTON_DASHBOARD_URL\n      value: https://tekton.example.com\n"
       "    - name: BUILDTRAIL_REPOSITORY\n      value: $(params.repo-url)\n"

@@ -45,8 +45,7 @@ Result<FileDigest> Cache::file(const std::string& path) {
     ::close(fd);
     return make_error(ErrorCode::kInvalidArgument, path + ": not a regular file");
   }
-  const Key key{st.st_dev, st.st_ino, static_cast<uint64_t>(st.st_size), st.st_mtim.tv_sec,
-                st.st_mtim.tv_nsec};
+  const Key key{st.st_dev, st.st_ino, static_cast<uint64_t>(st.st_size), st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
   {
     std::lock_guard lock(mu_);
     if (auto it = entries_.find(key); it != entries_.end()) {

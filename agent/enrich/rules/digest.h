@@ -31,5 +31,4 @@ class Cache {
   std::size_t max_entries_;
 };
 
-
 }  // namespace bt::agent::digest

@@ -29,8 +29,8 @@
 #include "common/words.h"
 
 #include <algorithm>
-#include <cctype>
 #include <array>
+#include <cctype>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -44,9 +44,20 @@ using std::string_view;
 constexpr string_view kOpen = "[REDACTED:";
 
 constexpr std::array<string_view, 14> kKinds = {
-    "password",     "token",          "api_key",      "authorization", "url_credentials",
-    "aws_access_key", "aws_secret_key", "github_token", "gitlab_token",  "slack_token",
-    "jwt",          "private_key",    "npm_token",    "generic_secret",
+    "password",
+    "token",
+    "api_key",
+    "authorization",
+    "url_credentials",
+    "aws_access_key",
+    "aws_secret_key",
+    "github_token",
+    "gitlab_token",
+    "slack_token",
+    "jwt",
+    "private_key",
+    "npm_token",
+    "generic_secret",
 };
 
 // ---- characters ---------------------------------------------------------------
@@ -70,8 +81,7 @@ bool ends_url(char c) { return is_space(c) || is_quote(c) || c == '<' || c == '>
 
 // An unquoted value ends where the shell would end a word.
 bool ends_value(char c, bool in_url) {
-  return is_space(c) || is_quote(c) || c == ';' || c == '&' || c == '|' || c == '<' || c == '>' ||
-         (in_url && c == '#');
+  return is_space(c) || is_quote(c) || c == ';' || c == '&' || c == '|' || c == '<' || c == '>' || (in_url && c == '#');
 }
 
 bool iequals(string_view a, string_view b) {
@@ -197,9 +207,15 @@ Match match_jwt(string_view s, std::size_t* no_jwt_before = nullptr) {
 // A token shape starting at s[0]; the caller has checked a word starts there.
 Match match_shape(string_view s, std::size_t* no_jwt_before = nullptr) {
   switch (s[0]) {
-    case 'A': case 'g': case 'x': case 'n': return match_prefixed(s);
-    case 'e': return match_jwt(s, no_jwt_before);
-    default: return {};
+    case 'A':
+    case 'g':
+    case 'x':
+    case 'n':
+      return match_prefixed(s);
+    case 'e':
+      return match_jwt(s, no_jwt_before);
+    default:
+      return {};
   }
 }
 
@@ -326,8 +342,7 @@ string_view normalised_kind(const std::string& n) {
   if (n.starts_with("no_")) return {};  // --no-password is a switch, not a value
   for (const NameRule& r : kNameSuffixes) {
     if (n == r.name) return r.kind;
-    if (n.size() > r.name.size() && n.ends_with(r.name) && n[n.size() - r.name.size() - 1] == '_')
-      return r.kind;
+    if (n.size() > r.name.size() && n.ends_with(r.name) && n[n.size() - r.name.size() - 1] == '_') return r.kind;
   }
   return {};
 }
@@ -352,14 +367,12 @@ string_view name_kind(string_view raw) {
 // one; nor does the Jenkins agent's `-secret @file` (the file holds it).
 bool is_secret_reference(string_view flag, string_view value) {
   if (flag == "-secret") return value.starts_with('@');
-  return (flag == "--secret" || flag == "secret") &&
-         (value.starts_with("id=") || value.starts_with("type=") || value.starts_with("src=") ||
-          value.starts_with("env="));
+  return (flag == "--secret" || flag == "secret") && (value.starts_with("id=") || value.starts_with("type=") ||
+                                                      value.starts_with("src=") || value.starts_with("env="));
 }
 
 bool is_ssh_scheme(string_view scheme) {
-  return iequals(scheme, "ssh") || iequals(scheme, "git+ssh") || iequals(scheme, "ssh+git") ||
-         iequals(scheme, "sftp");
+  return iequals(scheme, "ssh") || iequals(scheme, "git+ssh") || iequals(scheme, "ssh+git") || iequals(scheme, "sftp");
 }
 
 // ---- the text scanner ---------------------------------------------------------
@@ -492,9 +505,8 @@ class Scanner {
     // with them (a marker left by another rule, a PEM block's last line)
     // is not one, or a second pass would find credentials the first did not.
     const string_view info = in_.substr(0, at);
-    if (std::any_of(info.begin(), info.end(), [](char c) {
-          return c == '[' || c == ']' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-        }))
+    if (std::any_of(info.begin(), info.end(),
+                    [](char c) { return c == '[' || c == ']' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
       return;
     replace(at, "url_credentials");
   }
@@ -540,8 +552,7 @@ class Scanner {
     }
     // "password: x" and "password":"x" (YAML, JSON), but not "user:pass".
     const string_view kind = name_kind(name);
-    if (kind.empty() || i_ + 1 >= in_.size() || !(is_blank(in_[i_ + 1]) || is_quote(in_[i_ + 1])))
-      return false;
+    if (kind.empty() || i_ + 1 >= in_.size() || !(is_blank(in_[i_ + 1]) || is_quote(in_[i_ + 1]))) return false;
     copy(1);
     copy(run_length(in_, i_, is_blank));
     value(kind);
@@ -642,13 +653,17 @@ struct ToolFlag {
   string_view needs;  // only with one of these arguments, compared by file name
                       // (`docker login -p`, `java -jar agent.jar -secret`); "" = always
   string_view flag;
-  bool next;          // value in the next argument
-  bool attached;      // value glued to the flag (-pSECRET)
+  bool next;      // value in the next argument
+  bool attached;  // value glued to the flag (-pSECRET)
   ValueRule rule;
 };
 
 constexpr ToolFlag kToolFlags[] = {
-    {"docker podman buildah skopeo nerdctl oras helm crane az", "login", "-p", true, false,
+    {"docker podman buildah skopeo nerdctl oras helm crane az",
+     "login",
+     "-p",
+     true,
+     false,
      {"password", Style::kWhole, "-p"}},
     {"sshpass", "", "-p", true, true, {"password", Style::kWhole, "-p"}},
     {"twine", "", "-p", true, false, {"password", Style::kWhole, "-p"}},
@@ -689,9 +704,18 @@ struct Wrapper {
 };
 
 constexpr Wrapper kWrappers[] = {
-    {"sudo", "-u -g -C -D -h -p -r -t -U -T"}, {"doas", "-u -C"}, {"env", "-u -C -S"},
-    {"nohup", ""}, {"time", "-f -o"}, {"command", ""}, {"exec", "-a"}, {"nice", "-n"},
-    {"ionice", "-c -n -p"}, {"stdbuf", "-i -o -e"}, {"timeout", "-s -k"}, {"xargs", "-a -d -E -I -L -n -P -s"},
+    {"sudo", "-u -g -C -D -h -p -r -t -U -T"},
+    {"doas", "-u -C"},
+    {"env", "-u -C -S"},
+    {"nohup", ""},
+    {"time", "-f -o"},
+    {"command", ""},
+    {"exec", "-a"},
+    {"nice", "-n"},
+    {"ionice", "-c -n -p"},
+    {"stdbuf", "-i -o -e"},
+    {"timeout", "-s -k"},
+    {"xargs", "-a -d -E -I -L -n -P -s"},
 };
 
 // Index of the word after the wrapper's flags, assignments and durations.
@@ -700,8 +724,10 @@ std::size_t skip_wrapper(const std::vector<std::string>& args, std::size_t i, st
     const std::string& a = args[i];
     const bool assignment = a.find('=') != std::string::npos && is_alpha(a[0]);
     const bool duration = !a.empty() && is_digit(a[0]);
-    if (in_list(value_flags, a)) ++i;
-    else if (!(a.starts_with('-') || assignment || duration)) break;
+    if (in_list(value_flags, a))
+      ++i;
+    else if (!(a.starts_with('-') || assignment || duration))
+      break;
   }
   return i;
 }
@@ -779,8 +805,7 @@ std::optional<ValueRule> value_in_next(const ToolContext& ctx, string_view a, st
   for (const ToolFlag& tf : kToolFlags)
     if (tf.next && a == tf.flag && applies(tf, ctx)) return tf.rule;
   if (a == "-H" || a == "--header") return ValueRule{"authorization", Style::kHeader, a};
-  if (!a.starts_with("--") || a.find('=') != string_view::npos || next.starts_with("--"))
-    return std::nullopt;
+  if (!a.starts_with("--") || a.find('=') != string_view::npos || next.starts_with("--")) return std::nullopt;
   const string_view kind = name_kind(a);
   if (kind.empty()) return std::nullopt;
   // mysql's --password takes its value only as --password=x.
@@ -808,8 +833,7 @@ std::optional<std::string> redact_attached(const ToolContext& ctx, string_view a
           return std::string(a.substr(0, eq + 1)) + redact_value(value, tf.rule);
     if (a[0] == '-' || is_env_name(name)) {
       const string_view kind = name_kind(name);
-      if (!kind.empty())
-        return std::string(a.substr(0, eq + 1)) + redact_value(value, {kind, Style::kWhole, name});
+      if (!kind.empty()) return std::string(a.substr(0, eq + 1)) + redact_value(value, {kind, Style::kWhole, name});
     }
   }
   // curl -HAuthorization:...; harmless elsewhere, only secret headers change.

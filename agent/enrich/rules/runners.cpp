@@ -82,8 +82,10 @@ std::vector<TaskName> task_names(std::span<const RunnerRule> rules) {
     const bool by_name = r.argument.empty() && r.cgroup.empty();
     auto it = std::find_if(out.begin(), out.end(), [&](const TaskName& t) { return t.name == r.name; });
     // One name with both kinds of rules: user space decides.
-    if (it == out.end()) out.push_back({r.name, by_name});
-    else it->decides = it->decides && by_name;
+    if (it == out.end())
+      out.push_back({r.name, by_name});
+    else
+      it->decides = it->decides && by_name;
   }
   return out;
 }

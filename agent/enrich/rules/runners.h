@@ -19,10 +19,10 @@
 namespace bt::agent::attribution {
 
 struct RunnerRule {
-  std::string ci;        // jenkins, github, gitlab, buildkite, azure, circleci, or the user's name
-  std::string name;      // task name or executable file name (the kernel sees the first 15 bytes)
-  std::string argument;  // "": any; else an argument after the program that is it, or a path ending in /it
-  std::string cgroup;    // "": any; else a substring of /proc/<pid>/cgroup
+  std::string ci;             // jenkins, github, gitlab, buildkite, azure, circleci, or the user's name
+  std::string name;           // task name or executable file name (the kernel sees the first 15 bytes)
+  std::string argument;       // "": any; else an argument after the program that is it, or a path ending in /it
+  std::string cgroup;         // "": any; else a substring of /proc/<pid>/cgroup
   bool starts_builds = true;  // its children are builds (a listener's are workers)
 };
 

@@ -23,8 +23,7 @@ namespace bt::agent::secrets {
 namespace {
 
 constexpr std::array<std::string_view, 8> kClasses = {
-    "cloud", "container_registry", "kubernetes", "package_registry",
-    "vcs",   "ssh_key",            "gpg_key",    "ci_runner"};
+    "cloud", "container_registry", "kubernetes", "package_registry", "vcs", "ssh_key", "gpg_key", "ci_runner"};
 
 // Order matters only between rules that could both match one path: the
 // first wins. Paths are those the tools write by default on Linux.
@@ -167,8 +166,7 @@ Result<Rule> parse_line(std::string_view line, std::size_t number) {
   const std::string_view name = next_word(line);
   const std::string_view cls = next_word(line);
   const std::string_view pattern = trim(line);
-  if (name.empty() || cls.empty() || pattern.empty())
-    return line_error(number, "expected '<name> <class> <pattern>'");
+  if (name.empty() || cls.empty() || pattern.empty()) return line_error(number, "expected '<name> <class> <pattern>'");
   if (!valid_name(name))
     return line_error(number, "bad rule name '" + std::string(name) + "' (letters, digits, '-', '_', '.')");
   if (std::find(kClasses.begin(), kClasses.end(), cls) == kClasses.end())
@@ -258,8 +256,7 @@ std::string runners_list() {
 
 std::string endpoints_list() {
   std::string md;
-  for (const auto& e : kDefaultEndpoints)
-    md += "- `" + std::string(e.endpoint) + "`: " + std::string(e.what) + "\n";
+  for (const auto& e : kDefaultEndpoints) md += "- `" + std::string(e.endpoint) + "`: " + std::string(e.what) + "\n";
   return md;
 }
 
@@ -319,14 +316,12 @@ Matcher::Matcher(std::vector<Rule> rules) : rules_(std::move(rules)) {
     }
     const auto first = base.find_first_of("*?[\\");
     const auto last = base.find_last_of("*?[]\\");
-    BasenameGlob bg{std::string(base), std::string(base.substr(0, first)), std::string(base.substr(last + 1)),
-                    false};
+    BasenameGlob bg{std::string(base), std::string(base.substr(0, first)), std::string(base.substr(last + 1)), false};
     bg.one_star = first == last && base[first] == '*';
     glob_basenames_.push_back(std::move(bg));
   }
   std::sort(literal_basenames_.begin(), literal_basenames_.end());
-  literal_basenames_.erase(std::unique(literal_basenames_.begin(), literal_basenames_.end()),
-                           literal_basenames_.end());
+  literal_basenames_.erase(std::unique(literal_basenames_.begin(), literal_basenames_.end()), literal_basenames_.end());
 }
 
 bool Matcher::may_match(std::string_view basename) const {
@@ -349,9 +344,8 @@ bool Matcher::matches(const Compiled& c, const std::string& path) const {
 }
 
 bool Matcher::excluded(std::size_t group, const std::string& path) const {
-  return std::any_of(compiled_.begin(), compiled_.end(), [&](const Compiled& c) {
-    return c.exclude && c.group == group && matches(c, path);
-  });
+  return std::any_of(compiled_.begin(), compiled_.end(),
+                     [&](const Compiled& c) { return c.exclude && c.group == group && matches(c, path); });
 }
 
 const Rule* Matcher::match(std::string_view absolute_path) const {
@@ -373,8 +367,10 @@ MetadataEndpoints::MetadataEndpoints(std::vector<std::string> extra) {
   for (const auto& e : kDefaultEndpoints) endpoints_.emplace_back(e.endpoint);
   for (auto& e : extra) endpoints_.push_back(std::move(e));
   for (const auto& e : endpoints_) {
-    if (auto ip = canonical_ip(e)) addresses_.push_back(*ip);
-    else hosts_.push_back(host_key(e));
+    if (auto ip = canonical_ip(e))
+      addresses_.push_back(*ip);
+    else
+      hosts_.push_back(host_key(e));
   }
 }
 

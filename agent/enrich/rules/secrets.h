@@ -76,8 +76,8 @@ class Matcher {
 class MetadataEndpoints {
  public:
   explicit MetadataEndpoints(std::vector<std::string> extra = {});
-  bool is_metadata_address(std::string_view ip) const;   // textual IPv4/IPv6
-  bool is_metadata_host(std::string_view host) const;    // DNS name, case-insensitive
+  bool is_metadata_address(std::string_view ip) const;  // textual IPv4/IPv6
+  bool is_metadata_host(std::string_view host) const;   // DNS name, case-insensitive
   const std::vector<std::string>& all() const { return endpoints_; }
 
  private:

@@ -129,8 +129,7 @@ struct Parsed {
   }
 };
 
-void parse_short_cluster(std::span<const std::string> args, std::size_t& i, string_view value_flags,
-                         Parsed& p) {
+void parse_short_cluster(std::span<const std::string> args, std::size_t& i, string_view value_flags, Parsed& p) {
   const std::string& a = args[i];
   for (std::size_t j = 1; j < a.size(); ++j) {
     const std::string flag{'-', a[j]};
@@ -176,9 +175,9 @@ struct Target {
 };
 
 struct Command {
-  string_view tool;             // the invoked tool's name (docker, podman, ...)
-  const std::string& invoked;   // the tool as invoked: argv[0], or the script an interpreter runs
-  Parsed opts;                  // everything but the tool and its subcommand words
+  string_view tool;            // the invoked tool's name (docker, podman, ...)
+  const std::string& invoked;  // the tool as invoked: argv[0], or the script an interpreter runs
+  Parsed opts;                 // everything but the tool and its subcommand words
   const std::string& cwd;
 };
 
@@ -195,8 +194,7 @@ bool is_dir(const std::string& cwd, const std::string& path) {
 // pattern itself when nothing matches or it has `**` (any depth, which
 // glob(3) cannot read); such an entry is listed without a digest.
 std::vector<std::string> expand(const std::string& cwd, const std::string& pattern) {
-  if (pattern.find_first_of("*?[{") == std::string::npos || pattern.find("**") != std::string::npos)
-    return {pattern};
+  if (pattern.find_first_of("*?[{") == std::string::npos || pattern.find("**") != std::string::npos) return {pattern};
   std::string full;
   if (!pattern.starts_with('/')) {
     for (char ch : cwd) {
@@ -487,8 +485,7 @@ std::optional<Target> gitlab_artifacts(const Command& c) {
   std::string url = c.opts.value({"--url"});
   while (url.ends_with('/')) url.pop_back();
   std::string id = c.opts.value({"--id"});
-  Target t{(url.empty() ? "$CI_SERVER_URL" : url) + "/api/v4/jobs/" + (id.empty() ? "$CI_JOB_ID" : id) +
-               "/artifacts",
+  Target t{(url.empty() ? "$CI_SERVER_URL" : url) + "/api/v4/jobs/" + (id.empty() ? "$CI_JOB_ID" : id) + "/artifacts",
            {}};
   for (const auto& path : c.opts.values({"--path"}))
     for (auto& f : expand(c.cwd, path)) t.files.push_back(std::move(f));
@@ -508,7 +505,8 @@ std::optional<Target> buildkite_upload(const Command& c) {
     const std::string pattern(rest.substr(0, d));
     rest = d == string_view::npos ? string_view() : rest.substr(d + delimiter.size());
     if (pattern.empty()) continue;
-    if (literal) t.files.push_back(pattern);
+    if (literal)
+      t.files.push_back(pattern);
     else
       for (auto& f : expand(c.cwd, pattern)) t.files.push_back(std::move(f));
   }
@@ -521,8 +519,7 @@ std::optional<Target> buildkite_upload(const Command& c) {
 // argv does not show, so only the action is known.
 std::optional<Target> upload_artifact(const Command& c) {
   const auto action = github_action(c.invoked);
-  if (!action || (action->entry != "dist/upload/index.js" && action->entry != "dist/index.js"))
-    return std::nullopt;
+  if (!action || (action->entry != "dist/upload/index.js" && action->entry != "dist/index.js")) return std::nullopt;
   return Target{action->path, {}};
 }
 
@@ -560,16 +557,15 @@ constexpr Recogniser kRecognisers[] = {
      "-t --tag -f --file --build-arg --platform -o --output --target --secret --ssh --cache-from --cache-to "
      "--label --network --progress --iidfile --metadata-file --builder --build-context --attest --annotation "
      "--sbom --provenance --shm-size --ulimit --add-host --allow",
-     image_build_push, "--push -t REF... CONTEXT", "the -t references (also with --output type=registry)",
-     "none"},
+     image_build_push, "--push -t REF... CONTEXT", "the -t references (also with --output type=registry)", "none"},
     {"crane", "crane", "push", "", "--image-refs --platform", crane_push, "TARBALL REF", "REF", "TARBALL"},
     {"oras", "oras", "push", "",
      "--config --artifact-type -a --annotation --annotation-file --export-manifest --image-spec -u --username "
      "-p --password --registry-config --format --concurrency --distribution-spec",
      oras_push, "REF FILE[:TYPE]...", "REF", "each FILE"},
     {"", "npm pnpm yarn", "publish", "--registry -w --workspace --filter -F -C --dir --userconfig",
-     "--registry --tag --access --otp -w --workspace --userconfig --new-version --message --filter -F",
-     package_publish, "[TARBALL|FOLDER]", "--registry, else registry.npmjs.org (yarn: registry.yarnpkg.com)",
+     "--registry --tag --access --otp -w --workspace --userconfig --new-version --message --filter -F", package_publish,
+     "[TARBALL|FOLDER]", "--registry, else registry.npmjs.org (yarn: registry.yarnpkg.com)",
      "TARBALL when named (a folder is packed by the tool)"},
     {"yarn", "yarn", "npm publish", "", "--tag --access --otp", package_publish, "",
      "the npmPublishRegistry of .yarnrc.yml, reported as registry.yarnpkg.com", "none (packed by yarn)"},
@@ -588,15 +584,15 @@ constexpr Recogniser kRecognisers[] = {
      "-M --write-verification-metadata --dependency-verification",
      gradle_publish, "[...] publish | publish<X>To<Repo>Repository",
      "the repository named by the task, else the build script's repositories", "none (built by the task)"},
-    {"gem", "gem", "push", "", "--host -k --key --otp -p --http-proxy", gem_push, "GEM",
-     "--host, else rubygems.org", "GEM"},
+    {"gem", "gem", "push", "", "--host -k --key --otp -p --http-proxy", gem_push, "GEM", "--host, else rubygems.org",
+     "GEM"},
     {"cargo", "cargo", "publish", "-Z -C --config",
      "--registry --index --token --manifest-path -p --package --target --target-dir -j --jobs --features -F "
      "--config -Z",
      cargo_publish, "", "--index, else --registry, else crates.io", "none (packed from the crate)"},
     {"nuget", "nuget", "push", "",
-     "-Source -source -src -ApiKey -apikey -k -SymbolSource -SymbolApiKey -Timeout -ConfigFile -Verbosity",
-     nuget_push, "PACKAGE", "-Source, else nuget.org", "PACKAGE"},
+     "-Source -source -src -ApiKey -apikey -k -SymbolSource -SymbolApiKey -Timeout -ConfigFile -Verbosity", nuget_push,
+     "PACKAGE", "-Source, else nuget.org", "PACKAGE"},
     {"nuget", "dotnet", "nuget push", "",
      "-s --source -k --api-key -ss --symbol-source -sk --symbol-api-key -t --timeout", nuget_push, "PACKAGE",
      "--source, else nuget.org", "PACKAGE"},
@@ -634,9 +630,8 @@ constexpr Recogniser kRecognisers[] = {
      "--ssh-key-path --ssh-passphrase --client-cert-path --client-cert-key-path --split-count --min-split",
      jfrog_upload, "SOURCE TARGET | --spec FILE", "--url (or --server-id) + TARGET", "SOURCE"},
     {"gh", "gh", "release upload|release create", "-R --repo",
-     "-R --repo -n --notes -F --notes-file -t --title --target --discussion-category --notes-start-tag",
-     gh_release, "TAG FILE[#label]...", "https://github.com/OWNER/REPO/releases/tag/TAG (-R), else the release",
-     "each FILE"},
+     "-R --repo -n --notes -F --notes-file -t --title --target --discussion-category --notes-start-tag", gh_release,
+     "TAG FILE[#label]...", "https://github.com/OWNER/REPO/releases/tag/TAG (-R), else the release", "each FILE"},
     {"curl", "curl", "", "",
      "-o --output -H --header -u --user -X --request -d --data --data-binary --data-raw --data-urlencode "
      "--data-ascii -F --form --form-string -T --upload-file -A --user-agent -e --referer -b --cookie -c "
@@ -648,8 +643,8 @@ constexpr Recogniser kRecognisers[] = {
      "--dns-servers --doh-url --pubkey --crlfile -Q --quote --variable --expect100-timeout --local-port",
      curl_upload, "-T FILE | --upload-file FILE | -F name=@FILE | --data-binary @FILE  URL", "the URL",
      "each FILE (stdin is not a file)"},
-    {"scp", "scp", "", "", "-P -i -o -F -c -l -S -J -D -X", remote_copy, "LOCAL... [USER@]HOST:PATH",
-     "HOST:PATH", "each LOCAL (directories: the files under them)"},
+    {"scp", "scp", "", "", "-P -i -o -F -c -l -S -J -D -X", remote_copy, "LOCAL... [USER@]HOST:PATH", "HOST:PATH",
+     "each LOCAL (directories: the files under them)"},
     {"rsync", "rsync", "", "",
      "-e --rsh -f --filter --exclude --include --exclude-from --include-from --files-from -B --block-size -T "
      "--temp-dir --port --password-file --chmod --chown --log-file --partial-dir --backup-dir --suffix "
@@ -681,8 +676,7 @@ constexpr Recogniser kRecognisers[] = {
 
 // Where the subcommand words are, skipping global flags before each word
 // (docker --config DIR push, gsutil -m cp, cargo +nightly publish).
-std::optional<std::vector<std::size_t>> match_words(const Args& args, string_view words,
-                                                    string_view global_flags) {
+std::optional<std::vector<std::size_t>> match_words(const Args& args, string_view words, string_view global_flags) {
   if (words.empty()) return std::vector<std::size_t>{};
   for (string_view alt : split(words, '|')) {
     std::vector<std::size_t> at;
@@ -930,8 +924,7 @@ std::string commands_cell(const Recogniser& r) {
 std::vector<markdown::Part> reference_parts() {
   std::string md = "| tool | commands | destination | files |\n| --- | --- | --- | --- |\n";
   for (const Recogniser& r : kRecognisers)
-    md += "| " + tool_cell(r) + " | " + commands_cell(r) + " | " + cell(r.destination) + " | " + cell(r.files) +
-          " |\n";
+    md += "| " + tool_cell(r) + " | " + commands_cell(r) + " | " + cell(r.destination) + " | " + cell(r.files) + " |\n";
   return {{"limit", "At most " + std::to_string(kMaxFiles) + " files are listed per upload.\n"}, {"tools", md}};
 }
 

@@ -161,8 +161,7 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('agents_rev', 0), ('events', 0), 
 // query), and a query by another kind repeats the same term so the planner
 // can use the partial index.
 std::string kind_index_term(const char* column) {
-  return std::string(column) + " NOT IN (" +
-         std::to_string(static_cast<int>(events::Kind::process_exec)) + ", " +
+  return std::string(column) + " NOT IN (" + std::to_string(static_cast<int>(events::Kind::process_exec)) + ", " +
          std::to_string(static_cast<int>(events::Kind::process_exit)) + ")";
 }
 
@@ -178,9 +177,7 @@ std::string schema_sql() {
 int64_t i64(uint64_t v) { return static_cast<int64_t>(v); }
 
 // Kind names are [a-z0-9_] from events.def; quoted all the same.
-std::string kind_column(std::size_t kind_index) {
-  return "\"" + std::string(events::kKinds[kind_index].name) + "\"";
-}
+std::string kind_column(std::size_t kind_index) { return "\"" + std::string(events::kKinds[kind_index].name) + "\""; }
 
 // Position of a kind in events::kKinds, or -1.
 int kind_index(events::Kind kind) {
@@ -214,8 +211,8 @@ std::string update_build_sql() {
 }
 
 bool parse_finding_kind(std::string_view name, FindingKind* out) {
-  for (auto k : {FindingKind::kGap, FindingKind::kFork, FindingKind::kReplay,
-                 FindingKind::kRestart, FindingKind::kLoss, FindingKind::kRejected}) {
+  for (auto k : {FindingKind::kGap, FindingKind::kFork, FindingKind::kReplay, FindingKind::kRestart, FindingKind::kLoss,
+                 FindingKind::kRejected}) {
     if (name == finding_kind_name(k)) {
       *out = k;
       return true;
@@ -224,23 +221,26 @@ bool parse_finding_kind(std::string_view name, FindingKind* out) {
   return false;
 }
 
-std::string token_hash(const std::string& secret) {
-  return crypto::to_hex(crypto::sha256(crypto::as_bytes(secret)));
-}
+std::string token_hash(const std::string& secret) { return crypto::to_hex(crypto::sha256(crypto::as_bytes(secret))); }
 
 ErrorCode code_for(int rc) {
   switch (rc & 0xff) {
-    case SQLITE_CONSTRAINT: return ErrorCode::kConflict;
+    case SQLITE_CONSTRAINT:
+      return ErrorCode::kConflict;
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return ErrorCode::kUnavailable;
+    case SQLITE_LOCKED:
+      return ErrorCode::kUnavailable;
     case SQLITE_IOERR:
     case SQLITE_FULL:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
-    case SQLITE_PERM: return ErrorCode::kIo;
+    case SQLITE_PERM:
+      return ErrorCode::kIo;
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return ErrorCode::kMalformed;
-    default: return ErrorCode::kInternal;
+    case SQLITE_NOTADB:
+      return ErrorCode::kMalformed;
+    default:
+      return ErrorCode::kInternal;
   }
 }
 
@@ -330,8 +330,7 @@ struct BuildAgg {
     ++total;
     const int k = kind_index(ev.kind);
     if (k >= 0) ++counts[static_cast<std::size_t>(k)];
-    if (ev.kind == events::Kind::build_start && (start_ns == 0 || ev.time_ns < start_ns))
-      start_ns = ev.time_ns;
+    if (ev.kind == events::Kind::build_start && (start_ns == 0 || ev.time_ns < start_ns)) start_ns = ev.time_ns;
     if (ev.kind == events::Kind::build_end && (!ended || ev.time_ns >= end_ns)) {
       ended = true;
       end_ns = ev.time_ns;
@@ -398,8 +397,7 @@ bool same_build(const events::Build* a, const events::Build& b) {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(sqlite3* db, std::string path, bool read_only)
-      : db_(db), path_(std::move(path)), read_only_(read_only) {}
+  SqliteStore(sqlite3* db, std::string path, bool read_only) : db_(db), path_(std::move(path)), read_only_(read_only) {}
   ~SqliteStore() override {
     for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
     sqlite3_close_v2(db_);
@@ -417,13 +415,11 @@ class SqliteStore final : public Store {
 
   Status commit(const std::vector<BatchRecord>& batches) override;
   Status record_finding(const Finding& finding) override;
-  Result<std::optional<crypto::Digest>> batch_hash(const std::string& agent_id, uint64_t epoch,
-                                                   uint64_t seq) override;
+  Result<std::optional<crypto::Digest>> batch_hash(const std::string& agent_id, uint64_t epoch, uint64_t seq) override;
 
   Result<std::vector<BuildRow>> builds(const BuildFilter& filter) override;
   Result<std::optional<BuildRow>> build(const std::string& ci_build_id) override;
-  Status events(const EventFilter& filter,
-                const std::function<bool(const EventRef&)>& on_ref) override;
+  Status events(const EventFilter& filter, const std::function<bool(const EventRef&)>& on_ref) override;
   Result<std::vector<Finding>> findings(const std::string& agent_id) override;
   Result<Stats> stats() override;
 
@@ -444,8 +440,8 @@ class SqliteStore final : public Store {
     auto it = stmts_.find(sql);
     if (it != stmts_.end()) return it->second;
     sqlite3_stmt* stmt = nullptr;
-    const int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
-                                      SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    const int rc =
+        sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) return error("prepare", rc);
     stmts_.emplace(sql, stmt);
     return stmt;
@@ -571,19 +567,17 @@ Status SqliteStore::set_pragmas() {
     if (!s) return s.error();
     Query q(*s);
     if (q.step() != SQLITE_ROW || q.text_at(0) != "wal")
-      return make_error(ErrorCode::kIo, "store " + path_ + ": cannot switch to WAL mode: " +
-                                            sqlite3_errmsg(db_));
+      return make_error(ErrorCode::kIo, "store " + path_ + ": cannot switch to WAL mode: " + sqlite3_errmsg(db_));
   }
   // synchronous=FULL: COMMIT returns after the WAL is fsynced, so an
   // acknowledged batch survives a power cut. Foreign keys are declared for
   // the reader but not enforced: the single writer creates every referenced
   // row in the same transaction, and enforcement costs two lookups per event.
-  return exec(
-      ("PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;"
-       "PRAGMA wal_autocheckpoint=" + std::to_string(kCheckpointPages) +
-       "; PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimit) + ";")
-          .c_str(),
-      "pragmas");
+  return exec(("PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;"
+               "PRAGMA wal_autocheckpoint=" +
+               std::to_string(kCheckpointPages) + "; PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimit) + ";")
+                  .c_str(),
+              "pragmas");
 }
 
 Status SqliteStore::create_schema() {
@@ -595,17 +589,14 @@ Status SqliteStore::create_schema() {
 // Written on creation, refused when it is not this collector's.
 Status SqliteStore::check_schema_version() {
   auto s = prepare("SELECT value FROM meta WHERE key = 'schema_version'");
-  if (!s)
-    return make_error(ErrorCode::kMalformed,
-                      path_ + " is not a buildtrail store: " + sqlite3_errmsg(db_));
+  if (!s) return make_error(ErrorCode::kMalformed, path_ + " is not a buildtrail store: " + sqlite3_errmsg(db_));
   Query q(*s);
   const int rc = q.step();
   if (rc == SQLITE_ROW) {
     const int64_t v = q.i64_at(0);
     if (v == kSchemaVersion) return Ok{};
-    return make_error(ErrorCode::kMalformed,
-                      "store " + path_ + " has schema version " + std::to_string(v) +
-                          ", this collector reads version " + std::to_string(kSchemaVersion));
+    return make_error(ErrorCode::kMalformed, "store " + path_ + " has schema version " + std::to_string(v) +
+                                                 ", this collector reads version " + std::to_string(kSchemaVersion));
   }
   if (rc == SQLITE_DONE && !read_only_) {
     auto ins = prepare("INSERT INTO meta(key, value) VALUES ('schema_version', ?1)");
@@ -614,9 +605,8 @@ Status SqliteStore::check_schema_version() {
     iq.bind(1, kSchemaVersion);
     return run(iq, "write schema version");
   }
-  return rc == SQLITE_DONE
-             ? make_error(ErrorCode::kMalformed, "store " + path_ + " has no schema version")
-             : error("read schema version", rc);
+  return rc == SQLITE_DONE ? make_error(ErrorCode::kMalformed, "store " + path_ + " has no schema version")
+                           : error("read schema version", rc);
 }
 
 // One count column per event kind; kinds are append-only, so a newer
@@ -636,8 +626,7 @@ Status SqliteStore::find_kind_columns() {
 Status SqliteStore::add_kind_columns() {
   for (std::size_t i = 0; i < events::kKinds.size(); ++i) {
     if (kind_column_[i]) continue;
-    const std::string sql =
-        "ALTER TABLE builds ADD COLUMN " + kind_column(i) + " INTEGER NOT NULL DEFAULT 0";
+    const std::string sql = "ALTER TABLE builds ADD COLUMN " + kind_column(i) + " INTEGER NOT NULL DEFAULT 0";
     Status s = exec(sql.c_str(), "add kind column");
     if (!s) return s;
     kind_column_[i] = true;
@@ -690,8 +679,7 @@ Result<std::vector<Agent>> SqliteStore::agents() {
 
 Status SqliteStore::add_agent(const Agent& agent) {
   if (!batch::valid_agent_id(agent.id))
-    return make_error(ErrorCode::kInvalidArgument,
-                      "invalid agent id '" + agent.id + "' (1..64 of A-Z a-z 0-9 _ -)");
+    return make_error(ErrorCode::kInvalidArgument, "invalid agent id '" + agent.id + "' (1..64 of A-Z a-z 0-9 _ -)");
   return transaction([&]() -> Status {
     auto sel = prepare("SELECT public_key FROM agents WHERE id = ?1");
     if (!sel) return sel.error();
@@ -700,14 +688,15 @@ Status SqliteStore::add_agent(const Agent& agent) {
       Query q(*sel);
       q.bind(1, agent.id);
       const int rc = q.step();
-      if (rc == SQLITE_ROW) existing = q.bytes_at<32>(0);
-      else if (rc != SQLITE_DONE) return error("read agent", rc);
+      if (rc == SQLITE_ROW)
+        existing = q.bytes_at<32>(0);
+      else if (rc != SQLITE_DONE)
+        return error("read agent", rc);
     }
     const Inventory& inv = agent.inventory;
     if (existing) {
       if (*existing != agent.public_key)
-        return make_error(ErrorCode::kConflict,
-                          "agent " + agent.id + " is already enrolled with another key");
+        return make_error(ErrorCode::kConflict, "agent " + agent.id + " is already enrolled with another key");
       // Same key again (re-enrollment): refresh the inventory it reports.
       auto up = prepare(
           "UPDATE agents SET hostname = COALESCE(NULLIF(?2, ''), hostname),"
@@ -864,8 +853,7 @@ Result<int64_t> SqliteStore::next_event_id() {
   return q.i64_at(0) + 1;
 }
 
-Status SqliteStore::commit_batch(const BatchRecord& rec, int64_t* next_event,
-                                 std::vector<AgentAgg>& agents) {
+Status SqliteStore::commit_batch(const BatchRecord& rec, int64_t* next_event, std::vector<AgentAgg>& agents) {
   if (!batch::valid_agent_id(rec.agent_id))
     return make_error(ErrorCode::kInvalidArgument, "invalid agent id '" + rec.agent_id + "'");
   auto batch_row = insert_batch(rec, *next_event);
@@ -888,17 +876,18 @@ Result<int64_t> SqliteStore::insert_batch(const BatchRecord& rec, int64_t first_
   q.bind(1, rec.agent_id).bind(2, rec.epoch).bind(3, h.seq).bind_blob(4, rec.hash);
   q.bind_blob(5, h.prev_hash).bind(6, rec.archive_path).bind(7, rec.received_ns);
   q.bind(8, rec.size_bytes).bind(9, uint64_t{rec.events.size()});
-  if (rec.events.empty()) q.bind_null(10);
-  else q.bind(10, first_event);
+  if (rec.events.empty())
+    q.bind_null(10);
+  else
+    q.bind(10, first_event);
   q.bind(11, first_ns).bind(12, last_ns);
   const int rc = q.step();
   if (rc == SQLITE_DONE) return sqlite3_last_insert_rowid(db_);
   if ((rc & 0xff) != SQLITE_CONSTRAINT) return error("add batch", rc);
-  return make_error(ErrorCode::kConflict,
-                    rc == SQLITE_CONSTRAINT_UNIQUE
-                        ? "batch seq " + std::to_string(h.seq) + " of agent " + rec.agent_id +
-                              " (epoch " + std::to_string(rec.epoch) + ") is already stored"
-                        : "batch of unknown agent '" + rec.agent_id + "'");
+  return make_error(ErrorCode::kConflict, rc == SQLITE_CONSTRAINT_UNIQUE
+                                              ? "batch seq " + std::to_string(h.seq) + " of agent " + rec.agent_id +
+                                                    " (epoch " + std::to_string(rec.epoch) + ") is already stored"
+                                              : "batch of unknown agent '" + rec.agent_id + "'");
 }
 
 Status SqliteStore::insert_events(const BatchRecord& rec, int64_t batch_row, int64_t* next_event) {
@@ -928,8 +917,10 @@ Status SqliteStore::insert_events(const BatchRecord& rec, int64_t batch_row, int
     Query q(*ins);
     q.bind(1, batch_row).bind(2, int64_t{ev.line}).bind(3, ev.time_ns);
     q.bind(4, int64_t{static_cast<uint16_t>(ev.kind)});
-    if (agg) q.bind(5, agg->row);
-    else q.bind_null(5);
+    if (agg)
+      q.bind(5, agg->row);
+    else
+      q.bind_null(5);
     q.bind(6, ev.pid).bind(7, ev.ppid).bind_or_null(8, ev.process_key).bind_or_null(9, ev.exe);
     q.bind_or_null(10, ev.destination).bind_or_null(11, ev.secret_path);
     q.bind(12, ev.exit_code).bind(13, ev.loss_total).bind(14, (*next_event)++);
@@ -958,8 +949,7 @@ Result<BuildAgg*> SqliteStore::build_agg(const events::Build& build) {
   return &aggs_[it->second];
 }
 
-Status SqliteStore::insert_findings(const BatchRecord& rec, int64_t batch_row,
-                                    std::vector<AgentAgg>& agents) {
+Status SqliteStore::insert_findings(const BatchRecord& rec, int64_t batch_row, std::vector<AgentAgg>& agents) {
   auto ins = prepare(
       "INSERT INTO findings(agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns,"
       " recorded_ns, batch, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
@@ -999,8 +989,7 @@ Status SqliteStore::update_agents(const std::vector<AgentAgg>& agents) {
     if (!st) return st;
     // A finding may name an agent that was never enrolled (a rejected
     // batch); a committed batch may not.
-    if (changed == 0 && a.has_tip)
-      return make_error(ErrorCode::kNotFound, "batch of unknown agent '" + *a.id + "'");
+    if (changed == 0 && a.has_tip) return make_error(ErrorCode::kNotFound, "batch of unknown agent '" + *a.id + "'");
   }
   return Ok{};
 }
@@ -1017,8 +1006,7 @@ Status SqliteStore::update_builds() {
     q.bind(5, int64_t{agg.ended}).bind(6, agg.end_ns).bind(7, agg.exit_code).bind(8, agg.total);
     q.bind(9, b.job).bind(10, b.number).bind(11, b.url).bind(12, b.repository);
     q.bind(13, b.commit).bind(14, b.runner);
-    for (std::size_t i = 0; i < agg.counts.size(); ++i)
-      q.bind(static_cast<int>(15 + i), agg.counts[i]);
+    for (std::size_t i = 0; i < agg.counts.size(); ++i) q.bind(static_cast<int>(15 + i), agg.counts[i]);
     Status st = run(q, "update build");
     if (st) st = update_build_values(agg);
     if (!st) return st;
@@ -1050,8 +1038,7 @@ Status SqliteStore::update_build_values(const BuildAgg& agg) {
 Status SqliteStore::add_to_counters(uint64_t events, uint64_t batches) {
   auto up = prepare("UPDATE meta SET value = value + ?2 WHERE key = ?1");
   if (!up) return up.error();
-  for (auto [key, n] : {std::pair<std::string_view, uint64_t>{"events", events},
-                        {"batches", batches}}) {
+  for (auto [key, n] : {std::pair<std::string_view, uint64_t>{"events", events}, {"batches", batches}}) {
     Query q(*up);
     q.bind(1, key).bind(2, n);
     Status st = run(q, "update counters");
@@ -1082,8 +1069,8 @@ Status SqliteStore::record_finding(const Finding& f) {
   });
 }
 
-Result<std::optional<crypto::Digest>> SqliteStore::batch_hash(const std::string& agent_id,
-                                                              uint64_t epoch, uint64_t seq) {
+Result<std::optional<crypto::Digest>> SqliteStore::batch_hash(const std::string& agent_id, uint64_t epoch,
+                                                              uint64_t seq) {
   auto s = prepare("SELECT hash FROM batches WHERE agent_id = ?1 AND epoch = ?2 AND seq = ?3");
   if (!s) return s.error();
   Query q(*s);
@@ -1151,8 +1138,10 @@ Result<std::optional<BuildRow>> SqliteStore::build(const std::string& ci_build_i
                      (by_row ? "id = ?1" : "build_id = ?1 ORDER BY last_ns DESC LIMIT 1"));
     if (!s) return s.error();
     Query q(*s);
-    if (by_row) q.bind(1, int64_t{std::stoll(ci_build_id)});
-    else q.bind(1, ci_build_id);
+    if (by_row)
+      q.bind(1, int64_t{std::stoll(ci_build_id)});
+    else
+      q.bind(1, ci_build_id);
     const int rc = q.step();
     if (rc == SQLITE_ROW) return std::optional<BuildRow>(read_build(q));
     if (rc != SQLITE_DONE) return error("read build", rc);
@@ -1181,18 +1170,16 @@ std::string events_sql(const EventFilter& filter) {
   // exe is indexed per build (build_values), not per event: the builds
   // that ran it, then their events.
   if (!filter.exe.empty())
-    sql += " AND e.exe = ?5 AND e.build IN (SELECT build FROM build_values WHERE field = " +
-           std::to_string(kFieldExe) + " AND value = ?5)";
+    sql += " AND e.exe = ?5 AND e.build IN (SELECT build FROM build_values WHERE field = " + std::to_string(kFieldExe) +
+           " AND value = ?5)";
   if (!filter.destination.empty()) sql += " AND e.destination = ?6";
   if (!filter.secret_path.empty()) sql += " AND e.secret_path = ?7";
-  const bool indexed = filter.build || !filter.build_id.empty() || !filter.exe.empty() ||
-                       !filter.destination.empty() || !filter.secret_path.empty() ||
-                       indexed_kind(filter.kind);
+  const bool indexed = filter.build || !filter.build_id.empty() || !filter.exe.empty() || !filter.destination.empty() ||
+                       !filter.secret_path.empty() || indexed_kind(filter.kind);
   // Otherwise time is found through the batches: a batch's events are one
   // id range, so events at or after T all follow the first event of the
   // oldest batch ending at or after T. The range is then sorted by time.
-  if (!indexed)
-    sql += " AND e.id >= (SELECT MIN(first_event) FROM batches WHERE last_ns >= ?1)";
+  if (!indexed) sql += " AND e.id >= (SELECT MIN(first_event) FROM batches WHERE last_ns >= ?1)";
   return sql + " ORDER BY e.time_ns, e.id";
 }
 
@@ -1206,8 +1193,7 @@ void bind_event_filter(Query& q, const EventFilter& filter) {
   if (!filter.secret_path.empty()) q.bind(7, filter.secret_path);
 }
 
-Status SqliteStore::events(const EventFilter& filter,
-                           const std::function<bool(const EventRef&)>& on_ref) {
+Status SqliteStore::events(const EventFilter& filter, const std::function<bool(const EventRef&)>& on_ref) {
   auto s = prepare(events_sql(filter));
   if (!s) return s.error();
   Query q(*s);
@@ -1242,8 +1228,8 @@ Result<std::vector<Finding>> SqliteStore::findings(const std::string& agent_id) 
     f.id = q.i64_at(0);
     f.agent_id = q.text_at(1);
     if (!parse_finding_kind(q.text_at(2), &f.kind))
-      return make_error(ErrorCode::kMalformed, "finding " + std::to_string(f.id) +
-                                                   " has unknown kind '" + q.text_at(2) + "'");
+      return make_error(ErrorCode::kMalformed,
+                        "finding " + std::to_string(f.id) + " has unknown kind '" + q.text_at(2) + "'");
     f.seq_from = q.u64_at(3);
     f.seq_to = q.u64_at(4);
     f.time_from_ns = q.u64_at(5);
@@ -1294,16 +1280,14 @@ Result<std::unique_ptr<Store>> open_sqlite(const std::string& data_dir, const Op
   const std::string path = data_dir + "/buildtrail.db";
   if (options.read_only) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0)
-      return make_error(ErrorCode::kNotFound, "no store at " + path);
+    if (::stat(path.c_str(), &st) != 0) return make_error(ErrorCode::kNotFound, "no store at " + path);
   } else {
     Status s = fs::make_dirs(data_dir, 0750);
     if (!s) return s.error();
   }
   sqlite3* db = nullptr;
-  const int flags = (options.read_only ? SQLITE_OPEN_READONLY
-                                       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_NOMUTEX;
+  const int flags =
+      (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
