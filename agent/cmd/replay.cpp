@@ -9,29 +9,27 @@
 namespace bt::agent::cmd {
 
 int replay(int argc, char** argv) {
-  auto options = config::options();
-  options.push_back({"events", true, "JSON lines file of events to send ('-' for stdin)"});
-  options.push_back({"synthetic", true, "generate this many events instead"});
-  options.push_back({"help", false, "show this help"});
-  auto args = cli::parse(argc, argv, 2, options);
-  auto cfg = args ? config::load(*args) : Result<config::Config>(args.error());
-  if (!cfg) {
-    std::fprintf(stderr, "buildtrail-agent replay: %s\n", cfg.error().message.c_str());
+  auto in = config::parse_invocation(argc, argv,
+                                     {{"events", true, "JSON lines file of events to send ('-' for stdin)"},
+                                      {"synthetic", true, "generate this many events instead"}});
+  if (!in) {
+    std::fprintf(stderr, "buildtrail-agent replay: %s\n", in.error().message.c_str());
     return 2;
   }
-  if (args->has("help") || (args->has("events") == args->has("synthetic"))) {
-    std::fprintf(args->has("help") ? stdout : stderr,
+  const cli::Args& args = in->args;
+  if (args.has("help") || (args.has("events") == args.has("synthetic"))) {
+    std::fprintf(args.has("help") ? stdout : stderr,
                  "usage: buildtrail-agent replay (--events FILE | --synthetic N) [options]\n%s",
                  cli::usage(config::options()).c_str());
-    return args->has("help") ? 0 : 2;
+    return args.has("help") ? 0 : 2;
   }
-  const uint64_t n = std::strtoull(args->get("synthetic", "0").c_str(), nullptr, 10);
-  auto agent = runtime::Agent::create(*cfg, "replay");
+  const uint64_t n = std::strtoull(args.get("synthetic", "0").c_str(), nullptr, 10);
+  auto agent = runtime::Agent::create(in->config, "replay");
   if (!agent) {
     std::fprintf(stderr, "buildtrail-agent replay: %s\n", agent.error().message.c_str());
     return 1;
   }
-  const std::string events = args->get("events");
+  const std::string events = args.get("events");
   return (*agent)->run([&](runtime::Agent& a) {
     const replay::Target target{a.envelope(), [&](events::Event&& e) { a.push_waiting(std::move(e)); },
                                 [&] { a.wake(); }, [&] { return a.stop_requested(); }};

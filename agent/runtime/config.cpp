@@ -130,6 +130,17 @@ std::string default_state_dir() {
   return std::string(home ? home : "/tmp") + "/.local/state/buildtrail";
 }
 
+Result<Invocation> parse_invocation(int argc, char** argv, std::vector<cli::Option> extra) {
+  std::vector<cli::Option> all = options();
+  all.insert(all.end(), extra.begin(), extra.end());
+  all.push_back({"help", false, "show this help"});
+  auto args = cli::parse(argc, argv, 2, all);
+  if (!args) return args.error();
+  auto config = load(*args);
+  if (!config) return config.error();
+  return Invocation{std::move(*args), std::move(*config)};
+}
+
 std::string default_config_file() { return "/etc/buildtrail/agent.toml"; }
 
 std::vector<cli::Option> options() {

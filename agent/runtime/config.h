@@ -50,6 +50,14 @@ std::vector<cli::Option> options();
 // Loads the config file (--config, or the default one if it exists), then
 // applies flags.
 Result<Config> load(const cli::Args& args);
+
+// A command's flags: the shared ones (options()), `extra` and --help,
+// parsed from argv[2] on, and the configuration they and the file give.
+struct Invocation {
+  cli::Args args;
+  Config config;
+};
+Result<Invocation> parse_invocation(int argc, char** argv, std::vector<cli::Option> extra = {});
 Result<Config> parse_toml(const std::string& text, const std::string& origin, Config base = {});
 
 // The parts of docs/agent-config.md generated from the table.
