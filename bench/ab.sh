@@ -2,10 +2,12 @@
 # bench/ab.sh OLD_BUILD NEW_BUILD: two builds of buildtrail-agent on the
 # shared workloads (../shared/bench), interleaved in one run so both meet the
 # same machine: each round runs the workload alone, under OLD and under NEW,
-# in a rotating order. Prints the medians and old/none, new/none and
+# in one of the six orders in turn (N=6 runs each once: no variant always
+# follows another, whose leftovers -- page cache, a daemon's last fsync --
+# could slow it). Prints the medians and old/none, new/none and
 # new/old ratios. For a change that must not move the numbers (a refactor):
 # compare it with its parent. Needs root; MODE=wrap (`run`) or daemon.
-#   N=5 WORKLOADS="compile exec_storm file_storm net_storm" MODE=wrap bench/ab.sh OLD NEW
+#   N=6 WORKLOADS="compile exec_storm file_storm net_storm" MODE=wrap bench/ab.sh OLD NEW
 set -euo pipefail
 old=$(cd "${1:?old build dir}" && pwd)
 new=$(cd "${2:?new build dir}" && pwd)
@@ -13,7 +15,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shared=${BENCH_SHARED:-$repo/../shared/bench}
 [ -x "$shared/peers/TEMPLATE.sh" ] || { echo "bench/ab: no shared bench at $shared (set BENCH_SHARED)" >&2; exit 1; }
 mode=${MODE:-wrap}
-rounds=${N:-5}
+rounds=${N:-6}
 workloads=${WORKLOADS:-compile exec_storm file_storm net_storm}
 out=$(mktemp -d /tmp/bt-ab.XXXXXX)
 trap 'rm -rf "$out"' EXIT
@@ -44,9 +46,9 @@ printf '%s\n' "bench/ab: MODE=$mode N=$rounds, old=$old, new=$new"
 printf '| workload | none s | old s | new s | old/none | new/none | new/old |\n| --- | --- | --- | --- | --- | --- | --- |\n'
 for workload in $workloads; do
   : >"$out/$workload.tsv"
-  orders=("none old new" "old new none" "new none old")
+  orders=("none old new" "new old none" "old none new" "new none old" "old new none" "none new old")
   for ((i = 0; i < rounds; i++)); do
-    for variant in ${orders[$((i % 3))]}; do
+    for variant in ${orders[$((i % 6))]}; do
       printf '%s\t%s\n' "$variant" "$(run_one "$variant" "$workload")" >>"$out/$workload.tsv"
     done
   done
