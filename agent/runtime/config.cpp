@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 #include <cstdlib>
 
+#include "common/batch/batch.h"
 #include "common/fs.h"
 #include "common/markdown.h"
 
@@ -36,7 +37,7 @@ constexpr Key kKeys[] = {
     {"tls.client_key", "tls-client-key", &Config::tls_client_key, nullptr,
      "PEM private key of the client certificate."},
     {"batch.max_bytes", "batch-max-bytes", nullptr, &Config::batch_max_bytes,
-     "Seal a batch when its JSON reaches this many bytes."},
+     "Seal a batch when its JSON reaches this many bytes (at most 4194304: a collector refuses larger batches)."},
     {"batch.max_age_ms", "batch-max-age-ms", nullptr, &Config::batch_max_age_ms,
      "Seal a batch when its oldest event is this old."},
     {"batch.heartbeat_s", "heartbeat-s", nullptr, &Config::heartbeat_s,
@@ -205,6 +206,11 @@ Result<Config> load(const cli::Args& args) {
   if (c.batch_max_age_ms == 0 || c.batch_max_bytes == 0 || c.heartbeat_s == 0 || c.queue_capacity == 0)
     return make_error(ErrorCode::kInvalidArgument,
                       "batch.max_bytes, batch.max_age_ms, batch.heartbeat_s and queue_capacity must be positive");
+  // The collector refuses batches larger than an agent can seal (batch::kMaxWireBytes).
+  if (c.batch_max_bytes > batch::kMaxSealJsonBytes)
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "batch.max_bytes: at most " + std::to_string(batch::kMaxSealJsonBytes) + " (what a collector accepts)");
   if (c.wrap_tree != "detached" && c.wrap_tree != "ptrace")
     return make_error(ErrorCode::kInvalidArgument, "wrap.tree must be detached or ptrace, not '" + c.wrap_tree + "'");
   return c;

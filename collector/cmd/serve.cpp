@@ -1,8 +1,10 @@
 // `buildtrail-collector serve`: wires the store, the ingest writer and the
 // HTTP server, then waits for SIGTERM/SIGINT and shuts down in order:
 // stop accepting, finish in-flight requests, drain the writer, close the store.
+#include <malloc.h>
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -25,9 +27,16 @@ const std::vector<cli::Option> kOptions = {
     {"tls-cert", true, "PEM certificate chain for HTTPS"},
     {"tls-key", true, "PEM private key for HTTPS"},
     {"client-ca", true, "PEM CA bundle; requires client certificates signed by it (mTLS)"},
-    {"max-body", true, "largest accepted request body in bytes (default 16777216)"},
+    {"health-listen", true, "also serve /healthz and /metrics on ADDR:PORT (plain HTTP), apart from agents' traffic"},
+    {"max-body", true, "largest accepted request body in bytes (default: the largest batch an agent can seal)"},
+    {"max-inflight-bytes", true,
+     "bytes of request bodies held at once, beyond which requests get 503 (default 268435456)"},
     {"max-connections", true, "concurrent connections before new ones are refused (default 512)"},
+    {"max-connections-per-address", true, "concurrent connections from one client address (default 64)"},
     {"idle-timeout", true, "seconds of silence before a connection is closed (default 30)"},
+    {"header-timeout", true, "seconds a connection has to send a request's headers (default 10)"},
+    {"body-min-rate", true, "bytes per second a request body may not fall below, after the grace (default 32768)"},
+    {"body-grace", true, "seconds a request body gets beyond its length at --body-min-rate (default 10)"},
     {"max-queue", true, "verified batches waiting for the store before 503 (default 256)"},
     {"busy-timeout-ms", true, "how long a store write waits for a lock before answering 503 (default 5000)"},
     {"ready-file", true, "write the bound ADDR:PORT to this file once serving"},
@@ -44,7 +53,7 @@ bool parse_count(const cli::Args& args, const char* name, uint64_t* out) {
   const std::string v = args.get(name);
   char* end = nullptr;
   const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-  if (v.empty() || *end || n == 0) {
+  if (v.empty() || v[0] < '0' || v[0] > '9' || *end || n == 0) {
     std::fprintf(stderr, "buildtrail-collector serve: --%s: not a positive number: %s\n", name, v.c_str());
     return false;
   }
@@ -81,17 +90,28 @@ bool parse_flags(int argc, char** argv, ServeConfig* out, int* exit) {
   http_config.tls_cert = args->get("tls-cert");
   http_config.tls_key = args->get("tls-key");
   http_config.client_ca = args->get("client-ca");
+  http_config.health_listen = args->get("health-listen");
   uint64_t max_body = http_config.max_body, max_conn = http_config.max_connections, idle = http_config.idle_timeout_s,
-           max_queue = 256, busy_ms = 5000;
+           max_queue = 256, busy_ms = 5000, per_address = http_config.max_connections_per_address,
+           inflight = http_config.guard.max_inflight_bytes, header_s = 10, grace_s = 10,
+           min_rate = http_config.guard.body_min_rate;
   if (!parse_count(*args, "max-body", &max_body) || !parse_count(*args, "max-connections", &max_conn) ||
       !parse_count(*args, "idle-timeout", &idle) || !parse_count(*args, "max-queue", &max_queue) ||
-      !parse_count(*args, "busy-timeout-ms", &busy_ms)) {
+      !parse_count(*args, "busy-timeout-ms", &busy_ms) ||
+      !parse_count(*args, "max-connections-per-address", &per_address) ||
+      !parse_count(*args, "max-inflight-bytes", &inflight) || !parse_count(*args, "header-timeout", &header_s) ||
+      !parse_count(*args, "body-min-rate", &min_rate) || !parse_count(*args, "body-grace", &grace_s)) {
     *exit = 2;
     return false;
   }
   http_config.max_body = max_body;
   http_config.max_connections = static_cast<unsigned>(max_conn);
+  http_config.max_connections_per_address = static_cast<unsigned>(per_address);
   http_config.idle_timeout_s = static_cast<unsigned>(idle);
+  http_config.guard.max_inflight_bytes = inflight;
+  http_config.guard.header_timeout = std::chrono::seconds(header_s);
+  http_config.guard.body_min_rate = min_rate;
+  http_config.guard.body_grace = std::chrono::seconds(grace_s);
   out->data = args->get("data");
   if (args->has("ready-file")) out->ready_file = args->get("ready-file");
   out->store.busy_timeout_ms = static_cast<int>(busy_ms);
@@ -112,12 +132,20 @@ sigset_t block_stop_signals() {
   return stop_signals;
 }
 
+// Request bodies and decompressed batches are large and short-lived, one
+// per connection thread. glibc serves them from mmap only below a threshold
+// it raises each time such a block is freed, after which they come from
+// per-thread arenas that keep the memory once the connections are gone.
+// A fixed threshold keeps every large block on mmap: returned when freed.
+void return_large_blocks_to_the_system() { ::mallopt(M_MMAP_THRESHOLD, 256 << 10); }
+
 }  // namespace
 
 int serve(int argc, char** argv) {
   ServeConfig config;
   int exit = 0;
   if (!parse_flags(argc, argv, &config, &exit)) return exit;
+  return_large_blocks_to_the_system();
   if (auto s = fs::make_dirs(config.data, 0750); !s) return fail(s.error().message);
   const sigset_t stop_signals = block_stop_signals();
 
@@ -133,7 +161,12 @@ int serve(int argc, char** argv) {
 
   const std::string address = (*server)->address();
   if (config.ready_file) {
-    if (auto s = fs::write_file_atomic(*config.ready_file, address + "\n", 0644); !s) return fail(s.error().message);
+    // The main address first; the health listener's, when there is one, next.
+    const std::string health = (*server)->health_address();
+    if (auto s =
+            fs::write_file_atomic(*config.ready_file, address + "\n" + (health.empty() ? "" : health + "\n"), 0644);
+        !s)
+      return fail(s.error().message);
   }
   std::fprintf(stderr, "buildtrail-collector: serving %s on %s, data in %s\n",
                config.http.tls_cert.empty() ? "http" : "https", address.c_str(), config.data.c_str());

@@ -2,10 +2,14 @@
 
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <strings.h>
+
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -17,10 +21,21 @@ namespace bt::collector::http {
 
 namespace {
 
-// Per-request state, kept in MHD's con_cls slot.
+// Per-request state, kept in MHD's con_cls slot. The body's bytes are
+// reserved from the guard's budget until the request ends.
 struct Request {
   std::string body;
-  bool too_large = false;
+  Guard* guard = nullptr;
+  uint64_t reserved = 0;
+  ~Request() {
+    if (guard) guard->release(reserved);
+  }
+};
+
+// The two listeners share the callbacks; this says which one a call is on.
+struct Front {
+  Server::Impl* impl;
+  bool health_only;
 };
 
 Result<sockaddr_storage> parse_listen(const std::string& listen, bool* v6) {
@@ -75,14 +90,51 @@ std::string json_error(std::string_view message) {
 }
 
 // With --client-ca, a request is served only over a TLS session whose client
-// certificate chains to that CA.
+// certificate chains to that CA and may be used by a client: a certificate
+// with extended key usages must list clientAuth (a server's certificate,
+// serverAuth only, signed by the same CA is not a client's).
 bool client_verified(MHD_Connection* c) {
   const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
   if (!info || !info->tls_session) return false;
   auto session = static_cast<gnutls_session_t>(info->tls_session);
+  gnutls_typed_vdata_st purpose{};
+  purpose.type = GNUTLS_DT_KEY_PURPOSE_OID;
+  purpose.data = reinterpret_cast<unsigned char*>(const_cast<char*>(GNUTLS_KP_TLS_WWW_CLIENT));
   unsigned status = 0;
-  if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS) return false;
+  if (gnutls_certificate_verify_peers(session, &purpose, 1, &status) != GNUTLS_E_SUCCESS) return false;
   return status == 0;
+}
+
+// The one Content-Length a request may have: a second one, or one beside a
+// Transfer-Encoding, could be read one way here and another by a proxy in
+// front (request smuggling).
+enum class Length { kNone, kOne, kAmbiguous };
+Length content_length(MHD_Connection* c, uint64_t* out) {
+  struct Count {
+    int lengths = 0, encodings = 0;
+    const char* value = nullptr;
+  } count;
+  MHD_get_connection_values(
+      c, MHD_HEADER_KIND,
+      [](void* cls, MHD_ValueKind, const char* key, const char* value) -> MHD_Result {
+        auto* n = static_cast<Count*>(cls);
+        if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) ++n->lengths, n->value = value;
+        if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) ++n->encodings;
+        return MHD_YES;
+      },
+      &count);
+  if (count.lengths > 1 || (count.lengths == 1 && count.encodings > 0)) return Length::kAmbiguous;
+  if (count.lengths == 0) return Length::kNone;
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(count.value, &end, 10);
+  if (*count.value < '0' || *count.value > '9' || *end) return Length::kAmbiguous;
+  *out = n;
+  return Length::kOne;
+}
+
+int fd_of(MHD_Connection* c) {
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  return info ? info->connect_fd : -1;
 }
 
 }  // namespace
@@ -91,16 +143,23 @@ struct Server::Impl {
   Config config;
   ingest::Ingest& ingest;
   metrics::Metrics& metrics;
+  Guard guard;
+  Front main_front{this, false}, health_front{this, true};
   MHD_Daemon* daemon = nullptr;
+  MHD_Daemon* health = nullptr;
   std::string cert, key, ca;  // MHD keeps pointers to these for its lifetime
-  std::string address;
+  std::string address, health_address;
 
-  Impl(const Config& c, ingest::Ingest& i, metrics::Metrics& m) : config(c), ingest(i), metrics(m) {}
-  MHD_Result handle(MHD_Connection* c, std::string_view url, std::string_view method, const char* upload,
-                    size_t* upload_size, void** slot);
-  MHD_Result route(MHD_Connection* c, std::string_view url, std::string_view method, Request& req);
+  Impl(const Config& c, ingest::Ingest& i, metrics::Metrics& m)
+      : config(c), ingest(i), metrics(m), guard(c.guard, [&m] { m.deadline_missed(); }) {}
+  MHD_Result handle(MHD_Connection* c, const Front& front, std::string_view url, std::string_view method,
+                    const char* upload, size_t* upload_size, void** slot);
+  MHD_Result begin(MHD_Connection* c, std::string_view method, Request& req);
+  MHD_Result route(MHD_Connection* c, const Front& front, std::string_view url, std::string_view method, Request& req);
   Status read_tls_files();
-  std::vector<MHD_OptionItem> daemon_options(sockaddr_storage* addr, bool tls);
+  std::vector<MHD_OptionItem> daemon_options(sockaddr_storage* addr, bool tls, Front* front, unsigned max_connections);
+  Result<MHD_Daemon*> listen(const std::string& listen, bool tls, Front* front, unsigned max_connections,
+                             std::string* bound);
 };
 
 namespace {
@@ -108,23 +167,33 @@ namespace {
 // The MHD callbacks; `cls` is the Server::Impl.
 MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method, const char* /*version*/,
                       const char* upload, size_t* upload_size, void** slot) {
-  return static_cast<Server::Impl*>(cls)->handle(c, url, method, upload, upload_size, slot);
+  const auto* front = static_cast<const Front*>(cls);
+  return front->impl->handle(c, *front, url, method, upload, upload_size, slot);
 }
 
-void on_completed(void*, MHD_Connection*, void** slot, MHD_RequestTerminationCode) {
+// A request ended: its budget comes back (~Request), and a kept-alive
+// connection owes its next request's headers in time.
+void on_completed(void* cls, MHD_Connection* c, void** slot, MHD_RequestTerminationCode code) {
   delete static_cast<Request*>(*slot);
   *slot = nullptr;
+  if (code == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+    static_cast<const Front*>(cls)->impl->guard.expect_headers(c, fd_of(c));
 }
 
 // Agents keep connections alive and MHD writes a response's header and
 // body separately; with Nagle on, the body waits for the client's delayed
-// ACK (~40 ms per request). Acks must not wait, so disable Nagle.
-void on_connection(void*, MHD_Connection* c, void**, MHD_ConnectionNotificationCode code) {
-  if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
-  const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-  if (!info) return;
+// ACK (~40 ms per request). Acks must not wait, so disable Nagle. Each
+// connection is watched from its start until libmicrohttpd closes it --
+// which it does after this CLOSED notice, so the guard never shuts down a
+// socket number another connection got since.
+void on_connection(void* cls, MHD_Connection* c, void**, MHD_ConnectionNotificationCode code) {
+  Guard& guard = static_cast<const Front*>(cls)->impl->guard;
+  if (code == MHD_CONNECTION_NOTIFY_CLOSED) return guard.forget(c);
+  const int fd = fd_of(c);
+  if (fd < 0) return;
   const int one = 1;
-  ::setsockopt(info->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  guard.expect_headers(c, fd);
 }
 
 }  // namespace
@@ -141,18 +210,20 @@ Status Server::Impl::read_tls_files() {
 }
 
 // MHD keeps pointers into `addr` and the PEM strings; both outlive start().
-std::vector<MHD_OptionItem> Server::Impl::daemon_options(sockaddr_storage* addr, bool tls) {
+std::vector<MHD_OptionItem> Server::Impl::daemon_options(sockaddr_storage* addr, bool tls, Front* front,
+                                                         unsigned max_connections) {
   using Completed = void (*)(void*, MHD_Connection*, void**, MHD_RequestTerminationCode);
   using Notify = void (*)(void*, MHD_Connection*, void**, MHD_ConnectionNotificationCode);
   const Completed completed = on_completed;
   const Notify notify = on_connection;
   std::vector<MHD_OptionItem> opts = {
       {MHD_OPTION_SOCK_ADDR, 0, addr},
-      {MHD_OPTION_CONNECTION_LIMIT, config.max_connections, nullptr},
+      {MHD_OPTION_CONNECTION_LIMIT, max_connections, nullptr},
+      {MHD_OPTION_PER_IP_CONNECTION_LIMIT, std::min(config.max_connections_per_address, max_connections), nullptr},
       {MHD_OPTION_CONNECTION_TIMEOUT, config.idle_timeout_s, nullptr},
       {MHD_OPTION_THREAD_STACK_SIZE, 512 * 1024, nullptr},
-      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(completed), nullptr},
-      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(notify), nullptr},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(completed), front},
+      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(notify), front},
   };
   if (tls) {
     opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, cert.data()});
@@ -163,43 +234,61 @@ std::vector<MHD_OptionItem> Server::Impl::daemon_options(sockaddr_storage* addr,
   return opts;
 }
 
-MHD_Result Server::Impl::handle(MHD_Connection* c, std::string_view url, std::string_view method, const char* upload,
-                                size_t* upload_size, void** slot) {
+MHD_Result Server::Impl::handle(MHD_Connection* c, const Front& front, std::string_view url, std::string_view method,
+                                const char* upload, size_t* upload_size, void** slot) {
   auto* req = static_cast<Request*>(*slot);
   if (!req) {
     req = new Request;
     *slot = req;
-    if (!config.client_ca.empty() && !client_verified(c))
-      return send(c, 403, json_error("a client certificate signed by the collector's CA is required"));
-    if (const char* cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
-      const unsigned long long n = std::strtoull(cl, nullptr, 10);
-      if (n > config.max_body) {
-        metrics.rejected(metrics::Reject::too_large);
-        return send(c, 413,
-                    json_error("body of " + std::to_string(n) + " bytes exceeds the limit of " +
-                               std::to_string(config.max_body)));
-      }
-    }
-    return MHD_YES;
+    return begin(c, method, *req);
   }
   if (*upload_size > 0) {
-    if (!req->too_large && req->body.size() + *upload_size <= config.max_body) {
-      req->body.append(upload, *upload_size);
-    } else {
-      req->too_large = true;
-      req->body.clear();
-    }
+    // Never more than the Content-Length that was reserved: libmicrohttpd
+    // stops at it.
+    req->body.append(upload, *upload_size);
     *upload_size = 0;
     return MHD_YES;
   }
-  if (req->too_large) {
-    metrics.rejected(metrics::Reject::too_large);
-    return send(c, 413, json_error("body exceeds the limit of " + std::to_string(config.max_body) + " bytes"));
-  }
-  return route(c, url, method, *req);
+  guard.busy(c);
+  return route(c, front, url, method, *req);
 }
 
-MHD_Result Server::Impl::route(MHD_Connection* c, std::string_view url, std::string_view method, Request& req) {
+// The headers are in: refuse what cannot be a request of ours before any
+// body is read, and reserve the body's bytes.
+MHD_Result Server::Impl::begin(MHD_Connection* c, std::string_view method, Request& req) {
+  if (!config.client_ca.empty() && !client_verified(c))
+    return send(c, 403, json_error("a client certificate for client use, signed by the collector's CA, is required"));
+  uint64_t length = 0;
+  const Length declared = content_length(c, &length);
+  if (declared == Length::kAmbiguous) {
+    metrics.rejected(metrics::Reject::malformed);
+    return send(c, 400, json_error("one Content-Length, and no Transfer-Encoding beside it"));
+  }
+  if (method != "POST") {
+    guard.busy(c);
+    return MHD_YES;
+  }
+  if (declared == Length::kNone) return send(c, 411, json_error("a POST needs a Content-Length"));
+  if (length > config.max_body) {
+    metrics.rejected(metrics::Reject::too_large);
+    return send(c, 413,
+                json_error("body of " + std::to_string(length) + " bytes exceeds the limit of " +
+                           std::to_string(config.max_body)));
+  }
+  if (!guard.reserve(length)) {
+    metrics.rejected(metrics::Reject::overloaded);
+    return send(c, 503, json_error("too many request bodies in flight, retry later"), "application/json",
+                config.retry_after_s);
+  }
+  req.guard = &guard;
+  req.reserved = length;
+  req.body.reserve(length);
+  guard.expect_body(c, length);
+  return MHD_YES;
+}
+
+MHD_Result Server::Impl::route(MHD_Connection* c, const Front& front, std::string_view url, std::string_view method,
+                               Request& req) {
   const bool get = method == "GET" || method == "HEAD";
   const bool post = method == "POST";
   if (url == "/healthz") {
@@ -209,7 +298,7 @@ MHD_Result Server::Impl::route(MHD_Connection* c, std::string_view url, std::str
     if (!get) return send(c, 405, json_error("use GET"));
     return send(c, 200, metrics.render(ingest.store_bytes(), ingest.queue_depth()), "text/plain; version=0.0.4");
   }
-  if (url == "/v1/batches" || url == "/v1/enroll") {
+  if (!front.health_only && (url == "/v1/batches" || url == "/v1/enroll")) {
     if (!post) return send(c, 405, json_error("use POST"));
     const ingest::Outcome out =
         url == "/v1/batches" ? ingest.submit_batch({reinterpret_cast<const uint8_t*>(req.body.data()), req.body.size()})
@@ -223,23 +312,50 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { stop(); }
 
 std::string Server::address() const { return impl_->address; }
+std::string Server::health_address() const { return impl_->health_address; }
+
+namespace {
+
+// Stops accepting first: MHD hands the listening socket over, and closing
+// it refuses new connections at once. MHD_stop_daemon then waits for the
+// connection threads, which finish the requests they are serving.
+void stop_daemon(MHD_Daemon*& daemon) {
+  if (!daemon) return;
+  static_assert(MHD_INVALID_SOCKET == -1, "UniqueFd takes -1 as no fd");
+  UniqueFd(MHD_quiesce_daemon(daemon)).reset();
+  MHD_stop_daemon(daemon);
+  daemon = nullptr;
+}
+
+}  // namespace
 
 void Server::stop() {
-  if (!impl_->daemon) return;
-  // Stop accepting first: MHD hands the listening socket over, and closing
-  // it refuses new connections at once. MHD_stop_daemon then waits for the
-  // connection threads, which finish the requests they are serving.
-  static_assert(MHD_INVALID_SOCKET == -1, "UniqueFd takes -1 as no fd");
-  UniqueFd(MHD_quiesce_daemon(impl_->daemon)).reset();
-  MHD_stop_daemon(impl_->daemon);
-  impl_->daemon = nullptr;
+  stop_daemon(impl_->daemon);
+  stop_daemon(impl_->health);
+}
+
+Result<MHD_Daemon*> Server::Impl::listen(const std::string& where, bool tls, Front* front, unsigned max_connections,
+                                         std::string* bound) {
+  bool v6 = false;
+  auto addr = parse_listen(where, &v6);
+  if (!addr) return addr.error();
+  unsigned flags =
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  if (v6) flags |= MHD_USE_IPv6;
+  if (tls) flags |= MHD_USE_TLS;
+  std::vector<MHD_OptionItem> opts = daemon_options(&*addr, tls, front, max_connections);
+  MHD_Daemon* d =
+      MHD_start_daemon(flags, 0, nullptr, nullptr, on_request, front, MHD_OPTION_ARRAY, opts.data(), MHD_OPTION_END);
+  if (!d)
+    return make_error(ErrorCode::kIo,
+                      "cannot listen on " + where + " (address in use, bad TLS files, or no permission)");
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+  *bound = where.substr(0, where.rfind(':')) + ":" + std::to_string(info ? info->port : 0);
+  return d;
 }
 
 Result<std::unique_ptr<Server>> Server::start(const Config& config, ingest::Ingest& ingest, metrics::Metrics& metrics) {
   auto impl = std::make_unique<Impl>(config, ingest, metrics);
-  bool v6 = false;
-  auto addr = parse_listen(config.listen, &v6);
-  if (!addr) return addr.error();
   const bool tls = !config.tls_cert.empty() || !config.tls_key.empty();
   if (tls && (config.tls_cert.empty() || config.tls_key.empty()))
     return make_error(ErrorCode::kInvalidArgument, "--tls-cert and --tls-key go together");
@@ -249,21 +365,20 @@ Result<std::unique_ptr<Server>> Server::start(const Config& config, ingest::Inge
     Status read = impl->read_tls_files();
     if (!read) return read.error();
   }
-
-  unsigned flags =
-      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-  if (v6) flags |= MHD_USE_IPv6;
-  if (tls) flags |= MHD_USE_TLS;
-  std::vector<MHD_OptionItem> opts = impl->daemon_options(&*addr, tls);
-  impl->daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, on_request, impl.get(), MHD_OPTION_ARRAY, opts.data(),
-                                  MHD_OPTION_END);
-  if (!impl->daemon)
-    return make_error(ErrorCode::kIo,
-                      "cannot listen on " + config.listen + " (address in use, bad TLS files, or no permission)");
-  const MHD_DaemonInfo* info = MHD_get_daemon_info(impl->daemon, MHD_DAEMON_INFO_BIND_PORT);
-  const uint16_t port = info ? info->port : 0;
-  const std::string host = config.listen.substr(0, config.listen.rfind(':'));
-  impl->address = host + ":" + std::to_string(port);
+  auto daemon = impl->listen(config.listen, tls, &impl->main_front, config.max_connections, &impl->address);
+  if (!daemon) return daemon.error();
+  impl->daemon = *daemon;
+  // The probes' own listener: plain HTTP, a few connections, the same deadlines.
+  if (!config.health_listen.empty()) {
+    constexpr unsigned kHealthConnections = 16;
+    auto health =
+        impl->listen(config.health_listen, false, &impl->health_front, kHealthConnections, &impl->health_address);
+    if (!health) {
+      stop_daemon(impl->daemon);
+      return health.error();
+    }
+    impl->health = *health;
+  }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 

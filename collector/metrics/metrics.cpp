@@ -28,6 +28,8 @@ void Metrics::accepted(uint64_t events) {
   events_accepted_.fetch_add(events, std::memory_order_relaxed);
 }
 
+void Metrics::deadline_missed() { deadlines_missed_.fetch_add(1, std::memory_order_relaxed); }
+
 void Metrics::duplicate() { duplicates_.fetch_add(1, std::memory_order_relaxed); }
 
 void Metrics::rejected(Reject reason, uint64_t events) {
@@ -62,6 +64,9 @@ std::string Metrics::render(uint64_t store_bytes, uint64_t queue_depth) const {
   help(out, "buildtrail_batches_duplicate_total", "counter",
        "Batches received again after being stored (agent retries).");
   line(out, "buildtrail_batches_duplicate_total", duplicates_.load());
+  help(out, "buildtrail_http_deadlines_missed_total", "counter",
+       "Connections cut because their headers or body did not arrive in time.");
+  line(out, "buildtrail_http_deadlines_missed_total", deadlines_missed_.load());
   help(out, "buildtrail_batches_rejected_total", "counter", "Batches not stored, by reason.");
   for (std::size_t i = 0; i < kRejectReasons; ++i)
     line(out, std::string("buildtrail_batches_rejected_total{reason=\"") + kReasonNames[i] + "\"}",

@@ -43,6 +43,8 @@ class Metrics {
   void rejected(Reject reason, uint64_t events = 0);
   void finding(const char* kind);
   void observe_latency(double seconds);
+  // A connection cut for missing its deadline (collector/http/guard.h).
+  void deadline_missed();
   // Renders everything; `store_bytes` and `queue_depth` are sampled by the caller.
   std::string render(uint64_t store_bytes, uint64_t queue_depth) const;
 
@@ -51,6 +53,7 @@ class Metrics {
   std::array<std::atomic<uint64_t>, kRejectReasons> batches_rejected_{};
   std::array<std::atomic<uint64_t>, kRejectReasons> events_rejected_{};
   std::atomic<uint64_t> gaps_{0}, forks_{0}, restarts_{0}, losses_{0};
+  std::atomic<uint64_t> deadlines_missed_{0};
   std::array<std::atomic<uint64_t>, kLatencyBuckets.size()> latency_buckets_{};
   std::atomic<uint64_t> latency_count_{0};
   std::atomic<uint64_t> latency_sum_us_{0};

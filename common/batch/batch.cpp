@@ -177,7 +177,8 @@ Sealer::Sealer(const crypto::KeyPair& key, std::string agent_id, int zstd_level)
 }
 Sealer::~Sealer() = default;
 
-void Sealer::add(const events::Event& event) {
+bool Sealer::add(const events::Event& event) {
+  const std::size_t before = impl_->json.size();
   if (event.agent_id == impl_->agent_id) {
     impl_->json.append(event);
   } else {
@@ -185,9 +186,14 @@ void Sealer::add(const events::Event& event) {
     stamped.agent_id = impl_->agent_id;
     impl_->json.append(stamped);
   }
+  if (impl_->json.size() - before > kMaxEventJsonBytes) {
+    impl_->json.truncate(before);
+    return false;
+  }
   ++impl_->count;
   impl_->first = std::min(impl_->first, event.time_ns);
   impl_->last = std::max(impl_->last, event.time_ns);
+  return true;
 }
 
 std::size_t Sealer::pending_events() const { return impl_->count; }

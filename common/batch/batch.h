@@ -33,6 +33,17 @@ inline constexpr std::string_view kPayloadType = "application/vnd.buildtrail.bat
 // (26x vs 23.6x, ~450 vs ~650 ns/event; bench/batch prints the levels).
 inline constexpr int kDefaultZstdLevel = 1;
 
+// How large a batch can be, so the collector can refuse anything larger
+// before buffering it. An agent seals once its JSON reaches batch.max_bytes
+// (at most kMaxSealJsonBytes) and the event that crossed the mark is at
+// most kMaxEventJsonBytes (a larger one is dropped and counted). zstd never
+// grows its input by more than ZSTD_COMPRESSBOUND's margin.
+inline constexpr std::size_t kMaxSealJsonBytes = 4u << 20;
+inline constexpr std::size_t kMaxEventJsonBytes = 2u << 20;
+inline constexpr std::size_t kMaxBatchJsonBytes = kMaxSealJsonBytes + kMaxEventJsonBytes;
+inline constexpr std::size_t kMaxWireBytes =
+    kHeaderSize + kSignatureSize + kMaxBatchJsonBytes + (kMaxBatchJsonBytes >> 8) + (128u << 10);
+
 // Field offsets of the v1 header (see docs/batch-format.md, "Header").
 namespace offset {
 inline constexpr std::size_t kMagic = 0;
@@ -91,8 +102,8 @@ static_assert(kHeaderSize <= UINT16_MAX);  // the header_size field is a uint16_
 
 // Decoder limits; every allocation the decoder makes is bounded by these.
 struct Limits {
-  std::size_t max_batch_bytes = 16u << 20;         // whole batch on the wire
-  std::size_t max_uncompressed_bytes = 64u << 20;  // JSON after decompression
+  std::size_t max_batch_bytes = kMaxWireBytes;              // whole batch on the wire
+  std::size_t max_uncompressed_bytes = kMaxBatchJsonBytes;  // JSON after decompression
   uint32_t max_events = 1u << 20;
 };
 
@@ -130,9 +141,10 @@ class Sealer {
   Sealer(const Sealer&) = delete;
   Sealer& operator=(const Sealer&) = delete;
 
-  // Adds one event. Its agent_id is forced to the sealer's so a batch never
-  // vouches for events of another agent.
-  void add(const events::Event& event);
+  // Adds one event; false, adding nothing, when its JSON line is longer
+  // than kMaxEventJsonBytes. Its agent_id is forced to the sealer's so a
+  // batch never vouches for events of another agent.
+  bool add(const events::Event& event);
   std::size_t pending_events() const;
   std::size_t pending_json_bytes() const;
 

@@ -60,6 +60,7 @@ class JsonOut {
   std::string_view view() const { return {buf_.data(), size_}; }
   std::size_t size() const { return size_; }
   void clear() { size_ = 0; }
+  void truncate(std::size_t size) { size_ = std::min(size_, size); }
 
   [[gnu::always_inline]] void put(char c) {
     *room(1) = c;
@@ -1045,6 +1046,7 @@ void JsonLineWriter::append(const Event& event) {
 std::string_view JsonLineWriter::view() const { return impl_->out.view(); }
 std::size_t JsonLineWriter::size() const { return impl_->out.size(); }
 void JsonLineWriter::clear() { impl_->out.clear(); }
+void JsonLineWriter::truncate(std::size_t size) { impl_->out.truncate(size); }
 
 // ---- JsonLineReader -------------------------------------------------------------
 

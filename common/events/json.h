@@ -29,6 +29,9 @@ class JsonLineWriter {
   std::string_view view() const;
   std::size_t size() const;
   void clear();
+  // Drops what was appended after the first `size` bytes (a line that must
+  // not be kept).
+  void truncate(std::size_t size);
 
  private:
   struct Impl;

@@ -52,3 +52,13 @@ TEST_CASE("the documented example parses") {
   auto parsed = config::parse_toml(md.substr(begin, end - begin), "example");
   CHECK_MESSAGE(parsed.ok(), (parsed.ok() ? "" : parsed.error().message));
 }
+
+TEST_CASE("batch.max_bytes stays within what a collector accepts") {
+  auto parsed = config::parse_toml("[batch]\nmax_bytes = 4194304\n", "agent.toml");
+  REQUIRE(parsed.ok());
+  cli::Args args;
+  args.values["batch-max-bytes"] = {"4194305"};
+  auto over = config::load(args);
+  REQUIRE_FALSE(over.ok());
+  CHECK(over.error().message.find("batch.max_bytes: at most 4194304") != std::string::npos);
+}

@@ -13,6 +13,7 @@
 
 #include "collector/store/store.h"
 #include "common/events/json.h"
+#include "common/fs.h"
 #include "tests/collector/collector_process.h"
 #include "tests/common/test_pki.h"
 
@@ -392,10 +393,184 @@ TEST_CASE("mTLS: only clients with a certificate from --client-ca are served") {
   CHECK(none.status != 200);
   auto rogue = http_request(https(c, "/healthz"), nullptr, {pki.f("ca.pem"), pki.f("rogue.pem"), pki.f("rogue.key")});
   CHECK(rogue.status != 200);
+  // The server's own certificate is signed by the same CA, but for serverAuth only.
+  auto server_as_client =
+      http_request(https(c, "/healthz"), nullptr, {pki.f("ca.pem"), pki.f("server.pem"), pki.f("server.key")});
+  CHECK(server_as_client.status == 403);
   auto good = http_request(https(c, "/healthz"), nullptr, {pki.f("ca.pem"), pki.f("client.pem"), pki.f("client.key")});
   CHECK_MESSAGE(good.status == 200, good.error);
   const std::string body = sealed_chain(env.key, env.agent, 1)[0].bytes;
   auto stored =
       http_request(https(c, "/v1/batches"), &body, {pki.f("ca.pem"), pki.f("client.pem"), pki.f("client.key")});
   CHECK(stored.status == 200);
+}
+
+namespace {
+
+// A raw TCP connection to `address` (ADDR:PORT); -1 when refused.
+int connect_to(const std::string& address) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
+  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return fd;
+  ::close(fd);
+  return -1;
+}
+
+bool send_all(int fd, const std::string& bytes) {
+  return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
+// What arrives on `fd` within `ms` (empty: nothing; the server may also
+// have closed it, see closed_within).
+std::string read_some(int fd, int ms) {
+  timeval tv{ms / 1000, (ms % 1000) * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[512];
+  const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+// Whether the server closes `fd` (EOF or reset) within `ms`.
+bool closed_within(int fd, int ms) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < until) {
+    timeval tv{0, 50000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[512];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) return true;
+  }
+  return false;
+}
+
+uint64_t rss_kib(pid_t pid) {
+  auto status = fs::read_file("/proc/" + std::to_string(pid) + "/status", 1 << 16);
+  if (!status) return 0;
+  const auto at = status->find("VmRSS:");
+  return at == std::string::npos ? 0 : std::strtoull(status->c_str() + at + 6, nullptr, 10);
+}
+
+std::string post_head(uint64_t length) {
+  return "POST /v1/batches HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+         std::to_string(length) + "\r\n\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("exhaustion: bodies are bounded per request and in all, and their memory comes back") {
+  Env env;
+  constexpr uint64_t kBody = 1u << 20;
+  CollectorProcess c(env.data, {"--max-body", std::to_string(kBody), "--max-inflight-bytes", std::to_string(4 * kBody),
+                                "--header-timeout", "30", "--body-min-rate", "1", "--idle-timeout", "60"});
+  REQUIRE(c.running());
+  const uint64_t baseline = rss_kib(c.pid());
+  // 20 clients each promise the largest body, send 90 % of it and hold.
+  std::vector<int> fds;
+  int refused = 0;
+  for (int i = 0; i < 20; ++i) {
+    const int fd = connect_to(c.address());
+    REQUIRE(fd >= 0);
+    REQUIRE(send_all(fd, post_head(kBody)));
+    const std::string early = read_some(fd, 100);
+    if (contains(early, "HTTP/1.1 503")) {
+      CHECK(contains(early, "Retry-After"));
+      ++refused;
+      ::close(fd);
+      continue;
+    }
+    send_all(fd, std::string(kBody * 9 / 10, 'x'));
+    fds.push_back(fd);
+  }
+  // The budget holds four bodies; the others were told to come back later.
+  CHECK(fds.size() == 4);
+  CHECK(refused == 16);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const uint64_t holding = rss_kib(c.pid());
+  INFO("RSS KiB: baseline " << baseline << ", holding " << holding);
+  CHECK(holding < baseline + 12 * 1024);
+  for (int fd : fds) ::close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const uint64_t after = rss_kib(c.pid());
+  INFO("after " << after);
+  CHECK(after < baseline + 4 * 1024);
+  // The budget is free again, and a body above the limit is refused before it is read.
+  CHECK(post(c.url("/v1/batches"), std::string(100, 'x')).status == 400);
+  const int big = connect_to(c.address());
+  REQUIRE(send_all(big, post_head(kBody + 1)));
+  CHECK(contains(read_some(big, 2000), "HTTP/1.1 413"));
+  ::close(big);
+}
+
+TEST_CASE("ambiguous lengths: two Content-Lengths, one beside Transfer-Encoding, none on a POST") {
+  Env env;
+  CollectorProcess c(env.data);
+  REQUIRE(c.running());
+  for (const std::string& head :
+       {std::string("POST /v1/batches HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\nabcd"),
+        std::string("POST /v1/batches HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "4\r\nabcd\r\n0\r\n\r\n"),
+        std::string("POST /v1/batches HTTP/1.1\r\nHost: x\r\nContent-Length: +4\r\n\r\nabcd")}) {
+    const int fd = connect_to(c.address());
+    REQUIRE(fd >= 0);
+    REQUIRE(send_all(fd, head));
+    CHECK(contains(read_some(fd, 2000), "HTTP/1.1 400"));
+    ::close(fd);
+  }
+  const int fd = connect_to(c.address());
+  REQUIRE(
+      send_all(fd, "POST /v1/batches HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n"));
+  CHECK(contains(read_some(fd, 2000), "HTTP/1.1 411"));
+  ::close(fd);
+}
+
+TEST_CASE("slow clients: deadlines cut them, one address cannot take every connection, probes have their own") {
+  Env env;
+  CollectorProcess c(env.data,
+                     {"--header-timeout", "1", "--body-min-rate", "1000", "--body-grace", "1",
+                      "--max-connections-per-address", "8", "--health-listen", "127.0.0.1:0", "--idle-timeout", "60"});
+  REQUIRE(c.running());
+  auto ready = fs::read_file(env.data + ".ready", 1024);
+  REQUIRE(ready);
+  const std::string health = ready->substr(ready->find('\n') + 1, ready->rfind('\n') - ready->find('\n') - 1);
+  REQUIRE_FALSE(health.empty());
+  // 20 clients that send a header byte every 200 ms, for ever.
+  std::vector<int> fds;
+  for (int i = 0; i < 20; ++i)
+    if (const int fd = connect_to(c.address()); fd >= 0) fds.push_back(fd);
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    const std::string head = "POST /v1/batches HTTP/1.1\r\nHost: x\r\nX-Pad: ";
+    for (std::size_t i = 0; !stop && i < 1000; ++i) {
+      for (int fd : fds) ::send(fd, &head[std::min(i, head.size() - 1)], 1, MSG_NOSIGNAL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+  // The probes' listener answers while they trickle.
+  CHECK(get("http://" + health + "/healthz").status == 200);
+  CHECK(get("http://" + health + "/v1/batches").status == 404);  // probes only there
+  // All 20 are gone within the header deadline (a second) and the watch's tick.
+  int closed = 0;
+  for (int fd : fds) closed += closed_within(fd, 3000);
+  CHECK(closed == 20);
+  stop = true;
+  trickle.join();
+  for (int fd : fds) ::close(fd);
+  // A body that arrives too slowly is cut too: 1 s grace + 1 MiB at 1000 B/s would be long,
+  // but 100 bytes in 3 s of a 3000-byte body misses 1 s + 3 s.
+  const int slow = connect_to(c.address());
+  REQUIRE(send_all(slow, post_head(3000)));
+  bool cut = false;
+  for (int i = 0; i < 60 && !cut; ++i) {
+    ::send(slow, "x", 1, MSG_NOSIGNAL);
+    cut = closed_within(slow, 100);
+  }
+  CHECK(cut);
+  ::close(slow);
+  const auto metrics = get(c.url("/metrics"));
+  CHECK(contains(metrics.body, "buildtrail_http_deadlines_missed_total "));
+  CHECK_FALSE(contains(metrics.body, "buildtrail_http_deadlines_missed_total 0\n"));
+  CHECK(get(c.url("/healthz")).status == 200);
 }

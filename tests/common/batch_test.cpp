@@ -101,6 +101,28 @@ TEST_CASE("the sealer stamps its own agent id on every event") {
   REQUIRE(batch::for_each_event(opened, [&](events::Event&& ev) { CHECK(ev.agent_id == kAgent); }));
 }
 
+TEST_CASE("an event too large for any batch is refused whole; the batch stays within the wire limit") {
+  const auto key = testing::test_key();
+  batch::Sealer sealer(key, kAgent);
+  auto small = events::example_event(events::Kind::process_exec);
+  auto huge = small;
+  std::get<events::ProcessExec>(huge.body).argv = {std::string(batch::kMaxEventJsonBytes, 'a')};
+  CHECK(sealer.add(small));
+  const std::size_t bytes = sealer.pending_json_bytes();
+  CHECK_FALSE(sealer.add(huge));
+  CHECK(sealer.pending_events() == 1);
+  CHECK(sealer.pending_json_bytes() == bytes);
+  // The largest batch an agent seals: its seal mark, crossed by the largest event.
+  std::get<events::ProcessExec>(huge.body).argv = {std::string(batch::kMaxEventJsonBytes - 4096, 'a')};
+  batch::Sealer full(key, kAgent);
+  while (full.pending_json_bytes() < batch::kMaxSealJsonBytes) REQUIRE(full.add(small));
+  REQUIRE(full.add(huge));
+  CHECK(full.pending_json_bytes() <= batch::kMaxBatchJsonBytes);
+  auto sealed = full.seal(1, crypto::Digest{}).value();
+  CHECK(sealed.bytes.size() <= batch::kMaxWireBytes);
+  CHECK(batch::open(crypto::as_bytes(sealed.bytes), key.public_key).ok());  // within the default limits
+}
+
 TEST_CASE("flipping any single byte of a batch is detected") {
   const auto key = testing::test_key();
   const auto sealed = small_batch(key);

@@ -79,8 +79,13 @@ void Batcher::persist_loss() {
 }
 
 bool Batcher::add(const events::Event& event) {
+  if (!sealer_.add(event)) {
+    // Larger than any batch may carry (batch::kMaxEventJsonBytes): counted,
+    // never silently lost.
+    record_drop("event_too_large", 1, event.time_ns, event.time_ns);
+    return false;
+  }
   if (pending_ == 0) oldest_ = std::chrono::steady_clock::now();
-  sealer_.add(event);
   ++pending_;
   ++stats_.events_in;
   return sealer_.pending_json_bytes() >= config_.max_json_bytes ? seal_now() : false;
@@ -94,7 +99,7 @@ bool Batcher::seal_now() {
   if (carries_loss) {
     events::Event envelope = envelope_;
     envelope.time_ns = clock::now_ns();
-    sealer_.add(loss_.to_event(envelope));
+    (void)sealer_.add(loss_.to_event(envelope));  // a few counters: never too large
   }
   const std::size_t sealed_events = pending_;
   pending_ = 0;
