@@ -22,6 +22,33 @@ namespace {
 
 std::string socket_path(const std::string& state_dir) { return state_dir + "/agent.sock"; }
 
+// The signals the agent handles on its loop. Blocked from create() on --
+// before the command starts threads, which inherit the mask -- so one that
+// arrives while the agent is still starting (loading BPF programs, say)
+// waits for the loop's handler instead of killing it unannounced.
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, sig);
+  return set;
+}
+
+// Holds the stop signals until the agent exists; a create() that fails
+// gives them back (`run --allow-unmonitored` then runs the build, which must
+// not inherit them blocked).
+class HeldSignals {
+ public:
+  HeldSignals() { ::pthread_sigmask(SIG_BLOCK, &set_, nullptr); }
+  ~HeldSignals() {
+    if (!kept_) ::pthread_sigmask(SIG_UNBLOCK, &set_, nullptr);
+  }
+  void keep() { kept_ = true; }
+
+ private:
+  const sigset_t set_ = stop_signals();
+  bool kept_ = false;
+};
+
 void close_handle(uv_handle_t* h) {
   if (h && !uv_is_closing(h)) uv_close(h, nullptr);
 }
@@ -255,6 +282,7 @@ events::Event Agent::envelope() const { return impl_->base; }
 void Agent::forward_signals(std::function<void(int)> handler) { impl_->signal_handler = std::move(handler); }
 
 Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, const std::string& mode) {
+  HeldSignals held;
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->mode = mode;
@@ -311,6 +339,7 @@ Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, const
     }
     impl->sender = std::move(*sender);
   }
+  held.keep();  // until run() handles them
   return std::unique_ptr<Agent>(new Agent(std::move(impl)));
 }
 
@@ -367,6 +396,9 @@ void Agent::Impl::start_signals() {
     uv_signal_start(
         handle, [](uv_signal_t* h, int signum) { static_cast<Impl*>(h->data)->on_signal(signum); }, sig);
   }
+  // Handled on the loop from here on; one that came meanwhile is delivered now.
+  const sigset_t held = stop_signals();
+  ::pthread_sigmask(SIG_UNBLOCK, &held, nullptr);
 }
 
 // A wrapped build step is short-lived and several may share the state
