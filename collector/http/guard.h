@@ -54,7 +54,6 @@ class Guard {
   bool reserve(uint64_t bytes);
   void release(uint64_t bytes);
 
-
  private:
   struct Watched {
     int fd;
