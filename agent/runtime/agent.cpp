@@ -121,7 +121,9 @@ void Agent::Impl::maybe_finish() {
   stop_event.events_total = batcher->stats().events_in;
   add_own_event(stop_event);
   batcher->seal_now();
-  if (!sender || (shipping && all_delivered())) {
+  // A collector that refuses this agent will not take these batches
+  // either: they wait in the spool for the next start.
+  if (!sender || (shipping && all_delivered()) || (shipper && shipper->paused())) {
     shutdown();
     return;
   }
@@ -169,8 +171,9 @@ void Agent::Impl::start_shipping() {
   };
   hooks.idle = [this] {
     if (finishing) {
-      // The loss of rejected batches still needs a batch of its own.
-      if (!batcher->unreported_loss().empty() && batcher->seal_now()) {
+      // The loss of rejected batches still needs a batch of its own; it is
+      // spooled, and sent unless the collector refuses this agent.
+      if (!batcher->unreported_loss().empty() && batcher->seal_now() && !shipper->paused()) {
         shipper->kick();
         return;
       }
@@ -236,6 +239,9 @@ std::string Agent::Impl::status_json() const {
   num("events_sent", ss.events_sent);
   num("retries", ss.retries);
   num("rejected", ss.rejected);
+  // 401/403: the collector refuses this agent; batches wait in the spool.
+  w.Key("sending_paused");
+  w.Bool(ss.paused);
   num("last_ack_ns", ss.last_ack_ns);
   str("collector", config.collector);
   str("collector_error", collector_error);

@@ -55,7 +55,8 @@ constexpr Key kKeys[] = {
     {"send.backoff_base_ms", "backoff-base-ms", nullptr, &Config::send_backoff_base_ms,
      "Smallest retry delay; delays grow as uniform(base, min(cap, base*2^n))."},
     {"send.backoff_cap_ms", "backoff-cap-ms", nullptr, &Config::send_backoff_cap_ms,
-     "Largest retry delay (a collector's Retry-After may ask for more)."},
+     "Largest retry delay (a collector's Retry-After may ask for more); also how often an agent the collector "
+     "refuses (401/403) offers its oldest batch again."},
     {"send.flush_timeout_s", "flush-timeout", nullptr, &Config::flush_timeout_s,
      "How long a finishing command waits for delivery before leaving batches in the spool."},
     {"log.level", "log-level", &Config::log_level, nullptr, "debug, info, warn or error."},
