@@ -71,7 +71,8 @@ constexpr Key kKeys[] = {
      "in `/argument`, is a runner; the children of a runner are builds."},
     {"daemon.socket", "daemon-socket", &Config::daemon_socket, nullptr,
      "The daemon's job socket: `buildtrail-agent job begin|end` (the CI hooks) tell the daemon there where a job "
-     "starts and ends; any local user may connect, the caller is known by its peer credentials."},
+     "starts and ends; any local user may connect, the caller is known by its peer credentials, and each client has "
+     "a small budget (2 s for its request line, 64 KiB, 64 connections at once, 16 per user)."},
     {"daemon.job_idle_s", "job-idle", nullptr, &Config::daemon_job_idle_s,
      "A job begun by `job begin` whose processes have all exited ends after this many seconds when no `job end` came "
      "(GitLab skips post_build_script when a job fails)."},
