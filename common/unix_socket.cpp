@@ -12,12 +12,13 @@
 
 namespace bt::unix_socket {
 
-Result<std::string> ask(const std::string& path, const Exchange& exchange) {
+Result<std::string> ask(const std::string& connect_path, const Exchange& exchange) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
+  const std::string path = exchange.shown_path.empty() ? connect_path : std::string(exchange.shown_path);
+  if (connect_path.size() >= sizeof addr.sun_path)
     return make_error(ErrorCode::kInvalidArgument, path + ": path too long for a socket");
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  std::memcpy(addr.sun_path, connect_path.c_str(), connect_path.size() + 1);
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return make_error(ErrorCode::kIo, "socket: " + fs::errno_text(errno));
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)

@@ -20,6 +20,7 @@ struct Exchange {
   bool one_line = false;
   std::chrono::seconds timeout{10};    // for each send and each read
   std::string_view server = "server";  // in errors: "no daemon at PATH"
+  std::string_view shown_path;         // PATH in errors, when not the path connected to
 };
 
 // kUnavailable when nothing listens at `path` ("no <server> at PATH: ...")

@@ -8,7 +8,8 @@ namespace bt::agent::cmd {
 
 int status(int argc, char** argv) {
   auto in = config::parse_invocation(argc, argv);
-  auto text = in ? runtime::query_status(in->config.state_dir) : Result<std::string>(in.error());
+  auto dir = in ? config::state_dir(in->config) : Result<std::string>(in.error());
+  auto text = dir ? runtime::query_status(*dir) : Result<std::string>(dir.error());
   if (!text) {
     std::fprintf(stderr, "buildtrail-agent status: %s\n", text.error().message.c_str());
     return in ? 1 : 2;

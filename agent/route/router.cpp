@@ -107,6 +107,15 @@ std::shared_ptr<Router::Job> Router::open_job_for(uint64_t runner, const events:
   return nullptr;
 }
 
+const Router::Job* Router::job_with_id(const std::string& id, const Job* except) const {
+  auto has = [&](const Job* j) { return j && j != except && j->pipeline->build().id == id; };
+  for (const auto& [key, b] : builds_)
+    if (has(b->job.get())) return b->job.get();
+  for (const auto& j : open_jobs_)
+    if (has(j.get())) return j.get();
+  return nullptr;
+}
+
 void Router::start_job(Build& b, const capture::Exec& first) {
   events::Build who = attribution::from_environment(identity_of(first), base_.envelope.host);
   if (auto job = open_job_for(b.runner, who)) {
@@ -181,6 +190,13 @@ job::Reply Router::begin_job(const capture::BuildKey& caller, const job::Request
   // not move its events under another job's name.
   if (!known.ci.empty() && !same_job(known, who))
     return {false, "the caller's build is " + describe(known) + "; `job begin` does not rename it"};
+  // Nor may a build with no name yet take one another build on this host
+  // has (its CI id, from --id or from variables the caller set itself):
+  // the id alone, as that is what the build is looked up by.
+  if (known.ci.empty() && !who.id.empty())
+    if (const Job* other = job_with_id(who.id, job.get()))
+      return {false, "id " + who.id + " is another build's on this host (" + describe(other->pipeline->build()) +
+                         "); `job begin` does not give it to the caller's build"};
   if (known.ci.empty()) job->pipeline->attribute_late(who);
   if (!job->begun) {
     job->begun = true;

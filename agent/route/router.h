@@ -50,7 +50,9 @@ class Router {
 
   // `job begin|end` from a process of build `caller`, about its own job
   // only; the reply says what happened, or why nothing did. A build already
-  // attributed keeps its identity: begin names only one that has none.
+  // attributed keeps its identity: begin names only one that has none, and
+  // never with an id another build on this host already has (a build could
+  // otherwise pass its events off as another's).
   job::Reply begin_job(const capture::BuildKey& caller, const job::Request& request);
   job::Reply end_job(const capture::BuildKey& caller, const job::Request& request);
   // Ends begun jobs idle for longer than `job_idle_ns` (exit code -1).
@@ -70,6 +72,7 @@ class Router {
   void after_exit(Build& b, const capture::Exit& x, const capture::BuildKey& key);
   attribution::Environment identity_of(const capture::Exec& exec) const;
   std::shared_ptr<Job> open_job_for(uint64_t runner, const events::Build& who) const;
+  const Job* job_with_id(const std::string& id, const Job* except) const;
   void end(Job& job, int64_t exit_code, int64_t signal);
   void forget(const capture::BuildKey& key);
 

@@ -2,6 +2,7 @@
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -20,7 +21,7 @@ namespace bt::agent::runtime {
 
 namespace {
 
-std::string socket_path(const std::string& state_dir) { return state_dir + "/agent.sock"; }
+constexpr const char* kSocketName = "agent.sock";
 
 // The signals the agent handles on its loop. Blocked from create() on --
 // before the command starts threads, which inherit the mask -- so one that
@@ -147,7 +148,9 @@ void Agent::Impl::maybe_finish() {
   stop_event.events_total = batcher->stats().events_in;
   add_own_event(stop_event);
   batcher->seal_now();
-  if (!sender || (shipping && all_delivered())) {
+  // A collector that refuses this agent will not take these batches
+  // either: they wait in the spool for the next start.
+  if (!sender || (shipping && all_delivered()) || (shipper && shipper->paused())) {
     shutdown();
     return;
   }
@@ -195,8 +198,9 @@ void Agent::Impl::start_shipping() {
   };
   hooks.idle = [this] {
     if (finishing) {
-      // The loss of rejected batches still needs a batch of its own.
-      if (!batcher->unreported_loss().empty() && batcher->seal_now()) {
+      // The loss of rejected batches still needs a batch of its own; it is
+      // spooled, and sent unless the collector refuses this agent.
+      if (!batcher->unreported_loss().empty() && batcher->seal_now() && !shipper->paused()) {
         shipper->kick();
         return;
       }
@@ -262,6 +266,9 @@ std::string Agent::Impl::status_json() const {
   num("events_sent", ss.events_sent);
   num("retries", ss.retries);
   num("rejected", ss.rejected);
+  // 401/403: the collector refuses this agent; batches wait in the spool.
+  w.Key("sending_paused");
+  w.Bool(ss.paused);
   num("last_ack_ns", ss.last_ack_ns);
   str("collector", config.collector);
   str("collector_error", collector_error);
@@ -291,13 +298,16 @@ Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, const
     return make_error(ErrorCode::kInvalidArgument, "log.level must be debug, info, warn or error");
   log::set_level(level);
 
-  auto id = identity::load_or_create(config.state_dir);
+  auto state_dir = config::state_dir(config);
+  if (!state_dir) return state_dir.error();
+  impl->config.state_dir = *state_dir;
+  auto id = identity::load_or_create(*state_dir);
   if (!id) return id.error();
   impl->id = std::move(*id);
-  if (impl->id.created) log::info("agent", "created identity " + impl->id.agent_id + " in " + config.state_dir);
+  if (impl->id.created) log::info("agent", "created identity " + impl->id.agent_id + " in " + *state_dir);
 
   transport::spool::Config spool_config;
-  spool_config.dir = config.state_dir + "/spool";
+  spool_config.dir = *state_dir + "/spool";
   spool_config.max_bytes = config.spool_max_bytes;
   auto spool = transport::spool::Spool::open(spool_config, impl->id.key.public_key, impl->id.agent_id);
   if (!spool) return spool.error();
@@ -320,8 +330,10 @@ Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, const
   bc.max_json_bytes = config.batch_max_bytes;
   bc.max_age = std::chrono::milliseconds(config.batch_max_age_ms);
   bc.queue_capacity = config.queue_capacity;
+  auto loss_dir = impl->id.state.dup();
+  if (!loss_dir) return loss_dir.error();
   impl->batcher = std::make_unique<transport::batcher::Batcher>(bc, *impl->sealer, *impl->spool, impl->base,
-                                                                config.state_dir + "/loss");
+                                                                std::move(*loss_dir), "loss");
 
   if (uv_loop_init(&impl->loop) != 0) return make_error(ErrorCode::kInternal, "uv_loop_init failed");
   if (!config.collector.empty()) {
@@ -405,9 +417,9 @@ void Agent::Impl::start_signals() {
 // folder: no status socket for them.
 void Agent::Impl::start_status_socket() {
   if (mode == "run") return;
-  status = std::make_unique<StatusSocket>(&loop, socket_path(config.state_dir), [this] { return status_json(); });
+  status = std::make_unique<StatusSocket>(&loop, id.state, kSocketName, [this] { return status_json(); });
   if (!status->listen()) {
-    log::warn("agent", "status socket " + socket_path(config.state_dir) + " unavailable");
+    log::warn("agent", "status socket " + id.state.path_of(kSocketName) + " unavailable");
     status.reset();
   }
 }
@@ -460,9 +472,18 @@ void Agent::push_waiting(events::Event&& event) {
 }
 
 Result<std::string> query_status(const std::string& state_dir) {
+  // The same checks as the agent's: an answer from a socket another user
+  // placed would be a forged status.
+  auto dir = fs::PrivateDir::open(state_dir, false);
+  if (!dir) return dir.error();
+  auto st = dir->stat(kSocketName);
+  if (st && !S_ISSOCK(st->st_mode))
+    return make_error(ErrorCode::kInvalidArgument, dir->path_of(kSocketName) + ": not a socket; refusing it");
   unix_socket::Exchange exchange;
   exchange.server = "running agent";
-  return unix_socket::ask(socket_path(state_dir), exchange);
+  const std::string shown = dir->path_of(kSocketName);
+  exchange.shown_path = shown;
+  return unix_socket::ask(dir->fd_path_of(kSocketName), exchange);
 }
 
 }  // namespace bt::agent::runtime

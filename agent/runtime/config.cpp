@@ -1,5 +1,7 @@
 #include "agent/runtime/config.h"
 
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <toml++/toml.h>
@@ -29,7 +31,8 @@ constexpr Key kKeys[] = {
     {"enroll_token", "enroll-token", &Config::enroll_token, nullptr,
      "Enrollment token from `buildtrail-collector agents token`, used once on first contact."},
     {"state_dir", "state-dir", &Config::state_dir, nullptr,
-     "Key, agent id, chain state and spool. Default /var/lib/buildtrail (root) or $XDG_STATE_HOME/buildtrail."},
+     "Key, agent id, chain state and spool; must be the running user's, writable by no one else. Default "
+     "/var/lib/buildtrail (root) or $XDG_STATE_HOME/buildtrail (else ~/.local/state/buildtrail)."},
     {"tls.ca_file", "tls-ca-file", &Config::tls_ca_file, nullptr,
      "PEM CA bundle trusted for the collector instead of the system store."},
     {"tls.client_cert", "tls-client-cert", &Config::tls_client_cert, nullptr,
@@ -53,7 +56,8 @@ constexpr Key kKeys[] = {
     {"send.backoff_base_ms", "backoff-base-ms", nullptr, &Config::send_backoff_base_ms,
      "Smallest retry delay; delays grow as uniform(base, min(cap, base*2^n))."},
     {"send.backoff_cap_ms", "backoff-cap-ms", nullptr, &Config::send_backoff_cap_ms,
-     "Largest retry delay (a collector's Retry-After may ask for more)."},
+     "Largest retry delay (a collector's Retry-After may ask for more); also how often an agent the collector "
+     "refuses (401/403) offers its oldest batch again."},
     {"send.flush_timeout_s", "flush-timeout", nullptr, &Config::flush_timeout_s,
      "How long a finishing command waits for delivery before leaving batches in the spool."},
     {"log.level", "log-level", &Config::log_level, nullptr, "debug, info, warn or error."},
@@ -68,7 +72,8 @@ constexpr Key kKeys[] = {
      "in `/argument`, is a runner; the children of a runner are builds."},
     {"daemon.socket", "daemon-socket", &Config::daemon_socket, nullptr,
      "The daemon's job socket: `buildtrail-agent job begin|end` (the CI hooks) tell the daemon there where a job "
-     "starts and ends; any local user may connect, the caller is known by its peer credentials."},
+     "starts and ends; any local user may connect, the caller is known by its peer credentials, and each client has "
+     "a small budget (2 s for its request line, 64 KiB, 64 connections at once, 16 per user)."},
     {"daemon.job_idle_s", "job-idle", nullptr, &Config::daemon_job_idle_s,
      "A job begun by `job begin` whose processes have all exited ends after this many seconds when no `job end` came "
      "(GitLab skips post_build_script when a job fails)."},
@@ -124,11 +129,33 @@ void collect_leaves(const toml::table& table, const std::string& prefix,
 
 }  // namespace
 
-std::string default_state_dir() {
-  if (::geteuid() == 0) return "/var/lib/buildtrail";
-  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::string(xdg) + "/buildtrail";
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : "/tmp") + "/.local/state/buildtrail";
+Result<std::string> default_state_dir() {
+  if (::geteuid() == 0) return std::string("/var/lib/buildtrail");
+  // Relative values are invalid (XDG Base Directory spec) and ignored.
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg == '/') return std::string(xdg) + "/buildtrail";
+  if (const char* home = std::getenv("HOME"); home && *home == '/')
+    return std::string(home) + "/.local/state/buildtrail";
+  // HOME is unset in some CI steps and service units: the passwd entry's
+  // home is the same folder a login would have given. A made-up one under
+  // /tmp would be a path any other user can create first.
+  const uid_t uid = ::getuid();
+  std::string home;
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_dir) home = found->pw_dir;
+  struct stat st {};
+  if (home.size() > 1 && home[0] == '/' && ::stat(home.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid)
+    return home + "/.local/state/buildtrail";
+  return make_error(ErrorCode::kInvalidArgument,
+                    "no state folder: HOME and XDG_STATE_HOME are unset and uid " + std::to_string(uid) +
+                        " has no home folder of its own; give one with --state-dir DIR (or state_dir in " +
+                        default_config_file() + ")");
+}
+
+Result<std::string> state_dir(const Config& config) {
+  if (!config.state_dir.empty()) return config.state_dir;
+  return default_state_dir();
 }
 
 Result<Invocation> parse_invocation(int argc, char** argv, std::vector<cli::Option> extra) {
@@ -202,7 +229,8 @@ Result<Config> load(const cli::Args& args) {
       return s.error();
     }
   }
-  if (c.state_dir.empty()) c.state_dir = default_state_dir();
+  if (c.state_dir.empty())
+    if (auto d = default_state_dir(); d) c.state_dir = *d;
   if (c.batch_max_age_ms == 0 || c.batch_max_bytes == 0 || c.heartbeat_s == 0 || c.queue_capacity == 0)
     return make_error(ErrorCode::kInvalidArgument,
                       "batch.max_bytes, batch.max_age_ms, batch.heartbeat_s and queue_capacity must be positive");

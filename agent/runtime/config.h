@@ -40,9 +40,16 @@ struct Config {
   uint64_t ebpf_ring_kb = 8192;        // the BPF ring buffer (a power of two, >= 4)
 };
 
-// The default state folder: /var/lib/buildtrail for root,
-// $XDG_STATE_HOME/buildtrail (or ~/.local/state/buildtrail) otherwise.
-std::string default_state_dir();
+// The default state folder: /var/lib/buildtrail for root; otherwise
+// $XDG_STATE_HOME/buildtrail, or <home>/.local/state/buildtrail with home
+// from $HOME or, when HOME is unset, the user's passwd entry. Never a
+// folder others share, such as /tmp: without a home it is an error asking
+// for --state-dir.
+Result<std::string> default_state_dir();
+// The state folder to use: the configured one, else the default (load()
+// leaves state_dir empty when there is none; commands that need no state
+// folder, such as `job`, still run).
+Result<std::string> state_dir(const Config& config);
 std::string default_config_file();  // /etc/buildtrail/agent.toml
 
 // Flags every agent command shares (derived from the table), plus --config.

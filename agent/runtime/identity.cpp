@@ -1,6 +1,5 @@
 #include "agent/runtime/identity.h"
 
-#include <fcntl.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <sys/file.h>
@@ -71,36 +70,38 @@ Inventory inventory() {
 Result<Identity> load_or_create(const std::string& state_dir) {
   Identity id;
   id.state_dir = state_dir;
-  if (Status s = fs::make_dirs(state_dir, 0700); !s) return s.error();
-  const std::string key_path = state_dir + "/agent.key";
-  const std::string id_path = state_dir + "/agent.id";
+  auto state = fs::PrivateDir::open(state_dir, true);
+  if (!state) return state.error();
+  id.state = std::move(*state);
+  const fs::PrivateDir& dir = id.state;
   // Several agents may start at once on one state folder (`run` per
   // executor): one creates the identity, the others wait and load it.
-  const int lock = ::open((state_dir + "/identity.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock < 0) return make_error(ErrorCode::kIo, state_dir + "/identity.lock: " + fs::errno_text(errno));
-  struct Unlock {
-    int fd;
-    ~Unlock() { ::close(fd); }
-  } unlock{lock};
-  if (::flock(lock, LOCK_EX) != 0)
-    return make_error(ErrorCode::kIo, state_dir + "/identity.lock: flock: " + fs::errno_text(errno));
-  if (::access(key_path.c_str(), F_OK) != 0) {
+  auto lock = dir.open_lock("identity.lock");
+  if (!lock) return lock.error();
+  if (::flock(lock->get(), LOCK_EX) != 0)
+    return make_error(ErrorCode::kIo, dir.path_of("identity.lock") + ": flock: " + fs::errno_text(errno));
+  if (!dir.exists("agent.key")) {
     auto key = crypto::generate_key_pair();
     if (!key) return key.error();
-    if (Status s = crypto::write_key_pair(state_dir, *key); !s) return s.error();
+    if (Status s = crypto::write_key_pair(dir, *key); !s) return s.error();
     const std::string agent_id =
         sanitized_hostname() + "-" + crypto::to_hex(crypto::key_id(key->public_key)).substr(0, 12);
-    if (Status s = fs::write_file_atomic(id_path, agent_id + "\n", 0644); !s) return s.error();
+    if (Status s = dir.write_atomic("agent.id", agent_id + "\n", 0644); !s) return s.error();
     id.created = true;
   }
-  auto key = crypto::load_private_key(key_path);
+  auto key = crypto::load_private_key(dir, "agent.key");
   if (!key) return key.error();
   id.key = *key;
-  auto text = fs::read_file(id_path, 256);
+  // What others verify the batches with, and the name they are filed
+  // under: no one else may have written them either.
+  if (dir.exists("agent.pub"))
+    if (Status s = dir.check_file("agent.pub", 022); !s) return s.error();
+  auto text = dir.read_owned("agent.id", 256, 022);
   if (!text) return text.error();
   std::string agent_id = *text;
   while (!agent_id.empty() && (agent_id.back() == '\n' || agent_id.back() == ' ')) agent_id.pop_back();
-  if (!batch::valid_agent_id(agent_id)) return make_error(ErrorCode::kMalformed, id_path + ": not a valid agent id");
+  if (!batch::valid_agent_id(agent_id))
+    return make_error(ErrorCode::kMalformed, dir.path_of("agent.id") + ": not a valid agent id");
   id.agent_id = agent_id;
   return id;
 }
@@ -130,12 +131,12 @@ std::string enroll_request(const Identity& id, const std::string& token) {
 }
 
 bool enrolled_with(const Identity& id, const std::string& collector) {
-  auto text = fs::read_file(id.state_dir + "/enrolled", 4096);
+  auto text = id.state.read("enrolled", 4096);
   return text && *text == collector + "\n";
 }
 
 Status mark_enrolled(const Identity& id, const std::string& collector) {
-  return fs::write_file_atomic(id.state_dir + "/enrolled", collector + "\n", 0600);
+  return id.state.write_atomic("enrolled", collector + "\n", 0600);
 }
 
 }  // namespace bt::agent::identity

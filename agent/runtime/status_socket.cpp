@@ -1,7 +1,6 @@
 #include "agent/runtime/status_socket.h"
 
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <memory>
@@ -24,16 +23,22 @@ void close_client(Client* c) {
 
 }  // namespace
 
-StatusSocket::StatusSocket(uv_loop_t* loop, std::string path, Answer answer)
-    : loop_(loop), path_(std::move(path)), answer_(std::move(answer)) {}
+StatusSocket::StatusSocket(uv_loop_t* loop, const fs::PrivateDir& dir, std::string name, Answer answer)
+    : loop_(loop), name_(std::move(name)), answer_(std::move(answer)) {
+  if (auto d = dir.dup(); d) dir_ = std::move(*d);
+}
 
 bool StatusSocket::listen() {
-  if (path_.size() >= sizeof(sockaddr_un{}.sun_path)) return false;
-  ::unlink(path_.c_str());
+  if (!dir_.valid()) return false;
+  // Whatever is there (a stale socket, or a link someone planted) goes:
+  // unlinkat() removes a link itself, never its target.
+  (void)dir_.remove(name_);
   uv_pipe_init(loop_, &server_, 0);
   server_.data = this;
   const mode_t old = ::umask(0077);  // the owner only
-  const int bound = uv_pipe_bind(&server_, path_.c_str());
+  // Through /proc/self/fd/N/: the folder we checked, whatever its path now.
+  // libuv also unlinks this path when the handle closes, while dir_ is open.
+  const int bound = uv_pipe_bind(&server_, dir_.fd_path_of(name_).c_str());
   ::umask(old);
   if (bound != 0 || uv_listen(reinterpret_cast<uv_stream_t*>(&server_), 8, on_connection) != 0) {
     uv_close(reinterpret_cast<uv_handle_t*>(&server_), nullptr);
@@ -64,7 +69,7 @@ void StatusSocket::close() {
   listening_ = false;
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&server_)))
     uv_close(reinterpret_cast<uv_handle_t*>(&server_), nullptr);
-  ::unlink(path_.c_str());
+  (void)dir_.remove(name_);
 }
 
 }  // namespace bt::agent::runtime

@@ -169,21 +169,32 @@ Result<KeyPair> load_private_key(const std::string& path) {
   return key;
 }
 
+Result<KeyPair> load_private_key(const fs::PrivateDir& dir, std::string_view name) {
+  auto text = dir.read_owned(name, kMaxKeyFile, 077);
+  if (!text) return text.error();
+  auto key = parse_private_key_pem(*text);
+  sodium_memzero(text->data(), text->size());
+  if (!key) return with_context(dir.path_of(name), key.error());
+  return key;
+}
+
 Status write_key_pair(const std::string& dir, const KeyPair& key) {
-  Status s = fs::make_dirs(dir, 0700);
-  if (!s) return s;
-  const std::string priv = dir + "/agent.key";
-  const std::string pub = dir + "/agent.pub";
+  auto folder = fs::PrivateDir::open(dir, true);
+  if (!folder) return folder.error();
+  return write_key_pair(*folder, key);
+}
+
+Status write_key_pair(const fs::PrivateDir& dir, const KeyPair& key) {
   // Check both first so a refusal never leaves a half-written pair behind.
-  for (const auto& path : {priv, pub}) {
-    if (::access(path.c_str(), F_OK) == 0)
-      return make_error(ErrorCode::kExists, path + ": already exists, refusing to overwrite");
+  for (const char* name : {"agent.key", "agent.pub"}) {
+    if (dir.exists(name))
+      return make_error(ErrorCode::kExists, dir.path_of(name) + ": already exists, refusing to overwrite");
   }
   std::string pem = private_key_pem(key);
-  s = fs::write_new_file(priv, pem, 0600);
+  Status s = dir.write_new("agent.key", pem, 0600);
   sodium_memzero(pem.data(), pem.size());
   if (!s) return s;
-  return fs::write_new_file(pub, public_key_pem(key.public_key), 0644);
+  return dir.write_new("agent.pub", public_key_pem(key.public_key), 0644);
 }
 
 }  // namespace bt::crypto

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/private_dir.h"
 #include "common/result.h"
 
 namespace bt::crypto {
@@ -52,7 +53,12 @@ Result<PublicKey> load_public_key(const std::string& path);
 Result<KeyPair> load_private_key(const std::string& path);
 
 // Writes DIR/agent.key (mode 0600) and DIR/agent.pub. Refuses to overwrite
-// either file; creates DIR (0700) if missing.
+// either file; creates DIR (0700) if missing, and refuses a DIR another
+// user controls (common/private_dir.h).
 Status write_key_pair(const std::string& dir, const KeyPair& key);
+Status write_key_pair(const fs::PrivateDir& dir, const KeyPair& key);
+// Loads `name` in `dir`, refusing (as ssh does) a key that is not the
+// running user's or that anyone else may read or write.
+Result<KeyPair> load_private_key(const fs::PrivateDir& dir, std::string_view name);
 
 }  // namespace bt::crypto

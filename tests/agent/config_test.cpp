@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -61,4 +64,65 @@ TEST_CASE("batch.max_bytes stays within what a collector accepts") {
   auto over = config::load(args);
   REQUIRE_FALSE(over.ok());
   CHECK(over.error().message.find("batch.max_bytes: at most 4194304") != std::string::npos);
+}
+
+namespace {
+
+// default_state_dir() as a user other than root (as root: nobody, whose
+// passwd home does not exist), in a child so the test's own uid and
+// environment stay; one result a line.
+std::string default_state_dirs_as_user() {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
+    std::string out;
+    auto put = [&] {
+      auto d = config::default_state_dir();
+      out += (d ? *d : "error: " + d.error().message) + "\n";
+    };
+    ::unsetenv("HOME");
+    ::unsetenv("XDG_STATE_HOME");
+    put();
+    ::setenv("HOME", "/h", 1);
+    ::setenv("XDG_STATE_HOME", "relative/state", 1);  // invalid by the XDG spec: ignored
+    put();
+    ::setenv("XDG_STATE_HOME", "/x", 1);
+    put();
+    (void)!::write(fds[1], out.data(), out.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string text;
+  char buf[1024];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("the default state folder is never a guessable one under /tmp: without a home, --state-dir is asked for") {
+  std::istringstream lines(default_state_dirs_as_user());
+  std::string no_home, relative_xdg, xdg;
+  std::getline(lines, no_home);
+  std::getline(lines, relative_xdg);
+  std::getline(lines, xdg);
+  if (::geteuid() == 0) {
+    // nobody: no HOME, and its passwd home (/nonexistent) is not a folder of its own.
+    CHECK(no_home.rfind("error: no state folder: HOME and XDG_STATE_HOME are unset and uid 65534", 0) == 0);
+    CHECK(no_home.find("give one with --state-dir DIR") != std::string::npos);
+  } else {
+    // HOME unset: the passwd entry's home, as a login would have set it.
+    CHECK((no_home.rfind("error: no state folder", 0) == 0 || no_home.ends_with("/.local/state/buildtrail")));
+    CHECK(no_home.rfind("/tmp", 0) != 0);
+  }
+  CHECK(relative_xdg == "/h/.local/state/buildtrail");
+  CHECK(xdg == "/x/buildtrail");
 }

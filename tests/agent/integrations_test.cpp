@@ -26,7 +26,7 @@ const std::string kFakeAgentToken = "bkua_FAKEfakeFAKEfakeFAKEfakeFAKEfake0123";
 
 // A job's world: the hook scripts and the agent in one folder, a runner
 // user's home with a fake credential, the agent's state (its spool) under
-// XDG_STATE_HOME, all usable by the runner user.
+// XDG_STATE_HOME, all the runner user's.
 struct Job {
   std::string root = testing::make_temp_dir("hooks");
   std::string bin = root + "/bin";
@@ -41,7 +41,15 @@ struct Job {
     for (const char* s : {"buildtrail-sh", "gitlab-run-exec", "buildkite-bootstrap"})
       std::filesystem::create_symlink(testing::env_or("BUILDTRAIL_SRC", ".") + "/scripts/hooks/" + s, bin + "/" + s);
     write(home + "/.aws/credentials", "[default]\naws_access_key_id = " + kFakeAwsKey + "\n");
-    REQUIRE(std::system(("chmod -R a+rwX " + root).c_str()) == 0);
+    hand_over();
+  }
+
+  // Makes everything written so far the runner user's, as its home and
+  // state are on a real runner: the agent refuses a state folder that is
+  // not its user's or that others may write (common/private_dir.h).
+  void hand_over() const {
+    const std::string owner = ::geteuid() == 0 ? " && chown -R 65534:65534 " + root : "";
+    REQUIRE(std::system(("chmod -R go-w,a+rX " + root + owner).c_str()) == 0);
   }
 
   static void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
@@ -101,7 +109,7 @@ TEST_CASE("Jenkins: the durable-task launch through the buildtrail-sh shim; the 
              "JENKINS_NODE_COOKIE=dontKillMe nohup sh -c 'sleep 1; cat \"$HOME/.aws/credentials\" >/dev/null' "
              ">/dev/null 2>&1 &\n"
              "exit 3\n");
-  REQUIRE(std::system(("chmod -R a+rwX " + job.root).c_str()) == 0);
+  job.hand_over();
   // What durable-task's agent JVM runs: the step script is re-parented to
   // init by the `&` of a shell that exits at once.
   const std::string launcher = "cd '" + ws + "' && JENKINS_SERVER_COOKIE=durable-9c1d '" + job.bin +
@@ -129,7 +137,7 @@ TEST_CASE("GitLab custom executor: run_exec wraps each stage; the job is named b
                                                 "\n"
                                                 "cat \"$HOME/.aws/credentials\" >/dev/null\n"
                                                 "sh -c 'true stage-child'\n");
-  REQUIRE(std::system(("chmod -R a+rwX " + job.root).c_str()) == 0);
+  job.hand_over();
   auto r = job.run(
       "CUSTOM_ENV_GITLAB_CI=true CUSTOM_ENV_CI_JOB_ID=6123456789 CUSTOM_ENV_CI_JOB_NAME=build "
       "CUSTOM_ENV_CI_PIPELINE_IID=12 CUSTOM_ENV_CI_JOB_TOKEN=" +
@@ -145,7 +153,8 @@ TEST_CASE("Buildkite: bootstrap-script wraps the job's bootstrap") {
   // buildkite-agent bootstrap runs the job's command with bash -e -c.
   Job::write(job.bin + "/buildkite-agent",
              "#!/bin/sh\n[ \"$1\" = bootstrap ] || exit 64\nexec /bin/bash -e -c \"$BUILDKITE_COMMAND\"\n");
-  REQUIRE(std::system(("chmod -R a+rwX " + job.root + " && chmod a+x " + job.bin + "/buildkite-agent").c_str()) == 0);
+  REQUIRE(std::system(("chmod a+x " + job.bin + "/buildkite-agent").c_str()) == 0);
+  job.hand_over();
   auto r = job.run("PATH=" + job.bin +
                        ":/usr/bin:/bin BUILDKITE=true BUILDKITE_BUILD_ID=0190-aaaa "
                        "BUILDKITE_JOB_ID=0190-bbbb BUILDKITE_PIPELINE_SLUG=app BUILDKITE_AGENT_ACCESS_TOKEN=" +
@@ -162,7 +171,7 @@ TEST_CASE("the hooks fail open: without the agent beside them the job runs as be
   Job job;
   std::filesystem::remove(job.bin + "/buildtrail-agent");
   Job::write(job.root + "/step.sh", "exit 5\n");
-  REQUIRE(std::system(("chmod -R a+rwX " + job.root).c_str()) == 0);
+  job.hand_over();
   CHECK(job.run("", job.bin + "/buildtrail-sh -xe " + job.root + "/step.sh").exit_code == 5);
   CHECK(job.run("", job.bin + "/gitlab-run-exec " + job.root + "/step.sh build_script").exit_code == 5);
   CHECK(job.events().empty());
@@ -187,7 +196,7 @@ TEST_CASE("run --session wraps a whole runner service: each job a runner starts 
                               "wait; /bin/echo OUTSIDE-JOBS; " +
                               cred;
   Job::write(job.root + "/service.sh", service);
-  REQUIRE(std::system(("chmod -R a+rwX " + job.root).c_str()) == 0);
+  job.hand_over();
   auto r = job.run("", job.bin + "/buildtrail-agent run --session -- /bin/sh " + job.root + "/service.sh");
   INFO(r.output);
   CHECK(r.exit_code == 0);

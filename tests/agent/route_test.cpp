@@ -4,13 +4,26 @@
 // hooks' begin/end. No capture runs here: the backends' own tests cover
 // what they observe.
 #include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "agent/route/job_socket.h"
 #include "agent/route/lineage.h"
 #include "agent/route/router.h"
+#include "common/unique_fd.h"
+#include "common/unix_socket.h"
+#include "tests/common/test_util.h"
 
 using namespace bt;
 using namespace bt::agent;
@@ -160,6 +173,134 @@ TEST_CASE("router: `job begin` spans the runner's later builds until `job end`; 
   t.router.on(capture::Exit{90, 621, 0, 0}, in(621));
   t.router.expire_jobs();  // job_idle_ns is 1 here
   CHECK(t.of<events::BuildEnd>().size() == 2);
+}
+
+TEST_CASE("router: `job begin` cannot give a build another build's id, by --id or by variables") {
+  Trail t;
+  constexpr uint64_t kOtherRunner = 510;
+  t.env[601] = gitlab_job("5");
+  t.router.on(capture::Fork{50, kRunner, 601, 6010}, forked_by_runner(601));
+  t.router.on(exec_of(601, "the real job"), in(601));
+  // Another build on the host, with no CI variables yet (its runner's
+  // environment named nothing): it tries to pass itself off as job 5.
+  t.router.on(capture::Fork{60, kOtherRunner, 701, 7010}, forked_by_runner(701));
+  t.router.on(exec_of(701, "IMPOSTOR"), in(701));
+  job::Request claim;
+  claim.op = job::Op::kBegin;
+  claim.id = "5";
+  const job::Reply refused = t.router.begin_job(in(701).build, claim);
+  CHECK_FALSE(refused.ok);
+  CHECK(refused.message.find("id 5 is another build's on this host (gitlab build 5)") != std::string::npos);
+  job::Request by_variables;
+  by_variables.op = job::Op::kBegin;
+  by_variables.env = gitlab_job("5");
+  CHECK_FALSE(t.router.begin_job(in(701).build, by_variables).ok);
+  // A begun job is known until it ends, even with none of its processes left.
+  job::Request begin;
+  begin.op = job::Op::kBegin;
+  REQUIRE(t.router.begin_job(in(601).build, begin).ok);
+  t.router.on(capture::Exit{70, 601, 0, 0}, in(601));
+  CHECK_FALSE(t.router.begin_job(in(701).build, claim).ok);
+  // An id of its own is fine.
+  claim.id = "impostor-own";
+  CHECK(t.router.begin_job(in(701).build, claim).ok);
+  t.router.on(capture::Exit{80, 701, 0, 0}, in(701));
+  t.router.end_all();
+  bool saw = false;
+  for (const auto* e : t.of<events::ProcessExec>()) {
+    const auto& argv = std::get<events::ProcessExec>(e->body).argv;
+    if (std::find(argv.begin(), argv.end(), "IMPOSTOR") == argv.end()) continue;
+    saw = true;
+    CHECK(e->build.id == "impostor-own");
+  }
+  CHECK(saw);
+}
+
+TEST_CASE("job socket: silent, slow and oversized clients never delay another's answer") {
+  const std::string dir = testing::make_temp_dir("job-socket");
+  const std::string path = dir + "/daemon.sock";
+  route::JobSocket::Limits limits;
+  limits.max_clients = 12;
+  limits.max_clients_per_uid = 8;  // every client here is the same user
+  limits.request_timeout = std::chrono::milliseconds(1500);
+  limits.max_request_bytes = 1024;
+  auto opened = route::JobSocket::open(path, limits);
+  REQUIRE_MESSAGE(opened.ok(), opened.error().message);
+  auto& socket = **opened;
+  // The capture thread's part: answers between its polls.
+  std::atomic<bool> stop{false};
+  std::thread capture([&] {
+    while (!stop) {
+      socket.answer([](const job::Request&, const route::JobSocket::Peer& peer) {
+        return job::Reply{true, "hello pid " + std::to_string(peer.pid)};
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  auto connect_one = [&] {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    return fd;
+  };
+  const std::string request = job::to_json(job::Request{}) + "\n";
+  auto ask = [&](const std::string& line) {
+    unix_socket::Exchange x;
+    x.request = line;
+    x.one_line = true;
+    x.timeout = std::chrono::seconds(5);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto reply = unix_socket::ask(path, x);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    REQUIRE_MESSAGE(reply.ok(), reply.error().message);
+    return std::make_pair(job::parse_reply(*reply).value(), took);
+  };
+
+  // Another local user's clients: four that send nothing, one that sends a
+  // byte every 100 ms and never ends its line.
+  std::vector<UniqueFd> silent;
+  for (int i = 0; i < 4; ++i) silent.push_back(connect_one());
+  UniqueFd slow = connect_one();
+  std::thread dribble([&] {
+    for (int i = 0; i < 10 && !stop; ++i) {
+      (void)!::send(slow.get(), "{", 1, MSG_NOSIGNAL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  // A hook's request is answered at once all the same.
+  for (int i = 0; i < 3; ++i) {
+    const auto [reply, took] = ask(request);
+    CHECK(reply.ok);
+    CHECK(reply.message == "hello pid " + std::to_string(::getpid()));
+    CHECK(took < std::chrono::milliseconds(500));
+  }
+  // A request over the size budget: a one-line error, at once.
+  const auto [big, big_took] = ask(std::string(2000, ' ') + request);
+  CHECK_FALSE(big.ok);
+  CHECK(big.message.find("more than 1024 bytes") != std::string::npos);
+  CHECK(big_took < std::chrono::milliseconds(500));
+  // One user holding every connection it may: its next one is told the
+  // daemon is busy, at once, instead of waiting in the backlog.
+  for (int i = 0; i < 3; ++i) silent.push_back(connect_one());
+  const auto [busy, busy_took] = ask(request);
+  CHECK_FALSE(busy.ok);
+  CHECK(busy.message.find("busy") != std::string::npos);
+  CHECK(busy_took < std::chrono::milliseconds(500));
+  // The silent ones are dropped at their deadline with a reason, which
+  // frees their slots.
+  char buf[256] = {0};
+  timeval tv{3, 0};
+  ::setsockopt(silent[0].get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const ssize_t n = ::recv(silent[0].get(), buf, sizeof buf - 1, 0);
+  REQUIRE(n > 0);
+  CHECK(std::string(buf).find("no request line within 1500 ms") != std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(ask(request).first.ok);
+  stop = true;
+  dribble.join();
+  capture.join();
 }
 
 TEST_CASE("lineage: runners are found at exec, their children are builds, the service is not recorded") {

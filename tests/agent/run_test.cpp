@@ -5,9 +5,11 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -15,11 +17,13 @@
 #include <thread>
 
 #include "common/events/json.h"
+#include "common/fs.h"
 #include "tests/agent/capture_fixtures.h"
 #include "tests/collector/collector_process.h"
 
 using namespace bt;
 using namespace bt::testing::capture;
+namespace sfs = std::filesystem;
 
 namespace {
 
@@ -341,4 +345,139 @@ TEST_CASE("extra secret rules and metadata endpoints from the configuration") {
   CHECK(bad.exit_code == 2);
   CHECK(bad.output.find("bad-rules") != std::string::npos);
   CHECK(bad.output.find("line 1") != std::string::npos);
+}
+
+namespace {
+
+std::size_t lines_in(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+unsigned mode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::lstat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+}  // namespace
+
+TEST_CASE("a state folder or key another user could control is refused with one line naming it") {
+  const std::string root = testing::make_temp_dir("state-trust");
+  const std::string out = root + "/events.jsonl";
+  auto run_in = [&](const std::string& state) {
+    return testing::run_command(agent_bin() + " run --state-dir " + state + " --events-out " + out + " -- /bin/true");
+  };
+  // The attack: another user made the folder first, open to all, with a
+  // key of their own that they can read (and so sign as this agent with).
+  const std::string theirs = root + "/theirs";
+  REQUIRE(testing::run_command(agent_bin() + " keygen --out " + theirs).exit_code == 0);
+  REQUIRE(::chmod(theirs.c_str(), 0777) == 0);
+  REQUIRE(::chmod((theirs + "/agent.key").c_str(), 0666) == 0);
+  const bool root_user = ::geteuid() == 0;
+  if (root_user) REQUIRE(testing::run_command("chown -R 65534:65534 " + theirs).exit_code == 0);
+  auto r = run_in(theirs);
+  INFO(r.output);
+  CHECK(r.exit_code == 125);  // nothing ran
+  CHECK(lines_in(r.output) == 1);
+  CHECK(has(r.output, theirs + (root_user ? ": owned by uid 65534, not by the running user (uid 0)"
+                                          : ": writable by group or others (mode 0777)")));
+  CHECK_FALSE(sfs::exists(theirs + "/spool"));
+
+  // Our own folder, but a key others may write, or read.
+  const std::string ours = root + "/ours";
+  REQUIRE(run_in(ours).exit_code == 0);
+  REQUIRE(::chmod((ours + "/agent.key").c_str(), 0666) == 0);
+  r = run_in(ours);
+  CHECK(r.exit_code == 125);
+  CHECK(lines_in(r.output) == 1);
+  CHECK(has(r.output, ours + "/agent.key: writable by group or others (mode 0666); refusing it"));
+  REQUIRE(::chmod((ours + "/agent.key").c_str(), 0644) == 0);
+  CHECK(has(run_in(ours).output, ours + "/agent.key: readable by group or others (mode 0644)"));
+  REQUIRE(::chmod((ours + "/agent.key").c_str(), 0600) == 0);
+  REQUIRE(::chmod((ours + "/agent.id").c_str(), 0666) == 0);
+  CHECK(has(run_in(ours).output, ours + "/agent.id: writable by group or others (mode 0666)"));
+  REQUIRE(::chmod((ours + "/agent.id").c_str(), 0644) == 0);
+  CHECK(run_in(ours).exit_code == 0);
+
+  // Every folder the agent makes is 0700, whatever the umask.
+  const std::string fresh = root + "/a/fresh";
+  r = testing::run_command("umask 000; " + agent_bin() + " run --state-dir " + fresh + " --events-out " + out +
+                           " -- /bin/true");
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  for (const std::string& dir :
+       {root + "/a", fresh, fresh + "/spool", fresh + "/spool/rejected", fresh + "/spool/quarantine"})
+    CHECK_MESSAGE(mode_of(dir) == 0700, dir);
+  CHECK(mode_of(fresh + "/agent.key") == 0600);
+}
+
+TEST_CASE("without HOME or XDG_STATE_HOME, a user with no home is asked for --state-dir, never given /tmp") {
+  if (::geteuid() != 0) {
+    MESSAGE("needs root to run as a user without a home (nobody); config_test covers default_state_dir");
+    return;
+  }
+  const std::string root = testing::make_temp_dir("no-home");
+  REQUIRE(testing::run_command("chown 65534:65534 " + root).exit_code == 0);
+  const auto r = testing::run_command("cd " + root +
+                                      " && env -u HOME -u XDG_STATE_HOME setpriv --reuid=65534 "
+                                      "--regid=65534 --clear-groups " +
+                                      agent_bin() + " run --events-out " + root + "/ev.jsonl -- /bin/true");
+  INFO(r.output);
+  CHECK(r.exit_code == 125);
+  CHECK(lines_in(r.output) == 1);
+  CHECK(has(r.output, "no state folder: HOME and XDG_STATE_HOME are unset and uid 65534 has no home folder"));
+  CHECK(has(r.output, "--state-dir"));
+  // `job` needs no state folder: it still gets as far as the daemon.
+  const auto job = testing::run_command(
+      "env -u HOME -u XDG_STATE_HOME setpriv --reuid=65534 --regid=65534 "
+      "--clear-groups " +
+      agent_bin() + " job begin --daemon-socket " + root + "/none.sock");
+  CHECK(has(job.output, "no daemon at " + root + "/none.sock"));
+}
+
+TEST_CASE("links planted in the state folder are never followed: identity.lock, agent.key, agent.sock, loss") {
+  const std::string root = testing::make_temp_dir("state-links");
+  const std::string state = root + "/state";
+  const std::string out = root + "/events.jsonl";
+  const std::string absent = root + "/created-by-the-agent";  // where "another user" points the links
+  auto run_in = [&] {
+    return testing::run_command(agent_bin() + " run --state-dir " + state + " --events-out " + out + " -- /bin/true");
+  };
+  REQUIRE(::mkdir(state.c_str(), 0700) == 0);
+  REQUIRE(::symlink(absent.c_str(), (state + "/identity.lock").c_str()) == 0);
+  auto r = run_in();
+  INFO(r.output);
+  CHECK(r.exit_code == 125);
+  CHECK(has(r.output, state + "/identity.lock: a symbolic link; refusing it"));
+  CHECK_FALSE(sfs::exists(absent));  // as root, it would have been created
+  REQUIRE(::unlink((state + "/identity.lock").c_str()) == 0);
+
+  // A key of the right shape, but through a link: refused.
+  REQUIRE(testing::run_command(agent_bin() + " keygen --out " + root + "/elsewhere").exit_code == 0);
+  REQUIRE(::symlink((root + "/elsewhere/agent.key").c_str(), (state + "/agent.key").c_str()) == 0);
+  r = run_in();
+  CHECK(r.exit_code == 125);
+  CHECK(has(r.output, state + "/agent.key: a symbolic link; refusing it"));
+  REQUIRE(::unlink((state + "/agent.key").c_str()) == 0);
+  REQUIRE(run_in().exit_code == 0);
+
+  // The spool's lock, and the status socket of a long-running agent (replay
+  // here): the socket replaces the link, never its target.
+  REQUIRE(::unlink((state + "/spool/lock").c_str()) == 0);
+  REQUIRE(::symlink(absent.c_str(), (state + "/spool/lock").c_str()) == 0);
+  r = run_in();
+  CHECK(r.exit_code == 125);
+  CHECK(has(r.output, state + "/spool/lock: a symbolic link; refusing it"));
+  CHECK_FALSE(sfs::exists(absent));
+  REQUIRE(::unlink((state + "/spool/lock").c_str()) == 0);
+  REQUIRE(fs::write_new_file(absent, "precious\n", 0644).ok());
+  REQUIRE(::symlink(absent.c_str(), (state + "/agent.sock").c_str()) == 0);
+  CHECK(has(testing::run_command(agent_bin() + " status --state-dir " + state).output,
+            state + "/agent.sock: not a socket; refusing it"));
+  REQUIRE(::symlink(absent.c_str(), (state + "/loss").c_str()) == 0);
+  r = testing::run_command(agent_bin() + " replay --synthetic 5 --state-dir " + state);
+  CHECK_MESSAGE(r.exit_code == 0, r.output);
+  CHECK(fs::read_file(absent, 100).value() == "precious\n");
+  CHECK_FALSE(sfs::exists(state + "/agent.sock"));  // replaced by the socket, removed at exit
 }

@@ -212,6 +212,94 @@ TEST_CASE("a rejected batch is set aside with a clear log line, not retried for 
   CHECK(sfs::exists(s.state + "/spool/rejected/00000000000000000001.btb"));
 }
 
+namespace {
+
+std::size_t batches_in(const std::string& dir) {
+  std::size_t n = 0;
+  if (!sfs::exists(dir)) return 0;
+  for (const auto& p : sfs::directory_iterator(dir)) n += p.path().extension() == ".btb";
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("403 for a missing client certificate pauses sending and keeps every batch; with it, all arrive") {
+  Setup s;
+  TestPki certs;
+  const std::string pki = certs.dir;
+  CollectorProcess c(
+      s.data, {"--tls-cert", pki + "/server.pem", "--tls-key", pki + "/server.key", "--client-ca", pki + "/ca.pem"});
+  REQUIRE(c.running());
+  const std::string url = "https://" + c.address() + " --tls-ca-file " + pki + "/ca.pem";
+  const std::string client_cert = " --tls-client-cert " + pki + "/client.pem --tls-client-key " + pki + "/client.key";
+  // Enrolled and delivering with the certificate.
+  REQUIRE(s.agent("replay --synthetic 40").exit_code == 0);
+  auto first = s.agent("flush --collector " + url + " --enroll-token " + s.token() + client_cert);
+  REQUIRE_MESSAGE(first.exit_code == 0, first.output);
+
+  // Then without it (a lost or expired certificate): the collector answers 403.
+  REQUIRE(s.agent("replay --synthetic 60").exit_code == 0);
+  const std::size_t waiting = batches_in(s.state + "/spool");
+  REQUIRE(waiting > 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto refused = s.agent("flush --collector " + url + " --flush-timeout 60");
+  INFO(refused.output);
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.output.find("collector refuses this agent (403") != std::string::npos);
+  CHECK(refused.output.find("sending paused, every batch stays in the spool") != std::string::npos);
+  CHECK(refused.output.find("rejected") == std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));  // no wait for the flush timeout
+  CHECK(batches_in(s.state + "/spool/rejected") == 0);
+  CHECK(batches_in(s.state + "/spool") >= waiting);  // kept, plus this run's own batch
+
+  // The certificate back: everything arrives, and nothing was counted lost.
+  auto again = s.agent("flush --collector " + url + client_cert);
+  CHECK_MESSAGE(again.exit_code == 0, again.output);
+  CHECK(batches_in(s.state + "/spool") == 0);
+  const auto evs = s.archived_events();
+  CHECK(synthetic_events(evs) == 100);
+  CHECK(count_kind(evs, events::Kind::loss) == 0);
+  CHECK(no_chain_findings(s.findings()));
+}
+
+TEST_CASE("a running agent the collector refuses (401/403) says so in status, keeps its batches, and probes rarely") {
+  Setup s;
+  FakeCollector fake(
+      {"HTTP/1.1 403 Forbidden\r\nContent-Length: 19\r\nConnection: close\r\n\r\n{\"error\":\"revoked\"}"});
+  const std::string fifo = s.root + "/events.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string state = "--state-dir=" + s.state, ev = "--events=" + fifo, coll = "--collector=" + fake.url();
+    ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "replay", ev.c_str(), state.c_str(), coll.c_str(),
+            "--batch-max-age-ms=100", "--backoff-base-ms=50", "--backoff-cap-ms=700", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  FILE* w = std::fopen(fifo.c_str(), "w");
+  REQUIRE(w);
+  for (int i = 0; i < 5; ++i)
+    std::fprintf(w, "%s\n", events::to_json(events::example_event(events::Kind::process_exec)).c_str());
+  std::fflush(w);
+  std::string out;
+  for (int i = 0; i < 100 && out.find("\"sending_paused\":true") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    out = s.agent("status").output;
+  }
+  CHECK_MESSAGE(out.find("\"sending_paused\":true") != std::string::npos, out);
+  CHECK(out.find("sending paused, every batch stays in the spool") != std::string::npos);
+  CHECK(out.find("\"rejected\":0") != std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+  std::fclose(w);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK(WEXITSTATUS(status) == 1);  // not delivered
+  // Offered again after the longest backoff, not hammered.
+  CHECK(fake.arrivals.size() >= 2);
+  CHECK(fake.arrivals.size() <= 6);
+  CHECK(batches_in(s.state + "/spool") >= 1);
+  CHECK(batches_in(s.state + "/spool/rejected") == 0);
+}
+
 TEST_CASE("status prints the running agent's counters") {
   Setup s;
   // A long replay from a pipe that stays open keeps the agent running.

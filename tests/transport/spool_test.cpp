@@ -207,10 +207,12 @@ TEST_CASE("the batcher reports spool-full drops in a loss event of the next stor
   bc.max_json_bytes = 1500;
   events::Event envelope;
   envelope.agent_id = kAgent;
-  const std::string loss_file = f.dir + "/../loss";
+  const std::string state = std::filesystem::path(f.dir).parent_path();
+  const std::string loss_file = state + "/loss";
+  auto state_dir = [&] { return fs::PrivateDir::open(state, false).value(); };
   uint64_t produced = 0;
   {
-    batcher::Batcher b(bc, f.sealer, *s, envelope, loss_file);
+    batcher::Batcher b(bc, f.sealer, *s, envelope, state_dir(), "loss");
     for (auto& e : testing::sample_events(60, kAgent)) {
       b.add(e);
       ++produced;
@@ -220,7 +222,7 @@ TEST_CASE("the batcher reports spool-full drops in a loss event of the next stor
   }
   // A new batcher (agent restart) still owes the loss; free the spool.
   for (uint64_t seq : s->pending()) REQUIRE(s->remove(seq).ok());
-  batcher::Batcher b(bc, f.sealer, *s, envelope, loss_file);
+  batcher::Batcher b(bc, f.sealer, *s, envelope, state_dir(), "loss");
   REQUIRE_FALSE(b.unreported_loss().empty());
   const uint64_t dropped = b.unreported_loss().total();
   CHECK(b.seal_now());
@@ -246,4 +248,57 @@ TEST_CASE("the event queue drops and counts when full") {
   q.drain(out, drops);
   CHECK(out.size() == 3);
   CHECK(drops.counts().at("queue_full") == 2);
+}
+
+TEST_CASE("links planted in the spool are never followed: lock, chain, batches, rejected/") {
+  Fixture f;
+  const std::string root = std::filesystem::path(f.dir).parent_path();
+  const std::string victim = root + "/victim";  // a file "another user" points the links at
+  REQUIRE(fs::write_new_file(victim, "precious\n", 0644).ok());
+  const std::string absent = root + "/created-by-the-agent";
+  auto plant = [&](const std::string& name, const std::string& target) {
+    std::filesystem::remove(f.dir + "/" + name);
+    std::filesystem::create_symlink(target, f.dir + "/" + name);
+  };
+  REQUIRE(::mkdir(f.dir.c_str(), 0700) == 0);
+
+  // The lock: as root the agent would have created the target.
+  plant("lock", absent);
+  spool::Config c;
+  c.dir = f.dir;
+  auto refused = spool::Spool::open(c, f.key.public_key, kAgent);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find(f.dir + "/lock: a symbolic link; refusing it") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(absent));
+  std::filesystem::remove(f.dir + "/lock");
+
+  // rejected/ pointing elsewhere: refused, nothing moved there.
+  plant("rejected", root);
+  refused = spool::Spool::open(c, f.key.public_key, kAgent);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find(f.dir + "/rejected: a symbolic link; refusing it") != std::string::npos);
+  std::filesystem::remove(f.dir + "/rejected");
+
+  // The chain file and a "batch" that are links: the batch is quarantined
+  // (as a link), the chain file replaced; neither target is touched.
+  plant("chain", victim);
+  plant("00000000000000000001.btb", victim);
+  auto s = f.open();
+  REQUIRE(s->lost_at_open().size() == 1);
+  CHECK(std::filesystem::is_symlink(f.dir + "/quarantine/00000000000000000001.btb"));
+  CHECK(f.append(*s).stored);
+  CHECK(std::filesystem::is_regular_file(std::filesystem::symlink_status(f.dir + "/chain")));
+  CHECK(fs::read_file(victim, 100).value() == "precious\n");
+  // A link planted while the agent runs is not sent: reading it fails.
+  plant("00000000000000000009.btb", victim);
+  CHECK_FALSE(s->read(9).ok());
+  CHECK_FALSE(s->gone(9));
+  CHECK(s->quarantine(9, "not a batch").ok());
+  CHECK(fs::read_file(victim, 100).value() == "precious\n");
+
+  // The folder itself: another user's, or open to others, is refused.
+  REQUIRE(::chmod(f.dir.c_str(), 0777) == 0);
+  refused = spool::Spool::open(c, f.key.public_key, kAgent);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find("writable by group or others (mode 0777)") != std::string::npos);
 }

@@ -43,13 +43,14 @@ std::size_t EventQueue::size() const {
 }
 
 Batcher::Batcher(const Config& config, batch::Sealer& sealer, spool::Spool& spool, events::Event envelope,
-                 std::string loss_file)
+                 fs::PrivateDir loss_dir, std::string loss_file)
     : config_(config),
       sealer_(sealer),
       spool_(spool),
       envelope_(std::move(envelope)),
+      loss_dir_(std::move(loss_dir)),
       loss_file_(std::move(loss_file)) {
-  if (auto text = fs::read_file(loss_file_, 1 << 20); text) {
+  if (auto text = loss_dir_.read(loss_file_, 1 << 20); text) {
     if (auto parsed = LossTracker::parse(*text); parsed) loss_ = *parsed;
   }
   for (const auto& lost : spool_.lost_at_open())
@@ -72,10 +73,10 @@ void Batcher::record_drops(const LossTracker& drops) {
 
 void Batcher::persist_loss() {
   if (loss_.empty()) {
-    ::unlink(loss_file_.c_str());
+    (void)loss_dir_.remove(loss_file_);
     return;
   }
-  (void)fs::write_file_atomic(loss_file_, loss_.serialize(), 0600);
+  (void)loss_dir_.write_atomic(loss_file_, loss_.serialize(), 0600);
 }
 
 bool Batcher::add(const events::Event& event) {

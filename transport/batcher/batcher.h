@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/batch/batch.h"
+#include "common/private_dir.h"
 #include "transport/batcher/loss.h"
 #include "transport/spool/spool.h"
 
@@ -59,9 +60,10 @@ struct Stats {
 class Batcher {
  public:
   // `envelope` gives host, agent id and the agent's process for the loss
-  // events it writes; `loss_file` persists unreported loss across restarts.
+  // events it writes; `loss_file` in `loss_dir` persists unreported loss
+  // across restarts.
   Batcher(const Config& config, batch::Sealer& sealer, spool::Spool& spool, events::Event envelope,
-          std::string loss_file);
+          fs::PrivateDir loss_dir, std::string loss_file);
 
   // Adds one event; seals if the batch is full. Returns true if a batch was
   // stored in the spool.
@@ -87,6 +89,7 @@ class Batcher {
   batch::Sealer& sealer_;
   spool::Spool& spool_;
   events::Event envelope_;
+  fs::PrivateDir loss_dir_;
   std::string loss_file_;
   LossTracker loss_;
   std::size_t pending_ = 0;

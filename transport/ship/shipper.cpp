@@ -78,6 +78,8 @@ void Shipper::send_next() {
 void Shipper::on_response(uint64_t seq, const batch::Header& header, const sender::Response& r) {
   switch (r.delivery) {
     case sender::Delivery::kDelivered:
+      if (paused_ && hooks_.log) hooks_.log("collector accepts this agent again: sending resumed");
+      paused_ = stats_.paused = false;
       (void)spool_.remove(seq);
       ++stats_.batches_sent;
       stats_.events_sent += header.event_count;
@@ -86,23 +88,18 @@ void Shipper::on_response(uint64_t seq, const batch::Header& header, const sende
       send_next();
       return;
     case sender::Delivery::kRejected: {
-      ++stats_.rejected;
       std::string why = r.body;
       while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
+      attempt_ = 0;
+      // The agent, not this batch: throwing it away would lose evidence
+      // that a fixed enrollment or certificate delivers.
+      if (r.status == 401 || r.status == 403) return pause(r.status, why);
+      ++stats_.rejected;
       stats_.last_error =
           "collector rejected batch " + std::to_string(seq) + " with " + std::to_string(r.status) + ": " + why;
       if (hooks_.log) hooks_.log(stats_.last_error + " (moved to spool/rejected/, not retried)");
       (void)spool_.reject(seq, std::to_string(r.status) + " " + why);
       if (hooks_.rejected) hooks_.rejected(header, r.status, why);
-      attempt_ = 0;
-      if (r.status == 401 || r.status == 403) {
-        paused_ = true;
-        if (hooks_.log)
-          hooks_.log("collector refuses this agent (" + std::to_string(r.status) +
-                     "): sending paused, batches stay in the spool until it is enrolled");
-        if (hooks_.idle) hooks_.idle();
-        return;
-      }
       send_next();
       return;
     }
@@ -115,11 +112,32 @@ void Shipper::on_response(uint64_t seq, const batch::Header& header, const sende
   }
 }
 
+void Shipper::pause(long status, const std::string& why) {
+  const bool first = !paused_;
+  paused_ = stats_.paused = true;
+  stats_.last_error = "collector refuses this agent (" + std::to_string(status) + (why.empty() ? "" : ": " + why) +
+                      "): sending paused, every batch stays in the spool";
+  if (hooks_.log && first)
+    hooks_.log(stats_.last_error +
+               " until the collector accepts it (enroll the agent, or give it the client "
+               "certificate the collector requires); trying again every " +
+               std::to_string(config_.backoff_cap.count()) + " ms");
+  // Offered again after the longest backoff: a long-running agent resumes
+  // by itself, without hammering a collector that refuses it.
+  start_timer(config_.backoff_cap);
+  if (hooks_.idle) hooks_.idle();
+}
+
 void Shipper::schedule_retry(int retry_after_s) {
   auto delay = backoff(config_, attempt_++, rng_);
   if (retry_after_s > 0) delay = std::max<std::chrono::milliseconds>(delay, std::chrono::seconds(retry_after_s));
   if (hooks_.log && attempt_ <= 3)
     hooks_.log(stats_.last_error + "; retrying in " + std::to_string(delay.count()) + " ms");
+  start_timer(delay);
+}
+
+void Shipper::start_timer(std::chrono::milliseconds delay) {
+  if (closed_) return;
   retry_pending_ = true;
   // libuv timers count from the loop's cached millisecond clock: refresh it
   // and add 1 ms so "at least Retry-After" holds against a precise clock.
@@ -131,6 +149,8 @@ void Shipper::schedule_retry(int retry_after_s) {
         auto* self = static_cast<Shipper*>(t->data);
         if (!self) return;
         self->retry_pending_ = false;
+        // A paused shipper probes with the oldest batch; its answer resumes
+        // or pauses again.
         self->send_next();
       },
       static_cast<uint64_t>(delay.count()), 0);

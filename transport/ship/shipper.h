@@ -6,10 +6,11 @@
 // never sooner than a Retry-After the collector sent. A 4xx that can never
 // succeed (400/409/413: this batch is bad) moves the batch to the spool's
 // rejected/ folder with a log line, counts its events as lost, and moves on.
-// 401/403 say the collector refuses this agent (unknown, revoked, other
-// key): that batch is set aside likewise, then sending pauses for the rest
-// of this run so the remaining batches wait in the spool for the agent to
-// be enrolled, instead of being thrown away one by one.
+// 401/403 say the collector refuses this agent, not the batch (unknown or
+// revoked agent, another key, no client certificate): the batch stays in
+// the spool with every other one, sending pauses (logged, Stats::paused),
+// and the oldest batch is offered again only after the longest backoff,
+// so an agent that runs on resumes by itself once the collector takes it.
 #pragma once
 
 #include <uv.h>
@@ -37,6 +38,7 @@ struct Stats {
   uint64_t rejected = 0;
   uint64_t last_ack_ns = 0;
   std::string last_error;  // one line: the last collector or network error
+  bool paused = false;     // the collector refuses this agent (401/403); batches wait in the spool
 };
 
 struct Hooks {
@@ -58,6 +60,7 @@ class Shipper {
   // New batches may be in the spool: start sending if not already busy.
   void kick();
   const Stats& stats() const { return stats_; }
+  bool paused() const { return paused_; }
   // Closes the retry timer; the loop must run for its close callback.
   void close();
 
@@ -68,6 +71,8 @@ class Shipper {
   void send_next();
   void on_response(uint64_t seq, const batch::Header& header, const sender::Response& r);
   void schedule_retry(int retry_after_s);
+  void pause(long status, const std::string& why);
+  void start_timer(std::chrono::milliseconds delay);
 
   uv_loop_t* loop_;
   spool::Spool& spool_;

@@ -1,10 +1,7 @@
 #include "transport/spool/spool.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cinttypes>
 #include <cstdio>
@@ -36,23 +33,28 @@ std::string batch_name(uint64_t seq) {
   return buf;
 }
 
-// Holds an exclusive flock on DIR/lock for its lifetime.
+// Holds an exclusive flock on DIR/lock for its lifetime (closing the fd
+// releases it).
 class DirLock {
  public:
-  explicit DirLock(const std::string& dir) {
-    fd_ = ::open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0) {
-      ::close(fd_);
-      fd_ = -1;
+  explicit DirLock(const fs::PrivateDir& dir) {
+    auto fd = dir.open_lock("lock");
+    if (!fd) {
+      error_ = fd.error().message;
+      return;
     }
+    if (::flock(fd->get(), LOCK_EX) != 0) {
+      error_ = dir.path_of("lock") + ": cannot lock: " + fs::errno_text(errno);
+      return;
+    }
+    fd_ = std::move(*fd);
   }
-  ~DirLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
-  }
-  bool ok() const { return fd_ >= 0; }
+  bool ok() const { return fd_.valid(); }
+  const std::string& error() const { return error_; }
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
+  std::string error_;
 };
 
 Result<Tip> parse_chain_file(const std::string& text) {
@@ -73,17 +75,24 @@ Result<Tip> parse_chain_file(const std::string& text) {
 
 }  // namespace
 
-std::string Spool::path_of(uint64_t seq) const { return config_.dir + "/" + batch_name(seq); }
+std::string Spool::path_of(uint64_t seq) const { return dir_.path_of(batch_name(seq)); }
 
 Result<std::unique_ptr<Spool>> Spool::open(const Config& config, const crypto::PublicKey& key,
                                            const std::string& agent_id) {
   std::unique_ptr<Spool> s(new Spool);
   s->config_ = config;
   s->agent_id_ = agent_id;
-  for (const char* sub : {"", "/quarantine", "/rejected"})
-    if (Status st = fs::make_dirs(config.dir + sub, 0700); !st) return st.error();
-  DirLock lock(config.dir);
-  if (!lock.ok()) return make_error(ErrorCode::kIo, config.dir + "/lock: cannot lock: " + fs::errno_text(errno));
+  auto dir = fs::PrivateDir::open(config.dir, true);
+  if (!dir) return dir.error();
+  s->dir_ = std::move(*dir);
+  auto quarantine = s->dir_.sub("quarantine", true);
+  if (!quarantine) return quarantine.error();
+  s->quarantine_ = std::move(*quarantine);
+  auto rejected = s->dir_.sub("rejected", true);
+  if (!rejected) return rejected.error();
+  s->rejected_ = std::move(*rejected);
+  DirLock lock(s->dir_);
+  if (!lock.ok()) return make_error(ErrorCode::kIo, lock.error());
   if (Status st = s->scan_and_verify(key); !st) return st.error();
   auto tip = s->read_tip_locked();
   if (!tip) return tip.error();
@@ -91,15 +100,7 @@ Result<std::unique_ptr<Spool>> Spool::open(const Config& config, const crypto::P
   return s;
 }
 
-namespace {
-int64_t mtime_ns(const std::string& dir) {
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) return -2;
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
-}  // namespace
-
-void Spool::note_own_change() { dir_mtime_ns_ = mtime_ns(config_.dir); }
+void Spool::note_own_change() { dir_mtime_ns_ = dir_.mtime_ns(); }
 
 std::vector<uint64_t> Spool::pending() {
   refresh();
@@ -108,8 +109,7 @@ std::vector<uint64_t> Spool::pending() {
   // while others seal, or an mtime that did not move) would otherwise be
   // shipped after it, and the collector would record a gap. One stat.
   auto predecessor_on_disk = [this] {
-    struct stat st {};
-    return !files_.empty() && files_.begin()->first > 1 && ::stat(path_of(files_.begin()->first - 1).c_str(), &st) == 0;
+    return !files_.empty() && files_.begin()->first > 1 && dir_.exists(batch_name(files_.begin()->first - 1));
   };
   for (int reread = 0; reread < 3 && predecessor_on_disk(); ++reread) refresh(true);
   std::vector<uint64_t> out;
@@ -119,37 +119,34 @@ std::vector<uint64_t> Spool::pending() {
 }
 
 void Spool::refresh(bool force) {
-  const int64_t now = mtime_ns(config_.dir);
+  const int64_t now = dir_.mtime_ns();
   if (!force && now == dir_mtime_ns_) return;
   dir_mtime_ns_ = now;
   files_.clear();
   bytes_ = 0;
-  if (DIR* d = ::opendir(config_.dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      uint64_t seq = 0;
-      if (!parse_batch_name(e->d_name, &seq)) continue;
-      struct stat st {};
-      if (::stat(path_of(seq).c_str(), &st) != 0) continue;
-      files_[seq] = static_cast<uint64_t>(st.st_size);
-      bytes_ += static_cast<uint64_t>(st.st_size);
-    }
-    ::closedir(d);
+  auto names = dir_.list();
+  if (!names) return;
+  for (const auto& name : *names) {
+    uint64_t seq = 0;
+    if (!parse_batch_name(name.c_str(), &seq)) continue;
+    // lstat: a link named like a batch is listed (and quarantined when
+    // read), never followed.
+    auto st = dir_.stat(name);
+    if (!st) continue;
+    files_[seq] = static_cast<uint64_t>(st->st_size);
+    bytes_ += static_cast<uint64_t>(st->st_size);
   }
 }
 
 Status Spool::scan_and_verify(const crypto::PublicKey& key) {
   // Leftovers of writes interrupted by a crash were never acknowledged as
   // stored, so they are simply removed.
-  if (DIR* d = ::opendir(config_.dir.c_str())) {
-    std::vector<std::string> temps;
-    while (dirent* e = ::readdir(d))
-      if (std::strstr(e->d_name, ".tmp.")) temps.emplace_back(e->d_name);
-    ::closedir(d);
-    for (const auto& t : temps) ::unlink((config_.dir + "/" + t).c_str());
-  }
+  if (auto names = dir_.list(); names)
+    for (const auto& name : *names)
+      if (name.find(".tmp.") != std::string::npos) (void)dir_.remove(name);
   refresh(true);
   for (uint64_t seq : pending()) {
-    auto bytes = fs::read_file(path_of(seq), batch::Limits{}.max_batch_bytes);
+    auto bytes = dir_.read(batch_name(seq), batch::Limits{}.max_batch_bytes);
     // Another agent on this folder delivered and removed it meanwhile.
     if (!bytes && gone(seq)) continue;
     Lost lost;
@@ -175,7 +172,7 @@ Status Spool::scan_and_verify(const crypto::PublicKey& key) {
         problem = "file name does not match its seq";
     }
     if (problem.empty()) continue;
-    if (Status st = move_aside(seq, "quarantine", problem); !st) return st;
+    if (Status st = move_aside(seq, quarantine_, problem); !st) return st;
     lost_at_open_.push_back(std::move(lost));
   }
   refresh(true);
@@ -184,8 +181,7 @@ Status Spool::scan_and_verify(const crypto::PublicKey& key) {
 
 Result<Tip> Spool::read_tip_locked() const {
   Tip tip;
-  const std::string chain_path = config_.dir + "/chain";
-  if (auto text = fs::read_file(chain_path, 4096); text) {
+  if (auto text = dir_.read("chain", 4096); text) {
     auto parsed = parse_chain_file(*text);
     if (parsed) tip = *parsed;
   }
@@ -193,7 +189,7 @@ Result<Tip> Spool::read_tip_locked() const {
   // between writing the batch and the chain file: the batch is the tip.
   if (!files_.empty() && files_.rbegin()->first > tip.seq) {
     const uint64_t seq = files_.rbegin()->first;
-    auto bytes = fs::read_file(path_of(seq), batch::Limits{}.max_batch_bytes);
+    auto bytes = dir_.read(batch_name(seq), batch::Limits{}.max_batch_bytes);
     if (!bytes) return bytes.error();
     tip.seq = seq;
     tip.hash = batch::batch_hash(crypto::as_bytes(*bytes));
@@ -202,10 +198,10 @@ Result<Tip> Spool::read_tip_locked() const {
 }
 
 Result<Appended> Spool::seal_and_append(batch::Sealer& sealer) {
-  DirLock lock(config_.dir);
+  DirLock lock(dir_);
   if (!lock.ok()) {
     // The events are consumed either way, so the caller can count them lost.
-    const std::string why = config_.dir + "/lock: cannot lock: " + fs::errno_text(errno);
+    const std::string why = lock.error();
     auto discarded = sealer.seal(1, crypto::Digest{});
     Appended out;
     if (discarded) out.header = discarded->header;
@@ -230,7 +226,7 @@ Result<Appended> Spool::seal_and_append(batch::Sealer& sealer) {
     return out;
   }
   const uint64_t seq = sealed->header.seq;
-  if (Status st = fs::write_file_atomic(path_of(seq), sealed->bytes, 0600); !st) {
+  if (Status st = dir_.write_atomic(batch_name(seq), sealed->bytes, 0600); !st) {
     out.reason = "spool_write_error";
     out.detail = st.error().message;
     return out;
@@ -240,8 +236,7 @@ Result<Appended> Spool::seal_and_append(batch::Sealer& sealer) {
   tip_ = Tip{seq, sealed->hash};
   // If this write fails the batch file alone still records the tip (see
   // read_tip_locked), so the chain cannot fork.
-  (void)fs::write_file_atomic(config_.dir + "/chain", std::to_string(seq) + " " + crypto::to_hex(sealed->hash) + "\n",
-                              0600);
+  (void)dir_.write_atomic("chain", std::to_string(seq) + " " + crypto::to_hex(sealed->hash) + "\n", 0600);
   note_own_change();
   out.stored = true;
   return out;
@@ -250,11 +245,12 @@ Result<Appended> Spool::seal_and_append(batch::Sealer& sealer) {
 Tip Spool::tip() const { return tip_; }
 
 Result<std::string> Spool::read(uint64_t seq) const {
-  return fs::read_file(path_of(seq), batch::Limits{}.max_batch_bytes);
+  return dir_.read(batch_name(seq), batch::Limits{}.max_batch_bytes);
 }
 
 bool Spool::gone(uint64_t seq) {
-  if (::access(path_of(seq).c_str(), F_OK) == 0 || errno != ENOENT) return false;
+  auto st = dir_.stat(batch_name(seq));
+  if (st || st.error().code != ErrorCode::kNotFound) return false;
   if (auto it = files_.find(seq); it != files_.end()) {
     bytes_ -= it->second;
     files_.erase(it);
@@ -263,8 +259,7 @@ bool Spool::gone(uint64_t seq) {
 }
 
 Status Spool::remove(uint64_t seq) {
-  if (::unlink(path_of(seq).c_str()) != 0 && errno != ENOENT)
-    return make_error(ErrorCode::kIo, path_of(seq) + ": unlink: " + fs::errno_text(errno));
+  if (Status st = dir_.remove(batch_name(seq)); !st && st.error().code != ErrorCode::kNotFound) return st;
   if (auto it = files_.find(seq); it != files_.end()) {
     bytes_ -= it->second;
     files_.erase(it);
@@ -273,11 +268,10 @@ Status Spool::remove(uint64_t seq) {
   return Ok{};
 }
 
-Status Spool::move_aside(uint64_t seq, const std::string& folder, const std::string& reason) {
-  const std::string to = config_.dir + "/" + folder + "/" + batch_name(seq);
-  if (::rename(path_of(seq).c_str(), to.c_str()) != 0 && errno != ENOENT)
-    return make_error(ErrorCode::kIo, path_of(seq) + ": move to " + folder + ": " + fs::errno_text(errno));
-  (void)fs::write_file_atomic(to + ".reason", reason + "\n", 0600);
+Status Spool::move_aside(uint64_t seq, const fs::PrivateDir& folder, const std::string& reason) {
+  const std::string name = batch_name(seq);
+  if (Status st = dir_.move(name, folder, name); !st && st.error().code != ErrorCode::kNotFound) return st;
+  (void)folder.write_atomic(name + ".reason", reason + "\n", 0600);
   if (auto it = files_.find(seq); it != files_.end()) {
     bytes_ -= it->second;
     files_.erase(it);
@@ -287,33 +281,31 @@ Status Spool::move_aside(uint64_t seq, const std::string& folder, const std::str
 }
 
 Status Spool::reject(uint64_t seq, const std::string& reason) {
-  Status st = move_aside(seq, "rejected", reason);
+  Status st = move_aside(seq, rejected_, reason);
   if (!st) return st;
   // Keep rejected/ under its cap by dropping the oldest evidence first.
   std::map<uint64_t, uint64_t> kept;
   uint64_t total = 0;
-  const std::string dir = config_.dir + "/rejected";
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
+  if (auto names = rejected_.list(); names) {
+    for (const auto& name : *names) {
       uint64_t s = 0;
-      struct stat sb {};
-      if (parse_batch_name(e->d_name, &s) && ::stat((dir + "/" + e->d_name).c_str(), &sb) == 0) {
-        kept[s] = static_cast<uint64_t>(sb.st_size);
-        total += static_cast<uint64_t>(sb.st_size);
+      if (!parse_batch_name(name.c_str(), &s)) continue;
+      if (auto sb = rejected_.stat(name); sb) {
+        kept[s] = static_cast<uint64_t>(sb->st_size);
+        total += static_cast<uint64_t>(sb->st_size);
       }
     }
-    ::closedir(d);
   }
   for (auto it = kept.begin(); total > config_.max_rejected_bytes && it != kept.end(); ++it) {
-    const std::string p = dir + "/" + batch_name(it->first);
-    ::unlink(p.c_str());
-    ::unlink((p + ".reason").c_str());
+    const std::string name = batch_name(it->first);
+    (void)rejected_.remove(name);
+    (void)rejected_.remove(name + ".reason");
     total -= it->second;
   }
   return Ok{};
 }
 
-Status Spool::quarantine(uint64_t seq, const std::string& reason) { return move_aside(seq, "quarantine", reason); }
+Status Spool::quarantine(uint64_t seq, const std::string& reason) { return move_aside(seq, quarantine_, reason); }
 
 uint64_t Spool::bytes() const { return bytes_; }
 

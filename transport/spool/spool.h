@@ -10,6 +10,11 @@
 //   rejected/              batches the collector refused for good (kept for
 //                          investigation, oldest removed past a size cap)
 //
+// The folder and its subfolders must be the running user's alone, and
+// every file is opened through the folder's descriptor without following
+// links (common/private_dir.h): a link planted as `lock`, `chain` or a batch
+// never sends a write, a lock or a read elsewhere.
+//
 // Durability (stated policy): a batch file is written to a temporary name,
 // fsynced, renamed and the folder fsynced, then the chain file likewise,
 // before append() returns. After a crash between the two, open() recovers
@@ -24,6 +29,7 @@
 #include <vector>
 
 #include "common/batch/batch.h"
+#include "common/private_dir.h"
 #include "common/result.h"
 
 namespace bt::transport::spool {
@@ -100,10 +106,11 @@ class Spool {
   // never ship past one, and re-reading here would make draining a backlog
   // of n batches cost n listings.
   void note_own_change();
-  Status move_aside(uint64_t seq, const std::string& folder, const std::string& reason);
+  Status move_aside(uint64_t seq, const fs::PrivateDir& folder, const std::string& reason);
   Result<Tip> read_tip_locked() const;
 
   Config config_;
+  fs::PrivateDir dir_, quarantine_, rejected_;
   std::string agent_id_;
   std::map<uint64_t, uint64_t> files_;  // seq -> size
   int64_t dir_mtime_ns_ = -1;
