@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/enrich/rules/command.h"
 #include "agent/enrich/rules/redact.h"
 
 using namespace bt::agent;
@@ -303,6 +304,33 @@ TEST_CASE("sh -c scripts: only the secret word changes, the rest stays byte for 
         "curl -u ci:[REDACTED:password] https://x");
   CHECK(redact::argv({"sh", "-c", "curl -H 'Authorization: Bearer " + kToken + "' https://x"})[2] ==
         "curl -H 'Authorization: Bearer [REDACTED:authorization]' https://x");
+}
+
+TEST_CASE("command: the tool behind launchers, assignments, interpreters and shims; the script") {
+  using V = std::vector<std::string>;
+  const auto tool = [](V argv) { return std::string(command::tool_of(argv).name); };
+  CHECK(tool({"/usr/bin/python3", "./twine", "upload"}) == "twine");
+  CHECK(tool({"/usr/bin/python3", "-W", "ignore", "tools/deploy.py"}) == "deploy");
+  CHECK(tool({"python3", "-u", "-m", "twine", "upload"}) == "twine");
+  CHECK(tool({"/usr/bin/env", "-S", "python3 -u", "./twine"}) == "twine");
+  CHECK(tool({"sudo", "-u", "ci", "env", "A=b", "/bin/sh", "./curl", "-s"}) == "curl");
+  CHECK(tool({"PGPASSWORD=x", "psql"}) == "psql");
+  CHECK(tool({"node", "--require", "ts-node/register", "cli.ts"}) == "cli");
+  CHECK(tool({"bash", "-c", "make"}) == "bash");
+  CHECK(tool({"bash", "-ec", "make"}) == "bash");
+  CHECK(tool({"busybox", "wget", "-q", "u"}) == "wget");
+  // Version managers' shims between the `#!` line and the tool (pyenv, asdf, rbenv, poetry run).
+  CHECK(tool({"bash", "/root/.pyenv/shims/python3", "./twine", "upload"}) == "twine");
+  CHECK(tool({"bash", "/root/.pyenv/libexec/pyenv", "exec", "python3", "./twine"}) == "twine");
+  CHECK(tool({"bash", "/root/.pyenv/libexec/pyenv-exec", "python3", "./twine"}) == "twine");
+  CHECK(tool({"poetry", "run", "twine", "upload"}) == "twine");
+  CHECK(tool({"uv", "run", "--with", "keyring", "twine", "upload"}) == "twine");
+  CHECK(tool({"poetry", "publish", "-p", "x"}) == "poetry");
+  CHECK(tool({"pyenv", "versions"}) == "pyenv");
+  CHECK(command::script_of({"bash", "-e", "-o", "pipefail", "ci/build.sh"}) == "ci/build.sh");
+  CHECK(command::script_of({"python3", "-O", "x.py"}) == "x.py");
+  CHECK(command::script_of({"sh", "-xc", "echo"}).empty());
+  CHECK(command::script_of({"node", "-e", "1"}).empty());
 }
 
 TEST_CASE("text(): markers are never redacted again") {
