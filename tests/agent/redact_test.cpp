@@ -8,6 +8,7 @@
 
 #include "agent/enrich/rules/command.h"
 #include "agent/enrich/rules/redact.h"
+#include "common/redact/formats.h"
 
 using namespace bt::agent;
 
@@ -34,6 +35,24 @@ const std::string kJenkinsSecret =
     "feedfacecafebeef"
     "feedfacecafebeef";
 const std::string kJobToken = "fake-ci-job-token-4711";
+// Token formats (common/redact/formats.cpp), fake bodies of the real length.
+const std::string kStripe = "sk_live_FAKEfakeFAKEfake00000000";
+const std::string kStripeRk = "rk_test_FAKEfakeFAKEfake11111111";
+const std::string kGoogle = "AIzaFAKE_fake-FAKE_fake-FAKE_fake-FAKEf";  // 39 characters
+const std::string kPypi = "pypi-AgEIcHlwaS5vcmcFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfake";
+const std::string kDocker = "dckr_pat_FAKEfakeFAKEfake0123456789a";
+const std::string kSendGrid = "SG.FAKEfakeFAKEfake012345.FAKEfakeFAKEfakeFAKEfakeFAKEfake0123456789abc";
+const std::string kVault = "hvs.FAKEfakeFAKEfakeFAKEfake0123";
+const std::string kHf = "hf_FAKEfakeFAKEfakeFAKEfakeFAKEfakeFA";
+const std::string kTwilioSid = "SKfeedfacefeedfacefeedfacefeedface";
+const std::string kGlcbt = "glcbt-FAKEfake1234567890ab";
+const std::string kSentry = "sntryu_" + kJenkinsSecret;
+const std::string kDoppler = "dp.pt.FAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfake012";
+const std::string kAgeKey = "AGE-SECRET-KEY-1" + std::string(58, 'F');
+const std::string kNewRelic = "NRAK-FAKEFAKEFAKEFAKEFAKEFAKE012";
+const std::string kDatabricks = "dapi" + kJenkinsSecret.substr(0, 32);
+const std::string kSlackHookPath = "T00000000/B00000000/FAKEfakeFAKEfakeFAKEfake";
+const std::string kSlackHook = "https://hooks.slack.com/services/" + kSlackHookPath;
 
 std::string joined(const std::vector<std::string>& v) {
   std::string s;
@@ -170,6 +189,45 @@ std::vector<Case> corpus() {
        "gitlab_token"},
       {{"buildkite-agent", "start", "--token", kToken}, {kToken}, "token"},
       {{"buildkite-agent", "artifact", "upload", "--agent-access-token", kToken, "dist/*.tgz"}, {kToken}, "token"},
+
+      // ---- (b) well-known token formats, bare and in context ----
+      {{"curl", "-u", kStripe + ":", "https://api.stripe.com/v1/charges"}, {kStripe}, "stripe_key"},
+      {{"echo", kStripe}, {kStripe}, "stripe_key"},
+      {{"echo", "key=" + kStripeRk + ";"}, {kStripeRk}, "stripe_key"},
+      {{"echo", kGoogle}, {kGoogle}, "google_api_key"},
+      {{"curl", "https://maps.googleapis.com/maps/api/geocode/json?address=x&key=" + kGoogle},
+       {kGoogle},
+       "google_api_key"},
+      {{"twine", "upload", "-u", "__token__", "-p", kPypi, "dist/x.whl"}, {kPypi}, "pypi_token"},
+      {{"echo", kDocker}, {kDocker}, "docker_token"},
+      {{"curl", "-d", "{\"key\":\"" + kSendGrid + "\"}", "https://api.sendgrid.com/v3/mail/send"},
+       {kSendGrid},
+       "sendgrid_key"},
+      {{"echo", kVault}, {kVault}, "vault_token"},
+      {{"echo", kHf}, {kHf}, "hf_token"},
+      {{"echo", "sid=" + kTwilioSid}, {kTwilioSid}, "twilio_key"},
+      {{"echo", kGlcbt}, {kGlcbt}, "gitlab_token"},
+      {{"echo", "Bearer " + kSentry}, {kSentry}, "sentry_token"},
+      {{"echo", kDoppler}, {kDoppler}, "doppler_token"},
+      {{"echo", kAgeKey}, {kAgeKey}, "private_key"},
+      {{"echo", kNewRelic}, {kNewRelic}, "newrelic_key"},
+      {{"echo", kDatabricks}, {kDatabricks}, "databricks_token"},
+      {{"curl", "-X", "POST", "-d", "{}", kSlackHook}, {kSlackHookPath}, "webhook"},
+
+      // ---- (c) assignments inside shell command strings and as env arguments ----
+      {{"sh", "-c", "PGPASSWORD=" + kPass + " psql -h db -U ci app"}, {kPass}, "password"},
+      {{"bash", "-c", "export MYSQL_PWD=" + kPass + "; mysql -u ci app"}, {kPass}, "password"},
+      {{"sh", "-c", "MYSQL_PWD='" + kPass + "' mysqldump app > x.sql"}, {kPass}, "password"},
+      {{"sh", "-c", "cd /srv && GH_PAT=" + kToken + " ./release.sh"}, {kToken}, "token"},
+      {{"bash", "-c", "declare -x ENCRYPTION_KEY=\"" + kSecret + "\" && ./run"}, {kSecret}, "generic_secret"},
+      {{"sh", "-c", "REDISCLI_AUTH=" + kPass + " redis-cli ping"}, {kPass}, "authorization"},
+      {{"sh", "-c", "SSHPASS=" + kPass + " sshpass -e ssh h"}, {kPass}, "password"},
+      {{"env", "PGPASSWORD=" + kPass, "psql", "app"}, {kPass}, "password"},
+      {{"env", "-i", "MYSQL_PWD=" + kPass, "mysql"}, {kPass}, "password"},
+      {{"env", "DEPLOY_KEY=" + kSecret, "./deploy"}, {kSecret}, "generic_secret"},
+      {{"docker", "run", "-e", "PGPASSWORD=" + kPass, "postgres"}, {kPass}, "password"},
+      {{"make", "deploy", "SIGNING_KEY=" + kSecret}, {kSecret}, "private_key"},
+
   };
 }
 
@@ -262,6 +320,12 @@ TEST_CASE("ordinary build commands pass through byte-identical") {
       {"gitlab-runner", "artifacts-uploader", "--url", "https://gitlab.example.com/", "--id", "123", "--path",
        "out.zip"},
       {"buildkite-agent", "artifact", "upload", "dist/*.tgz;log/**/*.log", "s3://bucket/build"},
+      // Variables that hold identifiers, files or directories.
+      {"env", "CACHE_KEY=linux-gcc-12", "PUBLIC_KEY=/k.pub", "GOOGLE_APPLICATION_CREDENTIALS=/run/sa.json", "make"},
+      {"sh", "-c", "PWD=/tmp OLDPWD=/ SORT_KEY=3 make"},
+      {"cc", "-DAPP_KEY=1", "-DHASH_KEY=0x10", "-c", "x.c"},
+      // Not tokens: publishable keys, short or longer look-alikes.
+      {"echo", "pk_live_FAKEfakeFAKEfake00000000", "sk_live_short", "AIzaTooShort", "dapi123", "SKnothex"},
   };
   for (const auto& c : commands) {
     INFO("command: " << joined(c));
@@ -306,6 +370,18 @@ TEST_CASE("sh -c scripts: only the secret word changes, the rest stays byte for 
         "curl -H 'Authorization: Bearer [REDACTED:authorization]' https://x");
 }
 
+TEST_CASE("shell strings: assignments and tool rules inside sh -c; only the secret word changes") {
+  CHECK(redact::argv({"sh", "-c", "PGPASSWORD=" + kPass + " psql -h db app"})[2] ==
+        "PGPASSWORD=[REDACTED:password] psql -h db app");
+  CHECK(redact::argv({"bash", "-c", "export MYSQL_PWD='" + kPass + "'; mysql app"})[2] ==
+        "export MYSQL_PWD='[REDACTED:password]'; mysql app");
+  CHECK(redact::argv({"bash", "-ec", "DEPLOY_KEY=\"" + kSecret + "\" ./deploy.sh && echo done"})[2] ==
+        "DEPLOY_KEY=\"[REDACTED:generic_secret]\" ./deploy.sh && echo done");
+  CHECK(redact::argv({"env", "PGPASSWORD=" + kPass, "psql"})[1] == "PGPASSWORD=[REDACTED:password]");
+  CHECK(redact::text("x=1 SSHPASS=" + kPass + " sshpass -e ssh h") ==
+        "x=1 SSHPASS=[REDACTED:password] sshpass -e ssh h");
+}
+
 TEST_CASE("command: the tool behind launchers, assignments, interpreters and shims; the script") {
   using V = std::vector<std::string>;
   const auto tool = [](V argv) { return std::string(command::tool_of(argv).name); };
@@ -339,6 +415,29 @@ TEST_CASE("text(): markers are never redacted again") {
   CHECK(redact::text(once) == once);
   // An unknown kind is not a marker: its contents are scanned.
   CHECK(redact::text("[REDACTED:" + kGhp + "]") == "[REDACTED:[REDACTED:github_token]]");
+}
+
+TEST_CASE("token formats: every row of the published table is caught, at its bounds") {
+  // A fake body of each format's minimum length, from its own character class.
+  for (const auto& f : bt::redact::token_formats()) {
+    if (f.body == bt::redact::Body::kJwt || f.body == bt::redact::Body::kPem) continue;
+    const char c = f.body == bt::redact::Body::kHex || f.body == bt::redact::Body::kUpperDigit ? 'F' : 'f';
+    const std::string token = std::string(f.prefix) + std::string(f.min, c);
+    INFO(token);
+    const std::string out = redact::text("x " + token + " y");
+    CHECK(out.find(std::string(f.min, c)) == std::string::npos);
+    CHECK(out.find(redact::marker(f.kind)) != std::string::npos);
+    // One short of the minimum is not the format.
+    const std::string short_one = std::string(f.prefix) + std::string(f.min - 1, c);
+    CHECK(redact::text(short_one).find(redact::marker(f.kind)) == std::string::npos);
+    if (f.max) {  // longer than its maximum
+      const std::string longer = std::string(f.prefix) + std::string(f.max + 1u, c);
+      CHECK(redact::text(longer) == longer);
+    }
+    CHECK(redact::text(redact::text(token)) == redact::text(token));
+  }
+  CHECK(redact::text(kSlackHook) == "https://hooks.slack.com/services/[REDACTED:webhook]");
+  CHECK(redact::text(kGoogle + "-") == kGoogle + "-");  // 40 characters is not a Google key
 }
 
 TEST_CASE("token shapes need their full length and a word boundary") {
