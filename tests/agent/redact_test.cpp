@@ -190,6 +190,96 @@ std::vector<Case> corpus() {
       {{"buildkite-agent", "start", "--token", kToken}, {kToken}, "token"},
       {{"buildkite-agent", "artifact", "upload", "--agent-access-token", kToken, "dist/*.tgz"}, {kToken}, "token"},
 
+      // ---- issue 17 item 19 (a): option and operand secrets per tool ----
+      {{"aws", "configure", "set", "aws_secret_access_key", kAwsSecret}, {kAwsSecret}, "aws_secret_key", true},
+      {{"aws", "configure", "set", "default.aws_secret_access_key", kAwsSecret}, {kAwsSecret}, "aws_secret_key", true},
+      {{"aws", "--profile", "prod", "configure", "set", "aws_session_token", kToken}, {kToken}, "token", true},
+      {{"aws", "configure", "set", "profile.ci.aws_secret_access_key", kAwsSecret, "--profile", "ci"},
+       {kAwsSecret},
+       "aws_secret_key",
+       true},
+      {{"aws", "secretsmanager", "put-secret-value", "--secret-id", "db", "--secret-string", kSecret},
+       {kSecret},
+       "generic_secret",
+       true},
+      {{"aws", "ssm", "put-parameter", "--name", "/db", "--type", "SecureString", "--value=" + kSecret},
+       {kSecret},
+       "generic_secret",
+       true},
+      {{"vault", "login", kToken}, {kToken}, "token", true},
+      {{"vault", "login", kVault}, {kVault}, "vault_token"},
+      {{"vault", "login", "-address", "https://vault.example:8200", kToken}, {kToken}, "token", true},
+      {{"vault", "login", "-method=userpass", "username=ci", "password=" + kPass}, {kPass}, "password"},
+      {{"vault", "kv", "put", "secret/ci", "db=" + kPass, "api=" + kSecret}, {kPass, kSecret}, "generic_secret", true},
+      {{"vault", "operator", "unseal", kSecret}, {kSecret}, "generic_secret", true},
+      {{"redis-cli", "-a", kPass, "-h", "cache"}, {kPass}, "password", true},
+      {{"redis-cli", "-h", "cache", "-p", "6379", "-a", kPass, "ping"}, {kPass}, "password", true},
+      {{"valkey-cli", "--pass", kPass, "ping"}, {kPass}, "password"},
+      {{"sqlcmd", "-S", "db", "-U", "sa", "-P", kPass, "-Q", "select 1"}, {kPass}, "password", true},
+      {{"sqlcmd", "-S", "db", "-U", "sa", "-P" + kPass}, {kPass}, "password", true},
+      {{"bcp", "dbo.t", "out", "t.dat", "-S", "db", "-U", "sa", "-P", kPass}, {kPass}, "password", true},
+      {{"zip", "-P", kPass, "-r", "out.zip", "dist"}, {kPass}, "password", true},
+      {{"unzip", "-P", kPass, "in.zip"}, {kPass}, "password", true},
+      {{"7z", "a", "-p" + kPass, "out.7z", "dist"}, {kPass}, "password", true},
+      {{"mongosh", "-u", "admin", "-p", kPass, "--authenticationDatabase", "admin"}, {kPass}, "password", true},
+      {{"mongodump", "--uri", "mongodb://ci:" + kPass + "@db.example/app"}, {kPass}, "url_credentials"},
+      {{"psql", "postgresql://ci:" + kPass + "@db.example:5432/app"}, {kPass}, "url_credentials"},
+      {{"psql", "host=db user=ci password=" + kPass + " dbname=app"}, {kPass}, "password"},
+      {{"sshpass", "-p" + kPass, "ssh", "h"}, {kPass}, "password", true},
+      {{"htpasswd", "-b", "-c", ".htpasswd", "ci", kPass}, {kPass}, "password", true},
+      {{"htpasswd", "-nbB", "ci", kPass}, {kPass}, "password", true},
+      {{"openssl", "pkcs12", "-export", "-in", "c.pem", "-passout", "pass:" + kPass}, {kPass}, "password", true},
+      {{"openssl", "enc", "-aes-256-cbc", "-k", kPass, "-in", "a"}, {kPass}, "password", true},
+      {{"helm", "registry", "login", "-u", "ci", "-p", kPass, "reg.example.com"}, {kPass}, "password", true},
+      {{"helm", "repo", "add", "r", "https://charts.example", "--username", "ci", "--password", kPass},
+       {kPass},
+       "password"},
+      {{"skopeo", "copy", "--dest-creds", "ci:" + kPass, "docker://a", "docker://b"}, {kPass}, "password", true},
+      {{"npm", "config", "set", "//npm.example.com/:_authToken", kToken}, {kToken}, "npm_token", true},
+      {{"yarn", "config", "set", "npmAuthToken", kToken}, {kToken}, "token", true},
+      {{"gh", "secret", "set", "DEPLOY", "--body", kSecret}, {kSecret}, "generic_secret", true},
+      {{"gh", "secret", "set", "DEPLOY", "--body=" + kSecret}, {kSecret}, "generic_secret", true},
+      {{"git", "clone", "https://oauth2:" + kGlcbt + "@gitlab.example.com/g/p.git"}, {kGlcbt}, "url_credentials"},
+      {{"git", "config", "--global", "sonar.token", kToken}, {kToken}, "token", true},
+      {{"kubectl", "--token", kToken, "get", "pods"}, {kToken}, "token"},
+      {{"kubectl", "create", "secret", "generic", "db", "--from-literal", "DB_URL_X=" + kSecret},
+       {kSecret},
+       "generic_secret",
+       true},
+      {{"kubectl", "create", "secret", "generic", "db", "--from-literal=password=" + kPass}, {kPass}, "password"},
+      {{"az", "login", "--service-principal", "-u", "app", "-p", kSecret, "--tenant", "t"},
+       {kSecret},
+       "password",
+       true},
+      {{"az", "storage", "blob", "upload", "--account-key", kSecret, "-f", "a"}, {kSecret}, "generic_secret"},
+      {{"az", "keyvault", "secret", "set", "--vault-name", "v", "--name", "db", "--value", kSecret},
+       {kSecret},
+       "generic_secret",
+       true},
+      {{"consul", "acl", "token", "read", "-token", kToken}, {kToken}, "token", true},
+      {{"lftp", "-u", "ci," + kPass, "sftp://files.example"}, {kPass}, "password", true},
+      {{"smbclient", "//srv/share", "-U", "ci%" + kPass}, {kPass}, "password", true},
+      {{"ldapsearch", "-x", "-D", "cn=admin,dc=example", "-w", kPass, "-b", "dc=example"}, {kPass}, "password", true},
+      {{"ssh-keygen", "-p", "-P", kPass, "-N", kSecret, "-f", "key"}, {kPass, kSecret}, "password", true},
+      {{"apksigner", "sign", "--ks", "k.jks", "--ks-pass", "pass:" + kPass, "app.apk"}, {kPass}, "password", true},
+      {{"sqlplus", "-s", "scott/" + kPass + "@db.example:1521/app"}, {kPass}, "password", true},
+      {{"cargo", "login", kToken}, {kToken}, "token", true},
+      {{"mc", "alias", "set", "s3", "https://s3.example", "AKIDFAKEACCESS", kSecret},
+       {kSecret},
+       "generic_secret",
+       true},
+      {{"poetry", "config", "http-basic.corp", "ci", kPass}, {kPass}, "password", true},
+      {{"poetry", "config", "pypi-token.pypi", kPypi}, {kPypi}, "pypi_token"},
+      {{"fly", "secrets", "set", "API=" + kSecret, "DB=" + kPass}, {kSecret, kPass}, "generic_secret", true},
+      {{"curl", "-E", "client.pem:" + kPass, "https://x.example"}, {kPass}, "password", true},
+      {{"curl", "--tlspassword", kPass, "https://x.example"}, {kPass}, "password", true},
+      {{"nuget", "push", "a.nupkg", "-ApiKey", kApiKey, "-Source", "https://nuget.example"},
+       {kApiKey},
+       "api_key",
+       true},
+      {{"docker", "login", "--password=" + kPass, "reg.example.com"}, {kPass}, "password"},
+      {{"sudo", "-E", "redis-cli", "-a", kPass}, {kPass}, "password", true},
+
       // ---- (b) well-known token formats, bare and in context ----
       {{"curl", "-u", kStripe + ":", "https://api.stripe.com/v1/charges"}, {kStripe}, "stripe_key"},
       {{"echo", kStripe}, {kStripe}, "stripe_key"},
@@ -227,7 +317,30 @@ std::vector<Case> corpus() {
       {{"env", "DEPLOY_KEY=" + kSecret, "./deploy"}, {kSecret}, "generic_secret"},
       {{"docker", "run", "-e", "PGPASSWORD=" + kPass, "postgres"}, {kPass}, "password"},
       {{"make", "deploy", "SIGNING_KEY=" + kSecret}, {kSecret}, "private_key"},
+      {{"sh", "-c", "sqlcmd -S db -U sa -P " + kPass + " -Q 'select 1'"}, {kPass}, "password", true},
+      {{"su", "-", "ci", "-c", "redis-cli -a " + kPass + " ping"}, {kPass}, "password", true},
 
+      // ---- issue 17 item 20: tools that are scripts (argv as the kernel gives it for `#!`) ----
+      {{"/usr/bin/python3", "/usr/local/bin/twine", "upload", "-u", "__token__", "-p", kToken, "dist/x.whl"},
+       {kToken},
+       "password",
+       true},
+      {{"/usr/bin/python3", "-s", "/usr/bin/az", "login", "-u", "app", "-p", kSecret}, {kSecret}, "password", true},
+      {{"/usr/bin/env", "python3", "./twine", "upload", "-p", kToken}, {kToken}, "password", true},
+      {{"/bin/sh", "/usr/local/bin/curl", "-u", "ci:" + kPass, "https://x.example"}, {kPass}, "password", true},
+      {{"/bin/bash", "./mysql", "-uci", "-p" + kPass}, {kPass}, "password", true},
+      {{"/bin/sh", "/opt/bin/sshpass", "-p", kPass, "ssh", "h"}, {kPass}, "password", true},
+      {{"/bin/sh", "./docker", "login", "-p", kPass, "reg.example.com"}, {kPass}, "password", true},
+      {{"/bin/sh", "-e", "./openssl.sh", "enc", "-pass", "pass:" + kPass}, {kPass}, "password", true},
+      {{"/usr/bin/perl", "-w", "/usr/local/bin/redis-cli", "-a", kPass}, {kPass}, "password", true},
+      {{"sudo", "/bin/sh", "/usr/local/bin/vault", "login", kToken}, {kToken}, "token", true},
+      // ... and through a version manager's shims (what pyenv runs for `#!/usr/bin/env python3`)
+      {{"bash", "/root/.pyenv/shims/python3", "./twine", "upload", "-p", kToken}, {kToken}, "password", true},
+      {{"bash", "/root/.pyenv/libexec/pyenv", "exec", "python3", "./twine", "upload", "-p", kToken},
+       {kToken},
+       "password",
+       true},
+      {{"poetry", "run", "twine", "upload", "-p", kToken}, {kToken}, "password", true},
   };
 }
 
@@ -320,6 +433,29 @@ TEST_CASE("ordinary build commands pass through byte-identical") {
       {"gitlab-runner", "artifacts-uploader", "--url", "https://gitlab.example.com/", "--id", "123", "--path",
        "out.zip"},
       {"buildkite-agent", "artifact", "upload", "dist/*.tgz;log/**/*.log", "s3://bucket/build"},
+      // Tool rules stay with their tool and position.
+      {"psql", "-p", "5432", "-h", "db", "-U", "ci", "app"},
+      {"redis-cli", "-h", "cache", "-p", "6379", "ping"},
+      {"unzip", "-p", "a.zip", "file.txt"},
+      {"sqlcmd", "-S", "db", "-Q", "select 1"},
+      {"zip", "-r", "out.zip", "dist"},
+      {"aws", "configure", "set", "region", "eu-west-1"},
+      {"aws", "configure", "set", "aws_access_key_id", "AKIDNOTAKEYID"},
+      {"npm", "config", "set", "registry", "https://registry.npmjs.org/"},
+      {"git", "config", "user.name", "CI Bot"},
+      {"vault", "login", "-method=github"},
+      {"vault", "login", "-"},
+      {"htpasswd", "-c", ".htpasswd", "ci"},
+      {"docker", "run", "-p", "8080:80", "img", "login"},
+      {"openssl", "req", "-new", "-key", "server.key", "-out", "server.csr"},
+      {"ssh-keygen", "-t", "ed25519", "-N", "", "-f", "id"},
+      {"kubectl", "create", "secret", "generic", "tls", "--from-file=tls.crt=a.crt"},
+      {"gcloud", "auth", "activate-service-account", "--key-file", "/run/secrets/sa.json"},
+      {"7z", "x", "-o/tmp/out", "a.7z"},
+      // Interpreters with their scripts: only the script's tool rules apply.
+      {"python3", "-W", "ignore", "./build.py", "-p", "4"},
+      {"/bin/sh", "./configure", "--prefix=/usr"},
+      {"/usr/bin/python3", "/usr/local/bin/twine", "check", "dist/x.whl"},
       // Variables that hold identifiers, files or directories.
       {"env", "CACHE_KEY=linux-gcc-12", "PUBLIC_KEY=/k.pub", "GOOGLE_APPLICATION_CREDENTIALS=/run/sa.json", "make"},
       {"sh", "-c", "PWD=/tmp OLDPWD=/ SORT_KEY=3 make"},
@@ -370,6 +506,32 @@ TEST_CASE("sh -c scripts: only the secret word changes, the rest stays byte for 
         "curl -H 'Authorization: Bearer [REDACTED:authorization]' https://x");
 }
 
+TEST_CASE("tools: only the secret argument changes, and only for its tool and position") {
+  using V = std::vector<std::string>;
+  CHECK(redact::argv({"aws", "configure", "set", "aws_secret_access_key", kAwsSecret}) ==
+        V{"aws", "configure", "set", "aws_secret_access_key", "[REDACTED:aws_secret_key]"});
+  CHECK(redact::argv({"vault", "login", kToken}) == V{"vault", "login", "[REDACTED:token]"});
+  CHECK(redact::argv({"vault", "login", kVault})[2] == "[REDACTED:vault_token]");  // the format names it
+  CHECK(redact::argv({"redis-cli", "-a", kPass, "ping"}) == V{"redis-cli", "-a", "[REDACTED:password]", "ping"});
+  CHECK(redact::argv({"sqlcmd", "-P" + kPass})[1] == "-P[REDACTED:password]");
+  CHECK(redact::argv({"zip", "-P", kPass, "a.zip"})[2] == "[REDACTED:password]");
+  CHECK(redact::argv({"lftp", "-u", "ci," + kPass, "h"})[2] == "ci,[REDACTED:password]");
+  CHECK(redact::argv({"smbclient", "//s/x", "-U", "ci%" + kPass})[3] == "ci%[REDACTED:password]");
+  CHECK(redact::argv({"sqlplus", "scott/" + kPass + "@db"})[1] == "scott/[REDACTED:password]@db");
+  CHECK(redact::argv({"kubectl", "create", "secret", "generic", "s", "--from-literal=K=" + kSecret})[5] ==
+        "--from-literal=K=[REDACTED:generic_secret]");
+  CHECK(redact::argv({"vault", "kv", "put", "secret/x", "db_password=" + kPass})[4] ==
+        "db_password=[REDACTED:password]");
+  CHECK(redact::argv({"npm", "config", "set", "//r.example/:_authToken", kToken})[4] == "[REDACTED:npm_token]");
+  CHECK(redact::argv({"htpasswd", "-nbB", "ci", kPass}) == V{"htpasswd", "-nbB", "ci", "[REDACTED:password]"});
+  CHECK(redact::argv({"curl", "-u", kStripe + ":", "https://api.stripe.com"})[2] == "[REDACTED:stripe_key]:");
+  // The same flags of other tools, or before the command, stay.
+  CHECK(redact::argv({"psql", "-p", "5432"}) == V{"psql", "-p", "5432"});
+  CHECK(redact::argv({"unzip", "-p", "a.zip"}) == V{"unzip", "-p", "a.zip"});
+  CHECK(redact::argv({"docker", "run", "-p", "80:80", "img", "login"})[3] == "80:80");
+  CHECK(redact::argv({"mongosh", "-p", "--host", "db"})[1] == "-p");  // -p without a value prompts
+}
+
 TEST_CASE("shell strings: assignments and tool rules inside sh -c; only the secret word changes") {
   CHECK(redact::argv({"sh", "-c", "PGPASSWORD=" + kPass + " psql -h db app"})[2] ==
         "PGPASSWORD=[REDACTED:password] psql -h db app");
@@ -377,9 +539,27 @@ TEST_CASE("shell strings: assignments and tool rules inside sh -c; only the secr
         "export MYSQL_PWD='[REDACTED:password]'; mysql app");
   CHECK(redact::argv({"bash", "-ec", "DEPLOY_KEY=\"" + kSecret + "\" ./deploy.sh && echo done"})[2] ==
         "DEPLOY_KEY=\"[REDACTED:generic_secret]\" ./deploy.sh && echo done");
+  CHECK(redact::argv({"sh", "-c", "MYSQL_PWD=x mysql -p" + kPass + " app"})[2] ==
+        "MYSQL_PWD=[REDACTED:password] mysql -p[REDACTED:password] app");
+  CHECK(redact::argv({"sh", "-c", "redis-cli -a " + kPass + " ping | tee out"})[2] ==
+        "redis-cli -a [REDACTED:password] ping | tee out");
   CHECK(redact::argv({"env", "PGPASSWORD=" + kPass, "psql"})[1] == "PGPASSWORD=[REDACTED:password]");
   CHECK(redact::text("x=1 SSHPASS=" + kPass + " sshpass -e ssh h") ==
         "x=1 SSHPASS=[REDACTED:password] sshpass -e ssh h");
+}
+
+TEST_CASE("#! scripts: the tool's rules apply by the script's name") {
+  using V = std::vector<std::string>;
+  // What the kernel makes of `./twine upload -p X` for `#!/usr/bin/python3`.
+  CHECK(redact::argv({"/usr/bin/python3", "./twine", "upload", "-p", kToken, "dist/a.whl"}) ==
+        V{"/usr/bin/python3", "./twine", "upload", "-p", "[REDACTED:password]", "dist/a.whl"});
+  CHECK(redact::argv({"/bin/sh", "/usr/local/bin/curl", "-u", "a:" + kPass, "https://x"})[3] ==
+        "a:[REDACTED:password]");
+  CHECK(redact::argv({"/usr/bin/env", "python3", "/opt/az/bin/az", "login", "-p", kSecret})[5] ==
+        "[REDACTED:password]");
+  CHECK(redact::argv({"/bin/bash", "-e", "/usr/local/bin/mysql", "-p" + kPass})[3] == "-p[REDACTED:password]");
+  CHECK(redact::argv({"bash", "/root/.pyenv/shims/python3", "./twine", "upload", "-p", kToken})[5] ==
+        "[REDACTED:password]");
 }
 
 TEST_CASE("command: the tool behind launchers, assignments, interpreters and shims; the script") {
