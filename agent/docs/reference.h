@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agent/enrich/rules/attribution.h"
+#include "agent/enrich/rules/redact.h"
 #include "agent/enrich/rules/secrets.h"
 #include "agent/enrich/rules/uploads.h"
 #include "agent/runtime/config.h"
@@ -22,6 +23,7 @@ inline std::vector<markdown::Page> pages() {
       {"docs/ci-attribution.md", attribution::reference_parts},
       {"docs/secret-rules.md", secrets::reference_parts},
       {"docs/upload-tools.md", uploads::reference_parts},
+      {"docs/redaction.md", redact::reference_parts},
   };
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "agent/capture/proc/procfs.h"
+#include "agent/enrich/rules/command.h"
 #include "agent/enrich/rules/redact.h"
 #include "agent/enrich/rules/runners.h"
 #include "agent/enrich/rules/uploads.h"
@@ -15,27 +16,6 @@
 namespace bt::agent::enrich {
 
 namespace {
-
-// Interpreters whose first non-option argument is a script file.
-bool is_interpreter(std::string_view exe) {
-  const std::string_view b = fs::base_name(exe);
-  for (std::string_view i : {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "node", "nodejs", "perl",
-                             "ruby", "php", "deno", "bun", "Rscript", "tclsh"})
-    if (b == i) return true;
-  return b.rfind("python", 0) == 0 || b.rfind("perl5", 0) == 0 || b.rfind("ruby", 0) == 0;
-}
-
-// The script an interpreter runs, when argv names one: `bash build.sh`,
-// `python3 -u tool.py`; not `sh -c '...'` nor `python -m module`.
-std::string script_of(const std::vector<std::string>& argv) {
-  for (std::size_t i = 1; i < argv.size(); ++i) {
-    const std::string& a = argv[i];
-    if (a == "-c" || a == "-m" || a == "-e" || a == "--eval" || a == "-" || a == "--") return {};
-    if (!a.empty() && a[0] == '-') continue;
-    return a;
-  }
-  return {};
-}
 
 // /proc/<pid>/<file> of another process: environ holds its secrets, mem
 // and maps its memory.
@@ -216,8 +196,8 @@ void Pipeline::observe(const capture::Exec& x) {
   auto exe_digest = digests_.file("/proc/" + std::to_string(x.pid) + "/exe");
   if (!exe_digest && !x.exe.empty()) exe_digest = digests_.file(x.exe);
   if (exe_digest) e.exe_sha256 = exe_digest->sha256;
-  if (is_interpreter(x.exe)) {
-    const std::string script = script_of(x.argv);
+  if (command::is_interpreter(x.exe)) {
+    const std::string script = command::script_of(x.argv);
     if (!script.empty()) {
       const std::string path = procfs::join_path(x.cwd, script);
       if (auto d = digests_.file(path)) {

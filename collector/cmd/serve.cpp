@@ -32,7 +32,7 @@ const std::vector<cli::Option> kOptions = {
     {"max-inflight-bytes", true,
      "bytes of request bodies held at once, beyond which requests get 503 (default 268435456)"},
     {"max-connections", true, "concurrent connections before new ones are refused (default 512)"},
-    {"max-connections-per-address", true, "concurrent connections from one client address (default 64)"},
+    {"max-connections-per-address", true, "concurrent connections from one client address (default 128)"},
     {"idle-timeout", true, "seconds of silence before a connection is closed (default 30)"},
     {"header-timeout", true, "seconds a connection has to send a request's headers (default 10)"},
     {"body-min-rate", true, "bytes per second a request body may not fall below, after the grace (default 32768)"},

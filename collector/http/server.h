@@ -24,7 +24,7 @@ struct Config {
   std::string tls_cert, tls_key, client_ca;  // PEM file paths; TLS when cert+key given
   std::size_t max_body = batch::kMaxWireBytes;
   unsigned max_connections = 512;
-  unsigned max_connections_per_address = 64;  // agents behind one NAT share an address
+  unsigned max_connections_per_address = 128;  // agents behind one NAT share an address
   unsigned idle_timeout_s = 30;
   int retry_after_s = 1;  // the Retry-After of a 503 for a full body budget
   GuardLimits guard;

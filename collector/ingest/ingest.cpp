@@ -21,6 +21,7 @@
 #include "common/batch/chain.h"
 #include "common/clock.h"
 #include "common/overloaded.h"
+#include "common/redact/redact.h"
 
 namespace bt::collector::ingest {
 
@@ -194,23 +195,52 @@ Result<EnrollRequest> parse_enroll_request(std::string_view json_body) {
   return req;
 }
 
+// The build block as indexed: its URLs and names through redaction, like
+// every other indexed string (event_row).
+events::Build indexed_build(const events::Build& b) {
+  events::Build r;
+  r.ci = redact::text(b.ci);
+  r.job = redact::text(b.job);
+  r.id = redact::text(b.id);
+  r.number = redact::text(b.number);
+  r.url = redact::url(b.url);
+  r.repository = redact::url(b.repository);
+  r.commit = redact::text(b.commit);
+  r.runner = redact::text(b.runner);
+  return r;
+}
+
 }  // namespace
 
+// Only these facts are indexed; argv, the build command, cwd and every other
+// field stay in the signed batch and are read back from the archive. Each
+// indexed string passes through the same redaction the agent applies
+// (common/redact), so what an agent's redaction missed -- an older agent, a
+// rule added since, a hostile agent -- is not indexed in clear either: a URL
+// destination keeps its host and path, not its credentials. Redacting a
+// clean string returns it unchanged, so filters on ordinary values work.
 store::EventRow event_row(const events::Event& e, uint32_t line, const store::EventRow* previous) {
   store::EventRow row;
   row.line = line;
   row.time_ns = e.time_ns;
   row.kind = e.kind();
   if (!e.build.id.empty()) {
-    if (previous && previous->build && *previous->build == e.build)
+    // Most events of a batch share its previous event's build: compared
+    // raw first, redacted only when it differs.
+    if (previous && previous->build && *previous->build == e.build) {
       row.build = previous->build;
-    else
-      row.build = std::make_shared<const events::Build>(e.build);
+    } else {
+      events::Build b = indexed_build(e.build);
+      if (previous && previous->build && *previous->build == b)
+        row.build = previous->build;
+      else
+        row.build = std::make_shared<const events::Build>(std::move(b));
+    }
   }
   row.pid = e.process.pid;
   row.ppid = e.process.ppid;
   row.process_key = e.process.key;
-  row.exe = e.process.exe;
+  row.exe = redact::text(e.process.exe);
   // One lambda per kind and no catch-all: a kind added to events.def does
   // not compile here until someone decides what of it is filterable.
   std::visit(bt::Overloaded{
@@ -220,11 +250,11 @@ store::EventRow event_row(const events::Event& e, uint32_t line, const store::Ev
                  [&](const events::ProcessExit& b) { row.exit_code = b.exit_code; },
                  [&](const events::NetConnect& b) {
                    const bool v6 = b.daddr.find(':') != std::string::npos;
-                   row.destination = (v6 ? "[" + b.daddr + "]" : b.daddr) + ":" + std::to_string(b.dport);
+                   row.destination = redact::text((v6 ? "[" + b.daddr + "]" : b.daddr) + ":" + std::to_string(b.dport));
                  },
-                 [&](const events::DnsQuery& b) { row.destination = b.name; },
-                 [&](const events::SecretAccess& b) { row.secret_path = b.path; },
-                 [&](const events::ArtifactUpload& b) { row.destination = b.destination; },
+                 [&](const events::DnsQuery& b) { row.destination = redact::text(b.name); },
+                 [&](const events::SecretAccess& b) { row.secret_path = redact::text(b.path); },
+                 [&](const events::ArtifactUpload& b) { row.destination = redact::url(b.destination); },
                  [](const events::AgentStart&) {},
                  [](const events::AgentStop&) {},
                  [](const events::AgentHeartbeat&) {},

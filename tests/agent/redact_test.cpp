@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/enrich/rules/command.h"
 #include "agent/enrich/rules/redact.h"
+#include "common/redact/formats.h"
 
 using namespace bt::agent;
 
@@ -33,6 +35,24 @@ const std::string kJenkinsSecret =
     "feedfacecafebeef"
     "feedfacecafebeef";
 const std::string kJobToken = "fake-ci-job-token-4711";
+// Token formats (common/redact/formats.cpp), fake bodies of the real length.
+const std::string kStripe = "sk_live_FAKEfakeFAKEfake00000000";
+const std::string kStripeRk = "rk_test_FAKEfakeFAKEfake11111111";
+const std::string kGoogle = "AIzaFAKE_fake-FAKE_fake-FAKE_fake-FAKEf";  // 39 characters
+const std::string kPypi = "pypi-AgEIcHlwaS5vcmcFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfake";
+const std::string kDocker = "dckr_pat_FAKEfakeFAKEfake0123456789a";
+const std::string kSendGrid = "SG.FAKEfakeFAKEfake012345.FAKEfakeFAKEfakeFAKEfakeFAKEfake0123456789abc";
+const std::string kVault = "hvs.FAKEfakeFAKEfakeFAKEfake0123";
+const std::string kHf = "hf_FAKEfakeFAKEfakeFAKEfakeFAKEfakeFA";
+const std::string kTwilioSid = "SKfeedfacefeedfacefeedfacefeedface";
+const std::string kGlcbt = "glcbt-FAKEfake1234567890ab";
+const std::string kSentry = "sntryu_" + kJenkinsSecret;
+const std::string kDoppler = "dp.pt.FAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfake012";
+const std::string kAgeKey = "AGE-SECRET-KEY-1" + std::string(58, 'F');
+const std::string kNewRelic = "NRAK-FAKEFAKEFAKEFAKEFAKEFAKE012";
+const std::string kDatabricks = "dapi" + kJenkinsSecret.substr(0, 32);
+const std::string kSlackHookPath = "T00000000/B00000000/FAKEfakeFAKEfakeFAKEfake";
+const std::string kSlackHook = "https://hooks.slack.com/services/" + kSlackHookPath;
 
 std::string joined(const std::vector<std::string>& v) {
   std::string s;
@@ -169,6 +189,158 @@ std::vector<Case> corpus() {
        "gitlab_token"},
       {{"buildkite-agent", "start", "--token", kToken}, {kToken}, "token"},
       {{"buildkite-agent", "artifact", "upload", "--agent-access-token", kToken, "dist/*.tgz"}, {kToken}, "token"},
+
+      // ---- issue 17 item 19 (a): option and operand secrets per tool ----
+      {{"aws", "configure", "set", "aws_secret_access_key", kAwsSecret}, {kAwsSecret}, "aws_secret_key", true},
+      {{"aws", "configure", "set", "default.aws_secret_access_key", kAwsSecret}, {kAwsSecret}, "aws_secret_key", true},
+      {{"aws", "--profile", "prod", "configure", "set", "aws_session_token", kToken}, {kToken}, "token", true},
+      {{"aws", "configure", "set", "profile.ci.aws_secret_access_key", kAwsSecret, "--profile", "ci"},
+       {kAwsSecret},
+       "aws_secret_key",
+       true},
+      {{"aws", "secretsmanager", "put-secret-value", "--secret-id", "db", "--secret-string", kSecret},
+       {kSecret},
+       "generic_secret",
+       true},
+      {{"aws", "ssm", "put-parameter", "--name", "/db", "--type", "SecureString", "--value=" + kSecret},
+       {kSecret},
+       "generic_secret",
+       true},
+      {{"vault", "login", kToken}, {kToken}, "token", true},
+      {{"vault", "login", kVault}, {kVault}, "vault_token"},
+      {{"vault", "login", "-address", "https://vault.example:8200", kToken}, {kToken}, "token", true},
+      {{"vault", "login", "-method=userpass", "username=ci", "password=" + kPass}, {kPass}, "password"},
+      {{"vault", "kv", "put", "secret/ci", "db=" + kPass, "api=" + kSecret}, {kPass, kSecret}, "generic_secret", true},
+      {{"vault", "operator", "unseal", kSecret}, {kSecret}, "generic_secret", true},
+      {{"redis-cli", "-a", kPass, "-h", "cache"}, {kPass}, "password", true},
+      {{"redis-cli", "-h", "cache", "-p", "6379", "-a", kPass, "ping"}, {kPass}, "password", true},
+      {{"valkey-cli", "--pass", kPass, "ping"}, {kPass}, "password"},
+      {{"sqlcmd", "-S", "db", "-U", "sa", "-P", kPass, "-Q", "select 1"}, {kPass}, "password", true},
+      {{"sqlcmd", "-S", "db", "-U", "sa", "-P" + kPass}, {kPass}, "password", true},
+      {{"bcp", "dbo.t", "out", "t.dat", "-S", "db", "-U", "sa", "-P", kPass}, {kPass}, "password", true},
+      {{"zip", "-P", kPass, "-r", "out.zip", "dist"}, {kPass}, "password", true},
+      {{"unzip", "-P", kPass, "in.zip"}, {kPass}, "password", true},
+      {{"7z", "a", "-p" + kPass, "out.7z", "dist"}, {kPass}, "password", true},
+      {{"mongosh", "-u", "admin", "-p", kPass, "--authenticationDatabase", "admin"}, {kPass}, "password", true},
+      {{"mongodump", "--uri", "mongodb://ci:" + kPass + "@db.example/app"}, {kPass}, "url_credentials"},
+      {{"psql", "postgresql://ci:" + kPass + "@db.example:5432/app"}, {kPass}, "url_credentials"},
+      {{"psql", "host=db user=ci password=" + kPass + " dbname=app"}, {kPass}, "password"},
+      {{"sshpass", "-p" + kPass, "ssh", "h"}, {kPass}, "password", true},
+      {{"htpasswd", "-b", "-c", ".htpasswd", "ci", kPass}, {kPass}, "password", true},
+      {{"htpasswd", "-nbB", "ci", kPass}, {kPass}, "password", true},
+      {{"openssl", "pkcs12", "-export", "-in", "c.pem", "-passout", "pass:" + kPass}, {kPass}, "password", true},
+      {{"openssl", "enc", "-aes-256-cbc", "-k", kPass, "-in", "a"}, {kPass}, "password", true},
+      {{"helm", "registry", "login", "-u", "ci", "-p", kPass, "reg.example.com"}, {kPass}, "password", true},
+      {{"helm", "repo", "add", "r", "https://charts.example", "--username", "ci", "--password", kPass},
+       {kPass},
+       "password"},
+      {{"skopeo", "copy", "--dest-creds", "ci:" + kPass, "docker://a", "docker://b"}, {kPass}, "password", true},
+      {{"npm", "config", "set", "//npm.example.com/:_authToken", kToken}, {kToken}, "npm_token", true},
+      {{"yarn", "config", "set", "npmAuthToken", kToken}, {kToken}, "token", true},
+      {{"gh", "secret", "set", "DEPLOY", "--body", kSecret}, {kSecret}, "generic_secret", true},
+      {{"gh", "secret", "set", "DEPLOY", "--body=" + kSecret}, {kSecret}, "generic_secret", true},
+      {{"git", "clone", "https://oauth2:" + kGlcbt + "@gitlab.example.com/g/p.git"}, {kGlcbt}, "url_credentials"},
+      {{"git", "config", "--global", "sonar.token", kToken}, {kToken}, "token", true},
+      {{"kubectl", "--token", kToken, "get", "pods"}, {kToken}, "token"},
+      {{"kubectl", "create", "secret", "generic", "db", "--from-literal", "DB_URL_X=" + kSecret},
+       {kSecret},
+       "generic_secret",
+       true},
+      {{"kubectl", "create", "secret", "generic", "db", "--from-literal=password=" + kPass}, {kPass}, "password"},
+      {{"az", "login", "--service-principal", "-u", "app", "-p", kSecret, "--tenant", "t"},
+       {kSecret},
+       "password",
+       true},
+      {{"az", "storage", "blob", "upload", "--account-key", kSecret, "-f", "a"}, {kSecret}, "generic_secret"},
+      {{"az", "keyvault", "secret", "set", "--vault-name", "v", "--name", "db", "--value", kSecret},
+       {kSecret},
+       "generic_secret",
+       true},
+      {{"consul", "acl", "token", "read", "-token", kToken}, {kToken}, "token", true},
+      {{"lftp", "-u", "ci," + kPass, "sftp://files.example"}, {kPass}, "password", true},
+      {{"smbclient", "//srv/share", "-U", "ci%" + kPass}, {kPass}, "password", true},
+      {{"ldapsearch", "-x", "-D", "cn=admin,dc=example", "-w", kPass, "-b", "dc=example"}, {kPass}, "password", true},
+      {{"ssh-keygen", "-p", "-P", kPass, "-N", kSecret, "-f", "key"}, {kPass, kSecret}, "password", true},
+      {{"apksigner", "sign", "--ks", "k.jks", "--ks-pass", "pass:" + kPass, "app.apk"}, {kPass}, "password", true},
+      {{"sqlplus", "-s", "scott/" + kPass + "@db.example:1521/app"}, {kPass}, "password", true},
+      {{"cargo", "login", kToken}, {kToken}, "token", true},
+      {{"mc", "alias", "set", "s3", "https://s3.example", "AKIDFAKEACCESS", kSecret},
+       {kSecret},
+       "generic_secret",
+       true},
+      {{"poetry", "config", "http-basic.corp", "ci", kPass}, {kPass}, "password", true},
+      {{"poetry", "config", "pypi-token.pypi", kPypi}, {kPypi}, "pypi_token"},
+      {{"fly", "secrets", "set", "API=" + kSecret, "DB=" + kPass}, {kSecret, kPass}, "generic_secret", true},
+      {{"curl", "-E", "client.pem:" + kPass, "https://x.example"}, {kPass}, "password", true},
+      {{"curl", "--tlspassword", kPass, "https://x.example"}, {kPass}, "password", true},
+      {{"nuget", "push", "a.nupkg", "-ApiKey", kApiKey, "-Source", "https://nuget.example"},
+       {kApiKey},
+       "api_key",
+       true},
+      {{"docker", "login", "--password=" + kPass, "reg.example.com"}, {kPass}, "password"},
+      {{"sudo", "-E", "redis-cli", "-a", kPass}, {kPass}, "password", true},
+
+      // ---- (b) well-known token formats, bare and in context ----
+      {{"curl", "-u", kStripe + ":", "https://api.stripe.com/v1/charges"}, {kStripe}, "stripe_key"},
+      {{"echo", kStripe}, {kStripe}, "stripe_key"},
+      {{"echo", "key=" + kStripeRk + ";"}, {kStripeRk}, "stripe_key"},
+      {{"echo", kGoogle}, {kGoogle}, "google_api_key"},
+      {{"curl", "https://maps.googleapis.com/maps/api/geocode/json?address=x&key=" + kGoogle},
+       {kGoogle},
+       "google_api_key"},
+      {{"twine", "upload", "-u", "__token__", "-p", kPypi, "dist/x.whl"}, {kPypi}, "pypi_token"},
+      {{"echo", kDocker}, {kDocker}, "docker_token"},
+      {{"curl", "-d", "{\"key\":\"" + kSendGrid + "\"}", "https://api.sendgrid.com/v3/mail/send"},
+       {kSendGrid},
+       "sendgrid_key"},
+      {{"echo", kVault}, {kVault}, "vault_token"},
+      {{"echo", kHf}, {kHf}, "hf_token"},
+      {{"echo", "sid=" + kTwilioSid}, {kTwilioSid}, "twilio_key"},
+      {{"echo", kGlcbt}, {kGlcbt}, "gitlab_token"},
+      {{"echo", "Bearer " + kSentry}, {kSentry}, "sentry_token"},
+      {{"echo", kDoppler}, {kDoppler}, "doppler_token"},
+      {{"echo", kAgeKey}, {kAgeKey}, "private_key"},
+      {{"echo", kNewRelic}, {kNewRelic}, "newrelic_key"},
+      {{"echo", kDatabricks}, {kDatabricks}, "databricks_token"},
+      {{"curl", "-X", "POST", "-d", "{}", kSlackHook}, {kSlackHookPath}, "webhook"},
+
+      // ---- (c) assignments inside shell command strings and as env arguments ----
+      {{"sh", "-c", "PGPASSWORD=" + kPass + " psql -h db -U ci app"}, {kPass}, "password"},
+      {{"bash", "-c", "export MYSQL_PWD=" + kPass + "; mysql -u ci app"}, {kPass}, "password"},
+      {{"sh", "-c", "MYSQL_PWD='" + kPass + "' mysqldump app > x.sql"}, {kPass}, "password"},
+      {{"sh", "-c", "cd /srv && GH_PAT=" + kToken + " ./release.sh"}, {kToken}, "token"},
+      {{"bash", "-c", "declare -x ENCRYPTION_KEY=\"" + kSecret + "\" && ./run"}, {kSecret}, "generic_secret"},
+      {{"sh", "-c", "REDISCLI_AUTH=" + kPass + " redis-cli ping"}, {kPass}, "authorization"},
+      {{"sh", "-c", "SSHPASS=" + kPass + " sshpass -e ssh h"}, {kPass}, "password"},
+      {{"env", "PGPASSWORD=" + kPass, "psql", "app"}, {kPass}, "password"},
+      {{"env", "-i", "MYSQL_PWD=" + kPass, "mysql"}, {kPass}, "password"},
+      {{"env", "DEPLOY_KEY=" + kSecret, "./deploy"}, {kSecret}, "generic_secret"},
+      {{"docker", "run", "-e", "PGPASSWORD=" + kPass, "postgres"}, {kPass}, "password"},
+      {{"make", "deploy", "SIGNING_KEY=" + kSecret}, {kSecret}, "private_key"},
+      {{"sh", "-c", "sqlcmd -S db -U sa -P " + kPass + " -Q 'select 1'"}, {kPass}, "password", true},
+      {{"su", "-", "ci", "-c", "redis-cli -a " + kPass + " ping"}, {kPass}, "password", true},
+
+      // ---- issue 17 item 20: tools that are scripts (argv as the kernel gives it for `#!`) ----
+      {{"/usr/bin/python3", "/usr/local/bin/twine", "upload", "-u", "__token__", "-p", kToken, "dist/x.whl"},
+       {kToken},
+       "password",
+       true},
+      {{"/usr/bin/python3", "-s", "/usr/bin/az", "login", "-u", "app", "-p", kSecret}, {kSecret}, "password", true},
+      {{"/usr/bin/env", "python3", "./twine", "upload", "-p", kToken}, {kToken}, "password", true},
+      {{"/bin/sh", "/usr/local/bin/curl", "-u", "ci:" + kPass, "https://x.example"}, {kPass}, "password", true},
+      {{"/bin/bash", "./mysql", "-uci", "-p" + kPass}, {kPass}, "password", true},
+      {{"/bin/sh", "/opt/bin/sshpass", "-p", kPass, "ssh", "h"}, {kPass}, "password", true},
+      {{"/bin/sh", "./docker", "login", "-p", kPass, "reg.example.com"}, {kPass}, "password", true},
+      {{"/bin/sh", "-e", "./openssl.sh", "enc", "-pass", "pass:" + kPass}, {kPass}, "password", true},
+      {{"/usr/bin/perl", "-w", "/usr/local/bin/redis-cli", "-a", kPass}, {kPass}, "password", true},
+      {{"sudo", "/bin/sh", "/usr/local/bin/vault", "login", kToken}, {kToken}, "token", true},
+      // ... and through a version manager's shims (what pyenv runs for `#!/usr/bin/env python3`)
+      {{"bash", "/root/.pyenv/shims/python3", "./twine", "upload", "-p", kToken}, {kToken}, "password", true},
+      {{"bash", "/root/.pyenv/libexec/pyenv", "exec", "python3", "./twine", "upload", "-p", kToken},
+       {kToken},
+       "password",
+       true},
+      {{"poetry", "run", "twine", "upload", "-p", kToken}, {kToken}, "password", true},
   };
 }
 
@@ -261,6 +433,35 @@ TEST_CASE("ordinary build commands pass through byte-identical") {
       {"gitlab-runner", "artifacts-uploader", "--url", "https://gitlab.example.com/", "--id", "123", "--path",
        "out.zip"},
       {"buildkite-agent", "artifact", "upload", "dist/*.tgz;log/**/*.log", "s3://bucket/build"},
+      // Tool rules stay with their tool and position.
+      {"psql", "-p", "5432", "-h", "db", "-U", "ci", "app"},
+      {"redis-cli", "-h", "cache", "-p", "6379", "ping"},
+      {"unzip", "-p", "a.zip", "file.txt"},
+      {"sqlcmd", "-S", "db", "-Q", "select 1"},
+      {"zip", "-r", "out.zip", "dist"},
+      {"aws", "configure", "set", "region", "eu-west-1"},
+      {"aws", "configure", "set", "aws_access_key_id", "AKIDNOTAKEYID"},
+      {"npm", "config", "set", "registry", "https://registry.npmjs.org/"},
+      {"git", "config", "user.name", "CI Bot"},
+      {"vault", "login", "-method=github"},
+      {"vault", "login", "-"},
+      {"htpasswd", "-c", ".htpasswd", "ci"},
+      {"docker", "run", "-p", "8080:80", "img", "login"},
+      {"openssl", "req", "-new", "-key", "server.key", "-out", "server.csr"},
+      {"ssh-keygen", "-t", "ed25519", "-N", "", "-f", "id"},
+      {"kubectl", "create", "secret", "generic", "tls", "--from-file=tls.crt=a.crt"},
+      {"gcloud", "auth", "activate-service-account", "--key-file", "/run/secrets/sa.json"},
+      {"7z", "x", "-o/tmp/out", "a.7z"},
+      // Interpreters with their scripts: only the script's tool rules apply.
+      {"python3", "-W", "ignore", "./build.py", "-p", "4"},
+      {"/bin/sh", "./configure", "--prefix=/usr"},
+      {"/usr/bin/python3", "/usr/local/bin/twine", "check", "dist/x.whl"},
+      // Variables that hold identifiers, files or directories.
+      {"env", "CACHE_KEY=linux-gcc-12", "PUBLIC_KEY=/k.pub", "GOOGLE_APPLICATION_CREDENTIALS=/run/sa.json", "make"},
+      {"sh", "-c", "PWD=/tmp OLDPWD=/ SORT_KEY=3 make"},
+      {"cc", "-DAPP_KEY=1", "-DHASH_KEY=0x10", "-c", "x.c"},
+      // Not tokens: publishable keys, short or longer look-alikes.
+      {"echo", "pk_live_FAKEfakeFAKEfake00000000", "sk_live_short", "AIzaTooShort", "dapi123", "SKnothex"},
   };
   for (const auto& c : commands) {
     INFO("command: " << joined(c));
@@ -305,12 +506,118 @@ TEST_CASE("sh -c scripts: only the secret word changes, the rest stays byte for 
         "curl -H 'Authorization: Bearer [REDACTED:authorization]' https://x");
 }
 
+TEST_CASE("tools: only the secret argument changes, and only for its tool and position") {
+  using V = std::vector<std::string>;
+  CHECK(redact::argv({"aws", "configure", "set", "aws_secret_access_key", kAwsSecret}) ==
+        V{"aws", "configure", "set", "aws_secret_access_key", "[REDACTED:aws_secret_key]"});
+  CHECK(redact::argv({"vault", "login", kToken}) == V{"vault", "login", "[REDACTED:token]"});
+  CHECK(redact::argv({"vault", "login", kVault})[2] == "[REDACTED:vault_token]");  // the format names it
+  CHECK(redact::argv({"redis-cli", "-a", kPass, "ping"}) == V{"redis-cli", "-a", "[REDACTED:password]", "ping"});
+  CHECK(redact::argv({"sqlcmd", "-P" + kPass})[1] == "-P[REDACTED:password]");
+  CHECK(redact::argv({"zip", "-P", kPass, "a.zip"})[2] == "[REDACTED:password]");
+  CHECK(redact::argv({"lftp", "-u", "ci," + kPass, "h"})[2] == "ci,[REDACTED:password]");
+  CHECK(redact::argv({"smbclient", "//s/x", "-U", "ci%" + kPass})[3] == "ci%[REDACTED:password]");
+  CHECK(redact::argv({"sqlplus", "scott/" + kPass + "@db"})[1] == "scott/[REDACTED:password]@db");
+  CHECK(redact::argv({"kubectl", "create", "secret", "generic", "s", "--from-literal=K=" + kSecret})[5] ==
+        "--from-literal=K=[REDACTED:generic_secret]");
+  CHECK(redact::argv({"vault", "kv", "put", "secret/x", "db_password=" + kPass})[4] ==
+        "db_password=[REDACTED:password]");
+  CHECK(redact::argv({"npm", "config", "set", "//r.example/:_authToken", kToken})[4] == "[REDACTED:npm_token]");
+  CHECK(redact::argv({"htpasswd", "-nbB", "ci", kPass}) == V{"htpasswd", "-nbB", "ci", "[REDACTED:password]"});
+  CHECK(redact::argv({"curl", "-u", kStripe + ":", "https://api.stripe.com"})[2] == "[REDACTED:stripe_key]:");
+  // The same flags of other tools, or before the command, stay.
+  CHECK(redact::argv({"psql", "-p", "5432"}) == V{"psql", "-p", "5432"});
+  CHECK(redact::argv({"unzip", "-p", "a.zip"}) == V{"unzip", "-p", "a.zip"});
+  CHECK(redact::argv({"docker", "run", "-p", "80:80", "img", "login"})[3] == "80:80");
+  CHECK(redact::argv({"mongosh", "-p", "--host", "db"})[1] == "-p");  // -p without a value prompts
+}
+
+TEST_CASE("shell strings: assignments and tool rules inside sh -c; only the secret word changes") {
+  CHECK(redact::argv({"sh", "-c", "PGPASSWORD=" + kPass + " psql -h db app"})[2] ==
+        "PGPASSWORD=[REDACTED:password] psql -h db app");
+  CHECK(redact::argv({"bash", "-c", "export MYSQL_PWD='" + kPass + "'; mysql app"})[2] ==
+        "export MYSQL_PWD='[REDACTED:password]'; mysql app");
+  CHECK(redact::argv({"bash", "-ec", "DEPLOY_KEY=\"" + kSecret + "\" ./deploy.sh && echo done"})[2] ==
+        "DEPLOY_KEY=\"[REDACTED:generic_secret]\" ./deploy.sh && echo done");
+  CHECK(redact::argv({"sh", "-c", "MYSQL_PWD=x mysql -p" + kPass + " app"})[2] ==
+        "MYSQL_PWD=[REDACTED:password] mysql -p[REDACTED:password] app");
+  CHECK(redact::argv({"sh", "-c", "redis-cli -a " + kPass + " ping | tee out"})[2] ==
+        "redis-cli -a [REDACTED:password] ping | tee out");
+  CHECK(redact::argv({"env", "PGPASSWORD=" + kPass, "psql"})[1] == "PGPASSWORD=[REDACTED:password]");
+  CHECK(redact::text("x=1 SSHPASS=" + kPass + " sshpass -e ssh h") ==
+        "x=1 SSHPASS=[REDACTED:password] sshpass -e ssh h");
+}
+
+TEST_CASE("#! scripts: the tool's rules apply by the script's name") {
+  using V = std::vector<std::string>;
+  // What the kernel makes of `./twine upload -p X` for `#!/usr/bin/python3`.
+  CHECK(redact::argv({"/usr/bin/python3", "./twine", "upload", "-p", kToken, "dist/a.whl"}) ==
+        V{"/usr/bin/python3", "./twine", "upload", "-p", "[REDACTED:password]", "dist/a.whl"});
+  CHECK(redact::argv({"/bin/sh", "/usr/local/bin/curl", "-u", "a:" + kPass, "https://x"})[3] ==
+        "a:[REDACTED:password]");
+  CHECK(redact::argv({"/usr/bin/env", "python3", "/opt/az/bin/az", "login", "-p", kSecret})[5] ==
+        "[REDACTED:password]");
+  CHECK(redact::argv({"/bin/bash", "-e", "/usr/local/bin/mysql", "-p" + kPass})[3] == "-p[REDACTED:password]");
+  CHECK(redact::argv({"bash", "/root/.pyenv/shims/python3", "./twine", "upload", "-p", kToken})[5] ==
+        "[REDACTED:password]");
+}
+
+TEST_CASE("command: the tool behind launchers, assignments, interpreters and shims; the script") {
+  using V = std::vector<std::string>;
+  const auto tool = [](V argv) { return std::string(command::tool_of(argv).name); };
+  CHECK(tool({"/usr/bin/python3", "./twine", "upload"}) == "twine");
+  CHECK(tool({"/usr/bin/python3", "-W", "ignore", "tools/deploy.py"}) == "deploy");
+  CHECK(tool({"python3", "-u", "-m", "twine", "upload"}) == "twine");
+  CHECK(tool({"/usr/bin/env", "-S", "python3 -u", "./twine"}) == "twine");
+  CHECK(tool({"sudo", "-u", "ci", "env", "A=b", "/bin/sh", "./curl", "-s"}) == "curl");
+  CHECK(tool({"PGPASSWORD=x", "psql"}) == "psql");
+  CHECK(tool({"node", "--require", "ts-node/register", "cli.ts"}) == "cli");
+  CHECK(tool({"bash", "-c", "make"}) == "bash");
+  CHECK(tool({"bash", "-ec", "make"}) == "bash");
+  CHECK(tool({"busybox", "wget", "-q", "u"}) == "wget");
+  // Version managers' shims between the `#!` line and the tool (pyenv, asdf, rbenv, poetry run).
+  CHECK(tool({"bash", "/root/.pyenv/shims/python3", "./twine", "upload"}) == "twine");
+  CHECK(tool({"bash", "/root/.pyenv/libexec/pyenv", "exec", "python3", "./twine"}) == "twine");
+  CHECK(tool({"bash", "/root/.pyenv/libexec/pyenv-exec", "python3", "./twine"}) == "twine");
+  CHECK(tool({"poetry", "run", "twine", "upload"}) == "twine");
+  CHECK(tool({"uv", "run", "--with", "keyring", "twine", "upload"}) == "twine");
+  CHECK(tool({"poetry", "publish", "-p", "x"}) == "poetry");
+  CHECK(tool({"pyenv", "versions"}) == "pyenv");
+  CHECK(command::script_of({"bash", "-e", "-o", "pipefail", "ci/build.sh"}) == "ci/build.sh");
+  CHECK(command::script_of({"python3", "-O", "x.py"}) == "x.py");
+  CHECK(command::script_of({"sh", "-xc", "echo"}).empty());
+  CHECK(command::script_of({"node", "-e", "1"}).empty());
+}
+
 TEST_CASE("text(): markers are never redacted again") {
   const std::string once = redact::text("a=[REDACTED:token] password=[REDACTED:password] " + kGhp);
   CHECK(once == "a=[REDACTED:token] password=[REDACTED:password] [REDACTED:github_token]");
   CHECK(redact::text(once) == once);
   // An unknown kind is not a marker: its contents are scanned.
   CHECK(redact::text("[REDACTED:" + kGhp + "]") == "[REDACTED:[REDACTED:github_token]]");
+}
+
+TEST_CASE("token formats: every row of the published table is caught, at its bounds") {
+  // A fake body of each format's minimum length, from its own character class.
+  for (const auto& f : bt::redact::token_formats()) {
+    if (f.body == bt::redact::Body::kJwt || f.body == bt::redact::Body::kPem) continue;
+    const char c = f.body == bt::redact::Body::kHex || f.body == bt::redact::Body::kUpperDigit ? 'F' : 'f';
+    const std::string token = std::string(f.prefix) + std::string(f.min, c);
+    INFO(token);
+    const std::string out = redact::text("x " + token + " y");
+    CHECK(out.find(std::string(f.min, c)) == std::string::npos);
+    CHECK(out.find(redact::marker(f.kind)) != std::string::npos);
+    // One short of the minimum is not the format.
+    const std::string short_one = std::string(f.prefix) + std::string(f.min - 1, c);
+    CHECK(redact::text(short_one).find(redact::marker(f.kind)) == std::string::npos);
+    if (f.max) {  // longer than its maximum
+      const std::string longer = std::string(f.prefix) + std::string(f.max + 1u, c);
+      CHECK(redact::text(longer) == longer);
+    }
+    CHECK(redact::text(redact::text(token)) == redact::text(token));
+  }
+  CHECK(redact::text(kSlackHook) == "https://hooks.slack.com/services/[REDACTED:webhook]");
+  CHECK(redact::text(kGoogle + "-") == kGoogle + "-");  // 40 characters is not a Google key
 }
 
 TEST_CASE("token shapes need their full length and a word boundary") {

@@ -481,3 +481,51 @@ TEST_CASE("links planted in the state folder are never followed: identity.lock, 
   CHECK(fs::read_file(absent, 100).value() == "precious\n");
   CHECK_FALSE(sfs::exists(state + "/agent.sock"));  // replaced by the socket, removed at exit
 }
+
+TEST_CASE("redaction end to end: a #! script tool, assignments inside sh -c, env arguments") {
+  // Fake secrets only; none may reach the events file.
+  const std::vector<std::string> fakes = {"fake-e2e-twine-pass-1", "fake-e2e-curl-pass-2", "fake-e2e-pgpass-3",
+                                          "fake-e2e-mysql-pwd-4",  "fake-e2e-redis-5",     "fake-e2e-sqlcmd-6",
+                                          "fake-e2e-vault-7"};
+  const std::string root = testing::make_temp_dir("run-redact");
+  const std::string bin = root + "/bin";
+  // Tools that are scripts: the kernel runs `/bin/sh <bin>/twine ARGS` for
+  // `<bin>/twine ARGS`, and `/usr/bin/env sh <bin>/vault ARGS` for vault.
+  REQUIRE(testing::run_command("mkdir -p " + bin + " && printf '#!/bin/sh\\nexit 0\\n' > " + bin + "/twine && cp " +
+                               bin + "/twine " + bin + "/curl && printf '#!/usr/bin/env sh\\nexit 0\\n' > " + bin +
+                               "/vault && chmod 755 " + bin + "/twine " + bin + "/curl " + bin + "/vault")
+              .exit_code == 0);
+  const std::string script = bin + "/twine upload -u __token__ -p " + fakes[0] + "; " + bin +
+                             "/curl -u ci:" + fakes[1] + " https://x.example/; PGPASSWORD=" + fakes[2] +
+                             " /bin/true; export MYSQL_PWD=" + fakes[3] + "; /bin/sh -c \"REDISCLI_AUTH=" + fakes[4] +
+                             " /bin/true\"; env SQLCMDPASSWORD=" + fakes[5] + " /bin/true; " + bin + "/vault login " +
+                             fakes[6];
+  const std::string out = root + "/events.jsonl";
+  const auto r = testing::run_command(agent_bin() + " run --state-dir " + root + "/state --events-out " + out +
+                                      " -- /bin/sh -c '" + script + "'");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+
+  const std::string raw = slurp(out);
+  for (const auto& f : fakes) CHECK_MESSAGE(raw.find(f) == std::string::npos, f);
+  // The recorded argv is the kernel's (interpreter first), redacted by the script's tool rules.
+  bool twine = false, curl = false, vault = false;
+  const auto evs = read_events(out);
+  for (const auto* x : bodies<events::ProcessExec>(evs)) {
+    if (x->argv.size() == 7 && x->argv[1] == bin + "/twine") {
+      twine = true;
+      CHECK(x->argv == std::vector<std::string>{"/bin/sh", bin + "/twine", "upload", "-u", "__token__", "-p",
+                                                "[REDACTED:password]"});
+      CHECK(x->script == bin + "/twine");
+    }
+    if (x->argv.size() == 5 && x->argv[1] == bin + "/curl") {
+      curl = true;
+      CHECK(x->argv[3] == "ci:[REDACTED:password]");
+    }
+    if (x->argv.size() >= 2 && x->argv.back() == "[REDACTED:token]" && x->argv[x->argv.size() - 2] == "login")
+      vault = true;
+  }
+  CHECK(twine);
+  CHECK(curl);
+  CHECK(vault);
+}

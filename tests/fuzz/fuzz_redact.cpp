@@ -1,5 +1,6 @@
-// Fuzzes redaction (agent/enrich/rules/redact.h), which sees every argv, URL and
-// script the build runs, including bytes no tool meant as text.
+// Fuzzes redaction (common/redact: text and URLs; agent/enrich/rules/redact.h:
+// argv, the per-tool table, sh -c scripts, interpreters), which sees every
+// argv, URL and script the build runs, including bytes no tool meant as text.
 //
 // Invariants, any break aborts:
 //  - text() is idempotent: a marker is never redacted again and nothing a
@@ -48,6 +49,14 @@ constexpr Fixture kFixtures[] = {
     {"DEPLOY_TOKEN=", "fake-deploy-token-42"},
     {"--password=", "hunter2-fake-pass"},
     {"https://ci:", "fake-url-password@"},
+    {"", "sk_live_FAKEfakeFAKEfake00000000"},
+    {"", "AIzaFAKE_fake-FAKE_fake-FAKE_fake-FAKEf"},
+    {"", "dckr_pat_FAKEfakeFAKEfake0123456789a"},
+    {"", "hvs.FAKEfakeFAKEfakeFAKEfake0123"},
+    {"https://hooks.slack.com/services/", "T00000000/B00000000/FAKEfakeFAKEfakeFAKEfake"},
+    {"PGPASSWORD=", "fake-pgpassword-7"},
+    {"MYSQL_PWD=", "fake-mysql-pwd-8"},
+    {"DEPLOY_KEY=", "fake-deploy-key-9"},
 };
 
 std::vector<std::string> split_lines(std::string_view s) {

@@ -1,639 +1,65 @@
-// Redaction of secret values in argv, URLs and free text.
+// Redaction of argument vectors: what needs argument boundaries on top of
+// common/redact's text scanner.
 //
-// Runs on every exec the sensor sees (thousands per second on a busy build),
-// so everything is a hand-written single pass over the bytes: no regex, no
-// backtracking, one output string per input. Matching rules, in the order the
-// scanner tries them at each position:
-//   1. a marker already in the text is copied untouched, which makes text()
-//      idempotent: text(text(x)) == text(x) (the fuzzer checks this);
-//   2. token shapes with a fixed prefix (AKIA..., ghp_..., glpat-..., xoxb-...,
-//      npm_..., JWTs) where a word starts, and PEM private key blocks anywhere;
-//   3. `scheme://user:pass@` userinfo;
-//   4. `name=value` and `Header: value` where the name says secret;
-//   5. `--secret-flag value` separated by blanks.
-// Names are read back from the output already written, never from the input,
-// so a rule sees exactly what a second pass over the output would see.
+//   - a flag's value in the next argument (`--token X`, `-H "Authorization:
+//     ..."`), also Go-style single-dash flags (`-token X`);
+//   - the per-tool table (kToolOptions, kToolOperands): options and operands
+//     that carry a secret only for some tools (`docker login -p`, `mysql
+//     -pX`, `redis-cli -a`, never `mkdir -p`), found after launchers such as
+//     `sudo` and `env`, variable assignments and interpreters -- a `#!`
+//     script's argv starts with its interpreter, so `python3 ./twine upload
+//     -p X` is twine's (agent/enrich/rules/command.h);
+//   - a `sh -c` script is text() first, then split into shell words so each
+//     simple command in it gets the argv rules too.
 //
-// argv() adds what needs argument boundaries: a flag's value in the next
-// argument (`--token X`, `-H "Authorization: ..."`), flags that mean a
-// secret only for some tools (`docker login -p`, `mysql -pX`, `curl -u
-// user:pass`, the Jenkins agent's `-secret HEX`; never `mkdir -p`), found
-// after wrappers such as `sudo` and `env`. A `sh -c` script is text() first, then split into shell words so each
-// simple command in it gets the argv rules too.
+// Runs on every exec: the table is filtered by the tool's name once per argv
+// (most execs, compilers and the like, match no row), and every rule is a
+// comparison of whole arguments or a bounded prefix.
 //
 // Over-redaction is the accepted failure: a value next to a secret-looking
 // name is dropped even if it was harmless. Everything that matches no rule is
 // copied byte for byte.
 #include "agent/enrich/rules/redact.h"
-#include "common/fs.h"
-#include "common/words.h"
 
 #include <algorithm>
-#include <array>
-#include <cctype>
-#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
+#include <unordered_map>
+
+#include "agent/enrich/rules/command.h"
+#include "common/fs.h"
+#include "common/redact/chars.h"
+#include "common/redact/formats.h"
+#include "common/redact/names.h"
+#include "common/words.h"
 
 namespace bt::agent::redact {
 
 namespace {
 
+using namespace bt::redact::detail;
+using bt::redact::is_marker;
+using bt::redact::name_kind;
 using std::string_view;
-
-constexpr string_view kOpen = "[REDACTED:";
-
-constexpr std::array<string_view, 14> kKinds = {
-    "password",
-    "token",
-    "api_key",
-    "authorization",
-    "url_credentials",
-    "aws_access_key",
-    "aws_secret_key",
-    "github_token",
-    "gitlab_token",
-    "slack_token",
-    "jwt",
-    "private_key",
-    "npm_token",
-    "generic_secret",
-};
-
-// ---- characters ---------------------------------------------------------------
-
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
-bool is_upper_or_digit(char c) { return (c >= 'A' && c <= 'Z') || is_digit(c); }
-bool is_word(char c) { return is_alnum(c) || c == '_'; }
-bool is_b64url(char c) { return is_word(c) || c == '-'; }
-bool is_slack(char c) { return is_alnum(c) || c == '-'; }
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
-bool is_space(char c) { return is_blank(c) || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-bool is_quote(char c) { return c == '"' || c == '\'' || c == '`'; }
-bool is_name_char(char c) { return is_word(c) || c == '-' || c == '.'; }
-bool is_scheme_char(char c) { return is_alnum(c) || c == '+' || c == '-' || c == '.'; }
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-// A URL ends where a shell word or a quoted string would.
-bool ends_url(char c) { return is_space(c) || is_quote(c) || c == '<' || c == '>'; }
-
-// An unquoted value ends where the shell would end a word.
-bool ends_value(char c, bool in_url) {
-  return is_space(c) || is_quote(c) || c == ';' || c == '&' || c == '|' || c == '<' || c == '>' || (in_url && c == '#');
-}
-
-bool iequals(string_view a, string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
-std::size_t run_length(string_view s, std::size_t from, bool (*in_class)(char)) {
-  std::size_t n = from;
-  while (n < s.size() && in_class(s[n])) ++n;
-  return n - from;
-}
 
 bool in_list(string_view list, string_view word) { return in_word_list(list, word); }
 
 string_view basename(string_view path) { return fs::base_name(path); }
 
-// ---- markers ------------------------------------------------------------------
+// ---- the per-tool table ---------------------------------------------------------
 
-bool is_kind(string_view k) {
-  for (string_view known : kKinds)
-    if (k == known) return true;
-  return false;
-}
-
-// Length of the marker `s` starts with, or 0. Only known kinds count, so a
-// secret cannot hide from the scanner by dressing up as a marker.
-std::size_t marker_length(string_view s) {
-  if (!s.starts_with(kOpen)) return 0;
-  const std::size_t close = s.substr(0, kOpen.size() + 17).find(']', kOpen.size());
-  if (close == string_view::npos) return 0;
-  return is_kind(s.substr(kOpen.size(), close - kOpen.size())) ? close + 1 : 0;
-}
-
-bool is_marker(string_view s) { return !s.empty() && marker_length(s) == s.size(); }
-
-// The first ':' that is not the one inside a marker, so "user:pass" tests
-// agree before and after redaction.
-std::size_t find_colon(string_view s) {
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == ':') return i;
-    if (s[i] == '[') {
-      if (const std::size_t n = marker_length(s.substr(i))) i += n - 1;
-    }
-  }
-  return string_view::npos;
-}
-
-// ---- token shapes -------------------------------------------------------------
-
-struct Shape {
-  string_view prefix;
-  string_view kind;
-  bool (*body)(char);
-  std::size_t min_body;
-  bool exact;  // the body is exactly min_body long (AWS key ids are 20 characters)
-};
-
-constexpr Shape kShapes[] = {
-    {"AKIA", "aws_access_key", is_upper_or_digit, 16, true},
-    {"ASIA", "aws_access_key", is_upper_or_digit, 16, true},
-    {"ABIA", "aws_access_key", is_upper_or_digit, 16, true},
-    {"ACCA", "aws_access_key", is_upper_or_digit, 16, true},
-    {"ghp_", "github_token", is_alnum, 36, false},
-    {"gho_", "github_token", is_alnum, 36, false},
-    {"ghu_", "github_token", is_alnum, 36, false},
-    {"ghs_", "github_token", is_alnum, 36, false},
-    {"ghr_", "github_token", is_alnum, 36, false},
-    {"github_pat_", "github_token", is_word, 22, false},
-    {"glpat-", "gitlab_token", is_b64url, 20, false},
-    {"glptt-", "gitlab_token", is_b64url, 20, false},
-    {"gldt-", "gitlab_token", is_b64url, 20, false},
-    {"glrt-", "gitlab_token", is_b64url, 20, false},
-    {"xoxa-", "slack_token", is_slack, 10, false},
-    {"xoxb-", "slack_token", is_slack, 10, false},
-    {"xoxp-", "slack_token", is_slack, 10, false},
-    {"xoxo-", "slack_token", is_slack, 10, false},
-    {"xoxs-", "slack_token", is_slack, 10, false},
-    {"xoxr-", "slack_token", is_slack, 10, false},
-    {"npm_", "npm_token", is_alnum, 36, false},
-};
-
-struct Match {
-  std::size_t length = 0;
-  string_view kind;
-};
-
-Match match_prefixed(string_view s) {
-  for (const Shape& shape : kShapes) {
-    if (!s.starts_with(shape.prefix)) continue;
-    const std::size_t p = shape.prefix.size();
-    const std::size_t n = run_length(s.substr(0, shape.exact ? p + shape.min_body + 1 : s.size()), p, shape.body);
-    if (n < shape.min_body) continue;
-    const std::size_t end = p + (shape.exact ? shape.min_body : n);
-    if (end < s.size() && is_alnum(s[end])) continue;
-    return {end, shape.kind};
-  }
-  return {};
-}
-
-// header.payload.signature, each base64url; both JSON parts start with "{"
-// which base64url-encodes to "eyJ". On failure `*no_jwt_before` is where the
-// header's run ended: a JWT starting inside that run fails the same way, so
-// the caller need not look again (keeps "eyJ-eyJ-eyJ-..." linear).
-Match match_jwt(string_view s, std::size_t* no_jwt_before = nullptr) {
-  std::size_t n = 0;
-  for (int part = 0; part < 3; ++part) {
-    if (part < 2 && !s.substr(n).starts_with("eyJ")) return {};
-    const std::size_t len = run_length(s, n, is_b64url);
-    if (len == 0) return {};
-    n += len;
-    if (part == 0 && no_jwt_before) *no_jwt_before = n;
-    if (part < 2) {
-      if (n >= s.size() || s[n] != '.') return {};
-      ++n;
-    }
-  }
-  return {n, "jwt"};
-}
-
-// A token shape starting at s[0]; the caller has checked a word starts there.
-Match match_shape(string_view s, std::size_t* no_jwt_before = nullptr) {
-  switch (s[0]) {
-    case 'A':
-    case 'g':
-    case 'x':
-    case 'n':
-      return match_prefixed(s);
-    case 'e':
-      return match_jwt(s, no_jwt_before);
-    default:
-      return {};
-  }
-}
-
-// "-----BEGIN <label> PRIVATE KEY-----" up to its END line, or to the end of
-// the input when the block was cut off.
-std::size_t match_pem(string_view s) {
-  constexpr string_view kBegin = "-----BEGIN ";
-  if (!s.starts_with(kBegin)) return 0;
-  const std::size_t label_end = s.substr(0, kBegin.size() + 64).find("-----", kBegin.size());
-  if (label_end == string_view::npos || label_end - kBegin.size() > 40) return 0;
-  const string_view label = s.substr(kBegin.size(), label_end - kBegin.size());
-  for (char c : label)
-    if (!is_upper_or_digit(c) && c != ' ') return 0;
-  if (label.find("PRIVATE KEY") == string_view::npos) return 0;
-  const std::string end_line = "-----END " + std::string(label) + "-----";
-  const std::size_t end = s.find(end_line, label_end + 5);
-  return end == string_view::npos ? s.size() : end + end_line.size();
-}
-
-// The kind of a value that is one token shape from end to end, else empty.
-string_view shape_kind(string_view v) {
-  if (v.empty()) return {};
-  if (match_pem(v) == v.size()) return "private_key";
-  const Match m = match_shape(v);
-  return m.length == v.size() ? m.kind : string_view{};
-}
-
-// ---- secret-bearing names -----------------------------------------------------
-
-struct NameRule {
-  string_view name;
-  string_view kind;
-};
-
-// Matched against the whole normalised name or its last "_"-separated words;
-// the first rule that fits wins, so the specific ones come first.
-constexpr NameRule kNameSuffixes[] = {
-    {"secret_access_key", "aws_secret_key"},
-    {"github_token", "github_token"},
-    {"gh_token", "github_token"},
-    {"gitlab_token", "gitlab_token"},
-    {"npm_token", "npm_token"},
-    {"slack_token", "slack_token"},
-    {"private_key", "private_key"},
-    {"signing_key", "private_key"},
-    {"client_secret", "generic_secret"},
-    {"secret_key", "generic_secret"},
-    {"api_key", "api_key"},
-    {"apikey", "api_key"},
-    {"password", "password"},
-    {"passwd", "password"},
-    {"passphrase", "password"},
-    {"pass", "password"},
-    {"token", "token"},
-    {"secret", "generic_secret"},
-};
-
-// URL query parameters that carry credentials or signatures.
-constexpr NameRule kUrlParams[] = {
-    {"token", "token"},
-    {"access_token", "token"},
-    {"refresh_token", "token"},
-    {"id_token", "token"},
-    {"private_token", "gitlab_token"},
-    {"api_key", "api_key"},
-    {"apikey", "api_key"},
-    {"key", "api_key"},
-    {"password", "password"},
-    {"passwd", "password"},
-    {"secret", "generic_secret"},
-    {"client_secret", "generic_secret"},
-    {"sig", "generic_secret"},
-    {"signature", "generic_secret"},
-    {"X-Amz-Signature", "generic_secret"},
-    {"X-Amz-Credential", "aws_access_key"},
-    {"X-Amz-Security-Token", "token"},
-    {"X-Goog-Signature", "generic_secret"},
-    {"X-Goog-Credential", "generic_secret"},
-};
-
-constexpr NameRule kHeaders[] = {
-    {"Authorization", "authorization"},
-    {"Proxy-Authorization", "authorization"},
-    {"X-Api-Key", "api_key"},
-    {"Api-Key", "api_key"},
-    {"X-Goog-Api-Key", "api_key"},
-    {"X-JFrog-Art-Api", "api_key"},
-    {"PRIVATE-TOKEN", "gitlab_token"},
-    {"JOB-TOKEN", "gitlab_token"},
-    {"DEPLOY-TOKEN", "gitlab_token"},
-    {"X-Auth-Token", "token"},
-    {"X-Vault-Token", "token"},
-    {"X-Amz-Security-Token", "token"},
-    {"X-Registry-Auth", "authorization"},
-    {"Cookie", "token"},
-    {"Set-Cookie", "token"},
-};
-
-// Authorization schemes stay visible: "Bearer [REDACTED:...]".
-constexpr string_view kAuthSchemes = "bearer basic token bot digest negotiate ntlm aws4-hmac-sha256";
-
-string_view rule_kind(std::span<const NameRule> rules, string_view name) {
-  for (const NameRule& r : rules)
-    if (iequals(r.name, name)) return r.kind;
-  return {};
-}
-
-// "signingPassword", "X-Api-Key", "gpg.passphrase" -> "signing_password",
-// "x_api_key", "passphrase": lower case, one separator, last dotted part.
-std::string normalise_name(string_view name) {
-  if (const std::size_t dot = name.rfind('.'); dot != string_view::npos) name.remove_prefix(dot + 1);
-  std::string n;
-  n.reserve(name.size() + 4);
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool camel_hump = c >= 'A' && c <= 'Z' && i > 0 && (name[i - 1] >= 'a' && name[i - 1] <= 'z');
-    if (camel_hump) n.push_back('_');
-    n.push_back(c == '-' ? '_' : lower(c));
-  }
-  return n;
-}
-
-string_view normalised_kind(const std::string& n) {
-  if (n.starts_with("no_")) return {};  // --no-password is a switch, not a value
-  for (const NameRule& r : kNameSuffixes) {
-    if (n == r.name) return r.kind;
-    if (n.size() > r.name.size() && n.ends_with(r.name) && n[n.size() - r.name.size() - 1] == '_') return r.kind;
-  }
-  return {};
-}
-
-// The kind of secret a variable, flag or property name announces, else
-// empty. Accepts "--api-key", "AWS_SECRET_ACCESS_KEY", "-Dgpg.passphrase",
-// "-PsigningPassword" and npm's "_authToken".
-string_view name_kind(string_view raw) {
-  if (iequals(raw, "_auth") || iequals(raw, "_authToken")) return "npm_token";
-  std::size_t dashes = 0;
-  while (dashes < raw.size() && raw[dashes] == '-') ++dashes;
-  const string_view bare = raw.substr(dashes);
-  if (bare.empty()) return {};
-  if (string_view k = normalised_kind(normalise_name(bare)); !k.empty()) return k;
-  // -Dproperty=value (Maven, Java) and -Pproperty=value (Gradle).
-  if (dashes == 1 && (bare[0] == 'D' || bare[0] == 'P') && bare.size() > 1)
-    return normalised_kind(normalise_name(bare.substr(1)));
-  return {};
-}
-
-// docker/buildx `--secret id=x,src=file` names a secret, it does not carry
-// one; nor does the Jenkins agent's `-secret @file` (the file holds it).
-bool is_secret_reference(string_view flag, string_view value) {
-  if (flag == "-secret") return value.starts_with('@');
-  return (flag == "--secret" || flag == "secret") && (value.starts_with("id=") || value.starts_with("type=") ||
-                                                      value.starts_with("src=") || value.starts_with("env="));
-}
-
-bool is_ssh_scheme(string_view scheme) {
-  return iequals(scheme, "ssh") || iequals(scheme, "git+ssh") || iequals(scheme, "ssh+git") || iequals(scheme, "sftp");
-}
-
-// ---- the text scanner ---------------------------------------------------------
-
-class Scanner {
- public:
-  Scanner(string_view in, bool in_url) : in_(in), in_url_(in_url) { out_.reserve(in.size() + 16); }
-
-  std::string run() && {
-    if (in_url_) bare_userinfo();
-    while (i_ < in_.size()) step();
-    return std::move(out_);
-  }
-
- private:
-  void step() {
-    if (copy_marker() || pem() || shape() || scheme() || separator() || spaced_flag()) return;
-    const char c = in_[i_++];
-    if (ends_url(c)) in_url_ = false;
-    out_.push_back(c);
-  }
-
-  string_view rest() const { return in_.substr(i_); }
-  bool at_word_start() const { return out_.empty() || !is_alnum(out_.back()); }
-
-  void copy(std::size_t n) {
-    out_.append(in_.substr(i_, n));
-    i_ += n;
-  }
-
-  // Replaces the next n input bytes; a value that is already a marker stays.
-  void replace(std::size_t n, string_view kind) {
-    const string_view v = in_.substr(i_, n);
-    if (v.empty() || is_marker(v)) {
-      copy(n);
-      return;
-    }
-    const string_view shape = shape_kind(v);
-    out_ += marker(shape.empty() ? kind : shape);
-    i_ += n;
-  }
-
-  bool copy_marker() {
-    const std::size_t n = in_[i_] == '[' ? marker_length(rest()) : 0;
-    if (n) copy(n);
-    return n != 0;
-  }
-
-  bool pem() {
-    const std::size_t n = in_[i_] == '-' ? match_pem(rest()) : 0;
-    if (n) replace(n, "private_key");
-    return n != 0;
-  }
-
-  bool shape() {
-    if (!at_word_start() || (in_[i_] == 'e' && i_ < no_jwt_before_)) return false;
-    std::size_t run = 0;
-    const Match m = match_shape(rest(), &run);
-    no_jwt_before_ = std::max(no_jwt_before_, i_ + run);
-    if (m.length) replace(m.length, m.kind);
-    return m.length != 0;
-  }
-
-  // "scheme://" then the userinfo, if any.
-  bool scheme() {
-    if (in_[i_] != ':' || !rest().starts_with("://")) return false;
-    std::size_t b = out_.size();
-    while (b > 0 && is_scheme_char(out_[b - 1])) --b;
-    while (b < out_.size() && !is_alpha(out_[b])) ++b;  // "(https" or "+https" -> https
-    if (b == out_.size()) return false;
-    const std::string scheme = out_.substr(b);
-    copy(3);
-    in_url_ = true;
-    userinfo(scheme);
-    return true;
-  }
-
-  // Where the authority ends: at the path, query or fragment, or wherever a
-  // value would end, so that redacting a value never widens it.
-  static std::size_t authority_end(string_view r) {
-    std::size_t n = 0;
-    while (n < r.size() && r[n] != '/' && r[n] != '?' && !ends_value(r[n], true)) ++n;
-    return n;
-  }
-
-  // Where the userinfo ends: the last '@' of the authority. A password with
-  // an unescaped '/' ends the authority early; if what precedes it has a
-  // "user:" that is not "host:port", the next '@' still closes the userinfo.
-  static std::optional<std::size_t> userinfo_end(string_view r) {
-    const std::size_t auth_end = authority_end(r);
-    const std::size_t at = r.substr(0, auth_end).rfind('@');
-    if (at != string_view::npos) return at;
-    const std::size_t colon = find_colon(r.substr(0, auth_end));
-    if (colon == string_view::npos) return std::nullopt;
-    const string_view port = r.substr(colon + 1, auth_end - colon - 1);
-    if (port.empty() || run_length(port, 0, is_digit) == port.size()) return std::nullopt;
-    // Passwords are short: look for the '@' a little way only, so a long
-    // run of "a:b/..." stays linear.
-    std::size_t url_end = auth_end;
-    while (url_end < r.size() && url_end < auth_end + 256 && !ends_url(r[url_end])) ++url_end;
-    const std::size_t first = r.substr(0, url_end).find('@', auth_end);
-    if (first == string_view::npos) return std::nullopt;
-    // Through any further '@' of the same authority, as a second pass sees it.
-    const std::size_t last = r.substr(0, first + 1 + authority_end(r.substr(first + 1))).rfind('@');
-    return last;
-  }
-
-  void userinfo(string_view scheme) {
-    const auto at = userinfo_end(rest());
-    if (!at || *at == 0) return;
-    const string_view info = in_.substr(i_, *at);
-    const bool has_password = find_colon(info) != string_view::npos;
-    // A bare user name (git@, ci@) is not a secret; a long one is a token.
-    if (!has_password && (is_ssh_scheme(scheme) || info.size() < 16)) return;
-    if (is_marker(info)) {
-      copy(*at);
-    } else {
-      out_ += marker("url_credentials");
-      i_ += *at;
-    }
-  }
-
-  // url() input without a scheme: "user:pass@host/path".
-  void bare_userinfo() {
-    const std::size_t scheme = run_length(in_, 0, is_scheme_char);
-    if (scheme > 0 && is_alpha(in_[0]) && in_.substr(scheme).starts_with("://")) return;
-    const std::size_t at = in_.substr(0, authority_end(in_)).rfind('@');
-    if (at == string_view::npos || find_colon(in_.substr(0, at)) == string_view::npos) return;
-    // Brackets and control characters are never part of a userinfo; text
-    // with them (a marker left by another rule, a PEM block's last line)
-    // is not one, or a second pass would find credentials the first did not.
-    const string_view info = in_.substr(0, at);
-    if (std::any_of(info.begin(), info.end(),
-                    [](char c) { return c == '[' || c == ']' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
-      return;
-    replace(at, "url_credentials");
-  }
-
-  // The name just written: the run of name characters at the end of the
-  // output, ignoring one closing quote ("password": ...).
-  string_view written_name() const {
-    std::size_t end = out_.size();
-    if (end > 0 && (out_[end - 1] == '"' || out_[end - 1] == '\'')) --end;
-    std::size_t b = end;
-    while (b > 0 && end - b < 128 && is_name_char(out_[b - 1])) --b;
-    return string_view(out_).substr(b, end - b);
-  }
-
-  // "Authorization", or curl's glued "-HAuthorization".
-  static string_view header_kind(string_view name) {
-    if (name.starts_with("-H")) name.remove_prefix(2);
-    return rule_kind(kHeaders, name);
-  }
-
-  string_view assignment_kind(string_view name) const {
-    if (in_url_)
-      if (string_view k = rule_kind(kUrlParams, name); !k.empty()) return k;
-    return name_kind(name);
-  }
-
-  bool separator() {
-    const char c = in_[i_];
-    if (c != '=' && c != ':') return false;
-    const string_view name = written_name();
-    if (name.empty()) return false;
-    if (c == '=') {
-      const string_view kind = assignment_kind(name);
-      if (kind.empty() || is_secret_reference(name, rest().substr(1))) return false;
-      copy(1);
-      value(kind);
-      return true;
-    }
-    if (string_view kind = header_kind(name); !kind.empty()) {
-      copy(1);
-      header_value(kind);
-      return true;
-    }
-    // "password: x" and "password":"x" (YAML, JSON), but not "user:pass".
-    const string_view kind = name_kind(name);
-    if (kind.empty() || i_ + 1 >= in_.size() || !(is_blank(in_[i_ + 1]) || is_quote(in_[i_ + 1]))) return false;
-    copy(1);
-    copy(run_length(in_, i_, is_blank));
-    value(kind);
-    return true;
-  }
-
-  // One shell word: quoted up to the matching quote, else up to a word end.
-  void value(string_view kind) {
-    if (i_ >= in_.size()) return;
-    const char q = in_[i_];
-    if (q == '"' || q == '\'') {
-      const std::size_t close = in_.find(q, i_ + 1);
-      copy(1);
-      replace((close == string_view::npos ? in_.size() : close) - i_, kind);
-      if (close != string_view::npos) copy(1);
-      return;
-    }
-    std::size_t n = 0;
-    while (i_ + n < in_.size() && !ends_value(in_[i_ + n], in_url_)) ++n;
-    replace(n, kind);
-  }
-
-  // A header value runs to the end of the line or of the quoted string.
-  void header_value(string_view kind) {
-    copy(run_length(in_, i_, is_blank));
-    if (i_ >= in_.size()) return;
-    const char q = in_[i_];
-    const bool quoted = q == '"' || q == '\'';
-    if (quoted) copy(1);
-    std::size_t n = 0;
-    while (i_ + n < in_.size() && in_[i_ + n] != '\n' && in_[i_ + n] != '\r' &&
-           !(quoted ? in_[i_ + n] == q : is_quote(in_[i_ + n])))
-      ++n;
-    const std::size_t scheme = run_length(in_, i_, is_scheme_char);
-    if (scheme < n && is_blank(in_[i_ + scheme]) && in_list(kAuthSchemes, lower_copy(in_.substr(i_, scheme)))) {
-      const std::size_t keep = scheme + run_length(in_, i_ + scheme, is_blank);
-      copy(keep);
-      n -= keep;
-    }
-    replace(n, kind);
-    if (quoted && i_ < in_.size() && in_[i_] == q) copy(1);
-  }
-
-  static std::string lower_copy(string_view s) {
-    std::string l(s);
-    for (char& c : l) c = lower(c);
-    return l;
-  }
-
-  // "--password value": the word before these blanks is a secret flag.
-  bool spaced_flag() {
-    if (!is_blank(in_[i_])) return false;
-    std::size_t b = out_.size();
-    while (b > 0 && !is_space(out_[b - 1])) --b;
-    string_view word = string_view(out_).substr(b);
-    while (!word.empty() && is_quote(word[0])) word.remove_prefix(1);
-    if (!word.starts_with("--") || word.find('=') != string_view::npos) return false;
-    const string_view kind = name_kind(word);
-    if (kind.empty()) return false;
-    const std::string flag(word);
-    copy(run_length(in_, i_, is_blank));
-    in_url_ = false;
-    if (rest().starts_with("--") || is_secret_reference(flag, rest())) return true;
-    value(kind);
-    return true;
-  }
-
-  string_view in_;
-  std::size_t i_ = 0;
-  bool in_url_;
-  std::size_t no_jwt_before_ = 0;
-  std::string out_;
-};
-
-// ---- argv ---------------------------------------------------------------------
-
-enum class Style {
-  kWhole,       // the whole value is secret
-  kUserPass,    // "user:password": the part after the first ':'
-  kPassPrefix,  // OpenSSL "pass:secret"; "env:VAR" and "file:path" stay
-  kHeader,      // "Name: value" of an HTTP header
+// Which part of a value is the secret.
+enum class Style : uint8_t {
+  kWhole,        // all of it ("-" alone means stdin and stays)
+  kUserPass,     // "user:password": after the first ':' (curl -u)
+  kCertPass,     // "certfile:password": after the first ':' (curl -E)
+  kPassPrefix,   // OpenSSL "pass:secret"; "env:VAR" and "file:path" stay
+  kHeader,       // "Name: value" of an HTTP header
+  kKeyValue,     // "KEY=secret" (kubectl --from-literal, vault kv put)
+  kUserComma,    // "user,password" (lftp -u)
+  kUserPercent,  // "user%password" (smbclient -U)
+  kUserSlash,    // "user/password@db" (sqlplus)
 };
 
 struct ValueRule {
@@ -642,134 +68,385 @@ struct ValueRule {
   string_view flag;  // the flag that announced the value
 };
 
+// How an option takes its value (bits).
+enum Take : uint8_t {
+  kNext = 1,      // the next argument: -p X
+  kGlued = 2,     // glued to the flag: -pX
+  kEquals = 4,    // --flag=X
+  kOptional = 8,  // the value may be absent: a next argument starting with '-' is another option
+};
+
+// An option whose value is secret for these tools.
+struct ToolOption {
+  string_view tools;    // basenames (or script names), space-separated
+  string_view command;  // words that must come before the option, in order ("login", "create secret");
+                        // alternatives split by '|'; "" = any
+  string_view options;  // the option's spellings
+  uint8_t take;
+  Style style;
+  string_view kind;
+};
+
 constexpr string_view kMysqlTools =
     "mysql mysqldump mysqladmin mysqlimport mysqlshow mysqlcheck mysqlpump mysqlslap mariadb "
     "mariadb-dump mariadb-admin mariadb-import mariadb-check mariadb-show";
 
-// Flags that carry a secret only for some tools (`mkdir -p` must stay), or
-// whose secret is of a kind the tool decides (gitlab-runner's --token).
-struct ToolFlag {
-  string_view tools;  // space-separated basenames
-  string_view needs;  // only with one of these arguments, compared by file name
-                      // (`docker login -p`, `java -jar agent.jar -secret`); "" = always
-  string_view flag;
-  bool next;      // value in the next argument
-  bool attached;  // value glued to the flag (-pSECRET)
-  ValueRule rule;
-};
-
-constexpr ToolFlag kToolFlags[] = {
-    {"docker podman buildah skopeo nerdctl oras helm crane az",
-     "login",
-     "-p",
-     true,
-     false,
-     {"password", Style::kWhole, "-p"}},
-    {"sshpass", "", "-p", true, true, {"password", Style::kWhole, "-p"}},
-    {"twine", "", "-p", true, false, {"password", Style::kWhole, "-p"}},
-    {kMysqlTools, "", "-p", false, true, {"password", Style::kWhole, "-p"}},
-    {"curl", "", "-u", true, true, {"password", Style::kUserPass, "-u"}},
-    {"curl", "", "--user", true, false, {"password", Style::kUserPass, "--user"}},
-    {"curl", "", "-U", true, true, {"password", Style::kUserPass, "-U"}},
-    {"curl", "", "--proxy-user", true, false, {"password", Style::kUserPass, "--proxy-user"}},
-    {"curl", "", "--oauth2-bearer", true, false, {"token", Style::kWhole, "--oauth2-bearer"}},
-    {"openssl", "", "-pass", true, false, {"password", Style::kPassPrefix, "-pass"}},
-    {"openssl", "", "-passin", true, false, {"password", Style::kPassPrefix, "-passin"}},
-    {"openssl", "", "-passout", true, false, {"password", Style::kPassPrefix, "-passout"}},
-    {"keytool jarsigner", "", "-storepass", true, false, {"password", Style::kWhole, "-storepass"}},
-    {"keytool jarsigner", "", "-keypass", true, false, {"password", Style::kWhole, "-keypass"}},
-    {"keytool", "", "-srcstorepass", true, false, {"password", Style::kWhole, "-srcstorepass"}},
-    {"keytool", "", "-deststorepass", true, false, {"password", Style::kWhole, "-deststorepass"}},
-    {"keytool", "", "-srckeypass", true, false, {"password", Style::kWhole, "-srckeypass"}},
-    {"keytool", "", "-destkeypass", true, false, {"password", Style::kWhole, "-destkeypass"}},
-    // The Jenkins agent's (remoting's) secret is 64 hex digits ("-secret
-    // @file" names a file instead); any java program's -secret is taken as one.
-    {"java", "", "-secret", true, false, {"generic_secret", Style::kWhole, "-secret"}},
-    {"java", "", "-jnlpCredentials", true, false, {"password", Style::kUserPass, "-jnlpCredentials"}},
-    {"java", "", "-proxyCredentials", true, false, {"password", Style::kUserPass, "-proxyCredentials"}},
+// Flags named like a secret (--password, --token, --api-key, -token) need no
+// row: the name rules find them for every tool. A row is for a flag that is a
+// secret only for this tool (`-p`, `-a`, `-P`), or whose kind the tool decides.
+constexpr ToolOption kToolOptions[] = {
+    // registries and platforms
+    {"docker podman buildah skopeo nerdctl oras helm crane regctl az oc cf", "login", "-p", kNext, Style::kWhole,
+     "password"},
+    {"podman buildah skopeo", "", "--creds --src-creds --dest-creds", kNext | kEquals, Style::kUserPass, "password"},
+    {"kubectl oc", "create secret", "--from-literal", kNext | kEquals, Style::kKeyValue, "generic_secret"},
+    {"gh", "secret set", "-b", kNext, Style::kWhole, "generic_secret"},
+    {"gh", "secret set", "--body", kNext | kEquals, Style::kWhole, "generic_secret"},
+    {"glab", "variable set|variable create|variable update", "-v", kNext, Style::kWhole, "generic_secret"},
+    {"glab", "variable set|variable create|variable update", "--value", kNext | kEquals, Style::kWhole,
+     "generic_secret"},
+    {"aws", "secretsmanager", "--secret-string --secret-binary", kNext | kEquals, Style::kWhole, "generic_secret"},
+    {"aws", "ssm put-parameter", "--value", kNext | kEquals, Style::kWhole, "generic_secret"},
+    {"az", "keyvault secret set", "--value", kNext | kEquals, Style::kWhole, "generic_secret"},
+    {"gitlab-runner", "register", "-r -t", kNext, Style::kWhole, "gitlab_token"},
     // A job token (artifacts-uploader, artifacts-downloader, cache-archiver).
-    {"gitlab-runner gitlab-runner-helper", "", "--token", true, false, {"gitlab_token", Style::kWhole, "--token"}},
+    {"gitlab-runner gitlab-runner-helper", "", "--token", kNext | kEquals, Style::kWhole, "gitlab_token"},
+    {"doctl", "auth", "-t", kNext, Style::kWhole, "token"},
+    {"flyctl fly vercel codecov codecovcli influx", "", "-t", kNext, Style::kWhole, "token"},
+    {"netlify", "", "--auth", kNext | kEquals, Style::kWhole, "token"},
+    // package publishing
+    {"twine", "", "-p", kNext, Style::kWhole, "password"},
+    {"poetry", "publish", "-p", kNext, Style::kWhole, "password"},
+    {"uv", "publish", "-p", kNext, Style::kWhole, "password"},
+    {"uv", "publish", "-t", kNext, Style::kWhole, "token"},
+    {"hatch", "publish", "-a", kNext, Style::kWhole, "password"},
+    {"hatch", "publish", "--auth", kNext | kEquals, Style::kWhole, "password"},
+    {"nuget", "", "-ApiKey -apikey", kNext, Style::kWhole, "api_key"},
+    {"dotnet", "nuget", "-k", kNext, Style::kWhole, "api_key"},
+    // HTTP clients
+    {"curl", "", "-u -U", kNext | kGlued, Style::kUserPass, "password"},
+    {"curl", "", "--user --proxy-user", kNext, Style::kUserPass, "password"},
+    {"curl", "", "-E", kNext | kGlued, Style::kCertPass, "password"},
+    {"curl", "", "--cert --proxy-cert", kNext, Style::kCertPass, "password"},
+    {"curl", "", "--tlspassword --proxy-tlspassword", kNext, Style::kWhole, "password"},
+    {"curl", "", "--oauth2-bearer", kNext, Style::kWhole, "token"},
+    {"http https", "", "-a", kNext, Style::kUserPass, "password"},  // HTTPie
+    {"http https", "", "--auth", kNext | kEquals, Style::kUserPass, "password"},
+    // databases
+    {kMysqlTools, "", "-p", kGlued, Style::kWhole, "password"},
+    {"mongo mongosh mongodump mongorestore mongoexport mongoimport mongostat mongotop mongofiles", "", "-p",
+     kNext | kGlued | kOptional, Style::kWhole, "password"},
+    {"redis-cli valkey-cli keydb-cli", "", "-a", kNext, Style::kWhole, "password"},
+    {"sqlcmd bcp osql isql", "", "-P", kNext | kGlued, Style::kWhole, "password"},
+    {"rabbitmqadmin", "", "-p", kNext, Style::kWhole, "password"},
+    // remote access and file transfer
+    {"sshpass", "", "-p", kNext | kGlued, Style::kWhole, "password"},
+    {"lftp", "", "-u", kNext, Style::kUserComma, "password"},
+    {"smbclient rpcclient smbcacls smbget smbtree", "", "-U", kNext | kGlued, Style::kUserPercent, "password"},
+    {"smbclient rpcclient smbcacls smbget smbtree", "", "--user", kNext | kEquals, Style::kUserPercent, "password"},
+    {"xfreerdp xfreerdp3 wlfreerdp sdl-freerdp sdl-freerdp3", "", "/p:", kGlued, Style::kWhole, "password"},
+    {"ldapsearch ldapmodify ldapadd ldapdelete ldapwhoami ldappasswd ldapcompare ldapmodrdn ldapexop", "", "-w",
+     kNext | kGlued, Style::kWhole, "password"},
+    {"ldappasswd", "", "-a -s", kNext | kGlued, Style::kWhole, "password"},
+    {"snmpget snmpgetnext snmpwalk snmpbulkwalk snmpbulkget snmpset snmptrap snmpinform snmptable snmpdelta "
+     "snmpstatus snmpdf",
+     "", "-A -X -c", kNext | kGlued, Style::kWhole, "password"},
+    {"mosquitto_pub mosquitto_sub mosquitto_rr", "", "-P --pw", kNext, Style::kWhole, "password"},
+    {"p4", "", "-P", kNext, Style::kWhole, "password"},
+    // archives
+    {"zip zipcloak unzip", "", "-P", kNext, Style::kWhole, "password"},
+    {"7z 7za 7zr 7zz", "", "-p", kGlued, Style::kWhole, "password"},
+    {"rar unrar", "", "-hp -p", kGlued, Style::kWhole, "password"},
+    // keys and signing
+    {"openssl", "", "-pass -passin -passout -password", kNext, Style::kPassPrefix, "password"},
+    {"openssl", "", "-k", kNext, Style::kWhole, "password"},
+    {"openssl", "", "-K", kNext, Style::kWhole, "generic_secret"},
+    {"keytool jarsigner", "", "-storepass -keypass", kNext, Style::kWhole, "password"},
+    {"keytool", "", "-srcstorepass -deststorepass -srckeypass -destkeypass", kNext, Style::kWhole, "password"},
+    {"apksigner", "", "--ks-pass --key-pass", kNext, Style::kPassPrefix, "password"},
+    {"osslsigncode", "", "-pass", kNext, Style::kWhole, "password"},
+    {"ssh-keygen", "", "-N -P", kNext | kGlued, Style::kWhole, "password"},
+    // CI runners. The Jenkins agent's (remoting's) secret is 64 hex digits
+    // ("-secret @file" names a file instead); any java program's -secret is
+    // taken as one.
+    {"java", "", "-secret", kNext, Style::kWhole, "generic_secret"},
+    {"java", "", "-jnlpCredentials -proxyCredentials", kNext, Style::kUserPass, "password"},
 };
 
-struct ToolContext {
-  string_view tool;  // basename of argv[0], or the module of `python -m`
-  std::span<const std::string> args;
+static_assert(bt::redact::known_kinds(kToolOptions), "every tool rule's kind must be listed in redact.h kKinds");
+
+// Which operand (non-option argument) is secret.
+enum class Which : uint8_t {
+  kNth,              // the n-th operand after the command (1-based)
+  kLast,             // the last operand
+  kAfterSecretName,  // the operand after one that names a secret: `aws configure set aws_secret_access_key X`
+  kAfterPrefix,      // the n-th operand after one starting with a prefix: `poetry config http-basic.pypi USER PASS`
+  kAssignments,      // every KEY=VALUE operand after the first n: `fly secrets set K=V`, `vault kv put PATH K=V`
 };
 
-// Commands that run the next word as the real tool (`sudo docker login`),
-// with those of their flags that take a value.
-struct Wrapper {
-  string_view name;
-  string_view value_flags;
+struct ToolOperand {
+  string_view tools;
+  string_view command;  // the first operands, in order; alternatives split by '|'; "" = none
+  Which which;
+  uint8_t n;
+  string_view prefixes;    // kAfterPrefix: the naming operand's prefixes
+  char needs_letter;       // only when a short option cluster holds this letter (htpasswd -b, -nb, -bc); 0 = always
+  bool unless_assignment;  // an operand KEY=VALUE is not it (vault login -method=x user=y)
+  string_view skip;        // the tool's options whose value is the next argument (not operands)
+  Style style;
+  string_view kind;  // "" for kAfterSecretName: the kind the name announces
 };
 
-constexpr Wrapper kWrappers[] = {
-    {"sudo", "-u -g -C -D -h -p -r -t -U -T"},
-    {"doas", "-u -C"},
-    {"env", "-u -C -S"},
-    {"nohup", ""},
-    {"time", "-f -o"},
-    {"command", ""},
-    {"exec", "-a"},
-    {"nice", "-n"},
-    {"ionice", "-c -n -p"},
-    {"stdbuf", "-i -o -e"},
-    {"timeout", "-s -k"},
-    {"xargs", "-a -d -E -I -L -n -P -s"},
+constexpr string_view kVaultValueFlags =
+    "-address -namespace -ns -method -path -field -format -ca-cert -ca-path -client-cert -client-key "
+    "-tls-server-name -header -mfa -mount -wrap-ttl";
+
+constexpr ToolOperand kToolOperands[] = {
+    {"vault", "login", Which::kNth, 1, "", 0, true, kVaultValueFlags, Style::kWhole, "token"},
+    {"vault", "operator unseal", Which::kNth, 1, "", 0, false, kVaultValueFlags, Style::kWhole, "generic_secret"},
+    {"vault", "kv put|kv patch|write", Which::kAssignments, 1, "", 0, false, kVaultValueFlags, Style::kKeyValue,
+     "generic_secret"},
+    {"aws", "configure set", Which::kAfterSecretName, 0, "", 0, false,
+     "--profile --region --output --endpoint-url --query --color --ca-bundle --cli-read-timeout "
+     "--cli-connect-timeout",
+     Style::kWhole, ""},
+    {"npm pnpm yarn", "config set", Which::kAfterSecretName, 0, "", 0, false, "--location -L --userconfig",
+     Style::kWhole, ""},
+    {"git", "config", Which::kAfterSecretName, 0, "", 0, false, "-f --file --blob --type --default", Style::kWhole, ""},
+    {"poetry", "config", Which::kAfterPrefix, 1, "pypi-token.", 0, false, "", Style::kWhole, "pypi_token"},
+    {"poetry", "config", Which::kAfterPrefix, 2, "http-basic.", 0, false, "", Style::kWhole, "password"},
+    {"cargo", "login", Which::kNth, 1, "", 0, false, "--registry --config -Z", Style::kWhole, "token"},
+    {"htpasswd", "", Which::kLast, 0, "", 'b', false, "-C -r", Style::kWhole, "password"},
+    {"mc mcli", "alias set|config host add", Which::kNth, 4, "", 0, false, "--api --path", Style::kWhole,
+     "generic_secret"},
+    {"cf", "auth", Which::kNth, 2, "", 0, false, "--origin", Style::kWhole, "password"},
+    {"rabbitmqctl", "add_user|change_password", Which::kNth, 2, "", 0, false, "-n --node -t --timeout", Style::kWhole,
+     "password"},
+    {"snyk", "auth", Which::kNth, 1, "", 0, false, "", Style::kWhole, "token"},
+    {"rclone", "obscure", Which::kNth, 1, "", 0, false, "--config", Style::kWhole, "password"},
+    {"glab", "variable set|variable create|variable update", Which::kNth, 2, "", 0, false,
+     "-g --group -R --repo -t --type -s --scope -d --description -v --value", Style::kWhole, "generic_secret"},
+    {"netlify", "env:set", Which::kNth, 2, "", 0, false, "--context --scope", Style::kWhole, "generic_secret"},
+    {"flyctl fly", "secrets set", Which::kAssignments, 0, "", 0, false, "-a --app -c --config", Style::kKeyValue,
+     "generic_secret"},
+    {"doppler", "secrets set", Which::kAssignments, 0, "", 0, false, "-p --project -c --config", Style::kKeyValue,
+     "generic_secret"},
+    {"heroku", "config:set", Which::kAssignments, 0, "", 0, false, "-a --app -r --remote", Style::kKeyValue,
+     "generic_secret"},
+    {"sqlplus sqlldr expdp impdp dgmgrl", "", Which::kNth, 1, "", 0, false, "-R -M", Style::kUserSlash, "password"},
 };
 
-// Index of the word after the wrapper's flags, assignments and durations.
-std::size_t skip_wrapper(const std::vector<std::string>& args, std::size_t i, string_view value_flags) {
-  for (++i; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    const bool assignment = a.find('=') != std::string::npos && is_alpha(a[0]);
-    const bool duration = !a.empty() && is_digit(a[0]);
-    if (in_list(value_flags, a))
+static_assert(
+    [] {
+      for (const ToolOperand& r : kToolOperands)
+        if (!(r.which == Which::kAfterSecretName ? r.kind.empty() : bt::redact::is_kind(r.kind))) return false;
+      return true;
+    }(),
+    "every tool operand rule's kind must be listed in redact.h kKinds (\"\" only after a secret name)");
+
+// ---- applying the table ----------------------------------------------------------
+
+bool is_option(string_view a) { return a.size() > 1 && a[0] == '-'; }
+
+// The words of `list` split at `sep`.
+std::vector<string_view> split(string_view list, char sep) {
+  std::vector<string_view> out;
+  for (std::size_t b = 0; b <= list.size();) {
+    const std::size_t e = std::min(list.find(sep, b), list.size());
+    out.push_back(list.substr(b, e - b));
+    b = e + 1;
+  }
+  return out;
+}
+
+// Index of the argument that completes `command` (alternatives split by
+// '|'), its words found in order among args[from..]; npos if none does;
+// `from - 1` when command is empty. Lenient: other arguments may come
+// between (`docker --config x login`).
+std::size_t command_end(std::span<const std::string> args, std::size_t from, string_view command) {
+  if (command.empty()) return from - 1;
+  std::size_t best = string_view::npos;
+  for (string_view alt : split(command, '|')) {
+    const auto words = split(alt, ' ');
+    std::size_t w = 0;
+    for (std::size_t i = from; i < args.size() && i < best; ++i)
+      if (args[i] == words[w] && ++w == words.size()) {
+        best = i;
+        break;
+      }
+  }
+  return best;
+}
+
+// The operands after `from`: arguments that are not options nor the value
+// of one of `skip`.
+std::vector<std::size_t> operands(std::span<const std::string> args, std::size_t from, string_view skip) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = from; i < args.size(); ++i) {
+    if (!is_option(args[i])) {
+      out.push_back(i);
+    } else if (in_list(skip, args[i])) {
       ++i;
-    else if (!(a.starts_with('-') || assignment || duration))
-      break;
+    }
   }
-  return i;
+  return out;
 }
 
-ToolContext tool_context(const std::vector<std::string>& args) {
-  ToolContext ctx;
-  ctx.args = args;
-  std::size_t i = 0;
-  while (i < args.size()) {
-    const Wrapper* w = nullptr;
-    for (const Wrapper& cand : kWrappers)
-      if (basename(args[i]) == cand.name) w = &cand;
-    if (!w) break;
-    i = skip_wrapper(args, i, w->value_flags);
+// Strict: the command is the leading operands (`aws configure set ...`).
+// The index in `ops` of the first operand after it, or npos.
+std::size_t leading_command(std::span<const std::string> args, const std::vector<std::size_t>& ops,
+                            string_view command) {
+  if (command.empty()) return 0;
+  for (string_view alt : split(command, '|')) {
+    const auto words = split(alt, ' ');
+    std::size_t k = 0;
+    while (k < words.size() && k < ops.size() && args[ops[k]] == words[k]) ++k;
+    if (k == words.size()) return k;
   }
-  if (i >= args.size()) return ctx;
-  ctx.tool = basename(args[i]);
-  if (ctx.tool.starts_with("python") && i + 2 < args.size() && args[i + 1] == "-m") ctx.tool = args[i + 2];
-  return ctx;
+  return string_view::npos;
 }
 
-bool applies(const ToolFlag& tf, const ToolContext& ctx) {
-  if (!in_list(tf.tools, ctx.tool)) return false;
-  if (tf.needs.empty()) return true;
-  return std::any_of(ctx.args.begin(), ctx.args.end(),
-                     [&](const std::string& a) { return in_list(tf.needs, basename(a)); });
+bool has_option_letter(std::span<const std::string> args, std::size_t from, char letter) {
+  for (std::size_t i = from; i < args.size(); ++i) {
+    const string_view a = args[i];
+    if (a.size() < 2 || a[0] != '-' || a[1] == '-') continue;
+    if (a.find(letter, 1) != string_view::npos) return true;
+  }
+  return false;
 }
+
+// The part of an operand that names a secret: "//registry.npmjs.org/:_authToken"
+// -> "_authToken"; name_kind() itself takes the last dotted part.
+string_view secret_name_kind(string_view operand) {
+  if (operand.find('=') != string_view::npos) return {};
+  const std::size_t colon = operand.rfind(':');
+  return name_kind(colon == string_view::npos ? operand : operand.substr(colon + 1));
+}
+
+// An option row that applies from `after` on (its command came before).
+struct LiveOption {
+  const ToolOption* row;
+  std::size_t after;
+};
+
+struct Plan {
+  command::Tool tool;
+  std::vector<LiveOption> options;
+  std::vector<std::pair<std::size_t, ValueRule>> operands;  // secret operands by index
+};
+
+// The rows of both tables by tool name, built once: most execs name a tool
+// with no row, and one hash lookup tells.
+struct ToolRows {
+  std::vector<const ToolOption*> options;
+  std::vector<const ToolOperand*> operands;
+};
+
+const ToolRows* rows_of(string_view tool) {
+  static const auto* index = [] {
+    auto* m = new std::unordered_map<string_view, ToolRows>;
+    for (const ToolOption& r : kToolOptions)
+      for (string_view t : split(r.tools, ' ')) (*m)[t].options.push_back(&r);
+    for (const ToolOperand& r : kToolOperands)
+      for (string_view t : split(r.tools, ' ')) (*m)[t].operands.push_back(&r);
+    return m;
+  }();
+  const auto it = index->find(tool);
+  return it == index->end() ? nullptr : &it->second;
+}
+
+Plan plan(const std::vector<std::string>& args) {
+  Plan p;
+  p.tool = command::tool_of(args);
+  const ToolRows* rows = p.tool.name.empty() ? nullptr : rows_of(p.tool.name);
+  if (!rows) return p;
+  const std::span<const std::string> all(args);
+  for (const ToolOption* r : rows->options) {
+    const std::size_t c = command_end(all, p.tool.at + 1, r->command);
+    if (c != string_view::npos) p.options.push_back({r, c});
+  }
+  for (const ToolOperand* rp : rows->operands) {
+    const ToolOperand& r = *rp;
+    if (r.needs_letter && !has_option_letter(all, p.tool.at + 1, r.needs_letter)) continue;
+    const auto ops = operands(all, p.tool.at + 1, r.skip);
+    const std::size_t k = leading_command(all, ops, r.command);
+    if (k == string_view::npos) continue;
+    auto secret = [&](std::size_t at, string_view kind) {
+      if (r.unless_assignment && args[ops[at]].find('=') != std::string::npos) return;
+      p.operands.push_back({ops[at], ValueRule{kind, r.style, {}}});
+    };
+    switch (r.which) {
+      case Which::kNth:
+        if (k + r.n - 1 < ops.size()) secret(k + r.n - 1, r.kind);
+        break;
+      case Which::kLast:
+        if (k < ops.size()) secret(ops.size() - 1, r.kind);
+        break;
+      case Which::kAfterSecretName:
+        for (std::size_t j = k; j + 1 < ops.size(); ++j)
+          if (const string_view kind = secret_name_kind(args[ops[j]]); !kind.empty()) {
+            secret(j + 1, kind);
+            ++j;
+          }
+        break;
+      case Which::kAfterPrefix:
+        for (std::size_t j = k; j < ops.size(); ++j)
+          for (string_view pre : split(r.prefixes, ' '))
+            if (args[ops[j]].starts_with(pre) && j + r.n < ops.size()) secret(j + r.n, r.kind);
+        break;
+      case Which::kAssignments:
+        for (std::size_t j = k + r.n; j < ops.size(); ++j)
+          if (args[ops[j]].find('=') != std::string::npos) secret(j, r.kind);
+        break;
+    }
+  }
+  return p;
+}
+
+// ---- values -----------------------------------------------------------------------
 
 std::string header_arg(string_view h);
+
+std::string redact_value(string_view v, const ValueRule& rule);
+
+// `v` with what follows the first `sep` redacted; text() when there is none.
+std::string after_separator(string_view v, char sep, const ValueRule& rule) {
+  const std::size_t at = v.find(sep);
+  if (at == string_view::npos || at + 1 == v.size()) return text(v);
+  return text(v.substr(0, at)) + sep + redact_value(v.substr(at + 1), {rule.kind, Style::kWhole, {}});
+}
 
 std::string redact_value(string_view v, const ValueRule& rule) {
   switch (rule.style) {
     case Style::kWhole: {
-      if (v.empty() || is_marker(v)) return std::string(v);
-      if (is_secret_reference(rule.flag, v)) return text(v);
-      const string_view shape = shape_kind(v);
+      if (v.empty() || v == "-" || is_marker(v)) return std::string(v);
+      if (bt::redact::is_secret_reference(rule.flag, v)) return text(v);
+      const string_view shape = bt::redact::shape_kind(v);
       return marker(shape.empty() ? rule.kind : shape);
     }
-    case Style::kUserPass: {
-      const std::size_t colon = v.find(':');
-      if (colon == string_view::npos || colon + 1 == v.size()) return text(v);
-      return text(v.substr(0, colon)) + ":" + redact_value(v.substr(colon + 1), {rule.kind, Style::kWhole, {}});
+    case Style::kUserPass:
+    case Style::kCertPass:
+      return after_separator(v, ':', rule);
+    case Style::kUserComma:
+      return after_separator(v, ',', rule);
+    case Style::kUserPercent:
+      return after_separator(v, '%', rule);
+    case Style::kKeyValue: {
+      const std::size_t eq = v.find('=');
+      if (eq == string_view::npos || eq == 0) return text(v);
+      const string_view named = name_kind(v.substr(0, eq));
+      return std::string(v.substr(0, eq + 1)) +
+             redact_value(v.substr(eq + 1), {named.empty() ? rule.kind : named, Style::kWhole, {}});
+    }
+    case Style::kUserSlash: {
+      // user/password@connect: "/ as sysdba" and "/nolog" carry none.
+      const std::size_t slash = v.find('/');
+      if (slash == string_view::npos || slash == 0) return text(v);
+      const std::size_t at = v.rfind('@');
+      const std::size_t end = at != string_view::npos && at > slash ? at : v.size();
+      if (end == slash + 1) return text(v);
+      return text(v.substr(0, slash + 1)) +
+             redact_value(v.substr(slash + 1, end - slash - 1), {rule.kind, Style::kWhole, {}}) + text(v.substr(end));
     }
     case Style::kPassPrefix:
       if (!v.starts_with("pass:")) return text(v);
@@ -787,29 +464,40 @@ std::string header_arg(string_view h) {
   std::size_t b = 0, e = colon;
   while (b < e && is_blank(h[b])) ++b;
   while (e > b && is_blank(h[e - 1])) --e;
-  const string_view kind = rule_kind(kHeaders, h.substr(b, e - b));
+  const string_view kind = bt::redact::header_kind(h.substr(b, e - b));
   if (kind.empty()) return text(h);
   std::size_t v = colon + 1;
   v += run_length(h, v, is_blank);
   const std::size_t scheme = run_length(h, v, is_scheme_char);
-  if (v + scheme < h.size() && is_blank(h[v + scheme])) {
-    std::string s(h.substr(v, scheme));
-    for (char& c : s) c = lower(c);
-    if (in_list(kAuthSchemes, s)) v += scheme + run_length(h, v + scheme, is_blank);
-  }
+  if (v + scheme < h.size() && is_blank(h[v + scheme]) && bt::redact::is_auth_scheme(lower_copy(h.substr(v, scheme))))
+    v += scheme + run_length(h, v + scheme, is_blank);
   return std::string(h.substr(0, v)) + redact_value(h.substr(v), {kind, Style::kWhole, {}});
 }
 
+// Go-style single-dash long flags (`-token X`, `-password X`): lower case
+// words only, so `-Dprop`, `-PsigningPassword` and short clusters are not.
+bool is_single_dash_word(string_view a) {
+  if (a.size() < 4 || a[0] != '-' || a[1] == '-') return false;
+  for (char c : a.substr(1))
+    if (!((c >= 'a' && c <= 'z') || is_digit(c) || c == '-')) return false;
+  return true;
+}
+
 // A flag whose value is the next argument.
-std::optional<ValueRule> value_in_next(const ToolContext& ctx, string_view a, string_view next) {
-  for (const ToolFlag& tf : kToolFlags)
-    if (tf.next && a == tf.flag && applies(tf, ctx)) return tf.rule;
+std::optional<ValueRule> value_in_next(const Plan& p, std::size_t i, string_view a, string_view next) {
+  for (const LiveOption& o : p.options) {
+    const ToolOption& r = *o.row;
+    if (i <= o.after || !(r.take & kNext) || !in_list(r.options, a)) continue;
+    if ((r.take & kOptional) && is_option(next)) return std::nullopt;
+    return ValueRule{r.kind, r.style, a};
+  }
   if (a == "-H" || a == "--header") return ValueRule{"authorization", Style::kHeader, a};
-  if (!a.starts_with("--") || a.find('=') != string_view::npos || next.starts_with("--")) return std::nullopt;
+  const bool dashes2 = a.starts_with("--") && a.find('=') == string_view::npos;
+  if (!(dashes2 ? !next.starts_with("--") : is_single_dash_word(a) && !is_option(next))) return std::nullopt;
   const string_view kind = name_kind(a);
   if (kind.empty()) return std::nullopt;
   // mysql's --password takes its value only as --password=x.
-  if (kind == "password" && in_list(kMysqlTools, ctx.tool)) return std::nullopt;
+  if (kind == "password" && in_list(kMysqlTools, p.tool.name)) return std::nullopt;
   return ValueRule{kind, Style::kWhole, a};
 }
 
@@ -821,16 +509,25 @@ bool is_env_name(string_view n) {
 }
 
 // Secrets inside the argument itself: --flag=value, -pvalue, NAME=value.
-std::optional<std::string> redact_attached(const ToolContext& ctx, string_view a) {
+std::optional<std::string> redact_attached(const Plan& p, std::size_t i, string_view a) {
+  for (const LiveOption& o : p.options) {
+    const ToolOption& r = *o.row;
+    if (i <= o.after || !(r.take & (kEquals | kGlued))) continue;
+    for (std::size_t b = 0; b <= r.options.size();) {
+      const std::size_t sp = std::min(r.options.find(' ', b), r.options.size());
+      const string_view opt = r.options.substr(b, sp - b);
+      b = sp + 1;
+      if (a.size() <= opt.size() || !a.starts_with(opt)) continue;
+      if ((r.take & kEquals) && a[opt.size()] == '=')
+        return std::string(a.substr(0, opt.size() + 1)) +
+               redact_value(a.substr(opt.size() + 1), {r.kind, r.style, opt});
+      if (r.take & kGlued) return std::string(opt) + redact_value(a.substr(opt.size()), {r.kind, r.style, opt});
+    }
+  }
   const std::size_t eq = a.find('=');
   if (eq != string_view::npos && eq > 0) {
     const string_view name = a.substr(0, eq), value = a.substr(eq + 1);
     if (name == "--header" || name == "-H") return std::string(a.substr(0, eq + 1)) + header_arg(value);
-    // --token=X of a tool whose --token X has its own kind.
-    if (name.starts_with("--"))
-      for (const ToolFlag& tf : kToolFlags)
-        if (tf.next && name == tf.flag && applies(tf, ctx))
-          return std::string(a.substr(0, eq + 1)) + redact_value(value, tf.rule);
     if (a[0] == '-' || is_env_name(name)) {
       const string_view kind = name_kind(name);
       if (!kind.empty()) return std::string(a.substr(0, eq + 1)) + redact_value(value, {kind, Style::kWhole, name});
@@ -841,9 +538,6 @@ std::optional<std::string> redact_attached(const ToolContext& ctx, string_view a
     std::string h = header_arg(a.substr(2));
     if (h != a.substr(2)) return "-H" + h;
   }
-  for (const ToolFlag& tf : kToolFlags)
-    if (tf.attached && a.size() > tf.flag.size() && a.starts_with(tf.flag) && applies(tf, ctx))
-      return std::string(tf.flag) + redact_value(a.substr(tf.flag.size()), tf.rule);
   return std::nullopt;
 }
 
@@ -860,9 +554,12 @@ bool is_command_option(string_view a) {
 }
 
 // Whether args[i] is the script of `sh [-opts] -c SCRIPT`, also when the
-// shell is itself an argument (docker exec c sh -c ..., ssh host sh -c ...).
-bool is_shell_script(const std::vector<std::string>& args, std::size_t i) {
-  if (i < 2 || !is_command_option(args[i - 1])) return false;
+// shell is itself an argument (docker exec c sh -c ..., ssh host sh -c ...),
+// or of `su [user] -c SCRIPT`.
+bool is_shell_script(const std::vector<std::string>& args, std::size_t i, string_view tool) {
+  if (i < 2) return false;
+  if (in_list("su runuser", tool) && (args[i - 1] == "-c" || args[i - 1] == "--command")) return true;
+  if (!is_command_option(args[i - 1])) return false;
   for (std::size_t j = i - 1; j-- > 0;) {
     if (is_shell(args[j])) return true;
     if (!args[j].starts_with('-')) return false;
@@ -934,9 +631,10 @@ std::string shell_quote(string_view v) {
   return q + "'";
 }
 
-// text() first (token shapes, assignments, headers anywhere), then each
-// simple command through the argv rules, for what only they know: `docker
-// login -p X`, `curl -u user:pass`, `--password X`.
+// text() first (token formats, assignments -- `PGPASSWORD=x psql`, `export
+// MYSQL_PWD=x` --, headers anywhere), then each simple command through the
+// argv rules, for what only they know: `docker login -p X`, `curl -u
+// user:pass`, `--password X`.
 std::string shell_script(string_view script) {
   std::string s = text(script);
   struct Edit {
@@ -961,33 +659,15 @@ std::string shell_script(string_view script) {
   return out.append(s, at);
 }
 
-}  // namespace
-
-std::string marker(std::string_view kind) {
-  std::string m;
-  m.reserve(kOpen.size() + kind.size() + 1);
-  m.append(kOpen).append(kind).push_back(']');
-  return m;
-}
-
-std::string text(std::string_view s) { return Scanner(s, false).run(); }
-
-std::string url(std::string_view u) { return Scanner(u, true).run(); }
-
-namespace {
-
-bool is_hex64(string_view a) {
-  return a.size() == 64 &&
-         std::all_of(a.begin(), a.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
-}
+bool is_hex64(string_view a) { return a.size() == 64 && std::all_of(a.begin(), a.end(), is_hex); }
 
 // The Jenkins inbound agent's older command line, `java -cp agent.jar
 // hudson.remoting.jnlp.Main [options] <secret> <name>`, passes its secret
 // (64 hex digits) as a bare argument: the index after which one is taken
 // as the secret, or npos.
-std::size_t jnlp_main_at(const ToolContext& ctx, const std::vector<std::string>& args) {
-  if (ctx.tool != "java") return std::string::npos;
-  for (std::size_t i = 1; i < args.size(); ++i)
+std::size_t jnlp_main_at(const Plan& p, const std::vector<std::string>& args) {
+  if (p.tool.name != "java") return std::string::npos;
+  for (std::size_t i = p.tool.at + 1; i < args.size(); ++i)
     if (args[i] == "hudson.remoting.jnlp.Main") return i;
   return std::string::npos;
 }
@@ -997,8 +677,8 @@ std::size_t jnlp_main_at(const ToolContext& ctx, const std::vector<std::string>&
 std::vector<std::string> argv(const std::vector<std::string>& args) {
   std::vector<std::string> out;
   out.reserve(args.size());
-  const ToolContext ctx = tool_context(args);
-  const std::size_t jnlp_main = jnlp_main_at(ctx, args);
+  const Plan p = plan(args);
+  const std::size_t jnlp_main = jnlp_main_at(p, args);
   std::optional<ValueRule> pending;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -1011,20 +691,140 @@ std::vector<std::string> argv(const std::vector<std::string>& args) {
       pending.reset();
       continue;
     }
+    if (auto op = std::find_if(p.operands.begin(), p.operands.end(), [&](const auto& o) { return o.first == i; });
+        op != p.operands.end()) {
+      out.push_back(redact_value(a, op->second));
+      continue;
+    }
+    if (is_shell_script(args, i, p.tool.name)) {
+      out.push_back(shell_script(a));
+      continue;
+    }
     if (i > 0) {
-      if (auto r = redact_attached(ctx, a)) {
+      if (auto r = redact_attached(p, i, a)) {
         out.push_back(std::move(*r));
         continue;
       }
-      pending = value_in_next(ctx, a, i + 1 < args.size() ? string_view(args[i + 1]) : "");
+      pending = value_in_next(p, i, a, i + 1 < args.size() ? string_view(args[i + 1]) : "");
       if (pending) {
         out.push_back(a);
         continue;
       }
     }
-    out.push_back(is_shell_script(args, i) ? shell_script(a) : text(a));
+    out.push_back(text(a));
   }
   return out;
+}
+
+namespace {
+
+// ---- docs/redaction.md ---------------------------------------------------------
+
+std::string code_list(string_view words) {
+  std::string s;
+  for (string_view w : split(words, ' ')) s += (s.empty() ? "`" : ", `") + std::string(w) + "`";
+  return s;
+}
+
+std::string when_cell(string_view command) {
+  if (command.empty()) return "";
+  std::string s;
+  for (string_view alt : split(command, '|')) s += (s.empty() ? "`" : " or `") + std::string(alt) + "`";
+  return s;
+}
+
+string_view placeholder(Style style) {
+  switch (style) {
+    case Style::kWhole:
+    case Style::kHeader:
+      return "SECRET";
+    case Style::kUserPass:
+      return "USER:SECRET";
+    case Style::kCertPass:
+      return "CERT:SECRET";
+    case Style::kPassPrefix:
+      return "pass:SECRET";
+    case Style::kKeyValue:
+      return "KEY=SECRET";
+    case Style::kUserComma:
+      return "USER,SECRET";
+    case Style::kUserPercent:
+      return "USER%SECRET";
+    case Style::kUserSlash:
+      return "USER/SECRET@DB";
+  }
+  return "SECRET";
+}
+
+std::string option_cell(const ToolOption& r) {
+  const std::string v(placeholder(r.style));
+  std::string s;
+  for (string_view o : split(r.options, ' ')) {
+    const std::string opt(o);
+    if (r.take & kNext) s += (s.empty() ? "" : ", ") + ("`" + opt + " " + v + "`");
+    if (r.take & kGlued) s += (s.empty() ? "" : ", ") + ("`" + opt + v + "`");
+    if (r.take & kEquals) s += (s.empty() ? "" : ", ") + ("`" + opt + "=" + v + "`");
+  }
+  if (r.take & kOptional) s += " (the value may be absent)";
+  return s;
+}
+
+std::string ordinal(unsigned n) {
+  constexpr string_view kWords[] = {"", "1st", "2nd", "3rd", "4th", "5th"};
+  return n < 6 ? std::string(kWords[n]) : std::to_string(n) + "th";
+}
+
+std::string operand_cell(const ToolOperand& r) {
+  const std::string v(placeholder(r.style));
+  std::string s;
+  switch (r.which) {
+    case Which::kNth:
+      s = "the " + ordinal(r.n) + " operand" + (r.command.empty() ? "" : " after the command") + ": `" + v + "`";
+      break;
+    case Which::kLast:
+      s = "the last operand: `" + v + "`";
+      break;
+    case Which::kAfterSecretName:
+      s = "the operand after one that names a secret (`aws_secret_access_key`, `//host/:_authToken`, "
+          "`user.password`)";
+      break;
+    case Which::kAfterPrefix:
+      s = "the " + ordinal(r.n) + " operand after ";
+      for (string_view pre : split(r.prefixes, ' ')) s += "`" + std::string(pre) + "*`";
+      break;
+    case Which::kAssignments:
+      s = std::string("every `") + v + "` operand" + (r.n ? " after the " + ordinal(r.n) : "");
+      break;
+  }
+  if (r.needs_letter) s += std::string(" (with `-") + r.needs_letter + "`)";
+  if (r.unless_assignment) s += " (unless `KEY=VALUE` or `-`)";
+  return s;
+}
+
+std::string tools_table() {
+  std::string md = "| tool | command | secret | kind |\n| --- | --- | --- | --- |\n";
+  for (const ToolOption& r : kToolOptions)
+    md += "| " + code_list(r.tools) + " | " + when_cell(r.command) + " | " + option_cell(r) + " | `" +
+          std::string(r.kind) + "` |\n";
+  for (const ToolOperand& r : kToolOperands)
+    md += "| " + code_list(r.tools) + " | " + when_cell(r.command) + " | " + operand_cell(r) + " | " +
+          (r.kind.empty() ? std::string("the name's") : "`" + std::string(r.kind) + "`") + " |\n";
+  return md;
+}
+
+std::string kinds_list() {
+  std::string s;
+  for (string_view k : bt::redact::kKinds) s += (s.empty() ? "`" : ", `") + std::string(k) + "`";
+  return s + ".\n";
+}
+
+}  // namespace
+
+std::vector<markdown::Part> reference_parts() {
+  return {{"formats", bt::redact::formats_reference()},
+          {"names", bt::redact::names_reference()},
+          {"tools", tools_table()},
+          {"kinds", kinds_list()}};
 }
 
 }  // namespace bt::agent::redact
