@@ -86,8 +86,8 @@ int with_one_agent(const std::string& name, int argc, char** argv, bool read_onl
 
 int revoke(int argc, char** argv) {
   return with_one_agent("revoke", argc, argv, false, [](const Tool& tool, store::Store& db, const std::string& id) {
-    Status s = db.revoke_agent(id);
-    if (!s) return tool.error(s.error());
+    auto revoked = db.revoke_agent(id);
+    if (!revoked) return tool.error(revoked.error());
     std::printf("revoked %s\n", id.c_str());
     return 0;
   });

@@ -409,8 +409,8 @@ batch::Link Ingest::Impl::link_of(const store::BatchRecord& r, const ChainState&
       if (it->second.first == r.hash) *duplicate_of = it->second.second;
       return std::optional(it->second.first);
     }
-    auto h = writer_store->batch_hash(r.agent_id, chain.epoch, seq);
-    return h ? *h : std::nullopt;
+    auto h = writer_store->batch_link(r.agent_id, chain.epoch, seq);
+    return h && *h ? std::optional((*h)->hash) : std::nullopt;
   });
   if (link == batch::Link::kReplay && !*duplicate_of) {
     auto it = pending.find({r.agent_id, chain.epoch, r.header.seq});

@@ -29,6 +29,12 @@ struct Tip {
   crypto::Digest hash{};
 };
 
+// A stored batch of the chain, as far as linking is concerned.
+struct Stored {
+  crypto::Digest hash{};
+  crypto::Digest prev_hash{};
+};
+
 // After kRestart the caller starts a new epoch of the chain with this batch
 // as its tip; `hash_at` must answer for the current epoch only.
 // `hash_at(seq)` returns the stored hash of an earlier batch of this chain,
