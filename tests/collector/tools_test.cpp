@@ -205,15 +205,16 @@ TEST_CASE("agents add, list, revoke and findings") {
   REQUIRE_MESSAGE(list.exit_code == 0, list.output);
   auto ls = lines(list.output);
   REQUIRE(ls.size() == 3);
-  CHECK(tokens(ls[0]) ==
-        std::vector<std::string>{"ID", "HOSTNAME", "REVOKED", "LAST", "SEEN", "LAST", "SEQ", "EPOCH", "FINDINGS"});
-  // agent-a: hostname, not revoked, last seen, last seq 5, epoch 1, one finding.
+  CHECK(tokens(ls[0]) == std::vector<std::string>{"ID", "HOSTNAME", "REVOKED", "LAST", "SEEN", "LAST", "SEQ", "EPOCH",
+                                                  "FINDINGS", "OPEN"});
+  // agent-a: hostname, not revoked, last seen, last seq 5, epoch 1, one finding, open.
   CHECK(row(list.output, "agent-a") ==
-        std::vector<std::string>{"agent-a", "ci-agent-07", "no", "2026-11-27T10:30:16Z", "5", "1", "1"});
-  CHECK(row(list.output, expected_id) == std::vector<std::string>{expected_id, "-", "no", "never", "0", "0", "0"});
+        std::vector<std::string>{"agent-a", "ci-agent-07", "no", "2026-11-27T10:30:16Z", "5", "1", "1", "1"});
+  CHECK(row(list.output, expected_id) == std::vector<std::string>{expected_id, "-", "no", "never", "0", "0", "0", "0"});
 
   auto rev = d.run("agents revoke " + d.data() + " " + expected_id);
   REQUIRE_MESSAGE(rev.exit_code == 0, rev.output);
+  CHECK(rev.output == "revoked " + expected_id + " and its key\n");
   list = d.run("agents list " + d.data());
   CHECK(row(list.output, expected_id)[2] == "yes");
   CHECK(row(list.output, "agent-a")[2] == "no");
@@ -225,6 +226,8 @@ TEST_CASE("agents add, list, revoke and findings") {
   REQUIRE_MESSAGE(f.exit_code == 0, f.output);
   CHECK(contains(f.output, "loss"));
   CHECK(contains(f.output, "5123 events dropped"));
+  CHECK(contains(lines(f.output)[0], "STATUS"));
+  CHECK(tokens(lines(f.output)[1])[6] == "open");
   auto none = d.run("agents findings " + d.data() + " " + expected_id);
   CHECK(none.exit_code == 0);
   CHECK(contains(none.output, "no findings"));
