@@ -256,6 +256,7 @@ struct Ingest::Impl {
   std::mutex admin_mu;
   uint64_t agents_rev = ~uint64_t{0};
   std::map<std::string, std::optional<store::Agent>, std::less<>> agent_cache;
+  RejectionLimiter rejections;
 
   mutable std::mutex queue_mu;
   std::condition_variable queue_cv;
@@ -271,12 +272,14 @@ struct Ingest::Impl {
         writer_store(std::move(w)),
         admin_store(std::move(a)),
         metrics(m),
-        archive(config.data_dir) {}
+        archive(config.data_dir),
+        rejections(config.rejections) {}
 
   // Request threads.
   Result<std::optional<store::Agent>> lookup_agent(const std::string& id);
   Outcome submit(std::span<const uint8_t> body);
   Outcome refuse(Reject reason, uint64_t events, int status, std::string_view message, int retry_after = 0);
+  Outcome refuse_enrolled(Reject reason, const batch::Header& header, const std::string& message);
   std::optional<Outcome> refuse_signer(const batch::Header& header, const std::optional<store::Agent>& agent);
   Outcome refuse_unopened(const Error& error, const batch::Header& header);
   Outcome enqueue(store::BatchRecord record);
@@ -317,17 +320,39 @@ Outcome Ingest::Impl::refuse(Reject reason, uint64_t events, int status, std::st
   return error_outcome(status, message, retry_after);
 }
 
+// A batch claiming an enrolled agent that cannot be trusted: refused with
+// 403, and a finding for that agent unless the limiter holds it back (the
+// sender need not hold any key, so findings must not grow with a flood).
+Outcome Ingest::Impl::refuse_enrolled(Reject reason, const batch::Header& header, const std::string& message) {
+  const auto admitted = rejections.admit(header.agent_id, clock::monotonic_ns());
+  if (admitted.record) {
+    std::string detail = "batch seq " + std::to_string(header.seq) + " refused: " + message;
+    if (admitted.held_back)
+      detail += "; " + std::to_string(admitted.held_back) + " more refused since the last such finding";
+    auto f = make_finding(header.agent_id, store::FindingKind::kRejected, header.seq, header.seq, header.first_time_ns,
+                          header.last_time_ns, std::move(detail));
+    std::lock_guard lock(admin_mu);
+    if (auto s = admin_store->record_finding(f); s)
+      metrics.finding("rejected");
+    else
+      std::fprintf(stderr, "collector: cannot record rejected finding: %s\n", s.error().message.c_str());
+  }
+  return refuse(reason, header.event_count, 403, message);
+}
+
 // Whether the signer named in the header may send at all: enrolled, not
-// revoked, and signing with its enrolled key.
+// revoked (the id or its key), and signing with its enrolled key. An id
+// nobody enrolled gets no finding: there is no agent to attach it to, and
+// any client could invent ids without end (metrics count them).
 std::optional<Outcome> Ingest::Impl::refuse_signer(const batch::Header& header,
                                                    const std::optional<store::Agent>& agent) {
   if (!agent)
     return refuse(Reject::unknown_agent, header.event_count, 401,
                   "unknown agent '" + header.agent_id + "': enroll it first");
-  if (agent->revoked) return refuse(Reject::revoked, header.event_count, 403, "agent '" + agent->id + "' is revoked");
+  if (agent->revoked) return refuse_enrolled(Reject::revoked, header, "agent '" + agent->id + "' is revoked");
   if (crypto::key_id(agent->public_key) != header.key_id)
-    return refuse(
-        Reject::bad_signature, header.event_count, 403,
+    return refuse_enrolled(
+        Reject::bad_signature, header,
         "batch key id " + crypto::to_hex(header.key_id) + " is not the enrolled key of agent '" + agent->id + "'");
   return std::nullopt;
 }
@@ -335,7 +360,7 @@ std::optional<Outcome> Ingest::Impl::refuse_signer(const batch::Header& header,
 Outcome Ingest::Impl::refuse_unopened(const Error& error, const batch::Header& header) {
   switch (error.code) {
     case ErrorCode::kBadSignature:
-      return refuse(Reject::bad_signature, header.event_count, 403, error.message);
+      return refuse_enrolled(Reject::bad_signature, header, error.message);
     case ErrorCode::kTooLarge:
       return refuse(Reject::too_large, 0, 413, error.message);
     default:
@@ -587,27 +612,23 @@ void Ingest::Impl::writer_loop() {
   }
 }
 
+// The store decides in one transaction (store::Store::enroll); a caller
+// without a valid token gets the same 401 whatever the id's state, so
+// enrolled ids cannot be probed.
 Outcome Ingest::Impl::enroll(const EnrollRequest& request) {
-  const store::Agent& agent = request.agent;
   std::lock_guard lock(admin_mu);
-  auto existing = admin_store->agent(agent.id);
-  if (!existing) return error_outcome(503, "store: " + existing.error().message, 1);
-  if (*existing && (*existing)->public_key != agent.public_key)
-    return error_outcome(409, "agent '" + agent.id + "' is enrolled with another key");
-  if (*existing && (*existing)->revoked) return error_outcome(403, "agent '" + agent.id + "' is revoked");
-  // The same key enrolling again (several agents of one state folder
-  // starting at once) changes nothing and needs no token.
-  if (*existing) return enrolled_outcome(agent.id, agent.public_key);
-  if (auto used = admin_store->use_token(request.token, clock::now_ns()); !used) {
-    if (used.error().code == ErrorCode::kNotFound)
+  Status s = admin_store->enroll(request.agent, request.token, clock::now_ns());
+  if (s) return enrolled_outcome(request.agent.id, request.agent.public_key);
+  switch (s.error().code) {
+    case ErrorCode::kNotFound:
       return error_outcome(401, "enrollment token is unknown, expired or used up");
-    return error_outcome(503, "store: " + used.error().message, 1);
+    case ErrorCode::kForbidden:
+      return error_outcome(403, s.error().message);
+    case ErrorCode::kConflict:
+      return error_outcome(409, s.error().message);
+    default:
+      return error_outcome(503, "store: " + s.error().message, 1);
   }
-  if (auto s = admin_store->add_agent(agent); !s) {
-    const int status = s.error().code == ErrorCode::kConflict ? 409 : 503;
-    return error_outcome(status, s.error().message);
-  }
-  return enrolled_outcome(agent.id, agent.public_key);
 }
 
 Ingest::Ingest(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "collector/archive/archive.h"
+#include "collector/ingest/rejections.h"
 #include "collector/store/store.h"
 #include "common/events/json.h"
 #include "tests/collector/collector_process.h"
@@ -578,4 +579,98 @@ TEST_CASE("issue 17/3: verify over the archive gives the collector's verdicts") 
   CHECK(line_of(data.output, chain[1].hash).rfind("ok", 0) == 0);
   CHECK(line_of(data.output, again1.hash).rfind("restart", 0) == 0);
   CHECK(line_of(data.output, fork.hash).rfind("refused", 0) == 0);
+}
+
+TEST_CASE("issue 17/5: revocation is of the key, under any id") {
+  Env env;
+  CollectorProcess c(env.data);
+  const std::string tok = env.token(3);
+  REQUIRE(post(c.url("/v1/enroll"), enroll_body(tok, "agent-k1", env.key)).status == 200);
+  env.add_agent("agent-k2", env.key);  // the same key under a second id
+  auto revoke = run_command(build_path(kCollector) + " agents revoke --data " + env.data + " agent-k1");
+  REQUIRE_MESSAGE(revoke.exit_code == 0, revoke.output);
+  CHECK(revoke.output == "revoked agent-k1 and its key (also held by agent-k2)\n");
+
+  // The attack: enroll the revoked key again under a new id with a token.
+  auto r = post(c.url("/v1/enroll"), enroll_body(tok, "agent-k3", env.key));
+  CHECK(r.status == 403);
+  CHECK_MESSAGE(contains(r.body, "this public key is revoked"), r.body);
+  // And send as the other id that holds it.
+  r = post(c.url("/v1/batches"), sealed_chain(env.key, "agent-k2", 1)[0].bytes);
+  CHECK(r.status == 403);
+  CHECK(contains(r.body, "revoked"));
+  auto add = run_command(build_path(kCollector) + " agents add --data " + env.data + " --pubkey " +
+                         write_pub(env, env.key, "k") + " --id agent-k4");
+  CHECK(add.exit_code == 1);
+  CHECK(contains(add.output, "revoked"));
+  // The refusals spent no token use: another key still enrolls with it.
+  CHECK(post(c.url("/v1/enroll"), enroll_body(tok, "agent-k5", test_key(77))).status == 200);
+  CHECK(env.stats().batches == 0);
+}
+
+TEST_CASE("issue 17/6: refused signers become findings of the claimed agent, rate-limited") {
+  using collector::store::FindingKind;
+  Env env;
+  env.add_agent("agent-a", env.key);
+  const auto key_b = test_key(41), key_r = test_key(42), stranger = test_key(43);
+  env.add_agent("agent-b", key_b);
+  env.add_agent("agent-r", key_r);
+  REQUIRE(collector::store::open_sqlite(env.data).value()->revoke_agent("agent-r").ok());
+  CollectorProcess c(env.data);
+  // A flood: bad signatures, a key that is not the agent's, a revoked agent,
+  // and ids nobody enrolled.
+  for (int i = 0; i < 25; ++i) {
+    std::string bad = seal_at(env.key, "agent-a", 1, crypto::Digest{}, 1, 1795775400000000000ull + i).bytes;
+    bad[bad.size() - 1] ^= 1;
+    CHECK(post(c.url("/v1/batches"), bad).status == 403);
+    CHECK(post(c.url("/v1/batches"), seal_at(stranger, "agent-b", 1, crypto::Digest{}).bytes).status == 403);
+    CHECK(post(c.url("/v1/batches"), seal_at(key_r, "agent-r", 1, crypto::Digest{}).bytes).status == 403);
+    CHECK(post(c.url("/v1/batches"), seal_at(stranger, "agent-nobody-" + std::to_string(i), 1, crypto::Digest{}).bytes)
+              .status == 401);
+  }
+  auto one = [&](const std::string& id, const std::string& why) {
+    auto found = env.findings(id);
+    REQUIRE_MESSAGE(found.size() == 1, id);
+    CHECK(found[0].kind == FindingKind::kRejected);
+    CHECK_MESSAGE(contains(found[0].detail, why), found[0].detail);
+  };
+  one("agent-a", "signature");
+  one("agent-b", "is not the enrolled key of agent 'agent-b'");
+  one("agent-r", "agent 'agent-r' is revoked");
+  CHECK(env.findings("agent-nobody-1").empty());
+  CHECK(env.stats().findings == 3);
+  auto m = get(c.url("/metrics"));
+  CHECK(contains(m.body, "buildtrail_integrity_findings_total{kind=\"rejected\"} 3"));
+  CHECK(contains(m.body, "buildtrail_batches_rejected_total{reason=\"bad_signature\"} 50"));
+}
+
+TEST_CASE("the rejection limiter: one finding per agent per interval, a global cap, and a count of the rest") {
+  collector::ingest::RejectionLimiter limiter({.interval_ns = 100, .max_per_interval = 2});
+  auto a = limiter.admit("agent-a", 1000);
+  CHECK(a.record);
+  CHECK(a.held_back == 0);
+  CHECK_FALSE(limiter.admit("agent-a", 1001).record);
+  CHECK_FALSE(limiter.admit("agent-a", 1050).record);
+  CHECK(limiter.admit("agent-b", 1060).record);
+  CHECK_FALSE(limiter.admit("agent-c", 1070).record);  // the global cap
+  a = limiter.admit("agent-a", 1101);
+  CHECK(a.record);
+  CHECK(a.held_back == 2);
+  auto c = limiter.admit("agent-c", 1150);
+  CHECK(c.record);
+  CHECK(c.held_back == 1);
+}
+
+TEST_CASE("issue 17, minor: enrollment tells a caller with a bogus token nothing about who is enrolled") {
+  Env env;
+  CollectorProcess c(env.data);
+  REQUIRE(post(c.url("/v1/enroll"), enroll_body(env.token(), "agent-p", env.key)).status == 200);
+  // Probe: an enrolled id and an unknown one, another key, a bogus token.
+  auto enrolled = post(c.url("/v1/enroll"), enroll_body("bogus", "agent-p", test_key(51)));
+  auto unknown = post(c.url("/v1/enroll"), enroll_body("bogus", "agent-q", test_key(51)));
+  CHECK(enrolled.status == 401);
+  CHECK(enrolled.status == unknown.status);
+  CHECK(enrolled.body == unknown.body);
+  // With a valid token the truth.
+  CHECK(post(c.url("/v1/enroll"), enroll_body(env.token(), "agent-p", test_key(51))).status == 409);
 }
