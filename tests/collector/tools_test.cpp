@@ -437,6 +437,28 @@ TEST_CASE("verify --data checks every stored batch against the store, and lists 
   CHECK(d.run("verify " + d.data() + " " + first).exit_code == 2);
 }
 
+// Issue 17, item 7: a page may only show flags the command has.
+TEST_CASE("the docs show only flags the commands know") {
+  Data d;
+  const std::string src = testing::env_or("BUILDTRAIL_SRC", ".");
+  for (const std::string page :
+       {"/README.md", "/docs/batch-format.md", "/docs/collector-store.md", "/docs/collector-api.md"}) {
+    const std::string text = fs::read_file(src + page, 1 << 20).value();
+    for (const std::string command : {"builds", "query", "export", "verify", "serve"}) {
+      const std::string help = d.run(command + " --help").output;
+      const std::string call = "buildtrail-collector " + command + " ";
+      for (auto at = text.find(call); at != std::string::npos; at = text.find(call, at + 1)) {
+        const std::string rest = text.substr(at, text.find_first_of("\n`", at) - at);
+        for (auto flag = rest.find("--"); flag != std::string::npos; flag = rest.find("--", flag + 2)) {
+          const std::string name =
+              rest.substr(flag, rest.find_first_not_of("abcdefghijklmnopqrstuvwxyz-", flag + 2) - flag);
+          CHECK_MESSAGE(contains(help, name), page << ": " << rest);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("bad flags and missing stores are one-line errors") {
   Data d;
   const std::string D = d.data();
