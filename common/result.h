@@ -24,6 +24,7 @@ enum class ErrorCode {
   kCrypto,       // libsodium failure
   kUnavailable,  // a dependency (store, peer) cannot serve now
   kConflict,     // state conflict (e.g. a chain fork)
+  kForbidden,    // known, but not allowed (a revoked agent or key)
   kInternal,
 };
 

@@ -35,10 +35,11 @@ int list(int argc, char** argv) {
     std::printf("no agents\n");
     return 0;
   }
-  view::Table table({"ID", "HOSTNAME", "REVOKED", "LAST SEEN", "LAST SEQ", "EPOCH", "FINDINGS"});
+  view::Table table({"ID", "HOSTNAME", "REVOKED", "LAST SEEN", "LAST SEQ", "EPOCH", "FINDINGS", "OPEN"});
   for (const auto& a : *agents) {
     table.add({a.id, a.inventory.hostname.empty() ? "-" : a.inventory.hostname, a.revoked ? "yes" : "no",
-               when(a.last_seen_ns), std::to_string(a.last_seq), std::to_string(a.epoch), std::to_string(a.findings)});
+               when(a.last_seen_ns), std::to_string(a.last_seq), std::to_string(a.epoch), std::to_string(a.findings),
+               std::to_string(a.open_findings)});
   }
   table.print(stdout);
   return 0;
@@ -86,9 +87,14 @@ int with_one_agent(const std::string& name, int argc, char** argv, bool read_onl
 
 int revoke(int argc, char** argv) {
   return with_one_agent("revoke", argc, argv, false, [](const Tool& tool, store::Store& db, const std::string& id) {
-    Status s = db.revoke_agent(id);
-    if (!s) return tool.error(s.error());
-    std::printf("revoked %s\n", id.c_str());
+    auto revoked = db.revoke_agent(id);
+    if (!revoked) return tool.error(revoked.error());
+    // Revocation is of the key: other ids holding it go too, and say so.
+    std::string others;
+    for (const auto& other : *revoked)
+      if (other != id) others += (others.empty() ? "" : ", ") + other;
+    std::printf("revoked %s and its key%s\n", id.c_str(),
+                others.empty() ? "" : (" (also held by " + others + ")").c_str());
     return 0;
   });
 }
@@ -128,6 +134,13 @@ int token(int argc, char** argv) {
   return 0;
 }
 
+// open, narrowed (still open, changed since recorded) or resolved, with when.
+std::string status_of(const store::Finding& f) {
+  if (f.resolved_ns) return "resolved " + view::format_rfc3339(f.resolved_ns);
+  if (f.updated_ns) return "narrowed " + view::format_rfc3339(f.updated_ns);
+  return "open";
+}
+
 int findings(int argc, char** argv) {
   return with_one_agent("findings", argc, argv, true, [](const Tool& tool, store::Store& db, const std::string& id) {
     auto found = db.findings(id);
@@ -136,13 +149,14 @@ int findings(int argc, char** argv) {
       std::printf("no findings for %s\n", view::printable(id).c_str());
       return 0;
     }
-    view::Table table({"ID", "KIND", "SEQ", "FROM", "TO", "RECORDED", "DETAIL"});
+    view::Table table({"ID", "KIND", "SEQ", "FROM", "TO", "RECORDED", "STATUS", "DETAIL"});
     for (const auto& f : *found) {
       const std::string seq = f.seq_from == f.seq_to ? std::to_string(f.seq_from)
                                                      : std::to_string(f.seq_from) + ".." + std::to_string(f.seq_to);
       table.add({std::to_string(f.id), store::finding_kind_name(f.kind), seq,
                  f.time_from_ns ? view::format_rfc3339(f.time_from_ns) : "-",
-                 f.time_to_ns ? view::format_rfc3339(f.time_to_ns) : "-", when(f.recorded_ns), f.detail});
+                 f.time_to_ns ? view::format_rfc3339(f.time_to_ns) : "-", when(f.recorded_ns), status_of(f),
+                 f.note.empty() ? f.detail : f.detail + "; " + f.note});
     }
     table.print(stdout);
     return 0;
@@ -166,7 +180,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  list                         agents with last seen, last seq, epoch, findings\n"
     "  add --pubkey FILE [--id ID]  enrol an agent by its public key; prints its id\n"
-    "  revoke ID                    refuse the agent's batches from now on\n"
+    "  revoke ID                    refuse the agent's key from now on, under any id\n"
     "  token [--ttl D] [--uses N]   new enrollment token, alone on the last line\n"
     "  findings ID                  integrity findings recorded for an agent\n"
     "  pubkey ID                    the agent's public key (PEM), for verify --pubkey\n";

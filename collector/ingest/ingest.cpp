@@ -72,23 +72,27 @@ struct Submission {
 // What the writer decided for one submission of a group.
 struct Decision {
   Submission* submission;
-  batch::Link link;
+  batch::Verdict verdict;
   bool commit;
   const Submission* duplicate_of = nullptr;  // a replay of a batch in this same group
   std::size_t record = 0;                    // index in Group::records when committed
+  uint64_t epoch = 0;                        // of the chain a fork conflicts with
 };
 
-// Hashes accepted in a group, not yet committed, by (agent, epoch, seq): a
-// later batch of the same group chains to them before they are stored.
-using PendingHashes =
-    std::map<std::tuple<std::string, uint64_t, uint64_t>, std::pair<crypto::Digest, const Submission*>>;
+// Batches accepted in a group, not yet committed: a later batch of the same
+// group chains to them (by agent, epoch, seq) or repeats them (by hash)
+// before they are stored.
+struct Pending {
+  std::map<std::tuple<std::string, uint64_t, uint64_t>, batch::Stored> links;
+  std::map<crypto::Digest, const Submission*> by_hash;
+};
 
 // One group of submissions on its way to one commit.
 struct Group {
   std::vector<Decision> decisions;
   std::vector<store::BatchRecord> records;
   std::vector<store::Finding> forks;
-  PendingHashes pending;
+  Pending pending;
 };
 
 store::Finding make_finding(const std::string& agent_id, store::FindingKind kind, uint64_t seq_from, uint64_t seq_to,
@@ -117,11 +121,13 @@ void collect_loss_finding(const events::Event& e, const std::string& agent_id, u
                              "agent reported dropped events: " + counts));
 }
 
-store::Finding fork_finding(const store::BatchRecord& r) {
-  return make_finding(r.agent_id, store::FindingKind::kFork, r.header.seq, r.header.seq, r.header.first_time_ns,
-                      r.header.last_time_ns,
-                      "a different batch " + crypto::to_hex(r.hash) + " for seq " + std::to_string(r.header.seq) +
-                          " (kept in " + r.archive_path + ")");
+// `kept` is where the refused batch is kept as evidence.
+store::Finding fork_finding(const store::BatchRecord& r, const Decision& d, const std::string& kept) {
+  auto f = make_finding(r.agent_id, store::FindingKind::kFork, r.header.seq, r.header.seq, r.header.first_time_ns,
+                        r.header.last_time_ns,
+                        batch::conflict_text(d.verdict, r.header, r.hash) + "; refused, kept in " + kept);
+  f.epoch = d.epoch;
+  return f;
 }
 
 // `chain` is the state before the restart; the epoch is already the new one.
@@ -131,10 +137,13 @@ store::Finding restart_finding(const store::BatchRecord& r, const ChainState& ch
                           "; epoch " + std::to_string(chain.epoch) + " begins");
 }
 
-store::Finding gap_finding(const store::BatchRecord& r, const batch::Tip& tip) {
-  const uint64_t from = tip.seq + 1, to = r.header.seq - 1;
+// Batches `from`..`to` are missing before `r`. `why` says how that was seen.
+store::Finding gap_finding(const store::BatchRecord& r, uint64_t from, const std::string& why) {
+  const uint64_t to = r.header.seq - 1;
+  const std::string range =
+      from == to ? "batch " + std::to_string(from) : "batches " + std::to_string(from) + ".." + std::to_string(to);
   return make_finding(r.agent_id, store::FindingKind::kGap, from, to, 0, r.header.first_time_ns,
-                      "batches " + std::to_string(from) + ".." + std::to_string(to) + " never arrived");
+                      range + " never arrived" + why);
 }
 
 Outcome stored_outcome(const store::BatchRecord& r, batch::Link link) {
@@ -277,6 +286,7 @@ struct Ingest::Impl {
   std::mutex admin_mu;
   uint64_t agents_rev = ~uint64_t{0};
   std::map<std::string, std::optional<store::Agent>, std::less<>> agent_cache;
+  RejectionLimiter rejections;
 
   mutable std::mutex queue_mu;
   std::condition_variable queue_cv;
@@ -292,12 +302,14 @@ struct Ingest::Impl {
         writer_store(std::move(w)),
         admin_store(std::move(a)),
         metrics(m),
-        archive(config.data_dir) {}
+        archive(config.data_dir),
+        rejections(config.rejections) {}
 
   // Request threads.
   Result<std::optional<store::Agent>> lookup_agent(const std::string& id);
   Outcome submit(std::span<const uint8_t> body);
   Outcome refuse(Reject reason, uint64_t events, int status, std::string_view message, int retry_after = 0);
+  Outcome refuse_enrolled(Reject reason, const batch::Header& header, const std::string& message);
   std::optional<Outcome> refuse_signer(const batch::Header& header, const std::optional<store::Agent>& agent);
   Outcome refuse_unopened(const Error& error, const batch::Header& header);
   Outcome enqueue(store::BatchRecord record);
@@ -308,10 +320,12 @@ struct Ingest::Impl {
   void process_group(std::vector<Submission*>& submissions);
   Result<ChainState*> chain_for(const std::string& agent_id);
   void classify(Submission* submission, Group& group);
-  batch::Link link_of(const store::BatchRecord& r, const ChainState& chain, const PendingHashes& pending,
-                      const Submission** duplicate_of);
+  Result<batch::Verdict> verdict_of(const store::BatchRecord& r, const ChainState& chain, const Pending& pending,
+                                    const Submission** duplicate_of);
+  Result<bool> stored_anywhere(const store::BatchRecord& r, const Pending& pending, const Submission** duplicate_of);
   void accept(Submission* submission, ChainState& chain, batch::Link link, Group& group);
-  Status commit_records(const std::vector<store::BatchRecord>& records);
+  void keep_refused(Group& group);
+  Status commit_records(const std::vector<store::BatchRecord>& records, bool refused);
   void record_forks(const std::vector<store::Finding>& forks);
   Outcome answer(const Decision& d, const store::BatchRecord& r, const Status& committed);
 };
@@ -336,17 +350,39 @@ Outcome Ingest::Impl::refuse(Reject reason, uint64_t events, int status, std::st
   return error_outcome(status, message, retry_after);
 }
 
+// A batch claiming an enrolled agent that cannot be trusted: refused with
+// 403, and a finding for that agent unless the limiter holds it back (the
+// sender need not hold any key, so findings must not grow with a flood).
+Outcome Ingest::Impl::refuse_enrolled(Reject reason, const batch::Header& header, const std::string& message) {
+  const auto admitted = rejections.admit(header.agent_id, clock::monotonic_ns());
+  if (admitted.record) {
+    std::string detail = "batch seq " + std::to_string(header.seq) + " refused: " + message;
+    if (admitted.held_back)
+      detail += "; " + std::to_string(admitted.held_back) + " more refused since the last such finding";
+    auto f = make_finding(header.agent_id, store::FindingKind::kRejected, header.seq, header.seq, header.first_time_ns,
+                          header.last_time_ns, std::move(detail));
+    std::lock_guard lock(admin_mu);
+    if (auto s = admin_store->record_finding(f); s)
+      metrics.finding("rejected");
+    else
+      std::fprintf(stderr, "collector: cannot record rejected finding: %s\n", s.error().message.c_str());
+  }
+  return refuse(reason, header.event_count, 403, message);
+}
+
 // Whether the signer named in the header may send at all: enrolled, not
-// revoked, and signing with its enrolled key.
+// revoked (the id or its key), and signing with its enrolled key. An id
+// nobody enrolled gets no finding: there is no agent to attach it to, and
+// any client could invent ids without end (metrics count them).
 std::optional<Outcome> Ingest::Impl::refuse_signer(const batch::Header& header,
                                                    const std::optional<store::Agent>& agent) {
   if (!agent)
     return refuse(Reject::unknown_agent, header.event_count, 401,
                   "unknown agent '" + header.agent_id + "': enroll it first");
-  if (agent->revoked) return refuse(Reject::revoked, header.event_count, 403, "agent '" + agent->id + "' is revoked");
+  if (agent->revoked) return refuse_enrolled(Reject::revoked, header, "agent '" + agent->id + "' is revoked");
   if (crypto::key_id(agent->public_key) != header.key_id)
-    return refuse(
-        Reject::bad_signature, header.event_count, 403,
+    return refuse_enrolled(
+        Reject::bad_signature, header,
         "batch key id " + crypto::to_hex(header.key_id) + " is not the enrolled key of agent '" + agent->id + "'");
   return std::nullopt;
 }
@@ -354,7 +390,7 @@ std::optional<Outcome> Ingest::Impl::refuse_signer(const batch::Header& header,
 Outcome Ingest::Impl::refuse_unopened(const Error& error, const batch::Header& header) {
   switch (error.code) {
     case ErrorCode::kBadSignature:
-      return refuse(Reject::bad_signature, header.event_count, 403, error.message);
+      return refuse_enrolled(Reject::bad_signature, header, error.message);
     case ErrorCode::kTooLarge:
       return refuse(Reject::too_large, 0, 413, error.message);
     default:
@@ -428,46 +464,63 @@ Result<ChainState*> Ingest::Impl::chain_for(const std::string& agent_id) {
   return &chains.emplace(agent_id, state).first->second;
 }
 
-// Hashes at earlier seqs come from this group first, then from the store.
-// A replay of a batch still pending in this group is remembered so its
-// answer can follow that batch's commit.
-batch::Link Ingest::Impl::link_of(const store::BatchRecord& r, const ChainState& chain, const PendingHashes& pending,
-                                  const Submission** duplicate_of) {
-  const auto link = batch::classify(chain.tip, r.header, r.hash, [&](uint64_t seq) {
-    auto it = pending.find({r.agent_id, chain.epoch, seq});
-    if (it != pending.end()) {
-      if (it->second.first == r.hash) *duplicate_of = it->second.second;
-      return std::optional(it->second.first);
-    }
-    auto h = writer_store->batch_hash(r.agent_id, chain.epoch, seq);
-    return h ? *h : std::nullopt;
+// Stored batches of the current epoch come from this group first, then
+// from the store. A replay of a batch still pending in this group is
+// remembered so its answer can follow that batch's commit.
+Result<batch::Verdict> Ingest::Impl::verdict_of(const store::BatchRecord& r, const ChainState& chain,
+                                                const Pending& pending, const Submission** duplicate_of) {
+  Status lookup = Ok{};
+  const auto verdict = batch::classify(chain.tip, r.header, r.hash, [&](uint64_t seq) -> std::optional<batch::Stored> {
+    if (auto it = pending.links.find({r.agent_id, chain.epoch, seq}); it != pending.links.end()) return it->second;
+    auto stored = writer_store->batch_link(r.agent_id, chain.epoch, seq);
+    if (stored) return *stored;
+    if (lookup) lookup = stored.error();
+    return std::nullopt;
   });
-  if (link == batch::Link::kReplay && !*duplicate_of) {
-    auto it = pending.find({r.agent_id, chain.epoch, r.header.seq});
-    if (it != pending.end() && it->second.first == r.hash) *duplicate_of = it->second.second;
+  // A failed lookup could turn a fork into a late batch: nothing is decided.
+  if (!lookup) return lookup.error();
+  if (verdict.link == batch::Link::kReplay) {
+    if (auto it = pending.by_hash.find(r.hash); it != pending.by_hash.end()) *duplicate_of = it->second;
+    return verdict;
   }
-  return link;
+  // The same bytes stored in an earlier epoch (sent again after a restart
+  // of the chain) are a replay too, not a new batch of this epoch. A next
+  // batch cannot be: it chains to this epoch's tip.
+  if (verdict.link == batch::Link::kFirst || verdict.link == batch::Link::kNext) return verdict;
+  auto stored = stored_anywhere(r, pending, duplicate_of);
+  if (!stored) return stored.error();
+  return *stored ? batch::Verdict{batch::Link::kReplay} : verdict;
+}
+
+Result<bool> Ingest::Impl::stored_anywhere(const store::BatchRecord& r, const Pending& pending,
+                                           const Submission** duplicate_of) {
+  if (auto it = pending.by_hash.find(r.hash); it != pending.by_hash.end()) {
+    *duplicate_of = it->second;
+    return true;
+  }
+  return writer_store->has_batch(r.hash);
 }
 
 void Ingest::Impl::classify(Submission* submission, Group& group) {
   const store::BatchRecord& r = submission->record;
   auto chain = chain_for(r.agent_id);
-  if (!chain) {
-    submission->done.set_value(error_outcome(503, "store: " + chain.error().message, config.retry_after_seconds));
+  const Submission* duplicate_of = nullptr;
+  auto verdict = chain ? verdict_of(r, **chain, group.pending, &duplicate_of) : Result<batch::Verdict>(chain.error());
+  if (!verdict) {
+    submission->done.set_value(error_outcome(503, "store: " + verdict.error().message, config.retry_after_seconds));
     return;
   }
-  const Submission* duplicate_of = nullptr;
-  const auto link = link_of(r, **chain, group.pending, &duplicate_of);
+  const batch::Link link = verdict->link;
   if (link == batch::Link::kReplay || link == batch::Link::kFork) {
-    if (link == batch::Link::kFork) group.forks.push_back(fork_finding(r));
-    group.decisions.push_back({submission, link, false, duplicate_of});
+    group.decisions.push_back({submission, *verdict, false, duplicate_of, 0, (*chain)->epoch});
     return;
   }
   accept(submission, **chain, link, group);
 }
 
 // The batch joins the commit: restarts and gaps become findings stored
-// with it, and the chain tip moves forward (never back, for a late batch).
+// with it, a late batch narrows the gap finding it falls in, and the chain
+// tip moves forward (never back).
 void Ingest::Impl::accept(Submission* submission, ChainState& chain, batch::Link link, Group& group) {
   store::BatchRecord& r = submission->record;
   if (link == batch::Link::kRestart) {
@@ -475,20 +528,48 @@ void Ingest::Impl::accept(Submission* submission, ChainState& chain, batch::Link
     r.findings.push_back(restart_finding(r, chain));
     chain.tip.reset();
   } else if (link == batch::Link::kGap) {
-    r.findings.push_back(gap_finding(r, *chain.tip));
+    r.findings.push_back(gap_finding(r, chain.tip->seq + 1, ""));
+  } else if (link == batch::Link::kFirst && r.header.seq > 1) {
+    // A chain starts at seq 1; first contact above it is accepted (nothing
+    // already sent is lost) but the batches before it are missing.
+    r.findings.push_back(gap_finding(r, 1, " (first batch received is seq " + std::to_string(r.header.seq) + ")"));
   }
+  r.late = link == batch::Link::kLate;
   r.epoch = chain.epoch;
   if (!chain.tip || r.header.seq > chain.tip->seq) chain.tip = batch::Tip{r.header.seq, r.hash};
-  group.pending[{r.agent_id, chain.epoch, r.header.seq}] = {r.hash, submission};
-  group.decisions.push_back({submission, link, true, nullptr, group.records.size()});
+  group.pending.links[{r.agent_id, chain.epoch, r.header.seq}] = batch::Stored{r.hash, r.header.prev_hash};
+  group.pending.by_hash[r.hash] = submission;
+  group.decisions.push_back({submission, batch::Verdict{link}, true, nullptr, group.records.size()});
   group.records.push_back(std::move(r));
 }
 
-Status Ingest::Impl::commit_records(const std::vector<store::BatchRecord>& records) {
-  if (records.empty()) return Ok{};
-  // The archive objects of this group become durable before the rows that
-  // point at them, all with one sync.
-  Status committed = archive.sync();
+// Forks are not stored, but they are evidence: each moves to the refused
+// archive, and the first time those bytes are refused it becomes a fork
+// finding (recorded after the group's commit).
+void Ingest::Impl::keep_refused(Group& group) {
+  for (const Decision& d : group.decisions) {
+    if (d.verdict.link != batch::Link::kFork) continue;
+    const store::BatchRecord& r = d.submission->record;
+    auto refused = archive.refuse(r.hash);
+    if (!refused) {
+      // The batch stays where the request thread put it: not lost, only
+      // not apart. The finding still names it.
+      std::fprintf(stderr, "collector: %s\n", refused.error().message.c_str());
+      group.forks.push_back(fork_finding(r, d, r.archive_path));
+      continue;
+    }
+    if (!refused->before) group.forks.push_back(fork_finding(r, d, refused->path));
+  }
+}
+
+Status Ingest::Impl::commit_records(const std::vector<store::BatchRecord>& records, bool refused) {
+  if (records.empty() && !refused) return Ok{};
+  // The archive objects of this group (and the moves of refused ones)
+  // become durable before the rows that point at them, all with one sync.
+  Status committed = Ok{};
+  for (const auto& r : records)
+    if (committed) committed = archive.restore(r.hash);
+  if (committed) committed = archive.sync();
   if (committed) committed = writer_store->commit(records);
   if (!committed) {
     // Nothing of this group is stored: forget the cached tips so the next
@@ -515,9 +596,9 @@ Outcome Ingest::Impl::answer(const Decision& d, const store::BatchRecord& r, con
     }
     metrics.accepted(r.header.event_count);
     for (const auto& f : r.findings) metrics.finding(store::finding_kind_name(f.kind));
-    return stored_outcome(r, d.link);
+    return stored_outcome(r, d.verdict.link);
   }
-  if (d.link == batch::Link::kReplay) {
+  if (d.verdict.link == batch::Link::kReplay) {
     // A replay of a batch of this group is only a duplicate once that
     // batch is stored.
     if (d.duplicate_of && !committed)
@@ -526,14 +607,14 @@ Outcome Ingest::Impl::answer(const Decision& d, const store::BatchRecord& r, con
     return duplicate_outcome(r);
   }
   metrics.rejected(Reject::fork, r.header.event_count);
-  return error_outcome(
-      409, "fork: agent '" + r.agent_id + "' already has a different batch at seq " + std::to_string(r.header.seq));
+  return error_outcome(409, "fork: agent '" + r.agent_id + "': " + batch::conflict_text(d.verdict, r.header, r.hash));
 }
 
 void Ingest::Impl::process_group(std::vector<Submission*>& submissions) {
   Group group;
   for (Submission* submission : submissions) classify(submission, group);
-  const Status committed = commit_records(group.records);
+  keep_refused(group);
+  const Status committed = commit_records(group.records, !group.forks.empty());
   record_forks(group.forks);
   for (const Decision& d : group.decisions) {
     const store::BatchRecord& r = d.commit ? group.records[d.record] : d.submission->record;
@@ -561,27 +642,23 @@ void Ingest::Impl::writer_loop() {
   }
 }
 
+// The store decides in one transaction (store::Store::enroll); a caller
+// without a valid token gets the same 401 whatever the id's state, so
+// enrolled ids cannot be probed.
 Outcome Ingest::Impl::enroll(const EnrollRequest& request) {
-  const store::Agent& agent = request.agent;
   std::lock_guard lock(admin_mu);
-  auto existing = admin_store->agent(agent.id);
-  if (!existing) return error_outcome(503, "store: " + existing.error().message, 1);
-  if (*existing && (*existing)->public_key != agent.public_key)
-    return error_outcome(409, "agent '" + agent.id + "' is enrolled with another key");
-  if (*existing && (*existing)->revoked) return error_outcome(403, "agent '" + agent.id + "' is revoked");
-  // The same key enrolling again (several agents of one state folder
-  // starting at once) changes nothing and needs no token.
-  if (*existing) return enrolled_outcome(agent.id, agent.public_key);
-  if (auto used = admin_store->use_token(request.token, clock::now_ns()); !used) {
-    if (used.error().code == ErrorCode::kNotFound)
+  Status s = admin_store->enroll(request.agent, request.token, clock::now_ns());
+  if (s) return enrolled_outcome(request.agent.id, request.agent.public_key);
+  switch (s.error().code) {
+    case ErrorCode::kNotFound:
       return error_outcome(401, "enrollment token is unknown, expired or used up");
-    return error_outcome(503, "store: " + used.error().message, 1);
+    case ErrorCode::kForbidden:
+      return error_outcome(403, s.error().message);
+    case ErrorCode::kConflict:
+      return error_outcome(409, s.error().message);
+    default:
+      return error_outcome(503, "store: " + s.error().message, 1);
   }
-  if (auto s = admin_store->add_agent(agent); !s) {
-    const int status = s.error().code == ErrorCode::kConflict ? 409 : 503;
-    return error_outcome(status, s.error().message);
-  }
-  return enrolled_outcome(agent.id, agent.public_key);
 }
 
 Ingest::Ingest(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "collector/ingest/rejections.h"
 #include "collector/metrics/metrics.h"
 #include "collector/store/store.h"
 #include "common/batch/batch.h"
@@ -24,6 +25,7 @@ struct Config {
   std::size_t max_queue = 256;  // verified batches waiting; more => 503
   std::size_t max_group = 64;   // batches per commit
   int retry_after_seconds = 1;
+  RejectionLimiter::Limits rejections;  // findings of refused signers
 };
 
 // An HTTP-shaped answer: status, JSON body, optional Retry-After.

@@ -35,6 +35,8 @@ struct Inventory {
 struct Agent {
   std::string id;
   crypto::PublicKey public_key{};
+  // Revocation applies to the key: true when this id was revoked or its
+  // key was revoked under any id.
   bool revoked = false;
   uint64_t enrolled_ns = 0;
   Inventory inventory;
@@ -43,7 +45,8 @@ struct Agent {
   uint64_t last_seq = 0;
   crypto::Digest last_hash{};
   uint64_t last_seen_ns = 0;
-  uint64_t findings = 0;  // integrity findings recorded for this agent
+  uint64_t findings = 0;       // integrity findings recorded for this agent
+  uint64_t open_findings = 0;  // of which not resolved
 };
 
 struct Token {
@@ -76,14 +79,20 @@ struct EventRow {
 enum class FindingKind { kGap, kFork, kReplay, kRestart, kLoss, kRejected };
 const char* finding_kind_name(FindingKind kind);
 
+// Findings follow the truth: a gap finding's seq range is what is still
+// missing; a late batch narrows it, splits it in two, or resolves it.
 struct Finding {
   int64_t id = 0;
   std::string agent_id;
   FindingKind kind{};
-  uint64_t seq_from = 0, seq_to = 0;  // seq range concerned
+  uint64_t epoch = 0;                 // chain epoch; a batch's findings take the batch's
+  uint64_t seq_from = 0, seq_to = 0;  // seq range concerned (for an open gap: still missing)
   uint64_t time_from_ns = 0, time_to_ns = 0;
   uint64_t recorded_ns = 0;
-  std::string detail;
+  uint64_t updated_ns = 0;   // last change since it was recorded, 0 if none
+  uint64_t resolved_ns = 0;  // when it stopped being true, 0 while open
+  std::string detail;        // as recorded
+  std::string note;          // the last change, one line
 };
 
 // One verified batch ready to commit. The chain link was decided by the
@@ -98,6 +107,17 @@ struct BatchRecord {
   uint64_t size_bytes = 0;
   std::vector<EventRow> events;
   std::vector<Finding> findings;  // gap/restart/loss findings this batch reveals
+  // Fills a hole below the tip: the open gap finding of its epoch that
+  // covers its seq is narrowed or resolved in the same commit.
+  bool late = false;
+};
+
+// A stored batch as `verify --data` walks them.
+struct StoredBatch {
+  std::string agent_id;
+  uint64_t epoch = 0, seq = 0;
+  crypto::Digest hash{}, prev_hash{};
+  std::string archive_path;
 };
 
 // ---- reading -----------------------------------------------------------------
@@ -147,9 +167,19 @@ class Store {
   // Agents and enrollment.
   virtual Result<std::optional<Agent>> agent(const std::string& id) = 0;
   virtual Result<std::vector<Agent>> agents() = 0;
-  // Adds an agent, or returns kConflict if the id exists with another key.
+  // Adds an agent, or returns kConflict if the id exists with another key
+  // and kForbidden if its key is revoked.
   virtual Status add_agent(const Agent& agent) = 0;
-  virtual Status revoke_agent(const std::string& id) = 0;
+  // POST /v1/enroll in one transaction. The same id with the same key,
+  // not revoked, is refreshed without a token. Anything else first needs a
+  // valid token (kNotFound otherwise), so a caller without one learns
+  // nothing of who is enrolled; then kForbidden for a revoked id or key,
+  // kConflict for an id enrolled with another key. The token use is spent
+  // only when the agent is added.
+  virtual Status enroll(const Agent& agent, const std::string& token, uint64_t now_ns) = 0;
+  // Revokes the id and its key: every id holding the key is revoked, and
+  // the key can never be enrolled or added again. Returns those ids.
+  virtual Result<std::vector<std::string>> revoke_agent(const std::string& id) = 0;
   virtual Status add_token(const Token& token) = 0;
   // Atomically checks and spends one use of a token; kNotFound when the
   // token is unknown, expired or used up.
@@ -161,9 +191,14 @@ class Store {
   virtual Status commit(const std::vector<BatchRecord>& batches) = 0;
   // Integrity findings found outside a batch commit (fork, rejected).
   virtual Status record_finding(const Finding& finding) = 0;
-  // Hash of a stored batch of the agent's current epoch, for chain checks.
-  virtual Result<std::optional<crypto::Digest>> batch_hash(const std::string& agent_id, uint64_t epoch,
-                                                           uint64_t seq) = 0;
+  // The stored batch of an epoch at `seq`, for chain checks.
+  virtual Result<std::optional<batch::Stored>> batch_link(const std::string& agent_id, uint64_t epoch,
+                                                          uint64_t seq) = 0;
+  // Whether this very batch is stored, in any epoch.
+  virtual Result<bool> has_batch(const crypto::Digest& hash) = 0;
+  // Every stored batch in (agent, epoch, seq) order; stops when `on_batch`
+  // returns false.
+  virtual Status for_each_batch(const std::function<bool(const StoredBatch&)>& on_batch) = 0;
 
   // Reading.
   virtual Result<std::vector<BuildRow>> builds(const BuildFilter& filter) = 0;

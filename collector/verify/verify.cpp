@@ -1,10 +1,11 @@
 #include "collector/verify/verify.h"
 
 #include <algorithm>
-#include <map>
+#include <filesystem>
+#include <functional>
 #include <optional>
 
-#include "common/batch/chain.h"
+#include "common/batch/batch.h"
 #include "common/fs.h"
 
 namespace bt::collector::verify {
@@ -32,7 +33,13 @@ const char* status_for(ErrorCode code) {
   }
 }
 
-std::optional<Checked> check_one(const std::string& path, std::size_t index, const std::vector<crypto::PublicKey>& keys,
+std::string seq_range(uint64_t from, uint64_t to) { return std::to_string(from) + ".." + std::to_string(to); }
+
+// Reads, authenticates and parses one batch file; `key_for` picks the
+// public key for its header (nullptr: none). On failure the report says
+// why and nothing is returned.
+std::optional<Checked> check_one(const std::string& path, std::size_t index,
+                                 const std::function<const crypto::PublicKey*(const batch::Header&)>& key_for,
                                  const batch::Limits& limits, FileReport& report) {
   auto fail = [&](const Error& e) {
     report.status = status_for(e.code);
@@ -44,10 +51,8 @@ std::optional<Checked> check_one(const std::string& path, std::size_t index, con
   const auto span = crypto::as_bytes(*bytes);
   auto header = batch::parse_header(span, limits);
   if (!header) return fail(header.error());
-  const crypto::PublicKey* key = nullptr;
-  for (const auto& k : keys)
-    if (crypto::key_id(k) == header->key_id) key = &k;
-  if (!key) return fail(make_error(ErrorCode::kUnknownKey, "no --pubkey has key id " + crypto::to_hex(header->key_id)));
+  const crypto::PublicKey* key = key_for(*header);
+  if (!key) return fail(make_error(ErrorCode::kUnknownKey, "no key has key id " + crypto::to_hex(header->key_id)));
   auto opened = batch::open(span, *key, limits);
   if (!opened) return fail(opened.error());
   Status parsed = batch::for_each_event(*opened, [](events::Event&&) {});
@@ -58,56 +63,127 @@ std::optional<Checked> check_one(const std::string& path, std::size_t index, con
   return Checked{index, *header, opened->hash};
 }
 
-// Walks each agent's batches in seq order and marks chain problems.
-void check_chains(std::vector<Checked>& checked, std::vector<FileReport>& reports) {
-  std::stable_sort(checked.begin(), checked.end(), [](const Checked& a, const Checked& b) {
-    return std::tie(a.header.agent_id, a.header.seq) < std::tie(b.header.agent_id, b.header.seq);
-  });
-  std::string agent;
-  std::optional<batch::Tip> tip;
-  std::map<uint64_t, crypto::Digest> seen;
-  for (const auto& c : checked) {
-    if (c.header.agent_id != agent) {
-      agent = c.header.agent_id;
-      tip.reset();
-      seen.clear();
+// The batches of one agent given as files. Links are rebuilt from the
+// files alone: a batch's parent is the given batch at seq - 1 whose hash is
+// its prev_hash. Every seq 1 starts a chain (an epoch); the earliest by
+// event time is the agent's first, the others are restarts.
+class AgentChains {
+ public:
+  AgentChains(std::string agent, std::vector<FileReport>& reports) : agent_(std::move(agent)), reports_(reports) {}
+
+  void check(const std::vector<const Checked*>& batches) {
+    drop_replays(batches);
+    for (const Checked* c : distinct_) {
+      by_seq_.emplace(c->header.seq, c);
+      if (c->header.seq > 1) children_[{c->header.prev_hash, c->header.seq}].push_back(c);
     }
-    const auto link = batch::classify(tip, c.header, c.hash, [&](uint64_t seq) {
-      auto it = seen.find(seq);
-      return it == seen.end() ? std::nullopt : std::optional(it->second);
-    });
-    FileReport& r = reports[c.index];
-    switch (link) {
-      case batch::Link::kFirst:
-      case batch::Link::kNext:
-        break;
-      case batch::Link::kGap:
-        r.status = "gap";
-        r.detail = "seq " + std::to_string(tip->seq + 1) + ".." + std::to_string(c.header.seq - 1) + " of agent " +
-                   agent + " missing before seq " + std::to_string(c.header.seq);
-        break;
-      case batch::Link::kFork:
-      case batch::Link::kLate:  // files are walked in seq order, so never late here
-        r.status = "fork";
-        r.detail =
-            "seq " + std::to_string(c.header.seq) + " of agent " + agent + " does not chain to the batch before it";
-        break;
-      case batch::Link::kReplay:
-        r.status = "replay";
-        r.detail = "seq " + std::to_string(c.header.seq) + " of agent " + agent + " given twice";
-        continue;  // the chain tip does not move
-      case batch::Link::kRestart:
-        r.status = "restart";
-        r.detail = "agent " + agent + " restarted its chain at seq 1";
-        seen.clear();
-        break;
-    }
-    if (link != batch::Link::kFork || c.header.seq > (tip ? tip->seq : 0)) {
-      tip = batch::Tip{c.header.seq, c.hash};
-      seen[c.header.seq] = c.hash;
+    mark_restarts();
+    mark_forks_and_gaps();
+  }
+
+ private:
+  FileReport& report(const Checked* c) { return reports_[c->index]; }
+
+  // The same bytes twice: the first given is checked, the others are replays.
+  void drop_replays(const std::vector<const Checked*>& batches) {
+    for (const Checked* c : batches) {
+      auto [it, fresh] = by_hash_.emplace(c->hash, c);
+      if (fresh) {
+        distinct_.push_back(c);
+        continue;
+      }
+      report(c).status = "replay";
+      report(c).detail = "seq " + std::to_string(c->header.seq) + " of agent " + agent_ + " given twice (also " +
+                         report(it->second).path + ")";
     }
   }
-}
+
+  const Checked* parent_of(const Checked* c) const {
+    auto it = by_hash_.find(c->header.prev_hash);
+    return it != by_hash_.end() && it->second->header.seq + 1 == c->header.seq ? it->second : nullptr;
+  }
+
+  // When a chain began: the earliest event time among its batches (an
+  // empty batch has none), then the order the files were given in.
+  std::pair<uint64_t, std::size_t> start_of(const Checked* root) const {
+    uint64_t earliest = UINT64_MAX;
+    std::vector<const Checked*> todo = {root};
+    while (!todo.empty()) {
+      const Checked* c = todo.back();
+      todo.pop_back();
+      if (c->header.first_time_ns) earliest = std::min(earliest, c->header.first_time_ns);
+      if (auto it = children_.find({c->hash, c->header.seq + 1}); it != children_.end())
+        for (const Checked* child : it->second) todo.push_back(child);
+    }
+    return {earliest, root->index};
+  }
+
+  void mark_restarts() {
+    std::vector<const Checked*> roots;
+    for (auto [it, end] = by_seq_.equal_range(1); it != end; ++it) roots.push_back(it->second);
+    std::sort(roots.begin(), roots.end(),
+              [&](const Checked* a, const Checked* b) { return start_of(a) < start_of(b); });
+    for (std::size_t i = 1; i < roots.size(); ++i) {
+      report(roots[i]).status = "restart";
+      report(roots[i]).detail = "agent " + agent_ + " restarted its chain at seq 1";
+    }
+    has_root_ = !roots.empty();
+  }
+
+  void mark_forks_and_gaps() {
+    const uint64_t lowest = distinct_.empty() ? 0 : by_seq_.begin()->first;
+    for (const Checked* c : distinct_) {
+      if (c->header.seq == 1) continue;
+      const auto& siblings = children_[{c->header.prev_hash, c->header.seq}];
+      if (siblings.size() > 1) {
+        mark_fork(c, siblings);
+      } else if (!parent_of(c)) {
+        // The lowest batch of a chain given without its seq 1 is its start.
+        if (!has_root_ && c->header.seq == lowest) {
+          report(c).detail += " (the first given: seq 1.." + std::to_string(lowest - 1) + " not given)";
+          continue;
+        }
+        mark_gap(c);
+      }
+    }
+  }
+
+  // Two batches naming the same predecessor: which one the collector stored
+  // cannot be told from the files, so both are reported, each naming the other.
+  void mark_fork(const Checked* c, const std::vector<const Checked*>& siblings) {
+    std::string others;
+    for (const Checked* s : siblings)
+      if (s != c) others += (others.empty() ? "" : ", ") + report(s).path;
+    report(c).status = "fork";
+    report(c).detail = "seq " + std::to_string(c->header.seq) + " of agent " + agent_ + " chains to the same seq " +
+                       std::to_string(c->header.seq - 1) + " as " + others;
+  }
+
+  void mark_gap(const Checked* c) {
+    const uint64_t seq = c->header.seq;
+    auto below = by_seq_.lower_bound(seq);
+    const uint64_t before = below == by_seq_.begin() ? 0 : std::prev(below)->first;
+    report(c).status = "gap";
+    if (before + 1 < seq) {
+      report(c).detail = "seq " + seq_range(before + 1, seq - 1) + " of agent " + agent_ + " missing before seq " +
+                         std::to_string(seq);
+    } else {
+      report(c).detail = "seq " + std::to_string(seq) + " of agent " + agent_ + " chains to a seq " +
+                         std::to_string(seq - 1) + " not among the files (prev_hash " +
+                         crypto::to_hex(c->header.prev_hash).substr(0, 16) + "; the seq " + std::to_string(seq - 1) +
+                         " given is another batch)";
+    }
+  }
+
+  std::string agent_;
+  std::vector<FileReport>& reports_;
+  std::vector<const Checked*> distinct_;
+  std::map<crypto::Digest, const Checked*> by_hash_;
+  std::multimap<uint64_t, const Checked*> by_seq_;
+  // By the prev_hash they name and their own seq: the batches claiming one parent.
+  std::map<std::pair<crypto::Digest, uint64_t>, std::vector<const Checked*>> children_;
+  bool has_root_ = false;
+};
 
 }  // namespace
 
@@ -115,12 +191,129 @@ std::vector<FileReport> verify_files(const std::vector<std::string>& paths, cons
                                      const batch::Limits& limits) {
   std::vector<FileReport> reports(paths.size());
   std::vector<Checked> checked;
+  auto key_for = [&](const batch::Header& h) -> const crypto::PublicKey* {
+    for (const auto& k : keys)
+      if (crypto::key_id(k) == h.key_id) return &k;
+    return nullptr;
+  };
   for (std::size_t i = 0; i < paths.size(); ++i) {
     reports[i].path = paths[i];
-    if (auto c = check_one(paths[i], i, keys, limits, reports[i])) checked.push_back(*c);
+    if (auto c = check_one(paths[i], i, key_for, limits, reports[i])) checked.push_back(*c);
   }
-  check_chains(checked, reports);
+  std::map<std::string, std::vector<const Checked*>> by_agent;
+  for (const Checked& c : checked) by_agent[c.header.agent_id].push_back(&c);
+  for (const auto& [agent, batches] : by_agent) AgentChains(agent, reports).check(batches);
   return reports;
+}
+
+// ---- the archive of a data folder ---------------------------------------------------
+
+ArchiveChecker::ArchiveChecker(std::string data_dir, std::map<std::string, crypto::PublicKey> keys,
+                               batch::Limits limits)
+    : dir_(std::move(data_dir)), keys_(std::move(keys)), limits_(limits) {}
+
+FileReport ArchiveChecker::stored(const StoredEntry& e) {
+  FileReport r;
+  r.path = dir_ + "/" + e.archive_path;
+  named_.insert(e.archive_path);
+  check_stored(e, r);
+  last_ = e;
+  have_last_ = true;
+  return r;
+}
+
+// The file first (present, authentic, the batch the store names), then
+// its place in the chain.
+void ArchiveChecker::check_stored(const StoredEntry& e, FileReport& r) {
+  std::error_code ec;
+  if (!std::filesystem::exists(r.path, ec)) {
+    r.status = "missing";
+    r.detail = "the store names this batch (agent " + e.agent_id + " seq " + std::to_string(e.seq) +
+               ") but the archive has no such file";
+    return;
+  }
+  auto key_for = [&](const batch::Header& h) -> const crypto::PublicKey* {
+    auto it = keys_.find(e.agent_id);
+    return it != keys_.end() && crypto::key_id(it->second) == h.key_id ? &it->second : nullptr;
+  };
+  auto c = check_one(r.path, 0, key_for, limits_, r);
+  if (!c) return;
+  if (c->hash != e.hash || c->header.agent_id != e.agent_id || c->header.seq != e.seq ||
+      c->header.prev_hash != e.prev_hash) {
+    r.status = "mismatch";
+    r.detail = "the file is signed as agent " + c->header.agent_id + " seq " + std::to_string(c->header.seq) +
+               " with hash " + crypto::to_hex(c->hash).substr(0, 16) + "; the store has agent " + e.agent_id + " seq " +
+               std::to_string(e.seq) + " with hash " + crypto::to_hex(e.hash).substr(0, 16);
+    return;
+  }
+  std::string detail;
+  const std::string status = check_links(e, &detail);
+  if (status == "ok") return;
+  r.status = status;
+  r.detail = detail;
+}
+
+// The chain as the store keeps it: within an epoch each batch names the one
+// stored before it, and a hole is a gap; a later epoch starts with a
+// restart. These are the collector's findings, seen from the archive.
+std::string ArchiveChecker::check_links(const StoredEntry& e, std::string* detail) {
+  const bool same_agent = have_last_ && last_.agent_id == e.agent_id;
+  const bool same_epoch = same_agent && last_.epoch == e.epoch;
+  const uint64_t before = same_epoch ? last_.seq : 0;
+  if (before + 1 < e.seq) {
+    *detail = "seq " + seq_range(before + 1, e.seq - 1) + " of agent " + e.agent_id + " (epoch " +
+              std::to_string(e.epoch) + ") missing before seq " + std::to_string(e.seq);
+    return "gap";
+  }
+  if (same_epoch && e.prev_hash != last_.hash) {
+    *detail = "seq " + std::to_string(e.seq) + " of agent " + e.agent_id + " does not chain to the stored seq " +
+              std::to_string(last_.seq);
+    return "fork";
+  }
+  if (same_agent && !same_epoch) {
+    *detail = "agent " + e.agent_id + " restarted its chain at seq 1 (epoch " + std::to_string(e.epoch) + ")";
+    return "restart";
+  }
+  return "ok";
+}
+
+void ArchiveChecker::refused(const std::string& path, std::vector<FileReport>& out) {
+  FileReport r;
+  r.path = path;
+  auto key_for = [&](const batch::Header& h) -> const crypto::PublicKey* {
+    auto it = keys_.find(h.agent_id);
+    return it != keys_.end() && crypto::key_id(it->second) == h.key_id ? &it->second : nullptr;
+  };
+  if (auto c = check_one(path, 0, key_for, limits_, r)) {
+    r.status = "refused";
+    r.detail = "agent " + c->header.agent_id + " seq " + std::to_string(c->header.seq) +
+               ": refused as a fork, kept as evidence (agents findings " + c->header.agent_id + ")";
+  }
+  out.push_back(std::move(r));
+}
+
+std::vector<FileReport> ArchiveChecker::rest() {
+  namespace sfs = std::filesystem;
+  std::vector<FileReport> out;
+  std::vector<std::string> refused_files, stored_files;
+  std::error_code ec;
+  const sfs::path root = sfs::path(dir_) / "archive";
+  for (auto it = sfs::recursive_directory_iterator(root, ec); !ec && it != sfs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file() || it->path().extension() != ".btb") continue;
+    const std::string rel = "archive/" + it->path().lexically_relative(root).string();
+    (rel.rfind("archive/refused/", 0) == 0 ? refused_files : stored_files).push_back(rel);
+  }
+  if (ec) out.push_back(FileReport{root.string(), "unreadable", ec.message()});
+  std::sort(refused_files.begin(), refused_files.end());
+  std::sort(stored_files.begin(), stored_files.end());
+  for (const auto& rel : refused_files) refused(dir_ + "/" + rel, out);
+  for (const auto& rel : stored_files) {
+    if (named_.count(rel)) continue;
+    out.push_back(FileReport{dir_ + "/" + rel, "unreferenced",
+                             "no stored batch names this file (a crash before its commit leaves these)"});
+  }
+  return out;
 }
 
 }  // namespace bt::collector::verify

@@ -96,7 +96,12 @@ Result<Header> parse_header(std::span<const uint8_t> b, const Limits& limits) {
   std::memcpy(h.key_id.data(), b.data() + offset::kKeyId, h.key_id.size());
   h.seq = load_le<uint64_t>(b.data() + offset::kSeq);
   if (h.seq == 0) return malformed("sequence number 0 (chains start at 1)" + at(offset::kSeq));
+  if (h.seq > kMaxSeq)
+    return malformed("sequence number " + std::to_string(h.seq) + " is above 2^63-1" + at(offset::kSeq));
   std::memcpy(h.prev_hash.data(), b.data() + offset::kPrevHash, h.prev_hash.size());
+  // seq 1 starts a chain: nothing comes before it to name.
+  if (h.seq == 1 && h.prev_hash != crypto::Digest{})
+    return malformed("seq 1 with a non-zero prev_hash" + at(offset::kPrevHash));
   h.first_time_ns = load_le<uint64_t>(b.data() + offset::kFirstTime);
   h.last_time_ns = load_le<uint64_t>(b.data() + offset::kLastTime);
   if (h.first_time_ns > h.last_time_ns)
@@ -203,7 +208,10 @@ Result<Sealed> Sealer::seal(uint64_t seq, const crypto::Digest& prev_hash) {
   Impl& s = *impl_;
   if (!valid_agent_id(s.agent_id))
     return make_error(ErrorCode::kInvalidArgument, "invalid agent id '" + s.agent_id + "'");
-  if (seq == 0) return make_error(ErrorCode::kInvalidArgument, "sequence numbers start at 1");
+  if (seq == 0 || seq > kMaxSeq)
+    return make_error(ErrorCode::kInvalidArgument, "sequence number " + std::to_string(seq) + " is outside 1..2^63-1");
+  if (seq == 1 && prev_hash != crypto::Digest{})
+    return make_error(ErrorCode::kInvalidArgument, "seq 1 starts a chain: its prev_hash must be zero");
   const std::string_view json = s.json.view();
   if (json.size() > std::numeric_limits<uint32_t>::max())
     return make_error(ErrorCode::kTooLarge, "batch JSON exceeds 4 GiB");

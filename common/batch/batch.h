@@ -28,6 +28,10 @@ inline constexpr uint16_t kSchemaVersion = 1;
 inline constexpr std::size_t kHeaderSize = 160;
 inline constexpr std::size_t kAgentIdMax = 64;
 inline constexpr std::size_t kSignatureSize = 64;
+// Sequence numbers run from 1 to 2^63 - 1: every valid seq fits a signed
+// 64-bit integer, so a store (SQLite INTEGER) keeps it exactly and compares
+// it as a number. A header outside the range is malformed.
+inline constexpr uint64_t kMaxSeq = static_cast<uint64_t>(INT64_MAX);
 inline constexpr std::string_view kPayloadType = "application/vnd.buildtrail.batch.v1";
 // zstd level 1: on build events it compresses both better and faster than 3
 // (26x vs 23.6x, ~450 vs ~650 ns/event; bench/batch prints the levels).

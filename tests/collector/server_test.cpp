@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "collector/archive/archive.h"
+#include "collector/ingest/rejections.h"
 #include "collector/store/store.h"
 #include "common/events/json.h"
 #include "common/fs.h"
@@ -573,4 +575,277 @@ TEST_CASE("slow clients: deadlines cut them, one address cannot take every conne
   CHECK(contains(metrics.body, "buildtrail_http_deadlines_missed_total "));
   CHECK_FALSE(contains(metrics.body, "buildtrail_http_deadlines_missed_total 0\n"));
   CHECK(get(c.url("/healthz")).status == 200);
+}
+
+// ---- issue 17: chain and archive integrity, each attack then the safe outcome -------
+
+namespace {
+
+// A batch of `agent` at `seq` naming `prev`, with `n` events from time `t`.
+batch::Sealed seal_at(const crypto::KeyPair& key, const std::string& agent, uint64_t seq, const crypto::Digest& prev,
+                      std::size_t n = 1, uint64_t t = 1795775400000000000ull) {
+  batch::Sealer s(key, agent);
+  for (auto& e : sample_events(n, agent, t)) s.add(e);
+  return s.seal(seq, prev).value();
+}
+
+crypto::Digest some_hash(const std::string& text) { return crypto::sha256(crypto::as_bytes(text)); }
+
+std::vector<collector::store::Finding> of_kind(const std::vector<collector::store::Finding>& all,
+                                               collector::store::FindingKind kind) {
+  std::vector<collector::store::Finding> out;
+  for (const auto& f : all)
+    if (f.kind == kind) out.push_back(f);
+  return out;
+}
+
+std::string write_pub(const Env& env, const crypto::KeyPair& k, const std::string& name) {
+  const std::string path = env.root + "/" + name + ".pub";
+  if (!fs::write_new_file(path, crypto::public_key_pem(k.public_key), 0644)) die("cannot write " + path);
+  return path;
+}
+
+const std::string kCollector = "collector/buildtrail-collector";
+
+}  // namespace
+
+TEST_CASE("issue 17/1: a late batch must fit both neighbours; the real batch is not a fork afterwards") {
+  using collector::store::FindingKind;
+  Env env;
+  env.add_agent(env.agent, env.key);
+  CollectorProcess c(env.data);
+  auto chain = sealed_chain(env.key, env.agent, 4);
+  REQUIRE(post(c.url("/v1/batches"), chain[0].bytes).status == 200);
+  auto r = post(c.url("/v1/batches"), chain[2].bytes);
+  CHECK(contains(r.body, "\"link\":\"gap\""));
+  // The attack: a signed seq 2' chained to seq 1, which seq 3 does not name.
+  const auto impostor = seal_at(env.key, env.agent, 2, chain[0].hash, 3);
+  r = post(c.url("/v1/batches"), impostor.bytes);
+  CHECK(r.status == 409);
+  CHECK_MESSAGE(contains(r.body, "seq 2 does not fit before the stored seq 3"), r.body);
+  // The real seq 2 is late, not a fork.
+  r = post(c.url("/v1/batches"), chain[1].bytes);
+  CHECK_MESSAGE(r.status == 200, r.body);
+  CHECK(contains(r.body, "\"link\":\"late\""));
+
+  auto all = env.findings(env.agent);
+  auto forks = of_kind(all, FindingKind::kFork);
+  REQUIRE(forks.size() == 1);
+  CHECK(forks[0].seq_from == 2);
+  const std::string refused = collector::archive::Archive::refused_path(impostor.hash);
+  CHECK_MESSAGE(contains(forks[0].detail, "refused, kept in " + refused), forks[0].detail);
+  // Item 4: the gap finding follows: seq 2 arrived, nothing is missing.
+  auto gaps = of_kind(all, FindingKind::kGap);
+  REQUIRE(gaps.size() == 1);
+  CHECK(gaps[0].resolved_ns != 0);
+  CHECK(contains(gaps[0].note, "seq 2 arrived late; nothing is missing any more"));
+  auto shown = run_command(build_path(kCollector) + " agents findings --data " + env.data + " " + env.agent);
+  CHECK_MESSAGE(contains(shown.output, "resolved 20"), shown.output);
+
+  // Item 3: the refused batch is evidence, kept apart from the stored archive.
+  CHECK(std::filesystem::exists(env.data + "/" + refused));
+  CHECK_FALSE(std::filesystem::exists(env.data + "/" + collector::archive::Archive::relative_path(impostor.hash)));
+  // Sent again: the same answer, no second finding.
+  CHECK(post(c.url("/v1/batches"), impostor.bytes).status == 409);
+  CHECK(of_kind(env.findings(env.agent), FindingKind::kFork).size() == 1);
+
+  // Minor: seq = tip + 1 with the wrong prev_hash says what is wrong.
+  REQUIRE(post(c.url("/v1/batches"), chain[3].bytes).status == 200);
+  const auto broken = seal_at(env.key, env.agent, 5, some_hash("not seq 4"));
+  r = post(c.url("/v1/batches"), broken.bytes);
+  CHECK(r.status == 409);
+  CHECK_MESSAGE(contains(r.body, "seq 5 does not chain to the stored seq 4: its prev_hash"), r.body);
+  CHECK_FALSE(contains(r.body, "already has a different batch"));
+}
+
+TEST_CASE("issue 17/2: sequence bounds, first contact above seq 1, no fresh start after a collector restart") {
+  using collector::store::FindingKind;
+  Env env;
+  env.add_agent(env.agent, env.key);
+  const auto late_key = test_key(31);
+  env.add_agent("agent-late", late_key);
+  CollectorProcess c(env.data);
+  for (uint64_t seq : {~uint64_t{0}, batch::kMaxSeq + 1}) {
+    batch::Header h;
+    h.agent_id = env.agent;
+    h.key_id = crypto::key_id(env.key.public_key);
+    h.seq = seq;
+    auto r = post(c.url("/v1/batches"), batch::encode_signed(h, "", env.key));
+    CHECK(r.status == 400);
+    CHECK_MESSAGE(contains(r.body, "is above 2^63-1"), r.body);
+  }
+  CHECK(env.stats().batches == 0);
+
+  // First contact at seq 500: stored, with the missing 1..499 as a finding.
+  auto r = post(c.url("/v1/batches"), seal_at(late_key, "agent-late", 500, some_hash("499")).bytes);
+  CHECK_MESSAGE(r.status == 200, r.body);
+  auto first = env.findings("agent-late");
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].kind == FindingKind::kGap);
+  CHECK(first[0].seq_from == 1);
+  CHECK(first[0].seq_to == 499);
+  CHECK(contains(first[0].detail, "first batch received is seq 500"));
+
+  // The largest seq is stored as itself.
+  auto chain = sealed_chain(env.key, env.agent, 1);
+  REQUIRE(post(c.url("/v1/batches"), chain[0].bytes).status == 200);
+  r = post(c.url("/v1/batches"), seal_at(env.key, env.agent, batch::kMaxSeq, some_hash("far")).bytes);
+  CHECK_MESSAGE(r.status == 200, r.body);
+  CHECK(contains(r.body, "\"seq\":9223372036854775807"));
+  // After a restart of the collector the agent is not new: seq 2 must
+  // still chain to the stored seq 1.
+  REQUIRE(c.stop(SIGTERM) == 0);
+  REQUIRE(c.start());
+  {
+    auto st = collector::store::open_sqlite(env.data, {true, 5000}).value();
+    CHECK(st->agent(env.agent).value()->last_seq == batch::kMaxSeq);
+  }
+  r = post(c.url("/v1/batches"), seal_at(env.key, env.agent, 2, some_hash("random")).bytes);
+  CHECK(r.status == 409);
+  CHECK_MESSAGE(contains(r.body, "does not chain to the stored seq 1"), r.body);
+  // A late batch whose neighbours are both missing is stored, and the gap
+  // finding around it stays open on both sides.
+  r = post(c.url("/v1/batches"), seal_at(env.key, env.agent, 3, some_hash("random")).bytes);
+  CHECK_MESSAGE(contains(r.body, "\"link\":\"late\""), r.body);
+  auto gaps = of_kind(env.findings(env.agent), FindingKind::kGap);
+  REQUIRE(gaps.size() == 2);
+  CHECK(gaps[0].seq_from == 2);
+  CHECK(gaps[0].seq_to == 2);
+  CHECK(gaps[0].resolved_ns == 0);
+  CHECK(gaps[1].seq_from == 4);
+  CHECK(gaps[1].seq_to == batch::kMaxSeq - 1);
+}
+
+TEST_CASE("issue 17/3: verify over the archive gives the collector's verdicts") {
+  Env env;
+  env.add_agent(env.agent, env.key);
+  CollectorProcess c(env.data);
+  auto chain = sealed_chain(env.key, env.agent, 3);
+  for (const auto& b : chain) REQUIRE(post(c.url("/v1/batches"), b.bytes).status == 200);
+  const auto fork = seal_at(env.key, env.agent, 2, chain[0].hash, 2);
+  REQUIRE(post(c.url("/v1/batches"), fork.bytes).status == 409);
+  // The agent lost its state an hour later and starts over.
+  const uint64_t later = 1795775400000000000ull + 3600ull * 1000000000;
+  const auto again1 = seal_at(env.key, env.agent, 1, crypto::Digest{}, 2, later);
+  const auto again2 = seal_at(env.key, env.agent, 2, again1.hash, 2, later + 1000000);
+  REQUIRE(contains(post(c.url("/v1/batches"), again1.bytes).body, "\"link\":\"restart\""));
+  REQUIRE(post(c.url("/v1/batches"), again2.bytes).status == 200);
+
+  const std::string pub = write_pub(env, env.key, "agent");
+  auto line_of = [](const std::string& output, const crypto::Digest& hash) {
+    const std::string name = crypto::to_hex(hash) + ".btb: ";
+    const auto at = output.find(name);
+    return at == std::string::npos ? std::string() : output.substr(at + name.size(), output.find('\n', at) - at);
+  };
+  // The stored archive alone, by shell glob: refused batches are not in it.
+  auto files = run_command(build_path(kCollector) + " verify --pubkey " + pub + " " + env.data + "/archive/*/*.btb");
+  CHECK(files.exit_code == 1);  // the restart is a finding
+  CHECK_MESSAGE(contains(files.output, "verified 5 batches: 4 ok, 1 with problems"), files.output);
+  CHECK(line_of(files.output, chain[0].hash).rfind("ok", 0) == 0);  // the real seq 1 is not a restart
+  CHECK(line_of(files.output, chain[1].hash).rfind("ok", 0) == 0);  // the stored seq 2 is not a fork
+  CHECK(line_of(files.output, again1.hash).rfind("restart", 0) == 0);
+  CHECK_FALSE(contains(files.output, crypto::to_hex(fork.hash)));
+
+  // The whole data folder, against the store.
+  auto data = run_command(build_path(kCollector) + " verify --data " + env.data);
+  CHECK(data.exit_code == 1);
+  CHECK_MESSAGE(contains(data.output, "verified 5 stored batches: 4 ok, 1 with problems; 1 refused kept as evidence"),
+                data.output);
+  CHECK(line_of(data.output, chain[1].hash).rfind("ok", 0) == 0);
+  CHECK(line_of(data.output, again1.hash).rfind("restart", 0) == 0);
+  CHECK(line_of(data.output, fork.hash).rfind("refused", 0) == 0);
+}
+
+TEST_CASE("issue 17/5: revocation is of the key, under any id") {
+  Env env;
+  CollectorProcess c(env.data);
+  const std::string tok = env.token(3);
+  REQUIRE(post(c.url("/v1/enroll"), enroll_body(tok, "agent-k1", env.key)).status == 200);
+  env.add_agent("agent-k2", env.key);  // the same key under a second id
+  auto revoke = run_command(build_path(kCollector) + " agents revoke --data " + env.data + " agent-k1");
+  REQUIRE_MESSAGE(revoke.exit_code == 0, revoke.output);
+  CHECK(revoke.output == "revoked agent-k1 and its key (also held by agent-k2)\n");
+
+  // The attack: enroll the revoked key again under a new id with a token.
+  auto r = post(c.url("/v1/enroll"), enroll_body(tok, "agent-k3", env.key));
+  CHECK(r.status == 403);
+  CHECK_MESSAGE(contains(r.body, "this public key is revoked"), r.body);
+  // And send as the other id that holds it.
+  r = post(c.url("/v1/batches"), sealed_chain(env.key, "agent-k2", 1)[0].bytes);
+  CHECK(r.status == 403);
+  CHECK(contains(r.body, "revoked"));
+  auto add = run_command(build_path(kCollector) + " agents add --data " + env.data + " --pubkey " +
+                         write_pub(env, env.key, "k") + " --id agent-k4");
+  CHECK(add.exit_code == 1);
+  CHECK(contains(add.output, "revoked"));
+  // The refusals spent no token use: another key still enrolls with it.
+  CHECK(post(c.url("/v1/enroll"), enroll_body(tok, "agent-k5", test_key(77))).status == 200);
+  CHECK(env.stats().batches == 0);
+}
+
+TEST_CASE("issue 17/6: refused signers become findings of the claimed agent, rate-limited") {
+  using collector::store::FindingKind;
+  Env env;
+  env.add_agent("agent-a", env.key);
+  const auto key_b = test_key(41), key_r = test_key(42), stranger = test_key(43);
+  env.add_agent("agent-b", key_b);
+  env.add_agent("agent-r", key_r);
+  REQUIRE(collector::store::open_sqlite(env.data).value()->revoke_agent("agent-r").ok());
+  CollectorProcess c(env.data);
+  // A flood: bad signatures, a key that is not the agent's, a revoked agent,
+  // and ids nobody enrolled.
+  for (int i = 0; i < 25; ++i) {
+    std::string bad = seal_at(env.key, "agent-a", 1, crypto::Digest{}, 1, 1795775400000000000ull + i).bytes;
+    bad[bad.size() - 1] ^= 1;
+    CHECK(post(c.url("/v1/batches"), bad).status == 403);
+    CHECK(post(c.url("/v1/batches"), seal_at(stranger, "agent-b", 1, crypto::Digest{}).bytes).status == 403);
+    CHECK(post(c.url("/v1/batches"), seal_at(key_r, "agent-r", 1, crypto::Digest{}).bytes).status == 403);
+    CHECK(post(c.url("/v1/batches"), seal_at(stranger, "agent-nobody-" + std::to_string(i), 1, crypto::Digest{}).bytes)
+              .status == 401);
+  }
+  auto one = [&](const std::string& id, const std::string& why) {
+    auto found = env.findings(id);
+    REQUIRE_MESSAGE(found.size() == 1, id);
+    CHECK(found[0].kind == FindingKind::kRejected);
+    CHECK_MESSAGE(contains(found[0].detail, why), found[0].detail);
+  };
+  one("agent-a", "signature");
+  one("agent-b", "is not the enrolled key of agent 'agent-b'");
+  one("agent-r", "agent 'agent-r' is revoked");
+  CHECK(env.findings("agent-nobody-1").empty());
+  CHECK(env.stats().findings == 3);
+  auto m = get(c.url("/metrics"));
+  CHECK(contains(m.body, "buildtrail_integrity_findings_total{kind=\"rejected\"} 3"));
+  CHECK(contains(m.body, "buildtrail_batches_rejected_total{reason=\"bad_signature\"} 50"));
+}
+
+TEST_CASE("the rejection limiter: one finding per agent per interval, a global cap, and a count of the rest") {
+  collector::ingest::RejectionLimiter limiter({.interval_ns = 100, .max_per_interval = 2});
+  auto a = limiter.admit("agent-a", 1000);
+  CHECK(a.record);
+  CHECK(a.held_back == 0);
+  CHECK_FALSE(limiter.admit("agent-a", 1001).record);
+  CHECK_FALSE(limiter.admit("agent-a", 1050).record);
+  CHECK(limiter.admit("agent-b", 1060).record);
+  CHECK_FALSE(limiter.admit("agent-c", 1070).record);  // the global cap
+  a = limiter.admit("agent-a", 1101);
+  CHECK(a.record);
+  CHECK(a.held_back == 2);
+  auto c = limiter.admit("agent-c", 1150);
+  CHECK(c.record);
+  CHECK(c.held_back == 1);
+}
+
+TEST_CASE("issue 17, minor: enrollment tells a caller with a bogus token nothing about who is enrolled") {
+  Env env;
+  CollectorProcess c(env.data);
+  REQUIRE(post(c.url("/v1/enroll"), enroll_body(env.token(), "agent-p", env.key)).status == 200);
+  // Probe: an enrolled id and an unknown one, another key, a bogus token.
+  auto enrolled = post(c.url("/v1/enroll"), enroll_body("bogus", "agent-p", test_key(51)));
+  auto unknown = post(c.url("/v1/enroll"), enroll_body("bogus", "agent-q", test_key(51)));
+  CHECK(enrolled.status == 401);
+  CHECK(enrolled.status == unknown.status);
+  CHECK(enrolled.body == unknown.body);
+  // With a valid token the truth.
+  CHECK(post(c.url("/v1/enroll"), enroll_body(env.token(), "agent-p", test_key(51))).status == 409);
 }

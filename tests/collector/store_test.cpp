@@ -2,6 +2,7 @@
 // of batches (all or nothing), reading back builds, events and findings,
 // hostile text, and a writer and a read-only reader side by side.
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 #include <time.h>
 
 #include <atomic>
@@ -83,6 +84,11 @@ struct Fixture {
     return out;
   }
 };
+
+std::optional<crypto::Digest> hash_at(store::Store& db, const std::string& agent, uint64_t epoch, uint64_t seq) {
+  auto link = db.batch_link(agent, epoch, seq).value();
+  return link ? std::optional(link->hash) : std::nullopt;
+}
 
 uint64_t thread_cpu_ns() {
   timespec ts{};
@@ -343,9 +349,9 @@ TEST_CASE("commit: builds, events, findings, chain state and stats") {
   CHECK(f.db->findings("").value().size() == 3);
   CHECK(f.db->findings("never-enrolled").value()[0].kind == store::FindingKind::kRejected);
 
-  CHECK(f.db->batch_hash("agent-a", 1, 2).value() == std::optional(r2.hash));
-  CHECK_FALSE(f.db->batch_hash("agent-a", 1, 4).value().has_value());
-  CHECK_FALSE(f.db->batch_hash("agent-a", 2, 2).value().has_value());
+  CHECK(hash_at(*f.db, "agent-a", 1, 2) == std::optional(r2.hash));
+  CHECK_FALSE(hash_at(*f.db, "agent-a", 1, 4).has_value());
+  CHECK_FALSE(hash_at(*f.db, "agent-a", 2, 2).has_value());
 
   auto st = f.db->stats().value();
   CHECK(st.agents == 1);
@@ -369,8 +375,8 @@ TEST_CASE("commit: the chain tip only moves forward; a restart starts an epoch")
   a = f.db->agent("agent-a").value().value();
   CHECK(a.epoch == 2);
   CHECK(a.last_seq == 1);
-  CHECK(f.db->batch_hash("agent-a", 2, 1).value().has_value());
-  CHECK(f.db->batch_hash("agent-a", 1, 4).value().has_value());
+  CHECK(hash_at(*f.db, "agent-a", 2, 1).has_value());
+  CHECK(hash_at(*f.db, "agent-a", 1, 4).has_value());
 }
 
 TEST_CASE("commit: all or nothing") {
@@ -423,7 +429,7 @@ TEST_CASE("commit: all or nothing") {
   auto s = f.db->commit({record("agent-a", 2, evs), record("agent-a", 1, evs)});
   REQUIRE_FALSE(s.ok());
   CHECK(f.db->stats().value().batches == 1);
-  CHECK(f.db->batch_hash("agent-a", 1, 2).value() == std::nullopt);
+  CHECK(hash_at(*f.db, "agent-a", 1, 2) == std::nullopt);
 }
 
 TEST_CASE("the index holds no argv, and redacts what an agent's redaction missed") {
@@ -628,4 +634,213 @@ TEST_CASE("timing: group commits of 20 batches x 5000 events") {
       "store commit: %.0f events/s (wall, durable), %.0f events/s per CPU second, "
       "%.0f bytes/event on disk (%d commits of %d batches x %d events)\n",
       n / wall, n / (double(cpu_ns) / 1e9), double(st.db_bytes) / n, kCommits, kBatches, kEvents);
+}
+
+// ---- issue 17: findings follow the truth, keys are revoked, seqs are exact ----------
+
+TEST_CASE("a late batch narrows, splits and resolves the gap finding it falls in") {
+  Fixture f;
+  f.add_agent("agent-a");
+  auto evs = testing::sample_events(1, "agent-a");
+  auto gap_batch = record("agent-a", 8, evs);
+  store::Finding gap;
+  gap.kind = store::FindingKind::kGap;
+  gap.seq_from = 2;
+  gap.seq_to = 7;
+  gap.time_to_ns = kT0 + 8;
+  gap.detail = "batches 2..7 never arrived";
+  gap_batch.findings.push_back(gap);
+  REQUIRE(f.db->commit({record("agent-a", 1, evs), gap_batch}).ok());
+  auto late = [&](uint64_t seq) {
+    auto r = record("agent-a", seq, evs);
+    r.late = true;
+    REQUIRE(f.db->commit({r}).ok());
+    return f.db->findings("agent-a").value();
+  };
+  auto one = late(2);  // the bottom end
+  REQUIRE(one.size() == 1);
+  CHECK(one[0].seq_from == 3);
+  CHECK(one[0].seq_to == 7);
+  CHECK(one[0].resolved_ns == 0);
+  CHECK(one[0].updated_ns != 0);
+  CHECK(one[0].detail == "batches 2..7 never arrived");
+  CHECK(one[0].note == "seq 2 arrived late; 3..7 still missing");
+  CHECK(one[0].time_from_ns == evs[0].time_ns);  // closes in on what arrived
+
+  auto top = late(7);
+  REQUIRE(top.size() == 1);
+  CHECK(top[0].seq_to == 6);
+  auto split = late(4);  // inside: two findings
+  REQUIRE(split.size() == 2);
+  CHECK(split[0].seq_from == 3);
+  CHECK(split[0].seq_to == 3);
+  CHECK(split[1].seq_from == 5);
+  CHECK(split[1].seq_to == 6);
+  CHECK(split[1].detail == split[0].detail);
+  CHECK(split[1].recorded_ns == split[0].recorded_ns);
+  CHECK(split[1].note.find("split from finding " + std::to_string(split[0].id)) != std::string::npos);
+  CHECK(f.db->agent("agent-a").value()->findings == 2);
+  CHECK(f.db->agent("agent-a").value()->open_findings == 2);
+
+  late(3);
+  late(5);
+  auto after = late(6);
+  REQUIRE(after.size() == 2);
+  for (const auto& g : after) {
+    CHECK(g.resolved_ns != 0);
+    CHECK(g.note.find("nothing is missing any more") != std::string::npos);
+  }
+  CHECK(f.db->agent("agent-a").value()->open_findings == 0);
+
+  // A batch of another epoch at the same seq fills nothing.
+  auto other_epoch = record("agent-a", 9, evs, 2);
+  store::Finding gap2 = gap;
+  gap2.seq_from = gap2.seq_to = 1;
+  gap2.detail = "epoch 2 without its seq 1";
+  other_epoch.findings.push_back(gap2);
+  REQUIRE(f.db->commit({other_epoch}).ok());
+  auto stray = record("agent-a", 10, evs);  // epoch 1, unrelated
+  stray.late = true;
+  REQUIRE(f.db->commit({stray}).ok());
+  CHECK(f.db->findings("agent-a").value().back().resolved_ns == 0);
+}
+
+TEST_CASE("revocation is of the key: every id holding it, and no enrollment with it again") {
+  Fixture f;
+  f.add_agent("agent-a", 1);
+  f.add_agent("agent-b", 1);  // the same key under a second id
+  f.add_agent("agent-c", 2);
+  auto revoked = f.db->revoke_agent("agent-a");
+  REQUIRE(revoked.ok());
+  CHECK(*revoked == std::vector<std::string>{"agent-a", "agent-b"});
+  CHECK(f.db->agent("agent-b").value()->revoked);
+  CHECK_FALSE(f.db->agent("agent-c").value()->revoked);
+
+  store::Agent again;
+  again.id = "agent-new";
+  again.public_key.fill(1);
+  auto add = f.db->add_agent(again);
+  REQUIRE_FALSE(add.ok());
+  CHECK(add.error().code == ErrorCode::kForbidden);
+  CHECK(add.error().message.find("revoked (as agent 'agent-a')") != std::string::npos);
+
+  REQUIRE(f.db->add_token({"tok", kT0 + 1000, 1}).ok());
+  auto enrolled = f.db->enroll(again, "tok", kT0);
+  REQUIRE_FALSE(enrolled.ok());
+  CHECK(enrolled.error().code == ErrorCode::kForbidden);
+  CHECK_FALSE(f.db->agent("agent-new").value().has_value());
+  // The refusal spent no use of the token.
+  store::Agent fresh;
+  fresh.id = "agent-fresh";
+  fresh.public_key.fill(5);
+  CHECK(f.db->enroll(fresh, "tok", kT0).ok());
+  CHECK_FALSE(f.db->use_token("tok", kT0).ok());
+}
+
+TEST_CASE("enroll: without a valid token nothing tells whether an id is enrolled") {
+  Fixture f;
+  f.add_agent("agent-a", 1);
+  f.add_agent("agent-r", 2);
+  REQUIRE(f.db->revoke_agent("agent-r").ok());
+  store::Agent other_key;
+  other_key.id = "agent-a";
+  other_key.public_key.fill(9);
+  store::Agent nobody = other_key;
+  nobody.id = "agent-nobody";
+  store::Agent revoked_same_key;
+  revoked_same_key.id = "agent-r";
+  revoked_same_key.public_key.fill(2);
+  for (const store::Agent* a : {&other_key, &nobody, &revoked_same_key}) {
+    auto s = f.db->enroll(*a, "bogus", kT0);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().code == ErrorCode::kNotFound);
+  }
+  // With a valid token the truth, and the token is kept.
+  REQUIRE(f.db->add_token({"good", kT0 + 1000, 1}).ok());
+  CHECK(f.db->enroll(other_key, "good", kT0).error().code == ErrorCode::kConflict);
+  CHECK(f.db->enroll(revoked_same_key, "good", kT0).error().code == ErrorCode::kForbidden);
+  // The same key again needs no token at all.
+  store::Agent same;
+  same.id = "agent-a";
+  same.public_key.fill(1);
+  same.inventory.hostname = "renamed";
+  CHECK(f.db->enroll(same, "", kT0).ok());
+  CHECK(f.db->agent("agent-a").value()->inventory.hostname == "renamed");
+  CHECK(f.db->use_token("good", kT0).ok());
+}
+
+TEST_CASE("sequence numbers up to 2^63-1 are stored exactly; beyond are refused") {
+  Fixture f;
+  f.add_agent("agent-a");
+  auto evs = testing::sample_events(1, "agent-a");
+  REQUIRE(f.db->commit({record("agent-a", batch::kMaxSeq, evs)}).ok());
+  auto too_big = f.db->commit({record("agent-a", batch::kMaxSeq + 1, evs)});
+  REQUIRE_FALSE(too_big.ok());
+  CHECK(too_big.error().code == ErrorCode::kInvalidArgument);
+  f.db.reset();
+  f.db = store::open_sqlite(f.dir).value();
+  CHECK(f.db->agent("agent-a").value()->last_seq == batch::kMaxSeq);
+  const auto rec = record("agent-a", batch::kMaxSeq, evs);
+  CHECK(hash_at(*f.db, "agent-a", 1, batch::kMaxSeq) == std::optional(rec.hash));
+  CHECK(f.db->has_batch(rec.hash).value());
+  CHECK_FALSE(f.db->has_batch(record("agent-a", 1, evs).hash).value());
+  std::vector<uint64_t> seqs;
+  REQUIRE(f.db->for_each_batch([&](const store::StoredBatch& b) {
+                seqs.push_back(b.seq);
+                CHECK(b.archive_path == rec.archive_path);
+                return true;
+              })
+              .ok());
+  CHECK(seqs == std::vector<uint64_t>{batch::kMaxSeq});
+}
+
+TEST_CASE("a version 1 store is upgraded in place") {
+  const std::string dir = testing::make_temp_dir("store-v1");
+  {
+    auto sql = fs::read_file(testing::env_or("BUILDTRAIL_SRC", ".") + std::string("/tests/data/store-v1.sql"), 1 << 20);
+    REQUIRE(sql.ok());
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir + "/buildtrail.db").c_str(), &db) == SQLITE_OK);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, sql->c_str(), nullptr, nullptr, &err);
+    CHECK_MESSAGE(rc == SQLITE_OK, (err ? err : ""));
+    sqlite3_free(err);
+    sqlite3_close(db);
+  }
+  // A reader cannot upgrade it and says how.
+  auto ro = store::open_sqlite(dir, {.read_only = true});
+  REQUIRE_FALSE(ro.ok());
+  CHECK_MESSAGE(ro.error().message.find("schema version 1; run serve") != std::string::npos, ro.error().message);
+
+  auto db = store::open_sqlite(dir).value();
+  // The revoked key takes its other id with it.
+  CHECK(db->agent("agent-a").value()->revoked);
+  CHECK(db->agent("agent-b").value()->revoked);
+  store::Agent again;
+  again.id = "agent-z";
+  again.public_key.fill(1);
+  CHECK(db->add_agent(again).error().code == ErrorCode::kForbidden);
+  // A tip stored from seq 2^64-1 (as -1) is the highest valid seq again.
+  CHECK(db->agent("agent-c").value()->last_seq == 1);
+  // Gap findings that late batches had filled: 2..4 keeps 4, 7 is
+  // resolved, 9..14 loses 12 and splits.
+  auto found = db->findings("agent-d").value();
+  REQUIRE(found.size() == 4);
+  CHECK(found[0].seq_from == 4);
+  CHECK(found[0].seq_to == 4);
+  CHECK(found[0].resolved_ns == 0);
+  CHECK(found[1].resolved_ns != 0);
+  CHECK(found[2].seq_from == 9);
+  CHECK(found[2].seq_to == 11);
+  CHECK(found[3].seq_from == 13);
+  CHECK(found[3].seq_to == 14);
+  CHECK(found[3].detail == "batches 9..14 never arrived");
+  auto d = db->agent("agent-d").value().value();
+  CHECK(d.findings == 4);
+  CHECK(d.open_findings == 3);
+  db.reset();
+  // Reopened: version 2, nothing to do.
+  auto again_ro = store::open_sqlite(dir, {.read_only = true});
+  REQUIRE_MESSAGE(again_ro.ok(), (again_ro.ok() ? "" : again_ro.error().message));
+  CHECK((*again_ro)->findings("agent-d").value().size() == 4);
 }

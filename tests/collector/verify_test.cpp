@@ -116,6 +116,53 @@ TEST_CASE("each problem is reported per file with a non-zero exit") {
   }
 }
 
+// The chain is rebuilt from the files' own links, so an archive holding a
+// restart reads as the collector stored it (issue 17, item 3).
+TEST_CASE("restarts are told from the first chain by event time, whatever order the files come in") {
+  Fixture f;
+  batch::Sealer later(f.key, "agent-a");
+  const uint64_t t = 1795775400000000000ull + 3600ull * 1000000000;
+  for (auto& e : testing::sample_events(2, "agent-a", t)) later.add(e);
+  const auto restart = later.seal(1, crypto::Digest{}).value();
+  for (auto& e : testing::sample_events(2, "agent-a", t + 1000000)) later.add(e);
+  const auto restart2 = later.seal(2, restart.hash).value();
+  const std::string r1 = f.write("r1.btb", restart.bytes), r2 = f.write("r2.btb", restart2.bytes);
+  auto r = f.verify({r2, r1, f.files[2], f.files[1], f.files[0]});
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find(f.files[0] + ": ok") != std::string::npos);
+  CHECK(r.output.find(r1 + ": restart") != std::string::npos);
+  CHECK(r.output.find(r2 + ": ok") != std::string::npos);
+  CHECK(r.output.find("4 ok, 1 with problems") != std::string::npos);
+}
+
+TEST_CASE("two batches naming the same predecessor are both forks, each naming the other") {
+  Fixture f;
+  batch::Sealer other(f.key, "agent-a");
+  other.add(testing::sample_events(1, "agent-a")[0]);
+  const auto forked = other.seal(3, crypto::sha256(crypto::as_bytes(f.read(1)))).value();
+  const std::string path = f.write("fork3.btb", forked.bytes);
+  auto r = f.verify({f.files[0], f.files[1], f.files[2], path});
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find(path + ": fork (seq 3 of agent agent-a chains to the same seq 2 as " + f.files[2]) !=
+        std::string::npos);
+  CHECK(r.output.find(f.files[2] + ": fork (seq 3 of agent agent-a chains to the same seq 2 as " + path) !=
+        std::string::npos);
+}
+
+TEST_CASE("part of a chain verifies; a link to a batch not given is a gap") {
+  Fixture f;
+  auto tail = f.verify({f.files[2], f.files[3], f.files[4]});
+  CHECK_MESSAGE(tail.exit_code == 0, tail.output);
+  CHECK(tail.output.find("(agent agent-a seq 3, 5 events (the first given: seq 1..2 not given))") != std::string::npos);
+  batch::Sealer other(f.key, "agent-a");
+  const auto stray = other.seal(3, crypto::sha256(crypto::as_bytes("not seq 2"))).value();
+  const std::string path = f.write("stray3.btb", stray.bytes);
+  auto r = f.verify({f.files[0], f.files[1], path});
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find(path + ": gap (seq 3 of agent agent-a chains to a seq 2 not among the files") !=
+        std::string::npos);
+}
+
 TEST_CASE("usage errors are one line and exit 2") {
   Fixture f;
   auto r = run_command(f.collector + " verify --bogus x");

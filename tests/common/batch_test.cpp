@@ -257,6 +257,36 @@ TEST_CASE("agent ids with path or NUL bytes are refused at the header") {
   }
 }
 
+TEST_CASE("sequence numbers outside 1..2^63-1 and a seq 1 naming a predecessor are malformed") {
+  const auto key = testing::test_key();
+  const std::string payload = compress("");
+  auto parse = [&](uint64_t seq, const crypto::Digest& prev) {
+    auto h = header_for(key, "", payload.size(), 0);
+    h.seq = seq;
+    h.prev_hash = prev;
+    return batch::parse_header(crypto::as_bytes(batch::encode_signed(h, payload, key)));
+  };
+  crypto::Digest some{};
+  some[3] = 1;
+  for (uint64_t seq : {uint64_t{0}, batch::kMaxSeq + 1, ~uint64_t{0}}) {
+    CAPTURE(seq);
+    auto r = parse(seq, some);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::kMalformed);
+    CHECK(r.error().message.find("offset 88") != std::string::npos);
+  }
+  CHECK(parse(batch::kMaxSeq, some).value().seq == batch::kMaxSeq);
+  CHECK(batch::kMaxSeq == 9223372036854775807ull);
+  auto first = parse(1, some);
+  REQUIRE_FALSE(first.ok());
+  CHECK(first.error().message.find("seq 1 with a non-zero prev_hash") != std::string::npos);
+  CHECK(parse(1, crypto::Digest{}).ok());
+  // The sealer refuses to make them at all.
+  batch::Sealer sealer(key, kAgent);
+  CHECK_FALSE(sealer.seal(batch::kMaxSeq + 1, some).ok());
+  CHECK_FALSE(sealer.seal(1, some).ok());
+}
+
 TEST_CASE("size limits are enforced from the header before any work") {
   const auto key = testing::test_key();
   const auto sealed = small_batch(key, 40);

@@ -41,8 +41,9 @@ TEST_CASE("committed test vectors verify and chain") {
     std::size_t n = 0;
     REQUIRE(batch::for_each_event(*opened, [&](events::Event&&) { ++n; }));
     CHECK(n == count);
-    const auto link = batch::classify(tip, opened->header, opened->hash, [](uint64_t) { return std::nullopt; });
-    CHECK((link == (tip ? batch::Link::kNext : batch::Link::kFirst)));
+    const auto verdict = batch::classify(tip, opened->header, opened->hash,
+                                         [](uint64_t) -> std::optional<batch::Stored> { return std::nullopt; });
+    CHECK((verdict.link == (tip ? batch::Link::kNext : batch::Link::kFirst)));
     tip = batch::Tip{seq, opened->hash};
     ++batches;
   }

@@ -23,7 +23,10 @@ namespace bt::collector::store {
 
 namespace {
 
-constexpr int64_t kSchemaVersion = 1;
+// Version 2: findings follow the truth (epoch, resolved_ns, updated_ns,
+// note), revoked keys, batches by hash. migrate_1_to_2() upgrades a
+// version 1 store in place.
+constexpr int64_t kSchemaVersion = 2;
 constexpr std::size_t kBuildCacheMax = 100000;  // ids of builds remembered across commits
 // 16 KiB pages: fewer B-tree splits and WAL frames per event than 4 KiB.
 // Takes effect when the database is created.
@@ -61,6 +64,12 @@ CREATE TABLE IF NOT EXISTS agents (
   findings      INTEGER NOT NULL DEFAULT 0
 ) STRICT, WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS revoked_keys (
+  public_key  BLOB PRIMARY KEY,
+  revoked_ns  INTEGER NOT NULL,
+  agent_id    TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS tokens (
   sha256      TEXT PRIMARY KEY,
   created_ns  INTEGER NOT NULL,
@@ -85,6 +94,7 @@ CREATE TABLE IF NOT EXISTS batches (
   UNIQUE (agent_id, epoch, seq)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS batches_last ON batches(last_ns);
+CREATE INDEX IF NOT EXISTS batches_hash ON batches(hash);
 
 CREATE TABLE IF NOT EXISTS builds (
   id          INTEGER PRIMARY KEY,
@@ -149,9 +159,15 @@ CREATE TABLE IF NOT EXISTS findings (
   time_to_ns   INTEGER NOT NULL,
   recorded_ns  INTEGER NOT NULL,
   batch        INTEGER REFERENCES batches(id),
-  detail       TEXT NOT NULL
+  detail       TEXT NOT NULL,
+  epoch        INTEGER NOT NULL DEFAULT 0,
+  resolved_ns  INTEGER NOT NULL DEFAULT 0,
+  updated_ns   INTEGER NOT NULL DEFAULT 0,
+  note         TEXT NOT NULL DEFAULT ''
 ) STRICT;
 CREATE INDEX IF NOT EXISTS findings_agent ON findings(agent_id, id);
+CREATE INDEX IF NOT EXISTS findings_open_gaps ON findings(agent_id, epoch, seq_from)
+  WHERE kind = 'gap' AND resolved_ns = 0;
 
 INSERT OR IGNORE INTO meta(key, value) VALUES ('agents_rev', 0), ('events', 0), ('batches', 0);
 )sql";
@@ -408,14 +424,17 @@ class SqliteStore final : public Store {
   Result<std::optional<Agent>> agent(const std::string& id) override;
   Result<std::vector<Agent>> agents() override;
   Status add_agent(const Agent& agent) override;
-  Status revoke_agent(const std::string& id) override;
+  Status enroll(const Agent& agent, const std::string& token, uint64_t now_ns) override;
+  Result<std::vector<std::string>> revoke_agent(const std::string& id) override;
   Status add_token(const Token& token) override;
   Status use_token(const std::string& secret, uint64_t now_ns) override;
   Result<uint64_t> agents_revision() override;
 
   Status commit(const std::vector<BatchRecord>& batches) override;
   Status record_finding(const Finding& finding) override;
-  Result<std::optional<crypto::Digest>> batch_hash(const std::string& agent_id, uint64_t epoch, uint64_t seq) override;
+  Result<std::optional<batch::Stored>> batch_link(const std::string& agent_id, uint64_t epoch, uint64_t seq) override;
+  Result<bool> has_batch(const crypto::Digest& hash) override;
+  Status for_each_batch(const std::function<bool(const StoredBatch&)>& on_batch) override;
 
   Result<std::vector<BuildRow>> builds(const BuildFilter& filter) override;
   Result<std::optional<BuildRow>> build(const std::string& ci_build_id) override;
@@ -491,10 +510,25 @@ class SqliteStore final : public Store {
   Agent read_agent(const Query& q) const;
   Status check_readable();
   Status set_pragmas();
-  Status create_schema();
+  Result<int64_t> stored_schema_version();
+  Status create_or_upgrade_schema();
+  Status migrate_1_to_2();
+  Status resolve_filled_gaps();
   Status check_schema_version();
   Status find_kind_columns();
   Status add_kind_columns();
+
+  // Agents; each runs inside a transaction of its caller.
+  struct Enrolled {
+    crypto::PublicKey public_key{};
+    bool revoked = false;
+  };
+  Result<std::optional<Enrolled>> enrolled(const std::string& id);
+  Result<std::optional<std::string>> key_revoked_as(const crypto::PublicKey& key);
+  Status refresh_inventory(const Agent& agent);
+  Status insert_agent(const Agent& agent);
+  Result<bool> token_valid(const std::string& secret, uint64_t now_ns);
+  Status spend_token(const std::string& secret, uint64_t now_ns);
 
   Result<int64_t> build_row(const events::Build& b, bool* created);
   Status commit_locked(const std::vector<BatchRecord>& batches);
@@ -504,6 +538,14 @@ class SqliteStore final : public Store {
   Status insert_events(const BatchRecord& rec, int64_t batch_row, int64_t* next_event);
   Result<BuildAgg*> build_agg(const events::Build& build);
   Status insert_findings(const BatchRecord& rec, int64_t batch_row, std::vector<AgentAgg>& agents);
+  struct OpenGap {
+    int64_t id = 0;
+    uint64_t from = 0, to = 0, time_from = 0, time_to = 0;
+  };
+  Result<std::optional<OpenGap>> open_gap_at(const std::string& agent_id, uint64_t epoch, uint64_t seq);
+  Status update_gap(const OpenGap& gap, uint64_t resolved_ns, uint64_t now_ns, const std::string& note);
+  Result<int> fill_gap(const std::string& agent_id, uint64_t epoch, uint64_t seq, std::pair<uint64_t, uint64_t> times,
+                       uint64_t now_ns);
   Status update_agents(const std::vector<AgentAgg>& agents);
   Status update_builds();
   Status update_build_values(const BuildAgg& agg);
@@ -534,7 +576,7 @@ Status SqliteStore::init(const Options& options) {
   if (!s) return s;
   // A writer creates or upgrades the schema in one transaction; every step
   // below rolls it back on failure (rollback is a no-op for a reader).
-  s = read_only_ ? exec("PRAGMA query_only=ON", "pragmas") : create_schema();
+  s = read_only_ ? exec("PRAGMA query_only=ON", "pragmas") : create_or_upgrade_schema();
   if (s) s = check_schema_version();
   if (s) s = find_kind_columns();
   if (s && !read_only_) s = add_kind_columns();
@@ -580,10 +622,132 @@ Status SqliteStore::set_pragmas() {
               "pragmas");
 }
 
-Status SqliteStore::create_schema() {
+// 0 for a new database (no meta table or no version row yet).
+Result<int64_t> SqliteStore::stored_schema_version() {
+  auto has_meta = prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'");
+  if (!has_meta) return has_meta.error();
+  {
+    Query q(*has_meta);
+    const int rc = q.step();
+    if (rc == SQLITE_DONE) return int64_t{0};
+    if (rc != SQLITE_ROW) return error("read schema", rc);
+  }
+  auto s = prepare("SELECT value FROM meta WHERE key = 'schema_version'");
+  if (!s) return s.error();
+  Query q(*s);
+  const int rc = q.step();
+  if (rc == SQLITE_ROW) return q.i64_at(0);
+  if (rc == SQLITE_DONE) return int64_t{0};
+  return error("read schema version", rc);
+}
+
+// In one transaction (committed by init): a new database gets the current
+// schema, an older one is migrated step by step. A newer one is left alone
+// for check_schema_version to refuse.
+Status SqliteStore::create_or_upgrade_schema() {
   Status s = exec("BEGIN IMMEDIATE", "create schema");
   if (!s) return s;
+  auto version = stored_schema_version();
+  if (!version) return version.error();
+  if (*version == 1) return migrate_1_to_2();
+  if (*version > kSchemaVersion) return Ok{};
   return exec(schema_sql().c_str(), "create schema");
+}
+
+// Version 1 -> 2. The new columns and tables first (the schema's new
+// indexes use them), then what version 1 got wrong in the data: revoked
+// keys, tips stored from out-of-range seqs, and gap findings that late
+// batches had already filled.
+Status SqliteStore::migrate_1_to_2() {
+  for (const char* sql : {"ALTER TABLE findings ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0",
+                          "ALTER TABLE findings ADD COLUMN resolved_ns INTEGER NOT NULL DEFAULT 0",
+                          "ALTER TABLE findings ADD COLUMN updated_ns INTEGER NOT NULL DEFAULT 0",
+                          "ALTER TABLE findings ADD COLUMN note TEXT NOT NULL DEFAULT ''"}) {
+    if (Status s = exec(sql, "migrate to schema 2"); !s) return s;
+  }
+  Status s = exec(schema_sql().c_str(), "migrate to schema 2");
+  if (!s) return s;
+  // A finding made with a batch belongs to that batch's epoch.
+  s = exec(
+      "UPDATE findings SET epoch = COALESCE((SELECT epoch FROM batches WHERE batches.id = findings.batch), 0)"
+      " WHERE batch IS NOT NULL",
+      "migrate findings");
+  if (!s) return s;
+  // Revocation moves from the id to the key: every id holding a revoked key
+  // is revoked too.
+  auto keys = prepare(
+      "INSERT OR IGNORE INTO revoked_keys(public_key, revoked_ns, agent_id)"
+      " SELECT public_key, ?1, id FROM agents WHERE revoked = 1");
+  if (!keys) return keys.error();
+  {
+    Query q(*keys);
+    q.bind(1, clock::now_ns());
+    if (s = run(q, "migrate revoked keys"); !s) return s;
+  }
+  s = exec("UPDATE agents SET revoked = 1 WHERE revoked = 0 AND public_key IN (SELECT public_key FROM revoked_keys)",
+           "migrate revoked keys");
+  if (s && sqlite3_changes(db_) > 0) s = bump_agents_rev();
+  if (!s) return s;
+  // Version 1 stored seqs >= 2^63 as negative numbers, and such a tip made
+  // the agent look new; the tip becomes the highest valid seq of its epoch.
+  s = exec(
+      "UPDATE agents SET"
+      " last_hash = COALESCE((SELECT hash FROM batches b WHERE b.agent_id = agents.id AND b.epoch = agents.epoch"
+      " AND b.seq > 0 ORDER BY b.seq DESC LIMIT 1), x''),"
+      " last_seq = COALESCE((SELECT MAX(seq) FROM batches b WHERE b.agent_id = agents.id AND b.epoch = agents.epoch"
+      " AND b.seq > 0), 0)"
+      " WHERE last_seq < 0",
+      "migrate chain tips");
+  if (s) s = resolve_filled_gaps();
+  if (s) s = exec("UPDATE meta SET value = 2 WHERE key = 'schema_version'", "migrate to schema 2");
+  return s;
+}
+
+// Version 1 never updated a gap finding: apply every stored batch inside
+// an open gap, as if it had just arrived late.
+Status SqliteStore::resolve_filled_gaps() {
+  struct Gap {
+    std::string agent_id;
+    uint64_t epoch, from, to;
+  };
+  std::vector<Gap> gaps;
+  {
+    auto sel = prepare(
+        "SELECT agent_id, epoch, seq_from, seq_to FROM findings WHERE kind = 'gap' AND resolved_ns = 0 ORDER BY id");
+    if (!sel) return sel.error();
+    Query q(*sel);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) gaps.push_back({q.text_at(0), q.u64_at(1), q.u64_at(2), q.u64_at(3)});
+    if (rc != SQLITE_DONE) return error("read gap findings", rc);
+  }
+  auto inside = prepare(
+      "SELECT seq, first_ns, last_ns FROM batches WHERE agent_id = ?1 AND epoch = ?2 AND seq BETWEEN ?3 AND ?4"
+      " ORDER BY seq");
+  auto count = prepare("UPDATE agents SET findings = findings + ?2 WHERE id = ?1");
+  if (!inside) return inside.error();
+  if (!count) return count.error();
+  const uint64_t now = clock::now_ns();
+  for (const Gap& g : gaps) {
+    std::vector<std::array<uint64_t, 3>> filled;
+    {
+      Query q(*inside);
+      q.bind(1, g.agent_id).bind(2, g.epoch).bind(3, g.from).bind(4, g.to);
+      int rc;
+      while ((rc = q.step()) == SQLITE_ROW) filled.push_back({q.u64_at(0), q.u64_at(1), q.u64_at(2)});
+      if (rc != SQLITE_DONE) return error("read batches in a gap", rc);
+    }
+    int added = 0;
+    for (const auto& [seq, first_ns, last_ns] : filled) {
+      auto n = fill_gap(g.agent_id, g.epoch, seq, {first_ns, last_ns}, now);
+      if (!n) return n.error();
+      added += *n;
+    }
+    if (added == 0) continue;
+    Query q(*count);
+    q.bind(1, g.agent_id).bind(2, int64_t{added});
+    if (Status s = run(q, "count findings"); !s) return s;
+  }
+  return Ok{};
 }
 
 // Written on creation, refused when it is not this collector's.
@@ -595,6 +759,10 @@ Status SqliteStore::check_schema_version() {
   if (rc == SQLITE_ROW) {
     const int64_t v = q.i64_at(0);
     if (v == kSchemaVersion) return Ok{};
+    if (v < kSchemaVersion && read_only_)
+      return make_error(ErrorCode::kMalformed, "store " + path_ + " has schema version " + std::to_string(v) +
+                                                   "; run serve (or agents add, revoke or token) once to upgrade it" +
+                                                   " to version " + std::to_string(kSchemaVersion));
     return make_error(ErrorCode::kMalformed, "store " + path_ + " has schema version " + std::to_string(v) +
                                                  ", this collector reads version " + std::to_string(kSchemaVersion));
   }
@@ -636,9 +804,12 @@ Status SqliteStore::add_kind_columns() {
 
 // ---- agents ---------------------------------------------------------------------------
 
+// `revoked` is the key's state as much as the id's; open findings are
+// counted on read (an agent has few findings, all under findings_agent).
 constexpr const char* kAgentColumns =
-    "id, public_key, revoked, enrolled_ns, hostname, os, kernel, agent_version, ci, epoch, "
-    "last_seq, last_hash, last_seen_ns, findings";
+    "id, public_key, revoked OR EXISTS (SELECT 1 FROM revoked_keys k WHERE k.public_key = agents.public_key),"
+    " enrolled_ns, hostname, os, kernel, agent_version, ci, epoch, last_seq, last_hash, last_seen_ns, findings,"
+    " (SELECT COUNT(*) FROM findings f WHERE f.agent_id = agents.id AND f.resolved_ns = 0)";
 
 Agent SqliteStore::read_agent(const Query& q) const {
   Agent a;
@@ -652,6 +823,7 @@ Agent SqliteStore::read_agent(const Query& q) const {
   a.last_hash = q.bytes_at<32>(11);
   a.last_seen_ns = q.u64_at(12);
   a.findings = q.u64_at(13);
+  a.open_findings = q.u64_at(14);
   return a;
 }
 
@@ -677,68 +849,139 @@ Result<std::vector<Agent>> SqliteStore::agents() {
   return out;
 }
 
+Result<std::optional<SqliteStore::Enrolled>> SqliteStore::enrolled(const std::string& id) {
+  auto sel = prepare(
+      "SELECT public_key, revoked OR EXISTS (SELECT 1 FROM revoked_keys k WHERE k.public_key = agents.public_key)"
+      " FROM agents WHERE id = ?1");
+  if (!sel) return sel.error();
+  Query q(*sel);
+  q.bind(1, id);
+  const int rc = q.step();
+  if (rc == SQLITE_DONE) return std::optional<Enrolled>();
+  if (rc != SQLITE_ROW) return error("read agent", rc);
+  return std::optional<Enrolled>(Enrolled{q.bytes_at<32>(0), q.i64_at(1) != 0});
+}
+
+// The id the key was revoked under, if it was.
+Result<std::optional<std::string>> SqliteStore::key_revoked_as(const crypto::PublicKey& key) {
+  auto sel = prepare("SELECT agent_id FROM revoked_keys WHERE public_key = ?1");
+  if (!sel) return sel.error();
+  Query q(*sel);
+  q.bind_blob(1, key);
+  const int rc = q.step();
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) return error("read revoked keys", rc);
+  return std::optional<std::string>(q.text_at(0));
+}
+
+// Same key again (re-enrollment): refresh the inventory it reports.
+Status SqliteStore::refresh_inventory(const Agent& agent) {
+  auto up = prepare(
+      "UPDATE agents SET hostname = COALESCE(NULLIF(?2, ''), hostname),"
+      " os = COALESCE(NULLIF(?3, ''), os), kernel = COALESCE(NULLIF(?4, ''), kernel),"
+      " agent_version = COALESCE(NULLIF(?5, ''), agent_version),"
+      " ci = COALESCE(NULLIF(?6, ''), ci) WHERE id = ?1");
+  if (!up) return up.error();
+  const Inventory& inv = agent.inventory;
+  Query q(*up);
+  q.bind(1, agent.id).bind(2, inv.hostname).bind(3, inv.os).bind(4, inv.kernel);
+  q.bind(5, inv.agent_version).bind(6, inv.ci);
+  return run(q, "update agent");
+}
+
+Status SqliteStore::insert_agent(const Agent& agent) {
+  auto ins = prepare(
+      "INSERT INTO agents(id, public_key, revoked, enrolled_ns, hostname, os, kernel,"
+      " agent_version, ci) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  if (!ins) return ins.error();
+  const Inventory& inv = agent.inventory;
+  {
+    Query q(*ins);
+    q.bind(1, agent.id).bind_blob(2, agent.public_key).bind(3, int64_t{agent.revoked});
+    q.bind(4, agent.enrolled_ns).bind(5, inv.hostname).bind(6, inv.os).bind(7, inv.kernel);
+    q.bind(8, inv.agent_version).bind(9, inv.ci);
+    Status s = run(q, "add agent");
+    if (!s) return s;
+  }
+  return bump_agents_rev();
+}
+
+Error key_is_revoked(const std::string& revoked_as) {
+  return make_error(ErrorCode::kForbidden, "this public key is revoked (as agent '" + revoked_as + "')");
+}
+
 Status SqliteStore::add_agent(const Agent& agent) {
   if (!batch::valid_agent_id(agent.id))
     return make_error(ErrorCode::kInvalidArgument, "invalid agent id '" + agent.id + "' (1..64 of A-Z a-z 0-9 _ -)");
   return transaction([&]() -> Status {
-    auto sel = prepare("SELECT public_key FROM agents WHERE id = ?1");
-    if (!sel) return sel.error();
-    std::optional<crypto::PublicKey> existing;
-    {
-      Query q(*sel);
-      q.bind(1, agent.id);
-      const int rc = q.step();
-      if (rc == SQLITE_ROW)
-        existing = q.bytes_at<32>(0);
-      else if (rc != SQLITE_DONE)
-        return error("read agent", rc);
-    }
-    const Inventory& inv = agent.inventory;
-    if (existing) {
-      if (*existing != agent.public_key)
+    auto existing = enrolled(agent.id);
+    if (!existing) return existing.error();
+    if (*existing) {
+      if ((*existing)->public_key != agent.public_key)
         return make_error(ErrorCode::kConflict, "agent " + agent.id + " is already enrolled with another key");
-      // Same key again (re-enrollment): refresh the inventory it reports.
-      auto up = prepare(
-          "UPDATE agents SET hostname = COALESCE(NULLIF(?2, ''), hostname),"
-          " os = COALESCE(NULLIF(?3, ''), os), kernel = COALESCE(NULLIF(?4, ''), kernel),"
-          " agent_version = COALESCE(NULLIF(?5, ''), agent_version),"
-          " ci = COALESCE(NULLIF(?6, ''), ci) WHERE id = ?1");
-      if (!up) return up.error();
-      Query q(*up);
-      q.bind(1, agent.id).bind(2, inv.hostname).bind(3, inv.os).bind(4, inv.kernel);
-      q.bind(5, inv.agent_version).bind(6, inv.ci);
-      return run(q, "update agent");
+      return refresh_inventory(agent);
     }
-    auto ins = prepare(
-        "INSERT INTO agents(id, public_key, revoked, enrolled_ns, hostname, os, kernel,"
-        " agent_version, ci) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-    if (!ins) return ins.error();
-    {
-      Query q(*ins);
-      q.bind(1, agent.id).bind_blob(2, agent.public_key).bind(3, int64_t{agent.revoked});
-      q.bind(4, agent.enrolled_ns).bind(5, inv.hostname).bind(6, inv.os).bind(7, inv.kernel);
-      q.bind(8, inv.agent_version).bind(9, inv.ci);
-      Status s = run(q, "add agent");
-      if (!s) return s;
-    }
-    return bump_agents_rev();
+    auto revoked = key_revoked_as(agent.public_key);
+    if (!revoked) return revoked.error();
+    if (*revoked) return key_is_revoked(**revoked);
+    return insert_agent(agent);
   });
 }
 
-Status SqliteStore::revoke_agent(const std::string& id) {
+Status SqliteStore::enroll(const Agent& agent, const std::string& token, uint64_t now_ns) {
+  if (!batch::valid_agent_id(agent.id))
+    return make_error(ErrorCode::kInvalidArgument, "invalid agent id '" + agent.id + "' (1..64 of A-Z a-z 0-9 _ -)");
   return transaction([&]() -> Status {
-    auto s = prepare("UPDATE agents SET revoked = 1 WHERE id = ?1");
-    if (!s) return s.error();
-    int changed = 0;
+    auto existing = enrolled(agent.id);
+    if (!existing) return existing.error();
+    // Agents of one state folder starting at once all enroll: the same key
+    // again changes nothing and needs no token.
+    if (*existing && (*existing)->public_key == agent.public_key && !(*existing)->revoked)
+      return refresh_inventory(agent);
+    // Everything below tells something about who is enrolled: only to a
+    // caller with a valid token.
+    auto valid = token_valid(token, now_ns);
+    if (!valid) return valid.error();
+    if (!*valid) return make_error(ErrorCode::kNotFound, "enrollment token is unknown, expired or used up");
+    auto revoked = key_revoked_as(agent.public_key);
+    if (!revoked) return revoked.error();
+    if (*revoked) return key_is_revoked(**revoked);
+    if (*existing && (*existing)->revoked)
+      return make_error(ErrorCode::kForbidden, "agent '" + agent.id + "' is revoked");
+    if (*existing) return make_error(ErrorCode::kConflict, "agent '" + agent.id + "' is enrolled with another key");
+    Status s = spend_token(token, now_ns);
+    if (s) s = insert_agent(agent);
+    return s;
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::revoke_agent(const std::string& id) {
+  std::vector<std::string> ids;
+  Status s = transaction([&]() -> Status {
+    auto existing = enrolled(id);
+    if (!existing) return existing.error();
+    if (!*existing) return make_error(ErrorCode::kNotFound, "no agent '" + id + "'");
+    auto key = prepare("INSERT OR IGNORE INTO revoked_keys(public_key, revoked_ns, agent_id) VALUES (?1, ?2, ?3)");
+    if (!key) return key.error();
     {
-      Query q(*s);
-      q.bind(1, id);
-      Status st = run(q, "revoke agent", &changed);
+      Query q(*key);
+      q.bind_blob(1, (*existing)->public_key).bind(2, clock::now_ns()).bind(3, id);
+      Status st = run(q, "revoke key");
       if (!st) return st;
     }
-    if (changed == 0) return make_error(ErrorCode::kNotFound, "no agent '" + id + "'");
+    // Every id holding the key goes with it.
+    auto up = prepare("UPDATE agents SET revoked = 1 WHERE public_key = ?1 RETURNING id");
+    if (!up) return up.error();
+    Query q(*up);
+    q.bind_blob(1, (*existing)->public_key);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) ids.push_back(q.text_at(0));
+    if (rc != SQLITE_DONE) return error("revoke agent", rc);
     return bump_agents_rev();
   });
+  if (!s) return s.error();
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 Status SqliteStore::add_token(const Token& token) {
@@ -757,6 +1000,25 @@ Status SqliteStore::add_token(const Token& token) {
 }
 
 Status SqliteStore::use_token(const std::string& secret, uint64_t now_ns) {
+  if (read_only_) return make_error(ErrorCode::kInvalidArgument, "store " + path_ + " is open read-only");
+  return spend_token(secret, now_ns);
+}
+
+// Inside enroll's transaction, so nothing can spend it between this check
+// and spend_token.
+Result<bool> SqliteStore::token_valid(const std::string& secret, uint64_t now_ns) {
+  auto s = prepare("SELECT 1 FROM tokens WHERE sha256 = ?1 AND uses_left > 0 AND expires_ns > ?2");
+  if (!s) return s.error();
+  const std::string hash = token_hash(secret);
+  Query q(*s);
+  q.bind(1, hash).bind(2, now_ns);
+  const int rc = q.step();
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return error("read token", rc);
+}
+
+Status SqliteStore::spend_token(const std::string& secret, uint64_t now_ns) {
   const std::string hash = token_hash(secret);
   // One UPDATE is atomic across processes: two enrollments racing for the
   // last use cannot both see uses_left > 0.
@@ -764,7 +1026,6 @@ Status SqliteStore::use_token(const std::string& secret, uint64_t now_ns) {
       "UPDATE tokens SET uses_left = uses_left - 1"
       " WHERE sha256 = ?1 AND uses_left > 0 AND expires_ns > ?2");
   if (!s) return s.error();
-  if (read_only_) return make_error(ErrorCode::kInvalidArgument, "store " + path_ + " is open read-only");
   int changed = 0;
   Query q(*s);
   q.bind(1, hash).bind(2, now_ns);
@@ -856,10 +1117,20 @@ Result<int64_t> SqliteStore::next_event_id() {
 Status SqliteStore::commit_batch(const BatchRecord& rec, int64_t* next_event, std::vector<AgentAgg>& agents) {
   if (!batch::valid_agent_id(rec.agent_id))
     return make_error(ErrorCode::kInvalidArgument, "invalid agent id '" + rec.agent_id + "'");
+  // Every valid seq is stored as itself (batch::kMaxSeq fits an INTEGER).
+  if (rec.header.seq == 0 || rec.header.seq > batch::kMaxSeq)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "seq " + std::to_string(rec.header.seq) + " of agent " + rec.agent_id + " is outside 1..2^63-1");
   auto batch_row = insert_batch(rec, *next_event);
   if (!batch_row) return batch_row.error();
   Status s = insert_events(rec, *batch_row, next_event);
   if (s) s = insert_findings(rec, *batch_row, agents);
+  if (s && rec.late) {
+    auto added = fill_gap(rec.agent_id, rec.epoch, rec.header.seq, event_time_range(rec),
+                          rec.received_ns ? rec.received_ns : clock::now_ns());
+    if (!added) return added.error();
+    agent_agg(agents, rec.agent_id).findings += static_cast<uint64_t>(*added);
+  }
   if (s) agent_agg(agents, rec.agent_id).add_batch(rec);
   return s;
 }
@@ -952,7 +1223,7 @@ Result<BuildAgg*> SqliteStore::build_agg(const events::Build& build) {
 Status SqliteStore::insert_findings(const BatchRecord& rec, int64_t batch_row, std::vector<AgentAgg>& agents) {
   auto ins = prepare(
       "INSERT INTO findings(agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns,"
-      " recorded_ns, batch, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      " recorded_ns, batch, detail, epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   if (!ins) return ins.error();
   for (const Finding& f : rec.findings) {
     const std::string& agent_id = f.agent_id.empty() ? rec.agent_id : f.agent_id;
@@ -960,12 +1231,93 @@ Status SqliteStore::insert_findings(const BatchRecord& rec, int64_t batch_row, s
     q.bind(1, agent_id).bind(2, std::string_view(finding_kind_name(f.kind)));
     q.bind(3, f.seq_from).bind(4, f.seq_to).bind(5, f.time_from_ns).bind(6, f.time_to_ns);
     q.bind(7, f.recorded_ns ? f.recorded_ns : rec.received_ns).bind(8, batch_row);
-    q.bind(9, f.detail);
+    q.bind(9, f.detail).bind(10, rec.epoch);
     Status st = run(q, "add finding");
     if (!st) return st;
     ++agent_agg(agents, agent_id).findings;
   }
   return Ok{};
+}
+
+std::string seq_range(uint64_t from, uint64_t to) {
+  return from == to ? std::to_string(from) : std::to_string(from) + ".." + std::to_string(to);
+}
+
+// Gap findings of one epoch never overlap (each starts above the tip of its
+// time), so the open one starting at or below `seq` is the only candidate.
+Result<std::optional<SqliteStore::OpenGap>> SqliteStore::open_gap_at(const std::string& agent_id, uint64_t epoch,
+                                                                     uint64_t seq) {
+  auto sel = prepare(
+      "SELECT id, seq_from, seq_to, time_from_ns, time_to_ns FROM findings"
+      " WHERE agent_id = ?1 AND epoch = ?2 AND kind = 'gap' AND resolved_ns = 0 AND seq_from <= ?3"
+      " ORDER BY seq_from DESC LIMIT 1");
+  if (!sel) return sel.error();
+  Query q(*sel);
+  q.bind(1, agent_id).bind(2, epoch).bind(3, seq);
+  const int rc = q.step();
+  if (rc == SQLITE_DONE) return std::optional<OpenGap>();
+  if (rc != SQLITE_ROW) return error("read gap finding", rc);
+  OpenGap g{q.i64_at(0), q.u64_at(1), q.u64_at(2), q.u64_at(3), q.u64_at(4)};
+  if (g.to < seq) return std::optional<OpenGap>();
+  return std::optional<OpenGap>(g);
+}
+
+Status SqliteStore::update_gap(const OpenGap& g, uint64_t resolved_ns, uint64_t now_ns, const std::string& note) {
+  auto up = prepare(
+      "UPDATE findings SET seq_from = ?2, seq_to = ?3, time_from_ns = ?4, time_to_ns = ?5, resolved_ns = ?6,"
+      " updated_ns = ?7, note = ?8 WHERE id = ?1");
+  if (!up) return up.error();
+  Query q(*up);
+  q.bind(1, g.id).bind(2, g.from).bind(3, g.to).bind(4, g.time_from).bind(5, g.time_to);
+  q.bind(6, resolved_ns).bind(7, now_ns).bind(8, note);
+  return run(q, "update gap finding");
+}
+
+// A batch now stored at `seq` (its events span `times`) shrinks the open
+// gap finding that covers it: from either end, by splitting it in two, or
+// to nothing (resolved). The time bounds close in on the batch. Returns
+// the findings added (a split adds one).
+Result<int> SqliteStore::fill_gap(const std::string& agent_id, uint64_t epoch, uint64_t seq,
+                                  std::pair<uint64_t, uint64_t> times, uint64_t now_ns) {
+  auto found = open_gap_at(agent_id, epoch, seq);
+  if (!found) return found.error();
+  if (!*found) return 0;
+  const OpenGap gap = **found;
+  const std::string arrived = "seq " + std::to_string(seq) + " arrived late";
+  if (gap.from == gap.to) {
+    Status s = update_gap(gap, now_ns, now_ns, arrived + "; nothing is missing any more");
+    if (!s) return s.error();
+    return 0;
+  }
+  OpenGap below = gap, above = gap;
+  below.to = seq - 1;
+  below.time_to = times.first;
+  above.from = seq + 1;
+  above.time_from = times.second;
+  if (seq == gap.from || seq == gap.to) {
+    const OpenGap& rest = seq == gap.from ? above : below;
+    Status s = update_gap(rest, 0, now_ns, arrived + "; " + seq_range(rest.from, rest.to) + " still missing");
+    if (!s) return s.error();
+    return 0;
+  }
+  Status s = update_gap(below, 0, now_ns,
+                        arrived + "; " + seq_range(below.from, below.to) + " still missing, " +
+                            seq_range(above.from, above.to) + " split off");
+  if (!s) return s.error();
+  auto split = prepare(
+      "INSERT INTO findings(agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns, recorded_ns, batch, detail,"
+      " epoch, resolved_ns, updated_ns, note)"
+      " SELECT agent_id, kind, ?2, ?3, ?4, ?5, recorded_ns, batch, detail, epoch, 0, ?6, ?7 FROM findings WHERE id = "
+      "?1");
+  if (!split) return split.error();
+  Query q(*split);
+  const std::string note =
+      arrived + "; " + seq_range(above.from, above.to) + " still missing, split from finding " + std::to_string(gap.id);
+  q.bind(1, gap.id).bind(2, above.from).bind(3, above.to).bind(4, above.time_from).bind(5, above.time_to);
+  q.bind(6, now_ns).bind(7, note);
+  s = run(q, "split gap finding");
+  if (!s) return s.error();
+  return 1;
 }
 
 // Chain state: the tip only moves forward (a late batch filling an old
@@ -1051,13 +1403,13 @@ Status SqliteStore::record_finding(const Finding& f) {
   return transaction([&]() -> Status {
     auto ins = prepare(
         "INSERT INTO findings(agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns,"
-        " recorded_ns, batch, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)");
+        " recorded_ns, batch, detail, epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9)");
     if (!ins) return ins.error();
     {
       Query q(*ins);
       q.bind(1, f.agent_id).bind(2, std::string_view(finding_kind_name(f.kind)));
       q.bind(3, f.seq_from).bind(4, f.seq_to).bind(5, f.time_from_ns).bind(6, f.time_to_ns);
-      q.bind(7, f.recorded_ns).bind(8, f.detail);
+      q.bind(7, f.recorded_ns).bind(8, f.detail).bind(9, f.epoch);
       Status st = run(q, "add finding");
       if (!st) return st;
     }
@@ -1069,16 +1421,47 @@ Status SqliteStore::record_finding(const Finding& f) {
   });
 }
 
-Result<std::optional<crypto::Digest>> SqliteStore::batch_hash(const std::string& agent_id, uint64_t epoch,
-                                                              uint64_t seq) {
-  auto s = prepare("SELECT hash FROM batches WHERE agent_id = ?1 AND epoch = ?2 AND seq = ?3");
+Result<std::optional<batch::Stored>> SqliteStore::batch_link(const std::string& agent_id, uint64_t epoch,
+                                                             uint64_t seq) {
+  auto s = prepare("SELECT hash, prev_hash FROM batches WHERE agent_id = ?1 AND epoch = ?2 AND seq = ?3");
   if (!s) return s.error();
   Query q(*s);
   q.bind(1, agent_id).bind(2, epoch).bind(3, seq);
   const int rc = q.step();
-  if (rc == SQLITE_DONE) return std::optional<crypto::Digest>();
-  if (rc != SQLITE_ROW) return error("read batch hash", rc);
-  return std::optional<crypto::Digest>(q.bytes_at<32>(0));
+  if (rc == SQLITE_DONE) return std::optional<batch::Stored>();
+  if (rc != SQLITE_ROW) return error("read batch link", rc);
+  return std::optional<batch::Stored>(batch::Stored{q.bytes_at<32>(0), q.bytes_at<32>(1)});
+}
+
+Result<bool> SqliteStore::has_batch(const crypto::Digest& hash) {
+  auto s = prepare("SELECT 1 FROM batches WHERE hash = ?1 LIMIT 1");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind_blob(1, hash);
+  const int rc = q.step();
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return error("find batch", rc);
+}
+
+Status SqliteStore::for_each_batch(const std::function<bool(const StoredBatch&)>& on_batch) {
+  auto s =
+      prepare("SELECT agent_id, epoch, seq, hash, prev_hash, archive_path FROM batches ORDER BY agent_id, epoch, seq");
+  if (!s) return s.error();
+  Query q(*s);
+  StoredBatch b;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    b.agent_id = q.text_at(0);
+    b.epoch = q.u64_at(1);
+    b.seq = q.u64_at(2);
+    b.hash = q.bytes_at<32>(3);
+    b.prev_hash = q.bytes_at<32>(4);
+    b.archive_path = q.text_at(5);
+    if (!on_batch(b)) return Ok{};
+  }
+  if (rc != SQLITE_DONE) return error("list batches", rc);
+  return Ok{};
 }
 
 // ---- reading ----------------------------------------------------------------------------
@@ -1214,8 +1597,8 @@ Status SqliteStore::events(const EventFilter& filter, const std::function<bool(c
 
 Result<std::vector<Finding>> SqliteStore::findings(const std::string& agent_id) {
   std::string sql =
-      "SELECT id, agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns, recorded_ns, detail"
-      " FROM findings";
+      "SELECT id, agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns, recorded_ns, detail,"
+      " epoch, resolved_ns, updated_ns, note FROM findings";
   sql += agent_id.empty() ? " ORDER BY id" : " WHERE agent_id = ?1 ORDER BY id";
   auto s = prepare(sql);
   if (!s) return s.error();
@@ -1236,6 +1619,10 @@ Result<std::vector<Finding>> SqliteStore::findings(const std::string& agent_id) 
     f.time_to_ns = q.u64_at(6);
     f.recorded_ns = q.u64_at(7);
     f.detail = q.text_at(8);
+    f.epoch = q.u64_at(9);
+    f.resolved_ns = q.u64_at(10);
+    f.updated_ns = q.u64_at(11);
+    f.note = q.text_at(12);
     out.push_back(std::move(f));
   }
   if (rc != SQLITE_DONE) return error("read findings", rc);
