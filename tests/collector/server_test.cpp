@@ -497,7 +497,12 @@ TEST_CASE("exhaustion: bodies are bounded per request and in all, and their memo
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const uint64_t after = rss_kib(c.pid());
   INFO("after " << after);
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's allocator keeps freed memory in quarantine: nothing to measure.
+  MESSAGE("memory return not measured under AddressSanitizer (RSS after: " << after << " KiB)");
+#else
   CHECK(after < baseline + 4 * 1024);
+#endif
   // The budget is free again, and a body above the limit is refused before it is read.
   CHECK(post(c.url("/v1/batches"), std::string(100, 'x')).status == 400);
   const int big = connect_to(c.address());
