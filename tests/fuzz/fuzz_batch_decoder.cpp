@@ -109,9 +109,9 @@ void decode_resigned(std::span<const uint8_t> bytes) {
   h.agent_id.assign(reinterpret_cast<const char*>(raw + batch::offset::kAgentId), id_len);
   if (!batch::valid_agent_id(h.agent_id)) h.agent_id = kFallbackAgent;
   h.key_id = crypto::key_id(test_key().public_key);
-  h.seq = load_le<uint64_t>(raw + batch::offset::kSeq);
-  if (h.seq == 0) h.seq = 1;
-  std::memcpy(h.prev_hash.data(), raw + batch::offset::kPrevHash, h.prev_hash.size());
+  h.seq = load_le<uint64_t>(raw + batch::offset::kSeq) % batch::kMaxSeq + 1;  // 1..2^63-1
+  // seq 1 starts a chain and names no predecessor.
+  if (h.seq != 1) std::memcpy(h.prev_hash.data(), raw + batch::offset::kPrevHash, h.prev_hash.size());
   h.first_time_ns = load_le<uint64_t>(raw + batch::offset::kFirstTime);
   h.last_time_ns = load_le<uint64_t>(raw + batch::offset::kLastTime);
   if (h.first_time_ns > h.last_time_ns) std::swap(h.first_time_ns, h.last_time_ns);
