@@ -28,6 +28,20 @@ Status print_timeline(readback::EventReader& reader, const store::EventFilter& f
   return s;
 }
 
+// The CI build id first, then an all-digit id as a record's reference, as
+// before schema 3 (the command separates the two next).
+Result<std::optional<store::BuildRow>> find_build(store::Store& db, const std::string& id) {
+  store::BuildFilter filter;
+  filter.ci_build_id = id;
+  filter.limit = 1;
+  auto rows = db.builds(filter);
+  if (!rows) return rows.error();
+  if (!rows->empty()) return std::optional<store::BuildRow>(std::move(rows->front()));
+  if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos)
+    return std::optional<store::BuildRow>();
+  return db.build(std::stoll(id));
+}
+
 }  // namespace
 
 int query(int argc, char** argv) {
@@ -55,7 +69,7 @@ int query(int argc, char** argv) {
 
   auto db = tool.open_store(/*read_only=*/true);
   if (!db) return tool.error(db.error());
-  auto build = (*db)->build(build_id);
+  auto build = find_build(**db, build_id);
   if (!build) return tool.error(build.error());
   if (!*build) return tool.error("no build '" + build_id + "'");
   filter.build = (*build)->id;

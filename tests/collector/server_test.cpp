@@ -294,9 +294,11 @@ TEST_CASE("hostile input: bombs, path ids, SQL text, slow clients, connection fl
     auto r = post(c.url("/v1/batches"), s.seal(1, crypto::Digest{}).value().bytes);
     CHECK_MESSAGE(r.status == 200, r.body);
     auto st = collector::store::open_sqlite(env.data, {true, 5000}).value();
-    auto b = st->build(e.build.id).value();
-    REQUIRE(b.has_value());
-    CHECK(b->build.id == e.build.id);
+    collector::store::BuildFilter by_ci;
+    by_ci.ci_build_id = e.build.id;
+    auto b = st->builds(by_ci).value();
+    REQUIRE(b.size() == 1);
+    CHECK(b[0].build.id == e.build.id);
     collector::store::EventFilter f;
     f.exe = e.process.exe;
     int n = 0;

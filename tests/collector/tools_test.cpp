@@ -273,7 +273,9 @@ TEST_CASE("query --format jsonl returns exactly the sealed events of the build")
 
   // By the numeric builds.id too; an all-digit CI id wins over a row id.
   auto db = store::open_sqlite(d.dir, {true, 5000}).value();
-  const int64_t row = db->build(kBuildA).value()->id;
+  store::BuildFilter by_ci;
+  by_ci.ci_build_id = kBuildA;
+  const int64_t row = db->builds(by_ci).value().at(0).id;
   auto by_row = d.run("query " + d.data() + " --build " + std::to_string(row) + " --format=jsonl");
   CHECK(by_row.output == r.output);
   auto gitlab = d.run("query " + d.data() + " --build " + kBuildB + " --format jsonl");
