@@ -7,8 +7,11 @@
 #include <sys/socket.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include "collector/archive/archive.h"
@@ -850,4 +853,148 @@ TEST_CASE("issue 17, minor: enrollment tells a caller with a bogus token nothing
   CHECK(enrolled.body == unknown.body);
   // With a valid token the truth.
   CHECK(post(c.url("/v1/enroll"), enroll_body(env.token(), "agent-p", test_key(51))).status == 409);
+}
+
+// ---- issue 17: spoofed and ambiguous builds, each attack then the safe outcome -------
+
+namespace {
+
+// Enrolls `id` over HTTP as an agent on `host`.
+void enroll_on_host(const CollectorProcess& c, const Env& env, const std::string& id, const crypto::KeyPair& key,
+                    const std::string& host) {
+  std::string body = enroll_body(env.token(), id, key);
+  body.replace(body.find("\"ci-7\""), 6, "\"" + host + "\"");
+  const auto r = post(c.url("/v1/enroll"), body);
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+}
+
+// One sealed batch of `agent`: events of `kinds` at `times`, on `host`, in `build`.
+batch::Sealed seal_events(const crypto::KeyPair& key, const std::string& agent, uint64_t seq,
+                          const crypto::Digest& prev, const std::vector<std::pair<events::Kind, uint64_t>>& kinds_at,
+                          const events::Build& build, const std::string& host = "ci-7") {
+  batch::Sealer s(key, agent);
+  for (const auto& [kind, t] : kinds_at) {
+    auto e = events::example_event(kind);
+    e.agent_id = agent;
+    e.host = host;
+    e.time_ns = t;
+    e.build = build;
+    s.add(e);
+  }
+  return s.seal(seq, prev).value();
+}
+
+// The rows of `builds` output, split on blanks, by their AGENT column.
+std::map<std::string, std::vector<std::string>> build_rows(const std::string& output) {
+  std::map<std::string, std::vector<std::string>> rows;
+  std::istringstream in(output);
+  std::string line;
+  std::getline(in, line);  // titles
+  while (std::getline(in, line)) {
+    std::istringstream cells(line);
+    std::vector<std::string> row;
+    for (std::string cell; cells >> cell;) row.push_back(cell);
+    if (row.size() > 1) rows[row[1]] = row;
+  }
+  return rows;
+}
+
+uint64_t now_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+}  // namespace
+
+// Item 10: a second agent ran a build with BUILD_TAG/JOB_NAME copied from a
+// real one; its events appeared in the real build and its build_end
+// changed the real build's exit status.
+TEST_CASE("issue 17/10: the same CI ids from another agent are another build record, linked, showing agent and host") {
+  Env env;
+  CollectorProcess c(env.data);
+  const auto real_key = test_key(61), spoof_key = test_key(62);
+  enroll_on_host(c, env, "agent-real", real_key, "ci-real-01");
+  enroll_on_host(c, env, "agent-spoof", spoof_key, "laptop-x");
+  const events::Build build = events::example_event(events::Kind::build_start).build;
+  const uint64_t t = now_ns() - 10ull * 1000000000;
+  using K = events::Kind;
+  auto real =
+      seal_events(real_key, "agent-real", 1, crypto::Digest{},
+                  {{K::build_start, t}, {K::process_exec, t + 1000}, {K::build_end, t + 2000}}, build, "ci-real-01");
+  // The spoof: the same build block, another program, a failing end.
+  batch::Sealer sealer(spoof_key, "agent-spoof");
+  for (auto kind : {K::process_exec, K::build_end}) {
+    auto e = events::example_event(kind);
+    e.agent_id = "agent-spoof";
+    e.host = "laptop-x";
+    e.time_ns = t + 3000;
+    if (kind == K::process_exec) {
+      e.process.exe = "/tmp/spoof-tool";
+      std::get<events::ProcessExec>(e.body).argv = {"/tmp/spoof-tool", "--steal"};
+    }
+    if (kind == K::build_end) std::get<events::BuildEnd>(e.body).exit_code = 1;
+    sealer.add(e);
+  }
+  auto spoof = sealer.seal(1, crypto::Digest{}).value();
+  REQUIRE(post(c.url("/v1/batches"), real.bytes).status == 200);
+  REQUIRE(post(c.url("/v1/batches"), spoof.bytes).status == 200);
+
+  // Two records, each its agent's, each naming the other; the real one's
+  // outcome is its own.
+  const std::string bin = build_path(kCollector);
+  auto listed = run_command(bin + " builds --data " + env.data);
+  REQUIRE_MESSAGE(listed.exit_code == 0, listed.output);
+  auto rows = build_rows(listed.output);
+  REQUIRE_MESSAGE(rows.size() == 2, listed.output);
+  const auto& r = rows["agent-real"];
+  const auto& s = rows["agent-spoof"];
+  REQUIRE(r.size() == 11);
+  REQUIRE(s.size() == 11);
+  CHECK(r[2] == "ci-real-01");
+  CHECK(s[2] == "laptop-x");
+  CHECK(r[5] == build.id);
+  CHECK(s[5] == build.id);
+  CHECK(r[8] == "0");  // exit: the spoof's build_end did not change it
+  CHECK(s[8] == "1");
+  CHECK(r[9] == "3");
+  CHECK(s[9] == "2");
+  CHECK(r[10] == s[0]);  // COLLIDES: linked both ways
+  CHECK(s[10] == r[0]);
+
+  // The real record's events are the real agent's alone, and every view
+  // says which agent and host recorded them.
+  auto jsonl = run_command(bin + " query --data " + env.data + " --build " + r[0] + " --format jsonl");
+  REQUIRE_MESSAGE(jsonl.exit_code == 0, jsonl.output);
+  CHECK(std::count(jsonl.output.begin(), jsonl.output.end(), '\n') == 3);
+  CHECK_FALSE(contains(jsonl.output, "spoof"));
+  std::istringstream in(jsonl.output);
+  for (std::string line; std::getline(in, line);) {
+    CHECK(contains(line, "\"host\":\"ci-real-01\""));
+    CHECK(contains(line, "\"agent_id\":\"agent-real\""));
+  }
+  auto table = run_command(bin + " query --data " + env.data + " --build " + r[0]);
+  REQUIRE_MESSAGE(table.exit_code == 0, table.output);
+  CHECK(contains(table.output, "agent    agent-real on host ci-real-01\n"));
+  CHECK(contains(table.output, "also     the same CI build id was recorded by other agents: ref " + s[0] +
+                                   " by agent agent-spoof\n"));
+  CHECK(contains(table.output, ", exit 0\n"));
+  CHECK_FALSE(contains(table.output, "/tmp/spoof-tool"));
+  auto theirs = run_command(bin + " query --data " + env.data + " --build " + s[0]);
+  CHECK(contains(theirs.output, "agent    agent-spoof on host laptop-x\n"));
+  CHECK(contains(theirs.output, "/tmp/spoof-tool"));
+  // Which of the two a CI id means is not guessed.
+  auto by_ci = run_command(bin + " query --data " + env.data + " --ci-build " + build.id);
+  CHECK(by_ci.exit_code == 1);
+  CHECK(contains(by_ci.output, "names 2 build records"));
+  auto exported = run_command(bin + " export --data " + env.data);
+  REQUIRE(exported.exit_code == 0);
+  std::istringstream all(exported.output);
+  int spoofed = 0;
+  for (std::string line; std::getline(all, line);) {
+    CHECK(contains(line, "\"agent_id\":\"agent-"));
+    CHECK(contains(line, "\"host\":\""));
+    spoofed += contains(line, "\"agent_id\":\"agent-spoof\"") && contains(line, "\"host\":\"laptop-x\"");
+  }
+  CHECK(spoofed == 2);
 }
