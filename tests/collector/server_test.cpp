@@ -998,3 +998,116 @@ TEST_CASE("issue 17/10: the same CI ids from another agent are another build rec
   }
   CHECK(spoofed == 2);
 }
+
+// Item 12: events with times of 2^63 and beyond were accepted, then
+// vanished from query, export and builds --since (SQLite stored them as
+// negative numbers).
+TEST_CASE("issue 17/12: far-future event times are kept, flagged, indexed at the receive time and still listed") {
+  using collector::store::FindingKind;
+  Env env;
+  env.add_agent(env.agent, env.key);
+  CollectorProcess c(env.data);
+  const uint64_t now = now_ns(), hour = 3600ull * 1000000000;
+  const events::Build build = events::example_event(events::Kind::build_start).build;
+  using K = events::Kind;
+  std::vector<batch::Sealed> sent;
+  auto send = [&](const CollectorProcess& to, const std::vector<std::pair<events::Kind, uint64_t>>& kinds_at) {
+    sent.push_back(seal_events(env.key, env.agent, sent.size() + 1, sent.empty() ? crypto::Digest{} : sent.back().hash,
+                               kinds_at, build));
+    const auto r = post(to.url("/v1/batches"), sent.back().bytes);
+    CHECK_MESSAGE(r.status == 200, r.body);
+  };
+  send(c, {{K::build_start, now - 2000}, {K::process_exec, now - 1000}});
+  // The attack, and a clock an hour fast: seq 2 and 3 out of range, 4 fine, 5 out again.
+  send(c, {{K::process_exec, UINT64_MAX}, {K::net_connect, (1ull << 63) + 5}, {K::build_end, now + hour}});
+  send(c, {{K::dns_query, now + 2 * hour}});
+  send(c, {{K::process_exit, now}});
+  send(c, {{K::secret_access, UINT64_MAX - 1}});
+
+  // Listed everywhere, with the time each event claims.
+  std::vector<std::string> expected;
+  for (const auto& b : sent) {
+    auto opened = batch::open(crypto::as_bytes(b.bytes), env.key.public_key).value();
+    REQUIRE(batch::for_each_event(opened, [&](events::Event&& e) { expected.push_back(events::to_json(e)); }));
+  }
+  std::sort(expected.begin(), expected.end());
+  const std::string bin = build_path(kCollector);
+  auto sorted_lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  for (const std::string& since :
+       {std::string(), std::string(" --since 1h"), " --since " + std::to_string(now - 5000)}) {
+    auto exported = run_command(bin + " export --data " + env.data + since);
+    REQUIRE_MESSAGE(exported.exit_code == 0, exported.output);
+    CHECK_MESSAGE(sorted_lines(exported.output) == expected, since);
+  }
+  auto recent = run_command(bin + " builds --data " + env.data + " --since 1h");
+  auto rows = build_rows(recent.output);
+  REQUIRE_MESSAGE(rows.count(env.agent), recent.output);
+  CHECK(rows[env.agent][9] == "8");
+  CHECK(rows[env.agent][8] == "0");  // build_end: its claim is an hour ahead, its row is at the receive time
+  auto table = run_command(bin + " query --data " + env.data + " --build " + rows[env.agent][0]);
+  REQUIRE_MESSAGE(table.exit_code == 0, table.output);
+  CHECK_MESSAGE(
+      contains(table.output, "process_exec     48213    48190    [time out of range: claims 2554-07-21T23:34:33.709Z]"),
+      table.output);
+  CHECK(contains(table.output, "[time out of range: claims 2262-04-11T23:47:16.854Z] tcp"));
+  std::size_t flagged = 0;
+  for (auto at = table.output.find("[time out of range"); at != std::string::npos;
+       at = table.output.find("[time out of range", at + 1))
+    ++flagged;
+  CHECK(flagged == 5);
+  auto jsonl = run_command(bin + " query --data " + env.data + " --build " + rows[env.agent][0] + " --format jsonl");
+  CHECK(sorted_lines(jsonl.output) == expected);
+  CHECK(run_command(bin + " export --data " + env.data + " --since 18446744073709551615").output.empty());
+
+  // Flagged: one clock finding per run of such batches (2..3, then 5).
+  std::vector<collector::store::Finding> clock;
+  for (const auto& f : env.findings(env.agent))
+    if (f.kind == FindingKind::kClock) clock.push_back(f);
+  REQUIRE(clock.size() == 2);
+  CHECK(clock[0].seq_from == 2);
+  CHECK(clock[0].seq_to == 3);
+  CHECK(clock[0].time_from_ns == now + hour);
+  CHECK(clock[0].time_to_ns == uint64_t{INT64_MAX});  // 2^64-1, saturated; exact in the signed event
+  CHECK_MESSAGE(contains(clock[0].detail, "3 of 3 events claim a time more than 300s after the collector received"),
+                clock[0].detail);
+  CHECK(clock[0].note == "batches 2..3 all had times out of range");
+  CHECK(clock[1].seq_from == 5);
+  CHECK(clock[1].seq_to == 5);
+  auto shown = run_command(bin + " agents findings --data " + env.data + " " + env.agent);
+  CHECK_MESSAGE(contains(shown.output, "extended 20"), shown.output);
+  CHECK(contains(get(c.url("/metrics")).body, "buildtrail_integrity_findings_total{kind=\"clock\"} 3"));
+
+  // Nothing in the store is negative, and each claim is kept beside its row.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2((env.data + "/buildtrail.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  auto number = [&](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    const int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+  };
+  CHECK(number("SELECT COUNT(*) FROM events WHERE time_ns < 0 OR claimed_ns < 0") == 0);
+  CHECK(number("SELECT COUNT(*) FROM batches WHERE first_ns < 0 OR last_ns < 0") == 0);
+  CHECK(number("SELECT COUNT(*) FROM builds WHERE first_ns < 0 OR last_ns < 0 OR end_ns < 0") == 0);
+  CHECK(number("SELECT COUNT(*) FROM build_values WHERE first_ns < 0 OR last_ns < 0") == 0);
+  CHECK(number("SELECT COUNT(*) FROM findings WHERE time_from_ns < 0 OR time_to_ns < 0") == 0);
+  CHECK(number("SELECT COUNT(*) FROM events WHERE claimed_ns IS NOT NULL") == 5);
+  CHECK(number("SELECT COUNT(*) FROM events WHERE claimed_ns = 9223372036854775807") == 3);
+  CHECK(number("SELECT MAX(time_ns) FROM events") < static_cast<int64_t>(now + hour));
+  sqlite3_close(db);
+
+  // The skew is the operator's: an hour allowed, an hour fast is in range.
+  REQUIRE(c.stop(SIGTERM) == 0);
+  CollectorProcess lenient(env.data, {"--max-clock-skew", "7200"});
+  REQUIRE(lenient.running());
+  send(lenient, {{K::agent_heartbeat, now + hour}});
+  CHECK(env.findings(env.agent).size() == 2);
+}
