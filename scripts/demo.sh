@@ -71,4 +71,4 @@ SH
       --batch-max-age-ms 200 -- sh build.sh
 )
 echo "== the build's audit trail, as stored by the collector"
-"$collector" query --data "$tmp/data" --build jenkins-demo-app-42
+"$collector" query --data "$tmp/data" --ci-build jenkins-demo-app-42

@@ -134,10 +134,12 @@ int token(int argc, char** argv) {
   return 0;
 }
 
-// open, narrowed (still open, changed since recorded) or resolved, with when.
+// open, narrowed (a gap still open, changed since recorded), extended (a
+// clock finding that later batches joined) or resolved, with when.
 std::string status_of(const store::Finding& f) {
   if (f.resolved_ns) return "resolved " + view::format_rfc3339(f.resolved_ns);
-  if (f.updated_ns) return "narrowed " + view::format_rfc3339(f.updated_ns);
+  if (f.updated_ns)
+    return (f.kind == store::FindingKind::kClock ? "extended " : "narrowed ") + view::format_rfc3339(f.updated_ns);
   return "open";
 }
 

@@ -1,5 +1,8 @@
-// buildtrail-collector builds --data DIR [--job J] [--since T] [--limit N]
-// Lists recorded builds, oldest first (the most recent N when limited).
+// buildtrail-collector builds --data DIR [--job J] [--ci-build ID] [--since T] [--limit N]
+// Lists build records, oldest first (the most recent N when limited). A
+// record is one agent's observation of a CI build: REF names it for
+// `query --build`, AGENT and HOST say who recorded it, COLLIDES lists the
+// other agents' records of the same CI build id.
 #include <algorithm>
 #include <charconv>
 
@@ -19,6 +22,17 @@ std::string duration_of(const store::BuildRow& b) {
   return end >= start ? view::format_duration(end - start) : "-";
 }
 
+// References of the other records, a few at most: the rest are counted.
+std::string collisions(const store::BuildRow& b) {
+  constexpr std::size_t kShown = 4;
+  if (b.collides_with.empty()) return "-";
+  std::string out;
+  for (std::size_t i = 0; i < b.collides_with.size() && i < kShown; ++i)
+    out += (i ? "," : "") + std::to_string(b.collides_with[i].ref);
+  if (b.collides_with.size() > kShown) out += ",+" + std::to_string(b.collides_with.size() - kShown);
+  return out;
+}
+
 uint64_t total(const events::Counts& counts) {
   uint64_t n = 0;
   for (const auto& [kind, c] : counts) n += c;
@@ -28,9 +42,10 @@ uint64_t total(const events::Counts& counts) {
 }  // namespace
 
 int builds(int argc, char** argv) {
-  Tool tool("builds", "builds --data DIR [--job J] [--since T] [--limit N]",
+  Tool tool("builds", "builds --data DIR [--job J] [--ci-build ID] [--since T] [--limit N]",
             {{"data", true, "data folder of the collector (as for serve)"},
              {"job", true, "only builds of this job (exact name)"},
+             {"ci-build", true, "only records of this CI build id, from every agent"},
              {"since", true, "only builds seen since T: 2026-11-27T10:00:00Z, 2h, 7d or ns"},
              {"limit", true, "at most N builds, the most recent (default 1000)"}});
   int exit = 0;
@@ -39,6 +54,7 @@ int builds(int argc, char** argv) {
   if (!args.positionals.empty()) return tool.usage_error("unexpected argument '" + args.positionals[0] + "'");
   store::BuildFilter filter;
   filter.job = args.get("job");
+  filter.ci_build_id = args.get("ci-build");
   if (args.has("since")) {
     auto since = view::parse_since(args.get("since"), clock::now_ns());
     if (!since) return tool.usage_error(since.error().message);
@@ -62,11 +78,11 @@ int builds(int argc, char** argv) {
     return 0;
   }
   std::reverse(rows->begin(), rows->end());  // the store answers newest first
-  view::Table table({"ID", "CI", "JOB", "BUILD", "START", "DURATION", "EXIT", "EVENTS"});
+  view::Table table({"REF", "AGENT", "HOST", "CI", "JOB", "BUILD", "START", "DURATION", "EXIT", "EVENTS", "COLLIDES"});
   for (const auto& b : *rows) {
-    table.add({std::to_string(b.id), b.build.ci, b.build.job, b.build.id,
-               view::format_rfc3339(b.start_ns ? b.start_ns : b.first_ns), duration_of(b),
-               b.ended ? std::to_string(b.exit_code) : "running", std::to_string(total(b.counts))});
+    table.add({std::to_string(b.id), b.agent_id, b.host.empty() ? "-" : view::truncate(b.host, 40), b.build.ci,
+               b.build.job, b.build.id, view::format_rfc3339(b.start_ns ? b.start_ns : b.first_ns), duration_of(b),
+               b.ended ? std::to_string(b.exit_code) : "running", std::to_string(total(b.counts)), collisions(b)});
   }
   table.print(stdout);
   return 0;

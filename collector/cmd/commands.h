@@ -10,9 +10,9 @@ namespace bt::collector::cmd {
 
 // serve --listen ADDR:PORT --data DIR [--tls-cert F --tls-key F [--client-ca F]]
 int serve(int argc, char** argv);
-// builds --data DIR [--job J] [--since T] [--limit N]
+// builds --data DIR [--job J] [--ci-build ID] [--since T] [--limit N]
 int builds(int argc, char** argv);
-// query --data DIR --build ID [--kind K] [--format table|jsonl]
+// query --data DIR (--build REF | --ci-build ID) [--kind K] [--format table|jsonl]
 int query(int argc, char** argv);
 // export --data DIR [--format jsonl] [--since T]
 int export_events(int argc, char** argv);

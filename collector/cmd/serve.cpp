@@ -39,6 +39,9 @@ const std::vector<cli::Option> kOptions = {
     {"body-grace", true, "seconds a request body gets beyond its length at --body-min-rate (default 10)"},
     {"max-queue", true, "verified batches waiting for the store before 503 (default 256)"},
     {"busy-timeout-ms", true, "how long a store write waits for a lock before answering 503 (default 5000)"},
+    {"max-clock-skew", true,
+     "seconds an event's time may be after the collector's clock; later ones are indexed at their receive time and "
+     "flagged (default 300)"},
     {"ready-file", true, "write the bound ADDR:PORT to this file once serving"},
     {"help", false, "show this help"},
 };
@@ -94,13 +97,14 @@ bool parse_flags(int argc, char** argv, ServeConfig* out, int* exit) {
   uint64_t max_body = http_config.max_body, max_conn = http_config.max_connections, idle = http_config.idle_timeout_s,
            max_queue = 256, busy_ms = 5000, per_address = http_config.max_connections_per_address,
            inflight = http_config.guard.max_inflight_bytes, header_s = 10, grace_s = 10,
-           min_rate = http_config.guard.body_min_rate;
+           min_rate = http_config.guard.body_min_rate, skew_s = store::kDefaultMaxClockSkewNs / 1000000000;
   if (!parse_count(*args, "max-body", &max_body) || !parse_count(*args, "max-connections", &max_conn) ||
       !parse_count(*args, "idle-timeout", &idle) || !parse_count(*args, "max-queue", &max_queue) ||
       !parse_count(*args, "busy-timeout-ms", &busy_ms) ||
       !parse_count(*args, "max-connections-per-address", &per_address) ||
       !parse_count(*args, "max-inflight-bytes", &inflight) || !parse_count(*args, "header-timeout", &header_s) ||
-      !parse_count(*args, "body-min-rate", &min_rate) || !parse_count(*args, "body-grace", &grace_s)) {
+      !parse_count(*args, "body-min-rate", &min_rate) || !parse_count(*args, "body-grace", &grace_s) ||
+      !parse_count(*args, "max-clock-skew", &skew_s)) {
     *exit = 2;
     return false;
   }
@@ -118,6 +122,8 @@ bool parse_flags(int argc, char** argv, ServeConfig* out, int* exit) {
   out->ingest.data_dir = out->data;
   out->ingest.limits.max_batch_bytes = max_body;
   out->ingest.max_queue = max_queue;
+  // Seconds as ns, saturated: any skew beyond 2^64 ns bounds nothing.
+  out->ingest.max_clock_skew_ns = skew_s > UINT64_MAX / 1000000000 ? UINT64_MAX : skew_s * 1000000000;
   return true;
 }
 

@@ -54,7 +54,7 @@ Result<std::unique_ptr<store::Store>> Tool::open_store(bool read_only) const {
 
 Status write_jsonl(readback::EventReader& reader, const store::EventFilter& filter) {
   events::JsonLineWriter out;
-  Status s = reader.for_each(filter, [&](const events::Event& e) {
+  Status s = reader.for_each(filter, [&](const events::Event& e, const store::EventRef&) {
     out.append(e);
     if (out.size() >= (1u << 20)) {
       std::fwrite(out.view().data(), 1, out.size(), stdout);

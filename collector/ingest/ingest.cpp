@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -276,6 +277,34 @@ store::EventRow event_row(const events::Event& e, uint32_t line, const store::Ev
   return row;
 }
 
+// Issue 17/12. Every event of a batch lies in the batch's signed time
+// window (batch::for_each_event holds them to the header's first and last
+// time), but nothing bounds that window: an agent can sign any time up to
+// 2^64-1. An event claiming a time after the collector's clock plus the
+// allowed skew is kept (it is evidence) but indexed at the batch's receive
+// time with its claim beside it, so every time query (`builds --since`,
+// `export --since`, the order of `query`) still finds it; a clock finding
+// says so, with the claimed times as its range. Times in the past are
+// left alone: they are listed where they claim to be, and a batch may
+// legitimately wait days in an agent's spool.
+void bound_event_times(store::BatchRecord& r, uint64_t max_skew_ns) {
+  const uint64_t limit = r.received_ns > UINT64_MAX - max_skew_ns ? UINT64_MAX : r.received_ns + max_skew_ns;
+  uint64_t out_of_range = 0, from = UINT64_MAX, to = 0;
+  for (store::EventRow& row : r.events) {
+    if (row.time_ns <= limit) continue;
+    row.claimed_ns = row.time_ns;
+    row.time_ns = r.received_ns;
+    ++out_of_range;
+    from = std::min(from, *row.claimed_ns);
+    to = std::max(to, *row.claimed_ns);
+  }
+  if (out_of_range == 0) return;
+  r.findings.push_back(make_finding(r.agent_id, store::FindingKind::kClock, r.header.seq, r.header.seq, from, to,
+                                    std::to_string(out_of_range) + " of " + std::to_string(r.events.size()) +
+                                        " events claim a time more than " + std::to_string(max_skew_ns / 1000000000) +
+                                        "s after the collector received them; indexed at the receive time"));
+}
+
 struct Ingest::Impl {
   Config config;
   std::unique_ptr<store::Store> writer_store;
@@ -424,6 +453,7 @@ Outcome Ingest::Impl::submit(std::span<const uint8_t> body) {
     collect_loss_finding(e, record.agent_id, header->seq, record.findings);
   });
   if (!parsed) return refuse(Reject::malformed, 0, 400, parsed.error().message);
+  bound_event_times(record, config.max_clock_skew_ns);
   // Archive before commit: content-addressed, so a retry rewrites nothing
   // and a crash between the two leaves only an unreferenced object. The
   // writer syncs the archive once per group, before the commit.

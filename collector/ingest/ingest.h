@@ -26,6 +26,9 @@ struct Config {
   std::size_t max_group = 64;   // batches per commit
   int retry_after_seconds = 1;
   RejectionLimiter::Limits rejections;  // findings of refused signers
+  // Event times later than the receive time plus this are out of range
+  // (indexed at the receive time, flagged; see bound_event_times).
+  uint64_t max_clock_skew_ns = store::kDefaultMaxClockSkewNs;
 };
 
 // An HTTP-shaped answer: status, JSON body, optional Retry-After.
@@ -62,5 +65,10 @@ class Ingest {
 
 // The filterable facts of an event (exposed for tests).
 store::EventRow event_row(const events::Event& event, uint32_t line, const store::EventRow* previous = nullptr);
+
+// Moves the rows of events claiming a time after `r.received_ns` plus
+// `max_skew_ns` to the receive time, keeping their claim, and adds a clock
+// finding for them (exposed for tests).
+void bound_event_times(store::BatchRecord& r, uint64_t max_skew_ns);
 
 }  // namespace bt::collector::ingest

@@ -53,8 +53,7 @@ Result<const EventReader::Batch*> EventReader::batch(const store::EventRef& ref)
   return &cache_.front();
 }
 
-Status EventReader::flush(std::vector<store::EventRef>& chunk,
-                          const std::function<void(const events::Event&)>& on_event) {
+Status EventReader::flush(std::vector<store::EventRef>& chunk, const OnEvent& on_event) {
   // Read batch by batch, hand out in the store's order.
   std::vector<std::size_t> order(chunk.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
@@ -70,13 +69,12 @@ Status EventReader::flush(std::vector<store::EventRef>& chunk,
                         "batch " + chunk[i].archive_path + " has no line " + std::to_string(chunk[i].line));
     picked[i] = (*b)->events[chunk[i].line];
   }
-  for (const auto& e : picked) on_event(e);
+  for (std::size_t i = 0; i < picked.size(); ++i) on_event(picked[i], chunk[i]);
   chunk.clear();
   return Ok{};
 }
 
-Status EventReader::for_each(const store::EventFilter& filter,
-                             const std::function<void(const events::Event&)>& on_event) {
+Status EventReader::for_each(const store::EventFilter& filter, const OnEvent& on_event) {
   std::vector<store::EventRef> chunk;
   chunk.reserve(kChunk);
   Status failed = Ok{};

@@ -24,10 +24,13 @@ class EventReader {
   EventReader(store::Store& store, std::string data_dir);
 
   // Calls `on_event` for the events matching `filter`, in the store's time
-  // order. References are taken in chunks and each chunk is read batch by
-  // batch, so an export interleaving many agents opens each batch about
-  // once. Fails with a one-line error naming the batch on any check.
-  Status for_each(const store::EventFilter& filter, const std::function<void(const events::Event&)>& on_event);
+  // order, each with its reference (where it sorts, and whether its own
+  // time was out of range). References are taken in chunks and each chunk
+  // is read batch by batch, so an export interleaving many agents opens
+  // each batch about once. Fails with a one-line error naming the batch on
+  // any check.
+  using OnEvent = std::function<void(const events::Event&, const store::EventRef&)>;
+  Status for_each(const store::EventFilter& filter, const OnEvent& on_event);
 
  private:
   struct Batch {
@@ -35,7 +38,7 @@ class EventReader {
     std::vector<events::Event> events;
   };
   Result<const Batch*> batch(const store::EventRef& ref);
-  Status flush(std::vector<store::EventRef>& chunk, const std::function<void(const events::Event&)>& on_event);
+  Status flush(std::vector<store::EventRef>& chunk, const OnEvent& on_event);
 
   store::Store& store_;
   std::string data_dir_;

@@ -57,11 +57,20 @@ struct Token {
 
 // ---- ingest ------------------------------------------------------------------
 
+// Event times after the collector's clock plus this are out of range: such
+// an event is indexed at its batch's receive time and flagged (EventRow::
+// claimed_ns, a `clock` finding). ingest::Config's default; the migration
+// to schema 3 applies it to the events already stored.
+inline constexpr uint64_t kDefaultMaxClockSkewNs = 300ull * 1000000000;
+
 // What ingest keeps of one event: the filterable facts and its place in the
 // batch (0-based line number).
 struct EventRow {
   uint32_t line = 0;
+  // Where the event sorts: its own time, or its batch's receive time when
+  // its own is out of range (then `claimed_ns` holds its own).
   uint64_t time_ns = 0;
+  std::optional<uint64_t> claimed_ns;
   events::Kind kind{};
   // Shared by the consecutive rows of one build (most of a batch): one
   // copy of its eight strings per batch, not per event. Null: no build.
@@ -76,7 +85,7 @@ struct EventRow {
   uint64_t loss_total = 0;  // loss: sum of counts
 };
 
-enum class FindingKind { kGap, kFork, kReplay, kRestart, kLoss, kRejected };
+enum class FindingKind { kGap, kFork, kReplay, kRestart, kLoss, kRejected, kClock };
 const char* finding_kind_name(FindingKind kind);
 
 // Findings follow the truth: a gap finding's seq range is what is still
@@ -106,7 +115,11 @@ struct BatchRecord {
   uint64_t received_ns = 0;
   uint64_t size_bytes = 0;
   std::vector<EventRow> events;
-  std::vector<Finding> findings;  // gap/restart/loss findings this batch reveals
+  // gap/restart/loss/clock findings this batch reveals. A clock finding
+  // extends the agent's clock finding of the batch just before it (same
+  // epoch, seq - 1) instead of adding one, so a clock that is off makes one
+  // finding per run of batches, not one per batch.
+  std::vector<Finding> findings;
   // Fills a hole below the tip: the open gap finding of its epoch that
   // covers its seq is narrowed or resolved in the same commit.
   bool late = false;
@@ -122,19 +135,33 @@ struct StoredBatch {
 
 // ---- reading -----------------------------------------------------------------
 
+// Another build record with the same CI identity (ci, build id), which
+// another agent recorded.
+struct BuildLink {
+  int64_t ref = 0;
+  std::string agent_id;
+};
+
+// A build is what one agent observed: the record of one (agent, ci, CI
+// build id). The same CI ids from two agents are two records, each naming
+// the other in `collides_with`.
 struct BuildRow {
-  int64_t id = 0;
+  int64_t id = 0;  // the record's reference (`builds` REF, `query --build`)
+  std::string agent_id;
+  std::string host;  // the agent's host name as it enrolled, empty if it reported none
   events::Build build;
   uint64_t first_ns = 0, last_ns = 0;
   uint64_t start_ns = 0, end_ns = 0;  // from build_start / build_end, 0 if not seen
   bool ended = false;
   int64_t exit_code = 0;
   events::Counts counts;  // events per kind
+  std::vector<BuildLink> collides_with;
 };
 
 struct BuildFilter {
-  std::string job;        // exact match when non-empty
-  uint64_t since_ns = 0;  // builds seen at or after
+  std::string job;          // exact match when non-empty
+  std::string ci_build_id;  // exact match on the CI's build id when non-empty
+  uint64_t since_ns = 0;    // builds seen at or after
   std::size_t limit = 1000;
 };
 
@@ -144,12 +171,13 @@ struct EventRef {
   uint64_t seq = 0;
   std::string archive_path;
   uint32_t line = 0;
-  uint64_t time_ns = 0;
+  uint64_t time_ns = 0;            // where it sorts (EventRow::time_ns)
+  bool time_out_of_range = false;  // then time_ns is its batch's receive time, not its own
 };
 
 struct EventFilter {
-  std::optional<int64_t> build;  // builds.id
-  std::string build_id;          // or the CI build id (Build::id)
+  std::optional<int64_t> build;  // a build record (builds.id)
+  std::string build_id;          // or every record of this CI build id (Build::id), from any agent
   std::optional<events::Kind> kind;
   uint64_t since_ns = 0;
   std::string exe, destination, secret_path;  // exact matches when non-empty
@@ -202,7 +230,8 @@ class Store {
 
   // Reading.
   virtual Result<std::vector<BuildRow>> builds(const BuildFilter& filter) = 0;
-  virtual Result<std::optional<BuildRow>> build(const std::string& ci_build_id) = 0;
+  // The build record `ref` (BuildRow::id); nothing else is looked up.
+  virtual Result<std::optional<BuildRow>> build(int64_t ref) = 0;
   // Calls `on_ref` for matching events in time order; stops early if it
   // returns false.
   virtual Status events(const EventFilter& filter, const std::function<bool(const EventRef&)>& on_ref) = 0;

@@ -15,9 +15,20 @@ void header_line(const char* label, const std::string& value) {
   if (!value.empty()) std::printf("%-8s %s\n", label, printable(value).c_str());
 }
 
+// The other agents' records of this CI build: evidence that two agents
+// claimed the same CI ids (one real build on several nodes, or a spoof).
+std::string collisions(const store::BuildRow& b) {
+  std::string out;
+  for (const auto& c : b.collides_with)
+    out += (out.empty() ? "" : ", ") + std::string("ref ") + std::to_string(c.ref) + " by agent " + c.agent_id;
+  return out.empty() ? out : "the same CI build id was recorded by other agents: " + out;
+}
+
 void print_header(const store::BuildRow& b) {
   const events::Build& m = b.build;
-  header_line("build", m.id + " (id " + std::to_string(b.id) + ")");
+  header_line("build", m.id + " (ref " + std::to_string(b.id) + ")");
+  header_line("agent", b.agent_id + " on host " + (b.host.empty() ? "-" : b.host));
+  header_line("also", collisions(b));
   header_line("ci", m.ci);
   header_line("job", m.job + (m.number.empty() ? "" : " #" + m.number));
   header_line("url", m.url);
@@ -49,15 +60,18 @@ Timeline::Timeline(const store::BuildRow& build) : day_(format_date(build.start_
   std::printf("\n%-12s  %-15s  %-7s  %-7s  %s\n", "TIME", "KIND", "PID", "PPID", "SUMMARY");
 }
 
-void Timeline::print(const events::Event& e) {
-  const std::string d = format_date(e.time_ns);
+void Timeline::print(const events::Event& e, const store::EventRef& ref) {
+  const std::string d = format_date(ref.time_ns);
   if (d != day_) {
     std::printf("-- %s\n", d.c_str());
     day_ = d;
   }
-  std::printf("%-12s  %-15s  %-7llu  %-7llu  %s\n", format_clock_ms(e.time_ns).c_str(),
+  // Before the summary, which is truncated: the flag must always show.
+  const std::string claim =
+      ref.time_out_of_range ? "[time out of range: claims " + format_rfc3339_ms(e.time_ns) + "] " : std::string();
+  std::printf("%-12s  %-15s  %-7llu  %-7llu  %s%s\n", format_clock_ms(ref.time_ns).c_str(),
               std::string(events::kind_name(e.kind())).c_str(), static_cast<unsigned long long>(e.process.pid),
-              static_cast<unsigned long long>(e.process.ppid), summary(e).c_str());
+              static_cast<unsigned long long>(e.process.ppid), claim.c_str(), summary(e).c_str());
   ++events_printed_;
 }
 

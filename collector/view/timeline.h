@@ -1,7 +1,8 @@
-// The `query` timeline of one build: a header with the build's identity,
-// times and counts, then one line per event (time, kind, pid, ppid and a
-// summary), with a "-- DATE" line whenever the day changes. Printed to
-// stdout as events arrive.
+// The `query` timeline of one build record: a header with the build's
+// identity, the agent and host that recorded it, the other agents' records
+// of the same CI build, times and counts, then one line per event (time,
+// kind, pid, ppid and a summary), with a "-- DATE" line whenever the day
+// changes. Printed to stdout as events arrive.
 #pragma once
 
 #include <cstddef>
@@ -16,7 +17,9 @@ class Timeline {
  public:
   // Prints the build's header and the column titles.
   explicit Timeline(const store::BuildRow& build);
-  void print(const events::Event& event);
+  // `ref` says where the event sorts: an event whose own time was out of
+  // range is shown at its receive time, its claim first in the summary.
+  void print(const events::Event& event, const store::EventRef& ref);
   std::size_t events_printed() const { return events_printed_; }
 
  private:

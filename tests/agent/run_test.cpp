@@ -101,7 +101,7 @@ TEST_CASE("a wrapped build step is recorded, redacted, delivered and keeps its e
 
   // Delivered: the collector has the same build and its events.
   const auto q = testing::run_command(testing::build_path("collector/buildtrail-collector") + " query --data " +
-                                      d.data + " --build 4242.1 --format jsonl");
+                                      d.data + " --ci-build 4242.1 --format jsonl");
   INFO(q.output);
   CHECK(q.exit_code == 0);
   CHECK(std::count(q.output.begin(), q.output.end(), '\n') == static_cast<long>(evs.size()));

@@ -7,8 +7,11 @@
 #include <sys/socket.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include "collector/archive/archive.h"
@@ -294,9 +297,11 @@ TEST_CASE("hostile input: bombs, path ids, SQL text, slow clients, connection fl
     auto r = post(c.url("/v1/batches"), s.seal(1, crypto::Digest{}).value().bytes);
     CHECK_MESSAGE(r.status == 200, r.body);
     auto st = collector::store::open_sqlite(env.data, {true, 5000}).value();
-    auto b = st->build(e.build.id).value();
-    REQUIRE(b.has_value());
-    CHECK(b->build.id == e.build.id);
+    collector::store::BuildFilter by_ci;
+    by_ci.ci_build_id = e.build.id;
+    auto b = st->builds(by_ci).value();
+    REQUIRE(b.size() == 1);
+    CHECK(b[0].build.id == e.build.id);
     collector::store::EventFilter f;
     f.exe = e.process.exe;
     int n = 0;
@@ -853,4 +858,261 @@ TEST_CASE("issue 17, minor: enrollment tells a caller with a bogus token nothing
   CHECK(enrolled.body == unknown.body);
   // With a valid token the truth.
   CHECK(post(c.url("/v1/enroll"), enroll_body(env.token(), "agent-p", test_key(51))).status == 409);
+}
+
+// ---- issue 17: spoofed and ambiguous builds, each attack then the safe outcome -------
+
+namespace {
+
+// Enrolls `id` over HTTP as an agent on `host`.
+void enroll_on_host(const CollectorProcess& c, const Env& env, const std::string& id, const crypto::KeyPair& key,
+                    const std::string& host) {
+  std::string body = enroll_body(env.token(), id, key);
+  body.replace(body.find("\"ci-7\""), 6, "\"" + host + "\"");
+  const auto r = post(c.url("/v1/enroll"), body);
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+}
+
+// One sealed batch of `agent`: events of `kinds` at `times`, on `host`, in `build`.
+batch::Sealed seal_events(const crypto::KeyPair& key, const std::string& agent, uint64_t seq,
+                          const crypto::Digest& prev, const std::vector<std::pair<events::Kind, uint64_t>>& kinds_at,
+                          const events::Build& build, const std::string& host = "ci-7") {
+  batch::Sealer s(key, agent);
+  for (const auto& [kind, t] : kinds_at) {
+    auto e = events::example_event(kind);
+    e.agent_id = agent;
+    e.host = host;
+    e.time_ns = t;
+    e.build = build;
+    s.add(e);
+  }
+  return s.seal(seq, prev).value();
+}
+
+// The rows of `builds` output, split on blanks, by their AGENT column.
+std::map<std::string, std::vector<std::string>> build_rows(const std::string& output) {
+  std::map<std::string, std::vector<std::string>> rows;
+  std::istringstream in(output);
+  std::string line;
+  std::getline(in, line);  // titles
+  while (std::getline(in, line)) {
+    std::istringstream cells(line);
+    std::vector<std::string> row;
+    for (std::string cell; cells >> cell;) row.push_back(cell);
+    if (row.size() > 1) rows[row[1]] = row;
+  }
+  return rows;
+}
+
+uint64_t now_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+}  // namespace
+
+// Item 10: a second agent ran a build with BUILD_TAG/JOB_NAME copied from a
+// real one; its events appeared in the real build and its build_end
+// changed the real build's exit status.
+TEST_CASE("issue 17/10: the same CI ids from another agent are another build record, linked, showing agent and host") {
+  Env env;
+  CollectorProcess c(env.data);
+  const auto real_key = test_key(61), spoof_key = test_key(62);
+  enroll_on_host(c, env, "agent-real", real_key, "ci-real-01");
+  enroll_on_host(c, env, "agent-spoof", spoof_key, "laptop-x");
+  const events::Build build = events::example_event(events::Kind::build_start).build;
+  const uint64_t t = now_ns() - 10ull * 1000000000;
+  using K = events::Kind;
+  auto real =
+      seal_events(real_key, "agent-real", 1, crypto::Digest{},
+                  {{K::build_start, t}, {K::process_exec, t + 1000}, {K::build_end, t + 2000}}, build, "ci-real-01");
+  // The spoof: the same build block, another program, a failing end.
+  batch::Sealer sealer(spoof_key, "agent-spoof");
+  for (auto kind : {K::process_exec, K::build_end}) {
+    auto e = events::example_event(kind);
+    e.agent_id = "agent-spoof";
+    e.host = "laptop-x";
+    e.time_ns = t + 3000;
+    if (kind == K::process_exec) {
+      e.process.exe = "/tmp/spoof-tool";
+      std::get<events::ProcessExec>(e.body).argv = {"/tmp/spoof-tool", "--steal"};
+    }
+    if (kind == K::build_end) std::get<events::BuildEnd>(e.body).exit_code = 1;
+    sealer.add(e);
+  }
+  auto spoof = sealer.seal(1, crypto::Digest{}).value();
+  REQUIRE(post(c.url("/v1/batches"), real.bytes).status == 200);
+  REQUIRE(post(c.url("/v1/batches"), spoof.bytes).status == 200);
+
+  // Two records, each its agent's, each naming the other; the real one's
+  // outcome is its own.
+  const std::string bin = build_path(kCollector);
+  auto listed = run_command(bin + " builds --data " + env.data);
+  REQUIRE_MESSAGE(listed.exit_code == 0, listed.output);
+  auto rows = build_rows(listed.output);
+  REQUIRE_MESSAGE(rows.size() == 2, listed.output);
+  const auto& r = rows["agent-real"];
+  const auto& s = rows["agent-spoof"];
+  REQUIRE(r.size() == 11);
+  REQUIRE(s.size() == 11);
+  CHECK(r[2] == "ci-real-01");
+  CHECK(s[2] == "laptop-x");
+  CHECK(r[5] == build.id);
+  CHECK(s[5] == build.id);
+  CHECK(r[8] == "0");  // exit: the spoof's build_end did not change it
+  CHECK(s[8] == "1");
+  CHECK(r[9] == "3");
+  CHECK(s[9] == "2");
+  CHECK(r[10] == s[0]);  // COLLIDES: linked both ways
+  CHECK(s[10] == r[0]);
+
+  // The real record's events are the real agent's alone, and every view
+  // says which agent and host recorded them.
+  auto jsonl = run_command(bin + " query --data " + env.data + " --build " + r[0] + " --format jsonl");
+  REQUIRE_MESSAGE(jsonl.exit_code == 0, jsonl.output);
+  CHECK(std::count(jsonl.output.begin(), jsonl.output.end(), '\n') == 3);
+  CHECK_FALSE(contains(jsonl.output, "spoof"));
+  std::istringstream in(jsonl.output);
+  for (std::string line; std::getline(in, line);) {
+    CHECK(contains(line, "\"host\":\"ci-real-01\""));
+    CHECK(contains(line, "\"agent_id\":\"agent-real\""));
+  }
+  auto table = run_command(bin + " query --data " + env.data + " --build " + r[0]);
+  REQUIRE_MESSAGE(table.exit_code == 0, table.output);
+  CHECK(contains(table.output, "agent    agent-real on host ci-real-01\n"));
+  CHECK(contains(table.output, "also     the same CI build id was recorded by other agents: ref " + s[0] +
+                                   " by agent agent-spoof\n"));
+  CHECK(contains(table.output, ", exit 0\n"));
+  CHECK_FALSE(contains(table.output, "/tmp/spoof-tool"));
+  auto theirs = run_command(bin + " query --data " + env.data + " --build " + s[0]);
+  CHECK(contains(theirs.output, "agent    agent-spoof on host laptop-x\n"));
+  CHECK(contains(theirs.output, "/tmp/spoof-tool"));
+  // Which of the two a CI id means is not guessed.
+  auto by_ci = run_command(bin + " query --data " + env.data + " --ci-build " + build.id);
+  CHECK(by_ci.exit_code == 1);
+  CHECK(contains(by_ci.output, "names 2 build records"));
+  auto exported = run_command(bin + " export --data " + env.data);
+  REQUIRE(exported.exit_code == 0);
+  std::istringstream all(exported.output);
+  int spoofed = 0;
+  for (std::string line; std::getline(all, line);) {
+    CHECK(contains(line, "\"agent_id\":\"agent-"));
+    CHECK(contains(line, "\"host\":\""));
+    spoofed += contains(line, "\"agent_id\":\"agent-spoof\"") && contains(line, "\"host\":\"laptop-x\"");
+  }
+  CHECK(spoofed == 2);
+}
+
+// Item 12: events with times of 2^63 and beyond were accepted, then
+// vanished from query, export and builds --since (SQLite stored them as
+// negative numbers).
+TEST_CASE("issue 17/12: far-future event times are kept, flagged, indexed at the receive time and still listed") {
+  using collector::store::FindingKind;
+  Env env;
+  env.add_agent(env.agent, env.key);
+  CollectorProcess c(env.data);
+  const uint64_t now = now_ns(), hour = 3600ull * 1000000000;
+  const events::Build build = events::example_event(events::Kind::build_start).build;
+  using K = events::Kind;
+  std::vector<batch::Sealed> sent;
+  auto send = [&](const CollectorProcess& to, const std::vector<std::pair<events::Kind, uint64_t>>& kinds_at) {
+    sent.push_back(seal_events(env.key, env.agent, sent.size() + 1, sent.empty() ? crypto::Digest{} : sent.back().hash,
+                               kinds_at, build));
+    const auto r = post(to.url("/v1/batches"), sent.back().bytes);
+    CHECK_MESSAGE(r.status == 200, r.body);
+  };
+  send(c, {{K::build_start, now - 2000}, {K::process_exec, now - 1000}});
+  // The attack, and a clock an hour fast: seq 2 and 3 out of range, 4 fine, 5 out again.
+  send(c, {{K::process_exec, UINT64_MAX}, {K::net_connect, (1ull << 63) + 5}, {K::build_end, now + hour}});
+  send(c, {{K::dns_query, now + 2 * hour}});
+  send(c, {{K::process_exit, now}});
+  send(c, {{K::secret_access, UINT64_MAX - 1}});
+
+  // Listed everywhere, with the time each event claims.
+  std::vector<std::string> expected;
+  for (const auto& b : sent) {
+    auto opened = batch::open(crypto::as_bytes(b.bytes), env.key.public_key).value();
+    REQUIRE(batch::for_each_event(opened, [&](events::Event&& e) { expected.push_back(events::to_json(e)); }));
+  }
+  std::sort(expected.begin(), expected.end());
+  const std::string bin = build_path(kCollector);
+  auto sorted_lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  for (const std::string& since :
+       {std::string(), std::string(" --since 1h"), " --since " + std::to_string(now - 5000)}) {
+    auto exported = run_command(bin + " export --data " + env.data + since);
+    REQUIRE_MESSAGE(exported.exit_code == 0, exported.output);
+    CHECK_MESSAGE(sorted_lines(exported.output) == expected, since);
+  }
+  auto recent = run_command(bin + " builds --data " + env.data + " --since 1h");
+  auto rows = build_rows(recent.output);
+  REQUIRE_MESSAGE(rows.count(env.agent), recent.output);
+  CHECK(rows[env.agent][9] == "8");
+  CHECK(rows[env.agent][8] == "0");  // build_end: its claim is an hour ahead, its row is at the receive time
+  auto table = run_command(bin + " query --data " + env.data + " --build " + rows[env.agent][0]);
+  REQUIRE_MESSAGE(table.exit_code == 0, table.output);
+  CHECK_MESSAGE(
+      contains(table.output, "process_exec     48213    48190    [time out of range: claims 2554-07-21T23:34:33.709Z]"),
+      table.output);
+  CHECK(contains(table.output, "[time out of range: claims 2262-04-11T23:47:16.854Z] tcp"));
+  std::size_t flagged = 0;
+  for (auto at = table.output.find("[time out of range"); at != std::string::npos;
+       at = table.output.find("[time out of range", at + 1))
+    ++flagged;
+  CHECK(flagged == 5);
+  auto jsonl = run_command(bin + " query --data " + env.data + " --build " + rows[env.agent][0] + " --format jsonl");
+  CHECK(sorted_lines(jsonl.output) == expected);
+  CHECK(run_command(bin + " export --data " + env.data + " --since 18446744073709551615").output.empty());
+
+  // Flagged: one clock finding per run of such batches (2..3, then 5).
+  std::vector<collector::store::Finding> clock;
+  for (const auto& f : env.findings(env.agent))
+    if (f.kind == FindingKind::kClock) clock.push_back(f);
+  REQUIRE(clock.size() == 2);
+  CHECK(clock[0].seq_from == 2);
+  CHECK(clock[0].seq_to == 3);
+  CHECK(clock[0].time_from_ns == now + hour);
+  CHECK(clock[0].time_to_ns == uint64_t{INT64_MAX});  // 2^64-1, saturated; exact in the signed event
+  CHECK_MESSAGE(contains(clock[0].detail, "3 of 3 events claim a time more than 300s after the collector received"),
+                clock[0].detail);
+  CHECK(clock[0].note == "batches 2..3 all had times out of range");
+  CHECK(clock[1].seq_from == 5);
+  CHECK(clock[1].seq_to == 5);
+  auto shown = run_command(bin + " agents findings --data " + env.data + " " + env.agent);
+  CHECK_MESSAGE(contains(shown.output, "extended 20"), shown.output);
+  CHECK(contains(get(c.url("/metrics")).body, "buildtrail_integrity_findings_total{kind=\"clock\"} 3"));
+
+  // Nothing in the store is negative, and each claim is kept beside its row.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2((env.data + "/buildtrail.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  auto number = [&](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    const int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+  };
+  CHECK(number("SELECT COUNT(*) FROM events WHERE time_ns < 0 OR claimed_ns < 0") == 0);
+  CHECK(number("SELECT COUNT(*) FROM batches WHERE first_ns < 0 OR last_ns < 0") == 0);
+  CHECK(number("SELECT COUNT(*) FROM builds WHERE first_ns < 0 OR last_ns < 0 OR end_ns < 0") == 0);
+  CHECK(number("SELECT COUNT(*) FROM build_values WHERE first_ns < 0 OR last_ns < 0") == 0);
+  CHECK(number("SELECT COUNT(*) FROM findings WHERE time_from_ns < 0 OR time_to_ns < 0") == 0);
+  CHECK(number("SELECT COUNT(*) FROM events WHERE claimed_ns IS NOT NULL") == 5);
+  CHECK(number("SELECT COUNT(*) FROM events WHERE claimed_ns = 9223372036854775807") == 3);
+  CHECK(number("SELECT MAX(time_ns) FROM events") < static_cast<int64_t>(now + hour));
+  sqlite3_close(db);
+
+  // The skew is the operator's: an hour allowed, an hour fast is in range.
+  REQUIRE(c.stop(SIGTERM) == 0);
+  CollectorProcess lenient(env.data, {"--max-clock-skew", "7200"});
+  REQUIRE(lenient.running());
+  send(lenient, {{K::agent_heartbeat, now + hour}});
+  CHECK(env.findings(env.agent).size() == 2);
 }

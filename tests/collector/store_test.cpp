@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -268,14 +269,18 @@ TEST_CASE("commit: builds, events, findings, chain state and stats") {
                                  {"process_exit", 1},  {"net_connect", 1},     {"dns_query", 1},
                                  {"secret_access", 1}, {"artifact_upload", 1}, {"loss", 1}};
   CHECK(b.counts == expect);
-  auto by_ci = f.db->build(bid).value();
-  REQUIRE(by_ci.has_value());
-  CHECK(by_ci->id == b.id);
-  auto by_row = f.db->build(std::to_string(b.id)).value();
-  REQUIRE(by_row.has_value());
-  CHECK(by_row->build.id == bid);
-  CHECK_FALSE(f.db->build("no-such-build").value().has_value());
-  CHECK_FALSE(f.db->build("999999").value().has_value());
+  CHECK(b.agent_id == "agent-a");
+  CHECK(b.host == "host-agent-a");
+  CHECK(b.collides_with.empty());
+  auto by_ci = f.db->builds({.ci_build_id = bid}).value();
+  REQUIRE(by_ci.size() == 1);
+  CHECK(by_ci[0].id == b.id);
+  CHECK(f.db->builds({.ci_build_id = "no-such-build"}).value().empty());
+  auto by_ref = f.db->build(b.id).value();
+  REQUIRE(by_ref.has_value());
+  CHECK(by_ref->build.id == bid);
+  CHECK(by_ref->agent_id == "agent-a");
+  CHECK_FALSE(f.db->build(999999).value().has_value());
   CHECK(f.db->builds({.job = "payments/api/main"}).value().size() == 1);
   CHECK(f.db->builds({.job = "other"}).value().empty());
   CHECK(f.db->builds({.since_ns = kT0 + 9}).value().size() == 1);
@@ -510,9 +515,9 @@ TEST_CASE("hostile text is stored and returned verbatim") {
     rec.findings.push_back(fd);
     REQUIRE(f.db->commit({rec}).ok());
 
-    auto b = f.db->build(e.build.id).value();
-    REQUIRE(b.has_value());
-    CHECK(b->build == e.build);
+    auto b = f.db->builds({.ci_build_id = e.build.id}).value();
+    REQUIRE(b.size() == 1);
+    CHECK(b[0].build == e.build);
     CHECK(f.db->builds({.job = s}).value().size() == 1);
     auto refs = f.refs({.build_id = e.build.id, .exe = s, .destination = s, .secret_path = s});
     REQUIRE(refs.size() == 1);
@@ -843,4 +848,222 @@ TEST_CASE("a version 1 store is upgraded in place") {
   auto again_ro = store::open_sqlite(dir, {.read_only = true});
   REQUIRE_MESSAGE(again_ro.ok(), (again_ro.ok() ? "" : again_ro.error().message));
   CHECK((*again_ro)->findings("agent-d").value().size() == 4);
+}
+
+// ---- issue 17: a build is one agent's record, no time is stored negative ------------
+
+TEST_CASE("builds: the same CI ids from two agents are two records, each naming the other") {
+  Fixture f;
+  f.add_agent("agent-a", 1);
+  f.add_agent("agent-b", 2);
+  const std::string bid = "jenkins-payments-api-main-1842";
+  using K = events::Kind;
+  auto end_a = event(K::build_end, kT0 + 2, bid);
+  auto end_b = event(K::build_end, kT0 + 9, bid);  // later, and failing
+  std::get<events::BuildEnd>(end_b.body).exit_code = 1;
+  auto b_events = std::vector<events::Event>{event(K::process_exec, kT0 + 8, bid), end_b};
+  for (auto& e : b_events) e.agent_id = "agent-b";
+  // One group holding both agents' batches, as ingest commits them.
+  REQUIRE(f.db->commit({record("agent-a", 1, {event(K::build_start, kT0, bid), end_a}), record("agent-b", 1, b_events)})
+              .ok());
+  auto all = f.db->builds({}).value();
+  REQUIRE(all.size() == 2);
+  const store::BuildRow& b = all[0];  // newest first
+  const store::BuildRow& a = all[1];
+  CHECK(a.agent_id == "agent-a");
+  CHECK(a.host == "host-agent-a");
+  CHECK(b.agent_id == "agent-b");
+  CHECK(a.exit_code == 0);
+  CHECK(b.exit_code == 1);
+  CHECK(a.counts == events::Counts{{"build_start", 1}, {"build_end", 1}});
+  CHECK(b.counts == events::Counts{{"build_end", 1}, {"process_exec", 1}});
+  REQUIRE(a.collides_with.size() == 1);
+  CHECK(a.collides_with[0].ref == b.id);
+  CHECK(a.collides_with[0].agent_id == "agent-b");
+  REQUIRE(b.collides_with.size() == 1);
+  CHECK(b.collides_with[0].ref == a.id);
+  CHECK(f.refs({.build = a.id}).size() == 2);
+  CHECK(f.refs({.build = b.id}).size() == 2);
+  CHECK(f.refs({.build_id = bid}).size() == 4);  // the CI id spans both records
+  CHECK(f.db->builds({.ci_build_id = bid}).value().size() == 2);
+  // A later commit (a new connection: no cached ids) finds each agent's own record.
+  f.db.reset();
+  f.db = store::open_sqlite(f.dir).value();
+  REQUIRE(f.db->commit({record("agent-b", 2, {b_events[0]})}).ok());
+  CHECK(f.db->build(b.id).value()->counts == events::Counts{{"build_end", 1}, {"process_exec", 2}});
+  CHECK(f.db->build(a.id).value()->counts == events::Counts{{"build_start", 1}, {"build_end", 1}});
+}
+
+TEST_CASE("no unsigned value is stored negative: times of 2^63 and beyond are saturated, and compare as such") {
+  Fixture f;
+  f.add_agent("agent-a");
+  auto evs = std::vector<events::Event>{event(events::Kind::build_start, kT0, "b-1"),
+                                        event(events::Kind::process_exec, kT0 + 1, "b-1")};
+  auto r = record("agent-a", 1, evs);
+  r.events[1].time_ns = UINT64_MAX;  // past ingest's bound: the store alone
+  store::Finding loss;
+  loss.kind = store::FindingKind::kLoss;
+  loss.time_from_ns = (1ull << 63) + 1;
+  loss.time_to_ns = UINT64_MAX;
+  r.findings.push_back(loss);
+  REQUIRE(f.db->commit({r}).ok());
+  auto refs = f.refs({});
+  REQUIRE(refs.size() == 2);
+  CHECK(refs[1].time_ns == uint64_t{INT64_MAX});  // last, not first
+  CHECK(f.refs({.since_ns = kT0 + 1}).size() == 1);
+  CHECK(f.refs({.since_ns = UINT64_MAX}).size() == 1);  // a since of 2^64-1 was -1: everything
+  CHECK(f.refs({.build = f.db->builds({}).value()[0].id, .since_ns = kT0 + 1}).size() == 1);
+  CHECK(f.db->builds({.since_ns = kT0 + 1}).value().size() == 1);
+  CHECK(f.db->builds({.since_ns = UINT64_MAX}).value().size() == 1);
+  auto found = f.db->findings("agent-a").value();
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].time_from_ns == uint64_t{INT64_MAX});
+  CHECK(found[0].time_to_ns == uint64_t{INT64_MAX});
+  // A token "valid for ever" (its expiry past 2^63) stays valid.
+  REQUIRE(f.db->add_token({"forever", UINT64_MAX, 1}).ok());
+  CHECK(f.db->use_token("forever", kT0).ok());
+}
+
+TEST_CASE("clock findings: consecutive batches out of range extend one finding") {
+  Fixture f;
+  f.add_agent("agent-a");
+  auto evs = testing::sample_events(1, "agent-a");
+  auto clock_batch = [&](uint64_t seq, uint64_t claimed, uint64_t epoch = 1) {
+    auto r = record("agent-a", seq, evs, epoch);
+    r.events[0].claimed_ns = claimed;
+    store::Finding c;
+    c.kind = store::FindingKind::kClock;
+    c.seq_from = c.seq_to = seq;
+    c.time_from_ns = c.time_to_ns = claimed;
+    c.detail = "1 of 1 events claim a time too far ahead";
+    r.findings.push_back(c);
+    return r;
+  };
+  REQUIRE(f.db->commit({clock_batch(1, kT0 + 500), clock_batch(2, kT0 + 100)}).ok());
+  REQUIRE(f.db->commit({clock_batch(3, kT0 + 900)}).ok());
+  REQUIRE(f.db->commit({record("agent-a", 4, evs)}).ok());
+  REQUIRE(f.db->commit({clock_batch(5, kT0 + 50), clock_batch(1, kT0 + 1, 2)}).ok());
+  auto found = f.db->findings("agent-a").value();
+  REQUIRE(found.size() == 3);
+  CHECK(found[0].seq_from == 1);
+  CHECK(found[0].seq_to == 3);
+  CHECK(found[0].time_from_ns == kT0 + 100);
+  CHECK(found[0].time_to_ns == kT0 + 900);
+  CHECK(found[0].note == "batches 1..3 all had times out of range");
+  CHECK(found[0].updated_ns != 0);
+  CHECK(found[1].seq_from == 5);  // after a batch in range: a new finding
+  CHECK(found[2].epoch == 2);     // another epoch: a new finding
+  CHECK(f.db->agent("agent-a").value()->findings == 3);
+  auto flagged = f.refs({});
+  CHECK(std::count_if(flagged.begin(), flagged.end(), [](const auto& r) { return r.time_out_of_range; }) == 5);
+}
+
+TEST_CASE("a version 2 store is upgraded in place") {
+  const std::string dir = testing::make_temp_dir("store-v2");
+  {
+    auto sql = fs::read_file(testing::env_or("BUILDTRAIL_SRC", ".") + std::string("/tests/data/store-v2.sql"), 1 << 20);
+    REQUIRE(sql.ok());
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir + "/buildtrail.db").c_str(), &db) == SQLITE_OK);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, sql->c_str(), nullptr, nullptr, &err);
+    CHECK_MESSAGE(rc == SQLITE_OK, (err ? err : ""));
+    sqlite3_free(err);
+    sqlite3_close(db);
+  }
+  auto ro = store::open_sqlite(dir, {.read_only = true});
+  REQUIRE_FALSE(ro.ok());
+  CHECK_MESSAGE(ro.error().message.find("schema version 2; run serve") != std::string::npos, ro.error().message);
+
+  auto opened = store::open_sqlite(dir);
+  REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().message));
+  auto db = std::move(*opened);
+  constexpr uint64_t kS = 1000000000;
+  // The merged build is split by agent: agent-a keeps the record (and its
+  // reference), agent-b's events get one of their own, and each outcome is
+  // its own agent's again.
+  auto builds = db->builds({}).value();
+  REQUIRE(builds.size() == 2);
+  auto a = db->build(1).value().value();
+  CHECK(a.agent_id == "agent-a");
+  CHECK(a.host == "host-a");
+  CHECK(a.build.id == "jenkins-app-7");
+  CHECK(a.build.runner == "node-1");
+  CHECK(a.exit_code == 0);
+  CHECK(a.end_ns == kT0 + 3000);
+  CHECK(
+      a.counts ==
+      events::Counts{{"build_start", 1}, {"build_end", 1}, {"process_exec", 2}, {"net_connect", 1}, {"dns_query", 1}});
+  REQUIRE(a.collides_with.size() == 1);
+  auto b = db->build(a.collides_with[0].ref).value().value();
+  CHECK(b.agent_id == "agent-b");
+  CHECK(b.build == a.build);
+  CHECK(b.exit_code == 1);
+  CHECK(b.counts == events::Counts{{"build_end", 1}, {"process_exec", 1}});
+  CHECK(b.first_ns == kT0 + 4000);
+  CHECK(b.last_ns == kT0 + 5000);
+  REQUIRE(b.collides_with.size() == 1);
+  CHECK(b.collides_with[0].ref == 1);
+  auto refs = [&](const store::EventFilter& filter) {
+    std::vector<store::EventRef> out;
+    REQUIRE(db->events(filter, [&](const store::EventRef& r) {
+                out.push_back(r);
+                return true;
+              }).ok());
+    return out;
+  };
+  CHECK(refs({.build = b.id}).size() == 2);
+  CHECK(refs({.exe = "/usr/bin/curl"}).size() == 2);  // agent-b's record only
+  CHECK(refs({.build = 1, .exe = "/usr/bin/curl"}).empty());
+  CHECK(refs({.build = 1, .exe = "/usr/bin/make"}).size() == 6);
+
+  // The event stored as -1 (2^64-1) and the one a day ahead are at their
+  // batch's receive time, flagged; every time query finds them again.
+  const uint64_t received = kT0 + 7 * kS;
+  CHECK(a.last_ns == received);
+  auto since = refs({.since_ns = kT0 + 6500});
+  REQUIRE(since.size() == 3);
+  CHECK(since[0].time_ns == kT0 + 7000);  // the heartbeat
+  CHECK_FALSE(since[0].time_out_of_range);
+  for (std::size_t i : {1, 2}) {
+    CHECK(since[i].time_ns == received);
+    CHECK(since[i].time_out_of_range);
+  }
+  CHECK(db->builds({.since_ns = received}).value().size() == 1);
+  auto found = db->findings("agent-a").value();
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].kind == store::FindingKind::kLoss);
+  CHECK(found[0].time_to_ns == uint64_t{INT64_MAX});
+  CHECK(found[1].kind == store::FindingKind::kClock);
+  CHECK(found[1].seq_from == 2);
+  CHECK(found[1].epoch == 1);
+  CHECK(found[1].time_from_ns == kT0 + 86400 * kS);
+  CHECK(found[1].time_to_ns == uint64_t{INT64_MAX});
+  CHECK(db->agent("agent-a").value()->findings == 2);
+  // A token version 2 made unusable (its expiry stored negative) stays so.
+  CHECK_FALSE(db->use_token("forever", kT0).ok());
+  db.reset();
+
+  // Nothing negative is left, and the new version reads back.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open_v2((dir + "/buildtrail.db").c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(raw,
+                             "SELECT (SELECT COUNT(*) FROM events WHERE time_ns < 0 OR claimed_ns < 0)"
+                             " + (SELECT COUNT(*) FROM batches WHERE first_ns < 0 OR last_ns < 0)"
+                             " + (SELECT COUNT(*) FROM builds WHERE first_ns < 0 OR last_ns < 0 OR end_ns < 0)"
+                             " + (SELECT COUNT(*) FROM build_values WHERE first_ns < 0 OR last_ns < 0)"
+                             " + (SELECT COUNT(*) FROM findings WHERE time_from_ns < 0 OR time_to_ns < 0)"
+                             " + (SELECT COUNT(*) FROM tokens WHERE expires_ns < 0)",
+                             -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(sqlite3_column_int64(st, 0) == 0);
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  auto again = store::open_sqlite(dir, {.read_only = true});
+  REQUIRE_MESSAGE(again.ok(), (again.ok() ? "" : again.error().message));
+  CHECK((*again)->builds({}).value().size() == 2);
+  again->reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }

@@ -59,6 +59,7 @@ struct Data {
   std::vector<events::Event> sealed;                   // every event, in time order
   std::vector<std::string> paths;                      // archive path of each batch
   std::vector<std::vector<std::size_t>> batch_events;  // indexes into `sealed`
+  crypto::Digest tip{};                                // agent-a's last batch
 
   Data() {
     using K = events::Kind;
@@ -131,6 +132,7 @@ struct Data {
     group.resize(2);
     REQUIRE(db->commit(group).ok());
     REQUIRE(db->commit(second).ok());
+    tip = prev;
   }
 
   ~Data() {
@@ -141,6 +143,43 @@ struct Data {
   Data& operator=(const Data&) = delete;
 
   testing::CommandResult run(const std::string& args) const { return run_command(bin + " " + args); }
+  // Seals `evs` as agent `id`'s batch `seq` after `prev`, archives it and
+  // commits its rows as ingest would; returns its hash.
+  crypto::Digest commit(const std::string& id, const crypto::KeyPair& k, uint64_t seq, const crypto::Digest& prev,
+                        std::vector<events::Event> evs) const {
+    batch::Sealer sealer(k, id);
+    for (auto& e : evs) {
+      e.agent_id = id;
+      sealer.add(e);
+    }
+    auto s = sealer.seal(seq, prev).value();
+    store::BatchRecord r;
+    r.agent_id = id;
+    r.epoch = 1;
+    r.header = s.header;
+    r.hash = s.hash;
+    r.archive_path = archive::Archive(dir).put(crypto::as_bytes(s.bytes), s.hash).value();
+    r.received_ns = kT0 + 100 * kSec;
+    for (std::size_t i = 0; i < evs.size(); ++i) r.events.push_back(row_of(evs[i], static_cast<uint32_t>(i)));
+    REQUIRE(store::open_sqlite(dir).value()->commit({r}).ok());
+    return s.hash;
+  }
+  // Enrolls another agent on another host.
+  void add_agent(const std::string& id, const crypto::KeyPair& k, const std::string& host) const {
+    store::Agent a;
+    a.id = id;
+    a.public_key = k.public_key;
+    a.inventory.hostname = host;
+    REQUIRE(store::open_sqlite(dir).value()->add_agent(a).ok());
+  }
+  // The reference of the one record of a CI build id.
+  int64_t ref(const std::string& ci_build_id) const {
+    store::BuildFilter filter;
+    filter.ci_build_id = ci_build_id;
+    auto rows = store::open_sqlite(dir, {true, 5000}).value()->builds(filter).value();
+    REQUIRE(rows.size() == 1);
+    return rows[0].id;
+  }
   std::string data() const { return "--data " + dir; }
 
   std::vector<std::string> json_of(const std::function<bool(const events::Event&)>& keep) const {
@@ -239,19 +278,24 @@ TEST_CASE("builds lists the builds with their outcome") {
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   auto ls = lines(r.output);
   REQUIRE(ls.size() == 3);
-  for (const char* col : {"ID", "CI", "JOB", "BUILD", "START", "DURATION", "EXIT", "EVENTS"})
-    CHECK(contains(ls[0], col));
+  CHECK(tokens(ls[0]) == std::vector<std::string>{"REF", "AGENT", "HOST", "CI", "JOB", "BUILD", "START", "DURATION",
+                                                  "EXIT", "EVENTS", "COLLIDES"});
   auto a = tokens(ls[1]);
-  REQUIRE(a.size() == 8);
-  CHECK(a[1] == "jenkins");
-  CHECK(a[2] == "payments/api/main");
-  CHECK(a[3] == kBuildA);
-  CHECK(a[4] == "2026-11-27T10:30:01Z");
-  CHECK(a[5] == "14.014s");  // build_start .. build_end
-  CHECK(a[6] == "0");        // exit
-  CHECK(a[7] == "8");        // events
-  CHECK(tokens(ls[2]) == std::vector<std::string>{tokens(ls[2])[0], "gitlab", "group/app:test", kBuildB,
-                                                  "2026-11-27T10:30:02Z", "14.014s", "1", "8"});
+  REQUIRE(a.size() == 11);
+  CHECK(a[0] == std::to_string(d.ref(kBuildA)));
+  CHECK(a[1] == "agent-a");
+  CHECK(a[2] == "ci-agent-07");  // the host the agent enrolled with
+  CHECK(a[3] == "jenkins");
+  CHECK(a[4] == "payments/api/main");
+  CHECK(a[5] == kBuildA);
+  CHECK(a[6] == "2026-11-27T10:30:01Z");
+  CHECK(a[7] == "14.014s");  // build_start .. build_end
+  CHECK(a[8] == "0");        // exit
+  CHECK(a[9] == "8");        // events
+  CHECK(a[10] == "-");       // no other agent recorded this CI build
+  CHECK(tokens(ls[2]) == std::vector<std::string>{std::to_string(d.ref(kBuildB)), "agent-a", "ci-agent-07", "gitlab",
+                                                  "group/app:test", kBuildB, "2026-11-27T10:30:02Z", "14.014s", "1",
+                                                  "8", "-"});
 
   auto job = d.run("builds " + d.data() + " --job payments/api/main");
   CHECK(lines(job.output).size() == 2);
@@ -261,45 +305,51 @@ TEST_CASE("builds lists the builds with their outcome") {
   auto limited = d.run("builds " + d.data() + " --limit 1");
   REQUIRE(lines(limited.output).size() == 2);
   CHECK(contains(lines(limited.output)[1], "gitlab"));  // the most recent
+  auto by_ci = d.run("builds " + d.data() + " --ci-build " + kBuildB);
+  REQUIRE(lines(by_ci.output).size() == 2);
+  CHECK(contains(lines(by_ci.output)[1], kBuildB));
 }
 
 TEST_CASE("query --format jsonl returns exactly the sealed events of the build") {
   Data d;
   const auto expected = d.json_of([](const events::Event& e) { return e.build.id == kBuildA; });
   REQUIRE(expected.size() == 8);
-  auto r = d.run("query " + d.data() + " --build " + kBuildA + " --format jsonl");
+  auto r = d.run("query " + d.data() + " --ci-build " + kBuildA + " --format jsonl");
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   CHECK(lines(r.output) == expected);
 
-  // By the numeric builds.id too; an all-digit CI id wins over a row id.
-  auto db = store::open_sqlite(d.dir, {true, 5000}).value();
-  const int64_t row = db->build(kBuildA).value()->id;
-  auto by_row = d.run("query " + d.data() + " --build " + std::to_string(row) + " --format=jsonl");
-  CHECK(by_row.output == r.output);
-  auto gitlab = d.run("query " + d.data() + " --build " + kBuildB + " --format jsonl");
+  // By the record's reference, as `builds` prints it.
+  auto by_ref = d.run("query " + d.data() + " --build " + std::to_string(d.ref(kBuildA)) + " --format=jsonl");
+  CHECK(by_ref.output == r.output);
+  auto gitlab = d.run("query " + d.data() + " --ci-build " + kBuildB + " --format jsonl");
   CHECK(lines(gitlab.output) == d.json_of([](const events::Event& e) { return e.build.id == kBuildB; }));
 
-  auto kind = d.run("query " + d.data() + " --build " + kBuildA + " --kind net_connect --format jsonl");
+  auto kind = d.run("query " + d.data() + " --ci-build " + kBuildA + " --kind net_connect --format jsonl");
   REQUIRE_MESSAGE(kind.exit_code == 0, kind.output);
   CHECK(lines(kind.output) == d.json_of([](const events::Event& e) {
     return e.build.id == kBuildA && e.kind() == events::Kind::net_connect;
   }));
-  auto execs = d.run("query " + d.data() + " --build " + kBuildA + " --kind process_exec --format jsonl");
+  auto execs = d.run("query " + d.data() + " --ci-build " + kBuildA + " --kind process_exec --format jsonl");
   CHECK(lines(execs.output).size() == 1);
 
-  auto missing = d.run("query " + d.data() + " --build no-such-build");
+  auto missing = d.run("query " + d.data() + " --ci-build no-such-build");
   CHECK(missing.exit_code == 1);
-  CHECK(lines(missing.output) == std::vector<std::string>{"buildtrail-collector query: no build 'no-such-build'"});
+  CHECK(lines(missing.output) ==
+        std::vector<std::string>{"buildtrail-collector query: no build with CI build id 'no-such-build'"});
+  auto no_ref = d.run("query " + d.data() + " --build 999");
+  CHECK(no_ref.exit_code == 1);
+  CHECK(lines(no_ref.output) ==
+        std::vector<std::string>{"buildtrail-collector query: no build record 999 (see `builds`)"});
 }
 
 TEST_CASE("query --format table shows the build header and a timeline") {
   Data d;
-  auto r = d.run("query " + d.data() + " --build " + kBuildA);
+  auto r = d.run("query " + d.data() + " --ci-build " + kBuildA);
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   const std::string& o = r.output;
   for (const char* s :
-       {"build    jenkins-payments-api-main-1842 (id ", "ci       jenkins", "job      payments/api/main #1842",
-        "url      https://jenkins.example.com/job/payments/job/api/job/main/1842/",
+       {"build    jenkins-payments-api-main-1842 (ref ", "agent    agent-a on host ci-agent-07", "ci       jenkins",
+        "job      payments/api/main #1842", "url      https://jenkins.example.com/job/payments/job/api/job/main/1842/",
         "repo     https://git.example.com/payments/api.git", "commit   9f2c1e7b4a5d3c2b1a0f9e8d7c6b5a4f3e2d1c0b",
         "runner   ci-agent-07", "started  2026-11-27T10:30:01.001Z",
         "ended    2026-11-27T10:30:15.015Z after 14.014s, exit 0",
@@ -321,13 +371,14 @@ TEST_CASE("query --format table shows the build header and a timeline") {
     CHECK_MESSAGE(contains(o, s), s << "\n" << o);
   CHECK_FALSE(contains(o, "gitlab"));
   CHECK_FALSE(contains(o, "agent_start"));
-  CHECK(lines(o).size() == 10 + 2 + 8);
+  CHECK_FALSE(contains(o, "also     "));  // no other agent recorded this CI build
+  CHECK(lines(o).size() == 11 + 2 + 8);
 
-  auto kind = d.run("query " + d.data() + " --build " + kBuildA + " --kind secret_access");
+  auto kind = d.run("query " + d.data() + " --ci-build " + kBuildA + " --kind secret_access");
   REQUIRE(kind.exit_code == 0);
   CHECK(contains(kind.output, "secret_access"));
   CHECK_FALSE(contains(kind.output, "dns_query  "));
-  auto none = d.run("query " + d.data() + " --build " + kBuildA + " --kind loss");
+  auto none = d.run("query " + d.data() + " --ci-build " + kBuildA + " --kind loss");
   CHECK(contains(none.output, "(no events of this kind)"));
 }
 
@@ -361,14 +412,14 @@ TEST_CASE("a tampered archive makes query and export fail with a clear error") {
   bytes[batch::kHeaderSize + 5] ^= 0x01;
   REQUIRE(fs::write_file_atomic(path, bytes, 0640).ok());
 
-  auto q = d.run("query " + d.data() + " --build " + kBuildA + " --format jsonl");
+  auto q = d.run("query " + d.data() + " --ci-build " + kBuildA + " --format jsonl");
   CHECK(q.exit_code == 1);
   auto ls = lines(q.output);
   REQUIRE(ls.size() == 1);
   CHECK(contains(ls[0],
                  "buildtrail-collector query: batch " + d.paths[0] + " (agent agent-a, seq 1) failed verification"));
   CHECK(contains(ls[0], "signature"));
-  auto table = d.run("query " + d.data() + " --build " + kBuildA);
+  auto table = d.run("query " + d.data() + " --ci-build " + kBuildA);
   CHECK(table.exit_code == 1);
   CHECK_FALSE(contains(table.output, "build_start  "));  // no unverified event printed
   auto e = d.run("export " + d.data());
@@ -388,25 +439,25 @@ TEST_CASE("a tampered archive makes query and export fail with a clear error") {
   CHECK(d.run("agents pubkey " + d.data() + " agent-nope").exit_code == 1);
 
   // Events in other batches still read.
-  auto end = d.run("query " + d.data() + " --build " + kBuildB + " --kind build_end --format jsonl");
+  auto end = d.run("query " + d.data() + " --ci-build " + kBuildB + " --kind build_end --format jsonl");
   CHECK(end.exit_code == 0);
   CHECK(lines(end.output).size() == 1);
 
   // A validly signed batch in the wrong place is refused too.
   const std::string second = fs::read_file(d.dir + "/" + d.paths[1], 1 << 20).value();
   REQUIRE(fs::write_file_atomic(path, second, 0640).ok());
-  auto swapped = d.run("query " + d.data() + " --build " + kBuildA + " --format jsonl");
+  auto swapped = d.run("query " + d.data() + " --ci-build " + kBuildA + " --format jsonl");
   CHECK(swapped.exit_code == 1);
   CHECK(contains(swapped.output, "signed as agent agent-a seq 2"));
 
   // A missing batch file.
   REQUIRE(::unlink(path.c_str()) == 0);
-  auto gone = d.run("query " + d.data() + " --build " + kBuildA + " --format jsonl");
+  auto gone = d.run("query " + d.data() + " --ci-build " + kBuildA + " --format jsonl");
   CHECK(gone.exit_code == 1);
   CHECK(lines(gone.output).size() == 1);
   CHECK(contains(gone.output, d.paths[0]));
   // The table prints the build header (from the store) first, then stops.
-  auto gone_table = d.run("query " + d.data() + " --build " + kBuildA);
+  auto gone_table = d.run("query " + d.data() + " --ci-build " + kBuildA);
   CHECK(gone_table.exit_code == 1);
   CHECK(contains(lines(gone_table.output).back(), "buildtrail-collector query: batch " + d.paths[0]));
 }
@@ -470,8 +521,8 @@ TEST_CASE("bad flags and missing stores are one-line errors") {
       "builds " + D + " --limit x",
       "query " + D,
       "query " + D + " --build",
-      "query " + D + " --build " + kBuildA + " --format xml",
-      "query " + D + " --build " + kBuildA + " --kind bogus",
+      "query " + D + " --ci-build " + kBuildA + " --format xml",
+      "query " + D + " --ci-build " + kBuildA + " --kind bogus",
       "export " + D + " --format csv",
       "export " + D + " --since 5x",
       "export --since 1h",
@@ -491,12 +542,12 @@ TEST_CASE("bad flags and missing stores are one-line errors") {
     CHECK_MESSAGE(lines(r.output).size() == 1, args << ": " << r.output);
     CHECK_MESSAGE(r.output.rfind("buildtrail-collector ", 0) == 0, args << ": " << r.output);
   }
-  auto kind = d.run("query " + D + " --build " + kBuildA + " --kind bogus");
+  auto kind = d.run("query " + D + " --ci-build " + kBuildA + " --kind bogus");
   CHECK(contains(kind.output, "unknown kind 'bogus'"));
   CHECK(contains(kind.output, "process_exec"));
   CHECK(contains(kind.output, "artifact_upload"));
 
-  for (const std::string tool : {"builds", "query --build x", "export", "agents list"}) {
+  for (const std::string tool : {"builds", "query --ci-build x", "export", "agents list"}) {
     auto r = d.run(tool + " --data " + d.dir + "/nowhere");
     CHECK_MESSAGE(r.exit_code == 1, tool << ": " << r.output);
     CHECK(lines(r.output).size() == 1);
@@ -530,13 +581,70 @@ TEST_CASE("the tools work while the ingest writer has the store open") {
   r.archive_path = path;
   r.events.push_back(row_of(e, 0));
   REQUIRE(writer->commit({r}).ok());
-  auto q = d.run("query " + d.data() + " --build " + kBuildA + " --format jsonl");
+  auto q = d.run("query " + d.data() + " --ci-build " + kBuildA + " --format jsonl");
   REQUIRE_MESSAGE(q.exit_code == 0, q.output);
   CHECK(lines(q.output).size() == 9);
   CHECK(lines(q.output).back() == events::to_json(e));
   auto add = d.run("agents token " + d.data());
   CHECK(add.exit_code == 0);
   CHECK(writer->agents().value().size() == 1);
+}
+
+// Issue 17, item 11: `query --build 7` opened the build whose CI id is "7"
+// rather than the record 7. A record reference and a CI build id are two
+// flags; neither is ever taken for the other.
+TEST_CASE("issue 17/11: --build takes only a record reference; a CI build id naming several records is an error") {
+  Data d;
+  const int64_t ref_a = d.ref(kBuildA);
+  // The attack: a build whose CI id is build A's reference.
+  auto decoy = events::example_event(events::Kind::process_exec);
+  decoy.agent_id = "agent-a";
+  decoy.time_ns = kT0 + 50 * kSec;
+  decoy.build.id = std::to_string(ref_a);
+  d.commit("agent-a", d.key, d.paths.size() + 1, d.tip, {decoy});
+
+  auto by_ref = d.run("query " + d.data() + " --build " + std::to_string(ref_a) + " --format jsonl");
+  REQUIRE_MESSAGE(by_ref.exit_code == 0, by_ref.output);
+  CHECK(lines(by_ref.output) == d.json_of([](const events::Event& e) { return e.build.id == kBuildA; }));
+  auto by_ci = d.run("query " + d.data() + " --ci-build " + std::to_string(ref_a) + " --format jsonl");
+  REQUIRE_MESSAGE(by_ci.exit_code == 0, by_ci.output);
+  CHECK(lines(by_ci.output) == std::vector<std::string>{events::to_json(decoy)});
+
+  // Anything but a reference given to --build is refused, never looked up
+  // as a CI id; so is giving both flags or neither.
+  for (const std::string& bad : {kBuildA, kBuildB + "x", std::string("0"), std::string("-1"), std::string("1.0"),
+                                 std::string("99999999999999999999"), std::string("' 1'")}) {
+    auto r = d.run("query " + d.data() + " --build " + bad);
+    CHECK_MESSAGE(r.exit_code == 2, bad << ": " << r.output);
+    CHECK(lines(r.output).size() == 1);
+    CHECK_MESSAGE(contains(r.output, "--build takes the REF column of `builds`"), r.output);
+  }
+  auto both = d.run("query " + d.data() + " --build 1 --ci-build " + kBuildA);
+  CHECK(both.exit_code == 2);
+  CHECK(contains(both.output, "give one of --build REF or --ci-build ID"));
+
+  // The same CI id from a second agent: two records, and --ci-build says
+  // which ones rather than picking one.
+  const auto other = testing::test_key(9);
+  d.add_agent("agent-b", other, "other-host");
+  auto copy = events::example_event(events::Kind::process_exec);
+  copy.time_ns = kT0 + 60 * kSec;
+  d.commit("agent-b", other, 1, crypto::Digest{}, {copy});
+  REQUIRE(copy.build.id == kBuildA);
+  auto ambiguous = d.run("query " + d.data() + " --ci-build " + kBuildA + " --format jsonl");
+  CHECK(ambiguous.exit_code == 1);
+  REQUIRE(lines(ambiguous.output).size() == 1);
+  store::BuildFilter shared;
+  shared.ci_build_id = kBuildA;
+  const auto records = store::open_sqlite(d.dir, {true, 5000}).value()->builds(shared).value();
+  REQUIRE(records.size() == 2);
+  const int64_t ref_b = records[0].agent_id == "agent-b" ? records[0].id : records[1].id;
+  CHECK_MESSAGE(contains(ambiguous.output, "CI build id '" + kBuildA + "' names 2 build records: " +
+                                               std::to_string(ref_b) + " (agent agent-b, host other-host), " +
+                                               std::to_string(ref_a) + " (agent agent-a, host ci-agent-07)"),
+                ambiguous.output);
+  CHECK(contains(ambiguous.output, "choose one with --build REF"));
+  CHECK_FALSE(contains(ambiguous.output, "{"));
 }
 
 // ---- helpers of collector/view ------------------------------------------------------

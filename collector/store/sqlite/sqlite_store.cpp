@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -24,9 +25,11 @@ namespace bt::collector::store {
 namespace {
 
 // Version 2: findings follow the truth (epoch, resolved_ns, updated_ns,
-// note), revoked keys, batches by hash. migrate_1_to_2() upgrades a
-// version 1 store in place.
-constexpr int64_t kSchemaVersion = 2;
+// note), revoked keys, batches by hash. Version 3: a build is one agent's
+// record (builds.agent_id), an event whose time is out of range is indexed
+// at its receive time (events.claimed_ns), no value is stored negative.
+// migrate_1_to_2() and migrate_2_to_3() upgrade older stores in place.
+constexpr int64_t kSchemaVersion = 3;
 constexpr std::size_t kBuildCacheMax = 100000;  // ids of builds remembered across commits
 // 16 KiB pages: fewer B-tree splits and WAL frames per event than 4 KiB.
 // Takes effect when the database is created.
@@ -96,25 +99,7 @@ CREATE TABLE IF NOT EXISTS batches (
 CREATE INDEX IF NOT EXISTS batches_last ON batches(last_ns);
 CREATE INDEX IF NOT EXISTS batches_hash ON batches(hash);
 
-CREATE TABLE IF NOT EXISTS builds (
-  id          INTEGER PRIMARY KEY,
-  ci          TEXT NOT NULL,
-  build_id    TEXT NOT NULL,
-  job         TEXT NOT NULL DEFAULT '',
-  number      TEXT NOT NULL DEFAULT '',
-  url         TEXT NOT NULL DEFAULT '',
-  repository  TEXT NOT NULL DEFAULT '',
-  commit_id   TEXT NOT NULL DEFAULT '',
-  runner      TEXT NOT NULL DEFAULT '',
-  first_ns    INTEGER NOT NULL DEFAULT 0,
-  last_ns     INTEGER NOT NULL DEFAULT 0,
-  start_ns    INTEGER NOT NULL DEFAULT 0,
-  end_ns      INTEGER NOT NULL DEFAULT 0,
-  ended       INTEGER NOT NULL DEFAULT 0,
-  exit_code   INTEGER NOT NULL DEFAULT 0,
-  events      INTEGER NOT NULL DEFAULT 0,
-  UNIQUE (build_id, ci)
-) STRICT;
+@BUILDS@
 CREATE INDEX IF NOT EXISTS builds_job ON builds(job, last_ns);
 CREATE INDEX IF NOT EXISTS builds_last ON builds(last_ns);
 
@@ -132,7 +117,8 @@ CREATE TABLE IF NOT EXISTS events (
   destination TEXT,
   secret_path TEXT,
   exit_code   INTEGER NOT NULL,
-  loss_total  INTEGER NOT NULL
+  loss_total  INTEGER NOT NULL,
+  claimed_ns  INTEGER
 ) STRICT;
 CREATE INDEX IF NOT EXISTS events_build ON events(build, time_ns) WHERE build IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_kind ON events(kind, time_ns) WHERE kind NOT IN (@EXEC@, @EXIT@);
@@ -172,6 +158,30 @@ CREATE INDEX IF NOT EXISTS findings_open_gaps ON findings(agent_id, epoch, seq_f
 INSERT OR IGNORE INTO meta(key, value) VALUES ('agents_rev', 0), ('events', 0), ('batches', 0);
 )sql";
 
+// A build is one agent's record of a CI build: the same CI ids from two
+// agents are two rows. Kept apart from kSchema because the migration to
+// version 3 creates it under another name and copies the old rows in.
+constexpr const char* kBuildsTable = R"sql(CREATE TABLE IF NOT EXISTS builds (
+  id          INTEGER PRIMARY KEY,
+  ci          TEXT NOT NULL,
+  build_id    TEXT NOT NULL,
+  job         TEXT NOT NULL DEFAULT '',
+  number      TEXT NOT NULL DEFAULT '',
+  url         TEXT NOT NULL DEFAULT '',
+  repository  TEXT NOT NULL DEFAULT '',
+  commit_id   TEXT NOT NULL DEFAULT '',
+  runner      TEXT NOT NULL DEFAULT '',
+  first_ns    INTEGER NOT NULL DEFAULT 0,
+  last_ns     INTEGER NOT NULL DEFAULT 0,
+  start_ns    INTEGER NOT NULL DEFAULT 0,
+  end_ns      INTEGER NOT NULL DEFAULT 0,
+  ended       INTEGER NOT NULL DEFAULT 0,
+  exit_code   INTEGER NOT NULL DEFAULT 0,
+  events      INTEGER NOT NULL DEFAULT 0,
+  agent_id    TEXT NOT NULL REFERENCES agents(id),
+  UNIQUE (build_id, ci, agent_id)
+) STRICT;)sql";
+
 // The ids of the bulk kinds (process_exec, process_exit) are filled in:
 // the kind index leaves them out (an index matching most rows helps no
 // query), and a query by another kind repeats the same term so the planner
@@ -181,16 +191,33 @@ std::string kind_index_term(const char* column) {
          std::to_string(static_cast<int>(events::Kind::process_exit)) + ")";
 }
 
+void replace_marker(std::string& sql, const std::string& marker, const std::string& with) {
+  sql.replace(sql.find(marker), marker.size(), with);
+}
+
+// The builds table's definition under another name (the migration's copy).
+std::string builds_table_sql(const std::string& name) {
+  std::string sql = kBuildsTable;
+  replace_marker(sql, "IF NOT EXISTS builds (", name + " (");
+  return sql;
+}
+
 std::string schema_sql() {
   std::string sql = kSchema;
-  const std::string marker = "kind NOT IN (@EXEC@, @EXIT@)";
-  sql.replace(sql.find(marker), marker.size(), kind_index_term("kind"));
+  replace_marker(sql, "@BUILDS@", kBuildsTable);
+  replace_marker(sql, "kind NOT IN (@EXEC@, @EXIT@)", kind_index_term("kind"));
   return sql;
 }
 
 // ---- small helpers ----------------------------------------------------------------
 
-int64_t i64(uint64_t v) { return static_cast<int64_t>(v); }
+// SQLite integers are signed: a value >= 2^63 cast to int64_t would be
+// stored negative, sort before every other and fail every `>=` (issue
+// 17/12: far-future events vanished from every time query). Unsigned
+// values are therefore stored saturated at 2^63-1, never negative; where
+// the exact value matters it is in the signed batch (an event's claimed
+// time) or refused before (a seq).
+int64_t i64(uint64_t v) { return v > uint64_t{INT64_MAX} ? INT64_MAX : static_cast<int64_t>(v); }
 
 // Kind names are [a-z0-9_] from events.def; quoted all the same.
 std::string kind_column(std::size_t kind_index) { return "\"" + std::string(events::kKinds[kind_index].name) + "\""; }
@@ -228,7 +255,7 @@ std::string update_build_sql() {
 
 bool parse_finding_kind(std::string_view name, FindingKind* out) {
   for (auto k : {FindingKind::kGap, FindingKind::kFork, FindingKind::kReplay, FindingKind::kRestart, FindingKind::kLoss,
-                 FindingKind::kRejected}) {
+                 FindingKind::kRejected, FindingKind::kClock}) {
     if (name == finding_kind_name(k)) {
       *out = k;
       return true;
@@ -437,7 +464,7 @@ class SqliteStore final : public Store {
   Status for_each_batch(const std::function<bool(const StoredBatch&)>& on_batch) override;
 
   Result<std::vector<BuildRow>> builds(const BuildFilter& filter) override;
-  Result<std::optional<BuildRow>> build(const std::string& ci_build_id) override;
+  Result<std::optional<BuildRow>> build(int64_t ref) override;
   Status events(const EventFilter& filter, const std::function<bool(const EventRef&)>& on_ref) override;
   Result<std::vector<Finding>> findings(const std::string& agent_id) override;
   Result<Stats> stats() override;
@@ -507,6 +534,7 @@ class SqliteStore final : public Store {
 
   std::string build_columns() const;
   BuildRow read_build(const Query& q) const;
+  Status find_collisions(BuildRow& row);
   Agent read_agent(const Query& q) const;
   Status check_readable();
   Status set_pragmas();
@@ -514,6 +542,18 @@ class SqliteStore final : public Store {
   Status create_or_upgrade_schema();
   Status migrate_1_to_2();
   Status resolve_filled_gaps();
+  Status migrate_2_to_3();
+  Status rebuild_builds_table();
+  Status split_shared_builds(std::set<int64_t>& touched);
+  Status reindex_future_times(std::set<int64_t>& touched);
+  struct StoredRange {
+    int64_t batch = 0;
+    std::string agent_id;
+    uint64_t epoch = 0, seq = 0, received_ns = 0;
+    int64_t first_event = 0, last_event = 0;
+  };
+  Status reindex_batch_times(const StoredRange& b, std::set<int64_t>& touched);
+  Status recount_build(int64_t build);
   Status check_schema_version();
   Status find_kind_columns();
   Status add_kind_columns();
@@ -530,14 +570,18 @@ class SqliteStore final : public Store {
   Result<bool> token_valid(const std::string& secret, uint64_t now_ns);
   Status spend_token(const std::string& secret, uint64_t now_ns);
 
-  Result<int64_t> build_row(const events::Build& b, bool* created);
+  Result<int64_t> build_row(const events::Build& b, const std::string& agent_id, bool* created);
   Status commit_locked(const std::vector<BatchRecord>& batches);
   Result<int64_t> next_event_id();
   Status commit_batch(const BatchRecord& rec, int64_t* next_event, std::vector<AgentAgg>& agents);
   Result<int64_t> insert_batch(const BatchRecord& rec, int64_t first_event);
   Status insert_events(const BatchRecord& rec, int64_t batch_row, int64_t* next_event);
-  Result<BuildAgg*> build_agg(const events::Build& build);
+  Result<BuildAgg*> build_agg(const events::Build& build, const std::string& agent_id);
   Status insert_findings(const BatchRecord& rec, int64_t batch_row, std::vector<AgentAgg>& agents);
+  Result<bool> add_batch_finding(const std::string& agent_id, uint64_t epoch, uint64_t seq, int64_t batch_row,
+                                 const Finding& f, uint64_t recorded_ns);
+  Result<bool> extend_clock_finding(const std::string& agent_id, uint64_t epoch, uint64_t seq, const Finding& f,
+                                    uint64_t now_ns);
   struct OpenGap {
     int64_t id = 0;
     uint64_t from = 0, to = 0, time_from = 0, time_to = 0;
@@ -559,7 +603,7 @@ class SqliteStore final : public Store {
   // database written before a kind was added).
   std::array<bool, events::kKinds.size()> kind_column_{};
   std::string update_build_sql_;
-  // (ci, id) -> builds.id for builds this connection has seen committed.
+  // (agent, ci, id) -> builds.id for builds this connection has seen committed.
   std::unordered_map<std::string, int64_t> build_ids_;
   // Per-commit scratch, kept to reuse its memory.
   std::unordered_map<std::string, std::size_t> commit_builds_;
@@ -649,8 +693,9 @@ Status SqliteStore::create_or_upgrade_schema() {
   if (!s) return s;
   auto version = stored_schema_version();
   if (!version) return version.error();
-  if (*version == 1) return migrate_1_to_2();
-  if (*version > kSchemaVersion) return Ok{};
+  if (*version == 1) s = migrate_1_to_2();
+  if (s && (*version == 1 || *version == 2)) return migrate_2_to_3();
+  if (!s || *version > kSchemaVersion) return s;
   return exec(schema_sql().c_str(), "create schema");
 }
 
@@ -746,6 +791,226 @@ Status SqliteStore::resolve_filled_gaps() {
     Query q(*count);
     q.bind(1, g.agent_id).bind(2, int64_t{added});
     if (Status s = run(q, "count findings"); !s) return s;
+  }
+  return Ok{};
+}
+
+// Version 2 -> 3 (issue 17/10, 17/12). A build becomes one agent's
+// record: the table is rebuilt with builds.agent_id (a UNIQUE constraint
+// cannot be altered), each build goes to the agent whose event created it,
+// and the events other agents sent under the same CI ids move to records of
+// their own. Then event times: what version 2 stored negative (>= 2^63) or
+// beyond its batch's receive time plus the default skew is re-indexed at
+// the receive time and flagged, as ingest now does. Every build whose
+// events changed is counted again from its events. One pass over the
+// events table (to find shared builds); the rest touches only what moved.
+Status SqliteStore::migrate_2_to_3() {
+  Status s = exec("ALTER TABLE events ADD COLUMN claimed_ns INTEGER", "migrate to schema 3");
+  std::set<int64_t> touched;
+  if (s) s = rebuild_builds_table();
+  if (s) s = split_shared_builds(touched);
+  if (s) s = reindex_future_times(touched);
+  for (auto it = touched.begin(); s && it != touched.end(); ++it) s = recount_build(*it);
+  // Other times version 2 stored negative: a finding's time bound, or the
+  // header times of an empty batch, stay "after 2262"; a token's expiry
+  // never let it be used, and it is not brought to life by an upgrade.
+  if (s)
+    s = exec(
+        "UPDATE findings SET time_from_ns = 9223372036854775807 WHERE time_from_ns < 0;"
+        "UPDATE findings SET time_to_ns = 9223372036854775807 WHERE time_to_ns < 0;"
+        "UPDATE batches SET first_ns = 9223372036854775807 WHERE first_event IS NULL AND first_ns < 0;"
+        "UPDATE batches SET last_ns = 9223372036854775807 WHERE first_event IS NULL AND last_ns < 0;"
+        "UPDATE tokens SET expires_ns = 0 WHERE expires_ns < 0;",
+        "migrate negative times");
+  if (s) s = exec("UPDATE meta SET value = 3 WHERE key = 'schema_version'", "migrate to schema 3");
+  return s;
+}
+
+// builds_v3 gets every old row (and id), with the agent of the build's first
+// stored event; kind columns the old table lacks start at 0, as they would
+// have there.
+Status SqliteStore::rebuild_builds_table() {
+  Status s = exec(builds_table_sql("builds_v3").c_str(), "migrate builds");
+  for (std::size_t i = 0; s && i < events::kKinds.size(); ++i)
+    s = exec(("ALTER TABLE builds_v3 ADD COLUMN " + kind_column(i) + " INTEGER NOT NULL DEFAULT 0").c_str(),
+             "migrate builds");
+  if (!s) return s;
+  // The columns both tables have (kind columns come with the collector's
+  // version: the old table may lack some, or hold one this build does not know).
+  std::string columns;
+  {
+    auto cols = prepare(
+        "SELECT name FROM pragma_table_info('builds') WHERE name IN (SELECT name FROM pragma_table_info('builds_v3'))");
+    if (!cols) return cols.error();
+    Query q(*cols);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) columns += (columns.empty() ? "\"" : ", \"") + q.text_at(0) + "\"";
+    if (rc != SQLITE_DONE) return error("read builds columns", rc);
+  }
+  const std::string copy = "INSERT INTO builds_v3(" + columns + ", agent_id) SELECT " + columns +
+                           ", COALESCE((SELECT b.agent_id FROM batches b WHERE b.id = (SELECT batch FROM events"
+                           " WHERE id = (SELECT MIN(id) FROM events WHERE build = builds.id))), '') FROM builds";
+  s = exec(copy.c_str(), "migrate builds");
+  if (s) s = exec("DROP TABLE builds; ALTER TABLE builds_v3 RENAME TO builds;", "migrate builds");
+  // The dropped table's indexes, on the new one.
+  if (s) s = exec(schema_sql().c_str(), "migrate builds");
+  return s;
+}
+
+// Version 2 merged the events of every agent with the same CI ids into one
+// build: each other agent's events get a record of their own, with the
+// build's CI identity.
+Status SqliteStore::split_shared_builds(std::set<int64_t>& touched) {
+  std::vector<std::pair<int64_t, std::string>> shared;
+  {
+    auto sel = prepare(
+        "SELECT DISTINCT e.build, b.agent_id FROM events e JOIN batches b ON b.id = e.batch"
+        " JOIN builds k ON k.id = e.build WHERE b.agent_id <> k.agent_id ORDER BY e.build, b.agent_id");
+    if (!sel) return sel.error();
+    Query q(*sel);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) shared.emplace_back(q.i64_at(0), q.text_at(1));
+    if (rc != SQLITE_DONE) return error("find shared builds", rc);
+  }
+  auto add = prepare(
+      "INSERT INTO builds(ci, build_id, job, number, url, repository, commit_id, runner, agent_id)"
+      " SELECT ci, build_id, job, number, url, repository, commit_id, runner, ?2 FROM builds WHERE id = ?1");
+  auto move = prepare(
+      "UPDATE events SET build = ?2 WHERE build = ?1 AND batch IN (SELECT id FROM batches WHERE agent_id = ?3)");
+  if (!add) return add.error();
+  if (!move) return move.error();
+  for (const auto& [build, agent_id] : shared) {
+    {
+      Query q(*add);
+      q.bind(1, build).bind(2, agent_id);
+      if (Status s = run(q, "split build"); !s) return s;
+    }
+    const int64_t record = sqlite3_last_insert_rowid(db_);
+    Query q(*move);
+    q.bind(1, build).bind(2, record).bind(3, agent_id);
+    if (Status s = run(q, "split build"); !s) return s;
+    touched.insert(build);
+    touched.insert(record);
+  }
+  return Ok{};
+}
+
+// The batches holding an event beyond its receive time plus the default
+// skew (a negative time is one version 2 wrapped from >= 2^63), in chain
+// order so that the clock findings of consecutive batches merge.
+Status SqliteStore::reindex_future_times(std::set<int64_t>& touched) {
+  std::vector<StoredRange> batches;
+  {
+    auto sel = prepare(
+        "SELECT id, agent_id, epoch, seq, received_ns, first_event, first_event + event_count - 1 FROM batches"
+        " WHERE first_event IS NOT NULL AND (first_ns < 0 OR last_ns < 0 OR last_ns > received_ns + ?1)"
+        " ORDER BY agent_id, epoch, seq");
+    if (!sel) return sel.error();
+    Query q(*sel);
+    q.bind(1, kDefaultMaxClockSkewNs);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW)
+      batches.push_back(
+          StoredRange{q.i64_at(0), q.text_at(1), q.u64_at(2), q.u64_at(3), q.u64_at(4), q.i64_at(5), q.i64_at(6)});
+    if (rc != SQLITE_DONE) return error("find batches out of range", rc);
+  }
+  for (const StoredRange& b : batches)
+    if (Status s = reindex_batch_times(b, touched); !s) return s;
+  return Ok{};
+}
+
+// One batch: its events out of range are indexed at the receive time with
+// their claim kept (a wrapped one as 2^63-1; the exact value is in the
+// signed batch), the batch's time range follows, and a clock finding says
+// what happened.
+Status SqliteStore::reindex_batch_times(const StoredRange& b, std::set<int64_t>& touched) {
+  auto up = prepare(
+      "UPDATE events SET claimed_ns = CASE WHEN time_ns < 0 THEN 9223372036854775807 ELSE time_ns END,"
+      " time_ns = ?3 WHERE id BETWEEN ?1 AND ?2 AND (time_ns < 0 OR time_ns > ?4)");
+  auto sel = prepare(
+      "SELECT COUNT(claimed_ns), COUNT(*), MIN(claimed_ns), MAX(claimed_ns), MIN(time_ns), MAX(time_ns) FROM events"
+      " WHERE id BETWEEN ?1 AND ?2");
+  auto builds = prepare(
+      "SELECT DISTINCT build FROM events WHERE id BETWEEN ?1 AND ?2 AND claimed_ns IS NOT NULL AND build IS NOT NULL");
+  auto range = prepare("UPDATE batches SET first_ns = ?2, last_ns = ?3 WHERE id = ?1");
+  auto count = prepare("UPDATE agents SET findings = findings + 1 WHERE id = ?1");
+  for (const auto* p : {&up, &sel, &builds, &range, &count})
+    if (!*p) return p->error();
+  {
+    Query q(*up);
+    q.bind(1, b.first_event).bind(2, b.last_event).bind(3, b.received_ns);
+    q.bind(4, b.received_ns + kDefaultMaxClockSkewNs);
+    if (Status s = run(q, "re-index event times"); !s) return s;
+  }
+  Finding f;
+  f.kind = FindingKind::kClock;
+  f.seq_from = f.seq_to = b.seq;
+  uint64_t first_ns = 0, last_ns = 0, flagged = 0, events = 0;
+  {
+    Query q(*sel);
+    q.bind(1, b.first_event).bind(2, b.last_event);
+    if (q.step() != SQLITE_ROW) return error("read re-indexed events", sqlite3_errcode(db_));
+    flagged = q.u64_at(0);
+    events = q.u64_at(1);
+    f.time_from_ns = q.u64_at(2);
+    f.time_to_ns = q.u64_at(3);
+    first_ns = q.u64_at(4);
+    last_ns = q.u64_at(5);
+  }
+  {
+    Query q(*builds);
+    q.bind(1, b.first_event).bind(2, b.last_event);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) touched.insert(q.i64_at(0));
+    if (rc != SQLITE_DONE) return error("read re-indexed builds", rc);
+  }
+  {
+    Query q(*range);
+    q.bind(1, b.batch).bind(2, first_ns).bind(3, last_ns);
+    if (Status s = run(q, "re-index batch times"); !s) return s;
+  }
+  f.detail = std::to_string(flagged) + " of " + std::to_string(events) + " events claim a time more than " +
+             std::to_string(kDefaultMaxClockSkewNs / 1000000000) +
+             "s after the collector received them; indexed at the receive time (by the upgrade to schema 3)";
+  auto added = add_batch_finding(b.agent_id, b.epoch, b.seq, b.batch, f, clock::now_ns());
+  if (!added) return added.error();
+  if (!*added) return Ok{};
+  Query q(*count);
+  q.bind(1, b.agent_id);
+  return run(q, "count findings");
+}
+
+// A build's counts, times, outcome and distinct values, from its events.
+Status SqliteStore::recount_build(int64_t build) {
+  const auto kind_id = [](events::Kind k) { return std::to_string(static_cast<int>(k)); };
+  const auto latest_end = [&](const std::string& column) {
+    return "SELECT " + column + " FROM events WHERE build = ?1 AND kind = " + kind_id(events::Kind::build_end) +
+           " ORDER BY time_ns DESC, id DESC LIMIT 1";
+  };
+  std::string counts =
+      "UPDATE builds SET first_ns = COALESCE((SELECT MIN(time_ns) FROM events WHERE build = ?1), 0),"
+      " last_ns = COALESCE((SELECT MAX(time_ns) FROM events WHERE build = ?1), 0),"
+      " start_ns = COALESCE((SELECT MIN(time_ns) FROM events WHERE build = ?1 AND kind = " +
+      kind_id(events::Kind::build_start) + "), 0), ended = EXISTS (" + latest_end("1") + "), end_ns = COALESCE((" +
+      latest_end("time_ns") + "), 0), exit_code = COALESCE((" + latest_end("exit_code") +
+      "), 0), events = (SELECT COUNT(*) FROM events WHERE build = ?1)";
+  for (std::size_t i = 0; i < events::kKinds.size(); ++i)
+    counts += ", " + kind_column(i) +
+              " = (SELECT COUNT(*) FROM events WHERE build = ?1 AND kind = " + kind_id(events::kKinds[i].kind) + ")";
+  std::vector<std::string> statements = {counts + " WHERE id = ?1", "DELETE FROM build_values WHERE build = ?1"};
+  for (const auto& [field, column] : {std::pair{kFieldExe, "exe"}, std::pair{kFieldDestination, "destination"},
+                                      std::pair{kFieldSecretPath, "secret_path"}}) {
+    statements.push_back("INSERT INTO build_values(field, value, build, events, first_ns, last_ns) SELECT " +
+                         std::to_string(field) + ", " + column +
+                         ", ?1, COUNT(*), MIN(time_ns), MAX(time_ns) FROM events WHERE build = ?1 AND " + column +
+                         " IS NOT NULL GROUP BY " + column);
+  }
+  for (const std::string& sql : statements) {
+    auto st = prepare(sql);
+    if (!st) return st.error();
+    Query q(*st);
+    q.bind(1, build);
+    if (Status s = run(q, "recount build"); !s) return s;
   }
   return Ok{};
 }
@@ -1047,25 +1312,27 @@ Result<uint64_t> SqliteStore::agents_revision() {
 
 // ---- ingest ---------------------------------------------------------------------------
 
-Result<int64_t> SqliteStore::build_row(const events::Build& b, bool* created) {
+// The record of build `b` as `agent_id` observed it: another agent's
+// events never land in it, whatever CI ids they carry (issue 17/10).
+Result<int64_t> SqliteStore::build_row(const events::Build& b, const std::string& agent_id, bool* created) {
   *created = false;
   if (auto it = build_ids_.find(key_); it != build_ids_.end()) return it->second;
-  auto sel = prepare("SELECT id FROM builds WHERE build_id = ?1 AND ci = ?2");
+  auto sel = prepare("SELECT id FROM builds WHERE build_id = ?1 AND ci = ?2 AND agent_id = ?3");
   if (!sel) return sel.error();
   {
     Query q(*sel);
-    q.bind(1, b.id).bind(2, b.ci);
+    q.bind(1, b.id).bind(2, b.ci).bind(3, agent_id);
     const int rc = q.step();
     if (rc == SQLITE_ROW) return q.i64_at(0);
     if (rc != SQLITE_DONE) return error("find build", rc);
   }
   auto ins = prepare(
-      "INSERT INTO builds(ci, build_id, job, number, url, repository, commit_id, runner)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      "INSERT INTO builds(ci, build_id, job, number, url, repository, commit_id, runner, agent_id)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!ins) return ins.error();
   Query q(*ins);
   q.bind(1, b.ci).bind(2, b.id).bind(3, b.job).bind(4, b.number).bind(5, b.url);
-  q.bind(6, b.repository).bind(7, b.commit).bind(8, b.runner);
+  q.bind(6, b.repository).bind(7, b.commit).bind(8, b.runner).bind(9, agent_id);
   Status s = run(q, "add build");
   if (!s) return s.error();
   *created = true;
@@ -1164,8 +1431,8 @@ Result<int64_t> SqliteStore::insert_batch(const BatchRecord& rec, int64_t first_
 Status SqliteStore::insert_events(const BatchRecord& rec, int64_t batch_row, int64_t* next_event) {
   auto ins = prepare(
       "INSERT INTO events(id, batch, line, time_ns, kind, build, pid, ppid, process_key, exe,"
-      " destination, secret_path, exit_code, loss_total)"
-      " VALUES (?14, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+      " destination, secret_path, exit_code, loss_total, claimed_ns)"
+      " VALUES (?14, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15)");
   if (!ins) return ins.error();
   // Consecutive events almost always share a build, so the last one is
   // checked before any hashing.
@@ -1178,7 +1445,7 @@ Status SqliteStore::insert_events(const BatchRecord& rec, int64_t batch_row, int
       if (same_build(last_build, *ev.build)) {
         agg = last_agg;
       } else {
-        auto found = build_agg(*ev.build);
+        auto found = build_agg(*ev.build, rec.agent_id);
         if (!found) return found.error();
         agg = last_agg = *found;
         last_build = ev.build.get();
@@ -1195,6 +1462,10 @@ Status SqliteStore::insert_events(const BatchRecord& rec, int64_t batch_row, int
     q.bind(6, ev.pid).bind(7, ev.ppid).bind_or_null(8, ev.process_key).bind_or_null(9, ev.exe);
     q.bind_or_null(10, ev.destination).bind_or_null(11, ev.secret_path);
     q.bind(12, ev.exit_code).bind(13, ev.loss_total).bind(14, (*next_event)++);
+    if (ev.claimed_ns)
+      q.bind(15, *ev.claimed_ns);
+    else
+      q.bind_null(15);
     const int rc = q.step();
     if (rc != SQLITE_DONE) return error("add event", rc);
   }
@@ -1203,13 +1474,14 @@ Status SqliteStore::insert_events(const BatchRecord& rec, int64_t batch_row, int
 
 // The aggregate of a build in this commit, made (with the build's row, if
 // the store has none) on the build's first event of the commit.
-Result<BuildAgg*> SqliteStore::build_agg(const events::Build& build) {
-  key_.assign(build.ci).push_back('\0');
+Result<BuildAgg*> SqliteStore::build_agg(const events::Build& build, const std::string& agent_id) {
+  key_.assign(agent_id).push_back('\0');
+  key_.append(build.ci).push_back('\0');
   key_.append(build.id);
   auto it = commit_builds_.find(key_);
   if (it == commit_builds_.end()) {
     bool created = false;
-    auto row = build_row(build, &created);
+    auto row = build_row(build, agent_id, &created);
     if (!row) return row.error();
     if (created) created_builds_.emplace_back(key_, *row);
     aggs_.emplace_back();
@@ -1221,22 +1493,71 @@ Result<BuildAgg*> SqliteStore::build_agg(const events::Build& build) {
 }
 
 Status SqliteStore::insert_findings(const BatchRecord& rec, int64_t batch_row, std::vector<AgentAgg>& agents) {
+  for (const Finding& f : rec.findings) {
+    const std::string& agent_id = f.agent_id.empty() ? rec.agent_id : f.agent_id;
+    auto added = add_batch_finding(agent_id, rec.epoch, rec.header.seq, batch_row, f,
+                                   f.recorded_ns ? f.recorded_ns : rec.received_ns);
+    if (!added) return added.error();
+    if (*added) ++agent_agg(agents, agent_id).findings;
+  }
+  return Ok{};
+}
+
+// A finding revealed by the batch at `seq` (row `batch_row`); true when a
+// row was added, false when a clock finding was extended instead.
+Result<bool> SqliteStore::add_batch_finding(const std::string& agent_id, uint64_t epoch, uint64_t seq,
+                                            int64_t batch_row, const Finding& f, uint64_t recorded_ns) {
+  if (f.kind == FindingKind::kClock) {
+    auto extended = extend_clock_finding(agent_id, epoch, seq, f, recorded_ns);
+    if (!extended) return extended.error();
+    if (*extended) return false;
+  }
   auto ins = prepare(
       "INSERT INTO findings(agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns,"
       " recorded_ns, batch, detail, epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   if (!ins) return ins.error();
-  for (const Finding& f : rec.findings) {
-    const std::string& agent_id = f.agent_id.empty() ? rec.agent_id : f.agent_id;
-    Query q(*ins);
-    q.bind(1, agent_id).bind(2, std::string_view(finding_kind_name(f.kind)));
-    q.bind(3, f.seq_from).bind(4, f.seq_to).bind(5, f.time_from_ns).bind(6, f.time_to_ns);
-    q.bind(7, f.recorded_ns ? f.recorded_ns : rec.received_ns).bind(8, batch_row);
-    q.bind(9, f.detail).bind(10, rec.epoch);
-    Status st = run(q, "add finding");
-    if (!st) return st;
-    ++agent_agg(agents, agent_id).findings;
+  Query q(*ins);
+  q.bind(1, agent_id).bind(2, std::string_view(finding_kind_name(f.kind)));
+  q.bind(3, f.seq_from).bind(4, f.seq_to).bind(5, f.time_from_ns).bind(6, f.time_to_ns);
+  q.bind(7, recorded_ns).bind(8, batch_row).bind(9, f.detail).bind(10, epoch);
+  Status st = run(q, "add finding");
+  if (!st) return st.error();
+  return true;
+}
+
+// An agent whose clock is off sends every batch out of range: the clock
+// finding of its previous batch (same epoch, seq - 1) grows to cover this
+// one, so the agent gets one finding per run of such batches rather than
+// thousands. Returns whether there was one to extend.
+Result<bool> SqliteStore::extend_clock_finding(const std::string& agent_id, uint64_t epoch, uint64_t seq,
+                                               const Finding& f, uint64_t now_ns) {
+  if (seq < 2) return false;
+  auto sel = prepare(
+      "SELECT id, seq_from FROM findings WHERE agent_id = ?1 AND epoch = ?2 AND kind = 'clock' AND seq_to = ?3"
+      " AND resolved_ns = 0 ORDER BY id DESC LIMIT 1");
+  if (!sel) return sel.error();
+  int64_t id = 0;
+  uint64_t from = 0;
+  {
+    Query q(*sel);
+    q.bind(1, agent_id).bind(2, epoch).bind(3, seq - 1);
+    const int rc = q.step();
+    if (rc == SQLITE_DONE) return false;
+    if (rc != SQLITE_ROW) return error("read clock finding", rc);
+    id = q.i64_at(0);
+    from = q.u64_at(1);
   }
-  return Ok{};
+  auto up = prepare(
+      "UPDATE findings SET seq_to = ?2, time_from_ns = MIN(time_from_ns, ?3), time_to_ns = MAX(time_to_ns, ?4),"
+      " updated_ns = ?5, note = ?6 WHERE id = ?1");
+  if (!up) return up.error();
+  const std::string note =
+      "batches " + std::to_string(from) + ".." + std::to_string(seq) + " all had times out of range";
+  Query q(*up);
+  q.bind(1, id).bind(2, seq).bind(3, f.time_from_ns).bind(4, f.time_to_ns).bind(5, now_ns).bind(6, note);
+  Status st = run(q, "extend clock finding");
+  if (!st) return st.error();
+  return true;
 }
 
 std::string seq_range(uint64_t from, uint64_t to) {
@@ -1466,13 +1787,15 @@ Status SqliteStore::for_each_batch(const std::function<bool(const StoredBatch&)>
 
 // ---- reading ----------------------------------------------------------------------------
 
+// The host is the one the agent enrolled with (the same name its events
+// carry in `host`); an agent added by `agents add` reported none.
 std::string SqliteStore::build_columns() const {
   std::string cols =
       "id, ci, build_id, job, number, url, repository, commit_id, runner, first_ns, last_ns,"
       " start_ns, end_ns, ended, exit_code";
   for (std::size_t i = 0; i < events::kKinds.size(); ++i)
     cols += kind_column_[i] ? ", " + kind_column(i) : std::string(", 0");
-  return cols;
+  return cols + ", agent_id, COALESCE((SELECT hostname FROM agents a WHERE a.id = builds.agent_id), '')";
 }
 
 BuildRow SqliteStore::read_build(const Query& q) const {
@@ -1490,46 +1813,64 @@ BuildRow SqliteStore::read_build(const Query& q) const {
     const uint64_t n = q.u64_at(static_cast<int>(15 + i));
     if (n) r.counts.emplace_back(std::string(events::kKinds[i].name), n);
   }
+  const int after_counts = static_cast<int>(15 + events::kKinds.size());
+  r.agent_id = q.text_at(after_counts);
+  r.host = q.text_at(after_counts + 1);
   return r;
+}
+
+// The other agents' records of the same CI build: one lookup on the
+// prefix (build_id, ci) of the builds' UNIQUE index.
+Status SqliteStore::find_collisions(BuildRow& row) {
+  auto s = prepare("SELECT id, agent_id FROM builds WHERE build_id = ?1 AND ci = ?2 AND id <> ?3 ORDER BY id");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, row.build.id).bind(2, row.build.ci).bind(3, row.id);
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) row.collides_with.push_back(BuildLink{q.i64_at(0), q.text_at(1)});
+  if (rc != SQLITE_DONE) return error("read colliding builds", rc);
+  return Ok{};
 }
 
 Result<std::vector<BuildRow>> SqliteStore::builds(const BuildFilter& filter) {
   std::string sql = "SELECT " + build_columns() + " FROM builds WHERE last_ns >= ?1";
   if (!filter.job.empty()) sql += " AND job = ?2";
+  if (!filter.ci_build_id.empty()) sql += " AND build_id = ?4";
   sql += " ORDER BY first_ns DESC, id DESC LIMIT ?3";
   auto s = prepare(sql);
   if (!s) return s.error();
-  Query q(*s);
-  q.bind(1, filter.since_ns);
-  if (!filter.job.empty()) q.bind(2, filter.job);
-  q.bind(3, static_cast<int64_t>(std::min<std::size_t>(filter.limit, INT64_MAX)));
   std::vector<BuildRow> out;
-  int rc;
-  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_build(q));
-  if (rc != SQLITE_DONE) return error("list builds", rc);
+  {
+    Query q(*s);
+    q.bind(1, filter.since_ns);
+    if (!filter.job.empty()) q.bind(2, filter.job);
+    q.bind(3, static_cast<int64_t>(std::min<std::size_t>(filter.limit, INT64_MAX)));
+    if (!filter.ci_build_id.empty()) q.bind(4, filter.ci_build_id);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_build(q));
+    if (rc != SQLITE_DONE) return error("list builds", rc);
+  }
+  for (BuildRow& row : out)
+    if (Status st = find_collisions(row); !st) return st.error();
   return out;
 }
 
-Result<std::optional<BuildRow>> SqliteStore::build(const std::string& ci_build_id) {
-  // The CI's build id first (the most recent if two CI systems share it);
-  // an all-digit id that no CI build has is taken as builds.id.
-  const bool numeric = !ci_build_id.empty() && ci_build_id.size() <= 18 &&
-                       ci_build_id.find_first_not_of("0123456789") == std::string::npos;
-  for (const bool by_row : {false, true}) {
-    if (by_row && !numeric) break;
-    auto s = prepare("SELECT " + build_columns() + " FROM builds WHERE " +
-                     (by_row ? "id = ?1" : "build_id = ?1 ORDER BY last_ns DESC LIMIT 1"));
-    if (!s) return s.error();
+// Only the record reference: a CI build id is never taken for one (issue
+// 17/11); `builds` with BuildFilter::ci_build_id finds records by CI id.
+Result<std::optional<BuildRow>> SqliteStore::build(int64_t ref) {
+  auto s = prepare("SELECT " + build_columns() + " FROM builds WHERE id = ?1");
+  if (!s) return s.error();
+  std::optional<BuildRow> row;
+  {
     Query q(*s);
-    if (by_row)
-      q.bind(1, int64_t{std::stoll(ci_build_id)});
-    else
-      q.bind(1, ci_build_id);
+    q.bind(1, ref);
     const int rc = q.step();
-    if (rc == SQLITE_ROW) return std::optional<BuildRow>(read_build(q));
-    if (rc != SQLITE_DONE) return error("read build", rc);
+    if (rc == SQLITE_ROW) row = read_build(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error("read build", rc);
   }
-  return std::optional<BuildRow>();
+  if (row)
+    if (Status st = find_collisions(*row); !st) return st.error();
+  return row;
 }
 
 // The bulk kinds (process_exec, process_exit) are left out of the kind
@@ -1542,7 +1883,7 @@ bool indexed_kind(const std::optional<events::Kind>& kind) {
 // bind_event_filter).
 std::string events_sql(const EventFilter& filter) {
   std::string sql =
-      "SELECT b.agent_id, b.seq, b.archive_path, e.line, e.time_ns"
+      "SELECT b.agent_id, b.seq, b.archive_path, e.line, e.time_ns, e.claimed_ns IS NOT NULL"
       " FROM events e JOIN batches b ON b.id = e.batch WHERE e.time_ns >= ?1";
   if (filter.build) sql += " AND e.build = ?2";
   if (!filter.build_id.empty()) sql += " AND e.build IN (SELECT id FROM builds WHERE build_id = ?3)";
@@ -1589,6 +1930,7 @@ Status SqliteStore::events(const EventFilter& filter, const std::function<bool(c
     ref.archive_path = q.text_at(2);
     ref.line = static_cast<uint32_t>(q.i64_at(3));
     ref.time_ns = q.u64_at(4);
+    ref.time_out_of_range = q.i64_at(5) != 0;
     if (!on_ref(ref)) return Ok{};
   }
   if (rc != SQLITE_DONE) return error("read events", rc);
