@@ -16,6 +16,8 @@ const char* finding_kind_name(FindingKind kind) {
       return "loss";
     case FindingKind::kRejected:
       return "rejected";
+    case FindingKind::kOversized:
+      return "oversized";
   }
   return "unknown";
 }

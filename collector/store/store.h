@@ -76,7 +76,10 @@ struct EventRow {
   uint64_t loss_total = 0;  // loss: sum of counts
 };
 
-enum class FindingKind { kGap, kFork, kReplay, kRestart, kLoss, kRejected };
+// kOversized: a batch's events had identity fields over their bounds
+// (common/bounds.h); the batch is stored whole, its index rows hold the
+// values cut.
+enum class FindingKind { kGap, kFork, kReplay, kRestart, kLoss, kRejected, kOversized };
 const char* finding_kind_name(FindingKind kind);
 
 // Findings follow the truth: a gap finding's seq range is what is still

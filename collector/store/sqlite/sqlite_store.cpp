@@ -228,7 +228,7 @@ std::string update_build_sql() {
 
 bool parse_finding_kind(std::string_view name, FindingKind* out) {
   for (auto k : {FindingKind::kGap, FindingKind::kFork, FindingKind::kReplay, FindingKind::kRestart, FindingKind::kLoss,
-                 FindingKind::kRejected}) {
+                 FindingKind::kRejected, FindingKind::kOversized}) {
     if (name == finding_kind_name(k)) {
       *out = k;
       return true;
