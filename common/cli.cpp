@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "common/text.h"
+
 namespace bt::cli {
 
 bool Args::has(std::string_view name) const { return values.find(name) != values.end(); }
@@ -66,6 +68,11 @@ std::string usage(const std::vector<Option>& options) {
   return out;
 }
 
+void print_error(std::string_view who, std::string_view message) {
+  const std::string line = std::string(who) + ": " + text::printable(message) + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
 int dispatch(std::string_view program, const std::vector<Command>& commands, int argc, char** argv) {
   auto list = [&](FILE* out) {
     std::fprintf(out, "usage: %.*s COMMAND [options]\n\ncommands:\n", static_cast<int>(program.size()), program.data());
@@ -79,7 +86,8 @@ int dispatch(std::string_view program, const std::vector<Command>& commands, int
   if (name == "--help" || name == "-h" || name == "help") return list(stdout);
   for (const auto& c : commands)
     if (c.name == name) return c.run(argc, argv);
-  std::fprintf(stderr, "%.*s: unknown command '%s'\n", static_cast<int>(program.size()), program.data(), argv[1]);
+  std::fprintf(stderr, "%.*s: unknown command '%s'\n", static_cast<int>(program.size()), program.data(),
+               text::printable(name).c_str());
   return list(stderr);
 }
 

@@ -44,4 +44,9 @@ int dispatch(std::string_view program, const std::vector<Command>& commands, int
 Result<Args> parse(int argc, char** argv, int first, const std::vector<Option>& options);
 std::string usage(const std::vector<Option>& options);
 
+// A command's error: "<who>: <message>" as one line on stderr. Messages
+// quote flags, paths, ids and replies from outside, so the message is made
+// printable (common/text.h) here, for every command of both binaries.
+void print_error(std::string_view who, std::string_view message);
+
 }  // namespace bt::cli

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/text.h"
+
 namespace bt::log {
 
 namespace {
@@ -34,9 +36,12 @@ void write(Level level, std::string_view component, std::string_view message) {
   if (journal) line += kJournalPriority[l];
   line += kNames[l];
   line += ' ';
-  line += component;
+  // Messages quote outside data (runner and build names, paths, a
+  // collector's reply): escaped here, once for every caller, so a log line
+  // is one line and cannot carry escape sequences to a terminal or journal.
+  line += text::printable(component);
   line += ": ";
-  for (char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;  // one line per event
+  line += text::printable(message);
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), stderr);
 }

@@ -1,7 +1,9 @@
 // One line per log event on stderr: "<level> <component>: <message>". Under
 // systemd (JOURNAL_STREAM set) each line is prefixed with its sd-daemon
 // priority ("<3>") so journald records the level. Callers never pass secret
-// values; argv and URLs are redacted before they reach a log line.
+// values; argv and URLs are redacted before they reach a log line. Control
+// characters, newlines and bidirectional marks in a message are escaped
+// (common/text.h printable()), so a line is always one line.
 #pragma once
 
 #include <string>

@@ -24,7 +24,7 @@ namespace bt::agent::cmd {
 namespace {
 
 int fail(const std::string& message, int status) {
-  std::fprintf(stderr, "buildtrail-agent daemon: %s\n", message.c_str());
+  cli::print_error("buildtrail-agent daemon", message);
   return status;
 }
 

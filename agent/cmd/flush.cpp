@@ -8,7 +8,7 @@ namespace bt::agent::cmd {
 
 int flush(int argc, char** argv) {
   auto fail = [](const std::string& message, int status) {
-    std::fprintf(stderr, "buildtrail-agent flush: %s\n", message.c_str());
+    cli::print_error("buildtrail-agent flush", message);
     return status;
   };
   auto in = config::parse_invocation(argc, argv);

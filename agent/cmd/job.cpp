@@ -6,6 +6,7 @@
 #include "agent/route/job_protocol.h"
 #include "agent/runtime/config.h"
 #include "common/cli.h"
+#include "common/text.h"
 #include "common/unix_socket.h"
 
 namespace bt::agent::cmd {
@@ -15,7 +16,7 @@ namespace {
 constexpr int kReplyTimeoutS = 10;
 
 int fail(const std::string& message, int status) {
-  std::fprintf(stderr, "buildtrail-agent job: %s\n", message.c_str());
+  cli::print_error("buildtrail-agent job", message);
   return status;
 }
 
@@ -68,7 +69,8 @@ int job(int argc, char** argv) {
   auto reply = ask_daemon(cfg->daemon_socket, request);
   if (!reply) return fail(reply.error().message, 1);
   if (!reply->ok) return fail(reply->message, 1);
-  std::printf("%s\n", reply->message.c_str());
+  // The daemon's reply names the job from CI variables: shown escaped.
+  std::printf("%s\n", text::printable(reply->message).c_str());
   return 0;
 }
 

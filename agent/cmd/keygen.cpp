@@ -4,6 +4,7 @@
 
 #include "common/cli.h"
 #include "common/crypto/keys.h"
+#include "common/text.h"
 
 namespace bt::agent::cmd {
 
@@ -17,7 +18,7 @@ const std::vector<cli::Option> kKeygenOptions = {
 int keygen(int argc, char** argv) {
   auto args = cli::parse(argc, argv, 2, kKeygenOptions);
   if (!args) {
-    std::fprintf(stderr, "buildtrail-agent keygen: %s\n", args.error().message.c_str());
+    cli::print_error("buildtrail-agent keygen", args.error().message);
     return 2;
   }
   if (args->has("help") || !args->has("out") || !args->positionals.empty()) {
@@ -27,15 +28,16 @@ int keygen(int argc, char** argv) {
   }
   auto key = crypto::generate_key_pair();
   if (!key) {
-    std::fprintf(stderr, "buildtrail-agent keygen: %s\n", key.error().message.c_str());
+    cli::print_error("buildtrail-agent keygen", key.error().message);
     return 1;
   }
   const std::string dir = args->get("out");
   if (Status s = crypto::write_key_pair(dir, *key); !s) {
-    std::fprintf(stderr, "buildtrail-agent keygen: %s\n", s.error().message.c_str());
+    cli::print_error("buildtrail-agent keygen", s.error().message);
     return 1;
   }
-  std::printf("wrote %s/agent.key and %s/agent.pub (key id %s)\n", dir.c_str(), dir.c_str(),
+  const std::string shown = text::printable(dir);
+  std::printf("wrote %s/agent.key and %s/agent.pub (key id %s)\n", shown.c_str(), shown.c_str(),
               crypto::to_hex(crypto::key_id(key->public_key)).c_str());
   return 0;
 }

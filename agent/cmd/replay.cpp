@@ -13,7 +13,7 @@ int replay(int argc, char** argv) {
                                      {{"events", true, "JSON lines file of events to send ('-' for stdin)"},
                                       {"synthetic", true, "generate this many events instead"}});
   if (!in) {
-    std::fprintf(stderr, "buildtrail-agent replay: %s\n", in.error().message.c_str());
+    cli::print_error("buildtrail-agent replay", in.error().message);
     return 2;
   }
   const cli::Args& args = in->args;
@@ -26,7 +26,7 @@ int replay(int argc, char** argv) {
   const uint64_t n = std::strtoull(args.get("synthetic", "0").c_str(), nullptr, 10);
   auto agent = runtime::Agent::create(in->config, "replay");
   if (!agent) {
-    std::fprintf(stderr, "buildtrail-agent replay: %s\n", agent.error().message.c_str());
+    cli::print_error("buildtrail-agent replay", agent.error().message);
     return 1;
   }
   const std::string events = args.get("events");

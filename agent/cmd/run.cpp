@@ -26,7 +26,7 @@ constexpr int kSetupFailed = 125;
 constexpr int kNotFound = 127;
 
 int fail(const std::string& message, int status) {
-  std::fprintf(stderr, "buildtrail-agent run: %s\n", message.c_str());
+  cli::print_error("buildtrail-agent run", message);
   return status;
 }
 

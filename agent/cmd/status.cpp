@@ -3,6 +3,8 @@
 #include "agent/cmd/commands.h"
 #include "agent/runtime/agent.h"
 #include "agent/runtime/config.h"
+#include "common/cli.h"
+#include "common/text.h"
 
 namespace bt::agent::cmd {
 
@@ -11,10 +13,14 @@ int status(int argc, char** argv) {
   auto dir = in ? config::state_dir(in->config) : Result<std::string>(in.error());
   auto text = dir ? runtime::query_status(*dir) : Result<std::string>(dir.error());
   if (!text) {
-    std::fprintf(stderr, "buildtrail-agent status: %s\n", text.error().message.c_str());
+    cli::print_error("buildtrail-agent status", text.error().message);
     return in ? 1 : 2;
   }
-  std::fwrite(text->data(), 1, text->size(), stdout);
+  // JSON from the running agent; its collector_error quotes the collector's
+  // reply, which JSON may carry with DEL, C1 controls, U+2028/U+2029 and
+  // bidi marks raw. Escaped for the terminal, still the same JSON.
+  const std::string shown = bt::text::json_printable(*text);
+  std::fwrite(shown.data(), 1, shown.size(), stdout);
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "agent/enrich/rules/secrets.h"
 #include "agent/enrich/rules/uploads.h"
 #include "agent/runtime/config.h"
+#include "common/bounds.h"
 #include "common/events/schema_doc.h"
 #include "common/markdown.h"
 
@@ -24,6 +25,8 @@ inline std::vector<markdown::Page> pages() {
       {"docs/secret-rules.md", secrets::reference_parts},
       {"docs/upload-tools.md", uploads::reference_parts},
       {"docs/redaction.md", redact::reference_parts},
+      {"docs/collector-api.md", bounds::api_reference_parts},
+      {"docs/collector-store.md", bounds::store_reference_parts},
   };
 }
 

@@ -10,7 +10,9 @@
 #include <fstream>
 
 #include "common/batch/batch.h"
+#include "common/bounds.h"
 #include "common/fs.h"
+#include "common/text.h"
 
 namespace bt::agent::identity {
 
@@ -120,11 +122,16 @@ std::string enroll_request(const Identity& id, const std::string& token) {
   kv("public_key", crypto::public_key_pem(id.key.public_key));
   w.Key("inventory");
   w.StartObject();
-  kv("hostname", inv.hostname);
-  kv("os", inv.os);
-  kv("kernel", inv.kernel);
-  kv("agent_version", BUILDTRAIL_VERSION);
-  kv("ci", inv.ci);
+  // The collector refuses an inventory field over its bound: cut here, so a
+  // long os-release name never stops an honest agent from enrolling.
+  auto inventory_kv = [&](const char* k, std::string_view v) {
+    kv(k, std::string(text::prefix_bytes(v, bounds::inventory_max(k))));
+  };
+  inventory_kv("hostname", inv.hostname);
+  inventory_kv("os", inv.os);
+  inventory_kv("kernel", inv.kernel);
+  inventory_kv("agent_version", BUILDTRAIL_VERSION);
+  inventory_kv("ci", inv.ci);
   w.EndObject();
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());

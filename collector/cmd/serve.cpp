@@ -16,6 +16,7 @@
 #include "collector/store/store.h"
 #include "common/cli.h"
 #include "common/fs.h"
+#include "common/text.h"
 
 namespace bt::collector::cmd {
 
@@ -47,7 +48,7 @@ const std::vector<cli::Option> kOptions = {
 };
 
 int fail(const std::string& message) {
-  std::fprintf(stderr, "buildtrail-collector serve: %s\n", message.c_str());
+  cli::print_error("buildtrail-collector serve", message);
   return 1;
 }
 
@@ -57,7 +58,8 @@ bool parse_count(const cli::Args& args, const char* name, uint64_t* out) {
   char* end = nullptr;
   const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
   if (v.empty() || v[0] < '0' || v[0] > '9' || *end || n == 0) {
-    std::fprintf(stderr, "buildtrail-collector serve: --%s: not a positive number: %s\n", name, v.c_str());
+    std::fprintf(stderr, "buildtrail-collector serve: --%s: not a positive number: %s\n", name,
+                 text::printable(v).c_str());
     return false;
   }
   *out = n;
@@ -77,7 +79,7 @@ struct ServeConfig {
 bool parse_flags(int argc, char** argv, ServeConfig* out, int* exit) {
   auto args = cli::parse(argc, argv, 2, kOptions);
   if (!args) {
-    std::fprintf(stderr, "buildtrail-collector serve: %s\n", args.error().message.c_str());
+    cli::print_error("buildtrail-collector serve", args.error().message);
     *exit = 2;
     return false;
   }

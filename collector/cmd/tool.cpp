@@ -5,6 +5,7 @@
 
 #include "collector/view/text.h"
 #include "common/events/json.h"
+#include "common/text.h"
 
 namespace bt::collector::cmd {
 
@@ -42,7 +43,7 @@ int Tool::usage_error(const std::string& message) const {
 }
 
 int Tool::error(const std::string& message) const {
-  std::fprintf(stderr, "buildtrail-collector %s: %s\n", name_.c_str(), view::printable(message).c_str());
+  cli::print_error("buildtrail-collector " + name_, message);
   return kExitError;
 }
 
@@ -52,16 +53,22 @@ Result<std::unique_ptr<store::Store>> Tool::open_store(bool read_only) const {
   return store::open_sqlite(data_dir(), options);
 }
 
+// The events are written as the agent signed them, except that code points
+// a terminal must not see raw (DEL, C1 controls, U+2028/U+2029, bidi
+// marks: JSON allows them in strings unescaped) become \uNNNN escapes, which
+// decode to the same strings: `export | less` shows what a JSON reader reads.
 Status write_jsonl(readback::EventReader& reader, const store::EventFilter& filter) {
   events::JsonLineWriter out;
+  auto flush = [&] {
+    const std::string safe = text::json_printable(out.view());
+    std::fwrite(safe.data(), 1, safe.size(), stdout);
+    out.clear();
+  };
   Status s = reader.for_each(filter, [&](const events::Event& e, const store::EventRef&) {
     out.append(e);
-    if (out.size() >= (1u << 20)) {
-      std::fwrite(out.view().data(), 1, out.size(), stdout);
-      out.clear();
-    }
+    if (out.size() >= (1u << 20)) flush();
   });
-  std::fwrite(out.view().data(), 1, out.size(), stdout);
+  flush();
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include "collector/store/store.h"
 #include "collector/verify/verify.h"
 #include "common/cli.h"
+#include "common/text.h"
 
 namespace bt::collector::cmd {
 
@@ -27,13 +28,16 @@ constexpr const char* kUsage =
     "       buildtrail-collector verify --data DIR\n";
 
 int fail(const std::string& message, int exit) {
-  std::fprintf(stderr, "buildtrail-collector verify: %s\n", message.c_str());
+  cli::print_error("buildtrail-collector verify", message);
   return exit;
 }
 
+// File names are whatever the archive or the command line holds, and a
+// detail may quote an event's own text (an unknown kind, another agent's
+// id): escaped, so a report is one line per file, as it claims.
 void print(const verify::FileReport& r, bool quiet) {
   if (r.ok() && quiet) return;
-  std::printf("%s: %s (%s)\n", r.path.c_str(), r.status.c_str(), r.detail.c_str());
+  std::printf("%s: %s (%s)\n", text::printable(r.path).c_str(), r.status.c_str(), text::printable(r.detail).c_str());
 }
 
 int verify_given_files(const cli::Args& args, const batch::Limits& limits) {

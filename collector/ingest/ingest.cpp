@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -20,15 +21,21 @@
 
 #include "collector/archive/archive.h"
 #include "common/batch/chain.h"
+#include "common/bounds.h"
 #include "common/clock.h"
 #include "common/overloaded.h"
 #include "common/redact/redact.h"
+#include "common/text.h"
 
 namespace bt::collector::ingest {
 
 namespace {
 
 using metrics::Reject;
+
+// A finding's detail quotes what an agent reported; this keeps it one
+// readable line in `agents findings`.
+constexpr std::size_t kMaxDetailBytes = 1024;
 
 // A small JSON object for a reply body; values are escaped by RapidJSON.
 class JsonReply {
@@ -118,8 +125,39 @@ void collect_loss_finding(const events::Event& e, const std::string& agent_id, u
   std::string counts;
   for (const auto& [reason, n] : loss->counts)
     counts += (counts.empty() ? "" : ", ") + reason + "=" + std::to_string(n);
+  // The reasons are the agent's words: bounded like any field it reports.
   out.push_back(make_finding(agent_id, store::FindingKind::kLoss, seq, seq, loss->first_ns, loss->last_ns,
-                             "agent reported dropped events: " + counts));
+                             bounds::cut("agent reported dropped events: " + counts, kMaxDetailBytes)));
+}
+
+// Identity fields cut in one batch (common/bounds.h), counted per field.
+struct Oversized {
+  uint64_t events = 0;
+  std::array<uint64_t, 32> per_field{};
+
+  void add(uint32_t cut_fields) {
+    if (!cut_fields) return;
+    ++events;
+    for (std::size_t i = 0; i < per_field.size(); ++i)
+      if (cut_fields & (uint32_t{1} << i)) ++per_field[i];
+  }
+};
+
+// One finding per batch whose events had fields over their bounds: the
+// batch is kept whole as evidence; the finding says what its index rows
+// hold cut, so an investigator knows to read those events from the batch.
+store::Finding oversized_finding(const store::BatchRecord& r, const Oversized& o) {
+  std::string fields;
+  const auto bounded = bounds::event_fields();
+  for (std::size_t i = 0; i < bounded.size(); ++i) {
+    if (!o.per_field[i]) continue;
+    fields += (fields.empty() ? "" : ", ") + std::string(bounded[i].name) + " (over " +
+              std::to_string(bounded[i].max_bytes) + " bytes) in " + std::to_string(o.per_field[i]);
+  }
+  return make_finding(r.agent_id, store::FindingKind::kOversized, r.header.seq, r.header.seq, r.header.first_time_ns,
+                      r.header.last_time_ns,
+                      std::to_string(o.events) + (o.events == 1 ? " event" : " events") +
+                          " with fields over their bounds, indexed cut (the batch keeps them whole): " + fields);
 }
 
 // `kept` is where the refused batch is kept as evidence.
@@ -201,6 +239,14 @@ Result<EnrollRequest> parse_enroll_request(std::string_view json_body) {
     const rapidjson::Value& inv = doc["inventory"];
     req.agent.inventory = store::Inventory{json_text(inv, "hostname"), json_text(inv, "os"), json_text(inv, "kernel"),
                                            json_text(inv, "agent_version"), json_text(inv, "ci")};
+    // An inventory is a claim, not evidence: over-long is refused, not
+    // cut, and the agent (which cuts its own to these bounds) hears why.
+    for (const auto& field : bounds::kInventory) {
+      const std::size_t size = json_text(inv, std::string(field.name).c_str()).size();
+      if (size > field.max_bytes)
+        return bad("'inventory." + std::string(field.name) + "' is " + std::to_string(size) + " bytes, at most " +
+                   std::to_string(field.max_bytes));
+    }
   }
   return req;
 }
@@ -394,7 +440,8 @@ Outcome Ingest::Impl::refuse_enrolled(Reject reason, const batch::Header& header
     if (auto s = admin_store->record_finding(f); s)
       metrics.finding("rejected");
     else
-      std::fprintf(stderr, "collector: cannot record rejected finding: %s\n", s.error().message.c_str());
+      std::fprintf(stderr, "collector: cannot record rejected finding: %s\n",
+                   text::printable(s.error().message).c_str());
   }
   return refuse(reason, header.event_count, 403, message);
 }
@@ -448,12 +495,17 @@ Outcome Ingest::Impl::submit(std::span<const uint8_t> body) {
   record.size_bytes = body.size();
   record.events.reserve(header->event_count);
   uint32_t line = 0;
+  Oversized oversized;
   Status parsed = batch::for_each_event(*opened, [&](events::Event&& e) {
+    // Before anything reads the event for the index: a hostile agent's
+    // megabyte host or build id reaches no row, listing or finding whole.
+    oversized.add(bounds::bound_event(e));
     record.events.push_back(event_row(e, line++, record.events.empty() ? nullptr : &record.events.back()));
     collect_loss_finding(e, record.agent_id, header->seq, record.findings);
   });
   if (!parsed) return refuse(Reject::malformed, 0, 400, parsed.error().message);
   bound_event_times(record, config.max_clock_skew_ns);
+  if (oversized.events) record.findings.push_back(oversized_finding(record, oversized));
   // Archive before commit: content-addressed, so a retry rewrites nothing
   // and a crash between the two leaves only an unreferenced object. The
   // writer syncs the archive once per group, before the commit.
@@ -584,7 +636,7 @@ void Ingest::Impl::keep_refused(Group& group) {
     if (!refused) {
       // The batch stays where the request thread put it: not lost, only
       // not apart. The finding still names it.
-      std::fprintf(stderr, "collector: %s\n", refused.error().message.c_str());
+      std::fprintf(stderr, "collector: %s\n", text::printable(refused.error().message).c_str());
       group.forks.push_back(fork_finding(r, d, r.archive_path));
       continue;
     }
@@ -612,7 +664,7 @@ Status Ingest::Impl::commit_records(const std::vector<store::BatchRecord>& recor
 void Ingest::Impl::record_forks(const std::vector<store::Finding>& forks) {
   for (const auto& f : forks) {
     if (auto s = writer_store->record_finding(f); !s) {
-      std::fprintf(stderr, "collector: cannot record fork finding: %s\n", s.error().message.c_str());
+      std::fprintf(stderr, "collector: cannot record fork finding: %s\n", text::printable(s.error().message).c_str());
     }
     metrics.finding("fork");
   }

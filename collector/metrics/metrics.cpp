@@ -50,6 +50,8 @@ void Metrics::finding(const char* kind) {
     rejections_.fetch_add(1, std::memory_order_relaxed);
   else if (!std::strcmp(kind, "clock"))
     clocks_.fetch_add(1, std::memory_order_relaxed);
+  else if (!std::strcmp(kind, "oversized"))
+    oversized_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Metrics::observe_latency(double seconds) {
@@ -87,6 +89,7 @@ std::string Metrics::render(uint64_t store_bytes, uint64_t queue_depth) const {
   line(out, "buildtrail_integrity_findings_total{kind=\"loss\"}", losses_.load());
   line(out, "buildtrail_integrity_findings_total{kind=\"rejected\"}", rejections_.load());
   line(out, "buildtrail_integrity_findings_total{kind=\"clock\"}", clocks_.load());
+  line(out, "buildtrail_integrity_findings_total{kind=\"oversized\"}", oversized_.load());
   help(out, "buildtrail_chain_gaps_total", "counter", "Missing batch ranges detected.");
   line(out, "buildtrail_chain_gaps_total", gaps_.load());
   help(out, "buildtrail_ingest_latency_seconds", "histogram",

@@ -52,7 +52,7 @@ class Metrics {
   std::atomic<uint64_t> batches_accepted_{0}, events_accepted_{0}, duplicates_{0};
   std::array<std::atomic<uint64_t>, kRejectReasons> batches_rejected_{};
   std::array<std::atomic<uint64_t>, kRejectReasons> events_rejected_{};
-  std::atomic<uint64_t> gaps_{0}, forks_{0}, restarts_{0}, losses_{0}, rejections_{0}, clocks_{0};
+  std::atomic<uint64_t> gaps_{0}, forks_{0}, restarts_{0}, losses_{0}, rejections_{0}, clocks_{0}, oversized_{0};
   std::atomic<uint64_t> deadlines_missed_{0};
   std::array<std::atomic<uint64_t>, kLatencyBuckets.size()> latency_buckets_{};
   std::atomic<uint64_t> latency_count_{0};

@@ -18,6 +18,8 @@ const char* finding_kind_name(FindingKind kind) {
       return "rejected";
     case FindingKind::kClock:
       return "clock";
+    case FindingKind::kOversized:
+      return "oversized";
   }
   return "unknown";
 }

@@ -85,7 +85,11 @@ struct EventRow {
   uint64_t loss_total = 0;  // loss: sum of counts
 };
 
-enum class FindingKind { kGap, kFork, kReplay, kRestart, kLoss, kRejected, kClock };
+// kClock: events claimed times beyond the collector's clock (indexed at
+// receipt). kOversized: a batch's events had identity fields over their bounds
+// (common/bounds.h); the batch is stored whole, its index rows hold the
+// values cut.
+enum class FindingKind { kGap, kFork, kReplay, kRestart, kLoss, kRejected, kClock, kOversized };
 const char* finding_kind_name(FindingKind kind);
 
 // Findings follow the truth: a gap finding's seq range is what is still

@@ -1,6 +1,6 @@
 // Text for a terminal. Recorded strings come from build processes, so they
 // may carry terminal escape sequences: everything shown goes through
-// printable() first.
+// printable() (common/text.h, the one escaping both binaries use) first.
 #pragma once
 
 #include <cstddef>
@@ -9,18 +9,23 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text.h"
+
 namespace bt::collector::view {
 
-// C0/C1 controls, DEL and bidirectional overrides are shown as \xNN or
-// \u{NNNN}; bytes that are not UTF-8 as \xNN.
-std::string printable(std::string_view text);
-// At most `max_chars` code points; longer text ends in "...".
-std::string truncate(std::string_view text, std::size_t max_chars);
+using text::printable;
+using text::truncate;
 
 // Columns aligned on the widest cell; the last column is not padded.
-// Cells are made printable when added.
+// Cells are made printable when added, and cut to kMaxCell code points: a
+// value stored before its field was bounded (a 2 MB host name enrolled by an
+// older collector) must not make every line of a listing that long. The
+// bound is above those of common/bounds.h, so a value ingest cut still shows
+// its "[cut from N bytes ...]" marker.
 class Table {
  public:
+  static constexpr std::size_t kMaxCell = 2048;
+
   explicit Table(std::vector<std::string> header);
   void add(std::vector<std::string> row);
   void print(std::FILE* out) const;

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -15,6 +16,7 @@
 #include "common/events/json.h"
 #include "tests/agent/transport_fixtures.h"
 #include "tests/collector/collector_process.h"
+#include "tests/common/terminal.h"
 #include "tests/common/test_pki.h"
 
 using namespace bt;
@@ -388,4 +390,82 @@ TEST_CASE("an idle agent sends heartbeats so a silent agent can be told from a d
                                   [&](events::Event&& e) { heartbeats += e.kind() == events::Kind::agent_heartbeat; }));
   }
   CHECK(heartbeats >= 2);
+}
+
+// Issue 17, item 13: what the agent prints of text it did not write. A
+// collector (or whoever answers in its place) chooses its reply body, and
+// the daemon's reply to `job` names the job from CI variables.
+TEST_CASE("hostile replies reach the agent's log, status and job output escaped") {
+  Setup s;
+  const std::string hostile(kHostile);
+  const std::string reply = "HTTP/1.1 403 Forbidden\r\nContent-Length: " + std::to_string(hostile.size()) +
+                            "\r\nConnection: close\r\n\r\n" + hostile;
+  FakeCollector fake({reply});
+  const std::string fifo = s.root + "/events.fifo", log = s.root + "/agent.log";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    FILE* f = std::fopen(log.c_str(), "w");
+    if (f) ::dup2(fileno(f), 2);
+    const std::string state = "--state-dir=" + s.state, ev = "--events=" + fifo, coll = "--collector=" + fake.url();
+    ::execl(s.agent_bin.c_str(), s.agent_bin.c_str(), "replay", ev.c_str(), state.c_str(), coll.c_str(),
+            "--batch-max-age-ms=100", "--backoff-base-ms=50", "--backoff-cap-ms=700", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  FILE* w = std::fopen(fifo.c_str(), "w");
+  REQUIRE(w);
+  std::fprintf(w, "%s\n", events::to_json(events::example_event(events::Kind::process_exec)).c_str());
+  std::fflush(w);
+  std::string status;
+  for (int i = 0; i < 100 && status.find("\"sending_paused\":true") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    status = s.agent("status").output;
+  }
+  std::fclose(w);
+  int exit = 0;
+  ::waitpid(pid, &exit, 0);
+  // status: still JSON, the reply in it escaped.
+  CHECK_MESSAGE(terminal_unsafe(status).empty(), terminal_unsafe(status) << "\n" << status);
+  CHECK_MESSAGE(status.find("(403: x\\u001B[2J\\rFAKE\\nverified 9 batches: 9 ok\\u007F\\u2028\\u2029\\u202Eevil\\u009B"
+                            "1m\\uFFFD)") != std::string::npos,
+                status);
+  // The log: one line per message, the reply escaped.
+  const std::string text = fs::read_file(log, 1 << 20).value();
+  CHECK_MESSAGE(terminal_unsafe(text).empty(), terminal_unsafe(text) << "\n" << text);
+  CHECK_MESSAGE(text.find("collector refuses this agent (403: x\\x1b[2J\\x0dFAKE\\x0averified 9 batches: 9 "
+                          "ok\\x7f\\u{2028}\\u{2029}\\u{202e}evil\\u{009b}1m\\xff)") != std::string::npos,
+                text);
+  CHECK(text.find("\nverified 9") == std::string::npos);
+
+  // `job`: a daemon socket that answers with hostile text.
+  const std::string sock = s.root + "/job.sock";
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock.c_str());
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 2) == 0);
+  std::thread daemon([&] {
+    const int c = ::accept(fd, nullptr, nullptr);
+    if (c < 0) return;
+    char buf[4096];
+    (void)::recv(c, buf, sizeof buf, 0);
+    const std::string answer =
+        "{\"ok\":true,\"message\":\"job x\\u001b[2J\\rFAKE\\u2028\\u202eevil\\u009b1m begun\"}\n";
+    (void)::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
+    ::close(c);
+  });
+  auto job = run_command("timeout 30 " + s.agent_bin + " job begin --id x --daemon-socket " + sock);
+  daemon.join();
+  ::close(fd);
+  CHECK_MESSAGE(job.exit_code == 0, job.output);
+  CHECK_MESSAGE(terminal_unsafe(job.output).empty(), job.output);
+  // (job_protocol already makes line breaks spaces; the rest is escaped.)
+  CHECK(job.output == "job x\\x1b[2J FAKE\\u{2028}\\u{202e}evil\\u{009b}1m begun\n");
+
+  // An unknown command is quoted back escaped.
+  auto unknown = run_command(s.agent_bin + " \"$(printf 'x\\033[2J\\342\\200\\256')\"");
+  CHECK(unknown.exit_code == 2);
+  CHECK(terminal_unsafe(unknown.output).empty());
+  CHECK(unknown.output.find("unknown command 'x\\x1b[2J\\u{202e}'") != std::string::npos);
 }

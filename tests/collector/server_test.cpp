@@ -17,6 +17,7 @@
 #include "collector/archive/archive.h"
 #include "collector/ingest/rejections.h"
 #include "collector/store/store.h"
+#include "common/bounds.h"
 #include "common/events/json.h"
 #include "common/fs.h"
 #include "tests/collector/collector_process.h"
@@ -33,15 +34,17 @@ struct Env : CollectorData {
   std::string agent = "agent-http-1";
 };
 
-std::string enroll_body(const std::string& token, const std::string& id, const crypto::KeyPair& k) {
+std::string enroll_body(const std::string& token, const std::string& id, const crypto::KeyPair& k,
+                        const std::string& inventory =
+                            "{\"hostname\":\"ci-7\",\"os\":\"Debian 12\",\"kernel\":"
+                            "\"6.1\",\"agent_version\":\"0.1.0\",\"ci\":\"jenkins\"}") {
   return "{\"token\":\"" + token + "\",\"agent_id\":\"" + id + "\",\"public_key\":\"" +
          [&] {
            std::string pem = crypto::public_key_pem(k.public_key), out;
            for (char c : pem) out += c == '\n' ? std::string("\\n") : std::string(1, c);
            return out;
          }() +
-         "\",\"inventory\":{\"hostname\":\"ci-7\",\"os\":\"Debian 12\",\"kernel\":\"6.1\","
-         "\"agent_version\":\"0.1.0\",\"ci\":\"jenkins\"}}";
+         "\",\"inventory\":" + inventory + "}";
 }
 
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
@@ -1115,4 +1118,62 @@ TEST_CASE("issue 17/12: far-future event times are kept, flagged, indexed at the
   REQUIRE(lenient.running());
   send(lenient, {{K::agent_heartbeat, now + hour}});
   CHECK(env.findings(env.agent).size() == 2);
+}
+
+// The attack: identity fields of megabytes, at enrollment and in events.
+TEST_CASE("issue 17/14: an over-long inventory field refuses the enrollment; over-long event fields are cut") {
+  Env env;
+  CollectorProcess c(env.data);
+  auto r = post(c.url("/v1/enroll"),
+                enroll_body(env.token(), "agent-h", env.key, "{\"hostname\":\"" + std::string(2 << 20, 'h') + "\"}"));
+  CHECK(r.status == 400);
+  CHECK(r.body == "{\"error\":\"'inventory.hostname' is 2097152 bytes, at most 253\"}\n");
+  CHECK(env.stats().agents == 0);
+  // Each field at its bound enrolls; one byte more is refused, naming it.
+  uint8_t seed = 60;
+  for (const auto& field : bounds::kInventory) {
+    const std::string name(field.name);
+    const auto key = test_key(++seed);
+    auto over =
+        post(c.url("/v1/enroll"), enroll_body(env.token(), "agent-" + name, key,
+                                              "{\"" + name + "\":\"" + std::string(field.max_bytes + 1, 'v') + "\"}"));
+    CHECK_MESSAGE(over.status == 400, name);
+    CHECK_MESSAGE(contains(over.body, "'inventory." + name + "' is " + std::to_string(field.max_bytes + 1) + " bytes"),
+                  over.body);
+    CHECK(over.body.find('\n') == over.body.size() - 1);
+    auto at =
+        post(c.url("/v1/enroll"), enroll_body(env.token(), "agent-" + name, key,
+                                              "{\"" + name + "\":\"" + std::string(field.max_bytes, 'v') + "\"}"));
+    CHECK_MESSAGE(at.status == 200, name << ": " << at.body);
+  }
+  // Re-enrolling the same agent (no token needed) cannot bring it in either.
+  auto again = post(c.url("/v1/enroll"), enroll_body("", "agent-hostname", test_key(61),
+                                                     "{\"hostname\":\"" + std::string(1 << 20, 'h') + "\"}"));
+  CHECK(again.status == 400);
+  auto st = collector::store::open_sqlite(env.data, {true, 5000}).value();
+  CHECK(st->agent("agent-hostname").value()->inventory.hostname == std::string(253, 'v'));
+
+  // Events: a megabyte host, build id or exe. Stored (the batch is evidence),
+  // indexed cut, and flagged once for the batch.
+  env.add_agent(env.agent, env.key);
+  auto evs = sample_events(3, env.agent);
+  evs[0].host = std::string(1 << 20, 'h');
+  evs[1].build.id = std::string(1 << 20, 'b');
+  evs[2].process.exe = "/" + std::string(1 << 20, 'x');
+  batch::Sealer sealer(env.key, env.agent);
+  for (const auto& e : evs) REQUIRE(sealer.add(e));
+  r = post(c.url("/v1/batches"), sealer.seal(1, crypto::Digest{}).value().bytes);
+  CHECK_MESSAGE(r.status == 200, r.body);
+  auto found = env.findings(env.agent);
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].kind == collector::store::FindingKind::kOversized);
+  CHECK(contains(found[0].detail, "3 events with fields over their bounds"));
+  const auto builds = st->builds({}).value();
+  CHECK(builds.size() == 2);
+  for (const auto& b : builds) CHECK(b.build.id.size() <= 1024);
+  CHECK(contains(get(c.url("/metrics")).body, "buildtrail_integrity_findings_total{kind=\"oversized\"} 1"));
+  // The archive holds the events whole.
+  const std::string pub = env.root + "/agent.pub";
+  REQUIRE(fs::write_new_file(pub, crypto::public_key_pem(env.key.public_key), 0644).ok());
+  CHECK(archived_events(env.data, pub) == evs);
 }

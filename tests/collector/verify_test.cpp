@@ -2,10 +2,13 @@
 // binaries on batch files sealed by common/.
 #include <doctest/doctest.h>
 
+#include <zstd.h>
+
 #include <cstring>
 
 #include "collector/verify/verify.h"
 #include "common/fs.h"
+#include "tests/common/terminal.h"
 #include "tests/common/test_util.h"
 
 using namespace bt;
@@ -40,7 +43,26 @@ struct Fixture {
     return path;
   }
   std::string read(std::size_t i) { return fs::read_file(files[i], 1 << 20).value(); }
+  // Batch `seq` of agent-a holding `json` (one event line) as it is,
+  // correctly signed: what a hostile agent with its own key can send.
+  std::string signed_line(const std::string& json, uint64_t seq = 1) {
+    std::string payload(ZSTD_compressBound(json.size()), '\0');
+    payload.resize(ZSTD_compress(payload.data(), payload.size(), json.data(), json.size(), 1));
+    batch::Header h;
+    h.agent_id = "agent-a";
+    h.key_id = crypto::key_id(key.public_key);
+    h.seq = seq;
+    h.first_time_ns = h.last_time_ns = 1000;
+    h.event_count = 1;
+    h.uncompressed_size = static_cast<uint32_t>(json.size());
+    h.payload_size = static_cast<uint32_t>(payload.size());
+    return batch::encode_signed(h, payload, key);
+  }
 };
+
+// kHostileUtf8 as a JSON string's contents.
+const std::string kHostileJson =
+    "x\\u001b[2J\\rFAKE\\nverified 9 batches: 9 ok\\u007f\\u2028\\u2029\\u202eevil\\u009b1m";
 
 }  // namespace
 
@@ -171,4 +193,44 @@ TEST_CASE("usage errors are one line and exit 2") {
   r = run_command(f.collector + " verify --pubkey " + f.files[0] + " " + f.files[0]);
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("BEGIN PUBLIC KEY") != std::string::npos);
+}
+
+// Issue 17, item 13: file names and event text reach verify's report; a
+// line it prints is the line it means, with no escape sequence or fake line.
+TEST_CASE("verify prints file names and event text escaped, one line per file") {
+  Fixture f;
+  // An event whose kind is hostile text: its error quotes it.
+  const std::string bad_kind = f.write(
+      "kind.btb", f.signed_line("{\"kind\":\"" + kHostileJson + "\",\"time_ns\":1000,\"agent_id\":\"agent-a\"}\n"));
+  // An event naming another agent, with hostile text for its id.
+  const std::string bad_agent =
+      f.write("agent.btb",
+              f.signed_line("{\"kind\":\"process_exit\",\"time_ns\":1000,\"agent_id\":\"" + kHostileJson + "\"}\n", 2));
+  // A file whose very name is hostile (any byte but '/' and NUL), reached
+  // through a glob so the shell passes it untouched.
+  const std::string named = f.dir + "/h" + std::string(testing::kHostile) + ".btb";
+  REQUIRE(fs::write_new_file(named, f.read(0), 0644).ok());
+  auto r = run_command(f.collector + " verify --pubkey " + f.dir + "/keys/agent.pub " + bad_kind + " " + bad_agent +
+                       " " + f.dir + "/h*.btb");
+  CHECK(r.exit_code == 1);
+  CHECK_MESSAGE(testing::terminal_unsafe(r.output).empty(), testing::terminal_unsafe(r.output) << "\n" << r.output);
+  const std::string shown =
+      "x\\x1b[2J\\x0dFAKE\\x0averified 9 batches: 9 ok\\x7f\\u{2028}\\u{2029}\\u{202e}evil\\u{009b}1m";
+  CHECK_MESSAGE(r.output.find(bad_kind + ": malformed (event 1 (payload offset 0): unknown event kind '" + shown +
+                              "')") != std::string::npos,
+                r.output);
+  CHECK_MESSAGE(r.output.find(bad_agent + ": malformed (event 1 names agent '" + shown + "'") != std::string::npos,
+                r.output);
+  CHECK_MESSAGE(r.output.find(f.dir + "/h" + shown + "\\xff.btb: ok") != std::string::npos, r.output);
+  // Three reports and the total: the faked "verified" line is not a line.
+  std::size_t lines = 0;
+  for (char c : r.output) lines += c == '\n';
+  CHECK(lines == 4);
+  CHECK(r.output.find("\nverified 9") == std::string::npos);
+
+  // Errors quoting a flag's value are escaped too.
+  auto usage = run_command(f.collector + " verify --max-uncompressed \"$(printf '1\\033[2J')\" --pubkey k x.btb");
+  CHECK(usage.exit_code == 2);
+  CHECK(testing::terminal_unsafe(usage.output).empty());
+  CHECK(usage.output.find("not a byte count: 1\\x1b[2J") != std::string::npos);
 }

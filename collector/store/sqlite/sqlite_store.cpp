@@ -255,7 +255,7 @@ std::string update_build_sql() {
 
 bool parse_finding_kind(std::string_view name, FindingKind* out) {
   for (auto k : {FindingKind::kGap, FindingKind::kFork, FindingKind::kReplay, FindingKind::kRestart, FindingKind::kLoss,
-                 FindingKind::kRejected, FindingKind::kClock}) {
+                 FindingKind::kRejected, FindingKind::kClock, FindingKind::kOversized}) {
     if (name == finding_kind_name(k)) {
       *out = k;
       return true;
