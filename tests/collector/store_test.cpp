@@ -799,19 +799,25 @@ TEST_CASE("sequence numbers up to 2^63-1 are stored exactly; beyond are refused"
   CHECK(seqs == std::vector<uint64_t>{batch::kMaxSeq});
 }
 
+// A store folder holding tests/data/store-v<version>.sql, a store as that
+// schema version wrote it.
+std::string store_from_fixture(int version) {
+  const std::string v = std::to_string(version);
+  const std::string dir = testing::make_temp_dir(("store-v" + v).c_str());
+  auto sql = fs::read_file(testing::env_or("BUILDTRAIL_SRC", ".") + "/tests/data/store-v" + v + ".sql", 1 << 20);
+  REQUIRE(sql.ok());
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((dir + "/buildtrail.db").c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql->c_str(), nullptr, nullptr, &err);
+  CHECK_MESSAGE(rc == SQLITE_OK, (err ? err : ""));
+  sqlite3_free(err);
+  sqlite3_close(db);
+  return dir;
+}
+
 TEST_CASE("a version 1 store is upgraded in place") {
-  const std::string dir = testing::make_temp_dir("store-v1");
-  {
-    auto sql = fs::read_file(testing::env_or("BUILDTRAIL_SRC", ".") + std::string("/tests/data/store-v1.sql"), 1 << 20);
-    REQUIRE(sql.ok());
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open((dir + "/buildtrail.db").c_str(), &db) == SQLITE_OK);
-    char* err = nullptr;
-    const int rc = sqlite3_exec(db, sql->c_str(), nullptr, nullptr, &err);
-    CHECK_MESSAGE(rc == SQLITE_OK, (err ? err : ""));
-    sqlite3_free(err);
-    sqlite3_close(db);
-  }
+  const std::string dir = store_from_fixture(1);
   // A reader cannot upgrade it and says how.
   auto ro = store::open_sqlite(dir, {.read_only = true});
   REQUIRE_FALSE(ro.ok());
@@ -959,18 +965,7 @@ TEST_CASE("clock findings: consecutive batches out of range extend one finding")
 }
 
 TEST_CASE("a version 2 store is upgraded in place") {
-  const std::string dir = testing::make_temp_dir("store-v2");
-  {
-    auto sql = fs::read_file(testing::env_or("BUILDTRAIL_SRC", ".") + std::string("/tests/data/store-v2.sql"), 1 << 20);
-    REQUIRE(sql.ok());
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open((dir + "/buildtrail.db").c_str(), &db) == SQLITE_OK);
-    char* err = nullptr;
-    const int rc = sqlite3_exec(db, sql->c_str(), nullptr, nullptr, &err);
-    CHECK_MESSAGE(rc == SQLITE_OK, (err ? err : ""));
-    sqlite3_free(err);
-    sqlite3_close(db);
-  }
+  const std::string dir = store_from_fixture(2);
   auto ro = store::open_sqlite(dir, {.read_only = true});
   REQUIRE_FALSE(ro.ok());
   CHECK_MESSAGE(ro.error().message.find("schema version 2; run serve") != std::string::npos, ro.error().message);
