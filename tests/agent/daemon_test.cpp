@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -135,12 +136,26 @@ struct FakeRunner {
 };
 
 // IDs of the loaded BPF programs named like the sensor's (bt_*).
-std::set<std::string> sensor_programs() {
+// Ids of the loaded programs named bt_*; with `owner`, only those that
+// process holds a descriptor of (its fdinfo names the program): another
+// daemon may load and unload its own meanwhile.
+std::set<std::string> sensor_programs(pid_t owner = 0) {
+  std::set<std::string> held;
+  if (owner) {
+    const std::string dir = "/proc/" + std::to_string(owner) + "/fdinfo";
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      std::ifstream in(entry.path());
+      for (std::string line; std::getline(in, line);)
+        if (line.rfind("prog_id:", 0) == 0) held.insert(std::to_string(std::stoull(line.substr(8))));
+    }
+  }
   std::set<std::string> ids;
   std::istringstream in(testing::run_command("bpftool prog show").output);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.find(" name bt_") != std::string::npos) ids.insert(line.substr(0, line.find(':')));
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(" name bt_") == std::string::npos) continue;
+    const std::string id = line.substr(0, line.find(':'));
+    if (!owner || held.count(id)) ids.insert(id);
+  }
   return ids;
 }
 
@@ -429,12 +444,9 @@ TEST_CASE("daemon: refuses clearly without BTF or root; drops capabilities; deta
   CHECK(user.exit_code == 1);
   CHECK(user.output.find("must start as root") != std::string::npos);
 
-  const auto before = sensor_programs();
   Daemon daemon(root, "");
   REQUIRE(daemon.started());
-  std::set<std::string> ours;
-  for (const auto& id : sensor_programs())
-    if (!before.count(id)) ours.insert(id);
+  const std::set<std::string> ours = sensor_programs(daemon.pid);
   // fork, exec, exit, cgroup rmdir and one program per system call of interest (11)
   CHECK(ours.size() == 15);
   CHECK(daemon.logged("system calls by per-call tracepoints"));
