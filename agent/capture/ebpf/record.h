@@ -157,6 +157,20 @@ struct bt_tracked {
   __u64 runner_cgroup; /* in others is in a container the build started */
 };
 
+/* Runner names (the runner_comms map: task name or executable file name
+ * -> these flags) and their arguments (runner_args: name and argument ->
+ * 1), matched at exec: see attribution::task_names(). */
+enum bt_runner_how {
+  BT_RUNNER_BY_NAME = 1, /* the name alone makes a runner */
+  BT_RUNNER_ASK = 2,     /* else user space may confirm it from /proc */
+  BT_RUNNER_BY_ARG = 4,  /* else an argument in runner_args does */
+};
+
+struct bt_runner_arg {
+  char name[16];         /* NUL-padded, at most 15 bytes */
+  char arg[BT_NAME_MAX]; /* an argument or a path's last component, NUL-padded */
+};
+
 /* The layout both compilers must agree on, checked by each: a field added,
  * moved or resized in one place only fails the build of the BPF object or
  * of the decoder, never a record at run time. */
@@ -207,6 +221,7 @@ BT_ASSERT_LAYOUT(sizeof(struct bt_tracked) == 32);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_tracked, root_start_ns) == 8);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_tracked, udp53) == 16);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_tracked, runner_cgroup) == 24);
+BT_ASSERT_LAYOUT(sizeof(struct bt_runner_arg) == 16 + BT_NAME_MAX);
 #undef BT_OFFSET
 #undef BT_ASSERT_LAYOUT
 
