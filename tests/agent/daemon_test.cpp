@@ -1034,3 +1034,22 @@ TEST_CASE("daemon: a build step a runner forks at once is attributed (runner mat
   CHECK(step->build.id == "jenkins-fast-1");
   CHECK(count_of<events::BuildStart>(of_build(evs, "jenkins-fast-1")) == 1);
 }
+
+TEST_CASE("daemon: stdio at exec, a payload piped into a shell and a shell on a TCP socket, as `run` records them") {
+  const std::string root = testing::make_temp_dir("daemon-stdio");
+  Listener peer;
+  const std::string script = stdio_script(root, peer.port);
+  Daemon daemon(root, "--runner jenkins:fastrunner:agent.jar");
+  REQUIRE(daemon.started());
+  const auto run = testing::run_command("ln -sf /bin/dash " + root + "/fastrunner && env -i PATH=/usr/bin:/bin " +
+                                        "JENKINS_URL=http://jenkins.test:8080/ BUILD_TAG=jenkins-stdio-1 " + root +
+                                        "/fastrunner -c '" + script + "; exit 0' " + root + "/agent.jar");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  ::usleep(300000);
+  CHECK(daemon.stop() == 0);
+  std::vector<events::Event> build;
+  for (auto& e : read_events(daemon.events))
+    if (e.build.id == "jenkins-stdio-1") build.push_back(std::move(e));
+  check_stdio_events(build, peer.port);
+}

@@ -69,6 +69,18 @@ struct bt_fork {
   __u32 pad;
 };
 
+/* A standard descriptor at exec: what its inode is (user space tells the
+ * kind, capture/stdio.h) and, for a socket, its peer. */
+struct bt_stdio {
+  __u32 mode; /* the inode's i_mode; 0: no file at this descriptor */
+  __u32 rdev; /* i_rdev, the kernel's encoding: major << 20 | minor */
+  __u64 ino;
+  __u16 family; /* a socket's: AF_INET, AF_INET6, AF_UNIX... */
+  __u16 port;   /* its peer's, host order; 0: not connected */
+  __u32 pad;
+  __u8 addr[16]; /* its peer's address (AF_INET: the first 4 bytes) */
+};
+
 struct bt_exec {
   struct bt_header h;
   __u32 ppid;
@@ -78,6 +90,7 @@ struct bt_exec {
   __u16 exe_len;  /* including the NUL */
   __u16 cwd_len;
   __u32 pad;
+  struct bt_stdio stdio[3]; /* descriptors 0, 1, 2 after the exec */
   /* then: exe, cwd, argv, env */
 };
 
@@ -189,13 +202,19 @@ BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, root_start_ns) == 24);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, start_ns) == 32);
 BT_ASSERT_LAYOUT(sizeof(struct bt_fork) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_fork, parent_tgid) == 40);
-BT_ASSERT_LAYOUT(sizeof(struct bt_exec) == 64);
+BT_ASSERT_LAYOUT(sizeof(struct bt_exec) == 64 + 3 * 40);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, ppid) == 40);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, uid) == 44);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, argv_len) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, env_len) == 52);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, exe_len) == 56);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, cwd_len) == 58);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, stdio) == 64);
+BT_ASSERT_LAYOUT(sizeof(struct bt_stdio) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, ino) == 8);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, family) == 16);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, port) == 18);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, addr) == 24);
 BT_ASSERT_LAYOUT(sizeof(struct bt_exit) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exit, exit_code) == 40);
 BT_ASSERT_LAYOUT(sizeof(struct bt_open) == 48);

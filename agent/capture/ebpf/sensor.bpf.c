@@ -579,6 +579,37 @@ static __always_inline __u32 allowed_env(struct scratch* s, struct mm_struct* mm
   return s->walk.out;
 }
 
+static __always_inline struct file* fd_file(struct task_struct* task, long fd);
+
+/* Descriptors 0, 1, 2 of `p` at its exec (close-on-exec ones are closed by
+ * now): the inode's type, device and number, and a socket's peer. A few
+ * loads each; user space tells the kinds apart and joins pipe ends. */
+static __always_inline void read_stdio(struct task_struct* p, struct bt_stdio* out) {
+  for (int i = 0; i < 3; i++) {
+    struct bt_stdio* d = &out[i];
+    __builtin_memset(d, 0, sizeof(*d));
+    struct file* f = fd_file(p, i);
+    if (!f) continue;
+    struct inode* inode = BPF_CORE_READ(f, f_inode);
+    d->mode = BPF_CORE_READ(inode, i_mode);
+    d->rdev = BPF_CORE_READ(inode, i_rdev);
+    d->ino = BPF_CORE_READ(inode, i_ino);
+    if ((d->mode & 0170000) != 0140000) continue; /* S_IFSOCK */
+    struct socket* sock = BPF_CORE_READ(f, private_data);
+    struct sock* sk = BPF_CORE_READ(sock, sk);
+    if (!sk) continue;
+    d->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    if (d->family == AF_INET) {
+      d->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+      __u32 a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+      __builtin_memcpy(d->addr, &a, 4);
+    } else if (d->family == AF_INET6) {
+      d->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+      BPF_CORE_READ_INTO(&d->addr, sk, __sk_common.skc_v6_daddr);
+    }
+  }
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(bt_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm* bprm) {
   __u32 tgid = BPF_CORE_READ(p, tgid);
@@ -661,6 +692,7 @@ int BPF_PROG(bt_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
   r->exe_len = exe_len;
   r->cwd_len = cwd_len;
   r->pad = 0;
+  read_stdio(p, r->stdio);
   if (off > BT_REC_MAX) return 0;
   submit_claimed(s, me, off);
   return 0;
