@@ -10,6 +10,7 @@
 // then fails to compile until it handles the new kind.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +29,15 @@ struct Fork {
   uint64_t child_start_ns = 0;  // since boot: with the pid, the process key
 };
 
+// One standard descriptor of a process at its exec (capture/stdio.h
+// classifies it from its file type and device, the same in both backends).
+struct StdioFd {
+  std::string kind;    // events::Stdio's kinds; empty: not recorded
+  uint64_t inode = 0;  // a pipe's or socket's
+  std::string remote;  // a connected socket's peer: IP:port, [IPv6]:port, unix:PATH
+  bool operator==(const StdioFd&) const = default;
+};
+
 struct Exec {
   uint64_t time_ns = 0;
   uint64_t pid = 0;
@@ -42,6 +52,7 @@ struct Exec {
   // capture read them at the exec (the daemon's kernel does for a build's
   // first kIdentityExecs execs); nullopt when it did not.
   std::optional<std::vector<std::string>> identity_env;
+  std::array<StdioFd, 3> stdio;  // descriptors 0, 1, 2 after the exec
 };
 
 // How many execs of a build have their environment read until one names

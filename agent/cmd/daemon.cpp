@@ -57,11 +57,12 @@ class KernelLoss {
   std::array<uint64_t, BT_LOSS_MAX> reported_{};
 };
 
-// The kernel matches runners by task name; a rule that also needs an
-// argument or a cgroup is confirmed from /proc.
+// The kernel matches runners at exec by name and argument, so a runner's
+// first children are builds; a rule that needs a cgroup is confirmed from
+// /proc.
 std::vector<ebpf::RunnerComm> runner_comms(const std::vector<attribution::RunnerRule>& rules) {
   std::vector<ebpf::RunnerComm> out;
-  for (const auto& t : attribution::task_names(rules)) out.push_back({t.name, t.decides});
+  for (const auto& t : attribution::task_names(rules)) out.push_back({t.name, t.decides, t.arguments, t.ask});
   return out;
 }
 
@@ -118,7 +119,7 @@ void capture(runtime::Agent& a, const Wiring& w) {
                    [&](const ebpf::Observed& o) { router.on(o.what, o.where); },
                    [&](const ebpf::RunnerExec& x) {
                      if (x.confirmed)
-                       log::info("daemon", "tracking runner pid " + std::to_string(x.pid) + " (by its name)");
+                       log::info("daemon", "tracking runner pid " + std::to_string(x.pid) + " (matched in the kernel)");
                      else if (const auto* rule = attribution::match_runner(w.runners, x.pid))
                        register_runner(w.sensor, x.pid, *rule);
                    },

@@ -206,11 +206,31 @@ void Pipeline::observe(const capture::Exec& x) {
       }
     }
   }
+  stdio(x, p, e);
   std::optional<events::ArtifactUpload> upload = uploads::recognise(e.argv, x.exe, x.cwd, digests_);
   emit(event(x.time_ns, &p, std::move(e)));
   if (upload) emit(event(x.time_ns, &p, std::move(*upload)));
   // Never named within its budget: it starts unnamed rather than hold more.
   if (pending_start_ && --pending_start_->execs_left == 0) start_pending();
+}
+
+// Descriptors 0, 1, 2; a pipe's other end is the process of this build
+// last seen at it when it exec'd (fd 0 reads, 1 and 2 write).
+void Pipeline::stdio(const capture::Exec& x, const Proc& p, events::ProcessExec& e) {
+  constexpr std::size_t kMaxPipes = 16384;
+  events::Stdio* out[3] = {&e.stdin_fd, &e.stdout_fd, &e.stderr_fd};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const capture::StdioFd& s = x.stdio[i];
+    out[i]->kind = s.kind;
+    out[i]->inode = s.inode;
+    out[i]->remote = s.remote;
+    if (s.kind != "pipe" || s.inode == 0) continue;
+    if (pipes_.size() >= kMaxPipes && !pipes_.count(s.inode)) pipes_.clear();  // starts over
+    PipeEnds& ends = pipes_[s.inode];
+    const std::string& other = i == 0 ? ends.writer : ends.reader;
+    if (other != p.process.key) out[i]->peer_key = other;
+    (i == 0 ? ends.reader : ends.writer) = p.process.key;
+  }
 }
 
 void Pipeline::observe(const capture::Exit& x) {

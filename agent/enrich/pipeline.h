@@ -99,6 +99,13 @@ class Pipeline final : public capture::Sink {
   // Address -> the name it was resolved from in this build (bounded):
   // net_connect's dns_name.
   std::unordered_map<std::string, std::string> resolved_;
+  // Pipe inode -> the processes last seen at each end at their exec
+  // (bounded): process_exec's stdio peer_key (docs/events.md "Pipes").
+  struct PipeEnds {
+    std::string reader, writer;
+  };
+  std::unordered_map<uint64_t, PipeEnds> pipes_;
+  void stdio(const capture::Exec& x, const Proc& p, events::ProcessExec& e);
 };
 
 // Where the rules beyond the built-in ones come from (the agent's

@@ -59,7 +59,10 @@ std::vector<events::Event> realistic_events(std::size_t n, uint64_t seed) {
                            "/var/lib/jenkins/workspace/payments-api",
                            "5e3a9c1f7b2d4e6a8c0e2f4a6b8d0f2a4c6e8a0b2d4f6a8c0e2a4b6d8f0a2c4e",
                            "",
-                           ""};
+                           "",
+                           {"null", 0, "", ""},
+                           {"pipe", 4402117, "", ""},
+                           {"pipe", 4402117, "", ""}};
     } else if (r < 88) {
       e.process.exe = "/usr/bin/x86_64-linux-gnu-g++-12";
       e.body = ProcessExit{0, 0, 100000000 + rng() % 2000000000};

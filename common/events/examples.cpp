@@ -56,7 +56,10 @@ Event example_event(Kind kind) {
                                    "/var/lib/jenkins/workspace/payments-api",
                                    "3b1f9a7c2e4d6b8a0c1e3f5a7b9d1c3e5f7a9b1d3c5e7f9a1b3d5c7e9f1a3b5c",
                                    "",
-                                   ""};
+                                   "",
+                                   Stdio{"null", 0, "", ""},
+                                   Stdio{"pipe", 5512093, "48220-91822741385", ""},
+                                   Stdio{"tty", 0, "", ""}};
                  },
                  [](ProcessExit& b) {
                    b = ProcessExit{2, 0, 1520000000ull};

@@ -187,6 +187,8 @@ template <class T>
 bool is_empty(const T&) {
   return false;
 }
+// Not recorded (a capture that does not look at descriptors): left out.
+bool is_empty(const Stdio& s) { return s == Stdio{}; }
 
 void write_value(JsonOut& w, uint64_t v) { w.integer(v); }
 void write_value(JsonOut& w, int64_t v) { w.integer(v); }

@@ -46,6 +46,10 @@ template <>
 constexpr const char* type_label<Process>() {
   return "[Process](#process)";
 }
+template <>
+constexpr const char* type_label<Stdio>() {
+  return "[Stdio](#stdio)";
+}
 
 template <class T>
 std::string field_table() {
@@ -86,6 +90,7 @@ std::vector<markdown::Part> reference_parts() {
           {"build", field_table<Build>()},
           {"process", field_table<Process>()},
           {"filedigest", field_table<FileDigest>()},
+          {"stdio", field_table<Stdio>()},
           {"kinds", kinds},
           {"kind-sections", sections}};
 }

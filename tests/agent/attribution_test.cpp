@@ -373,16 +373,34 @@ TEST_CASE("runner rules from the configuration: parsed, and matched like the kno
   CHECK(builds.size() == 4 + 10);  // the known runners whose children are builds, and these
   for (const auto& r : builds) CHECK(r.starts_builds);
   // What the kernel watches for: a name decides alone unless a rule of it
-  // needs an argument or a cgroup.
+  // needs an argument or a cgroup; arguments the kernel checks at exec,
+  // and what it cannot check (a cgroup, an argument with a '/') user
+  // space confirms.
   const auto names = task_names(builds);
-  auto decides = [&](const std::string& n) {
+  auto name = [&](const std::string& n) -> const TaskName& {
     for (const auto& t : names)
-      if (t.name == n) return t.decides;
+      if (t.name == n) return t;
     FAIL("no task name " << n);
-    return false;
+    return names.front();
   };
-  CHECK(decides("Runner.Worker"));
-  CHECK_FALSE(decides("java"));  // the argument decides, from /proc
-  CHECK(decides("my-runner"));
-  CHECK_FALSE(decides("kaniko"));
+  CHECK(name("Runner.Worker").decides);
+  CHECK_FALSE(name("java").decides);
+  CHECK(name("java").arguments == std::vector<std::string>{"agent.jar", "remoting.jar", "slave.jar",
+                                                           "hudson.remoting.jnlp.Main", "hudson.remoting.Launcher",
+                                                           "buildAgent"});
+  CHECK_FALSE(name("java").ask);  // every java rule is checked in the kernel
+  CHECK(name("my-runner").decides);
+  CHECK(name("my-runner").arguments.empty());
+  CHECK_FALSE(name("kaniko").decides);
+  CHECK(name("kaniko").ask);
+  CHECK(name("bash").arguments.empty());
+  CHECK(name("bash").ask);  // peers/TEMPLATE.sh: a path, matched from /proc
+  // A rule of the name alone makes the name's other rules moot.
+  auto mixed = parse_runners("a:tool:x.jar,b:tool,c:tool::pod-");
+  REQUIRE(mixed);
+  const auto m = task_names(*mixed);
+  REQUIRE(m.size() == 1);
+  CHECK(m[0].decides);
+  CHECK(m[0].arguments.empty());
+  CHECK_FALSE(m[0].ask);
 }

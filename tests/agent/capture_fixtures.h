@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -195,5 +196,58 @@ struct DnsServer {
     thread.join();
   }
 };
+
+// A script file whose execs say what they do by their standard descriptors,
+// not their argv: a payload piped into a shell (`curl ... | sh`, cat for
+// curl), a shell whose descriptors are a TCP connection to `port` (a
+// reverse shell's shape), and /dev/null and a closed descriptor. The
+// markers in argv only let the test find the execs. Returns its path.
+inline std::string stdio_script(const std::string& dir, int port) {
+  REQUIRE(testing::run_command("printf '/bin/true PIPED-PAYLOAD\\n' > " + dir + "/payload.sh").exit_code == 0);
+  const std::string script = dir + "/stdio.sh";
+  std::ofstream(script) << "#!/bin/bash\n"
+                        << "/bin/cat " << dir << "/payload.sh | /bin/sh -s PIPE-READER\n"
+                        << "exec 3<>/dev/tcp/127.0.0.1/" << port << "\n"
+                        << "/bin/sh -c 'exit 0' SOCKET-SHELL <&3 >&3 2>&3\n"
+                        << "exec 3<&-\n"
+                        << "/bin/true NULL-AND-CLOSED </dev/null >/dev/null 2>&-\n";
+  REQUIRE(::chmod(script.c_str(), 0755) == 0);
+  return script;
+}
+
+// What both modes must record of stdio_script's execs.
+inline void check_stdio_events(const std::vector<events::Event>& evs, int port) {
+  auto find = [&](const std::string& marker) -> const events::Event* {
+    for (const auto& e : evs)
+      if (const auto* x = std::get_if<events::ProcessExec>(&e.body))
+        for (const auto& a : x->argv)
+          if (a.find(marker) != std::string::npos) return &e;
+    FAIL("no exec with " << marker);
+    return nullptr;
+  };
+  const events::Event* cat = find("payload.sh");
+  const events::Event* reader = find("PIPE-READER");
+  const events::Event* shell = find("SOCKET-SHELL");
+  const events::Event* null = find("NULL-AND-CLOSED");
+  const auto& c = std::get<events::ProcessExec>(cat->body);
+  const auto& r = std::get<events::ProcessExec>(reader->body);
+  CHECK(c.stdout_fd.kind == "pipe");
+  CHECK(r.stdin_fd.kind == "pipe");
+  CHECK(c.stdout_fd.inode != 0);
+  CHECK(c.stdout_fd.inode == r.stdin_fd.inode);
+  // Whichever exec'd second names the first.
+  CHECK((r.stdin_fd.peer_key == cat->process.key || c.stdout_fd.peer_key == reader->process.key));
+  CHECK(!cat->process.key.empty());
+  const auto& s = std::get<events::ProcessExec>(shell->body);
+  const std::string remote = "127.0.0.1:" + std::to_string(port);
+  for (const events::Stdio* fd : {&s.stdin_fd, &s.stdout_fd, &s.stderr_fd}) {
+    CHECK(fd->kind == "socket");
+    CHECK(fd->remote == remote);
+  }
+  const auto& n = std::get<events::ProcessExec>(null->body);
+  CHECK(n.stdin_fd.kind == "null");
+  CHECK(n.stdout_fd.kind == "null");
+  CHECK(n.stderr_fd.kind == "closed");
+}
 
 }  // namespace bt::testing::capture

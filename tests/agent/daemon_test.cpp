@@ -19,7 +19,9 @@
 #include "agent/capture/ebpf/filter.h"
 #include "agent/capture/ebpf/sensor.h"
 #include "agent/enrich/rules/attribution.h"
+#include "agent/enrich/rules/runners.h"
 #include "agent/enrich/rules/secrets.h"
+#include "common/clock.h"
 #include "tests/agent/capture_fixtures.h"
 #include "tests/collector/collector_process.h"
 
@@ -946,4 +948,120 @@ TEST_CASE(
     return std::holds_alternative<events::ProcessExec>(e.body) && e.process.exe.ends_with("python3.11") &&
            e.build.ci == "github" && exec_mentions(&e, "GITHUB-ACTION");
   }));
+}
+
+namespace {
+
+// A runner that forks its first build step at once, as an ephemeral agent
+// handed a job at start does: dash named `fastrunner` (its task name;
+// /usr/bin/dash its executable) with `jar` among its arguments runs
+// `/bin/echo MARKER-EARLY` first thing, then after a second
+// `/bin/echo MARKER-LATE`. Returns the argv[1] of the steps' execs the
+// sensor put in a build, and in *early_us how long after the runner's
+// start its first step exec'd. Runners the kernel asks about are confirmed
+// from /proc as the daemon does (match_runner, add_runner).
+std::set<std::string> fast_runner_steps(const std::vector<agent::ebpf::RunnerComm>& comms, const std::string& dir,
+                                        const std::string& marker, const std::string& jar, uint64_t* early_us) {
+  agent::ebpf::Options o;
+  o.runner_comms = comms;
+  auto sensor = agent::ebpf::Sensor::start(o);
+  REQUIRE_MESSAGE(sensor.ok(), (sensor ? "" : sensor.error().message));
+  const auto rules = agent::attribution::parse_runners("test:fastrunner:agent.jar,test:dash:agent.jar").value();
+  const std::string exe = dir + "/fastrunner";
+  REQUIRE(testing::run_command("ln -sf /bin/dash " + exe).exit_code == 0);
+  const std::string script = "/bin/echo " + marker + "-EARLY; sleep 1; /bin/echo " + marker + "-LATE; exit 0";
+  const uint64_t started = clock::now_ns();
+  const pid_t runner = ::fork();
+  REQUIRE(runner >= 0);
+  if (runner == 0) {
+    ::execl(exe.c_str(), "fastrunner", "-c", script.c_str(), jar.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::set<std::string> steps;
+  const agent::ebpf::Clock clock;
+  const agent::ebpf::Sensor::RecordHandler on_record = [&](std::span<const uint8_t> bytes) {
+    auto r = agent::ebpf::decode(bytes, clock);
+    if (!r) return;
+    if (const auto* x = std::get_if<agent::ebpf::RunnerExec>(&*r)) {
+      if (!x->confirmed && agent::attribution::match_runner(rules, x->pid)) CHECK((*sensor)->add_runner(x->pid).ok());
+    } else if (const auto* b = std::get_if<agent::ebpf::Observed>(&*r); b && b->where.build.root_pid != 0) {
+      const auto* e = std::get_if<agent::capture::Exec>(&b->what);
+      if (e && e->argv.size() == 2 && e->argv[1].starts_with(marker)) {
+        steps.insert(e->argv[1]);
+        if (e->argv[1].ends_with("-EARLY") && early_us) *early_us = (e->time_ns - started) / 1000;
+      }
+    }
+  };
+  int status = 0;
+  for (int i = 0; i < 50 && ::waitpid(runner, &status, WNOHANG) == 0; ++i)
+    REQUIRE((*sensor)->poll(100, on_record).ok());
+  REQUIRE((*sensor)->poll(100, on_record).ok());
+  CHECK(WIFEXITED(status));
+  return steps;
+}
+
+}  // namespace
+
+TEST_CASE("sensor: a runner forking a build step within a millisecond of its exec is recognised in the kernel") {
+  using agent::ebpf::RunnerComm;
+  const std::string dir = testing::make_temp_dir("sensor-fast-runner");
+  const std::set<std::string> both{"K-EARLY", "K-LATE"};
+  uint64_t early_us = 0;
+  // By task name and argument (a Jenkins agent: java ... agent.jar), a
+  // path ending in it included: both steps, the first from its fork on.
+  CHECK(fast_runner_steps({RunnerComm{"fastrunner", false, {"agent.jar"}, false}}, dir, "K", "/opt/ci/agent.jar",
+                          &early_us) == both);
+  MESSAGE("the first step exec'd " << early_us << " us after the runner was forked");
+  // By the executable's file name (dash), the task name being another.
+  CHECK(fast_runner_steps({RunnerComm{"dash", false, {"agent.jar"}, false}}, dir, "K", "agent.jar", nullptr) == both);
+  // Another argument (or only a name ending like it) is not the runner.
+  CHECK(fast_runner_steps({RunnerComm{"fastrunner", false, {"agent.jar"}, false}}, dir, "N", "/opt/ci/my-agent.jar",
+                          nullptr)
+            .empty());
+  // The path before: user space confirms the runner from /proc after the
+  // ring is read, too late for the step forked at once; the later one is
+  // attributed. (Rules with a cgroup still go this way.)
+  CHECK(fast_runner_steps({RunnerComm{"fastrunner", false, {}, true}}, dir, "U", "/opt/ci/agent.jar", nullptr) ==
+        std::set<std::string>{"U-LATE"});
+}
+
+TEST_CASE("daemon: a build step a runner forks at once is attributed (runner matched by argument in the kernel)") {
+  const std::string root = testing::make_temp_dir("daemon-fast-runner");
+  Daemon daemon(root, "--runner jenkins:fastrunner:agent.jar");
+  REQUIRE(daemon.started());
+  const auto run = testing::run_command(
+      "ln -sf /bin/dash " + root + "/fastrunner && env -i PATH=/usr/bin:/bin JENKINS_URL=http://jenkins.test:8080/ " +
+      "JOB_NAME=fast BUILD_NUMBER=1 BUILD_TAG=jenkins-fast-1 " + root +
+      "/fastrunner -c '/bin/echo FAST-STEP; exit 0' " + root + "/agent.jar");
+  REQUIRE(run.exit_code == 0);
+  ::usleep(300000);
+  CHECK(daemon.stop() == 0);
+  CHECK(daemon.logged("(matched in the kernel)"));
+  const auto evs = read_events(daemon.events);
+  const events::Event* step = nullptr;
+  for (const auto& e : evs)
+    if (exec_mentions(&e, "FAST-STEP")) step = &e;
+  REQUIRE_MESSAGE(step != nullptr, slurp(daemon.log));
+  CHECK(step->build.ci == "jenkins");
+  CHECK(step->build.id == "jenkins-fast-1");
+  CHECK(count_of<events::BuildStart>(of_build(evs, "jenkins-fast-1")) == 1);
+}
+
+TEST_CASE("daemon: stdio at exec, a payload piped into a shell and a shell on a TCP socket, as `run` records them") {
+  const std::string root = testing::make_temp_dir("daemon-stdio");
+  Listener peer;
+  const std::string script = stdio_script(root, peer.port);
+  Daemon daemon(root, "--runner jenkins:fastrunner:agent.jar");
+  REQUIRE(daemon.started());
+  const auto run = testing::run_command("ln -sf /bin/dash " + root + "/fastrunner && env -i PATH=/usr/bin:/bin " +
+                                        "JENKINS_URL=http://jenkins.test:8080/ BUILD_TAG=jenkins-stdio-1 " + root +
+                                        "/fastrunner -c '" + script + "; exit 0' " + root + "/agent.jar");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  ::usleep(300000);
+  CHECK(daemon.stop() == 0);
+  std::vector<events::Event> build;
+  for (auto& e : read_events(daemon.events))
+    if (e.build.id == "jenkins-stdio-1") build.push_back(std::move(e));
+  check_stdio_events(build, peer.port);
 }

@@ -4,12 +4,14 @@
 #include <doctest/doctest.h>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cstring>
 
 #include "agent/capture/ebpf/decode.h"
 #include "agent/capture/ebpf/filter.h"
 #include "agent/capture/ebpf/record.h"
+#include "agent/capture/stdio.h"
 #include "agent/enrich/rules/secrets.h"
 
 using namespace bt::agent;
@@ -209,4 +211,64 @@ TEST_CASE("decode: malformed records are errors that say what is wrong") {
   auto unknown = ebpf::decode(bytes_of(h), clock);
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error().message.find("unknown kind 99") != std::string::npos);
+}
+
+TEST_CASE("decode: an exec's standard descriptors, told apart as the wrap backend tells them") {
+  bt_exec x{};
+  x.h.kind = BT_EXEC;
+  x.h.size = sizeof(x);
+  x.h.tgid = 77;
+  auto fd = [](uint32_t mode, uint32_t major, uint32_t minor, uint64_t ino) {
+    bt_stdio d{};
+    d.mode = mode;
+    d.rdev = major << 20 | minor;
+    d.ino = ino;
+    return d;
+  };
+  // A pipe in, a TCP socket out, a pseudo-terminal for errors.
+  x.stdio[0] = fd(S_IFIFO | 0600, 0, 0, 4401);
+  x.stdio[1] = fd(S_IFSOCK | 0777, 0, 0, 9001);
+  x.stdio[1].family = AF_INET;
+  x.stdio[1].port = 4444;
+  const uint8_t lo[4] = {127, 0, 0, 1};
+  std::memcpy(x.stdio[1].addr, lo, 4);
+  x.stdio[2] = fd(S_IFCHR | 0620, 136, 3, 6);
+  const ebpf::Clock clock;
+  auto stdio_of = [&](const bt_exec& rec) {
+    auto r = ebpf::decode(bytes_of(rec), clock);
+    REQUIRE(r);
+    return std::get<capture::Exec>(std::get<ebpf::Observed>(*r).what).stdio;
+  };
+  auto s = stdio_of(x);
+  CHECK(s[0] == capture::StdioFd{"pipe", 4401, ""});
+  CHECK(s[1] == capture::StdioFd{"socket", 9001, "127.0.0.1:4444"});
+  CHECK(s[2] == capture::StdioFd{"tty", 0, ""});
+  // /dev/null, a file, closed; an IPv6 peer; a socket not connected; a disk.
+  x.stdio[0] = fd(S_IFCHR | 0666, 1, 3, 5);
+  x.stdio[1] = fd(S_IFREG | 0644, 0, 0, 77);
+  x.stdio[2] = fd(0, 0, 0, 0);
+  s = stdio_of(x);
+  CHECK(s[0] == capture::StdioFd{"null", 0, ""});
+  CHECK(s[1] == capture::StdioFd{"file", 0, ""});
+  CHECK(s[2] == capture::StdioFd{"closed", 0, ""});
+  x.stdio[0] = fd(S_IFSOCK | 0777, 0, 0, 12);
+  x.stdio[0].family = AF_INET6;
+  x.stdio[0].port = 443;
+  x.stdio[0].addr[0] = 0x20;
+  x.stdio[0].addr[1] = 0x01;
+  x.stdio[0].addr[15] = 1;
+  x.stdio[1] = fd(S_IFSOCK | 0777, 0, 0, 13);
+  x.stdio[1].family = AF_UNIX;
+  x.stdio[2] = fd(S_IFBLK | 0660, 8, 0, 3);
+  s = stdio_of(x);
+  CHECK(s[0] == capture::StdioFd{"socket", 12, "[2001::1]:443"});
+  CHECK(s[1] == capture::StdioFd{"socket", 13, ""});
+  CHECK(s[2] == capture::StdioFd{"other", 0, ""});
+  // The kinds, as both backends tell them: /dev/tty, the console, ptmx and
+  // virtual consoles are terminals; /dev/zero and anonymous inodes are not.
+  CHECK(capture::stdio_kind(S_IFCHR, 5, 0) == "tty");
+  CHECK(capture::stdio_kind(S_IFCHR, 4, 1) == "tty");
+  CHECK(capture::stdio_kind(S_IFCHR, 1, 5) == "other");
+  CHECK(capture::stdio_kind(0600, 0, 0) == "other");
+  CHECK(capture::stdio_kind(S_IFDIR | 0755, 0, 0) == "file");
 }

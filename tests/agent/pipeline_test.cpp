@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/enrich/pipeline.h"
+#include "common/events/json.h"
 #include "common/fs.h"
 #include "tests/common/test_util.h"
 
@@ -187,4 +188,45 @@ TEST_CASE("build_start waits until the build is named; what came before carries 
   REQUIRE(ended.size() == 3);
   CHECK(ended[0].kind() == events::Kind::build_start);
   CHECK(ended[2].kind() == events::Kind::build_end);
+}
+
+TEST_CASE("stdio at exec: a pipe's ends name each other's process, whichever exec'd first") {
+  std::vector<events::Event> out;
+  enrich::Pipeline p({}, [&](events::Event&& e) { out.push_back(std::move(e)); });
+  p.build_start({"sh", "script.sh"}, "/work", "wrap");
+  auto exec = [&](uint64_t pid, std::array<capture::StdioFd, 3> stdio) -> events::ProcessExec {
+    capture::Exec x = exec_of(pid, "x");
+    x.start_ns = pid * 1000;
+    x.stdio = stdio;
+    p.on(x);
+    return std::get<events::ProcessExec>(out.back().body);
+  };
+  const capture::StdioFd tty{"tty", 0, ""};
+  // `curl ... | sh`, the reader first: it cannot know its writer yet; the
+  // writer names it.
+  const auto& sh = exec(40, {capture::StdioFd{"pipe", 700, ""}, tty, tty});
+  CHECK(sh.stdin_fd.kind == "pipe");
+  CHECK(sh.stdin_fd.inode == 700);
+  CHECK(sh.stdin_fd.peer_key.empty());
+  CHECK(sh.stdout_fd.kind == "tty");
+  const auto& curl = exec(41, {tty, capture::StdioFd{"pipe", 700, ""}, tty});
+  CHECK(curl.stdout_fd.peer_key == "40-40000");
+  // The writer first, the reader names it; stderr into the pipe too (2>&1).
+  exec(50, {tty, capture::StdioFd{"pipe", 800, ""}, capture::StdioFd{"pipe", 800, ""}});
+  const auto& reader = exec(51, {capture::StdioFd{"pipe", 800, ""}, tty, tty});
+  CHECK(reader.stdin_fd.peer_key == "50-50000");
+  // A middle member names both neighbours; a process is never its own peer.
+  const auto& middle = exec(52, {capture::StdioFd{"pipe", 800, ""}, capture::StdioFd{"pipe", 900, ""}, tty});
+  CHECK(middle.stdin_fd.peer_key == "50-50000");
+  CHECK(middle.stdout_fd.peer_key.empty());
+  const auto& self = exec(60, {capture::StdioFd{"pipe", 1000, ""}, capture::StdioFd{"pipe", 1000, ""}, tty});
+  CHECK(self.stdin_fd.peer_key.empty());
+  CHECK(self.stdout_fd.peer_key.empty());
+  // A socket keeps its peer address; a descriptor not recorded stays out of the JSON.
+  const auto& shell = exec(70, {capture::StdioFd{"socket", 5, "127.0.0.1:4444"}, capture::StdioFd{}, tty});
+  CHECK(shell.stdin_fd.remote == "127.0.0.1:4444");
+  CHECK(shell.stdin_fd.inode == 5);
+  const std::string line = events::to_json(out.back());
+  CHECK(line.find("\"stdin_fd\":{\"kind\":\"socket\",\"inode\":5,\"remote\":\"127.0.0.1:4444\"}") != std::string::npos);
+  CHECK(line.find("stdout_fd") == std::string::npos);
 }

@@ -2,22 +2,27 @@
 // is compared with what the commands are known to do.
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "agent/capture/proc/procfs.h"
+#include "agent/capture/proc/stdio.h"
 #include "agent/capture/wrap/connects.h"
 #include "agent/capture/wrap/pidfd.h"
 #include "agent/capture/wrap/tracer.h"
@@ -419,4 +424,68 @@ TEST_CASE("socket copies: the same caller's through a kept pidfd, never a dead o
   // Dead and reaped: the kept pidfd copies nothing, and neither does a new one.
   CHECK(copier.copy(child, pair[0], &leader, valid) == -1);
   for (int fd : {pair[0], pair[1], gate[0], gate[1]}) ::close(fd);
+}
+
+TEST_CASE("stdio from /proc: a pipe, a named Unix socket's peer, /dev/null; a closed descriptor; a TCP peer") {
+  const std::string dir = testing::make_temp_dir("wrap-stdio");
+  // A listening Unix socket, its peer name the path; a TCP one on loopback.
+  const int server = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  const std::string path = dir + "/peer.sock";
+  std::snprintf(un.sun_path, sizeof(un.sun_path), "%s", path.c_str());
+  REQUIRE(::bind(server, reinterpret_cast<sockaddr*>(&un), sizeof(un)) == 0);
+  REQUIRE(::listen(server, 4) == 0);
+  const int tcp_server = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in in{};
+  in.sin_family = AF_INET;
+  in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(tcp_server, reinterpret_cast<sockaddr*>(&in), sizeof(in)) == 0);
+  REQUIRE(::listen(tcp_server, 4) == 0);
+  socklen_t len = sizeof(in);
+  REQUIRE(::getsockname(tcp_server, reinterpret_cast<sockaddr*>(&in), &len) == 0);
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  int go[2], ready[2];
+  REQUIRE(::pipe(go) == 0);
+  REQUIRE(::pipe(ready) == 0);
+  for (bool tcp : {false, true}) {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      const int s = ::socket(tcp ? AF_INET : AF_UNIX, SOCK_STREAM, 0);
+      const bool ok = tcp ? ::connect(s, reinterpret_cast<sockaddr*>(&in), sizeof(in)) == 0
+                          : ::connect(s, reinterpret_cast<sockaddr*>(&un), sizeof(un)) == 0;
+      const int null = ::open("/dev/null", O_RDONLY);
+      if (!ok || ::dup2(pipe_fds[0], 0) < 0 || ::dup2(tcp ? s : null, 1) < 0 || ::dup2(tcp ? null : s, 2) < 0)
+        ::_exit(1);
+      if (tcp) ::close(2);
+      if (::write(ready[1], "r", 1) != 1) ::_exit(1);
+      char c;
+      if (::read(go[0], &c, 1) != 1) ::_exit(1);
+      ::_exit(0);
+    }
+    char c;
+    REQUIRE(::read(ready[0], &c, 1) == 1);  // its descriptors are set up
+    const auto s = procfs::read_stdio(child);
+    struct stat st {};
+    REQUIRE(::fstat(pipe_fds[0], &st) == 0);
+    CHECK(s[0] == capture::StdioFd{"pipe", st.st_ino, ""});
+    if (tcp) {
+      CHECK(s[1].kind == "socket");
+      CHECK(s[1].remote == "127.0.0.1:" + std::to_string(ntohs(in.sin_port)));
+      CHECK(s[1].inode != 0);
+      CHECK(s[2] == capture::StdioFd{"closed", 0, ""});
+    } else {
+      CHECK(s[1] == capture::StdioFd{"null", 0, ""});
+      CHECK(s[2].kind == "socket");
+      CHECK(s[2].remote == "unix:" + path);
+    }
+    REQUIRE(::write(go[1], "gg", 1) == 1);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  for (int fd : {server, tcp_server, pipe_fds[0], pipe_fds[1], go[0], go[1], ready[0], ready[1]}) ::close(fd);
 }

@@ -48,13 +48,17 @@ void put(Writer& w, const std::vector<T>& list) {
   w.EndArray();
 }
 
-// Members with a value; empty strings and lists are left out.
+// Members with a value; empty strings and lists, and a Stdio not
+// recorded, are left out.
 template <class T>
 void put_members(Writer& w, const T& record) {
   T::visit_fields([&](auto field) {
     const auto& value = record.*(field.member);
     if constexpr (requires { value.empty(); }) {
       if (value.empty()) return;
+    }
+    if constexpr (std::is_same_v<std::decay_t<decltype(value)>, events::Stdio>) {
+      if (value == events::Stdio{}) return;
     }
     w.Key(field.name.data(), static_cast<rapidjson::SizeType>(field.name.size()));
     put(w, value);

@@ -3,9 +3,13 @@
 // (argv, environment, paths, DNS payloads) are what a build chose.
 // Invariants: never crashes, reads nothing outside the input, and a decoded
 // observation's strings fit in it (a DNS answer's names are bounded by the
-// decoder's own limits instead: compression may repeat bytes).
+// decoder's own limits instead: compression may repeat bytes); an exec's
+// standard descriptors are well formed (stdio_ok).
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
+#include <string_view>
 
 #include "agent/capture/ebpf/decode.h"
 #include "common/overloaded.h"
@@ -37,12 +41,28 @@ std::size_t strings_of(const capture::Observation& o) {
                     o);
 }
 
+// An exec's standard descriptors: a kind of events::Stdio's, an inode only
+// for a pipe or socket, a remote only for a socket and no longer than
+// "[IPv6]:port".
+bool stdio_ok(const capture::Observation& o) {
+  const auto* x = std::get_if<capture::Exec>(&o);
+  if (!x) return true;
+  for (const auto& s : x->stdio) {
+    static constexpr std::string_view kKinds[] = {"tty", "pipe", "socket", "file", "null", "other", "closed"};
+    if (std::find(std::begin(kKinds), std::end(kKinds), s.kind) == std::end(kKinds)) return false;
+    if (s.inode && s.kind != "pipe" && s.kind != "socket") return false;
+    if (!s.remote.empty() && (s.kind != "socket" || s.remote.size() > 47)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const ebpf::Clock clock;
   auto r = ebpf::decode(std::span(data, size), clock);
   if (!r) return 0;
-  if (const auto* o = std::get_if<ebpf::Observed>(&*r); o && strings_of(o->what) > size) std::abort();
+  if (const auto* o = std::get_if<ebpf::Observed>(&*r); o && (strings_of(o->what) > size || !stdio_ok(o->what)))
+    std::abort();
   return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "agent/capture/dns/dns.h"
 #include "agent/capture/ebpf/record.h"
+#include "agent/capture/stdio.h"
 #include "common/clock.h"
 
 namespace bt::agent::ebpf {
@@ -58,6 +59,15 @@ Result<Record> decode_fork(std::span<const uint8_t> bytes, const Context& c) {
   return Record{std::move(o)};
 }
 
+// A descriptor as the kernel saw it; its kind told as the wrap backend tells it.
+capture::StdioFd stdio_of(const bt_stdio& d) {
+  capture::StdioFd s;
+  s.kind = capture::stdio_kind(d.mode, d.rdev >> 20, d.rdev & 0xfffff);
+  if (S_ISFIFO(d.mode) || S_ISSOCK(d.mode)) s.inode = d.ino;
+  if (S_ISSOCK(d.mode)) s.remote = capture::inet_remote(d.family, d.addr, d.port);
+  return s;
+}
+
 Result<Record> decode_exec(std::span<const uint8_t> bytes, const Context& c) {
   bt_exec x;
   if (!read_fixed(bytes, &x)) return malformed("short exec");
@@ -77,6 +87,7 @@ Result<Record> decode_exec(std::span<const uint8_t> bytes, const Context& c) {
   e.ppid = x.ppid;
   e.uid = x.uid;
   e.start_ns = c.clock.start_ns(c.h.start_ns);
+  for (std::size_t i = 0; i < e.stdio.size(); ++i) e.stdio[i] = stdio_of(x.stdio[i]);
   Observed o = c.observed(std::move(e));
   o.where.joined = (c.h.flags & BT_F_JOINED) != 0;
   return Record{std::move(o)};

@@ -69,6 +69,18 @@ struct bt_fork {
   __u32 pad;
 };
 
+/* A standard descriptor at exec: what its inode is (user space tells the
+ * kind, capture/stdio.h) and, for a socket, its peer. */
+struct bt_stdio {
+  __u32 mode; /* the inode's i_mode; 0: no file at this descriptor */
+  __u32 rdev; /* i_rdev, the kernel's encoding: major << 20 | minor */
+  __u64 ino;
+  __u16 family; /* a socket's: AF_INET, AF_INET6, AF_UNIX... */
+  __u16 port;   /* its peer's, host order; 0: not connected */
+  __u32 pad;
+  __u8 addr[16]; /* its peer's address (AF_INET: the first 4 bytes) */
+};
+
 struct bt_exec {
   struct bt_header h;
   __u32 ppid;
@@ -78,6 +90,7 @@ struct bt_exec {
   __u16 exe_len;  /* including the NUL */
   __u16 cwd_len;
   __u32 pad;
+  struct bt_stdio stdio[3]; /* descriptors 0, 1, 2 after the exec */
   /* then: exe, cwd, argv, env */
 };
 
@@ -157,6 +170,20 @@ struct bt_tracked {
   __u64 runner_cgroup; /* in others is in a container the build started */
 };
 
+/* Runner names (the runner_comms map: task name or executable file name
+ * -> these flags) and their arguments (runner_args: name and argument ->
+ * 1), matched at exec: see attribution::task_names(). */
+enum bt_runner_how {
+  BT_RUNNER_BY_NAME = 1, /* the name alone makes a runner */
+  BT_RUNNER_ASK = 2,     /* else user space may confirm it from /proc */
+  BT_RUNNER_BY_ARG = 4,  /* else an argument in runner_args does */
+};
+
+struct bt_runner_arg {
+  char name[16];         /* NUL-padded, at most 15 bytes */
+  char arg[BT_NAME_MAX]; /* an argument or a path's last component, NUL-padded */
+};
+
 /* The layout both compilers must agree on, checked by each: a field added,
  * moved or resized in one place only fails the build of the BPF object or
  * of the decoder, never a record at run time. */
@@ -175,13 +202,19 @@ BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, root_start_ns) == 24);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, start_ns) == 32);
 BT_ASSERT_LAYOUT(sizeof(struct bt_fork) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_fork, parent_tgid) == 40);
-BT_ASSERT_LAYOUT(sizeof(struct bt_exec) == 64);
+BT_ASSERT_LAYOUT(sizeof(struct bt_exec) == 64 + 3 * 40);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, ppid) == 40);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, uid) == 44);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, argv_len) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, env_len) == 52);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, exe_len) == 56);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, cwd_len) == 58);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, stdio) == 64);
+BT_ASSERT_LAYOUT(sizeof(struct bt_stdio) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, ino) == 8);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, family) == 16);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, port) == 18);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, addr) == 24);
 BT_ASSERT_LAYOUT(sizeof(struct bt_exit) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exit, exit_code) == 40);
 BT_ASSERT_LAYOUT(sizeof(struct bt_open) == 48);
@@ -207,6 +240,7 @@ BT_ASSERT_LAYOUT(sizeof(struct bt_tracked) == 32);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_tracked, root_start_ns) == 8);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_tracked, udp53) == 16);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_tracked, runner_cgroup) == 24);
+BT_ASSERT_LAYOUT(sizeof(struct bt_runner_arg) == 16 + BT_NAME_MAX);
 #undef BT_OFFSET
 #undef BT_ASSERT_LAYOUT
 

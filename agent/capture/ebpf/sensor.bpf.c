@@ -53,13 +53,39 @@ struct {
   __type(value, __u8);
 } runners SEC(".maps");
 
-/* comm -> 1: a runner by name alone, 2: ask user space (argv decides). */
+/* Task name or executable file name -> bt_runner_how (record.h). */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 256);
   __type(key, char[16]);
   __type(value, __u8);
 } runner_comms SEC(".maps");
+
+/* (runner name, argument) -> 1: the arguments that make a process of that
+ * name a runner (a Jenkins agent is `java` with agent.jar). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, struct bt_runner_arg);
+  __type(value, __u8);
+} runner_args SEC(".maps");
+
+/* The state of a walk over a runner candidate's arguments (arg_step). */
+struct arg_walk {
+  __u64 owner; /* as scratch.owner: a preempting walk makes this one undecided */
+  __u32 len;   /* bytes in buf */
+  __u32 comp;  /* bytes of the current path component in key.arg */
+  __u8 long_comp, first, found, pad;
+  __u32 pad2;
+  struct bt_runner_arg key;
+  char buf[BT_ARGV_MAX];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct arg_walk);
+} runner_walk SEC(".maps");
 
 /* The secret-file filter (user space compiles it from the rules, see
  * agent/capture/ebpf/filter.h): basename -> bt_name_flags; (parent, basename) ->
@@ -377,14 +403,109 @@ static __always_inline __u32 put_path(struct path* path, char* tmp, char* dst) {
   return len;
 }
 
-/* An untracked process exec'd: is it a CI runner? */
-static __always_inline void check_runner(struct task_struct* p, __u32 tgid) {
-  char comm[16] = {};
+static __always_inline void arg_restart(struct arg_walk* w) {
+  w->comp = 0;
+  w->long_comp = 0;
+  __builtin_memset(w->key.arg, 0, sizeof(w->key.arg));
+}
+
+/* One bpf_loop step per byte of argv: the last path component of each
+ * argument after the program is looked up in runner_args (an argument is
+ * the rule's, or a path ending in /it, as attribution::match_runner()
+ * says). State in the map value, as env_step's. */
+static long arg_step(__u32 i, void* ctx) {
+  __u32 zero = 0;
+  struct arg_walk* w = bpf_map_lookup_elem(&runner_walk, &zero);
+  if (!w) return 1;
+  if (i >= w->len || i >= BT_ARGV_MAX) return 1;
+  __u32 in = i;
+  barrier_var(in);
+  char c = w->buf[in & (BT_ARGV_MAX - 1)];
+  if (c == 0) {
+    if (!w->first && !w->long_comp && w->comp > 0 && bpf_map_lookup_elem(&runner_args, &w->key)) {
+      w->found = 1;
+      return 1;
+    }
+    w->first = 0;
+    arg_restart(w);
+  } else if (c == '/') {
+    arg_restart(w);
+  } else if (w->comp < BT_NAME_MAX - 1) {
+    __u32 n = w->comp;
+    barrier_var(n);
+    w->key.arg[n & (BT_NAME_MAX - 1)] = c;
+    w->comp++;
+  } else {
+    w->long_comp = 1;
+  }
+  return 0;
+}
+
+/* Whether an argument of `p` (just exec'd) makes it runner `name`: 1 yes,
+ * 0 no, -1 cannot tell (argv unreadable, longer than BT_ARGV_MAX, or the
+ * walk preempted): user space decides then. */
+static __always_inline int runner_by_args(struct task_struct* p, const char* name) {
+  __u32 zero = 0;
+  struct arg_walk* w = bpf_map_lookup_elem(&runner_walk, &zero);
+  if (!w) return -1;
+  __u64 me = bpf_ktime_get_ns() ^ bpf_get_current_pid_tgid();
+  w->owner = me;
+  struct mm_struct* mm = BPF_CORE_READ(p, mm);
+  __u64 start = BPF_CORE_READ(mm, arg_start), end = BPF_CORE_READ(mm, arg_end);
+  __u64 len = end > start ? end - start : 0;
+  bool truncated = len > BT_ARGV_MAX;
+  if (truncated) len = BT_ARGV_MAX;
+  if (len == 0 || bpf_probe_read_user(w->buf, len, (void*)start)) return -1;
+  __builtin_memcpy(w->key.name, name, sizeof(w->key.name));
+  arg_restart(w);
+  w->len = len;
+  w->first = 1;
+  w->found = 0;
+  bpf_loop(BT_ARGV_MAX, arg_step, 0, 0);
+  if (w->owner != me) return -1;
+  if (w->found) return 1;
+  return truncated ? -1 : 0;
+}
+
+/* What runner_comms says of `name`, with the arguments checked: sets
+ * *decided when `p` is that runner. */
+static __always_inline __u8 runner_how(struct task_struct* p, const char* name, bool* decided) {
+  __u8* v = bpf_map_lookup_elem(&runner_comms, name);
+  if (!v) return 0;
+  __u8 how = *v;
+  if (how & BT_RUNNER_BY_NAME) {
+    *decided = true;
+  } else if (how & BT_RUNNER_BY_ARG) {
+    int m = runner_by_args(p, name);
+    if (m > 0) *decided = true;
+    if (m < 0) how |= BT_RUNNER_ASK;
+  }
+  return how;
+}
+
+/* An untracked process exec'd: is it a CI runner? By its task name or its
+ * executable's file name, and for names that need one an argument, all
+ * decided here, before the runner runs an instruction: the builds it
+ * forks at once (an ephemeral agent handed a job at start) are tracked
+ * from their fork. Only rules the kernel cannot check (a cgroup) wait
+ * for user space. */
+static __always_inline void check_runner(struct task_struct* p, __u32 tgid, struct linux_binprm* bprm) {
+  char comm[16] __attribute__((aligned(8))) = {}, exe[16] __attribute__((aligned(8))) = {};
   bpf_probe_read_kernel_str(comm, sizeof(comm), p->comm);
-  __u8* how = bpf_map_lookup_elem(&runner_comms, comm);
-  if (!how) return;
+  bool decided = false;
+  __u8 how = runner_how(p, comm, &decided);
+  if (!decided) {
+    /* A longer file name is not the runner's (its first 15 bytes could be). */
+    struct qstr q = BPF_CORE_READ(bprm, file, f_path.dentry, d_name);
+    if (q.len > 0 && q.len < sizeof(exe)) {
+      bpf_probe_read_kernel_str(exe, sizeof(exe), q.name);
+      const __u64 *c = (const __u64*)comm, *e = (const __u64*)exe;
+      if (c[0] != e[0] || c[1] != e[1]) how |= runner_how(p, exe, &decided);
+    }
+  }
+  if (!decided && !(how & BT_RUNNER_ASK)) return; /* unknown, or named like one without its argument */
   __u16 flags = 0;
-  if (*how == 1) {
+  if (decided) {
     __u8 one = 1;
     bpf_map_update_elem(&runners, &tgid, &one, BPF_ANY);
     flags = BT_F_RUNNER_CONFIRMED;
@@ -458,13 +579,44 @@ static __always_inline __u32 allowed_env(struct scratch* s, struct mm_struct* mm
   return s->walk.out;
 }
 
+static __always_inline struct file* fd_file(struct task_struct* task, long fd);
+
+/* Descriptors 0, 1, 2 of `p` at its exec (close-on-exec ones are closed by
+ * now): the inode's type, device and number, and a socket's peer. A few
+ * loads each; user space tells the kinds apart and joins pipe ends. */
+static __always_inline void read_stdio(struct task_struct* p, struct bt_stdio* out) {
+  for (int i = 0; i < 3; i++) {
+    struct bt_stdio* d = &out[i];
+    __builtin_memset(d, 0, sizeof(*d));
+    struct file* f = fd_file(p, i);
+    if (!f) continue;
+    struct inode* inode = BPF_CORE_READ(f, f_inode);
+    d->mode = BPF_CORE_READ(inode, i_mode);
+    d->rdev = BPF_CORE_READ(inode, i_rdev);
+    d->ino = BPF_CORE_READ(inode, i_ino);
+    if ((d->mode & 0170000) != 0140000) continue; /* S_IFSOCK */
+    struct socket* sock = BPF_CORE_READ(f, private_data);
+    struct sock* sk = BPF_CORE_READ(sock, sk);
+    if (!sk) continue;
+    d->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    if (d->family == AF_INET) {
+      d->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+      __u32 a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+      __builtin_memcpy(d->addr, &a, 4);
+    } else if (d->family == AF_INET6) {
+      d->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+      BPF_CORE_READ_INTO(&d->addr, sk, __sk_common.skc_v6_daddr);
+    }
+  }
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(bt_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm* bprm) {
   __u32 tgid = BPF_CORE_READ(p, tgid);
   struct bt_tracked fake, *t = bpf_map_lookup_elem(&tracked, &tgid);
   bool joined = false;
   if (!t) {
-    check_runner(p, tgid);
+    check_runner(p, tgid, bprm);
     t = join_by_cgroup(p, tgid);
     joined = t != 0;
     if (!t) t = build_of(tgid, &fake);
@@ -540,6 +692,7 @@ int BPF_PROG(bt_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
   r->exe_len = exe_len;
   r->cwd_len = cwd_len;
   r->pad = 0;
+  read_stdio(p, r->stdio);
   if (off > BT_REC_MAX) return 0;
   submit_claimed(s, me, off);
   return 0;

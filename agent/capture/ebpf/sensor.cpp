@@ -98,11 +98,30 @@ Status load_env_allow(struct sensor* s, const std::vector<std::string>& names) {
   return Ok{};
 }
 
+// The runner names and their arguments (bt_runner_how, bt_runner_arg).
 Status load_runner_comms(struct sensor* s, const std::vector<RunnerComm>& comms) {
+  const uint8_t one = 1;
   for (const auto& c : comms) {
     char key[16] = {};
     std::memcpy(key, c.comm.data(), std::min<std::size_t>(c.comm.size(), 15));
-    const uint8_t how = c.confirmed ? 1 : 2;
+    uint8_t how = c.confirmed ? BT_RUNNER_BY_NAME : 0;
+    if (!c.confirmed) {
+      for (const auto& a : c.arguments) {
+        // Longer or with a '/': the kernel cannot tell, user space does.
+        if (a.empty() || a.size() >= BT_NAME_MAX || a.find('/') != std::string::npos) {
+          how |= BT_RUNNER_ASK;
+          continue;
+        }
+        bt_runner_arg arg{};
+        std::memcpy(arg.name, key, sizeof(arg.name));
+        copy_fixed(arg.arg, a);
+        if (bpf_map_update_elem(bpf_map__fd(s->maps.runner_args), &arg, &one, BPF_ANY))
+          return bpf_error("runner arguments", errno);
+        how |= BT_RUNNER_BY_ARG;
+      }
+      if (c.ask) how |= BT_RUNNER_ASK;
+    }
+    if (how == 0) continue;
     if (bpf_map_update_elem(bpf_map__fd(s->maps.runner_comms), key, &how, BPF_ANY))
       return bpf_error("runner names", errno);
   }

@@ -23,9 +23,16 @@ struct ring_buffer;
 
 namespace bt::agent::ebpf {
 
+// A runner's name as the kernel matches it at exec, against the task name
+// and the executable's file name (attribution::task_names()).
 struct RunnerComm {
   std::string comm;        // the task name after exec (at most 15 bytes)
-  bool confirmed = false;  // the name alone makes it a runner; else user space checks argv
+  bool confirmed = false;  // the name alone makes it a runner
+  // Else: any of these as an argument after the program, or as the last
+  // component of one, makes it a runner, decided in the kernel at exec
+  // (each at most BT_NAME_MAX - 1 bytes, no '/').
+  std::vector<std::string> arguments;
+  bool ask = true;  // and if none does, user space checks it from /proc
 };
 
 struct Options {

@@ -61,7 +61,10 @@ uint64_t synthetic(uint64_t count, const Target& target) {
           "/work/synthetic",
           "",
           "",
-          ""};
+          "",
+          {},
+          {},
+          {}};
     } else {
       ev.body = events::ProcessExit{0, 0, 1000000};
     }

@@ -3,6 +3,7 @@
 #include <sys/ptrace.h>
 
 #include "agent/capture/proc/procfs.h"
+#include "agent/capture/proc/stdio.h"
 #include "common/clock.h"
 
 namespace bt::agent::wrap {
@@ -32,6 +33,7 @@ capture::Exec read_exec_stop(pid_t pid, pid_t* former) {
   e.exe = procfs::read_link(proc + "/exe");
   e.cwd = procfs::read_link(proc + "/cwd");
   e.argv = procfs::cmdline(pid);
+  e.stdio = procfs::read_stdio(pid);
   return e;
 }
 

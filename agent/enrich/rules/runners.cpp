@@ -79,14 +79,21 @@ std::vector<RunnerRule> build_runners(std::span<const RunnerRule> extra) {
 std::vector<TaskName> task_names(std::span<const RunnerRule> rules) {
   std::vector<TaskName> out;
   for (const auto& r : rules) {
-    const bool by_name = r.argument.empty() && r.cgroup.empty();
     auto it = std::find_if(out.begin(), out.end(), [&](const TaskName& t) { return t.name == r.name; });
-    // One name with both kinds of rules: user space decides.
-    if (it == out.end())
-      out.push_back({r.name, by_name});
+    if (it == out.end()) it = out.insert(out.end(), TaskName{r.name, false, {}, false});
+    // A name with a rule of the name alone is a runner whatever its other
+    // rules ask (match_runner() would find one of them).
+    if (!r.cgroup.empty())
+      it->ask = true;
+    else if (r.argument.empty())
+      it->decides = true;
+    else if (r.argument.find('/') == std::string::npos && r.argument.size() <= kKernelArgumentMax)
+      it->arguments.push_back(r.argument);
     else
-      it->decides = it->decides && by_name;
+      it->ask = true;
   }
+  for (auto& t : out)
+    if (t.decides) t.arguments.clear(), t.ask = false;
   return out;
 }
 

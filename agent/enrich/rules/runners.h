@@ -6,6 +6,7 @@
 // agent's `daemon.runners` (parse_runners()).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -31,13 +32,20 @@ std::span<const RunnerRule> known_runners();
 // The known ones whose children are builds, and `extra`.
 std::vector<RunnerRule> build_runners(std::span<const RunnerRule> extra = {});
 
-// The task names a kernel-side matcher watches for, each with whether the
-// name alone makes a runner (else user space confirms it by argument or
-// cgroup, match_runner()).
+// The task names a kernel-side matcher watches for (the task name or the
+// executable's file name at exec), each with what makes a process of that
+// name a runner: the name alone; else one of `arguments`, an argument
+// after the program that is it or a path whose last component is it,
+// which the kernel checks at exec; else, when `ask`, user space confirms
+// it from /proc (match_runner(): cgroup rules, arguments with a '/' or
+// longer than the kernel's key).
 struct TaskName {
   std::string name;
   bool decides = false;
+  std::vector<std::string> arguments;
+  bool ask = false;
 };
+inline constexpr std::size_t kKernelArgumentMax = 63;  // BT_NAME_MAX - 1: the kernel's key
 std::vector<TaskName> task_names(std::span<const RunnerRule> rules);
 
 // "ci:name[:argument[:cgroup-substring]]", comma-separated (the agent's
