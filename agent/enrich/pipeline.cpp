@@ -246,14 +246,18 @@ bool Pipeline::proc_read(const capture::Open& o) {
   std::string_view file;
   if (!parse_proc_path(o.path, &target, &file)) return false;
   if (target == o.pid || target == config_.self_pid) return true;  // its own
+  // The target as the capture saw it at the open (daemon), else as /proc
+  // shows it now (run: the opener waits, the target is alive).
+  const capture::ProcTarget t = o.target ? *o.target : attribution::read_target(target);
+  if (t.pid == o.pid || t.pid == config_.self_pid) return true;
   events::SecretAccess s;
   s.rule = "proc-" + std::string(file);
   s.secret_class = "process_memory";
   s.access = "proc_" + std::string(file);
   s.path = o.path;
-  s.target_pid = target;
-  s.target_exe = procfs::read_link("/proc/" + std::to_string(target) + "/exe");
-  if (file != "maps" && attribution::match_runner(attribution::known_runners(), target)) {
+  s.target_pid = t.pid;
+  s.target_exe = t.exe;
+  if (file != "maps" && attribution::is_runner(attribution::known_runners(), t)) {
     s.rule = "ci-runner-" + std::string(file);
     s.secret_class = "ci_runner";
   }

@@ -126,6 +126,41 @@ TEST_CASE("reads of a CI runner's environ and mem are ci_runner accesses; other 
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a read of a runner that is gone by the time it is enriched is classified from the capture's facts") {
+  // The daemon decodes a record after the open returned: the target may
+  // have exited (its pid even reused). Its task name, executable and start
+  // time came with the open (capture::ProcTarget), and the same rules
+  // decide as for `run`, which reads them from /proc while the open waits.
+  Reads r;
+  const auto open_gone = [&](const std::string& file, capture::ProcTarget t) {
+    capture::Open o;
+    o.time_ns = 1;
+    o.pid = static_cast<uint64_t>(::getpid());
+    o.path = "/proc/" + std::to_string(t.pid) + "/" + file;
+    o.target = std::move(t);
+    r.pipeline.on(o);
+  };
+  constexpr uint64_t kGone = 4194303;  // above any pid this test host hands out in its run
+  open_gone("mem", {kGone, 12345, "Runner.Worker", "/opt/actions-runner/bin/Runner.Worker", false});
+  open_gone("environ", {kGone, 12345, "node", "/opt/actions-runner/bin/Runner.Worker", false});  // by its exe
+  // java needs its arguments, which a gone process no longer shows...
+  open_gone("environ", {kGone, 12345, "java", "/usr/bin/java", false});
+  // ...unless the capture tracks it as a runner (it confirmed it then).
+  open_gone("environ", {kGone, 12345, "java", "/usr/bin/java", true});
+  open_gone("mem", {kGone, 12345, "builder", "/usr/bin/builder", false});
+  REQUIRE(r.seen.size() == 5);
+  CHECK(r.seen[0].rule == "ci-runner-mem");
+  CHECK(r.seen[0].secret_class == "ci_runner");
+  CHECK(r.seen[0].target_pid == kGone);
+  CHECK(r.seen[0].target_exe == "/opt/actions-runner/bin/Runner.Worker");
+  CHECK(r.seen[1].rule == "ci-runner-environ");
+  CHECK(r.seen[2].rule == "proc-environ");
+  CHECK(r.seen[3].rule == "ci-runner-environ");
+  CHECK(r.seen[4].rule == "proc-mem");
+  CHECK(r.seen[4].secret_class == "process_memory");
+  CHECK(r.seen[4].target_exe == "/usr/bin/builder");
+}
+
 TEST_CASE("java is a runner only as the Jenkins agent") {
   const std::string dir = testing::make_temp_dir("pipeline");
   {
