@@ -290,10 +290,21 @@ void Pipeline::observe(const capture::Connect& c) {
   n.dport = c.dport;
   n.result = c.result;
   if (auto it = resolved_.find(c.daddr); it != resolved_.end()) n.dns_name = it->second;
+  const std::string name = n.dns_name;
   emit(event(c.time_ns, &proc(c.pid), std::move(n)));
-  if (metadata_.is_metadata_address(c.daddr)) {
-    const secrets::Rule rule{"cloud-metadata", "metadata_endpoint", c.daddr};
-    secret(c.time_ns, c.pid, rule, "metadata_connect", c.daddr + ":" + std::to_string(c.dport));
+  // A metadata endpoint by its address, or by the name the build resolved
+  // to it (a name in the list: metadata.google.internal, a configured one).
+  if (const std::string* endpoint = metadata_.matching(c.daddr, name)) {
+    events::SecretAccess s;
+    s.rule = "cloud-metadata";
+    s.secret_class = "metadata_endpoint";
+    s.access = "metadata_connect";
+    s.path = c.daddr + ":" + std::to_string(c.dport);
+    s.dest_ip = c.daddr;
+    s.dest_port = c.dport;
+    s.dest_name = name;
+    s.endpoint = *endpoint;
+    emit(event(c.time_ns, &proc(c.pid), std::move(s)));
   }
 }
 

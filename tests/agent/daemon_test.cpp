@@ -987,3 +987,34 @@ TEST_CASE("daemon and run classify reads of a runner's memory and environment al
                                  "\n";
   CHECK(accesses(daemon.events, runner_pid) == own_runner);
 }
+
+// Issue 18/6: the daemon's metadata access carries the destination, the
+// name the build resolved (from its DNS answers, as net_connect's
+// dns_name) and the endpoint that matched, here one configured by name.
+TEST_CASE("daemon: a metadata endpoint given by name is found by the name the build resolved") {
+  DnsServer dns;  // answers 127.0.0.1 to every name
+  Listener imds;
+  const std::string root = testing::make_temp_dir("daemon-imds-name");
+  {
+    std::ofstream f(root + "/imds.py");
+    f << resolve_and_connect_py("imds.build.test", imds.port);
+  }
+  REQUIRE(testing::run_command("chmod -R a+rX " + root).exit_code == 0);
+  Daemon daemon(root, "--metadata-endpoints IMDS.build.test");
+  REQUIRE(daemon.started());
+  FakeRunner runner(root, "Runner.Worker", "github", "/usr/bin/python3 " + root + "/imds.py");
+  runner.start(daemon);
+  CHECK(runner.wait() == 0);
+  CHECK(wait_until([&] { return slurp(daemon.events).find("\"build_end\"") != std::string::npos; }, 15000));
+  CHECK(daemon.stop() == 0);
+  const auto evs = read_events(daemon.events);
+  const auto accesses = bodies<events::SecretAccess>(evs);
+  REQUIRE(accesses.size() == 1);
+  const auto* s = accesses[0];
+  CHECK(s->rule == "cloud-metadata");
+  CHECK(s->access == "metadata_connect");
+  CHECK(s->dest_ip == "127.0.0.1");
+  CHECK(s->dest_port == static_cast<uint64_t>(imds.port));
+  CHECK(s->dest_name == "imds.build.test");
+  CHECK(s->endpoint == "IMDS.build.test");
+}
