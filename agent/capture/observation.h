@@ -67,6 +67,17 @@ struct Exit {
   int64_t signal = 0;
 };
 
+// The process behind another process's /proc/<pid>/ file, as the capture
+// saw it when the file was opened (the daemon's kernel reads it then; the
+// target may be gone before the record is decoded).
+struct ProcTarget {
+  uint64_t pid = 0;
+  uint64_t start_ns = 0;  // since boot, clock-tick resolution: with the pid, its process key
+  std::string comm;       // task name
+  std::string exe;        // executable path; empty when it had none
+  bool runner = false;    // a CI runner the capture tracks (the daemon's kernel registered it)
+};
+
 // A file opened by path, resolved to an absolute path (lexically: `.` and
 // `..` folded, symlinks not followed).
 struct Open {
@@ -74,6 +85,9 @@ struct Open {
   uint64_t pid = 0;
   std::string path;
   bool write = false;
+  // For /proc/<pid>/{environ,mem,maps} of another process, when the
+  // capture read its target at the open; nullopt: enrichment reads /proc.
+  std::optional<ProcTarget> target;
 };
 
 struct Connect {

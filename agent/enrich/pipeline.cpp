@@ -266,14 +266,18 @@ bool Pipeline::proc_read(const capture::Open& o) {
   std::string_view file;
   if (!parse_proc_path(o.path, &target, &file)) return false;
   if (target == o.pid || target == config_.self_pid) return true;  // its own
+  // The target as the capture saw it at the open (daemon), else as /proc
+  // shows it now (run: the opener waits, the target is alive).
+  const capture::ProcTarget t = o.target ? *o.target : attribution::read_target(target);
+  if (t.pid == o.pid || t.pid == config_.self_pid) return true;
   events::SecretAccess s;
   s.rule = "proc-" + std::string(file);
   s.secret_class = "process_memory";
   s.access = "proc_" + std::string(file);
   s.path = o.path;
-  s.target_pid = target;
-  s.target_exe = procfs::read_link("/proc/" + std::to_string(target) + "/exe");
-  if (file != "maps" && attribution::match_runner(attribution::known_runners(), target)) {
+  s.target_pid = t.pid;
+  s.target_exe = t.exe;
+  if (file != "maps" && attribution::is_runner(attribution::known_runners(), t)) {
     s.rule = "ci-runner-" + std::string(file);
     s.secret_class = "ci_runner";
   }
@@ -306,10 +310,21 @@ void Pipeline::observe(const capture::Connect& c) {
   n.dport = c.dport;
   n.result = c.result;
   if (auto it = resolved_.find(c.daddr); it != resolved_.end()) n.dns_name = it->second;
+  const std::string name = n.dns_name;
   emit(event(c.time_ns, &proc(c.pid), std::move(n)));
-  if (metadata_.is_metadata_address(c.daddr)) {
-    const secrets::Rule rule{"cloud-metadata", "metadata_endpoint", c.daddr};
-    secret(c.time_ns, c.pid, rule, "metadata_connect", c.daddr + ":" + std::to_string(c.dport));
+  // A metadata endpoint by its address, or by the name the build resolved
+  // to it (a name in the list: metadata.google.internal, a configured one).
+  if (const std::string* endpoint = metadata_.matching(c.daddr, name)) {
+    events::SecretAccess s;
+    s.rule = "cloud-metadata";
+    s.secret_class = "metadata_endpoint";
+    s.access = "metadata_connect";
+    s.path = c.daddr + ":" + std::to_string(c.dport);
+    s.dest_ip = c.daddr;
+    s.dest_port = c.dport;
+    s.dest_name = name;
+    s.endpoint = *endpoint;
+    emit(event(c.time_ns, &proc(c.pid), std::move(s)));
   }
 }
 

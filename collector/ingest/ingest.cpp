@@ -309,7 +309,17 @@ store::EventRow event_row(const events::Event& e, uint32_t line, const store::Ev
                    row.destination = redact::text((v6 ? "[" + b.daddr + "]" : b.daddr) + ":" + std::to_string(b.dport));
                  },
                  [&](const events::DnsQuery& b) { row.destination = redact::text(b.name); },
-                 [&](const events::SecretAccess& b) { row.secret_path = redact::text(b.path); },
+                 [&](const events::SecretAccess& b) {
+                   row.secret_path = redact::text(b.path);
+                   // A metadata access is found by its destination too: the
+                   // name the build used, else the address.
+                   if (!b.dest_ip.empty()) {
+                     const bool v6 = b.dest_ip.find(':') != std::string::npos;
+                     row.destination = redact::text(!b.dest_name.empty() ? b.dest_name
+                                                                         : (v6 ? "[" + b.dest_ip + "]" : b.dest_ip) +
+                                                                               ":" + std::to_string(b.dest_port));
+                   }
+                 },
                  [&](const events::ArtifactUpload& b) { row.destination = redact::url(b.destination); },
                  [](const events::AgentStart&) {},
                  [](const events::AgentStop&) {},

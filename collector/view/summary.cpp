@@ -77,6 +77,7 @@ std::string summary(const events::Event& event) {
           },
           [](const SecretAccess& b) {
             std::string out = b.rule + " " + b.secret_class + " " + b.access + " " + b.path;
+            if (!b.dest_name.empty()) out += " (" + b.dest_name + ")";
             if (b.target_pid) {
               out += " (pid " + std::to_string(b.target_pid);
               if (!b.target_exe.empty()) out += " " + b.target_exe;

@@ -250,4 +250,17 @@ inline void check_stdio_events(const std::vector<events::Event>& evs, int port) 
   CHECK(n.stderr_fd.kind == "closed");
 }
 
+// A Python program that resolves `name` as glibc does (sendto/recvfrom to
+// the DnsServer at 127.0.0.77) and connects to the answer on `port`.
+inline std::string resolve_and_connect_py(const std::string& name, int port) {
+  return "import socket, struct\n"
+         "q = struct.pack('>HHHHHH', 3, 0x0100, 1, 0, 0, 0) + b''.join(bytes([len(p)]) + p.encode() for p in '" +
+         name +
+         "'.split('.')) + b'\\0\\0\\1\\0\\1'\n"
+         "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+         "u.sendto(q, ('127.0.0.77', 53)); a = u.recvfrom(512)[0]\n"
+         "t = socket.create_connection(('.'.join(str(b) for b in a[-4:]), " +
+         std::to_string(port) + ")); t.close()\n";
+}
+
 }  // namespace bt::testing::capture

@@ -1065,3 +1065,86 @@ TEST_CASE("daemon: stdio at exec, a payload piped into a shell and a shell on a 
     if (e.build.id == "jenkins-stdio-1") build.push_back(std::move(e));
   check_stdio_events(build, peer.port);
 }
+
+// Issue 18/7: a build step reading its runner's memory or environment (the
+// tj-actions/changed-files theft) is `ci-runner-mem` / `ci-runner-environ`
+// with the runner's executable in both modes. The daemon decodes records
+// after the fact, when a runner may be gone: the kernel reads the target
+// at the open and both modes classify those facts the same way.
+TEST_CASE("daemon and run classify reads of a runner's memory and environment alike") {
+  const std::string root = testing::make_temp_dir("daemon-parity");
+  Daemon daemon(root, "");
+  REQUIRE(daemon.started());
+  // A runner standing by (never started), read by a step under each mode.
+  FakeRunner standing(root + "/standing", "Runner.Worker", "github", "/bin/true", {}, "-standing");
+  const std::string target = std::to_string(standing.pid);
+  const std::string reads = "cat /proc/" + target + "/environ >/dev/null; exec 3</proc/" + target +
+                            "/mem; exec 3<&-; cat /proc/" + target + "/maps >/dev/null";
+  // Under the daemon the step also reads its own runner, which exits at
+  // once after the step: gone before its records are decoded.
+  FakeRunner runner(root, "Runner.Worker", "github",
+                    reads + "; cat /proc/$PPID/environ >/dev/null; exec 3</proc/$PPID/mem; exec 3<&-");
+  const std::string runner_pid = std::to_string(runner.pid);
+  runner.start(daemon);
+  CHECK(runner.wait() == 0);
+  CHECK(wait_until([&] { return slurp(daemon.events).find("\"build_end\"") != std::string::npos; }, 15000));
+  CHECK(daemon.stop() == 0);
+
+  const std::string run_events = root + "/run.jsonl";
+  const auto wrapped = testing::run_command(agent_bin() + " run --state-dir " + root + "/run-state --events-out " +
+                                            run_events + " -- /bin/bash -c '" + reads + "'");
+  REQUIRE_MESSAGE(wrapped.exit_code == 0, wrapped.output);
+
+  const std::string python = std::filesystem::canonical("/usr/bin/python3").string();
+  const auto accesses = [&](const std::string& file, const std::string& pid) {
+    std::string out;  // one line per access
+    const auto evs = read_events(file);
+    for (const auto* s : bodies<events::SecretAccess>(evs))
+      if (std::to_string(s->target_pid) == pid)
+        out += s->rule + " " + s->secret_class + " " + s->access + " " + s->path + " " + s->target_exe + "\n";
+    return out;
+  };
+  const auto by_daemon = accesses(daemon.events, target);
+  const auto by_run = accesses(run_events, target);
+  const std::string proc = "/proc/" + target;
+  const std::string expected = "ci-runner-environ ci_runner proc_environ " + proc + "/environ " + python + "\n" +
+                               "ci-runner-mem ci_runner proc_mem " + proc + "/mem " + python + "\n" +
+                               "proc-maps process_memory proc_maps " + proc + "/maps " + python + "\n";
+  CHECK(by_daemon == expected);
+  CHECK(by_run == expected);
+  const std::string own_runner = "ci-runner-environ ci_runner proc_environ /proc/" + runner_pid + "/environ " + python +
+                                 "\n" + "ci-runner-mem ci_runner proc_mem /proc/" + runner_pid + "/mem " + python +
+                                 "\n";
+  CHECK(accesses(daemon.events, runner_pid) == own_runner);
+}
+
+// Issue 18/6: the daemon's metadata access carries the destination, the
+// name the build resolved (from its DNS answers, as net_connect's
+// dns_name) and the endpoint that matched, here one configured by name.
+TEST_CASE("daemon: a metadata endpoint given by name is found by the name the build resolved") {
+  DnsServer dns;  // answers 127.0.0.1 to every name
+  Listener imds;
+  const std::string root = testing::make_temp_dir("daemon-imds-name");
+  {
+    std::ofstream f(root + "/imds.py");
+    f << resolve_and_connect_py("imds.build.test", imds.port);
+  }
+  REQUIRE(testing::run_command("chmod -R a+rX " + root).exit_code == 0);
+  Daemon daemon(root, "--metadata-endpoints IMDS.build.test");
+  REQUIRE(daemon.started());
+  FakeRunner runner(root, "Runner.Worker", "github", "/usr/bin/python3 " + root + "/imds.py");
+  runner.start(daemon);
+  CHECK(runner.wait() == 0);
+  CHECK(wait_until([&] { return slurp(daemon.events).find("\"build_end\"") != std::string::npos; }, 15000));
+  CHECK(daemon.stop() == 0);
+  const auto evs = read_events(daemon.events);
+  const auto accesses = bodies<events::SecretAccess>(evs);
+  REQUIRE(accesses.size() == 1);
+  const auto* s = accesses[0];
+  CHECK(s->rule == "cloud-metadata");
+  CHECK(s->access == "metadata_connect");
+  CHECK(s->dest_ip == "127.0.0.1");
+  CHECK(s->dest_port == static_cast<uint64_t>(imds.port));
+  CHECK(s->dest_name == "imds.build.test");
+  CHECK(s->endpoint == "IMDS.build.test");
+}

@@ -191,6 +191,49 @@ TEST_CASE("decode: each kind's observation, and records with nothing to report")
   CHECK(std::get<ebpf::RunnerExec>(*r).confirmed);
 }
 
+TEST_CASE("decode: an open of another process's /proc file carries its target as the kernel saw it") {
+  const ebpf::Clock clock;
+  const std::string path("/proc/4242/mem\0", 15);
+  const std::string exe("/opt/runner/bin/Runner.Worker\0", 30);
+  bt_proc_open p{};
+  p.h.kind = BT_PROC_OPEN;
+  p.h.flags = BT_F_TARGET_RUNNER;
+  p.h.size = static_cast<uint32_t>(sizeof(p) + path.size() + exe.size());
+  p.h.tgid = 77;
+  p.target_tgid = 4242;
+  p.path_len = static_cast<uint32_t>(path.size());
+  p.target_start_ns = 123456789;
+  std::memcpy(p.target_comm, "Runner.Worker", 13);
+  p.exe_len = static_cast<uint16_t>(exe.size());
+  auto r = ebpf::decode(bytes_of(p, path + exe), clock);
+  REQUIRE(r);
+  const auto& open = std::get<capture::Open>(std::get<ebpf::Observed>(*r).what);
+  CHECK(open.pid == 77);
+  CHECK(open.path == "/proc/4242/mem");
+  CHECK_FALSE(open.write);
+  REQUIRE(open.target);
+  CHECK(open.target->pid == 4242);
+  CHECK(open.target->start_ns == clock.start_ns(123456789));
+  CHECK(open.target->comm == "Runner.Worker");
+  CHECK(open.target->exe == "/opt/runner/bin/Runner.Worker");
+  CHECK(open.target->runner);
+  // A target without an executable (a kernel thread): exe empty.
+  p.exe_len = 0;
+  p.h.flags = 0;
+  p.h.size = static_cast<uint32_t>(sizeof(p) + path.size());
+  r = ebpf::decode(bytes_of(p, path), clock);
+  REQUIRE(r);
+  const auto& bare = std::get<capture::Open>(std::get<ebpf::Observed>(*r).what);
+  REQUIRE(bare.target);
+  CHECK(bare.target->exe.empty());
+  CHECK_FALSE(bare.target->runner);
+  // An executable beyond the record.
+  p.exe_len = 200;
+  r = ebpf::decode(bytes_of(p, path), clock);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message.find("target exe") != std::string::npos);
+}
+
 TEST_CASE("decode: malformed records are errors that say what is wrong") {
   const ebpf::Clock clock;
   CHECK_FALSE(ebpf::decode(std::vector<uint8_t>(10), clock));

@@ -127,6 +127,95 @@ TEST_CASE("reads of a CI runner's environ and mem are ci_runner accesses; other 
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a read of a runner that is gone by the time it is enriched is classified from the capture's facts") {
+  // The daemon decodes a record after the open returned: the target may
+  // have exited (its pid even reused). Its task name, executable and start
+  // time came with the open (capture::ProcTarget), and the same rules
+  // decide as for `run`, which reads them from /proc while the open waits.
+  Reads r;
+  const auto open_gone = [&](const std::string& file, capture::ProcTarget t) {
+    capture::Open o;
+    o.time_ns = 1;
+    o.pid = static_cast<uint64_t>(::getpid());
+    o.path = "/proc/" + std::to_string(t.pid) + "/" + file;
+    o.target = std::move(t);
+    r.pipeline.on(o);
+  };
+  constexpr uint64_t kGone = 4194303;  // above any pid this test host hands out in its run
+  open_gone("mem", {kGone, 12345, "Runner.Worker", "/opt/actions-runner/bin/Runner.Worker", false});
+  open_gone("environ", {kGone, 12345, "node", "/opt/actions-runner/bin/Runner.Worker", false});  // by its exe
+  // java needs its arguments, which a gone process no longer shows...
+  open_gone("environ", {kGone, 12345, "java", "/usr/bin/java", false});
+  // ...unless the capture tracks it as a runner (it confirmed it then).
+  open_gone("environ", {kGone, 12345, "java", "/usr/bin/java", true});
+  open_gone("mem", {kGone, 12345, "builder", "/usr/bin/builder", false});
+  REQUIRE(r.seen.size() == 5);
+  CHECK(r.seen[0].rule == "ci-runner-mem");
+  CHECK(r.seen[0].secret_class == "ci_runner");
+  CHECK(r.seen[0].target_pid == kGone);
+  CHECK(r.seen[0].target_exe == "/opt/actions-runner/bin/Runner.Worker");
+  CHECK(r.seen[1].rule == "ci-runner-environ");
+  CHECK(r.seen[2].rule == "proc-environ");
+  CHECK(r.seen[3].rule == "ci-runner-environ");
+  CHECK(r.seen[4].rule == "proc-mem");
+  CHECK(r.seen[4].secret_class == "process_memory");
+  CHECK(r.seen[4].target_exe == "/usr/bin/builder");
+}
+
+TEST_CASE("a metadata access names its destination, the name the build resolved, and the endpoint that matched") {
+  enrich::Config c;
+  c.secret_rules = secrets::default_rules();
+  c.metadata_endpoints = {"imds.example.test"};
+  std::vector<events::SecretAccess> seen;
+  std::vector<events::NetConnect> connects;
+  enrich::Pipeline p(c, [&](events::Event&& e) {
+    if (auto* s = std::get_if<events::SecretAccess>(&e.body)) seen.push_back(*s);
+    if (auto* n = std::get_if<events::NetConnect>(&e.body)) connects.push_back(*n);
+  });
+  p.build_start({"make"}, "/", "wrap");
+  const auto resolve = [&](const std::string& name, const std::string& address) {
+    capture::Dns d;
+    d.pid = 10;
+    d.name = name;
+    d.qtype = "A";
+    d.rcode = "NOERROR";
+    d.answers = d.addresses = {address};
+    p.on(d);
+  };
+  const auto connect = [&](const std::string& daddr, uint64_t port) {
+    capture::Connect k;
+    k.pid = 10;
+    k.protocol = "tcp";
+    k.daddr = daddr;
+    k.dport = port;
+    p.on(k);
+  };
+  resolve("metadata.google.internal", "169.254.169.254");
+  connect("169.254.169.254", 80);             // by address, with the name used
+  connect("fd00:ec2::254", 80);               // by address, no name resolved
+  resolve("imds.example.test", "127.0.0.5");  // a configured name
+  connect("127.0.0.5", 8080);
+  resolve("www.example.test", "127.0.0.6");
+  connect("127.0.0.6", 443);  // neither
+  REQUIRE(seen.size() == 3);
+  CHECK(connects.size() == 4);
+  CHECK(seen[0].rule == "cloud-metadata");
+  CHECK(seen[0].access == "metadata_connect");
+  CHECK(seen[0].path == "169.254.169.254:80");
+  CHECK(seen[0].dest_ip == "169.254.169.254");
+  CHECK(seen[0].dest_port == 80);
+  CHECK(seen[0].dest_name == "metadata.google.internal");
+  CHECK(seen[0].endpoint == "169.254.169.254");
+  CHECK(seen[1].dest_ip == "fd00:ec2::254");
+  CHECK(seen[1].dest_name.empty());
+  CHECK(seen[1].endpoint == "fd00:ec2::254");
+  CHECK(seen[2].dest_ip == "127.0.0.5");
+  CHECK(seen[2].dest_port == 8080);
+  CHECK(seen[2].dest_name == "imds.example.test");
+  CHECK(seen[2].endpoint == "imds.example.test");
+  CHECK(seen[2].secret_class == "metadata_endpoint");
+}
+
 TEST_CASE("java is a runner only as the Jenkins agent") {
   const std::string dir = testing::make_temp_dir("pipeline");
   {

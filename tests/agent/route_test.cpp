@@ -92,7 +92,7 @@ TEST_CASE("router: a build starts at its runner's fork, is named by its first ex
   t.env[601] = gitlab_job("77");
   t.router.on(capture::Fork{50, kRunner, 601, 6010}, forked_by_runner(601));
   // Before the first exec: held, then delivered in order.
-  t.router.on(capture::Open{60, 601, "/root/.aws/credentials", false}, in(601));
+  t.router.on(capture::Open{60, 601, "/root/.aws/credentials", false, std::nullopt}, in(601));
   CHECK(t.events.empty());
   t.router.on(exec_of(601, "make"), in(601));
   t.router.on(capture::Exit{300, 601, 0, 0}, in(601));
@@ -125,7 +125,7 @@ TEST_CASE("router: the environment an exec carries wins over /proc; a later exec
 TEST_CASE("router: a build that never execs leaves no trail; record-all is one build outside runners") {
   Trail t;
   t.router.on(capture::Fork{50, kRunner, 601, 6010}, forked_by_runner(601));
-  t.router.on(capture::Open{60, 601, "/root/.aws/credentials", false}, in(601));
+  t.router.on(capture::Open{60, 601, "/root/.aws/credentials", false, std::nullopt}, in(601));
   t.router.on(capture::Exit{70, 601, 0, 0}, in(601));
   CHECK(t.events.empty());
   // Processes outside builds (key {0, 0}): one unnamed build for all of them.
@@ -313,7 +313,8 @@ TEST_CASE("lineage: runners are found at exec, their children are builds, the se
   service.argv = {"gitlab-runner", "run"};
   lineage.on(capture::Fork{10, 1, kRunner, 5000});
   lineage.on(service);
-  lineage.on(capture::Open{20, kRunner, "/etc/gitlab-runner/config.toml", false});  // the runner's own: not recorded
+  lineage.on(capture::Open{20, kRunner, "/etc/gitlab-runner/config.toml", false,
+                           std::nullopt});  // the runner's own: not recorded
   lineage.on(capture::Fork{50, kRunner, 601, 6010});
   lineage.on(exec_of(601, "job script"));
   lineage.on(capture::Fork{60, 601, 602, 6020});

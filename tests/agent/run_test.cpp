@@ -268,8 +268,39 @@ TEST_CASE("uploads and metadata endpoints") {
       metadata = true;
       CHECK(s->secret_class == "metadata_endpoint");
       CHECK(s->path == "127.0.0.9:80");
+      CHECK(s->dest_ip == "127.0.0.9");
+      CHECK(s->dest_port == 80);
+      CHECK(s->dest_name.empty());  // connected by address
+      CHECK(s->endpoint == "127.0.0.9");
     }
   CHECK(metadata);
+}
+
+TEST_CASE("a metadata endpoint given by name is found by the name the build resolved") {
+  DnsServer dns;  // answers 127.0.0.1 to every name
+  Listener imds;
+  const std::string root = testing::make_temp_dir("run-imds-name");
+  const std::string out = root + "/events.jsonl";
+  {
+    std::ofstream f(root + "/imds.py");
+    f << resolve_and_connect_py("imds.build.test", imds.port);
+  }
+  const auto r = testing::run_command(agent_bin() + " run --state-dir " + root + "/state --events-out " + out +
+                                      " --metadata-endpoint IMDS.build.test -- python3 " + root + "/imds.py");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto evs = read_events(out);
+  const auto accesses = bodies<events::SecretAccess>(evs);
+  REQUIRE(accesses.size() == 1);
+  const auto* s = accesses[0];
+  CHECK(s->rule == "cloud-metadata");
+  CHECK(s->secret_class == "metadata_endpoint");
+  CHECK(s->access == "metadata_connect");
+  CHECK(s->path == "127.0.0.1:" + std::to_string(imds.port));
+  CHECK(s->dest_ip == "127.0.0.1");
+  CHECK(s->dest_port == static_cast<uint64_t>(imds.port));
+  CHECK(s->dest_name == "imds.build.test");
+  CHECK(s->endpoint == "IMDS.build.test");
 }
 
 TEST_CASE("DNS questions and answers, and the name on the connect that follows") {

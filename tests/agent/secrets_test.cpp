@@ -242,6 +242,24 @@ TEST_CASE("metadata endpoints: defaults, IP normalisation, host names, extras") 
   CHECK_FALSE(m.is_metadata_address("100.100.100.200"));
 }
 
+TEST_CASE("metadata endpoints: which listed endpoint a connect matches, by address or by the name resolved") {
+  const MetadataEndpoints m({"IMDS.Example.Internal", "100.100.100.200"});
+  const auto endpoint = [&](std::string_view ip, std::string_view host) {
+    const std::string* e = m.matching(ip, host);
+    return e ? *e : std::string("(none)");
+  };
+  CHECK(endpoint("169.254.169.254", "") == "169.254.169.254");
+  CHECK(endpoint("::ffff:169.254.169.254", "metadata.google.internal") == "169.254.169.254");  // the address first
+  CHECK(endpoint("fd00:ec2:0::254", "") == "fd00:ec2::254");
+  CHECK(endpoint("100.100.100.200", "") == "100.100.100.200");
+  // By name: only the name the build resolved to this address says so.
+  CHECK(endpoint("10.1.2.3", "metadata.google.internal.") == "metadata.google.internal");
+  CHECK(endpoint("10.1.2.3", "imds.example.internal") == "IMDS.Example.Internal");
+  CHECK(endpoint("10.1.2.3", "") == "(none)");
+  CHECK(endpoint("10.1.2.3", "example.internal") == "(none)");
+  CHECK(endpoint("not an ip", "") == "(none)");
+}
+
 TEST_CASE("docs/secret-rules.md lists every rule and endpoint, and its example parses") {
   const std::string md = testing::rendered_page("docs/secret-rules.md", reference_parts);
   CHECK(md.find("| rule | class | patterns |") != std::string::npos);

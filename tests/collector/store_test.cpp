@@ -437,6 +437,28 @@ TEST_CASE("commit: all or nothing") {
   CHECK(hash_at(*f.db, "agent-a", 1, 2) == std::nullopt);
 }
 
+TEST_CASE("a metadata access is indexed by its destination: the name the build used, else IP:port") {
+  using K = events::Kind;
+  auto by_name = event(K::secret_access, kT0, "b-1");
+  auto& named = std::get<events::SecretAccess>(by_name.body);
+  named.access = "metadata_connect";
+  named.path = "169.254.169.254:80";
+  named.dest_ip = "169.254.169.254";
+  named.dest_port = 80;
+  named.dest_name = "metadata.google.internal";
+  CHECK(collector::ingest::event_row(by_name, 0).destination == "metadata.google.internal");
+  CHECK(collector::ingest::event_row(by_name, 0).secret_path == "169.254.169.254:80");
+  auto by_ip = event(K::secret_access, kT0, "b-1");
+  auto& v6 = std::get<events::SecretAccess>(by_ip.body);
+  v6.dest_ip = "fd00:ec2::254";
+  v6.dest_port = 80;
+  CHECK(collector::ingest::event_row(by_ip, 0).destination == "[fd00:ec2::254]:80");
+  // A credential file has no destination.
+  auto file = event(K::secret_access, kT0, "b-1");
+  std::get<events::SecretAccess>(file.body).path = "/home/ci/.aws/credentials";
+  CHECK(collector::ingest::event_row(file, 0).destination.empty());
+}
+
 TEST_CASE("the index holds no argv, and redacts what an agent's redaction missed") {
   // Fake secrets, as an older or buggy agent would have sent them unredacted.
   const std::string pass = "fake-missed-pass-9", token = "ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0123";

@@ -33,7 +33,9 @@ std::size_t strings_of(const capture::Observation& o) {
                                  (x.identity_env ? total(*x.identity_env) : 0);
                         },
                         [](const capture::Exit&) -> std::size_t { return 0; },
-                        [](const capture::Open& op) -> std::size_t { return op.path.size(); },
+                        [](const capture::Open& op) -> std::size_t {
+                          return op.path.size() + (op.target ? op.target->exe.size() + op.target->comm.size() : 0);
+                        },
                         [](const capture::Connect&) -> std::size_t { return 0; },
                         [](const capture::Dns&) -> std::size_t { return 0; },
                         [](const capture::ProcessAccess&) -> std::size_t { return 0; },

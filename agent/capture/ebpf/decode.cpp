@@ -106,7 +106,27 @@ Result<Record> decode_open(std::span<const uint8_t> bytes, const Context& c) {
   std::string path;
   if (!read_string(bytes, sizeof(o), o.path_len, &path)) return malformed("open path beyond the record");
   if (path.empty() || path[0] != '/') return malformed("open path not absolute");
-  return Record{c.observed(capture::Open{c.time_ns(), c.pid(), std::move(path), (c.h.flags & BT_F_WRITE) != 0})};
+  return Record{
+      c.observed(capture::Open{c.time_ns(), c.pid(), std::move(path), (c.h.flags & BT_F_WRITE) != 0, std::nullopt})};
+}
+
+Result<Record> decode_proc_open(std::span<const uint8_t> bytes, const Context& c) {
+  bt_proc_open o;
+  if (!read_fixed(bytes, &o)) return malformed("short proc open");
+  capture::Open open;
+  if (!read_string(bytes, sizeof(o), o.path_len, &open.path)) return malformed("proc open path beyond the record");
+  if (open.path.empty() || open.path[0] != '/') return malformed("proc open path not absolute");
+  capture::ProcTarget t;
+  if (!read_string(bytes, sizeof(o) + o.path_len, o.exe_len, &t.exe)) return malformed("target exe beyond the record");
+  t.pid = o.target_tgid;
+  t.start_ns = c.clock.start_ns(o.target_start_ns);
+  t.comm.assign(o.target_comm, strnlen(o.target_comm, sizeof(o.target_comm)));
+  t.runner = (c.h.flags & BT_F_TARGET_RUNNER) != 0;
+  open.time_ns = c.time_ns();
+  open.pid = c.pid();
+  open.write = (c.h.flags & BT_F_WRITE) != 0;
+  open.target = std::move(t);
+  return Record{c.observed(std::move(open))};
 }
 
 Result<Record> decode_connect(std::span<const uint8_t> bytes, const Context& c) {
@@ -186,6 +206,8 @@ Result<Record> decode(std::span<const uint8_t> bytes, const Clock& clock) {
       return decode_dns(bytes, c);
     case BT_PROC_ACCESS:
       return decode_process_access(bytes, c);
+    case BT_PROC_OPEN:
+      return decode_proc_open(bytes, c);
     case BT_RUNNER:
       return Record{RunnerExec{h.tgid, (h.flags & BT_F_RUNNER_CONFIRMED) != 0}};
     default:

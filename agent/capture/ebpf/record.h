@@ -30,7 +30,8 @@ enum bt_kind {
   BT_CONNECT = 5,
   BT_DNS = 6,
   BT_PROC_ACCESS = 7,
-  BT_RUNNER = 8, /* an untracked process exec'd a program named like a CI runner */
+  BT_RUNNER = 8,     /* an untracked process exec'd a program named like a CI runner */
+  BT_PROC_OPEN = 16, /* another process's /proc/<pid>/{environ,mem,maps} opened, with facts about it */
 };
 
 enum bt_flags {
@@ -41,6 +42,7 @@ enum bt_flags {
   BT_F_RUNNER_CONFIRMED = 16, /* runner: the name alone makes it a runner (already tracked) */
   BT_F_PTRACE = 32,           /* proc_access: ptrace attach (else process_vm_readv) */
   BT_F_JOINED = 64,           /* exec: an untracked process joined a build by the cgroup of its container */
+  BT_F_TARGET_RUNNER = 128,   /* proc_open: the target is a runner the kernel tracks (`runners`) */
 };
 
 /* Loss counters (a per-CPU array indexed by these). */
@@ -135,6 +137,22 @@ struct bt_proc_access {
 
 struct bt_runner {
   struct bt_header h; /* h.flags: BT_F_RUNNER_CONFIRMED */
+};
+
+/* A tracked process opened /proc/<pid>/{environ,mem,maps} of another
+ * process: the target as the kernel knew it at the open (it may be gone
+ * when user space reads the record), so both modes classify the same
+ * facts (agent/enrich/rules/runners.h classify_target()). */
+struct bt_proc_open {
+  struct bt_header h;    /* h.flags: BT_F_WRITE, BT_F_TARGET_RUNNER */
+  __u32 target_tgid;     /* in the initial pid namespace */
+  __u32 path_len;        /* including the NUL */
+  __u64 target_start_ns; /* CLOCK_BOOTTIME: with the tgid, the target's process key */
+  char target_comm[16];  /* its task name (the thread group leader's) */
+  __u16 exe_len;         /* including the NUL; 0: no executable (a kernel thread, a zombie) */
+  __u16 pad;
+  __u32 pad2;
+  /* then: path, target exe */
 };
 
 /* The secret-file filter: user space compiles the secret rules into these.
@@ -234,6 +252,12 @@ BT_ASSERT_LAYOUT(sizeof(struct bt_proc_access) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_access, target_tgid) == 40);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_access, result) == 44);
 BT_ASSERT_LAYOUT(sizeof(struct bt_runner) == 40);
+BT_ASSERT_LAYOUT(sizeof(struct bt_proc_open) == 80);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, target_tgid) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, path_len) == 44);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, target_start_ns) == 48);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, target_comm) == 56);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, exe_len) == 72);
 BT_ASSERT_LAYOUT(sizeof(struct bt_name_key) == BT_PARENT_MAX + BT_NAME_MAX);
 BT_ASSERT_LAYOUT(sizeof(struct bt_glob) == BT_PARENT_MAX + 2 * BT_GLOB_PART + 8);
 BT_ASSERT_LAYOUT(sizeof(struct bt_tracked) == 32);

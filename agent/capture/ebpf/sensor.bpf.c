@@ -784,13 +784,73 @@ static __always_inline struct file* fd_file(struct task_struct* task, long fd) {
   return file;
 }
 
+#define PROC_SUPER_MAGIC 0x9fa0
+
+/* The process behind a file of /proc/<pid>/: procfs keeps the struct pid
+ * in the inode (struct proc_inode), whose first task is the process the
+ * name was looked up for. Null for a file of another file system. */
+static __always_inline struct task_struct* proc_file_task(struct file* file) {
+  struct inode* inode = BPF_CORE_READ(file, f_inode);
+  if (!inode || BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC) return 0;
+  struct proc_inode* pi = container_of(inode, struct proc_inode, vfs_inode);
+  struct pid* pid = BPF_CORE_READ(pi, pid);
+  if (!pid) return 0;
+  struct hlist_node* first = BPF_CORE_READ(pid, tasks[0].first); /* PIDTYPE_PID */
+  if (!first) return 0;
+  return container_of(first, struct task_struct, pid_links[0]);
+}
+
+/* A tracked process opened another process's /proc/<pid>/{environ,mem,
+ * maps}: the target's tgid, start time, task name and executable are read
+ * now, while the open holds it, so user space classifies the read (a CI
+ * runner's?) even when the target is gone by then, as `run` does live. */
+static __always_inline void on_proc_open(struct task_struct* task, __u32 tgid, struct bt_tracked* t, struct file* file,
+                                         struct path* path, struct task_struct* target) {
+  __u64 me;
+  struct scratch* s = claim_scratch(&me);
+  if (!s) return;
+  struct bt_proc_open* r = (struct bt_proc_open*)s->rec;
+  __u32 len = put_path(path, s->tmp, s->rec + sizeof(*r));
+  if (len == 0) return;
+  struct task_struct* leader = BPF_CORE_READ(target, group_leader);
+  __u32 target_tgid = BPF_CORE_READ(leader, tgid);
+  __u16 flags = (BPF_CORE_READ(file, f_mode) & FMODE_WRITE) ? BT_F_WRITE : 0;
+  if (bpf_map_lookup_elem(&runners, &target_tgid)) flags |= BT_F_TARGET_RUNNER;
+  r->target_tgid = target_tgid;
+  r->path_len = len;
+  r->target_start_ns = BPF_CORE_READ(leader, start_boottime);
+  BPF_CORE_READ_STR_INTO(&r->target_comm, leader, comm);
+  r->pad = 0;
+  r->pad2 = 0;
+  __u32 exe_len = 0;
+  struct file* exe = BPF_CORE_READ(leader, mm, exe_file);
+  if (len > BT_PATH_MAX) return;
+  if (exe) {
+    struct path exe_path = {};
+    bpf_probe_read_kernel(&exe_path, sizeof(exe_path), &exe->f_path);
+    exe_len = put_path(&exe_path, s->tmp, s->rec + sizeof(*r) + len);
+  }
+  r->exe_len = exe_len;
+  fill_header(&r->h, BT_PROC_OPEN, sizeof(*r) + len + exe_len, tgid, t, task_start_ns(task));
+  r->h.flags = flags;
+  submit_claimed(s, me, sizeof(*r) + len + exe_len);
+}
+
 /* A tracked process opened a file: `fd` is the new descriptor. */
 static __always_inline void on_open(struct task_struct* task, __u32 tgid, struct bt_tracked* t, long fd) {
   struct file* file = fd_file(task, fd);
   if (!file) return;
   struct path path;
   if (bpf_probe_read_kernel(&path, sizeof(path), &file->f_path)) return;
-  if (!filter_open(path.dentry, tgid)) return;
+  __u16 what = filter_open(path.dentry, tgid);
+  if (!what) return;
+  if (what & BT_NAME_PROC) {
+    struct task_struct* target = proc_file_task(file);
+    if (target) {
+      on_proc_open(task, tgid, t, file, &path, target);
+      return;
+    }
+  }
   __u64 me;
   struct scratch* s = claim_scratch(&me);
   if (!s) return;

@@ -145,6 +145,32 @@ const RunnerRule* match_runner(std::span<const RunnerRule> rules, uint64_t pid) 
   return match_runner(rules, ProcessFacts{comm, exe, argv, [pid] { return proc_text(pid, "cgroup"); }});
 }
 
+bool is_runner(std::span<const RunnerRule> rules, const capture::ProcTarget& target) {
+  if (target.runner) return true;  // the capture confirmed it when it began tracking it
+  const std::string_view exe_name = fs::base_name(target.exe);
+  const bool named = std::any_of(rules.begin(), rules.end(),
+                                 [&](const RunnerRule& r) { return r.name == target.comm || r.name == exe_name; });
+  if (!named) return false;
+  // The same process, still alive: its arguments and cgroup are its own.
+  const bool alive = procfs::start_time_ns(static_cast<pid_t>(target.pid)) == target.start_ns;
+  const std::vector<std::string> argv =
+      alive ? procfs::cmdline(static_cast<pid_t>(target.pid)) : std::vector<std::string>{};
+  const uint64_t pid = target.pid;
+  return match_runner(rules, ProcessFacts{target.comm, target.exe, argv, [pid, alive] {
+                                            return alive ? proc_text(pid, "cgroup") : std::string();
+                                          }}) != nullptr;
+}
+
+capture::ProcTarget read_target(uint64_t pid) {
+  capture::ProcTarget t;
+  t.pid = pid;
+  t.start_ns = procfs::start_time_ns(static_cast<pid_t>(pid));
+  t.comm = proc_text(pid, "comm");
+  if (!t.comm.empty() && t.comm.back() == '\n') t.comm.pop_back();
+  t.exe = procfs::read_link("/proc/" + std::to_string(pid) + "/exe");
+  return t;
+}
+
 std::vector<std::pair<uint32_t, const RunnerRule*>> find_runners(std::span<const RunnerRule> rules) {
   std::vector<std::pair<uint32_t, const RunnerRule*>> out;
   DIR* dir = ::opendir("/proc");

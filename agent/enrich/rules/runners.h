@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/capture/observation.h"
 #include "common/result.h"
 
 namespace bt::agent::attribution {
@@ -67,6 +68,16 @@ struct ProcessFacts {
 const RunnerRule* match_runner(std::span<const RunnerRule> rules, const ProcessFacts& process);
 // The same for live process `pid`, read from /proc; null when none or gone.
 const RunnerRule* match_runner(std::span<const RunnerRule> rules, uint64_t pid);
+// The one classification of a read of another process's /proc files,
+// for both modes: is `target` a CI runner? From the facts the capture read
+// at the open (the daemon's kernel: task name, executable, whether it
+// tracks it as a runner) or from /proc (read_target(), for `run`, whose
+// target is alive while the open waits). Arguments and cgroup, which some
+// rules need, are read from /proc only while the same process (pid and
+// start time) is alive.
+bool is_runner(std::span<const RunnerRule> rules, const capture::ProcTarget& target);
+// Live process `pid` as a ProcTarget, read from /proc; empty strings when gone.
+capture::ProcTarget read_target(uint64_t pid);
 // Every live process that matches (runners started before the daemon).
 std::vector<std::pair<uint32_t, const RunnerRule*>> find_runners(std::span<const RunnerRule> rules);
 

@@ -366,12 +366,25 @@ const std::vector<MetadataEndpoint>& default_metadata_endpoints() {
 MetadataEndpoints::MetadataEndpoints(std::vector<std::string> extra) {
   for (const auto& e : kDefaultEndpoints) endpoints_.emplace_back(e.endpoint);
   for (auto& e : extra) endpoints_.push_back(std::move(e));
-  for (const auto& e : endpoints_) {
-    if (auto ip = canonical_ip(e))
+  for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+    if (auto ip = canonical_ip(endpoints_[i])) {
       addresses_.push_back(*ip);
-    else
-      hosts_.push_back(host_key(e));
+      address_of_.push_back(i);
+    } else {
+      hosts_.push_back(host_key(endpoints_[i]));
+      host_of_.push_back(i);
+    }
   }
+}
+
+const std::string* MetadataEndpoints::matching(std::string_view ip, std::string_view host) const {
+  if (const auto canonical = canonical_ip(ip)) {
+    const auto it = std::find(addresses_.begin(), addresses_.end(), *canonical);
+    if (it != addresses_.end()) return &endpoints_[address_of_[static_cast<std::size_t>(it - addresses_.begin())]];
+  }
+  if (host.empty()) return nullptr;
+  const auto it = std::find(hosts_.begin(), hosts_.end(), host_key(host));
+  return it == hosts_.end() ? nullptr : &endpoints_[host_of_[static_cast<std::size_t>(it - hosts_.begin())]];
 }
 
 bool MetadataEndpoints::is_metadata_address(std::string_view ip) const {

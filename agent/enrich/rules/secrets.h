@@ -78,12 +78,18 @@ class MetadataEndpoints {
   explicit MetadataEndpoints(std::vector<std::string> extra = {});
   bool is_metadata_address(std::string_view ip) const;  // textual IPv4/IPv6
   bool is_metadata_host(std::string_view host) const;   // DNS name, case-insensitive
+  // The endpoint, as listed, that a connect to `ip` matches: by the address,
+  // else by `host`, the name the build resolved to it (may be empty). Null
+  // when none.
+  const std::string* matching(std::string_view ip, std::string_view host) const;
   const std::vector<std::string>& all() const { return endpoints_; }
 
  private:
   std::vector<std::string> endpoints_;
-  std::vector<std::string> addresses_;  // canonical IP text (inet_ntop)
-  std::vector<std::string> hosts_;      // lower case, no trailing dot
+  std::vector<std::string> addresses_;   // canonical IP text (inet_ntop)
+  std::vector<std::string> hosts_;       // lower case, no trailing dot
+  std::vector<std::size_t> address_of_;  // endpoints_ index of each of addresses_
+  std::vector<std::size_t> host_of_;     // endpoints_ index of each of hosts_
 };
 
 struct MetadataEndpoint {
