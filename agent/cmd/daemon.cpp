@@ -177,7 +177,9 @@ int daemon(int argc, char** argv) {
   const std::vector<attribution::RunnerRule> runners = attribution::build_runners(*more);
 
   enrich::Config ec;
-  if (Status s = enrich::configure_rules({cfg->secret_rules_file, cfg->metadata_endpoints, {}}, &ec); !s)
+  if (Status s = enrich::configure_rules(
+          {cfg->secret_rules_file, cfg->metadata_endpoints, {}, cfg->watch_rules_file, cfg->watch_workspace}, &ec);
+      !s)
     return fail(s.error().message, 2);
 
   ebpf::Options so;
