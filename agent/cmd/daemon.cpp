@@ -188,6 +188,7 @@ int daemon(int argc, char** argv) {
   if (cfg->ebpf_ring_kb > (1u << 21)) return fail("ebpf.ring_kb: at most 2097152 (2 GiB)", 2);
   so.ring_bytes = static_cast<uint32_t>(cfg->ebpf_ring_kb * 1024);
   so.filter = ebpf::compile_filter(secrets::patterns(ec.secret_rules));
+  so.watch = ebpf::compile_watch_filter(watch::patterns(ec.watch_rules, ec.workspace_watch));
   so.runner_comms = runner_comms(runners);
   so.env_allow = attribution::identity_variables();
   if (Status s = ebpf::check_kernel(so); !s)

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
 
 #include <cstring>
 
@@ -11,6 +12,7 @@
 #include "agent/capture/ebpf/filter.h"
 #include "agent/capture/ebpf/record.h"
 #include "agent/enrich/rules/secrets.h"
+#include "agent/enrich/rules/watch.h"
 
 using namespace bt::agent;
 
@@ -209,4 +211,77 @@ TEST_CASE("decode: malformed records are errors that say what is wrong") {
   auto unknown = ebpf::decode(bytes_of(h), clock);
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error().message.find("unknown kind 99") != std::string::npos);
+}
+
+TEST_CASE("decode: file records -- a write-open, a rename by relative names, and malformed ones") {
+  const ebpf::Clock clock;
+  bt_file f{};
+  f.h.kind = BT_FILE;
+  f.h.tgid = 77;
+  f.op = BT_FOP_OPEN;
+  f.created = 1;
+  f.flags = 01101;
+  f.dev = (8u << 20) | 3;
+  f.ino = 99;
+  std::string tail = std::string("/w/.bashrc") + '\0';
+  f.path_len = static_cast<uint16_t>(tail.size());
+  f.h.size = static_cast<uint32_t>(sizeof(f) + tail.size());
+  auto r = ebpf::decode(bytes_of(f, tail), clock);
+  REQUIRE(r);
+  const auto& open = std::get<capture::FileWrite>(std::get<ebpf::Observed>(*r).what);
+  CHECK(open.op == capture::FileWrite::Op::open);
+  CHECK(open.path == "/w/.bashrc");
+  CHECK(open.created);
+  CHECK(open.pid == 77);
+  CHECK(open.dev == makedev(8, 3));
+  CHECK(open.ino == 99);
+
+  // rename("tmp", "../x/new\nname") in /w/a: resolved against the folders the kernel sent.
+  f = bt_file{};
+  f.h.kind = BT_FILE;
+  f.op = BT_FOP_RENAME;
+  const std::string parts[] = {"tmp", "/w/a", "../x/new\nname", "/w/a"};
+  tail.clear();
+  for (const auto& p : parts) tail += p + '\0';
+  f.path_len = 4;
+  f.dir_len = 5;
+  f.path2_len = 14;
+  f.dir2_len = 5;
+  f.h.size = static_cast<uint32_t>(sizeof(f) + tail.size());
+  r = ebpf::decode(bytes_of(f, tail), clock);
+  REQUIRE(r);
+  const auto& mv = std::get<capture::FileWrite>(std::get<ebpf::Observed>(*r).what);
+  CHECK(mv.path == "/w/a/tmp");
+  CHECK(mv.new_path == "/w/x/new\nname");
+
+  // A length beyond the record, a relative name without its folder, an unknown op.
+  f.dir2_len = 200;
+  CHECK_FALSE(ebpf::decode(bytes_of(f, tail), clock));
+  f.dir2_len = 0;
+  f.path2_len = 14;
+  f.h.size = static_cast<uint32_t>(sizeof(f) + 4 + 5 + 14);
+  CHECK_FALSE(ebpf::decode(bytes_of(f, tail.substr(0, 4 + 5 + 14)), clock));
+  f.h.size = static_cast<uint32_t>(sizeof(f) + tail.size());
+  f.op = 99;
+  CHECK_FALSE(ebpf::decode(bytes_of(f, tail), clock));
+}
+
+TEST_CASE("watch filter: the kernel's superset passes every watched path and few others") {
+  const auto f = ebpf::compile_watch_filter(watch::patterns(watch::default_rules(), {"src/**", "*.go"}));
+  CHECK_FALSE(f.any);
+  CHECK(f.globs.size() <= BT_GLOBS_MAX);
+  watch::Matcher m(watch::default_rules(), {"src/**", "*.go"});
+  for (const char* p : {"/w/.github/workflows/ci.yml", "/home/u/.bashrc", "/home/u/.zsh_history", "/etc/cron.d/x",
+                        "/etc/systemd/system/a/b.service", "/w/.buildkite/hooks/pre-command",
+                        "/usr/lib/python3/site-packages/x.pth", "/root/.ssh/authorized_keys", "/etc/ld.so.preload",
+                        "/var/lib/jenkins/config.xml", "/w/src/a/b/c.c", "/w/main.go", "/etc/buildtrail/agent.toml"}) {
+    CAPTURE(p);
+    CHECK((m.match(p) != nullptr || std::string(p).find("/w/") == 0));
+    CHECK(ebpf::watch_passes(f, p));
+  }
+  // A build tree's ordinary output stays in the kernel.
+  for (const char* p : {"/tmp/storm/d1/f1.txt", "/w/build/obj/main.o", "/w/target/report.xml", "/w/lib/x.pth"}) {
+    CAPTURE(p);
+    CHECK_FALSE(ebpf::watch_passes(f, p));
+  }
 }
