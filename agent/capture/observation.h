@@ -53,6 +53,10 @@ struct Exec {
   // first kIdentityExecs execs); nullopt when it did not.
   std::optional<std::vector<std::string>> identity_env;
   std::array<StdioFd, 3> stdio;  // descriptors 0, 1, 2 after the exec
+  // The build process that wrote the executable earlier in the build, when
+  // the backend tracks writes itself (the daemon's kernel); 0: not known.
+  uint64_t writer_pid = 0;
+  uint64_t writer_start_ns = 0;
 };
 
 // How many execs of a build have their environment read until one names
@@ -120,7 +124,25 @@ struct ProcessAccess {
   std::string access;  // process_vm_readv, ptrace_attach
 };
 
-using Observation = std::variant<Fork, Exec, Exit, Open, Connect, Dns, ProcessAccess>;
+// A build process changing a file by name or descriptor. The wrap backend
+// reports every one (its exec provenance is the pipeline's); the daemon's
+// kernel keeps provenance itself and reports the write-opens that pass its
+// watch filter, and every rename, unlink, chmod +x and truncate. Paths are
+// absolute, resolved lexically like Open's. No backend reports closes: a
+// write is hashed when its writer exits (every descriptor is closed by then).
+struct FileWrite {
+  enum class Op : uint8_t { open, rename, unlink, chmod, truncate };
+  uint64_t time_ns = 0;
+  uint64_t pid = 0;
+  Op op = Op::open;
+  std::string path;           // rename: the old name
+  std::string new_path;       // rename: the new name
+  uint64_t flags = 0;         // open: the O_* flags; chmod: the new mode
+  bool created = false;       // open: the call creates the file (it did not exist)
+  uint64_t dev = 0, ino = 0;  // open: the file, when the backend saw it opened (0: not known)
+};
+
+using Observation = std::variant<Fork, Exec, Exit, Open, Connect, Dns, ProcessAccess, FileWrite>;
 
 // The process an observation is about: for a fork, the parent that forked.
 inline uint64_t pid_of(const Observation& o) {

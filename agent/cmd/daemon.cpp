@@ -178,7 +178,9 @@ int daemon(int argc, char** argv) {
   const std::vector<attribution::RunnerRule> runners = attribution::build_runners(*more);
 
   enrich::Config ec;
-  if (Status s = enrich::configure_rules({cfg->secret_rules_file, cfg->metadata_endpoints, {}}, &ec); !s)
+  if (Status s = enrich::configure_rules(
+          {cfg->secret_rules_file, cfg->metadata_endpoints, {}, cfg->watch_rules_file, cfg->watch_workspace}, &ec);
+      !s)
     return fail(s.error().message, 2);
 
   ebpf::Options so;
@@ -187,6 +189,7 @@ int daemon(int argc, char** argv) {
   if (cfg->ebpf_ring_kb > (1u << 21)) return fail("ebpf.ring_kb: at most 2097152 (2 GiB)", 2);
   so.ring_bytes = static_cast<uint32_t>(cfg->ebpf_ring_kb * 1024);
   so.filter = ebpf::compile_filter(secrets::patterns(ec.secret_rules));
+  so.watch = ebpf::compile_watch_filter(watch::patterns(ec.watch_rules, ec.workspace_watch));
   so.runner_comms = runner_comms(runners);
   so.env_allow = attribution::identity_variables();
   if (Status s = ebpf::check_kernel(so); !s)

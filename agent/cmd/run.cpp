@@ -159,8 +159,9 @@ int run(int argc, char** argv) {
   enrich::Config ec;
   enrich::set_agent((*agent)->envelope(), &ec);
   ec.build = attribution::from_environment(attribution::current_environment(), ec.envelope.host);
-  if (Status s = enrich::configure_rules(
-          {cfg->secret_rules_file, cfg->metadata_endpoints, args->all("metadata-endpoint")}, &ec);
+  if (Status s = enrich::configure_rules({cfg->secret_rules_file, cfg->metadata_endpoints,
+                                          args->all("metadata-endpoint"), cfg->watch_rules_file, cfg->watch_workspace},
+                                         &ec);
       !s)
     return fail(s.error().message, 2);
 

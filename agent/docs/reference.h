@@ -10,6 +10,7 @@
 #include "agent/enrich/rules/redact.h"
 #include "agent/enrich/rules/secrets.h"
 #include "agent/enrich/rules/uploads.h"
+#include "agent/enrich/rules/watch.h"
 #include "agent/runtime/config.h"
 #include "common/bounds.h"
 #include "common/events/schema_doc.h"
@@ -24,6 +25,7 @@ inline std::vector<markdown::Page> pages() {
       {"docs/ci-attribution.md", attribution::reference_parts},
       {"docs/secret-rules.md", secrets::reference_parts},
       {"docs/upload-tools.md", uploads::reference_parts},
+      {"docs/file-watch.md", watch::reference_parts},
       {"docs/redaction.md", redact::reference_parts},
       {"docs/collector-api.md", bounds::api_reference_parts},
       {"docs/collector-store.md", bounds::store_reference_parts},

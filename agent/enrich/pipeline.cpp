@@ -1,5 +1,6 @@
 #include "agent/enrich/pipeline.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,6 +56,17 @@ Status configure_rules(const RuleSources& sources, Config* out) {
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
   }
   for (const auto& e : sources.extra_endpoints) out->metadata_endpoints.push_back(e);
+  out->watch_rules = watch::default_rules();
+  if (!sources.watch_rules_file.empty()) {
+    auto text = fs::read_file(sources.watch_rules_file, 1 << 20);
+    if (!text) return text.error();
+    auto extra = watch::parse_rules(*text);
+    if (!extra) return make_error(extra.error().code, sources.watch_rules_file + ": " + extra.error().message);
+    out->watch_rules.insert(out->watch_rules.end(), extra->begin(), extra->end());
+  }
+  auto workspace = watch::parse_workspace(sources.workspace_watch);
+  if (!workspace) return workspace.error();
+  out->workspace_watch = std::move(*workspace);
   return Ok{};
 }
 
@@ -82,7 +94,8 @@ Pipeline::Pipeline(Config config, Sink sink)
       sink_(std::move(sink)),
       matcher_(config_.secret_rules),
       metadata_(config_.metadata_endpoints),
-      build_start_ns_(clock::now_ns()) {}
+      build_start_ns_(clock::now_ns()),
+      watch_(config_.watch_rules, config_.workspace_watch) {}
 
 Pipeline::Proc& Pipeline::proc(uint64_t pid) {
   auto it = procs_.find(pid);
@@ -116,6 +129,7 @@ void Pipeline::emit(events::Event&& e) {
 void Pipeline::build_start(const std::vector<std::string>& command, const std::string& cwd, const std::string& mode,
                            uint64_t start_ns) {
   if (start_ns) build_start_ns_ = start_ns;
+  if (workspace_.empty()) workspace_ = cwd;
   events::BuildStart b;
   b.mode = mode;
   b.command = redact::argv(command);
@@ -134,6 +148,7 @@ void Pipeline::build_start(const std::vector<std::string>& command, const std::s
 void Pipeline::build_start_when_named(const std::string& cwd, const std::string& mode, uint64_t start_ns,
                                       uint32_t max_execs) {
   pending_start_ = PendingStart{cwd, mode, start_ns, max_execs};
+  workspace_ = cwd;
   if (attributed() || max_execs == 0) start_pending();
 }
 
@@ -151,6 +166,17 @@ void Pipeline::attribute_late(events::Build build) {
 
 void Pipeline::build_end(int64_t exit_code, int64_t signal) {
   start_pending();
+  finish_writes(0, nullptr);
+  if (provenance_lost_) {
+    events::Loss l;
+    l.counts.emplace_back("provenance_full", provenance_lost_);
+    l.first_ns = provenance_lost_first_ns_;
+    l.last_ns = provenance_lost_last_ns_;
+    Proc self;
+    self.process = config_.envelope.process;
+    emit(event(provenance_lost_last_ns_, &self, std::move(l)));
+    provenance_lost_ = 0;
+  }
   const uint64_t t = clock::now_ns();
   events::BuildEnd b;
   b.exit_code = exit_code;
@@ -207,6 +233,16 @@ void Pipeline::observe(const capture::Exec& x) {
     }
   }
   stdio(x, p, e);
+  // Exec provenance: the kernel's writer, else the one this build's
+  // writes name (a pending watched write of the file is closed by now:
+  // a file open for writing cannot be executed).
+  finish_writes_of_path(x.exe);
+  if (x.writer_pid)
+    e.written_by = process_key(x.writer_pid, x.writer_start_ns);
+  else if (std::string w = writer_of(x.exe); !w.empty())
+    e.written_by = std::move(w);
+  else if (!e.script.empty())
+    e.written_by = writer_of(e.script);
   std::optional<events::ArtifactUpload> upload = uploads::recognise(e.argv, x.exe, x.cwd, digests_);
   emit(event(x.time_ns, &p, std::move(e)));
   if (upload) emit(event(x.time_ns, &p, std::move(*upload)));
@@ -234,6 +270,7 @@ void Pipeline::stdio(const capture::Exec& x, const Proc& p, events::ProcessExec&
 }
 
 void Pipeline::observe(const capture::Exit& x) {
+  finish_writes(x.pid, nullptr);  // its descriptors are closed
   auto it = procs_.find(x.pid);
   if (it == procs_.end()) return;
   events::ProcessExit e;
@@ -242,6 +279,15 @@ void Pipeline::observe(const capture::Exit& x) {
   e.duration_ns = x.time_ns > it->second.since_ns ? x.time_ns - it->second.since_ns : 0;
   emit(event(x.time_ns, &it->second, std::move(e)));
   procs_.erase(it);
+}
+
+void Pipeline::finish_writes_of_path(const std::string& path) {
+  for (std::size_t i = 0; i < pending_writes_.size();) {
+    if (pending_writes_[i].path == path)
+      finish_writes(pending_writes_[i].pid, &path);
+    else
+      ++i;
+  }
 }
 
 void Pipeline::on(const capture::Observation& observation) {
@@ -337,6 +383,169 @@ void Pipeline::observe(const capture::ProcessAccess& a) {
   s.target_exe = procfs::read_link("/proc/" + std::to_string(a.target_pid) + "/exe");
   s.path = "/proc/" + std::to_string(a.target_pid);
   emit(event(a.time_ns, &proc(a.pid), std::move(s)));
+}
+
+namespace {
+
+constexpr uint64_t kHashMaxBytes = 1u << 20;
+
+std::vector<std::string> open_flags(uint64_t flags) {
+  std::vector<std::string> out;
+  const uint64_t acc = flags & O_ACCMODE;
+  if (acc == O_WRONLY) out.emplace_back("wronly");
+  if (acc == O_RDWR) out.emplace_back("rdwr");
+  if (flags & O_CREAT) out.emplace_back("creat");
+  if (flags & O_TRUNC) out.emplace_back("trunc");
+  if (flags & O_APPEND) out.emplace_back("append");
+  if (flags & O_EXCL) out.emplace_back("excl");
+  return out;
+}
+
+std::string octal(uint64_t mode) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04llo", static_cast<unsigned long long>(mode & 07777));
+  return buf;
+}
+
+}  // namespace
+
+// The watch rule `path` matches, or the workspace watch ("workspace"),
+// which cares only for files that existed before the build began.
+const watch::Rule* Pipeline::watched(const std::string& path, bool created_here, std::string* rule) const {
+  if (const watch::Rule* r = watch_.match(path)) {
+    *rule = r->name;
+    return r;
+  }
+  if (!watch_.has_workspace() || created_here) return nullptr;
+  if (auto it = written_.find(path); it != written_.end() && it->second.created) return nullptr;
+  if (!watch_.workspace_match(workspace_, path)) return nullptr;
+  static const watch::Rule kWorkspace{"workspace", ""};
+  *rule = kWorkspace.name;
+  return &kWorkspace;
+}
+
+void Pipeline::remember_write(const std::string& path, const std::string& writer, bool created, uint64_t time_ns) {
+  auto it = written_.find(path);
+  if (it != written_.end()) {
+    it->second.writer = writer;
+    it->second.created = it->second.created || created;
+    return;
+  }
+  if (written_.size() >= config_.provenance_max) {
+    if (!provenance_lost_++) provenance_lost_first_ns_ = time_ns;
+    provenance_lost_last_ns_ = time_ns;
+    return;
+  }
+  written_.emplace(path, Written{writer, created});
+}
+
+std::string Pipeline::writer_of(const std::string& path) const {
+  auto it = written_.find(path);
+  return it == written_.end() ? std::string() : it->second.writer;
+}
+
+void Pipeline::file_event(const capture::FileWrite& w, std::string operation, const std::string& rule,
+                          std::vector<std::string> flags, bool wait_for_close) {
+  events::FileWrite f;
+  f.operation = std::move(operation);
+  f.path = w.path;
+  f.new_path = w.new_path;
+  f.rule = rule;
+  f.flags = std::move(flags);
+  events::Event e = event(w.time_ns, &proc(w.pid), std::move(f));
+  if (wait_for_close) {
+    if (pending_writes_.size() >= config_.pending_writes_max) {
+      // Too many writes open at once: the oldest is hashed now, while
+      // perhaps still open.
+      const uint64_t pid = pending_writes_.front().pid;
+      const std::string path = pending_writes_.front().path;
+      finish_writes(pid, &path);
+    }
+    UniqueFd file(w.ino ? digest::open_regular(w.path, w.dev, w.ino) : -1);
+    pending_writes_.push_back(PendingWrite{w.pid, w.path, std::move(e), std::move(file)});
+    return;
+  }
+  auto& body = std::get<events::FileWrite>(e.body);
+  if (body.operation != "unlink") {
+    const std::string& now = body.new_path.empty() ? body.path : body.new_path;
+    digest::FileState st = digest::file_state(now, kHashMaxBytes);
+    if (st.type == "missing" && !body.new_path.empty()) st = digest::file_state(body.path, kHashMaxBytes);
+    body.file_type = st.type;
+    body.size = st.size;
+    body.sha256 = st.sha256;
+  }
+  emit(std::move(e));
+}
+
+// Hashes and emits the pending writes of `pid` (0: every process) to
+// `path` (null: every path): the file is closed, or its writer gone.
+void Pipeline::finish_writes(uint64_t pid, const std::string* path) {
+  for (std::size_t i = 0; i < pending_writes_.size();) {
+    PendingWrite& p = pending_writes_[i];
+    if ((pid && p.pid != pid) || (path && p.path != *path)) {
+      ++i;
+      continue;
+    }
+    events::Event e = std::move(p.event);
+    const UniqueFd file = std::move(p.file);
+    const std::string now_at = p.path;  // renamed since, perhaps
+    pending_writes_.erase(pending_writes_.begin() + static_cast<std::ptrdiff_t>(i));
+    auto& body = std::get<events::FileWrite>(e.body);
+    const digest::FileState st =
+        file ? digest::fd_state(file.get(), kHashMaxBytes) : digest::file_state(now_at, kHashMaxBytes);
+    body.file_type = st.type;
+    body.size = st.size;
+    body.sha256 = st.sha256;
+    emit(std::move(e));
+    if (path) return;  // one close ends one open
+  }
+}
+
+void Pipeline::observe(const capture::FileWrite& w) {
+  using Op = capture::FileWrite::Op;
+  std::string rule;
+  switch (w.op) {
+    case Op::open: {
+      const std::string writer = proc(w.pid).process.key;
+      const bool truncates = !w.created && (w.flags & O_TRUNC);
+      const bool watched_before = watched(w.path, w.created, &rule) != nullptr;
+      remember_write(w.path, writer, w.created, w.time_ns);
+      if (watched_before)
+        file_event(w, w.created ? "create" : truncates ? "truncate" : "write", rule, open_flags(w.flags), true);
+      return;
+    }
+    case Op::truncate:
+      remember_write(w.path, proc(w.pid).process.key, false, w.time_ns);
+      if (watched(w.path, false, &rule)) file_event(w, "truncate", rule, {}, false);
+      return;
+    case Op::chmod:
+      if (!(w.flags & 0111)) return;
+      // The content's writer stays the one named; a file only made
+      // executable in the build is named by its chmod.
+      if (!written_.count(w.path)) remember_write(w.path, proc(w.pid).process.key, false, w.time_ns);
+      if (watched(w.path, false, &rule)) file_event(w, "chmod_exec", rule, {octal(w.flags)}, false);
+      return;
+    case Op::unlink: {
+      const bool hit = watched(w.path, false, &rule) != nullptr;
+      written_.erase(w.path);
+      if (hit) file_event(w, "unlink", rule, {}, false);
+      return;
+    }
+    case Op::rename: {
+      // The file keeps its writer under its new name; a watched name on
+      // either side is reported.
+      const bool hit = watched(w.path, false, &rule) || watched(w.new_path, false, &rule);
+      if (auto it = written_.find(w.path); it != written_.end()) {
+        Written moved = std::move(it->second);
+        written_.erase(it);
+        written_[w.new_path] = std::move(moved);
+      }
+      for (auto& p : pending_writes_)
+        if (p.path == w.path) p.path = w.new_path;  // hashed where it is now
+      if (hit) file_event(w, "rename", rule, {}, false);
+      return;
+    }
+  }
 }
 
 }  // namespace bt::agent::enrich

@@ -15,7 +15,9 @@
 #include "agent/capture/observation.h"
 #include "agent/enrich/rules/digest.h"
 #include "agent/enrich/rules/secrets.h"
+#include "agent/enrich/rules/watch.h"
 #include "common/events/event.h"
+#include "common/unique_fd.h"
 
 namespace bt::agent::enrich {
 
@@ -29,6 +31,15 @@ struct Config {
   // 0: the agent (self_pid). Reading the runner's /proc files *is* secret
   // access: its environment and memory hold the job's tokens.
   uint64_t runner_pid = 0;
+  // The file watch list (agent/enrich/rules/watch) and the opt-in
+  // workspace globs, relative to the build's starting folder.
+  std::vector<watch::Rule> watch_rules;
+  std::vector<std::string> workspace_watch;
+  // Exec provenance: files written in the build remembered (by path) for
+  // `written_by`; beyond it writes are forgotten and counted (loss
+  // provenance_full). Watched writes waiting for their close to be hashed.
+  std::size_t provenance_max = 16384;
+  std::size_t pending_writes_max = 1024;
 };
 
 class Pipeline final : public capture::Sink {
@@ -68,6 +79,7 @@ class Pipeline final : public capture::Sink {
   void observe(const capture::Connect&);
   void observe(const capture::ProcessAccess&);
   void observe(const capture::Dns&);
+  void observe(const capture::FileWrite&);
 
   struct Proc {
     events::Process process;
@@ -106,6 +118,32 @@ class Pipeline final : public capture::Sink {
   };
   std::unordered_map<uint64_t, PipeEnds> pipes_;
   void stdio(const capture::Exec& x, const Proc& p, events::ProcessExec& e);
+
+  // file_write: watched writes wait for their close (or their writer's
+  // exit) to be hashed; files written in this build, by path, for
+  // process_exec's written_by.
+  struct PendingWrite {
+    uint64_t pid = 0;
+    std::string path;
+    events::Event event;
+    UniqueFd file;  // held from the report when the backend named the file (daemon): hashed even if renamed or gone
+  };
+  struct Written {
+    std::string writer;    // process key
+    bool created = false;  // created in this build (not a workspace file that existed before)
+  };
+  watch::Matcher watch_;
+  std::string workspace_;
+  std::vector<PendingWrite> pending_writes_;
+  std::unordered_map<std::string, Written> written_;
+  uint64_t provenance_lost_ = 0, provenance_lost_first_ns_ = 0, provenance_lost_last_ns_ = 0;
+  const watch::Rule* watched(const std::string& path, bool created_here, std::string* rule) const;
+  void remember_write(const std::string& path, const std::string& writer, bool created, uint64_t time_ns);
+  void file_event(const capture::FileWrite& w, std::string operation, const std::string& rule,
+                  std::vector<std::string> flags, bool wait_for_close);
+  void finish_writes(uint64_t pid, const std::string* path);  // pid 0: all
+  void finish_writes_of_path(const std::string& path);
+  std::string writer_of(const std::string& path) const;
 };
 
 // Where the rules beyond the built-in ones come from (the agent's
@@ -114,6 +152,8 @@ struct RuleSources {
   std::string secret_rules_file;   // empty: none
   std::string metadata_endpoints;  // comma-separated
   std::vector<std::string> extra_endpoints;
+  std::string watch_rules_file;  // extra file watch rules (docs/file-watch.md); empty: none
+  std::string workspace_watch;   // comma-separated workspace globs; empty: off
 };
 
 // The built-in secret rules plus those `sources` add. Errors name the file

@@ -66,6 +66,15 @@ constexpr Key kKeys[] = {
      "ones."},
     {"secrets.metadata_endpoints", "metadata-endpoints", &Config::metadata_endpoints, nullptr,
      "Extra cloud metadata endpoints (host names or IPs), comma-separated; `run --metadata-endpoint` adds more."},
+    {"watch.rules_file", "watch-rules", &Config::watch_rules_file, nullptr,
+     "File of extra file watch rules, one `<name> <pattern>` a line (docs/file-watch.md); added to the built-in ones. "
+     "A "
+     "build process creating, writing, renaming, unlinking or making executable a watched file is a `file_write` "
+     "event."},
+    {"watch.workspace", "watch-workspace", &Config::watch_workspace, nullptr,
+     "Opt-in workspace watch: comma-separated globs relative to the build's starting folder (`src/**,*.go`); a build "
+     "process changing a matching file that existed before the build began is a `file_write` event (rule "
+     "`workspace`). Empty: off."},
     {"daemon.runners", "runners", &Config::daemon_runners, nullptr,
      "Extra CI runner rules for `daemon` and `run --session`, comma-separated `ci:name[:argument[:cgroup-substring]]`: "
      "a process whose task name or program file name is `name`, with an argument that is `argument` or a path ending "

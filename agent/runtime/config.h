@@ -33,6 +33,8 @@ struct Config {
   std::string secret_rules_file;                              // extra secret rules (docs/secret-rules.md format)
   std::string metadata_endpoints;                             // extra metadata endpoints, comma-separated
   std::string daemon_runners;                                 // extra CI runner rules (agent/enrich/rules/runners.h)
+  std::string watch_rules_file;                               // extra file watch rules (docs/file-watch.md format)
+  std::string watch_workspace;                                // workspace watch globs, comma-separated; empty: off
   std::string daemon_socket = "/run/buildtrail/daemon.sock";  // `job begin|end` reach the daemon here
   uint64_t daemon_job_idle_s = 300;    // a begun job with no process left ends after this without `job end`
   std::string wrap_tree = "detached";  // run's process tree: detached or ptrace

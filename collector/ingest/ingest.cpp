@@ -327,6 +327,7 @@ store::EventRow event_row(const events::Event& e, uint32_t line, const store::Ev
                  [&](const events::Loss& b) {
                    for (const auto& c : b.counts) row.loss_total += c.second;
                  },
+                 [](const events::FileWrite&) {},  // the path stays in the signed batch
                  [](const std::monostate&) {},
              },
              e.body);

@@ -106,6 +106,13 @@ std::string summary(const events::Event& event) {
               out += " (" + format_clock_ms(b.first_ns) + " - " + format_clock_ms(b.last_ns) + ")";
             return out;
           },
+          [](const FileWrite& b) {
+            std::string out = b.operation + " " + b.path;
+            if (!b.new_path.empty()) out += " -> " + b.new_path;
+            out += " (" + b.rule + ")";
+            if (!b.sha256.empty()) out += " sha256:" + b.sha256.substr(0, 12);
+            return out;
+          },
           [](const std::monostate&) { return std::string(); },
       },
       event.body);

@@ -97,6 +97,17 @@ Event example_event(Kind kind) {
                  [](Loss& b) {
                    b = Loss{{{"spool_full", 5120}, {"ring_full", 3}}, kT0 - 2000000000ull, kT0 - 1000ull};
                  },
+                 [&](FileWrite& b) {
+                   e.process.exe = "/usr/bin/bash";
+                   b = FileWrite{"write",
+                                 "/var/lib/jenkins/workspace/payments-api/.github/workflows/release.yml",
+                                 "",
+                                 "ci-config",
+                                 {"wronly", "trunc"},
+                                 "regular",
+                                 1874,
+                                 "5e1f0c6a2b9d4e7f8a3c1b0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f"};
+                 },
                  [](std::monostate&) {},  // a Kind value outside kKinds: make_body gives no body
              },
              e.body);

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -449,8 +450,9 @@ TEST_CASE("daemon: refuses clearly without BTF or root; drops capabilities; deta
   Daemon daemon(root, "");
   REQUIRE(daemon.started());
   const std::set<std::string> ours = sensor_programs(daemon.pid);
-  // fork, exec, exit, cgroup rmdir and one program per system call of interest (11)
-  CHECK(ours.size() == 15);
+  // fork, exec, exit, cgroup rmdir and one program per system call of interest (11, and 9 that
+  // change files: rename*, unlink*, chmod, fchmod, fchmodat, truncate)
+  CHECK(ours.size() == 24);
   CHECK(daemon.logged("system calls by per-call tracepoints"));
   const std::string status = slurp("/proc/" + std::to_string(daemon.pid) + "/status");
   const auto cap = status.find("CapEff:");
@@ -1147,4 +1149,84 @@ TEST_CASE("daemon: a metadata endpoint given by name is found by the name the bu
   CHECK(s->dest_port == static_cast<uint64_t>(imds.port));
   CHECK(s->dest_name == "imds.build.test");
   CHECK(s->endpoint == "IMDS.build.test");
+}
+
+TEST_CASE("daemon: file writes on the watch list, hashed at close; FIFOs not opened; written_by on an exec") {
+  const std::string root = testing::make_temp_dir("daemon-files");
+  const std::string ws = root + "/ws";
+  REQUIRE(testing::run_command("mkdir -p " + ws + " && echo 'export A=1' > " + root + "/.bashrc && mkfifo " + root +
+                               "/.profile && echo 'int x;' > " + ws + "/src.c")
+              .exit_code == 0);
+  Daemon daemon(root, "--watch-workspace '*.c'");
+  REQUIRE(daemon.started());
+  const std::string script = "cd " + ws +
+                             " && mkdir -p .github/workflows && printf 'on: push\\n' > .github/workflows/ci.yml"
+                             " && echo 'alias ls=rm' >> " +
+                             root +
+                             "/.bashrc && echo 'int y;' > src.c && echo 'int z;' > new.c && echo 'int w;' > new.c"
+                             " && cp /bin/true payload.tmp && mv payload.tmp payload && chmod +x payload && ./payload"
+                             " && exec 3<>" +
+                             root +
+                             "/.profile && exec 3>&- && echo x > .github/workflows/tmp.yml"
+                             " && mv .github/workflows/tmp.yml .github/workflows/old.yml"
+                             " && rm .github/workflows/old.yml && /bin/true FILES-DONE";
+  // The workspace is the folder the build starts in: the runner's here.
+  const std::string test_cwd = std::filesystem::current_path();
+  std::filesystem::current_path(ws);
+  FakeRunner jenkins(root, "java", "jenkins", script);
+  std::filesystem::current_path(test_cwd);
+  jenkins.start(daemon);
+  CHECK(jenkins.wait() == 0);
+  CHECK(daemon.stop() == 0);
+  const auto evs = read_events(daemon.events);
+  REQUIRE(has_argv(evs, "FILES-DONE"));
+  // In the order they happened (a write is reported once its writer
+  // exited, with the time of its open).
+  std::vector<std::pair<uint64_t, std::string>> timed;
+  std::string ci_sha, bashrc_type, fifo_type, fifo_sha = "unset";
+  for (const auto& e : evs) {
+    const auto* w = std::get_if<events::FileWrite>(&e.body);
+    if (!w) continue;
+    timed.emplace_back(
+        e.time_ns, w->operation + " " + w->path + (w->new_path.empty() ? "" : " -> " + w->new_path) + " " + w->rule);
+    if (w->path == ws + "/.github/workflows/ci.yml" && w->operation == "create") ci_sha = w->sha256;
+    if (w->path == root + "/.bashrc") bashrc_type = w->file_type;
+    if (w->path == root + "/.profile") {
+      fifo_type = w->file_type;
+      fifo_sha = w->sha256;
+    }
+  }
+  std::stable_sort(timed.begin(), timed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> seen;
+  std::string listed;
+  for (const auto& [t, line] : timed) {
+    seen.push_back(line);
+    listed += line + "\n";
+  }
+  INFO(listed);
+  INFO(slurp(daemon.log));
+  CHECK(seen == std::vector<std::string>{
+                    "create " + ws + "/.github/workflows/ci.yml ci-config",
+                    "write " + root + "/.bashrc shell-rc",
+                    "truncate " + ws + "/src.c workspace",  // existed before the build; new.c is the build's own
+                    "write " + root + "/.profile shell-rc",
+                    "create " + ws + "/.github/workflows/tmp.yml ci-config",
+                    "rename " + ws + "/.github/workflows/tmp.yml -> " + ws + "/.github/workflows/old.yml ci-config",
+                    "unlink " + ws + "/.github/workflows/old.yml ci-config",
+                });
+  // printf 'on: push\n' | sha256sum
+  CHECK(ci_sha == "b602f7ad4316adfd9f3e5ca998773702a5db1a1f1599a14516f40101665fb6d2");
+  CHECK(bashrc_type == "regular");
+  CHECK(fifo_type == "fifo");
+  CHECK(fifo_sha.empty());
+  // The payload's exec names the cp that wrote it.
+  std::string cp_key, written_by;
+  for (const auto& e : evs)
+    if (const auto* x = std::get_if<events::ProcessExec>(&e.body)) {
+      if (!x->argv.empty() && x->argv[0] == "cp") cp_key = e.process.key;
+      if (e.process.exe == ws + "/payload") written_by = x->written_by;
+      if (!x->argv.empty() && x->argv[0] == "/bin/true") CHECK(x->written_by.empty());
+    }
+  CHECK_FALSE(cp_key.empty());
+  CHECK(written_by == cp_key);
 }

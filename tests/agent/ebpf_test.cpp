@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cstring>
 
@@ -13,6 +14,7 @@
 #include "agent/capture/ebpf/record.h"
 #include "agent/capture/stdio.h"
 #include "agent/enrich/rules/secrets.h"
+#include "agent/enrich/rules/watch.h"
 
 using namespace bt::agent;
 
@@ -314,4 +316,77 @@ TEST_CASE("decode: an exec's standard descriptors, told apart as the wrap backen
   CHECK(capture::stdio_kind(S_IFCHR, 1, 5) == "other");
   CHECK(capture::stdio_kind(0600, 0, 0) == "other");
   CHECK(capture::stdio_kind(S_IFDIR | 0755, 0, 0) == "file");
+}
+
+TEST_CASE("decode: file records -- a write-open, a rename by relative names, and malformed ones") {
+  const ebpf::Clock clock;
+  bt_file f{};
+  f.h.kind = BT_FILE;
+  f.h.tgid = 77;
+  f.op = BT_FOP_OPEN;
+  f.created = 1;
+  f.flags = 01101;
+  f.dev = (8u << 20) | 3;
+  f.ino = 99;
+  std::string tail = std::string("/w/.bashrc") + '\0';
+  f.path_len = static_cast<uint16_t>(tail.size());
+  f.h.size = static_cast<uint32_t>(sizeof(f) + tail.size());
+  auto r = ebpf::decode(bytes_of(f, tail), clock);
+  REQUIRE(r);
+  const auto& open = std::get<capture::FileWrite>(std::get<ebpf::Observed>(*r).what);
+  CHECK(open.op == capture::FileWrite::Op::open);
+  CHECK(open.path == "/w/.bashrc");
+  CHECK(open.created);
+  CHECK(open.pid == 77);
+  CHECK(open.dev == makedev(8, 3));
+  CHECK(open.ino == 99);
+
+  // rename("tmp", "../x/new\nname") in /w/a: resolved against the folders the kernel sent.
+  f = bt_file{};
+  f.h.kind = BT_FILE;
+  f.op = BT_FOP_RENAME;
+  const std::string parts[] = {"tmp", "/w/a", "../x/new\nname", "/w/a"};
+  tail.clear();
+  for (const auto& p : parts) tail += p + '\0';
+  f.path_len = 4;
+  f.dir_len = 5;
+  f.path2_len = 14;
+  f.dir2_len = 5;
+  f.h.size = static_cast<uint32_t>(sizeof(f) + tail.size());
+  r = ebpf::decode(bytes_of(f, tail), clock);
+  REQUIRE(r);
+  const auto& mv = std::get<capture::FileWrite>(std::get<ebpf::Observed>(*r).what);
+  CHECK(mv.path == "/w/a/tmp");
+  CHECK(mv.new_path == "/w/x/new\nname");
+
+  // A length beyond the record, a relative name without its folder, an unknown op.
+  f.dir2_len = 200;
+  CHECK_FALSE(ebpf::decode(bytes_of(f, tail), clock));
+  f.dir2_len = 0;
+  f.path2_len = 14;
+  f.h.size = static_cast<uint32_t>(sizeof(f) + 4 + 5 + 14);
+  CHECK_FALSE(ebpf::decode(bytes_of(f, tail.substr(0, 4 + 5 + 14)), clock));
+  f.h.size = static_cast<uint32_t>(sizeof(f) + tail.size());
+  f.op = 99;
+  CHECK_FALSE(ebpf::decode(bytes_of(f, tail), clock));
+}
+
+TEST_CASE("watch filter: the kernel's superset passes every watched path and few others") {
+  const auto f = ebpf::compile_watch_filter(watch::patterns(watch::default_rules(), {"src/**", "*.go"}));
+  CHECK_FALSE(f.any);
+  CHECK(f.globs.size() <= BT_GLOBS_MAX);
+  watch::Matcher m(watch::default_rules(), {"src/**", "*.go"});
+  for (const char* p : {"/w/.github/workflows/ci.yml", "/home/u/.bashrc", "/home/u/.zsh_history", "/etc/cron.d/x",
+                        "/etc/systemd/system/a/b.service", "/w/.buildkite/hooks/pre-command",
+                        "/usr/lib/python3/site-packages/x.pth", "/root/.ssh/authorized_keys", "/etc/ld.so.preload",
+                        "/var/lib/jenkins/config.xml", "/w/src/a/b/c.c", "/w/main.go", "/etc/buildtrail/agent.toml"}) {
+    CAPTURE(p);
+    CHECK((m.match(p) != nullptr || std::string(p).find("/w/") == 0));
+    CHECK(ebpf::watch_passes(f, p));
+  }
+  // A build tree's ordinary output stays in the kernel.
+  for (const char* p : {"/tmp/storm/d1/f1.txt", "/w/build/obj/main.o", "/w/target/report.xml", "/w/lib/x.pth"}) {
+    CAPTURE(p);
+    CHECK_FALSE(ebpf::watch_passes(f, p));
+  }
 }

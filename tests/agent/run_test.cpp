@@ -572,3 +572,40 @@ TEST_CASE("stdio at exec: a payload piped into a shell and a shell on a TCP sock
   REQUIRE(r.exit_code == 0);
   check_stdio_events(read_events(out), peer.port);
 }
+
+TEST_CASE("file writes and exec provenance end to end: watched writes hashed, written_by on a dropped payload") {
+  const std::string root = testing::make_temp_dir("run-files");
+  const std::string ws = root + "/ws";
+  REQUIRE(testing::run_command("mkdir -p " + ws + "/src && echo 'int x;' > " + ws + "/src/main.c").exit_code == 0);
+  const std::string out = root + "/events.jsonl";
+  const std::string script =
+      "mkdir -p .github/workflows && printf 'on: push\\n' > .github/workflows/ci.yml"
+      " && echo 'int y;' > src/main.c && echo 'int z;' > src/new.c"
+      " && cp /bin/true payload.tmp && mv payload.tmp payload && chmod +x payload && ./payload"
+      " && printf 'echo hi\\n' > drop.sh && sh drop.sh >/dev/null";
+  const auto r = testing::run_command("cd " + ws + " && " + agent_bin() + " run --state-dir " + root +
+                                      "/state --watch-workspace 'src/**' --events-out " + out + " -- /bin/bash -c \"" +
+                                      script + "\"");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto evs = read_events(out);
+  std::vector<std::string> seen;
+  std::string ci_sha;
+  for (const auto* w : bodies<events::FileWrite>(evs)) {
+    seen.push_back(w->operation + " " + w->path.substr(ws.size() + 1) + " " + w->rule);
+    if (w->rule == "ci-config") ci_sha = w->sha256;
+  }
+  CHECK(seen == std::vector<std::string>{"create .github/workflows/ci.yml ci-config", "truncate src/main.c workspace"});
+  CHECK(ci_sha == "b602f7ad4316adfd9f3e5ca998773702a5db1a1f1599a14516f40101665fb6d2");  // printf 'on: push\n'
+  std::string cp_key, payload_by, shell_key, script_by;
+  for (const auto& e : evs)
+    if (const auto* x = std::get_if<events::ProcessExec>(&e.body)) {
+      if (!x->argv.empty() && x->argv[0] == "cp") cp_key = e.process.key;
+      if (e.process.exe == ws + "/payload") payload_by = x->written_by;
+      if (x->argv == std::vector<std::string>{"sh", "drop.sh"}) script_by = x->written_by;
+      if (!x->argv.empty() && x->argv[0] == "/bin/bash") shell_key = e.process.key;
+    }
+  CHECK_FALSE(cp_key.empty());
+  CHECK(payload_by == cp_key);
+  CHECK(script_by == shell_key);  // the shell's own redirection wrote it
+}

@@ -1,6 +1,7 @@
 // Fuzzes the decoder of the eBPF sensor's ring-buffer records
 // (agent/capture/ebpf/decode.h): the kernel writes them, but their strings
-// (argv, environment, paths, DNS payloads) are what a build chose.
+// (argv, environment, paths, DNS payloads, the names of file writes) are
+// what a build chose.
 // Invariants: never crashes, reads nothing outside the input, and a decoded
 // observation's strings fit in it (a DNS answer's names are bounded by the
 // decoder's own limits instead: compression may repeat bytes); an exec's
@@ -39,6 +40,9 @@ std::size_t strings_of(const capture::Observation& o) {
                         [](const capture::Connect&) -> std::size_t { return 0; },
                         [](const capture::Dns&) -> std::size_t { return 0; },
                         [](const capture::ProcessAccess&) -> std::size_t { return 0; },
+                        // A relative name is joined to its folder: at most both
+                        // plus a '/', and each came with its NUL.
+                        [](const capture::FileWrite& w) -> std::size_t { return w.path.size() + w.new_path.size(); },
                     },
                     o);
 }

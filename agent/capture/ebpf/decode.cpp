@@ -2,12 +2,14 @@
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstring>
 
 #include "agent/capture/dns/dns.h"
 #include "agent/capture/ebpf/record.h"
+#include "agent/capture/proc/procfs.h"
 #include "agent/capture/stdio.h"
 #include "common/clock.h"
 
@@ -88,6 +90,10 @@ Result<Record> decode_exec(std::span<const uint8_t> bytes, const Context& c) {
   e.uid = x.uid;
   e.start_ns = c.clock.start_ns(c.h.start_ns);
   for (std::size_t i = 0; i < e.stdio.size(); ++i) e.stdio[i] = stdio_of(x.stdio[i]);
+  if (x.writer_tgid) {
+    e.writer_pid = x.writer_tgid;
+    e.writer_start_ns = c.clock.start_ns(x.writer_start_ns);
+  }
   Observed o = c.observed(std::move(e));
   o.where.joined = (c.h.flags & BT_F_JOINED) != 0;
   return Record{std::move(o)};
@@ -163,6 +169,63 @@ Result<Record> decode_process_access(std::span<const uint8_t> bytes, const Conte
                                                   (c.h.flags & BT_F_PTRACE) ? "ptrace_attach" : "process_vm_readv"})};
 }
 
+// A name as the caller gave it, made absolute against the folder the
+// kernel resolved it in when it was relative; "" when that is unknown.
+std::string absolute(std::string name, const std::string& dir) {
+  if (name.empty() || name[0] == '/') return name;
+  if (dir.empty() || dir[0] != '/') return {};
+  return procfs::join_path(dir, name);
+}
+
+Result<Record> decode_file(std::span<const uint8_t> bytes, const Context& c) {
+  using Op = capture::FileWrite::Op;
+  bt_file f;
+  if (!read_fixed(bytes, &f)) return malformed("short file record");
+  std::string path, dir, path2, dir2;
+  std::size_t at = sizeof(f);
+  for (auto [len, out] : {std::pair<uint16_t, std::string*>{f.path_len, &path},
+                          {f.dir_len, &dir},
+                          {f.path2_len, &path2},
+                          {f.dir2_len, &dir2}}) {
+    if (!read_string(bytes, at, len, out)) return malformed("file path beyond the record");
+    at += len;
+  }
+  capture::FileWrite w;
+  w.time_ns = c.time_ns();
+  w.pid = c.pid();
+  w.flags = f.flags;
+  switch (f.op) {
+    case BT_FOP_OPEN:
+      w.op = Op::open;
+      w.created = f.created != 0;
+      // The kernel's dev_t (major << 20 | minor) as user space's.
+      w.dev = makedev(static_cast<unsigned>(f.dev >> 20), static_cast<unsigned>(f.dev & 0xfffff));
+      w.ino = f.ino;
+      break;
+    case BT_FOP_RENAME:
+      w.op = Op::rename;
+      break;
+    case BT_FOP_UNLINK:
+      w.op = Op::unlink;
+      break;
+    case BT_FOP_CHMOD:
+      w.op = Op::chmod;
+      break;
+    case BT_FOP_TRUNCATE:
+      w.op = Op::truncate;
+      break;
+    default:
+      return malformed("unknown file operation " + std::to_string(f.op));
+  }
+  w.path = absolute(std::move(path), dir);
+  if (w.path.empty()) return malformed("file path missing or not resolvable");
+  if (w.op == Op::rename) {
+    w.new_path = absolute(std::move(path2), dir2);
+    if (w.new_path.empty()) return malformed("rename target missing or not resolvable");
+  }
+  return Record{c.observed(std::move(w))};
+}
+
 }  // namespace
 
 Clock::Clock() {
@@ -208,6 +271,8 @@ Result<Record> decode(std::span<const uint8_t> bytes, const Clock& clock) {
       return decode_process_access(bytes, c);
     case BT_PROC_OPEN:
       return decode_proc_open(bytes, c);
+    case BT_FILE:
+      return decode_file(bytes, c);
     case BT_RUNNER:
       return Record{RunnerExec{h.tgid, (h.flags & BT_F_RUNNER_CONFIRMED) != 0}};
     default:

@@ -71,4 +71,80 @@ bool filter_passes(const OpenFilter& f, const std::string& parent_in, const std:
   return false;
 }
 
+namespace {
+
+std::vector<std::string> components(const std::string& pattern) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= pattern.size()) {
+    const std::size_t slash = std::min(pattern.find('/', pos), pattern.size());
+    if (slash > pos) out.push_back(pattern.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+WatchFilter compile_watch_filter(const std::vector<std::string>& patterns) {
+  WatchFilter f;
+  for (const auto& pattern : patterns) {
+    const std::vector<std::string> parts = components(pattern);
+    if (parts.empty()) continue;
+    const std::string& base = parts.back();
+    if (!has_glob(base)) {
+      f.names.push_back(fit(base, BT_NAME_MAX));
+      continue;
+    }
+    if (base != "**") {
+      const std::string parent = parts.size() > 1 && !has_glob(parts[parts.size() - 2]) ? parts[parts.size() - 2] : "";
+      GlobEntry g = glob_entry(parent, base);
+      if (!g.prefix.empty() || !g.suffix.empty()) {
+        if (f.globs.size() < BT_GLOBS_MAX) {
+          f.globs.push_back(std::move(g));
+          continue;
+        }
+        f.any = true;  // too many globs to check in the kernel
+        continue;
+      }
+    }
+    // A basename any name may match: the nearest literal folder above it
+    // decides, within the levels between them (any, past a "**").
+    std::size_t levels = 0;
+    bool unbounded = false, found = false;
+    for (std::size_t i = parts.size(); i-- > 0;) {
+      if (i + 1 < parts.size() && !has_glob(parts[i])) {
+        f.dirs.push_back({fit(parts[i], BT_NAME_MAX),
+                          static_cast<uint8_t>(unbounded || levels > BT_WATCH_DEPTH ? BT_WATCH_DEPTH : levels)});
+        found = true;
+        break;
+      }
+      if (parts[i] == "**") unbounded = true;
+      ++levels;
+    }
+    if (!found) f.any = true;
+  }
+  return f;
+}
+
+bool watch_passes(const WatchFilter& f, const std::string& path) {
+  if (f.any) return true;
+  const std::vector<std::string> parts = components(path);
+  if (parts.empty()) return false;
+  const std::string name = fit(parts.back(), BT_NAME_MAX);
+  for (const auto& n : f.names)
+    if (n == name) return true;
+  const std::string parent = parts.size() > 1 ? fit(parts[parts.size() - 2], BT_PARENT_MAX) : "";
+  for (const auto& g : f.globs)
+    if (name.size() >= g.prefix.size() + g.suffix.size() && name.starts_with(g.prefix) && name.ends_with(g.suffix) &&
+        (g.parent.empty() || g.parent == parent))
+      return true;
+  for (std::size_t level = 1; level <= BT_WATCH_DEPTH && level < parts.size(); ++level) {
+    const std::string dir = fit(parts[parts.size() - 1 - level], BT_NAME_MAX);
+    for (const auto& d : f.dirs)
+      if (d.name == dir && level <= d.deepest) return true;
+  }
+  return false;
+}
+
 }  // namespace bt::agent::ebpf

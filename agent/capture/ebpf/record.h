@@ -32,6 +32,7 @@ enum bt_kind {
   BT_PROC_ACCESS = 7,
   BT_RUNNER = 8,     /* an untracked process exec'd a program named like a CI runner */
   BT_PROC_OPEN = 16, /* another process's /proc/<pid>/{environ,mem,maps} opened, with facts about it */
+  BT_FILE = 17,      /* a tracked process changed a file (bt_file) */
 };
 
 enum bt_flags {
@@ -45,13 +46,22 @@ enum bt_flags {
   BT_F_TARGET_RUNNER = 128,   /* proc_open: the target is a runner the kernel tracks (`runners`) */
 };
 
-/* Loss counters (a per-CPU array indexed by these). */
+/* bt_file.op */
+enum bt_file_op {
+  BT_FOP_OPEN = 1,     /* a write-open that passed the watch filter (path, flags, created, fd) */
+  BT_FOP_RENAME = 3,   /* path, dir; path2, dir2 */
+  BT_FOP_UNLINK = 4,   /* path, dir */
+  BT_FOP_CHMOD = 5,    /* path, dir (or the fd's path); flags: the mode, with an execute bit */
+  BT_FOP_TRUNCATE = 6, /* path, dir */
+};
+#define BT_WATCH_DEPTH 8 /* ancestors the watch filter looks at for rules ending in "**" */
 enum bt_loss {
-  BT_LOSS_RING_FULL = 0,    /* the ring buffer had no room for a record */
-  BT_LOSS_TRACKED_FULL = 1, /* the tracked-process map was full: a process went untracked */
-  BT_LOSS_READ_FAILED = 2,  /* a record could not be read from the kernel (argv, path) */
-  BT_LOSS_CONTENDED = 3,    /* a preempting program reused the CPU's scratch area */
-  BT_LOSS_MAX = 4,
+  BT_LOSS_RING_FULL = 0,       /* the ring buffer had no room for a record */
+  BT_LOSS_TRACKED_FULL = 1,    /* the tracked-process map was full: a process went untracked */
+  BT_LOSS_READ_FAILED = 2,     /* a record could not be read from the kernel (argv, path) */
+  BT_LOSS_CONTENDED = 3,       /* a preempting program reused the CPU's scratch area */
+  BT_LOSS_PROVENANCE_FULL = 4, /* the written-files map was full: a write is not remembered for provenance */
+  BT_LOSS_MAX = 5,
 };
 
 struct bt_header {
@@ -92,6 +102,9 @@ struct bt_exec {
   __u16 exe_len;  /* including the NUL */
   __u16 cwd_len;
   __u32 pad;
+  __u32 writer_tgid; /* the build process that last opened the executable for writing; 0: none */
+  __u32 pad2;
+  __u64 writer_start_ns;
   struct bt_stdio stdio[3]; /* descriptors 0, 1, 2 after the exec */
   /* then: exe, cwd, argv, env */
 };
@@ -153,6 +166,34 @@ struct bt_proc_open {
   __u16 pad;
   __u32 pad2;
   /* then: path, target exe */
+};
+
+struct bt_file {
+  struct bt_header h;
+  __u16 op;      /* bt_file_op */
+  __u16 created; /* open: the call created the file (FMODE_CREATED) */
+  __u32 flags;   /* open: the O_* flags; chmod: the mode */
+  __u64 dev;     /* open: the file's device (kernel encoding) and inode */
+  __u64 ino;
+  __s32 fd; /* open: the new descriptor */
+  /* Lengths with the NUL, 0 when absent: a name as the caller gave it, and
+   * the folder a relative one is resolved against (cwd or dirfd). */
+  __u16 path_len, dir_len, path2_len, dir2_len;
+  __u32 pad;
+  /* then: path, dir, path2, dir2 */
+};
+
+/* Exec provenance: a file a build process opened for writing, by device
+ * and inode -> its last writer and the build. */
+struct bt_file_key {
+  __u64 dev;
+  __u64 ino;
+};
+struct bt_writer {
+  __u32 tgid;
+  __u32 root_tgid;
+  __u64 start_ns;
+  __u64 root_start_ns;
 };
 
 /* The secret-file filter: user space compiles the secret rules into these.
@@ -220,14 +261,16 @@ BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, root_start_ns) == 24);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, start_ns) == 32);
 BT_ASSERT_LAYOUT(sizeof(struct bt_fork) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_fork, parent_tgid) == 40);
-BT_ASSERT_LAYOUT(sizeof(struct bt_exec) == 64 + 3 * 40);
+BT_ASSERT_LAYOUT(sizeof(struct bt_exec) == 80 + 3 * 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, writer_tgid) == 64);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, writer_start_ns) == 72);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, ppid) == 40);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, uid) == 44);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, argv_len) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, env_len) == 52);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, exe_len) == 56);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, cwd_len) == 58);
-BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, stdio) == 64);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, stdio) == 80);
 BT_ASSERT_LAYOUT(sizeof(struct bt_stdio) == 40);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, ino) == 8);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, family) == 16);
@@ -258,6 +301,15 @@ BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, path_len) == 44);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, target_start_ns) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, target_comm) == 56);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, exe_len) == 72);
+BT_ASSERT_LAYOUT(sizeof(struct bt_file) == 80);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_file, op) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_file, flags) == 44);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_file, dev) == 48);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_file, ino) == 56);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_file, fd) == 64);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_file, path_len) == 68);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_file, dir2_len) == 74);
+BT_ASSERT_LAYOUT(sizeof(struct bt_writer) == 24);
 BT_ASSERT_LAYOUT(sizeof(struct bt_name_key) == BT_PARENT_MAX + BT_NAME_MAX);
 BT_ASSERT_LAYOUT(sizeof(struct bt_glob) == BT_PARENT_MAX + 2 * BT_GLOB_PART + 8);
 BT_ASSERT_LAYOUT(sizeof(struct bt_tracked) == 32);

@@ -134,6 +134,45 @@ struct {
   __type(value, struct bt_build_key);
 } build_cgroups SEC(".maps");
 
+/* ---- file writes: the watch filter and provenance ----
+ * The watch filter (user space compiles the watch rules into it, see
+ * agent/capture/ebpf/filter.h) passes a write-open when its basename is in
+ * watch_names, has a glob's literal ends (watch_globs), or one of its
+ * BT_WATCH_DEPTH nearest ancestors is in watch_dirs within the depth its
+ * value allows. */
+const volatile bool watch_any = false; /* a watch rule can match any path: no filtering */
+const volatile __u32 n_watch_globs = 0;
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, char[BT_NAME_MAX]);
+  __type(value, __u8);
+} watch_names SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, BT_GLOBS_MAX);
+  __type(key, __u32);
+  __type(value, struct bt_glob);
+} watch_globs SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, char[BT_NAME_MAX]);
+  __type(value, __u8); /* the deepest level below it a match may be */
+} watch_dirs SEC(".maps");
+
+/* Every file a build process opened for writing -> its last writer, looked
+ * up at exec (written_by); a build's entries go when its first process
+ * exits. A full map loses writes, counted (BT_LOSS_PROVENANCE_FULL). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct bt_file_key);
+  __type(value, struct bt_writer);
+} written SEC(".maps");
+
 /* Per-CPU scratch for records too big for the stack. A plain array indexed
  * by CPU: per-CPU map values are limited to 32 KiB. */
 #define BT_REC_MAX 36864
@@ -279,6 +318,22 @@ int BPF_PROG(bt_fork, struct task_struct* parent, struct task_struct* child) {
   return 0;
 }
 
+/* The build whose first process exits: its entries of `written` go. */
+struct forget_ctx {
+  __u32 root_tgid;
+  __u64 root_start_ns;
+};
+static long forget_one(struct bpf_map* map, const void* key, void* value, void* ctx) {
+  const struct bt_writer* w = value;
+  const struct forget_ctx* f = ctx;
+  if (w->root_tgid == f->root_tgid && w->root_start_ns == f->root_start_ns) bpf_map_delete_elem(map, key);
+  return 0;
+}
+static __always_inline void forget_written(__u32 root_tgid, __u64 root_start_ns) {
+  struct forget_ctx f = {.root_tgid = root_tgid, .root_start_ns = root_start_ns};
+  bpf_for_each_map_elem(&written, forget_one, &f, 0);
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(bt_exit, struct task_struct* p) {
   /* Once per process: when its last thread exits (signal->live hit 0). */
@@ -294,6 +349,7 @@ int BPF_PROG(bt_exit, struct task_struct* p) {
     r->pad = 0;
     bpf_ringbuf_submit(r, wakeup());
   }
+  if (t->root_tgid == tgid) forget_written(t->root_tgid, t->root_start_ns);
   bpf_map_delete_elem(&tracked, &tgid);
   return 0;
 }
@@ -685,6 +741,16 @@ int BPF_PROG(bt_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
 
   fill_header(&r->h, BT_EXEC, off, tgid, t, task_start_ns(p));
   r->h.flags = flags;
+  r->writer_tgid = 0;
+  r->pad2 = 0;
+  r->writer_start_ns = 0;
+  struct inode* exe_inode = BPF_CORE_READ(bprm, file, f_inode);
+  struct bt_file_key exe_key = {.dev = BPF_CORE_READ(exe_inode, i_sb, s_dev), .ino = BPF_CORE_READ(exe_inode, i_ino)};
+  struct bt_writer* writer = bpf_map_lookup_elem(&written, &exe_key);
+  if (writer && writer->root_tgid == t->root_tgid && writer->root_start_ns == t->root_start_ns) {
+    r->writer_tgid = writer->tgid;
+    r->writer_start_ns = writer->start_ns;
+  }
   r->ppid = BPF_CORE_READ(p, real_parent, tgid);
   r->uid = BPF_CORE_READ(p, cred, uid.val);
   r->argv_len = argv_len;
@@ -982,11 +1048,20 @@ static __always_inline void proc_access(struct task_struct* task, __u32 tgid, st
 #define NR_openat 257
 #define NR_process_vm_readv 310
 #define NR_openat2 437
+#define NR_truncate 76
+#define NR_rename 82
+#define NR_unlink 87
+#define NR_chmod 90
+#define NR_fchmod 91
+#define NR_unlinkat 263
+#define NR_renameat 264
+#define NR_fchmodat 268
+#define NR_renameat2 316
 #define PTRACE_ATTACH 16
 #define PTRACE_SEIZE 0x4206
 
 /* What the sensor wants of a system call, by number; one list. */
-enum call { CALL_NONE, CALL_OPEN, CALL_CONNECT, CALL_RECEIVE, CALL_PTRACE, CALL_VM_READ };
+enum call { CALL_NONE, CALL_OPEN, CALL_CONNECT, CALL_RECEIVE, CALL_PTRACE, CALL_VM_READ, CALL_FILE };
 
 static __always_inline enum call call_of(long nr) {
   switch (nr) {
@@ -1006,9 +1081,233 @@ static __always_inline enum call call_of(long nr) {
       return CALL_PTRACE;
     case NR_process_vm_readv:
       return CALL_VM_READ;
+    case NR_truncate:
+    case NR_rename:
+    case NR_unlink:
+    case NR_chmod:
+    case NR_fchmod:
+    case NR_unlinkat:
+    case NR_renameat:
+    case NR_fchmodat:
+    case NR_renameat2:
+      return CALL_FILE;
     default:
       return CALL_NONE;
   }
+}
+
+/* ---- file writes ---- */
+
+#define FMODE_CREATED 0x100000
+#define O_WRONLY_CREAT_TRUNC 01101
+#define AT_FDCWD -100
+#define AT_REMOVEDIR 0x200
+
+/* Reads dentry `d`'s name into `name` (zero-padded: a map key). */
+static __always_inline long dentry_name(struct dentry* d, char* name) {
+  __builtin_memset(name, 0, BT_NAME_MAX);
+  return bpf_probe_read_kernel_str(name, BT_NAME_MAX, BPF_CORE_READ(d, d_name.name));
+}
+
+/* The watch filter (a superset: user space matches exactly). */
+static __always_inline bool filter_watch(struct dentry* d) {
+  if (watch_any) return true;
+  char name[BT_NAME_MAX];
+  long n = dentry_name(d, name);
+  if (n <= 1) return false;
+  if (bpf_map_lookup_elem(&watch_names, name)) return true;
+  __u32 len = (n - 1) & (BT_NAME_MAX - 1);
+  for (__u32 i = 0; i < BT_GLOBS_MAX; i++) {
+    if (i >= n_watch_globs) break;
+    __u32 slot = i;
+    struct bt_glob* g = bpf_map_lookup_elem(&watch_globs, &slot);
+    if (!g || !glob_ends_match(g, name, len)) continue;
+    if (g->parent[0] == 0) return true;
+    char parent[BT_PARENT_MAX] = {};
+    bpf_probe_read_kernel_str(parent, sizeof(parent), BPF_CORE_READ(d, d_parent, d_name.name));
+    if (same_parent(parent, g->parent)) return true;
+  }
+  struct dentry* at = d;
+  for (__u32 level = 1; level <= BT_WATCH_DEPTH; level++) {
+    struct dentry* up = BPF_CORE_READ(at, d_parent);
+    if (!up || up == at) break;
+    at = up;
+    if (dentry_name(at, name) <= 1) break;
+    __u8* deepest = bpf_map_lookup_elem(&watch_dirs, name);
+    if (deepest && level <= *deepest) return true;
+  }
+  return false;
+}
+
+/* The open's flags from the saved registers (openat2: from its open_how). */
+static __always_inline __u32 open_flags(struct pt_regs* regs, long nr) {
+  if (nr == NR_creat) return O_WRONLY_CREAT_TRUNC;
+  if (nr == NR_open) return PT_REGS_PARM2_CORE_SYSCALL(regs);
+  if (nr == NR_openat) return PT_REGS_PARM3_CORE_SYSCALL(regs);
+  __u64 flags = 0;
+  bpf_probe_read_user(&flags, sizeof(flags), (void*)PT_REGS_PARM3_CORE_SYSCALL(regs));
+  return flags;
+}
+
+/* A tracked process opened `fd` for writing: remembered for provenance;
+ * reported when it passes the watch filter. Closes are not hooked: user
+ * space holds the file open from the report on and hashes it when the
+ * writer exits (a shell's redirection closes its descriptor before the
+ * first write, after a dup2, so a close says little). */
+static __always_inline void on_write_open(struct task_struct* task, __u32 tgid, struct bt_tracked* t,
+                                          struct pt_regs* regs, long nr, long fd) {
+  struct file* file = fd_file(task, fd);
+  if (!file) return;
+  __u32 fmode = BPF_CORE_READ(file, f_mode);
+  if (!(fmode & FMODE_WRITE)) return;
+  struct inode* inode = BPF_CORE_READ(file, f_inode);
+  struct bt_file_key key = {.dev = BPF_CORE_READ(inode, i_sb, s_dev), .ino = BPF_CORE_READ(inode, i_ino)};
+  if (t->root_tgid) {
+    struct bt_writer w = {
+        .tgid = tgid, .root_tgid = t->root_tgid, .start_ns = task_start_ns(task), .root_start_ns = t->root_start_ns};
+    if (bpf_map_update_elem(&written, &key, &w, BPF_ANY)) count_loss(BT_LOSS_PROVENANCE_FULL);
+  }
+  struct path path;
+  if (bpf_probe_read_kernel(&path, sizeof(path), &file->f_path)) return;
+  if (!filter_watch(path.dentry)) return;
+  __u64 me;
+  struct scratch* s = claim_scratch(&me);
+  if (!s) return;
+  struct bt_file* r = (struct bt_file*)s->rec;
+  __u32 len = put_path(&path, s->tmp, s->rec + sizeof(*r));
+  if (len == 0) return;
+  fill_header(&r->h, BT_FILE, sizeof(*r) + len, tgid, t, task_start_ns(task));
+  r->op = BT_FOP_OPEN;
+  r->created = (fmode & FMODE_CREATED) != 0;
+  r->flags = open_flags(regs, nr);
+  r->dev = key.dev;
+  r->ino = key.ino;
+  r->fd = fd;
+  r->path_len = len;
+  r->dir_len = 0;
+  r->path2_len = 0;
+  r->dir2_len = 0;
+  r->pad = 0;
+  submit_claimed(s, me, sizeof(*r) + len);
+}
+
+/* Copies the name the caller gave (`upath`, user memory) to `dst`, and
+ * when it is relative the folder it was resolved against (`dirfd` or the
+ * cwd) after it; returns both lengths (with their NULs) in *plen, *dlen. */
+static __always_inline void put_name(struct task_struct* task, struct scratch* s, char* dst, const char* upath,
+                                     long dirfd, __u16* plen, __u16* dlen) {
+  *plen = 0;
+  *dlen = 0;
+  long n = bpf_probe_read_user_str(dst, BT_PATH_MAX, upath);
+  if (n <= 1) return;
+  *plen = n;
+  if (dst[0] == '/') return;
+  struct path dir = {};
+  if (dirfd == AT_FDCWD) {
+    bpf_probe_read_kernel(&dir, sizeof(dir), &task->fs->pwd);
+  } else {
+    struct file* f = fd_file(task, dirfd);
+    if (!f) return;
+    bpf_probe_read_kernel(&dir, sizeof(dir), &f->f_path);
+  }
+  *dlen = put_path(&dir, s->tmp, dst + (n & (BT_PATH_MAX - 1)));
+}
+
+/* A rename, unlink, chmod or truncate by a tracked process succeeded: the
+ * names as given, from the saved registers, each with its folder. Every
+ * one is sent (they are far rarer than opens); user space matches. */
+static __always_inline void on_file_change(struct task_struct* task, __u32 tgid, struct bt_tracked* t,
+                                           struct pt_regs* regs, long nr) {
+  __u16 op = 0;
+  const char *p1 = 0, *p2 = 0;
+  long d1 = AT_FDCWD, d2 = AT_FDCWD, fd = -1;
+  __u32 mode = 0;
+  switch (nr) {
+    case NR_rename:
+      op = BT_FOP_RENAME;
+      p1 = (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs);
+      p2 = (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs);
+      break;
+    case NR_renameat:
+    case NR_renameat2:
+      op = BT_FOP_RENAME;
+      d1 = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+      p1 = (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs);
+      d2 = (int)PT_REGS_PARM3_CORE_SYSCALL(regs);
+      p2 = (const char*)PT_REGS_PARM4_CORE_SYSCALL(regs);
+      break;
+    case NR_unlink:
+      op = BT_FOP_UNLINK;
+      p1 = (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs);
+      break;
+    case NR_unlinkat:
+      if (PT_REGS_PARM3_CORE_SYSCALL(regs) & AT_REMOVEDIR) return;
+      op = BT_FOP_UNLINK;
+      d1 = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+      p1 = (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs);
+      break;
+    case NR_chmod:
+      op = BT_FOP_CHMOD;
+      p1 = (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs);
+      mode = PT_REGS_PARM2_CORE_SYSCALL(regs);
+      break;
+    case NR_fchmod:
+      op = BT_FOP_CHMOD;
+      fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+      mode = PT_REGS_PARM2_CORE_SYSCALL(regs);
+      break;
+    case NR_fchmodat:
+      op = BT_FOP_CHMOD;
+      d1 = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+      p1 = (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs);
+      mode = PT_REGS_PARM3_CORE_SYSCALL(regs);
+      break;
+    case NR_truncate:
+      op = BT_FOP_TRUNCATE;
+      p1 = (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs);
+      break;
+    default:
+      return;
+  }
+  if (op == BT_FOP_CHMOD && !(mode & 0111)) return;
+  __u64 me;
+  struct scratch* s = claim_scratch(&me);
+  if (!s) return;
+  struct bt_file* r = (struct bt_file*)s->rec;
+  char* rec = s->rec;
+  __u32 off = sizeof(*r);
+  __u16 plen = 0, dlen = 0, p2len = 0, d2len = 0;
+  if (fd >= 0) {
+    struct file* f = fd_file(task, fd);
+    if (!f) return;
+    struct path path;
+    if (bpf_probe_read_kernel(&path, sizeof(path), &f->f_path)) return;
+    plen = put_path(&path, s->tmp, rec + off);
+  } else {
+    put_name(task, s, rec + off, p1, d1, &plen, &dlen);
+  }
+  if (plen == 0) return;
+  off += plen + dlen;
+  if (p2) {
+    if (off > sizeof(*r) + 2 * BT_PATH_MAX) return;
+    put_name(task, s, rec + off, p2, d2, &p2len, &d2len);
+    if (p2len == 0) return;
+    off += p2len + d2len;
+  }
+  if (off > BT_REC_MAX) return;
+  fill_header(&r->h, BT_FILE, off, tgid, t, task_start_ns(task));
+  r->op = op;
+  r->created = 0;
+  r->flags = mode;
+  r->dev = 0;
+  r->ino = 0;
+  r->fd = -1;
+  r->path_len = plen;
+  r->dir_len = dlen;
+  r->path2_len = p2len;
+  r->dir2_len = d2len;
+  r->pad = 0;
+  submit_claimed(s, me, off);
 }
 
 /* A tracked process received data: DNS answers only (see on_datagram). */
@@ -1038,6 +1337,7 @@ static __always_inline int on_sys_exit(struct pt_regs* regs, long nr, long ret) 
   enum call call = call_of(nr);
   if (call == CALL_NONE) return 0;
   if (call == CALL_RECEIVE && (ret <= 0 || (nr == NR_read && !udp53_seen))) return 0;
+  if (call == CALL_FILE && ret != 0) return 0;
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   struct bt_tracked fake, *t = build_of(tgid, &fake);
   if (!t) return 0;
@@ -1045,6 +1345,10 @@ static __always_inline int on_sys_exit(struct pt_regs* regs, long nr, long ret) 
   switch (call) {
     case CALL_OPEN:
       on_open(task, tgid, t, ret);
+      on_write_open(task, tgid, t, regs, nr, ret);
+      break;
+    case CALL_FILE:
+      on_file_change(task, tgid, t, regs, nr);
       break;
     case CALL_CONNECT:
       on_connect(task, tgid, t, regs, ret);
@@ -1087,6 +1391,15 @@ SYSCALL_EXIT(recvmsg, NR_recvmsg)
 SYSCALL_EXIT(recvmmsg, NR_recvmmsg)
 SYSCALL_EXIT(ptrace, NR_ptrace)
 SYSCALL_EXIT(process_vm_readv, NR_process_vm_readv)
+SYSCALL_EXIT(truncate, NR_truncate)
+SYSCALL_EXIT(rename, NR_rename)
+SYSCALL_EXIT(unlink, NR_unlink)
+SYSCALL_EXIT(chmod, NR_chmod)
+SYSCALL_EXIT(fchmod, NR_fchmod)
+SYSCALL_EXIT(unlinkat, NR_unlinkat)
+SYSCALL_EXIT(renameat, NR_renameat)
+SYSCALL_EXIT(fchmodat, NR_fchmodat)
+SYSCALL_EXIT(renameat2, NR_renameat2)
 
 /* Otherwise one program for every system call exit on the host: the
  * number is checked first, so the cost for the others is a load and a few

@@ -85,6 +85,39 @@ Status load_filter(struct sensor* s, const OpenFilter& f) {
   return Ok{};
 }
 
+// The watch filter's entries into watch_names, watch_globs, watch_dirs.
+Status load_watch(struct sensor* s, const WatchFilter& w) {
+  const uint8_t one = 1;
+  for (const auto& n : w.names) {
+    char key[BT_NAME_MAX];
+    copy_fixed(key, n);
+    if (bpf_map_update_elem(bpf_map__fd(s->maps.watch_names), key, &one, BPF_ANY))
+      return bpf_error("watch filter", errno);
+  }
+  for (std::size_t i = 0; i < w.globs.size() && i < BT_GLOBS_MAX; ++i) {
+    const auto& g = w.globs[i];
+    bt_glob v{};
+    copy_fixed(v.parent, g.parent);
+    copy_fixed(v.prefix, g.prefix);
+    copy_fixed(v.suffix, g.suffix);
+    v.prefix_len = static_cast<uint32_t>(std::min<std::size_t>(g.prefix.size(), BT_GLOB_PART - 1));
+    v.suffix_len = static_cast<uint32_t>(std::min<std::size_t>(g.suffix.size(), BT_GLOB_PART - 1));
+    const uint32_t index = static_cast<uint32_t>(i);
+    if (bpf_map_update_elem(bpf_map__fd(s->maps.watch_globs), &index, &v, BPF_ANY))
+      return bpf_error("watch filter", errno);
+  }
+  for (const auto& d : w.dirs) {
+    char key[BT_NAME_MAX];
+    copy_fixed(key, d.name);
+    uint8_t deepest = d.deepest;
+    uint8_t old = 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(s->maps.watch_dirs), key, &old) == 0) deepest = std::max(deepest, old);
+    if (bpf_map_update_elem(bpf_map__fd(s->maps.watch_dirs), key, &deepest, BPF_ANY))
+      return bpf_error("watch filter", errno);
+  }
+  return Ok{};
+}
+
 // The environment variables allowed out of the kernel.
 Status load_env_allow(struct sensor* s, const std::vector<std::string>& names) {
   const uint8_t one = 1;
@@ -138,6 +171,8 @@ std::string_view loss_reason(int index) {
       return "tracked_full";
     case BT_LOSS_CONTENDED:
       return "scratch_contended";
+    case BT_LOSS_PROVENANCE_FULL:
+      return "provenance_full";
     default:
       return "kernel_read_failed";
   }
@@ -163,10 +198,26 @@ bool syscall_tracepoints() {
 // there; else the one raw sys_exit program, which runs for every system
 // call on the host.
 void choose_syscall_programs(struct sensor* s, bool per_syscall) {
-  struct bpf_program* per_call[] = {
-      s->progs.bt_exit_open,     s->progs.bt_exit_creat,  s->progs.bt_exit_openat,          s->progs.bt_exit_openat2,
-      s->progs.bt_exit_connect,  s->progs.bt_exit_read,   s->progs.bt_exit_recvfrom,        s->progs.bt_exit_recvmsg,
-      s->progs.bt_exit_recvmmsg, s->progs.bt_exit_ptrace, s->progs.bt_exit_process_vm_readv};
+  struct bpf_program* per_call[] = {s->progs.bt_exit_open,
+                                    s->progs.bt_exit_creat,
+                                    s->progs.bt_exit_openat,
+                                    s->progs.bt_exit_openat2,
+                                    s->progs.bt_exit_connect,
+                                    s->progs.bt_exit_read,
+                                    s->progs.bt_exit_recvfrom,
+                                    s->progs.bt_exit_recvmsg,
+                                    s->progs.bt_exit_recvmmsg,
+                                    s->progs.bt_exit_ptrace,
+                                    s->progs.bt_exit_process_vm_readv,
+                                    s->progs.bt_exit_truncate,
+                                    s->progs.bt_exit_rename,
+                                    s->progs.bt_exit_unlink,
+                                    s->progs.bt_exit_chmod,
+                                    s->progs.bt_exit_fchmod,
+                                    s->progs.bt_exit_unlinkat,
+                                    s->progs.bt_exit_renameat,
+                                    s->progs.bt_exit_fchmodat,
+                                    s->progs.bt_exit_renameat2};
   for (struct bpf_program* p : per_call) bpf_program__set_autoload(p, per_syscall);
   bpf_program__set_autoload(s->progs.bt_sys_exit, !per_syscall);
 }
@@ -206,6 +257,8 @@ Result<std::unique_ptr<Sensor>> Sensor::start(const Options& options) {
   s->rodata->any_name = options.filter.any_name;
   s->rodata->self_tgid = static_cast<uint32_t>(::getpid());
   s->rodata->n_globs = static_cast<uint32_t>(std::min<std::size_t>(options.filter.globs.size(), BT_GLOBS_MAX));
+  s->rodata->watch_any = options.watch.any;
+  s->rodata->n_watch_globs = static_cast<uint32_t>(std::min<std::size_t>(options.watch.globs.size(), BT_GLOBS_MAX));
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return bpf_error("counting CPUs", cpus);
   bpf_map__set_max_entries(s->maps.scratch, static_cast<uint32_t>(cpus));
@@ -218,6 +271,7 @@ Result<std::unique_ptr<Sensor>> Sensor::start(const Options& options) {
                                                    "; `--log-level debug` shows the verifier's reason)" + kFallback);
   if (Status f = load_filter(s, options.filter); !f) return f.error();
   if (Status c = load_runner_comms(s, options.runner_comms); !c) return c.error();
+  if (Status w = load_watch(s, options.watch); !w) return w.error();
   if (Status e = load_env_allow(s, options.env_allow); !e) return e.error();
   if (int err = sensor__attach(s)) return bpf_error("attaching the BPF programs", err);
   self->ring_ = ring_buffer__new(bpf_map__fd(s->maps.events), &Sensor::on_sample, self.get(), nullptr);

@@ -40,6 +40,7 @@ struct Options {
   std::string btf_file;     // BTF for kernels that do not expose /sys/kernel/btf/vmlinux
   uint32_t ring_bytes = 8u << 20;
   OpenFilter filter;
+  WatchFilter watch;  // write-opens reported (file_write); the rest only feed provenance in the kernel
   std::vector<RunnerComm> runner_comms;
   // The environment variables of a build's first exec that may leave the
   // kernel (attribution's identity variables); all others stay there.
@@ -84,6 +85,7 @@ class Sensor {
   static int on_sample(void* self, void* data, std::size_t size);
 };
 
-std::string_view loss_reason(int index);  // ring_full, tracked_full, kernel_read_failed, scratch_contended
+std::string_view loss_reason(int index);  // ring_full, tracked_full, kernel_read_failed, scratch_contended,
+                                          // provenance_full
 
 }  // namespace bt::agent::ebpf

@@ -60,6 +60,21 @@ std::vector<sock_filter> build_filter(FilterPlan plan) {
   }
   jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 0, 1);
   stmt(BPF_RET | BPF_K, notify_action);
+  // File changes (file_write, exec provenance); a chmod only when the new
+  // mode has an execute bit.
+  for (const FileCall& call : kFileCalls) {
+    if (call.mode_arg < 0) {
+      jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(call.nr), 0, 1);
+      stmt(BPF_RET | BPF_K, notify_action);
+      continue;
+    }
+    jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(call.nr), 0, 4);
+    stmt(BPF_LD | BPF_W | BPF_ABS,
+         static_cast<uint32_t>(offsetof(seccomp_data, args) + 8 * static_cast<unsigned>(call.mode_arg)));
+    jump(BPF_JMP | BPF_JSET | BPF_K, 0111, 1, 0);
+    stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    stmt(BPF_RET | BPF_K, notify_action);
+  }
   if (plan.execs) {
     for (long nr : {__NR_execve, __NR_execveat}) {
       jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1);

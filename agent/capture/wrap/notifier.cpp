@@ -144,8 +144,22 @@ void Notifier::answer(const seccomp_notif& req) {
     case __NR_recvmmsg:
       return answer_recv(req, args);
     default:
+      for (const FileCall& call : kFileCalls)
+        if (req.data.nr == call.nr) return answer_file_call(req, args);
       return answer_open(req, args);
   }
+}
+
+// A rename, unlink, chmod +x or truncate: reported, then it goes on.
+void Notifier::answer_file_call(const seccomp_notif& req, const uint64_t* args) {
+  const pid_t tid = static_cast<pid_t>(req.pid);
+  auto change = read_file_call(tid, static_cast<long>(req.data.nr), args);
+  procfs::TaskIds st;
+  if (!change || !still_waiting(req.id) || !procfs::task_ids(tid, &st)) return respond(req.id, 0, true);
+  change->pid = static_cast<uint64_t>(st.tgid);
+  const auto hold = sink_.hold();
+  respond(req.id, 0, true);
+  sink_.inner().on(*change);
 }
 
 pid_t Notifier::process_of(pid_t tid) {
@@ -253,15 +267,23 @@ void Notifier::respond(uint64_t id, int error, bool go_on) {
 
 void Notifier::answer_open(const seccomp_notif& req, const uint64_t* args) {
   const pid_t tid = static_cast<pid_t>(req.pid);
-  auto open = read_open(tid, static_cast<long>(req.data.nr), args, sink_);
+  capture::FileWrite write;
+  auto open = read_open(tid, static_cast<long>(req.data.nr), args, sink_, &write);
+  const bool writes = !write.path.empty();
   procfs::TaskIds st;
-  if (!open || !still_waiting(req.id) || !procfs::task_ids(tid, &st)) return respond(req.id, 0, true);
-  open->pid = static_cast<uint64_t>(st.tgid);
+  if ((!open && !writes) || !still_waiting(req.id) || !procfs::task_ids(tid, &st)) return respond(req.id, 0, true);
   // The caller goes on at once; holding the lock keeps whatever it does
   // next (exit...) from being reported before this open.
   const auto hold = sink_.hold();
   respond(req.id, 0, true);
-  sink_.inner().on(*open);
+  if (open) {
+    open->pid = static_cast<uint64_t>(st.tgid);
+    sink_.inner().on(*open);
+  }
+  if (writes) {
+    write.pid = static_cast<uint64_t>(st.tgid);
+    sink_.inner().on(write);
+  }
 }
 
 void Notifier::answer_connect(const seccomp_notif& req, const uint64_t* args) {

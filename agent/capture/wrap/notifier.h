@@ -80,6 +80,7 @@ class Notifier {
   void serve();
   void answer(const ::seccomp_notif& req);
   void answer_open(const ::seccomp_notif& req, const uint64_t* args);
+  void answer_file_call(const ::seccomp_notif& req, const uint64_t* args);
   void answer_connect(const ::seccomp_notif& req, const uint64_t* args);
   void connect_for(uint64_t id, pid_t tid, ConnectCall call, int sock);
   void answer_process_access(const ::seccomp_notif& req, const uint64_t* args);

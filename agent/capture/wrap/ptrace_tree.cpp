@@ -166,9 +166,25 @@ int PtraceTree::on_seccomp(pid_t tid) {
   }
   const uint64_t* a = info.seccomp.args;
   const long nr = static_cast<long>(info.seccomp.nr);
-  if (auto open = read_open(tid, nr, a, sink)) {  // no notifier: opens stop here
+  capture::FileWrite write;
+  auto open = read_open(tid, nr, a, sink, &write);  // no notifier: opens stop here
+  if (!write.path.empty()) {
+    write.pid = static_cast<uint64_t>(process_of(tid));
+    if (open) {
+      open->pid = write.pid;
+      sink.on(*open);
+    }
+    sink.on(write);
+    return PTRACE_CONT;
+  }
+  if (open) {
     open->pid = static_cast<uint64_t>(process_of(tid));
     sink.on(*open);
+    return PTRACE_CONT;
+  }
+  if (auto change = read_file_call(tid, nr, a)) {
+    change->pid = static_cast<uint64_t>(process_of(tid));
+    sink.on(*change);
     return PTRACE_CONT;
   }
   switch (nr) {
