@@ -87,6 +87,9 @@ struct bt_exit {
   struct bt_header h;
   __s32 exit_code; /* the wait status: (code << 8) | signal */
   __u32 pad;
+  __u64 utime_ns;     /* the thread group's user CPU time (children not included) */
+  __u64 stime_ns;     /* its system CPU time */
+  __u64 maxrss_bytes; /* its peak RSS (signal->maxrss: across exec, as ru_maxrss) */
 };
 
 struct bt_open {
@@ -200,8 +203,10 @@ BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, argv_len) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, env_len) == 52);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, exe_len) == 56);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, cwd_len) == 58);
-BT_ASSERT_LAYOUT(sizeof(struct bt_exit) == 48);
+BT_ASSERT_LAYOUT(sizeof(struct bt_exit) == 72);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exit, exit_code) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exit, utime_ns) == 48);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exit, maxrss_bytes) == 64);
 BT_ASSERT_LAYOUT(sizeof(struct bt_open) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_open, path_len) == 40);
 BT_ASSERT_LAYOUT(sizeof(struct bt_connect) == 72);
