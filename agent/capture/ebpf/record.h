@@ -31,7 +31,7 @@ enum bt_kind {
   BT_DNS = 6,
   BT_PROC_ACCESS = 7,
   BT_RUNNER = 8,     /* an untracked process exec'd a program named like a CI runner */
-  BT_PROC_OPEN = 16, /* another process's /proc/<pid>/{environ,mem,maps} opened, with facts about it */
+  BT_PROC_OPEN = 24, /* another process's /proc/<pid>/{environ,mem,maps} opened, with facts about it */
 };
 
 enum bt_flags {
