@@ -69,6 +69,12 @@ struct Exit {
   uint64_t pid = 0;
   int64_t exit_code = 0;  // -1 when killed by a signal
   int64_t signal = 0;
+  // The process's own resource use (all threads, not children); 0 when
+  // the capture could not read it (process_exit's user_ns, system_ns,
+  // peak_rss_bytes).
+  uint64_t user_ns = 0;
+  uint64_t system_ns = 0;
+  uint64_t peak_rss_bytes = 0;
 };
 
 // The process behind another process's /proc/<pid>/ file, as the capture

@@ -277,6 +277,9 @@ void Pipeline::observe(const capture::Exit& x) {
   e.exit_code = x.exit_code;
   e.signal = x.signal;
   e.duration_ns = x.time_ns > it->second.since_ns ? x.time_ns - it->second.since_ns : 0;
+  e.user_ns = x.user_ns;
+  e.system_ns = x.system_ns;
+  e.peak_rss_bytes = x.peak_rss_bytes;
   emit(event(x.time_ns, &it->second, std::move(e)));
   procs_.erase(it);
 }

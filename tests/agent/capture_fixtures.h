@@ -263,4 +263,15 @@ inline std::string resolve_and_connect_py(const std::string& name, int port) {
          std::to_string(port) + ")); t.close()\n";
 }
 
+// A Python program whose child burns ~0.3 s of user CPU with 64 MiB
+// resident (touched), then exits; the parent leaves it a zombie for a
+// while (so `run` can read its times) and does little itself.
+inline const char* kBurnPy =
+    "import subprocess, sys, time\n"
+    "code = 'b = bytearray(64 << 20)\\nfor i in range(0, len(b), 4096): b[i] = 1\\n"
+    "t = time.process_time()\\nwhile time.process_time() - t < 0.3:\\n  for _ in range(100000): pass\\n'\n"
+    "p = subprocess.Popen([sys.executable, '-c', 'import time\\n' + code])\n"
+    "time.sleep(1.5)\n"
+    "sys.exit(p.wait())\n";
+
 }  // namespace bt::testing::capture

@@ -1230,3 +1230,36 @@ TEST_CASE("daemon: file writes on the watch list, hashed at close; FIFOs not ope
   CHECK_FALSE(cp_key.empty());
   CHECK(written_by == cp_key);
 }
+
+// Issue 18/4: the daemon reads a process's CPU times and peak RSS in the
+// kernel at its exit (the thread group's, not its children's).
+TEST_CASE("daemon: process_exit carries the process's own CPU times and peak RSS") {
+  const std::string root = testing::make_temp_dir("daemon-usage");
+  {
+    std::ofstream f(root + "/burn.py");
+    f << kBurnPy;
+  }
+  REQUIRE(testing::run_command("chmod -R a+rX " + root).exit_code == 0);
+  Daemon daemon(root, "");
+  REQUIRE(daemon.started());
+  FakeRunner runner(root, "Runner.Worker", "github", "/usr/bin/python3 " + root + "/burn.py");
+  runner.start(daemon);
+  CHECK(runner.wait() == 0);
+  CHECK(wait_until([&] { return slurp(daemon.events).find("\"build_end\"") != std::string::npos; }, 15000));
+  CHECK(daemon.stop() == 0);
+  const auto evs = read_events(daemon.events);
+  std::vector<const events::ProcessExit*> exits;
+  for (const auto& e : evs)
+    if (const auto* x = std::get_if<events::ProcessExit>(&e.body);
+        x && e.process.exe.find("python3") != std::string::npos)
+      exits.push_back(x);
+  REQUIRE(exits.size() == 2);  // the child first
+  CHECK(exits[0]->user_ns >= 200000000);
+  CHECK(exits[0]->user_ns < 2000000000);
+  CHECK(exits[0]->peak_rss_bytes >= 64u << 20);
+  CHECK(exits[0]->peak_rss_bytes < 512u << 20);
+  // The parent: its own time and memory, not its child's.
+  CHECK(exits[1]->user_ns < exits[0]->user_ns);
+  CHECK(exits[1]->peak_rss_bytes > 0);
+  CHECK(exits[1]->peak_rss_bytes < 64u << 20);
+}

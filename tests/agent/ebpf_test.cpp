@@ -137,11 +137,17 @@ TEST_CASE("decode: each kind's observation, and records with nothing to report")
   x.h.kind = BT_EXIT;
   x.h.size = sizeof(x);
   x.exit_code = 9;  // killed by SIGKILL
+  x.utime_ns = 1500000000;
+  x.stime_ns = 20000000;
+  x.maxrss_bytes = 64 << 20;
   r = ebpf::decode(bytes_of(x), clock);
   REQUIRE(r);
   const auto& exit = std::get<capture::Exit>(std::get<ebpf::Observed>(*r).what);
   CHECK(exit.exit_code == -1);
   CHECK(exit.signal == 9);
+  CHECK(exit.user_ns == 1500000000);
+  CHECK(exit.system_ns == 20000000);
+  CHECK(exit.peak_rss_bytes == 64 << 20);
   x.exit_code = 3 << 8;
   r = ebpf::decode(bytes_of(x), clock);
   CHECK(std::get<capture::Exit>(std::get<ebpf::Observed>(*r).what).exit_code == 3);

@@ -95,7 +95,7 @@ TEST_CASE("router: a build starts at its runner's fork, is named by its first ex
   t.router.on(capture::Open{60, 601, "/root/.aws/credentials", false, std::nullopt}, in(601));
   CHECK(t.events.empty());
   t.router.on(exec_of(601, "make"), in(601));
-  t.router.on(capture::Exit{300, 601, 0, 0}, in(601));
+  t.router.on(capture::Exit{300, 601, 0, 0, 0, 0, 0}, in(601));
   REQUIRE(t.of<events::BuildStart>().size() == 1);
   const events::Event& start = *t.of<events::BuildStart>()[0];
   CHECK(start.time_ns == 50);  // the runner's fork, not the exec
@@ -126,7 +126,7 @@ TEST_CASE("router: a build that never execs leaves no trail; record-all is one b
   Trail t;
   t.router.on(capture::Fork{50, kRunner, 601, 6010}, forked_by_runner(601));
   t.router.on(capture::Open{60, 601, "/root/.aws/credentials", false, std::nullopt}, in(601));
-  t.router.on(capture::Exit{70, 601, 0, 0}, in(601));
+  t.router.on(capture::Exit{70, 601, 0, 0, 0, 0, 0}, in(601));
   CHECK(t.events.empty());
   // Processes outside builds (key {0, 0}): one unnamed build for all of them.
   t.router.on(exec_of(700, "cron job"), capture::InBuild{});
@@ -151,7 +151,7 @@ TEST_CASE("router: `job begin` spans the runner's later builds until `job end`; 
   const job::Reply refused = t.router.begin_job(in(601).build, rename);
   CHECK_FALSE(refused.ok);
   CHECK(refused.message.find("does not rename") != std::string::npos);
-  t.router.on(capture::Exit{60, 601, 0, 0}, in(601));
+  t.router.on(capture::Exit{60, 601, 0, 0, 0, 0, 0}, in(601));
   CHECK(t.of<events::BuildEnd>().empty());  // begun: the first step's exit does not end it
   // The next step: another child of the runner, the same job.
   t.router.on(capture::Fork{70, kRunner, 611, 6110}, forked_by_runner(611));
@@ -170,7 +170,7 @@ TEST_CASE("router: `job begin` spans the runner's later builds until `job end`; 
   t.router.on(exec_of(621, "job three"), in(621));
   t.env[621] = gitlab_job("6");
   CHECK(t.router.begin_job(in(621).build, begin).ok);
-  t.router.on(capture::Exit{90, 621, 0, 0}, in(621));
+  t.router.on(capture::Exit{90, 621, 0, 0, 0, 0, 0}, in(621));
   t.router.expire_jobs();  // job_idle_ns is 1 here
   CHECK(t.of<events::BuildEnd>().size() == 2);
 }
@@ -199,12 +199,12 @@ TEST_CASE("router: `job begin` cannot give a build another build's id, by --id o
   job::Request begin;
   begin.op = job::Op::kBegin;
   REQUIRE(t.router.begin_job(in(601).build, begin).ok);
-  t.router.on(capture::Exit{70, 601, 0, 0}, in(601));
+  t.router.on(capture::Exit{70, 601, 0, 0, 0, 0, 0}, in(601));
   CHECK_FALSE(t.router.begin_job(in(701).build, claim).ok);
   // An id of its own is fine.
   claim.id = "impostor-own";
   CHECK(t.router.begin_job(in(701).build, claim).ok);
-  t.router.on(capture::Exit{80, 701, 0, 0}, in(701));
+  t.router.on(capture::Exit{80, 701, 0, 0, 0, 0, 0}, in(701));
   t.router.end_all();
   bool saw = false;
   for (const auto* e : t.of<events::ProcessExec>()) {
@@ -319,8 +319,8 @@ TEST_CASE("lineage: runners are found at exec, their children are builds, the se
   lineage.on(exec_of(601, "job script"));
   lineage.on(capture::Fork{60, 601, 602, 6020});
   lineage.on(exec_of(602, "child"));
-  lineage.on(capture::Exit{70, 602, 0, 0});
-  lineage.on(capture::Exit{80, 601, 1, 0});
+  lineage.on(capture::Exit{70, 602, 0, 0, 0, 0, 0});
+  lineage.on(capture::Exit{80, 601, 1, 0, 0, 0, 0});
   REQUIRE(t.of<events::BuildStart>().size() == 1);
   CHECK(std::get<events::BuildStart>(t.of<events::BuildStart>()[0]->body).mode == "wrap");
   CHECK(t.of<events::ProcessExec>().size() == 2);

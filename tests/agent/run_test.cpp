@@ -609,3 +609,31 @@ TEST_CASE("file writes and exec provenance end to end: watched writes hashed, wr
   CHECK(payload_by == cp_key);
   CHECK(script_by == shell_key);  // the shell's own redirection wrote it
 }
+
+// Issue 18/4: process_exit's CPU times under `run`, read from the zombie's
+// /proc/<pid>/stat before its parent reaps it; the peak RSS is unknown
+// there (0): a zombie's memory is gone.
+TEST_CASE("process_exit carries the process's own CPU times") {
+  const std::string root = testing::make_temp_dir("run-usage");
+  const std::string out = root + "/events.jsonl";
+  {
+    std::ofstream f(root + "/burn.py");
+    f << kBurnPy;
+  }
+  const auto r = testing::run_command(agent_bin() + " run --state-dir " + root + "/state --events-out " + out +
+                                      " -- python3 " + root + "/burn.py");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto evs = read_events(out);
+  std::vector<const events::ProcessExit*> exits;
+  for (const auto& e : evs)
+    if (const auto* x = std::get_if<events::ProcessExit>(&e.body);
+        x && e.process.exe.find("python3") != std::string::npos)
+      exits.push_back(x);
+  REQUIRE(exits.size() == 2);  // the child first
+  CHECK(exits[0]->user_ns >= 200000000);
+  CHECK(exits[0]->user_ns < 2000000000);
+  // The parent's own time, not its child's.
+  CHECK(exits[1]->user_ns < exits[0]->user_ns);
+  CHECK(exits[0]->peak_rss_bytes == 0);
+}

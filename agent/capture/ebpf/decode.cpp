@@ -103,7 +103,8 @@ Result<Record> decode_exit(std::span<const uint8_t> bytes, const Context& c) {
   bt_exit x;
   if (!read_fixed(bytes, &x)) return malformed("short exit");
   const int64_t signal = x.exit_code & 0x7f;  // a wait status
-  return Record{c.observed(capture::Exit{c.time_ns(), c.pid(), signal ? -1 : (x.exit_code >> 8) & 0xff, signal})};
+  return Record{c.observed(capture::Exit{c.time_ns(), c.pid(), signal ? -1 : (x.exit_code >> 8) & 0xff, signal,
+                                         x.utime_ns, x.stime_ns, x.maxrss_bytes})};
 }
 
 Result<Record> decode_open(std::span<const uint8_t> bytes, const Context& c) {

@@ -31,8 +31,8 @@ enum bt_kind {
   BT_DNS = 6,
   BT_PROC_ACCESS = 7,
   BT_RUNNER = 8,     /* an untracked process exec'd a program named like a CI runner */
-  BT_PROC_OPEN = 16, /* another process's /proc/<pid>/{environ,mem,maps} opened, with facts about it */
-  BT_FILE = 17,      /* a tracked process changed a file (bt_file) */
+  BT_FILE = 16,      /* a tracked process changed a file (bt_file) */
+  BT_PROC_OPEN = 24, /* another process's /proc/<pid>/{environ,mem,maps} opened, with facts about it */
 };
 
 enum bt_flags {
@@ -113,6 +113,9 @@ struct bt_exit {
   struct bt_header h;
   __s32 exit_code; /* the wait status: (code << 8) | signal */
   __u32 pad;
+  __u64 utime_ns;     /* the thread group's user CPU time (children not included) */
+  __u64 stime_ns;     /* its system CPU time */
+  __u64 maxrss_bytes; /* its peak RSS (signal->maxrss: across exec, as ru_maxrss) */
 };
 
 struct bt_open {
@@ -276,8 +279,10 @@ BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, ino) == 8);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, family) == 16);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, port) == 18);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, addr) == 24);
-BT_ASSERT_LAYOUT(sizeof(struct bt_exit) == 48);
+BT_ASSERT_LAYOUT(sizeof(struct bt_exit) == 72);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exit, exit_code) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exit, utime_ns) == 48);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exit, maxrss_bytes) == 64);
 BT_ASSERT_LAYOUT(sizeof(struct bt_open) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_open, path_len) == 40);
 BT_ASSERT_LAYOUT(sizeof(struct bt_connect) == 72);

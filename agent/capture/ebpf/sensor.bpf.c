@@ -334,6 +334,32 @@ static __always_inline void forget_written(__u32 root_tgid, __u64 root_start_ns)
   bpf_for_each_map_elem(&written, forget_one, &f, 0);
 }
 
+/* The resource use of the thread group `p` is the last thread of, at
+ * sched_process_exit (group dead: signal->live is 0). Threads that
+ * exited before were released and added their times to signal->utime/
+ * stime (__exit_signal); `p` and a zombie leader have not yet. do_exit
+ * folds the mm's high-water RSS into signal->maxrss before this
+ * tracepoint (and exec folds the old mm's), so maxrss is the peak over the
+ * process's life; the mm's own high-water mark is taken too, in case. The
+ * times are the kernel's accounting (tick-sampled unless the kernel has
+ * precise accounting), unscaled; children are not included (cutime). */
+static __always_inline void exit_usage(struct task_struct* p, struct bt_exit* r) {
+  struct signal_struct* sig = BPF_CORE_READ(p, signal);
+  struct task_struct* leader = BPF_CORE_READ(p, group_leader);
+  __u64 utime = BPF_CORE_READ(sig, utime) + BPF_CORE_READ(p, utime);
+  __u64 stime = BPF_CORE_READ(sig, stime) + BPF_CORE_READ(p, stime);
+  if (leader != p) {
+    utime += BPF_CORE_READ(leader, utime);
+    stime += BPF_CORE_READ(leader, stime);
+  }
+  __u64 pages = BPF_CORE_READ(sig, maxrss);
+  __u64 hiwater = BPF_CORE_READ(p, mm, hiwater_rss); /* 0 once the mm is gone */
+  if (hiwater > pages) pages = hiwater;
+  r->utime_ns = utime;
+  r->stime_ns = stime;
+  r->maxrss_bytes = pages << 12; /* x86_64 pages (the daemon's only target) */
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(bt_exit, struct task_struct* p) {
   /* Once per process: when its last thread exits (signal->live hit 0). */
@@ -347,6 +373,7 @@ int BPF_PROG(bt_exit, struct task_struct* p) {
     fill_header(&r->h, BT_EXIT, sizeof(*r), tgid, t, task_start_ns(p));
     r->exit_code = BPF_CORE_READ(p, exit_code);
     r->pad = 0;
+    exit_usage(p, r);
     bpf_ringbuf_submit(r, wakeup());
   }
   if (t->root_tgid == tgid) forget_written(t->root_tgid, t->root_start_ns);

@@ -93,6 +93,28 @@ uint64_t start_time_ns(pid_t pid) {
   return std::strtoull(p, nullptr, 10) * (1000000000ull / static_cast<uint64_t>(ticks > 0 ? ticks : 100));
 }
 
+bool cpu_times(pid_t pid, CpuTimes* out) {
+  std::string text;
+  if (!read_file(proc(pid, "stat"), &text, 4096)) return false;
+  std::size_t pos = text.rfind(')');
+  if (pos == std::string::npos) return false;
+  // Field 3 (state) is the first after ')'; utime and stime are 14 and 15.
+  const char* p = text.c_str() + pos + 1;
+  for (int field = 3; field < 14 && *p; ++field) {
+    while (*p == ' ') ++p;
+    while (*p && *p != ' ') ++p;
+  }
+  char* end = nullptr;
+  const uint64_t utime = std::strtoull(p, &end, 10);
+  if (end == p) return false;
+  const uint64_t stime = std::strtoull(end, nullptr, 10);
+  static const long ticks = ::sysconf(_SC_CLK_TCK);
+  const uint64_t tick_ns = 1000000000ull / static_cast<uint64_t>(ticks > 0 ? ticks : 100);
+  out->user_ns = utime * tick_ns;
+  out->system_ns = stime * tick_ns;
+  return true;
+}
+
 std::vector<pid_t> children_of(pid_t pid) {
   std::vector<pid_t> children;
   DIR* proc = ::opendir("/proc");

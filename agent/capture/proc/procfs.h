@@ -28,6 +28,15 @@ std::vector<pid_t> children_of(pid_t pid);
 // Process start time in ns since boot (/proc/<pid>/stat field 22).
 uint64_t start_time_ns(pid_t pid);
 
+// The user and system CPU time of process `pid`, all its threads and not
+// its children (/proc/<pid>/stat fields 14 and 15), in ns at clock-tick
+// resolution; readable until the process is reaped. False when gone.
+struct CpuTimes {
+  uint64_t user_ns = 0;
+  uint64_t system_ns = 0;
+};
+bool cpu_times(pid_t pid, CpuTimes* out);
+
 // A NUL-terminated string at `addr` in the tracee, at most `max` bytes;
 // false when unreadable. Reads page by page: a string may end just before
 // an unmapped page.

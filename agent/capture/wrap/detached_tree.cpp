@@ -78,10 +78,11 @@ class DetachedTree final : public Tree {
   UniqueFd wake_fd;                        // eventfd: exec requests are queued
   UniqueFd signal_fd;                      // SIGCHLD
   UniqueFd epoll_fd;
-  std::set<pid_t> seized;                         // threads attached for an exec
-  std::unordered_map<pid_t, int> pidfd_of;        // reported processes, watched
-  std::unordered_map<pid_t, uint64_t> exited_at;  // exited, not reaped yet: when
-  std::set<pid_t> killed;                         // at the linger deadline
+  std::set<pid_t> seized;                                   // threads attached for an exec
+  std::unordered_map<pid_t, int> pidfd_of;                  // reported processes, watched
+  std::unordered_map<pid_t, uint64_t> exited_at;            // exited, not reaped yet: when
+  std::unordered_map<pid_t, procfs::CpuTimes> cpu_at_exit;  // read while still a zombie
+  std::set<pid_t> killed;                                   // at the linger deadline
   std::chrono::steady_clock::time_point last_kill{};
   std::chrono::steady_clock::time_point last_event{};
   const pid_t self = ::getpid();  // the build's reaper
@@ -264,6 +265,9 @@ void DetachedTree::on_pidfd_ready(pid_t pid) {
   ::epoll_ctl(epoll_fd.get(), EPOLL_CTL_DEL, it->second, nullptr);
   // Its status comes once its parent reaps it; until then, remember when.
   exited_at.emplace(pid, clock::now_ns());
+  // A zombie's /proc/<pid>/stat still has its CPU times (its peak RSS went
+  // with its memory); gone already if its parent reaped it first.
+  if (procfs::CpuTimes t; procfs::cpu_times(pid, &t)) cpu_at_exit[pid] = t;
 }
 
 void DetachedTree::retry_exited() {
@@ -289,10 +293,17 @@ void DetachedTree::report_exit(pid_t pid, int status, uint64_t time_ns) {
     pidfd_of.erase(it);
   }
   dns_sockets.forget(pid);
+  procfs::CpuTimes cpu;
+  if (auto it = cpu_at_exit.find(pid); it != cpu_at_exit.end()) {
+    cpu = it->second;
+    cpu_at_exit.erase(it);
+  }
   if (!processes.erase(pid)) return;  // reported already
   capture::Exit x;
   x.time_ns = time_ns;
   x.pid = static_cast<uint64_t>(pid);
+  x.user_ns = cpu.user_ns;
+  x.system_ns = cpu.system_ns;
   x.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   x.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   sink.on(x);

@@ -130,6 +130,12 @@ void PtraceTree::on_gone(pid_t tid, int status) {
   capture::Exit x;
   x.time_ns = clock::now_ns();
   x.pid = static_cast<uint64_t>(tid);
+  // Until its parent reaps it (the tracer was told first), a zombie's
+  // /proc/<pid>/stat has its CPU times; its peak RSS went with its memory.
+  if (procfs::CpuTimes cpu; procfs::cpu_times(tid, &cpu)) {
+    x.user_ns = cpu.user_ns;
+    x.system_ns = cpu.system_ns;
+  }
   if (WIFEXITED(status)) {
     x.exit_code = WEXITSTATUS(status);
   } else {
