@@ -8,6 +8,7 @@
 # new/old ratios. For a change that must not move the numbers (a refactor):
 # compare it with its parent. Needs root; MODE=wrap (`run`) or daemon.
 #   N=6 WORKLOADS="compile exec_storm file_storm net_storm" MODE=wrap bench/ab.sh OLD NEW
+# (write_storm, from bench/overhead/workloads/, may be named too).
 set -euo pipefail
 old=$(cd "${1:?old build dir}" && pwd)
 new=$(cd "${2:?new build dir}" && pwd)
@@ -24,6 +25,8 @@ trap 'rm -rf "$out"' EXIT
 # One run of `workload` under `variant` (none, old, new); prints its wall time.
 run_one() {
   local variant=$1 workload=$2 line
+  # This repo's own workloads (bench/overhead/workloads/) go by path.
+  [ -f "$repo/bench/overhead/workloads/$workload.sh" ] && workload=$repo/bench/overhead/workloads/$workload.sh
   if [ "$variant" = none ]; then
     line=$("$shared/peers/none.sh" "$workload" | grep '^RESULT')
   else

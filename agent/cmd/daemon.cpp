@@ -1,4 +1,5 @@
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -108,6 +109,9 @@ void capture(runtime::Agent& a, const Wiring& w) {
       route::Options{"daemon", w.job_idle_s * 1000000000ull,
                      [](uint64_t pid) { return attribution::identity_environment_of(pid); }});
   ebpf::Clock clock;
+  // Builds whose first process exited: their writes are forgotten in the
+  // kernel once the records before that exit were read.
+  std::vector<capture::BuildKey> finished;
   const ebpf::Sensor::RecordHandler on_record = [&](std::span<const uint8_t> bytes) {
     auto r = ebpf::decode(bytes, clock);
     if (!r) {
@@ -116,7 +120,11 @@ void capture(runtime::Agent& a, const Wiring& w) {
       return;
     }
     std::visit(Overloaded{
-                   [&](const ebpf::Observed& o) { router.on(o.what, o.where); },
+                   [&](const ebpf::Observed& o) {
+                     router.on(o.what, o.where);
+                     if (const auto* x = std::get_if<capture::Exit>(&o.what); x && x->pid == o.where.build.root_pid)
+                       finished.push_back(o.where.build);
+                   },
                    [&](const ebpf::RunnerExec& x) {
                      if (x.confirmed)
                        log::info("daemon", "tracking runner pid " + std::to_string(x.pid) + " (matched in the kernel)");
@@ -136,6 +144,8 @@ void capture(runtime::Agent& a, const Wiring& w) {
       log::error("daemon", n.error().message);
       break;
     }
+    w.sensor.forget_writes(finished);
+    finished.clear();
     if (w.jobs) {
       // The caller waits, so whatever it did before asking is in the ring.
       w.jobs->answer([&](const job::Request& request, const route::JobSocket::Peer& peer) {
@@ -213,6 +223,17 @@ int daemon(int argc, char** argv) {
                           "); capabilities now " + runtime::effective_capabilities());
   for (const auto& [pid, rule] : attribution::find_runners(runners)) register_runner(**sensor, pid, *rule);
 
+  // An interpreter's script: its writer from the kernel's map of the
+  // build's writes (the kernel looks up only the executable itself).
+  ec.kernel_writer = [s = sensor->get(), clock = ebpf::Clock()](const std::string& path, uint64_t pid) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::string();
+    const auto w = s->writer_of(st.st_dev, st.st_ino);
+    if (!w) return std::string();
+    const auto build = s->build_of(static_cast<uint32_t>(pid));
+    if (build && (build->root_pid != w->root_tgid || build->root_start_ns != w->root_start_ns)) return std::string();
+    return enrich::process_key(w->tgid, clock.start_ns(w->start_ns));
+  };
   const Wiring wiring{**sensor, runners, ec, cfg->daemon_job_idle_s, jobs ? jobs->get() : nullptr, events_out};
   const int delivery = (*agent)->run([&](runtime::Agent& a) { capture(a, wiring); });
   if (jobs) jobs->reset();

@@ -243,6 +243,8 @@ void Pipeline::observe(const capture::Exec& x) {
     e.written_by = std::move(w);
   else if (!e.script.empty())
     e.written_by = writer_of(e.script);
+  if (e.written_by.empty() && !e.script.empty() && config_.kernel_writer)
+    e.written_by = config_.kernel_writer(e.script, x.pid);
   std::optional<events::ArtifactUpload> upload = uploads::recognise(e.argv, x.exe, x.cwd, digests_);
   emit(event(x.time_ns, &p, std::move(e)));
   if (upload) emit(event(x.time_ns, &p, std::move(*upload)));

@@ -40,6 +40,10 @@ struct Config {
   // provenance_full). Watched writes waiting for their close to be hashed.
   std::size_t provenance_max = 16384;
   std::size_t pending_writes_max = 1024;
+  // The capture's own record of who wrote a file (the daemon's kernel
+  // keeps every write of a build), asked for an interpreter's script:
+  // the writer's process key, or empty. Null: this pipeline's table only.
+  std::function<std::string(const std::string& path, uint64_t exec_pid)> kernel_writer;
 };
 
 class Pipeline final : public capture::Sink {

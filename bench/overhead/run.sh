@@ -6,7 +6,10 @@
 #  2. compile and net storm under bench/wrap/notify_floor, every open notified
 #     and nothing else done: the least any unprivileged sensor costs there;
 #  3. under a running `buildtrail-agent daemon`, auditd and bpftrace
-#     (issue 6's targets, kernel loss, the daemon's peak RSS and idle CPU).
+#     (issue 6's targets, kernel loss, the daemon's peak RSS and idle CPU);
+#  4. write_storm (workloads/write_storm.sh, this repo's: 10,000 files written,
+#     80 watched writes) with no sensor, under `run` and under `daemon`
+#     (SKIP_WRITE_STORM=1 skips it).
 # Prints median wall-time ratios against the targets. Needs root and the
 # shared bench next to the repo (its setup.sh installs auditd and bpftrace).
 set -euo pipefail
@@ -65,7 +68,42 @@ if [ "${SKIP_DAEMON:-0}" != 1 ]; then
   kill -TERM $dpid; wait $dpid || true
   echo "idle_cpu_percent $(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz / 10 * 100 }')" >"$out/idle.txt"
 fi
-for f in "$out/overhead.md" "$out/floor.md" "$out/daemon.md"; do
+# write_storm (this repo's workload, bench/overhead/workloads/): a build
+# writing 10,000 files, a few on the watch list; none, `run` and `daemon` in
+# rotating order, N rounds; medians and ratios to none.
+if [ "${SKIP_WRITE_STORM:-0}" != 1 ]; then
+  wl=$repo/bench/overhead/workloads/write_storm.sh
+  write_storm_one() {
+    local variant=$1 line
+    case $variant in
+      none) line=$("$shared/peers/none.sh" "$wl" | grep '^RESULT') ;;
+      wrap) line=$(SENSOR_NAME=wrap SENSOR_CMD="$agent run --state-dir \$BENCH_RUNDIR/state --" \
+                     "$shared/peers/TEMPLATE.sh" "$wl" | grep '^RESULT') ;;
+      daemon) line=$(SENSOR_NAME=daemon SENSOR_STOP_SIGNAL=TERM \
+                       SENSOR_START="$agent daemon --state-dir \$BENCH_RUNDIR/state --runner bench:bash:peers/TEMPLATE.sh" \
+                       SENSOR_READY="grep -q 'tracking runner pid' \$BENCH_RUNDIR/sensor.err" \
+                       "$shared/peers/TEMPLATE.sh" "$wl" | grep '^RESULT') ;;
+    esac
+    sed -n 's/.*wall_s=\([0-9.]*\).*/\1/p' <<<"$line"
+  }
+  orders=("none wrap daemon" "daemon wrap none" "wrap none daemon")
+  for ((i = 0; i < ${N:-3}; i++)); do
+    for variant in ${orders[$((i % 3))]}; do
+      printf '%s\t%s\n' "$variant" "$(write_storm_one "$variant")" >>"$out/write_storm.tsv"
+    done
+  done
+  python3 - "$out/write_storm.tsv" >"$out/write_storm.md" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    variant, wall = line.split()
+    runs.setdefault(variant, []).append(float(wall))
+m = {v: statistics.median(w) for v, w in runs.items()}
+for v in ("wrap", "daemon"):
+    print(f"| write_storm | {v} | {m['none']:.2f} | {m[v]:.2f} | {m[v] / m['none']:.2f} | n={len(runs[v])} |")
+PY
+fi
+for f in "$out/overhead.md" "$out/floor.md" "$out/daemon.md" "$out/write_storm.md"; do
   [ -f "$f" ] && grep '^|' "$f" | grep -v '^| workload' | grep -v '^|---'
 done
 python3 - "$out/overhead.md" "$out/logs" "$out/daemon.md" "$out" "$out/floor.md" <<'PY'

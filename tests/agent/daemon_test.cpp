@@ -1169,7 +1169,8 @@ TEST_CASE("daemon: file writes on the watch list, hashed at close; FIFOs not ope
                              root +
                              "/.profile && exec 3>&- && echo x > .github/workflows/tmp.yml"
                              " && mv .github/workflows/tmp.yml .github/workflows/old.yml"
-                             " && rm .github/workflows/old.yml && /bin/true FILES-DONE";
+                             " && rm .github/workflows/old.yml && printf 'exit 0\\n' > drop.sh && sh drop.sh"
+                             " && /bin/true FILES-DONE";
   // The workspace is the folder the build starts in: the runner's here.
   const std::string test_cwd = std::filesystem::current_path();
   std::filesystem::current_path(ws);
@@ -1220,15 +1221,20 @@ TEST_CASE("daemon: file writes on the watch list, hashed at close; FIFOs not ope
   CHECK(fifo_type == "fifo");
   CHECK(fifo_sha.empty());
   // The payload's exec names the cp that wrote it.
-  std::string cp_key, written_by;
+  std::string cp_key, written_by, shell_key, script_by = "unset";
   for (const auto& e : evs)
     if (const auto* x = std::get_if<events::ProcessExec>(&e.body)) {
       if (!x->argv.empty() && x->argv[0] == "cp") cp_key = e.process.key;
+      if (!x->argv.empty() && x->argv.back().find("FILES-DONE") != std::string::npos) shell_key = e.process.key;
+      if (x->argv == std::vector<std::string>{"sh", "drop.sh"}) script_by = x->written_by;
       if (e.process.exe == ws + "/payload") written_by = x->written_by;
       if (!x->argv.empty() && x->argv[0] == "/bin/true") CHECK(x->written_by.empty());
     }
   CHECK_FALSE(cp_key.empty());
   CHECK(written_by == cp_key);
+  // An interpreter's script: from the kernel's map, looked up by the agent.
+  CHECK_FALSE(shell_key.empty());
+  CHECK(script_by == shell_key);
 }
 
 // Issue 18/4: the daemon reads a process's CPU times and peak RSS in the

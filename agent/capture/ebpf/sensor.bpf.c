@@ -164,8 +164,10 @@ struct {
 } watch_dirs SEC(".maps");
 
 /* Every file a build process opened for writing -> its last writer, looked
- * up at exec (written_by); a build's entries go when its first process
- * exits. A full map loses writes, counted (BT_LOSS_PROVENANCE_FULL). */
+ * up at exec (written_by); user space deletes a build's entries once it
+ * has read the records before its first process's exit (an interpreter's
+ * script is looked up from there). A full map loses writes, counted
+ * (BT_LOSS_PROVENANCE_FULL). */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 65536);
@@ -318,22 +320,6 @@ int BPF_PROG(bt_fork, struct task_struct* parent, struct task_struct* child) {
   return 0;
 }
 
-/* The build whose first process exits: its entries of `written` go. */
-struct forget_ctx {
-  __u32 root_tgid;
-  __u64 root_start_ns;
-};
-static long forget_one(struct bpf_map* map, const void* key, void* value, void* ctx) {
-  const struct bt_writer* w = value;
-  const struct forget_ctx* f = ctx;
-  if (w->root_tgid == f->root_tgid && w->root_start_ns == f->root_start_ns) bpf_map_delete_elem(map, key);
-  return 0;
-}
-static __always_inline void forget_written(__u32 root_tgid, __u64 root_start_ns) {
-  struct forget_ctx f = {.root_tgid = root_tgid, .root_start_ns = root_start_ns};
-  bpf_for_each_map_elem(&written, forget_one, &f, 0);
-}
-
 /* The resource use of the thread group `p` is the last thread of, at
  * sched_process_exit (group dead: signal->live is 0). Threads that
  * exited before were released and added their times to signal->utime/
@@ -376,7 +362,6 @@ int BPF_PROG(bt_exit, struct task_struct* p) {
     exit_usage(p, r);
     bpf_ringbuf_submit(r, wakeup());
   }
-  if (t->root_tgid == tgid) forget_written(t->root_tgid, t->root_start_ns);
   bpf_map_delete_elem(&tracked, &tgid);
   return 0;
 }
@@ -1136,34 +1121,82 @@ static __always_inline long dentry_name(struct dentry* d, char* name) {
   return bpf_probe_read_kernel_str(name, BT_NAME_MAX, BPF_CORE_READ(d, d_name.name));
 }
 
-/* The watch filter (a superset: user space matches exactly). */
-static __always_inline bool filter_watch(struct dentry* d) {
-  if (watch_any) return true;
+/* One watch glob against a name, as a bpf_loop step: the verifier checks
+ * it once rather than once per glob and call site. */
+struct glob_walk {
   char name[BT_NAME_MAX];
-  long n = dentry_name(d, name);
+  __u32 len;
+  __u32 hit;
+  struct dentry* parent;
+};
+static long glob_step(__u32 i, void* ctx) {
+  struct glob_walk* w = ctx;
+  __u32 slot = i;
+  struct bt_glob* g = bpf_map_lookup_elem(&watch_globs, &slot);
+  if (!g || !glob_ends_match(g, w->name, w->len)) return 0;
+  if (g->parent[0] != 0) {
+    char parent_name[BT_PARENT_MAX] = {};
+    struct dentry* parent = w->parent; /* a local: BPF_CORE_READ would relocate w->parent itself */
+    bpf_probe_read_kernel_str(parent_name, sizeof(parent_name), BPF_CORE_READ(parent, d_name.name));
+    if (!same_parent(parent_name, g->parent)) return 0;
+  }
+  w->hit = 1;
+  return 1;
+}
+
+/* The watch filter (a superset: user space matches exactly) for a file
+ * named `name` (`n` bytes with the NUL, zero-padded: a map key) in the
+ * folder `parent`. */
+static __always_inline bool filter_watch_name(char* name, long n, struct dentry* parent) {
+  if (watch_any) return true;
   if (n <= 1) return false;
   if (bpf_map_lookup_elem(&watch_names, name)) return true;
-  __u32 len = (n - 1) & (BT_NAME_MAX - 1);
-  for (__u32 i = 0; i < BT_GLOBS_MAX; i++) {
-    if (i >= n_watch_globs) break;
-    __u32 slot = i;
-    struct bt_glob* g = bpf_map_lookup_elem(&watch_globs, &slot);
-    if (!g || !glob_ends_match(g, name, len)) continue;
-    if (g->parent[0] == 0) return true;
-    char parent[BT_PARENT_MAX] = {};
-    bpf_probe_read_kernel_str(parent, sizeof(parent), BPF_CORE_READ(d, d_parent, d_name.name));
-    if (same_parent(parent, g->parent)) return true;
+  if (n_watch_globs) {
+    struct glob_walk w = {.len = (n - 1) & (BT_NAME_MAX - 1), .parent = parent};
+    __builtin_memcpy(w.name, name, BT_NAME_MAX);
+    bpf_loop(n_watch_globs, glob_step, &w, 0);
+    if (w.hit) return true;
   }
-  struct dentry* at = d;
+  struct dentry* at = parent;
   for (__u32 level = 1; level <= BT_WATCH_DEPTH; level++) {
-    struct dentry* up = BPF_CORE_READ(at, d_parent);
-    if (!up || up == at) break;
-    at = up;
-    if (dentry_name(at, name) <= 1) break;
+    if (!at || dentry_name(at, name) <= 1) break;
     __u8* deepest = bpf_map_lookup_elem(&watch_dirs, name);
     if (deepest && level <= *deepest) return true;
+    struct dentry* up = BPF_CORE_READ(at, d_parent);
+    if (up == at) break;
+    at = up;
   }
   return false;
+}
+
+static __always_inline bool filter_watch(struct dentry* d) {
+  char name[BT_NAME_MAX];
+  long n = dentry_name(d, name);
+  return filter_watch_name(name, n, BPF_CORE_READ(d, d_parent));
+}
+
+/* The watch filter for a name a caller gave (unlink, rename): a plain
+ * name is checked against the folder it is resolved in; one with a '/'
+ * or too long to check passes (user space decides). */
+static __always_inline bool filter_watch_user(struct task_struct* task, const char* upath, long dirfd) {
+  if (watch_any) return true;
+  char name[BT_NAME_MAX] = {};
+  long n = bpf_probe_read_user_str(name, sizeof(name), upath);
+  if (n <= 1) return false;
+  if (n >= BT_NAME_MAX) return true;
+  for (int i = 0; i < BT_NAME_MAX; i++) {
+    if (i >= n) break;
+    if (name[i] == '/') return true;
+  }
+  struct dentry* dir = 0;
+  if (dirfd == AT_FDCWD) {
+    dir = BPF_CORE_READ(task, fs, pwd.dentry);
+  } else {
+    struct file* f = fd_file(task, dirfd);
+    if (!f) return true;
+    dir = BPF_CORE_READ(f, f_path.dentry);
+  }
+  return filter_watch_name(name, n, dir);
 }
 
 /* The open's flags from the saved registers (openat2: from its open_how). */
@@ -1241,8 +1274,9 @@ static __always_inline void put_name(struct task_struct* task, struct scratch* s
 }
 
 /* A rename, unlink, chmod or truncate by a tracked process succeeded: the
- * names as given, from the saved registers, each with its folder. Every
- * one is sent (they are far rarer than opens); user space matches. */
+ * names as given, from the saved registers, each with its folder. Unlinks
+ * and renames pass the watch filter first (a build's cleanup unlinks
+ * thousands); chmod +x and truncate by name are rare and all sent. */
 static __always_inline void on_file_change(struct task_struct* task, __u32 tgid, struct bt_tracked* t,
                                            struct pt_regs* regs, long nr) {
   __u16 op = 0;
@@ -1297,6 +1331,10 @@ static __always_inline void on_file_change(struct task_struct* task, __u32 tgid,
       return;
   }
   if (op == BT_FOP_CHMOD && !(mode & 0111)) return;
+  /* `rm -rf` unlinks a tree name by name: only watched names go on. */
+  if ((op == BT_FOP_UNLINK || op == BT_FOP_RENAME) && !filter_watch_user(task, p1, d1) &&
+      (!p2 || !filter_watch_user(task, p2, d2)))
+    return;
   __u64 me;
   struct scratch* s = claim_scratch(&me);
   if (!s) return;

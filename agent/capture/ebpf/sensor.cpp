@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -315,6 +316,31 @@ std::optional<capture::BuildKey> Sensor::build_of(uint32_t tgid) const {
   bt_tracked t{};
   if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tracked), &tgid, &t) != 0) return std::nullopt;
   return capture::BuildKey{t.root_tgid, t.root_start_ns};
+}
+
+std::optional<bt_writer> Sensor::writer_of(uint64_t st_dev, uint64_t ino) const {
+  // The kernel's dev_t: major << 20 | minor.
+  const bt_file_key key{(static_cast<uint64_t>(major(st_dev)) << 20) | minor(st_dev), ino};
+  bt_writer w{};
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.written), &key, &w) != 0) return std::nullopt;
+  return w;
+}
+
+void Sensor::forget_writes(const std::vector<capture::BuildKey>& builds) {
+  if (builds.empty()) return;
+  const int fd = bpf_map__fd(skel_->maps.written);
+  std::vector<bt_file_key> doomed;
+  bt_file_key key{}, next{};
+  const void* at = nullptr;  // null: the first key
+  while (bpf_map_get_next_key(fd, at, &next) == 0) {
+    bt_writer w{};
+    if (bpf_map_lookup_elem(fd, &next, &w) == 0)
+      for (const auto& b : builds)
+        if (w.root_tgid == b.root_pid && w.root_start_ns == b.root_start_ns) doomed.push_back(next);
+    key = next;
+    at = &key;
+  }
+  for (const auto& k : doomed) bpf_map_delete_elem(fd, &k);
 }
 
 std::array<uint64_t, BT_LOSS_MAX> Sensor::loss() const {

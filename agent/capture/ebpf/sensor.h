@@ -65,6 +65,12 @@ class Sensor {
   Status add_runner(uint32_t tgid);
   // The build process `tgid` belongs to, if the kernel tracks it.
   std::optional<capture::BuildKey> build_of(uint32_t tgid) const;
+  // The build process that last opened the file (st_dev, ino) for
+  // writing, if the kernel remembers it (exec provenance).
+  std::optional<bt_writer> writer_of(uint64_t st_dev, uint64_t ino) const;
+  // Drops the remembered writes of builds whose first process exited
+  // (call once their records were read).
+  void forget_writes(const std::vector<capture::BuildKey>& builds);
   // Waits up to `timeout_ms` (the kernel wakes the reader early only when
   // the ring is filling up), then passes every record to `on_record` (on
   // this thread). Returns the number of records, or an error.
