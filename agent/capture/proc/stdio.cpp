@@ -1,5 +1,6 @@
 #include "agent/capture/proc/stdio.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -94,11 +95,14 @@ std::string peer_by_inode(pid_t pid, uint64_t ino) {
 
 std::array<capture::StdioFd, 3> read_stdio(pid_t pid) {
   std::array<capture::StdioFd, 3> out;
-  const std::string fds = "/proc/" + std::to_string(pid) + "/fd/";
+  // One lookup of the folder, then each link from it: every exec pays this.
+  Fd dir(::open(("/proc/" + std::to_string(pid) + "/fd").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (dir.fd < 0) return out;  // gone: not recorded
+  static constexpr const char* kNames[] = {"0", "1", "2"};
   for (int fd = 0; fd < 3; ++fd) {
     capture::StdioFd& s = out[static_cast<std::size_t>(fd)];
     struct stat st {};
-    if (::stat((fds + std::to_string(fd)).c_str(), &st) != 0) {
+    if (::fstatat(dir.fd, kNames[fd], &st, 0) != 0) {
       s.kind = errno == ENOENT ? "closed" : "";
       continue;
     }
