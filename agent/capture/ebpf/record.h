@@ -21,6 +21,7 @@
 #define BT_PARENT_MAX 32    /* the parent directory's name in the filter */
 #define BT_GLOBS_MAX 16     /* basename globs in the filter */
 #define BT_GLOB_PART 16     /* a glob's literal prefix or suffix */
+#define BT_SUN_PATH_MAX 112 /* a Unix socket peer's name: sun_path's 108 bytes, padded */
 
 enum bt_kind {
   BT_FORK = 1,
@@ -75,10 +76,11 @@ struct bt_stdio {
   __u32 mode; /* the inode's i_mode; 0: no file at this descriptor */
   __u32 rdev; /* i_rdev, the kernel's encoding: major << 20 | minor */
   __u64 ino;
-  __u16 family; /* a socket's: AF_INET, AF_INET6, AF_UNIX... */
-  __u16 port;   /* its peer's, host order; 0: not connected */
-  __u32 pad;
-  __u8 addr[16]; /* its peer's address (AF_INET: the first 4 bytes) */
+  __u16 family;               /* a socket's: AF_INET, AF_INET6, AF_UNIX... */
+  __u16 port;                 /* its peer's, host order; 0: not connected */
+  __u32 path_len;             /* AF_UNIX: bytes of the peer's sun_path (0: unnamed) */
+  __u8 addr[16];              /* its peer's address (AF_INET: the first 4 bytes) */
+  char path[BT_SUN_PATH_MAX]; /* AF_UNIX: the peer's sun_path (abstract: starts with NUL) */
 };
 
 struct bt_exec {
@@ -202,7 +204,7 @@ BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, root_start_ns) == 24);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, start_ns) == 32);
 BT_ASSERT_LAYOUT(sizeof(struct bt_fork) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_fork, parent_tgid) == 40);
-BT_ASSERT_LAYOUT(sizeof(struct bt_exec) == 64 + 3 * 40);
+BT_ASSERT_LAYOUT(sizeof(struct bt_exec) == 64 + 3 * 152);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, ppid) == 40);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, uid) == 44);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, argv_len) == 48);
@@ -210,11 +212,13 @@ BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, env_len) == 52);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, exe_len) == 56);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, cwd_len) == 58);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, stdio) == 64);
-BT_ASSERT_LAYOUT(sizeof(struct bt_stdio) == 40);
+BT_ASSERT_LAYOUT(sizeof(struct bt_stdio) == 152);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, ino) == 8);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, family) == 16);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, port) == 18);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, path_len) == 20);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, addr) == 24);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, path) == 40);
 BT_ASSERT_LAYOUT(sizeof(struct bt_exit) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exit, exit_code) == 40);
 BT_ASSERT_LAYOUT(sizeof(struct bt_open) == 48);

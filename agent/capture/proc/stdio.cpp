@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -31,9 +32,7 @@ struct Fd {
 std::string unix_remote(const sockaddr_un& un, socklen_t len) {
   const socklen_t path_at = offsetof(sockaddr_un, sun_path);
   if (len <= path_at) return {};  // unnamed (socketpair, or the peer never bound)
-  std::size_t n = len - path_at;
-  if (un.sun_path[0] == '\0') return "unix:@" + std::string(un.sun_path + 1, n - 1);  // abstract
-  return "unix:" + std::string(un.sun_path, strnlen(un.sun_path, n));
+  return capture::unix_remote(std::string_view(un.sun_path, std::min<std::size_t>(len - path_at, sizeof(un.sun_path))));
 }
 
 // The peer of descriptor `fd` of `pid`, through a copy of the socket.
