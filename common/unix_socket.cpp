@@ -27,12 +27,19 @@ Result<std::string> ask(const std::string& connect_path, const Exchange& exchang
   const timeval timeout{static_cast<time_t>(exchange.timeout.count()), 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  // A server that refuses a client (busy, request too large) answers and
+  // closes, possibly before the request is all sent: the send then fails
+  // with EPIPE or ECONNRESET, and the answer waits to be read.
+  int send_errno = 0;
   for (std::size_t sent = 0; sent < exchange.request.size();) {
     const ssize_t n = ::send(fd.get(), exchange.request.data() + sent, exchange.request.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
+    if (n <= 0) {
+      send_errno = n < 0 ? errno : EIO;
+      if (send_errno == EPIPE || send_errno == ECONNRESET) break;
       return make_error(ErrorCode::kIo, "sending to the " + std::string(exchange.server) + " at " + path + ": " +
-                                            fs::errno_text(errno));
+                                            fs::errno_text(send_errno));
+    }
     sent += static_cast<std::size_t>(n);
   }
   std::string reply;
@@ -46,6 +53,9 @@ Result<std::string> ask(const std::string& connect_path, const Exchange& exchang
     if (n == 0) break;
     reply.append(buf, static_cast<std::size_t>(n));
   }
+  if (reply.empty() && send_errno)
+    return make_error(ErrorCode::kIo, "sending to the " + std::string(exchange.server) + " at " + path + ": " +
+                                          fs::errno_text(send_errno));
   if (reply.empty())
     return make_error(ErrorCode::kUnavailable,
                       "the " + std::string(exchange.server) + " at " + path + " closed the connection without a reply");

@@ -40,4 +40,13 @@ inline std::string inet_remote(int family, const void* addr, uint16_t port) {
                            : "[" + std::string(text) + "]:" + std::to_string(port);
 }
 
+// A Unix socket's peer name as `remote` says it, from the bytes of its
+// sun_path: unix:/run/x.sock, unix:@name for an abstract one (leading
+// NUL); empty when unnamed.
+inline std::string unix_remote(std::string_view sun_path) {
+  if (sun_path.empty()) return {};
+  if (sun_path[0] == '\0') return "unix:@" + std::string(sun_path.substr(1));
+  return "unix:" + std::string(sun_path.substr(0, sun_path.find('\0')));
+}
+
 }  // namespace bt::agent::capture

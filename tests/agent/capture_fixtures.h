@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -200,23 +201,42 @@ struct DnsServer {
 // A script file whose execs say what they do by their standard descriptors,
 // not their argv: a payload piped into a shell (`curl ... | sh`, cat for
 // curl), a shell whose descriptors are a TCP connection to `port` (a
-// reverse shell's shape), and /dev/null and a closed descriptor. The
+// reverse shell's shape), /dev/null and a closed descriptor, and a program
+// whose stdout is a Unix socket connected to DIR/peer.sock (UnixListener). The
 // markers in argv only let the test find the execs. Returns its path.
+// stdio_script's Unix socket listener: DIR/peer.sock.
+struct UnixListener {
+  int fd = -1;
+  explicit UnixListener(const std::string& path) {
+    fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    REQUIRE(path.size() < sizeof(a.sun_path));
+    path.copy(a.sun_path, path.size());
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd, 16) == 0);
+  }
+  ~UnixListener() { ::close(fd); }
+};
+
 inline std::string stdio_script(const std::string& dir, int port) {
   REQUIRE(testing::run_command("printf '/bin/true PIPED-PAYLOAD\\n' > " + dir + "/payload.sh").exit_code == 0);
   const std::string script = dir + "/stdio.sh";
-  std::ofstream(script) << "#!/bin/bash\n"
-                        << "/bin/cat " << dir << "/payload.sh | /bin/sh -s PIPE-READER\n"
-                        << "exec 3<>/dev/tcp/127.0.0.1/" << port << "\n"
-                        << "/bin/sh -c 'exit 0' SOCKET-SHELL <&3 >&3 2>&3\n"
-                        << "exec 3<&-\n"
-                        << "/bin/true NULL-AND-CLOSED </dev/null >/dev/null 2>&-\n";
+  std::ofstream(script)
+      << "#!/bin/bash\n"
+      << "/bin/cat " << dir << "/payload.sh | /bin/sh -s PIPE-READER\n"
+      << "exec 3<>/dev/tcp/127.0.0.1/" << port << "\n"
+      << "/bin/sh -c 'exit 0' SOCKET-SHELL <&3 >&3 2>&3\n"
+      << "exec 3<&-\n"
+      << "/bin/true NULL-AND-CLOSED </dev/null >/dev/null 2>&-\n"
+      << "/usr/bin/python3 -c \"import os,socket; s=socket.socket(socket.AF_UNIX); s.connect('" << dir
+      << "/peer.sock'); os.dup2(s.fileno(), 1); os.execv('/bin/true', ['/bin/true', 'UNIX-' + 'PEER'])\"\n";
   REQUIRE(::chmod(script.c_str(), 0755) == 0);
   return script;
 }
 
-// What both modes must record of stdio_script's execs.
-inline void check_stdio_events(const std::vector<events::Event>& evs, int port) {
+// What both modes must record of stdio_script's execs (in `dir_of_script`).
+inline void check_stdio_events(const std::vector<events::Event>& evs, int port, const std::string& dir_of_script) {
   auto find = [&](const std::string& marker) -> const events::Event* {
     for (const auto& e : evs)
       if (const auto* x = std::get_if<events::ProcessExec>(&e.body))
@@ -248,6 +268,9 @@ inline void check_stdio_events(const std::vector<events::Event>& evs, int port) 
   CHECK(n.stdin_fd.kind == "null");
   CHECK(n.stdout_fd.kind == "null");
   CHECK(n.stderr_fd.kind == "closed");
+  const auto& u = std::get<events::ProcessExec>(find("UNIX-PEER")->body);
+  CHECK(u.stdout_fd.kind == "socket");
+  CHECK(u.stdout_fd.remote == "unix:" + dir_of_script + "/peer.sock");
 }
 
 // A Python program that resolves `name` as glibc does (sendto/recvfrom to

@@ -1052,6 +1052,7 @@ TEST_CASE("daemon: a build step a runner forks at once is attributed (runner mat
 TEST_CASE("daemon: stdio at exec, a payload piped into a shell and a shell on a TCP socket, as `run` records them") {
   const std::string root = testing::make_temp_dir("daemon-stdio");
   Listener peer;
+  UnixListener unix_peer(root + "/peer.sock");
   const std::string script = stdio_script(root, peer.port);
   Daemon daemon(root, "--runner jenkins:fastrunner:agent.jar");
   REQUIRE(daemon.started());
@@ -1065,7 +1066,7 @@ TEST_CASE("daemon: stdio at exec, a payload piped into a shell and a shell on a 
   std::vector<events::Event> build;
   for (auto& e : read_events(daemon.events))
     if (e.build.id == "jenkins-stdio-1") build.push_back(std::move(e));
-  check_stdio_events(build, peer.port);
+  check_stdio_events(build, peer.port, root);
 }
 
 // Issue 18/7: a build step reading its runner's memory or environment (the

@@ -313,8 +313,23 @@ TEST_CASE("decode: an exec's standard descriptors, told apart as the wrap backen
   x.stdio[2] = fd(S_IFBLK | 0660, 8, 0, 3);
   s = stdio_of(x);
   CHECK(s[0] == capture::StdioFd{"socket", 12, "[2001::1]:443"});
-  CHECK(s[1] == capture::StdioFd{"socket", 13, ""});
+  CHECK(s[1] == capture::StdioFd{"socket", 13, ""});  // a Unix socket whose peer has no name
   CHECK(s[2] == capture::StdioFd{"other", 0, ""});
+  // A Unix socket's peer by path, and an abstract one; a length beyond the
+  // field is cut to it.
+  const std::string journal = "/run/systemd/journal/stdout";
+  std::memcpy(x.stdio[1].path, journal.c_str(), journal.size() + 1);
+  x.stdio[1].path_len = static_cast<uint32_t>(journal.size() + 1);
+  x.stdio[2] = x.stdio[1];
+  std::memcpy(x.stdio[2].path, "\0bus\nx", 6);
+  x.stdio[2].path_len = 6;
+  x.stdio[0] = x.stdio[1];
+  std::memset(x.stdio[0].path, 'a', sizeof(x.stdio[0].path));
+  x.stdio[0].path_len = 4096;
+  s = stdio_of(x);
+  CHECK(s[1].remote == "unix:" + journal);
+  CHECK(s[2].remote == "unix:@bus\nx");
+  CHECK(s[0].remote == "unix:" + std::string(BT_SUN_PATH_MAX, 'a'));
   // The kinds, as both backends tell them: /dev/tty, the console, ptmx and
   // virtual consoles are terminals; /dev/zero and anonymous inodes are not.
   CHECK(capture::stdio_kind(S_IFCHR, 5, 0) == "tty");

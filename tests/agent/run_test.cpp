@@ -564,13 +564,14 @@ TEST_CASE("redaction end to end: a #! script tool, assignments inside sh -c, env
 TEST_CASE("stdio at exec: a payload piped into a shell and a shell on a TCP socket, from a script file") {
   const std::string root = testing::make_temp_dir("run-stdio");
   Listener peer;
+  UnixListener unix_peer(root + "/peer.sock");
   const std::string script = stdio_script(root, peer.port);
   const std::string out = root + "/events.jsonl";
   const auto r =
       testing::run_command(agent_bin() + " run --state-dir " + root + "/state --events-out " + out + " -- " + script);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  check_stdio_events(read_events(out), peer.port);
+  check_stdio_events(read_events(out), peer.port, root);
 }
 
 TEST_CASE("file writes and exec provenance end to end: watched writes hashed, written_by on a dropped payload") {

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "agent/capture/ebpf/decode.h"
+#include "agent/capture/ebpf/record.h"
 #include "common/overloaded.h"
 
 namespace {
@@ -49,7 +50,7 @@ std::size_t strings_of(const capture::Observation& o) {
 
 // An exec's standard descriptors: a kind of events::Stdio's, an inode only
 // for a pipe or socket, a remote only for a socket and no longer than
-// "[IPv6]:port".
+// "[IPv6]:port" or a Unix socket's unix:@ and name.
 bool stdio_ok(const capture::Observation& o) {
   const auto* x = std::get_if<capture::Exec>(&o);
   if (!x) return true;
@@ -57,7 +58,8 @@ bool stdio_ok(const capture::Observation& o) {
     static constexpr std::string_view kKinds[] = {"tty", "pipe", "socket", "file", "null", "other", "closed"};
     if (std::find(std::begin(kKinds), std::end(kKinds), s.kind) == std::end(kKinds)) return false;
     if (s.inode && s.kind != "pipe" && s.kind != "socket") return false;
-    if (!s.remote.empty() && (s.kind != "socket" || s.remote.size() > 47)) return false;
+    const std::size_t most = s.remote.starts_with("unix:") ? 6 + BT_SUN_PATH_MAX : 47;
+    if (!s.remote.empty() && (s.kind != "socket" || s.remote.size() > most)) return false;
   }
   return true;
 }

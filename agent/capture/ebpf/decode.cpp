@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "agent/capture/dns/dns.h"
@@ -66,7 +67,10 @@ capture::StdioFd stdio_of(const bt_stdio& d) {
   capture::StdioFd s;
   s.kind = capture::stdio_kind(d.mode, d.rdev >> 20, d.rdev & 0xfffff);
   if (S_ISFIFO(d.mode) || S_ISSOCK(d.mode)) s.inode = d.ino;
-  if (S_ISSOCK(d.mode)) s.remote = capture::inet_remote(d.family, d.addr, d.port);
+  if (S_ISSOCK(d.mode) && d.family == AF_UNIX)
+    s.remote = capture::unix_remote(std::string_view(d.path, std::min<std::size_t>(d.path_len, sizeof(d.path))));
+  else if (S_ISSOCK(d.mode))
+    s.remote = capture::inet_remote(d.family, d.addr, d.port);
   return s;
 }
 

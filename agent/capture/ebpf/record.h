@@ -21,6 +21,7 @@
 #define BT_PARENT_MAX 32    /* the parent directory's name in the filter */
 #define BT_GLOBS_MAX 16     /* basename globs in the filter */
 #define BT_GLOB_PART 16     /* a glob's literal prefix or suffix */
+#define BT_SUN_PATH_MAX 112 /* a Unix socket peer's name: sun_path's 108 bytes, padded */
 
 enum bt_kind {
   BT_FORK = 1,
@@ -87,10 +88,11 @@ struct bt_stdio {
   __u32 mode; /* the inode's i_mode; 0: no file at this descriptor */
   __u32 rdev; /* i_rdev, the kernel's encoding: major << 20 | minor */
   __u64 ino;
-  __u16 family; /* a socket's: AF_INET, AF_INET6, AF_UNIX... */
-  __u16 port;   /* its peer's, host order; 0: not connected */
-  __u32 pad;
-  __u8 addr[16]; /* its peer's address (AF_INET: the first 4 bytes) */
+  __u16 family;               /* a socket's: AF_INET, AF_INET6, AF_UNIX... */
+  __u16 port;                 /* its peer's, host order; 0: not connected */
+  __u32 path_len;             /* AF_UNIX: bytes of the peer's sun_path (0: unnamed) */
+  __u8 addr[16];              /* its peer's address (AF_INET: the first 4 bytes) */
+  char path[BT_SUN_PATH_MAX]; /* AF_UNIX: the peer's sun_path (abstract: starts with NUL) */
 };
 
 struct bt_exec {
@@ -102,10 +104,10 @@ struct bt_exec {
   __u16 exe_len;  /* including the NUL */
   __u16 cwd_len;
   __u32 pad;
-  __u32 writer_tgid; /* the build process that last opened the executable for writing; 0: none */
+  struct bt_stdio stdio[3]; /* descriptors 0, 1, 2 after the exec */
+  __u32 writer_tgid;        /* the build process that last opened the executable for writing; 0: none */
   __u32 pad2;
   __u64 writer_start_ns;
-  struct bt_stdio stdio[3]; /* descriptors 0, 1, 2 after the exec */
   /* then: exe, cwd, argv, env */
 };
 
@@ -264,21 +266,23 @@ BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, root_start_ns) == 24);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_header, start_ns) == 32);
 BT_ASSERT_LAYOUT(sizeof(struct bt_fork) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_fork, parent_tgid) == 40);
-BT_ASSERT_LAYOUT(sizeof(struct bt_exec) == 80 + 3 * 40);
-BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, writer_tgid) == 64);
-BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, writer_start_ns) == 72);
+BT_ASSERT_LAYOUT(sizeof(struct bt_exec) == 64 + 3 * 152 + 16);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, writer_tgid) == 64 + 3 * 152);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, writer_start_ns) == 64 + 3 * 152 + 8);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, ppid) == 40);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, uid) == 44);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, argv_len) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, env_len) == 52);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, exe_len) == 56);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, cwd_len) == 58);
-BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, stdio) == 80);
-BT_ASSERT_LAYOUT(sizeof(struct bt_stdio) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_exec, stdio) == 64);
+BT_ASSERT_LAYOUT(sizeof(struct bt_stdio) == 152);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, ino) == 8);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, family) == 16);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, port) == 18);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, path_len) == 20);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, addr) == 24);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_stdio, path) == 40);
 BT_ASSERT_LAYOUT(sizeof(struct bt_exit) == 72);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exit, exit_code) == 40);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exit, utime_ns) == 48);

@@ -20,6 +20,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define AF_INET 2
 #define AF_INET6 10
+#define AF_UNIX 1
 #define FMODE_WRITE 0x2
 #define EINPROGRESS 115
 
@@ -674,6 +675,18 @@ static __always_inline void read_stdio(struct task_struct* p, struct bt_stdio* o
     } else if (d->family == AF_INET6) {
       d->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
       BPF_CORE_READ_INTO(&d->addr, sk, __sk_common.skc_v6_daddr);
+    } else if (d->family == AF_UNIX) {
+      /* The peer's bound name (unix_address.len counts sun_family too). */
+      struct sock* peer = BPF_CORE_READ((struct unix_sock*)sk, peer);
+      struct unix_address* ua = peer ? BPF_CORE_READ((struct unix_sock*)peer, addr) : 0;
+      __u32 n = ua ? BPF_CORE_READ(ua, len) : 0;
+      if (n <= 2) continue; /* unnamed */
+      n -= 2;
+      if (n > BT_SUN_PATH_MAX) n = BT_SUN_PATH_MAX;
+      /* The mask after a barrier: clang would fold the bound above into a
+       * signed check the verifier does not take. */
+      barrier_var(n);
+      if (bpf_probe_read_kernel(d->path, n & 127, &ua->name[0].sun_path) == 0) d->path_len = n;
     }
   }
 }

@@ -1,11 +1,13 @@
 #include "agent/capture/proc/stdio.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -30,9 +32,7 @@ struct Fd {
 std::string unix_remote(const sockaddr_un& un, socklen_t len) {
   const socklen_t path_at = offsetof(sockaddr_un, sun_path);
   if (len <= path_at) return {};  // unnamed (socketpair, or the peer never bound)
-  std::size_t n = len - path_at;
-  if (un.sun_path[0] == '\0') return "unix:@" + std::string(un.sun_path + 1, n - 1);  // abstract
-  return "unix:" + std::string(un.sun_path, strnlen(un.sun_path, n));
+  return capture::unix_remote(std::string_view(un.sun_path, std::min<std::size_t>(len - path_at, sizeof(un.sun_path))));
 }
 
 // The peer of descriptor `fd` of `pid`, through a copy of the socket.
@@ -94,11 +94,14 @@ std::string peer_by_inode(pid_t pid, uint64_t ino) {
 
 std::array<capture::StdioFd, 3> read_stdio(pid_t pid) {
   std::array<capture::StdioFd, 3> out;
-  const std::string fds = "/proc/" + std::to_string(pid) + "/fd/";
+  // One lookup of the folder, then each link from it: every exec pays this.
+  Fd dir(::open(("/proc/" + std::to_string(pid) + "/fd").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (dir.fd < 0) return out;  // gone: not recorded
+  static constexpr const char* kNames[] = {"0", "1", "2"};
   for (int fd = 0; fd < 3; ++fd) {
     capture::StdioFd& s = out[static_cast<std::size_t>(fd)];
     struct stat st {};
-    if (::stat((fds + std::to_string(fd)).c_str(), &st) != 0) {
+    if (::fstatat(dir.fd, kNames[fd], &st, 0) != 0) {
       s.kind = errno == ENOENT ? "closed" : "";
       continue;
     }
