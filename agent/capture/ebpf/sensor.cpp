@@ -199,27 +199,13 @@ bool syscall_tracepoints() {
 // there; else the one raw sys_exit program, which runs for every system
 // call on the host.
 void choose_syscall_programs(struct sensor* s, bool per_syscall) {
-  struct bpf_program* per_call[] = {s->progs.bt_exit_open,
-                                    s->progs.bt_exit_creat,
-                                    s->progs.bt_exit_openat,
-                                    s->progs.bt_exit_openat2,
-                                    s->progs.bt_exit_connect,
-                                    s->progs.bt_exit_read,
-                                    s->progs.bt_exit_recvfrom,
-                                    s->progs.bt_exit_recvmsg,
-                                    s->progs.bt_exit_recvmmsg,
-                                    s->progs.bt_exit_ptrace,
-                                    s->progs.bt_exit_process_vm_readv,
-                                    s->progs.bt_exit_truncate,
-                                    s->progs.bt_exit_rename,
-                                    s->progs.bt_exit_unlink,
-                                    s->progs.bt_exit_chmod,
-                                    s->progs.bt_exit_fchmod,
-                                    s->progs.bt_exit_unlinkat,
-                                    s->progs.bt_exit_renameat,
-                                    s->progs.bt_exit_fchmodat,
-                                    s->progs.bt_exit_renameat2};
-  for (struct bpf_program* p : per_call) bpf_program__set_autoload(p, per_syscall);
+  // Every per-call program is in a "tracepoint/syscalls/" section (the
+  // SYSCALL_EXIT macro of sensor.bpf.c): a new one needs no line here.
+  struct bpf_program* p = nullptr;
+  bpf_object__for_each_program(p, s->obj) {
+    if (std::string_view(bpf_program__section_name(p)).starts_with("tracepoint/syscalls/"))
+      bpf_program__set_autoload(p, per_syscall);
+  }
   bpf_program__set_autoload(s->progs.bt_sys_exit, !per_syscall);
 }
 
