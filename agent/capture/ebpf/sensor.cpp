@@ -55,6 +55,24 @@ Status merge_flags(int map_fd, const Key& key, uint16_t flags) {
   return Ok{};
 }
 
+// Basename globs into an array map of at most BT_GLOBS_MAX (the secret and
+// the watch filter share the shape: parent folder, literal prefix, suffix).
+template <class Glob>
+Status load_globs(int map_fd, const std::vector<Glob>& globs, const char* what) {
+  for (std::size_t i = 0; i < globs.size() && i < BT_GLOBS_MAX; ++i) {
+    const auto& g = globs[i];
+    bt_glob v{};
+    copy_fixed(v.parent, g.parent);
+    copy_fixed(v.prefix, g.prefix);
+    copy_fixed(v.suffix, g.suffix);
+    v.prefix_len = static_cast<uint32_t>(std::min<std::size_t>(g.prefix.size(), BT_GLOB_PART - 1));
+    v.suffix_len = static_cast<uint32_t>(std::min<std::size_t>(g.suffix.size(), BT_GLOB_PART - 1));
+    const uint32_t index = static_cast<uint32_t>(i);
+    if (bpf_map_update_elem(map_fd, &index, &v, BPF_ANY)) return bpf_error(what, errno);
+  }
+  return Ok{};
+}
+
 // The filter's entries into secret_basenames, secret_pairs, secret_globs.
 Status load_filter(struct sensor* s, const OpenFilter& f) {
   const int basenames = bpf_map__fd(s->maps.secret_basenames);
@@ -71,18 +89,7 @@ Status load_filter(struct sensor* s, const OpenFilter& f) {
     if (Status st = merge_flags(bpf_map__fd(s->maps.secret_pairs), key, n.flags); !st) return st;
     if (Status st = merge_flags(basenames, name, BT_NAME_NEED_PARENT); !st) return st;
   }
-  for (std::size_t i = 0; i < f.globs.size() && i < BT_GLOBS_MAX; ++i) {
-    const auto& g = f.globs[i];
-    bt_glob v{};
-    copy_fixed(v.parent, g.parent);
-    copy_fixed(v.prefix, g.prefix);
-    copy_fixed(v.suffix, g.suffix);
-    v.prefix_len = static_cast<uint32_t>(std::min<std::size_t>(g.prefix.size(), BT_GLOB_PART - 1));
-    v.suffix_len = static_cast<uint32_t>(std::min<std::size_t>(g.suffix.size(), BT_GLOB_PART - 1));
-    const uint32_t index = static_cast<uint32_t>(i);
-    if (bpf_map_update_elem(bpf_map__fd(s->maps.secret_globs), &index, &v, BPF_ANY))
-      return bpf_error("secret filter", errno);
-  }
+  if (Status st = load_globs(bpf_map__fd(s->maps.secret_globs), f.globs, "secret filter"); !st) return st;
   return Ok{};
 }
 
@@ -95,18 +102,7 @@ Status load_watch(struct sensor* s, const WatchFilter& w) {
     if (bpf_map_update_elem(bpf_map__fd(s->maps.watch_names), key, &one, BPF_ANY))
       return bpf_error("watch filter", errno);
   }
-  for (std::size_t i = 0; i < w.globs.size() && i < BT_GLOBS_MAX; ++i) {
-    const auto& g = w.globs[i];
-    bt_glob v{};
-    copy_fixed(v.parent, g.parent);
-    copy_fixed(v.prefix, g.prefix);
-    copy_fixed(v.suffix, g.suffix);
-    v.prefix_len = static_cast<uint32_t>(std::min<std::size_t>(g.prefix.size(), BT_GLOB_PART - 1));
-    v.suffix_len = static_cast<uint32_t>(std::min<std::size_t>(g.suffix.size(), BT_GLOB_PART - 1));
-    const uint32_t index = static_cast<uint32_t>(i);
-    if (bpf_map_update_elem(bpf_map__fd(s->maps.watch_globs), &index, &v, BPF_ANY))
-      return bpf_error("watch filter", errno);
-  }
+  if (Status st = load_globs(bpf_map__fd(s->maps.watch_globs), w.globs, "watch filter"); !st) return st;
   for (const auto& d : w.dirs) {
     char key[BT_NAME_MAX];
     copy_fixed(key, d.name);
