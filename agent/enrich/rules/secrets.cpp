@@ -7,6 +7,7 @@
 // the defaults prove.
 #include "agent/enrich/rules/secrets.h"
 
+#include "agent/enrich/rules/rule_file.h"
 #include "agent/enrich/rules/runners.h"
 
 #include <arpa/inet.h>
@@ -119,11 +120,9 @@ bool is_glob_char(char c) { return c == '*' || c == '?' || c == '[' || c == '\\'
 
 bool has_glob(std::string_view s) { return std::any_of(s.begin(), s.end(), is_glob_char); }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+using rule_file::line_error;
+using rule_file::trim;
+using rule_file::valid_name;
 
 // The next whitespace-separated word of `s`, removed from it.
 std::string_view next_word(std::string_view& s) {
@@ -143,12 +142,6 @@ std::string_view without_bang(std::string_view pattern) {
   return pattern.starts_with('!') ? pattern.substr(1) : pattern;
 }
 
-bool valid_name(std::string_view name) {
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
-}
-
 // Empty components would never match a resolved path, so they are typos.
 std::string pattern_problem(std::string_view pattern) {
   const std::string_view glob = without_bang(pattern);
@@ -156,10 +149,6 @@ std::string pattern_problem(std::string_view pattern) {
   if (glob.ends_with('/')) return "pattern ends with '/'";
   if (glob.find("//") != std::string_view::npos) return "pattern has an empty component";
   return {};
-}
-
-Error line_error(std::size_t line, const std::string& what) {
-  return make_error(ErrorCode::kInvalidArgument, "line " + std::to_string(line) + ": " + what);
 }
 
 Result<Rule> parse_line(std::string_view line, std::size_t number) {
@@ -277,20 +266,16 @@ const std::vector<Rule>& default_rules() {
 
 Result<std::vector<Rule>> parse_rules(std::string_view text) {
   std::vector<Rule> rules;
-  std::size_t number = 0;
-  while (!text.empty()) {
-    ++number;
-    const auto eol = std::min(text.size(), text.find('\n'));
-    const std::string_view line = trim(text.substr(0, eol));
-    text.remove_prefix(std::min(text.size(), eol + 1));
-    if (line.empty() || line.starts_with('#')) continue;
+  Status read = rule_file::for_each_line(text, [&](std::size_t number, std::string_view line) -> Status {
     auto rule = parse_line(line, number);
     if (!rule) return rule.error();
     for (const auto& prior : rules)
       if (prior.name == rule->name && prior.secret_class != rule->secret_class)
         return line_error(number, "rule '" + rule->name + "' already has class '" + prior.secret_class + "'");
     rules.push_back(std::move(rule).value());
-  }
+    return Ok{};
+  });
+  if (!read) return read.error();
   return rules;
 }
 

@@ -4,6 +4,8 @@
 // paths containing a hint pay for the glob.
 #include "agent/enrich/rules/watch.h"
 
+#include "agent/enrich/rules/rule_file.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -80,17 +82,9 @@ buildtrail /var/lib/buildtrail/**
 buildtrail .local/state/buildtrail/**
 )";
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-bool valid_name(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
-}
+using rule_file::line_error;
+using rule_file::trim;
+using rule_file::valid_name;
 
 std::string pattern_problem(std::string_view glob) {
   if (glob.empty()) return "empty pattern";
@@ -103,10 +97,6 @@ std::string pattern_problem(std::string_view glob) {
     if (!starts || !ends) return "'**' must be a whole component";
   }
   return {};
-}
-
-Error line_error(std::size_t line, const std::string& what) {
-  return make_error(ErrorCode::kInvalidArgument, "line " + std::to_string(line) + ": " + what);
 }
 
 bool is_glob_char(char c) { return c == '*' || c == '?' || c == '['; }
@@ -207,13 +197,7 @@ const std::vector<Rule>& default_rules() {
 
 Result<std::vector<Rule>> parse_rules(std::string_view text) {
   std::vector<Rule> rules;
-  std::size_t number = 0;
-  while (!text.empty()) {
-    ++number;
-    const auto eol = std::min(text.size(), text.find('\n'));
-    std::string_view line = trim(text.substr(0, eol));
-    text.remove_prefix(std::min(text.size(), eol + 1));
-    if (line.empty() || line.starts_with('#')) continue;
+  Status read = rule_file::for_each_line(text, [&](std::size_t number, std::string_view line) -> Status {
     const auto space = line.find_first_of(" \t");
     if (space == std::string_view::npos) return line_error(number, "expected '<name> <pattern>'");
     const std::string_view name = line.substr(0, space);
@@ -224,7 +208,9 @@ Result<std::vector<Rule>> parse_rules(std::string_view text) {
     if (std::string problem = pattern_problem(pattern); !problem.empty())
       return line_error(number, problem + " '" + std::string(pattern) + "'");
     rules.push_back(Rule{std::string(name), std::string(pattern)});
-  }
+    return Ok{};
+  });
+  if (!read) return read.error();
   return rules;
 }
 
