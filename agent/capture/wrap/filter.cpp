@@ -36,6 +36,21 @@ std::vector<sock_filter> build_filter(FilterPlan plan) {
   auto stmt = [&](uint16_t code, uint32_t k) { f.push_back(BPF_STMT(code, k)); };
   auto jump = [&](uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) { f.push_back(BPF_JUMP(code, k, jt, jf)); };
   const uint32_t trace = plan.others;
+  // `nr` goes to `action`; with `arg` >= 0, only when a bit of `mask` is
+  // set in that argument (`when_set`), or none is; otherwise it runs.
+  auto send_when = [&](long nr, int arg, uint32_t mask, bool when_set, uint32_t action) {
+    if (arg < 0) {
+      jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1);
+      stmt(BPF_RET | BPF_K, action);
+      return;
+    }
+    jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 4);
+    stmt(BPF_LD | BPF_W | BPF_ABS,
+         static_cast<uint32_t>(offsetof(seccomp_data, args) + 8 * static_cast<unsigned>(arg)));
+    jump(BPF_JMP | BPF_JSET | BPF_K, mask, when_set ? 1 : 0, when_set ? 0 : 1);
+    stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    stmt(BPF_RET | BPF_K, action);
+  };
   // A syscall of another ABI (int 0x80, x32) is stopped too, so it cannot
   // be used to open a secret unseen; the tracer counts it.
   stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch));
@@ -44,47 +59,15 @@ std::vector<sock_filter> build_filter(FilterPlan plan) {
   stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
   jump(BPF_JMP | BPF_JGE | BPF_K, kX32Bit, 0, 1);
   stmt(BPF_RET | BPF_K, trace);
-  for (const OpenCall& call : kOpenCalls) {
-    if (call.flags_arg < 0) {
-      jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(call.nr), 0, 1);
-      stmt(BPF_RET | BPF_K, notify_action);
-      continue;
-    }
-    // flags & O_DIRECTORY: a directory, never a credential file; let it run.
-    jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(call.nr), 0, 4);
-    stmt(BPF_LD | BPF_W | BPF_ABS,
-         static_cast<uint32_t>(offsetof(seccomp_data, args) + 8 * static_cast<unsigned>(call.flags_arg)));
-    jump(BPF_JMP | BPF_JSET | BPF_K, O_DIRECTORY, 0, 1);
-    stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-    stmt(BPF_RET | BPF_K, notify_action);
-  }
-  jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_connect, 0, 1);
-  stmt(BPF_RET | BPF_K, notify_action);
+  // A directory (O_DIRECTORY) is never a credential file; let it run.
+  for (const OpenCall& call : kOpenCalls) send_when(call.nr, call.flags_arg, O_DIRECTORY, false, notify_action);
+  send_when(__NR_connect, -1, 0, false, notify_action);
   // File changes (file_write, exec provenance); a chmod only when the new
   // mode has an execute bit.
-  for (const FileCall& call : kFileCalls) {
-    if (call.mode_arg < 0) {
-      jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(call.nr), 0, 1);
-      stmt(BPF_RET | BPF_K, notify_action);
-      continue;
-    }
-    jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(call.nr), 0, 4);
-    stmt(BPF_LD | BPF_W | BPF_ABS,
-         static_cast<uint32_t>(offsetof(seccomp_data, args) + 8 * static_cast<unsigned>(call.mode_arg)));
-    jump(BPF_JMP | BPF_JSET | BPF_K, 0111, 1, 0);
-    stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-    stmt(BPF_RET | BPF_K, notify_action);
-  }
-  if (plan.execs) {
-    for (long nr : {__NR_execve, __NR_execveat}) {
-      jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1);
-      stmt(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
-    }
-  }
-  for (long nr : kTracedSyscalls) {
-    jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1);
-    stmt(BPF_RET | BPF_K, trace);
-  }
+  for (const FileCall& call : kFileCalls) send_when(call.nr, call.mode_arg, 0111, true, notify_action);
+  if (plan.execs)
+    for (long nr : {__NR_execve, __NR_execveat}) send_when(nr, -1, 0, false, SECCOMP_RET_USER_NOTIF);
+  for (long nr : kTracedSyscalls) send_when(nr, -1, 0, false, trace);
   // recvfrom with a non-null src_addr (args[4], both 32-bit halves).
   jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_recvfrom, 0, 5);
   stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[4]));
