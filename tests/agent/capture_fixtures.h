@@ -297,4 +297,15 @@ inline const char* kBurnPy =
     "time.sleep(1.5)\n"
     "sys.exit(p.wait())\n";
 
+// The process_exit events of kBurnPy's two python3 processes, in order
+// (the child first).
+inline std::vector<const events::ProcessExit*> burn_exits(const std::vector<events::Event>& evs) {
+  std::vector<const events::ProcessExit*> exits;
+  for (const auto& e : evs)
+    if (const auto* x = std::get_if<events::ProcessExit>(&e.body);
+        x && e.process.exe.find("python3") != std::string::npos)
+      exits.push_back(x);
+  return exits;
+}
+
 }  // namespace bt::testing::capture

@@ -1255,11 +1255,7 @@ TEST_CASE("daemon: process_exit carries the process's own CPU times and peak RSS
   CHECK(wait_until([&] { return slurp(daemon.events).find("\"build_end\"") != std::string::npos; }, 15000));
   CHECK(daemon.stop() == 0);
   const auto evs = read_events(daemon.events);
-  std::vector<const events::ProcessExit*> exits;
-  for (const auto& e : evs)
-    if (const auto* x = std::get_if<events::ProcessExit>(&e.body);
-        x && e.process.exe.find("python3") != std::string::npos)
-      exits.push_back(x);
+  const auto exits = burn_exits(evs);
   REQUIRE(exits.size() == 2);  // the child first
   CHECK(exits[0]->user_ns >= 200000000);
   CHECK(exits[0]->user_ns < 2000000000);

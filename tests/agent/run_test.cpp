@@ -626,11 +626,7 @@ TEST_CASE("process_exit carries the process's own CPU times") {
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const auto evs = read_events(out);
-  std::vector<const events::ProcessExit*> exits;
-  for (const auto& e : evs)
-    if (const auto* x = std::get_if<events::ProcessExit>(&e.body);
-        x && e.process.exe.find("python3") != std::string::npos)
-      exits.push_back(x);
+  const auto exits = burn_exits(evs);
   REQUIRE(exits.size() == 2);  // the child first
   CHECK(exits[0]->user_ns >= 200000000);
   CHECK(exits[0]->user_ns < 2000000000);
