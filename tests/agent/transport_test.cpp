@@ -223,14 +223,19 @@ std::size_t batches_in(const std::string& dir) {
   return n;
 }
 
+// A collector on TLS that requires client certificates from the test CA.
+CollectorProcess mtls_collector(const std::string& data, const std::string& pki) {
+  return CollectorProcess(
+      data, {"--tls-cert", pki + "/server.pem", "--tls-key", pki + "/server.key", "--client-ca", pki + "/ca.pem"});
+}
+
 }  // namespace
 
 TEST_CASE("403 for a missing client certificate pauses sending and keeps every batch; with it, all arrive") {
   Setup s;
   TestPki certs;
   const std::string pki = certs.dir;
-  CollectorProcess c(
-      s.data, {"--tls-cert", pki + "/server.pem", "--tls-key", pki + "/server.key", "--client-ca", pki + "/ca.pem"});
+  CollectorProcess c = mtls_collector(s.data, pki);
   REQUIRE(c.running());
   const std::string url = "https://" + c.address() + " --tls-ca-file " + pki + "/ca.pem";
   const std::string client_cert = " --tls-client-cert " + pki + "/client.pem --tls-client-key " + pki + "/client.key";
@@ -340,8 +345,7 @@ TEST_CASE("TLS and mTLS to the collector; a wrong CA is refused with a clear err
   Setup s;
   TestPki certs;
   const std::string pki = certs.dir;
-  CollectorProcess c(
-      s.data, {"--tls-cert", pki + "/server.pem", "--tls-key", pki + "/server.key", "--client-ca", pki + "/ca.pem"});
+  CollectorProcess c = mtls_collector(s.data, pki);
   REQUIRE(c.running());
   const std::string url = "https://" + c.address();
   const std::string tok = s.token();
