@@ -1266,3 +1266,190 @@ TEST_CASE("daemon: process_exit carries the process's own CPU times and peak RSS
   CHECK(exits[1]->peak_rss_bytes > 0);
   CHECK(exits[1]->peak_rss_bytes < 64u << 20);
 }
+
+// Issue 18/7: one scripted build under `run` and under `daemon`, compared
+// kind by kind and field by field. What legitimately differs is set
+// aside: times, pids, host and agent id; process keys (pid and start time)
+// are replaced by the argv of the process's first exec, so a tree compares
+// by shape; a pipe's or socket's inode; CPU times and peak RSS (the two
+// modes measure them differently, see process_exit). build_start and
+// build_end differ by design (mode, command; the daemon's build also holds
+// the runner's own step shell), and so do events of the step's ancestors.
+namespace {
+
+// The parity script: execs, a pipeline in a subshell (its members' parent
+// is the subshell, which never execs), a credential read, a metadata
+// endpoint connected by name (a DNS lookup first), an upload, a watched
+// file write and a read of a runner's memory.
+std::string parity_script(const std::string& root, int upload_port, pid_t runner) {
+  const std::string mem = "/proc/" + std::to_string(runner) + "/mem";
+  return "/bin/echo PARITY-START\n"
+         "( /bin/echo hello | /usr/bin/tr a-z A-Z | /bin/cat >/dev/null )\n"
+         "/bin/cat $HOME/.aws/credentials >/dev/null\n"
+         "/usr/bin/python3 " +
+         root +
+         "/imds.py\n"
+         "/usr/bin/curl -s -m 1 -H Expect: -T " +
+         root + "/artifact.txt http://127.0.0.1:" + std::to_string(upload_port) +
+         "/up/a.txt >/dev/null || true\n"
+         "mkdir -p .github/workflows && printf 'on: push\\n' > .github/workflows/ci.yml\n"
+         "exec 3<" +
+         mem +
+         "; exec 3<&-\n"
+         "/bin/echo PARITY-END\n";
+}
+
+// The GitHub variables fake_runner.py gives its steps, for `run`.
+const char* kGithubStepEnv =
+    "GITHUB_ACTIONS=true GITHUB_RUN_ID=5151 GITHUB_RUN_ATTEMPT=1 GITHUB_RUN_NUMBER=3 GITHUB_WORKFLOW=ci "
+    "GITHUB_JOB=build GITHUB_REPOSITORY=example/app GITHUB_SERVER_URL=https://github.com "
+    "GITHUB_SHA=0123456789abcdef0123456789abcdef01234567 RUNNER_NAME=runner-1";
+
+// The events of the subtree rooted at the exec of `root_argv`, each as its
+// JSON line with what legitimately differs between modes cleared, sorted;
+// then the pipes between its processes.
+std::vector<std::string> normalized_trail(const std::vector<events::Event>& evs,
+                                          const std::vector<std::string>& root_argv) {
+  std::map<std::string, std::string> parent, name;
+  std::string root;
+  std::map<std::string, int> seen_names;
+  for (const auto& e : evs) {
+    if (!e.process.key.empty() && !e.process.parent_key.empty()) parent.emplace(e.process.key, e.process.parent_key);
+    const auto* x = std::get_if<events::ProcessExec>(&e.body);
+    if (!x || name.count(e.process.key)) continue;
+    if (root.empty() && x->argv == root_argv) root = e.process.key;
+    std::string n;
+    for (const auto& a : x->argv) n += (n.empty() ? "" : " ") + a;
+    const int k = seen_names[n]++;
+    name[e.process.key] = k ? n + " #" + std::to_string(k + 1) : n;
+  }
+  REQUIRE_MESSAGE(!root.empty(), "no exec of the parity script");
+  const auto in_subtree = [&](std::string key) {
+    for (int hops = 0; hops < 64 && !key.empty(); ++hops) {
+      if (key == root) return true;
+      auto it = parent.find(key);
+      if (it == parent.end()) return false;
+      key = it->second;
+    }
+    return false;
+  };
+  // A process that never exec'd (the subshell) is named after its first
+  // named child.
+  std::map<std::string, std::string> unnamed;
+  for (const auto& e : evs)
+    if (!name.count(e.process.parent_key) && name.count(e.process.key) && !e.process.parent_key.empty()) {
+      auto& n = unnamed[e.process.parent_key];
+      const std::string candidate = "parent of (" + name[e.process.key] + ")";
+      if (n.empty() || candidate < n) n = candidate;
+    }
+  const auto canon = [&](const std::string& key) -> std::string {
+    if (key.empty()) return "";
+    if (auto it = name.find(key); it != name.end()) return it->second;
+    if (auto it = unnamed.find(key); it != unnamed.end()) return it->second;
+    return "unknown";
+  };
+  std::set<std::string> pipes;
+  // A pipe's peer is known to the member that execs second, whichever
+  // that is (a race in either mode): pipes compare as unordered pairs.
+  const auto clear_stdio = [&](const std::string& me, events::Stdio& s) {
+    if (!s.peer_key.empty()) {
+      const auto a = canon(me), b = canon(s.peer_key);
+      pipes.insert(std::min(a, b) + " | " + std::max(a, b));
+    }
+    s.inode = 0;
+    s.peer_key.clear();
+  };
+  std::vector<std::string> out;
+  for (events::Event e : evs) {
+    if (!in_subtree(e.process.key)) continue;
+    if (std::holds_alternative<events::BuildStart>(e.body) || std::holds_alternative<events::BuildEnd>(e.body))
+      continue;
+    e.time_ns = 0;
+    e.host.clear();
+    e.agent_id.clear();
+    e.process.pid = e.process.ppid = 0;
+    if (auto* x = std::get_if<events::ProcessExec>(&e.body)) {
+      clear_stdio(e.process.key, x->stdin_fd);
+      clear_stdio(e.process.key, x->stdout_fd);
+      clear_stdio(e.process.key, x->stderr_fd);
+      x->written_by = canon(x->written_by);
+    }
+    if (auto* x = std::get_if<events::ProcessExit>(&e.body))
+      x->duration_ns = x->user_ns = x->system_ns = x->peak_rss_bytes = 0;
+    // The script's own parent is the runner's step shell or the agent.
+    e.process.parent_key = e.process.key == root ? "" : canon(e.process.parent_key);
+    e.process.key = canon(e.process.key);
+    out.push_back(events::to_json(e));
+  }
+  for (const auto& p : pipes) out.push_back("pipe " + p);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("daemon and run: one scripted build gives the same trail, kind by kind and field by field") {
+  DnsServer dns;  // answers 127.0.0.1 to every name
+  Listener imds, upload;
+  const std::string root = testing::make_temp_dir("parity");
+  const std::string home = root + "/home", ws = root + "/ws";
+  make_home(home);
+  REQUIRE(testing::run_command("mkdir -p " + ws + " && echo artifact > " + root + "/artifact.txt").exit_code == 0);
+  {
+    std::ofstream f(root + "/imds.py");
+    f << resolve_and_connect_py("imds.build.test", imds.port);
+  }
+  FakeRunner standing(root + "/standing", "Runner.Worker", "github", "/bin/true", {}, "-standing");
+  {
+    std::ofstream f(root + "/parity.sh");
+    f << parity_script(root, upload.port, standing.pid);
+  }
+  REQUIRE(testing::run_command("chmod -R a+rX " + root).exit_code == 0);
+  const std::vector<std::string> root_argv{"/bin/bash", root + "/parity.sh"};
+  const std::string flags = "--metadata-endpoints imds.build.test";
+
+  Daemon daemon(root, flags);
+  REQUIRE(daemon.started());
+  const std::string test_cwd = std::filesystem::current_path();
+  std::filesystem::current_path(ws);
+  FakeRunner runner(root, "Runner.Worker", "github", "/bin/bash " + root + "/parity.sh", {"HOME=" + home});
+  std::filesystem::current_path(test_cwd);
+  runner.start(daemon);
+  CHECK(runner.wait() == 0);
+  CHECK(wait_until([&] { return slurp(daemon.events).find("\"build_end\"") != std::string::npos; }, 15000));
+  CHECK(daemon.stop() == 0);
+  const auto by_daemon = normalized_trail(read_events(daemon.events), root_argv);
+  // Every part of the script is in the trail being compared.
+  const auto has = [&](const std::string& text) {
+    return std::any_of(by_daemon.begin(), by_daemon.end(),
+                       [&](const std::string& l) { return l.find(text) != std::string::npos; });
+  };
+  for (const char* kind : {"process_exec", "process_exit", "net_connect", "dns_query", "artifact_upload", "file_write"})
+    CHECK_MESSAGE(has("{\"kind\":\"" + std::string(kind) + "\""), kind);
+  CHECK(has("\"parent_key\":\"parent of (/bin/cat)\""));  // the pipeline's subshell
+  CHECK(has("\"rule\":\"aws-credentials\""));
+  CHECK(has("\"rule\":\"ci-runner-mem\""));
+  CHECK(has("\"dest_name\":\"imds.build.test\""));
+  CHECK(has("pipe /bin/echo hello | /usr/bin/tr a-z A-Z"));
+
+  for (const std::string tree : {"detached", "ptrace"}) {
+    CAPTURE(tree);
+    // The same starting point for `run`: its write creates the file again.
+    REQUIRE(testing::run_command("rm -rf " + ws + "/.github").exit_code == 0);
+    const std::string run_events = root + "/run-" + tree + ".jsonl";
+    const auto wrapped = testing::run_command(
+        "cd " + ws + " && env -i PATH=/usr/bin:/bin HOME=" + home + " " + kGithubStepEnv + " " +
+        std::filesystem::absolute(agent_bin()).string() + " run --wrap-tree " + tree + " " + flags + " --state-dir " +
+        root + "/run-state --events-out " + run_events + " -- /bin/bash " + root + "/parity.sh");
+    REQUIRE_MESSAGE(wrapped.exit_code == 0, wrapped.output);
+    const auto by_run = normalized_trail(read_events(run_events), root_argv);
+    std::string only_daemon, only_run;
+    for (const auto& l : by_daemon)
+      if (!std::binary_search(by_run.begin(), by_run.end(), l)) only_daemon += l + "\n";
+    for (const auto& l : by_run)
+      if (!std::binary_search(by_daemon.begin(), by_daemon.end(), l)) only_run += l + "\n";
+    INFO("only under the daemon:\n" << only_daemon);
+    INFO("only under run:\n" << only_run);
+    CHECK(by_daemon == by_run);
+  }
+}
