@@ -244,7 +244,9 @@ TEST_CASE("every open call is answered by user notification, threads' too; direc
   CHECK(out.notifications > 0);
 }
 
-TEST_CASE("under a filter that already has a listener, opens and connects stop under ptrace and are still seen") {
+TEST_CASE(
+    "under a filter that already has a listener, opens and connects stop under ptrace and are still seen, with "
+    "results") {
   // Only one filter of a process's chain may have a listener: a nested run
   // (or a container runtime's filter) forces the ptrace path.
   const std::string dir = open_calls_dir();
@@ -289,6 +291,24 @@ TEST_CASE("under a filter that already has a listener, opens and connects stop u
                   : r.connects[0].daddr != "127.0.0.1" || r.connects[0].dport != 1 ? "wrong destination"
                   : r.connects[0].result != -ECONNREFUSED ? "result " + std::to_string(r.connects[0].result)
                                                           : "";
+      }
+    }
+    if (verdict.empty()) {  // a secret open: resumed to its exit for the result
+      Recorder r;
+      r.watch_results = true;
+      wrap::Options o;
+      o.command = {"/bin/sh", "-c", "cat " + dir + "/missing/credentials 2>/dev/null; cat " + dir + "/credentials"};
+      auto t = wrap::Tracer::start(o, r);
+      if (!t) {
+        verdict = t.error().message;
+      } else {
+        (*t)->trace();
+        std::string seen;
+        for (const auto& op : r.opens)
+          if (op.path.starts_with(dir + "/"))
+            seen += op.path.substr(dir.size()) + " " + std::to_string(op.result) + ";";
+        const std::string want = "/missing/credentials " + std::to_string(-ENOENT) + ";/credentials 0;";
+        if (seen != want) verdict = "secret opens: " + seen;
       }
     }
     (void)!::write(result[1], verdict.data(), verdict.size());
