@@ -98,6 +98,11 @@ struct Open {
   // For /proc/<pid>/{environ,mem,maps} of another process, when the
   // capture read its target at the open; nullopt: enrichment reads /proc.
   std::optional<ProcTarget> target;
+  // 0: opened; else the call's -errno. Backends report failed opens only
+  // where one may be an attempt at a secret (the daemon's kernel: EACCES,
+  // EPERM, ENOENT of names its filter passes; run: the opens wants_result()
+  // asked for); enrichment keeps the failures secret_access counts.
+  int64_t result = 0;
 };
 
 struct Connect {
@@ -167,6 +172,14 @@ class Sink {
   // Cheap pre-filter for opens: false when no rule can care about a file
   // with this last path component, so the backend skips resolving it.
   virtual bool wants_open(std::string_view basename) const = 0;
+  // For an open the backend sees before it runs (run's notifier): true
+  // when a rule matches it, so its result is worth waiting for (a failed
+  // attempt at a secret is reported with its errno). A pure function of
+  // the rules: any thread may call it.
+  virtual bool wants_result(const Open& open) const {
+    (void)open;
+    return false;
+  }
 };
 
 // The build a process belongs to, where the capture itself tracks it (the

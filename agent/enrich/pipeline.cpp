@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 
 #include "agent/capture/proc/procfs.h"
@@ -303,13 +304,21 @@ bool Pipeline::wants_open(std::string_view basename) const {
   return basename == "environ" || basename == "mem" || basename == "maps" || matcher_.may_match(basename);
 }
 
-void Pipeline::secret(uint64_t time_ns, uint64_t pid, const secrets::Rule& rule, std::string access, std::string path) {
+bool Pipeline::wants_result(const capture::Open& open) const {
+  uint64_t target = 0;
+  std::string_view file;
+  if (parse_proc_path(open.path, &target, &file)) return target != open.pid && target != config_.self_pid;
+  return matcher_.match(open.path) != nullptr;
+}
+
+void Pipeline::secret(const capture::Open& o, const secrets::Rule& rule) {
   events::SecretAccess s;
   s.rule = rule.name;
   s.secret_class = rule.secret_class;
-  s.access = std::move(access);
-  s.path = std::move(path);
-  emit(event(time_ns, &proc(pid), std::move(s)));
+  s.access = o.write ? "open_write" : "open_read";
+  s.path = o.path;
+  s.result = o.result;
+  emit(event(o.time_ns, &proc(o.pid), std::move(s)));
 }
 
 bool Pipeline::proc_read(const capture::Open& o) {
@@ -317,6 +326,9 @@ bool Pipeline::proc_read(const capture::Open& o) {
   std::string_view file;
   if (!parse_proc_path(o.path, &target, &file)) return false;
   if (target == o.pid || target == config_.self_pid) return true;  // its own
+  // A failed read counts when it was refused (the target exists); ENOENT
+  // and the like are no attempt at a process that is there.
+  if (o.result != 0 && o.result != -EACCES && o.result != -EPERM) return true;
   // The target as the capture saw it at the open (daemon), else as /proc
   // shows it now (run: the opener waits, the target is alive).
   const capture::ProcTarget t = o.target ? *o.target : attribution::read_target(target);
@@ -328,6 +340,7 @@ bool Pipeline::proc_read(const capture::Open& o) {
   s.path = o.path;
   s.target_pid = t.pid;
   s.target_exe = t.exe;
+  s.result = o.result;
   if (file != "maps" && attribution::is_runner(attribution::known_runners(), t)) {
     s.rule = "ci-runner-" + std::string(file);
     s.secret_class = "ci_runner";
@@ -338,8 +351,10 @@ bool Pipeline::proc_read(const capture::Open& o) {
 
 void Pipeline::observe(const capture::Open& o) {
   if (proc_read(o)) return;
-  if (const secrets::Rule* rule = matcher_.match(o.path))
-    secret(o.time_ns, o.pid, *rule, o.write ? "open_write" : "open_read", o.path);
+  // A credential file's failed open counts when it was refused or is not
+  // there (a probe for where credentials live); other errors do not.
+  if (o.result != 0 && o.result != -EACCES && o.result != -EPERM && o.result != -ENOENT) return;
+  if (const secrets::Rule* rule = matcher_.match(o.path)) secret(o, *rule);
 }
 
 void Pipeline::observe(const capture::Dns& d) {
@@ -375,6 +390,7 @@ void Pipeline::observe(const capture::Connect& c) {
     s.dest_port = c.dport;
     s.dest_name = name;
     s.endpoint = *endpoint;
+    s.result = c.result;
     emit(event(c.time_ns, &proc(c.pid), std::move(s)));
   }
 }

@@ -74,6 +74,9 @@ class Pipeline final : public capture::Sink {
 
   void on(const capture::Observation& observation) override;
   bool wants_open(std::string_view basename) const override;
+  // Another process's /proc/<pid>/{environ,mem,maps}, or a path a secret
+  // rule matches.
+  bool wants_result(const capture::Open& open) const override;
 
  private:
   void observe(const capture::Fork&);
@@ -92,7 +95,7 @@ class Pipeline final : public capture::Sink {
   Proc& proc(uint64_t pid);
   events::Event event(uint64_t time_ns, const Proc* p, events::Body body);
   void emit(events::Event&& e);
-  void secret(uint64_t time_ns, uint64_t pid, const secrets::Rule& rule, std::string access, std::string path);
+  void secret(const capture::Open& o, const secrets::Rule& rule);
   bool proc_read(const capture::Open& o);
 
   Config config_;

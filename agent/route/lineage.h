@@ -26,6 +26,7 @@ class Lineage final : public capture::Sink {
 
   void on(const capture::Observation& observation) override;
   bool wants_open(std::string_view basename) const override { return router_.wants_open(basename); }
+  bool wants_result(const capture::Open& open) const override { return router_.wants_result(open); }
 
  private:
   void on_fork(const capture::Fork& f);

@@ -47,6 +47,7 @@ class Router {
   void on(const capture::Observation& observation, const capture::InBuild& where);
   // Every build's pipeline applies the same rules.
   bool wants_open(std::string_view basename) const { return prototype_.wants_open(basename); }
+  bool wants_result(const capture::Open& open) const { return prototype_.wants_result(open); }
 
   // `job begin|end` from a process of build `caller`, about its own job
   // only; the reply says what happened, or why nothing did. A build already

@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "agent/capture/ebpf/decode.h"
 #include "agent/capture/ebpf/filter.h"
@@ -1119,6 +1121,50 @@ TEST_CASE("daemon and run classify reads of a runner's memory and environment al
                                  "\n" + "ci-runner-mem ci_runner proc_mem /proc/" + runner_pid + "/mem " + python +
                                  "\n";
   CHECK(accesses(daemon.events, runner_pid) == own_runner);
+}
+
+// Issue 18/5: failed attempts. The wrap helper's refused-opens (a missing
+// credential file, a readable one, then that file and the helper's memory
+// refused to a child that became nobody), and a relative open of a missing
+// credential file: each a secret_access with the errno the step saw.
+TEST_CASE("daemon: failed credential opens and refused reads of another process are secret accesses with the errno") {
+  const std::string root = testing::make_temp_dir("daemon-refused");
+  REQUIRE(testing::run_command("mkdir -p " + root + "/home/.aws " + root + "/rel/.aws " + root +
+                               "/locked/.aws && echo x > " + root + "/home/.aws/credentials && chmod 600 " + root +
+                               "/home/.aws/credentials && echo x > " + root + "/locked/.aws/credentials")
+              .exit_code == 0);
+  Daemon daemon(root, "");
+  REQUIRE(daemon.started());
+  const std::string helper = testing::env_or("BUILDTRAIL_WRAP_HELPER", "");
+  REQUIRE(!helper.empty());
+  const std::string attempts = root + "/attempts";
+  FakeRunner runner(root, "Runner.Worker", "github",
+                    helper + " refused-opens " + root + " >" + attempts + "; cd " + root +
+                        "/rel/.aws && { cat credentials 2>/dev/null || true; } && { cat " + root +
+                        "/rel/no-such-file-at-all 2>/dev/null || true; }");
+  runner.start(daemon);
+  CHECK(runner.wait() == 0);
+  CHECK(wait_until([&] { return slurp(daemon.events).find("\"build_end\"") != std::string::npos; }, 15000));
+  CHECK(daemon.stop() == 0);
+  std::string expected;
+  {
+    std::istringstream lines(slurp(attempts));
+    for (std::string line; std::getline(lines, line);) {
+      const std::size_t space = line.rfind(' ');
+      REQUIRE(space != std::string::npos);
+      const bool proc = line.starts_with("/proc/");
+      expected += std::string(proc ? "proc-mem" : "aws-credentials") + " " + line + "\n";
+    }
+  }
+  expected += "aws-credentials " + root + "/rel/.aws/credentials " + std::to_string(-ENOENT) + "\n";
+  std::string seen;
+  const auto evs = read_events(daemon.events);
+  for (const auto* s : bodies<events::SecretAccess>(evs))
+    seen += s->rule + " " + s->path + " " + std::to_string(s->result) + "\n";
+  CHECK(seen == expected);
+  CHECK(expected.find(" " + std::to_string(-ENOENT) + "\n") != std::string::npos);
+  CHECK(expected.find(" 0\n") != std::string::npos);
+  CHECK(expected.find(" " + std::to_string(-EACCES) + "\n") != std::string::npos);
 }
 
 // Issue 18/6: the daemon's metadata access carries the destination, the

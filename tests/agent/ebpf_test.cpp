@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "agent/capture/ebpf/decode.h"
@@ -197,6 +198,47 @@ TEST_CASE("decode: each kind's observation, and records with nothing to report")
   REQUIRE(r);
   CHECK(std::get<ebpf::RunnerExec>(*r).pid == 600);
   CHECK(std::get<ebpf::RunnerExec>(*r).confirmed);
+}
+
+TEST_CASE(
+    "decode: a failed open is its name made absolute against the folder the kernel resolved it in, with the errno") {
+  const ebpf::Clock clock;
+  const auto record = [](const std::string& name, const std::string& dir, int32_t result, uint16_t flags = 0) {
+    bt_open_failed o{};
+    o.h.kind = BT_OPEN_FAILED;
+    o.h.flags = flags;
+    o.h.tgid = 77;
+    o.result = result;
+    o.path_len = static_cast<uint16_t>(name.size() + 1);
+    o.dir_len = static_cast<uint16_t>(dir.empty() ? 0 : dir.size() + 1);
+    const std::string tail = name + '\0' + (dir.empty() ? "" : dir + '\0');
+    o.h.size = static_cast<uint32_t>(sizeof(o) + tail.size());
+    return bytes_of(o, tail);
+  };
+  auto r = ebpf::decode(record("../.aws/./credentials", "/home/u/src", -ENOENT), clock);
+  REQUIRE(r);
+  const auto& open = std::get<capture::Open>(std::get<ebpf::Observed>(*r).what);
+  CHECK(open.pid == 77);
+  CHECK(open.path == "/home/u/.aws/credentials");
+  CHECK(open.result == -ENOENT);
+  CHECK_FALSE(open.write);
+  CHECK_FALSE(open.target);
+  r = ebpf::decode(record("/proc/4242/mem", "", -EACCES, BT_F_WRITE), clock);
+  REQUIRE(r);
+  const auto& proc = std::get<capture::Open>(std::get<ebpf::Observed>(*r).what);
+  CHECK(proc.path == "/proc/4242/mem");
+  CHECK(proc.result == -EACCES);
+  CHECK(proc.write);
+  // A relative name whose folder is not known: nothing to report.
+  r = ebpf::decode(record("credentials", "", -ENOENT), clock);
+  REQUIRE(r);
+  CHECK(std::holds_alternative<ebpf::Nothing>(*r));
+  // Malformed: no error, a name beyond the record.
+  CHECK_FALSE(ebpf::decode(record("/x", "", 0), clock));
+  auto torn = record("/home/u/.aws/credentials", "", -ENOENT);
+  torn.resize(torn.size() - 4);
+  reinterpret_cast<bt_header*>(torn.data())->size = static_cast<uint32_t>(torn.size());
+  CHECK_FALSE(ebpf::decode(torn, clock));
 }
 
 TEST_CASE("decode: an open of another process's /proc file carries its target as the kernel saw it") {

@@ -6,8 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -160,6 +162,41 @@ TEST_CASE("a read of a runner that is gone by the time it is enriched is classif
   CHECK(r.seen[4].rule == "proc-mem");
   CHECK(r.seen[4].secret_class == "process_memory");
   CHECK(r.seen[4].target_exe == "/usr/bin/builder");
+}
+
+TEST_CASE(
+    "failed attempts: refused or missing credential files and refused reads of another process count, with the errno") {
+  Reads r;
+  const auto open = [&](const std::string& path, int64_t result, std::optional<capture::ProcTarget> target = {}) {
+    capture::Open o;
+    o.time_ns = 1;
+    o.pid = static_cast<uint64_t>(::getpid());
+    o.path = path;
+    o.result = result;
+    o.target = std::move(target);
+    r.pipeline.on(o);
+    // What the wrap notifier asks before it waits for a result.
+    return r.pipeline.wants_result(o);
+  };
+  CHECK(open("/home/u/.aws/credentials", -ENOENT));
+  CHECK(open("/home/u/.aws/credentials", -EACCES));
+  CHECK(open("/home/u/.aws/credentials", 0));
+  CHECK(open("/home/u/.aws/credentials", -EISDIR));  // another failure: not an attempt counted
+  CHECK_FALSE(open("/home/u/src/main.c", -ENOENT));  // no rule
+  constexpr uint64_t kOther = 4194303;
+  const capture::ProcTarget t{kOther, 12345, "builder", "/usr/bin/builder", false};
+  CHECK(open("/proc/" + std::to_string(kOther) + "/mem", -EPERM, t));
+  CHECK(open("/proc/" + std::to_string(kOther) + "/environ", -ENOENT, t));     // no such process: not counted
+  CHECK_FALSE(open("/proc/" + std::to_string(::getpid()) + "/mem", -EACCES));  // its own
+  REQUIRE(r.seen.size() == 4);
+  CHECK(r.seen[0].rule == "aws-credentials");
+  CHECK(r.seen[0].access == "open_read");
+  CHECK(r.seen[0].result == -ENOENT);
+  CHECK(r.seen[1].result == -EACCES);
+  CHECK(r.seen[2].result == 0);
+  CHECK(r.seen[3].rule == "proc-mem");
+  CHECK(r.seen[3].target_exe == "/usr/bin/builder");
+  CHECK(r.seen[3].result == -EPERM);
 }
 
 TEST_CASE("a metadata access names its destination, the name the build resolved, and the endpoint that matched") {

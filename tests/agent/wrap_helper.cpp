@@ -5,12 +5,15 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -55,6 +58,56 @@ int open_calls(const char* dir) {
   pthread_t t;
   pthread_create(&t, nullptr, open_from_thread, const_cast<char*>(file.c_str()));
   pthread_join(t, nullptr);
+  return 0;
+}
+
+// Opens `path` for reading and prints "<path> <0 or -errno>": what the
+// capture must record as the open's result.
+void attempt(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  std::printf("%s %d\n", path.c_str(), fd >= 0 ? 0 : -errno);
+  std::fflush(stdout);
+  if (fd >= 0) ::close(fd);
+}
+
+// Credential reads that fail and one that works, as an attacker's probes:
+// DIR/missing/.aws/credentials (ENOENT), DIR/home/.aws/credentials (read),
+// then refused ones: that file and another process's /proc/<pid>/mem,
+// refused to another user (as root: a child that became nobody) or, when
+// not root, a file of mode 000 and a non-dumpable process's memory.
+int refused_opens(const std::string& dir) {
+  attempt(dir + "/missing/.aws/credentials");
+  attempt(dir + "/home/.aws/credentials");
+  if (::geteuid() == 0) {
+    const pid_t me = ::getpid();
+    const pid_t child = ::fork();
+    if (child == 0) {
+      if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) std::_Exit(4);
+      attempt(dir + "/home/.aws/credentials");
+      attempt("/proc/" + std::to_string(me) + "/mem");
+      std::_Exit(0);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 5;
+  }
+  const std::string locked = dir + "/locked/.aws/credentials";
+  ::chmod(locked.c_str(), 0);
+  attempt(locked);
+  int ready[2];
+  if (::pipe(ready) != 0) return 6;
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    (void)!::write(ready[1], "x", 1);
+    ::pause();
+    std::_Exit(0);
+  }
+  char c;
+  (void)!::read(ready[0], &c, 1);
+  attempt("/proc/" + std::to_string(child) + "/mem");
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
   return 0;
 }
 
@@ -112,5 +165,6 @@ int main(int argc, char** argv) {
   if (!std::strcmp(mode, "exit")) return std::atoi(argv[2]);
   // _Exit: the asan build's leak check cannot run under ptrace.
   if (!std::strcmp(mode, "open-calls") && argc > 2) std::_Exit(open_calls(argv[2]));
+  if (!std::strcmp(mode, "refused-opens") && argc > 2) std::_Exit(refused_opens(argv[2]));
   return 2;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +27,7 @@
 #include "agent/capture/wrap/connects.h"
 #include "agent/capture/wrap/pidfd.h"
 #include "agent/capture/wrap/tracer.h"
+#include "common/fs.h"
 #include "tests/common/test_util.h"
 
 using namespace bt;
@@ -56,7 +58,13 @@ struct Recorder : capture::Sink {
                o);
   }
   bool wants_open(std::string_view base) const override {
-    return base == "credentials" || base == "environ" || base == "wrap-marker";
+    return base == "credentials" || base == "environ" || base == "wrap-marker" || (watch_results && base == "mem");
+  }
+  // As the pipeline's: credential files and another process's memory have
+  // their results watched.
+  bool watch_results = false;
+  bool wants_result(const capture::Open& o) const override {
+    return watch_results && (o.path.ends_with("/credentials") || o.path.ends_with("/mem"));
   }
 
   const capture::Exec* exec_with_arg(const std::string& arg) const {
@@ -236,7 +244,9 @@ TEST_CASE("every open call is answered by user notification, threads' too; direc
   CHECK(out.notifications > 0);
 }
 
-TEST_CASE("under a filter that already has a listener, opens and connects stop under ptrace and are still seen") {
+TEST_CASE(
+    "under a filter that already has a listener, opens and connects stop under ptrace and are still seen, with "
+    "results") {
   // Only one filter of a process's chain may have a listener: a nested run
   // (or a container runtime's filter) forces the ptrace path.
   const std::string dir = open_calls_dir();
@@ -281,6 +291,24 @@ TEST_CASE("under a filter that already has a listener, opens and connects stop u
                   : r.connects[0].daddr != "127.0.0.1" || r.connects[0].dport != 1 ? "wrong destination"
                   : r.connects[0].result != -ECONNREFUSED ? "result " + std::to_string(r.connects[0].result)
                                                           : "";
+      }
+    }
+    if (verdict.empty()) {  // a secret open: resumed to its exit for the result
+      Recorder r;
+      r.watch_results = true;
+      wrap::Options o;
+      o.command = {"/bin/sh", "-c", "cat " + dir + "/missing/credentials 2>/dev/null; cat " + dir + "/credentials"};
+      auto t = wrap::Tracer::start(o, r);
+      if (!t) {
+        verdict = t.error().message;
+      } else {
+        (*t)->trace();
+        std::string seen;
+        for (const auto& op : r.opens)
+          if (op.path.starts_with(dir + "/"))
+            seen += op.path.substr(dir.size()) + " " + std::to_string(op.result) + ";";
+        const std::string want = "/missing/credentials " + std::to_string(-ENOENT) + ";/credentials 0;";
+        if (seen != want) verdict = "secret opens: " + seen;
       }
     }
     (void)!::write(result[1], verdict.data(), verdict.size());
@@ -372,6 +400,57 @@ TEST_CASE("reads of another process's memory and environment") {
   REQUIRE_FALSE(e.opens.empty());
   CHECK(e.opens[0].path == "/proc/" + std::to_string(::getpid()) + "/environ");
 }
+
+namespace {
+
+// The helper's refused-opens mode, traced: each attempt it printed
+// ("<path> <0 or -errno>") is an open recorded with that result, in order.
+void check_failed_attempts(bool ptrace_tree) {
+  const std::string dir = testing::make_temp_dir("wrap-refused");
+  REQUIRE(system(("mkdir -p " + dir + "/home/.aws " + dir + "/locked/.aws && echo x > " + dir +
+                  "/home/.aws/credentials && chmod 600 " + dir + "/home/.aws/credentials && echo x > " + dir +
+                  "/locked/.aws/credentials")
+                     .c_str()) == 0);
+  Recorder r;
+  r.watch_results = true;
+  const std::string out = dir + "/attempts";
+  const auto outcome = trace(r, {"/bin/sh", "-c", helper() + " refused-opens " + dir + " >" + out},
+                             std::chrono::seconds(10), ptrace_tree);
+  CHECK(outcome.exit_code == 0);
+  std::vector<std::pair<std::string, int64_t>> printed, recorded;
+  auto text = fs::read_file(out, 1 << 16);
+  REQUIRE(text);
+  for (std::size_t at = 0; at < text->size();) {
+    const std::size_t end = text->find('\n', at);
+    const std::string line = text->substr(at, end - at);
+    const std::size_t space = line.rfind(' ');
+    REQUIRE(space != std::string::npos);
+    printed.emplace_back(line.substr(0, space), std::stoll(line.substr(space + 1)));
+    at = end == std::string::npos ? text->size() : end + 1;
+  }
+  REQUIRE(printed.size() == 4);
+  CHECK(printed[0].second == -ENOENT);
+  CHECK(printed[1].second == 0);
+  CHECK((printed[2].second == -EACCES || printed[2].second == -EPERM));
+  CHECK((printed[3].second == -EACCES || printed[3].second == -EPERM));
+  for (const auto& o : r.opens)
+    if (o.path.starts_with(dir + "/") || o.path.ends_with("/mem")) recorded.emplace_back(o.path, o.result);
+  const auto text_of = [](const std::vector<std::pair<std::string, int64_t>>& list) {
+    std::string t;
+    for (const auto& [path, result] : list) t += path + " " + std::to_string(result) + "\n";
+    return t;
+  };
+  CHECK(text_of(recorded) == text_of(printed));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "failed attempts: a credential open that is missing or refused, and another's memory refused, carry the errno") {
+  check_failed_attempts(false);
+}
+
+TEST_CASE("the ptrace tree records the same results") { check_failed_attempts(true); }
 
 TEST_CASE("a command that does not exist is a setup error, not a build") {
   Recorder r;

@@ -121,6 +121,27 @@ Result<Record> decode_open(std::span<const uint8_t> bytes, const Context& c) {
       c.observed(capture::Open{c.time_ns(), c.pid(), std::move(path), (c.h.flags & BT_F_WRITE) != 0, std::nullopt})};
 }
 
+// An open that failed: the name as given, made absolute (lexically) against
+// the folder the kernel resolved it in; the pipeline applies the rules.
+Result<Record> decode_open_failed(std::span<const uint8_t> bytes, const Context& c) {
+  bt_open_failed o;
+  if (!read_fixed(bytes, &o)) return malformed("short failed open");
+  if (o.result >= 0) return malformed("failed open without an error");
+  std::string name, dir;
+  if (!read_string(bytes, sizeof(o), o.path_len, &name) || !read_string(bytes, sizeof(o) + o.path_len, o.dir_len, &dir))
+    return malformed("failed open path beyond the record");
+  if (name.empty()) return malformed("failed open without a name");
+  // A relative name whose folder the kernel could not walk: unknown.
+  if (name[0] != '/' && (dir.empty() || dir[0] != '/')) return Record{Nothing{}};
+  capture::Open open;
+  open.time_ns = c.time_ns();
+  open.pid = c.pid();
+  open.path = procfs::join_path(dir, name);
+  open.write = (c.h.flags & BT_F_WRITE) != 0;
+  open.result = o.result;
+  return Record{c.observed(std::move(open))};
+}
+
 Result<Record> decode_proc_open(std::span<const uint8_t> bytes, const Context& c) {
   bt_proc_open o;
   if (!read_fixed(bytes, &o)) return malformed("short proc open");
@@ -276,6 +297,8 @@ Result<Record> decode(std::span<const uint8_t> bytes, const Clock& clock) {
       return decode_process_access(bytes, c);
     case BT_PROC_OPEN:
       return decode_proc_open(bytes, c);
+    case BT_OPEN_FAILED:
+      return decode_open_failed(bytes, c);
     case BT_FILE:
       return decode_file(bytes, c);
     case BT_RUNNER:

@@ -46,7 +46,8 @@ struct RunnerExec {
 };
 
 // A well-formed record with nothing to report: a DNS datagram that is not
-// an answer, a connect on another kind of socket, a failed process access.
+// an answer, a connect on another kind of socket, a failed process access,
+// a failed open of a relative name whose folder the kernel could not walk.
 struct Nothing {};
 
 using Record = std::variant<Observed, RunnerExec, Nothing>;

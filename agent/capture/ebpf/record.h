@@ -31,9 +31,10 @@ enum bt_kind {
   BT_CONNECT = 5,
   BT_DNS = 6,
   BT_PROC_ACCESS = 7,
-  BT_RUNNER = 8,     /* an untracked process exec'd a program named like a CI runner */
-  BT_FILE = 16,      /* a tracked process changed a file (bt_file) */
-  BT_PROC_OPEN = 24, /* another process's /proc/<pid>/{environ,mem,maps} opened, with facts about it */
+  BT_RUNNER = 8,       /* an untracked process exec'd a program named like a CI runner */
+  BT_FILE = 16,        /* a tracked process changed a file (bt_file) */
+  BT_PROC_OPEN = 24,   /* another process's /proc/<pid>/{environ,mem,maps} opened, with facts about it */
+  BT_OPEN_FAILED = 32, /* an open the secret filter passed failed: EACCES, EPERM, ENOENT (bt_open_failed) */
 };
 
 enum bt_flags {
@@ -125,6 +126,19 @@ struct bt_open {
   __u32 path_len;     /* including the NUL */
   __u32 pad;
   /* then: path */
+};
+
+/* An open by a tracked process that failed with EACCES, EPERM or ENOENT
+ * and whose name passed the secret-file filter (checked on the name as
+ * given: there is no file). */
+struct bt_open_failed {
+  struct bt_header h; /* h.flags: BT_F_WRITE (the flags asked for writing) */
+  __s32 result;       /* -EACCES, -EPERM or -ENOENT */
+  /* Lengths with the NUL: the name as the caller gave it, and for a
+   * relative one the folder the kernel resolved it against (cwd or dirfd;
+   * 0 when absolute or not known). */
+  __u16 path_len, dir_len;
+  /* then: path, dir */
 };
 
 struct bt_connect {
@@ -289,6 +303,10 @@ BT_ASSERT_LAYOUT(BT_OFFSET(bt_exit, utime_ns) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_exit, maxrss_bytes) == 64);
 BT_ASSERT_LAYOUT(sizeof(struct bt_open) == 48);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_open, path_len) == 40);
+BT_ASSERT_LAYOUT(sizeof(struct bt_open_failed) == 48);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_open_failed, result) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_open_failed, path_len) == 44);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_open_failed, dir_len) == 46);
 BT_ASSERT_LAYOUT(sizeof(struct bt_connect) == 72);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_connect, family) == 40);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_connect, sock_type) == 42);

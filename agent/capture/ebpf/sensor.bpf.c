@@ -1286,6 +1286,120 @@ static __always_inline void put_name(struct task_struct* task, struct scratch* s
   *dlen = put_path(&dir, s->tmp, dst + (n & (BT_PATH_MAX - 1)));
 }
 
+/* ---- failed opens ---- */
+
+#define EPERM 1
+#define ENOENT 2
+#define EACCES 13
+#define O_CREAT 0100
+#define O_TRUNC 01000
+
+/* Where the last '/' before index `end` of `buf` is, looking back at most
+ * `max` bytes: the index after it (0: none, the name starts the string);
+ * -1 when there is no '/' within `max` bytes (a component too long for the
+ * filter's keys). */
+static __always_inline long component_start(const char* buf, __u32 end, __u32 max) {
+  for (__u32 i = 1; i <= BT_NAME_MAX; i++) {
+    if (i > max) return -1;
+    if (i > end) return 0;
+    if (buf[(end - i) & (BT_PATH_MAX - 1)] == '/') return end - i + 1;
+  }
+  return -1;
+}
+
+/* The secret-file filter for an open that failed, on the name as the
+ * caller gave it (`n` bytes with the NUL at `buf`): there is no dentry, so
+ * its last component is the basename and the one before it the parent (a
+ * name without one, or "./name": the folder it was resolved in, cwd or
+ * dirfd). The same maps as filter_open; /proc/<pid>/{environ,mem,maps}
+ * only for EACCES and EPERM. ENOENT is the most frequent failure of a
+ * build (search paths, imports), so nothing passes on a name alone: with
+ * `any_name` (a rule that can match any basename) only EACCES and EPERM
+ * do. */
+static __always_inline __u16 filter_failed_open(struct task_struct* task, const char* buf, long n, long dirfd,
+                                                __u32 tgid, long ret) {
+  if (n <= 1 || n > BT_PATH_MAX) return 0;
+  __u32 end = n - 1; /* the NUL */
+  long base = component_start(buf, end, BT_NAME_MAX);
+  if (base < 0 || base >= end) return 0; /* too long a basename, or a trailing '/' */
+  if (any_name) return ret == -ENOENT ? 0 : BT_NAME_SECRET;
+  struct bt_name_key key = {};
+  __u32 len = end - base;
+  bpf_probe_read_kernel(key.name, len & (BT_NAME_MAX - 1), &buf[base & (BT_PATH_MAX - 1)]);
+  bool dir_parent = base == 0;
+  if (base >= 2) {
+    __u32 pend = base - 1; /* the '/' before the basename */
+    long pstart = component_start(buf, pend, BT_PARENT_MAX - 1);
+    if (pstart >= 0 && pstart < pend) {
+      __u32 plen = pend - pstart;
+      if (plen == 1 && buf[pstart & (BT_PATH_MAX - 1)] == '.')
+        dir_parent = true;
+      else
+        bpf_probe_read_kernel(key.parent, plen & (BT_PARENT_MAX - 1), &buf[pstart & (BT_PATH_MAX - 1)]);
+    }
+  }
+  if (dir_parent) {
+    struct dentry* dir = 0;
+    if (dirfd == AT_FDCWD) {
+      dir = BPF_CORE_READ(task, fs, pwd.dentry);
+    } else {
+      struct file* f = fd_file(task, dirfd);
+      if (f) dir = BPF_CORE_READ(f, f_path.dentry);
+    }
+    if (dir) bpf_probe_read_kernel_str(key.parent, sizeof(key.parent), BPF_CORE_READ(dir, d_name.name));
+  }
+  __u16 flags = 0, *v = bpf_map_lookup_elem(&secret_basenames, key.name);
+  if (v) flags = *v;
+  if (flags & BT_NAME_NEED_PARENT) {
+    v = bpf_map_lookup_elem(&secret_pairs, &key);
+    if (v) flags |= *v;
+  }
+  if ((flags & BT_NAME_PROC) && (ret == -ENOENT || !is_other_pid(key.parent, tgid))) flags &= ~BT_NAME_PROC;
+  flags &= BT_NAME_SECRET | BT_NAME_PROC;
+  if (flags) return flags;
+  for (__u32 i = 0; i < BT_GLOBS_MAX; i++) {
+    if (i >= n_globs) break;
+    __u32 slot = i;
+    struct bt_glob* g = bpf_map_lookup_elem(&secret_globs, &slot);
+    if (!g || !glob_ends_match(g, key.name, len)) continue;
+    if (g->parent[0] == 0 || same_parent(key.parent, g->parent)) return BT_NAME_SECRET;
+  }
+  return 0;
+}
+
+/* An open by a tracked process failed (`ret`): an attempt at a secret when
+ * refused (EACCES, EPERM) or not there (ENOENT, credential files only) and
+ * its name passes the filter. The name is read from the saved registers,
+ * as given, with the folder a relative one was resolved in. */
+static __always_inline void on_failed_open(struct task_struct* task, __u32 tgid, struct bt_tracked* t,
+                                           struct pt_regs* regs, long nr, long ret) {
+  if (ret != -EACCES && ret != -EPERM && ret != -ENOENT) return;
+  const char* upath = (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs);
+  long dirfd = AT_FDCWD;
+  if (nr == NR_openat || nr == NR_openat2) {
+    dirfd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+    upath = (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs);
+  }
+  __u64 me;
+  struct scratch* s = claim_scratch(&me);
+  if (!s) return;
+  long n = bpf_probe_read_user_str(s->tmp, BT_PATH_MAX, upath);
+  if (!filter_failed_open(task, s->tmp, n, dirfd, tgid, ret)) return;
+  struct bt_open_failed* r = (struct bt_open_failed*)s->rec;
+  __u16 plen = 0, dlen = 0;
+  put_name(task, s, s->rec + sizeof(*r), upath, dirfd, &plen, &dlen);
+  if (plen == 0) return;
+  __u32 size = sizeof(*r) + plen + dlen;
+  if (size > BT_REC_MAX) return;
+  __u32 flags = open_flags(regs, nr);
+  fill_header(&r->h, BT_OPEN_FAILED, size, tgid, t, task_start_ns(task));
+  r->h.flags = ((flags & 3) || (flags & (O_CREAT | O_TRUNC))) ? BT_F_WRITE : 0;
+  r->result = ret;
+  r->path_len = plen;
+  r->dir_len = dlen;
+  submit_claimed(s, me, size);
+}
+
 /* A rename, unlink, chmod or truncate by a tracked process succeeded: the
  * names as given, from the saved registers, each with its folder. Unlinks
  * and renames pass the watch filter first (a build's cleanup unlinks
@@ -1422,6 +1536,10 @@ static __always_inline int on_sys_exit(struct pt_regs* regs, long nr, long ret) 
   struct task_struct* task = bpf_get_current_task_btf();
   switch (call) {
     case CALL_OPEN:
+      if (ret < 0) {
+        on_failed_open(task, tgid, t, regs, nr, ret);
+        break;
+      }
       on_open(task, tgid, t, ret);
       on_write_open(task, tgid, t, regs, nr, ret);
       break;

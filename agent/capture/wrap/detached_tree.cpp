@@ -62,6 +62,7 @@ class DetachedTree final : public Tree {
   void queue_exec(uint64_t id, pid_t tid);  // any thread
   bool step_detached(int timeout_ms);       // false: nothing traced is left
   void take_exec_requests();
+  void take_open_requests();
   bool reap();
   void on_detached_stop(pid_t tid, int status);
   void on_detached_exec(pid_t pid);
@@ -120,6 +121,7 @@ void DetachedTree::queue_exec(uint64_t id, pid_t tid) {
 void DetachedTree::take_exec_requests() {
   uint64_t count = 0;
   (void)!::read(wake_fd.get(), &count, sizeof count);
+  take_open_requests();
   std::vector<ExecRequest> requests;
   {
     std::lock_guard lock(exec_mu);
@@ -129,6 +131,21 @@ void DetachedTree::take_exec_requests() {
     if (seized.insert(r.tid).second && ::ptrace(PTRACE_SEIZE, r.tid, 0, kSeizeOptions) != 0)
       seized.erase(r.tid);  // gone meanwhile: its call fails anyway
     notifier->continue_call(r.id);
+  }
+}
+
+// Secret opens to follow to their result: attached for that alone (a
+// thread attached for its exec already stays so).
+void DetachedTree::take_open_requests() {
+  for (OpenRequest& r : open_watches.take()) {
+    const uint64_t id = r.id;
+    const pid_t tid = r.tid;
+    OpenWatches::Watch unwatched{.open = r.open, .write = r.write};
+    if (open_watches.start(std::move(r), !seized.count(tid), kSeizeOptions)) continue;
+    const auto hold = locked.hold();
+    notifier->unwatch(tid);
+    notifier->continue_call(id);
+    report_watched(sink, unwatched);
   }
 }
 
@@ -182,6 +199,7 @@ bool DetachedTree::reap() {
       continue;
     }
     seized.erase(tid);
+    open_watches.on_gone(tid, *notifier);
     if (tid == main) {
       main_exited = true;
       if (!main_exec_seen) continue;  // a setup failure: start() says so
@@ -194,6 +212,14 @@ bool DetachedTree::reap() {
 }
 
 void DetachedTree::on_detached_stop(pid_t tid, int status) {
+  std::optional<OpenWatches::Watch> done;
+  if (open_watches.on_stop(tid, status, *notifier, &done)) {
+    if (done) {
+      const auto hold = locked.hold();
+      report_watched(sink, *done);
+    }
+    return;
+  }
   const int sig = WSTOPSIG(status);
   const int event = static_cast<unsigned>(status) >> 16;
   if (event == PTRACE_EVENT_EXEC) return on_detached_exec(tid);
@@ -335,6 +361,11 @@ void DetachedTree::finish_detached() {
 Status DetachedTree::use_listener(UniqueFd listener) {
   notifier = std::make_unique<Notifier>(std::move(listener), locked, dns_sockets, options.notifier,
                                         [this](uint64_t id, pid_t tid) { queue_exec(id, tid); });
+  notifier->watch_results([this](OpenRequest r) {
+    open_watches.queue(std::move(r));
+    const uint64_t one = 1;
+    (void)!::write(wake_fd.get(), &one, sizeof one);
+  });
   if (!set_up_detached()) return make_error(ErrorCode::kIo, "epoll: " + fs::errno_text(errno));
   // Orphans of the build come to us: we reap them, and know when the
   // whole tree is gone.

@@ -4,7 +4,8 @@
 // tracer holds the same lock (hold()) around a whole stop and calls inner()
 // directly, so it can resume the tracee before it reports the stop and
 // still no open of the resumed program is reported before its exec.
-// wants_open() is a pure function of the rules and needs no lock.
+// wants_open() and wants_result() are pure functions of the rules and need
+// no lock.
 #pragma once
 
 #include <mutex>
@@ -22,6 +23,7 @@ class LockedSink final : public capture::Sink {
     inner_.on(o);
   }
   bool wants_open(std::string_view basename) const override { return inner_.wants_open(basename); }
+  bool wants_result(const capture::Open& open) const override { return inner_.wants_result(open); }
 
   std::unique_lock<std::mutex> hold() { return std::unique_lock(mu_); }
   capture::Sink& inner() { return inner_; }

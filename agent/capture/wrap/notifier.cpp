@@ -265,13 +265,40 @@ void Notifier::respond(uint64_t id, int error, bool go_on) {
   ::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp);
 }
 
+void Notifier::unwatch(pid_t tid) {
+  std::lock_guard lock(watching_mu_);
+  if (watching_.erase(tid)) --watching_count_;
+}
+
+bool Notifier::watched(pid_t tid) {
+  if (watching_count_.load(std::memory_order_relaxed) == 0) return false;
+  std::lock_guard lock(watching_mu_);
+  return watching_.count(tid) != 0;
+}
+
 void Notifier::answer_open(const seccomp_notif& req, const uint64_t* args) {
   const pid_t tid = static_cast<pid_t>(req.pid);
+  // The open the tracer watches, restarted after its interrupt: it was
+  // read and is reported at its exit.
+  if (watched(tid)) return respond(req.id, 0, true);
   capture::FileWrite write;
   auto open = read_open(tid, static_cast<long>(req.data.nr), args, sink_, &write);
   const bool writes = !write.path.empty();
   procfs::TaskIds st;
   if ((!open && !writes) || !still_waiting(req.id) || !procfs::task_ids(tid, &st)) return respond(req.id, 0, true);
+  if (open && on_open_call_) {
+    open->pid = static_cast<uint64_t>(st.tgid);
+    if (sink_.wants_result(*open)) {
+      if (writes) write.pid = open->pid;
+      {
+        std::lock_guard lock(watching_mu_);
+        if (watching_.insert(tid).second) ++watching_count_;
+      }
+      // The call waits (unanswered) until the tracer interrupts it.
+      return on_open_call_(
+          OpenRequest{req.id, tid, static_cast<long>(req.data.nr), std::move(*open), std::move(write)});
+    }
+  }
   // The caller goes on at once; holding the lock keeps whatever it does
   // next (exit...) from being reported before this open.
   const auto hold = sink_.hold();

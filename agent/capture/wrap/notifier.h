@@ -52,6 +52,17 @@ struct NotifierOptions {
 // An exec to attach to before it goes on: its notification id and thread.
 using ExecCall = std::function<void(uint64_t id, pid_t tid)>;
 
+// An open a secret rule matched, whose result the tracer is to watch
+// (OpenWatches in tree.h): the notification, the call, what it opens.
+struct OpenRequest {
+  uint64_t id = 0;
+  pid_t tid = 0;
+  long nr = 0;
+  capture::Open open;        // pid set
+  capture::FileWrite write;  // path empty: not a write
+};
+using OpenRequestCall = std::function<void(OpenRequest)>;
+
 class Notifier {
  public:
   // Owns `listener`, the notification fd of the build's filter. Reports go
@@ -75,6 +86,12 @@ class Notifier {
   uint64_t foreign_abi_calls() const { return foreign_abi_; }
   // Any thread: lets the call `id` go on (an exec, once attached to).
   void continue_call(uint64_t id) { respond(id, 0, true); }
+  // Before start(): opens the sink wants_result() of go to `on_open_call`
+  // instead of going on; the thread is then watched until unwatch(), and
+  // its opens meanwhile (the call restarted) go on unreported.
+  void watch_results(OpenRequestCall on_open_call) { on_open_call_ = std::move(on_open_call); }
+  // Any thread: the watched thread's open has its result.
+  void unwatch(pid_t tid);
 
  private:
   void serve();
@@ -90,12 +107,17 @@ class Notifier {
   pid_t process_of(pid_t tid);
   void respond(uint64_t id, int error, bool go_on);
   bool still_waiting(uint64_t id);
+  bool watched(pid_t tid);
 
   UniqueFd listener_;
   LockedSink& sink_;
   DnsSockets& dns_;
   NotifierOptions options_;
   ExecCall on_exec_call_;
+  OpenRequestCall on_open_call_;
+  std::mutex watching_mu_;
+  std::set<pid_t> watching_;
+  std::atomic<int> watching_count_{0};  // read without the lock on every open
   std::atomic<uint64_t> foreign_abi_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> done_{false};

@@ -63,9 +63,11 @@ class PtraceTree final : public Tree {
   void handle_stop(pid_t tid, int status);
   bool wait_for_events(std::chrono::steady_clock::time_point last_stop);
 
-  std::unordered_map<pid_t, pid_t> tgid_of;                   // every traced task -> its process
-  std::unordered_map<pid_t, PendingConnect> pending_connect;  // by tid
-  std::unordered_map<pid_t, PendingRecv> pending_recv;        // by tid
+  std::unordered_map<pid_t, pid_t> tgid_of;                    // every traced task -> its process
+  std::unordered_map<pid_t, PendingConnect> pending_connect;   // by tid
+  std::unordered_map<pid_t, PendingRecv> pending_recv;         // by tid
+  std::unordered_map<pid_t, OpenWatches::Watch> pending_open;  // by tid: a secret open stopped here
+  void take_open_requests();
 };
 
 // Records `tid` as belonging to `tgid`; a thread group leader seen for the
@@ -125,6 +127,8 @@ void PtraceTree::on_gone(pid_t tid, int status) {
   if (it != tgid_of.end()) tgid_of.erase(it);
   pending_connect.erase(tid);
   pending_recv.erase(tid);
+  pending_open.erase(tid);
+  if (notifier) open_watches.on_gone(tid, *notifier);
   if (tgid != tid) return;  // a thread
   dns_sockets.forget(tid);
   capture::Exit x;
@@ -174,6 +178,13 @@ int PtraceTree::on_seccomp(pid_t tid) {
   const long nr = static_cast<long>(info.seccomp.nr);
   capture::FileWrite write;
   auto open = read_open(tid, nr, a, sink, &write);  // no notifier: opens stop here
+  if (open) open->pid = static_cast<uint64_t>(process_of(tid));
+  if (open && sink.wants_result(*open)) {
+    // A secret open: reported at its exit, with its result.
+    if (!write.path.empty()) write.pid = open->pid;
+    pending_open[tid] = OpenWatches::Watch{.open = std::move(*open), .write = std::move(write)};
+    return PTRACE_SYSCALL;
+  }
   if (!write.path.empty()) {
     write.pid = static_cast<uint64_t>(process_of(tid));
     if (open) {
@@ -224,6 +235,12 @@ void PtraceTree::on_syscall_exit(pid_t tid) {
   const bool have =
       ::ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) > 0 && info.op == PTRACE_SYSCALL_INFO_EXIT;
   const int64_t rval = have ? info.exit.rval : -ENOSYS;
+  if (auto o = pending_open.find(tid); o != pending_open.end()) {
+    o->second.open.result = have && rval < 0 ? rval : 0;
+    report_watched(sink, o->second);
+    pending_open.erase(o);
+    return;
+  }
   if (auto r = pending_recv.find(tid); r != pending_recv.end()) {
     const PendingRecv recv = r->second;
     pending_recv.erase(r);
@@ -302,6 +319,13 @@ void PtraceTree::handle_stop(pid_t tid, int status) {
   const int sig = WSTOPSIG(status);
   const int event = static_cast<unsigned>(status) >> 16;
   if (!tgid_of.count(tid)) process_of(tid);
+  if (notifier) {
+    std::optional<OpenWatches::Watch> done;
+    if (open_watches.on_stop(tid, status, *notifier, &done)) {
+      if (done) report_watched(sink, *done);
+      return;
+    }
+  }
   if (sig == (SIGTRAP | 0x80)) {
     on_syscall_exit(tid);
     resume(tid, PTRACE_CONT);
@@ -354,9 +378,33 @@ bool PtraceTree::wait_for_events(std::chrono::steady_clock::time_point last_stop
   return ::sigtimedwait(&chld, nullptr, &kMaxSleep) == SIGCHLD;
 }
 
+// Secret opens the notifier holds: each thread is ours already, so it is
+// only interrupted.
+void PtraceTree::take_open_requests() {
+  if (open_watches.empty_queue()) return;
+  for (OpenRequest& r : open_watches.take()) {
+    const uint64_t id = r.id;
+    const pid_t tid = r.tid;
+    OpenWatches::Watch unwatched{.open = r.open, .write = r.write};
+    if (open_watches.start(std::move(r), false, 0)) continue;
+    const auto hold = locked.hold();
+    notifier->unwatch(tid);
+    notifier->continue_call(id);
+    report_watched(sink, unwatched);
+  }
+}
+
 Status PtraceTree::use_listener(UniqueFd listener) {
   tgid_of[main] = main;
-  if (listener) notifier = std::make_unique<Notifier>(std::move(listener), locked, dns_sockets, options.notifier);
+  if (listener) {
+    notifier = std::make_unique<Notifier>(std::move(listener), locked, dns_sockets, options.notifier);
+    // The tracer sleeps in sigtimedwait for SIGCHLD: one wakes it for the
+    // request at once.
+    notifier->watch_results([this](OpenRequest r) {
+      open_watches.queue(std::move(r));
+      ::kill(::getpid(), SIGCHLD);
+    });
+  }
   log::debug("wrap", notifier ? "ptrace tree; opens answered by seccomp user notification"
                               : "ptrace tree; opens stop under ptrace (no seccomp listener)");
   return Ok{};
@@ -386,6 +434,7 @@ Outcome PtraceTree::trace() {
   bool killed = false;
   auto last_stop = std::chrono::steady_clock::now();
   for (;;) {
+    if (notifier) take_open_requests();
     int status = 0;
     const pid_t tid = ::waitpid(-1, &status, __WALL | WNOHANG);
     if (tid < 0) {

@@ -12,7 +12,10 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "agent/capture/observation.h"
 #include "agent/capture/wrap/connects.h"
@@ -53,6 +56,47 @@ bool is_stop_signal(int sig);
 // reports the exec under).
 capture::Exec read_exec_stop(pid_t pid, pid_t* former);
 
+// An open a secret rule matched, seen by the notifier at its entry and
+// followed by the tracer to its exit, so a failed attempt is reported with
+// its errno (wrap/README.md, "Results of secret opens"): the tracer
+// PTRACE_INTERRUPTs the waiting thread, which withdraws the notification
+// (the seccomp wait is interruptible: -ERESTARTSYS) and restarts the call
+// after the interrupt stop; resumed with PTRACE_SYSCALL, the restarted call
+// comes to the notifier again, which lets it go on (Notifier::watching),
+// and its syscall-exit stop has the result.
+class OpenWatches {
+ public:
+  struct Watch {
+    enum class Phase { interrupt, entry, exit } phase = Phase::interrupt;
+    long nr = 0;
+    bool seized_here = false;  // attached for this open only: detached after
+    capture::Open open;
+    capture::FileWrite write;  // op path empty: none
+  };
+  // Any thread (the notifier's): a request for the tracer's thread.
+  void queue(OpenRequest r);
+  std::vector<OpenRequest> take();
+  bool empty_queue();
+
+  // The tracer's thread. Interrupts `r.tid`, attached already or attached
+  // here (`seize`); false when that failed: then the caller lets the call
+  // go on and reports it unwatched (result 0, as before this existed).
+  bool start(OpenRequest&& r, bool seize, long seize_options);
+  // A ptrace stop or exit of a watched thread; false: not watched. On the
+  // last stop `done` gets the open (result set) and the thread is resumed
+  // (detached when seized here); `notifier` unwatches it.
+  bool on_stop(pid_t tid, int status, Notifier& notifier, std::optional<Watch>* done);
+  bool on_gone(pid_t tid, Notifier& notifier);
+
+ private:
+  std::mutex mu_;
+  std::vector<OpenRequest> queued_;
+  std::unordered_map<pid_t, Watch> watches_;
+};
+
+// Reports a watched open and the file write it is (if any), under the lock.
+void report_watched(capture::Sink& sink, const OpenWatches::Watch& w);
+
 // One way of following the build's tree, from the command's exec until
 // every process of it is gone.
 struct Tree {
@@ -84,6 +128,7 @@ struct Tree {
   Outcome outcome;
   std::unordered_map<pid_t, uint64_t> processes;  // leaders alive -> start ns since boot
   DnsSockets dns_sockets;                         // shared with the notifier: use under locked.hold()
+  OpenWatches open_watches;                       // secret opens followed to their result
 };
 
 // The ptrace tree (agent/capture/wrap/ptrace_tree.cpp) and the detached
