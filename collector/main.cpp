@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
       {"builds", cmd::builds, "list recorded builds"},
       {"query", cmd::query, "show one build's events (timeline or JSON lines)"},
       {"export", cmd::export_events, "export events as JSON lines"},
+      {"alerts", cmd::alerts, "list, show and acknowledge the alerts detection raised"},
       {"agents", cmd::agents, "list, add and revoke agents; create enrollment tokens"},
       {"verify", cmd::verify, "check signatures and the hash chain of batch files"},
   };

@@ -1,6 +1,7 @@
-// `buildtrail-collector serve`: wires the store, the ingest writer and the
-// HTTP server, then waits for SIGTERM/SIGINT and shuts down in order:
-// stop accepting, finish in-flight requests, drain the writer, close the store.
+// `buildtrail-collector serve`: wires the store, the ingest writer, the
+// HTTP server and the detector, then waits for SIGTERM/SIGINT and shuts
+// down in order: stop accepting, finish in-flight requests, drain the
+// writer, let the detector finish its step, close the store.
 #include <malloc.h>
 #include <signal.h>
 
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "collector/cmd/commands.h"
+#include "collector/detect/service.h"
 #include "collector/http/server.h"
 #include "collector/ingest/ingest.h"
 #include "collector/store/store.h"
@@ -166,6 +168,8 @@ int serve(int argc, char** argv) {
   if (!ingest) return fail(ingest.error().message);
   auto server = http::Server::start(config.http, **ingest, metrics);
   if (!server) return fail(server.error().message);
+  auto detection = detect::Service::start(config.data, config.store);
+  if (!detection) return fail(detection.error().message);
 
   const std::string address = (*server)->address();
   if (config.ready_file) {
@@ -185,6 +189,7 @@ int serve(int argc, char** argv) {
                sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->stop();
   (*ingest)->stop();
+  (*detection)->stop();
   std::fprintf(stderr, "buildtrail-collector: stopped\n");
   return 0;
 }
