@@ -21,15 +21,16 @@ bool parse_id(const std::string& v, int64_t* out) {
 }
 
 int list(int argc, char** argv) {
-  Tool tool("alerts list",
-            "alerts list --data DIR [--since T] [--severity S] [--build REF] [--open] [--format table|jsonl] [--limit N]",
-            {{"data", true, "data folder of the collector (as for serve)"},
-             {"since", true, "only alerts raised since T: 2026-11-27T10:00:00Z, 2h, 7d or ns"},
-             {"severity", true, "only alerts of this severity or above: informational, low, medium, high, critical"},
-             {"build", true, "only alerts of this build record (REF of `builds`)"},
-             {"open", false, "only alerts not acknowledged"},
-             {"format", true, "table (default) or jsonl"},
-             {"limit", true, "at most N alerts, oldest first (default 1000)"}});
+  Tool tool(
+      "alerts list",
+      "alerts list --data DIR [--since T] [--severity S] [--build REF] [--open] [--format table|jsonl] [--limit N]",
+      {{"data", true, "data folder of the collector (as for serve)"},
+       {"since", true, "only alerts raised since T: 2026-11-27T10:00:00Z, 2h, 7d or ns"},
+       {"severity", true, "only alerts of this severity or above: informational, low, medium, high, critical"},
+       {"build", true, "only alerts of this build record (REF of `builds`)"},
+       {"open", false, "only alerts not acknowledged"},
+       {"format", true, "table (default) or jsonl"},
+       {"limit", true, "at most N alerts, oldest first (default 1000)"}});
   int exit = 0;
   if (!tool.parse(argc, argv, 3, &exit)) return exit;
   const auto& args = tool.args();
@@ -79,7 +80,8 @@ int list(int argc, char** argv) {
 }
 
 int show(int argc, char** argv) {
-  Tool tool("alerts show", "alerts show --data DIR ID", {{"data", true, "data folder of the collector (as for serve)"}});
+  Tool tool("alerts show", "alerts show --data DIR ID",
+            {{"data", true, "data folder of the collector (as for serve)"}});
   int exit = 0;
   if (!tool.parse(argc, argv, 3, &exit)) return exit;
   const auto& args = tool.args();

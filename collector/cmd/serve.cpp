@@ -168,7 +168,7 @@ int serve(int argc, char** argv) {
   if (!ingest) return fail(ingest.error().message);
   auto server = http::Server::start(config.http, **ingest, metrics);
   if (!server) return fail(server.error().message);
-  auto detection = detect::Service::start(config.data, config.store);
+  auto detection = detect::Service::start(config.data, config.store, metrics);
   if (!detection) return fail(detection.error().message);
 
   const std::string address = (*server)->address();

@@ -106,6 +106,8 @@ Result<Progress> Detector::step(std::size_t max_batches) {
   batch_cursor_ = next_batch;
   finding_cursor_ = next_finding;
   progress.alerts = alerts.size();
+  for (const auto& a : alerts) ++progress.by_rule[{a.rule_id, a.severity}];
+  if (!batches->empty()) progress.last_received_ns = batches->back().received_ns;
   return progress;
 }
 

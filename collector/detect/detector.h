@@ -21,6 +21,8 @@ namespace bt::collector::detect {
 
 struct Progress {
   std::size_t batches = 0, events = 0, findings = 0, alerts = 0;
+  uint64_t last_received_ns = 0;                                    // of the last batch taken
+  std::map<std::pair<std::string, std::string>, uint64_t> by_rule;  // (rule, severity) -> alerts committed
   bool idle() const { return batches == 0 && findings == 0; }
 };
 

@@ -103,8 +103,8 @@ store::Alert alert_for_finding(const store::Finding& f, uint64_t now_ns) {
   a.agent_id = f.agent_id;
   a.key = "finding:" + std::to_string(f.id);
   a.detail = std::string(store::finding_kind_name(f.kind)) + " finding " + std::to_string(f.id) + ", epoch " +
-             std::to_string(f.epoch) + ", seq " + std::to_string(f.seq_from) + ".." + std::to_string(f.seq_to) +
-             ": " + text::printable(f.detail);
+             std::to_string(f.epoch) + ", seq " + std::to_string(f.seq_from) + ".." + std::to_string(f.seq_to) + ": " +
+             text::printable(f.detail);
   a.time_ns = f.time_to_ns ? f.time_to_ns : f.recorded_ns;
   a.raised_ns = now_ns;
   return a;

@@ -20,13 +20,16 @@ std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets() {
   return sets;
 }
 
-Service::Service(std::unique_ptr<store::Store> store, const std::string& data_dir)
-    : store_(std::move(store)), detector_(*store_, data_dir, builtin_rule_sets(), [] { return clock::now_ns(); }) {}
+Service::Service(std::unique_ptr<store::Store> store, const std::string& data_dir, metrics::Metrics& metrics)
+    : store_(std::move(store)),
+      detector_(*store_, data_dir, builtin_rule_sets(), [] { return clock::now_ns(); }),
+      metrics_(metrics) {}
 
-Result<std::unique_ptr<Service>> Service::start(const std::string& data_dir, const store::Options& options) {
+Result<std::unique_ptr<Service>> Service::start(const std::string& data_dir, const store::Options& options,
+                                                metrics::Metrics& metrics) {
   auto db = store::open_sqlite(data_dir, options);
   if (!db) return db.error();
-  std::unique_ptr<Service> service(new Service(std::move(*db), data_dir));
+  std::unique_ptr<Service> service(new Service(std::move(*db), data_dir, metrics));
   service->thread_ = std::thread([s = service.get()] { s->run(); });
   return service;
 }
@@ -53,7 +56,11 @@ void Service::run() {
       // lost; try again.
       std::fprintf(stderr, "buildtrail-collector: detection: %s\n", progress.error().message.c_str());
       wake_.wait_for(lock, kErrorPause, [&] { return stopping_; });
-    } else if (progress->idle()) {
+    } else {
+      metrics_.detected(progress->batches, progress->last_received_ns);
+      for (const auto& [rule, n] : progress->by_rule) metrics_.alert(rule.first, rule.second, n);
+    }
+    if (progress && progress->idle()) {
       wake_.wait_for(lock, kIdlePause, [&] { return stopping_; });
     }
   }

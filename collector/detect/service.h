@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "collector/detect/detector.h"
+#include "collector/metrics/metrics.h"
 #include "collector/store/store.h"
 
 namespace bt::collector::detect {
@@ -18,17 +19,19 @@ namespace bt::collector::detect {
 class Service {
  public:
   // The built-in rule sets over the store at `data_dir`.
-  static Result<std::unique_ptr<Service>> start(const std::string& data_dir, const store::Options& options);
+  static Result<std::unique_ptr<Service>> start(const std::string& data_dir, const store::Options& options,
+                                                metrics::Metrics& metrics);
   ~Service();
   // Finishes the step under way; what is left is taken at the next start.
   void stop();
 
  private:
-  Service(std::unique_ptr<store::Store> store, const std::string& data_dir);
+  Service(std::unique_ptr<store::Store> store, const std::string& data_dir, metrics::Metrics& metrics);
   void run();
 
   std::unique_ptr<store::Store> store_;
   Detector detector_;
+  metrics::Metrics& metrics_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;

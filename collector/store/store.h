@@ -162,6 +162,7 @@ struct BuildRow {
   int64_t exit_code = 0;
   events::Counts counts;  // events per kind
   std::vector<BuildLink> collides_with;
+  uint64_t alerts = 0;  // alerts whose evidence is in this record
 };
 
 struct BuildFilter {

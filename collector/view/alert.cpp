@@ -49,13 +49,14 @@ std::string alert_block(const store::Alert& a) {
   line("severity", a.severity);
   line("tags", joined(a.tags, " "));
   line("agent", a.agent_id);
-  line("build", a.build_ref ? std::to_string(*a.build_ref) + " (query --build " + std::to_string(*a.build_ref) + ")"
-                            : "-");
+  line("build",
+       a.build_ref ? std::to_string(*a.build_ref) + " (query --build " + std::to_string(*a.build_ref) + ")" : "-");
   line("time", format_rfc3339_ms(a.time_ns));
   line("raised", format_rfc3339_ms(a.raised_ns));
   line("detail", a.detail);
-  line("status", a.acked_ns ? "acknowledged " + format_rfc3339(a.acked_ns) + (a.ack_note.empty() ? "" : ": " + a.ack_note)
-                            : "open");
+  line("status", a.acked_ns
+                     ? "acknowledged " + format_rfc3339(a.acked_ns) + (a.ack_note.empty() ? "" : ": " + a.ack_note)
+                     : "open");
   for (const auto& e : a.evidence) line("evidence", place(e));
   return out;
 }

@@ -122,6 +122,10 @@ TEST_CASE("detection: an unmonitored build, a loss in a build and a chain gap ra
     }
   }
 
+  const auto metrics = get(c.url("/metrics")).body;
+  CHECK(metrics.find("buildtrail_alerts_total{rule=\"BT-30\",severity=\"high\"} 1") != std::string::npos);
+  CHECK(metrics.find("buildtrail_detect_batches_total 3") != std::string::npos);
+
   SUBCASE("the alerts commands list, show and acknowledge them; what agents wrote is escaped") {
     const std::string tool = build_path("collector/buildtrail-collector") + " alerts ";
     auto listed = run_command(tool + "list --data " + env.data);
@@ -144,6 +148,10 @@ TEST_CASE("detection: an unmonitored build, a loss in a build and a chain gap ra
     auto open = run_command(tool + "list --data " + env.data + " --open");
     CHECK(open.output.find("BT-30") == std::string::npos);
     CHECK(run_command(tool + "show --data " + env.data + " 99999").exit_code == 1);
+    // builds counts them: BT-30 and the loss cite the build, the gap does not.
+    auto builds = run_command(build_path("collector/buildtrail-collector") + " builds --data " + env.data);
+    CHECK(builds.output.find(" ALERTS ") != std::string::npos);
+    CHECK(collector::store::open_sqlite(env.data, {true, 5000}).value()->builds({}).value()[0].alerts == 2);
     CHECK(run_command(tool + "list --data " + env.data + " --severity bogus").exit_code == 2);
   }
 }

@@ -1851,7 +1851,9 @@ std::string SqliteStore::build_columns() const {
       " start_ns, end_ns, ended, exit_code";
   for (std::size_t i = 0; i < events::kKinds.size(); ++i)
     cols += kind_column_[i] ? ", " + kind_column(i) : std::string(", 0");
-  return cols + ", agent_id, COALESCE((SELECT hostname FROM agents a WHERE a.id = builds.agent_id), '')";
+  return cols +
+         ", agent_id, COALESCE((SELECT hostname FROM agents a WHERE a.id = builds.agent_id), ''),"
+         " (SELECT COUNT(*) FROM alerts WHERE alerts.build = builds.id)";
 }
 
 BuildRow SqliteStore::read_build(const Query& q) const {
@@ -1872,6 +1874,7 @@ BuildRow SqliteStore::read_build(const Query& q) const {
   const int after_counts = static_cast<int>(15 + events::kKinds.size());
   r.agent_id = q.text_at(after_counts);
   r.host = q.text_at(after_counts + 1);
+  r.alerts = q.u64_at(after_counts + 2);
   return r;
 }
 
