@@ -1,6 +1,8 @@
 // The streaming detector; see detector.h.
 #include "collector/detect/detector.h"
 
+#include <algorithm>
+
 #include "collector/detect/integrity.h"
 
 namespace bt::collector::detect {
@@ -8,6 +10,7 @@ namespace bt::collector::detect {
 namespace {
 
 constexpr std::size_t kFindingsPerStep = 1000;
+constexpr uint64_t kOpenBuildsEveryNs = 10ull * 1000000000;
 
 std::string place(const store::Evidence& e) {
   return e.agent_id + ":" + std::to_string(e.seq) + ":" + std::to_string(e.line);
@@ -15,8 +18,13 @@ std::string place(const store::Evidence& e) {
 
 }  // namespace
 
-Detector::Detector(store::Store& store, std::string data_dir, std::vector<std::unique_ptr<RuleSet>> rules, Clock now)
-    : store_(store), reader_(store, std::move(data_dir)), rules_(std::move(rules)), now_(std::move(now)) {}
+Detector::Detector(store::Store& store, std::string data_dir, std::vector<std::unique_ptr<RuleSet>> rules, Clock now,
+                   OpenBuildLimits limits)
+    : store_(store),
+      reader_(store, std::move(data_dir)),
+      rules_(std::move(rules)),
+      now_(std::move(now)),
+      limits_(limits) {}
 
 Status Detector::read_cursors() {
   auto b = store_.cursor(kBatchCursor);
@@ -100,13 +108,25 @@ Result<Progress> Detector::step(std::size_t max_batches) {
   progress.findings = findings->size();
   const int64_t next_finding = findings->empty() ? finding_cursor_ : findings->back().id;
 
-  if (progress.idle()) return progress;
-  if (Status s = store_.commit_detection(alerts, {{kBatchCursor, next_batch}, {kFindingCursor, next_finding}}); !s)
-    return s.error();
+  // Only once caught up: a build's end may be in a batch not taken yet.
+  const uint64_t now = now_();
+  const uint64_t every = std::min(kOpenBuildsEveryNs, limits_.heartbeat_ns);
+  if (batches->size() < max_batches && now - open_builds_checked_ns_ >= every) {
+    open_builds_checked_ns_ = now;
+    auto open = check_open_builds(store_, limits_, now);
+    if (!open) return open.error();
+    for (auto& a : *open) alerts.push_back(std::move(a));
+  }
+  if (progress.idle() && alerts.empty()) return progress;
+  auto added = store_.commit_detection(alerts, {{kBatchCursor, next_batch}, {kFindingCursor, next_finding}});
+  if (!added) return added.error();
   batch_cursor_ = next_batch;
   finding_cursor_ = next_finding;
-  progress.alerts = alerts.size();
-  for (const auto& a : alerts) ++progress.by_rule[{a.rule_id, a.severity}];
+  for (std::size_t i = 0; i < alerts.size(); ++i) {
+    if (!(*added)[i]) continue;  // raised before: stored once
+    ++progress.alerts;
+    ++progress.by_rule[{alerts[i].rule_id, alerts[i].severity}];
+  }
   if (!batches->empty()) progress.last_received_ns = batches->back().received_ns;
   return progress;
 }

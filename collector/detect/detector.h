@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/detect/integrity.h"
 #include "collector/detect/rule_set.h"
 #include "collector/readback/event_reader.h"
 #include "collector/store/store.h"
@@ -29,11 +30,13 @@ struct Progress {
 class Detector {
  public:
   using Clock = std::function<uint64_t()>;
-  Detector(store::Store& store, std::string data_dir, std::vector<std::unique_ptr<RuleSet>> rules, Clock now);
+  Detector(store::Store& store, std::string data_dir, std::vector<std::unique_ptr<RuleSet>> rules, Clock now,
+           OpenBuildLimits limits = {});
 
   // Takes up to `max_batches` committed batches and the integrity findings
   // recorded since the last step, and commits their alerts with the
-  // cursors. A batch that fails verification on reading is itself an
+  // cursors. Once caught up, at most every 10 s, it also checks the open
+  // builds (check_open_builds). A batch that fails verification on reading is itself an
   // alert (its evidence no longer verifies) and is passed.
   Result<Progress> step(std::size_t max_batches = 64);
 
@@ -46,6 +49,8 @@ class Detector {
   readback::EventReader reader_;
   std::vector<std::unique_ptr<RuleSet>> rules_;
   Clock now_;
+  OpenBuildLimits limits_;
+  uint64_t open_builds_checked_ns_ = 0;
   bool cursors_read_ = false;
   int64_t batch_cursor_ = 0, finding_cursor_ = 0;
   std::map<std::string, std::optional<int64_t>> builds_;  // agent + CI ids -> record, cached

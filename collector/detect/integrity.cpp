@@ -1,6 +1,8 @@
 // The integrity checks of the rule pack; see integrity.h.
 #include "collector/detect/integrity.h"
 
+#include <map>
+
 #include "common/text.h"
 
 namespace bt::collector::detect {
@@ -108,6 +110,50 @@ store::Alert alert_for_finding(const store::Finding& f, uint64_t now_ns) {
   a.time_ns = f.time_to_ns ? f.time_to_ns : f.recorded_ns;
   a.raised_ns = now_ns;
   return a;
+}
+
+Result<std::vector<store::Alert>> check_open_builds(store::Store& store, const OpenBuildLimits& limits,
+                                                    uint64_t now_ns) {
+  store::BuildFilter filter;
+  filter.open_only = true;
+  filter.limit = 100000;
+  auto open = store.builds(filter);
+  if (!open) return open.error();
+  std::vector<store::Alert> out;
+  std::map<std::string, uint64_t> last_seen;
+  for (const auto& b : *open) {
+    auto seen = last_seen.find(b.agent_id);
+    if (seen == last_seen.end()) {
+      auto agent = store.agent(b.agent_id);
+      if (!agent) return agent.error();
+      seen = last_seen.emplace(b.agent_id, *agent ? (*agent)->last_seen_ns : 0).first;
+    }
+    const uint64_t start = b.start_ns ? b.start_ns : b.first_ns;
+    const auto alert = [&](const char* what, const std::string& key, const std::string& detail) {
+      store::Alert a;
+      a.rule_id = "BT-30";
+      a.title = what;
+      a.severity = "high";
+      a.tags = kImpairTags;
+      a.agent_id = b.agent_id;
+      a.build_ref = b.id;
+      a.key = key;
+      a.detail = detail;
+      a.time_ns = b.last_ns;
+      a.raised_ns = now_ns;
+      out.push_back(std::move(a));
+    };
+    if (now_ns > start && now_ns - start > limits.max_build_ns)
+      alert("A build never ended", "unended:" + std::to_string(b.id),
+            "no build_end " + std::to_string((now_ns - start) / 60000000000) + " minutes after it began (limit " +
+                std::to_string(limits.max_build_ns / 60000000000) + ")");
+    if (seen->second && now_ns > seen->second && now_ns - seen->second > 2 * limits.heartbeat_ns)
+      alert("The agent went silent while a build was open",
+            "silent:" + std::to_string(b.id) + ":" + std::to_string(seen->second),
+            "nothing received from the agent for " + std::to_string((now_ns - seen->second) / 1000000000) +
+                " s (two heartbeats are " + std::to_string(2 * limits.heartbeat_ns / 1000000000) + " s)");
+  }
+  return out;
 }
 
 }  // namespace bt::collector::detect

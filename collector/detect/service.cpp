@@ -20,16 +20,18 @@ std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets() {
   return sets;
 }
 
-Service::Service(std::unique_ptr<store::Store> store, const std::string& data_dir, metrics::Metrics& metrics)
+Service::Service(std::unique_ptr<store::Store> store, const std::string& data_dir, const OpenBuildLimits& limits,
+                 metrics::Metrics& metrics)
     : store_(std::move(store)),
-      detector_(*store_, data_dir, builtin_rule_sets(), [] { return clock::now_ns(); }),
+      detector_(
+          *store_, data_dir, builtin_rule_sets(), [] { return clock::now_ns(); }, limits),
       metrics_(metrics) {}
 
 Result<std::unique_ptr<Service>> Service::start(const std::string& data_dir, const store::Options& options,
-                                                metrics::Metrics& metrics) {
+                                                const OpenBuildLimits& limits, metrics::Metrics& metrics) {
   auto db = store::open_sqlite(data_dir, options);
   if (!db) return db.error();
-  std::unique_ptr<Service> service(new Service(std::move(*db), data_dir, metrics));
+  std::unique_ptr<Service> service(new Service(std::move(*db), data_dir, limits, metrics));
   service->thread_ = std::thread([s = service.get()] { s->run(); });
   return service;
 }

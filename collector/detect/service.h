@@ -20,13 +20,14 @@ class Service {
  public:
   // The built-in rule sets over the store at `data_dir`.
   static Result<std::unique_ptr<Service>> start(const std::string& data_dir, const store::Options& options,
-                                                metrics::Metrics& metrics);
+                                                const OpenBuildLimits& limits, metrics::Metrics& metrics);
   ~Service();
   // Finishes the step under way; what is left is taken at the next start.
   void stop();
 
  private:
-  Service(std::unique_ptr<store::Store> store, const std::string& data_dir, metrics::Metrics& metrics);
+  Service(std::unique_ptr<store::Store> store, const std::string& data_dir, const OpenBuildLimits& limits,
+          metrics::Metrics& metrics);
   void run();
 
   std::unique_ptr<store::Store> store_;

@@ -169,6 +169,7 @@ struct BuildFilter {
   std::string job;          // exact match when non-empty
   std::string ci_build_id;  // exact match on the CI's build id when non-empty
   uint64_t since_ns = 0;    // builds seen at or after
+  bool open_only = false;   // only builds with no build_end yet
   std::size_t limit = 1000;
 };
 
@@ -304,9 +305,10 @@ class Store {
   // Adds the alerts and moves the cursors in one transaction, so a
   // detector killed at any point resumes where its last commit left it:
   // no alert lost, none raised twice. An alert whose (rule_id, key) is
-  // stored already is not added again.
-  virtual Status commit_detection(const std::vector<Alert>& alerts,
-                                  const std::vector<std::pair<std::string, int64_t>>& cursors) = 0;
+  // stored already is not added again. Returns, for each alert, whether
+  // it was added.
+  virtual Result<std::vector<bool>> commit_detection(const std::vector<Alert>& alerts,
+                                                     const std::vector<std::pair<std::string, int64_t>>& cursors) = 0;
   virtual Result<std::vector<Alert>> alerts(const AlertFilter& filter) = 0;
   virtual Result<std::optional<Alert>> alert(int64_t id) = 0;
   // kNotFound for an unknown id; acknowledging twice keeps the first.

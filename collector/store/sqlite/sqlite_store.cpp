@@ -506,8 +506,8 @@ class SqliteStore final : public Store {
   Result<int64_t> cursor(const std::string& name) override;
   Result<std::vector<CommittedBatch>> batches_after(int64_t position, std::size_t limit) override;
   Result<std::vector<Finding>> findings_after(int64_t after, std::size_t limit) override;
-  Status commit_detection(const std::vector<Alert>& alerts,
-                          const std::vector<std::pair<std::string, int64_t>>& cursors) override;
+  Result<std::vector<bool>> commit_detection(const std::vector<Alert>& alerts,
+                                             const std::vector<std::pair<std::string, int64_t>>& cursors) override;
   Result<std::vector<Alert>> alerts(const AlertFilter& filter) override;
   Result<std::optional<Alert>> alert(int64_t id) override;
   Status ack_alert(int64_t id, const std::string& note, uint64_t now_ns) override;
@@ -1895,6 +1895,7 @@ Result<std::vector<BuildRow>> SqliteStore::builds(const BuildFilter& filter) {
   std::string sql = "SELECT " + build_columns() + " FROM builds WHERE last_ns >= ?1";
   if (!filter.job.empty()) sql += " AND job = ?2";
   if (!filter.ci_build_id.empty()) sql += " AND build_id = ?4";
+  if (filter.open_only) sql += " AND ended = 0";
   sql += " ORDER BY first_ns DESC, id DESC LIMIT ?3";
   auto s = prepare(sql);
   if (!s) return s.error();
@@ -2153,11 +2154,16 @@ Result<bool> SqliteStore::insert_alert(const Alert& a) {
   return true;
 }
 
-Status SqliteStore::commit_detection(const std::vector<Alert>& alerts,
-                                     const std::vector<std::pair<std::string, int64_t>>& cursors) {
-  return transaction([&]() -> Status {
-    for (const auto& a : alerts)
-      if (auto added = insert_alert(a); !added) return added.error();
+Result<std::vector<bool>> SqliteStore::commit_detection(const std::vector<Alert>& alerts,
+                                                        const std::vector<std::pair<std::string, int64_t>>& cursors) {
+  std::vector<bool> added;
+  Status s = transaction([&]() -> Status {
+    added.clear();
+    for (const auto& a : alerts) {
+      auto one = insert_alert(a);
+      if (!one) return one.error();
+      added.push_back(*one);
+    }
     auto up = prepare(
         "INSERT INTO cursors(name, position) VALUES (?1, ?2)"
         " ON CONFLICT(name) DO UPDATE SET position = excluded.position");
@@ -2169,6 +2175,8 @@ Status SqliteStore::commit_detection(const std::vector<Alert>& alerts,
     }
     return Ok{};
   });
+  if (!s) return s.error();
+  return added;
 }
 
 constexpr const char* kAlertColumns =
