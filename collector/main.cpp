@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
       {"export", cmd::export_events, "export events as JSON lines"},
       {"agents", cmd::agents, "list, add and revoke agents; create enrollment tokens"},
       {"verify", cmd::verify, "check signatures and the hash chain of batch files"},
+      {"rules", cmd::rules, "check Sigma rule files: loaded, or rejected and why"},
   };
   return bt::cli::dispatch("buildtrail-collector", commands, argc, argv);
 }
