@@ -22,7 +22,8 @@ std::string p(const std::string& s) { return text::printable(s); }
 
 int rules(int argc, char** argv) {
   Tool tool("rules", "rules check DIR [--pipeline FILE] [--quiet] [--strict]",
-            {{"pipeline", true, "pySigma pipeline YAML with the field mapping (default: the built-in buildtrail-pipeline.yml)"},
+            {{"pipeline", true,
+              "pySigma pipeline YAML with the field mapping (default: the built-in buildtrail-pipeline.yml)"},
              {"quiet", false, "print only rejections and the summary"},
              {"strict", false, "exit 1 when any document is rejected"}});
   int exit = 0;
@@ -51,8 +52,8 @@ int rules(int argc, char** argv) {
   for (const auto& r : set->rejected)
     std::printf("rejected  %s  %s  %s: %s\n", p(r.file).c_str(), p(r.id).c_str(), p(r.title).c_str(),
                 p(r.reason).c_str());
-  std::printf("%zu rules, %zu filters, %zu correlations loaded; %zu rejected\n", set->rules.size(),
-              set->filters.size(), set->correlations.size(), set->rejected.size());
+  std::printf("%zu rules, %zu filters, %zu correlations loaded; %zu rejected\n", set->rules.size(), set->filters.size(),
+              set->correlations.size(), set->rejected.size());
   return tool.args().has("strict") && !set->rejected.empty() ? kExitError : 0;
 }
 

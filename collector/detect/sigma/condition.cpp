@@ -48,14 +48,12 @@ class Parser {
   }
 
   Result<std::shared_ptr<const Condition>> or_expr(int depth) {
-    if (depth > kMaxConditionDepth)
-      return bad("nested deeper than " + std::to_string(kMaxConditionDepth) + " levels");
+    if (depth > kMaxConditionDepth) return bad("nested deeper than " + std::to_string(kMaxConditionDepth) + " levels");
     return binary(depth, Condition::Op::kOr, "or");
   }
 
   Result<std::shared_ptr<const Condition>> not_expr(int depth) {
-    if (depth > kMaxConditionDepth)
-      return bad("nested deeper than " + std::to_string(kMaxConditionDepth) + " levels");
+    if (depth > kMaxConditionDepth) return bad("nested deeper than " + std::to_string(kMaxConditionDepth) + " levels");
     if (at("not")) {
       ++i_;
       auto inner = not_expr(depth + 1);

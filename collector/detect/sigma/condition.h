@@ -22,10 +22,10 @@ inline constexpr std::size_t kMaxConditionBytes = 16 * 1024;
 
 struct Condition {
   enum class Op { kRef, kAnd, kOr, kNot, kOf } op = Op::kRef;
-  std::string ref;                                        // kRef
+  std::string ref;                                         // kRef
   std::vector<std::shared_ptr<const Condition>> children;  // kAnd, kOr, kNot (one)
-  std::vector<std::string> of;                            // kOf: the identifiers the pattern named
-  uint64_t need = 1;                                      // kOf: how many must hold; 0 means all
+  std::vector<std::string> of;                             // kOf: the identifiers the pattern named
+  uint64_t need = 1;                                       // kOf: how many must hold; 0 means all
 };
 
 Result<std::shared_ptr<const Condition>> parse_condition(std::string_view text,

@@ -39,7 +39,7 @@ class Correlator {
  private:
   struct Entry {
     uint64_t t;
-    std::size_t rule;  // index in the correlation's rules
+    std::size_t rule;   // index in the correlation's rules
     std::string value;  // value_count: the counted field's value
   };
   struct Window {

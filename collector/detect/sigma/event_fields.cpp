@@ -16,7 +16,9 @@ using events::Counts;
 using events::StringList;
 
 template <class T>
-concept Record = requires { T::kIsRecord; };
+concept Record = requires {
+  T::kIsRecord;
+};
 
 // ---- names ----
 template <class T>

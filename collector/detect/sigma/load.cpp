@@ -45,7 +45,10 @@ Result<DetectionItem> parse_item(const std::string& key, const YAML::Node& value
     start = bar + 1;
   }
   item.sigma_field = parts[0];
-  const std::vector<std::string> modifiers(parts.begin() + 1, parts.end());
+  std::vector<std::string> modifiers(parts.begin() + 1, parts.end());
+  // Keywords are searched for in the event's text (spec: full-text search):
+  // a plain keyword is a substring of any mapped field.
+  if (item.sigma_field.empty() && modifiers.empty()) modifiers.push_back("contains");
   std::vector<Value> vals;
   if (is_seq(values)) {
     for (const auto& v : values) {
@@ -161,7 +164,8 @@ Status parse_searches(const YAML::Node& n, const Routing& routing, Searches& s,
 }
 
 Result<CountCondition> parse_count_condition(const YAML::Node& n) {
-  auto e = is_map(n) ? map_entries(n, "correlation condition") : Result<Entries>(bad("correlation condition is not a map"));
+  auto e =
+      is_map(n) ? map_entries(n, "correlation condition") : Result<Entries>(bad("correlation condition is not a map"));
   if (!e) return e.error();
   CountCondition c;
   int ops = 0;
@@ -215,7 +219,8 @@ Result<Correlation> parse_correlation(const YAML::Node& n, Correlation c) {
       else if (t == "temporal_ordered")
         c.type = CorrelationType::kTemporalOrdered;
       else
-        return bad("correlation type '" + t + "' is not supported (event_count, value_count, temporal, temporal_ordered)");
+        return bad("correlation type '" + t +
+                   "' is not supported (event_count, value_count, temporal, temporal_ordered)");
     } else if (k == "rules") {
       if (!string_list(v, &c.rules) || c.rules.empty()) return bad("correlation rules: a list of rule ids or names");
     } else if (k == "group-by") {
@@ -233,7 +238,8 @@ Result<Correlation> parse_correlation(const YAML::Node& n, Correlation c) {
       auto ae = is_map(v) ? map_entries(v, "aliases") : Result<Entries>(bad("correlation aliases is not a map"));
       if (!ae) return ae.error();
       for (const auto& [alias, per_rule] : *ae) {
-        auto pe = is_map(per_rule) ? map_entries(per_rule, "alias") : Result<Entries>(bad("alias '" + alias + "' is not a map"));
+        auto pe = is_map(per_rule) ? map_entries(per_rule, "alias")
+                                   : Result<Entries>(bad("alias '" + alias + "' is not a map"));
         if (!pe) return pe.error();
         for (const auto& [rule, field] : *pe) c.aliases[alias][rule] = scalar(field);
       }
@@ -244,14 +250,15 @@ Result<Correlation> parse_correlation(const YAML::Node& n, Correlation c) {
   if (!has_type) return bad("correlation without a type");
   if (!has_span) return bad("correlation without a timespan");
   if (c.timespan_s == 0) return bad("correlation timespan of 0");
-  if (cond.IsDefined()) {
+  if (cond.IsDefined() && !cond.IsNull()) {
     auto cc = parse_count_condition(cond);
     if (!cc) return cc.error();
     c.condition = *cc;
     c.has_condition = true;
   }
   const bool temporal = c.type == CorrelationType::kTemporal || c.type == CorrelationType::kTemporalOrdered;
-  if (!temporal && !c.has_condition) return bad("correlation " + std::string(correlation_type_name(c.type)) + " without a condition");
+  if (!temporal && !c.has_condition)
+    return bad("correlation " + std::string(correlation_type_name(c.type)) + " without a condition");
   if (c.type == CorrelationType::kValueCount && c.condition.field.empty())
     return bad("correlation value_count: condition needs a field");
   if (temporal && c.rules.size() < 2) return bad("correlation temporal: needs two or more rules");
@@ -348,38 +355,54 @@ bool names(const std::string& ref, const std::string& id, const std::string& nam
 
 std::string_view correlation_type_name(CorrelationType t) {
   switch (t) {
-    case CorrelationType::kEventCount: return "event_count";
-    case CorrelationType::kValueCount: return "value_count";
-    case CorrelationType::kTemporal: return "temporal";
-    case CorrelationType::kTemporalOrdered: return "temporal_ordered";
+    case CorrelationType::kEventCount:
+      return "event_count";
+    case CorrelationType::kValueCount:
+      return "value_count";
+    case CorrelationType::kTemporal:
+      return "temporal";
+    case CorrelationType::kTemporalOrdered:
+      return "temporal_ordered";
   }
   return "?";
 }
 
 bool CountCondition::holds(uint64_t n) const {
   switch (op) {
-    case Op::kGt: return n > value;
-    case Op::kGte: return n >= value;
-    case Op::kLt: return n < value;
-    case Op::kLte: return n <= value;
-    case Op::kEq: return n == value;
-    case Op::kNeq: return n != value;
+    case Op::kGt:
+      return n > value;
+    case Op::kGte:
+      return n >= value;
+    case Op::kLt:
+      return n < value;
+    case Op::kLte:
+      return n <= value;
+    case Op::kEq:
+      return n == value;
+    case Op::kNeq:
+      return n != value;
   }
   return false;
 }
 
 Result<uint64_t> parse_timespan(std::string_view text) {
-  if (text.size() < 2 || text.size() > 12) return bad("timespan '" + std::string(text) + "': expected e.g. 30s, 5m, 1h, 7d");
+  if (text.size() < 2 || text.size() > 12)
+    return bad("timespan '" + std::string(text) + "': expected e.g. 30s, 5m, 1h, 7d");
   const std::string digits(text.substr(0, text.size() - 1));
   if (digits.find_first_not_of("0123456789") != std::string::npos)
     return bad("timespan '" + std::string(text) + "': expected e.g. 30s, 5m, 1h, 7d");
   const uint64_t n = std::stoull(digits);
   switch (text.back()) {
-    case 's': return n;
-    case 'm': return n * 60;
-    case 'h': return n * 3600;
-    case 'd': return n * 86400;
-    case 'w': return n * 7 * 86400;
+    case 's':
+      return n;
+    case 'm':
+      return n * 60;
+    case 'h':
+      return n * 3600;
+    case 'd':
+      return n * 86400;
+    case 'w':
+      return n * 7 * 86400;
   }
   return bad("timespan '" + std::string(text) + "': unit must be s, m, h, d or w");
 }

@@ -120,7 +120,8 @@ Result<Cidr> parse_cidr(std::string_view s) {
     const std::string p(s.substr(slash + 1));
     char* end = nullptr;
     const long n = std::strtol(p.c_str(), &end, 10);
-    if (p.empty() || *end != '\0' || n < 0 || n > c.prefix) return bad("cidr: bad prefix length in '" + std::string(s) + "'");
+    if (p.empty() || *end != '\0' || n < 0 || n > c.prefix)
+      return bad("cidr: bad prefix length in '" + std::string(s) + "'");
     c.prefix = static_cast<int>(n);
   }
   return c;
@@ -234,7 +235,10 @@ Result<ValueMatch> compile_values(const std::vector<std::string>& modifiers, con
       set_form(Form::kFieldRef);
     else if (m == "lt" || m == "lte" || m == "gt" || m == "gte") {
       set_form(Form::kCompare);
-      cmp = m == "lt" ? Matcher::Cmp::kLt : m == "lte" ? Matcher::Cmp::kLte : m == "gt" ? Matcher::Cmp::kGt : Matcher::Cmp::kGte;
+      cmp = m == "lt"    ? Matcher::Cmp::kLt
+            : m == "lte" ? Matcher::Cmp::kLte
+            : m == "gt"  ? Matcher::Cmp::kGt
+                         : Matcher::Cmp::kGte;
     } else if (m == "all")
       all = true;
     else if (m == "cased")
@@ -261,8 +265,8 @@ Result<ValueMatch> compile_values(const std::vector<std::string>& modifiers, con
   if ((re_i || re_m || re_s) && form != Form::kRe) return bad("modifiers i, m, s apply to 're' only");
   if (b64 && b64offset) return bad("modifiers base64 and base64offset together");
   if (b64offset && form != Form::kContains) return bad("modifier 'base64offset' needs 'contains'");
-  if ((b64 || b64offset || windash || cased) &&
-      (form == Form::kRe || form == Form::kCidr || form == Form::kExists || form == Form::kCompare || form == Form::kFieldRef))
+  if ((b64 || b64offset || windash || cased) && (form == Form::kRe || form == Form::kCidr || form == Form::kExists ||
+                                                 form == Form::kCompare || form == Form::kFieldRef))
     return bad("modifiers base64/base64offset/windash/cased apply to string matches only");
   if (values.empty()) return bad("no values");
 
@@ -341,10 +345,18 @@ Result<ValueMatch> compile_values(const std::vector<std::string>& modifiers, con
     for (const auto& b : bodies) alt += (alt.empty() ? "" : "|") + b;
     const std::string body = "(?:" + alt + ")";
     switch (form) {
-      case Form::kContains: patterns.push_back(body); break;
-      case Form::kStartsWith: patterns.push_back("^" + body); break;
-      case Form::kEndsWith: patterns.push_back(body + "$"); break;
-      default: patterns.push_back("^" + body + "$"); break;
+      case Form::kContains:
+        patterns.push_back(body);
+        break;
+      case Form::kStartsWith:
+        patterns.push_back("^" + body);
+        break;
+      case Form::kEndsWith:
+        patterns.push_back(body + "$");
+        break;
+      default:
+        patterns.push_back("^" + body + "$");
+        break;
     }
   }
   if (!patterns.empty()) {

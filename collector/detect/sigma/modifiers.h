@@ -42,7 +42,7 @@ struct Matcher {
   Cidr cidr;                           // kCidr
   bool exists = true;                  // kExists
   enum class Cmp { kLt, kLte, kGt, kGte } cmp = Cmp::kLt;
-  double number = 0;  // kCompare
+  double number = 0;    // kCompare
   std::size_t ref = 0;  // kFieldRef: index into DetectionItem::refs
 };
 

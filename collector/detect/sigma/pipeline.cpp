@@ -51,7 +51,8 @@ Result<Transformation> parse_transformation(const YAML::Node& n, const std::set<
         LogSource ls;
         for (const auto& [ck, cv] : *ce) {
           if (ck == "type") {
-            if (scalar(cv) != "logsource") return bad(t.id + ": rule condition type '" + scalar(cv) + "' not supported");
+            if (scalar(cv) != "logsource")
+              return bad(t.id + ": rule condition type '" + scalar(cv) + "' not supported");
           } else if (ck == "product") {
             ls.product = scalar(cv);
           } else if (ck == "category") {
@@ -65,7 +66,9 @@ Result<Transformation> parse_transformation(const YAML::Node& n, const std::set<
         t.conditions.push_back(ls);
       }
     } else if (k == "mapping") {
-      auto me = is_map(v) ? map_entries(v, "mapping") : Result<std::vector<std::pair<std::string, YAML::Node>>>(bad(t.id + ": mapping is not a map"));
+      auto me = is_map(v)
+                    ? map_entries(v, "mapping")
+                    : Result<std::vector<std::pair<std::string, YAML::Node>>>(bad(t.id + ": mapping is not a map"));
       if (!me) return me.error();
       for (const auto& [from, to] : *me) {
         std::vector<std::string> targets;
@@ -77,12 +80,15 @@ Result<Transformation> parse_transformation(const YAML::Node& n, const std::set<
         t.mapping[from] = targets;
       }
     } else if (k == "conditions") {
-      auto ce = is_map(v) ? map_entries(v, "conditions") : Result<std::vector<std::pair<std::string, YAML::Node>>>(bad(t.id + ": conditions is not a map"));
+      auto ce = is_map(v)
+                    ? map_entries(v, "conditions")
+                    : Result<std::vector<std::pair<std::string, YAML::Node>>>(bad(t.id + ": conditions is not a map"));
       if (!ce) return ce.error();
       for (const auto& [ck, cv] : *ce) {
         if (ck != "kind") return bad(t.id + ": add_condition on '" + ck + "': only 'kind' is supported");
         events::Kind kind;
-        if (!events::kind_from_name(scalar(cv), &kind)) return bad(t.id + ": '" + scalar(cv) + "' is not an event kind");
+        if (!events::kind_from_name(scalar(cv), &kind))
+          return bad(t.id + ": '" + scalar(cv) + "' is not an event kind");
         t.kind = scalar(cv);
       }
     } else if (k == "message") {

@@ -25,10 +25,10 @@ struct Transformation {
   enum class Type { kFieldNameMapping, kAddCondition, kRuleFailure } type = Type::kFieldNameMapping;
   std::string id;
   std::map<std::string, std::vector<std::string>> mapping;  // field_name_mapping
-  std::string kind;                                          // add_condition
-  std::string message;                                       // rule_failure
-  std::vector<LogSource> conditions;                         // logsource conditions ("" = any)
-  bool any = false;                                          // rule_cond_op: or
+  std::string kind;                                         // add_condition
+  std::string message;                                      // rule_failure
+  std::vector<LogSource> conditions;                        // logsource conditions ("" = any)
+  bool any = false;                                         // rule_cond_op: or
   bool applies(const LogSource& ls) const;
 };
 

@@ -80,8 +80,8 @@ struct Correlation {
   std::string id, name, title, level, file;
   std::vector<std::string> tags;
   CorrelationType type = CorrelationType::kEventCount;
-  std::vector<std::string> rules;     // ids or names of the rules it correlates
-  std::vector<std::string> group_by;  // Sigma field names (or aliases)
+  std::vector<std::string> rules;                                     // ids or names of the rules it correlates
+  std::vector<std::string> group_by;                                  // Sigma field names (or aliases)
   std::map<std::string, std::map<std::string, std::string>> aliases;  // alias -> rule -> field
   uint64_t timespan_s = 0;
   bool has_condition = false;  // temporal types may omit it: all rules must be seen

@@ -56,14 +56,14 @@ Error bad(const std::string& m) { return make_error(ErrorCode::kMalformed, m); }
 }  // namespace
 
 Result<std::vector<YAML::Node>> parse_yaml(std::string_view text, const YamlLimits& limits) {
-  if (text.size() > limits.max_bytes) return make_error(ErrorCode::kTooLarge, "YAML larger than " + std::to_string(limits.max_bytes) + " bytes");
+  if (text.size() > limits.max_bytes)
+    return make_error(ErrorCode::kTooLarge, "YAML larger than " + std::to_string(limits.max_bytes) + " bytes");
   const std::string copy(text);
   try {
     std::istringstream in(copy);
     YAML::Parser parser(in);
     Guard guard(limits);
-    while (parser.HandleNextDocument(guard)) {
-    }
+    while (parser.HandleNextDocument(guard)) {}
     return YAML::LoadAll(copy);
   } catch (const Refusal& r) {
     return bad(r.message);
