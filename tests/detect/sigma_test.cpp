@@ -13,6 +13,7 @@
 #include "collector/detect/sigma/load.h"
 #include "collector/detect/sigma/match.h"
 #include "collector/detect/sigma/pipeline.h"
+#include "collector/detect/sigma/yaml_input.h"
 #include "tests/detect/sigma_fields.h"
 
 using namespace bt::collector::detect::sigma;
@@ -417,6 +418,10 @@ TEST_CASE("bad input: YAML bomb, deep YAML, duplicate keys, garbage") {
   CHECK(reason(proc_rule("  sel:\n    Image: a\n    Image: b\n  condition: sel\n")) ==
         "detection: key 'Image' given twice");
   CHECK(reason(std::string(2 << 20, '#')).find("YAML larger than") == 0);
+  // a reason is one line even when yaml-cpp quotes a control character of the input
+  CHECK(one_line("a\nb\x01") == "a\\x0ab\\x01");
+  const std::string nul("title: S\x01\x00\ncategory: file_event\n", 32);
+  CHECK(reason(nul).find('\n') == std::string::npos);
 }
 
 TEST_CASE("bad input: a condition nested 1,000 deep is refused") {
@@ -452,6 +457,11 @@ TEST_CASE("bad input: catastrophic regexes run in linear time or are refused") {
   for (int i = 0; i < 100; ++i) huge += "[a-z]{1000}";
   CHECK(reason(proc_rule("  sel:\n    CommandLine|re: '" + huge + "'\n  condition: sel\n")) ==
         "field 'CommandLine': re: pattern too large - compile failed");
+  // many small values each compiling to a large program: bounded per rule
+  std::string many;
+  for (int i = 0; i < 300; ++i) many += "  s" + std::to_string(i) + ":\n    CommandLine|re: '[a-z]{1000}'\n";
+  CHECK(reason(proc_rule(many + "  condition: 1 of s*\n"))
+            .find("the rule's patterns compile to more than 200000 RE2 instructions") != std::string::npos);
 }
 
 TEST_CASE("bad input: 10,000 rules load in bounded time") {

@@ -2,6 +2,8 @@
 // or correlation; its first problem rejects it with a reason.
 #include "collector/detect/sigma/load.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +19,15 @@ namespace {
 Error bad(const std::string& m) { return make_error(ErrorCode::kMalformed, m); }
 
 using Entries = std::vector<std::pair<std::string, YAML::Node>>;
+
+// What one document's searches are parsed against: the logsource's routing,
+// and the RE2 instructions compiled so far (bounded per document: many
+// small values can each compile to a large program, `[a-z]{1000}`).
+constexpr std::size_t kMaxProgramPerDocument = 200000;
+struct Ctx {
+  const Routing& routing;
+  std::size_t program = 0;
+};
 
 Result<LogSource> parse_logsource(const YAML::Node& n) {
   if (!is_map(n)) return bad("logsource is missing or not a map");
@@ -34,7 +45,7 @@ Result<LogSource> parse_logsource(const YAML::Node& n) {
   return ls;
 }
 
-Result<DetectionItem> parse_item(const std::string& key, const YAML::Node& values, const Routing& routing) {
+Result<DetectionItem> parse_item(const std::string& key, const YAML::Node& values, Ctx& ctx) {
   DetectionItem item;
   std::vector<std::string> parts;
   std::size_t start = 0;
@@ -63,42 +74,47 @@ Result<DetectionItem> parse_item(const std::string& key, const YAML::Node& value
     return bad("field '" + item.sigma_field + "': a value that is not a scalar or a list");
   }
   if (item.sigma_field.empty()) {
-    for (const auto& [_, ours] : routing.fields)
+    for (const auto& [_, ours] : ctx.routing.fields)
       for (const auto& f : ours)
         if (std::find(item.fields.begin(), item.fields.end(), f) == item.fields.end()) item.fields.push_back(f);
   } else {
-    const auto it = routing.fields.find(item.sigma_field);
-    if (it == routing.fields.end()) return bad("field '" + item.sigma_field + "' is not mapped for this logsource");
+    const auto it = ctx.routing.fields.find(item.sigma_field);
+    if (it == ctx.routing.fields.end()) return bad("field '" + item.sigma_field + "' is not mapped for this logsource");
     item.fields = it->second;
   }
   auto m = compile_values(modifiers, vals);
   if (!m) return bad("field '" + item.sigma_field + "': " + m.error().message);
   item.match = std::move(*m);
+  for (const auto& matcher : item.match.matchers)
+    if (matcher.re) ctx.program += static_cast<std::size_t>(matcher.re->ProgramSize());
+  if (ctx.program > kMaxProgramPerDocument)
+    return bad("field '" + item.sigma_field + "': the rule's patterns compile to more than " +
+               std::to_string(kMaxProgramPerDocument) + " RE2 instructions");
   for (const auto& ref : item.match.fieldrefs) {
-    const auto it = routing.fields.find(ref);
-    if (it == routing.fields.end()) return bad("fieldref: field '" + ref + "' is not mapped for this logsource");
+    const auto it = ctx.routing.fields.find(ref);
+    if (it == ctx.routing.fields.end()) return bad("fieldref: field '" + ref + "' is not mapped for this logsource");
     item.refs.push_back(it->second.front());
   }
   return item;
 }
 
-Result<std::vector<DetectionItem>> parse_group(const YAML::Node& map, const Routing& routing) {
+Result<std::vector<DetectionItem>> parse_group(const YAML::Node& map, Ctx& ctx) {
   auto e = map_entries(map, "detection");
   if (!e) return e.error();
   if (e->empty()) return bad("an empty detection map");
   std::vector<DetectionItem> group;
   for (const auto& [k, v] : *e) {
-    auto item = parse_item(k, v, routing);
+    auto item = parse_item(k, v, ctx);
     if (!item) return item.error();
     group.push_back(std::move(*item));
   }
   return group;
 }
 
-Result<Detection> parse_detection(const std::string& name, const YAML::Node& n, const Routing& routing) {
+Result<Detection> parse_detection(const std::string& name, const YAML::Node& n, Ctx& ctx) {
   Detection d;
   if (is_map(n)) {
-    auto g = parse_group(n, routing);
+    auto g = parse_group(n, ctx);
     if (!g) return g.error();
     d.any_of.push_back(std::move(*g));
     return d;
@@ -109,22 +125,22 @@ Result<Detection> parse_detection(const std::string& name, const YAML::Node& n, 
   if (maps && scalars) return bad("search '" + name + "' mixes maps and keywords");
   if (maps) {
     for (const auto& v : n) {
-      auto g = parse_group(v, routing);
+      auto g = parse_group(v, ctx);
       if (!g) return g.error();
       d.any_of.push_back(std::move(*g));
     }
     return d;
   }
   // keywords: the values of every field mapped for the logsource
-  auto item = parse_item("", n, routing);
+  auto item = parse_item("", n, ctx);
   if (!item) return item.error();
   d.any_of.push_back({std::move(*item)});
   return d;
 }
 
 // A detection/filter block: its identifiers and condition(s).
-Status parse_searches(const YAML::Node& n, const Routing& routing, Searches& s,
-                      std::shared_ptr<const Condition>& condition, const std::set<std::string>& skip) {
+Status parse_searches(const YAML::Node& n, Ctx& ctx, Searches& s, std::shared_ptr<const Condition>& condition,
+                      const std::set<std::string>& skip) {
   if (!is_map(n)) return bad("detection is missing or not a map");
   auto e = map_entries(n, "detection");
   if (!e) return e.error();
@@ -137,7 +153,7 @@ Status parse_searches(const YAML::Node& n, const Routing& routing, Searches& s,
     } else if (skip.count(k)) {
       continue;
     } else {
-      auto d = parse_detection(k, v, routing);
+      auto d = parse_detection(k, v, ctx);
       if (!d) return d.error();
       s.detections.emplace(k, std::move(*d));
       s.names.push_back(k);
@@ -322,7 +338,8 @@ void load_document(const YAML::Node& doc, const std::string& file, const Pipelin
     if (!is_map(block) || !block["rules"].IsDefined() || !string_list(block["rules"], &f.rules) || f.rules.empty())
       return reject("filter: needs rules, a list of rule ids or names");
     f.searches = std::make_shared<Searches>();
-    auto s = parse_searches(block, *routing, *f.searches, f.condition, {"rules"});
+    Ctx ctx{*routing};
+    auto s = parse_searches(block, ctx, *f.searches, f.condition, {"rules"});
     if (!s) return reject("filter: " + s.error().message);
     out.filters.push_back(std::move(f));
     return;
@@ -342,7 +359,8 @@ void load_document(const YAML::Node& doc, const std::string& file, const Pipelin
   r.logsource = *ls;
   r.kinds = routing->kinds;
   r.fields = routing->fields;
-  auto s = parse_searches(top["detection"], *routing, r.searches, r.condition, {});
+  Ctx ctx{*routing};
+  auto s = parse_searches(top["detection"], ctx, r.searches, r.condition, {});
   if (!s) return reject(s.error().message);
   out.rules.push_back(std::move(r));
 }
@@ -408,12 +426,13 @@ Result<uint64_t> parse_timespan(std::string_view text) {
 }
 
 void load_text(std::string_view yaml, const std::string& file, const Pipeline& pipeline, RuleSet& out) {
+  const std::size_t before = out.rejected.size();
   auto docs = parse_yaml(yaml);
-  if (!docs) {
+  if (!docs)
     out.rejected.push_back({file, "", "", docs.error().message});
-    return;
-  }
-  for (const auto& doc : *docs) load_document(doc, file, pipeline, out);
+  else
+    for (const auto& doc : *docs) load_document(doc, file, pipeline, out);
+  for (std::size_t i = before; i < out.rejected.size(); ++i) out.rejected[i].reason = one_line(out.rejected[i].reason);
 }
 
 void finish(RuleSet& set) {
@@ -481,6 +500,7 @@ void finish(RuleSet& set) {
     kept.push_back(std::move(c));
   }
   set.correlations = std::move(kept);
+  for (auto& r : set.rejected) r.reason = one_line(r.reason);
 }
 
 Result<RuleSet> load_directory(const std::string& dir, const Pipeline& pipeline) {

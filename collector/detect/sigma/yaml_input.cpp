@@ -74,6 +74,22 @@ Result<std::vector<YAML::Node>> parse_yaml(std::string_view text, const YamlLimi
   }
 }
 
+std::string one_line(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 bool is_map(const YAML::Node& n) { return n.IsDefined() && n.IsMap(); }
 bool is_seq(const YAML::Node& n) { return n.IsDefined() && n.IsSequence(); }
 bool is_scalar(const YAML::Node& n) { return n.IsDefined() && n.IsScalar(); }

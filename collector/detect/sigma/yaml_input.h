@@ -25,6 +25,11 @@ struct YamlLimits {
 
 Result<std::vector<YAML::Node>> parse_yaml(std::string_view text, const YamlLimits& limits = {});
 
+// `text` as one printable line: control characters (a newline yaml-cpp
+// quotes from the input, a key with one) become \xNN. Reasons are printed
+// one per line.
+std::string one_line(std::string_view text);
+
 // Node helpers that never throw.
 bool is_map(const YAML::Node& n);
 bool is_seq(const YAML::Node& n);
