@@ -41,8 +41,14 @@ int rules(int argc, char** argv) {
   if (!set) return tool.error(set.error());
   const bool quiet = tool.args().has("quiet");
   if (!quiet) {
-    for (const auto& r : set->rules)
-      std::printf("loaded    %s  %s  %s\n", p(r.file).c_str(), p(r.id).c_str(), p(r.title).c_str());
+    for (const auto& r : set->rules) {
+      // The parent's fields come from the detector's process table
+      // (event_fields.h): said, so nobody expects them from one event.
+      std::string note;
+      for (const auto& f : sigma::fields_read(r))
+        if (f.rfind("derived.parent_", 0) == 0) note = "  (reads the parent: needs the process table)";
+      std::printf("loaded    %s  %s  %s%s\n", p(r.file).c_str(), p(r.id).c_str(), p(r.title).c_str(), note.c_str());
+    }
     for (const auto& f : set->filters)
       std::printf("loaded    %s  %s  filter: %s\n", p(f.file).c_str(), p(f.id).c_str(), p(f.title).c_str());
     for (const auto& c : set->correlations)

@@ -273,6 +273,11 @@ TEST_CASE("buildtrail-collector rules check prints each rule and a summary") {
   CHECK(r.output.find("OMIGOD SCX RunAsProvider ExecuteScript: field 'LogonId' is not mapped for this logsource\n") !=
         std::string::npos);
   CHECK(r.output.find("165 rules, 0 filters, 0 correlations loaded; 2 rejected\n") != std::string::npos);
+  std::size_t parent = 0;
+  for (std::size_t at = 0;
+       (at = r.output.find("(reads the parent: needs the process table)\n", at)) != std::string::npos; ++at)
+    ++parent;
+  CHECK(parent == 20);
   CHECK(bt::testing::run_command(exe + " rules check " + rules_dir() + " --strict --quiet").exit_code == 1);
   CHECK(bt::testing::run_command(exe + " rules check /nonexistent-h19").exit_code == 1);
   CHECK(bt::testing::run_command(exe + " rules list").exit_code == 2);

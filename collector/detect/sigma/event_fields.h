@@ -18,8 +18,8 @@
 // process.parent_key only. The streaming detector keeps a process table
 // (key -> exe, argv, uid from earlier process_execs of the build) and hands
 // it in as a ParentLookup; without one the parent fields are absent, so a
-// rule that tests them does not match (rules check reports which rules use
-// them).
+// rule that tests them does not match (`rules check` marks the rules that
+// read them).
 #pragma once
 
 #include <functional>

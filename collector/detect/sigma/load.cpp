@@ -403,6 +403,21 @@ bool CountCondition::holds(uint64_t n) const {
   return false;
 }
 
+std::vector<std::string> fields_read(const Rule& rule) {
+  std::set<std::string> out;
+  auto add = [&](const Searches& s) {
+    for (const auto& [_, d] : s.detections)
+      for (const auto& group : d.any_of)
+        for (const auto& item : group) {
+          out.insert(item.fields.begin(), item.fields.end());
+          out.insert(item.refs.begin(), item.refs.end());
+        }
+  };
+  add(rule.searches);
+  for (const auto& f : rule.filter_searches) add(*f);
+  return {out.begin(), out.end()};
+}
+
 Result<uint64_t> parse_timespan(std::string_view text) {
   if (text.size() < 2 || text.size() > 12)
     return bad("timespan '" + std::string(text) + "': expected e.g. 30s, 5m, 1h, 7d");

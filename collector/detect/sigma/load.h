@@ -37,6 +37,9 @@ Result<RuleSet> load_directory(const std::string& dir, const Pipeline& pipeline)
 // is rejected.
 void finish(RuleSet& set);
 
+// Our fields a rule reads (its searches' and its filters'), sorted.
+std::vector<std::string> fields_read(const Rule& rule);
+
 // "30s", "5m", "1h", "7d" -> seconds; an Error otherwise.
 Result<uint64_t> parse_timespan(std::string_view text);
 
