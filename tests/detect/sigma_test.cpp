@@ -486,3 +486,48 @@ TEST_CASE("bad input: 10,000 rules load in bounded time") {
   for (const auto& r : set.rules) hits += matches(r, f);
   CHECK(hits == 1);
 }
+
+TEST_CASE("our own categories and DNS through the adapter: secret_access, dns, file_event renames") {
+  const auto mem = load(
+      "title: runner memory read\nlogsource:\n  product: buildtrail\n  category: secret_access\ndetection:\n"
+      "  sel:\n    Access: [proc_mem, process_vm_readv]\n    TargetImage|endswith: '/Runner.Worker'\n"
+      "  condition: sel\n");
+  REQUIRE(mem.rules.size() == 1);
+  bt::events::Event e;
+  e.process.exe = "/usr/bin/python3";
+  bt::events::SecretAccess s;
+  s.access = "proc_mem";
+  s.target_exe = "/home/runner/bin/Runner.Worker";
+  s.target_pid = 812;
+  e.body = s;
+  CHECK(matches(mem.rules[0], EventFields(e)));
+  std::get<bt::events::SecretAccess>(e.body).target_exe = "/usr/bin/make";
+  CHECK(!matches(mem.rules[0], EventFields(e)));
+
+  const auto dns = load(
+      "title: oast\nlogsource:\n  category: dns\ndetection:\n  sel:\n    query|endswith: ['.oast.fun', "
+      "'.interact.sh']\n"
+      "  condition: sel\n");
+  REQUIRE(dns.rules.size() == 1);
+  bt::events::Event q;
+  bt::events::DnsQuery d;
+  d.name = "abc.c1.interact.sh";
+  q.body = d;
+  CHECK(matches(dns.rules[0], EventFields(q)));
+  std::get<bt::events::DnsQuery>(q.body).name = "registry.npmjs.org";
+  CHECK(!matches(dns.rules[0], EventFields(q)));
+
+  const auto rc = load(
+      "title: rc\nlogsource:\n  product: linux\n  category: file_event\ndetection:\n  sel:\n"
+      "    TargetFilename|endswith: '/.bashrc'\n  condition: sel\n");
+  REQUIRE(rc.rules.size() == 1);
+  bt::events::Event w;
+  bt::events::FileWrite fw;
+  fw.operation = "rename";
+  fw.path = "/tmp/x";
+  fw.new_path = "/home/build/.bashrc";  // a rename onto the file: its new name counts
+  w.body = fw;
+  CHECK(matches(rc.rules[0], EventFields(w)));
+  std::get<bt::events::FileWrite>(w.body).new_path = "/home/build/notes";
+  CHECK(!matches(rc.rules[0], EventFields(w)));
+}
