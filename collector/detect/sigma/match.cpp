@@ -8,9 +8,12 @@ namespace bt::collector::detect::sigma {
 namespace {
 
 bool item_holds(const DetectionItem& item, const Fields& event) {
-  std::vector<std::string> values;
+  // One buffer per thread, reused: evaluating an item allocates nothing
+  // once the buffer has grown to the event's largest field.
+  thread_local std::vector<std::string> values;
+  values.clear();
   for (const auto& f : item.fields) event.values(f, values);
-  std::vector<std::vector<std::string>> refs;
+  std::vector<std::vector<std::string>> refs;  // fieldref only
   for (const auto& r : item.refs) {
     refs.emplace_back();
     event.values(r, refs.back());
