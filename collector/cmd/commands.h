@@ -22,5 +22,7 @@ int agents(int argc, char** argv);
 int alerts(int argc, char** argv);
 // verify --pubkey FILE [--pubkey FILE]... BATCH...
 int verify(int argc, char** argv);
+// rules check DIR [--pipeline FILE]: which Sigma rules load, which are rejected and why
+int rules(int argc, char** argv);
 
 }  // namespace bt::collector::cmd
