@@ -2,7 +2,8 @@
 // Lists build records, oldest first (the most recent N when limited). A
 // record is one agent's observation of a CI build: REF names it for
 // `query --build`, AGENT and HOST say who recorded it, COLLIDES lists the
-// other agents' records of the same CI build id.
+// other agents' records of the same CI build id, ALERTS how many alerts
+// cite its events.
 #include <algorithm>
 #include <charconv>
 
@@ -78,11 +79,13 @@ int builds(int argc, char** argv) {
     return 0;
   }
   std::reverse(rows->begin(), rows->end());  // the store answers newest first
-  view::Table table({"REF", "AGENT", "HOST", "CI", "JOB", "BUILD", "START", "DURATION", "EXIT", "EVENTS", "COLLIDES"});
+  view::Table table(
+      {"REF", "AGENT", "HOST", "CI", "JOB", "BUILD", "START", "DURATION", "EXIT", "EVENTS", "ALERTS", "COLLIDES"});
   for (const auto& b : *rows) {
     table.add({std::to_string(b.id), b.agent_id, b.host.empty() ? "-" : view::truncate(b.host, 40), b.build.ci,
                b.build.job, b.build.id, view::format_rfc3339(b.start_ns ? b.start_ns : b.first_ns), duration_of(b),
-               b.ended ? std::to_string(b.exit_code) : "running", std::to_string(total(b.counts)), collisions(b)});
+               b.ended ? std::to_string(b.exit_code) : "running", std::to_string(total(b.counts)),
+               std::to_string(b.alerts), collisions(b)});
   }
   table.print(stdout);
   return 0;

@@ -18,7 +18,11 @@ int query(int argc, char** argv);
 int export_events(int argc, char** argv);
 // agents list|add|revoke|token|findings|pubkey --data DIR ...
 int agents(int argc, char** argv);
+// alerts list|show|ack --data DIR ...
+int alerts(int argc, char** argv);
 // verify --pubkey FILE [--pubkey FILE]... BATCH...
 int verify(int argc, char** argv);
+// rules check DIR [--pipeline FILE]: which Sigma rules load, which are rejected and why
+int rules(int argc, char** argv);
 
 }  // namespace bt::collector::cmd

@@ -1,6 +1,7 @@
-// `buildtrail-collector serve`: wires the store, the ingest writer and the
-// HTTP server, then waits for SIGTERM/SIGINT and shuts down in order:
-// stop accepting, finish in-flight requests, drain the writer, close the store.
+// `buildtrail-collector serve`: wires the store, the ingest writer, the
+// HTTP server and the detector, then waits for SIGTERM/SIGINT and shuts
+// down in order: stop accepting, finish in-flight requests, drain the
+// writer, let the detector finish its step, close the store.
 #include <malloc.h>
 #include <signal.h>
 
@@ -11,9 +12,11 @@
 #include <string>
 
 #include "collector/cmd/commands.h"
+#include "collector/detect/service.h"
 #include "collector/http/server.h"
 #include "collector/ingest/ingest.h"
 #include "collector/store/store.h"
+#include "collector/view/time.h"
 #include "common/cli.h"
 #include "common/fs.h"
 #include "common/text.h"
@@ -43,6 +46,11 @@ const std::vector<cli::Option> kOptions = {
     {"max-clock-skew", true,
      "seconds an event's time may be after the collector's clock; later ones are indexed at their receive time and "
      "flagged (default 300)"},
+    {"max-build-duration", true,
+     "a build open longer than this with no build_end raises BT-30 (default 6h; 90m, 2h, 1d or seconds)"},
+    {"heartbeat-interval", true,
+     "the agents' heartbeat in seconds (their batch.heartbeat_s, default 30): an agent silent for twice this while "
+     "one of its builds is open raises BT-30"},
     {"ready-file", true, "write the bound ADDR:PORT to this file once serving"},
     {"help", false, "show this help"},
 };
@@ -73,6 +81,7 @@ struct ServeConfig {
   http::Config http;
   ingest::Config ingest;
   store::Options store;
+  detect::OpenBuildLimits open_builds;
 };
 
 // Parses the flags; on failure or --help prints and sets `exit`.
@@ -120,6 +129,22 @@ bool parse_flags(int argc, char** argv, ServeConfig* out, int* exit) {
   http_config.guard.body_grace = std::chrono::seconds(grace_s);
   out->data = args->get("data");
   if (args->has("ready-file")) out->ready_file = args->get("ready-file");
+  if (args->has("max-build-duration")) {
+    auto d = view::parse_duration(args->get("max-build-duration"));
+    if (!d || *d == 0) {
+      cli::print_error("buildtrail-collector serve",
+                       "--max-build-duration: not a duration: " + text::printable(args->get("max-build-duration")));
+      *exit = 2;
+      return false;
+    }
+    out->open_builds.max_build_ns = *d;
+  }
+  uint64_t heartbeat_s = out->open_builds.heartbeat_ns / 1000000000;
+  if (!parse_count(*args, "heartbeat-interval", &heartbeat_s)) {
+    *exit = 2;
+    return false;
+  }
+  out->open_builds.heartbeat_ns = heartbeat_s > UINT64_MAX / 1000000000 ? UINT64_MAX / 2 : heartbeat_s * 1000000000;
   out->store.busy_timeout_ms = static_cast<int>(busy_ms);
   out->ingest.data_dir = out->data;
   out->ingest.limits.max_batch_bytes = max_body;
@@ -166,6 +191,8 @@ int serve(int argc, char** argv) {
   if (!ingest) return fail(ingest.error().message);
   auto server = http::Server::start(config.http, **ingest, metrics);
   if (!server) return fail(server.error().message);
+  auto detection = detect::Service::start(config.data, config.store, config.open_builds, metrics);
+  if (!detection) return fail(detection.error().message);
 
   const std::string address = (*server)->address();
   if (config.ready_file) {
@@ -185,6 +212,7 @@ int serve(int argc, char** argv) {
                sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->stop();
   (*ingest)->stop();
+  (*detection)->stop();
   std::fprintf(stderr, "buildtrail-collector: stopped\n");
   return 0;
 }

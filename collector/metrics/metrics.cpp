@@ -13,6 +13,21 @@ constexpr const char* kReasonNames[] = {
 #undef BT_REJECT_NAME
 };
 
+// A label value in the exposition format: backslash, quote and newline
+// escaped (rule ids come from rule files).
+std::string label_value(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 void line(std::string& out, const std::string& name, uint64_t value) {
   out += name + " " + std::to_string(value) + "\n";
 }
@@ -52,6 +67,16 @@ void Metrics::finding(const char* kind) {
     clocks_.fetch_add(1, std::memory_order_relaxed);
   else if (!std::strcmp(kind, "oversized"))
     oversized_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::alert(const std::string& rule_id, const std::string& severity, uint64_t n) {
+  std::lock_guard<std::mutex> lock(alerts_mu_);
+  alerts_[{rule_id, severity}] += n;
+}
+
+void Metrics::detected(uint64_t batches, uint64_t last_received_ns) {
+  detected_batches_.fetch_add(batches, std::memory_order_relaxed);
+  if (last_received_ns) detected_received_ns_.store(last_received_ns, std::memory_order_relaxed);
 }
 
 void Metrics::observe_latency(double seconds) {
@@ -107,6 +132,15 @@ std::string Metrics::render(uint64_t store_bytes, uint64_t queue_depth) const {
   line(out, "buildtrail_store_bytes", store_bytes);
   help(out, "buildtrail_ingest_queue_depth", "gauge", "Verified batches waiting for the writer.");
   line(out, "buildtrail_ingest_queue_depth", queue_depth);
+  help(out, "buildtrail_detect_batches_total", "counter", "Stored batches the detector went through.");
+  line(out, "buildtrail_detect_batches_total", detected_batches_.load());
+  help(out, "buildtrail_detect_last_received_seconds", "gauge",
+       "Receive time (Unix seconds) of the last batch the detector went through; its lag is now minus this.");
+  line(out, "buildtrail_detect_last_received_seconds", detected_received_ns_.load() / 1000000000);
+  help(out, "buildtrail_alerts_total", "counter", "Alerts raised, by rule and severity.");
+  std::lock_guard<std::mutex> lock(alerts_mu_);
+  for (const auto& [key, n] : alerts_)
+    line(out, "buildtrail_alerts_total{rule=\"" + label_value(key.first) + "\",severity=\"" + key.second + "\"}", n);
   return out;
 }
 

@@ -6,7 +6,10 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
+#include <utility>
 
 namespace bt::collector::metrics {
 
@@ -45,6 +48,10 @@ class Metrics {
   void observe_latency(double seconds);
   // A connection cut for missing its deadline (collector/http/guard.h).
   void deadline_missed();
+  // The detector (collector/detect/): alerts stored, by rule and severity;
+  // batches it went through and the receive time of the last one.
+  void alert(const std::string& rule_id, const std::string& severity, uint64_t n = 1);
+  void detected(uint64_t batches, uint64_t last_received_ns);
   // Renders everything; `store_bytes` and `queue_depth` are sampled by the caller.
   std::string render(uint64_t store_bytes, uint64_t queue_depth) const;
 
@@ -57,6 +64,9 @@ class Metrics {
   std::array<std::atomic<uint64_t>, kLatencyBuckets.size()> latency_buckets_{};
   std::atomic<uint64_t> latency_count_{0};
   std::atomic<uint64_t> latency_sum_us_{0};
+  mutable std::mutex alerts_mu_;  // rule ids come from rule files: a map, not a fixed array
+  std::map<std::pair<std::string, std::string>, uint64_t> alerts_;
+  std::atomic<uint64_t> detected_batches_{0}, detected_received_ns_{0};
 };
 
 }  // namespace bt::collector::metrics

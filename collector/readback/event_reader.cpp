@@ -53,6 +53,16 @@ Result<const EventReader::Batch*> EventReader::batch(const store::EventRef& ref)
   return &cache_.front();
 }
 
+Result<const std::vector<events::Event>*> EventReader::batch_events(const store::CommittedBatch& stored) {
+  store::EventRef ref;
+  ref.agent_id = stored.agent_id;
+  ref.seq = stored.seq;
+  ref.archive_path = stored.archive_path;
+  auto b = batch(ref);
+  if (!b) return b.error();
+  return &(*b)->events;
+}
+
 Status EventReader::flush(std::vector<store::EventRef>& chunk, const OnEvent& on_event) {
   // Read batch by batch, hand out in the store's order.
   std::vector<std::size_t> order(chunk.size());

@@ -32,6 +32,10 @@ class EventReader {
   using OnEvent = std::function<void(const events::Event&, const store::EventRef&)>;
   Status for_each(const store::EventFilter& filter, const OnEvent& on_event);
 
+  // Every event of one stored batch, verified as above (the detector walks
+  // batches in commit order). The pointer is valid until the next call.
+  Result<const std::vector<events::Event>*> batch_events(const store::CommittedBatch& stored);
+
  private:
   struct Batch {
     std::string path;

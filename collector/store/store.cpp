@@ -1,5 +1,7 @@
 #include "collector/store/store.h"
 
+#include <iterator>
+
 namespace bt::collector::store {
 
 const char* finding_kind_name(FindingKind kind) {
@@ -22,6 +24,12 @@ const char* finding_kind_name(FindingKind kind) {
       return "oversized";
   }
   return "unknown";
+}
+
+int severity_rank(std::string_view severity) {
+  for (int i = 0; i < static_cast<int>(std::size(kSeverities)); ++i)
+    if (severity == kSeverities[i]) return i;
+  return -1;
 }
 
 }  // namespace bt::collector::store

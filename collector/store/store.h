@@ -17,6 +17,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/batch/chain.h"
@@ -160,12 +162,14 @@ struct BuildRow {
   int64_t exit_code = 0;
   events::Counts counts;  // events per kind
   std::vector<BuildLink> collides_with;
+  uint64_t alerts = 0;  // alerts whose evidence is in this record
 };
 
 struct BuildFilter {
   std::string job;          // exact match when non-empty
   std::string ci_build_id;  // exact match on the CI's build id when non-empty
   uint64_t since_ns = 0;    // builds seen at or after
+  bool open_only = false;   // only builds with no build_end yet
   std::size_t limit = 1000;
 };
 
@@ -190,6 +194,56 @@ struct EventFilter {
 struct Stats {
   uint64_t agents = 0, batches = 0, events = 0, builds = 0, findings = 0;
   uint64_t db_bytes = 0;
+};
+
+// ---- detection ---------------------------------------------------------------
+
+// Where a stored event is, as an alert cites it: its batch (agent, seq) and
+// its line. The signed batch in the archive stays the evidence.
+struct Evidence {
+  std::string agent_id;
+  uint64_t seq = 0;
+  uint32_t line = 0;
+  bool operator==(const Evidence&) const = default;
+};
+
+// Severities in rising order (Sigma's levels).
+inline constexpr const char* kSeverities[] = {"informational", "low", "medium", "high", "critical"};
+// 0..4, or -1 for a name that is none of them.
+int severity_rank(std::string_view severity);
+
+// A rule matched (or an integrity check failed). (rule_id, key) is unique:
+// raising the same alert twice stores it once.
+struct Alert {
+  int64_t id = 0;
+  std::string rule_id, title, severity;
+  std::vector<std::string> tags;  // ATT&CK and others, as the rule gives them (attack.t1003.007)
+  std::string agent_id;
+  std::optional<int64_t> build_ref;  // the build record of the evidence, when it had one
+  uint64_t time_ns = 0;              // time of the last event that matched
+  uint64_t raised_ns = 0;
+  std::string detail;  // one line: what matched
+  std::string key;     // what makes this alert one (the rule's own dedup key)
+  std::vector<Evidence> evidence;
+  uint64_t acked_ns = 0;
+  std::string ack_note;
+};
+
+// A stored batch in commit order, as the detector walks them.
+struct CommittedBatch {
+  int64_t position = 0;  // increases with every commit; a late batch comes after those before it
+  std::string agent_id;
+  uint64_t seq = 0;
+  std::string archive_path;
+  uint64_t received_ns = 0;
+};
+
+struct AlertFilter {
+  uint64_t since_ns = 0;  // raised at or after
+  int min_severity = 0;   // severity_rank
+  std::optional<int64_t> build;
+  bool open_only = false;  // not acknowledged
+  std::size_t limit = 1000;
 };
 
 class Store {
@@ -241,6 +295,26 @@ class Store {
   virtual Status events(const EventFilter& filter, const std::function<bool(const EventRef&)>& on_ref) = 0;
   virtual Result<std::vector<Finding>> findings(const std::string& agent_id) = 0;
   virtual Result<Stats> stats() = 0;
+
+  // Detection. A detector's cursors are named positions (0 when unset).
+  virtual Result<int64_t> cursor(const std::string& name) = 0;
+  // Up to `limit` batches committed after `position`, in commit order.
+  virtual Result<std::vector<CommittedBatch>> batches_after(int64_t position, std::size_t limit) = 0;
+  // Findings recorded after id `after`, in id order.
+  virtual Result<std::vector<Finding>> findings_after(int64_t after, std::size_t limit) = 0;
+  // Adds the alerts and moves the cursors in one transaction, so a
+  // detector killed at any point resumes where its last commit left it:
+  // no alert lost, none raised twice. An alert whose (rule_id, key) is
+  // stored already is not added again. Returns, for each alert, whether
+  // it was added.
+  virtual Result<std::vector<bool>> commit_detection(const std::vector<Alert>& alerts,
+                                                     const std::vector<std::pair<std::string, int64_t>>& cursors) = 0;
+  virtual Result<std::vector<Alert>> alerts(const AlertFilter& filter) = 0;
+  virtual Result<std::optional<Alert>> alert(int64_t id) = 0;
+  // kNotFound for an unknown id; acknowledging twice keeps the first.
+  virtual Status ack_alert(int64_t id, const std::string& note, uint64_t now_ns) = 0;
+  // The build record an agent's events of `build` are stored under.
+  virtual Result<std::optional<int64_t>> build_ref(const std::string& agent_id, const events::Build& build) = 0;
 };
 
 struct Options {

@@ -957,8 +957,8 @@ TEST_CASE("issue 17/10: the same CI ids from another agent are another build rec
   REQUIRE_MESSAGE(rows.size() == 2, listed.output);
   const auto& r = rows["agent-real"];
   const auto& s = rows["agent-spoof"];
-  REQUIRE(r.size() == 11);
-  REQUIRE(s.size() == 11);
+  REQUIRE(r.size() == 12);
+  REQUIRE(s.size() == 12);
   CHECK(r[2] == "ci-real-01");
   CHECK(s[2] == "laptop-x");
   CHECK(r[5] == build.id);
@@ -967,8 +967,8 @@ TEST_CASE("issue 17/10: the same CI ids from another agent are another build rec
   CHECK(s[8] == "1");
   CHECK(r[9] == "3");
   CHECK(s[9] == "2");
-  CHECK(r[10] == s[0]);  // COLLIDES: linked both ways
-  CHECK(s[10] == r[0]);
+  CHECK(r[11] == s[0]);  // COLLIDES: linked both ways
+  CHECK(s[11] == r[0]);
 
   // The real record's events are the real agent's alone, and every view
   // says which agent and host recorded them.

@@ -279,9 +279,9 @@ TEST_CASE("builds lists the builds with their outcome") {
   auto ls = lines(r.output);
   REQUIRE(ls.size() == 3);
   CHECK(tokens(ls[0]) == std::vector<std::string>{"REF", "AGENT", "HOST", "CI", "JOB", "BUILD", "START", "DURATION",
-                                                  "EXIT", "EVENTS", "COLLIDES"});
+                                                  "EXIT", "EVENTS", "ALERTS", "COLLIDES"});
   auto a = tokens(ls[1]);
-  REQUIRE(a.size() == 11);
+  REQUIRE(a.size() == 12);
   CHECK(a[0] == std::to_string(d.ref(kBuildA)));
   CHECK(a[1] == "agent-a");
   CHECK(a[2] == "ci-agent-07");  // the host the agent enrolled with
@@ -292,10 +292,11 @@ TEST_CASE("builds lists the builds with their outcome") {
   CHECK(a[7] == "14.014s");  // build_start .. build_end
   CHECK(a[8] == "0");        // exit
   CHECK(a[9] == "8");        // events
-  CHECK(a[10] == "-");       // no other agent recorded this CI build
+  CHECK(a[10] == "0");       // alerts
+  CHECK(a[11] == "-");       // no other agent recorded this CI build
   CHECK(tokens(ls[2]) == std::vector<std::string>{std::to_string(d.ref(kBuildB)), "agent-a", "ci-agent-07", "gitlab",
                                                   "group/app:test", kBuildB, "2026-11-27T10:30:02Z", "14.014s", "1",
-                                                  "8", "-"});
+                                                  "8", "0", "-"});
 
   auto job = d.run("builds " + d.data() + " --job payments/api/main");
   CHECK(lines(job.output).size() == 2);

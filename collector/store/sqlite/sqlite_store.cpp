@@ -28,8 +28,10 @@ namespace {
 // note), revoked keys, batches by hash. Version 3: a build is one agent's
 // record (builds.agent_id), an event whose time is out of range is indexed
 // at its receive time (events.claimed_ns), no value is stored negative.
-// migrate_1_to_2() and migrate_2_to_3() upgrade older stores in place.
-constexpr int64_t kSchemaVersion = 3;
+// Version 4: detection (alerts, their evidence, the detector's cursors).
+// migrate_1_to_2(), migrate_2_to_3() and migrate_3_to_4() upgrade older
+// stores in place.
+constexpr int64_t kSchemaVersion = 4;
 constexpr std::size_t kBuildCacheMax = 100000;  // ids of builds remembered across commits
 // 16 KiB pages: fewer B-tree splits and WAL frames per event than 4 KiB.
 // Takes effect when the database is created.
@@ -154,6 +156,38 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE INDEX IF NOT EXISTS findings_agent ON findings(agent_id, id);
 CREATE INDEX IF NOT EXISTS findings_open_gaps ON findings(agent_id, epoch, seq_from)
   WHERE kind = 'gap' AND resolved_ns = 0;
+
+CREATE TABLE IF NOT EXISTS alerts (
+  id         INTEGER PRIMARY KEY,
+  rule_id    TEXT NOT NULL,
+  dedup_key  TEXT NOT NULL,
+  title      TEXT NOT NULL,
+  severity   INTEGER NOT NULL,
+  tags       TEXT NOT NULL,
+  agent_id   TEXT NOT NULL,
+  build      INTEGER REFERENCES builds(id),
+  time_ns    INTEGER NOT NULL,
+  raised_ns  INTEGER NOT NULL,
+  detail     TEXT NOT NULL,
+  acked_ns   INTEGER NOT NULL DEFAULT 0,
+  ack_note   TEXT NOT NULL DEFAULT '',
+  UNIQUE (rule_id, dedup_key)
+) STRICT;
+CREATE INDEX IF NOT EXISTS alerts_raised ON alerts(raised_ns);
+CREATE INDEX IF NOT EXISTS alerts_build ON alerts(build) WHERE build IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS alert_evidence (
+  alert    INTEGER NOT NULL REFERENCES alerts(id),
+  agent_id TEXT NOT NULL,
+  seq      INTEGER NOT NULL,
+  line     INTEGER NOT NULL,
+  PRIMARY KEY (alert, agent_id, seq, line)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS cursors (
+  name     TEXT PRIMARY KEY,
+  position INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
 
 INSERT OR IGNORE INTO meta(key, value) VALUES ('agents_rev', 0), ('events', 0), ('batches', 0);
 )sql";
@@ -469,6 +503,16 @@ class SqliteStore final : public Store {
   Result<std::vector<Finding>> findings(const std::string& agent_id) override;
   Result<Stats> stats() override;
 
+  Result<int64_t> cursor(const std::string& name) override;
+  Result<std::vector<CommittedBatch>> batches_after(int64_t position, std::size_t limit) override;
+  Result<std::vector<Finding>> findings_after(int64_t after, std::size_t limit) override;
+  Result<std::vector<bool>> commit_detection(const std::vector<Alert>& alerts,
+                                             const std::vector<std::pair<std::string, int64_t>>& cursors) override;
+  Result<std::vector<Alert>> alerts(const AlertFilter& filter) override;
+  Result<std::optional<Alert>> alert(int64_t id) override;
+  Status ack_alert(int64_t id, const std::string& note, uint64_t now_ns) override;
+  Result<std::optional<int64_t>> build_ref(const std::string& agent_id, const events::Build& build) override;
+
  private:
   Error error(const std::string& what, int rc) const {
     return make_error(code_for(rc), "store " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
@@ -543,6 +587,7 @@ class SqliteStore final : public Store {
   Status migrate_1_to_2();
   Status resolve_filled_gaps();
   Status migrate_2_to_3();
+  Status migrate_3_to_4();
   Status rebuild_builds_table();
   Status split_shared_builds(std::set<int64_t>& touched);
   Status reindex_future_times(std::set<int64_t>& touched);
@@ -556,6 +601,9 @@ class SqliteStore final : public Store {
   Status recount_build(int64_t build);
   Status check_schema_version();
   Status find_kind_columns();
+  Finding read_finding(const Query& q) const;
+  Result<bool> insert_alert(const Alert& a);
+  Status read_evidence(Alert& a);
   Status add_kind_columns();
 
   // Agents; each runs inside a transaction of its caller.
@@ -694,7 +742,8 @@ Status SqliteStore::create_or_upgrade_schema() {
   auto version = stored_schema_version();
   if (!version) return version.error();
   if (*version == 1) s = migrate_1_to_2();
-  if (s && (*version == 1 || *version == 2)) return migrate_2_to_3();
+  if (s && (*version == 1 || *version == 2)) s = migrate_2_to_3();
+  if (s && *version >= 1 && *version <= 3) return migrate_3_to_4();
   if (!s || *version > kSchemaVersion) return s;
   return exec(schema_sql().c_str(), "create schema");
 }
@@ -854,6 +903,13 @@ Status SqliteStore::rebuild_builds_table() {
   if (s) s = exec("DROP TABLE builds; ALTER TABLE builds_v3 RENAME TO builds;", "migrate builds");
   // The dropped table's indexes, on the new one.
   if (s) s = exec(schema_sql().c_str(), "migrate builds");
+  return s;
+}
+
+// Version 3 -> 4: the detection tables are new; nothing else changes.
+Status SqliteStore::migrate_3_to_4() {
+  Status s = exec(schema_sql().c_str(), "migrate to schema 4");
+  if (s) s = exec("UPDATE meta SET value = 4 WHERE key = 'schema_version'", "migrate to schema 4");
   return s;
 }
 
@@ -1795,7 +1851,9 @@ std::string SqliteStore::build_columns() const {
       " start_ns, end_ns, ended, exit_code";
   for (std::size_t i = 0; i < events::kKinds.size(); ++i)
     cols += kind_column_[i] ? ", " + kind_column(i) : std::string(", 0");
-  return cols + ", agent_id, COALESCE((SELECT hostname FROM agents a WHERE a.id = builds.agent_id), '')";
+  return cols +
+         ", agent_id, COALESCE((SELECT hostname FROM agents a WHERE a.id = builds.agent_id), ''),"
+         " (SELECT COUNT(*) FROM alerts WHERE alerts.build = builds.id)";
 }
 
 BuildRow SqliteStore::read_build(const Query& q) const {
@@ -1816,6 +1874,7 @@ BuildRow SqliteStore::read_build(const Query& q) const {
   const int after_counts = static_cast<int>(15 + events::kKinds.size());
   r.agent_id = q.text_at(after_counts);
   r.host = q.text_at(after_counts + 1);
+  r.alerts = q.u64_at(after_counts + 2);
   return r;
 }
 
@@ -1836,6 +1895,7 @@ Result<std::vector<BuildRow>> SqliteStore::builds(const BuildFilter& filter) {
   std::string sql = "SELECT " + build_columns() + " FROM builds WHERE last_ns >= ?1";
   if (!filter.job.empty()) sql += " AND job = ?2";
   if (!filter.ci_build_id.empty()) sql += " AND build_id = ?4";
+  if (filter.open_only) sql += " AND ended = 0";
   sql += " ORDER BY first_ns DESC, id DESC LIMIT ?3";
   auto s = prepare(sql);
   if (!s) return s.error();
@@ -1937,10 +1997,31 @@ Status SqliteStore::events(const EventFilter& filter, const std::function<bool(c
   return Ok{};
 }
 
+constexpr const char* kFindingColumns =
+    "id, agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns, recorded_ns, detail,"
+    " epoch, resolved_ns, updated_ns, note";
+
+// A row of kFindingColumns. An unknown kind (a newer collector's) reads as
+// kind kRejected with the name kept in the detail.
+Finding SqliteStore::read_finding(const Query& q) const {
+  Finding f;
+  f.id = q.i64_at(0);
+  f.agent_id = q.text_at(1);
+  f.seq_from = q.u64_at(3);
+  f.seq_to = q.u64_at(4);
+  f.time_from_ns = q.u64_at(5);
+  f.time_to_ns = q.u64_at(6);
+  f.recorded_ns = q.u64_at(7);
+  f.detail = q.text_at(8);
+  f.epoch = q.u64_at(9);
+  f.resolved_ns = q.u64_at(10);
+  f.updated_ns = q.u64_at(11);
+  f.note = q.text_at(12);
+  return f;
+}
+
 Result<std::vector<Finding>> SqliteStore::findings(const std::string& agent_id) {
-  std::string sql =
-      "SELECT id, agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns, recorded_ns, detail,"
-      " epoch, resolved_ns, updated_ns, note FROM findings";
+  std::string sql = std::string("SELECT ") + kFindingColumns + " FROM findings";
   sql += agent_id.empty() ? " ORDER BY id" : " WHERE agent_id = ?1 ORDER BY id";
   auto s = prepare(sql);
   if (!s) return s.error();
@@ -1949,22 +2030,10 @@ Result<std::vector<Finding>> SqliteStore::findings(const std::string& agent_id) 
   std::vector<Finding> out;
   int rc;
   while ((rc = q.step()) == SQLITE_ROW) {
-    Finding f;
-    f.id = q.i64_at(0);
-    f.agent_id = q.text_at(1);
+    Finding f = read_finding(q);
     if (!parse_finding_kind(q.text_at(2), &f.kind))
       return make_error(ErrorCode::kMalformed,
                         "finding " + std::to_string(f.id) + " has unknown kind '" + q.text_at(2) + "'");
-    f.seq_from = q.u64_at(3);
-    f.seq_to = q.u64_at(4);
-    f.time_from_ns = q.u64_at(5);
-    f.time_to_ns = q.u64_at(6);
-    f.recorded_ns = q.u64_at(7);
-    f.detail = q.text_at(8);
-    f.epoch = q.u64_at(9);
-    f.resolved_ns = q.u64_at(10);
-    f.updated_ns = q.u64_at(11);
-    f.note = q.text_at(12);
     out.push_back(std::move(f));
   }
   if (rc != SQLITE_DONE) return error("read findings", rc);
@@ -1994,6 +2063,219 @@ Result<Stats> SqliteStore::stats() {
   struct stat wal {};
   if (::stat((path_ + "-wal").c_str(), &wal) == 0) st.db_bytes += static_cast<uint64_t>(wal.st_size);
   return st;
+}
+
+// ---- detection ----------------------------------------------------------------
+
+Result<int64_t> SqliteStore::cursor(const std::string& name) {
+  auto s = prepare("SELECT position FROM cursors WHERE name = ?1");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, name);
+  const int rc = q.step();
+  if (rc == SQLITE_ROW) return q.i64_at(0);
+  if (rc == SQLITE_DONE) return int64_t{0};
+  return error("read cursor", rc);
+}
+
+Result<std::vector<CommittedBatch>> SqliteStore::batches_after(int64_t position, std::size_t limit) {
+  auto s =
+      prepare("SELECT id, agent_id, seq, archive_path, received_ns FROM batches WHERE id > ?1 ORDER BY id LIMIT ?2");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, position).bind(2, static_cast<int64_t>(limit));
+  std::vector<CommittedBatch> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW)
+    out.push_back({q.i64_at(0), q.text_at(1), q.u64_at(2), q.text_at(3), q.u64_at(4)});
+  if (rc != SQLITE_DONE) return error("read committed batches", rc);
+  return out;
+}
+
+Result<std::vector<Finding>> SqliteStore::findings_after(int64_t after, std::size_t limit) {
+  auto s = prepare(std::string("SELECT ") + kFindingColumns + " FROM findings WHERE id > ?1 ORDER BY id LIMIT ?2");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, after).bind(2, static_cast<int64_t>(limit));
+  std::vector<Finding> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    Finding f = read_finding(q);
+    if (!parse_finding_kind(q.text_at(2), &f.kind)) f.kind = FindingKind::kRejected;
+    out.push_back(std::move(f));
+  }
+  if (rc != SQLITE_DONE) return error("read findings", rc);
+  return out;
+}
+
+std::string join_tags(const std::vector<std::string>& tags) {
+  std::string out;
+  for (const auto& t : tags) out += (out.empty() ? "" : " ") + t;
+  return out;
+}
+
+std::vector<std::string> split_tags(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = std::min(text.find(' ', at), text.size());
+    if (end > at) out.push_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+// False when (rule_id, key) is stored already.
+Result<bool> SqliteStore::insert_alert(const Alert& a) {
+  auto ins = prepare(
+      "INSERT OR IGNORE INTO alerts(rule_id, dedup_key, title, severity, tags, agent_id, build, time_ns, raised_ns,"
+      " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  if (!ins) return ins.error();
+  const std::string tags = join_tags(a.tags);
+  {
+    Query q(*ins);
+    q.bind(1, a.rule_id).bind(2, a.key).bind(3, a.title).bind(4, int64_t{std::max(0, severity_rank(a.severity))});
+    q.bind(5, tags).bind(6, a.agent_id);
+    if (a.build_ref)
+      q.bind(7, *a.build_ref);
+    else
+      q.bind_null(7);
+    q.bind(8, a.time_ns).bind(9, a.raised_ns).bind(10, a.detail);
+    if (Status st = run(q, "add alert"); !st) return st.error();
+  }
+  if (sqlite3_changes(db_) == 0) return false;
+  const int64_t id = sqlite3_last_insert_rowid(db_);
+  auto ev = prepare("INSERT OR IGNORE INTO alert_evidence(alert, agent_id, seq, line) VALUES (?1, ?2, ?3, ?4)");
+  if (!ev) return ev.error();
+  for (const auto& e : a.evidence) {
+    Query q(*ev);
+    q.bind(1, id).bind(2, e.agent_id).bind(3, e.seq).bind(4, int64_t{e.line});
+    if (Status st = run(q, "add alert evidence"); !st) return st.error();
+  }
+  return true;
+}
+
+Result<std::vector<bool>> SqliteStore::commit_detection(const std::vector<Alert>& alerts,
+                                                        const std::vector<std::pair<std::string, int64_t>>& cursors) {
+  std::vector<bool> added;
+  Status s = transaction([&]() -> Status {
+    added.clear();
+    for (const auto& a : alerts) {
+      auto one = insert_alert(a);
+      if (!one) return one.error();
+      added.push_back(*one);
+    }
+    auto up = prepare(
+        "INSERT INTO cursors(name, position) VALUES (?1, ?2)"
+        " ON CONFLICT(name) DO UPDATE SET position = excluded.position");
+    if (!up) return up.error();
+    for (const auto& [name, position] : cursors) {
+      Query q(*up);
+      q.bind(1, name).bind(2, position);
+      if (Status st = run(q, "move cursor"); !st) return st;
+    }
+    return Ok{};
+  });
+  if (!s) return s.error();
+  return added;
+}
+
+constexpr const char* kAlertColumns =
+    "id, rule_id, dedup_key, title, severity, tags, agent_id, build, time_ns, raised_ns, detail, acked_ns, ack_note";
+
+Alert read_alert(const Query& q) {
+  Alert a;
+  a.id = q.i64_at(0);
+  a.rule_id = q.text_at(1);
+  a.key = q.text_at(2);
+  a.title = q.text_at(3);
+  const int64_t rank = q.i64_at(4);
+  a.severity = kSeverities[rank >= 0 && rank < static_cast<int64_t>(std::size(kSeverities)) ? rank : 0];
+  a.tags = split_tags(q.text_at(5));
+  a.agent_id = q.text_at(6);
+  if (const int64_t b = q.i64_at(7); b != 0) a.build_ref = b;
+  a.time_ns = q.u64_at(8);
+  a.raised_ns = q.u64_at(9);
+  a.detail = q.text_at(10);
+  a.acked_ns = q.u64_at(11);
+  a.ack_note = q.text_at(12);
+  return a;
+}
+
+Status SqliteStore::read_evidence(Alert& a) {
+  auto s = prepare("SELECT agent_id, seq, line FROM alert_evidence WHERE alert = ?1 ORDER BY agent_id, seq, line");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, a.id);
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW)
+    a.evidence.push_back({q.text_at(0), q.u64_at(1), static_cast<uint32_t>(q.i64_at(2))});
+  if (rc != SQLITE_DONE) return error("read alert evidence", rc);
+  return Ok{};
+}
+
+Result<std::vector<Alert>> SqliteStore::alerts(const AlertFilter& filter) {
+  std::string sql = std::string("SELECT ") + kAlertColumns + " FROM alerts WHERE raised_ns >= ?1 AND severity >= ?2";
+  if (filter.build) sql += " AND build = ?3";
+  if (filter.open_only) sql += " AND acked_ns = 0";
+  sql += " ORDER BY id LIMIT ?4";
+  auto s = prepare(sql);
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, filter.since_ns).bind(2, int64_t{filter.min_severity}).bind(4, static_cast<int64_t>(filter.limit));
+  if (filter.build) q.bind(3, *filter.build);
+  std::vector<Alert> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_alert(q));
+  if (rc != SQLITE_DONE) return error("read alerts", rc);
+  for (auto& a : out)
+    if (Status st = read_evidence(a); !st) return st.error();
+  return out;
+}
+
+Result<std::optional<Alert>> SqliteStore::alert(int64_t id) {
+  auto s = prepare(std::string("SELECT ") + kAlertColumns + " FROM alerts WHERE id = ?1");
+  if (!s) return s.error();
+  std::optional<Alert> out;
+  {
+    Query q(*s);
+    q.bind(1, id);
+    const int rc = q.step();
+    if (rc == SQLITE_ROW)
+      out = read_alert(q);
+    else if (rc != SQLITE_DONE)
+      return error("read alert", rc);
+  }
+  if (out)
+    if (Status st = read_evidence(*out); !st) return st.error();
+  return out;
+}
+
+Status SqliteStore::ack_alert(int64_t id, const std::string& note, uint64_t now_ns) {
+  return transaction([&]() -> Status {
+    auto s = prepare("UPDATE alerts SET acked_ns = ?2, ack_note = ?3 WHERE id = ?1 AND acked_ns = 0");
+    if (!s) return s.error();
+    {
+      Query q(*s);
+      q.bind(1, id).bind(2, now_ns).bind(3, note);
+      if (Status st = run(q, "acknowledge alert"); !st) return st;
+    }
+    if (sqlite3_changes(db_) > 0) return Ok{};
+    auto known = alert(id);
+    if (!known) return known.error();
+    if (!*known) return make_error(ErrorCode::kNotFound, "no alert " + std::to_string(id));
+    return Ok{};
+  });
+}
+
+Result<std::optional<int64_t>> SqliteStore::build_ref(const std::string& agent_id, const events::Build& build) {
+  auto s = prepare("SELECT id FROM builds WHERE build_id = ?1 AND ci = ?2 AND agent_id = ?3");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, build.id).bind(2, build.ci).bind(3, agent_id);
+  const int rc = q.step();
+  if (rc == SQLITE_ROW) return std::optional<int64_t>(q.i64_at(0));
+  if (rc == SQLITE_DONE) return std::optional<int64_t>();
+  return error("find build", rc);
 }
 
 }  // namespace

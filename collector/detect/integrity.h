@@ -1,0 +1,31 @@
+// The integrity checks of the CI rule pack (BT-29, BT-30 of
+// docs/detection.md): the trail itself was cut, lost events, or a build
+// ran without capture. Findings (chain gap, fork, replay, restart, refused
+// batches) become alerts through alert_for_finding; the events through
+// the rule set.
+#pragma once
+
+#include <memory>
+
+#include "collector/detect/rule_set.h"
+
+namespace bt::collector::detect {
+
+std::unique_ptr<RuleSet> integrity_rules();
+
+// The alert an integrity finding raises (one per finding).
+store::Alert alert_for_finding(const store::Finding& finding, uint64_t now_ns);
+
+// BT-30 over the builds still open: one that began more than
+// `max_build_ns` ago with no build_end, and one whose agent has sent
+// nothing for more than two heartbeat intervals. Each build raises each
+// at most once (per silence: an agent heard from again and silent again
+// raises again).
+struct OpenBuildLimits {
+  uint64_t max_build_ns = 6ull * 3600 * 1000000000;  // GitHub's job limit
+  uint64_t heartbeat_ns = 30ull * 1000000000;        // the agent's default batch.heartbeat_s
+};
+Result<std::vector<store::Alert>> check_open_builds(store::Store& store, const OpenBuildLimits& limits,
+                                                    uint64_t now_ns);
+
+}  // namespace bt::collector::detect

@@ -1,0 +1,71 @@
+// The detector's thread in `serve`; see service.h.
+#include "collector/detect/service.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "collector/detect/integrity.h"
+#include "common/clock.h"
+
+namespace bt::collector::detect {
+
+namespace {
+constexpr auto kIdlePause = std::chrono::milliseconds(200);
+constexpr auto kErrorPause = std::chrono::seconds(2);
+}  // namespace
+
+std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets() {
+  std::vector<std::unique_ptr<RuleSet>> sets;
+  sets.push_back(integrity_rules());
+  return sets;
+}
+
+Service::Service(std::unique_ptr<store::Store> store, const std::string& data_dir, const OpenBuildLimits& limits,
+                 metrics::Metrics& metrics)
+    : store_(std::move(store)),
+      detector_(
+          *store_, data_dir, builtin_rule_sets(), [] { return clock::now_ns(); }, limits),
+      metrics_(metrics) {}
+
+Result<std::unique_ptr<Service>> Service::start(const std::string& data_dir, const store::Options& options,
+                                                const OpenBuildLimits& limits, metrics::Metrics& metrics) {
+  auto db = store::open_sqlite(data_dir, options);
+  if (!db) return db.error();
+  std::unique_ptr<Service> service(new Service(std::move(*db), data_dir, limits, metrics));
+  service->thread_ = std::thread([s = service.get()] { s->run(); });
+  return service;
+}
+
+Service::~Service() { stop(); }
+
+void Service::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Service::run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    auto progress = detector_.step();
+    lock.lock();
+    if (!progress) {
+      // The store is busy or failing: the cursor has not moved, nothing is
+      // lost; try again.
+      std::fprintf(stderr, "buildtrail-collector: detection: %s\n", progress.error().message.c_str());
+      wake_.wait_for(lock, kErrorPause, [&] { return stopping_; });
+    } else {
+      metrics_.detected(progress->batches, progress->last_received_ns);
+      for (const auto& [rule, n] : progress->by_rule) metrics_.alert(rule.first, rule.second, n);
+    }
+    if (progress && progress->idle()) {
+      wake_.wait_for(lock, kIdlePause, [&] { return stopping_; });
+    }
+  }
+}
+
+}  // namespace bt::collector::detect

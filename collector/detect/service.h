@@ -1,0 +1,46 @@
+// The detector as `serve` runs it: one thread with its own store
+// connection, stepping through what ingest commits (every 200 ms when
+// idle), stopped before the store closes.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "collector/detect/detector.h"
+#include "collector/metrics/metrics.h"
+#include "collector/store/store.h"
+
+namespace bt::collector::detect {
+
+class Service {
+ public:
+  // The built-in rule sets over the store at `data_dir`.
+  static Result<std::unique_ptr<Service>> start(const std::string& data_dir, const store::Options& options,
+                                                const OpenBuildLimits& limits, metrics::Metrics& metrics);
+  ~Service();
+  // Finishes the step under way; what is left is taken at the next start.
+  void stop();
+
+ private:
+  Service(std::unique_ptr<store::Store> store, const std::string& data_dir, const OpenBuildLimits& limits,
+          metrics::Metrics& metrics);
+  void run();
+
+  std::unique_ptr<store::Store> store_;
+  Detector detector_;
+  metrics::Metrics& metrics_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// The rule sets the collector runs: the integrity checks (and, as they
+// land, the Sigma rules and baselines).
+std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets();
+
+}  // namespace bt::collector::detect

@@ -1,0 +1,23 @@
+// What the engine asks of an event: its kind and the values of a field,
+// named as OUR field (the target side of the pipeline's mapping, e.g.
+// `process.exe`, `data.argv`, `derived.command_line`). Zero values means the
+// field is absent; a list field gives one value per element. The engine
+// never sees the event's structure, so anything that can answer these two
+// questions can be matched: our events (event_fields.h), a test's map.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bt::collector::detect::sigma {
+
+class Fields {
+ public:
+  virtual ~Fields() = default;
+  virtual std::string_view kind() const = 0;
+  // Appends the field's values to `out`.
+  virtual void values(std::string_view field, std::vector<std::string>& out) const = 0;
+};
+
+}  // namespace bt::collector::detect::sigma

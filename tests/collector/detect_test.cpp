@@ -1,0 +1,228 @@
+// The detector inside the real collector process, fed over real HTTP:
+// integrity findings and events become alerts, each exactly once, across
+// kill -9; the `alerts` commands list, show and acknowledge them.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "collector/store/store.h"
+#include "tests/collector/collector_process.h"
+
+using namespace bt;
+using namespace bt::testing;
+
+namespace {
+
+constexpr uint64_t kT0 = 1795775400000000000ull;
+
+events::Event build_event(const std::string& agent, uint64_t t, events::Body body, const std::string& build_id) {
+  events::Event e;
+  e.time_ns = t;
+  e.host = "ci-7";
+  e.agent_id = agent;
+  e.build.ci = "github";
+  e.build.id = build_id;
+  e.build.job = "ci/build";
+  e.process.pid = 42;
+  e.process.key = "42-1";
+  e.process.exe = "/usr/bin/bash";
+  e.body = std::move(body);
+  return e;
+}
+
+events::Event unmonitored_start(const std::string& agent, uint64_t t, const std::string& build_id) {
+  events::BuildStart s;
+  s.mode = "unmonitored";
+  return build_event(agent, t, s, build_id);
+}
+
+// A loss whose reason carries a terminal escape: attacker-controlled text.
+events::Event loss(const std::string& agent, uint64_t t, const std::string& build_id) {
+  events::Loss l;
+  l.counts = {{"queue_full\x1b[31m", 7}};
+  l.first_ns = t;
+  l.last_ns = t;
+  return build_event(agent, t, l, build_id);
+}
+
+// One batch per entry of `per_batch`, chained from seq `first`.
+std::vector<batch::Sealed> seal(const crypto::KeyPair& key, const std::string& agent,
+                                const std::vector<std::vector<events::Event>>& per_batch) {
+  batch::Sealer sealer(key, agent);
+  std::vector<batch::Sealed> out;
+  crypto::Digest prev{};
+  for (std::size_t i = 0; i < per_batch.size(); ++i) {
+    for (const auto& e : per_batch[i]) sealer.add(e);
+    out.push_back(sealer.seal(i + 1, prev).value());
+    prev = out.back().hash;
+  }
+  return out;
+}
+
+std::vector<collector::store::Alert> alerts_of(const std::string& data) {
+  return collector::store::open_sqlite(data, {true, 5000}).value()->alerts({}).value();
+}
+
+std::size_t count_rule(const std::vector<collector::store::Alert>& alerts, const std::string& rule,
+                       const std::string& title_part = "") {
+  std::size_t n = 0;
+  for (const auto& a : alerts)
+    if (a.rule_id == rule && a.title.find(title_part) != std::string::npos) ++n;
+  return n;
+}
+
+// Waits until the detector's cursor has passed every stored batch.
+bool detected_all(const std::string& data, int timeout_ms = 15000) {
+  for (int waited = 0; waited < timeout_ms; waited += 50) {
+    auto st = collector::store::open_sqlite(data, {true, 5000}).value();
+    auto last = st->batches_after(0, 1000000).value();
+    const int64_t cursor = st->cursor("detect.batches").value();
+    if (!last.empty() && cursor == last.back().position) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("detection: an unmonitored build, a loss in a build and a chain gap raise one alert each, with evidence") {
+  CollectorData env("detect");
+  const auto key = test_key(21);
+  const std::string agent = "agent-detect-1";
+  env.add_agent(agent, key);
+  CollectorProcess c(env.data);
+  REQUIRE(c.running());
+  const auto chain = seal(key, agent,
+                          {{unmonitored_start(agent, kT0, "run-1")},
+                           {loss(agent, kT0 + 1000, "run-1")},
+                           {build_event(agent, kT0 + 2000, events::ProcessExit{}, "run-1")},
+                           {build_event(agent, kT0 + 3000, events::ProcessExit{}, "run-1")}});
+  for (std::size_t i : {0, 1, 3}) CHECK(post(c.url("/v1/batches"), chain[i].bytes).status == 200);  // seq 3 lost
+  REQUIRE(detected_all(env.data));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the findings cursor moves in the same step
+  const auto alerts = alerts_of(env.data);
+  CHECK(count_rule(alerts, "BT-30", "without capture") == 1);
+  CHECK(count_rule(alerts, "BT-29", "Events lost") == 1);
+  CHECK(count_rule(alerts, "BT-29", "missing from an agent's chain") == 1);
+  const auto build = collector::store::open_sqlite(env.data, {true, 5000}).value()->builds({}).value();
+  REQUIRE(build.size() == 1);
+  for (const auto& a : alerts) {
+    if (a.title.find("without capture") != std::string::npos) {
+      CHECK(a.severity == "high");
+      CHECK(a.build_ref == build[0].id);
+      REQUIRE(a.evidence.size() == 1);
+      CHECK(a.evidence[0] == collector::store::Evidence{agent, 1, 0});
+      CHECK(a.time_ns == kT0);
+    }
+    if (a.title.find("Events lost") != std::string::npos) {
+      CHECK(a.evidence[0] == collector::store::Evidence{agent, 2, 0});
+      CHECK(a.detail.find("\x1b") == std::string::npos);  // escaped when raised
+    }
+  }
+
+  const auto metrics = get(c.url("/metrics")).body;
+  CHECK(metrics.find("buildtrail_alerts_total{rule=\"BT-29\",severity=\"high\"} 2") != std::string::npos);
+  CHECK(metrics.find("buildtrail_detect_batches_total 3") != std::string::npos);
+
+  SUBCASE("the alerts commands list, show and acknowledge them; what agents wrote is escaped") {
+    const std::string tool = build_path("collector/buildtrail-collector") + " alerts ";
+    auto listed = run_command(tool + "list --data " + env.data);
+    CHECK(listed.exit_code == 0);
+    CHECK(listed.output.find("BT-30") != std::string::npos);
+    CHECK(listed.output.find('\x1b') == std::string::npos);
+    auto high = run_command(tool + "list --data " + env.data + " --severity critical");
+    CHECK(high.output == "no alerts\n");
+    auto jsonl = run_command(tool + "list --data " + env.data + " --format jsonl");
+    CHECK(jsonl.output.find("\"rule_id\":\"BT-30\"") != std::string::npos);
+    CHECK(jsonl.output.find('\x1b') == std::string::npos);
+    int64_t id = 0;
+    for (const auto& a : alerts)
+      if (a.title.find("without capture") != std::string::npos) id = a.id;
+    auto shown = run_command(tool + "show --data " + env.data + " " + std::to_string(id));
+    CHECK(shown.exit_code == 0);
+    CHECK(shown.output.find("evidence: " + agent + " seq 1 line 0") != std::string::npos);
+    auto acked = run_command(tool + "ack --data " + env.data + " " + std::to_string(id) + " --note 'known test'");
+    CHECK(acked.exit_code == 0);
+    auto open = run_command(tool + "list --data " + env.data + " --open");
+    CHECK(open.output.find("A build ran without capture") == std::string::npos);
+    CHECK(run_command(tool + "show --data " + env.data + " 99999").exit_code == 1);
+    // builds counts those citing the build: BT-30 and the loss (and, once
+    // checked, "never ended": it began on 2026-11-27), not the gap.
+    auto builds = run_command(build_path("collector/buildtrail-collector") + " builds --data " + env.data);
+    CHECK(builds.output.find(" ALERTS ") != std::string::npos);
+    c.stop();  // no check between the two reads
+    uint64_t citing = 0;
+    for (const auto& a : alerts_of(env.data)) citing += a.build_ref == build[0].id;
+    CHECK(citing >= 2);
+    CHECK(collector::store::open_sqlite(env.data, {true, 5000}).value()->builds({}).value()[0].alerts == citing);
+    CHECK(run_command(tool + "list --data " + env.data + " --severity bogus").exit_code == 2);
+  }
+}
+
+TEST_CASE("detection: kill -9 at any point loses no alert and raises none twice") {
+  CollectorData env("detect-kill");
+  const auto key = test_key(22);
+  const std::string agent = "agent-detect-2";
+  env.add_agent(agent, key);
+  constexpr std::size_t kBatches = 60;
+  std::vector<std::vector<events::Event>> per_batch;
+  for (std::size_t i = 0; i < kBatches; ++i)
+    per_batch.push_back({loss(agent, kT0 + i * 1000, "run-" + std::to_string(i % 3))});
+  const auto chain = seal(key, agent, per_batch);
+  CollectorProcess c(env.data);
+  REQUIRE(c.running());
+  std::size_t sent = 0;
+  for (int round = 0; round < 6; ++round) {
+    for (std::size_t n = 0; n < kBatches / 6; ++n, ++sent)
+      REQUIRE(post(c.url("/v1/batches"), chain[sent].bytes).status == 200);
+    // Killed while the detector works through what was just stored.
+    std::this_thread::sleep_for(std::chrono::milliseconds(round * 40));
+    CHECK(c.stop(SIGKILL) == 128 + SIGKILL);
+    REQUIRE(c.start());
+  }
+  REQUIRE(detected_all(env.data));
+  const auto alerts = alerts_of(env.data);
+  CHECK(count_rule(alerts, "BT-29", "Events lost") == kBatches);
+  std::set<uint64_t> seqs;
+  for (const auto& a : alerts)
+    if (!a.evidence.empty()) seqs.insert(a.evidence[0].seq);
+  CHECK(seqs.size() == kBatches);
+}
+
+TEST_CASE("detection: a build that never ends and an agent that goes silent during a build, once each") {
+  CollectorData env("detect-open");
+  const auto key = test_key(23);
+  const std::string agent = "agent-detect-3";
+  env.add_agent(agent, key);
+  auto st = collector::store::open_sqlite(env.data).value();
+  CollectorProcess c(env.data);
+  REQUIRE(c.running());
+  const uint64_t now = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  // Began an hour ago, still open: under the 6 h limit.
+  events::BuildStart start;
+  start.mode = "wrap";
+  const auto chain = seal(key, agent, {{build_event(agent, now - 3600000000000ull, start, "run-open")}});
+  REQUIRE(post(c.url("/v1/batches"), chain[0].bytes).status == 200);
+  REQUIRE(detected_all(env.data));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(count_rule(alerts_of(env.data), "BT-30") == 0);  // the agent was just heard from
+
+  // The collector's limits are flags: a 30 min build limit and 1 s
+  // heartbeats make both true after a few seconds of silence.
+  c.stop();
+  CollectorProcess strict(env.data, {"--max-build-duration", "30m", "--heartbeat-interval", "1"});
+  REQUIRE(strict.running());
+  bool both = false;
+  for (int i = 0; i < 300 && !both; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto a = alerts_of(env.data);
+    both = count_rule(a, "BT-30", "never ended") == 1 && count_rule(a, "BT-30", "went silent") == 1;
+  }
+  CHECK(both);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // more checks: nothing raised twice
+  const auto a = alerts_of(env.data);
+  CHECK(count_rule(a, "BT-30", "never ended") == 1);
+  CHECK(count_rule(a, "BT-30", "went silent") == 1);
+}
