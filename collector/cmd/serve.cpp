@@ -13,6 +13,7 @@
 
 #include "collector/cmd/commands.h"
 #include "collector/detect/service.h"
+#include "collector/detect/sigma_rules.h"
 #include "collector/http/server.h"
 #include "collector/ingest/ingest.h"
 #include "collector/store/store.h"
@@ -51,6 +52,9 @@ const std::vector<cli::Option> kOptions = {
     {"heartbeat-interval", true,
      "the agents' heartbeat in seconds (their batch.heartbeat_s, default 30): an agent silent for twice this while "
      "one of its builds is open raises BT-30"},
+    {"rules", true,
+     "a folder of Sigma rules to detect with, beside the built-in CI rule pack (repeatable; `rules check DIR` "
+     "first: a rule that cannot be loaded is named and skipped)"},
     {"ready-file", true, "write the bound ADDR:PORT to this file once serving"},
     {"help", false, "show this help"},
 };
@@ -82,6 +86,7 @@ struct ServeConfig {
   ingest::Config ingest;
   store::Options store;
   detect::OpenBuildLimits open_builds;
+  std::vector<std::string> rule_dirs;
 };
 
 // Parses the flags; on failure or --help prints and sets `exit`.
@@ -129,6 +134,7 @@ bool parse_flags(int argc, char** argv, ServeConfig* out, int* exit) {
   http_config.guard.body_grace = std::chrono::seconds(grace_s);
   out->data = args->get("data");
   if (args->has("ready-file")) out->ready_file = args->get("ready-file");
+  out->rule_dirs = args->all("rules");
   if (args->has("max-build-duration")) {
     auto d = view::parse_duration(args->get("max-build-duration"));
     if (!d || *d == 0) {
@@ -191,7 +197,15 @@ int serve(int argc, char** argv) {
   if (!ingest) return fail(ingest.error().message);
   auto server = http::Server::start(config.http, **ingest, metrics);
   if (!server) return fail(server.error().message);
-  auto detection = detect::Service::start(config.data, config.store, config.open_builds, metrics);
+  auto sigma = detect::load_sigma_rules(config.rule_dirs);
+  if (!sigma) return fail(sigma.error().message);
+  for (const auto& r : sigma->rejected)
+    std::fprintf(stderr, "buildtrail-collector: rule %s not loaded: %s\n", text::printable(r.file).c_str(),
+                 text::printable(r.reason).c_str());
+  std::fprintf(stderr, "buildtrail-collector: detecting with %zu Sigma rules, %zu correlations (%zu not loaded)\n",
+               sigma->rules.size(), sigma->correlations.size(), sigma->rejected.size());
+  auto detection = detect::Service::start(config.data, config.store, detect::builtin_rule_sets(std::move(*sigma)),
+                                          config.open_builds, metrics);
   if (!detection) return fail(detection.error().message);
 
   const std::string address = (*server)->address();

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "collector/detect/integrity.h"
+#include "collector/detect/sigma_rules.h"
 #include "common/clock.h"
 
 namespace bt::collector::detect {
@@ -14,24 +15,26 @@ constexpr auto kIdlePause = std::chrono::milliseconds(200);
 constexpr auto kErrorPause = std::chrono::seconds(2);
 }  // namespace
 
-std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets() {
+std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets(sigma::RuleSet sigma) {
   std::vector<std::unique_ptr<RuleSet>> sets;
   sets.push_back(integrity_rules());
+  sets.push_back(sigma_rule_set(std::move(sigma)));
   return sets;
 }
 
-Service::Service(std::unique_ptr<store::Store> store, const std::string& data_dir, const OpenBuildLimits& limits,
-                 metrics::Metrics& metrics)
+Service::Service(std::unique_ptr<store::Store> store, const std::string& data_dir,
+                 std::vector<std::unique_ptr<RuleSet>> rules, const OpenBuildLimits& limits, metrics::Metrics& metrics)
     : store_(std::move(store)),
       detector_(
-          *store_, data_dir, builtin_rule_sets(), [] { return clock::now_ns(); }, limits),
+          *store_, data_dir, std::move(rules), [] { return clock::now_ns(); }, limits),
       metrics_(metrics) {}
 
 Result<std::unique_ptr<Service>> Service::start(const std::string& data_dir, const store::Options& options,
+                                                std::vector<std::unique_ptr<RuleSet>> rules,
                                                 const OpenBuildLimits& limits, metrics::Metrics& metrics) {
   auto db = store::open_sqlite(data_dir, options);
   if (!db) return db.error();
-  std::unique_ptr<Service> service(new Service(std::move(*db), data_dir, limits, metrics));
+  std::unique_ptr<Service> service(new Service(std::move(*db), data_dir, std::move(rules), limits, metrics));
   service->thread_ = std::thread([s = service.get()] { s->run(); });
   return service;
 }

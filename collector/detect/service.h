@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "collector/detect/detector.h"
+#include "collector/detect/sigma/load.h"
 #include "collector/metrics/metrics.h"
 #include "collector/store/store.h"
 
@@ -18,16 +19,17 @@ namespace bt::collector::detect {
 
 class Service {
  public:
-  // The built-in rule sets over the store at `data_dir`.
+  // `rules` (builtin_rule_sets) over the store at `data_dir`.
   static Result<std::unique_ptr<Service>> start(const std::string& data_dir, const store::Options& options,
+                                                std::vector<std::unique_ptr<RuleSet>> rules,
                                                 const OpenBuildLimits& limits, metrics::Metrics& metrics);
   ~Service();
   // Finishes the step under way; what is left is taken at the next start.
   void stop();
 
  private:
-  Service(std::unique_ptr<store::Store> store, const std::string& data_dir, const OpenBuildLimits& limits,
-          metrics::Metrics& metrics);
+  Service(std::unique_ptr<store::Store> store, const std::string& data_dir, std::vector<std::unique_ptr<RuleSet>> rules,
+          const OpenBuildLimits& limits, metrics::Metrics& metrics);
   void run();
 
   std::unique_ptr<store::Store> store_;
@@ -39,8 +41,8 @@ class Service {
   std::thread thread_;
 };
 
-// The rule sets the collector runs: the integrity checks (and, as they
-// land, the Sigma rules and baselines).
-std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets();
+// The rule sets the collector runs: the integrity checks and the Sigma
+// rules (the pack and `sigma`'s extra folders).
+std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets(sigma::RuleSet sigma);
 
 }  // namespace bt::collector::detect

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -225,4 +226,112 @@ TEST_CASE("detection: a build that never ends and an agent that goes silent duri
   const auto a = alerts_of(env.data);
   CHECK(count_rule(a, "BT-30", "never ended") == 1);
   CHECK(count_rule(a, "BT-30", "went silent") == 1);
+}
+
+namespace {
+
+events::Event exec_event(const std::string& agent, uint64_t t, const std::string& exe, std::vector<std::string> argv,
+                         const std::string& stdin_kind = "pipe") {
+  events::ProcessExec x;
+  x.argv = std::move(argv);
+  x.stdin_fd.kind = stdin_kind;
+  x.stdout_fd.kind = stdin_kind;
+  auto e = build_event(agent, t, x, "run-pack");
+  e.process.exe = exe;
+  e.process.key = std::to_string(t) + "-1";
+  return e;
+}
+
+events::Event secret_event(const std::string& agent, uint64_t t, const std::string& rule, const std::string& access) {
+  events::SecretAccess s;
+  s.rule = rule;
+  s.access = access;
+  s.secret_class = "ci_runner";
+  s.path = "/proc/77/mem";
+  return build_event(agent, t, s, "run-pack");
+}
+
+events::Event write_event(const std::string& agent, uint64_t t, const std::string& rule, const std::string& path) {
+  events::FileWrite w;
+  w.operation = "write";
+  w.rule = rule;
+  w.path = path;
+  return build_event(agent, t, w, "run-pack");
+}
+
+events::Event dns_event(const std::string& agent, uint64_t t, const std::string& name) {
+  events::DnsQuery q;
+  q.name = name;
+  q.qtype = "A";
+  return build_event(agent, t, q, "run-pack");
+}
+
+}  // namespace
+
+TEST_CASE("detection: the CI rule pack raises its rules on the behaviour behind each, and nothing on a build") {
+  CollectorData env("detect-pack");
+  const auto key = test_key(24);
+  const std::string agent = "agent-detect-4";
+  env.add_agent(agent, key);
+  CollectorProcess c(env.data);
+  REQUIRE(c.running());
+  uint64_t t = kT0;
+  std::vector<events::Event> bad = {
+      secret_event(agent, t++, "ci-runner-mem", "proc_mem"),                                          // BT-07-runner
+      secret_event(agent, t++, "proc-mem", "proc_mem"),                                               // BT-07
+      secret_event(agent, t++, "proc-environ", "proc_environ"),                                       // BT-08
+      secret_event(agent, t++, "ptrace", "ptrace_attach"),                                            // BT-09
+      secret_event(agent, t++, "cloud-metadata", "metadata_connect"),                                 // BT-06
+      exec_event(agent, t++, "/usr/bin/bash", {"bash", "-i"}, "socket"),                              // BT-13
+      exec_event(agent, t++, "/tmp/xmrig", {"/tmp/xmrig", "-o", "stratum+tcp://pool.example:3333"}),  // BT-18
+      exec_event(agent, t++, "/usr/bin/bash",
+                 {"./config.sh", "--url", "https://github.com/x/y", "--token", "FAKE", "--name", "SHA1HULUD"}),
+      write_event(agent, t++, "shell-rc", "/home/ci/.bashrc"),              // BT-20
+      write_event(agent, t++, "ci-config", "/ws/.github/workflows/x.yml"),  // BT-21
+      dns_event(agent, t++, "abc.webhook.site"),                            // BT-04
+  };
+  // What builds do all day: nothing here may raise.
+  std::vector<events::Event> good = {
+      exec_event(agent, t++, "/usr/bin/gcc", {"gcc", "-O2", "-c", "main.c"}),
+      exec_event(agent, t++, "/usr/bin/bash", {"bash", "-c", "make test"}),
+      exec_event(agent, t++, "/usr/bin/git", {"git", "clone", "https://github.com/example/app"}),
+      write_event(agent, t++, "", "/ws/build/main.o"),
+      dns_event(agent, t++, "pypi.org"),
+      secret_event(agent, t++, "aws-credentials", "open_read"),
+  };
+  std::vector<events::Event> all = bad;
+  all.insert(all.end(), good.begin(), good.end());
+  const auto chain = seal(key, agent, {all});
+  REQUIRE(post(c.url("/v1/batches"), chain[0].bytes).status == 200);
+  REQUIRE(detected_all(env.data));
+  std::map<std::string, std::vector<uint32_t>> lines;  // rule -> evidence lines
+  for (const auto& a : alerts_of(env.data))
+    if (a.rule_id.rfind("BT-", 0) == 0 && a.rule_id != "BT-29" && a.rule_id != "BT-30")
+      lines[a.rule_id].push_back(a.evidence.at(0).line);
+  using L = std::vector<uint32_t>;
+  CHECK(lines["BT-07-runner"] == L{0});
+  CHECK(lines["BT-07"] == L{1});
+  CHECK(lines["BT-08"] == L{2});
+  CHECK(lines["BT-09"] == L{3});
+  CHECK(lines["BT-06"] == L{4});
+  CHECK(lines["BT-13"] == L{5});
+  CHECK(lines["BT-18"] == L{6});
+  CHECK(lines["BT-22"] == L{7});
+  CHECK(lines["BT-20"] == L{8});
+  CHECK(lines["BT-21"] == L{9});
+  CHECK(lines["BT-04"] == L{10});
+  std::size_t raised = 0;
+  for (const auto& [rule, l] : lines) raised += l.size();
+  CHECK(raised == bad.size());  // and none on the good events
+  CHECK(c.log().find("detecting with 12 Sigma rules") != std::string::npos);
+}
+
+TEST_CASE("detection: serve --rules adds SigmaHQ's Linux rules; a rule that cannot load is named, not fatal") {
+  CollectorData env("detect-sigmahq");
+  const std::string rules = testing::env_or("BUILDTRAIL_SRC", ".") + std::string("/tests/detect/sigma-rules");
+  CollectorProcess c(env.data, {"--rules", rules});
+  REQUIRE(c.running());
+  CHECK(c.log().find("detecting with 177 Sigma rules") != std::string::npos);  // 12 + 165
+  CHECK(c.log().find("omigod") != std::string::npos);                          // the 2 not loaded, named
+  CHECK(c.log().find("(2 not loaded)") != std::string::npos);
 }
