@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: a collector on a temporary data folder (embedded SQLite), one
 # sample build under `buildtrail-agent run` in a fake Jenkins job, then that
-# build's audit trail as the collector stored it. Loopback only; everything
-# is removed at the end.
+# build's audit trail as the collector stored it and the alert its one
+# suspicious step raised. Loopback only; everything is removed at the end.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 collector=$build/collector/buildtrail-collector
@@ -46,7 +46,8 @@ pids+=($!)
 wait_for_file "$tmp/registry.port" registry
 port=$(cat "$tmp/registry.port")
 
-echo "== the sample build: compile, read a (fake) credential, upload with curl"
+echo "== the sample build: compile, read a (fake) credential, upload with curl,"
+echo "   and one suspicious step: read another process's environment (Codecov-style)"
 mkdir -p "$tmp/home/.aws" "$tmp/workspace"
 printf '[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n' >"$tmp/home/.aws/credentials"
 cat >"$tmp/workspace/hello.c" <<'C'
@@ -60,6 +61,7 @@ cc -O2 -o hello hello.c
 cat "\$HOME/.aws/credentials" >/dev/null
 curl -sS -T hello -H "Expect:" -H "Authorization: Bearer demo-not-a-real-token" \
   "http://127.0.0.1:$port/artifacts/demo/hello"
+sleep 5 & tr '\\0' '\\n' </proc/\$!/environ | grep -c = >/dev/null; kill \$!
 SH
 (
   cd "$tmp/workspace"
@@ -72,3 +74,12 @@ SH
 )
 echo "== the build's audit trail, as stored by the collector"
 "$collector" query --data "$tmp/data" --ci-build jenkins-demo-app-42
+echo "== its alerts (the collector's detector, docs/detection.md)"
+for _ in $(seq 1 50); do
+  alerts=$("$collector" alerts list --data "$tmp/data")
+  [ "$alerts" != "no alerts" ] && break
+  sleep 0.1
+done
+echo "$alerts"
+id=$("$collector" alerts list --data "$tmp/data" --format jsonl | head -n 1 | sed 's/^{"id":\([0-9]*\).*/\1/')
+if [ -n "$id" ]; then "$collector" alerts show --data "$tmp/data" "$id"; fi

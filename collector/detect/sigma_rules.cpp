@@ -22,9 +22,7 @@ constexpr std::size_t kMaxProcesses = 200000;
 constexpr std::size_t kMaxRuleFileBytes = 1 << 20;  // as sigma::load_directory
 
 // Sigma levels are our severities; anything else is medium.
-std::string severity_of(const std::string& level) {
-  return store::severity_rank(level) >= 0 ? level : "medium";
-}
+std::string severity_of(const std::string& level) { return store::severity_rank(level) >= 0 ? level : "medium"; }
 
 // An alert's rule id: the rule's name when it has one (the pack's BT-07),
 // else its id.
@@ -56,6 +54,7 @@ std::string what_matched(const events::Event& e) {
         }
       },
       e.body);
+  if (const auto start = out.find_first_not_of(' '); start != std::string::npos) out.erase(0, start);
   constexpr std::size_t kMax = 300;
   if (out.size() > kMax) out = out.substr(0, kMax) + "...";
   return text::printable(out);
@@ -77,8 +76,8 @@ class SigmaRules final : public RuleSet {
       for (const auto& c : correlator_.feed(rule, fields, build_key(e), e.time_ns / 1000000000)) {
         Hit h = hit(c.correlation->name, c.correlation->id, c.correlation->title, c.correlation->level,
                     c.correlation->tags, e);
-        h.detail = std::to_string(c.count) + " in " + std::to_string(c.correlation->timespan_s) + " s; last: " +
-                   h.detail;
+        h.detail =
+            std::to_string(c.count) + " in " + std::to_string(c.correlation->timespan_s) + " s; last: " + h.detail;
         h.key = rule_id(c.correlation->name, c.correlation->id) + ":" + text::printable(c.group) + ":" +
                 std::to_string(s.where.seq) + ":" + std::to_string(s.where.line);
         out.push_back(std::move(h));
