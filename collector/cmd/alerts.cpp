@@ -20,6 +20,12 @@ bool parse_id(const std::string& v, int64_t* out) {
   return ec == std::errc() && p == v.data() + v.size() && *out > 0;
 }
 
+// The one positional argument of show and ack.
+bool alert_id(const Tool& tool, int64_t* id) {
+  const auto& args = tool.args();
+  return args.positionals.size() == 1 && parse_id(args.positionals[0], id);
+}
+
 int list(int argc, char** argv) {
   Tool tool(
       "alerts list",
@@ -84,10 +90,8 @@ int show(int argc, char** argv) {
             {{"data", true, "data folder of the collector (as for serve)"}});
   int exit = 0;
   if (!tool.parse(argc, argv, 3, &exit)) return exit;
-  const auto& args = tool.args();
   int64_t id = 0;
-  if (args.positionals.size() != 1 || !parse_id(args.positionals[0], &id))
-    return tool.usage_error("needs one alert ID (a positive integer)");
+  if (!alert_id(tool, &id)) return tool.usage_error("needs one alert ID (a positive integer)");
   auto db = tool.open_store(/*read_only=*/true);
   if (!db) return tool.error(db.error());
   auto alert = (*db)->alert(id);
@@ -103,11 +107,9 @@ int ack(int argc, char** argv) {
              {"note", true, "why: kept with the alert (one line)"}});
   int exit = 0;
   if (!tool.parse(argc, argv, 3, &exit)) return exit;
-  const auto& args = tool.args();
   int64_t id = 0;
-  if (args.positionals.size() != 1 || !parse_id(args.positionals[0], &id))
-    return tool.usage_error("needs one alert ID (a positive integer)");
-  const std::string note = args.get("note");
+  if (!alert_id(tool, &id)) return tool.usage_error("needs one alert ID (a positive integer)");
+  const std::string note = tool.args().get("note");
   if (note.size() > 1000 || note.find('\n') != std::string::npos)
     return tool.usage_error("--note is one line of at most 1000 bytes");
   auto db = tool.open_store(/*read_only=*/false);

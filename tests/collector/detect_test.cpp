@@ -86,15 +86,23 @@ bool detected_all(const std::string& data, int timeout_ms = 15000) {
   return false;
 }
 
+// A collector serving a data folder with one enrolled agent.
+struct Detecting {
+  CollectorData env;
+  crypto::KeyPair key;
+  std::string agent;
+  CollectorProcess c;
+  Detecting(const char* tag, uint8_t key_fill, std::string agent_id)
+      : env(tag), key(test_key(key_fill)), agent(std::move(agent_id)), c((env.add_agent(agent, key), env.data)) {
+    REQUIRE(c.running());
+  }
+};
+
 }  // namespace
 
 TEST_CASE("detection: an unmonitored build, a loss in a build and a chain gap raise one alert each, with evidence") {
-  CollectorData env("detect");
-  const auto key = test_key(21);
-  const std::string agent = "agent-detect-1";
-  env.add_agent(agent, key);
-  CollectorProcess c(env.data);
-  REQUIRE(c.running());
+  Detecting d("detect", 21, "agent-detect-1");
+  auto& [env, key, agent, c] = d;
   const auto chain = seal(key, agent,
                           {{unmonitored_start(agent, kT0, "run-1")},
                            {loss(agent, kT0 + 1000, "run-1")},
@@ -193,13 +201,8 @@ TEST_CASE("detection: kill -9 at any point loses no alert and raises none twice"
 }
 
 TEST_CASE("detection: a build that never ends and an agent that goes silent during a build, once each") {
-  CollectorData env("detect-open");
-  const auto key = test_key(23);
-  const std::string agent = "agent-detect-3";
-  env.add_agent(agent, key);
-  auto st = collector::store::open_sqlite(env.data).value();
-  CollectorProcess c(env.data);
-  REQUIRE(c.running());
+  Detecting d("detect-open", 23, "agent-detect-3");
+  auto& [env, key, agent, c] = d;
   const uint64_t now = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
   // Began an hour ago, still open: under the 6 h limit.
   events::BuildStart start;
@@ -269,12 +272,8 @@ events::Event dns_event(const std::string& agent, uint64_t t, const std::string&
 }  // namespace
 
 TEST_CASE("detection: the CI rule pack raises its rules on the behaviour behind each, and nothing on a build") {
-  CollectorData env("detect-pack");
-  const auto key = test_key(24);
-  const std::string agent = "agent-detect-4";
-  env.add_agent(agent, key);
-  CollectorProcess c(env.data);
-  REQUIRE(c.running());
+  Detecting d("detect-pack", 24, "agent-detect-4");
+  auto& [env, key, agent, c] = d;
   uint64_t t = kT0;
   std::vector<events::Event> bad = {
       secret_event(agent, t++, "ci-runner-mem", "proc_mem"),                                          // BT-07-runner
