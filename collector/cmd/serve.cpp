@@ -55,6 +55,8 @@ const std::vector<cli::Option> kOptions = {
     {"rules", true,
      "a folder of Sigma rules to detect with, beside the built-in CI rule pack (repeatable; `rules check DIR` "
      "first: a rule that cannot be loaded is named and skipped)"},
+    {"no-detect", false,
+     "store only: run no detector (another collector detects over the same store, or a benchmark wants ingest alone)"},
     {"ready-file", true, "write the bound ADDR:PORT to this file once serving"},
     {"help", false, "show this help"},
 };
@@ -87,6 +89,7 @@ struct ServeConfig {
   store::Options store;
   detect::OpenBuildLimits open_builds;
   std::vector<std::string> rule_dirs;
+  bool detect = true;
 };
 
 // Parses the flags; on failure or --help prints and sets `exit`.
@@ -135,6 +138,7 @@ bool parse_flags(int argc, char** argv, ServeConfig* out, int* exit) {
   out->data = args->get("data");
   if (args->has("ready-file")) out->ready_file = args->get("ready-file");
   out->rule_dirs = args->all("rules");
+  out->detect = !args->has("no-detect");
   if (args->has("max-build-duration")) {
     auto d = view::parse_duration(args->get("max-build-duration"));
     if (!d || *d == 0) {
@@ -197,16 +201,20 @@ int serve(int argc, char** argv) {
   if (!ingest) return fail(ingest.error().message);
   auto server = http::Server::start(config.http, **ingest, metrics);
   if (!server) return fail(server.error().message);
-  auto sigma = detect::load_sigma_rules(config.rule_dirs);
-  if (!sigma) return fail(sigma.error().message);
-  for (const auto& r : sigma->rejected)
-    std::fprintf(stderr, "buildtrail-collector: rule %s not loaded: %s\n", text::printable(r.file).c_str(),
-                 text::printable(r.reason).c_str());
-  std::fprintf(stderr, "buildtrail-collector: detecting with %zu Sigma rules, %zu correlations (%zu not loaded)\n",
-               sigma->rules.size(), sigma->correlations.size(), sigma->rejected.size());
-  auto detection = detect::Service::start(config.data, config.store, detect::builtin_rule_sets(std::move(*sigma)),
+  std::unique_ptr<detect::Service> detection;
+  if (config.detect) {
+    auto sigma = detect::load_sigma_rules(config.rule_dirs);
+    if (!sigma) return fail(sigma.error().message);
+    for (const auto& r : sigma->rejected)
+      std::fprintf(stderr, "buildtrail-collector: rule %s not loaded: %s\n", text::printable(r.file).c_str(),
+                   text::printable(r.reason).c_str());
+    std::fprintf(stderr, "buildtrail-collector: detecting with %zu Sigma rules, %zu correlations (%zu not loaded)\n",
+                 sigma->rules.size(), sigma->correlations.size(), sigma->rejected.size());
+    auto started = detect::Service::start(config.data, config.store, detect::builtin_rule_sets(std::move(*sigma)),
                                           config.open_builds, metrics);
-  if (!detection) return fail(detection.error().message);
+    if (!started) return fail(started.error().message);
+    detection = std::move(*started);
+  }
 
   const std::string address = (*server)->address();
   if (config.ready_file) {
@@ -226,7 +234,7 @@ int serve(int argc, char** argv) {
                sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->stop();
   (*ingest)->stop();
-  (*detection)->stop();
+  if (detection) detection->stop();
   std::fprintf(stderr, "buildtrail-collector: stopped\n");
   return 0;
 }

@@ -43,6 +43,7 @@ class Service {
 
 // The rule sets the collector runs: the integrity checks and the Sigma
 // rules (the pack and `sigma`'s extra folders).
-std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets(sigma::RuleSet sigma);
+using RuleSets = std::vector<std::unique_ptr<RuleSet>>;
+RuleSets builtin_rule_sets(sigma::RuleSet sigma);
 
 }  // namespace bt::collector::detect

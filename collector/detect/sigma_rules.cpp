@@ -9,6 +9,7 @@
 #include "collector/detect/sigma/correlate.h"
 #include "collector/detect/sigma/event_fields.h"
 #include "collector/detect/sigma/match.h"
+#include "collector/detect/sigma/prefilter.h"
 #include "common/fs.h"
 #include "common/text.h"
 
@@ -62,15 +63,24 @@ std::string what_matched(const events::Event& e) {
 
 class SigmaRules final : public RuleSet {
  public:
-  explicit SigmaRules(sigma::RuleSet rules) : rules_(std::move(rules)), correlator_(rules_.correlations) {}
+  explicit SigmaRules(sigma::RuleSet rules)
+      : rules_(std::move(rules)), prefilter_(rules_.rules), correlator_(rules_.correlations) {
+    for (const auto& rule : rules_.rules)
+      for (const auto& kind : rule.kinds) by_kind_[kind].push_back(&rule);
+  }
 
   std::string_view name() const override { return "sigma"; }
 
   void on_event(const Sighting& s, std::vector<Hit>& out) override {
     const events::Event& e = s.event;
     remember(e);
-    const sigma::EventFields fields(e, [this, &e](std::string_view key) { return parent(e, key); });
-    for (const auto& rule : rules_.rules) {
+    // Only the rules routed to this kind; each field of the event computed once.
+    const auto routed = by_kind_.find(std::string(events::kind_name(e.kind())));
+    if (routed == by_kind_.end()) return;
+    const sigma::EventFields event_fields(e, [this, &e](std::string_view key) { return parent(e, key); });
+    const sigma::CachedFields fields(event_fields, &prefilter_);
+    for (const sigma::Rule* rule_ptr : routed->second) {
+      const sigma::Rule& rule = *rule_ptr;
       if (!sigma::matches(rule, fields)) continue;
       if (generates(rule)) out.push_back(hit(rule.name, rule.id, rule.title, rule.level, rule.tags, e));
       for (const auto& c : correlator_.feed(rule, fields, build_key(e), e.time_ns / 1000000000)) {
@@ -121,6 +131,8 @@ class SigmaRules final : public RuleSet {
   }
 
   sigma::RuleSet rules_;
+  sigma::Prefilter prefilter_;
+  std::unordered_map<std::string, std::vector<const sigma::Rule*>> by_kind_;  // event kind -> rules routed to it
   sigma::Correlator correlator_;
   std::unordered_map<std::string, sigma::ProcessInfo> processes_;  // agent + process key
 };

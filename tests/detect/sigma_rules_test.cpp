@@ -14,6 +14,7 @@
 #include "collector/detect/sigma/event_fields.h"
 #include "collector/detect/sigma/load.h"
 #include "collector/detect/sigma/match.h"
+#include "collector/detect/sigma/prefilter.h"
 #include "tests/common/test_util.h"
 #include "tests/detect/sigma_fields.h"
 
@@ -189,6 +190,7 @@ TEST_CASE("SigmaHQ Linux rules: every one loads or is rejected for a field or mo
 
 TEST_CASE("SigmaHQ Linux rules: a positive from each rule's own values matches, a benign event does not") {
   const RuleSet& set = sigmahq();
+  const Prefilter prefilter(set.rules);
   std::size_t positives = 0, negatives = 0, skipped = 0;
   for (const auto& rule : set.rules) {
     const YAML::Node doc = YAML::LoadFile(rule.file);
@@ -200,8 +202,12 @@ TEST_CASE("SigmaHQ Linux rules: a positive from each rule's own values matches, 
     }
     INFO(rule.file);
     CHECK(matches(rule, pos));
+    // The same answers through the literal prefilter the detector uses.
+    CHECK(matches(rule, CachedFields(pos, &prefilter)));
     ++positives;
-    CHECK(!matches(rule, benign(rule)));
+    const auto negative = benign(rule);
+    CHECK(!matches(rule, negative));
+    CHECK(!matches(rule, CachedFields(negative, &prefilter)));
     ++negatives;
   }
   MESSAGE("generated ", positives, " positives and ", negatives, " negatives; ", skipped, " rules not generated");
@@ -314,4 +320,40 @@ TEST_CASE("hand-written events for SigmaHQ rules whose values are regexes") {
     CHECK(matches(r, EventFields(exec_event("/usr/bin/pnscan", {"pnscan", "-W", "\"2a 31 0d 0a\"", "10.0.0.0/24"}))));
     CHECK(!matches(r, EventFields(exec_event("/usr/bin/pnscan", {"pnscan", "-w", "10.0.0.0/24"}))));
   }
+}
+
+TEST_CASE("the literal prefilter gives the engine's answers, also where RE2 folds bytes beyond ASCII") {
+  RuleSet set;
+  // Patterns are Latin-1 (argv need not be UTF-8): RE2 folds byte 0xC3
+  // (A tilde) with 0xE3 (a tilde), which an ASCII fold does not.
+  load_text(
+      "title: fold\n"
+      "id: 5e1e0000-0000-4000-8000-000000000001\n"
+      "logsource: {product: linux, category: process_creation}\n"
+      "detection:\n"
+      "  selection:\n"
+      "    CommandLine|contains: 'kub\xc3\x83"
+      "ctl'\n"
+      "  condition: selection\n"
+      "level: low\n",
+      "fold.yml", builtin_pipeline(), set);
+  finish(set);
+  REQUIRE(set.rules.size() == 1);
+  const Prefilter prefilter(set.rules);
+  const Rule& r = set.rules[0];
+  for (const std::string& word : {std::string("KUB\xe3\x83"
+                                              "CTL"),
+                                  std::string("kub\xc3\x83"
+                                              "ctl"),
+                                  std::string("kubectl"),
+                                  std::string("\xe2\x84\xaaub\xc3\x83"
+                                              "ctl")}) {
+    const auto e = exec_event("/usr/bin/x", {word, "get"});
+    CAPTURE(word);
+    CHECK(matches(r, CachedFields(EventFields(e), &prefilter)) == matches(r, EventFields(e)));
+  }
+  CHECK(matches(r, CachedFields(EventFields(exec_event("/usr/bin/x", {"KUB\xe3\x83"
+                                                                      "CTL"})),
+                                &prefilter)));
+  CHECK(!matches(r, CachedFields(EventFields(exec_event("/usr/bin/x", {"kubectl"})), &prefilter)));
 }

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bt::collector::detect::sigma {
@@ -18,6 +19,13 @@ class Fields {
   virtual std::string_view kind() const = 0;
   // Appends the field's values to `out`.
   virtual void values(std::string_view field, std::vector<std::string>& out) const = 0;
+  // False only when `m` cannot match any value of the item's `fields`
+  // (prefilter.h); the default knows nothing.
+  virtual bool may_match(const struct Matcher& m, const std::vector<std::string>& fields) const {
+    (void)m;
+    (void)fields;
+    return true;
+  }
 };
 
 }  // namespace bt::collector::detect::sigma

@@ -8,6 +8,10 @@ namespace bt::collector::detect::sigma {
 namespace {
 
 bool item_holds(const DetectionItem& item, const Fields& event) {
+  const auto& ms = item.match.matchers;
+  const auto may = [&](const Matcher& m) { return event.may_match(m, item.fields); };
+  // The prefilter first: nothing is copied for an item that cannot hold.
+  if (item.match.all ? !std::all_of(ms.begin(), ms.end(), may) : std::none_of(ms.begin(), ms.end(), may)) return false;
   // One buffer per thread, reused: evaluating an item allocates nothing
   // once the buffer has grown to the event's largest field.
   thread_local std::vector<std::string> values;
@@ -18,10 +22,9 @@ bool item_holds(const DetectionItem& item, const Fields& event) {
     refs.emplace_back();
     event.values(r, refs.back());
   }
-  const auto& ms = item.match.matchers;
-  if (item.match.all)
-    return std::all_of(ms.begin(), ms.end(), [&](const Matcher& m) { return matcher_holds(m, values, refs); });
-  return std::any_of(ms.begin(), ms.end(), [&](const Matcher& m) { return matcher_holds(m, values, refs); });
+  const auto holds = [&](const Matcher& m) { return may(m) && matcher_holds(m, values, refs); };
+  if (item.match.all) return std::all_of(ms.begin(), ms.end(), holds);
+  return std::any_of(ms.begin(), ms.end(), holds);
 }
 
 bool search_holds(const Searches& s, const std::string& name, const Fields& event) {

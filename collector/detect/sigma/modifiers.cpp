@@ -163,6 +163,22 @@ std::string wildcard_to_re2(std::string_view s) {
   return out;
 }
 
+std::string longest_literal(std::string_view s) {
+  std::string best, run;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '\\' && i + 1 < s.size() && (s[i + 1] == '*' || s[i + 1] == '?' || s[i + 1] == '\\')) {
+      run += s[++i];
+    } else if (c == '*' || c == '?') {
+      if (run.size() > best.size()) best = run;
+      run.clear();
+    } else {
+      run += c;
+    }
+  }
+  return run.size() > best.size() ? run : best;
+}
+
 std::string base64(std::string_view in) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
@@ -273,6 +289,9 @@ Result<ValueMatch> compile_values(const std::vector<std::string>& modifiers, con
   ValueMatch out;
   out.all = all;
   std::vector<std::string> patterns;  // string forms: one unanchored RE2 pattern each
+  // The prefilter's literals, one per pattern; an empty one (a value that
+  // is all wildcards, a regex, an encoded form) turns the prefilter off.
+  std::vector<std::string> literals;
   for (const auto& v : values) {
     if (v.text.size() > kMaxValueBytes) return bad("value longer than 64 KiB");
     if (v.type == Value::Type::kNull) {
@@ -322,6 +341,7 @@ Result<ValueMatch> compile_values(const std::vector<std::string>& modifiers, con
         if (re_m) p += "(?m)";
         p += "(?:" + text + ")";
         patterns.push_back(std::move(p));
+        literals.emplace_back();
         continue;
       }
       default:
@@ -341,6 +361,7 @@ Result<ValueMatch> compile_values(const std::vector<std::string>& modifiers, con
         bodies.push_back(wildcard_to_re2(t));
       }
     }
+    literals.push_back(b64 || b64offset || windash ? std::string() : longest_literal(text));
     std::string alt;
     for (const auto& b : bodies) alt += (alt.empty() ? "" : "|") + b;
     const std::string body = "(?:" + alt + ")";
@@ -363,6 +384,19 @@ Result<ValueMatch> compile_values(const std::vector<std::string>& modifiers, con
     const bool sensitive = form == Form::kRe ? !re_i : cased;
     const bool dot_nl = form == Form::kRe ? re_s : true;
     const std::string what = form == Form::kRe ? "re" : "value";
+    const auto prefilter = [&](Matcher& m, std::size_t from, std::size_t to) {
+      m.fold = !sensitive;
+      for (std::size_t i = from; i < to; ++i) {
+        if (literals[i].empty()) {
+          m.literals.clear();
+          return;
+        }
+        std::string lit = literals[i];
+        if (m.fold)
+          for (char& c : lit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        m.literals.push_back(std::move(lit));
+      }
+    };
     if (!all) {
       std::string joined;
       for (const auto& p : patterns) joined += (joined.empty() ? "(?:" : "|(?:") + p + ")";
@@ -370,13 +404,15 @@ Result<ValueMatch> compile_values(const std::vector<std::string>& modifiers, con
       if (!re) return re.error();
       Matcher m;
       m.re = std::move(*re);
+      prefilter(m, 0, patterns.size());
       out.matchers.push_back(std::move(m));
     } else {
-      for (const auto& p : patterns) {
-        auto re = compile(p, sensitive, dot_nl, what);
+      for (std::size_t i = 0; i < patterns.size(); ++i) {
+        auto re = compile(patterns[i], sensitive, dot_nl, what);
         if (!re) return re.error();
         Matcher m;
         m.re = std::move(*re);
+        prefilter(m, i, i + 1);
         out.matchers.push_back(std::move(m));
       }
     }

@@ -44,6 +44,15 @@ struct Matcher {
   enum class Cmp { kLt, kLte, kGt, kGte } cmp = Cmp::kLt;
   double number = 0;    // kCompare
   std::size_t ref = 0;  // kFieldRef: index into DetectionItem::refs
+  // kPattern's prefilter (prefilter.h): a value the pattern matches
+  // contains one of these (each value's longest run without wildcards;
+  // lower-case ASCII when the pattern is case-insensitive, `fold`). Empty:
+  // no prefilter.
+  std::vector<std::string> literals;
+  bool fold = true;
+  // Its place in the one Prefilter built over its rule set (-1: none),
+  // where a hash lookup per matcher per event was most of the cost.
+  mutable int prefilter_slot = -1;
 };
 
 // The compiled values of one detection item. Without `all`, a field matches
@@ -63,6 +72,9 @@ inline constexpr std::size_t kMaxValueBytes = 64 * 1024;
 // Compiles `values` under `modifiers` (the `|`-separated words after the
 // field name, in order). Errors name the modifier or value.
 Result<ValueMatch> compile_values(const std::vector<std::string>& modifiers, const std::vector<Value>& values);
+
+// The longest run of a Sigma value without wildcards, escapes resolved.
+std::string longest_literal(std::string_view value);
 
 // Sigma's wildcard syntax as an RE2 pattern (unanchored text): `*` any
 // run, `?` one character, `\*` `\?` `\\` the literal character, any other

@@ -1,0 +1,153 @@
+// The literal prefilter; see prefilter.h.
+#include "collector/detect/sigma/prefilter.h"
+
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include <algorithm>
+
+namespace bt::collector::detect::sigma {
+
+struct Prefilter::FieldSet {
+  std::string field;
+  std::unique_ptr<re2::RE2::Set> set;
+  std::unordered_map<std::string, int> literal_ids;
+  std::unordered_map<const Matcher*, std::vector<int>> matcher_ids;
+  bool compiled = false;
+};
+
+namespace {
+
+re2::RE2::Options literal_options() {
+  re2::RE2::Options o;
+  o.set_literal(true);
+  o.set_case_sensitive(true);  // values are folded before the search
+  o.set_log_errors(false);
+  o.set_max_mem(64 << 20);
+  return o;
+}
+
+template <class F>
+void for_each_item(const std::vector<Rule>& rules, const F& f) {
+  const auto searches = [&](const Searches& s) {
+    for (const auto& [name, d] : s.detections)
+      for (const auto& group : d.any_of)
+        for (const auto& item : group) f(item);
+  };
+  for (const auto& r : rules) {
+    searches(r.searches);
+    for (const auto& fs : r.filter_searches)
+      if (fs) searches(*fs);
+  }
+}
+
+}  // namespace
+
+Prefilter::Prefilter(const std::vector<Rule>& rules) {
+  for_each_item(rules, [&](const DetectionItem& item) {
+    for (const auto& m : item.match.matchers) {
+      if (m.kind != Matcher::Kind::kPattern || m.literals.empty() || !m.fold) continue;
+      for (const auto& field : item.fields) {
+        auto& fs = sets_[field];
+        if (!fs) {
+          fs = std::make_unique<FieldSet>();
+          fs->field = field;
+          fs->set = std::make_unique<re2::RE2::Set>(literal_options(), re2::RE2::UNANCHORED);
+        }
+        auto& ids = fs->matcher_ids[&m];
+        for (const auto& lit : m.literals) {
+          auto [it, added] = fs->literal_ids.emplace(lit, 0);
+          if (added) it->second = fs->set->Add(lit, nullptr);
+          if (it->second >= 0) ids.push_back(it->second);
+        }
+        if (ids.size() != m.literals.size()) fs->matcher_ids.erase(&m);  // a literal the Set refused
+      }
+    }
+  });
+  for (auto& [field, fs] : sets_) fs->compiled = fs->set->Compile();  // not compiled: no prefilter on the field
+  // A matcher is prefiltered only when it is on every field of its item.
+  for_each_item(rules, [&](const DetectionItem& item) {
+    for (const auto& m : item.match.matchers) {
+      Needs needs;
+      for (const auto& field : item.fields) {
+        auto fs = sets_.find(field);
+        if (fs == sets_.end() || !fs->second->compiled) break;
+        auto ids = fs->second->matcher_ids.find(&m);
+        if (ids == fs->second->matcher_ids.end()) break;
+        needs.emplace_back(fs->second.get(), ids->second);
+      }
+      m.prefilter_slot = -1;
+      if (item.fields.empty() || needs.size() != item.fields.size()) continue;
+      m.prefilter_slot = static_cast<int>(needs_.size());
+      needs_.push_back(std::move(needs));
+    }
+  });
+}
+
+Prefilter::~Prefilter() = default;
+
+const Prefilter::Needs* Prefilter::needs(const Matcher& m) const {
+  const int slot = m.prefilter_slot;
+  return slot >= 0 && static_cast<std::size_t>(slot) < needs_.size() ? &needs_[slot] : nullptr;
+}
+
+const std::string& Prefilter::field_of(const FieldSet& set) { return set.field; }
+
+bool Prefilter::present(const FieldSet& set, const std::string& value, std::vector<int>& out) const {
+  thread_local std::string folded;
+  folded.assign(value);
+  for (char& c : folded) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  thread_local std::vector<int> found;
+  found.clear();
+  re2::RE2::Set::ErrorInfo error{};
+  if (!set.set->Match(folded, &found, &error) && error.kind != re2::RE2::Set::kNoError) return false;
+  out.insert(out.end(), found.begin(), found.end());
+  return true;
+}
+
+CachedFields::Entry& CachedFields::entry(std::string_view field) const {
+  for (auto& e : cache_)
+    if (e.name == field) return e;
+  cache_.push_back(Entry{std::string(field), nullptr, {}, false, false, {}});
+  inner_.values(field, cache_.back().values);
+  return cache_.back();
+}
+
+void CachedFields::values(std::string_view field, std::vector<std::string>& out) const {
+  const Entry& e = entry(field);
+  out.insert(out.end(), e.values.begin(), e.values.end());
+}
+
+bool CachedFields::may_match(const Matcher& m, const std::vector<std::string>& fields) const {
+  (void)fields;  // the prefilter knows the matcher's fields
+  if (!prefilter_ || m.kind != Matcher::Kind::kPattern) return true;
+  const auto* needs = prefilter_->needs(m);
+  if (!needs) return true;
+  for (const auto& [set, ids] : *needs) {
+    Entry* e = nullptr;
+    for (auto& c : cache_)
+      if (c.set == set) e = &c;
+    if (!e) {
+      e = &entry(Prefilter::field_of(*set));
+      e->set = set;
+    }
+    if (!e->hits_known) {
+      e->hits_known = true;
+      for (const auto& v : e->values)
+        if (!prefilter_->present(*set, v, e->hits)) {
+          e->bypass = true;
+          break;
+        }
+      std::sort(e->hits.begin(), e->hits.end());
+    }
+    if (e->bypass) return true;
+    for (int id : ids)
+      if (std::binary_search(e->hits.begin(), e->hits.end(), id)) return true;
+  }
+  return false;
+}
+
+}  // namespace bt::collector::detect::sigma
