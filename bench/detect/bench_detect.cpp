@@ -97,8 +97,8 @@ int main() {
       events += p->events;
     }
     const double eps = static_cast<double>(events) / (cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - t0);
-    std::printf("detector: %.0f events per CPU second read back, verified and through the rules (%.2fx of 200k)\n",
-                eps, eps / 200000);
+    std::printf("detector: %.0f events per CPU second read back, verified and through the rules (%.2fx of 200k)\n", eps,
+                eps / 200000);
   }
   return ok ? 0 : 1;
 }

@@ -137,25 +137,31 @@ int main(int argc, char** argv) {
   std::printf("bench/ingest: %d agents x %d batches x %zu events, real collector on loopback\n", n_agents, n_batches,
               per_batch);
   bool ok = true;
-  {
+  // Ingest alone (`serve --no-detect`), then with the detector running
+  // beside it as `serve` does by default, alternated.
+  double alone = 0, detecting = 0;
+  for (int run = 0; run < 2; ++run) {
+    const bool detect = run == 1;
     const std::string data = testing::make_temp_dir("bench-ingest") + "/data";
     auto agents = make_agents(n_agents, n_batches, per_batch, pool);
     enroll(data, agents);
-    testing::CollectorProcess c(data);
+    testing::CollectorProcess c(data, detect ? std::vector<std::string>{} : std::vector<std::string>{"--no-detect"});
     if (!c.running()) {
       std::fprintf(stderr, "bench/ingest: collector did not start\n");
       return 1;
     }
     auto r = send_all(c.url("/v1/batches"), agents, per_batch, std::chrono::microseconds(0));
     const double eps = r.events / r.seconds;
+    (detect ? detecting : alone) = eps;
     std::printf(
-        "throughput: %.0f events/s stored (%.2fx of 250k target), %.0f batches/s, "
+        "throughput (%s): %.0f events/s stored (%.2fx of 250k target), %.0f batches/s, "
         "ack p50 %.1f ms p99 %.1f ms (collector mean %.1f ms), failures %d\n",
-        eps, eps / 250000, r.latencies_ms.size() / r.seconds, percentile(r.latencies_ms, 0.5),
-        percentile(r.latencies_ms, 0.99), server_mean_ms(c), r.failures);
+        detect ? "detection on" : "--no-detect", eps, eps / 250000, r.latencies_ms.size() / r.seconds,
+        percentile(r.latencies_ms, 0.5), percentile(r.latencies_ms, 0.99), server_mean_ms(c), r.failures);
     ok = ok && eps >= 250000 && r.failures == 0;
     c.stop();
   }
+  std::printf("detection on / off: %.2fx of the stored rate\n", detecting / alone);
   {
     // Paced: 500 batches/s in total, small batches (100 events) as a busy
     // fleet of idle-ish agents would send.
