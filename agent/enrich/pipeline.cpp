@@ -101,10 +101,21 @@ Pipeline::Pipeline(Config config, Sink sink)
 Pipeline::Proc& Pipeline::proc(uint64_t pid) {
   auto it = procs_.find(pid);
   if (it != procs_.end()) return it->second;
-  // First heard of by an event other than fork (a race at startup).
+  // First heard of by an event other than fork: a child that opens a file
+  // before it execs (the detached tree reports forks at the exec: `cmd
+  // </proc/N/environ` in a pipeline), or a race at startup. Until it execs
+  // it runs its parent's program: /proc says which, and who the parent is,
+  // as the daemon's kernel does (the caller is stopped in its call).
   Proc p;
   p.process.pid = pid;
   p.process.key = process_key(pid, procfs::start_time_ns(static_cast<pid_t>(pid)));
+  p.process.exe = procfs::read_link("/proc/" + std::to_string(pid) + "/exe");
+  if (procfs::TaskIds ids; procfs::task_ids(static_cast<pid_t>(pid), &ids)) {
+    p.process.ppid = static_cast<uint64_t>(ids.ppid);
+    p.process.uid = ids.uid;
+    if (auto parent = procs_.find(p.process.ppid); parent != procs_.end())
+      p.process.parent_key = parent->second.process.key;
+  }
   p.since_ns = clock::now_ns();
   return procs_.emplace(pid, std::move(p)).first->second;
 }

@@ -1342,6 +1342,10 @@ std::string parity_script(const std::string& root, int upload_port, pid_t runner
          "exec 3<" +
          mem +
          "; exec 3<&-\n"
+         // Opened by the forked child before it execs tr: still the shell.
+         "/usr/bin/tr a b </proc/" +
+         std::to_string(runner) +
+         "/environ | /bin/cat >/dev/null\n"
          "/bin/echo PARITY-END\n";
 }
 
@@ -1475,6 +1479,9 @@ TEST_CASE("daemon and run: one scripted build gives the same trail, kind by kind
   CHECK(has("\"parent_key\":\"parent of (/bin/cat)\""));  // the pipeline's subshell
   CHECK(has("\"rule\":\"aws-credentials\""));
   CHECK(has("\"rule\":\"ci-runner-mem\""));
+  // Opened by a child that has not exec'd yet: the shell's program, its parent the script.
+  CHECK(has("\"key\":\"/usr/bin/tr a b\",\"parent_key\":\"/bin/bash " + root +
+            "/parity.sh\",\"exe\":\"/usr/bin/bash\",\"uid\":0},\"data\":{\"rule\":\"ci-runner-environ\""));
   CHECK(has("\"dest_name\":\"imds.build.test\""));
   CHECK(has("pipe /bin/echo hello | /usr/bin/tr a-z A-Z"));
 
