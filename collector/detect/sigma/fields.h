@@ -19,6 +19,12 @@ class Fields {
   virtual std::string_view kind() const = 0;
   // Appends the field's values to `out`.
   virtual void values(std::string_view field, std::vector<std::string>& out) const = 0;
+  // The values of one field without a copy, when the Fields keeps them
+  // (CachedFields); null otherwise, then values() is used.
+  virtual const std::vector<std::string>* values_kept(std::string_view field) const {
+    (void)field;
+    return nullptr;
+  }
   // False only when `m` cannot match any value of the item's `fields`
   // (prefilter.h); the default knows nothing.
   virtual bool may_match(const struct Matcher& m, const std::vector<std::string>& fields) const {

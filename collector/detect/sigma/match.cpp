@@ -12,11 +12,16 @@ bool item_holds(const DetectionItem& item, const Fields& event) {
   const auto may = [&](const Matcher& m) { return event.may_match(m, item.fields); };
   // The prefilter first: nothing is copied for an item that cannot hold.
   if (item.match.all ? !std::all_of(ms.begin(), ms.end(), may) : std::none_of(ms.begin(), ms.end(), may)) return false;
-  // One buffer per thread, reused: evaluating an item allocates nothing
-  // once the buffer has grown to the event's largest field.
-  thread_local std::vector<std::string> values;
-  values.clear();
-  for (const auto& f : item.fields) event.values(f, values);
+  // One field kept by the event: its values as they are. Otherwise one
+  // buffer per thread, reused: evaluating an item allocates nothing once
+  // the buffer has grown to the event's largest field.
+  thread_local std::vector<std::string> buffer;
+  const std::vector<std::string>* kept = item.fields.size() == 1 ? event.values_kept(item.fields[0]) : nullptr;
+  if (!kept) {
+    buffer.clear();
+    for (const auto& f : item.fields) event.values(f, buffer);
+  }
+  const std::vector<std::string>& values = kept ? *kept : buffer;
   std::vector<std::vector<std::string>> refs;  // fieldref only
   for (const auto& r : item.refs) {
     refs.emplace_back();

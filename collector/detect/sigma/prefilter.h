@@ -62,6 +62,7 @@ class CachedFields final : public Fields {
   CachedFields(const Fields& inner, const Prefilter* prefilter) : inner_(inner), prefilter_(prefilter) {}
   std::string_view kind() const override { return inner_.kind(); }
   void values(std::string_view field, std::vector<std::string>& out) const override;
+  const std::vector<std::string>* values_kept(std::string_view field) const override { return &entry(field).values; }
   bool may_match(const Matcher& m, const std::vector<std::string>& fields) const override;
 
  private:
