@@ -48,6 +48,40 @@ std::optional<int64_t> Detector::build_of(const std::string& agent_id, const eve
   return out;
 }
 
+// Every step: a suppression added holds from the next batch on (the table
+// is small; a step is at most every 200 ms when idle).
+void Detector::refresh_suppressions(uint64_t now) {
+  auto all = store_.suppressions();
+  if (!all) return;  // keep the last ones read; tried again next step
+  suppressions_.clear();
+  for (auto& x : *all)
+    if (x.expires_ns > now) suppressions_.push_back(std::move(x));
+}
+
+const store::Suppression* Detector::suppression_of(const store::Alert& a, const events::Event* e) const {
+  const auto in_scope = [](const std::string& want, const std::string& have) { return want.empty() || want == have; };
+  for (const auto& x : suppressions_) {
+    if (x.rule_id != a.rule_id) continue;
+    if (!e) {
+      if (x.ci.empty() && x.repository.empty() && x.job.empty() && x.exe.empty()) return &x;
+      continue;
+    }
+    if (in_scope(x.ci, e->build.ci) && in_scope(x.repository, e->build.repository) && in_scope(x.job, e->build.job) &&
+        in_scope(x.exe, e->process.exe))
+      return &x;
+  }
+  return nullptr;
+}
+
+void Detector::raise(store::Alert&& a, const events::Event* e, std::vector<store::Alert>& alerts, Progress& progress) {
+  if (const auto* x = suppression_of(a, e)) {
+    ++suppressed_hits_[x->id];
+    ++progress.suppressed[a.rule_id];
+    return;
+  }
+  alerts.push_back(std::move(a));
+}
+
 store::Alert Detector::to_alert(const Hit& hit, const Sighting& s) {
   const events::Event& e = hit.event ? *hit.event : s.event;
   store::Alert a;
@@ -70,6 +104,7 @@ Result<Progress> Detector::step(std::size_t max_batches) {
     if (Status s = read_cursors(); !s) return s.error();
   Progress progress;
   std::vector<store::Alert> alerts;
+  refresh_suppressions(now_());
   auto batches = store_.batches_after(batch_cursor_, max_batches);
   if (!batches) return batches.error();
   std::vector<Hit> hits;
@@ -94,7 +129,7 @@ Result<Progress> Detector::step(std::size_t max_batches) {
       for (auto& rules : rules_) {
         hits.clear();
         rules->on_event(s, hits);
-        for (const auto& h : hits) alerts.push_back(to_alert(h, s));
+        for (const auto& h : hits) raise(to_alert(h, s), h.event ? h.event : &s.event, alerts, progress);
       }
     }
     progress.events += (*evs)->size();
@@ -104,7 +139,7 @@ Result<Progress> Detector::step(std::size_t max_batches) {
 
   auto findings = store_.findings_after(finding_cursor_, kFindingsPerStep);
   if (!findings) return findings.error();
-  for (const auto& f : *findings) alerts.push_back(alert_for_finding(f, now_()));
+  for (const auto& f : *findings) raise(alert_for_finding(f, now_()), nullptr, alerts, progress);
   progress.findings = findings->size();
   const int64_t next_finding = findings->empty() ? finding_cursor_ : findings->back().id;
 
@@ -115,7 +150,7 @@ Result<Progress> Detector::step(std::size_t max_batches) {
     open_builds_checked_ns_ = now;
     auto open = check_open_builds(store_, limits_, now);
     if (!open) return open.error();
-    for (auto& a : *open) alerts.push_back(std::move(a));
+    for (auto& a : *open) raise(std::move(a), nullptr, alerts, progress);
   }
   if (progress.idle() && alerts.empty()) return progress;
   auto added = store_.commit_detection(alerts, {{kBatchCursor, next_batch}, {kFindingCursor, next_finding}});
@@ -128,6 +163,10 @@ Result<Progress> Detector::step(std::size_t max_batches) {
     ++progress.by_rule[{alerts[i].rule_id, alerts[i].severity}];
   }
   if (!batches->empty()) progress.last_received_ns = batches->back().received_ns;
+  // How often each suppression held an alert back: for the operator
+  // (`rules suppressions`), not part of the detector's place.
+  for (const auto& [id, n] : suppressed_hits_) (void)store_.count_suppressed(id, n, now);
+  suppressed_hits_.clear();
   return progress;
 }
 

@@ -24,6 +24,7 @@ struct Progress {
   std::size_t batches = 0, events = 0, findings = 0, alerts = 0;
   uint64_t last_received_ns = 0;                                    // of the last batch taken
   std::map<std::pair<std::string, std::string>, uint64_t> by_rule;  // (rule, severity) -> alerts committed
+  std::map<std::string, uint64_t> suppressed;                       // rule -> alerts a suppression kept back
   bool idle() const { return batches == 0 && findings == 0; }
 };
 
@@ -42,6 +43,11 @@ class Detector {
 
  private:
   Status read_cursors();
+  void refresh_suppressions(uint64_t now);
+  // The suppression that keeps `a` back; `e` is its event (null: none).
+  const store::Suppression* suppression_of(const store::Alert& a, const events::Event* e) const;
+  // Adds `a` to `alerts` unless a suppression keeps it back.
+  void raise(store::Alert&& a, const events::Event* e, std::vector<store::Alert>& alerts, Progress& progress);
   store::Alert to_alert(const Hit& hit, const Sighting& s);
   std::optional<int64_t> build_of(const std::string& agent_id, const events::Build& build);
 
@@ -54,6 +60,8 @@ class Detector {
   bool cursors_read_ = false;
   int64_t batch_cursor_ = 0, finding_cursor_ = 0;
   std::map<std::string, std::optional<int64_t>> builds_;  // agent + CI ids -> record, cached
+  std::vector<store::Suppression> suppressions_;          // the unexpired ones, re-read every step
+  std::map<int64_t, uint64_t> suppressed_hits_;           // since the last count in the store
 };
 
 // The names of the detector's cursors in the store.

@@ -72,6 +72,7 @@ void Service::run() {
     } else {
       metrics_.detected(progress->batches, progress->last_received_ns);
       for (const auto& [rule, n] : progress->by_rule) metrics_.alert(rule.first, rule.second, n);
+      for (const auto& [rule, n] : progress->suppressed) metrics_.suppressed(rule, n);
     }
     if (progress && progress->idle()) {
       wake_.wait_for(lock, kIdlePause, [&] { return stopping_; });

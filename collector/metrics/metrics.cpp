@@ -74,6 +74,11 @@ void Metrics::alert(const std::string& rule_id, const std::string& severity, uin
   alerts_[{rule_id, severity}] += n;
 }
 
+void Metrics::suppressed(const std::string& rule_id, uint64_t n) {
+  std::lock_guard<std::mutex> lock(alerts_mu_);
+  suppressed_[rule_id] += n;
+}
+
 void Metrics::detected(uint64_t batches, uint64_t last_received_ns) {
   detected_batches_.fetch_add(batches, std::memory_order_relaxed);
   if (last_received_ns) detected_received_ns_.store(last_received_ns, std::memory_order_relaxed);
@@ -137,8 +142,11 @@ std::string Metrics::render(uint64_t store_bytes, uint64_t queue_depth) const {
   help(out, "buildtrail_detect_last_received_seconds", "gauge",
        "Receive time (Unix seconds) of the last batch the detector went through; its lag is now minus this.");
   line(out, "buildtrail_detect_last_received_seconds", detected_received_ns_.load() / 1000000000);
-  help(out, "buildtrail_alerts_total", "counter", "Alerts raised, by rule and severity.");
   std::lock_guard<std::mutex> lock(alerts_mu_);
+  help(out, "buildtrail_alerts_suppressed_total", "counter", "Alerts a suppression kept from being raised, by rule.");
+  for (const auto& [rule, n] : suppressed_)
+    line(out, "buildtrail_alerts_suppressed_total{rule=\"" + label_value(rule) + "\"}", n);
+  help(out, "buildtrail_alerts_total", "counter", "Alerts raised, by rule and severity.");
   for (const auto& [key, n] : alerts_)
     line(out, "buildtrail_alerts_total{rule=\"" + label_value(key.first) + "\",severity=\"" + key.second + "\"}", n);
   return out;

@@ -52,6 +52,7 @@ class Metrics {
   // batches it went through and the receive time of the last one.
   void alert(const std::string& rule_id, const std::string& severity, uint64_t n = 1);
   void detected(uint64_t batches, uint64_t last_received_ns);
+  void suppressed(const std::string& rule_id, uint64_t n);
   // Renders everything; `store_bytes` and `queue_depth` are sampled by the caller.
   std::string render(uint64_t store_bytes, uint64_t queue_depth) const;
 
@@ -66,6 +67,7 @@ class Metrics {
   std::atomic<uint64_t> latency_sum_us_{0};
   mutable std::mutex alerts_mu_;  // rule ids come from rule files: a map, not a fixed array
   std::map<std::pair<std::string, std::string>, uint64_t> alerts_;
+  std::map<std::string, uint64_t> suppressed_;
   std::atomic<uint64_t> detected_batches_{0}, detected_received_ns_{0};
 };
 

@@ -229,6 +229,20 @@ struct Alert {
   std::string ack_note;
 };
 
+// An operator's "this is known": alerts of `rule_id` whose event matches
+// the scope (each non-empty field equal: the build's CI system, repository
+// and job, the process's executable) are not raised until `expires_ns`.
+// Alerts with no event (integrity findings, open builds) match only a
+// suppression with an empty scope.
+struct Suppression {
+  int64_t id = 0;
+  std::string rule_id;
+  std::string ci, repository, job, exe;
+  std::string reason;
+  uint64_t created_ns = 0, expires_ns = 0;
+  uint64_t hits = 0, last_hit_ns = 0;  // alerts it kept from being raised
+};
+
 // A stored batch in commit order, as the detector walks them.
 struct CommittedBatch {
   int64_t position = 0;  // increases with every commit; a late batch comes after those before it
@@ -313,6 +327,12 @@ class Store {
   virtual Result<std::optional<Alert>> alert(int64_t id) = 0;
   // kNotFound for an unknown id; acknowledging twice keeps the first.
   virtual Status ack_alert(int64_t id, const std::string& note, uint64_t now_ns) = 0;
+  // Suppressions, every one (expired too: listed until removed).
+  virtual Result<int64_t> add_suppression(const Suppression& s) = 0;
+  virtual Result<std::vector<Suppression>> suppressions() = 0;
+  // kNotFound for an unknown id.
+  virtual Status remove_suppression(int64_t id) = 0;
+  virtual Status count_suppressed(int64_t id, uint64_t hits, uint64_t now_ns) = 0;
   // The build record an agent's events of `build` are stored under.
   virtual Result<std::optional<int64_t>> build_ref(const std::string& agent_id, const events::Build& build) = 0;
 };

@@ -334,3 +334,45 @@ TEST_CASE("detection: serve --rules adds SigmaHQ's Linux rules; a rule that cann
   CHECK(c.log().find("omigod") != std::string::npos);                          // the 2 not loaded, named
   CHECK(c.log().find("(2 not loaded)") != std::string::npos);
 }
+
+TEST_CASE("detection: a suppression keeps a rule's alerts in its scope back until it expires; others still raise") {
+  Detecting d("detect-suppress", 25, "agent-detect-5");
+  auto& [env, key, agent, c] = d;
+  const std::string tool = build_path("collector/buildtrail-collector") + " rules ";
+  // BT-08 in this job from bash: known-good. BT-07 is not suppressed, nor
+  // is BT-08 from another program, nor by a suppression that expired.
+  auto added = run_command(tool + "suppress --data " + env.data +
+                           " --rule BT-08 --job ci/build --exe /usr/bin/bash --expires 1h --reason 'ps e in tests'");
+  REQUIRE_MESSAGE(added.exit_code == 0, added.output);
+  CHECK(run_command(tool + "suppress --data " + env.data + " --rule BT-07 --expires 0s --reason x").exit_code == 2);
+  CHECK(run_command(tool + "suppress --data " + env.data + " --rule BT-07 --expires 400d --reason x").exit_code == 2);
+  {
+    collector::store::Suppression expired;
+    expired.rule_id = "BT-07";
+    expired.reason = "over";
+    expired.created_ns = 1;
+    expired.expires_ns = 2;
+    REQUIRE(collector::store::open_sqlite(env.data).value()->add_suppression(expired));
+  }
+  uint64_t t = kT0;
+  auto other_exe = secret_event(agent, t++, "proc-environ", "proc_environ");
+  other_exe.process.exe = "/usr/bin/cat";
+  const auto chain = seal(key, agent,
+                          {{secret_event(agent, t++, "proc-environ", "proc_environ"),  // suppressed
+                            secret_event(agent, t++, "proc-mem", "proc_mem"),          // BT-07: expired one
+                            other_exe}});                                              // BT-08 from cat
+  REQUIRE(post(c.url("/v1/batches"), chain[0].bytes).status == 200);
+  REQUIRE(detected_all(env.data));
+  const auto alerts = alerts_of(env.data);
+  CHECK(count_rule(alerts, "BT-08") == 1);
+  CHECK(count_rule(alerts, "BT-07") == 1);
+  for (const auto& a : alerts)
+    if (a.rule_id == "BT-08") CHECK(a.evidence.at(0).line == 2);
+  auto listed = run_command(tool + "suppressions --data " + env.data);
+  CHECK(listed.output.find("ps e in tests") != std::string::npos);
+  CHECK(listed.output.find("expired") != std::string::npos);
+  CHECK(collector::store::open_sqlite(env.data, {true, 5000}).value()->suppressions().value()[0].hits == 1);
+  CHECK(get(c.url("/metrics")).body.find("buildtrail_alerts_suppressed_total{rule=\"BT-08\"} 1") != std::string::npos);
+  CHECK(run_command(tool + "unsuppress --data " + env.data + " 1").exit_code == 0);
+  CHECK(run_command(tool + "unsuppress --data " + env.data + " 1").exit_code == 1);
+}

@@ -184,6 +184,20 @@ CREATE TABLE IF NOT EXISTS alert_evidence (
   PRIMARY KEY (alert, agent_id, seq, line)
 ) STRICT, WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS suppressions (
+  id          INTEGER PRIMARY KEY,
+  rule_id     TEXT NOT NULL,
+  ci          TEXT NOT NULL DEFAULT '',
+  repository  TEXT NOT NULL DEFAULT '',
+  job         TEXT NOT NULL DEFAULT '',
+  exe         TEXT NOT NULL DEFAULT '',
+  reason      TEXT NOT NULL,
+  created_ns  INTEGER NOT NULL,
+  expires_ns  INTEGER NOT NULL,
+  hits        INTEGER NOT NULL DEFAULT 0,
+  last_hit_ns INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS cursors (
   name     TEXT PRIMARY KEY,
   position INTEGER NOT NULL
@@ -512,6 +526,10 @@ class SqliteStore final : public Store {
   Result<std::optional<Alert>> alert(int64_t id) override;
   Status ack_alert(int64_t id, const std::string& note, uint64_t now_ns) override;
   Result<std::optional<int64_t>> build_ref(const std::string& agent_id, const events::Build& build) override;
+  Result<int64_t> add_suppression(const Suppression& s) override;
+  Result<std::vector<Suppression>> suppressions() override;
+  Status remove_suppression(int64_t id) override;
+  Status count_suppressed(int64_t id, uint64_t hits, uint64_t now_ns) override;
 
  private:
   Error error(const std::string& what, int rc) const {
@@ -2276,6 +2294,73 @@ Result<std::optional<int64_t>> SqliteStore::build_ref(const std::string& agent_i
   if (rc == SQLITE_ROW) return std::optional<int64_t>(q.i64_at(0));
   if (rc == SQLITE_DONE) return std::optional<int64_t>();
   return error("find build", rc);
+}
+
+Result<int64_t> SqliteStore::add_suppression(const Suppression& x) {
+  int64_t id = 0;
+  Status st = transaction([&]() -> Status {
+    auto s = prepare(
+        "INSERT INTO suppressions(rule_id, ci, repository, job, exe, reason, created_ns, expires_ns)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (!s) return s.error();
+    Query q(*s);
+    q.bind(1, x.rule_id).bind(2, x.ci).bind(3, x.repository).bind(4, x.job).bind(5, x.exe).bind(6, x.reason);
+    q.bind(7, x.created_ns).bind(8, x.expires_ns);
+    if (Status r = run(q, "add suppression"); !r) return r;
+    id = sqlite3_last_insert_rowid(db_);
+    return Ok{};
+  });
+  if (!st) return st.error();
+  return id;
+}
+
+Result<std::vector<Suppression>> SqliteStore::suppressions() {
+  auto s = prepare(
+      "SELECT id, rule_id, ci, repository, job, exe, reason, created_ns, expires_ns, hits, last_hit_ns"
+      " FROM suppressions ORDER BY id");
+  if (!s) return s.error();
+  Query q(*s);
+  std::vector<Suppression> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    Suppression x;
+    x.id = q.i64_at(0);
+    x.rule_id = q.text_at(1);
+    x.ci = q.text_at(2);
+    x.repository = q.text_at(3);
+    x.job = q.text_at(4);
+    x.exe = q.text_at(5);
+    x.reason = q.text_at(6);
+    x.created_ns = q.u64_at(7);
+    x.expires_ns = q.u64_at(8);
+    x.hits = q.u64_at(9);
+    x.last_hit_ns = q.u64_at(10);
+    out.push_back(std::move(x));
+  }
+  if (rc != SQLITE_DONE) return error("read suppressions", rc);
+  return out;
+}
+
+Status SqliteStore::remove_suppression(int64_t id) {
+  return transaction([&]() -> Status {
+    auto s = prepare("DELETE FROM suppressions WHERE id = ?1");
+    if (!s) return s.error();
+    Query q(*s);
+    q.bind(1, id);
+    if (Status r = run(q, "remove suppression"); !r) return r;
+    if (sqlite3_changes(db_) == 0) return make_error(ErrorCode::kNotFound, "no suppression " + std::to_string(id));
+    return Ok{};
+  });
+}
+
+Status SqliteStore::count_suppressed(int64_t id, uint64_t hits, uint64_t now_ns) {
+  return transaction([&]() -> Status {
+    auto s = prepare("UPDATE suppressions SET hits = hits + ?2, last_hit_ns = ?3 WHERE id = ?1");
+    if (!s) return s.error();
+    Query q(*s);
+    q.bind(1, id).bind(2, hits).bind(3, now_ns);
+    return run(q, "count suppressed alerts");
+  });
 }
 
 }  // namespace
