@@ -55,6 +55,10 @@ const std::vector<cli::Option> kOptions = {
     {"rules", true,
      "a folder of Sigma rules to detect with, beside the built-in CI rule pack (repeatable; `rules check DIR` "
      "first: a rule that cannot be loaded is named and skipped)"},
+    {"baseline-branch", true,
+     "a branch (or fnmatch glob) whose clean builds teach the per-job baselines, beside main and master "
+     "(repeatable)"},
+    {"baseline-builds", true, "clean builds a job's baseline learns from before it raises anything (default 10)"},
     {"ready-file", true, "write the bound ADDR:PORT to this file once serving"},
     {"help", false, "show this help"},
 };
@@ -87,6 +91,7 @@ struct ServeConfig {
   store::Options store;
   detect::OpenBuildLimits open_builds;
   std::vector<std::string> rule_dirs;
+  detect::BaselineConfig baseline;
 };
 
 // Parses the flags; on failure or --help prints and sets `exit`.
@@ -135,6 +140,11 @@ bool parse_flags(int argc, char** argv, ServeConfig* out, int* exit) {
   out->data = args->get("data");
   if (args->has("ready-file")) out->ready_file = args->get("ready-file");
   out->rule_dirs = args->all("rules");
+  for (const auto& b : args->all("baseline-branch")) out->baseline.protected_branches.push_back(b);
+  if (!parse_count(*args, "baseline-builds", &out->baseline.min_builds)) {
+    *exit = 2;
+    return false;
+  }
   if (args->has("max-build-duration")) {
     auto d = view::parse_duration(args->get("max-build-duration"));
     if (!d || *d == 0) {
@@ -204,8 +214,9 @@ int serve(int argc, char** argv) {
                  text::printable(r.reason).c_str());
   std::fprintf(stderr, "buildtrail-collector: detecting with %zu Sigma rules, %zu correlations (%zu not loaded)\n",
                sigma->rules.size(), sigma->correlations.size(), sigma->rejected.size());
-  auto detection = detect::Service::start(config.data, config.store, detect::builtin_rule_sets(std::move(*sigma)),
-                                          config.open_builds, metrics);
+  auto detection =
+      detect::Service::start(config.data, config.store, detect::builtin_rule_sets(std::move(*sigma), config.baseline),
+                             config.open_builds, metrics);
   if (!detection) return fail(detection.error().message);
 
   const std::string address = (*server)->address();

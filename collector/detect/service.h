@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "collector/detect/baseline/baseline.h"
 #include "collector/detect/detector.h"
 #include "collector/detect/sigma/load.h"
 #include "collector/metrics/metrics.h"
@@ -41,8 +42,8 @@ class Service {
   std::thread thread_;
 };
 
-// The rule sets the collector runs: the integrity checks and the Sigma
-// rules (the pack and `sigma`'s extra folders).
-std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets(sigma::RuleSet sigma);
+// The rule sets the collector runs: the integrity checks, the Sigma rules
+// (the pack and `sigma`'s extra folders) and the per-job baselines.
+std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets(sigma::RuleSet sigma, BaselineConfig baseline = {});
 
 }  // namespace bt::collector::detect
