@@ -479,3 +479,30 @@ TEST_CASE("detection: a job's baseline learns from 10 clean builds of main, then
     CHECK(run_command(tool + "reset --data " + env.data + job).exit_code == 1);
   }
 }
+
+TEST_CASE("detection: kill -9 while baselines learn neither loses a build nor counts one twice") {
+  CollectorData env("detect-baseline-kill");
+  const auto key = test_key(27);
+  const std::string agent = "agent-detect-7";
+  env.add_agent(agent, key);
+  constexpr int kBuilds = 20;
+  std::vector<std::vector<events::Event>> builds;
+  for (int i = 0; i < kBuilds; ++i)
+    builds.push_back(
+        python_build(agent, kT0 + static_cast<uint64_t>(i) * 60000000000ull, "main-" + std::to_string(i), "main"));
+  const auto chain = seal(key, agent, builds);
+  CollectorProcess c(env.data);
+  REQUIRE(c.running());
+  std::size_t sent = 0;
+  for (int round = 0; round < 5; ++round) {
+    for (int n = 0; n < kBuilds / 5; ++n, ++sent) REQUIRE(post(c.url("/v1/batches"), chain[sent].bytes).status == 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(round * 40));
+    CHECK(c.stop(SIGKILL) == 128 + SIGKILL);
+    REQUIRE(c.start());
+  }
+  REQUIRE(detected_all(env.data));
+  const auto b = collector::store::open_sqlite(env.data, {true, 5000}).value()->baselines(std::nullopt).value();
+  REQUIRE(b.size() == 1);
+  CHECK(b[0].builds == kBuilds);
+  for (const auto& i : b[0].items) CHECK(i.builds == kBuilds);
+}
