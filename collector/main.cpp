@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
       {"query", cmd::query, "show one build's events (timeline or JSON lines)"},
       {"export", cmd::export_events, "export events as JSON lines"},
       {"alerts", cmd::alerts, "list, show and acknowledge the alerts detection raised"},
+      {"baselines", cmd::baselines, "show or reset the per-job baselines detection learned"},
       {"agents", cmd::agents, "list, add and revoke agents; create enrollment tokens"},
       {"verify", cmd::verify, "check signatures and the hash chain of batch files"},
       {"rules", cmd::rules, "check Sigma rule files: loaded, or rejected and why"},

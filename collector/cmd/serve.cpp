@@ -57,6 +57,10 @@ const std::vector<cli::Option> kOptions = {
      "first: a rule that cannot be loaded is named and skipped)"},
     {"no-detect", false,
      "store only: run no detector (another collector detects over the same store, or a benchmark wants ingest alone)"},
+    {"baseline-branch", true,
+     "a branch (or fnmatch glob) whose clean builds teach the per-job baselines, beside main and master "
+     "(repeatable)"},
+    {"baseline-builds", true, "clean builds a job's baseline learns from before it raises anything (default 10)"},
     {"ready-file", true, "write the bound ADDR:PORT to this file once serving"},
     {"help", false, "show this help"},
 };
@@ -90,6 +94,7 @@ struct ServeConfig {
   detect::OpenBuildLimits open_builds;
   std::vector<std::string> rule_dirs;
   bool detect = true;
+  detect::BaselineConfig baseline;
 };
 
 // Parses the flags; on failure or --help prints and sets `exit`.
@@ -139,6 +144,11 @@ bool parse_flags(int argc, char** argv, ServeConfig* out, int* exit) {
   if (args->has("ready-file")) out->ready_file = args->get("ready-file");
   out->rule_dirs = args->all("rules");
   out->detect = !args->has("no-detect");
+  for (const auto& b : args->all("baseline-branch")) out->baseline.protected_branches.push_back(b);
+  if (!parse_count(*args, "baseline-builds", &out->baseline.min_builds)) {
+    *exit = 2;
+    return false;
+  }
   if (args->has("max-build-duration")) {
     auto d = view::parse_duration(args->get("max-build-duration"));
     if (!d || *d == 0) {
@@ -210,8 +220,9 @@ int serve(int argc, char** argv) {
                    text::printable(r.reason).c_str());
     std::fprintf(stderr, "buildtrail-collector: detecting with %zu Sigma rules, %zu correlations (%zu not loaded)\n",
                  sigma->rules.size(), sigma->correlations.size(), sigma->rejected.size());
-    auto started = detect::Service::start(config.data, config.store, detect::builtin_rule_sets(std::move(*sigma)),
-                                          config.open_builds, metrics);
+    auto started =
+        detect::Service::start(config.data, config.store, detect::builtin_rule_sets(std::move(*sigma), config.baseline),
+                               config.open_builds, metrics);
     if (!started) return fail(started.error().message);
     detection = std::move(*started);
   }

@@ -33,6 +33,8 @@ Status Detector::read_cursors() {
   if (!f) return f.error();
   batch_cursor_ = *b;
   finding_cursor_ = *f;
+  for (auto& rules : rules_)
+    if (Status s = rules->start(store_); !s) return s;
   cursors_read_ = true;
   return Ok{};
 }
@@ -153,7 +155,13 @@ Result<Progress> Detector::step(std::size_t max_batches) {
     for (auto& a : *open) raise(std::move(a), nullptr, alerts, progress);
   }
   if (progress.idle() && alerts.empty()) return progress;
-  auto added = store_.commit_detection(alerts, {{kBatchCursor, next_batch}, {kFindingCursor, next_finding}});
+  // What the rule sets learned (per-job baselines) commits with the alerts
+  // and the cursors, or not at all.
+  std::vector<store::BaselineLesson> lessons;
+  for (auto& rules : rules_)
+    if (Status s = rules->prepare_commit(alerts, lessons); !s) return s.error();
+  auto added = store_.commit_detection(alerts, {{kBatchCursor, next_batch}, {kFindingCursor, next_finding}}, lessons);
+  for (auto& rules : rules_) rules->committed(added.ok());
   if (!added) return added.error();
   batch_cursor_ = next_batch;
   finding_cursor_ = next_finding;

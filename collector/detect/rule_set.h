@@ -8,6 +8,7 @@
 
 #include "collector/store/store.h"
 #include "common/events/event.h"
+#include "common/result.h"
 
 namespace bt::collector::detect {
 
@@ -37,6 +38,20 @@ class RuleSet {
   // Called for every stored event in commit order. State kept across
   // events (correlations) is lost when the collector restarts.
   virtual void on_event(const Sighting& sighting, std::vector<Hit>& out) = 0;
+
+  // State a rule set keeps in the store (the per-job baselines). `start`
+  // runs once before the first event, with the detector's own store
+  // connection (used on the detector's thread only). `prepare_commit` runs
+  // before each commit with the step's alerts and adds what the rule set
+  // learned to `lessons`, committed in the same transaction as the alerts
+  // and the cursors; `committed` tells whether that commit happened (when
+  // not, the step's events come again).
+  virtual Status start(store::Store& /*store*/) { return Ok{}; }
+  virtual Status prepare_commit(const std::vector<store::Alert>& /*alerts*/,
+                                std::vector<store::BaselineLesson>& /*lessons*/) {
+    return Ok{};
+  }
+  virtual void committed(bool /*ok*/) {}
 };
 
 }  // namespace bt::collector::detect

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "collector/detect/baseline/baseline.h"
 #include "collector/detect/integrity.h"
 #include "collector/detect/sigma_rules.h"
 #include "common/clock.h"
@@ -19,10 +20,11 @@ constexpr auto kErrorPause = std::chrono::seconds(2);
 constexpr int kNice = 10;
 }  // namespace
 
-std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets(sigma::RuleSet sigma) {
+std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets(sigma::RuleSet sigma, BaselineConfig baseline) {
   std::vector<std::unique_ptr<RuleSet>> sets;
   sets.push_back(integrity_rules());
   sets.push_back(sigma_rule_set(std::move(sigma)));
+  sets.push_back(baseline_rules(std::move(baseline)));
   return sets;
 }
 

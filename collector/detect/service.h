@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "collector/detect/baseline/baseline.h"
 #include "collector/detect/detector.h"
 #include "collector/detect/sigma/load.h"
 #include "collector/metrics/metrics.h"
@@ -41,9 +42,9 @@ class Service {
   std::thread thread_;
 };
 
-// The rule sets the collector runs: the integrity checks and the Sigma
-// rules (the pack and `sigma`'s extra folders).
+// The rule sets the collector runs: the integrity checks, the Sigma rules
+// (the pack and `sigma`'s extra folders) and the per-job baselines.
 using RuleSets = std::vector<std::unique_ptr<RuleSet>>;
-RuleSets builtin_rule_sets(sigma::RuleSet sigma);
+RuleSets builtin_rule_sets(sigma::RuleSet sigma, BaselineConfig baseline = {});
 
 }  // namespace bt::collector::detect

@@ -260,6 +260,41 @@ struct AlertFilter {
   std::size_t limit = 1000;
 };
 
+// ---- per-job baselines (collector/detect/baseline/) ---------------------------
+
+// What a baseline is kept for: one job of one repository in one CI system.
+struct BaselineKey {
+  std::string ci, repository, job;
+  bool operator==(const BaselineKey&) const = default;
+  auto operator<=>(const BaselineKey&) const = default;
+};
+
+// One thing a job was seen doing: `kind` names the item kind (dns, domain,
+// destination, exe, edge, credential, metadata, upload), `value` the item.
+struct BaselineItem {
+  std::string kind, value;
+  uint64_t first_ns = 0, last_ns = 0;
+  uint64_t builds = 0;  // clean builds it appeared in
+};
+
+struct Baseline {
+  BaselineKey key;
+  uint64_t builds = 0;  // clean builds of protected branches learned from
+  uint64_t first_ns = 0, last_ns = 0;
+  std::vector<BaselineItem> items;
+};
+
+// One clean build of a protected branch, to be learned from. Learning it
+// twice (the same `build`, e.g. after a restart) changes nothing.
+struct BaselineLesson {
+  BaselineKey key;
+  std::string build;  // agent id + CI system + CI build id: what makes it one build
+  std::string branch;
+  uint64_t time_ns = 0;                                    // the build's end
+  std::vector<std::pair<std::string, std::string>> items;  // (kind, value), distinct
+  uint64_t expire_before_ns = 0;                           // items of the key last seen before this are dropped
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -321,8 +356,11 @@ class Store {
   // no alert lost, none raised twice. An alert whose (rule_id, key) is
   // stored already is not added again. Returns, for each alert, whether
   // it was added.
+  // `lessons` (per-job baselines) are learned in the same transaction, so a
+  // build is learned exactly once with the step that saw its end.
   virtual Result<std::vector<bool>> commit_detection(const std::vector<Alert>& alerts,
-                                                     const std::vector<std::pair<std::string, int64_t>>& cursors) = 0;
+                                                     const std::vector<std::pair<std::string, int64_t>>& cursors,
+                                                     const std::vector<BaselineLesson>& lessons = {}) = 0;
   virtual Result<std::vector<Alert>> alerts(const AlertFilter& filter) = 0;
   virtual Result<std::optional<Alert>> alert(int64_t id) = 0;
   // kNotFound for an unknown id; acknowledging twice keeps the first.
@@ -335,6 +373,12 @@ class Store {
   virtual Status count_suppressed(int64_t id, uint64_t hits, uint64_t now_ns) = 0;
   // The build record an agent's events of `build` are stored under.
   virtual Result<std::optional<int64_t>> build_ref(const std::string& agent_id, const events::Build& build) = 0;
+
+  // Per-job baselines, with their items; only `key`'s when given.
+  virtual Result<std::vector<Baseline>> baselines(const std::optional<BaselineKey>& key) = 0;
+  // Forgets what a job's baseline learned (its builds and items): it
+  // learns again from its next clean builds. Returns whether there was one.
+  virtual Result<bool> reset_baseline(const BaselineKey& key) = 0;
 };
 
 struct Options {

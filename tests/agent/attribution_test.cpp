@@ -404,3 +404,16 @@ TEST_CASE("runner rules from the configuration: parsed, and matched like the kno
   CHECK(m[0].arguments.empty());
   CHECK_FALSE(m[0].ask);
 }
+
+TEST_CASE("the branch or tag being built, as each CI system names it (per-job baselines learn from protected ones)") {
+  CHECK(from_environment(with(kGithub, {{"GITHUB_REF_NAME", "main"}}), kHost).branch == "main");
+  CHECK(from_environment(with(kGitlab, {{"CI_COMMIT_REF_NAME", "release/2.1"}}), kHost).branch == "release/2.1");
+  CHECK(from_environment(with(kJenkins, {{"BRANCH_NAME", "main"}}), kHost).branch == "main");
+  CHECK(from_environment(with(kJenkins, {{"GIT_BRANCH", "origin/master"}}), kHost).branch == "origin/master");
+  CHECK(from_environment(with(kBuildkite, {{"BUILDKITE_BRANCH", "main"}}), kHost).branch == "main");
+  CHECK(from_environment(with(kAzure, {{"BUILD_SOURCEBRANCHNAME", "main"}}), kHost).branch == "main");
+  CHECK(from_environment(with(kCircle, {{"CIRCLE_TAG", "v1.0"}}), kHost).branch == "v1.0");
+  CHECK(from_environment(with(kGithub, {{"BUILDTRAIL_BRANCH", "trunk"}, {"GITHUB_REF_NAME", "main"}}), kHost).branch ==
+        "trunk");
+  CHECK(from_environment(kGithub, kHost).branch.empty());
+}

@@ -385,3 +385,175 @@ TEST_CASE("detection: a suppression keeps a rule's alerts in its scope back unti
   CHECK(run_command(tool + "unsuppress --data " + env.data + " 1").exit_code == 0);
   CHECK(run_command(tool + "unsuppress --data " + env.data + " 1").exit_code == 1);
 }
+
+// ---- per-job baselines, through the real collector -------------------------
+
+namespace {
+
+// One event of a build of acme/app's "ci/test" job on `branch`.
+events::Event job_event(const std::string& agent, uint64_t t, events::Body body, const std::string& build_id,
+                        const std::string& branch, const std::string& exe, int pid, int ppid) {
+  auto e = build_event(agent, t, std::move(body), build_id);
+  e.build.repository = "https://github.com/acme/app";
+  e.build.job = "ci/test";
+  e.build.branch = branch;
+  e.process.pid = static_cast<uint64_t>(pid);
+  e.process.ppid = static_cast<uint64_t>(ppid);
+  e.process.key = std::to_string(pid) + "-" + build_id;
+  e.process.parent_key = std::to_string(ppid) + "-" + build_id;
+  e.process.exe = exe;
+  return e;
+}
+
+// A realistic Python build: checkout, pip install, tests, a read of the
+// package registry token and an upload; plus a name resolved and contacted
+// for each of `extra`.
+std::vector<events::Event> python_build(const std::string& agent, uint64_t t, const std::string& id,
+                                        const std::string& branch, const std::vector<std::string>& extra = {}) {
+  std::vector<events::Event> out;
+  auto add = [&](events::Body b, const std::string& exe, int pid, int ppid) {
+    out.push_back(job_event(agent, t + out.size() * 1000, std::move(b), id, branch, exe, pid, ppid));
+  };
+  auto exec = [&](const std::string& exe, char hash, std::vector<std::string> argv, int pid, int ppid) {
+    events::ProcessExec x;
+    x.argv = std::move(argv);
+    x.exe_sha256 = std::string(64, hash);
+    x.stdin_fd.kind = "pipe";
+    add(x, exe, pid, ppid);
+  };
+  auto resolve_and_connect = [&](const std::string& name, const std::string& ip, const std::string& exe, int pid) {
+    events::DnsQuery q;
+    q.name = name;
+    q.qtype = "A";
+    q.answers = {ip};
+    add(q, exe, pid, pid - 1);
+    events::NetConnect c;
+    c.protocol = "tcp";
+    c.daddr = ip;
+    c.dport = 443;
+    c.dns_name = name;
+    add(c, exe, pid, pid - 1);
+  };
+  events::BuildStart start;
+  start.mode = "wrap";
+  add(start, "/usr/bin/bash", 100, 1);
+  exec("/usr/bin/bash", '1', {"bash", "-e", "ci.sh"}, 100, 1);
+  exec("/usr/bin/git", '2', {"git", "clone", "https://github.com/acme/app"}, 101, 100);
+  resolve_and_connect("github.com", "140.82.121.3", "/usr/bin/git", 101);
+  exec("/usr/bin/python3", '3', {"python3", "-m", "pip", "install", "-r", "requirements.txt"}, 102, 100);
+  resolve_and_connect("pypi.org", "151.101.0.223", "/usr/bin/python3", 102);
+  resolve_and_connect("files.pythonhosted.org", "151.101.64.223", "/usr/bin/python3", 102);
+  exec("/usr/bin/python3", '3', {"python3", "-m", "pytest", "-q"}, 103, 100);
+  events::SecretAccess token;
+  token.rule = "pypirc";
+  token.secret_class = "package_registry";
+  token.access = "open_read";
+  token.path = "/home/ci/.pypirc";
+  add(token, "/usr/bin/python3", 104, 100);
+  events::ArtifactUpload upload;
+  upload.tool = "twine";
+  upload.destination = "upload.pypi.org";
+  add(upload, "/usr/bin/python3", 104, 100);
+  resolve_and_connect("upload.pypi.org", "151.101.128.223", "/usr/bin/python3", 104);
+  int pid = 200;
+  for (const auto& name : extra) {
+    exec("/usr/bin/curl", '4', {"curl", "https://" + name}, pid, 100);
+    resolve_and_connect(name, "203.0.113.7", "/usr/bin/curl", pid);
+    pid += 2;
+  }
+  add(events::BuildEnd{}, "/usr/bin/bash", 100, 1);
+  return out;
+}
+
+bool severity_ok(const collector::store::Alert& a) { return a.severity == "low" || a.severity == "medium"; }
+
+std::vector<collector::store::Alert> baseline_alerts(const std::vector<collector::store::Alert>& all) {
+  std::vector<collector::store::Alert> out;
+  for (const auto& a : all)
+    if (a.key.rfind("baseline\n", 0) == 0) out.push_back(a);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("detection: a job's baseline learns from 10 clean builds of main, then names what the job never did") {
+  Detecting d("detect-baseline", 26, "agent-detect-6");
+  auto& [env, key, agent, c] = d;
+  std::vector<std::vector<events::Event>> builds;
+  uint64_t t = kT0;
+  for (int i = 0; i < 10; ++i) {
+    builds.push_back(python_build(agent, t, "main-" + std::to_string(i), "main"));
+    t += 60000000000ull;
+    // Two builds of a feature branch contact feature.example: they teach nothing.
+    if (i == 3 || i == 6)
+      builds.push_back(python_build(agent, t, "feat-" + std::to_string(i), "feature/x", {"feature.example"}));
+    t += 60000000000ull;
+  }
+  const std::size_t learned = builds.size();
+  builds.push_back(python_build(agent, t, "pr-11", "pr-11", {"evil.example"}));
+  builds.push_back(python_build(agent, t + 1000000000, "pr-12", "pr-12"));  // the usual: nothing new
+  builds.push_back(python_build(agent, t + 2000000000, "pr-13", "pr-13", {"feature.example"}));
+  const auto chain = seal(key, agent, builds);
+  for (const auto& b : chain) REQUIRE(post(c.url("/v1/batches"), b.bytes).status == 200);
+  REQUIRE(detected_all(env.data));
+  const auto alerts = baseline_alerts(alerts_of(env.data));
+  std::map<std::string, std::set<std::string>> by_seq;  // "seq" -> rules
+  for (const auto& a : alerts) by_seq[std::to_string(a.evidence.at(0).seq)].insert(a.rule_id);
+  // Nothing while learning, nothing on the benign builds once learned.
+  for (std::size_t s = 1; s <= learned; ++s) CHECK(by_seq.count(std::to_string(s)) == 0);
+  CHECK(by_seq.count(std::to_string(learned + 2)) == 0);
+  // evil.example: a new DNS name and a new destination, its curl a new executable.
+  CHECK(by_seq[std::to_string(learned + 1)] == std::set<std::string>{"BT-01", "BT-02", "BT-16"});
+  // What feature branches did was not learned.
+  CHECK(by_seq[std::to_string(learned + 3)].count("BT-01") == 1);
+  for (const auto& a : alerts) {
+    CHECK(a.detail.find("pypi.org") == std::string::npos);
+    CHECK(a.detail.find("github.com") == std::string::npos);
+    CHECK(severity_ok(a));
+  }
+
+  SUBCASE("baselines show lists the job and its items; reset forgets them") {
+    const std::string tool = build_path("collector/buildtrail-collector") + " baselines ";
+    auto all = run_command(tool + "show --data " + env.data);
+    CHECK(all.exit_code == 0);
+    CHECK(all.output.find("ci/test") != std::string::npos);
+    const std::string job = " --ci github --repository https://github.com/acme/app --job ci/test";
+    auto one = run_command(tool + "show --data " + env.data + job);
+    CHECK(one.exit_code == 0);
+    CHECK(one.output.find("10 clean builds") != std::string::npos);
+    CHECK(one.output.find("pypi.org") != std::string::npos);
+    CHECK(one.output.find("pythonhosted.org") != std::string::npos);
+    CHECK(one.output.find("feature.example") == std::string::npos);
+    auto reset = run_command(tool + "reset --data " + env.data + job);
+    CHECK(reset.exit_code == 0);
+    CHECK(run_command(tool + "show --data " + env.data).output.find("no baselines") != std::string::npos);
+    CHECK(run_command(tool + "reset --data " + env.data + job).exit_code == 1);
+  }
+}
+
+TEST_CASE("detection: kill -9 while baselines learn neither loses a build nor counts one twice") {
+  CollectorData env("detect-baseline-kill");
+  const auto key = test_key(27);
+  const std::string agent = "agent-detect-7";
+  env.add_agent(agent, key);
+  constexpr int kBuilds = 20;
+  std::vector<std::vector<events::Event>> builds;
+  for (int i = 0; i < kBuilds; ++i)
+    builds.push_back(
+        python_build(agent, kT0 + static_cast<uint64_t>(i) * 60000000000ull, "main-" + std::to_string(i), "main"));
+  const auto chain = seal(key, agent, builds);
+  CollectorProcess c(env.data);
+  REQUIRE(c.running());
+  std::size_t sent = 0;
+  for (int round = 0; round < 5; ++round) {
+    for (int n = 0; n < kBuilds / 5; ++n, ++sent) REQUIRE(post(c.url("/v1/batches"), chain[sent].bytes).status == 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(round * 40));
+    CHECK(c.stop(SIGKILL) == 128 + SIGKILL);
+    REQUIRE(c.start());
+  }
+  REQUIRE(detected_all(env.data));
+  const auto b = collector::store::open_sqlite(env.data, {true, 5000}).value()->baselines(std::nullopt).value();
+  REQUIRE(b.size() == 1);
+  CHECK(b[0].builds == kBuilds);
+  for (const auto& i : b[0].items) CHECK(i.builds == kBuilds);
+}

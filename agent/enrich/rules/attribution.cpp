@@ -37,7 +37,7 @@ struct Condition {
 struct CiSystem {
   std::string_view ci;
   std::array<Condition, 2> detect;  // all must hold
-  Choices job, id, number, url, repository, commit, runner;
+  Choices job, id, number, url, repository, commit, runner, branch;
 };
 
 // Rows are tried in order and the first detected names `ci` (see the
@@ -52,7 +52,8 @@ constexpr std::array<CiSystem, 8> kSystems = {{
      {"${BUILD_URL}"},
      {"${GIT_URL}", "${GIT_URL_1}"},
      {"${GIT_COMMIT}"},
-     {"${NODE_NAME}"}},
+     {"${NODE_NAME}"},
+     {"${BRANCH_NAME}", "${GIT_BRANCH}"}},
     {"tekton",
      {{{"TEKTON_TASK_RUN", ""}, {}}},
      {"${TEKTON_PIPELINE}/${TEKTON_PIPELINE_TASK}", "${TEKTON_TASK}", "${TEKTON_TASK_RUN}"},
@@ -63,7 +64,8 @@ constexpr std::array<CiSystem, 8> kSystems = {{
       "${TEKTON_DASHBOARD_URL}/#/namespaces/${TEKTON_NAMESPACE}/taskruns/${TEKTON_TASK_RUN}"},
      {},
      {},
-     {"${TEKTON_NODE_NAME}"}},
+     {"${TEKTON_NODE_NAME}"},
+     {}},
     {"github",
      {{{"GITHUB_ACTIONS", "true"}, {}}},
      {"${GITHUB_WORKFLOW}/${GITHUB_JOB}", "${GITHUB_WORKFLOW}"},
@@ -73,7 +75,8 @@ constexpr std::array<CiSystem, 8> kSystems = {{
       "${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}/actions/runs/${GITHUB_RUN_ID}"},
      {"${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}", "${GITHUB_REPOSITORY}"},
      {"${GITHUB_SHA}"},
-     {"${RUNNER_NAME}"}},
+     {"${RUNNER_NAME}"},
+     {"${GITHUB_REF_NAME}"}},
     {"gitlab",
      {{{"GITLAB_CI", "true"}, {}}},
      {"${CI_JOB_NAME}"},
@@ -82,7 +85,8 @@ constexpr std::array<CiSystem, 8> kSystems = {{
      {"${CI_JOB_URL}"},
      {"${CI_PROJECT_URL}", "${CI_REPOSITORY_URL}"},
      {"${CI_COMMIT_SHA}"},
-     {"${CI_RUNNER_DESCRIPTION}", "${CI_RUNNER_ID}"}},
+     {"${CI_RUNNER_DESCRIPTION}", "${CI_RUNNER_ID}"},
+     {"${CI_COMMIT_REF_NAME}"}},
     {"buildkite",
      {{{"BUILDKITE", "true"}, {}}},
      {"${BUILDKITE_PIPELINE_SLUG}/${BUILDKITE_STEP_KEY}", "${BUILDKITE_PIPELINE_SLUG}/${BUILDKITE_LABEL}",
@@ -92,7 +96,8 @@ constexpr std::array<CiSystem, 8> kSystems = {{
      {"${BUILDKITE_BUILD_URL}#${BUILDKITE_JOB_ID}", "${BUILDKITE_BUILD_URL}"},
      {"${BUILDKITE_REPO}"},
      {"${BUILDKITE_COMMIT}"},
-     {"${BUILDKITE_AGENT_NAME}"}},
+     {"${BUILDKITE_AGENT_NAME}"},
+     {"${BUILDKITE_BRANCH}"}},
     {"azure",
      {{{"TF_BUILD", "True"}, {}}},
      {"${BUILD_DEFINITIONNAME}/${SYSTEM_JOBDISPLAYNAME}", "${BUILD_DEFINITIONNAME}"},
@@ -101,7 +106,8 @@ constexpr std::array<CiSystem, 8> kSystems = {{
      {"${SYSTEM_COLLECTIONURI}${SYSTEM_TEAMPROJECT}/_build/results?buildId=${BUILD_BUILDID}"},
      {"${BUILD_REPOSITORY_URI}"},
      {"${BUILD_SOURCEVERSION}"},
-     {"${AGENT_NAME}"}},
+     {"${AGENT_NAME}"},
+     {"${BUILD_SOURCEBRANCHNAME}"}},
     {"circleci",
      {{{"CIRCLECI", "true"}, {}}},
      {"${CIRCLE_JOB}"},
@@ -110,7 +116,8 @@ constexpr std::array<CiSystem, 8> kSystems = {{
      {"${CIRCLE_BUILD_URL}"},
      {"${CIRCLE_REPOSITORY_URL}"},
      {"${CIRCLE_SHA1}"},
-     {}},
+     {},
+     {"${CIRCLE_BRANCH}", "${CIRCLE_TAG}"}},
     {"generic",
      {{{"BUILDTRAIL_BUILD_ID", ""}, {}}},
      {"${BUILDTRAIL_JOB}"},
@@ -119,7 +126,8 @@ constexpr std::array<CiSystem, 8> kSystems = {{
      {"${BUILDTRAIL_BUILD_URL}"},
      {"${BUILDTRAIL_REPOSITORY}"},
      {"${BUILDTRAIL_COMMIT}"},
-     {"${BUILDTRAIL_RUNNER}"}},
+     {"${BUILDTRAIL_RUNNER}"},
+     {"${BUILDTRAIL_BRANCH}"}},
 }};
 
 constexpr const CiSystem& kGeneric = kSystems.back();
@@ -133,7 +141,7 @@ struct FieldInfo {
   Kind kind;
 };
 
-constexpr std::array<FieldInfo, 7> kFields = {{
+constexpr std::array<FieldInfo, 8> kFields = {{
     {"job", &CiSystem::job, &events::Build::job, Kind::kText},
     {"id", &CiSystem::id, &events::Build::id, Kind::kText},
     {"number", &CiSystem::number, &events::Build::number, Kind::kText},
@@ -141,6 +149,7 @@ constexpr std::array<FieldInfo, 7> kFields = {{
     {"repository", &CiSystem::repository, &events::Build::repository, Kind::kRepository},
     {"commit", &CiSystem::commit, &events::Build::commit, Kind::kText},
     {"runner", &CiSystem::runner, &events::Build::runner, Kind::kText},
+    {"branch", &CiSystem::branch, &events::Build::branch, Kind::kText},
 }};
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -29,9 +29,10 @@ namespace {
 // record (builds.agent_id), an event whose time is out of range is indexed
 // at its receive time (events.claimed_ns), no value is stored negative.
 // Version 4: detection (alerts, their evidence, the detector's cursors).
-// migrate_1_to_2(), migrate_2_to_3() and migrate_3_to_4() upgrade older
+// Version 5: per-job baselines (baseline_keys, baseline_builds,
+// baseline_items). migrate_1_to_2() .. migrate_4_to_5() upgrade older
 // stores in place.
-constexpr int64_t kSchemaVersion = 4;
+constexpr int64_t kSchemaVersion = 5;
 constexpr std::size_t kBuildCacheMax = 100000;  // ids of builds remembered across commits
 // 16 KiB pages: fewer B-tree splits and WAL frames per event than 4 KiB.
 // Takes effect when the database is created.
@@ -201,6 +202,35 @@ CREATE TABLE IF NOT EXISTS suppressions (
 CREATE TABLE IF NOT EXISTS cursors (
   name     TEXT PRIMARY KEY,
   position INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS baseline_keys (
+  id         INTEGER PRIMARY KEY,
+  ci         TEXT NOT NULL,
+  repository TEXT NOT NULL,
+  job        TEXT NOT NULL,
+  builds     INTEGER NOT NULL DEFAULT 0,
+  first_ns   INTEGER NOT NULL DEFAULT 0,
+  last_ns    INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (ci, repository, job)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS baseline_builds (
+  key_id  INTEGER NOT NULL REFERENCES baseline_keys(id),
+  build   TEXT NOT NULL,
+  branch  TEXT NOT NULL,
+  time_ns INTEGER NOT NULL,
+  PRIMARY KEY (key_id, build)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS baseline_items (
+  key_id   INTEGER NOT NULL REFERENCES baseline_keys(id),
+  kind     TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  first_ns INTEGER NOT NULL,
+  last_ns  INTEGER NOT NULL,
+  builds   INTEGER NOT NULL,
+  PRIMARY KEY (key_id, kind, value)
 ) STRICT, WITHOUT ROWID;
 
 INSERT OR IGNORE INTO meta(key, value) VALUES ('agents_rev', 0), ('events', 0), ('batches', 0);
@@ -521,7 +551,8 @@ class SqliteStore final : public Store {
   Result<std::vector<CommittedBatch>> batches_after(int64_t position, std::size_t limit) override;
   Result<std::vector<Finding>> findings_after(int64_t after, std::size_t limit) override;
   Result<std::vector<bool>> commit_detection(const std::vector<Alert>& alerts,
-                                             const std::vector<std::pair<std::string, int64_t>>& cursors) override;
+                                             const std::vector<std::pair<std::string, int64_t>>& cursors,
+                                             const std::vector<BaselineLesson>& lessons) override;
   Result<std::vector<Alert>> alerts(const AlertFilter& filter) override;
   Result<std::optional<Alert>> alert(int64_t id) override;
   Status ack_alert(int64_t id, const std::string& note, uint64_t now_ns) override;
@@ -530,6 +561,8 @@ class SqliteStore final : public Store {
   Result<std::vector<Suppression>> suppressions() override;
   Status remove_suppression(int64_t id) override;
   Status count_suppressed(int64_t id, uint64_t hits, uint64_t now_ns) override;
+  Result<std::vector<Baseline>> baselines(const std::optional<BaselineKey>& key) override;
+  Result<bool> reset_baseline(const BaselineKey& key) override;
 
  private:
   Error error(const std::string& what, int rc) const {
@@ -606,6 +639,8 @@ class SqliteStore final : public Store {
   Status resolve_filled_gaps();
   Status migrate_2_to_3();
   Status migrate_3_to_4();
+  Status migrate_4_to_5();
+  Status learn(const BaselineLesson& lesson);
   Status rebuild_builds_table();
   Status split_shared_builds(std::set<int64_t>& touched);
   Status reindex_future_times(std::set<int64_t>& touched);
@@ -761,7 +796,8 @@ Status SqliteStore::create_or_upgrade_schema() {
   if (!version) return version.error();
   if (*version == 1) s = migrate_1_to_2();
   if (s && (*version == 1 || *version == 2)) s = migrate_2_to_3();
-  if (s && *version >= 1 && *version <= 3) return migrate_3_to_4();
+  if (s && *version >= 1 && *version <= 3) s = migrate_3_to_4();
+  if (s && *version >= 1 && *version <= 4) return migrate_4_to_5();
   if (!s || *version > kSchemaVersion) return s;
   return exec(schema_sql().c_str(), "create schema");
 }
@@ -928,6 +964,13 @@ Status SqliteStore::rebuild_builds_table() {
 Status SqliteStore::migrate_3_to_4() {
   Status s = exec(schema_sql().c_str(), "migrate to schema 4");
   if (s) s = exec("UPDATE meta SET value = 4 WHERE key = 'schema_version'", "migrate to schema 4");
+  return s;
+}
+
+// Version 4 -> 5: the baseline tables are new; nothing else changes.
+Status SqliteStore::migrate_4_to_5() {
+  Status s = exec(schema_sql().c_str(), "migrate to schema 5");
+  if (s) s = exec("UPDATE meta SET value = 5 WHERE key = 'schema_version'", "migrate to schema 5");
   return s;
 }
 
@@ -2173,7 +2216,8 @@ Result<bool> SqliteStore::insert_alert(const Alert& a) {
 }
 
 Result<std::vector<bool>> SqliteStore::commit_detection(const std::vector<Alert>& alerts,
-                                                        const std::vector<std::pair<std::string, int64_t>>& cursors) {
+                                                        const std::vector<std::pair<std::string, int64_t>>& cursors,
+                                                        const std::vector<BaselineLesson>& lessons) {
   std::vector<bool> added;
   Status s = transaction([&]() -> Status {
     added.clear();
@@ -2191,6 +2235,8 @@ Result<std::vector<bool>> SqliteStore::commit_detection(const std::vector<Alert>
       q.bind(1, name).bind(2, position);
       if (Status st = run(q, "move cursor"); !st) return st;
     }
+    for (const auto& l : lessons)
+      if (Status st = learn(l); !st) return st;
     return Ok{};
   });
   if (!s) return s.error();
@@ -2361,6 +2407,127 @@ Status SqliteStore::count_suppressed(int64_t id, uint64_t hits, uint64_t now_ns)
     q.bind(1, id).bind(2, hits).bind(3, now_ns);
     return run(q, "count suppressed alerts");
   });
+}
+
+// One clean build into its key's baseline. The build row goes first: when
+// it is there already (learned before a restart), nothing else changes.
+Status SqliteStore::learn(const BaselineLesson& l) {
+  auto key = prepare(
+      "INSERT INTO baseline_keys(ci, repository, job, first_ns) VALUES (?1, ?2, ?3, ?4)"
+      " ON CONFLICT(ci, repository, job) DO NOTHING");
+  if (!key) return key.error();
+  {
+    Query q(*key);
+    q.bind(1, l.key.ci).bind(2, l.key.repository).bind(3, l.key.job).bind(4, l.time_ns);
+    if (Status st = run(q, "add baseline"); !st) return st;
+  }
+  auto id_s = prepare("SELECT id FROM baseline_keys WHERE ci = ?1 AND repository = ?2 AND job = ?3");
+  if (!id_s) return id_s.error();
+  int64_t id = 0;
+  {
+    Query q(*id_s);
+    q.bind(1, l.key.ci).bind(2, l.key.repository).bind(3, l.key.job);
+    if (q.step() != SQLITE_ROW) return error("find baseline", SQLITE_ERROR);
+    id = q.i64_at(0);
+  }
+  auto b = prepare("INSERT OR IGNORE INTO baseline_builds(key_id, build, branch, time_ns) VALUES (?1, ?2, ?3, ?4)");
+  if (!b) return b.error();
+  int changes = 0;
+  {
+    Query q(*b);
+    q.bind(1, id).bind(2, l.build).bind(3, l.branch).bind(4, l.time_ns);
+    if (Status st = run(q, "add baseline build", &changes); !st) return st;
+  }
+  if (changes == 0) return Ok{};
+  auto up = prepare("UPDATE baseline_keys SET builds = builds + 1, last_ns = max(last_ns, ?2) WHERE id = ?1");
+  if (!up) return up.error();
+  {
+    Query q(*up);
+    q.bind(1, id).bind(2, l.time_ns);
+    if (Status st = run(q, "count baseline build"); !st) return st;
+  }
+  auto item = prepare(
+      "INSERT INTO baseline_items(key_id, kind, value, first_ns, last_ns, builds) VALUES (?1, ?2, ?3, ?4, ?4, 1)"
+      " ON CONFLICT(key_id, kind, value) DO UPDATE SET builds = builds + 1,"
+      " first_ns = min(first_ns, excluded.first_ns), last_ns = max(last_ns, excluded.last_ns)");
+  if (!item) return item.error();
+  for (const auto& [kind, value] : l.items) {
+    Query q(*item);
+    q.bind(1, id).bind(2, kind).bind(3, value).bind(4, l.time_ns);
+    if (Status st = run(q, "add baseline item"); !st) return st;
+  }
+  auto expire = prepare("DELETE FROM baseline_items WHERE key_id = ?1 AND last_ns < ?2");
+  if (!expire) return expire.error();
+  Query q(*expire);
+  q.bind(1, id).bind(2, l.expire_before_ns);
+  return run(q, "expire baseline items");
+}
+
+Result<std::vector<Baseline>> SqliteStore::baselines(const std::optional<BaselineKey>& key) {
+  std::string sql = "SELECT id, ci, repository, job, builds, first_ns, last_ns FROM baseline_keys";
+  if (key) sql += " WHERE ci = ?1 AND repository = ?2 AND job = ?3";
+  sql += " ORDER BY ci, repository, job";
+  auto s = prepare(sql);
+  if (!s) return s.error();
+  std::vector<std::pair<int64_t, Baseline>> found;
+  {
+    Query q(*s);
+    if (key) q.bind(1, key->ci).bind(2, key->repository).bind(3, key->job);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      Baseline b;
+      b.key = {q.text_at(1), q.text_at(2), q.text_at(3)};
+      b.builds = q.u64_at(4);
+      b.first_ns = q.u64_at(5);
+      b.last_ns = q.u64_at(6);
+      found.emplace_back(q.i64_at(0), std::move(b));
+    }
+    if (rc != SQLITE_DONE) return error("read baselines", rc);
+  }
+  auto is = prepare(
+      "SELECT kind, value, first_ns, last_ns, builds FROM baseline_items WHERE key_id = ?1 ORDER BY kind, value");
+  if (!is) return is.error();
+  std::vector<Baseline> out;
+  for (auto& [id, b] : found) {
+    Query q(*is);
+    q.bind(1, id);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW)
+      b.items.push_back({q.text_at(0), q.text_at(1), q.u64_at(2), q.u64_at(3), q.u64_at(4)});
+    if (rc != SQLITE_DONE) return error("read baseline items", rc);
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+Result<bool> SqliteStore::reset_baseline(const BaselineKey& key) {
+  bool had = false;
+  Status s = transaction([&]() -> Status {
+    auto id_s = prepare("SELECT id FROM baseline_keys WHERE ci = ?1 AND repository = ?2 AND job = ?3");
+    if (!id_s) return id_s.error();
+    int64_t id = 0;
+    {
+      Query q(*id_s);
+      q.bind(1, key.ci).bind(2, key.repository).bind(3, key.job);
+      const int rc = q.step();
+      if (rc == SQLITE_DONE) return Ok{};
+      if (rc != SQLITE_ROW) return error("find baseline", rc);
+      id = q.i64_at(0);
+    }
+    had = true;
+    for (const char* sql :
+         {"DELETE FROM baseline_items WHERE key_id = ?1", "DELETE FROM baseline_builds WHERE key_id = ?1",
+          "DELETE FROM baseline_keys WHERE id = ?1"}) {
+      auto d = prepare(sql);
+      if (!d) return d.error();
+      Query q(*d);
+      q.bind(1, id);
+      if (Status st = run(q, "reset baseline"); !st) return st;
+    }
+    return Ok{};
+  });
+  if (!s) return s.error();
+  return had;
 }
 
 }  // namespace
