@@ -61,7 +61,7 @@ cc -O2 -o hello hello.c
 cat "\$HOME/.aws/credentials" >/dev/null
 curl -sS -T hello -H "Expect:" -H "Authorization: Bearer demo-not-a-real-token" \
   "http://127.0.0.1:$port/artifacts/demo/hello"
-sleep 5 & tr '\\0' '\\n' </proc/\$!/environ | grep -c = >/dev/null; kill \$!
+sleep 5 & sleep 0.1; tr '\\0' '\\n' </proc/\$!/environ | grep -c = >/dev/null || true; kill \$!
 SH
 (
   cd "$tmp/workspace"
