@@ -175,9 +175,11 @@ class BaselineRules final : public RuleSet {
 
   Status prepare_commit(const std::vector<store::Alert>& alerts, std::vector<store::BaselineLesson>& lessons) override {
     for (auto& [id, w] : ended_) {
-      if (w.ref)
+      // A plain name for the lambda: clang 14 cannot capture a structured binding.
+      const auto ref = w.ref;
+      if (ref)
         if (std::any_of(alerts.begin(), alerts.end(), [&](const store::Alert& a) {
-              return a.build_ref == w.ref && store::severity_rank(a.severity) >= 3;
+              return a.build_ref == ref && store::severity_rank(a.severity) >= 3;
             })) {
           stale_ = true;  // applied to the copy already: read it again after the commit
           continue;
