@@ -123,7 +123,7 @@ Result<Progress> Detector::step(std::size_t max_batches) {
       a.agent_id = b.agent_id;
       a.time_ns = b.received_ns;
       a.raised_ns = now_();
-      alerts.push_back(std::move(a));
+      raise(std::move(a), nullptr, alerts, progress);
       continue;
     }
     for (uint32_t line = 0; line < (*evs)->size(); ++line) {

@@ -25,11 +25,10 @@ class Fields {
     (void)field;
     return nullptr;
   }
-  // False only when `m` cannot match any value of the item's `fields`
+  // False only when `m` cannot match any value of its item's fields
   // (prefilter.h); the default knows nothing.
-  virtual bool may_match(const struct Matcher& m, const std::vector<std::string>& fields) const {
+  virtual bool may_match(const struct Matcher& m) const {
     (void)m;
-    (void)fields;
     return true;
   }
 };

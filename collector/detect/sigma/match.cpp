@@ -9,7 +9,7 @@ namespace {
 
 bool item_holds(const DetectionItem& item, const Fields& event) {
   const auto& ms = item.match.matchers;
-  const auto may = [&](const Matcher& m) { return event.may_match(m, item.fields); };
+  const auto may = [&](const Matcher& m) { return event.may_match(m); };
   // The prefilter first: nothing is copied for an item that cannot hold.
   if (item.match.all ? !std::all_of(ms.begin(), ms.end(), may) : std::none_of(ms.begin(), ms.end(), may)) return false;
   // One field kept by the event: its values as they are. Otherwise one

@@ -121,8 +121,7 @@ void CachedFields::values(std::string_view field, std::vector<std::string>& out)
   out.insert(out.end(), e.values.begin(), e.values.end());
 }
 
-bool CachedFields::may_match(const Matcher& m, const std::vector<std::string>& fields) const {
-  (void)fields;  // the prefilter knows the matcher's fields
+bool CachedFields::may_match(const Matcher& m) const {
   if (!prefilter_ || m.kind != Matcher::Kind::kPattern) return true;
   const auto* needs = prefilter_->needs(m);
   if (!needs) return true;

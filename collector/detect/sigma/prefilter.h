@@ -63,7 +63,7 @@ class CachedFields final : public Fields {
   std::string_view kind() const override { return inner_.kind(); }
   void values(std::string_view field, std::vector<std::string>& out) const override;
   const std::vector<std::string>* values_kept(std::string_view field) const override { return &entry(field).values; }
-  bool may_match(const Matcher& m, const std::vector<std::string>& fields) const override;
+  bool may_match(const Matcher& m) const override;
 
  private:
   struct Entry {
