@@ -257,6 +257,7 @@ struct AlertFilter {
   int min_severity = 0;   // severity_rank
   std::optional<int64_t> build;
   bool open_only = false;  // not acknowledged
+  int64_t after_id = 0;    // ids above this one only: a reader's cursor (results are in id order)
   std::size_t limit = 1000;
 };
 

@@ -198,6 +198,14 @@ TEST_CASE("detection: kill -9 at any point loses no alert and raises none twice"
   for (const auto& a : alerts)
     if (!a.evidence.empty()) seqs.insert(a.evidence[0].seq);
   CHECK(seqs.size() == kBatches);
+  // A reader's cursor (the webhook, the API's pages): ids above it, in order.
+  collector::store::AlertFilter page;
+  page.after_id = alerts[24].id;
+  page.limit = 10;
+  const auto next = collector::store::open_sqlite(env.data, {true, 5000}).value()->alerts(page).value();
+  REQUIRE(next.size() == 10);
+  CHECK(next.front().id == alerts[25].id);
+  CHECK(next.back().id == alerts[34].id);
 }
 
 TEST_CASE("detection: a build that never ends and an agent that goes silent during a build, once each") {

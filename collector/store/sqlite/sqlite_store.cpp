@@ -2278,14 +2278,18 @@ Status SqliteStore::read_evidence(Alert& a) {
 }
 
 Result<std::vector<Alert>> SqliteStore::alerts(const AlertFilter& filter) {
-  std::string sql = std::string("SELECT ") + kAlertColumns + " FROM alerts WHERE raised_ns >= ?1 AND severity >= ?2";
+  std::string sql =
+      std::string("SELECT ") + kAlertColumns + " FROM alerts WHERE raised_ns >= ?1 AND severity >= ?2 AND id > ?5";
   if (filter.build) sql += " AND build = ?3";
   if (filter.open_only) sql += " AND acked_ns = 0";
   sql += " ORDER BY id LIMIT ?4";
   auto s = prepare(sql);
   if (!s) return s.error();
   Query q(*s);
-  q.bind(1, filter.since_ns).bind(2, int64_t{filter.min_severity}).bind(4, static_cast<int64_t>(filter.limit));
+  q.bind(1, filter.since_ns)
+      .bind(2, int64_t{filter.min_severity})
+      .bind(4, static_cast<int64_t>(filter.limit))
+      .bind(5, filter.after_id);
   if (filter.build) q.bind(3, *filter.build);
   std::vector<Alert> out;
   int rc;
