@@ -39,7 +39,7 @@ collector::detect::RuleSets all_rules(const std::string& sigmahq) {
   auto sigma = collector::detect::load_sigma_rules({sigmahq}).value();
   std::printf("rules: %zu Sigma rules, %zu correlations loaded, %zu rejected\n", sigma.rules.size(),
               sigma.correlations.size(), sigma.rejected.size());
-  return collector::detect::builtin_rule_sets(std::move(sigma));
+  return collector::detect::builtin_rule_sets("", std::move(sigma));
 }
 
 }  // namespace

@@ -220,9 +220,9 @@ int serve(int argc, char** argv) {
                    text::printable(r.reason).c_str());
     std::fprintf(stderr, "buildtrail-collector: detecting with %zu Sigma rules, %zu correlations (%zu not loaded)\n",
                  sigma->rules.size(), sigma->correlations.size(), sigma->rejected.size());
-    auto started =
-        detect::Service::start(config.data, config.store, detect::builtin_rule_sets(std::move(*sigma), config.baseline),
-                               config.open_builds, metrics);
+    auto started = detect::Service::start(config.data, config.store,
+                                          detect::builtin_rule_sets(config.data, std::move(*sigma), config.baseline),
+                                          config.open_builds, metrics);
     if (!started) return fail(started.error().message);
     detection = std::move(*started);
   }

@@ -127,7 +127,7 @@ Result<Progress> Detector::step(std::size_t max_batches) {
       continue;
     }
     for (uint32_t line = 0; line < (*evs)->size(); ++line) {
-      const Sighting s{(**evs)[line], {b.agent_id, b.seq, line}};
+      const Sighting s{(**evs)[line], {b.agent_id, b.seq, line}, b.position};
       for (auto& rules : rules_) {
         hits.clear();
         rules->on_event(s, hits);

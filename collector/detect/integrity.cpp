@@ -2,7 +2,9 @@
 #include "collector/detect/integrity.h"
 
 #include <map>
+#include <optional>
 
+#include "collector/readback/event_reader.h"
 #include "common/text.h"
 
 namespace bt::collector::detect {
@@ -26,12 +28,119 @@ std::string reasons(const events::Counts& counts) {
   return out;
 }
 
+using Tally = std::map<std::string, uint64_t>;
+
+// "process_exec 120 recorded, 80 received; …": the kinds that differ.
+std::string differences(const Tally& recorded, const Tally& received) {
+  std::string out;
+  auto r = recorded.begin();
+  auto g = received.begin();
+  const auto add = [&](const std::string& kind, uint64_t rec, uint64_t got) {
+    if (rec != got)
+      out += (out.empty() ? "" : "; ") + text::printable(kind) + " " + std::to_string(rec) + " recorded, " +
+             std::to_string(got) + " received";
+  };
+  while (r != recorded.end() || g != received.end()) {
+    if (g == received.end() || (r != recorded.end() && r->first < g->first)) {
+      add(r->first, r->second, 0);
+      ++r;
+    } else if (r == recorded.end() || g->first < r->first) {
+      add(g->first, 0, g->second);
+      ++g;
+    } else {
+      add(r->first, r->second, g->second);
+      ++r, ++g;
+    }
+  }
+  return out;
+}
+
+// BT-30: a build_end says how many events of each kind its pipeline
+// recorded; the collector should hold as many. A build record may hold
+// several pipelines (`run` wrapping each step of one CI build; concurrent
+// steps), so the check is made where none of them is open, against the sum
+// of every build_end so far, over the events up to that place in the
+// agent's chain (what a later step sent is not counted yet).
+class BuildCounts {
+ public:
+  explicit BuildCounts(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+
+  void start(store::Store& store) {
+    store_ = &store;
+    reader_.emplace(store, data_dir_);
+  }
+
+  void check(const Sighting& s, const events::BuildEnd& end, std::vector<Hit>& out) {
+    if (!store_ || s.event.build.id.empty()) return;
+    auto ref = store_->build_ref(s.where.agent_id, s.event.build);
+    if (!ref || !*ref) return;
+    auto received = store_->build_tally(**ref, s.position, s.where.line);
+    if (!received) return;
+    Ended& ended = ended_[**ref];
+    const uint64_t ends = (*received)["build_end"];
+    // The detector restarted, or takes a step again: sum them from the store.
+    if (ended.count + 1 != ends && !reread(**ref, s, ended)) return;
+    for (const auto& [kind, n] : end.counts) ended.recorded[kind] += n;
+    ended.count = ends;
+    if (ended_.size() > kMaxBuilds) ended_.clear();
+    if ((*received)["build_start"] != ends) return;  // a step of it still runs
+    std::string diff = differences(ended.recorded, *received);
+    if (diff.empty()) return;
+    Hit h;
+    h.rule_id = "BT-30";
+    h.title = "A build's stored events disagree with the counts its agent recorded";
+    h.severity = "high";
+    h.tags = kImpairTags;
+    h.detail = std::move(diff);
+    out.push_back(std::move(h));
+  }
+
+ private:
+  struct Ended {
+    Tally recorded;      // the sum of the build_end counts so far
+    uint64_t count = 0;  // how many build_ends that sums
+  };
+  static constexpr std::size_t kMaxBuilds = 100000;
+
+  // The build_ends of the record before this one, read back (verified).
+  bool reread(int64_t ref, const Sighting& s, Ended& ended) {
+    store::EventFilter filter;
+    filter.build = ref;
+    filter.kind = events::Kind::build_end;
+    Ended sum;
+    const auto before = [&](const store::EventRef& r) {
+      return r.seq < s.where.seq || (r.seq == s.where.seq && r.line < s.where.line);
+    };
+    Status st = reader_->for_each(filter, [&](const events::Event& e, const store::EventRef& r) {
+      const auto* end = std::get_if<events::BuildEnd>(&e.body);
+      if (!end || !before(r)) return;
+      for (const auto& [kind, n] : end->counts) sum.recorded[kind] += n;
+      ++sum.count;
+    });
+    if (!st) return false;
+    ended = std::move(sum);
+    return true;
+  }
+
+  std::string data_dir_;
+  store::Store* store_ = nullptr;
+  std::optional<readback::EventReader> reader_;
+  std::map<int64_t, Ended> ended_;  // per build record
+};
+
 class IntegrityRules final : public RuleSet {
  public:
+  explicit IntegrityRules(std::string data_dir) : counts_(std::move(data_dir)) {}
   std::string_view name() const override { return "integrity"; }
+
+  Status start(store::Store& store) override {
+    counts_.start(store);
+    return Ok{};
+  }
 
   void on_event(const Sighting& s, std::vector<Hit>& out) override {
     const events::Event& e = s.event;
+    if (const auto* end = std::get_if<events::BuildEnd>(&e.body)) counts_.check(s, *end, out);
     if (const auto* loss = std::get_if<events::Loss>(&e.body); loss && !e.build.id.empty()) {
       Hit h;
       h.rule_id = "BT-29";
@@ -51,6 +160,9 @@ class IntegrityRules final : public RuleSet {
       out.push_back(std::move(h));
     }
   }
+
+ private:
+  BuildCounts counts_;
 };
 
 const char* finding_severity(store::FindingKind kind) {
@@ -94,7 +206,9 @@ const char* finding_title(store::FindingKind kind) {
 
 }  // namespace
 
-std::unique_ptr<RuleSet> integrity_rules() { return std::make_unique<IntegrityRules>(); }
+std::unique_ptr<RuleSet> integrity_rules(const std::string& data_dir) {
+  return std::make_unique<IntegrityRules>(data_dir);
+}
 
 store::Alert alert_for_finding(const store::Finding& f, uint64_t now_ns) {
   store::Alert a;

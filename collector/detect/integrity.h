@@ -11,7 +11,11 @@
 
 namespace bt::collector::detect {
 
-std::unique_ptr<RuleSet> integrity_rules();
+// `data_dir`: the store's. A build_end's counts are checked against the
+// events stored for its build (read back from there when the detector
+// restarted between two build_ends of one build record); without a store
+// (started with none: a benchmark) they are not.
+std::unique_ptr<RuleSet> integrity_rules(const std::string& data_dir);
 
 // The alert an integrity finding raises (one per finding).
 store::Alert alert_for_finding(const store::Finding& finding, uint64_t now_ns);

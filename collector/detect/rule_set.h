@@ -16,6 +16,7 @@ namespace bt::collector::detect {
 struct Sighting {
   const events::Event& event;
   store::Evidence where;
+  int64_t position = 0;  // of its batch in commit order (store::CommittedBatch)
 };
 
 // What a rule raises. The detector makes it an alert with the agent, the

@@ -20,9 +20,10 @@ constexpr auto kErrorPause = std::chrono::seconds(2);
 constexpr int kNice = 10;
 }  // namespace
 
-std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets(sigma::RuleSet sigma, BaselineConfig baseline) {
+std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets(const std::string& data_dir, sigma::RuleSet sigma,
+                                                        BaselineConfig baseline) {
   std::vector<std::unique_ptr<RuleSet>> sets;
-  sets.push_back(integrity_rules());
+  sets.push_back(integrity_rules(data_dir));
   sets.push_back(sigma_rule_set(std::move(sigma)));
   sets.push_back(baseline_rules(std::move(baseline)));
   return sets;

@@ -45,6 +45,7 @@ class Service {
 // The rule sets the collector runs: the integrity checks, the Sigma rules
 // (the pack and `sigma`'s extra folders) and the per-job baselines.
 using RuleSets = std::vector<std::unique_ptr<RuleSet>>;
-RuleSets builtin_rule_sets(sigma::RuleSet sigma, BaselineConfig baseline = {});
+// `data_dir`: the store's, for the checks that read stored events back.
+RuleSets builtin_rule_sets(const std::string& data_dir, sigma::RuleSet sigma, BaselineConfig baseline = {});
 
 }  // namespace bt::collector::detect

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -374,6 +375,11 @@ class Store {
   virtual Status count_suppressed(int64_t id, uint64_t hits, uint64_t now_ns) = 0;
   // The build record an agent's events of `build` are stored under.
   virtual Result<std::optional<int64_t>> build_ref(const std::string& agent_id, const events::Build& build) = 0;
+  // How many events of each kind (events::kind_name) a build record holds
+  // up to one place in its agent's chain: line `line` of the batch at
+  // `position` (CommittedBatch::position) and everything before it in the
+  // chain, whenever it arrived. What that place's build_end accounts for.
+  virtual Result<std::map<std::string, uint64_t>> build_tally(int64_t build_ref, int64_t position, uint32_t line) = 0;
 
   // Per-job baselines, with their items; only `key`'s when given.
   virtual Result<std::vector<Baseline>> baselines(const std::optional<BaselineKey>& key) = 0;

@@ -208,6 +208,66 @@ TEST_CASE("detection: kill -9 at any point loses no alert and raises none twice"
   CHECK(next.back().id == alerts[34].id);
 }
 
+namespace {
+
+// A build_end claiming `counts` (kind, n).
+events::Event build_end(const std::string& agent, uint64_t t, const std::string& build_id,
+                        std::vector<std::pair<std::string, uint64_t>> counts) {
+  events::BuildEnd end;
+  end.counts = std::move(counts);
+  return build_event(agent, t, std::move(end), build_id);
+}
+
+events::Event exec_in(const std::string& agent, uint64_t t, const std::string& build_id) {
+  events::ProcessExec x;
+  x.argv = {"make"};
+  return build_event(agent, t, std::move(x), build_id);
+}
+
+}  // namespace
+
+TEST_CASE("detection: build_end counts that disagree with the events stored raise BT-30; steps and restarts do not") {
+  Detecting d("detect-counts", 24, "agent-detect-counts");
+  const auto& a = d.agent;
+  events::BuildStart wrap;
+  wrap.mode = "wrap";
+  const auto start = [&](uint64_t t, const std::string& id) { return build_event(a, t, wrap, id); };
+  const std::vector<std::pair<std::string, uint64_t>> one_exec = {
+      {"build_end", 1}, {"build_start", 1}, {"process_exec", 1}};
+  const std::vector<std::vector<events::Event>> per_batch = {
+      // "cut": its agent recorded 5 execs; 3 reached the collector.
+      {start(kT0, "cut"), exec_in(a, kT0 + 1, "cut"), exec_in(a, kT0 + 2, "cut"), exec_in(a, kT0 + 3, "cut")},
+      {build_end(a, kT0 + 4, "cut", {{"build_end", 1}, {"build_start", 1}, {"process_exec", 5}})},
+      // "steps": one CI build, two wrapped steps, each with its own build_end;
+      // the collector restarts between them (the first's sum is read back).
+      {start(kT0 + 10, "steps"), exec_in(a, kT0 + 11, "steps"), build_end(a, kT0 + 12, "steps", one_exec)},
+      {start(kT0 + 20, "steps"), exec_in(a, kT0 + 21, "steps"), exec_in(a, kT0 + 22, "steps"),
+       build_end(a, kT0 + 23, "steps", {{"build_end", 1}, {"build_start", 1}, {"process_exec", 2}})},
+      // "parallel": two steps at once; the first ends while the second runs.
+      {start(kT0 + 30, "parallel"), start(kT0 + 31, "parallel"), exec_in(a, kT0 + 32, "parallel"),
+       build_end(a, kT0 + 33, "parallel", one_exec), exec_in(a, kT0 + 34, "parallel"),
+       build_end(a, kT0 + 35, "parallel", one_exec)},
+  };
+  const auto chain = seal(d.key, a, per_batch);
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    REQUIRE(post(d.c.url("/v1/batches"), chain[i].bytes).status == 200);
+    if (i == 2) {
+      REQUIRE(detected_all(d.env.data));
+      CHECK(d.c.stop(SIGKILL) == 128 + SIGKILL);
+      REQUIRE(d.c.start());
+    }
+  }
+  REQUIRE(detected_all(d.env.data));
+  const auto alerts = alerts_of(d.env.data);
+  REQUIRE(count_rule(alerts, "BT-30", "disagree") == 1);
+  const auto& cut = *std::find_if(alerts.begin(), alerts.end(), [](const auto& x) { return x.rule_id == "BT-30"; });
+  CHECK(cut.detail == "process_exec 5 recorded, 3 received");
+  CHECK(cut.severity == "high");
+  REQUIRE(cut.evidence.size() == 1);
+  CHECK(cut.evidence[0].seq == 2);  // the build_end
+  CHECK(cut.build_ref.has_value());
+}
+
 TEST_CASE("detection: a build that never ends and an agent that goes silent during a build, once each") {
   Detecting d("detect-open", 23, "agent-detect-3");
   auto& [env, key, agent, c] = d;
@@ -469,7 +529,12 @@ std::vector<events::Event> python_build(const std::string& agent, uint64_t t, co
     resolve_and_connect(name, "203.0.113.7", "/usr/bin/curl", pid);
     pid += 2;
   }
-  add(events::BuildEnd{}, "/usr/bin/bash", 100, 1);
+  // What an agent's build_end says it recorded (BT-30 compares it).
+  events::BuildEnd end;
+  std::map<std::string, uint64_t> counts{{"build_end", 1}};
+  for (const auto& e : out) ++counts[std::string(events::kind_name(e.kind()))];
+  end.counts.assign(counts.begin(), counts.end());
+  add(std::move(end), "/usr/bin/bash", 100, 1);
   return out;
 }
 

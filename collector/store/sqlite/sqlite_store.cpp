@@ -557,6 +557,7 @@ class SqliteStore final : public Store {
   Result<std::optional<Alert>> alert(int64_t id) override;
   Status ack_alert(int64_t id, const std::string& note, uint64_t now_ns) override;
   Result<std::optional<int64_t>> build_ref(const std::string& agent_id, const events::Build& build) override;
+  Result<std::map<std::string, uint64_t>> build_tally(int64_t build_ref, int64_t position, uint32_t line) override;
   Result<int64_t> add_suppression(const Suppression& s) override;
   Result<std::vector<Suppression>> suppressions() override;
   Status remove_suppression(int64_t id) override;
@@ -2344,6 +2345,24 @@ Result<std::optional<int64_t>> SqliteStore::build_ref(const std::string& agent_i
   if (rc == SQLITE_ROW) return std::optional<int64_t>(q.i64_at(0));
   if (rc == SQLITE_DONE) return std::optional<int64_t>();
   return error("find build", rc);
+}
+
+// A build record's events are one agent's: its chain order (epoch, seq,
+// line) is the order the agent recorded them in.
+Result<std::map<std::string, uint64_t>> SqliteStore::build_tally(int64_t build_ref, int64_t position, uint32_t line) {
+  auto s = prepare(
+      "SELECT e.kind, count(*) FROM batches here, events e JOIN batches b ON b.id = e.batch"
+      " WHERE here.id = ?2 AND e.build = ?1 AND (b.epoch < here.epoch OR (b.epoch = here.epoch AND"
+      " (b.seq < here.seq OR (b.seq = here.seq AND e.line <= ?3)))) GROUP BY e.kind");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, build_ref).bind(2, position).bind(3, int64_t{line});
+  std::map<std::string, uint64_t> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW)
+    out[std::string(events::kind_name(static_cast<events::Kind>(q.i64_at(0))))] = q.u64_at(1);
+  if (rc != SQLITE_DONE) return error("count a build's events", rc);
+  return out;
 }
 
 Result<int64_t> SqliteStore::add_suppression(const Suppression& x) {
