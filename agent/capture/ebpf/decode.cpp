@@ -197,7 +197,7 @@ Result<Record> decode_process_access(std::span<const uint8_t> bytes, const Conte
 
 // A name as the caller gave it, made absolute against the folder the
 // kernel resolved it in when it was relative; "" when that is unknown.
-std::string absolute(std::string name, const std::string& dir) {
+std::string absolute(const std::string& name, const std::string& dir) {
   if (name.empty() || name[0] == '/') return name;
   if (dir.empty() || dir[0] != '/') return {};
   return procfs::join_path(dir, name);
@@ -243,10 +243,10 @@ Result<Record> decode_file(std::span<const uint8_t> bytes, const Context& c) {
     default:
       return malformed("unknown file operation " + std::to_string(f.op));
   }
-  w.path = absolute(std::move(path), dir);
+  w.path = absolute(path, dir);
   if (w.path.empty()) return malformed("file path missing or not resolvable");
   if (w.op == Op::rename) {
-    w.new_path = absolute(std::move(path2), dir2);
+    w.new_path = absolute(path2, dir2);
     if (w.new_path.empty()) return malformed("rename target missing or not resolvable");
   }
   return Record{c.observed(std::move(w))};
