@@ -309,8 +309,9 @@ MHD_Result Server::Impl::handle(MHD_Connection* c, const Front& front, std::stri
   }
   if (*upload_size > 0) {
     // Never more than the Content-Length that was reserved: libmicrohttpd
-    // stops at it.
-    req->body.append(upload, *upload_size);
+    // stops at it. Only a POST reserves; the body of any other request
+    // (a GET of the read API) is read and dropped, never held.
+    if (req->guard) req->body.append(upload, *upload_size);
     *upload_size = 0;
     return MHD_YES;
   }
