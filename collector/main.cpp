@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
       {"alerts", cmd::alerts, "list, show and acknowledge the alerts detection raised"},
       {"baselines", cmd::baselines, "show or reset the per-job baselines detection learned"},
       {"agents", cmd::agents, "list, add and revoke agents; create enrollment tokens"},
+      {"tokens", cmd::tokens, "create, list and revoke the read API's bearer tokens"},
       {"verify", cmd::verify, "check signatures and the hash chain of batch files"},
       {"rules", cmd::rules, "check Sigma rule files: loaded, or rejected and why"},
   };

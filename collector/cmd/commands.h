@@ -20,6 +20,8 @@ int export_events(int argc, char** argv);
 int agents(int argc, char** argv);
 // alerts list|show|ack --data DIR ...
 int alerts(int argc, char** argv);
+// tokens create|list|revoke --data DIR ...: the read API's bearer tokens
+int tokens(int argc, char** argv);
 // baselines show|reset --data DIR [--ci C --repository R --job J]
 int baselines(int argc, char** argv);
 // verify --pubkey FILE [--pubkey FILE]... BATCH...

@@ -1,5 +1,5 @@
 // `buildtrail-collector serve`: wires the store, the ingest writer, the
-// HTTP server and the detector, then waits for SIGTERM/SIGINT and shuts
+// read API, the HTTP server and the detector, then waits for SIGTERM/SIGINT and shuts
 // down in order: stop accepting, finish in-flight requests, drain the
 // writer, let the detector finish its step, close the store.
 #include <malloc.h>
@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "collector/api/api.h"
 #include "collector/cmd/commands.h"
 #include "collector/detect/service.h"
 #include "collector/detect/sigma_rules.h"
@@ -209,7 +210,9 @@ int serve(int argc, char** argv) {
   metrics::Metrics metrics;
   auto ingest = ingest::Ingest::start(config.ingest, std::move(*writer), std::move(*admin), metrics);
   if (!ingest) return fail(ingest.error().message);
-  auto server = http::Server::start(config.http, **ingest, metrics);
+  auto read_api = api::Api::open(config.data, config.store);
+  if (!read_api) return fail(read_api.error().message);
+  auto server = http::Server::start(config.http, **ingest, metrics, read_api->get());
   if (!server) return fail(server.error().message);
   std::unique_ptr<detect::Service> detection;
   if (config.detect) {

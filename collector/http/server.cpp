@@ -132,6 +132,70 @@ Length content_length(MHD_Connection* c, uint64_t* out) {
   return Length::kOne;
 }
 
+// Every value of the request's Authorization headers.
+std::vector<std::string> authorization_headers(MHD_Connection* c) {
+  std::vector<std::string> out;
+  MHD_get_connection_values(
+      c, MHD_HEADER_KIND,
+      [](void* cls, MHD_ValueKind, const char* key, const char* value) -> MHD_Result {
+        if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0)
+          static_cast<std::vector<std::string>*>(cls)->emplace_back(value ? value : "");
+        return MHD_YES;
+      },
+      &out);
+  return out;
+}
+
+// The peer's IP address without the port; an IPv4 client of a dual-stack
+// listener as plain IPv4.
+std::string client_address(MHD_Connection* c) {
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (!info || !info->client_addr) return "unknown";
+  char text[INET6_ADDRSTRLEN] = {};
+  const sockaddr* sa = info->client_addr;
+  if (sa->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, text, sizeof text);
+  } else if (sa->sa_family == AF_INET6) {
+    const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&a))
+      inet_ntop(AF_INET, a.s6_addr + 12, text, sizeof text);
+    else
+      inet_ntop(AF_INET6, &a, text, sizeof text);
+  }
+  return text[0] ? text : "unknown";
+}
+
+// The read API's view of a request: no body, decoded query parameters.
+api::Request api_request(MHD_Connection* c, std::string_view url, std::string_view method) {
+  api::Request r;
+  r.method = method;
+  r.path = url;
+  MHD_get_connection_values(
+      c, MHD_GET_ARGUMENT_KIND,
+      [](void* cls, MHD_ValueKind, const char* key, const char* value) -> MHD_Result {
+        static_cast<api::Request*>(cls)->query.emplace_back(key ? key : "", value ? value : "");
+        return MHD_YES;
+      },
+      &r);
+  r.authorization = authorization_headers(c);
+  r.client_address = client_address(c);
+  return r;
+}
+
+MHD_Result send_api(MHD_Connection* c, const api::Response& answer) {
+  MHD_Response* r =
+      MHD_create_response_from_buffer(answer.body.size(), const_cast<char*>(answer.body.data()), MHD_RESPMEM_MUST_COPY);
+  if (!r) return MHD_NO;
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+  for (const auto& [name, value] : answer.headers) MHD_add_response_header(r, name.c_str(), value.c_str());
+  if (answer.retry_after_s > 0)
+    MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, std::to_string(answer.retry_after_s).c_str());
+  const MHD_Result ret = MHD_queue_response(c, static_cast<unsigned>(answer.status), r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
 int fd_of(MHD_Connection* c) {
   const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
   return info ? info->connect_fd : -1;
@@ -143,6 +207,7 @@ struct Server::Impl {
   Config config;
   ingest::Ingest& ingest;
   metrics::Metrics& metrics;
+  api::Api* api;
   Guard guard;
   Front main_front{this, false}, health_front{this, true};
   MHD_Daemon* daemon = nullptr;
@@ -150,8 +215,8 @@ struct Server::Impl {
   std::string cert, key, ca;  // MHD keeps pointers to these for its lifetime
   std::string address, health_address;
 
-  Impl(const Config& c, ingest::Ingest& i, metrics::Metrics& m)
-      : config(c), ingest(i), metrics(m), guard(c.guard, [&m] { m.deadline_missed(); }) {}
+  Impl(const Config& c, ingest::Ingest& i, metrics::Metrics& m, api::Api* a)
+      : config(c), ingest(i), metrics(m), api(a), guard(c.guard, [&m] { m.deadline_missed(); }) {}
   MHD_Result handle(MHD_Connection* c, const Front& front, std::string_view url, std::string_view method,
                     const char* upload, size_t* upload_size, void** slot);
   MHD_Result begin(MHD_Connection* c, std::string_view method, Request& req);
@@ -244,8 +309,9 @@ MHD_Result Server::Impl::handle(MHD_Connection* c, const Front& front, std::stri
   }
   if (*upload_size > 0) {
     // Never more than the Content-Length that was reserved: libmicrohttpd
-    // stops at it.
-    req->body.append(upload, *upload_size);
+    // stops at it. Only a POST reserves; the body of any other request
+    // (a GET of the read API) is read and dropped, never held.
+    if (req->guard) req->body.append(upload, *upload_size);
     *upload_size = 0;
     return MHD_YES;
   }
@@ -300,11 +366,20 @@ MHD_Result Server::Impl::route(MHD_Connection* c, const Front& front, std::strin
   }
   if (!front.health_only && (url == "/v1/batches" || url == "/v1/enroll")) {
     if (!post) return send(c, 405, json_error("use POST"));
+    // Agents authenticate by their signatures and enrollment tokens; a
+    // read API token is the wrong credential here, and is refused rather
+    // than ignored so a client that mixes them up learns it at once.
+    if (!authorization_headers(c).empty())
+      return send(c, 403,
+                  json_error("an Authorization header is not accepted here: batches are authenticated by "
+                             "their agent's signature, and API tokens only read"));
     const ingest::Outcome out =
         url == "/v1/batches" ? ingest.submit_batch({reinterpret_cast<const uint8_t*>(req.body.data()), req.body.size()})
                              : ingest.enroll(req.body);
     return send(c, out.status, out.body, "application/json", out.retry_after);
   }
+  if (!front.health_only && api && url.substr(0, 4) == "/v1/")
+    return send_api(c, api->handle(api_request(c, url, method)));
   return send(c, 404, json_error("no such endpoint"));
 }
 
@@ -354,8 +429,9 @@ Result<MHD_Daemon*> Server::Impl::listen(const std::string& where, bool tls, Fro
   return d;
 }
 
-Result<std::unique_ptr<Server>> Server::start(const Config& config, ingest::Ingest& ingest, metrics::Metrics& metrics) {
-  auto impl = std::make_unique<Impl>(config, ingest, metrics);
+Result<std::unique_ptr<Server>> Server::start(const Config& config, ingest::Ingest& ingest, metrics::Metrics& metrics,
+                                              api::Api* api) {
+  auto impl = std::make_unique<Impl>(config, ingest, metrics, api);
   const bool tls = !config.tls_cert.empty() || !config.tls_key.empty();
   if (tls && (config.tls_cert.empty() || config.tls_key.empty()))
     return make_error(ErrorCode::kInvalidArgument, "--tls-cert and --tls-key go together");

@@ -4,13 +4,16 @@
 // of them, deadlines per phase, connections capped in all and per client
 // address (collector/http/guard.h), optional TLS and client certificates.
 // /healthz and /metrics can also be served on a listener of their own, so
-// a crowd of clients on the main one cannot starve the probes.
+// a crowd of clients on the main one cannot starve the probes. The read
+// API (collector/api/) is served under /v1/ on the main listener, beside
+// the agents' two endpoints.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "collector/api/api.h"
 #include "collector/http/guard.h"
 #include "collector/ingest/ingest.h"
 #include "collector/metrics/metrics.h"
@@ -32,7 +35,9 @@ struct Config {
 
 class Server {
  public:
-  static Result<std::unique_ptr<Server>> start(const Config& config, ingest::Ingest& ingest, metrics::Metrics& metrics);
+  // `api` (may be null: no read API) must outlive the server.
+  static Result<std::unique_ptr<Server>> start(const Config& config, ingest::Ingest& ingest, metrics::Metrics& metrics,
+                                               api::Api* api = nullptr);
   ~Server();
   // The bound address, e.g. "127.0.0.1:39211"; the health listener's.
   std::string address() const;

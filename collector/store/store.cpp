@@ -32,4 +32,14 @@ int severity_rank(std::string_view severity) {
   return -1;
 }
 
+// ---- API tokens ----
+
+const char* api_role_name(ApiRole role) { return role == ApiRole::kAdmin ? "admin" : "viewer"; }
+
+std::optional<ApiRole> parse_api_role(std::string_view name) {
+  if (name == "viewer") return ApiRole::kViewer;
+  if (name == "admin") return ApiRole::kAdmin;
+  return std::nullopt;
+}
+
 }  // namespace bt::collector::store

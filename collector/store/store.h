@@ -297,6 +297,28 @@ struct BaselineLesson {
   uint64_t expire_before_ns = 0;                           // items of the key last seen before this are dropped
 };
 
+// ---- API tokens (collector/api/) ----------------------------------------------
+
+// What a read API token may do: a viewer reads, an admin also changes
+// (issue 21). Stored by name.
+enum class ApiRole { kViewer, kAdmin };
+const char* api_role_name(ApiRole role);
+std::optional<ApiRole> parse_api_role(std::string_view name);
+
+// A bearer token of the read API (`tokens create`). The token itself is
+// shown once and never stored: `hash` is its SHA-256 (collector/api/token.h
+// says why a fast hash is right for it). `id` is the public part of the
+// token, by which it is looked up.
+struct ApiToken {
+  std::string id;
+  std::string name;  // the operator's; unique among tokens not revoked
+  ApiRole role = ApiRole::kViewer;
+  crypto::Digest hash{};
+  uint64_t created_ns = 0;
+  uint64_t last_used_ns = 0;  // 0: never; updated at most once a minute
+  uint64_t revoked_ns = 0;    // 0: valid
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -386,6 +408,17 @@ class Store {
   // Forgets what a job's baseline learned (its builds and items): it
   // learns again from its next clean builds. Returns whether there was one.
   virtual Result<bool> reset_baseline(const BaselineKey& key) = 0;
+
+  // ---- API tokens (collector/api/) ----
+  // kConflict when the id is taken or a token not revoked has the name.
+  virtual Status add_api_token(const ApiToken& token) = 0;
+  virtual Result<std::optional<ApiToken>> api_token(const std::string& id) = 0;
+  // Every token, revoked ones too, in creation order.
+  virtual Result<std::vector<ApiToken>> api_tokens() = 0;
+  // Revokes the token with this id, or the one not revoked with this name;
+  // returns it. kNotFound when there is none (or it is revoked already).
+  virtual Result<ApiToken> revoke_api_token(const std::string& name_or_id, uint64_t now_ns) = 0;
+  virtual Status touch_api_token(const std::string& id, uint64_t now_ns) = 0;
 };
 
 struct Options {

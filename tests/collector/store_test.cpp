@@ -1084,3 +1084,98 @@ TEST_CASE("a version 2 store is upgraded in place") {
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }
+
+// ---- API tokens (schema 6) ----
+
+namespace {
+
+store::ApiToken api_token(const std::string& id, const std::string& name, store::ApiRole role) {
+  store::ApiToken t;
+  t.id = id;
+  t.name = name;
+  t.role = role;
+  t.hash = crypto::sha256(crypto::as_bytes("token of " + id));
+  t.created_ns = kT0;
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("api tokens: names unique among valid tokens, revoked by name or id, last use recorded") {
+  Fixture f;
+  REQUIRE(f.db->add_api_token(api_token("00000000000000a1", "ci-reader", store::ApiRole::kViewer)).ok());
+  REQUIRE(f.db->add_api_token(api_token("00000000000000a2", "ops", store::ApiRole::kAdmin)).ok());
+  auto dup = f.db->add_api_token(api_token("00000000000000a3", "ops", store::ApiRole::kViewer));
+  REQUIRE_FALSE(dup.ok());
+  CHECK(dup.error().code == ErrorCode::kConflict);
+  CHECK_FALSE(f.db->add_api_token(api_token("00000000000000a1", "other", store::ApiRole::kViewer)).ok());
+
+  auto ops = f.db->api_token("00000000000000a2").value();
+  REQUIRE(ops);
+  CHECK(ops->name == "ops");
+  CHECK(ops->role == store::ApiRole::kAdmin);
+  CHECK(ops->hash == crypto::sha256(crypto::as_bytes("token of 00000000000000a2")));
+  CHECK(ops->last_used_ns == 0);
+  CHECK_FALSE(f.db->api_token("00000000000000ff").value());
+
+  CHECK(f.db->touch_api_token("00000000000000a2", kT0 + 5).ok());
+  CHECK(f.db->touch_api_token("00000000000000a2", kT0 + 3).ok());  // never backwards
+  CHECK(f.db->api_token("00000000000000a2").value()->last_used_ns == kT0 + 5);
+
+  auto by_name = f.db->revoke_api_token("ops", kT0 + 10);
+  REQUIRE(by_name.ok());
+  CHECK(by_name->id == "00000000000000a2");
+  CHECK(f.db->api_token("00000000000000a2").value()->revoked_ns == kT0 + 10);
+  CHECK(f.db->revoke_api_token("ops", kT0 + 11).error().code == ErrorCode::kNotFound);
+  // The name is free again; the id of the other names it.
+  REQUIRE(f.db->add_api_token(api_token("00000000000000a4", "ops", store::ApiRole::kViewer)).ok());
+  CHECK(f.db->revoke_api_token("00000000000000a1", kT0 + 12)->name == "ci-reader");
+  auto all = f.db->api_tokens().value();
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].revoked_ns == kT0 + 12);
+  CHECK(all[1].revoked_ns == kT0 + 10);
+  CHECK(all[2].revoked_ns == 0);
+  // A reader cannot record a use.
+  auto ro = store::open_sqlite(f.dir, {.read_only = true}).value();
+  CHECK_FALSE(ro->touch_api_token("00000000000000a4", kT0).ok());
+  CHECK(ro->api_tokens().value().size() == 3);
+}
+
+TEST_CASE("a version 5 store is upgraded to 6: the api_tokens table, empty; what it held is kept") {
+  const std::string dir = testing::make_temp_dir("store-v5");
+  {
+    auto db = store::open_sqlite(dir).value();
+    store::Alert a;
+    a.rule_id = "BT-29";
+    a.title = "Events lost";
+    a.severity = "high";
+    a.agent_id = "agent-a";
+    a.key = "k1";
+    a.evidence = {{"agent-a", 3, 1}};
+    REQUIRE(db->commit_detection({a}, {{"detect.batches", 7}}).ok());
+  }
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open((dir + "/buildtrail.db").c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "DROP TABLE api_tokens; UPDATE meta SET value = 5 WHERE key = 'schema_version';", nullptr,
+                       nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+
+  auto ro = store::open_sqlite(dir, {.read_only = true});
+  REQUIRE_FALSE(ro.ok());
+  CHECK_MESSAGE(ro.error().message.find("schema version 5; run serve") != std::string::npos, ro.error().message);
+
+  auto db = store::open_sqlite(dir).value();
+  CHECK(db->api_tokens().value().empty());
+  REQUIRE(db->add_api_token(api_token("00000000000000b1", "reader", store::ApiRole::kViewer)).ok());
+  auto alerts = db->alerts({}).value();
+  REQUIRE(alerts.size() == 1);
+  CHECK(alerts[0].evidence == std::vector<store::Evidence>{{"agent-a", 3, 1}});
+  CHECK(db->cursor("detect.batches").value() == 7);
+  db.reset();
+  auto again = store::open_sqlite(dir, {.read_only = true});
+  REQUIRE_MESSAGE(again.ok(), (again.ok() ? "" : again.error().message));
+  CHECK((*again)->api_tokens().value().size() == 1);
+  again->reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}

@@ -496,7 +496,7 @@ TEST_CASE("the docs show only flags the commands know") {
   for (const std::string page :
        {"/README.md", "/docs/batch-format.md", "/docs/collector-store.md", "/docs/collector-api.md"}) {
     const std::string text = fs::read_file(src + page, 1 << 20).value();
-    for (const std::string command : {"builds", "query", "export", "verify", "serve"}) {
+    for (const std::string command : {"builds", "query", "export", "verify", "serve", "tokens"}) {
       const std::string help = d.run(command + " --help").output;
       const std::string call = "buildtrail-collector " + command + " ";
       for (auto at = text.find(call); at != std::string::npos; at = text.find(call, at + 1)) {

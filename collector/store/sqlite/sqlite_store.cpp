@@ -30,9 +30,9 @@ namespace {
 // at its receive time (events.claimed_ns), no value is stored negative.
 // Version 4: detection (alerts, their evidence, the detector's cursors).
 // Version 5: per-job baselines (baseline_keys, baseline_builds,
-// baseline_items). migrate_1_to_2() .. migrate_4_to_5() upgrade older
-// stores in place.
-constexpr int64_t kSchemaVersion = 5;
+// baseline_items). Version 6: the read API's bearer tokens (api_tokens).
+// migrate_1_to_2() .. migrate_5_to_6() upgrade older stores in place.
+constexpr int64_t kSchemaVersion = 6;
 constexpr std::size_t kBuildCacheMax = 100000;  // ids of builds remembered across commits
 // 16 KiB pages: fewer B-tree splits and WAL frames per event than 4 KiB.
 // Takes effect when the database is created.
@@ -260,6 +260,25 @@ constexpr const char* kBuildsTable = R"sql(CREATE TABLE IF NOT EXISTS builds (
   UNIQUE (build_id, ci, agent_id)
 ) STRICT;)sql";
 
+// ---- API tokens: the table (version 6) ------------------------------------------
+// The read API's bearer tokens (collector/api/), by the public id part of
+// the token; only the token's SHA-256 is kept. A name is unique among the
+// tokens not revoked, so a revoked token's name can be given again. The
+// methods are the last section of this file.
+constexpr const char* kApiTokensTable = R"sql(
+CREATE TABLE IF NOT EXISTS api_tokens (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
+  role         TEXT NOT NULL CHECK (role IN ('viewer', 'admin')),
+  sha256       BLOB NOT NULL,
+  created_ns   INTEGER NOT NULL,
+  last_used_ns INTEGER NOT NULL DEFAULT 0,
+  revoked_ns   INTEGER NOT NULL DEFAULT 0
+) STRICT, WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS api_tokens_name ON api_tokens(name) WHERE revoked_ns = 0;
+)sql";
+// ---- end of API tokens: the table ------------------------------------------------
+
 // The ids of the bulk kinds (process_exec, process_exit) are filled in:
 // the kind index leaves them out (an index matching most rows helps no
 // query), and a query by another kind repeats the same term so the planner
@@ -284,7 +303,7 @@ std::string schema_sql() {
   std::string sql = kSchema;
   replace_marker(sql, "@BUILDS@", kBuildsTable);
   replace_marker(sql, "kind NOT IN (@EXEC@, @EXIT@)", kind_index_term("kind"));
-  return sql;
+  return sql + kApiTokensTable;
 }
 
 // ---- small helpers ----------------------------------------------------------------
@@ -565,6 +584,13 @@ class SqliteStore final : public Store {
   Result<std::vector<Baseline>> baselines(const std::optional<BaselineKey>& key) override;
   Result<bool> reset_baseline(const BaselineKey& key) override;
 
+  // ---- API tokens (the last section of this file) ----
+  Status add_api_token(const ApiToken& token) override;
+  Result<std::optional<ApiToken>> api_token(const std::string& id) override;
+  Result<std::vector<ApiToken>> api_tokens() override;
+  Result<ApiToken> revoke_api_token(const std::string& name_or_id, uint64_t now_ns) override;
+  Status touch_api_token(const std::string& id, uint64_t now_ns) override;
+
  private:
   Error error(const std::string& what, int rc) const {
     return make_error(code_for(rc), "store " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
@@ -641,6 +667,7 @@ class SqliteStore final : public Store {
   Status migrate_2_to_3();
   Status migrate_3_to_4();
   Status migrate_4_to_5();
+  Status migrate_5_to_6();
   Status learn(const BaselineLesson& lesson);
   Status rebuild_builds_table();
   Status split_shared_builds(std::set<int64_t>& touched);
@@ -798,7 +825,8 @@ Status SqliteStore::create_or_upgrade_schema() {
   if (*version == 1) s = migrate_1_to_2();
   if (s && (*version == 1 || *version == 2)) s = migrate_2_to_3();
   if (s && *version >= 1 && *version <= 3) s = migrate_3_to_4();
-  if (s && *version >= 1 && *version <= 4) return migrate_4_to_5();
+  if (s && *version >= 1 && *version <= 4) s = migrate_4_to_5();
+  if (s && *version >= 1 && *version <= 5) return migrate_5_to_6();
   if (!s || *version > kSchemaVersion) return s;
   return exec(schema_sql().c_str(), "create schema");
 }
@@ -972,6 +1000,13 @@ Status SqliteStore::migrate_3_to_4() {
 Status SqliteStore::migrate_4_to_5() {
   Status s = exec(schema_sql().c_str(), "migrate to schema 5");
   if (s) s = exec("UPDATE meta SET value = 5 WHERE key = 'schema_version'", "migrate to schema 5");
+  return s;
+}
+
+// Version 5 -> 6: the API token table is new; nothing else changes.
+Status SqliteStore::migrate_5_to_6() {
+  Status s = exec(schema_sql().c_str(), "migrate to schema 6");
+  if (s) s = exec("UPDATE meta SET value = 6 WHERE key = 'schema_version'", "migrate to schema 6");
   return s;
 }
 
@@ -2552,6 +2587,106 @@ Result<bool> SqliteStore::reset_baseline(const BaselineKey& key) {
   if (!s) return s.error();
   return had;
 }
+
+// ---- API tokens -------------------------------------------------------------------
+// The read API's bearer tokens (schema 6, kApiTokensTable). The store only
+// keeps and returns rows: making a token, hashing it and comparing hashes
+// is collector/api/token.cpp's.
+
+constexpr const char* kApiTokenColumns = "id, name, role, sha256, created_ns, last_used_ns, revoked_ns";
+
+ApiToken read_api_token(const Query& q) {
+  ApiToken t;
+  t.id = q.text_at(0);
+  t.name = q.text_at(1);
+  t.role = parse_api_role(q.text_at(2)).value_or(ApiRole::kViewer);  // the CHECK allows no other
+  t.hash = q.bytes_at<std::tuple_size_v<crypto::Digest>>(3);
+  t.created_ns = q.u64_at(4);
+  t.last_used_ns = q.u64_at(5);
+  t.revoked_ns = q.u64_at(6);
+  return t;
+}
+
+Status SqliteStore::add_api_token(const ApiToken& t) {
+  if (t.id.empty() || t.name.empty())
+    return make_error(ErrorCode::kInvalidArgument, "an API token needs an id and a name");
+  return transaction([&]() -> Status {
+    auto s = prepare(
+        "INSERT INTO api_tokens(id, name, role, sha256, created_ns, last_used_ns, revoked_ns)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0)");
+    if (!s) return s.error();
+    Query q(*s);
+    q.bind(1, t.id).bind(2, t.name).bind(3, std::string_view(api_role_name(t.role)));
+    q.bind_blob(4, t.hash).bind(5, t.created_ns);
+    const int rc = q.step();
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+      return make_error(ErrorCode::kConflict, "an API token named '" + t.name + "' exists (revoke it first)");
+    if (rc != SQLITE_DONE) return error("add API token", rc);
+    return Ok{};
+  });
+}
+
+Result<std::optional<ApiToken>> SqliteStore::api_token(const std::string& id) {
+  auto s = prepare(std::string("SELECT ") + kApiTokenColumns + " FROM api_tokens WHERE id = ?1");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, id);
+  const int rc = q.step();
+  if (rc == SQLITE_ROW) return std::optional(read_api_token(q));
+  if (rc == SQLITE_DONE) return std::optional<ApiToken>();
+  return error("read API token", rc);
+}
+
+Result<std::vector<ApiToken>> SqliteStore::api_tokens() {
+  auto s = prepare(std::string("SELECT ") + kApiTokenColumns + " FROM api_tokens ORDER BY created_ns, id");
+  if (!s) return s.error();
+  Query q(*s);
+  std::vector<ApiToken> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_api_token(q));
+  if (rc != SQLITE_DONE) return error("read API tokens", rc);
+  return out;
+}
+
+Result<ApiToken> SqliteStore::revoke_api_token(const std::string& name_or_id, uint64_t now_ns) {
+  ApiToken revoked;
+  Status st = transaction([&]() -> Status {
+    // By id or by name; should an operator have named a token after
+    // another's id, the token with that id is the one meant.
+    auto find = prepare(std::string("SELECT ") + kApiTokenColumns +
+                        " FROM api_tokens WHERE revoked_ns = 0 AND (id = ?1 OR name = ?1) ORDER BY id = ?1 DESC"
+                        " LIMIT 1");
+    if (!find) return find.error();
+    {
+      Query q(*find);
+      q.bind(1, name_or_id);
+      const int rc = q.step();
+      if (rc == SQLITE_DONE)
+        return make_error(ErrorCode::kNotFound, "no API token named '" + name_or_id + "' or with that id, not revoked");
+      if (rc != SQLITE_ROW) return error("find API token", rc);
+      revoked = read_api_token(q);
+    }
+    auto up = prepare("UPDATE api_tokens SET revoked_ns = ?2 WHERE id = ?1");
+    if (!up) return up.error();
+    Query q(*up);
+    revoked.revoked_ns = std::max<uint64_t>(now_ns, 1);
+    q.bind(1, revoked.id).bind(2, revoked.revoked_ns);
+    return run(q, "revoke API token");
+  });
+  if (!st) return st.error();
+  return revoked;
+}
+
+// Outside any transaction of the caller: one UPDATE, its own commit.
+Status SqliteStore::touch_api_token(const std::string& id, uint64_t now_ns) {
+  if (read_only_) return make_error(ErrorCode::kInvalidArgument, "store " + path_ + " is open read-only");
+  auto s = prepare("UPDATE api_tokens SET last_used_ns = MAX(last_used_ns, ?2) WHERE id = ?1");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, id).bind(2, now_ns);
+  return run(q, "record API token use");
+}
+// ---- end of API tokens ------------------------------------------------------------
 
 }  // namespace
 

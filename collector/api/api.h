@@ -1,0 +1,40 @@
+// The collector's read API under /v1/ (issue 21), served by http/ on the
+// agents' listener with the same TLS and mTLS: every request is
+// authenticated (auth.h) before it is routed; a route names the role it
+// needs. Routes today: GET /v1/alerts, GET /v1/alerts/{id} (alerts.h).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "collector/api/auth.h"
+#include "collector/api/request.h"
+#include "collector/store/store.h"
+
+namespace bt::collector::api {
+
+class Api {
+ public:
+  // With its own connection to the store of `data_dir`, read-write only to
+  // record when a token was last used.
+  static Result<std::unique_ptr<Api>> open(const std::string& data_dir, const store::Options& options,
+                                           FailureLimiter::Limits limits = {});
+
+  // Thread-safe; requests share one store connection, one at a time.
+  Response handle(const Request& req);
+
+ private:
+  explicit Api(std::unique_ptr<store::Store> db, FailureLimiter::Limits limits);
+  Response route(const Request& req, const store::ApiToken& token);
+  void note_use(const store::ApiToken& token, uint64_t now_ns);
+
+  std::mutex mu_;  // guards db_
+  std::unique_ptr<store::Store> db_;
+  Authenticator auth_;
+};
+
+// Writes `line` to the collector's log (stderr), escaped.
+void log_line(const std::string& line);
+
+}  // namespace bt::collector::api

@@ -1,0 +1,63 @@
+#include "collector/api/request.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+
+#include "common/text.h"
+
+namespace bt::collector::api {
+
+Response error_response(int status, std::string_view message) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  const std::string line = text::printable(message);  // one line: a newline in it is \n
+  w.StartObject();
+  w.Key("error");
+  w.String(line.data(), static_cast<rapidjson::SizeType>(line.size()));
+  w.EndObject();
+  Response r;
+  r.status = status;
+  r.body = text::json_printable(std::string_view(buf.GetString(), buf.GetSize())) + "\n";
+  return r;
+}
+
+Status Params::only(std::initializer_list<std::string_view> known) const {
+  for (std::size_t i = 0; i < query_.size(); ++i) {
+    const std::string& name = query_[i].first;
+    bool ok = false;
+    for (auto k : known) ok = ok || name == k;
+    if (!ok) return make_error(ErrorCode::kInvalidArgument, "unknown parameter '" + name + "'");
+    for (std::size_t j = 0; j < i; ++j)
+      if (query_[j].first == name)
+        return make_error(ErrorCode::kInvalidArgument, "parameter '" + name + "' given twice");
+  }
+  return Ok{};
+}
+
+std::optional<std::string_view> Params::get(std::string_view name) const {
+  for (const auto& [k, v] : query_)
+    if (k == name) return std::string_view(v);
+  return std::nullopt;
+}
+
+Result<std::optional<int64_t>> Params::integer(std::string_view name, int64_t min, int64_t max) const {
+  const auto text = get(name);
+  if (!text) return std::optional<int64_t>();
+  int64_t v = 0;
+  const auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (ec != std::errc() || p != text->data() + text->size() || v < min || v > max)
+    return make_error(ErrorCode::kInvalidArgument, std::string(name) + " is an integer from " + std::to_string(min) +
+                                                       " to " + std::to_string(max) + ", not '" + std::string(*text) +
+                                                       "'");
+  return std::optional(v);
+}
+
+Result<std::size_t> Params::page_limit(std::size_t fallback, std::size_t max) const {
+  auto n = integer("limit", 1, static_cast<int64_t>(max));
+  if (!n) return n.error();
+  return *n ? static_cast<std::size_t>(**n) : fallback;
+}
+
+}  // namespace bt::collector::api

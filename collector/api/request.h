@@ -1,0 +1,57 @@
+// A read API request and its answer, apart from the transport: http/
+// fills a Request from libmicrohttpd and sends the Response back, so the
+// handlers here never see the HTTP library (and tests or another front
+// could call them directly).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+
+namespace bt::collector::api {
+
+struct Request {
+  std::string method;
+  std::string path;                                        // without the query string
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order; repeats kept
+  std::vector<std::string> authorization;                  // every Authorization header's value
+  std::string client_address;                              // the peer's IP address, no port
+};
+
+struct Response {
+  int status = 200;
+  std::string body;  // JSON, one object and a newline
+  std::vector<std::pair<std::string, std::string>> headers;
+  int retry_after_s = 0;
+  std::string log;  // a line for the collector's log (why a 5xx), never sent
+};
+
+// {"error":"<message>"} with `status`; the message is one line, escaped.
+Response error_response(int status, std::string_view message);
+
+// A request's query parameters, read strictly: an unknown or repeated
+// parameter is an error, so a misspelt filter is never silently ignored.
+class Params {
+ public:
+  explicit Params(const std::vector<std::pair<std::string, std::string>>& query) : query_(query) {}
+
+  // An error naming the first parameter not in `known`, or one given twice.
+  Status only(std::initializer_list<std::string_view> known) const;
+  std::optional<std::string_view> get(std::string_view name) const;
+  // An integer in [min, max], when given.
+  Result<std::optional<int64_t>> integer(std::string_view name, int64_t min, int64_t max) const;
+  // `limit`: `fallback` when absent; 1..max, else an error.
+  Result<std::size_t> page_limit(std::size_t fallback, std::size_t max) const;
+
+ private:
+  const std::vector<std::pair<std::string, std::string>>& query_;
+};
+
+}  // namespace bt::collector::api
