@@ -65,8 +65,13 @@ class SigmaRules final : public RuleSet {
  public:
   explicit SigmaRules(sigma::RuleSet rules)
       : rules_(std::move(rules)), prefilter_(rules_.rules), correlator_(rules_.correlations) {
+    std::unordered_map<std::string, std::vector<const sigma::Rule*>> lists;
     for (const auto& rule : rules_.rules)
-      for (const auto& kind : rule.kinds) by_kind_[kind].push_back(&rule);
+      for (const auto& kind : rule.kinds) lists[kind].push_back(&rule);
+    for (auto& [kind, list] : lists) {
+      sigma::RuleIndex index(list, prefilter_);
+      by_kind_.emplace(kind, Routed{std::move(list), std::move(index)});
+    }
   }
 
   std::string_view name() const override { return "sigma"; }
@@ -79,8 +84,11 @@ class SigmaRules final : public RuleSet {
     if (routed == by_kind_.end()) return;
     const sigma::EventFields event_fields(e, [this, &e](std::string_view key) { return parent(e, key); });
     const sigma::CachedFields fields(event_fields, &prefilter_);
-    for (const sigma::Rule* rule_ptr : routed->second) {
-      const sigma::Rule& rule = *rule_ptr;
+    const Routed& r = routed->second;
+    r.index.candidates(fields, candidates_);
+    for (std::size_t i = 0; i < r.rules.size(); ++i) {
+      if (!candidates_[i]) continue;
+      const sigma::Rule& rule = *r.rules[i];
       if (!sigma::matches(rule, fields)) continue;
       if (generates(rule)) out.push_back(hit(rule.name, rule.id, rule.title, rule.level, rule.tags, e));
       for (const auto& c : correlator_.feed(rule, fields, build_key(e), e.time_ns / 1000000000)) {
@@ -132,7 +140,12 @@ class SigmaRules final : public RuleSet {
 
   sigma::RuleSet rules_;
   sigma::Prefilter prefilter_;
-  std::unordered_map<std::string, std::vector<const sigma::Rule*>> by_kind_;  // event kind -> rules routed to it
+  struct Routed {
+    std::vector<const sigma::Rule*> rules;  // routed to one event kind
+    sigma::RuleIndex index;                 // over `rules`
+  };
+  std::unordered_map<std::string, Routed> by_kind_;  // event kind -> its rules
+  std::vector<char> candidates_;                     // per event: which of its kind's rules to evaluate
   sigma::Correlator correlator_;
   std::unordered_map<std::string, sigma::ProcessInfo> processes_;  // agent + process key
 };

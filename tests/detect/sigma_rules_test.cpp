@@ -191,8 +191,16 @@ TEST_CASE("SigmaHQ Linux rules: every one loads or is rejected for a field or mo
 TEST_CASE("SigmaHQ Linux rules: a positive from each rule's own values matches, a benign event does not") {
   const RuleSet& set = sigmahq();
   const Prefilter prefilter(set.rules);
-  std::size_t positives = 0, negatives = 0, skipped = 0;
+  std::vector<const Rule*> all;
+  for (const auto& rule : set.rules) all.push_back(&rule);
+  // The rule index the detector uses must offer every rule that matches.
+  const RuleIndex index(all, prefilter);
+  MESSAGE(index.always(), " of ", all.size(), " rules need no literal: always evaluated");
+  CHECK(index.always() < all.size() / 4);
+  std::vector<char> offered;
+  std::size_t positives = 0, negatives = 0, skipped = 0, rule_no = 0, offered_negatives = 0;
   for (const auto& rule : set.rules) {
+    const std::size_t i = rule_no++;
     const YAML::Node doc = YAML::LoadFile(rule.file);
     MapFields pos;
     pos.k = rule.kinds.front();
@@ -204,13 +212,19 @@ TEST_CASE("SigmaHQ Linux rules: a positive from each rule's own values matches, 
     CHECK(matches(rule, pos));
     // The same answers through the literal prefilter the detector uses.
     CHECK(matches(rule, CachedFields(pos, &prefilter)));
+    index.candidates(CachedFields(pos, &prefilter), offered);
+    CHECK(offered[i]);
     ++positives;
     const auto negative = benign(rule);
     CHECK(!matches(rule, negative));
     CHECK(!matches(rule, CachedFields(negative, &prefilter)));
+    index.candidates(CachedFields(negative, &prefilter), offered);
+    offered_negatives += offered[i];
     ++negatives;
   }
-  MESSAGE("generated ", positives, " positives and ", negatives, " negatives; ", skipped, " rules not generated");
+  MESSAGE("generated ", positives, " positives and ", negatives, " negatives; ", skipped, " rules not generated; ",
+          offered_negatives, " negatives offered by the index");
+  CHECK(offered_negatives < negatives);  // the index does leave rules out
   CHECK(positives >= 30);
   CHECK(positives + skipped == set.rules.size());
 }

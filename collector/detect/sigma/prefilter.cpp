@@ -5,6 +5,7 @@
 #include <re2/set.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace bt::collector::detect::sigma {
 
@@ -121,32 +122,156 @@ void CachedFields::values(std::string_view field, std::vector<std::string>& out)
   out.insert(out.end(), e.values.begin(), e.values.end());
 }
 
+const std::vector<int>* CachedFields::present(const Prefilter::FieldSet& set) const {
+  Entry* e = nullptr;
+  for (auto& c : cache_)
+    if (c.set == &set) e = &c;
+  if (!e) {
+    e = &entry(Prefilter::field_of(set));
+    e->set = &set;
+  }
+  if (!e->hits_known) {
+    e->hits_known = true;
+    for (const auto& v : e->values)
+      if (!prefilter_->present(set, v, e->hits)) {
+        e->bypass = true;
+        break;
+      }
+    std::sort(e->hits.begin(), e->hits.end());
+    e->hits.erase(std::unique(e->hits.begin(), e->hits.end()), e->hits.end());
+  }
+  return e->bypass ? nullptr : &e->hits;
+}
+
 bool CachedFields::may_match(const Matcher& m) const {
   if (!prefilter_ || m.kind != Matcher::Kind::kPattern) return true;
   const auto* needs = prefilter_->needs(m);
   if (!needs) return true;
   for (const auto& [set, ids] : *needs) {
-    Entry* e = nullptr;
-    for (auto& c : cache_)
-      if (c.set == set) e = &c;
-    if (!e) {
-      e = &entry(Prefilter::field_of(*set));
-      e->set = set;
-    }
-    if (!e->hits_known) {
-      e->hits_known = true;
-      for (const auto& v : e->values)
-        if (!prefilter_->present(*set, v, e->hits)) {
-          e->bypass = true;
-          break;
-        }
-      std::sort(e->hits.begin(), e->hits.end());
-    }
-    if (e->bypass) return true;
+    const auto* hits = present(*set);
+    if (!hits) return true;
     for (int id : ids)
-      if (std::binary_search(e->hits.begin(), e->hits.end(), id)) return true;
+      if (std::binary_search(hits->begin(), hits->end(), id)) return true;
   }
   return false;
+}
+
+namespace {
+
+// What a rule needs to hold, as matchers (RuleIndex); nullopt: nothing.
+using Need = std::optional<std::vector<const Matcher*>>;
+
+// An AND: any one part's need will do; the smallest is the most selective.
+Need need_all(const std::vector<Need>& parts) {
+  Need best;
+  for (const auto& n : parts)
+    if (n && (!best || n->size() < best->size())) best = n;
+  return best;
+}
+
+// An OR: every part's need together; a part needing nothing frees all.
+Need need_any(const std::vector<Need>& parts) {
+  std::vector<const Matcher*> all;
+  for (const auto& n : parts) {
+    if (!n) return std::nullopt;
+    all.insert(all.end(), n->begin(), n->end());
+  }
+  return all;
+}
+
+Need need_of(const DetectionItem& item, const Prefilter& p) {
+  const auto filtered = [&](const Matcher& m) { return m.kind == Matcher::Kind::kPattern && p.needs(m); };
+  const auto& ms = item.match.matchers;
+  if (item.match.all) {
+    for (const auto& m : ms)
+      if (filtered(m)) return std::vector<const Matcher*>{&m};
+    return std::nullopt;
+  }
+  std::vector<const Matcher*> out;
+  for (const auto& m : ms) {
+    if (!filtered(m)) return std::nullopt;
+    out.push_back(&m);
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+Need need_of(const Searches& s, const std::string& name, const Prefilter& p) {
+  const auto it = s.detections.find(name);
+  if (it == s.detections.end()) return std::nullopt;
+  std::vector<Need> groups;
+  for (const auto& group : it->second.any_of) {
+    std::vector<Need> items;
+    for (const auto& item : group) items.push_back(need_of(item, p));
+    groups.push_back(need_all(items));
+  }
+  return need_any(groups);
+}
+
+Need need_of(const Condition& c, const Searches& s, const Prefilter& p) {
+  std::vector<Need> parts;
+  switch (c.op) {
+    case Condition::Op::kRef:
+      return need_of(s, c.ref, p);
+    case Condition::Op::kNot:
+      return std::nullopt;
+    case Condition::Op::kAnd:
+    case Condition::Op::kOr:
+      for (const auto& ch : c.children) parts.push_back(need_of(*ch, s, p));
+      return c.op == Condition::Op::kAnd ? need_all(parts) : need_any(parts);
+    case Condition::Op::kOf:
+      for (const auto& name : c.of) parts.push_back(need_of(s, name, p));
+      return c.need == 0 ? need_all(parts) : need_any(parts);
+  }
+  return std::nullopt;
+}
+
+Need need_of(const Rule& r, const Prefilter& p) {
+  if (!r.condition) return std::nullopt;
+  std::vector<Need> parts{need_of(*r.condition, r.searches, p)};
+  for (std::size_t i = 0; i < r.filter_conditions.size() && i < r.filter_searches.size(); ++i)
+    if (r.filter_conditions[i] && r.filter_searches[i])
+      parts.push_back(need_of(*r.filter_conditions[i], *r.filter_searches[i], p));
+  return need_all(parts);
+}
+
+void add_once(std::vector<uint32_t>& list, uint32_t rule) {
+  if (list.empty() || list.back() != rule) list.push_back(rule);
+}
+
+}  // namespace
+
+RuleIndex::RuleIndex(const std::vector<const Rule*>& rules, const Prefilter& prefilter) : size_(rules.size()) {
+  std::unordered_map<const Prefilter::FieldSet*, std::size_t> set_index;
+  for (uint32_t i = 0; i < rules.size(); ++i) {
+    const Need need = need_of(*rules[i], prefilter);
+    if (!need) {
+      always_.push_back(i);
+      continue;
+    }
+    for (const Matcher* m : *need)
+      for (const auto& [set, ids] : *prefilter.needs(*m)) {
+        auto [at, added] = set_index.emplace(set, sets_.size());
+        if (added) sets_.push_back({set, std::vector<std::vector<uint32_t>>(set->literal_ids.size()), {}});
+        SetRules& sr = sets_[at->second];
+        add_once(sr.any, i);
+        for (int id : ids) add_once(sr.by_literal.at(static_cast<std::size_t>(id)), i);
+      }
+  }
+}
+
+void RuleIndex::candidates(const CachedFields& fields, std::vector<char>& out) const {
+  out.assign(size_, 0);
+  for (uint32_t i : always_) out[i] = 1;
+  for (const auto& sr : sets_) {
+    const auto* hits = fields.present(*sr.set);
+    if (!hits) {
+      for (uint32_t i : sr.any) out[i] = 1;
+      continue;
+    }
+    for (int id : *hits)
+      for (uint32_t i : sr.by_literal[static_cast<std::size_t>(id)]) out[i] = 1;
+  }
 }
 
 }  // namespace bt::collector::detect::sigma
