@@ -336,6 +336,30 @@ TEST_CASE("webhook: each alert arrives signed, retried after 500 and after a 429
       CHECK(d["evidence"].Size() == by_id[id].evidence.size());
     }
   }
+  {
+    INFO("the receiver's Python of docs/detection.md verifies a real request, and refuses it changed");
+    auto page = fs::read_file(env_or("BUILDTRAIL_SRC", ".") + "/docs/detection.md", 1 << 20);
+    REQUIRE(page.ok());
+    const auto begin = page->find("```python\n");
+    REQUIRE(begin != std::string::npos);
+    std::string code = page->substr(begin + 10, page->find("```", begin + 10) - begin - 10);
+    const std::string default_path = "/etc/buildtrail/webhook.secret";
+    REQUIRE(code.find(default_path) != std::string::npos);
+    code.replace(code.find(default_path), default_path.size(), env.root + "/webhook.secret");
+    code +=
+        "import json, sys\nh = json.load(open(sys.argv[1]))\nbody = open(sys.argv[2], 'rb').read()\n"
+        "print('verified' if verify(KEY, h, body) else 'refused')\n";
+    const Request& r = to_all.back();
+    const std::string headers =
+        "{\"X-Buildtrail-Timestamp\": \"" + r.timestamp + "\", \"X-Buildtrail-Signature\": \"" + r.signature + "\"}";
+    REQUIRE(fs::write_file_atomic(env.root + "/verify.py", code, 0644).ok());
+    REQUIRE(fs::write_file_atomic(env.root + "/headers.json", headers, 0644).ok());
+    REQUIRE(fs::write_file_atomic(env.root + "/body", r.body, 0644).ok());
+    REQUIRE(fs::write_file_atomic(env.root + "/changed", r.body + " ", 0644).ok());
+    const std::string run = "python3 " + env.root + "/verify.py " + env.root + "/headers.json ";
+    CHECK(run_command(run + env.root + "/body").output == "verified\n");
+    CHECK(run_command(run + env.root + "/changed").output == "refused\n");
+  }
   INFO("min_severity high: the low alert (stored before the last high one) never reached it");
   for (const auto& r : to_high) CHECK(collector::store::severity_rank(by_id[std::stoll(r.delivery)].severity) >= 3);
   CHECK(cursor_of(env.data, "output.all") == *ids(stored).rbegin());
@@ -480,7 +504,7 @@ TEST_CASE("webhook: a config with an unknown key, a bad URL or no secret is refu
     CHECK(std::count(run.output.begin(), run.output.end(), '\n') == 1);
     CHECK(run.output.find(kSecret) == std::string::npos);
   }
-  SUBCASE("the example of docs/collector-config.md parses") {
+  SUBCASE("a webhook with only its required keys and a severity parses; defaults fill the rest") {
     auto parsed = collector::config::parse_toml(
         "[[output]]\nname = \"oncall\"\ntype = \"webhook\"\nurl = \"https://hooks.example.com/b\"\nsecret_file = \"" +
             secret + "\"\nmin_severity = \"high\"\n",
