@@ -1,7 +1,9 @@
 // The reference pages of docs/ with generated parts (common/markdown.h):
 // each part is rendered from the table that drives the behaviour it
 // documents, so docs cannot drift from code. `make docs` rewrites them
-// (gen-docs write), a test checks them (tests/agent/docs_test.cpp).
+// (gen-docs write), a test checks them (tests/agent/docs_test.cpp). The
+// collector's pages are here too: one tool splices every page, and the
+// collector's config table is a library of its own (collector/config/).
 #pragma once
 
 #include <vector>
@@ -12,6 +14,7 @@
 #include "agent/enrich/rules/uploads.h"
 #include "agent/enrich/rules/watch.h"
 #include "agent/runtime/config.h"
+#include "collector/config/config.h"
 #include "common/bounds.h"
 #include "common/events/schema_doc.h"
 #include "common/markdown.h"
@@ -29,6 +32,7 @@ inline std::vector<markdown::Page> pages() {
       {"docs/redaction.md", redact::reference_parts},
       {"docs/collector-api.md", bounds::api_reference_parts},
       {"docs/collector-store.md", bounds::store_reference_parts},
+      {"docs/collector-config.md", collector::config::reference_parts},
   };
 }
 

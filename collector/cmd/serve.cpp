@@ -1,7 +1,10 @@
 // `buildtrail-collector serve`: wires the store, the ingest writer, the
-// read API, the HTTP server and the detector, then waits for SIGTERM/SIGINT and shuts
-// down in order: stop accepting, finish in-flight requests, drain the
-// writer, let the detector finish its step, close the store.
+// read API, the HTTP server, the detector and the outputs of the config
+// file, then waits for SIGTERM/SIGINT and shuts down in order: stop accepting, finish in-flight requests, drain the
+// writer, let the detector finish its step, close the store. The outputs
+// are told to stop first: a request stuck at a receiver is aborted within
+// about a second, in parallel with the rest.
+#include <curl/curl.h>
 #include <malloc.h>
 #include <signal.h>
 
@@ -13,10 +16,12 @@
 
 #include "collector/api/api.h"
 #include "collector/cmd/commands.h"
+#include "collector/config/config.h"
 #include "collector/detect/service.h"
 #include "collector/detect/sigma_rules.h"
 #include "collector/http/server.h"
 #include "collector/ingest/ingest.h"
+#include "collector/output/output.h"
 #include "collector/store/store.h"
 #include "collector/view/time.h"
 #include "common/cli.h"
@@ -28,6 +33,9 @@ namespace bt::collector::cmd {
 namespace {
 
 const std::vector<cli::Option> kOptions = {
+    {"config", true,
+     "TOML config file: outputs that forward alerts (docs/collector-config.md; default "
+     "/etc/buildtrail/collector.toml if present)"},
     {"listen", true, "ADDR:PORT to listen on, e.g. 127.0.0.1:8443 or [::1]:8443 (port 0: any free port)"},
     {"data", true, "data folder: SQLite store and batch archive"},
     {"tls-cert", true, "PEM certificate chain for HTTPS"},
@@ -96,6 +104,7 @@ struct ServeConfig {
   std::vector<std::string> rule_dirs;
   bool detect = true;
   detect::BaselineConfig baseline;
+  config::Config file;  // what --config (or the default file) gives
 };
 
 // Parses the flags; on failure or --help prints and sets `exit`.
@@ -172,6 +181,13 @@ bool parse_flags(int argc, char** argv, ServeConfig* out, int* exit) {
   out->ingest.max_queue = max_queue;
   // Seconds as ns, saturated: any skew beyond 2^64 ns bounds nothing.
   out->ingest.max_clock_skew_ns = skew_s > UINT64_MAX / 1000000000 ? UINT64_MAX : skew_s * 1000000000;
+  auto file = config::load(args->get("config"));
+  if (!file) {
+    cli::print_error("buildtrail-collector serve", file.error().message);
+    *exit = 2;
+    return false;
+  }
+  out->file = std::move(*file);
   return true;
 }
 
@@ -230,6 +246,13 @@ int serve(int argc, char** argv) {
     detection = std::move(*started);
   }
 
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  auto outputs = output::Outputs::start(config.file, config.data, config.store, metrics);
+  if (!outputs) return fail(outputs.error().message);
+  for (const auto& o : config.file.outputs)
+    std::fprintf(stderr, "buildtrail-collector: output %s: %s alerts of severity %s and above\n", o.name.c_str(),
+                 o.type.c_str(), o.min_severity.c_str());
+
   const std::string address = (*server)->address();
   if (config.ready_file) {
     // The main address first; the health listener's, when there is one, next.
@@ -246,6 +269,7 @@ int serve(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   std::fprintf(stderr, "buildtrail-collector: %s received, finishing in-flight requests\n",
                sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  outputs->stop();
   (*server)->stop();
   (*ingest)->stop();
   if (detection) detection->stop();

@@ -226,6 +226,21 @@ store::Alert alert_for_finding(const store::Finding& f, uint64_t now_ns) {
   return a;
 }
 
+store::Alert alert_for_output_loss(const std::string& output, uint64_t n, int64_t first_id, int64_t last_id,
+                                   uint64_t now_ns) {
+  store::Alert a;
+  a.rule_id = "BT-29";
+  a.title = "Output " + output + " dropped " + std::to_string(n) + " alerts";
+  a.severity = "high";
+  a.tags = kImpairTags;
+  a.key = "output:" + output + ":" + std::to_string(first_id) + "-" + std::to_string(last_id);
+  a.detail = "alerts " + std::to_string(first_id) + ".." + std::to_string(last_id) +
+             " skipped: the output fell more than its max_backlog behind (see `alerts list`)";
+  a.time_ns = now_ns;
+  a.raised_ns = now_ns;
+  return a;
+}
+
 Result<std::vector<store::Alert>> check_open_builds(store::Store& store, const OpenBuildLimits& limits,
                                                     uint64_t now_ns) {
   store::BuildFilter filter;

@@ -20,6 +20,12 @@ std::unique_ptr<RuleSet> integrity_rules(const std::string& data_dir);
 // The alert an integrity finding raises (one per finding).
 store::Alert alert_for_finding(const store::Finding& finding, uint64_t now_ns);
 
+// BT-29 for alerts an output skipped over its backlog limit
+// (collector/output/): alerts `first_id`..`last_id` (`n` of them at or
+// above its severity) will never reach its receiver.
+store::Alert alert_for_output_loss(const std::string& output, uint64_t n, int64_t first_id, int64_t last_id,
+                                   uint64_t now_ns);
+
 // BT-30 over the builds still open: one that began more than
 // `max_build_ns` ago with no build_end, and one whose agent has sent
 // nothing for more than two heartbeat intervals. Each build raises each

@@ -91,6 +91,13 @@ void Metrics::observe_latency(double seconds) {
   latency_sum_us_.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
 
+OutputStats& Metrics::output(const std::string& name) {
+  std::lock_guard<std::mutex> lock(alerts_mu_);
+  auto& slot = outputs_[name];
+  if (!slot) slot = std::make_unique<OutputStats>();
+  return *slot;
+}
+
 std::string Metrics::render(uint64_t store_bytes, uint64_t queue_depth) const {
   std::string out;
   help(out, "buildtrail_batches_accepted_total", "counter", "Batches verified and stored.");
@@ -149,6 +156,32 @@ std::string Metrics::render(uint64_t store_bytes, uint64_t queue_depth) const {
   help(out, "buildtrail_alerts_total", "counter", "Alerts raised, by rule and severity.");
   for (const auto& [key, n] : alerts_)
     line(out, "buildtrail_alerts_total{rule=\"" + label_value(key.first) + "\",severity=\"" + key.second + "\"}", n);
+  if (outputs_.empty()) return out;
+  const struct {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::atomic<uint64_t> OutputStats::*value;
+  } kOutputSeries[] = {
+      {"buildtrail_output_sent_total", "counter", "Alerts an output's receiver acknowledged.", &OutputStats::sent},
+      {"buildtrail_output_failed_total", "counter", "Delivery attempts that failed (retried or refused).",
+       &OutputStats::failed},
+      {"buildtrail_output_dropped_total", "counter",
+       "Alerts an output will never deliver: refused by its receiver (4xx) or skipped over its backlog limit.",
+       &OutputStats::dropped},
+      {"buildtrail_output_backlog", "gauge", "Alerts waiting after an output's cursor.", &OutputStats::backlog},
+  };
+  for (const auto& series : kOutputSeries) {
+    help(out, series.name, series.type, series.help);
+    for (const auto& [name, stats] : outputs_)
+      line(out, std::string(series.name) + "{output=\"" + label_value(name) + "\"}", ((*stats).*(series.value)).load());
+  }
+  help(out, "buildtrail_output_lag_seconds", "gauge", "Age of the oldest alert an output has not delivered (0: none).");
+  for (const auto& [name, stats] : outputs_) {
+    char v[32];
+    std::snprintf(v, sizeof v, "%.3f", static_cast<double>(stats->lag_ms.load()) / 1000.0);
+    out += "buildtrail_output_lag_seconds{output=\"" + label_value(name) + "\"} " + v + "\n";
+  }
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -39,6 +40,16 @@ inline constexpr std::size_t kRejectReasons = 0
 inline constexpr std::array<double, 12> kLatencyBuckets = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
                                                            0.1,   0.2,   0.5,   1.0,  2.0,  5.0};
 
+// One output's numbers (collector/output/): its thread writes them, the
+// exposition reads them.
+struct OutputStats {
+  std::atomic<uint64_t> sent{0};     // alerts the receiver acknowledged (2xx)
+  std::atomic<uint64_t> failed{0};   // attempts that failed (retried, or refused for good)
+  std::atomic<uint64_t> dropped{0};  // alerts that will never be delivered: refused, or skipped over the backlog limit
+  std::atomic<uint64_t> backlog{0};  // alerts waiting after its cursor
+  std::atomic<uint64_t> lag_ms{0};   // age of the oldest alert waiting (0 when none)
+};
+
 class Metrics {
  public:
   void accepted(uint64_t events);
@@ -53,6 +64,9 @@ class Metrics {
   void alert(const std::string& rule_id, const std::string& severity, uint64_t n = 1);
   void detected(uint64_t batches, uint64_t last_received_ns);
   void suppressed(const std::string& rule_id, uint64_t n);
+  // The numbers of output `name`, created on first use; the reference
+  // stays valid as long as the Metrics.
+  OutputStats& output(const std::string& name);
   // Renders everything; `store_bytes` and `queue_depth` are sampled by the caller.
   std::string render(uint64_t store_bytes, uint64_t queue_depth) const;
 
@@ -69,6 +83,7 @@ class Metrics {
   std::map<std::pair<std::string, std::string>, uint64_t> alerts_;
   std::map<std::string, uint64_t> suppressed_;
   std::atomic<uint64_t> detected_batches_{0}, detected_received_ns_{0};
+  std::map<std::string, std::unique_ptr<OutputStats>> outputs_;  // under alerts_mu_
 };
 
 }  // namespace bt::collector::metrics

@@ -262,6 +262,14 @@ struct AlertFilter {
   std::size_t limit = 1000;
 };
 
+// How far a reader of alerts (an output's cursor) is behind.
+struct AlertBacklog {
+  uint64_t count = 0;             // alerts after the cursor at or above the severity
+  int64_t skip_through = 0;       // the last of the oldest to skip so that at most `keep` are left; 0: none to skip
+  uint64_t skipped = 0;           // how many that skips
+  uint64_t oldest_raised_ns = 0;  // raise time of the first alert after the cursor (0: none)
+};
+
 // ---- per-job baselines (collector/detect/baseline/) ---------------------------
 
 // What a baseline is kept for: one job of one repository in one CI system.
@@ -387,6 +395,9 @@ class Store {
                                                      const std::vector<BaselineLesson>& lessons = {}) = 0;
   virtual Result<std::vector<Alert>> alerts(const AlertFilter& filter) = 0;
   virtual Result<std::optional<Alert>> alert(int64_t id) = 0;
+  // The alerts after `after_id` at or above `min_severity` (a rank), and
+  // where to skip to so that no more than `keep` are left.
+  virtual Result<AlertBacklog> alert_backlog(int64_t after_id, int min_severity, uint64_t keep) = 0;
   // kNotFound for an unknown id; acknowledging twice keeps the first.
   virtual Status ack_alert(int64_t id, const std::string& note, uint64_t now_ns) = 0;
   // Suppressions, every one (expired too: listed until removed).

@@ -574,6 +574,7 @@ class SqliteStore final : public Store {
                                              const std::vector<BaselineLesson>& lessons) override;
   Result<std::vector<Alert>> alerts(const AlertFilter& filter) override;
   Result<std::optional<Alert>> alert(int64_t id) override;
+  Result<AlertBacklog> alert_backlog(int64_t after_id, int min_severity, uint64_t keep) override;
   Status ack_alert(int64_t id, const std::string& note, uint64_t now_ns) override;
   Result<std::optional<int64_t>> build_ref(const std::string& agent_id, const events::Build& build) override;
   Result<std::map<std::string, uint64_t>> build_tally(int64_t build_ref, int64_t position, uint32_t line) override;
@@ -2333,6 +2334,28 @@ Result<std::vector<Alert>> SqliteStore::alerts(const AlertFilter& filter) {
   if (rc != SQLITE_DONE) return error("read alerts", rc);
   for (auto& a : out)
     if (Status st = read_evidence(a); !st) return st.error();
+  return out;
+}
+
+Result<AlertBacklog> SqliteStore::alert_backlog(int64_t after_id, int min_severity, uint64_t keep) {
+  AlertBacklog out;
+  {
+    auto s = prepare("SELECT COUNT(*), MIN(raised_ns) FROM alerts WHERE id > ?1 AND severity >= ?2");
+    if (!s) return s.error();
+    Query q(*s);
+    q.bind(1, after_id).bind(2, int64_t{min_severity});
+    if (const int rc = q.step(); rc != SQLITE_ROW) return error("count alerts", rc);
+    out.count = q.u64_at(0);
+    out.oldest_raised_ns = out.count ? q.u64_at(1) : 0;
+  }
+  if (out.count <= keep) return out;
+  out.skipped = out.count - keep;
+  auto s = prepare("SELECT id FROM alerts WHERE id > ?1 AND severity >= ?2 ORDER BY id LIMIT 1 OFFSET ?3");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, after_id).bind(2, int64_t{min_severity}).bind(3, static_cast<int64_t>(out.skipped - 1));
+  if (const int rc = q.step(); rc != SQLITE_ROW) return error("find where to skip to", rc);
+  out.skip_through = q.i64_at(0);
   return out;
 }
 
