@@ -93,10 +93,10 @@ struct Corpus {
     write(root + "/npmpkg/package.json", "{\"name\": \"left-pad\", \"version\": \"1.0.0\", \"main\": \"index.js\"}\n");
     write(root + "/npmpkg/index.js", "module.exports = (s, n) => String(s).padStart(n);\n");
     npm_tarball = root + "/left-pad-1.0.0.tgz";
-    npm = have("npm") && have("node") &&
-          testing::run_command("cd " + root + "/npmpkg && HOME=" + root + " npm pack --silent --pack-destination " +
-                               root)
-                  .exit_code == 0;
+    npm =
+        have("npm") && have("node") &&
+        testing::run_command("cd " + root + "/npmpkg && HOME=" + root + " npm pack --silent --pack-destination " + root)
+                .exit_code == 0;
   }
 
   // One build of the job, in an empty workspace.
@@ -161,8 +161,7 @@ struct Built {
   double seconds = 0;
 };
 
-Built run_build(const Sensor& s, const std::string& run_id, const std::string& env,
-                const std::string& script) {
+Built run_build(const Sensor& s, const std::string& run_id, const std::string& env, const std::string& script) {
   const std::string ws = s.d.root + "/ws-" + run_id;  // a fresh workspace each build, as on ephemeral runners
   REQUIRE(testing::run_command("mkdir -p " + ws).exit_code == 0);
   const auto t0 = std::chrono::steady_clock::now();
@@ -187,8 +186,8 @@ TEST_CASE("a realistic benign CI job raises no alert once its baseline is learne
   // Everything serve can load: the pack (built in), SigmaHQ's Linux rules
   // and our filters for them.
   const std::string src = testing::env_or("BUILDTRAIL_SRC", ".");
-  Sensor s("benign", {"--baseline-builds", std::to_string(kLearningBuilds), "--rules", src + "/tests/detect/sigma-rules",
-                      "--rules", src + "/collector/detect/sigmahq-filters"});
+  Sensor s("benign", {"--baseline-builds", std::to_string(kLearningBuilds), "--rules",
+                      src + "/tests/detect/sigma-rules", "--rules", src + "/collector/detect/sigmahq-filters"});
   const Corpus corpus(s.d.root + "/corpus");
   if (!corpus.pip) MESSAGE("the pip install is left out: /usr/bin/python3 cannot build a wheel offline");
   if (!corpus.npm) MESSAGE("the npm install is left out: npm is not installed");
