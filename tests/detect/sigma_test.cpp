@@ -296,6 +296,7 @@ TEST_CASE("the adapter over our events: JSON paths, derived fields, the parent l
   x.exe_sha256 = "ab";
   x.stdin_fd.kind = "pipe";
   x.stdin_fd.peer_key = "11-1";
+  x.written_by = "12-1";
   e.body = x;
   auto values = [](const Fields& f, const char* name) {
     std::vector<std::string> out;
@@ -315,6 +316,7 @@ TEST_CASE("the adapter over our events: JSON paths, derived fields, the parent l
   CHECK(values(plain, "derived.parent_exe").empty());
   EventFields with_parent(e, [](std::string_view key) -> std::optional<ProcessInfo> {
     if (key == "11-1") return ProcessInfo{"/usr/bin/env", {"env"}, 0};
+    if (key == "12-1") return ProcessInfo{"/usr/bin/x86_64-linux-gnu-ld.bfd", {"ld"}, 0};
     if (key != "10-1") return std::nullopt;
     return ProcessInfo{"/usr/bin/npm", {"npm", "install"}, 0};
   });
@@ -323,6 +325,9 @@ TEST_CASE("the adapter over our events: JSON paths, derived fields, the parent l
   CHECK(values(plain, "derived.stdin_peer_exe").empty());
   CHECK(values(with_parent, "derived.stdin_peer_exe") == std::vector<std::string>{"/usr/bin/env"});
   CHECK(values(with_parent, "derived.stdout_peer_exe").empty());
+  // the program's writer, from the same table
+  CHECK(values(plain, "derived.written_by_exe").empty());
+  CHECK(values(with_parent, "derived.written_by_exe") == std::vector<std::string>{"/usr/bin/x86_64-linux-gnu-ld.bfd"});
   CHECK(values(with_parent, "derived.parent_command_line") == std::vector<std::string>{"npm install"});
   // the rule over the adapter
   const auto set =

@@ -36,6 +36,7 @@ constexpr const char* kDns = "dns";
 constexpr const char* kDomain = "domain";
 constexpr const char* kDestination = "destination";
 constexpr const char* kExe = "exe";
+constexpr const char* kProduct = "product";
 constexpr const char* kEdge = "edge";
 constexpr const char* kCredential = "credential";
 constexpr const char* kMetadata = "metadata";
@@ -329,13 +330,19 @@ class BaselineRules final : public RuleSet {
         out.push_back({kDestination, dest, &kBt01, e.process.exe + " connected to " + dest});
       }
     } else if (const auto* x = std::get_if<events::ProcessExec>(&e.body)) {
-      const std::string table_key = s.where.agent_id + '\n' + e.process.key;
-      if (processes_.size() >= kProcessTableMax) processes_.clear();
-      processes_[table_key] = e.process.exe;
-      if (!x->exe_sha256.empty())
+      const std::string writer = product_writer(s.where.agent_id, *x);
+      // A product is named by its maker: its path is the workspace's, which
+      // may change from build to build too.
+      const std::string name = writer.empty() ? e.process.exe : "product of " + writer;
+      if (!writer.empty())
+        out.push_back({kProduct, writer, &kBt16,
+                       e.process.exe + " (sha256 " + x->exe_sha256 + "), written in this build by " + writer});
+      else if (!x->exe_sha256.empty())
         out.push_back({kExe, x->exe_sha256, &kBt16, e.process.exe + " (sha256 " + x->exe_sha256 + ")"});
       if (auto it = processes_.find(s.where.agent_id + '\n' + e.process.parent_key); it != processes_.end())
-        out.push_back({kEdge, it->second + " -> " + e.process.exe, nullptr, {}});
+        out.push_back({kEdge, it->second + " -> " + name, nullptr, {}});
+      if (processes_.size() >= kProcessTableMax) processes_.clear();
+      processes_[s.where.agent_id + '\n' + e.process.key] = name;
     } else if (const auto* a = std::get_if<events::SecretAccess>(&e.body)) {
       if (a->access == "metadata_connect") {
         out.push_back({kMetadata, e.process.exe, &kBt06,
@@ -349,13 +356,26 @@ class BaselineRules final : public RuleSet {
     }
   }
 
+  // The executable's writer when the build wrote it earlier (`written_by`,
+  // the writer's exec in the process table): a build that compiles and runs
+  // its own programs (configure's conftest, its unit tests) makes new
+  // hashes every build (paths in debug info, timestamps), so what it runs is
+  // judged by which program made it (the linker, cp, curl) rather than by
+  // hash. Empty otherwise, and for an interpreter running a script the
+  // build wrote: the interpreter itself is judged by its hash.
+  std::string product_writer(const std::string& agent_id, const events::ProcessExec& x) const {
+    if (x.written_by.empty() || !x.script.empty()) return {};
+    auto it = processes_.find(agent_id + '\n' + x.written_by);
+    return it == processes_.end() ? std::string() : it->second;
+  }
+
   BaselineConfig config_;
   store::Store* store_ = nullptr;
   std::map<store::BaselineKey, KeyState> keys_;
   std::map<std::string, Watched> watched_;                  // agent + CI system + build id -> build
   std::map<std::string, Watched> ended_;                    // builds that teach at the next commit
   bool stale_ = false;                                      // the copy holds a lesson that was dropped
-  std::unordered_map<std::string, std::string> processes_;  // agent + process key -> exe
+  std::unordered_map<std::string, std::string> processes_;  // agent + process key -> exe (or "product of <writer>")
   std::chrono::steady_clock::time_point refreshed_{};
 };
 

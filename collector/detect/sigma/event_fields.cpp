@@ -98,8 +98,8 @@ std::string join(const std::vector<std::string>& argv) {
 
 constexpr std::string_view kDerivedCommon[] = {"derived.user"};
 constexpr std::string_view kDerivedExec[] = {
-    "derived.command_line", "derived.hashes",         "derived.parent_exe",     "derived.parent_command_line",
-    "derived.parent_user",  "derived.stdin_peer_exe", "derived.stdout_peer_exe"};
+    "derived.command_line", "derived.hashes",         "derived.parent_exe",      "derived.parent_command_line",
+    "derived.parent_user",  "derived.stdin_peer_exe", "derived.stdout_peer_exe", "derived.written_by_exe"};
 constexpr std::string_view kDerivedNet[] = {"derived.initiated", "derived.destination_is_ipv6"};
 
 }  // namespace
@@ -140,6 +140,9 @@ void EventFields::values(std::string_view field, std::vector<std::string>& out) 
       const std::string& key = d == "stdin_peer_exe" ? exec->stdin_fd.peer_key : exec->stdout_fd.peer_key;
       if (key.empty()) return;
       if (const auto peer = parents_(key)) put(peer->exe, out);
+    } else if (d == "written_by_exe" && exec && parents_) {
+      if (exec->written_by.empty()) return;
+      if (const auto writer = parents_(exec->written_by)) put(writer->exe, out);
     } else if (d.substr(0, 7) == "parent_" && parents_ && !event_.process.parent_key.empty()) {
       const auto parent = parents_(event_.process.parent_key);
       if (!parent) return;

@@ -16,6 +16,8 @@
 //   derived.stdin_peer_exe, derived.stdout_peer_exe
 //                                the exe of the process at the other end of the pipe on
 //                                stdin / stdout (data.*_fd.peer_key), from the same lookup
+//   derived.written_by_exe       the exe of the process that wrote the program earlier in
+//                                the build (data.written_by), from the same lookup
 //
 // ParentImage and its kin: a process_exec names its parent by
 // process.parent_key only. The streaming detector keeps a process table
