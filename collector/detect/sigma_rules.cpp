@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "collector/detect/pack.h"
+#include "collector/detect/package_install.h"
 #include "collector/detect/sigma/correlate.h"
 #include "collector/detect/sigma/event_fields.h"
 #include "collector/detect/sigma/match.h"
@@ -133,8 +134,12 @@ class SigmaRules final : public RuleSet {
   void remember(const events::Event& e) {
     const auto* x = std::get_if<events::ProcessExec>(&e.body);
     if (!x || e.process.key.empty()) return;
+    std::string install = package_install(x->argv);
+    if (install.empty() && !e.process.parent_key.empty())
+      if (auto it = processes_.find(e.agent_id + '\x1f' + e.process.parent_key); it != processes_.end())
+        install = it->second.package_install;
     if (processes_.size() >= kMaxProcesses) processes_.clear();
-    processes_[e.agent_id + '\x1f' + e.process.key] = {e.process.exe, x->argv, e.process.uid};
+    processes_[e.agent_id + '\x1f' + e.process.key] = {e.process.exe, x->argv, e.process.uid, std::move(install)};
   }
 
   std::optional<sigma::ProcessInfo> parent(const events::Event& e, std::string_view key) const {

@@ -16,6 +16,7 @@
 
 namespace bt::testing::benign {
 
+using incidents::branch_env;
 using incidents::Sensor;
 
 // The default is 10 clean builds before a job raises anything; 3 keep the
@@ -135,15 +136,6 @@ struct Corpus {
     return s;
   }
 };
-
-// GitHub's variables for a build of `branch` (a push to it, or a pull
-// request from it).
-inline std::string branch_env(const std::string& branch, bool pull_request) {
-  if (pull_request)
-    return "GITHUB_EVENT_NAME=pull_request GITHUB_REF=refs/pull/12/merge GITHUB_REF_NAME=12/merge GITHUB_HEAD_REF=" +
-           branch + " GITHUB_BASE_REF=main ";
-  return "GITHUB_EVENT_NAME=push GITHUB_REF=refs/heads/" + branch + " GITHUB_REF_NAME=" + branch + " ";
-}
 
 // Every alert of the build `run_id` as "rule: title: detail", one a line.
 inline std::string alerts_text(const Sensor& s, const std::string& run_id) {

@@ -33,6 +33,15 @@ inline std::string github_env(const std::string& run_id, const std::string& home
          " GITHUB_SHA=0123456789abcdef0123456789abcdef01234567 RUNNER_NAME=runner-1 ";
 }
 
+// GitHub's variables for a build of `branch` (a push to it, or a pull
+// request from it).
+inline std::string branch_env(const std::string& branch, bool pull_request) {
+  if (pull_request)
+    return "GITHUB_EVENT_NAME=pull_request GITHUB_REF=refs/pull/12/merge GITHUB_REF_NAME=12/merge GITHUB_HEAD_REF=" +
+           branch + " GITHUB_BASE_REF=main ";
+  return "GITHUB_EVENT_NAME=push GITHUB_REF=refs/heads/" + branch + " GITHUB_REF_NAME=" + branch + " ";
+}
+
 // A collector that detects with the pack (and `extra` serve arguments),
 // and an agent state folder every build of the fixture shares.
 struct Sensor {

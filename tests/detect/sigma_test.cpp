@@ -315,12 +315,15 @@ TEST_CASE("the adapter over our events: JSON paths, derived fields, the parent l
   CHECK(values(plain, "derived.hashes") == std::vector<std::string>{"SHA256=ab"});
   CHECK(values(plain, "derived.parent_exe").empty());
   EventFields with_parent(e, [](std::string_view key) -> std::optional<ProcessInfo> {
-    if (key == "11-1") return ProcessInfo{"/usr/bin/env", {"env"}, 0};
-    if (key == "12-1") return ProcessInfo{"/usr/bin/x86_64-linux-gnu-ld.bfd", {"ld"}, 0};
+    if (key == "11-1") return ProcessInfo{"/usr/bin/env", {"env"}, 0, {}};
+    if (key == "12-1") return ProcessInfo{"/usr/bin/x86_64-linux-gnu-ld.bfd", {"ld"}, 0, {}};
     if (key != "10-1") return std::nullopt;
-    return ProcessInfo{"/usr/bin/npm", {"npm", "install"}, 0};
+    return ProcessInfo{"/usr/bin/npm", {"npm", "install"}, 0, "npm"};
   });
   CHECK(values(with_parent, "derived.parent_exe") == std::vector<std::string>{"/usr/bin/npm"});
+  // the package install the process runs under (BT-17): the parent's, from the same table
+  CHECK(values(with_parent, "derived.package_install") == std::vector<std::string>{"npm"});
+  CHECK(values(plain, "derived.package_install").empty());
   // the pipe's peer on stdin, from the same table; none on stdout
   CHECK(values(plain, "derived.stdin_peer_exe").empty());
   CHECK(values(with_parent, "derived.stdin_peer_exe") == std::vector<std::string>{"/usr/bin/env"});

@@ -24,6 +24,9 @@
 #include <set>
 #include <unordered_map>
 
+#include "collector/detect/package_install.h"
+#include "common/text.h"
+
 namespace bt::collector::detect {
 
 namespace {
@@ -41,6 +44,8 @@ constexpr const char* kEdge = "edge";
 constexpr const char* kCredential = "credential";
 constexpr const char* kMetadata = "metadata";
 constexpr const char* kUpload = "upload";
+constexpr const char* kInstallRuns = "install-runs";
+constexpr const char* kNetTool = "net-tool";
 
 struct RuleInfo {
   const char* id;
@@ -72,6 +77,14 @@ const RuleInfo kBt16{"BT-16",
                      "Executable never seen in this job",
                      "low",
                      {"attack.execution", "attack.t1204.002", "attack.t1059", "attack.t1620"}};
+const RuleInfo kBt17{"BT-17",
+                     "Package install ran code this job's installs never ran",
+                     "medium",
+                     {"attack.initial_access", "attack.execution", "attack.t1195.002", "attack.t1059"}};
+const RuleInfo kBt19{"BT-19",
+                     "Network tool this job never ran",
+                     "medium",
+                     {"attack.discovery", "attack.command_and_control", "attack.t1046", "attack.t1095"}};
 const RuleInfo kBt28{"BT-28",
                      "Upload or publish this job never did",
                      "medium",
@@ -339,10 +352,19 @@ class BaselineRules final : public RuleSet {
                        e.process.exe + " (sha256 " + x->exe_sha256 + "), written in this build by " + writer});
       else if (!x->exe_sha256.empty())
         out.push_back({kExe, x->exe_sha256, &kBt16, e.process.exe + " (sha256 " + x->exe_sha256 + ")"});
-      if (auto it = processes_.find(s.where.agent_id + '\n' + e.process.parent_key); it != processes_.end())
-        out.push_back({kEdge, it->second + " -> " + name, nullptr, {}});
+      if (const std::string tool = net_tool(e.process.exe); !tool.empty())
+        out.push_back({kNetTool, tool, &kBt19, what_ran(e.process.exe, x->argv)});
+      Process self{name, package_install(x->argv)};
+      if (auto it = processes_.find(s.where.agent_id + '\n' + e.process.parent_key); it != processes_.end()) {
+        const Process& parent = it->second;
+        out.push_back({kEdge, parent.name + " -> " + name, nullptr, {}});
+        if (!parent.install.empty() && self.install.empty() && runs_code(e.process.exe, x->argv))
+          out.push_back({kInstallRuns, parent.install + " -> " + name, &kBt17,
+                         parent.install + " install ran " + what_ran(e.process.exe, x->argv)});
+        if (self.install.empty()) self.install = parent.install;
+      }
       if (processes_.size() >= kProcessTableMax) processes_.clear();
-      processes_[s.where.agent_id + '\n' + e.process.key] = name;
+      processes_[s.where.agent_id + '\n' + e.process.key] = std::move(self);
     } else if (const auto* a = std::get_if<events::SecretAccess>(&e.body)) {
       if (a->access == "metadata_connect") {
         out.push_back({kMetadata, e.process.exe, &kBt06,
@@ -366,16 +388,42 @@ class BaselineRules final : public RuleSet {
   std::string product_writer(const std::string& agent_id, const events::ProcessExec& x) const {
     if (x.written_by.empty() || !x.script.empty()) return {};
     auto it = processes_.find(agent_id + '\n' + x.written_by);
-    return it == processes_.end() ? std::string() : it->second;
+    return it == processes_.end() ? std::string() : it->second.name;
   }
+
+  // BT-19's baseline half: listeners, relays and sniffers have honest uses
+  // in some jobs (a test's fake server) and none in most, so they are
+  // judged per job, by name (their hash changes with every image).
+  static std::string net_tool(std::string_view exe) {
+    const std::string_view n = exe.substr(exe.rfind('/') + 1);
+    for (std::string_view tool :
+         {"nc", "ncat", "netcat", "nc.openbsd", "nc.traditional", "socat", "tcpdump", "tshark", "dumpcap"})
+      if (n == tool) return std::string(tool);
+    return {};
+  }
+
+  // The program and its command line, cut short, for an alert's detail.
+  static std::string what_ran(const std::string& exe, const std::vector<std::string>& argv) {
+    std::string line = exe + ":";
+    for (const auto& a : argv) line += " " + a;
+    constexpr std::size_t kMax = 200;
+    if (line.size() > kMax) line = line.substr(0, kMax) + "...";
+    return text::printable(line);
+  }
+
+  // A process as the baseline names it, and the package install it runs under.
+  struct Process {
+    std::string name;     // exe, or "product of <writer>"
+    std::string install;  // package manager (package_install.h), its own or an ancestor's
+  };
 
   BaselineConfig config_;
   store::Store* store_ = nullptr;
   std::map<store::BaselineKey, KeyState> keys_;
-  std::map<std::string, Watched> watched_;                  // agent + CI system + build id -> build
-  std::map<std::string, Watched> ended_;                    // builds that teach at the next commit
-  bool stale_ = false;                                      // the copy holds a lesson that was dropped
-  std::unordered_map<std::string, std::string> processes_;  // agent + process key -> exe (or "product of <writer>")
+  std::map<std::string, Watched> watched_;              // agent + CI system + build id -> build
+  std::map<std::string, Watched> ended_;                // builds that teach at the next commit
+  bool stale_ = false;                                  // the copy holds a lesson that was dropped
+  std::unordered_map<std::string, Process> processes_;  // agent + process key
   std::chrono::steady_clock::time_point refreshed_{};
 };
 

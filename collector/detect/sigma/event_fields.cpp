@@ -98,8 +98,9 @@ std::string join(const std::vector<std::string>& argv) {
 
 constexpr std::string_view kDerivedCommon[] = {"derived.user"};
 constexpr std::string_view kDerivedExec[] = {
-    "derived.command_line", "derived.hashes",         "derived.parent_exe",      "derived.parent_command_line",
-    "derived.parent_user",  "derived.stdin_peer_exe", "derived.stdout_peer_exe", "derived.written_by_exe"};
+    "derived.command_line",        "derived.hashes",         "derived.parent_exe",
+    "derived.parent_command_line", "derived.parent_user",    "derived.stdin_peer_exe",
+    "derived.stdout_peer_exe",     "derived.written_by_exe", "derived.package_install"};
 constexpr std::string_view kDerivedNet[] = {"derived.initiated", "derived.destination_is_ipv6"};
 
 }  // namespace
@@ -143,6 +144,8 @@ void EventFields::values(std::string_view field, std::vector<std::string>& out) 
     } else if (d == "written_by_exe" && exec && parents_) {
       if (exec->written_by.empty()) return;
       if (const auto writer = parents_(exec->written_by)) put(writer->exe, out);
+    } else if (d == "package_install" && exec && parents_ && !event_.process.parent_key.empty()) {
+      if (const auto parent = parents_(event_.process.parent_key)) put(parent->package_install, out);
     } else if (d.substr(0, 7) == "parent_" && parents_ && !event_.process.parent_key.empty()) {
       const auto parent = parents_(event_.process.parent_key);
       if (!parent) return;

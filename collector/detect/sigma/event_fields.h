@@ -18,6 +18,9 @@
 //                                stdin / stdout (data.*_fd.peer_key), from the same lookup
 //   derived.written_by_exe       the exe of the process that wrote the program earlier in
 //                                the build (data.written_by), from the same lookup
+//   derived.package_install      the package manager (npm, yarn, pnpm, bun, pip, gem) whose
+//                                install the process runs under: its parent's or an
+//                                ancestor's (ProcessInfo.package_install of the parent)
 //
 // ParentImage and its kin: a process_exec names its parent by
 // process.parent_key only. The streaming detector keeps a process table
@@ -42,6 +45,9 @@ struct ProcessInfo {
   std::string exe;
   std::vector<std::string> argv;
   uint64_t uid = 0;
+  // The package manager whose install this process is or runs under
+  // (detect/package_install.h): its own, else its parent's.
+  std::string package_install;
 };
 using ParentLookup = std::function<std::optional<ProcessInfo>(std::string_view process_key)>;
 
