@@ -258,6 +258,7 @@ void Pipeline::observe(const capture::Exec& x) {
   if (e.written_by.empty() && !e.script.empty() && config_.kernel_writer)
     e.written_by = config_.kernel_writer(e.script, x.pid);
   std::optional<events::ArtifactUpload> upload = uploads::recognise(e.argv, x.exe, x.cwd, digests_);
+  if (upload) name_writers(*upload, x.pid);
   emit(event(x.time_ns, &p, std::move(e)));
   if (upload) emit(event(x.time_ns, &p, std::move(*upload)));
   // Never named within its budget: it starts unnamed rather than hold more.
@@ -469,6 +470,16 @@ void Pipeline::remember_write(const std::string& path, const std::string& writer
     return;
   }
   written_.emplace(path, Written{writer, created});
+}
+
+// Artifact provenance (BT-27): each uploaded file's last writer in this
+// build, as an exec's: this build's writes, else the kernel's table.
+void Pipeline::name_writers(events::ArtifactUpload& upload, uint64_t uploader_pid) {
+  for (auto& f : upload.files) {
+    finish_writes_of_path(f.path);
+    f.written_by = writer_of(f.path);
+    if (f.written_by.empty() && config_.kernel_writer) f.written_by = config_.kernel_writer(f.path, uploader_pid);
+  }
 }
 
 std::string Pipeline::writer_of(const std::string& path) const {

@@ -151,6 +151,7 @@ class Pipeline final : public capture::Sink {
   void finish_writes(uint64_t pid, const std::string* path);  // pid 0: all
   void finish_writes_of_path(const std::string& path);
   std::string writer_of(const std::string& path) const;
+  void name_writers(events::ArtifactUpload& upload, uint64_t uploader_pid);
 };
 
 // Where the rules beyond the built-in ones come from (the agent's

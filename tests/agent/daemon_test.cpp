@@ -1232,6 +1232,11 @@ std::string parity_script(const std::string& root, int upload_port, pid_t runner
          "/usr/bin/curl -s -m 1 -H Expect: -T " +
          root + "/artifact.txt http://127.0.0.1:" + std::to_string(upload_port) +
          "/up/a.txt >/dev/null || true\n"
+         // An artifact the build makes, then uploads: its writer is named (BT-27).
+         "/usr/bin/tr a-y A-Y <" +
+         root + "/artifact.txt >built.txt\n" +
+         "/usr/bin/curl -s -m 1 -H Expect: -T built.txt http://127.0.0.1:" + std::to_string(upload_port) +
+         "/up/b.txt >/dev/null || true\n"
          "mkdir -p .github/workflows && printf 'on: push\\n' > .github/workflows/ci.yml\n"
          "exec 3<" +
          mem +
@@ -1318,6 +1323,8 @@ std::vector<std::string> normalized_trail(const std::vector<events::Event>& evs,
       clear_stdio(e.process.key, x->stderr_fd);
       x->written_by = canon(x->written_by);
     }
+    if (auto* u = std::get_if<events::ArtifactUpload>(&e.body))
+      for (auto& f : u->files) f.written_by = canon(f.written_by);
     if (auto* x = std::get_if<events::ProcessExit>(&e.body))
       x->duration_ns = x->user_ns = x->system_ns = x->peak_rss_bytes = 0;
     // The script's own parent is the runner's step shell or the agent.
@@ -1378,6 +1385,9 @@ TEST_CASE("daemon and run: one scripted build gives the same trail, kind by kind
             "/parity.sh\",\"exe\":\"/usr/bin/bash\",\"uid\":0},\"data\":{\"rule\":\"ci-runner-environ\""));
   CHECK(has("\"dest_name\":\"imds.build.test\""));
   CHECK(has("pipe /bin/echo hello | /usr/bin/tr a-z A-Z"));
+  // The artifact the build wrote names its writer: the shell that redirected tr's output.
+  CHECK(has("\"path\":\"" + ws + "/built.txt\",\"size\":9,\"sha256\":\""));
+  CHECK(has("\"written_by\":\"/usr/bin/tr a-y A-Y\"}]"));
 
   for (const std::string tree : {"detached", "ptrace"}) {
     CAPTURE(tree);

@@ -1,8 +1,9 @@
 // Issue 19: the incidents behind the CI rule pack, emulated on loopback
 // under the real sensor (`buildtrail-agent run`, delivering to the real
 // collector, which detects): each raises its rule on the right build, and a
-// benign build raises nothing. An unexpected publish (BT-28) is a baseline
-// rule: its job learns from two builds first, on a collector of its own.
+// benign build raises nothing. An unexpected publish (BT-28) and a poisoned
+// artifact (BT-27) are baseline rules: their job learns from two builds
+// first, each on a collector of its own.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -233,6 +234,28 @@ TEST_CASE("an unexpected publish: a job that never uploaded uploads its artifact
   CHECK(r.exit_code == 0);
   CHECK(registry.requests == 1);
   expect("2803", s.rules_of("2803"), "BT-28");
+}
+
+TEST_CASE("a poisoned artifact: rewritten between its making and its upload (BT-27)") {
+  HttpServer registry("ok");
+  const Sensor s("incidents-artifact", {"--baseline-builds", "2"});
+  const std::string ws = s.d.root + "/ws";
+  REQUIRE(testing::run_command("mkdir -p " + ws + "/dist && printf x > " + ws + "/m").exit_code == 0);
+  const std::string make = "/usr/bin/tar czf dist/app.tgz m\n";
+  const std::string upload = "/usr/bin/curl -fsS -T dist/app.tgz " + registry.url("/app.tgz") + " >/dev/null\n";
+  for (const char* run_id : {"2701", "2702"}) {
+    const auto r = s.build(run_id, make + upload, "", ws, branch_env("main", false));
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK(s.rules_of(run_id).empty());
+  }
+  // Ultralytics' shape: the artifact changed after the build made it.
+  const auto r = s.build("2703", make + "/usr/bin/python3 -c \"open('dist/app.tgz', 'ab').write(b'x')\"\n" + upload, "",
+                         ws, branch_env("main", false));
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(registry.requests == 3);
+  expect("2703", s.rules_of("2703"), "BT-27");
 }
 
 TEST_CASE("a benign build raises no alert: compile, git commit, a local package install") {

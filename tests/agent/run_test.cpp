@@ -249,18 +249,30 @@ TEST_CASE("uploads and metadata endpoints") {
       "cd " + root + " && " + agent_bin() + " run --state-dir " + root + "/state --events-out " + out +
       " --metadata-endpoint 127.0.0.9 -- /bin/bash -c 'curl -s -m 2 -H Expect: -T artifact.txt "
       "http://user:hunter2-not-real@127.0.0.1:" +
-      std::to_string(registry.port) + "/up/artifact.txt; (exec 3<>/dev/tcp/127.0.0.9/80) 2>/dev/null; true'");
+      std::to_string(registry.port) +
+      "/up/artifact.txt; printf world > built.txt; curl -s -m 2 -H Expect: -T built.txt http://127.0.0.1:" +
+      std::to_string(registry.port) + "/up/built.txt; (exec 3<>/dev/tcp/127.0.0.9/80) 2>/dev/null; true'");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   const auto evs = read_events(out);
   const auto ups = bodies<events::ArtifactUpload>(evs);
-  REQUIRE(ups.size() == 1);
+  REQUIRE(ups.size() == 2);
   CHECK(ups[0]->tool == "curl");
   CHECK(ups[0]->destination.find("127.0.0.1:" + std::to_string(registry.port)) != std::string::npos);
   REQUIRE(ups[0]->files.size() == 1);
   CHECK(ups[0]->files[0].path == root + "/artifact.txt");
   CHECK(ups[0]->files[0].size == 6);
   CHECK(ups[0]->files[0].sha256 == "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+  CHECK(ups[0]->files[0].written_by.empty());  // there before the build
+  // Made by the build (the shell's printf), then uploaded: its writer named.
+  REQUIRE(ups[1]->files.size() == 1);
+  CHECK(ups[1]->files[0].path == root + "/built.txt");
+  std::string shell;
+  for (const auto& e : evs)
+    if (const auto* x = std::get_if<events::ProcessExec>(&e.body); x && !x->argv.empty() && x->argv[0] == "/bin/bash")
+      shell = e.process.key;
+  CHECK(!shell.empty());
+  CHECK(ups[1]->files[0].written_by == shell);
   CHECK(slurp(out).find("hunter2-not-real") == std::string::npos);
   bool metadata = false;
   for (const auto* s : bodies<events::SecretAccess>(evs))

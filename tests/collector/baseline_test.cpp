@@ -364,6 +364,43 @@ TEST_CASE("baseline: BT-19, a listener, relay or sniffer this job never ran; one
   CHECK(std::count(raised.begin(), raised.end(), "BT-19") == 1);
 }
 
+TEST_CASE("baseline: BT-27, an artifact uploaded from a writer the job's uploads never had") {
+  // tar makes dist/app.tgz (line 1: process "7-2"), curl uploads it.
+  Harness h;
+  events::ProcessExec tar;
+  tar.argv = {"tar", "czf", "dist/app.tgz", "m"};
+  tar.exe_sha256 = std::string(64, 't');
+  auto upload = [](const std::string& writer) {
+    events::ArtifactUpload u;
+    u.tool = "curl";
+    u.destination = "https://uploads.example.com/";
+    events::FileDigest f;
+    f.path = "/ws/dist/app.tgz";
+    f.sha256 = std::string(64, 'f');
+    f.written_by = writer;
+    u.files.push_back(f);
+    return u;
+  };
+  const std::vector<std::string> exes = {"/usr/bin/tar", "/usr/bin/curl"};
+  for (int i = 0; i < 10; ++i)
+    CHECK(h.build("a" + std::to_string(i), "main", kT0 + static_cast<uint64_t>(i), {tar, upload("7-2")}, {}, exes)
+              .empty());
+  CHECK(h.build("same", "pr", kT0 + 100, {tar, upload("7-2")}, {}, exes).empty());
+  // Rewritten after tar by python3 ("7-3"): a writer the job's uploads never had.
+  events::ProcessExec python = tar;
+  python.argv = {"python3", "-c", "open('dist/app.tgz','ab').write(b'x')"};
+  const auto poisoned = h.build("poisoned", "pr", kT0 + 200, {tar, python, upload("7-3")}, {},
+                                {"/usr/bin/tar", "/usr/bin/python3", "/usr/bin/curl"});
+  CHECK(std::count(poisoned.begin(), poisoned.end(), "BT-27") == 1);
+  // Not made in this build at all (restored from a cache).
+  CHECK(has(h.build("cached", "pr", kT0 + 300, {tar, upload("")}, {}, exes), "BT-27"));
+  auto b = h.db->baselines(std::nullopt).value();
+  REQUIRE(b.size() == 1);
+  std::set<std::string> items;
+  for (const auto& i : b[0].items) items.insert(i.kind + " " + i.value);
+  CHECK(items.count("artifact curl <- written by /usr/bin/tar") == 1);
+}
+
 TEST_CASE("baseline: registrable domains come from the Public Suffix List") {
   CHECK(detect::registrable_domain("files.pythonhosted.org") == "pythonhosted.org");
   CHECK(detect::registrable_domain("a.b.example.co.uk") == "example.co.uk");

@@ -46,6 +46,7 @@ constexpr const char* kMetadata = "metadata";
 constexpr const char* kUpload = "upload";
 constexpr const char* kInstallRuns = "install-runs";
 constexpr const char* kNetTool = "net-tool";
+constexpr const char* kArtifact = "artifact";
 
 struct RuleInfo {
   const char* id;
@@ -85,6 +86,10 @@ const RuleInfo kBt19{"BT-19",
                      "Network tool this job never ran",
                      "medium",
                      {"attack.discovery", "attack.command_and_control", "attack.t1046", "attack.t1095"}};
+const RuleInfo kBt27{"BT-27",
+                     "Artifact uploaded from a writer this job's uploads never had",
+                     "medium",
+                     {"attack.initial_access", "attack.t1195.002", "attack.t1565.001"}};
 const RuleInfo kBt28{"BT-28",
                      "Upload or publish this job never did",
                      "medium",
@@ -375,6 +380,11 @@ class BaselineRules final : public RuleSet {
       }
     } else if (const auto* u = std::get_if<events::ArtifactUpload>(&e.body)) {
       out.push_back({kUpload, u->tool + " " + u->destination, &kBt28, u->tool + " uploads to " + u->destination});
+      for (const auto& f : u->files) {
+        const std::string writer = artifact_writer(s.where.agent_id, f);
+        out.push_back({kArtifact, u->tool + " <- " + writer, &kBt27,
+                       u->tool + " uploads " + text::printable(f.path) + " (sha256 " + f.sha256 + "), " + writer});
+      }
     }
   }
 
@@ -389,6 +399,17 @@ class BaselineRules final : public RuleSet {
     if (x.written_by.empty() || !x.script.empty()) return {};
     auto it = processes_.find(agent_id + '\n' + x.written_by);
     return it == processes_.end() ? std::string() : it->second.name;
+  }
+
+  // BT-27: who made an uploaded file, as the job's uploads are learned: the
+  // program that last wrote it in this build (the packager, the linker), a
+  // writer that never ran a program of its own, or nobody in this build (a
+  // file from a cache or the checkout). A poisoned artifact is rewritten by
+  // something else between its making and its upload.
+  std::string artifact_writer(const std::string& agent_id, const events::FileDigest& f) const {
+    if (f.written_by.empty()) return "not written in this build";
+    auto it = processes_.find(agent_id + '\n' + f.written_by);
+    return it == processes_.end() ? "written by a process that ran no program" : "written by " + it->second.name;
   }
 
   // BT-19's baseline half: listeners, relays and sniffers have honest uses
