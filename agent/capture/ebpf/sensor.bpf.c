@@ -927,10 +927,8 @@ static __always_inline void on_proc_open(struct task_struct* task, __u32 tgid, s
   submit_claimed(s, me, sizeof(*r) + len + exe_len);
 }
 
-/* A tracked process opened a file: `fd` is the new descriptor. */
-static __always_inline void on_open(struct task_struct* task, __u32 tgid, struct bt_tracked* t, long fd) {
-  struct file* file = fd_file(task, fd);
-  if (!file) return;
+/* A tracked process opened `file` (its new descriptor's). */
+static __always_inline void on_open(struct task_struct* task, __u32 tgid, struct bt_tracked* t, struct file* file) {
   struct path path;
   if (bpf_probe_read_kernel(&path, sizeof(path), &file->f_path)) return;
   __u16 what = filter_open(path.dentry, tgid);
@@ -1125,6 +1123,7 @@ static __always_inline enum call call_of(long nr) {
 
 #define FMODE_CREATED 0x100000
 #define O_WRONLY_CREAT_TRUNC 01101
+#define O_ACCMODE 03
 #define AT_FDCWD -100
 #define AT_REMOVEDIR 0x200
 
@@ -1228,9 +1227,7 @@ static __always_inline __u32 open_flags(struct pt_regs* regs, long nr) {
  * writer exits (a shell's redirection closes its descriptor before the
  * first write, after a dup2, so a close says little). */
 static __always_inline void on_write_open(struct task_struct* task, __u32 tgid, struct bt_tracked* t,
-                                          struct pt_regs* regs, long nr, long fd) {
-  struct file* file = fd_file(task, fd);
-  if (!file) return;
+                                          struct pt_regs* regs, long nr, long fd, struct file* file) {
   __u32 fmode = BPF_CORE_READ(file, f_mode);
   if (!(fmode & FMODE_WRITE)) return;
   struct inode* inode = BPF_CORE_READ(file, f_inode);
@@ -1540,8 +1537,14 @@ static __always_inline int on_sys_exit(struct pt_regs* regs, long nr, long ret) 
         on_failed_open(task, tgid, t, regs, nr, ret);
         break;
       }
-      on_open(task, tgid, t, ret);
-      on_write_open(task, tgid, t, regs, nr, ret);
+      {
+        /* The descriptor's file once for both; most opens only read, and
+         * their flags (a register) say so without touching the file. */
+        struct file* file = fd_file(task, ret);
+        if (!file) break;
+        on_open(task, tgid, t, file);
+        if (open_flags(regs, nr) & O_ACCMODE) on_write_open(task, tgid, t, regs, nr, ret, file);
+      }
       break;
     case CALL_FILE:
       on_file_change(task, tgid, t, regs, nr);
