@@ -190,20 +190,10 @@ constexpr const char* kUsage =
 }  // namespace
 
 int agents(int argc, char** argv) {
-  const std::string sub = argc > 2 ? argv[2] : "";
-  if (sub == "--help" || sub == "-h" || sub == "help") {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (sub == "list") return list(argc, argv);
-  if (sub == "add") return add(argc, argv);
-  if (sub == "revoke") return revoke(argc, argv);
-  if (sub == "token") return token(argc, argv);
-  if (sub == "findings") return findings(argc, argv);
-  if (sub == "pubkey") return pubkey(argc, argv);
-  std::fprintf(stderr, "buildtrail-collector agents: %s (list, add, revoke, token, findings, pubkey; see --help)\n",
-               sub.empty() ? "a command is required" : ("unknown command '" + view::printable(sub) + "'").c_str());
-  return kExitUsage;
+  return dispatch(
+      "agents", kUsage,
+      {{"list", list}, {"add", add}, {"revoke", revoke}, {"token", token}, {"findings", findings}, {"pubkey", pubkey}},
+      argc, argv);
 }
 
 }  // namespace bt::collector::cmd

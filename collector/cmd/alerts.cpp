@@ -122,16 +122,12 @@ int ack(int argc, char** argv) {
 }  // namespace
 
 int alerts(int argc, char** argv) {
-  const std::string sub = argc > 2 ? argv[2] : "";
-  if (sub == "list") return list(argc, argv);
-  if (sub == "show") return show(argc, argv);
-  if (sub == "ack") return ack(argc, argv);
-  std::fprintf(sub == "--help" ? stdout : stderr,
-               "usage: buildtrail-collector alerts list|show|ack --data DIR ...\n"
-               "  list   alerts the detector raised (filters: --since, --severity, --build, --open)\n"
-               "  show   one alert with its evidence\n"
-               "  ack    acknowledge an alert (--note TEXT)\n");
-  return sub == "--help" ? 0 : kExitUsage;
+  return dispatch("alerts",
+                  "usage: buildtrail-collector alerts list|show|ack --data DIR ...\n"
+                  "  list   alerts the detector raised (filters: --since, --severity, --build, --open)\n"
+                  "  show   one alert with its evidence\n"
+                  "  ack    acknowledge an alert (--note TEXT)\n",
+                  {{"list", list}, {"show", show}, {"ack", ack}}, argc, argv);
 }
 
 }  // namespace bt::collector::cmd

@@ -86,14 +86,11 @@ int reset(int argc, char** argv) {
 }  // namespace
 
 int baselines(int argc, char** argv) {
-  const std::string sub = argc > 2 ? argv[2] : "";
-  if (sub == "show") return show(argc, argv);
-  if (sub == "reset") return reset(argc, argv);
-  std::fprintf(sub == "--help" ? stdout : stderr,
-               "usage: buildtrail-collector baselines show|reset --data DIR ...\n"
-               "  show   the per-job baselines, or one job's items (--ci C --repository R --job J)\n"
-               "  reset  forget what one job's baseline learned (--ci C --repository R --job J)\n");
-  return sub == "--help" ? 0 : kExitUsage;
+  return dispatch("baselines",
+                  "usage: buildtrail-collector baselines show|reset --data DIR ...\n"
+                  "  show   the per-job baselines, or one job's items (--ci C --repository R --job J)\n"
+                  "  reset  forget what one job's baseline learned (--ci C --repository R --job J)\n",
+                  {{"show", show}, {"reset", reset}}, argc, argv);
 }
 
 }  // namespace bt::collector::cmd

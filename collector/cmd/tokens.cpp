@@ -91,17 +91,7 @@ constexpr const char* kUsage =
 }  // namespace
 
 int tokens(int argc, char** argv) {
-  const std::string sub = argc > 2 ? argv[2] : "";
-  if (sub == "--help" || sub == "-h" || sub == "help") {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (sub == "create") return create(argc, argv);
-  if (sub == "list") return list(argc, argv);
-  if (sub == "revoke") return revoke(argc, argv);
-  std::fprintf(stderr, "buildtrail-collector tokens: %s (create, list, revoke; see --help)\n",
-               sub.empty() ? "a command is required" : ("unknown command '" + view::printable(sub) + "'").c_str());
-  return kExitUsage;
+  return dispatch("tokens", kUsage, {{"create", create}, {"list", list}, {"revoke", revoke}}, argc, argv);
 }
 
 }  // namespace bt::collector::cmd

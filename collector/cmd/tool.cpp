@@ -72,4 +72,22 @@ Status write_jsonl(readback::EventReader& reader, const store::EventFilter& filt
   return s;
 }
 
+int dispatch(const char* command, const char* usage, std::initializer_list<Subcommand> subcommands, int argc,
+             char** argv) {
+  const std::string sub = argc > 2 ? argv[2] : "";
+  if (sub == "--help" || sub == "-h" || sub == "help") {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  std::string names;
+  for (const auto& s : subcommands) {
+    if (sub == s.name) return s.run(argc, argv);
+    names += (names.empty() ? "" : ", ") + std::string(s.name);
+  }
+  std::fprintf(stderr, "buildtrail-collector %s: %s (%s; see --help)\n", command,
+               sub.empty() ? "a command is required" : ("unknown command '" + view::printable(sub) + "'").c_str(),
+               names.c_str());
+  return kExitUsage;
+}
+
 }  // namespace bt::collector::cmd

@@ -3,6 +3,7 @@
 // exit codes, and the store of --data.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,16 @@ class Tool {
   std::vector<cli::Option> options_;
   cli::Args args_;
 };
+
+// A command of subcommands (`agents list`, `tokens create`): argv[2]
+// picks one; --help prints `usage` (exit 0); a missing or unknown one is one
+// line naming those there are (exit 2).
+struct Subcommand {
+  const char* name;
+  int (*run)(int argc, char** argv);
+};
+int dispatch(const char* command, const char* usage, std::initializer_list<Subcommand> subcommands, int argc,
+             char** argv);
 
 // Writes the events matching `filter` to stdout as JSON lines (the schema
 // of docs/events.md), in 1 MiB writes.

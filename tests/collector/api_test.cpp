@@ -19,67 +19,13 @@
 #include "collector/api/token.h"
 #include "collector/store/store.h"
 #include "common/clock.h"
+#include "tests/collector/alert_fixtures.h"
 #include "tests/collector/collector_process.h"
 
 using namespace bt;
 using namespace bt::testing;
 
 namespace {
-
-constexpr uint64_t kT0 = 1795775400000000000ull;
-
-events::Event build_event(const std::string& agent, uint64_t t, events::Body body, const std::string& build_id) {
-  events::Event e;
-  e.time_ns = t;
-  e.host = "ci-7";
-  e.agent_id = agent;
-  e.build.ci = "github";
-  e.build.id = build_id;
-  e.build.job = "ci/build";
-  e.process.pid = 42;
-  e.process.key = "42-1";
-  e.process.exe = "/usr/bin/bash";
-  e.body = std::move(body);
-  return e;
-}
-
-// A loss in a build: BT-29 (high) for the event, and a loss finding (medium).
-events::Event loss(const std::string& agent, uint64_t t, const std::string& build_id) {
-  events::Loss l;
-  l.counts = {{"queue_full", 7}};
-  l.first_ns = t;
-  l.last_ns = t;
-  return build_event(agent, t, l, build_id);
-}
-
-// Sealed batches with these seqs, each chained to the one before it in the
-// list (a seq left out is a gap).
-std::vector<batch::Sealed> seal(const crypto::KeyPair& key, const std::string& agent,
-                                const std::vector<std::pair<uint64_t, std::vector<events::Event>>>& batches) {
-  batch::Sealer sealer(key, agent);
-  std::vector<batch::Sealed> out;
-  crypto::Digest prev{};
-  for (const auto& [seq, evs] : batches) {
-    for (const auto& e : evs) sealer.add(e);
-    out.push_back(sealer.seal(seq, prev).value());
-    prev = out.back().hash;
-  }
-  return out;
-}
-
-// Waits until the detector has taken every stored batch and finding.
-bool detected_all(const std::string& data) {
-  for (int waited = 0; waited < 20000; waited += 50) {
-    auto st = collector::store::open_sqlite(data, {true, 5000}).value();
-    auto batches = st->batches_after(0, 1000000).value();
-    auto findings = st->findings_after(0, 1000000).value();
-    if (!batches.empty() && st->cursor("detect.batches").value() == batches.back().position &&
-        (findings.empty() || st->cursor("detect.findings").value() == findings.back().id))
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
 
 struct Answer {
   long status = 0;
@@ -227,7 +173,7 @@ TEST_CASE("api: GET /v1/alerts with a bearer token: refusals, pages, filters, on
   const uint64_t ahead = clock::now_ns() + 3600ull * 1000000000;
   plan.push_back({26, {build_event(agent, ahead, events::ProcessExit{}, "run-odd")}});
   plan.push_back({27, {build_event(agent, kT0 + 99000, events::ProcessExit{}, "run-odd")}});
-  const auto chain = seal(key, agent, plan);
+  const auto chain = seal_seqs(key, agent, plan);
   for (std::size_t i = 0; i + 1 < chain.size(); ++i) REQUIRE(post(c.url("/v1/batches"), chain[i].bytes).status == 200);
   REQUIRE(detected_all(env.data));
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "collector/store/store.h"
+#include "tests/collector/alert_fixtures.h"
 #include "tests/collector/collector_process.h"
 
 using namespace bt;
@@ -16,54 +17,9 @@ using namespace bt::testing;
 
 namespace {
 
-constexpr uint64_t kT0 = 1795775400000000000ull;
-
-events::Event build_event(const std::string& agent, uint64_t t, events::Body body, const std::string& build_id) {
-  events::Event e;
-  e.time_ns = t;
-  e.host = "ci-7";
-  e.agent_id = agent;
-  e.build.ci = "github";
-  e.build.id = build_id;
-  e.build.job = "ci/build";
-  e.process.pid = 42;
-  e.process.key = "42-1";
-  e.process.exe = "/usr/bin/bash";
-  e.body = std::move(body);
-  return e;
-}
-
-events::Event unmonitored_start(const std::string& agent, uint64_t t, const std::string& build_id) {
-  events::BuildStart s;
-  s.mode = "unmonitored";
-  return build_event(agent, t, s, build_id);
-}
-
 // A loss whose reason carries a terminal escape: attacker-controlled text.
-events::Event loss(const std::string& agent, uint64_t t, const std::string& build_id) {
-  events::Loss l;
-  l.counts = {{"queue_full\x1b[31m", 7}};
-  l.first_ns = t;
-  l.last_ns = t;
-  return build_event(agent, t, l, build_id);
-}
-
-// One batch per entry of `per_batch`, chained from seq `first`.
-std::vector<batch::Sealed> seal(const crypto::KeyPair& key, const std::string& agent,
-                                const std::vector<std::vector<events::Event>>& per_batch) {
-  batch::Sealer sealer(key, agent);
-  std::vector<batch::Sealed> out;
-  crypto::Digest prev{};
-  for (std::size_t i = 0; i < per_batch.size(); ++i) {
-    for (const auto& e : per_batch[i]) sealer.add(e);
-    out.push_back(sealer.seal(i + 1, prev).value());
-    prev = out.back().hash;
-  }
-  return out;
-}
-
-std::vector<collector::store::Alert> alerts_of(const std::string& data) {
-  return collector::store::open_sqlite(data, {true, 5000}).value()->alerts({}).value();
+events::Event loss_escaped(const std::string& agent, uint64_t t, const std::string& build_id) {
+  return loss(agent, t, build_id, "queue_full\x1b[31m");
 }
 
 std::size_t count_rule(const std::vector<collector::store::Alert>& alerts, const std::string& rule,
@@ -72,18 +28,6 @@ std::size_t count_rule(const std::vector<collector::store::Alert>& alerts, const
   for (const auto& a : alerts)
     if (a.rule_id == rule && a.title.find(title_part) != std::string::npos) ++n;
   return n;
-}
-
-// Waits until the detector's cursor has passed every stored batch.
-bool detected_all(const std::string& data, int timeout_ms = 15000) {
-  for (int waited = 0; waited < timeout_ms; waited += 50) {
-    auto st = collector::store::open_sqlite(data, {true, 5000}).value();
-    auto last = st->batches_after(0, 1000000).value();
-    const int64_t cursor = st->cursor("detect.batches").value();
-    if (!last.empty() && cursor == last.back().position) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
 }
 
 // A collector serving a data folder with one enrolled agent.
@@ -105,7 +49,7 @@ TEST_CASE("detection: an unmonitored build, a loss in a build and a chain gap ra
   auto& [env, key, agent, c] = d;
   const auto chain = seal(key, agent,
                           {{unmonitored_start(agent, kT0, "run-1")},
-                           {loss(agent, kT0 + 1000, "run-1")},
+                           {loss_escaped(agent, kT0 + 1000, "run-1")},
                            {build_event(agent, kT0 + 2000, events::ProcessExit{}, "run-1")},
                            {build_event(agent, kT0 + 3000, events::ProcessExit{}, "run-1")}});
   for (std::size_t i : {0, 1, 3}) CHECK(post(c.url("/v1/batches"), chain[i].bytes).status == 200);  // seq 3 lost
@@ -178,7 +122,7 @@ TEST_CASE("detection: kill -9 at any point loses no alert and raises none twice"
   constexpr std::size_t kBatches = 60;
   std::vector<std::vector<events::Event>> per_batch;
   for (std::size_t i = 0; i < kBatches; ++i)
-    per_batch.push_back({loss(agent, kT0 + i * 1000, "run-" + std::to_string(i % 3))});
+    per_batch.push_back({loss_escaped(agent, kT0 + i * 1000, "run-" + std::to_string(i % 3))});
   const auto chain = seal(key, agent, per_batch);
   CollectorProcess c(env.data);
   REQUIRE(c.running());

@@ -21,14 +21,13 @@
 #include "collector/config/config.h"
 #include "collector/store/store.h"
 #include "common/clock.h"
+#include "tests/collector/alert_fixtures.h"
 #include "tests/collector/collector_process.h"
 
 using namespace bt;
 using namespace bt::testing;
 
 namespace {
-
-constexpr uint64_t kT0 = 1795775400000000000ull;
 
 // ---- the receiver ------------------------------------------------------------
 
@@ -151,52 +150,6 @@ class Receiver {
 };
 
 // ---- batches that raise alerts -------------------------------------------------
-
-events::Event build_event(const std::string& agent, uint64_t t, events::Body body, const std::string& build_id) {
-  events::Event e;
-  e.time_ns = t;
-  e.host = "ci-7";
-  e.agent_id = agent;
-  e.build.ci = "github";
-  e.build.id = build_id;
-  e.build.job = "ci/build";
-  e.process.pid = 42;
-  e.process.key = "42-1";
-  e.process.exe = "/usr/bin/bash";
-  e.body = std::move(body);
-  return e;
-}
-
-events::Event unmonitored_start(const std::string& agent, uint64_t t, const std::string& build_id) {
-  events::BuildStart s;
-  s.mode = "unmonitored";
-  return build_event(agent, t, s, build_id);
-}
-
-events::Event loss(const std::string& agent, uint64_t t, const std::string& build_id) {
-  events::Loss l;
-  l.counts = {{"queue_full", 7}};
-  l.first_ns = t;
-  l.last_ns = t;
-  return build_event(agent, t, l, build_id);
-}
-
-std::vector<batch::Sealed> seal(const crypto::KeyPair& key, const std::string& agent,
-                                const std::vector<std::vector<events::Event>>& per_batch) {
-  batch::Sealer sealer(key, agent);
-  std::vector<batch::Sealed> out;
-  crypto::Digest prev{};
-  for (std::size_t i = 0; i < per_batch.size(); ++i) {
-    for (const auto& e : per_batch[i]) sealer.add(e);
-    out.push_back(sealer.seal(i + 1, prev).value());
-    prev = out.back().hash;
-  }
-  return out;
-}
-
-std::vector<collector::store::Alert> alerts_of(const std::string& data) {
-  return collector::store::open_sqlite(data, {true, 5000}).value()->alerts({}).value();
-}
 
 int64_t cursor_of(const std::string& data, const std::string& name) {
   return collector::store::open_sqlite(data, {true, 5000}).value()->cursor(name).value();
