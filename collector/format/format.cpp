@@ -1,0 +1,56 @@
+// The format switch; see format.h.
+#include "collector/format/format.h"
+
+#include "collector/format/ecs.h"
+#include "collector/format/ocsf.h"
+#include "collector/view/alert.h"
+#include "common/events/json.h"
+#include "common/text.h"
+
+namespace bt::collector::format {
+
+Result<Format> parse(std::string_view name) {
+  if (name == "json") return Format::kJson;
+  if (name == "ocsf") return Format::kOcsf;
+  if (name == "ecs") return Format::kEcs;
+  return make_error(ErrorCode::kInvalidArgument,
+                    "format is json, ocsf or ecs, not '" + text::printable(std::string(name)) + "'");
+}
+
+std::string_view name(Format format) {
+  switch (format) {
+    case Format::kJson:
+      return "json";
+    case Format::kOcsf:
+      return "ocsf";
+    case Format::kEcs:
+      return "ecs";
+  }
+  return "json";
+}
+
+std::string event(Format format, const events::Event& e) {
+  switch (format) {
+    case Format::kOcsf:
+      return ocsf::event(e);
+    case Format::kEcs:
+      return ecs::event(e);
+    case Format::kJson:
+      break;
+  }
+  return events::to_json(e);
+}
+
+std::string alert(Format format, const store::Alert& a) {
+  switch (format) {
+    case Format::kOcsf:
+      return ocsf::alert(a);
+    case Format::kEcs:
+      return ecs::alert(a);
+    case Format::kJson:
+      break;
+  }
+  return view::alert_json(a);
+}
+
+}  // namespace bt::collector::format
