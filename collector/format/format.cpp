@@ -2,6 +2,7 @@
 #include "collector/format/format.h"
 
 #include "collector/format/ecs.h"
+#include "collector/format/names.h"
 #include "collector/format/ocsf.h"
 #include "collector/view/alert.h"
 #include "common/events/json.h"
@@ -10,24 +11,13 @@
 namespace bt::collector::format {
 
 Result<Format> parse(std::string_view name) {
-  if (name == "json") return Format::kJson;
-  if (name == "ocsf") return Format::kOcsf;
-  if (name == "ecs") return Format::kEcs;
+  for (std::size_t i = 0; i < std::size(kNames); ++i)
+    if (name == kNames[i]) return static_cast<Format>(i);
   return make_error(ErrorCode::kInvalidArgument,
                     "format is json, ocsf or ecs, not '" + text::printable(std::string(name)) + "'");
 }
 
-std::string_view name(Format format) {
-  switch (format) {
-    case Format::kJson:
-      return "json";
-    case Format::kOcsf:
-      return "ocsf";
-    case Format::kEcs:
-      return "ecs";
-  }
-  return "json";
-}
+std::string_view name(Format format) { return kNames[static_cast<int>(format)]; }
 
 std::string event(Format format, const events::Event& e) {
   switch (format) {

@@ -16,7 +16,7 @@
 
 namespace bt::collector::format {
 
-enum class Format { kJson, kOcsf, kEcs };
+enum class Format { kJson, kOcsf, kEcs };  // in the order of kNames (names.h)
 
 // "json", "ocsf" or "ecs"; anything else is a one-line error.
 Result<Format> parse(std::string_view name);
