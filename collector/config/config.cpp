@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <set>
 
+#include "collector/format/names.h"
 #include "collector/store/store.h"
+#include "common/events/event.h"
 #include "common/fs.h"
 #include "common/text.h"
 
@@ -16,46 +18,119 @@ namespace bt::collector::config {
 namespace {
 
 // One row per key of an [[output]] table: the types it belongs to (empty:
-// every type), the member it fills, whether it must be given, and its
-// documentation. The loader and the reference page are derived from it.
+// every type; else a space-separated list), the member it fills (text,
+// number or list), whether it must be given, and its documentation. The
+// loader and the reference page are derived from it.
 struct Key {
   std::string_view toml;
   std::string_view types;
   std::string Output::*text = nullptr;
   uint64_t Output::*number = nullptr;
+  std::vector<std::string> Output::*list = nullptr;
   bool required = false;
   std::string_view doc;
 };
 
 constexpr Key kOutputKeys[] = {
-    {"name", "", &Output::name, nullptr, true,
-     "Unique name (letters, digits, `-`, `_`; at most 64): names the output's cursor (`output.<name>` in the store) "
-     "and its metrics."},
-    {"type", "", &Output::type, nullptr, true, "What the output is: `webhook`."},
-    {"min_severity", "", &Output::min_severity, nullptr, false,
+    {"name", "", &Output::name, nullptr, nullptr, true,
+     "Unique name (letters, digits, `-`, `_`; at most 64): names the output's cursors (`output.<name>`, "
+     "`output.<name>.batch`, `output.<name>.line` in the store) and its metrics."},
+    {"type", "", &Output::type, nullptr, nullptr, true, "What the output is: `syslog`, `file` or `webhook`."},
+    {"forward", "", &Output::forward, nullptr, nullptr, false,
+     "What it forwards: `alerts`, `events` (every stored event, in commit order) or `all` (both)."},
+    {"kinds", "", nullptr, nullptr, &Output::kinds, false,
+     "Event kinds forwarded (`[\"process_exec\", \"net_connect\"]`); empty: every kind (docs/events.md)."},
+    {"min_severity", "", &Output::min_severity, nullptr, nullptr, false,
      "Forward alerts of this severity or above: informational, low, medium, high, critical."},
-    {"max_backlog", "", nullptr, &Output::max_backlog, false,
+    {"ci", "", &Output::ci, nullptr, nullptr, false,
+     "Only records of builds of this CI system (`github`, `gitlab`, `jenkins`, ...); an alert is judged by its "
+     "build record. Empty: every one."},
+    {"repository", "", &Output::repository, nullptr, nullptr, false,
+     "Only records of builds of this repository, as the events name it (`build.repository`). Empty: every one."},
+    {"format", "", &Output::format, nullptr, nullptr, false,
+     "How each record is written: `json` (docs/events.md), `ocsf` (docs/ocsf.md) or `ecs` (docs/ecs.md)."},
+    {"max_backlog", "", nullptr, &Output::max_backlog, nullptr, false,
      "Alerts the output may fall behind; beyond it the oldest are skipped, counted as dropped and reported as a "
      "BT-29 alert."},
-    {"backoff_base_ms", "", nullptr, &Output::backoff_base_ms, false,
+    {"max_event_backlog", "", nullptr, &Output::max_event_backlog, nullptr, false,
+     "Stored events (before the filter) the output may fall behind; beyond it the oldest batches are skipped, "
+     "counted as dropped and reported as a BT-29 alert."},
+    {"backoff_base_ms", "", nullptr, &Output::backoff_base_ms, nullptr, false,
      "Smallest retry delay; delays grow as uniform(base, min(cap, base*2^n))."},
-    {"backoff_cap_ms", "", nullptr, &Output::backoff_cap_ms, false,
+    {"backoff_cap_ms", "", nullptr, &Output::backoff_cap_ms, nullptr, false,
      "Largest retry delay (a receiver's Retry-After may ask for more, up to an hour)."},
-    {"url", "webhook", &Output::url, nullptr, true, "Where alerts are POSTed: an http:// or https:// URL."},
-    {"secret_file", "webhook", &Output::secret_file, nullptr, true,
+    {"timeout_ms", "webhook syslog", nullptr, &Output::timeout_ms, nullptr, false,
+     "Give up on one request (webhook) or on connecting and on the receiver taking what was sent (syslog) after "
+     "this long, then retry with backoff."},
+    {"url", "webhook", &Output::url, nullptr, nullptr, true, "Where records are POSTed: an http:// or https:// URL."},
+    {"secret_file", "webhook", &Output::secret_file, nullptr, nullptr, true,
      "File whose content (without its final newline) is the HMAC-SHA256 key of the `X-Buildtrail-Signature` "
      "header; read once at start, never logged."},
-    {"ca_file", "webhook", &Output::ca_file, nullptr, false,
-     "PEM CA bundle trusted for an https:// receiver instead of the system store."},
-    {"timeout_ms", "webhook", nullptr, &Output::timeout_ms, false,
-     "Give up on one request after this long (then retry with backoff)."},
+    {"ca_file", "webhook syslog", &Output::ca_file, nullptr, nullptr, false,
+     "PEM CA bundle trusted for an https:// receiver or a TLS syslog server, instead of the system store."},
+    {"path", "file", &Output::path, nullptr, nullptr, true,
+     "Absolute path of the JSON-lines file; rotated files are `<path>.1` (newest) to `<path>.<max_files>`."},
+    {"max_bytes", "file", nullptr, &Output::max_bytes, nullptr, false,
+     "Rotate before the file would grow past this size (at least 4096)."},
+    {"max_files", "file", nullptr, &Output::max_files, nullptr, false,
+     "Rotated files kept beside the current one; the oldest is removed (0: none kept)."},
+    {"address", "syslog", &Output::address, nullptr, nullptr, true, "The syslog server, `host:port` or `[v6]:port`."},
+    {"transport", "syslog", &Output::transport, nullptr, nullptr, false,
+     "`tcp` (RFC 6587 octet counting), `tls` (RFC 5425, the server's certificate verified) or `udp` (RFC 5426, one "
+     "message per datagram)."},
+    {"server_name", "syslog", &Output::server_name, nullptr, nullptr, false,
+     "The name the TLS server's certificate must carry; default: the host of `address`."},
+    {"cert_file", "syslog", &Output::cert_file, nullptr, nullptr, false,
+     "PEM client certificate presented to a TLS server that asks for one (with `key_file`)."},
+    {"key_file", "syslog", &Output::key_file, nullptr, nullptr, false, "PEM private key of `cert_file`."},
+    {"facility", "syslog", &Output::facility, nullptr, nullptr, false,
+     "Syslog facility of every message: kern, user, daemon, auth, authpriv, local0 ... local7. The severity comes "
+     "from the record (docs/collector-config.md \"Syslog\")."},
+    {"app_name", "syslog", &Output::app_name, nullptr, nullptr, false,
+     "APP-NAME of every message (printable ASCII, at most 48)."},
+    {"sd_id", "syslog", &Output::sd_id, nullptr, nullptr, false,
+     "SD-ID of the structured data element (`name@<private enterprise number>`; the default uses 32473, the "
+     "number RFC 5612 reserves for documentation: set your organisation's)."},
+    {"max_message", "syslog", nullptr, &Output::max_message, nullptr, false,
+     "Largest UDP message in bytes (480 to 65000); a longer one is cut and counted in "
+     "`buildtrail_output_truncated_total`."},
 };
 
-constexpr std::string_view kTypes[] = {"webhook"};
+// RFC 5424 section 6.2.1: facility codes by their usual names.
+constexpr std::pair<std::string_view, int> kFacilities[] = {
+    {"kern", 0},    {"user", 1},    {"mail", 2},    {"daemon", 3},    {"auth", 4},    {"syslog", 5},  {"lpr", 6},
+    {"news", 7},    {"uucp", 8},    {"cron", 9},    {"authpriv", 10}, {"ftp", 11},    {"local0", 16}, {"local1", 17},
+    {"local2", 18}, {"local3", 19}, {"local4", 20}, {"local5", 21},   {"local6", 22}, {"local7", 23},
+};
+
+constexpr std::string_view kTypes[] = {"syslog", "file", "webhook"};
+constexpr std::string_view kForwards[] = {"alerts", "events", "all"};
+constexpr std::string_view kTransports[] = {"tcp", "tls", "udp"};
+
+template <std::size_t N>
+bool one_of(const std::string& value, const std::string_view (&known)[N]) {
+  return std::find(std::begin(known), std::end(known), value) != std::end(known);
+}
+
+template <std::size_t N>
+std::string listed(const std::string_view (&known)[N]) {
+  std::string out;
+  for (const auto& k : known) out += (out.empty() ? "" : ", ") + std::string(k);
+  return out;
+}
 
 Error invalid(const std::string& message) { return make_error(ErrorCode::kInvalidArgument, message); }
 
-bool applies(const Key& k, const std::string& type) { return k.types.empty() || k.types == type; }
+bool applies(const Key& k, const std::string& type) {
+  if (k.types.empty()) return true;
+  std::string_view rest = k.types;
+  while (!rest.empty()) {
+    const auto space = rest.find(' ');
+    if (rest.substr(0, space) == type) return true;
+    rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
+  }
+  return false;
+}
 
 bool valid_name(const std::string& n) {
   return !n.empty() && n.size() <= 64 && std::all_of(n.begin(), n.end(), [](unsigned char c) {
@@ -101,7 +176,82 @@ Result<std::string> read_secret(const std::string& where, const std::string& pat
 
 Status check_readable(const std::string& where, const std::string& path) {
   if (::access(path.c_str(), R_OK) != 0)
-    return invalid(where + "ca_file: '" + text::printable(path) + "': " + fs::errno_text(errno));
+    return invalid(where + "'" + text::printable(path) + "': " + fs::errno_text(errno));
+  return Ok{};
+}
+
+// What every output takes: forward, kinds, format.
+Status check_selection(const std::string& where, const Output& out) {
+  if (!one_of(out.forward, kForwards))
+    return invalid(where + "forward: " + listed(kForwards) + ", not '" + text::printable(out.forward) + "'");
+  for (const auto& kind : out.kinds) {
+    events::Kind k;
+    if (!events::kind_from_name(kind, &k))
+      return invalid(where + "kinds: unknown event kind '" + text::printable(kind) + "'");
+  }
+  if (!one_of(out.format, format::kNames))
+    return invalid(where + "format: " + listed(format::kNames) + ", not '" + text::printable(out.format) + "'");
+  if (out.max_event_backlog == 0) return invalid(where + "max_event_backlog: must be positive");
+  return Ok{};
+}
+
+Status check_file(const std::string& where, const Output& out) {
+  if (out.path.empty() || out.path.front() != '/')
+    return invalid(where + "path: an absolute path, not '" + text::printable(out.path) + "'");
+  if (out.max_bytes < 4096) return invalid(where + "max_bytes: at least 4096");
+  const std::string folder = out.path.substr(0, std::max<std::size_t>(1, out.path.rfind('/')));
+  if (::access(folder.c_str(), W_OK) != 0)
+    return invalid(where + "path: folder '" + text::printable(folder) + "': " + fs::errno_text(errno));
+  return Ok{};
+}
+
+// host:port or [v6]:port, port 1..65535.
+bool valid_address(const std::string& a) {
+  const auto colon = a.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == a.size()) return false;
+  const std::string port = a.substr(colon + 1);
+  if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](unsigned char c) { return c >= '0' && c <= '9'; }))
+    return false;
+  const long p = std::stol(port);
+  const std::string host = a.substr(0, colon);
+  if (host.front() == '[' && (host.size() < 3 || host.back() != ']')) return false;
+  return p > 0 && p < 65536 &&
+         std::none_of(host.begin(), host.end(), [](unsigned char c) { return c <= 0x20 || c >= 0x7f || c == '/'; });
+}
+
+// RFC 5424 PRINTUSASCII, 1..max: no spaces, nothing a header could be split on.
+bool printusascii(const std::string& s, std::size_t max, std::string_view also_not = "") {
+  return !s.empty() && s.size() <= max && std::all_of(s.begin(), s.end(), [&](unsigned char c) {
+    return c >= 33 && c <= 126 && also_not.find(static_cast<char>(c)) == std::string_view::npos;
+  });
+}
+
+Status check_syslog(const std::string& where, Output& out) {
+  if (!valid_address(out.address))
+    return invalid(where + "address: host:port or [v6]:port, not '" + text::printable(out.address) + "'");
+  if (!one_of(out.transport, kTransports))
+    return invalid(where + "transport: " + listed(kTransports) + ", not '" + text::printable(out.transport) + "'");
+  const auto* f = std::find_if(std::begin(kFacilities), std::end(kFacilities),
+                               [&](const auto& row) { return row.first == out.facility; });
+  if (f == std::end(kFacilities))
+    return invalid(where + "facility: kern, user, daemon, auth, authpriv, local0 ... local7, not '" +
+                   text::printable(out.facility) + "'");
+  out.facility_code = f->second;
+  if (!printusascii(out.app_name, 48)) return invalid(where + "app_name: printable ASCII without spaces, 1 to 48");
+  // SD-NAME: PRINTUSASCII but '=', ' ', ']', '"'; at most 32.
+  if (!printusascii(out.sd_id, 32, "=]\"") || out.sd_id.find('@') == std::string::npos)
+    return invalid(where + "sd_id: name@number, printable ASCII without = ] \" or spaces, at most 32");
+  if (out.timeout_ms == 0) return invalid(where + "timeout_ms: must be positive");
+  if (out.max_message < 480 || out.max_message > 65000) return invalid(where + "max_message: 480 to 65000");
+  if (out.transport != "tls" &&
+      !(out.ca_file.empty() && out.cert_file.empty() && out.key_file.empty() && out.server_name.empty()))
+    return invalid(where + "ca_file, cert_file, key_file and server_name are for transport = \"tls\"");
+  if (out.cert_file.empty() != out.key_file.empty()) return invalid(where + "cert_file and key_file go together");
+  for (const auto& [key, file] : {std::pair<const char*, const std::string*>{"ca_file", &out.ca_file},
+                                  {"cert_file", &out.cert_file},
+                                  {"key_file", &out.key_file}})
+    if (!file->empty())
+      if (Status s = check_readable(where + key + ": ", *file); !s) return s.error();
   return Ok{};
 }
 
@@ -114,7 +264,7 @@ Result<Output> parse_output(const toml::table& t, const std::string& origin, std
   std::string type;
   if (const auto* n = t.get("type"); n && n->is_string()) type = n->as_string()->get();
   if (!type.empty() && std::find(std::begin(kTypes), std::end(kTypes), type) == std::end(kTypes))
-    return invalid(where + "type: unknown output type '" + text::printable(type) + "' (known: webhook)");
+    return invalid(where + "type: unknown output type '" + text::printable(type) + "' (known: " + listed(kTypes) + ")");
   for (const auto& [name, node] : t) {
     const std::string key(name.str());
     const auto* k =
@@ -126,6 +276,14 @@ Result<Output> parse_output(const toml::table& t, const std::string& origin, std
       const auto* s = node.as_string();
       if (!s) return invalid(where + key + ": expected a string");
       out.*(k->text) = s->get();
+    } else if (k->list) {
+      const auto* a = node.as_array();
+      if (!a) return invalid(where + key + ": expected an array of strings");
+      for (const auto& item : *a) {
+        const auto* s = item.as_string();
+        if (!s) return invalid(where + key + ": expected an array of strings");
+        (out.*(k->list)).push_back(s->get());
+      }
     } else {
       const auto* n = node.as_integer();
       if (!n || n->get() < 0) return invalid(where + key + ": expected a non-negative integer");
@@ -142,16 +300,21 @@ Result<Output> parse_output(const toml::table& t, const std::string& origin, std
   if (out.max_backlog == 0) return invalid(where + "max_backlog: must be positive");
   if (out.backoff_base_ms == 0 || out.backoff_cap_ms < out.backoff_base_ms)
     return invalid(where + "backoff_base_ms: must be positive and at most backoff_cap_ms");
+  if (Status s = check_selection(where, out); !s) return s.error();
   if (out.type == "webhook") {
     if (!valid_url(out.url))
       return invalid(where + "url: not an http:// or https:// URL: '" + text::printable(out.url) + "'");
     if (out.timeout_ms == 0) return invalid(where + "timeout_ms: must be positive");
     if (!out.ca_file.empty())
-      if (Status s = check_readable(where, out.ca_file); !s) return s.error();
+      if (Status s = check_readable(where + "ca_file: ", out.ca_file); !s) return s.error();
     auto secret = read_secret(where, out.secret_file);
     if (!secret) return secret.error();
     out.secret = std::move(*secret);
   }
+  if (out.type == "file")
+    if (Status s = check_file(where, out); !s) return s.error();
+  if (out.type == "syslog")
+    if (Status s = check_syslog(where, out); !s) return s.error();
   return out;
 }
 
@@ -198,39 +361,60 @@ Result<Config> load(const std::string& file) {
 
 namespace {
 
+std::string type_of(const Key& k) { return k.text ? "string" : k.list ? "array of strings" : "integer"; }
+
+std::string default_of(const Key& k) {
+  const Output defaults;
+  if (k.required) return "required";
+  if (k.list) return "`[]`";
+  if (k.number) return "`" + std::to_string(defaults.*(k.number)) + "`";
+  const std::string& v = defaults.*(k.text);
+  return v.empty() ? "" : "`\"" + v + "\"`";
+}
+
 std::string keys_table() {
   std::string md = "| key | of | type | default | meaning |\n| --- | --- | --- | --- | --- |\n";
-  const Output defaults;
   for (const auto& k : kOutputKeys) {
-    std::string def = k.required ? "required" : "";
-    if (!k.required)
-      def = k.text ? (defaults.*(k.text)).empty() ? "" : "`\"" + defaults.*(k.text) + "\"`"
-                   : "`" + std::to_string(defaults.*(k.number)) + "`";
-    md += "| `" + std::string(k.toml) + "` | " + (k.types.empty() ? "every output" : std::string(k.types)) + " | " +
-          (k.text ? "string" : "integer") + " | " + def + " | " + std::string(k.doc) + " |\n";
+    std::string of = k.types.empty() ? "every output" : std::string(k.types);
+    std::replace(of.begin(), of.end(), ' ', ',');
+    md += "| `" + std::string(k.toml) + "` | " + of + " | " + type_of(k) + " | " + default_of(k) + " | " +
+          std::string(k.doc) + " |\n";
   }
   return md;
 }
 
-// One webhook with every key at its default.
+// Three outputs: the whole trail to a TLS syslog server, a file for a
+// shipper, and the on-call webhook for high alerts. Each key is checked
+// against the table, so the example cannot name a key that does not exist.
 std::string example_toml() {
-  std::string md = "```toml\n# /etc/buildtrail/collector.toml\n[[output]]\n";
-  const Output defaults;
-  for (const auto& k : kOutputKeys) {
-    if (!k.types.empty() && k.types != "webhook") continue;
-    std::string v;
-    if (k.text) {
-      v = defaults.*(k.text);
-      if (k.toml == "name") v = "oncall";
-      if (k.toml == "type") v = "webhook";
-      if (k.toml == "min_severity") v = "high";
-      if (k.toml == "url") v = "https://hooks.example.com/buildtrail";
-      if (k.toml == "secret_file") v = "/etc/buildtrail/webhook.secret";
-      v = "\"" + v + "\"";
-    } else {
-      v = std::to_string(defaults.*(k.number));
+  const std::vector<std::vector<std::pair<std::string_view, std::string>>> outputs = {
+      {{"name", "\"siem\""},
+       {"type", "\"syslog\""},
+       {"forward", "\"all\""},
+       {"format", "\"ocsf\""},
+       {"address", "\"siem.example.com:6514\""},
+       {"transport", "\"tls\""},
+       {"ca_file", "\"/etc/buildtrail/siem-ca.pem\""}},
+      {{"name", "\"shipper\""},
+       {"type", "\"file\""},
+       {"forward", "\"events\""},
+       {"kinds", "[\"process_exec\", \"net_connect\", \"secret_access\"]"},
+       {"format", "\"ecs\""},
+       {"path", "\"/var/log/buildtrail/events.jsonl\""}},
+      {{"name", "\"oncall\""},
+       {"type", "\"webhook\""},
+       {"min_severity", "\"high\""},
+       {"url", "\"https://hooks.example.com/buildtrail\""},
+       {"secret_file", "\"/etc/buildtrail/webhook.secret\""}},
+  };
+  std::string md = "```toml\n# /etc/buildtrail/collector.toml\n";
+  for (const auto& out : outputs) {
+    md += "\n[[output]]\n";
+    for (const auto& [key, value] : out) {
+      const bool known =
+          std::any_of(std::begin(kOutputKeys), std::end(kOutputKeys), [&](const Key& k) { return k.toml == key; });
+      md += (known ? "" : "# UNKNOWN KEY ") + std::string(key) + " = " + value + "\n";
     }
-    md += std::string(k.toml) + " = " + v + "\n";
   }
   return md + "```\n";
 }

@@ -1,6 +1,6 @@
 // The collector's configuration file (`serve --config FILE`, default
 // /etc/buildtrail/collector.toml when it exists): today the outputs that
-// forward alerts (collector/output/). One declarative table per section
+// forward events and alerts (collector/output/). One declarative table per section
 // (kOutputKeys in config.cpp) drives the loader and the generated parts of
 // docs/collector-config.md. Unknown keys, wrong types and bad values are
 // one-line errors naming the key; serve's flags stay flags.
@@ -15,21 +15,42 @@
 
 namespace bt::collector::config {
 
-// One [[output]] table. Keys common to every type first, then the ones of
-// its type (only `webhook` today; issue 20 adds more beside it).
+// One [[output]] table. Keys common to every type first (what it forwards,
+// in which format, its limits), then the ones of its type.
 struct Output {
-  std::string name;  // unique: names its cursor (output.<name>) and its metrics
+  std::string name;  // unique: names its cursors (output.<name>...) and its metrics
   std::string type;
+  // What it forwards: "alerts", "events" or "all", and which of them.
+  std::string forward = "alerts";
+  std::vector<std::string> kinds;  // event kinds; empty: every kind
   std::string min_severity = "informational";
+  std::string ci, repository;  // only these builds' records (exact match) when set
+  std::string format = "json";
   uint64_t max_backlog = 100000;
+  uint64_t max_event_backlog = 10000000;
   uint64_t backoff_base_ms = 500;
   uint64_t backoff_cap_ms = 60000;
+  uint64_t timeout_ms = 10000;
   // webhook
   std::string url;
   std::string secret_file;
-  std::string ca_file;
-  uint64_t timeout_ms = 10000;
   std::string secret;  // the key read from secret_file at load; never logged
+  // webhook and syslog over TLS
+  std::string ca_file;
+  // file
+  std::string path;
+  uint64_t max_bytes = 100ull << 20;
+  uint64_t max_files = 5;
+  // syslog
+  std::string address;  // host:port, [v6]:port
+  std::string transport = "tcp";
+  std::string cert_file, key_file;  // a client certificate for TLS
+  std::string server_name;          // the name the server's certificate must carry; default: the host
+  std::string facility = "local0";
+  int facility_code = 16;  // of `facility`, set by the loader
+  std::string app_name = "buildtrail";
+  std::string sd_id = "buildtrail@32473";
+  uint64_t max_message = 8192;  // bytes of one UDP message; longer ones are cut
 };
 
 struct Config {

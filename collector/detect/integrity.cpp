@@ -226,16 +226,21 @@ store::Alert alert_for_finding(const store::Finding& f, uint64_t now_ns) {
   return a;
 }
 
-store::Alert alert_for_output_loss(const std::string& output, uint64_t n, int64_t first_id, int64_t last_id,
+store::Alert alert_for_output_loss(const std::string& output, Skipped what, uint64_t n, int64_t first, int64_t last,
                                    uint64_t now_ns) {
+  const bool alerts = what == Skipped::kAlerts;
+  const std::string range = std::to_string(first) + ".." + std::to_string(last);
   store::Alert a;
   a.rule_id = "BT-29";
-  a.title = "Output " + output + " dropped " + std::to_string(n) + " alerts";
+  a.title = "Output " + output + " dropped " + std::to_string(n) + (alerts ? " alerts" : " events");
   a.severity = "high";
   a.tags = kImpairTags;
-  a.key = "output:" + output + ":" + std::to_string(first_id) + "-" + std::to_string(last_id);
-  a.detail = "alerts " + std::to_string(first_id) + ".." + std::to_string(last_id) +
-             " skipped: the output fell more than its max_backlog behind (see `alerts list`)";
+  a.key = "output:" + output + (alerts ? ":" : ":events:") + std::to_string(first) + "-" + std::to_string(last);
+  a.detail = alerts
+                 ? "alerts " + range + " skipped: the output fell more than its max_backlog behind (see `alerts list`)"
+                 : "the events of stored batches " + range +
+                       " skipped: the output fell more than its max_event_backlog behind (they are still stored: "
+                       "`export`)";
   a.time_ns = now_ns;
   a.raised_ns = now_ns;
   return a;

@@ -20,10 +20,12 @@ std::unique_ptr<RuleSet> integrity_rules(const std::string& data_dir);
 // The alert an integrity finding raises (one per finding).
 store::Alert alert_for_finding(const store::Finding& finding, uint64_t now_ns);
 
-// BT-29 for alerts an output skipped over its backlog limit
-// (collector/output/): alerts `first_id`..`last_id` (`n` of them at or
-// above its severity) will never reach its receiver.
-store::Alert alert_for_output_loss(const std::string& output, uint64_t n, int64_t first_id, int64_t last_id,
+// BT-29 for records an output skipped over its backlog limit
+// (collector/output/): `n` alerts (ids `first`..`last`, at or above its
+// severity) or `n` events (stored batches at positions `first`..`last`)
+// will never reach its receiver.
+enum class Skipped { kAlerts, kEvents };
+store::Alert alert_for_output_loss(const std::string& output, Skipped what, uint64_t n, int64_t first, int64_t last,
                                    uint64_t now_ns);
 
 // BT-30 over the builds still open: one that began more than

@@ -163,20 +163,27 @@ std::string Metrics::render(uint64_t store_bytes, uint64_t queue_depth) const {
     const char* help;
     std::atomic<uint64_t> OutputStats::*value;
   } kOutputSeries[] = {
-      {"buildtrail_output_sent_total", "counter", "Alerts an output's receiver acknowledged.", &OutputStats::sent},
+      {"buildtrail_output_sent_total", "counter", "Records (events and alerts) an output's receiver acknowledged.",
+       &OutputStats::sent},
       {"buildtrail_output_failed_total", "counter", "Delivery attempts that failed (retried or refused).",
        &OutputStats::failed},
       {"buildtrail_output_dropped_total", "counter",
-       "Alerts an output will never deliver: refused by its receiver (4xx) or skipped over its backlog limit.",
+       "Records an output will never deliver: refused by its receiver (4xx), skipped over its backlog limit, or "
+       "in a stored batch that no longer verifies.",
        &OutputStats::dropped},
-      {"buildtrail_output_backlog", "gauge", "Alerts waiting after an output's cursor.", &OutputStats::backlog},
+      {"buildtrail_output_truncated_total", "counter", "Records cut to fit the receiver's size limit (syslog/UDP).",
+       &OutputStats::truncated},
+      {"buildtrail_output_backlog", "gauge",
+       "Records waiting after an output's cursors: alerts, and stored events before its filter.",
+       &OutputStats::backlog},
   };
   for (const auto& series : kOutputSeries) {
     help(out, series.name, series.type, series.help);
     for (const auto& [name, stats] : outputs_)
       line(out, std::string(series.name) + "{output=\"" + label_value(name) + "\"}", ((*stats).*(series.value)).load());
   }
-  help(out, "buildtrail_output_lag_seconds", "gauge", "Age of the oldest alert an output has not delivered (0: none).");
+  help(out, "buildtrail_output_lag_seconds", "gauge",
+       "Age of the oldest alert or stored batch an output has not delivered (0: none).");
   for (const auto& [name, stats] : outputs_) {
     char v[32];
     std::snprintf(v, sizeof v, "%.3f", static_cast<double>(stats->lag_ms.load()) / 1000.0);

@@ -43,11 +43,12 @@ inline constexpr std::array<double, 12> kLatencyBuckets = {0.001, 0.002, 0.005, 
 // One output's numbers (collector/output/): its thread writes them, the
 // exposition reads them.
 struct OutputStats {
-  std::atomic<uint64_t> sent{0};     // alerts the receiver acknowledged (2xx)
-  std::atomic<uint64_t> failed{0};   // attempts that failed (retried, or refused for good)
-  std::atomic<uint64_t> dropped{0};  // alerts that will never be delivered: refused, or skipped over the backlog limit
-  std::atomic<uint64_t> backlog{0};  // alerts waiting after its cursor
-  std::atomic<uint64_t> lag_ms{0};   // age of the oldest alert waiting (0 when none)
+  std::atomic<uint64_t> sent{0};       // records the receiver acknowledged
+  std::atomic<uint64_t> failed{0};     // attempts that failed (retried, or refused for good)
+  std::atomic<uint64_t> dropped{0};    // records that will never be delivered: refused, skipped, unverifiable
+  std::atomic<uint64_t> truncated{0};  // records cut to fit (syslog over UDP)
+  std::atomic<uint64_t> backlog{0};    // alerts and stored events waiting after its cursors
+  std::atomic<uint64_t> lag_ms{0};     // age of the oldest alert or batch waiting (0 when none)
 };
 
 class Metrics {

@@ -7,6 +7,8 @@
 #include <cstdio>
 
 #include "collector/detect/integrity.h"
+#include "collector/output/file.h"
+#include "collector/output/syslog/syslog.h"
 #include "collector/output/webhook.h"
 #include "common/clock.h"
 #include "common/text.h"
@@ -19,6 +21,9 @@ constexpr auto kErrorPause = std::chrono::seconds(2);
 // The backlog is counted at most this often: a count per alert would make
 // catching up on a long backlog quadratic.
 constexpr auto kBacklogEvery = std::chrono::seconds(1);
+// Stored batches one pass may go through without a delivery (a filter
+// that takes little), so that stop and alerts are looked at in between.
+constexpr int kBatchesPerPass = 256;
 // A Retry-After beyond this is taken as this: a receiver cannot park an
 // output for days.
 constexpr int kMaxRetryAfterS = 3600;
@@ -31,12 +36,40 @@ Outcome classify(long status) {
   return Outcome::kRetry;  // no answer, 1xx, 3xx (not followed), 5xx
 }
 
-Output::Output(const config::Output& config, std::unique_ptr<store::Store> store, std::unique_ptr<Sink> sink,
-               metrics::Metrics& metrics)
+namespace {
+// The config loader checked the name already.
+format::Format format_of(const config::Output& config) {
+  auto f = format::parse(config.format);
+  return f ? *f : format::Format::kJson;
+}
+}  // namespace
+
+int Record::severity() const {
+  if (alert) {
+    // RFC 5424 severities: critical 2, error 3, warning 4, notice 5, informational 6.
+    static constexpr int kByRank[] = {6, 5, 4, 3, 2};
+    const int rank = store::severity_rank(alert->severity);
+    return rank >= 0 && rank < 5 ? kByRank[rank] : 6;
+  }
+  return event && event->kind() == events::Kind::loss ? 5 : 6;
+}
+
+uint64_t Record::time_ns() const { return alert ? alert->time_ns : event ? event->time_ns : 0; }
+
+std::string_view Record::kind() const { return alert ? "alert" : event ? events::kind_name(event->kind()) : ""; }
+
+std::string_view Record::host() const { return event ? std::string_view(event->host) : std::string_view{}; }
+
+Output::Output(const config::Output& config, const std::string& data_dir, std::unique_ptr<store::Store> store,
+               std::unique_ptr<Sink> sink, metrics::Metrics& metrics)
     : config_(config),
-      cursor_name_("output." + config.name),
-      min_rank_(std::max(0, store::severity_rank(config.min_severity))),
+      filter_(config),
+      format_(format_of(config)),
+      alert_cursor_name_("output." + config.name),
+      batch_cursor_name_("output." + config.name + ".batch"),
+      line_cursor_name_("output." + config.name + ".line"),
       store_(std::move(store)),
+      reader_(*store_, data_dir),
       sink_(std::move(sink)),
       stats_(metrics.output(config.name)),
       metrics_(metrics) {
@@ -48,7 +81,7 @@ Result<std::unique_ptr<Output>> Output::start(const config::Output& config, cons
                                               metrics::Metrics& metrics) {
   auto db = store::open_sqlite(data_dir, options);
   if (!db) return db.error();
-  std::unique_ptr<Output> out(new Output(config, std::move(*db), std::move(sink), metrics));
+  std::unique_ptr<Output> out(new Output(config, data_dir, std::move(*db), std::move(sink), metrics));
   out->thread_ = std::thread([o = out.get()] { o->run(); });
   return out;
 }
@@ -74,28 +107,38 @@ void Output::log(const std::string& message) const {
   std::fprintf(stderr, "buildtrail-collector: output %s: %s\n", config_.name.c_str(), message.c_str());
 }
 
+Status Output::read_cursors() {
+  for (auto [name, value] :
+       {std::pair{&alert_cursor_name_, &alert_cursor_}, std::pair{&batch_cursor_name_, &batch_cursor_},
+        std::pair{&line_cursor_name_, &line_cursor_}}) {
+    auto c = store_->cursor(*name);
+    if (!c) return c.error();
+    *value = *c;
+  }
+  return Ok{};
+}
+
 void Output::run() {
   auto last_backlog_check = std::chrono::steady_clock::now() - kBacklogEvery;
-  bool have_cursor = false;
+  bool have_cursors = false;
   while (!stop_) {
     std::chrono::milliseconds pause{0};
-    if (!have_cursor) {
-      auto c = store_->cursor(cursor_name_);
-      if (c) {
-        cursor_ = *c;
-        have_cursor = true;
+    if (!have_cursors) {
+      if (Status s = read_cursors(); s) {
+        have_cursors = true;
       } else {
-        log(c.error().message);
+        log(s.error().message);
         pause = kErrorPause;
       }
     } else {
       const auto now = std::chrono::steady_clock::now();
       if (now - last_backlog_check >= kBacklogEvery) {
         last_backlog_check = now;
-        if (auto s = skip_over_backlog(); !s) log(s.error().message);
+        check_backlogs();
       }
       pause = step();
     }
+    stats_.truncated += sink_->take_truncated();
     if (pause.count() > 0) {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait_for(lock, pause, [&] { return stop_.load(); });
@@ -103,19 +146,37 @@ void Output::run() {
   }
 }
 
-Result<bool> Output::skip_over_backlog() {
+void Output::check_backlogs() {
+  uint64_t backlog = 0, oldest_ns = 0;
+  const auto older = [&](uint64_t t) {
+    if (t && (!oldest_ns || t < oldest_ns)) oldest_ns = t;
+  };
+  if (filter_.alerts()) {
+    if (auto s = skip_alert_backlog(); !s) log(s.error().message);
+    auto b = store_->alert_backlog(alert_cursor_, filter_.min_severity(), UINT64_MAX);
+    if (b) backlog += b->count, older(b->oldest_raised_ns);
+  }
+  if (filter_.events()) {
+    if (auto s = skip_event_backlog(); !s) log(s.error().message);
+    auto b = store_->event_backlog(batch_cursor_, UINT64_MAX);
+    if (b) backlog += b->events - std::min<uint64_t>(b->events, line_cursor_), older(b->oldest_received_ns);
+  }
+  const uint64_t now = clock::now_ns();
+  stats_.backlog = backlog;
+  stats_.lag_ms = oldest_ns && now > oldest_ns ? (now - oldest_ns) / 1000000 : 0;
+}
+
+Result<bool> Output::skip_alert_backlog() {
   // Keep one place free: the BT-29 alert raised below is itself behind the
   // cursor, and must not push the output over its limit again.
-  auto b = store_->alert_backlog(cursor_, min_rank_, config_.max_backlog - 1);
+  auto b = store_->alert_backlog(alert_cursor_, filter_.min_severity(), config_.max_backlog - 1);
   if (!b) return b.error();
-  const uint64_t now = clock::now_ns();
-  stats_.backlog = b->count;
-  stats_.lag_ms = b->oldest_raised_ns && now > b->oldest_raised_ns ? (now - b->oldest_raised_ns) / 1000000 : 0;
   if (b->count <= config_.max_backlog) return false;
-  const store::Alert lost = detect::alert_for_output_loss(config_.name, b->skipped, cursor_ + 1, b->skip_through, now);
-  auto added = store_->commit_detection({lost}, {{cursor_name_, b->skip_through}});
+  const store::Alert lost = detect::alert_for_output_loss(config_.name, detect::Skipped::kAlerts, b->skipped,
+                                                          alert_cursor_ + 1, b->skip_through, clock::now_ns());
+  auto added = store_->commit_detection({lost}, {{alert_cursor_name_, b->skip_through}});
   if (!added) return added.error();
-  cursor_ = b->skip_through;
+  alert_cursor_ = b->skip_through;
   attempt_ = 0;
   stats_.dropped += b->skipped;
   if (!added->empty() && added->front()) metrics_.alert(lost.rule_id, lost.severity);
@@ -124,49 +185,149 @@ Result<bool> Output::skip_over_backlog() {
   return true;
 }
 
+Result<bool> Output::skip_event_backlog() {
+  auto b = store_->event_backlog(batch_cursor_, config_.max_event_backlog);
+  if (!b) return b.error();
+  if (b->events <= config_.max_event_backlog) return false;
+  const store::Alert lost = detect::alert_for_output_loss(config_.name, detect::Skipped::kEvents, b->skipped,
+                                                          batch_cursor_ + 1, b->skip_through, clock::now_ns());
+  auto added = store_->commit_detection({lost}, {{batch_cursor_name_, b->skip_through}, {line_cursor_name_, 0}});
+  if (!added) return added.error();
+  batch_cursor_ = b->skip_through;
+  line_cursor_ = 0;
+  attempt_ = 0;
+  stats_.dropped += b->skipped;
+  if (!added->empty() && added->front()) metrics_.alert(lost.rule_id, lost.severity);
+  log("more than max_event_backlog (" + std::to_string(config_.max_event_backlog) + ") events behind: skipped " +
+      std::to_string(b->skipped) + " through stored batch " + std::to_string(b->skip_through) + " (raised BT-29)");
+  return true;
+}
+
 std::chrono::milliseconds Output::step() {
-  store::AlertFilter next_one;
-  next_one.after_id = cursor_;
-  next_one.min_severity = min_rank_;
-  next_one.limit = 1;
-  auto next = store_->alerts(next_one);
-  if (!next) {
-    log(next.error().message);
+  if (filter_.alerts())
+    if (auto pause = step_alerts()) return *pause;
+  if (filter_.events())
+    if (auto pause = step_events()) return *pause;
+  return kIdlePause;
+}
+
+// Alerts after the cursor, a chunk at a time. Nothing waiting: nullopt.
+std::optional<std::chrono::milliseconds> Output::step_alerts() {
+  store::AlertFilter next;
+  next.after_id = alert_cursor_;
+  next.min_severity = filter_.min_severity();
+  next.limit = sink_->max_records();
+  auto alerts = store_->alerts(next);
+  if (!alerts) {
+    log(alerts.error().message);
     return kErrorPause;
   }
-  if (next->empty()) {
-    stats_.backlog = 0;
-    stats_.lag_ms = 0;
-    return kIdlePause;
+  if (alerts->empty()) return std::nullopt;
+  std::vector<Record> records;
+  for (const auto& a : *alerts) {
+    if (filter_.by_build()) {
+      auto row = a.build_ref ? store_->build(*a.build_ref) : Result<std::optional<store::BuildRow>>(std::nullopt);
+      if (!row) {
+        log(row.error().message);
+        return kErrorPause;
+      }
+      if (!*row || !filter_.takes_build((*row)->build)) continue;
+    }
+    records.push_back({nullptr, &a, format::alert(format_, a), std::to_string(a.id)});
   }
-  const store::Alert& alert = next->front();
-  const Attempt r = sink_->deliver(alert, stop_);
+  const int64_t last = alerts->back().id;
+  const std::string what = "alerts " + std::to_string(alerts->front().id) + ".." + std::to_string(last);
+  if (!records.empty())
+    if (auto wait = deliver(records, what)) return wait;
+  alert_cursor_ = last;
+  save_cursors({{alert_cursor_name_, last}}, what);
+  return std::chrono::milliseconds(0);
+}
+
+// Events of the batch after the cursor, a chunk at a time. Nothing
+// waiting: nullopt.
+std::optional<std::chrono::milliseconds> Output::step_events() {
+  // Batches the filter takes nothing from are passed without a delivery;
+  // their cursor is saved once per pass, not per batch.
+  for (int passed = 0; passed < kBatchesPerPass; ++passed) {
+    auto next = store_->batches_after(batch_cursor_, 1);
+    if (!next) {
+      log(next.error().message);
+      return kErrorPause;
+    }
+    if (next->empty()) {
+      if (passed) save_cursors({{batch_cursor_name_, batch_cursor_}, {line_cursor_name_, 0}}, "passed batches");
+      return std::nullopt;
+    }
+    const store::CommittedBatch& batch = next->front();
+    const std::string where = "stored batch " + std::to_string(batch.position) + " (" +
+                              text::printable(batch.agent_id) + " seq " + std::to_string(batch.seq) + ")";
+    auto events = reader_.batch_events(batch);
+    if (!events) {
+      // It no longer verifies: the detector raises that as an alert; an
+      // output must not forward what cannot be vouched for.
+      log(where + " skipped: " + events.error().message);
+      ++stats_.dropped;
+      batch_cursor_ = batch.position;
+      line_cursor_ = 0;
+      continue;
+    }
+    std::vector<Record> records;
+    std::size_t line = static_cast<std::size_t>(std::max<int64_t>(0, line_cursor_));
+    for (; line < (*events)->size() && records.size() < sink_->max_records(); ++line) {
+      const events::Event& e = (**events)[line];
+      if (filter_.takes(e))
+        records.push_back({&e, nullptr, format::event(format_, e),
+                           batch.agent_id + "/" + std::to_string(batch.seq) + "/" + std::to_string(line)});
+    }
+    const bool whole = line >= (*events)->size();
+    if (records.empty() && whole) {
+      batch_cursor_ = batch.position;
+      line_cursor_ = 0;
+      continue;
+    }
+    if (!records.empty())
+      if (auto wait = deliver(records, where)) return wait;
+    if (whole) {
+      batch_cursor_ = batch.position;
+      line_cursor_ = 0;
+    } else {
+      line_cursor_ = static_cast<int64_t>(line);
+    }
+    save_cursors({{batch_cursor_name_, batch_cursor_}, {line_cursor_name_, line_cursor_}}, where);
+    return std::chrono::milliseconds(0);
+  }
+  save_cursors({{batch_cursor_name_, batch_cursor_}, {line_cursor_name_, 0}}, "passed batches");
+  return std::chrono::milliseconds(0);
+}
+
+// nullopt: acknowledged, or refused for good (counted): move the cursor.
+// Otherwise how long to wait before trying the same records again.
+std::optional<std::chrono::milliseconds> Output::deliver(const std::vector<Record>& records, const std::string& what) {
+  const Attempt r = sink_->deliver(records, stop_);
   if (stop_) return std::chrono::milliseconds(0);  // cut short by stop(): taken again at the next start
-  const std::string id = std::to_string(alert.id);
   switch (r.outcome) {
     case Outcome::kDelivered:
-      if (failing_logged_) log("delivering again (alert " + id + " accepted)");
+      if (failing_logged_) log("delivering again (" + what + " accepted)");
       failing_logged_ = false;
       attempt_ = 0;
-      ++stats_.sent;
-      move_cursor(alert.id);
-      return std::chrono::milliseconds(0);
+      stats_.sent += records.size();
+      return std::nullopt;
     case Outcome::kRejected:
-      // The receiver will never take this alert as it is: trying again
-      // would stop every later one behind it. Counted and skipped.
+      // The receiver will never take these as they are: trying again
+      // would stop every later one behind them. Counted and skipped.
       ++stats_.failed;
-      ++stats_.dropped;
+      stats_.dropped += records.size();
       attempt_ = 0;
-      log("alert " + id + " refused for good, skipped: " + r.error);
-      move_cursor(alert.id);
-      return std::chrono::milliseconds(0);
+      log(what + " refused for good, skipped: " + r.error);
+      return std::nullopt;
     case Outcome::kRetry:
       break;
   }
   ++stats_.failed;
   const auto delay = retry_delay(r.retry_after_s);
   if (!failing_logged_)
-    log("alert " + id + ": " + r.error + "; retrying in " + std::to_string(delay.count()) +
+    log(what + ": " + r.error + "; retrying in " + std::to_string(delay.count()) +
         " ms and on (further failures are counted in buildtrail_output_failed_total, not logged)");
   failing_logged_ = true;
   return delay;
@@ -184,13 +345,11 @@ std::chrono::milliseconds Output::retry_delay(int retry_after_s) {
   return std::chrono::milliseconds(ms);
 }
 
-bool Output::move_cursor(int64_t id) {
-  // Moved in memory whatever the store says: an unsaved cursor only means
-  // the alert is delivered again after a restart (at-least-once).
-  cursor_ = id;
-  auto saved = store_->commit_detection({}, {{cursor_name_, id}});
-  if (!saved)
-    log("cursor not saved (alert " + std::to_string(id) + " may be delivered again): " + saved.error().message);
+bool Output::save_cursors(const std::vector<std::pair<std::string, int64_t>>& cursors, const std::string& what) {
+  // The cursors move in memory whatever the store says: an unsaved cursor
+  // only means records are delivered again after a restart (at-least-once).
+  auto saved = store_->commit_detection({}, cursors);
+  if (!saved) log("cursor not saved (" + what + " may be delivered again): " + saved.error().message);
   return saved.ok();
 }
 
@@ -214,6 +373,8 @@ void Outputs::stop() {
 
 Result<std::unique_ptr<Sink>> make_sink(const config::Output& config) {
   if (config.type == "webhook") return webhook::Webhook::create(config);
+  if (config.type == "file") return file::FileSink::create(config);
+  if (config.type == "syslog") return syslog::create(config);
   return make_error(ErrorCode::kInvalidArgument, "unknown output type '" + text::printable(config.type) + "'");
 }
 

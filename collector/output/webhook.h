@@ -1,22 +1,22 @@
-// The webhook output: one alert per POST, its body the alert's JSON (the
-// object `alerts list --format jsonl` prints, collector/view/alert.h),
-// signed so the receiver knows it came from this collector:
+// The webhook output: one record per POST, its body the record in the
+// output's format (for an alert in json: the object `alerts list --format
+// jsonl` prints, collector/view/alert.h), signed so the receiver knows it
+// came from this collector:
 //
 //   Content-Type: application/json
-//   X-Buildtrail-Delivery: <alert id>        (at-least-once: receivers dedup on it)
+//   X-Buildtrail-Delivery: <record id>       (at-least-once: receivers dedup on it)
 //   X-Buildtrail-Timestamp: <unix seconds>
 //   X-Buildtrail-Signature: sha256=<hex HMAC-SHA256(key, "<timestamp>.<body>")>
 //
-// libcurl's easy interface on the output's own thread, one handle kept for
-// keep-alive; the progress callback aborts a request within about a second
-// of stop, so a receiver that never answers cannot hold serve's shutdown.
+// A record id is an alert's id, or an event's "<agent>/<seq>/<line>". One
+// POST per record suits alerts and narrow event filters; the whole trail
+// goes to syslog or a file.
 #pragma once
-
-#include <curl/curl.h>
 
 #include <memory>
 #include <string>
 
+#include "collector/output/http_client.h"
 #include "collector/output/output.h"
 
 namespace bt::collector::output::webhook {
@@ -28,13 +28,14 @@ class Webhook final : public Sink {
  public:
   static Result<std::unique_ptr<Sink>> create(const config::Output& config);
   ~Webhook() override;
-  Attempt deliver(const store::Alert& alert, const std::atomic<bool>& stop) override;
+  std::size_t max_records() const override { return 1; }
+  Attempt deliver(const std::vector<Record>& records, const std::atomic<bool>& stop) override;
 
  private:
-  Webhook(const config::Output& config, CURL* easy);
+  Webhook(const config::Output& config, std::unique_ptr<http::Client> client);
   std::string url_, key_, ca_file_;
   long timeout_ms_;
-  CURL* easy_;
+  std::unique_ptr<http::Client> client_;
 };
 
 }  // namespace bt::collector::output::webhook

@@ -262,6 +262,16 @@ struct AlertFilter {
   std::size_t limit = 1000;
 };
 
+// How far a reader of events (an output's batch cursor) is behind, in
+// stored batches and their events; and, when that is more than `keep`
+// events, the position to skip through so that at most `keep` remain.
+struct EventBacklog {
+  uint64_t batches = 0, events = 0;
+  uint64_t oldest_received_ns = 0;  // of the first batch after the cursor (0: none)
+  uint64_t skipped = 0;             // events in the batches up to skip_through
+  int64_t skip_through = 0;
+};
+
 // How far a reader of alerts (an output's cursor) is behind.
 struct AlertBacklog {
   uint64_t count = 0;             // alerts after the cursor at or above the severity
@@ -381,6 +391,7 @@ class Store {
   virtual Result<int64_t> cursor(const std::string& name) = 0;
   // Up to `limit` batches committed after `position`, in commit order.
   virtual Result<std::vector<CommittedBatch>> batches_after(int64_t position, std::size_t limit) = 0;
+  virtual Result<EventBacklog> event_backlog(int64_t after_position, uint64_t keep) = 0;
   // Findings recorded after id `after`, in id order.
   virtual Result<std::vector<Finding>> findings_after(int64_t after, std::size_t limit) = 0;
   // Adds the alerts and moves the cursors in one transaction, so a

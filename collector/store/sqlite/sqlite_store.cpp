@@ -568,6 +568,7 @@ class SqliteStore final : public Store {
 
   Result<int64_t> cursor(const std::string& name) override;
   Result<std::vector<CommittedBatch>> batches_after(int64_t position, std::size_t limit) override;
+  Result<EventBacklog> event_backlog(int64_t after_position, uint64_t keep) override;
   Result<std::vector<Finding>> findings_after(int64_t after, std::size_t limit) override;
   Result<std::vector<bool>> commit_detection(const std::vector<Alert>& alerts,
                                              const std::vector<std::pair<std::string, int64_t>>& cursors,
@@ -2187,6 +2188,33 @@ Result<std::vector<CommittedBatch>> SqliteStore::batches_after(int64_t position,
   while ((rc = q.step()) == SQLITE_ROW)
     out.push_back({q.i64_at(0), q.text_at(1), q.u64_at(2), q.text_at(3), q.u64_at(4)});
   if (rc != SQLITE_DONE) return error("read committed batches", rc);
+  return out;
+}
+
+Result<EventBacklog> SqliteStore::event_backlog(int64_t after_position, uint64_t keep) {
+  EventBacklog out;
+  {
+    auto s = prepare("SELECT COUNT(*), COALESCE(SUM(event_count), 0), MIN(received_ns) FROM batches WHERE id > ?1");
+    if (!s) return s.error();
+    Query q(*s);
+    q.bind(1, after_position);
+    if (const int rc = q.step(); rc != SQLITE_ROW) return error("count batches behind", rc);
+    out.batches = q.u64_at(0);
+    out.events = q.u64_at(1);
+    out.oldest_received_ns = out.batches ? q.u64_at(2) : 0;
+  }
+  if (out.events <= keep) return out;
+  // The last batch whose events, with all after it, are more than `keep`:
+  // skipping through it leaves at most `keep`.
+  auto s = prepare(
+      "SELECT id, tail - event_count FROM (SELECT id, event_count, SUM(event_count) OVER (ORDER BY id DESC) AS tail"
+      " FROM batches WHERE id > ?1) WHERE tail > ?2 ORDER BY id DESC LIMIT 1");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, after_position).bind(2, static_cast<int64_t>(keep));
+  if (const int rc = q.step(); rc != SQLITE_ROW) return error("find where to skip to", rc);
+  out.skip_through = q.i64_at(0);
+  out.skipped = out.events - q.u64_at(1);
   return out;
 }
 
