@@ -15,7 +15,10 @@ int builds(int argc, char** argv);
 // query --data DIR (--build REF | --ci-build ID) [--kind K] [--format table|jsonl]
 int query(int argc, char** argv);
 // export --data DIR [--format jsonl] [--since T]
+// export --data DIR (--dsse | --intoto) --build REF [--out DIR]
 int export_events(int argc, char** argv);
+// key --data DIR: the collector's public key (made on first use)
+int key(int argc, char** argv);
 // agents list|add|revoke|token|findings|pubkey --data DIR ...
 int agents(int argc, char** argv);
 // alerts list|show|ack --data DIR ...

@@ -1,10 +1,11 @@
 // buildtrail-collector export --data DIR [--format jsonl] [--since T]
 // Every stored event (or those since T) as JSON lines in time order, in the
 // schema of docs/events.md, each read back from its archived batch with the
-// signature re-verified.
+// signature re-verified. --dsse and --intoto: evidence.cpp.
 #include <cstdio>
 
 #include "collector/cmd/commands.h"
+#include "collector/cmd/evidence.h"
 #include "collector/cmd/tool.h"
 #include "collector/readback/event_reader.h"
 #include "collector/view/time.h"
@@ -13,14 +14,17 @@
 namespace bt::collector::cmd {
 
 int export_events(int argc, char** argv) {
-  Tool tool("export", "export --data DIR [--format jsonl] [--since T]",
-            {{"data", true, "data folder of the collector (as for serve)"},
-             {"format", true, "jsonl: one event per line (the only format, the default)"},
-             {"since", true, "only events at or after T: 2026-11-27T10:00:00Z, 2h, 7d or ns"}});
+  std::vector<cli::Option> options = {{"data", true, "data folder of the collector (as for serve)"},
+                                      {"format", true, "jsonl: one event per line (the only format, the default)"},
+                                      {"since", true, "only events at or after T: 2026-11-27T10:00:00Z, 2h, 7d or ns"}};
+  for (auto& o : evidence_options()) options.push_back(o);
+  Tool tool("export", "export --data DIR [--format jsonl] [--since T] | (--dsse | --intoto) --build REF [--out DIR]",
+            options);
   int exit = 0;
   if (!tool.parse(argc, argv, 2, &exit)) return exit;
   const auto& args = tool.args();
   if (!args.positionals.empty()) return tool.usage_error("unexpected argument '" + args.positionals[0] + "'");
+  if (wants_evidence(args)) return export_evidence(tool);
   if (args.get("format", "jsonl") != "jsonl")
     return tool.usage_error("--format is jsonl, not '" + args.get("format") + "'");
   store::EventFilter filter;

@@ -1,7 +1,6 @@
 // buildtrail-collector query --data DIR (--build REF | --ci-build ID) [--kind K] [--format table|jsonl]
 // One build record's events read back from the archive (signatures
 // re-verified): a timeline for the terminal, or JSON lines.
-#include <charconv>
 #include <cstdio>
 
 #include "collector/cmd/commands.h"
@@ -28,15 +27,6 @@ Status print_timeline(readback::EventReader& reader, const store::EventFilter& f
       reader.for_each(filter, [&](const events::Event& e, const store::EventRef& ref) { timeline.print(e, ref); });
   if (s && timeline.events_printed() == 0) std::printf("(no events%s)\n", filter.kind ? " of this kind" : "");
   return s;
-}
-
-// A record reference is the REF `builds` prints: a positive integer, and
-// nothing else is ever taken for one (issue 17/11).
-std::optional<int64_t> parse_ref(const std::string& text) {
-  int64_t ref = 0;
-  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), ref);
-  if (ec != std::errc() || p != text.data() + text.size() || ref <= 0) return std::nullopt;
-  return ref;
 }
 
 std::string describe(const store::BuildRow& b) {
@@ -73,7 +63,7 @@ int query(int argc, char** argv) {
   if (!args.positionals.empty()) return tool.usage_error("unexpected argument '" + args.positionals[0] + "'");
   if (args.has("build") == args.has("ci-build")) return tool.usage_error("give one of --build REF or --ci-build ID");
   std::optional<int64_t> ref;
-  if (args.has("build") && !(ref = parse_ref(args.get("build"))))
+  if (args.has("build") && !(ref = parse_build_ref(args.get("build"))))
     return tool.usage_error("--build takes the REF column of `builds` (a number), not '" + args.get("build") +
                             "'; for a CI build id use --ci-build");
   if (args.has("ci-build") && args.get("ci-build").empty()) return tool.usage_error("--ci-build needs an id");

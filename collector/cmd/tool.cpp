@@ -1,6 +1,7 @@
 // The common frame of the commands; see tool.h.
 #include "collector/cmd/tool.h"
 
+#include <charconv>
 #include <cstdio>
 
 #include "collector/view/text.h"
@@ -51,6 +52,13 @@ Result<std::unique_ptr<store::Store>> Tool::open_store(bool read_only) const {
   store::Options options;
   options.read_only = read_only;
   return store::open_sqlite(data_dir(), options);
+}
+
+std::optional<int64_t> parse_build_ref(const std::string& text) {
+  int64_t ref = 0;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), ref);
+  if (ec != std::errc() || p != text.data() + text.size() || ref <= 0) return std::nullopt;
+  return ref;
 }
 
 // The events are written as the agent signed them, except that code points

@@ -5,6 +5,7 @@
 
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,10 @@ struct Subcommand {
 };
 int dispatch(const char* command, const char* usage, std::initializer_list<Subcommand> subcommands, int argc,
              char** argv);
+
+// A build record reference, the REF `builds` prints: a positive integer,
+// and nothing else is ever taken for one (issue 17/11).
+std::optional<int64_t> parse_build_ref(const std::string& text);
 
 // Writes the events matching `filter` to stdout as JSON lines (the schema
 // of docs/events.md), in 1 MiB writes.

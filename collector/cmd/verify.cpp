@@ -1,7 +1,8 @@
 // buildtrail-collector verify --pubkey FILE [--pubkey FILE]... BATCH...
 // buildtrail-collector verify --data DIR
 // Checks batch files offline (verify/) and prints one line per file: the
-// files given, or a collector's whole archive against its store.
+// files given (batches, or DSSE envelopes of export --dsse / --intoto), or
+// a collector's whole archive against its store.
 #include <cstdio>
 #include <cstdlib>
 
@@ -16,7 +17,7 @@ namespace bt::collector::cmd {
 namespace {
 
 const std::vector<cli::Option> kOptions = {
-    {"pubkey", true, "PEM public key of a signer (agent.pub); repeatable"},
+    {"pubkey", true, "PEM public key of a signer (agent.pub, collector.pub for --intoto statements); repeatable"},
     {"data", true, "check the whole archive of this data folder against its store (keys from the store)"},
     {"max-uncompressed", true, "refuse batches that expand past this many bytes (default 64 MiB)"},
     {"quiet", false, "print only problems"},
@@ -24,7 +25,7 @@ const std::vector<cli::Option> kOptions = {
 };
 
 constexpr const char* kUsage =
-    "usage: buildtrail-collector verify --pubkey FILE [--pubkey FILE]... BATCH...\n"
+    "usage: buildtrail-collector verify --pubkey FILE [--pubkey FILE]... (BATCH | ENVELOPES)...\n"
     "       buildtrail-collector verify --data DIR\n";
 
 int fail(const std::string& message, int exit) {

@@ -24,6 +24,14 @@ Result<const EventReader::Batch*> EventReader::batch(const store::EventRef& ref)
       return &cache_.front();
     }
   }
+  auto verified = read_verified(ref);
+  if (!verified) return verified.error();
+  cache_.push_front(Batch{ref.archive_path, std::move(verified->events)});
+  if (cache_.size() > kCachedBatches) cache_.pop_back();
+  return &cache_.front();
+}
+
+Result<EventReader::Verified> EventReader::read_verified(const store::EventRef& ref) {
   const std::string name =
       "batch " + ref.archive_path + " (agent " + ref.agent_id + ", seq " + std::to_string(ref.seq) + ")";
   auto unverified = [&](const Error& e) { return make_error(e.code, name + " failed verification: " + e.message); };
@@ -43,14 +51,13 @@ Result<const EventReader::Batch*> EventReader::batch(const store::EventRef& ref)
                                                            std::to_string(opened->header.seq)));
   if (archive::Archive::relative_path(opened->hash) != ref.archive_path)
     return unverified(make_error(ErrorCode::kConflict, "its content does not match its address"));
-  Batch b;
-  b.path = ref.archive_path;
-  b.events.reserve(opened->header.event_count);
-  Status parsed = batch::for_each_event(*opened, [&](events::Event&& e) { b.events.push_back(std::move(e)); });
+  Verified v;
+  v.hash = opened->hash;
+  v.events.reserve(opened->header.event_count);
+  Status parsed = batch::for_each_event(*opened, [&](events::Event&& e) { v.events.push_back(std::move(e)); });
   if (!parsed) return unverified(parsed.error());
-  cache_.push_front(std::move(b));
-  if (cache_.size() > kCachedBatches) cache_.pop_back();
-  return &cache_.front();
+  v.bytes = std::move(*bytes);
+  return v;
 }
 
 Result<const std::vector<events::Event>*> EventReader::batch_events(const store::CommittedBatch& stored) {
@@ -61,6 +68,38 @@ Result<const std::vector<events::Event>*> EventReader::batch_events(const store:
   auto b = batch(ref);
   if (!b) return b.error();
   return &(*b)->events;
+}
+
+Status EventReader::for_each_build_batch(int64_t build_ref, const std::function<Status(BuildBatch&&)>& on_batch) {
+  // Where the build's events are: per batch, its place and their lines.
+  struct Lines {
+    store::EventRef ref;
+    std::vector<uint32_t> lines;
+  };
+  std::map<std::pair<std::string, uint64_t>, Lines> batches;
+  store::EventFilter filter;
+  filter.build = build_ref;
+  Status listed = store_.events(filter, [&](const store::EventRef& ref) {
+    auto& b = batches[{ref.agent_id, ref.seq}];
+    b.ref = ref;
+    b.lines.push_back(ref.line);
+    return true;
+  });
+  if (!listed) return listed;
+  for (auto& [place, b] : batches) {
+    auto verified = read_verified(b.ref);
+    if (!verified) return verified.error();
+    std::sort(b.lines.begin(), b.lines.end());
+    BuildBatch out{b.ref.agent_id, b.ref.seq, b.ref.archive_path, std::move(verified->bytes), verified->hash, {}};
+    for (uint32_t line : b.lines) {
+      if (line >= verified->events.size())
+        return make_error(ErrorCode::kNotFound, "batch " + b.ref.archive_path + " has no line " + std::to_string(line));
+      out.events.emplace_back(line, std::move(verified->events[line]));
+    }
+    Status s = on_batch(std::move(out));
+    if (!s) return s;
+  }
+  return Ok{};
 }
 
 Status EventReader::flush(std::vector<store::EventRef>& chunk, const OnEvent& on_event) {

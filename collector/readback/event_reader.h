@@ -1,12 +1,14 @@
 // Reads stored events back: the store says where an event is, the archive
 // holds the batch the agent signed, and nothing is handed out before that
-// batch is verified again. Used by `query` and `export`.
+// batch is verified again. Used by `query` and `export` (and its evidence
+// exports, which hand out the batches themselves).
 #pragma once
 
 #include <functional>
 #include <list>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "collector/store/store.h"
@@ -14,6 +16,18 @@
 #include "common/result.h"
 
 namespace bt::collector::readback {
+
+// One archived batch holding events of a build record, verified: its bytes
+// as the agent signed them, their SHA-256 (the archive address), and the
+// build's events in it with their lines, in line order.
+struct BuildBatch {
+  std::string agent_id;
+  uint64_t seq = 0;
+  std::string archive_path;
+  std::string bytes;
+  crypto::Digest hash{};
+  std::vector<std::pair<uint32_t, events::Event>> events;
+};
 
 // Each referenced batch is read from the archive, its signature verified
 // with the agent's key from the store (batch::open), its events parsed and
@@ -36,11 +50,23 @@ class EventReader {
   // batches in commit order). The pointer is valid until the next call.
   Result<const std::vector<events::Event>*> batch_events(const store::CommittedBatch& stored);
 
+  // The batches that hold events of the build record `build_ref`, each
+  // read and verified as above, in chain order (agent, seq); `on_batch`
+  // sees one at a time (its bytes are not kept), and its error stops the
+  // walk. Fails on the first batch that does not verify.
+  Status for_each_build_batch(int64_t build_ref, const std::function<Status(BuildBatch&&)>& on_batch);
+
  private:
   struct Batch {
     std::string path;
     std::vector<events::Event> events;
   };
+  struct Verified {
+    std::string bytes;
+    crypto::Digest hash{};
+    std::vector<events::Event> events;
+  };
+  Result<Verified> read_verified(const store::EventRef& ref);
   Result<const Batch*> batch(const store::EventRef& ref);
   Status flush(std::vector<store::EventRef>& chunk, const OnEvent& on_event);
 

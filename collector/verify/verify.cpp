@@ -1,10 +1,14 @@
 #include "collector/verify/verify.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 
+#include "collector/evidence/dsse.h"
+#include "collector/evidence/intoto.h"
 #include "common/batch/batch.h"
 #include "common/fs.h"
 
@@ -35,20 +39,21 @@ const char* status_for(ErrorCode code) {
 
 std::string seq_range(uint64_t from, uint64_t to) { return std::to_string(from) + ".." + std::to_string(to); }
 
-// Reads, authenticates and parses one batch file; `key_for` picks the
-// public key for its header (nullptr: none). On failure the report says
-// why and nothing is returned.
-std::optional<Checked> check_one(const std::string& path, std::size_t index,
-                                 const std::function<const crypto::PublicKey*(const batch::Header&)>& key_for,
-                                 const batch::Limits& limits, FileReport& report) {
-  auto fail = [&](const Error& e) {
-    report.status = status_for(e.code);
-    report.detail = e.message;
-    return std::nullopt;
-  };
-  auto bytes = fs::read_file(path, limits.max_batch_bytes);
-  if (!bytes) return fail(bytes.error());
-  const auto span = crypto::as_bytes(*bytes);
+using KeyFor = std::function<const crypto::PublicKey*(const batch::Header&)>;
+
+std::nullopt_t fail(FileReport& report, const Error& e) {
+  report.status = status_for(e.code);
+  report.detail = e.message;
+  return std::nullopt;
+}
+
+// Authenticates and parses one batch; `key_for` picks the public key for
+// its header (nullptr: none). On failure the report says why and nothing
+// is returned.
+std::optional<Checked> check_bytes(const std::string& bytes, std::size_t index, const KeyFor& key_for,
+                                   const batch::Limits& limits, FileReport& report) {
+  auto fail = [&](const Error& e) { return verify::fail(report, e); };
+  const auto span = crypto::as_bytes(bytes);
   auto header = batch::parse_header(span, limits);
   if (!header) return fail(header.error());
   const crypto::PublicKey* key = key_for(*header);
@@ -61,6 +66,104 @@ std::optional<Checked> check_one(const std::string& path, std::size_t index,
   report.detail = "agent " + header->agent_id + " seq " + std::to_string(header->seq) + ", " +
                   std::to_string(header->event_count) + " events";
   return Checked{index, *header, opened->hash};
+}
+
+std::optional<Checked> check_one(const std::string& path, std::size_t index, const KeyFor& key_for,
+                                 const batch::Limits& limits, FileReport& report) {
+  auto bytes = fs::read_file(path, limits.max_batch_bytes);
+  if (!bytes) return fail(report, bytes.error());
+  return check_bytes(*bytes, index, key_for, limits, report);
+}
+
+// ---- DSSE envelopes (export --dsse, export --intoto) ----
+
+// The key a DSSE signature names (by its keyid, the 16 hex digits of the
+// key id), or the only key given when the envelope names none.
+const crypto::PublicKey* key_for_envelope(const evidence::Envelope& e, const std::vector<crypto::PublicKey>& keys) {
+  for (const auto& s : e.signatures) {
+    if (s.keyid.empty() && keys.size() == 1) return &keys[0];
+    for (const auto& k : keys)
+      if (crypto::to_hex(crypto::key_id(k)) == s.keyid) return &k;
+  }
+  return nullptr;
+}
+
+// One envelope: first its signature, as any DSSE verifier checks it; then
+// a batch gets the checks of a batch file (and its place in the chain), a
+// statement the shape of an in-toto Statement v1. `statement` is set for
+// a statement, which takes no part in the chain.
+std::optional<Checked> check_envelope(std::string_view json, std::size_t index,
+                                      const std::vector<crypto::PublicKey>& keys, const KeyFor& key_for,
+                                      const batch::Limits& limits, FileReport& report, bool* statement) {
+  auto envelope = evidence::parse_envelope(json);
+  if (!envelope) return fail(report, envelope.error());
+  const crypto::PublicKey* key = key_for_envelope(*envelope, keys);
+  if (!key) {
+    const std::string named = envelope->signatures.front().keyid;
+    return fail(report, make_error(ErrorCode::kUnknownKey, "no key has key id " + (named.empty() ? "(none)" : named)));
+  }
+  if (!evidence::verify(*envelope, *key))
+    return fail(report, make_error(ErrorCode::kBadSignature, "DSSE signature does not verify"));
+  if (envelope->payload_type == evidence::kInTotoPayloadType) {
+    *statement = true;
+    auto described = evidence::describe_statement(envelope->payload);
+    if (!described) return fail(report, described.error());
+    report.status = "ok";
+    report.detail = *described + ", signed by " + crypto::to_hex(crypto::key_id(*key));
+    return std::nullopt;
+  }
+  auto bytes = evidence::to_batch(*envelope);
+  if (!bytes) return fail(report, bytes.error());
+  auto checked = check_bytes(*bytes, index, key_for, limits, report);
+  if (checked) report.detail += " (DSSE envelope)";
+  return checked;
+}
+
+// Calls `on_line` with each non-empty line of a file of JSON lines (one
+// envelope is one line); a line over `max_line` bytes is handed over as
+// an error instead. kIo when the file cannot be read.
+Status for_each_line(const std::string& path, std::size_t max_line,
+                     const std::function<void(std::size_t number, Result<std::string> line)>& on_line) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!f) return make_error(ErrorCode::kIo, path + ": " + fs::errno_text(errno));
+  std::string line;
+  std::size_t number = 1;
+  bool too_long = false;
+  auto emit = [&] {
+    if (too_long)
+      on_line(number, make_error(ErrorCode::kTooLarge, "line longer than " + std::to_string(max_line) + " bytes"));
+    else if (line.find_first_not_of(" \t\r") != std::string::npos)
+      on_line(number, std::move(line));
+    line.clear();
+    too_long = false;
+    ++number;
+  };
+  char buffer[1 << 16];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0;) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (buffer[i] == '\n') {
+        emit();
+      } else if (!too_long && line.size() < max_line) {
+        line.push_back(buffer[i]);
+      } else {
+        too_long = true;
+        line.clear();
+      }
+    }
+  }
+  if (std::ferror(f.get())) return make_error(ErrorCode::kIo, path + ": read error");
+  if (!line.empty() || too_long) emit();
+  return Ok{};
+}
+
+// Whether a file holds JSON (envelopes) rather than a batch: its first
+// byte that is not white space is '{'. A batch starts with "BTBATCH".
+bool is_json_file(const std::string& path) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!f) return false;
+  for (int c; (c = std::fgetc(f.get())) != EOF;)
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return c == '{';
+  return false;
 }
 
 // The batches of one agent given as files. Links are rebuilt from the
@@ -189,16 +292,36 @@ class AgentChains {
 
 std::vector<FileReport> verify_files(const std::vector<std::string>& paths, const std::vector<crypto::PublicKey>& keys,
                                      const batch::Limits& limits) {
-  std::vector<FileReport> reports(paths.size());
+  std::vector<FileReport> reports;
   std::vector<Checked> checked;
   auto key_for = [&](const batch::Header& h) -> const crypto::PublicKey* {
     for (const auto& k : keys)
       if (crypto::key_id(k) == h.key_id) return &k;
     return nullptr;
   };
-  for (std::size_t i = 0; i < paths.size(); ++i) {
-    reports[i].path = paths[i];
-    if (auto c = check_one(paths[i], i, key_for, limits, reports[i])) checked.push_back(*c);
+  // An envelope is base64 (4/3) of at most a batch, and a little JSON.
+  const std::size_t max_line = limits.max_batch_bytes / 3 * 4 + 4096;
+  for (const auto& path : paths) {
+    if (!is_json_file(path)) {
+      reports.push_back({path, "", ""});
+      if (auto c = check_one(path, reports.size() - 1, key_for, limits, reports.back())) checked.push_back(*c);
+      continue;
+    }
+    // One report per envelope, named FILE:LINE when the file holds several.
+    const std::size_t first = reports.size();
+    Status read = for_each_line(path, max_line, [&](std::size_t number, Result<std::string> line) {
+      reports.push_back({path + ":" + std::to_string(number), "", ""});
+      bool statement = false;
+      if (!line)
+        fail(reports.back(), line.error());
+      else if (auto c = check_envelope(*line, reports.size() - 1, keys, key_for, limits, reports.back(), &statement))
+        checked.push_back(*c);
+    });
+    if (!read) {
+      reports.push_back({path, "", ""});
+      fail(reports.back(), read.error());
+    }
+    if (reports.size() == first + 1) reports[first].path = path;
   }
   std::map<std::string, std::vector<const Checked*>> by_agent;
   for (const Checked& c : checked) by_agent[c.header.agent_id].push_back(&c);

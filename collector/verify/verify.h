@@ -29,7 +29,12 @@ struct FileReport {
   bool ok() const { return status == "ok"; }
 };
 
-// Checks each file against the given public keys (matched by key id).
+// Checks each file against the given public keys (matched by key id). A
+// file whose first non-blank byte is '{' holds DSSE envelopes, one per
+// line (export --dsse, export --intoto): each is reported on its own
+// (FILE:LINE when the file holds several); its signature is checked as a
+// DSSE verifier checks it, then a batch's envelope gets every check of a
+// batch file, chain included, and an in-toto statement's the shape of one.
 std::vector<FileReport> verify_files(const std::vector<std::string>& paths, const std::vector<crypto::PublicKey>& keys,
                                      const batch::Limits& limits = {});
 
