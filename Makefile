@@ -15,7 +15,8 @@ DEPS := g++ meson ninja-build pkg-config python3 \
         libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libuv1-dev \
         libtomlplusplus-dev libyaml-cpp-dev libre2-dev libpsl-dev curl openssl clang libclang-rt-14-dev strace util-linux \
         libbpf-dev bpftool libelf-dev zlib1g-dev podman runc busybox-static clang-format \
-        git python3-pip python3-setuptools python3-wheel python3-securesystemslib
+        git python3-pip python3-setuptools python3-wheel \
+        rsyslog rsyslog-gnutls libivykis0 libnet1 libwrap0 libjson-c5 libpcre3 python3-securesystemslib
 
 .PHONY: all deps build demo test asan fuzz bench docs format clean
 

@@ -3,6 +3,7 @@
 # "tests: N passed, N failed" counting doctest cases.
 set -uo pipefail
 build=${1:?build dir}
+"$(dirname "$0")/test-services.sh" "$build" || exit 1
 meson test -C "$build" --print-errorlogs --num-processes 2
 rc=$?
 python3 - "$build/meson-logs/testlog.json" <<'PY'
