@@ -84,8 +84,6 @@ void Node::copy_members(std::string_view path, const rapidjson::Value& from,
   for (auto& m : out.GetObject()) into.value_->AddMember(m.name, m.value, *alloc_);
 }
 
-bool Node::empty() const { return value_->IsObject() ? value_->MemberCount() == 0 : value_->Empty(); }
-
 std::string Tree::json() const {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);

@@ -17,8 +17,11 @@
 
 namespace bt::collector::format::detail {
 
-// One JSON object (or the object of one of its members) being filled.
-// Cheap to copy: it points into a Tree, which must outlive it.
+// One JSON object (or array) of a Tree being filled. Cheap to copy: it
+// points into the Tree, which must outlive it. It stays valid until a
+// member is added to the object (or an element to the array) that holds
+// it: RapidJSON moves members when their array grows, so fill a node
+// before adding its siblings.
 class Node {
  public:
   using Alloc = rapidjson::Document::AllocatorType;
@@ -46,8 +49,6 @@ class Node {
   // `path`, but those named in `except`; nothing when none is left.
   void copy_members(std::string_view path, const rapidjson::Value& from,
                     const std::vector<std::string_view>& except = {});
-
-  bool empty() const;
 
  private:
   rapidjson::Value& slot(std::string_view path);
