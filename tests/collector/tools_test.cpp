@@ -3,12 +3,14 @@
 // fills it: sealed batches put in the archive, their events committed to
 // the store. Also the --since parser and the text helpers of collector/view.
 #include <doctest/doctest.h>
+#include <rapidjson/document.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <sstream>
 
 #include "collector/archive/archive.h"
+#include "collector/format/format.h"
 #include "collector/ingest/ingest.h"
 #include "collector/store/store.h"
 #include "collector/view/summary.h"
@@ -405,6 +407,31 @@ TEST_CASE("export prints every event, or those since T, as JSON lines") {
   CHECK(d.run("export " + d.data() + " --since 2030-01-01T00:00:00Z").output.empty());
 }
 
+// Issue 20: the same events as OCSF records and ECS documents, one per
+// line, in the same order (collector/format; tests/collector/format_test.cpp
+// holds each record to the schema).
+TEST_CASE("export --format ocsf|ecs prints one record per event") {
+  Data d;
+  const auto expected = d.json_of([](const events::Event&) { return true; });
+  for (const std::string f : {"ocsf", "ecs"}) {
+    auto r = d.run("export " + d.data() + " --format " + f);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    const auto got = lines(r.output);
+    REQUIRE(got.size() == expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      CHECK(got[i] == format::event(f == "ocsf" ? format::Format::kOcsf : format::Format::kEcs, d.sealed[i]));
+      rapidjson::Document doc;
+      doc.Parse(got[i].data(), got[i].size());
+      REQUIRE_FALSE(doc.HasParseError());
+      if (f == "ocsf") CHECK(doc["metadata"]["version"] == "1.8.0");
+      if (f == "ecs")
+        CHECK(doc["event"]["dataset"] == ("buildtrail." + std::string(events::kind_name(d.sealed[i].kind()))).c_str());
+    }
+  }
+  auto since = d.run("export " + d.data() + " --format ecs --since " + std::to_string(d.sealed[9].time_ns));
+  CHECK(lines(since.output).size() == d.sealed.size() - 9);
+}
+
 TEST_CASE("a tampered archive makes query and export fail with a clear error") {
   Data d;
   // The first batch holds the start of build A: flip one payload byte.
@@ -525,6 +552,7 @@ TEST_CASE("bad flags and missing stores are one-line errors") {
       "query " + D + " --ci-build " + kBuildA + " --format xml",
       "query " + D + " --ci-build " + kBuildA + " --kind bogus",
       "export " + D + " --format csv",
+      "export " + D + " --format json",
       "export " + D + " --since 5x",
       "export --since 1h",
       "agents",
