@@ -65,7 +65,8 @@ Status write_batches(store::Store& db, readback::EventReader& reader, int64_t re
     ++written;
     return sink.write(b.agent_id + "-" + std::to_string(b.seq) + ".dsse.json", evidence::to_json(*envelope));
   });
-  if (s && written == 0) return make_error(ErrorCode::kNotFound, "build record " + std::to_string(ref) + " has no events");
+  if (s && written == 0)
+    return make_error(ErrorCode::kNotFound, "build record " + std::to_string(ref) + " has no events");
   return s;
 }
 
@@ -103,7 +104,8 @@ bool wants_evidence(const cli::Args& args) {
 
 int export_evidence(const Tool& tool) {
   const auto& args = tool.args();
-  if (args.has("dsse") == args.has("intoto")) return tool.usage_error("give one of --dsse or --intoto with --build REF");
+  if (args.has("dsse") == args.has("intoto"))
+    return tool.usage_error("give one of --dsse or --intoto with --build REF");
   if (args.has("format") || args.has("since"))
     return tool.usage_error("--dsse and --intoto export one build: no --format or --since");
   const auto ref = parse_build_ref(args.get("build"));

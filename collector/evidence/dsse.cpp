@@ -88,8 +88,7 @@ std::string to_json(const Envelope& e) {
 Result<Envelope> parse_envelope(std::string_view json) {
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject())
-    return make_error(ErrorCode::kMalformed, "envelope: not a JSON object");
+  if (doc.HasParseError() || !doc.IsObject()) return make_error(ErrorCode::kMalformed, "envelope: not a JSON object");
   const auto* type = member(doc, "payloadType");
   const auto* payload = member(doc, "payload");
   const auto* signatures = member(doc, "signatures");

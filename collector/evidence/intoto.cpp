@@ -293,8 +293,9 @@ Result<std::string> runtime_trace_statement(const store::BuildRow& build,
                    [](const Placed& a, const Placed& b) { return a.event->time_ns < b.event->time_ns; });
   const auto files = subjects(placed);
   if (files.empty())
-    return make_error(ErrorCode::kNotFound, "build record " + std::to_string(build.id) +
-                                                " uploaded no file with a digest; an in-toto statement needs a subject");
+    return make_error(ErrorCode::kNotFound,
+                      "build record " + std::to_string(build.id) +
+                          " uploaded no file with a digest; an in-toto statement needs a subject");
   Json j;
   j.begin();
   j.str("_type", kStatementType);
@@ -330,8 +331,7 @@ Result<std::string> describe_statement(std::string_view json) {
   if (type == doc.MemberEnd() || !type->value.IsString() || type->value.GetString() != kStatementType)
     return bad("_type is not " + std::string(kStatementType));
   auto subject = doc.FindMember("subject");
-  if (subject == doc.MemberEnd() || !subject->value.IsArray() || subject->value.Empty())
-    return bad("no subject");
+  if (subject == doc.MemberEnd() || !subject->value.IsArray() || subject->value.Empty()) return bad("no subject");
   for (const auto& s : subject->value.GetArray()) {
     if (!s.IsObject()) return bad("a subject is not an object");
     auto digest = s.FindMember("digest");

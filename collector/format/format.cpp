@@ -28,7 +28,9 @@ std::string event(Format format, const events::Event& e) {
     case Format::kJson:
       break;
   }
-  return events::to_json(e);
+  // The agent's line keeps bytes that are not UTF-8 as they were (it is
+  // what was signed); a receiver's JSON parser may refuse them.
+  return text::json_printable(events::to_json(e));
 }
 
 std::string alert(Format format, const store::Alert& a) {

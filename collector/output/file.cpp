@@ -35,7 +35,7 @@ Status FileSink::open() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
   if (fd_ < 0) return io("open", path_, errno);
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd_, &st) != 0) return io("stat", path_, errno);
   if (!S_ISREG(st.st_mode)) {
     ::close(fd_);
@@ -53,7 +53,8 @@ Status FileSink::open() {
 
 // logrotate (or an operator) moved or removed the file: write a new one.
 Status FileSink::reopen_if_moved() {
-  struct stat ours{}, named{};
+  struct stat ours {
+  }, named{};
   if (fd_ >= 0 && ::fstat(fd_, &ours) == 0 && ::stat(path_.c_str(), &named) == 0 && ours.st_ino == named.st_ino &&
       ours.st_dev == named.st_dev)
     return Ok{};

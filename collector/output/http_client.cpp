@@ -104,7 +104,8 @@ Answer Client::post(const Post& post, const std::atomic<bool>& stop) {
   out.attempt.outcome = classify(out.attempt.status);
   out.attempt.retry_after_s = retry_after(c);
   const std::string shown = x.response.substr(0, 512);
-  out.attempt.error = "HTTP " + std::to_string(out.attempt.status) + (shown.empty() ? "" : ": " + text::printable(shown));
+  out.attempt.error =
+      "HTTP " + std::to_string(out.attempt.status) + (shown.empty() ? "" : ": " + text::printable(shown));
   out.response = std::move(x.response);
   return out;
 }

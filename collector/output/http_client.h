@@ -28,8 +28,8 @@ struct Post {
 };
 
 struct Answer {
-  Attempt attempt;        // outcome by status (classify), Retry-After, the error for the log
-  std::string response;   // the first max_response bytes of the body
+  Attempt attempt;       // outcome by status (classify), Retry-After, the error for the log
+  std::string response;  // the first max_response bytes of the body
 };
 
 class Client {

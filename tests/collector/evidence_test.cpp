@@ -99,14 +99,15 @@ TEST_CASE("export --dsse and --intoto of a real build verify with our verify and
               .exit_code == 0);
   Listener registry;
   const std::string port = std::to_string(registry.port);
-  const std::string script = "cat $HOME/.aws/credentials >/dev/null; curl -s -m 2 -H Expect: -T artifact.txt http://127.0.0.1:" +
-                             port + "/up/artifact.txt; true";
+  const std::string script =
+      "cat $HOME/.aws/credentials >/dev/null; curl -s -m 2 -H Expect: -T artifact.txt http://127.0.0.1:" + port +
+      "/up/artifact.txt; true";
   const auto run = testing::run_command(
       "cd " + d.root + " && env -i PATH=/usr/bin:/bin HOME=" + home +
       " GITHUB_ACTIONS=true GITHUB_RUN_ID=777 GITHUB_RUN_ATTEMPT=1 GITHUB_WORKFLOW=ci GITHUB_JOB=build"
       " GITHUB_REPOSITORY=example/app GITHUB_SERVER_URL=https://github.com " +
-      agent_bin() + " run --state-dir " + d.root + "/state --collector " + c.url("") + " --enroll-token " +
-      d.token() + " --batch-max-age-ms 100 -- /bin/bash -c '" + script + "'");
+      agent_bin() + " run --state-dir " + d.root + "/state --collector " + c.url("") + " --enroll-token " + d.token() +
+      " --batch-max-age-ms 100 -- /bin/bash -c '" + script + "'");
   INFO(run.output);
   REQUIRE(run.exit_code == 0);
 
@@ -159,8 +160,9 @@ TEST_CASE("export --dsse and --intoto of a real build verify with our verify and
 
   // Without --out: the same envelopes as JSON lines, which verify reads too.
   const std::string lines = d.root + "/build.dsse.jsonl";
-  REQUIRE(testing::run_command("(" + collector_bin() + " export" + data + " --dsse --build " + ref + " > " + lines + ")")
-              .exit_code == 0);
+  REQUIRE(
+      testing::run_command("(" + collector_bin() + " export" + data + " --dsse --build " + ref + " > " + lines + ")")
+          .exit_code == 0);
   CHECK(testing::run_command(collector_bin() + " verify --pubkey " + agent_pub + " " + lines).exit_code == 0);
   CHECK(testing::run_command(check + agent_pub + " " + lines).exit_code == 0);
 
@@ -184,13 +186,14 @@ TEST_CASE("export --dsse and --intoto of a real build verify with our verify and
   REQUIRE(statement.exit_code == 0);
   const std::string statement_file = first_line(statement.output);
   CHECK(statement_file == d.root + "/intoto/build-" + ref + ".intoto.json");
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::stat((d.data + "/collector.key").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   const std::string collector_pub = d.root + "/collector.pub";
   REQUIRE(testing::run_command(collector_bin() + " key" + data + " > " + collector_pub).exit_code == 0);
   CHECK(fs::read_file(collector_pub, 4096).value() == fs::read_file(d.data + "/collector.pub", 4096).value());
-  auto ours_statement = testing::run_command(collector_bin() + " verify --pubkey " + collector_pub + " " + statement_file);
+  auto ours_statement =
+      testing::run_command(collector_bin() + " verify --pubkey " + collector_pub + " " + statement_file);
   INFO(ours_statement.output);
   CHECK(ours_statement.exit_code == 0);
   CHECK(contains(ours_statement.output, "in-toto statement: 1 subjects"));
@@ -228,7 +231,8 @@ TEST_CASE("export --dsse and --intoto of a real build verify with our verify and
   bool connect = false;
   for (const auto& n : p["monitorLog"]["network"].GetArray())
     if (std::string(n["eventType"].GetString()) == "connect")
-      connect |= std::string(n["ip"].GetString()) == "127.0.0.1" && n["port"].GetUint64() == static_cast<uint64_t>(registry.port);
+      connect |= std::string(n["ip"].GetString()) == "127.0.0.1" &&
+                 n["port"].GetUint64() == static_cast<uint64_t>(registry.port);
   CHECK(connect);
   bool secret = false, upload = false;
   for (const auto& f : p["monitorLog"]["fileAccess"].GetArray()) {

@@ -169,7 +169,8 @@ class SyslogServer {
   }
 
  protected:
-  SyslogServer(const char* tag, bool udp) : dir_(make_temp_dir(tag)), udp_(udp), port_(free_port(udp ? SOCK_DGRAM : SOCK_STREAM)) {}
+  SyslogServer(const char* tag, bool udp)
+      : dir_(make_temp_dir(tag)), udp_(udp), port_(free_port(udp ? SOCK_DGRAM : SOCK_STREAM)) {}
   std::string dir_;
   bool udp_;
   int port_;
@@ -198,9 +199,10 @@ class Rsyslog : public SyslogServer {
         conf += " streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"x509/certvalid\"";
       conf += ")\ninput(type=\"imtcp\" address=\"127.0.0.1\" port=\"" + std::to_string(port_) + "\")\n";
     }
-    conf += "template(name=\"line\" type=\"string\" string=\"%msgid%|%structured-data%|%msg%\\n\")\n"
-            "action(type=\"omfile\" file=\"" +
-            out_file() + "\" template=\"line\")\n";
+    conf +=
+        "template(name=\"line\" type=\"string\" string=\"%msgid%|%structured-data%|%msg%\\n\")\n"
+        "action(type=\"omfile\" file=\"" +
+        out_file() + "\" template=\"line\")\n";
     REQUIRE(fs::write_new_file(dir_ + "/rsyslog.conf", conf, 0600).ok());
     argv_ = {"/usr/sbin/rsyslogd", "-n", "-f", dir_ + "/rsyslog.conf", "-i", dir_ + "/rsyslog.pid"};
   }
@@ -214,14 +216,15 @@ class SyslogNg : public SyslogServer {
   static bool available() { return ::access((root() + "/usr/sbin/syslog-ng").c_str(), X_OK) == 0; }
 
   SyslogNg() : SyslogServer("syslog-ng", false) {
-    const std::string conf = "@version: 3.38\noptions { log-msg-size(65536); };\n"
-                             "source s_net { syslog(ip(\"127.0.0.1\") port(" +
-                             std::to_string(port_) +
-                             ") transport(\"tcp\") max-connections(10)); };\n"
-                             "destination d_file { file(\"" +
-                             out_file() +
-                             "\" template(\"$MSGID|$SDATA|$MSG\\n\")); };\n"
-                             "log { source(s_net); destination(d_file); };\n";
+    const std::string conf =
+        "@version: 3.38\noptions { log-msg-size(65536); };\n"
+        "source s_net { syslog(ip(\"127.0.0.1\") port(" +
+        std::to_string(port_) +
+        ") transport(\"tcp\") max-connections(10)); };\n"
+        "destination d_file { file(\"" +
+        out_file() +
+        "\" template(\"$MSGID|$SDATA|$MSG\\n\")); };\n"
+        "log { source(s_net); destination(d_file); };\n";
     REQUIRE(fs::write_new_file(dir_ + "/syslog-ng.conf", conf, 0600).ok());
     const std::string r = root();
     argv_ = {r + "/usr/sbin/syslog-ng",

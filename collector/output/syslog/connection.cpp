@@ -74,8 +74,7 @@ class Socket {
 
 // A non-blocking socket connected to the first address of `host:port`
 // that answers within the deadline.
-Result<Socket> connect_socket(const Endpoint& at, int type, Clock::time_point deadline,
-                              const std::atomic<bool>& stop) {
+Result<Socket> connect_socket(const Endpoint& at, int type, Clock::time_point deadline, const std::atomic<bool>& stop) {
   addrinfo hints{};
   hints.ai_socktype = type;
   hints.ai_family = AF_UNSPEC;
@@ -161,7 +160,8 @@ class TcpConnection : public Connection {
           return failed("the server closed the connection");
       }
       if (send_queue_empty(s_.fd())) return Ok{};
-      if (Clock::now() >= deadline) return failed("the server took nothing for " + std::to_string(timeout.count()) + " ms");
+      if (Clock::now() >= deadline)
+        return failed("the server took nothing for " + std::to_string(timeout.count()) + " ms");
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     return failed("stopped");
@@ -214,12 +214,14 @@ class TlsConnection : public Connection {
     std::size_t done = 0;
     const auto deadline = Clock::now() + std::chrono::hours(24);
     while (done < bytes.size()) {
-      const ssize_t n = gnutls_record_send(session_, bytes.data() + done, std::min<std::size_t>(bytes.size() - done, 16384));
+      const ssize_t n =
+          gnutls_record_send(session_, bytes.data() + done, std::min<std::size_t>(bytes.size() - done, 16384));
       if (n > 0) {
         done += static_cast<std::size_t>(n);
         continue;
       }
-      if (n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED) return failed(std::string("TLS send: ") + gnutls_strerror(int(n)));
+      if (n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED)
+        return failed(std::string("TLS send: ") + gnutls_strerror(int(n)));
       // GnuTLS keeps the record it could not write: the same call again
       // (same data) finishes it once the socket can take more.
       const short r = wait_for(s_.fd(), POLLOUT, deadline, stop);
@@ -243,7 +245,8 @@ class TlsConnection : public Connection {
         }
       }
       if (send_queue_empty(s_.fd())) return Ok{};
-      if (Clock::now() >= deadline) return failed("the server took nothing for " + std::to_string(timeout.count()) + " ms");
+      if (Clock::now() >= deadline)
+        return failed("the server took nothing for " + std::to_string(timeout.count()) + " ms");
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     return failed("stopped");
@@ -254,9 +257,9 @@ class TlsConnection : public Connection {
 
   Status setup(const config::Output& config, const Endpoint& at) {
     if (gnutls_certificate_allocate_credentials(&creds_) != GNUTLS_E_SUCCESS) return failed("TLS: out of memory");
-    const int trusted = config.ca_file.empty()
-                            ? gnutls_certificate_set_x509_system_trust(creds_)
-                            : gnutls_certificate_set_x509_trust_file(creds_, config.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
+    const int trusted = config.ca_file.empty() ? gnutls_certificate_set_x509_system_trust(creds_)
+                                               : gnutls_certificate_set_x509_trust_file(creds_, config.ca_file.c_str(),
+                                                                                        GNUTLS_X509_FMT_PEM);
     if (trusted <= 0)
       return failed("TLS: no trusted CA loaded from " +
                     (config.ca_file.empty() ? std::string("the system store") : text::printable(config.ca_file)));
@@ -290,8 +293,8 @@ class TlsConnection : public Connection {
           reason = reinterpret_cast<const char*>(why.data);
           gnutls_free(why.data);
         }
-        return failed("TLS: the server's certificate for " + text::printable(name_) + " was refused: " +
-                      text::printable(reason));
+        return failed("TLS: the server's certificate for " + text::printable(name_) +
+                      " was refused: " + text::printable(reason));
       }
       if (gnutls_error_is_fatal(rc)) return failed(std::string("TLS handshake: ") + gnutls_strerror(rc));
       const short want = gnutls_record_get_direction(session_) ? POLLOUT : POLLIN;
