@@ -78,8 +78,7 @@ std::string printable(std::string_view text) {
 }
 
 std::string json_printable(std::string_view json) {
-  std::string out;
-  out.reserve(json.size());
+  std::string out;  // reserved at the first escape: most text has none
   char esc[8];
   std::size_t plain = 0;  // start of the run copied as it is
   for (std::size_t i = 0; i < json.size();) {
@@ -95,6 +94,7 @@ std::string json_printable(std::string_view json) {
       i += len;
       continue;
     }
+    if (out.empty()) out.reserve(json.size() + 16);
     out.append(json.substr(plain, i - plain));
     // Every unsafe code point is in the Basic Multilingual Plane: one
     // escape each. Upper-case hex, as the event encoder writes controls.

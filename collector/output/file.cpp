@@ -90,7 +90,8 @@ Status FileSink::write_all(const std::string& bytes) {
 
 Attempt FileSink::deliver(const std::vector<Record>& records, const std::atomic<bool>&) {
   Attempt out;
-  std::string lines;
+  std::string& lines = lines_;
+  lines.clear();  // its capacity is kept from chunk to chunk
   for (const auto& r : records) {
     lines += r.text;
     lines += '\n';

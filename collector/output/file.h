@@ -34,6 +34,7 @@ class FileSink final : public Sink {
   uint64_t max_bytes_, max_files_;
   int fd_ = -1;
   uint64_t size_ = 0;
+  std::string lines_;
 };
 
 }  // namespace bt::collector::output::file

@@ -24,6 +24,7 @@ constexpr auto kBacklogEvery = std::chrono::seconds(1);
 // Stored batches one pass may go through without a delivery (a filter
 // that takes little), so that stop and alerts are looked at in between.
 constexpr int kBatchesPerPass = 256;
+constexpr auto kCursorSaveEvery = std::chrono::milliseconds(250);
 // A Retry-After beyond this is taken as this: a receiver cannot park an
 // output for days.
 constexpr int kMaxRetryAfterS = 3600;
@@ -126,6 +127,7 @@ void Output::run() {
     if (!have_cursors) {
       if (Status s = read_cursors(); s) {
         have_cursors = true;
+        saved_ = cursors();
       } else {
         log(s.error().message);
         pause = kErrorPause;
@@ -137,6 +139,7 @@ void Output::run() {
         check_backlogs();
       }
       pause = step();
+      save_cursors(/*now=*/pause >= kIdlePause);
     }
     stats_.truncated += sink_->take_truncated();
     if (pause.count() > 0) {
@@ -144,6 +147,7 @@ void Output::run() {
       wake_.wait_for(lock, pause, [&] { return stop_.load(); });
     }
   }
+  if (have_cursors) save_cursors(/*now=*/true);
 }
 
 void Output::check_backlogs() {
@@ -174,9 +178,14 @@ Result<bool> Output::skip_alert_backlog() {
   if (b->count <= config_.max_backlog) return false;
   const store::Alert lost = detect::alert_for_output_loss(config_.name, detect::Skipped::kAlerts, b->skipped,
                                                           alert_cursor_ + 1, b->skip_through, clock::now_ns());
-  auto added = store_->commit_detection({lost}, {{alert_cursor_name_, b->skip_through}});
-  if (!added) return added.error();
+  const int64_t before = alert_cursor_;
   alert_cursor_ = b->skip_through;
+  auto added = store_->commit_detection({lost}, cursors());
+  if (!added) {
+    alert_cursor_ = before;
+    return added.error();
+  }
+  saved_ = cursors();
   attempt_ = 0;
   stats_.dropped += b->skipped;
   if (!added->empty() && added->front()) metrics_.alert(lost.rule_id, lost.severity);
@@ -191,10 +200,15 @@ Result<bool> Output::skip_event_backlog() {
   if (b->events <= config_.max_event_backlog) return false;
   const store::Alert lost = detect::alert_for_output_loss(config_.name, detect::Skipped::kEvents, b->skipped,
                                                           batch_cursor_ + 1, b->skip_through, clock::now_ns());
-  auto added = store_->commit_detection({lost}, {{batch_cursor_name_, b->skip_through}, {line_cursor_name_, 0}});
-  if (!added) return added.error();
+  const auto before = std::pair{batch_cursor_, line_cursor_};
   batch_cursor_ = b->skip_through;
   line_cursor_ = 0;
+  auto added = store_->commit_detection({lost}, cursors());
+  if (!added) {
+    std::tie(batch_cursor_, line_cursor_) = before;
+    return added.error();
+  }
+  saved_ = cursors();
   attempt_ = 0;
   stats_.dropped += b->skipped;
   if (!added->empty() && added->front()) metrics_.alert(lost.rule_id, lost.severity);
@@ -240,7 +254,6 @@ std::optional<std::chrono::milliseconds> Output::step_alerts() {
   if (!records.empty())
     if (auto wait = deliver(records, what)) return wait;
   alert_cursor_ = last;
-  save_cursors({{alert_cursor_name_, last}}, what);
   return std::chrono::milliseconds(0);
 }
 
@@ -255,10 +268,7 @@ std::optional<std::chrono::milliseconds> Output::step_events() {
       log(next.error().message);
       return kErrorPause;
     }
-    if (next->empty()) {
-      if (passed) save_cursors({{batch_cursor_name_, batch_cursor_}, {line_cursor_name_, 0}}, "passed batches");
-      return std::nullopt;
-    }
+    if (next->empty()) return std::nullopt;
     const store::CommittedBatch& batch = next->front();
     const std::string where = "stored batch " + std::to_string(batch.position) + " (" +
                               text::printable(batch.agent_id) + " seq " + std::to_string(batch.seq) + ")";
@@ -294,10 +304,8 @@ std::optional<std::chrono::milliseconds> Output::step_events() {
     } else {
       line_cursor_ = static_cast<int64_t>(line);
     }
-    save_cursors({{batch_cursor_name_, batch_cursor_}, {line_cursor_name_, line_cursor_}}, where);
     return std::chrono::milliseconds(0);
   }
-  save_cursors({{batch_cursor_name_, batch_cursor_}, {line_cursor_name_, 0}}, "passed batches");
   return std::chrono::milliseconds(0);
 }
 
@@ -345,12 +353,27 @@ std::chrono::milliseconds Output::retry_delay(int retry_after_s) {
   return std::chrono::milliseconds(ms);
 }
 
-bool Output::save_cursors(const std::vector<std::pair<std::string, int64_t>>& cursors, const std::string& what) {
-  // The cursors move in memory whatever the store says: an unsaved cursor
-  // only means records are delivered again after a restart (at-least-once).
-  auto saved = store_->commit_detection({}, cursors);
-  if (!saved) log("cursor not saved (" + what + " may be delivered again): " + saved.error().message);
-  return saved.ok();
+std::vector<std::pair<std::string, int64_t>> Output::cursors() const {
+  return {{alert_cursor_name_, alert_cursor_}, {batch_cursor_name_, batch_cursor_}, {line_cursor_name_, line_cursor_}};
+}
+
+// The cursors move in memory with every acknowledgement, and reach the
+// store at most every kCursorSaveEvery (and whenever the output is idle or
+// stops): a save waits for ingest's write lock, so one per chunk would
+// hold forwarding to the pace of ingest's commits. After kill -9 at most
+// that long of records is delivered again (at-least-once).
+void Output::save_cursors(bool now) {
+  const auto current = cursors();
+  if (current == saved_) return;
+  const auto at = std::chrono::steady_clock::now();
+  if (!now && at - saved_at_ < kCursorSaveEvery) return;
+  auto saved = store_->commit_detection({}, current);
+  saved_at_ = at;
+  if (!saved) {
+    log("cursors not saved (what was delivered since may be delivered again): " + saved.error().message);
+    return;
+  }
+  saved_ = current;
 }
 
 Result<Outputs> Outputs::start(const config::Config& config, const std::string& data_dir, const store::Options& options,

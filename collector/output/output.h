@@ -117,7 +117,8 @@ class Output {
   Result<bool> skip_alert_backlog();
   Result<bool> skip_event_backlog();
   std::chrono::milliseconds retry_delay(int retry_after_s);
-  bool save_cursors(const std::vector<std::pair<std::string, int64_t>>& cursors, const std::string& what);
+  std::vector<std::pair<std::string, int64_t>> cursors() const;
+  void save_cursors(bool now);
   void log(const std::string& message) const;
 
   config::Output config_;
@@ -130,8 +131,10 @@ class Output {
   metrics::OutputStats& stats_;
   metrics::Metrics& metrics_;
   int64_t alert_cursor_ = 0;
-  int64_t batch_cursor_ = 0;     // position of the last batch wholly taken
-  int64_t line_cursor_ = 0;      // lines of the batch after it already taken
+  int64_t batch_cursor_ = 0;                            // position of the last batch wholly taken
+  int64_t line_cursor_ = 0;                             // lines of the batch after it already taken
+  std::vector<std::pair<std::string, int64_t>> saved_;  // the cursors as the store has them
+  std::chrono::steady_clock::time_point saved_at_{};
   unsigned attempt_ = 0;         // failed attempts at the chunk after the cursor
   bool failing_logged_ = false;  // the current outage is in the log already
   std::atomic<bool> stop_{false};

@@ -41,9 +41,10 @@ std::string write_toml(const std::string& root, const std::string& toml) {
 // are not UTF-8, terminal escapes.
 events::Event hostile_exec(const std::string& agent, uint64_t t, const std::string& build_id) {
   events::ProcessExec x;
-  x.argv = {"sh", "-c",
-            std::string("echo \"x\"]\n<13>1 2026-12-07T00:00:00Z forged app - alert [a@1 b=\"c\"] {\"kind\":\"alert\"}\r\n") +
-                std::string(1, '\0') + "\xff\xfe\x1b[2J\\\"]"};
+  x.argv = {
+      "sh", "-c",
+      std::string("echo \"x\"]\n<13>1 2026-12-07T00:00:00Z forged app - alert [a@1 b=\"c\"] {\"kind\":\"alert\"}\r\n") +
+          std::string(1, '\0') + "\xff\xfe\x1b[2J\\\"]"};
   x.cwd = "/w]\"\\";
   auto e = build_event(agent, t, x, build_id);
   e.build.repository = "github.com/acme/app";
@@ -128,12 +129,12 @@ TEST_CASE("syslog: rsyslog over TLS (client certificate) parses every event and 
   const auto key = test_key(51);
   const std::string agent = "agent-fwd-1";
   env.add_agent(agent, key);
-  const std::string config = write_toml(env.root, "[[output]]\nname = \"siem\"\ntype = \"syslog\"\nforward = \"all\"\n"
-                                                  "transport = \"tls\"\naddress = \"" +
-                                                      server.address() + "\"\nca_file = \"" + pki.f("ca.pem") +
-                                                      "\"\ncert_file = \"" + pki.f("client.pem") +
-                                                      "\"\nkey_file = \"" + pki.f("client.key") +
-                                                      "\"\nbackoff_base_ms = 100\nbackoff_cap_ms = 1000\n");
+  const std::string config = write_toml(env.root,
+                                        "[[output]]\nname = \"siem\"\ntype = \"syslog\"\nforward = \"all\"\n"
+                                        "transport = \"tls\"\naddress = \"" +
+                                            server.address() + "\"\nca_file = \"" + pki.f("ca.pem") +
+                                            "\"\ncert_file = \"" + pki.f("client.pem") + "\"\nkey_file = \"" +
+                                            pki.f("client.key") + "\"\nbackoff_base_ms = 100\nbackoff_cap_ms = 1000\n");
   CollectorProcess c(env.data, {"--config", config});
   REQUIRE(c.running());
   const int per = 20;
@@ -145,7 +146,8 @@ TEST_CASE("syslog: rsyslog over TLS (client certificate) parses every event and 
   const auto alerts = alerts_of(env.data);
   REQUIRE(eventually([&] {
     const auto t = tally(server.received());
-    return std::all_of(alerts.begin(), alerts.end(), [&](const auto& a) { return t.by_id.count(std::to_string(a.id)); });
+    return std::all_of(alerts.begin(), alerts.end(),
+                       [&](const auto& a) { return t.by_id.count(std::to_string(a.id)); });
   }));
 
   const auto got = server.received();
@@ -195,13 +197,14 @@ TEST_CASE("syslog: syslog-ng down for 30 s during ingest; after it returns every
   const auto key = test_key(52);
   const std::string agent = "agent-fwd-2";
   env.add_agent(agent, key);
-  const std::string config = write_toml(env.root, "[[output]]\nname = \"relay\"\ntype = \"syslog\"\nforward = \"events\"\n"
-                                                  "address = \"" +
-                                                      server.address() +
-                                                      "\"\nbackoff_base_ms = 200\nbackoff_cap_ms = 2000\n"
-                                                      "[[output]]\nname = \"archive\"\ntype = \"file\"\nforward = \"events\"\n"
-                                                      "path = \"" +
-                                                      env.root + "/events.jsonl\"\n");
+  const std::string config = write_toml(env.root,
+                                        "[[output]]\nname = \"relay\"\ntype = \"syslog\"\nforward = \"events\"\n"
+                                        "address = \"" +
+                                            server.address() +
+                                            "\"\nbackoff_base_ms = 200\nbackoff_cap_ms = 2000\n"
+                                            "[[output]]\nname = \"archive\"\ntype = \"file\"\nforward = \"events\"\n"
+                                            "path = \"" +
+                                            env.root + "/events.jsonl\"\n");
   CollectorProcess c(env.data, {"--config", config});
   REQUIRE(c.running());
   const int per = 50, n = 400;
@@ -259,7 +262,8 @@ TEST_CASE("syslog: a server with an unknown CA or another name is refused; only 
   const std::string config =
       write_toml(env.root, "[[output]]\nname = \"other-ca\"\nca_file = \"" + pki.f("other.pem") + "\"\n" + base +
                                "[[output]]\nname = \"other-name\"\nserver_name = \"siem.example.com\"\nca_file = \"" +
-                               pki.f("ca.pem") + "\"\n" + base + "[[output]]\nname = \"file\"\ntype = \"file\"\nforward = \"events\"\npath = \"" +
+                               pki.f("ca.pem") + "\"\n" + base +
+                               "[[output]]\nname = \"file\"\ntype = \"file\"\nforward = \"events\"\npath = \"" +
                                env.root + "/events.jsonl\"\n");
   CollectorProcess c(env.data, {"--config", config});
   REQUIRE(c.running());
@@ -289,9 +293,10 @@ TEST_CASE("syslog: UDP to rsyslog, one datagram per record; a long one is cut to
   const auto key = test_key(54);
   const std::string agent = "agent-fwd-4";
   env.add_agent(agent, key);
-  const std::string config = write_toml(env.root, "[[output]]\nname = \"udp\"\ntype = \"syslog\"\nforward = \"events\"\n"
-                                                  "transport = \"udp\"\nmax_message = 600\naddress = \"" +
-                                                      server.address() + "\"\n");
+  const std::string config = write_toml(env.root,
+                                        "[[output]]\nname = \"udp\"\ntype = \"syslog\"\nforward = \"events\"\n"
+                                        "transport = \"udp\"\nmax_message = 600\naddress = \"" +
+                                            server.address() + "\"\n");
   CollectorProcess c(env.data, {"--config", config});
   REQUIRE(c.running());
   std::vector<events::Event> evs = {connect_event(agent, kT0, "run-1"), connect_event(agent, kT0 + 1, "run-1")};
@@ -304,9 +309,8 @@ TEST_CASE("syslog: UDP to rsyslog, one datagram per record; a long one is cut to
   const auto got = server.received();
   CHECK(got.size() == 3);
   CHECK(tally(got).by_id.size() == 3);
-  CHECK(eventually([&] {
-    return metric(get(c.url("/metrics")).body, "buildtrail_output_truncated_total{output=\"udp\"}") == "1";
-  }));
+  CHECK(eventually(
+      [&] { return metric(get(c.url("/metrics")).body, "buildtrail_output_truncated_total{output=\"udp\"}") == "1"; }));
 }
 
 TEST_CASE("file: JSON lines rotated by size, filtered by kind and repository; kill -9 resumes at the cursor") {
@@ -346,7 +350,8 @@ TEST_CASE("file: JSON lines rotated by size, filtered by kind and repository; ki
       auto text = fs::read_file(n ? path + "." + std::to_string(n) : path, 1 << 30);
       if (!text) continue;
       std::size_t s = 0;
-      for (std::size_t e; (e = text->find('\n', s)) != std::string::npos; s = e + 1) out.push_back(text->substr(s, e - s));
+      for (std::size_t e; (e = text->find('\n', s)) != std::string::npos; s = e + 1)
+        out.push_back(text->substr(s, e - s));
     }
     return out;
   };
@@ -371,7 +376,7 @@ TEST_CASE("file: JSON lines rotated by size, filtered by kind and repository; ki
   INFO("rotation: several files, none past max_bytes");
   CHECK(::access((path + ".1").c_str(), F_OK) == 0);
   for (int n = 1; n <= 100; ++n) {
-    struct stat st{};
+    struct stat st {};
     if (::stat((path + "." + std::to_string(n)).c_str(), &st) == 0) CHECK(st.st_size <= 65536);
   }
   INFO("the narrow output: only net_connect of github.com/acme/other, as ECS");
@@ -411,7 +416,8 @@ TEST_CASE("outputs: a config naming a bad transport, address, kind or format is 
       {"[[output]]\nname = \"f\"\ntype = \"file\"\npath = \"relative.jsonl\"\n", "path"},
       {"[[output]]\nname = \"f\"\ntype = \"file\"\npath = \"/nonexistent-dir/x.jsonl\"\n", "path"},
       {"[[output]]\nname = \"f\"\ntype = \"file\"\npath = \"/tmp/x.jsonl\"\nmax_bytes = 10\n", "max_bytes"},
-      {"[[output]]\nname = \"f\"\ntype = \"file\"\npath = \"/tmp/x.jsonl\"\naddress = \"a:1\"\n", "unknown key 'address'"},
+      {"[[output]]\nname = \"f\"\ntype = \"file\"\npath = \"/tmp/x.jsonl\"\naddress = \"a:1\"\n",
+       "unknown key 'address'"},
   };
   for (const auto& [toml, names] : cases) {
     INFO(toml);

@@ -81,6 +81,10 @@ std::string message(const Header& header, const Record& record) {
   return m;
 }
 
-std::string octet_counted(const std::string& message) { return std::to_string(message.size()) + " " + message; }
+void append_octet_counted(std::string& out, const std::string& message) {
+  out += std::to_string(message.size());
+  out += ' ';
+  out += message;
+}
 
 }  // namespace bt::collector::output::syslog

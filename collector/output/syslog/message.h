@@ -35,7 +35,7 @@ std::string message(const Header& header, const Record& record);
 std::string param_value(std::string_view value);
 // RFC 3339 with microseconds, UTC: 2026-12-07T15:04:05.123456Z; "-" for 0.
 std::string timestamp(uint64_t time_ns);
-// RFC 6587 octet counting: "<length> <message>".
-std::string octet_counted(const std::string& message);
+// RFC 6587 octet counting: "<length> <message>", appended to `out`.
+void append_octet_counted(std::string& out, const std::string& message);
 
 }  // namespace bt::collector::output::syslog

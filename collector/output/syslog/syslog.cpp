@@ -55,9 +55,9 @@ class SyslogSink final : public Sink {
   bool udp() const { return config_.transport == "udp"; }
 
   Status send_stream(const std::vector<Record>& records, const std::atomic<bool>& stop) {
-    std::string frames;
-    for (const auto& r : records) frames += octet_counted(message(header_, r));
-    return connection_->send(frames, stop);
+    frames_.clear();  // its capacity is kept from chunk to chunk
+    for (const auto& r : records) append_octet_counted(frames_, message(header_, r));
+    return connection_->send(frames_, stop);
   }
 
   // One message per datagram, cut to max_message (RFC 5426 4.3.1 lets a
@@ -77,6 +77,7 @@ class SyslogSink final : public Sink {
   config::Output config_;
   Header header_;
   std::unique_ptr<Connection> connection_;
+  std::string frames_;
   uint64_t truncated_ = 0;
 };
 
