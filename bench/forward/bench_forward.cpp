@@ -163,7 +163,8 @@ int main(int argc, char** argv) {
   const Run alone = run(false, n_agents, n_batches, per_batch, pool);
   const Run with = run(true, n_agents, n_batches, per_batch, pool);
   const uint64_t total = static_cast<uint64_t>(n_agents) * n_batches * per_batch;
-  std::printf("ingest, no outputs: %.0f events/s stored (%.2fx of 250k)\n", alone.ingest_eps, alone.ingest_eps / 250000);
+  std::printf("ingest, no outputs: %.0f events/s stored (%.2fx of 250k)\n", alone.ingest_eps,
+              alone.ingest_eps / 250000);
   std::printf("ingest, file + syslog outputs: %.0f events/s stored (%.2fx of 250k; %.2fx of no outputs), failures %d\n",
               with.ingest_eps, with.ingest_eps / 250000, with.ingest_eps / alone.ingest_eps, with.failures);
   std::printf("forward to file: %.0f events/s (%.2fx of 100k)\n", with.file_eps, with.file_eps / 100000);

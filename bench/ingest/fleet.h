@@ -25,7 +25,8 @@ struct Agent {
   std::vector<std::string> batches;
 };
 
-inline std::vector<Agent> make_agents(int n, int batches, std::size_t per_batch, const std::vector<events::Event>& pool) {
+inline std::vector<Agent> make_agents(int n, int batches, std::size_t per_batch,
+                                      const std::vector<events::Event>& pool) {
   std::vector<Agent> agents(n);
   std::size_t next = 0;
   for (int a = 0; a < n; ++a) {
@@ -59,7 +60,7 @@ struct RunResult {
 // Each agent thread sends its chain in order on one keep-alive connection.
 // `interval` > 0 paces each agent to one batch per interval.
 inline RunResult send_all(const std::string& url, const std::vector<Agent>& agents, std::size_t per_batch,
-                   std::chrono::microseconds interval) {
+                          std::chrono::microseconds interval) {
   RunResult result;
   std::mutex mu;
   std::vector<std::thread> threads;
