@@ -9,83 +9,18 @@
 //     until its cursor reached the last stored batch.
 // Targets (issue 20): forwarding >= 100,000 events/s to each; ingest
 // >= 250,000 events/s stored with two outputs on.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdio>
 
 #include "bench/batch/workload.h"
 #include "bench/ingest/fleet.h"
 #include "collector/store/store.h"
+#include "tests/collector/octet_receiver.h"
 
 using namespace bt;
 using namespace bt::bench;
 
 namespace {
-
-// An RFC 6587 octet-counting receiver: "<len> <message>" frames, counted.
-class CountingReceiver {
- public:
-  CountingReceiver() {
-    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(listener_, 8) != 0 ||
-        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      std::perror("bench/forward: receiver");
-      std::exit(1);
-    }
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { accept_loop(); });
-  }
-  ~CountingReceiver() {
-    ::shutdown(listener_, SHUT_RDWR);
-    ::close(listener_);
-    thread_.join();
-  }
-  int port() const { return port_; }
-  uint64_t messages() const { return messages_; }
-  uint64_t bad_frames() const { return bad_; }
-
- private:
-  void accept_loop() {
-    for (;;) {
-      const int fd = ::accept(listener_, nullptr, nullptr);
-      if (fd < 0) return;
-      std::thread([this, fd] { read_frames(fd); }).detach();
-    }
-  }
-  void read_frames(int fd) {
-    std::string buf;
-    char chunk[1 << 16];
-    for (;;) {
-      const ssize_t n = ::read(fd, chunk, sizeof chunk);
-      if (n <= 0) break;
-      buf.append(chunk, static_cast<std::size_t>(n));
-      std::size_t at = 0;
-      for (;;) {
-        const auto space = buf.find(' ', at);
-        if (space == std::string::npos) break;
-        const std::size_t len = std::strtoull(buf.c_str() + at, nullptr, 10);
-        if (len == 0) ++bad_;
-        if (buf.size() < space + 1 + len) break;
-        if (buf[space + 1] != '<') ++bad_;
-        ++messages_;
-        at = space + 1 + len;
-      }
-      buf.erase(0, at);
-    }
-    ::close(fd);
-  }
-  int listener_ = -1;
-  int port_ = 0;
-  std::atomic<uint64_t> messages_{0}, bad_{0};
-  std::thread thread_;
-};
 
 struct Run {
   double ingest_eps = 0;
@@ -116,7 +51,7 @@ Run run(bool outputs, int n_agents, int n_batches, std::size_t per_batch, const 
   const std::string data = root + "/data";
   auto agents = make_agents(n_agents, n_batches, per_batch, pool);
   enroll(data, agents);
-  CountingReceiver receiver;
+  testing::OctetReceiver receiver;
   std::vector<std::string> args;
   if (outputs) {
     const std::string toml = "[[output]]\nname = \"file\"\ntype = \"file\"\nforward = \"events\"\npath = \"" + root +

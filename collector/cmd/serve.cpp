@@ -209,6 +209,27 @@ sigset_t block_stop_signals() {
 // A fixed threshold keeps every large block on mmap: returned when freed.
 void return_large_blocks_to_the_system() { ::mallopt(M_MMAP_THRESHOLD, 256 << 10); }
 
+// "syslog (tls to siem:6514), events (process_exec, net_connect) and alerts of severity high and above, as ocsf"
+std::string output_summary(const config::Output& o) {
+  std::string where = o.type == "syslog" ? " (" + o.transport + " to " + o.address + ")"
+                      : o.type == "file" ? " (" + o.path + ")"
+                                         : "";
+  std::string what;
+  if (o.forward != "alerts") {
+    what = "events";
+    if (!o.kinds.empty()) {
+      what += " (";
+      for (std::size_t i = 0; i < o.kinds.size(); ++i) what += (i ? ", " : "") + o.kinds[i];
+      what += ")";
+    }
+  }
+  if (o.forward != "events")
+    what += (what.empty() ? "" : " and ") + std::string("alerts of severity ") + o.min_severity + " and above";
+  if (!o.ci.empty()) what += ", ci " + o.ci;
+  if (!o.repository.empty()) what += ", repository " + o.repository;
+  return text::printable(o.type + where + ": " + what + ", as " + o.format);
+}
+
 }  // namespace
 
 int serve(int argc, char** argv) {
@@ -250,8 +271,7 @@ int serve(int argc, char** argv) {
   auto outputs = output::Outputs::start(config.file, config.data, config.store, metrics);
   if (!outputs) return fail(outputs.error().message);
   for (const auto& o : config.file.outputs)
-    std::fprintf(stderr, "buildtrail-collector: output %s: %s alerts of severity %s and above\n", o.name.c_str(),
-                 o.type.c_str(), o.min_severity.c_str());
+    std::fprintf(stderr, "buildtrail-collector: output %s: %s\n", o.name.c_str(), output_summary(o).c_str());
 
   const std::string address = (*server)->address();
   if (config.ready_file) {

@@ -15,6 +15,7 @@
 #include "common/events/json.h"
 #include "tests/collector/alert_fixtures.h"
 #include "tests/collector/collector_process.h"
+#include "tests/collector/octet_receiver.h"
 #include "tests/collector/syslog_receivers.h"
 
 using namespace bt;
@@ -110,6 +111,11 @@ Tally tally(const std::vector<Received>& got) {
 
 bool has_all(const Tally& t, const std::set<std::string>& ids) {
   return std::all_of(ids.begin(), ids.end(), [&](const std::string& id) { return t.by_id.count(id) > 0; });
+}
+
+std::string replace_address(std::string text, const std::string& from, const std::string& to) {
+  text.replace(text.find(from), from.size(), to);
+  return text;
 }
 
 std::string metric(const std::string& metrics, const std::string& series) {
@@ -248,10 +254,12 @@ TEST_CASE("syslog: syslog-ng down for 30 s during ingest; after it returns every
   CHECK(c.log().find("output relay") != std::string::npos);
 }
 
-TEST_CASE("syslog: a server with an unknown CA or another name is refused; only that output waits") {
+TEST_CASE(
+    "syslog: a server with an unknown CA, another name or an expired certificate is refused; only that output waits") {
   TestPki pki;
-  Rsyslog server(Rsyslog::Mode::kTls, &pki);
+  Rsyslog server(Rsyslog::Mode::kTls, &pki), expired(Rsyslog::Mode::kTls, &pki, "expired");
   REQUIRE(server.start());
+  REQUIRE(expired.start());
   CollectorData env("fwd-badcert");
   const auto key = test_key(53);
   const std::string agent = "agent-fwd-3";
@@ -262,7 +270,8 @@ TEST_CASE("syslog: a server with an unknown CA or another name is refused; only 
   const std::string config =
       write_toml(env.root, "[[output]]\nname = \"other-ca\"\nca_file = \"" + pki.f("other.pem") + "\"\n" + base +
                                "[[output]]\nname = \"other-name\"\nserver_name = \"siem.example.com\"\nca_file = \"" +
-                               pki.f("ca.pem") + "\"\n" + base +
+                               pki.f("ca.pem") + "\"\n" + base + "[[output]]\nname = \"expired\"\nca_file = \"" +
+                               pki.f("ca.pem") + "\"\n" + replace_address(base, server.address(), expired.address()) +
                                "[[output]]\nname = \"file\"\ntype = \"file\"\nforward = \"events\"\npath = \"" +
                                env.root + "/events.jsonl\"\n");
   CollectorProcess c(env.data, {"--config", config});
@@ -275,15 +284,87 @@ TEST_CASE("syslog: a server with an unknown CA or another name is refused; only 
   }));
   REQUIRE(eventually([&] {
     const std::string log = c.log();
-    return log.find("output other-ca:") != std::string::npos && log.find("output other-name:") != std::string::npos;
+    return log.find("output other-ca:") != std::string::npos && log.find("output other-name:") != std::string::npos &&
+           log.find("output expired:") != std::string::npos;
   }));
   const std::string log = c.log();
   CHECK(log.find("was refused") != std::string::npos);
+  CHECK(log.find("expired") != std::string::npos);
   CHECK(server.received().empty());
+  CHECK(expired.received().empty());
   const std::string metrics = get(c.url("/metrics")).body;
   CHECK(metric(metrics, "buildtrail_output_sent_total{output=\"other-ca\"}") == "0");
   CHECK(std::stoll(metric(metrics, "buildtrail_output_failed_total{output=\"other-name\"}")) >= 1);
   CHECK(c.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("syslog: a server that accepts and never reads, or closes mid-stream, holds only its own output") {
+  OctetReceiver stuck(OctetReceiver::Mode::kNeverRead);
+  OctetReceiver closing(OctetReceiver::Mode::kCloseAfter, 100, /*keep=*/true);
+  CollectorData env("fwd-bad-server");
+  const auto key = test_key(56);
+  const std::string agent = "agent-fwd-6";
+  env.add_agent(agent, key);
+  const std::string common =
+      "type = \"syslog\"\nforward = \"events\"\ntimeout_ms = 1000\n"
+      "backoff_base_ms = 100\nbackoff_cap_ms = 500\n";
+  const std::string config =
+      write_toml(env.root, "[[output]]\nname = \"stuck\"\naddress = \"" + stuck.address() + "\"\n" + common +
+                               "[[output]]\nname = \"closing\"\naddress = \"" + closing.address() + "\"\n" + common +
+                               "[[output]]\nname = \"file\"\ntype = \"file\"\nforward = \"events\"\npath = \"" +
+                               env.root + "/events.jsonl\"\n");
+  CollectorProcess c(env.data, {"--config", config});
+  REQUIRE(c.running());
+  // 2,000 events of 2 KiB argv: more than any socket buffer holds.
+  std::vector<std::vector<events::Event>> batches;
+  uint64_t t = kT0;
+  for (int b = 0; b < 40; ++b) {
+    std::vector<events::Event> evs;
+    for (int i = 0; i < 50; ++i) {
+      events::ProcessExec x;
+      x.argv = {"cc", std::string(2048, 'o')};
+      evs.push_back(build_event(agent, t++, x, "run-1"));
+    }
+    batches.push_back(std::move(evs));
+  }
+  auto chain = seal(key, agent, batches);
+  for (const auto& b : chain) CHECK(post(c.url("/v1/batches"), b.bytes).status == 200);
+  INFO("the file output has everything while the others fail");
+  REQUIRE(eventually([&] {
+    auto lines = fs::read_file(env.root + "/events.jsonl", 1 << 30);
+    return lines && std::count(lines->begin(), lines->end(), '\n') == 2000;
+  }));
+  REQUIRE(eventually([&] {
+    const std::string log = c.log();
+    return log.find("output stuck: stored batch") != std::string::npos &&
+           log.find("output closing: stored batch") != std::string::npos;
+  }));
+  CHECK(c.log().find("took nothing for 1000 ms") != std::string::npos);
+  CHECK(eventually([&] { return closing.connections() >= 3; }));  // it came back, and back
+  INFO("once the closing server reads, every event arrives there");
+  closing.set_mode(OctetReceiver::Mode::kRead);
+  std::set<std::string> want = event_ids(chain, agent, 50);
+  auto arrived = [&] {
+    std::map<std::string, int> ids;
+    for (const auto& m : closing.kept()) {
+      const auto at = m.find(" id=\"");
+      if (at != std::string::npos) ++ids[m.substr(at + 5, m.find('"', at + 5) - at - 5)];
+    }
+    return ids;
+  };
+  REQUIRE(eventually([&] {
+    const auto ids = arrived();
+    return std::all_of(want.begin(), want.end(), [&](const std::string& id) { return ids.count(id); });
+  }));
+  CHECK(closing.bad_frames() == 0);
+  const std::string metrics = get(c.url("/metrics")).body;
+  // What fit in the kernel's socket buffers counts as taken (all that TCP
+  // can tell); the rest did not.
+  CHECK(std::stoll(metric(metrics, "buildtrail_output_sent_total{output=\"stuck\"}")) < 2000);
+  CHECK(std::stoll(metric(metrics, "buildtrail_output_failed_total{output=\"stuck\"}")) >= 1);
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(c.stop(SIGTERM) == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
 }
 
 TEST_CASE("syslog: UDP to rsyslog, one datagram per record; a long one is cut to max_message and counted") {

@@ -184,11 +184,13 @@ class SyslogServer {
 class Rsyslog : public SyslogServer {
  public:
   enum class Mode { kTcp, kTls, kUdp };
-  explicit Rsyslog(Mode mode, const TestPki* pki = nullptr) : SyslogServer("rsyslog", mode == Mode::kUdp) {
+  // `server` names the certificate it presents (TestPki: server, expired).
+  explicit Rsyslog(Mode mode, const TestPki* pki = nullptr, const std::string& server = "server")
+      : SyslogServer("rsyslog", mode == Mode::kUdp) {
     std::string conf = "global(workDirectory=\"" + dir_ + "\" maxMessageSize=\"64k\"";
     if (mode == Mode::kTls)
       conf += " defaultNetstreamDriverCAFile=\"" + pki->f("ca.pem") + "\" defaultNetstreamDriverCertFile=\"" +
-              pki->f("server.pem") + "\" defaultNetstreamDriverKeyFile=\"" + pki->f("server.key") + "\"";
+              pki->dir + "/" + server + ".pem\" defaultNetstreamDriverKeyFile=\"" + pki->dir + "/" + server + ".key\"";
     conf += ")\n";
     if (mode == Mode::kUdp) {
       conf += "module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" port=\"" + std::to_string(port_) +

@@ -1,6 +1,7 @@
 // A throwaway PKI made with the openssl CLI for TLS tests: a CA, a server
-// certificate for 127.0.0.1, a client certificate from the same CA, another
-// CA, and a client certificate from that other CA. Fake keys, made per test.
+// certificate for 127.0.0.1 (and one that expired a day before it began),
+// a client certificate from the same CA, another CA, and a client
+// certificate from that other CA. Fake keys, made per test.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -25,6 +26,8 @@ mk server; openssl req -new -key server.key -subj /CN=127.0.0.1 -out server.csr
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.pem
 mk client; openssl req -new -key client.key -subj /CN=agent -out client.csr
 openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile client.ext -out client.pem
+mk expired; openssl req -new -key expired.key -subj /CN=127.0.0.1 -out expired.csr
+openssl x509 -req -in expired.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days -1 -extfile server.ext -out expired.pem
 mk rogue; openssl req -new -key rogue.key -subj /CN=rogue -out rogue.csr
 openssl x509 -req -in rogue.csr -CA other.pem -CAkey other.key -CAcreateserial -days 2 -extfile client.ext -out rogue.pem
 )";

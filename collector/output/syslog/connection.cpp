@@ -114,6 +114,17 @@ Result<Socket> connect_socket(const Endpoint& at, int type, Clock::time_point de
   return failed(text::printable(at.host) + ":" + at.port + ": " + last);
 }
 
+// Waits until fd takes more bytes. A server that takes nothing for `idle`
+// (it accepted and stopped reading) fails the send: the chunk is tried
+// again on a new connection after the backoff.
+Status wait_writable(int fd, std::chrono::milliseconds idle, const std::atomic<bool>& stop) {
+  const short r = wait_for(fd, POLLOUT, Clock::now() + idle, stop);
+  if (stop) return failed("stopped");
+  if (r & POLLOUT) return Ok{};
+  if (r & (POLLRDHUP | POLLHUP | POLLERR)) return failed("send: the server closed the connection");
+  return failed("send: the server took nothing for " + std::to_string(idle.count()) + " ms");
+}
+
 // The kernel's send queue of fd is empty: the server's kernel acknowledged
 // every byte.
 bool send_queue_empty(int fd) {
@@ -130,11 +141,10 @@ bool peer_gone(short revents) { return revents & (POLLRDHUP | POLLHUP | POLLERR)
 
 class TcpConnection : public Connection {
  public:
-  explicit TcpConnection(Socket s) : s_(std::move(s)) {}
+  TcpConnection(Socket s, std::chrono::milliseconds idle) : s_(std::move(s)), idle_(idle) {}
 
   Status send(std::string_view bytes, const std::atomic<bool>& stop) override {
     std::size_t done = 0;
-    const auto deadline = Clock::now() + std::chrono::hours(24);  // a slow server is waited for; stop ends it
     while (done < bytes.size()) {
       const ssize_t n = ::send(s_.fd(), bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
       if (n > 0) {
@@ -142,9 +152,7 @@ class TcpConnection : public Connection {
         continue;
       }
       if (n < 0 && errno != EAGAIN && errno != EINTR) return sys_failed("send", errno);
-      const short r = wait_for(s_.fd(), POLLOUT, deadline, stop);
-      if (stop) return failed("stopped");
-      if (peer_gone(r) && !(r & POLLOUT)) return failed("send: the server closed the connection");
+      if (Status s = wait_writable(s_.fd(), idle_, stop); !s) return s;
     }
     return Ok{};
   }
@@ -169,6 +177,7 @@ class TcpConnection : public Connection {
 
  private:
   Socket s_;
+  std::chrono::milliseconds idle_;
 };
 
 // ---- UDP ---------------------------------------------------------------------
@@ -204,7 +213,7 @@ class TlsConnection : public Connection {
 
   static Result<std::unique_ptr<Connection>> open(const config::Output& config, const Endpoint& at, Socket s,
                                                   Clock::time_point deadline, const std::atomic<bool>& stop) {
-    std::unique_ptr<TlsConnection> c(new TlsConnection(std::move(s)));
+    std::unique_ptr<TlsConnection> c(new TlsConnection(std::move(s), std::chrono::milliseconds(config.timeout_ms)));
     if (Status st = c->setup(config, at); !st) return st.error();
     if (Status st = c->handshake(deadline, stop); !st) return st.error();
     return std::unique_ptr<Connection>(std::move(c));
@@ -212,7 +221,6 @@ class TlsConnection : public Connection {
 
   Status send(std::string_view bytes, const std::atomic<bool>& stop) override {
     std::size_t done = 0;
-    const auto deadline = Clock::now() + std::chrono::hours(24);
     while (done < bytes.size()) {
       const ssize_t n =
           gnutls_record_send(session_, bytes.data() + done, std::min<std::size_t>(bytes.size() - done, 16384));
@@ -224,9 +232,7 @@ class TlsConnection : public Connection {
         return failed(std::string("TLS send: ") + gnutls_strerror(int(n)));
       // GnuTLS keeps the record it could not write: the same call again
       // (same data) finishes it once the socket can take more.
-      const short r = wait_for(s_.fd(), POLLOUT, deadline, stop);
-      if (stop) return failed("stopped");
-      if (peer_gone(r) && !(r & POLLOUT)) return failed("TLS send: the server closed the connection");
+      if (Status st = wait_writable(s_.fd(), idle_, stop); !st) return st;
     }
     return Ok{};
   }
@@ -253,7 +259,7 @@ class TlsConnection : public Connection {
   }
 
  private:
-  explicit TlsConnection(Socket s) : s_(std::move(s)) {}
+  TlsConnection(Socket s, std::chrono::milliseconds idle) : s_(std::move(s)), idle_(idle) {}
 
   Status setup(const config::Output& config, const Endpoint& at) {
     if (gnutls_certificate_allocate_credentials(&creds_) != GNUTLS_E_SUCCESS) return failed("TLS: out of memory");
@@ -303,6 +309,7 @@ class TlsConnection : public Connection {
   }
 
   Socket s_;
+  std::chrono::milliseconds idle_;
   gnutls_certificate_credentials_t creds_ = nullptr;
   gnutls_session_t session_ = nullptr;
   std::string name_;
@@ -318,7 +325,7 @@ Result<std::unique_ptr<Connection>> connect(const config::Output& config, const 
   if (!s) return s.error();
   if (udp) return std::unique_ptr<Connection>(new UdpConnection(std::move(*s)));
   if (config.transport == "tls") return TlsConnection::open(config, at, std::move(*s), deadline, stop);
-  return std::unique_ptr<Connection>(new TcpConnection(std::move(*s)));
+  return std::unique_ptr<Connection>(new TcpConnection(std::move(*s), std::chrono::milliseconds(config.timeout_ms)));
 }
 
 }  // namespace bt::collector::output::syslog
