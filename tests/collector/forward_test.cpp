@@ -367,6 +367,39 @@ TEST_CASE("syslog: a server that accepts and never reads, or closes mid-stream, 
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
 }
 
+TEST_CASE("outputs: an output more than max_event_backlog events behind skips the oldest batches and raises BT-29") {
+  const int down_port = free_port();  // nobody listens: every connect is refused
+  CollectorData env("fwd-backlog");
+  const auto key = test_key(57);
+  const std::string agent = "agent-fwd-7";
+  env.add_agent(agent, key);
+  const std::string config =
+      write_toml(env.root, "[[output]]\nname = \"down\"\ntype = \"syslog\"\nforward = \"all\"\naddress = \"127.0.0.1:" +
+                               std::to_string(down_port) +
+                               "\"\nmax_event_backlog = 100\nbackoff_base_ms = 100\nbackoff_cap_ms = 200\n");
+  CollectorProcess c(env.data, {"--config", config});
+  REQUIRE(c.running());
+  auto chain = trail(key, agent, 10, 30);  // 300 events, 30 a batch
+  for (const auto& b : chain) CHECK(post(c.url("/v1/batches"), b.bytes).status == 200);
+  auto dropped = [&]() -> std::optional<collector::store::Alert> {
+    for (const auto& a : alerts_of(env.data))
+      if (a.rule_id == "BT-29" && a.title.find("Output down dropped") != std::string::npos) return a;
+    return std::nullopt;
+  };
+  REQUIRE(eventually([&] { return dropped().has_value(); }, 30));
+  const auto a = *dropped();
+  INFO(a.title << " / " << a.detail);
+  // 300 stored, at most 100 kept: the oldest 7 batches (210 events) skipped, named by their positions.
+  CHECK(a.title == "Output down dropped 210 events");
+  CHECK(a.detail.find("stored batches 1..7") != std::string::npos);
+  CHECK(a.severity == "high");
+  REQUIRE(eventually([&] {
+    return metric(get(c.url("/metrics")).body, "buildtrail_output_dropped_total{output=\"down\"}") == "210";
+  }));
+  CHECK(c.log().find("more than max_event_backlog (100) events behind: skipped 210") != std::string::npos);
+  CHECK(c.stop(SIGTERM) == 0);
+}
+
 TEST_CASE("syslog: UDP to rsyslog, one datagram per record; a long one is cut to max_message and counted") {
   Rsyslog server(Rsyslog::Mode::kUdp);
   REQUIRE(server.start());
