@@ -108,6 +108,21 @@ std::string json_printable(std::string_view json) {
   return out;
 }
 
+bool json_is_printable(std::string_view json) {
+  for (std::size_t i = 0; i < json.size();) {
+    const auto c = static_cast<unsigned char>(json[i]);
+    if ((c >= 0x20 && c < 0x7f) || c == '\n') {
+      ++i;
+      continue;
+    }
+    uint32_t cp = 0;
+    const std::size_t len = decode(json, i, &cp);
+    if (len == 0 || unsafe(cp)) return false;
+    i += len;
+  }
+  return true;
+}
+
 std::size_t code_points(std::string_view text) {
   std::size_t n = 0;
   for (char c : text)

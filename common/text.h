@@ -33,6 +33,9 @@ std::string printable(std::string_view text);
 // become \uFFFD. The newline that ends each line is kept. A valid document
 // stays valid and decodes to the same values.
 std::string json_printable(std::string_view json);
+// Whether json_printable() would leave `json` as it is: the check alone,
+// so a caller holding the text can skip the copy.
+bool json_is_printable(std::string_view json);
 
 // Code points in `text`, counting each byte that is not a UTF-8
 // continuation byte.

@@ -23,6 +23,7 @@ using namespace bt::bench;
 namespace {
 
 struct Run {
+  std::string root;  // its data folder is root/data
   double ingest_eps = 0;
   double file_eps = 0, syslog_eps = 0;
   uint64_t received = 0, bad = 0;
@@ -48,6 +49,7 @@ double caught_up(const std::string& data, const std::string& output, int64_t pos
 Run run(bool outputs, int n_agents, int n_batches, std::size_t per_batch, const std::vector<events::Event>& pool) {
   Run r;
   const std::string root = testing::make_temp_dir("bench-forward");
+  r.root = root;
   const std::string data = root + "/data";
   auto agents = make_agents(n_agents, n_batches, per_batch, pool);
   enroll(data, agents);
@@ -85,6 +87,23 @@ Run run(bool outputs, int n_agents, int n_batches, std::size_t per_batch, const 
   return r;
 }
 
+// One output alone on a store filled already (`serve --no-detect`): the
+// output's own rate, with nothing else on the CPUs.
+double forward_alone(const std::string& root, const std::string& type, uint64_t total) {
+  testing::OctetReceiver receiver;
+  const std::string toml = "[[output]]\nname = \"alone-" + type + "\"\ntype = \"" + type + "\"\nforward = \"events\"\n" +
+                           (type == "file" ? "path = \"" + root + "/alone.jsonl\"\nmax_bytes = 1073741824\n"
+                                           : "address = \"127.0.0.1:" + std::to_string(receiver.port()) + "\"\n");
+  if (!fs::write_file_atomic(root + "/alone.toml", toml, 0644).ok()) std::exit(1);
+  const std::string data = root + "/data";
+  const int64_t last = last_position(data);
+  const auto t0 = Clock::now();
+  testing::CollectorProcess c(data, {"--no-detect", "--config", root + "/alone.toml"});
+  const double seconds = caught_up(data, "alone-" + type, last, t0);
+  c.stop();
+  return static_cast<double>(total) / seconds;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,6 +125,11 @@ int main(int argc, char** argv) {
   std::printf("forward to syslog/tcp: %.0f events/s (%.2fx of 100k); receiver counted %llu of %llu, %llu bad frames\n",
               with.syslog_eps, with.syslog_eps / 100000, static_cast<unsigned long long>(with.received),
               static_cast<unsigned long long>(total), static_cast<unsigned long long>(with.bad));
+  const double file_alone = forward_alone(alone.root, "file", total);
+  const double syslog_alone = forward_alone(alone.root, "syslog", total);
+  std::printf("one output alone on the stored trail (no ingest, no detector): file %.0f events/s (%.2fx of 100k), "
+              "syslog/tcp %.0f events/s (%.2fx of 100k)\n",
+              file_alone, file_alone / 100000, syslog_alone, syslog_alone / 100000);
   const bool ok = with.ingest_eps >= 250000 && with.file_eps >= 100000 && with.syslog_eps >= 100000 &&
                   with.received >= total && with.bad == 0 && with.failures == 0;
   std::printf("bench/forward: %s\n", ok ? "targets met" : "TARGETS MISSED");

@@ -30,7 +30,9 @@ std::string event(Format format, const events::Event& e) {
   }
   // The agent's line keeps bytes that are not UTF-8 as they were (it is
   // what was signed); a receiver's JSON parser may refuse them.
-  return text::json_printable(events::to_json(e));
+  std::string json = events::to_json(e);
+  if (!text::json_is_printable(json)) json = text::json_printable(json);
+  return json;
 }
 
 std::string alert(Format format, const store::Alert& a) {

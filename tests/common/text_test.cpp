@@ -69,6 +69,10 @@ TEST_CASE("json_printable: the same JSON, with nothing a terminal must not see")
   // Clean JSON is returned as it is; bytes that are not UTF-8 become U+FFFD.
   CHECK(text::json_printable("{\"a\":\"caf\xc3\xa9\"}\n") == "{\"a\":\"caf\xc3\xa9\"}\n");
   CHECK(text::json_printable("\"\xff\"") == "\"\\uFFFD\"");
+  INFO("json_is_printable says whether json_printable would change the text");
+  for (const std::string& t : {json, safe, std::string("{\"a\":\"caf\xc3\xa9\"}\n"), std::string("\"\xff\""),
+                               std::string("\"\xe2\x80\xae\""), std::string("\x7f"), std::string()})
+    CHECK(text::json_is_printable(t) == (text::json_printable(t) == t));
 }
 
 TEST_CASE("log lines are one line each, escaped, whatever the message quotes") {
