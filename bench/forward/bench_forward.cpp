@@ -91,7 +91,8 @@ Run run(bool outputs, int n_agents, int n_batches, std::size_t per_batch, const 
 // output's own rate, with nothing else on the CPUs.
 double forward_alone(const std::string& root, const std::string& type, uint64_t total) {
   testing::OctetReceiver receiver;
-  const std::string toml = "[[output]]\nname = \"alone-" + type + "\"\ntype = \"" + type + "\"\nforward = \"events\"\n" +
+  const std::string toml = "[[output]]\nname = \"alone-" + type + "\"\ntype = \"" + type +
+                           "\"\nforward = \"events\"\n" +
                            (type == "file" ? "path = \"" + root + "/alone.jsonl\"\nmax_bytes = 1073741824\n"
                                            : "address = \"127.0.0.1:" + std::to_string(receiver.port()) + "\"\n");
   if (!fs::write_file_atomic(root + "/alone.toml", toml, 0644).ok()) std::exit(1);
@@ -127,9 +128,10 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(total), static_cast<unsigned long long>(with.bad));
   const double file_alone = forward_alone(alone.root, "file", total);
   const double syslog_alone = forward_alone(alone.root, "syslog", total);
-  std::printf("one output alone on the stored trail (no ingest, no detector): file %.0f events/s (%.2fx of 100k), "
-              "syslog/tcp %.0f events/s (%.2fx of 100k)\n",
-              file_alone, file_alone / 100000, syslog_alone, syslog_alone / 100000);
+  std::printf(
+      "one output alone on the stored trail (no ingest, no detector): file %.0f events/s (%.2fx of 100k), "
+      "syslog/tcp %.0f events/s (%.2fx of 100k)\n",
+      file_alone, file_alone / 100000, syslog_alone, syslog_alone / 100000);
   const bool ok = with.ingest_eps >= 250000 && with.file_eps >= 100000 && with.syslog_eps >= 100000 &&
                   with.received >= total && with.bad == 0 && with.failures == 0;
   std::printf("bench/forward: %s\n", ok ? "targets met" : "TARGETS MISSED");
