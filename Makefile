@@ -16,7 +16,8 @@ DEPS := g++ meson ninja-build pkg-config python3 \
         libtomlplusplus-dev libyaml-cpp-dev libre2-dev libpsl-dev curl openssl clang libclang-rt-14-dev strace util-linux \
         libbpf-dev bpftool libelf-dev zlib1g-dev podman runc busybox-static clang-format \
         git python3-pip python3-setuptools python3-wheel \
-        rsyslog rsyslog-gnutls libivykis0 libnet1 libwrap0 libjson-c5 libpcre3 python3-securesystemslib
+        rsyslog rsyslog-gnutls libivykis0 libnet1 libwrap0 libjson-c5 libpcre3 python3-securesystemslib \
+        libprotobuf-dev protobuf-compiler nodejs
 
 .PHONY: all deps build demo test asan fuzz bench docs format clean
 
@@ -36,6 +37,7 @@ demo: build
 	@scripts/demo.sh $(BUILD)
 
 test: build
+	@scripts/otlp-deps.sh
 	@scripts/run-tests.sh $(BUILD)
 
 asan: deps

@@ -5,6 +5,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "collector/format/names.h"
@@ -19,8 +20,8 @@ namespace {
 
 // One row per key of an [[output]] table: the types it belongs to (empty:
 // every type; else a space-separated list), the member it fills (text,
-// number or list), whether it must be given, and its documentation. The
-// loader and the reference page are derived from it.
+// number, list or, after the doc, flag), whether it must be given, and its
+// documentation. The loader and the reference page are derived from it.
 struct Key {
   std::string_view toml;
   std::string_view types;
@@ -29,13 +30,15 @@ struct Key {
   std::vector<std::string> Output::*list = nullptr;
   bool required = false;
   std::string_view doc;
+  bool Output::*flag = nullptr;
 };
 
 constexpr Key kOutputKeys[] = {
     {"name", "", &Output::name, nullptr, nullptr, true,
      "Unique name (letters, digits, `-`, `_`; at most 64): names the output's cursors (`output.<name>`, "
      "`output.<name>.batch`, `output.<name>.line` in the store) and its metrics."},
-    {"type", "", &Output::type, nullptr, nullptr, true, "What the output is: `syslog`, `file` or `webhook`."},
+    {"type", "", &Output::type, nullptr, nullptr, true,
+     "What the output is: `syslog`, `file`, `webhook`, `splunk_hec` or `otlp`."},
     {"forward", "", &Output::forward, nullptr, nullptr, false,
      "What it forwards: `alerts`, `events` (every stored event, in commit order) or `all` (both)."},
     {"kinds", "", nullptr, nullptr, &Output::kinds, false,
@@ -59,14 +62,16 @@ constexpr Key kOutputKeys[] = {
      "Smallest retry delay; delays grow as uniform(base, min(cap, base*2^n))."},
     {"backoff_cap_ms", "", nullptr, &Output::backoff_cap_ms, nullptr, false,
      "Largest retry delay (a receiver's Retry-After may ask for more, up to an hour)."},
-    {"timeout_ms", "webhook syslog", nullptr, &Output::timeout_ms, nullptr, false,
+    {"timeout_ms", "webhook syslog splunk_hec otlp", nullptr, &Output::timeout_ms, nullptr, false,
      "Give up on one request (webhook) or on connecting and on the receiver taking what was sent (syslog) after "
      "this long, then retry with backoff."},
-    {"url", "webhook", &Output::url, nullptr, nullptr, true, "Where records are POSTed: an http:// or https:// URL."},
+    {"url", "webhook splunk_hec otlp", &Output::url, nullptr, nullptr, true,
+     "Where records are POSTed: an http:// or https:// URL (splunk_hec: the base, `/services/collector/event` is "
+     "added; otlp: the base, `/v1/logs` is added unless the URL ends in it)."},
     {"secret_file", "webhook", &Output::secret_file, nullptr, nullptr, true,
      "File whose content (without its final newline) is the HMAC-SHA256 key of the `X-Buildtrail-Signature` "
      "header; read once at start, never logged."},
-    {"ca_file", "webhook syslog", &Output::ca_file, nullptr, nullptr, false,
+    {"ca_file", "webhook syslog splunk_hec otlp", &Output::ca_file, nullptr, nullptr, false,
      "PEM CA bundle trusted for an https:// receiver or a TLS syslog server, instead of the system store."},
     {"path", "file", &Output::path, nullptr, nullptr, true,
      "Absolute path of the JSON-lines file; rotated files are `<path>.1` (newest) to `<path>.<max_files>`."},
@@ -94,6 +99,30 @@ constexpr Key kOutputKeys[] = {
     {"max_message", "syslog", nullptr, &Output::max_message, nullptr, false,
      "Largest UDP message in bytes (480 to 65000); a longer one is cut and counted in "
      "`buildtrail_output_truncated_total`."},
+    {"token_file", "splunk_hec", &Output::token_file, nullptr, nullptr, true,
+     "File whose content (without its final newline) is the HEC token, sent as `Authorization: Splunk <token>`; "
+     "read once at start, never logged."},
+    {"sourcetype", "splunk_hec", &Output::sourcetype, nullptr, nullptr, false,
+     "Sourcetype of every event; empty: `buildtrail:event` for events, `buildtrail:alert` for alerts."},
+    {"index", "splunk_hec", &Output::index, nullptr, nullptr, false,
+     "Splunk index of every event; empty: the token's default index."},
+    {"host", "splunk_hec", &Output::host, nullptr, nullptr, false,
+     "Host of every event; empty: the event's host (an alert: the collector's host name)."},
+    {"ack", "splunk_hec", nullptr, nullptr, nullptr, false,
+     "Indexer acknowledgement: a request counts as delivered only once `/services/collector/ack` says it was "
+     "indexed (within `timeout_ms`, else sent again).",
+     &Output::ack},
+    {"encoding", "otlp", &Output::encoding, nullptr, nullptr, false,
+     "`protobuf` (`application/x-protobuf`) or `json` (`application/json`, the OTLP JSON mapping)."},
+    {"headers", "otlp", nullptr, nullptr, &Output::headers, false,
+     "Extra request headers, `[\"Name: value\"]` (an API key a gateway wants); never logged."},
+    {"max_records", "splunk_hec otlp", nullptr, &Output::max_records, nullptr, false,
+     "Records per request (1 to 10000)."},
+    {"max_batch_bytes", "splunk_hec otlp", nullptr, &Output::max_batch_bytes, nullptr, false,
+     "Bytes of one request body before compression (at least 4096); a chunk that would be larger goes in several "
+     "requests (splunk_hec) or with fewer records (otlp). A single larger record is sent alone."},
+    {"gzip", "splunk_hec otlp", nullptr, nullptr, nullptr, false, "Compress request bodies (`Content-Encoding: gzip`).",
+     &Output::gzip},
 };
 
 // RFC 5424 section 6.2.1: facility codes by their usual names.
@@ -103,7 +132,8 @@ constexpr std::pair<std::string_view, int> kFacilities[] = {
     {"local2", 18}, {"local3", 19}, {"local4", 20}, {"local5", 21},   {"local6", 22}, {"local7", 23},
 };
 
-constexpr std::string_view kTypes[] = {"syslog", "file", "webhook"};
+constexpr std::string_view kTypes[] = {"syslog", "file", "webhook", "splunk_hec", "otlp"};
+constexpr std::string_view kEncodings[] = {"protobuf", "json"};
 constexpr std::string_view kForwards[] = {"alerts", "events", "all"};
 constexpr std::string_view kTransports[] = {"tcp", "tls", "udp"};
 
@@ -164,13 +194,14 @@ bool valid_url(const std::string& url) {
 
 // The key in `path`, without the final newline an editor leaves. The
 // error names the file, never its content.
-Result<std::string> read_secret(const std::string& where, const std::string& path) {
+Result<std::string> read_secret(const std::string& where, const std::string& path,
+                                const std::string& key_name = "secret_file") {
   auto text = fs::read_file(path, 64 << 10);
-  if (!text) return invalid(where + "secret_file: " + text.error().message);
+  if (!text) return invalid(where + key_name + ": " + text.error().message);
   std::string key = std::move(*text);
   if (!key.empty() && key.back() == '\n') key.pop_back();
   if (!key.empty() && key.back() == '\r') key.pop_back();
-  if (key.empty()) return invalid(where + "secret_file: '" + text::printable(path) + "' is empty");
+  if (key.empty()) return invalid(where + key_name + ": '" + text::printable(path) + "' is empty");
   return key;
 }
 
@@ -255,6 +286,47 @@ Status check_syslog(const std::string& where, Output& out) {
   return Ok{};
 }
 
+// Printable ASCII only (a Splunk sourcetype, index or host; a header).
+bool plain_ascii(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+// splunk_hec and otlp: the URL, limits, and each type's own keys.
+Status check_http_sink(const std::string& where, Output& out) {
+  if (!valid_url(out.url))
+    return invalid(where + "url: not an http:// or https:// URL: '" + text::printable(out.url) + "'");
+  if (out.timeout_ms == 0) return invalid(where + "timeout_ms: must be positive");
+  if (out.max_records == 0 || out.max_records > 10000) return invalid(where + "max_records: 1 to 10000");
+  if (out.max_batch_bytes < 4096) return invalid(where + "max_batch_bytes: at least 4096");
+  if (!out.ca_file.empty())
+    if (Status s = check_readable(where + "ca_file: ", out.ca_file); !s) return s.error();
+  if (out.type == "splunk_hec") {
+    for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"sourcetype", &out.sourcetype},
+                                     {"index", &out.index},
+                                     {"host", &out.host}})
+      if (!plain_ascii(*value) || value->size() > 256)
+        return invalid(where + key + ": printable ASCII, at most 256 characters");
+    auto token = read_secret(where, out.token_file, "token_file");
+    if (!token) return token.error();
+    if (!plain_ascii(*token)) return invalid(where + "token_file: the token is not printable ASCII");
+    out.token = std::move(*token);
+  } else {
+    if (!one_of(out.encoding, kEncodings))
+      return invalid(where + "encoding: " + listed(kEncodings) + ", not '" + text::printable(out.encoding) + "'");
+    for (const auto& h : out.headers) {
+      const auto colon = h.find(':');
+      const bool name_ok =
+          colon != std::string::npos && colon > 0 &&
+          std::all_of(h.begin(), h.begin() + static_cast<long>(colon), [](unsigned char c) {
+            return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+          });
+      // The value is never shown: it may be a key.
+      if (!name_ok || !plain_ascii(h)) return invalid(where + "headers: each one \"Name: value\", printable ASCII");
+    }
+  }
+  return Ok{};
+}
+
 // Every key of one [[output]] table, checked against the table of keys.
 Result<Output> parse_output(const toml::table& t, const std::string& origin, std::size_t index) {
   Output out;
@@ -272,7 +344,11 @@ Result<Output> parse_output(const toml::table& t, const std::string& origin, std
     if (k == std::end(kOutputKeys) || !applies(*k, type))
       return invalid(where + "unknown key '" + text::printable(key) + "'" +
                      (k == std::end(kOutputKeys) ? "" : " for type '" + type + "'"));
-    if (k->text) {
+    if (k->flag) {
+      const auto* b = node.as_boolean();
+      if (!b) return invalid(where + key + ": expected true or false");
+      out.*(k->flag) = b->get();
+    } else if (k->text) {
       const auto* s = node.as_string();
       if (!s) return invalid(where + key + ": expected a string");
       out.*(k->text) = s->get();
@@ -311,6 +387,8 @@ Result<Output> parse_output(const toml::table& t, const std::string& origin, std
     if (!secret) return secret.error();
     out.secret = std::move(*secret);
   }
+  if (out.type == "splunk_hec" || out.type == "otlp")
+    if (Status s = check_http_sink(where, out); !s) return s.error();
   if (out.type == "file")
     if (Status s = check_file(where, out); !s) return s.error();
   if (out.type == "syslog")
@@ -361,12 +439,15 @@ Result<Config> load(const std::string& file) {
 
 namespace {
 
-std::string type_of(const Key& k) { return k.text ? "string" : k.list ? "array of strings" : "integer"; }
+std::string type_of(const Key& k) {
+  return k.flag ? "boolean" : k.text ? "string" : k.list ? "array of strings" : "integer";
+}
 
 std::string default_of(const Key& k) {
   const Output defaults;
   if (k.required) return "required";
   if (k.list) return "`[]`";
+  if (k.flag) return defaults.*(k.flag) ? "`true`" : "`false`";
   if (k.number) return "`" + std::to_string(defaults.*(k.number)) + "`";
   const std::string& v = defaults.*(k.text);
   return v.empty() ? "" : "`\"" + v + "\"`";

@@ -51,6 +51,18 @@ struct Output {
   std::string app_name = "buildtrail";
   std::string sd_id = "buildtrail@32473";
   uint64_t max_message = 8192;  // bytes of one UDP message; longer ones are cut
+  // splunk_hec and otlp: records per request, bytes per request, gzip
+  uint64_t max_records = 500;
+  uint64_t max_batch_bytes = 1ull << 20;
+  bool gzip = false;
+  // splunk_hec
+  std::string token_file;
+  std::string token;  // read from token_file at load; never logged
+  std::string sourcetype, index, host;
+  bool ack = false;
+  // otlp
+  std::string encoding = "protobuf";
+  std::vector<std::string> headers;  // "Name: value", sent with every request; never logged
 };
 
 struct Config {
@@ -60,7 +72,7 @@ struct Config {
 std::string default_config_file();  // /etc/buildtrail/collector.toml
 
 // Parses a config file's text; `origin` names it in errors. Reads each
-// webhook's secret_file.
+// webhook's secret_file and each splunk_hec's token_file.
 Result<Config> parse_toml(const std::string& text, const std::string& origin);
 // Loads `file`; an empty name loads the default file when it exists, else
 // gives an empty config.

@@ -8,6 +8,8 @@
 
 #include "collector/detect/integrity.h"
 #include "collector/output/file.h"
+#include "collector/output/hec.h"
+#include "collector/output/otlp/otlp.h"
 #include "collector/output/syslog/syslog.h"
 #include "collector/output/webhook.h"
 #include "common/clock.h"
@@ -74,7 +76,10 @@ Output::Output(const config::Output& config, const std::string& data_dir, std::u
       sink_(std::move(sink)),
       stats_(metrics.output(config.name)),
       metrics_(metrics) {
-  config_.secret.clear();  // the sink has its key; the loop needs none
+  // The sink has its keys; the loop needs none.
+  config_.secret.clear();
+  config_.token.clear();
+  config_.headers.clear();
 }
 
 Result<std::unique_ptr<Output>> Output::start(const config::Output& config, const std::string& data_dir,
@@ -319,7 +324,11 @@ std::optional<std::chrono::milliseconds> Output::deliver(const std::vector<Recor
       if (failing_logged_) log("delivering again (" + what + " accepted)");
       failing_logged_ = false;
       attempt_ = 0;
-      stats_.sent += records.size();
+      stats_.sent += records.size() - std::min<uint64_t>(r.rejected, records.size());
+      if (r.rejected > 0) {
+        stats_.dropped += std::min<uint64_t>(r.rejected, records.size());
+        log(what + ": " + r.error);
+      }
       return std::nullopt;
     case Outcome::kRejected:
       // The receiver will never take these as they are: trying again
@@ -398,6 +407,8 @@ Result<std::unique_ptr<Sink>> make_sink(const config::Output& config) {
   if (config.type == "webhook") return webhook::Webhook::create(config);
   if (config.type == "file") return file::FileSink::create(config);
   if (config.type == "syslog") return syslog::create(config);
+  if (config.type == "splunk_hec") return hec::Hec::create(config);
+  if (config.type == "otlp") return otlp::create(config);
   return make_error(ErrorCode::kInvalidArgument, "unknown output type '" + text::printable(config.type) + "'");
 }
 

@@ -49,6 +49,9 @@ struct Attempt {
   long status = 0;         // HTTP status, 0 when there was no answer or no HTTP
   int retry_after_s = -1;  // the receiver's Retry-After in seconds, -1 when none
   std::string error;       // why, for the log (escaped by the sink)
+  // Delivered, but this many of the records refused by the receiver (an
+  // OTLP partial success): counted as dropped, not sent again.
+  uint64_t rejected = 0;
 };
 
 // HTTP statuses as outcomes: 4xx but 408 and 429 are refusals.
