@@ -63,7 +63,8 @@ constexpr Key kOutputKeys[] = {
     {"backoff_cap_ms", "", nullptr, &Output::backoff_cap_ms, nullptr, false,
      "Largest retry delay (a receiver's Retry-After may ask for more, up to an hour)."},
     {"timeout_ms", "webhook syslog splunk_hec otlp", nullptr, &Output::timeout_ms, nullptr, false,
-     "Give up on one request (webhook) or on connecting and on the receiver taking what was sent (syslog) after "
+     "Give up on one request (webhook, splunk_hec, otlp; with `ack`, also on waiting for the ack) or on connecting and "
+     "on the receiver taking what was sent (syslog) after "
      "this long, then retry with backoff."},
     {"url", "webhook splunk_hec otlp", &Output::url, nullptr, nullptr, true,
      "Where records are POSTed: an http:// or https:// URL (splunk_hec: the base, `/services/collector/event` is "
@@ -120,7 +121,7 @@ constexpr Key kOutputKeys[] = {
      "Records per request (1 to 10000)."},
     {"max_batch_bytes", "splunk_hec otlp", nullptr, &Output::max_batch_bytes, nullptr, false,
      "Bytes of one request body before compression (at least 4096); a chunk that would be larger goes in several "
-     "requests (splunk_hec) or with fewer records (otlp). A single larger record is sent alone."},
+     "requests, delivered only when all were taken. A single larger record is sent alone."},
     {"gzip", "splunk_hec otlp", nullptr, nullptr, nullptr, false, "Compress request bodies (`Content-Encoding: gzip`).",
      &Output::gzip},
 };
