@@ -26,6 +26,9 @@
 #include <thread>
 
 #include "collector/config/config.h"
+#include "collector/format/format.h"
+#include "collector/output/body.h"
+#include "collector/output/hec.h"
 #include "tests/collector/alert_fixtures.h"
 #include "tests/collector/collector_process.h"
 
@@ -482,4 +485,49 @@ TEST_CASE("hec: config keys: the token file, booleans and limits are checked at 
     CHECK(bad.error().message.find(k.names) != std::string::npos);
     CHECK(bad.error().message.find(kToken) == std::string::npos);
   }
+}
+
+TEST_CASE("hec: an envelope holds a hostile record inside its event; valid_utf8 and gzip") {
+  auto e = build_event("agent-x", kT0 + 123456789, events::ProcessExit{}, "run-1");
+  e.process.exe = kHostile;
+  collector::output::Record r;
+  r.event = &e;
+  r.text = collector::format::event(collector::format::Format::kJson, e);
+  collector::config::Output config;
+  config.index = "ci";
+  const std::string env = collector::output::hec::envelope(r, config, "collector-host");
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseValidateEncodingFlag>(env.data(), env.size());  // one value, nothing after it
+  REQUIRE_FALSE(d.HasParseError());
+  CHECK(std::string(d["host"].GetString()) == "ci-7");
+  CHECK(std::string(d["sourcetype"].GetString()) == "buildtrail:event");
+  CHECK(std::string(d["index"].GetString()) == "ci");
+  CHECK(env.find("\"time\":1795775400.123,") != std::string::npos);
+  const auto& exe = d["event"]["process"]["exe"];
+  CHECK(std::string(exe.GetString(), exe.GetStringLength())
+            .find(std::string("x\n\"}{\"event\":{\"forged\":1}}\r\n") + '\0') != std::string::npos);
+  config.host = "override";
+  config.sourcetype = "ci:trail";
+  d.Parse(collector::output::hec::envelope(r, config, "override").c_str());
+  CHECK(std::string(d["host"].GetString()) == "override");
+  CHECK(std::string(d["sourcetype"].GetString()) == "ci:trail");
+
+  namespace body = collector::output::body;
+  const std::string fffd = "\xef\xbf\xbd";
+  CHECK(body::valid_utf8("plain caf\xc3\xa9 \xf0\x9f\x99\x82") == "plain caf\xc3\xa9 \xf0\x9f\x99\x82");
+  CHECK(body::valid_utf8("\xc0\xaf") == fffd + fffd);                             // overlong
+  CHECK(body::valid_utf8("\xed\xa0\x80") == fffd + fffd + fffd);                  // a surrogate
+  CHECK(body::valid_utf8("a\xe2\x82") == "a" + fffd + fffd);                      // cut short
+  CHECK(body::valid_utf8("\xf4\x90\x80\x80").find("\xf4") == std::string::npos);  // past U+10FFFF
+  const std::string text(100000, 'z');
+  auto z = body::gzip(text);
+  REQUIRE(z.ok());
+  CHECK(z->size() < 1000);
+  bool ok = false;
+  CHECK(gunzip(*z, &ok) == text);
+  CHECK(ok);
+  const auto a = collector::output::hec::channel_uuid(), b = collector::output::hec::channel_uuid();
+  CHECK(a.size() == 36);
+  CHECK(a[14] == '4');
+  CHECK(a != b);
 }
