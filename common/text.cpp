@@ -77,31 +77,43 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-std::string json_printable(std::string_view json) {
-  std::string out;  // reserved at the first escape: most text has none
-  char esc[8];
-  std::size_t plain = 0;  // start of the run copied as it is
-  for (std::size_t i = 0; i < json.size();) {
+namespace {
+// The first code point at or after `from` that json_printable() escapes:
+// its offset (json.size() when none), its length (0: a byte that is not
+// UTF-8) and its value.
+std::size_t next_unprintable(std::string_view json, std::size_t from, std::size_t* len, uint32_t* cp) {
+  for (std::size_t i = from; i < json.size();) {
     const auto c = static_cast<unsigned char>(json[i]);
     // The common case, printable ASCII and the line ends, stays in the run.
     if ((c >= 0x20 && c < 0x7f) || c == '\n') {
       ++i;
       continue;
     }
-    uint32_t cp = 0;
-    const std::size_t len = decode(json, i, &cp);
-    if (len != 0 && !unsafe(cp)) {
-      i += len;
+    *len = decode(json, i, cp);
+    if (*len != 0 && !unsafe(*cp)) {
+      i += *len;
       continue;
     }
+    return i;
+  }
+  return json.size();
+}
+}  // namespace
+
+std::string json_printable(std::string_view json) {
+  std::string out;  // reserved at the first escape: most text has none
+  char esc[8];
+  std::size_t plain = 0;  // start of the run copied as it is
+  std::size_t len = 0;
+  uint32_t cp = 0;
+  for (std::size_t i; (i = next_unprintable(json, plain, &len, &cp)) < json.size();) {
     if (out.empty()) out.reserve(json.size() + 16);
     out.append(json.substr(plain, i - plain));
     // Every unsafe code point is in the Basic Multilingual Plane: one
     // escape each. Upper-case hex, as the event encoder writes controls.
     std::snprintf(esc, sizeof esc, "\\u%04X", len == 0 ? 0xfffdu : static_cast<unsigned>(cp));
     out += esc;
-    i += len == 0 ? 1 : len;
-    plain = i;
+    plain = i + (len == 0 ? 1 : len);
   }
   if (plain == 0) return std::string(json);
   out.append(json.substr(plain));
@@ -109,18 +121,9 @@ std::string json_printable(std::string_view json) {
 }
 
 bool json_is_printable(std::string_view json) {
-  for (std::size_t i = 0; i < json.size();) {
-    const auto c = static_cast<unsigned char>(json[i]);
-    if ((c >= 0x20 && c < 0x7f) || c == '\n') {
-      ++i;
-      continue;
-    }
-    uint32_t cp = 0;
-    const std::size_t len = decode(json, i, &cp);
-    if (len == 0 || unsafe(cp)) return false;
-    i += len;
-  }
-  return true;
+  std::size_t len = 0;
+  uint32_t cp = 0;
+  return next_unprintable(json, 0, &len, &cp) == json.size();
 }
 
 std::size_t code_points(std::string_view text) {

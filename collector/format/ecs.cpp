@@ -329,15 +329,7 @@ std::string alert(const store::Alert& a) {
     b.str("acked", view::format_rfc3339_ms(a.acked_ns));
     b.str_if("ack_note", a.ack_note);
   }
-  if (!a.evidence.empty()) {
-    Node evidence = b.array("evidence");
-    for (const auto& ev : a.evidence) {
-      Node n = evidence.add_object();
-      n.str("agent_id", ev.agent_id);
-      n.uint64("seq", ev.seq);
-      n.uint64("line", ev.line);
-    }
-  }
+  evidence(b, "evidence", a.evidence);
   return tree.json();
 }
 

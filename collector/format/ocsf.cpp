@@ -574,15 +574,7 @@ std::string alert(const store::Alert& al) {
   if (al.build_ref) unmapped.int64("build_ref", *al.build_ref);
   unmapped.str_if("key", al.key);
   if (al.acked_ns) unmapped.uint64("acked_ns", al.acked_ns);
-  if (!al.evidence.empty()) {
-    Node evidence = unmapped.array("evidence");
-    for (const auto& ev : al.evidence) {
-      Node n = evidence.add_object();
-      n.str("agent_id", ev.agent_id);
-      n.uint64("seq", ev.seq);
-      n.uint64("line", ev.line);
-    }
-  }
+  evidence(unmapped, "evidence", al.evidence);
   return tree.json();
 }
 

@@ -123,4 +123,15 @@ bool is_ip(const std::string& text) {
   return ::inet_pton(AF_INET, text.c_str(), buf) == 1 || ::inet_pton(AF_INET6, text.c_str(), buf) == 1;
 }
 
+void evidence(Node at, std::string_view path, const std::vector<store::Evidence>& evidence) {
+  if (evidence.empty()) return;
+  Node list = at.array(path);
+  for (const auto& ev : evidence) {
+    Node n = list.add_object();
+    n.str("agent_id", ev.agent_id);
+    n.uint64("seq", ev.seq);
+    n.uint64("line", ev.line);
+  }
+}
+
 }  // namespace bt::collector::format::detail

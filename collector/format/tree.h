@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/store/store.h"
 #include "common/events/event.h"
 
 namespace bt::collector::format::detail {
@@ -55,6 +56,10 @@ class Node {
   rapidjson::Value* value_;
   Alloc* alloc_;
 };
+
+// An alert's evidence at `path` of `at`: one {agent_id, seq, line} per
+// event (its signed batch and line); nothing when there is none.
+void evidence(Node at, std::string_view path, const std::vector<store::Evidence>& evidence);
 
 class Tree {
  public:

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -140,6 +141,23 @@ inline HttpResponse http_request(const std::string& url, const std::string* body
 }
 
 inline HttpResponse post(const std::string& url, const std::string& body) { return http_request(url, &body); }
+
+// Polls `done` every 50 ms for up to `timeout_s`.
+inline bool eventually(const std::function<bool()>& done, int timeout_s = 60) {
+  for (int waited = 0; waited < timeout_s * 1000; waited += 50) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+// The value of one series in a /metrics text ("" when absent).
+inline std::string metric(const std::string& metrics, const std::string& series) {
+  const auto at = metrics.find(series + " ");
+  if (at == std::string::npos) return "";
+  const auto start = at + series.size() + 1;
+  return metrics.substr(start, metrics.find('\n', start) - start);
+}
 inline HttpResponse get(const std::string& url) { return http_request(url, nullptr); }
 
 }  // namespace bt::testing

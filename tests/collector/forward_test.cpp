@@ -23,14 +23,6 @@ using namespace bt::testing;
 
 namespace {
 
-bool eventually(const std::function<bool()>& done, int timeout_s = 60) {
-  for (int waited = 0; waited < timeout_s * 1000; waited += 50) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
-
 std::string write_toml(const std::string& root, const std::string& toml) {
   const std::string file = root + "/collector.toml";
   REQUIRE(fs::write_file_atomic(file, toml, 0644).ok());
@@ -116,13 +108,6 @@ bool has_all(const Tally& t, const std::set<std::string>& ids) {
 std::string replace_address(std::string text, const std::string& from, const std::string& to) {
   text.replace(text.find(from), from.size(), to);
   return text;
-}
-
-std::string metric(const std::string& metrics, const std::string& series) {
-  const auto at = metrics.find(series + " ");
-  if (at == std::string::npos) return "";
-  const auto start = at + series.size() + 1;
-  return metrics.substr(start, metrics.find('\n', start) - start);
 }
 
 }  // namespace

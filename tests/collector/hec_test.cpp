@@ -302,21 +302,6 @@ class HecReceiver {
   std::map<uint64_t, int> polls_of_;
 };
 
-bool eventually(const std::function<bool()>& done, int timeout_s = 30) {
-  for (int waited = 0; waited < timeout_s * 1000; waited += 50) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
-
-std::string metric(const std::string& metrics, const std::string& series) {
-  const auto at = metrics.find(series + " ");
-  if (at == std::string::npos) return "";
-  const auto start = at + series.size() + 1;
-  return metrics.substr(start, metrics.find('\n', start) - start);
-}
-
 std::string write_config(const std::string& root, const std::string& url, const std::string& token,
                          const std::string& extra) {
   const std::string token_file = root + "/hec.token";

@@ -27,21 +27,6 @@ using namespace bt::testing;
 
 namespace {
 
-bool eventually(const std::function<bool()>& done, int timeout_s = 30) {
-  for (int waited = 0; waited < timeout_s * 1000; waited += 50) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
-
-std::string metric(const std::string& metrics, const std::string& series) {
-  const auto at = metrics.find(series + " ");
-  if (at == std::string::npos) return "";
-  const auto start = at + series.size() + 1;
-  return metrics.substr(start, metrics.find('\n', start) - start);
-}
-
 // Node and the receiver's packages, once per process: exits 77 when node
 // cannot run; installing the packages must work (CI reaches npm).
 void need_node() {

@@ -155,15 +155,6 @@ int64_t cursor_of(const std::string& data, const std::string& name) {
   return collector::store::open_sqlite(data, {true, 5000}).value()->cursor(name).value();
 }
 
-// Polls `done` every 50 ms for up to `timeout_s`.
-bool eventually(const std::function<bool()>& done, int timeout_s = 30) {
-  for (int waited = 0; waited < timeout_s * 1000; waited += 50) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
-
 // ---- config files ---------------------------------------------------------------
 
 constexpr const char* kSecret = "s3cr3t-hmac-key-do-not-log";
@@ -211,13 +202,6 @@ std::set<int64_t> ids(const std::vector<collector::store::Alert>& alerts, int mi
 
 bool covers(const std::multiset<int64_t>& got, const std::set<int64_t>& want) {
   return std::all_of(want.begin(), want.end(), [&](int64_t id) { return got.count(id) > 0; });
-}
-
-std::string metric(const std::string& metrics, const std::string& series) {
-  const auto at = metrics.find(series + " ");
-  if (at == std::string::npos) return "";
-  const auto start = at + series.size() + 1;
-  return metrics.substr(start, metrics.find('\n', start) - start);
 }
 
 }  // namespace

@@ -132,10 +132,29 @@ bool send_queue_empty(int fd) {
   return ::ioctl(fd, SIOCOUTQ, &queued) == 0 && queued == 0;
 }
 
-// The server closed or reset the connection (a syslog server sends
-// nothing, so anything readable is the end, or TLS alerts handled by the
-// caller).
+// The server closed or reset the connection.
 bool peer_gone(short revents) { return revents & (POLLRDHUP | POLLHUP | POLLERR); }
+
+// Waits until the server's kernel acknowledged every byte sent on fd
+// (its send queue is empty) while the connection stays up. A syslog
+// server sends nothing: when fd is readable anyway, `ended()` reads what
+// is there and says whether that was the end of the connection.
+template <class Ended>
+Status wait_taken(int fd, std::chrono::milliseconds timeout, const std::atomic<bool>& stop, Ended ended) {
+  const auto deadline = Clock::now() + timeout;
+  while (!stop) {
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) > 0) {
+      if (peer_gone(p.revents)) return failed("the server closed the connection");
+      if ((p.revents & POLLIN) && ended()) return failed("the server closed the connection");
+    }
+    if (send_queue_empty(fd)) return Ok{};
+    if (Clock::now() >= deadline)
+      return failed("the server took nothing for " + std::to_string(timeout.count()) + " ms");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return failed("stopped");
+}
 
 // ---- TCP ---------------------------------------------------------------------
 
@@ -158,21 +177,10 @@ class TcpConnection : public Connection {
   }
 
   Status taken(std::chrono::milliseconds timeout, const std::atomic<bool>& stop) override {
-    const auto deadline = Clock::now() + timeout;
-    while (!stop) {
-      pollfd p{s_.fd(), POLLIN | POLLRDHUP, 0};
-      if (::poll(&p, 1, 0) > 0) {
-        if (peer_gone(p.revents)) return failed("the server closed the connection");
-        char buf[512];  // a syslog server says nothing; whatever it does say is read and let go
-        if ((p.revents & POLLIN) && ::recv(s_.fd(), buf, sizeof buf, MSG_DONTWAIT) == 0)
-          return failed("the server closed the connection");
-      }
-      if (send_queue_empty(s_.fd())) return Ok{};
-      if (Clock::now() >= deadline)
-        return failed("the server took nothing for " + std::to_string(timeout.count()) + " ms");
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    return failed("stopped");
+    return wait_taken(s_.fd(), timeout, stop, [&] {
+      char buf[512];  // a syslog server says nothing; whatever it does say is read and let go
+      return ::recv(s_.fd(), buf, sizeof buf, MSG_DONTWAIT) == 0;
+    });
   }
 
  private:
@@ -238,24 +246,11 @@ class TlsConnection : public Connection {
   }
 
   Status taken(std::chrono::milliseconds timeout, const std::atomic<bool>& stop) override {
-    const auto deadline = Clock::now() + timeout;
-    while (!stop) {
-      pollfd p{s_.fd(), POLLIN | POLLRDHUP, 0};
-      if (::poll(&p, 1, 0) > 0) {
-        if (peer_gone(p.revents)) return failed("the server closed the connection");
-        if (p.revents & POLLIN) {
-          char buf[512];
-          const ssize_t n = gnutls_record_recv(session_, buf, sizeof buf);
-          if (n == 0 || (n < 0 && n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED))
-            return failed("the server closed the connection");
-        }
-      }
-      if (send_queue_empty(s_.fd())) return Ok{};
-      if (Clock::now() >= deadline)
-        return failed("the server took nothing for " + std::to_string(timeout.count()) + " ms");
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    return failed("stopped");
+    return wait_taken(s_.fd(), timeout, stop, [&] {
+      char buf[512];  // a close_notify, or records nobody asked for
+      const ssize_t n = gnutls_record_recv(session_, buf, sizeof buf);
+      return n == 0 || (n < 0 && n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED);
+    });
   }
 
  private:
