@@ -32,6 +32,10 @@ namespace bt::collector::cmd {
 
 namespace {
 
+// Verified batches kept for the detector and the outputs to share (each
+// about 1,000 events: some 30 MiB at the most).
+constexpr std::size_t kSharedBatches = 24;
+
 const std::vector<cli::Option> kOptions = {
     {"config", true,
      "TOML config file: outputs that forward alerts (docs/collector-config.md; default "
@@ -251,6 +255,9 @@ int serve(int argc, char** argv) {
   if (!read_api) return fail(read_api.error().message);
   auto server = http::Server::start(config.http, **ingest, metrics, read_api->get());
   if (!server) return fail(server.error().message);
+  // The detector and the outputs walk the same committed batches at about
+  // the same time: each is read from the archive and verified once.
+  readback::SharedBatches shared_batches(kSharedBatches);
   std::unique_ptr<detect::Service> detection;
   if (config.detect) {
     auto sigma = detect::load_sigma_rules(config.rule_dirs);
@@ -262,13 +269,13 @@ int serve(int argc, char** argv) {
                  sigma->rules.size(), sigma->correlations.size(), sigma->rejected.size());
     auto started = detect::Service::start(config.data, config.store,
                                           detect::builtin_rule_sets(config.data, std::move(*sigma), config.baseline),
-                                          config.open_builds, metrics);
+                                          config.open_builds, metrics, &shared_batches);
     if (!started) return fail(started.error().message);
     detection = std::move(*started);
   }
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  auto outputs = output::Outputs::start(config.file, config.data, config.store, metrics);
+  auto outputs = output::Outputs::start(config.file, config.data, config.store, metrics, &shared_batches);
   if (!outputs) return fail(outputs.error().message);
   for (const auto& o : config.file.outputs)
     std::fprintf(stderr, "buildtrail-collector: output %s: %s\n", o.name.c_str(), output_summary(o).c_str());

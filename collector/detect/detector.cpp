@@ -19,9 +19,9 @@ std::string place(const store::Evidence& e) {
 }  // namespace
 
 Detector::Detector(store::Store& store, std::string data_dir, std::vector<std::unique_ptr<RuleSet>> rules, Clock now,
-                   OpenBuildLimits limits)
+                   OpenBuildLimits limits, readback::SharedBatches* shared)
     : store_(store),
-      reader_(store, std::move(data_dir)),
+      reader_(store, std::move(data_dir), shared),
       rules_(std::move(rules)),
       now_(std::move(now)),
       limits_(limits) {}

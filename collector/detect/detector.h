@@ -31,8 +31,9 @@ struct Progress {
 class Detector {
  public:
   using Clock = std::function<uint64_t()>;
+  // `shared`: batches the outputs of this process verified already.
   Detector(store::Store& store, std::string data_dir, std::vector<std::unique_ptr<RuleSet>> rules, Clock now,
-           OpenBuildLimits limits = {});
+           OpenBuildLimits limits = {}, readback::SharedBatches* shared = nullptr);
 
   // Takes up to `max_batches` committed batches and the integrity findings
   // recorded since the last step, and commits their alerts with the

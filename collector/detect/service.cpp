@@ -30,18 +30,20 @@ std::vector<std::unique_ptr<RuleSet>> builtin_rule_sets(const std::string& data_
 }
 
 Service::Service(std::unique_ptr<store::Store> store, const std::string& data_dir,
-                 std::vector<std::unique_ptr<RuleSet>> rules, const OpenBuildLimits& limits, metrics::Metrics& metrics)
+                 std::vector<std::unique_ptr<RuleSet>> rules, const OpenBuildLimits& limits, metrics::Metrics& metrics,
+                 readback::SharedBatches* shared)
     : store_(std::move(store)),
       detector_(
-          *store_, data_dir, std::move(rules), [] { return clock::now_ns(); }, limits),
+          *store_, data_dir, std::move(rules), [] { return clock::now_ns(); }, limits, shared),
       metrics_(metrics) {}
 
 Result<std::unique_ptr<Service>> Service::start(const std::string& data_dir, const store::Options& options,
                                                 std::vector<std::unique_ptr<RuleSet>> rules,
-                                                const OpenBuildLimits& limits, metrics::Metrics& metrics) {
+                                                const OpenBuildLimits& limits, metrics::Metrics& metrics,
+                                                readback::SharedBatches* shared) {
   auto db = store::open_sqlite(data_dir, options);
   if (!db) return db.error();
-  std::unique_ptr<Service> service(new Service(std::move(*db), data_dir, std::move(rules), limits, metrics));
+  std::unique_ptr<Service> service(new Service(std::move(*db), data_dir, std::move(rules), limits, metrics, shared));
   service->thread_ = std::thread([s = service.get()] { s->run(); });
   return service;
 }

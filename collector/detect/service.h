@@ -23,14 +23,15 @@ class Service {
   // `rules` (builtin_rule_sets) over the store at `data_dir`.
   static Result<std::unique_ptr<Service>> start(const std::string& data_dir, const store::Options& options,
                                                 std::vector<std::unique_ptr<RuleSet>> rules,
-                                                const OpenBuildLimits& limits, metrics::Metrics& metrics);
+                                                const OpenBuildLimits& limits, metrics::Metrics& metrics,
+                                                readback::SharedBatches* shared = nullptr);
   ~Service();
   // Finishes the step under way; what is left is taken at the next start.
   void stop();
 
  private:
   Service(std::unique_ptr<store::Store> store, const std::string& data_dir, std::vector<std::unique_ptr<RuleSet>> rules,
-          const OpenBuildLimits& limits, metrics::Metrics& metrics);
+          const OpenBuildLimits& limits, metrics::Metrics& metrics, readback::SharedBatches* shared);
   void run();
 
   std::unique_ptr<store::Store> store_;

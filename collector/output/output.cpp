@@ -64,7 +64,7 @@ std::string_view Record::kind() const { return alert ? "alert" : event ? events:
 std::string_view Record::host() const { return event ? std::string_view(event->host) : std::string_view{}; }
 
 Output::Output(const config::Output& config, const std::string& data_dir, std::unique_ptr<store::Store> store,
-               std::unique_ptr<Sink> sink, metrics::Metrics& metrics)
+               std::unique_ptr<Sink> sink, metrics::Metrics& metrics, readback::SharedBatches* shared)
     : config_(config),
       filter_(config),
       format_(format_of(config)),
@@ -72,7 +72,7 @@ Output::Output(const config::Output& config, const std::string& data_dir, std::u
       batch_cursor_name_("output." + config.name + ".batch"),
       line_cursor_name_("output." + config.name + ".line"),
       store_(std::move(store)),
-      reader_(*store_, data_dir),
+      reader_(*store_, data_dir, shared),
       sink_(std::move(sink)),
       stats_(metrics.output(config.name)),
       metrics_(metrics) {
@@ -84,10 +84,10 @@ Output::Output(const config::Output& config, const std::string& data_dir, std::u
 
 Result<std::unique_ptr<Output>> Output::start(const config::Output& config, const std::string& data_dir,
                                               const store::Options& options, std::unique_ptr<Sink> sink,
-                                              metrics::Metrics& metrics) {
+                                              metrics::Metrics& metrics, readback::SharedBatches* shared) {
   auto db = store::open_sqlite(data_dir, options);
   if (!db) return db.error();
-  std::unique_ptr<Output> out(new Output(config, data_dir, std::move(*db), std::move(sink), metrics));
+  std::unique_ptr<Output> out(new Output(config, data_dir, std::move(*db), std::move(sink), metrics, shared));
   out->thread_ = std::thread([o = out.get()] { o->run(); });
   return out;
 }
@@ -386,12 +386,12 @@ void Output::save_cursors(bool now) {
 }
 
 Result<Outputs> Outputs::start(const config::Config& config, const std::string& data_dir, const store::Options& options,
-                               metrics::Metrics& metrics) {
+                               metrics::Metrics& metrics, readback::SharedBatches* shared) {
   Outputs out;
   for (const auto& c : config.outputs) {
     auto sink = make_sink(c);
     if (!sink) return make_error(sink.error().code, "output " + c.name + ": " + sink.error().message);
-    auto started = Output::start(c, data_dir, options, std::move(*sink), metrics);
+    auto started = Output::start(c, data_dir, options, std::move(*sink), metrics, shared);
     if (!started) return started.error();
     out.outputs_.push_back(std::move(*started));
   }

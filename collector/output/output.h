@@ -92,9 +92,10 @@ Result<std::unique_ptr<Sink>> make_sink(const config::Output& config);
 class Output {
  public:
   // Opens its own store connection at `data_dir` and starts its thread.
+  // `shared`: batches the detector and the other outputs verified already.
   static Result<std::unique_ptr<Output>> start(const config::Output& config, const std::string& data_dir,
                                                const store::Options& options, std::unique_ptr<Sink> sink,
-                                               metrics::Metrics& metrics);
+                                               metrics::Metrics& metrics, readback::SharedBatches* shared = nullptr);
   ~Output();
   // Asks the thread to stop (returns at once); join() waits for it.
   void request_stop();
@@ -102,7 +103,7 @@ class Output {
 
  private:
   Output(const config::Output& config, const std::string& data_dir, std::unique_ptr<store::Store> store,
-         std::unique_ptr<Sink> sink, metrics::Metrics& metrics);
+         std::unique_ptr<Sink> sink, metrics::Metrics& metrics, readback::SharedBatches* shared);
   void run();
   Status read_cursors();
   // One pass: alerts waiting first, else a chunk of events. Returns how
@@ -150,7 +151,7 @@ class Output {
 class Outputs {
  public:
   static Result<Outputs> start(const config::Config& config, const std::string& data_dir, const store::Options& options,
-                               metrics::Metrics& metrics);
+                               metrics::Metrics& metrics, readback::SharedBatches* shared = nullptr);
   void stop();
 
  private:

@@ -15,7 +15,8 @@ constexpr std::size_t kChunk = 4096;       // references read before their batch
 constexpr std::size_t kCachedBatches = 4;  // opened batches kept
 }  // namespace
 
-EventReader::EventReader(store::Store& store, std::string data_dir) : store_(store), data_dir_(std::move(data_dir)) {}
+EventReader::EventReader(store::Store& store, std::string data_dir, SharedBatches* shared)
+    : store_(store), data_dir_(std::move(data_dir)), shared_(shared) {}
 
 Result<const EventReader::Batch*> EventReader::batch(const store::EventRef& ref) {
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
@@ -24,9 +25,14 @@ Result<const EventReader::Batch*> EventReader::batch(const store::EventRef& ref)
       return &cache_.front();
     }
   }
-  auto verified = read_verified(ref);
-  if (!verified) return verified.error();
-  cache_.push_front(Batch{ref.archive_path, std::move(verified->events)});
+  BatchEvents found = shared_ ? shared_->find(ref.archive_path) : nullptr;
+  if (!found) {
+    auto verified = read_verified(ref);
+    if (!verified) return verified.error();
+    found = std::make_shared<const std::vector<events::Event>>(std::move(verified->events));
+    if (shared_) shared_->keep(ref.archive_path, found);
+  }
+  cache_.push_front(Batch{ref.archive_path, std::move(found)});
   if (cache_.size() > kCachedBatches) cache_.pop_back();
   return &cache_.front();
 }
@@ -67,7 +73,7 @@ Result<const std::vector<events::Event>*> EventReader::batch_events(const store:
   ref.archive_path = stored.archive_path;
   auto b = batch(ref);
   if (!b) return b.error();
-  return &(*b)->events;
+  return (*b)->events.get();
 }
 
 Status EventReader::for_each_build_batch(int64_t build_ref, const std::function<Status(BuildBatch&&)>& on_batch) {
@@ -113,10 +119,10 @@ Status EventReader::flush(std::vector<store::EventRef>& chunk, const OnEvent& on
   for (std::size_t i : order) {
     auto b = batch(chunk[i]);
     if (!b) return b.error();
-    if (chunk[i].line >= (*b)->events.size())
+    if (chunk[i].line >= (*b)->events->size())
       return make_error(ErrorCode::kNotFound,
                         "batch " + chunk[i].archive_path + " has no line " + std::to_string(chunk[i].line));
-    picked[i] = (*b)->events[chunk[i].line];
+    picked[i] = (*(*b)->events)[chunk[i].line];
   }
   for (std::size_t i = 0; i < picked.size(); ++i) on_event(picked[i], chunk[i]);
   chunk.clear();

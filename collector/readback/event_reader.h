@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "collector/readback/shared_batches.h"
 #include "collector/store/store.h"
 #include "common/events/event.h"
 #include "common/result.h"
@@ -35,7 +36,9 @@ struct BuildBatch {
 // the one the store names (agent, seq, content address).
 class EventReader {
  public:
-  EventReader(store::Store& store, std::string data_dir);
+  // `shared`: batches other readers of this process verified already
+  // (shared_batches.h); null reads every batch itself.
+  EventReader(store::Store& store, std::string data_dir, SharedBatches* shared = nullptr);
 
   // Calls `on_event` for the events matching `filter`, in the store's time
   // order, each with its reference (where it sorts, and whether its own
@@ -59,7 +62,7 @@ class EventReader {
  private:
   struct Batch {
     std::string path;
-    std::vector<events::Event> events;
+    BatchEvents events;
   };
   struct Verified {
     std::string bytes;
@@ -73,6 +76,7 @@ class EventReader {
   store::Store& store_;
   std::string data_dir_;
   std::map<std::string, crypto::PublicKey> keys_;
+  SharedBatches* shared_;
   std::list<Batch> cache_;  // most recently used first
 };
 
