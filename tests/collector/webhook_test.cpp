@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
@@ -31,7 +32,7 @@ namespace {
 
 // ---- the receiver ------------------------------------------------------------
 
-enum class Answer { kOk, kError500, kTooMany429, kUnavailable503, kHang };
+enum class Answer { kOk, kError500, kTooMany429, kUnavailable503, kHang, kHuge };
 
 struct Request {
   std::string delivery, timestamp, signature, content_type, body;
@@ -128,7 +129,16 @@ class Receiver {
                       : a == Answer::kTooMany429     ? 429
                       : a == Answer::kUnavailable503 ? 503
                                                      : 200;
-    MHD_Response* resp = MHD_create_response_from_buffer(2, const_cast<char*>("ok"), MHD_RESPMEM_PERSISTENT);
+    // kHuge: a 2xx whose body goes on for 256 MiB of 'x'.
+    MHD_Response* resp = a == Answer::kHuge
+                             ? MHD_create_response_from_callback(
+                                   256ull << 20, 64 << 10,
+                                   +[](void*, uint64_t, char* buf, size_t max) -> ssize_t {
+                                     std::memset(buf, 'x', max);
+                                     return static_cast<ssize_t>(max);
+                                   },
+                                   nullptr, nullptr)
+                             : MHD_create_response_from_buffer(2, const_cast<char*>("ok"), MHD_RESPMEM_PERSISTENT);
     if (a == Answer::kTooMany429) MHD_add_response_header(resp, "Retry-After", "1");
     const MHD_Result ret = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
@@ -379,6 +389,35 @@ TEST_CASE("webhook: a receiver that never answers slows neither ingest nor serve
   // The request would last 600 s; stop aborts it (a bound far from flaky).
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
   CHECK(c.log().find("stopped") != std::string::npos);
+}
+
+TEST_CASE(
+    "webhook: a receiver that answers 200 with a 256 MiB body costs the collector neither memory nor its alerts") {
+  CollectorData env("webhook-huge");
+  const auto key = test_key(45);
+  const std::string agent = "agent-webhook-5";
+  env.add_agent(agent, key);
+  Receiver r;
+  r.script({}, Answer::kHuge);
+  const std::string config = write_config(env.root, {{"huge", r.url(), "informational", "timeout_ms = 60000\n"}});
+  CollectorProcess c(env.data, {"--config", config});
+  REQUIRE(c.running());
+  const auto chain = seal(key, agent, {{unmonitored_start(agent, kT0, "run-1"), loss(agent, kT0 + 1000, "run-1")}});
+  CHECK(post(c.url("/v1/batches"), chain[0].bytes).status == 200);
+  REQUIRE(eventually([&] { return alerts_of(env.data).size() >= 2; }));
+  const auto stored = alerts_of(env.data);
+  // Each answer is read to its end (the connection is kept) and thrown
+  // away past its first 512 bytes: every alert is delivered.
+  REQUIRE(eventually([&] { return cursor_of(env.data, "output.huge") == *ids(stored).rbegin(); }, 120));
+  CHECK(r.requests().size() == stored.size());
+  auto status = fs::read_file("/proc/" + std::to_string(c.pid()) + "/status", 1 << 16);
+  REQUIRE(status.ok());
+  const auto at = status->find("VmHWM:");
+  REQUIRE(at != std::string::npos);
+  const long peak_kb = std::atol(status->c_str() + at + 6);
+  INFO("collector peak RSS " << peak_kb << " KiB");
+  CHECK(peak_kb < 128 * 1024);
+  CHECK(c.stop(SIGTERM) == 0);
 }
 
 TEST_CASE("webhook: an output more than max_backlog behind skips the oldest and says so with BT-29") {
