@@ -323,8 +323,9 @@ Result<std::string> runtime_trace_statement(const store::BuildRow& build,
 }
 
 Result<std::string> describe_statement(std::string_view json) {
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
+  rapidjson::Document parsed;
+  parsed.Parse(json.data(), json.size());
+  const rapidjson::Document& doc = parsed;  // const iterators: clang finds the mutable ones' == ambiguous
   auto bad = [](const std::string& why) { return make_error(ErrorCode::kMalformed, "in-toto statement: " + why); };
   if (doc.HasParseError() || !doc.IsObject()) return bad("not a JSON object");
   auto type = doc.FindMember("_type");

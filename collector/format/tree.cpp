@@ -33,11 +33,11 @@ rapidjson::Value& Node::slot(std::string_view path) {
   for (;;) {
     const auto dot = path.find('.');
     const std::string_view name = path.substr(0, dot);
-    auto member = at->FindMember(key(name));
-    if (member == at->MemberEnd()) {
+    // HasMember, not FindMember == MemberEnd: clang (the fuzz build) finds
+    // RapidJSON's mutable iterator comparison ambiguous in C++20.
+    if (!at->HasMember(key(name)))
       at->AddMember(string_value(name, *alloc_), rapidjson::Value(rapidjson::kObjectType), *alloc_);
-      member = at->MemberEnd() - 1;
-    }
+    auto member = at->FindMember(key(name));
     if (dot == std::string_view::npos) return member->value;
     // A path through a member that is not an object yet makes it one.
     if (!member->value.IsObject()) member->value.SetObject();
@@ -81,7 +81,10 @@ void Node::copy_members(std::string_view path, const rapidjson::Value& from,
   }
   if (out.MemberCount() == 0) return;
   Node into = object(path);
-  for (auto& m : out.GetObject()) into.value_->AddMember(m.name, m.value, *alloc_);
+  for (rapidjson::SizeType i = 0; i < out.MemberCount(); ++i) {
+    auto& m = out.MemberBegin()[i];
+    into.value_->AddMember(m.name, m.value, *alloc_);
+  }
 }
 
 std::string Tree::json() const {

@@ -518,7 +518,9 @@ TEST_CASE("outputs: a config naming a bad transport, address, kind or format is 
       {"[[output]]\nname = \"f\"\ntype = \"file\"\npath = \"/tmp/x.jsonl\"\naddress = \"a:1\"\n",
        "unknown key 'address'"},
   };
-  for (const auto& [toml, names] : cases) {
+  for (const auto& bad : cases) {
+    const std::string& toml = bad.first;
+    const std::string& names = bad.second;
     INFO(toml);
     const std::string file = env.root + "/bad.toml";
     REQUIRE(fs::write_file_atomic(file, toml, 0644).ok());
