@@ -416,7 +416,11 @@ TEST_CASE(
   REQUIRE(at != std::string::npos);
   const long peak_kb = std::atol(status->c_str() + at + 6);
   INFO("collector peak RSS " << peak_kb << " KiB");
+#if defined(__SANITIZE_ADDRESS__)
+  MESSAGE("peak RSS not judged under AddressSanitizer (" << peak_kb << " KiB)");
+#else
   CHECK(peak_kb < 128 * 1024);
+#endif
   CHECK(c.stop(SIGTERM) == 0);
 }
 
