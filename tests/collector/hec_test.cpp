@@ -31,6 +31,7 @@
 #include "collector/output/hec.h"
 #include "tests/collector/alert_fixtures.h"
 #include "tests/collector/collector_process.h"
+#include "tests/collector/mhd_body.h"
 
 using namespace bt;
 using namespace bt::testing;
@@ -87,7 +88,7 @@ class HecReceiver {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, nullptr, nullptr,
                                &HecReceiver::handle, this, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED,
-                               &HecReceiver::completed, nullptr, MHD_OPTION_END);
+                               &free_request_body, nullptr, MHD_OPTION_END);
     REQUIRE(daemon_ != nullptr);
     port_ = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT)->port;
   }
@@ -262,16 +263,8 @@ class HecReceiver {
   static MHD_Result handle(void* cls, MHD_Connection* c, const char* url, const char* method, const char*,
                            const char* data, size_t* size, void** state) {
     auto* self = static_cast<HecReceiver*>(cls);
-    if (*state == nullptr) {
-      *state = new std::string;
-      return MHD_YES;
-    }
-    auto* body = static_cast<std::string*>(*state);
-    if (*size) {
-      body->append(data, *size);
-      *size = 0;
-      return MHD_YES;
-    }
+    std::string* body = request_body(data, size, state);
+    if (!body) return MHD_YES;
     const std::string path = url;
     if (std::string(method) != "POST") return answer(c, 405, "{}");
     if (path == "/services/collector/event") return self->on_event(c, *body);
@@ -281,10 +274,6 @@ class HecReceiver {
       self->problems_.push_back("POST to " + path);
     }
     return answer(c, 404, "{\"text\":\"The requested URL was not found on this server.\",\"code\":404}");
-  }
-  static void completed(void*, MHD_Connection*, void** state, MHD_RequestTerminationCode) {
-    delete static_cast<std::string*>(*state);
-    *state = nullptr;
   }
 
   bool expect_ack_;

@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "tests/collector/alert_fixtures.h"
 #include "tests/collector/collector_process.h"
+#include "tests/collector/mhd_body.h"
 
 using namespace bt;
 using namespace bt::testing;
@@ -51,7 +52,7 @@ class Receiver {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, nullptr, nullptr,
                                &Receiver::handle, this, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED,
-                               &Receiver::completed, nullptr, MHD_OPTION_END);
+                               &free_request_body, nullptr, MHD_OPTION_END);
     REQUIRE(daemon_ != nullptr);
     port_ = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT)->port;
   }
@@ -96,16 +97,8 @@ class Receiver {
   static MHD_Result handle(void* cls, MHD_Connection* c, const char*, const char*, const char*, const char* data,
                            size_t* size, void** state) {
     auto* self = static_cast<Receiver*>(cls);
-    if (*state == nullptr) {
-      *state = new std::string;
-      return MHD_YES;
-    }
-    auto* body = static_cast<std::string*>(*state);
-    if (*size) {
-      body->append(data, *size);
-      *size = 0;
-      return MHD_YES;
-    }
+    std::string* body = request_body(data, size, state);
+    if (!body) return MHD_YES;
     Request r{header(c, "X-Buildtrail-Delivery"),
               header(c, "X-Buildtrail-Timestamp"),
               header(c, "X-Buildtrail-Signature"),
@@ -143,10 +136,6 @@ class Receiver {
     const MHD_Result ret = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return ret;
-  }
-  static void completed(void*, MHD_Connection*, void** state, MHD_RequestTerminationCode) {
-    delete static_cast<std::string*>(*state);
-    *state = nullptr;
   }
 
   MHD_Daemon* daemon_ = nullptr;
