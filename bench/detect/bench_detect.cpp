@@ -69,7 +69,8 @@ int main() {
     ok = ok && eps >= 200000;
   }
   {
-    const std::string data = testing::make_temp_dir("bench-detect") + "/data";
+    const testing::TempDir root("bench-detect");
+    const std::string data = root.path() + "/data";
     const auto key = crypto::generate_key_pair().value();
     testing::add_agent(data, "bench-agent", key);
     testing::CollectorProcess c(data, {"--no-detect"});
@@ -108,7 +109,8 @@ int main() {
                 eps / 200000);
   }
   {
-    const std::string data = testing::make_temp_dir("bench-detect-latency") + "/data";
+    const testing::TempDir root("bench-detect-latency");
+    const std::string data = root.path() + "/data";
     const auto key = crypto::generate_key_pair().value();
     testing::add_agent(data, "bench-agent", key);
     testing::CollectorProcess c(data);

@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
   double alone = 0, detecting = 0;
   for (int run = 0; run < 2; ++run) {
     const bool detect = run == 1;
-    const std::string data = testing::make_temp_dir("bench-ingest") + "/data";
+    const testing::TempDir root("bench-ingest");
+    const std::string data = root.path() + "/data";
     auto agents = make_agents(n_agents, n_batches, per_batch, pool);
     enroll(data, agents);
     testing::CollectorProcess c(data, detect ? std::vector<std::string>{} : std::vector<std::string>{"--no-detect"});
@@ -75,7 +76,8 @@ int main(int argc, char** argv) {
   {
     // Paced: 500 batches/s in total, small batches (100 events) as a busy
     // fleet of idle-ish agents would send.
-    const std::string data = testing::make_temp_dir("bench-ingest") + "/data";
+    const testing::TempDir root("bench-ingest");
+    const std::string data = root.path() + "/data";
     const int paced_agents = 50, per_agent = 30;
     auto agents = make_agents(paced_agents, per_agent, 100, pool);
     enroll(data, agents);

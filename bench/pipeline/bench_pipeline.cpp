@@ -18,7 +18,8 @@ using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
   const uint64_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
-  const std::string root = testing::make_temp_dir("bench-pipeline");
+  const testing::TempDir temp("bench-pipeline");
+  const std::string& root = temp.path();
   const std::string data = root + "/collector", state = root + "/agent";
   testing::CollectorProcess collector(data);
   if (!collector.running()) {

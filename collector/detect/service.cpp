@@ -1,6 +1,8 @@
 // The detector's thread in `serve`; see service.h.
 #include "collector/detect/service.h"
 
+#include <pthread.h>
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -60,6 +62,7 @@ void Service::stop() {
 }
 
 void Service::run() {
+  pthread_setname_np(pthread_self(), "bt-detect");  // shows in top -H and perf
   // Storing comes first: under a burst the detector yields the CPU to
   // ingest (its cursor catches up after; nothing is skipped), at the cost
   // of alert latency during the burst.

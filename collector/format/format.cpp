@@ -28,11 +28,15 @@ std::string event(Format format, const events::Event& e) {
     case Format::kJson:
       break;
   }
+  return event(format, e, events::to_json(e));
+}
+
+std::string event(Format format, const events::Event& e, std::string_view signed_line) {
+  if (format != Format::kJson) return event(format, e);
   // The agent's line keeps bytes that are not UTF-8 as they were (it is
   // what was signed); a receiver's JSON parser may refuse them.
-  std::string json = events::to_json(e);
-  if (!text::json_is_printable(json)) json = text::json_printable(json);
-  return json;
+  if (!text::json_is_printable(signed_line)) return text::json_printable(signed_line);
+  return std::string(signed_line);
 }
 
 std::string alert(Format format, const store::Alert& a) {

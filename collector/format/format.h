@@ -25,6 +25,10 @@ std::string_view name(Format format);
 // One event, or one alert, as one JSON object in `format`. Every string
 // is JSON-escaped (RapidJSON), so no record can hold a raw newline.
 std::string event(Format format, const events::Event& e);
+// The same, given the verified line `e` was parsed from: in buildtrail's
+// own JSON that line is the record (only made printable), as the agent
+// signed it, which also spares encoding the event again.
+std::string event(Format format, const events::Event& e, std::string_view signed_line);
 std::string alert(Format format, const store::Alert& a);
 
 }  // namespace bt::collector::format

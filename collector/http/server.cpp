@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/http/body.h"
 #include "common/fs.h"
 #include "common/unique_fd.h"
 
@@ -24,7 +25,7 @@ namespace {
 // Per-request state, kept in MHD's con_cls slot. The body's bytes are
 // reserved from the guard's budget until the request ends.
 struct Request {
-  std::string body;
+  Body body;
   Guard* guard = nullptr;
   uint64_t reserved = 0;
   ~Request() {
@@ -348,7 +349,11 @@ MHD_Result Server::Impl::begin(MHD_Connection* c, std::string_view method, Reque
   }
   req.guard = &guard;
   req.reserved = length;
-  req.body.reserve(length);
+  if (!req.body.reserve(length)) {
+    metrics.rejected(metrics::Reject::overloaded);
+    return send(c, 503, json_error("no memory for the request body, retry later"), "application/json",
+                config.retry_after_s);
+  }
   guard.expect_body(c, length);
   return MHD_YES;
 }
@@ -374,8 +379,9 @@ MHD_Result Server::Impl::route(MHD_Connection* c, const Front& front, std::strin
                   json_error("an Authorization header is not accepted here: batches are authenticated by "
                              "their agent's signature, and API tokens only read"));
     const ingest::Outcome out =
-        url == "/v1/batches" ? ingest.submit_batch({reinterpret_cast<const uint8_t*>(req.body.data()), req.body.size()})
-                             : ingest.enroll(req.body);
+        url == "/v1/batches"
+            ? ingest.submit_batch({reinterpret_cast<const uint8_t*>(req.body.view().data()), req.body.view().size()})
+            : ingest.enroll(req.body.view());
     return send(c, out.status, out.body, "application/json", out.retry_after);
   }
   if (!front.health_only && api && url.substr(0, 4) == "/v1/")

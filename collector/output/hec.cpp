@@ -5,7 +5,6 @@
 // status codes table (code 9: server is busy).
 #include "collector/output/hec.h"
 
-#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <sodium.h>
@@ -17,6 +16,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "collector/output/answers.h"
 #include "collector/output/body.h"
 #include "common/text.h"
 
@@ -25,30 +25,6 @@ namespace bt::collector::output::hec {
 namespace {
 
 constexpr int kServerBusy = 9;  // HEC status code "Server is busy"
-
-// The HEC answer's code and text, when the body is HEC JSON.
-struct HecAnswer {
-  bool parsed = false;
-  int code = -1;
-  std::string text;
-  bool has_ack = false;
-  uint64_t ack_id = 0;
-};
-
-HecAnswer parse_answer(const std::string& response) {
-  HecAnswer a;
-  rapidjson::Document d;
-  d.Parse(response.data(), response.size());
-  if (d.HasParseError() || !d.IsObject()) return a;
-  a.parsed = true;
-  if (d.HasMember("code") && d["code"].IsInt()) a.code = d["code"].GetInt();
-  if (d.HasMember("text") && d["text"].IsString()) a.text = d["text"].GetString();
-  if (d.HasMember("ackId") && d["ackId"].IsUint64()) {
-    a.has_ack = true;
-    a.ack_id = d["ackId"].GetUint64();
-  }
-  return a;
-}
 
 std::string local_host_name() {
   char name[256] = {};
@@ -177,7 +153,7 @@ Attempt Hec::send(const std::string& json, const std::atomic<bool>& stop) {
   http::Answer answer = client_->post(post, stop);
   Attempt& a = answer.attempt;
   if (a.status == 0) return a;  // no answer: the client's error says why
-  const HecAnswer hec = parse_answer(answer.response);
+  const HecAnswer hec = parse_hec_answer(answer.response);
   if (hec.parsed && hec.code >= 0)
     a.error = "HTTP " + std::to_string(a.status) + ": HEC code " + std::to_string(hec.code) + " (" +
               text::printable(text::truncate(hec.text, 200)) + ")";
@@ -215,17 +191,11 @@ Attempt Hec::wait_for_ack(uint64_t ack_id, const std::atomic<bool>& stop) {
     post.max_response = 4096;
     http::Answer answer = client_->post(post, stop);
     if (answer.attempt.outcome == Outcome::kDelivered) {
-      rapidjson::Document d;
-      d.Parse(answer.response.data(), answer.response.size());
-      if (!d.HasParseError() && d.IsObject() && d.HasMember("acks") && d["acks"].IsObject()) {
-        const auto& acks = d["acks"];
-        const auto it = acks.FindMember(key.c_str());
-        if (it != acks.MemberEnd() && it->value.IsBool() && it->value.GetBool()) {
-          Attempt ok;
-          ok.outcome = Outcome::kDelivered;
-          ok.status = answer.attempt.status;
-          return ok;
-        }
+      if (hec_acked(answer.response, ack_id)) {
+        Attempt ok;
+        ok.outcome = Outcome::kDelivered;
+        ok.status = answer.attempt.status;
+        return ok;
       }
     } else {
       // The ack endpoint's refusal (ack disabled, channel unknown) is no

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -62,7 +63,10 @@ Outcome classify(long status);
 struct Record {
   const events::Event* event = nullptr;  // exactly one of event and alert
   const store::Alert* alert = nullptr;
-  std::string text;
+  // Its text in the output's format: one JSON object, no newline. It views
+  // the verified line itself (buildtrail's own JSON, printable already) or
+  // text the output keeps for the chunk: valid during deliver().
+  std::string_view text;
   // What receivers dedup on: an alert's id ("42"), an event's place
   // ("<agent id>/<seq>/<line>": its batch and line).
   std::string id;
@@ -113,7 +117,6 @@ class Output {
   std::optional<std::chrono::milliseconds> step_events();
   // The next chunk of events the filter takes, from the batch after the
   // cursor; moves over what it does not take. Empty when caught up.
-  Result<std::vector<Record>> next_events();
   // Hands `records` to the sink; true when they were acknowledged (or
   // refused for good): the caller then moves its cursor.
   std::optional<std::chrono::milliseconds> deliver(const std::vector<Record>& records, const std::string& what);
@@ -124,6 +127,10 @@ class Output {
   std::vector<std::pair<std::string, int64_t>> cursors() const;
   void save_cursors(bool now);
   void log(const std::string& message) const;
+  // `text`, kept until the next chunk is built (records view it).
+  std::string_view keep(std::string text);
+  // An event's text: its signed line as it is when the format allows.
+  std::string_view event_text(const events::Event& e, std::string_view signed_line);
 
   config::Output config_;
   Filter filter_;
@@ -131,6 +138,7 @@ class Output {
   std::string alert_cursor_name_, batch_cursor_name_, line_cursor_name_;
   std::unique_ptr<store::Store> store_;
   readback::EventReader reader_;
+  std::deque<std::string> texts_;  // a deque: a text never moves while records view it
   std::unique_ptr<Sink> sink_;
   metrics::OutputStats& stats_;
   metrics::Metrics& metrics_;

@@ -22,7 +22,7 @@ std::string header_safe(std::string id) {
 }
 }  // namespace
 
-std::string signature(const std::string& key, const std::string& timestamp, const std::string& body) {
+std::string signature(const std::string& key, const std::string& timestamp, std::string_view body) {
   crypto_auth_hmacsha256_state st;
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());

@@ -22,7 +22,7 @@
 namespace bt::collector::output::webhook {
 
 // "sha256=<hex>" over "<timestamp>.<body>" with `key`.
-std::string signature(const std::string& key, const std::string& timestamp, const std::string& body);
+std::string signature(const std::string& key, const std::string& timestamp, std::string_view body);
 
 class Webhook final : public Sink {
  public:

@@ -29,7 +29,7 @@ Result<const EventReader::Batch*> EventReader::batch(const store::EventRef& ref)
   if (!found) {
     auto verified = read_verified(ref);
     if (!verified) return verified.error();
-    found = std::make_shared<const std::vector<events::Event>>(std::move(verified->events));
+    found = std::make_shared<const VerifiedBatch>(keep_lines(std::move(*verified)));
     if (shared_) shared_->keep(ref.archive_path, found);
   }
   cache_.push_front(Batch{ref.archive_path, std::move(found)});
@@ -63,17 +63,35 @@ Result<EventReader::Verified> EventReader::read_verified(const store::EventRef& 
   Status parsed = batch::for_each_event(*opened, [&](events::Event&& e) { v.events.push_back(std::move(e)); });
   if (!parsed) return unverified(parsed.error());
   v.bytes = std::move(*bytes);
+  v.json = std::move(opened->json);
   return v;
 }
 
+// for_each_event parsed one event per '\n'-ended line.
+VerifiedBatch EventReader::keep_lines(Verified&& v) {
+  VerifiedBatch kept;
+  kept.line_ends.reserve(v.events.size());
+  for (std::size_t at = v.json.find('\n'); at != std::string::npos; at = v.json.find('\n', at + 1))
+    kept.line_ends.push_back(static_cast<uint32_t>(at));
+  kept.events = std::move(v.events);
+  kept.json = std::move(v.json);
+  return kept;
+}
+
 Result<const std::vector<events::Event>*> EventReader::batch_events(const store::CommittedBatch& stored) {
+  auto b = verified_batch(stored);
+  if (!b) return b.error();
+  return &(*b)->events;
+}
+
+Result<const VerifiedBatch*> EventReader::verified_batch(const store::CommittedBatch& stored) {
   store::EventRef ref;
   ref.agent_id = stored.agent_id;
   ref.seq = stored.seq;
   ref.archive_path = stored.archive_path;
   auto b = batch(ref);
   if (!b) return b.error();
-  return (*b)->events.get();
+  return (*b)->verified.get();
 }
 
 Status EventReader::for_each_build_batch(int64_t build_ref, const std::function<Status(BuildBatch&&)>& on_batch) {
@@ -119,10 +137,10 @@ Status EventReader::flush(std::vector<store::EventRef>& chunk, const OnEvent& on
   for (std::size_t i : order) {
     auto b = batch(chunk[i]);
     if (!b) return b.error();
-    if (chunk[i].line >= (*b)->events->size())
+    if (chunk[i].line >= (*b)->verified->events.size())
       return make_error(ErrorCode::kNotFound,
                         "batch " + chunk[i].archive_path + " has no line " + std::to_string(chunk[i].line));
-    picked[i] = (*(*b)->events)[chunk[i].line];
+    picked[i] = (*b)->verified->events[chunk[i].line];
   }
   for (std::size_t i = 0; i < picked.size(); ++i) on_event(picked[i], chunk[i]);
   chunk.clear();

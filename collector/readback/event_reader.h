@@ -52,6 +52,8 @@ class EventReader {
   // Every event of one stored batch, verified as above (the detector walks
   // batches in commit order). The pointer is valid until the next call.
   Result<const std::vector<events::Event>*> batch_events(const store::CommittedBatch& stored);
+  // The same with the lines they were parsed from.
+  Result<const VerifiedBatch*> verified_batch(const store::CommittedBatch& stored);
 
   // The batches that hold events of the build record `build_ref`, each
   // read and verified as above, in chain order (agent, seq); `on_batch`
@@ -62,14 +64,16 @@ class EventReader {
  private:
   struct Batch {
     std::string path;
-    BatchEvents events;
+    BatchEvents verified;
   };
   struct Verified {
     std::string bytes;
     crypto::Digest hash{};
     std::vector<events::Event> events;
+    std::string json;  // the decompressed lines
   };
   Result<Verified> read_verified(const store::EventRef& ref);
+  static VerifiedBatch keep_lines(Verified&& v);
   Result<const Batch*> batch(const store::EventRef& ref);
   Status flush(std::vector<store::EventRef>& chunk, const OnEvent& on_event);
 

@@ -8,10 +8,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,7 +21,22 @@
 
 namespace bt::collector::readback {
 
-using BatchEvents = std::shared_ptr<const std::vector<events::Event>>;
+// One verified batch: its events, and the JSON lines they were parsed
+// from, as the agent signed them (an output forwarding buildtrail's own
+// JSON hands those on instead of encoding each event again).
+struct VerifiedBatch {
+  std::vector<events::Event> events;
+  std::string json;                 // the lines, each ending in '\n'
+  std::vector<uint32_t> line_ends;  // offset of line i's '\n'
+
+  // Line i without its '\n'.
+  std::string_view line(std::size_t i) const {
+    const std::size_t begin = i == 0 ? 0 : line_ends[i - 1] + 1;
+    return std::string_view(json).substr(begin, line_ends[i] - begin);
+  }
+};
+
+using BatchEvents = std::shared_ptr<const VerifiedBatch>;
 
 class SharedBatches {
  public:

@@ -466,7 +466,8 @@ TEST_CASE("hec: an envelope holds a hostile record inside its event; valid_utf8 
   e.process.exe = kHostile;
   collector::output::Record r;
   r.event = &e;
-  r.text = collector::format::event(collector::format::Format::kJson, e);
+  const std::string json = collector::format::event(collector::format::Format::kJson, e);
+  r.text = json;
   collector::config::Output config;
   config.index = "ci";
   const std::string env = collector::output::hec::envelope(r, config, "collector-host");

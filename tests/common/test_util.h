@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,24 @@ inline std::string make_temp_dir(const char* tag) {
   std::string tmpl = "/tmp/bt-" + std::string(tag) + "-XXXXXX";
   return ::mkdtemp(tmpl.data());
 }
+
+// A temporary folder removed with all it holds when it goes out of scope:
+// a benchmark's store and archive take gigabytes, and a `make bench` must
+// leave none of them behind. Declared before what writes into it.
+class TempDir {
+ public:
+  explicit TempDir(const char* tag) : path_(make_temp_dir(tag)) {}
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace bt::testing
 

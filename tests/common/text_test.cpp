@@ -73,6 +73,16 @@ TEST_CASE("json_printable: the same JSON, with nothing a terminal must not see")
   for (const std::string& t : {json, safe, std::string("{\"a\":\"caf\xc3\xa9\"}\n"), std::string("\"\xff\""),
                                std::string("\"\xe2\x80\xae\""), std::string("\x7f"), std::string()})
     CHECK(text::json_is_printable(t) == (text::json_printable(t) == t));
+  INFO("8 bytes are checked at a time: every byte value, at every place in and across those words");
+  int wrong = 0;
+  for (int b = 0; b < 256; ++b)
+    for (std::size_t at = 0; at < 17; ++at) {
+      std::string t(17, 'a');
+      t[at] = static_cast<char>(b);
+      const bool expected = (b >= 0x20 && b < 0x7f) || b == '\n';
+      if (text::json_is_printable(t) != expected || (text::json_printable(t) == t) != expected) ++wrong;
+    }
+  CHECK(wrong == 0);
 }
 
 TEST_CASE("log lines are one line each, escaped, whatever the message quotes") {

@@ -8,6 +8,7 @@
 #include <map>
 #include <tuple>
 
+#include "collector/output/answers.h"
 #include "collector/output/body.h"
 #include "collector/output/http_client.h"
 #include "common/clock.h"
@@ -206,21 +207,11 @@ class Otlp final : public Sink {
     a.outcome = classify_otlp(a.status);
     if (a.outcome == Outcome::kDelivered) {
       a.error.clear();
-      pb_collector::ExportLogsServiceResponse response;
-      bool parsed = false;
-      if (json) {
-        google::protobuf::util::JsonParseOptions options;
-        options.ignore_unknown_fields = true;
-        parsed = !answer.response.empty() &&
-                 google::protobuf::util::JsonStringToMessage(answer.response, &response, options).ok();
-      } else {
-        parsed = response.ParseFromString(answer.response);
-      }
-      if (parsed && response.has_partial_success() && response.partial_success().rejected_log_records() > 0) {
-        const auto n = response.partial_success().rejected_log_records();
-        a.rejected = std::min<uint64_t>(static_cast<uint64_t>(n), records.size());
-        a.error = "partial success: " + std::to_string(n) + " log records rejected: " +
-                  text::printable(text::truncate(response.partial_success().error_message(), 200));
+      const OtlpAnswer partial = parse_otlp_answer(answer.response, json);
+      if (partial.rejected > 0) {
+        a.rejected = std::min<uint64_t>(static_cast<uint64_t>(partial.rejected), records.size());
+        a.error = "partial success: " + std::to_string(partial.rejected) +
+                  " log records rejected: " + text::printable(text::truncate(partial.message, 200));
       }
     }
     return a;
