@@ -465,8 +465,9 @@ std::string keys_table() {
   return md;
 }
 
-// Three outputs: the whole trail to a TLS syslog server, a file for a
-// shipper, and the on-call webhook for high alerts. Each key is checked
+// Five outputs: the whole trail to a TLS syslog server, a file for a
+// shipper, the on-call webhook for high alerts, Splunk with indexer
+// acknowledgement, and an OpenTelemetry collector. Each key is checked
 // against the table, so the example cannot name a key that does not exist.
 std::string example_toml() {
   const std::vector<std::vector<std::pair<std::string_view, std::string>>> outputs = {
@@ -488,6 +489,20 @@ std::string example_toml() {
        {"min_severity", "\"high\""},
        {"url", "\"https://hooks.example.com/buildtrail\""},
        {"secret_file", "\"/etc/buildtrail/webhook.secret\""}},
+      {{"name", "\"splunk\""},
+       {"type", "\"splunk_hec\""},
+       {"forward", "\"all\""},
+       {"url", "\"https://splunk.example.com:8088\""},
+       {"token_file", "\"/etc/buildtrail/hec.token\""},
+       {"index", "\"ci\""},
+       {"ack", "true"},
+       {"gzip", "true"}},
+      {{"name", "\"otel\""},
+       {"type", "\"otlp\""},
+       {"forward", "\"alerts\""},
+       {"url", "\"https://otel-gateway.example.com:4318\""},
+       {"encoding", "\"protobuf\""},
+       {"headers", "[\"X-Scope-OrgID: ci\"]"}},
   };
   std::string md = "```toml\n# /etc/buildtrail/collector.toml\n";
   for (const auto& out : outputs) {

@@ -32,6 +32,7 @@
 #include "tests/collector/alert_fixtures.h"
 #include "tests/collector/collector_process.h"
 #include "tests/collector/mhd_body.h"
+#include "tests/common/test_pki.h"
 
 using namespace bt;
 using namespace bt::testing;
@@ -82,18 +83,27 @@ enum class Script { kOk, kBusy503 };
 
 class HecReceiver {
  public:
-  explicit HecReceiver(bool expect_ack) : expect_ack_(expect_ack) {
+  // With `pki`, HTTPS with its server certificate (for 127.0.0.1).
+  explicit HecReceiver(bool expect_ack, const TestPki* pki = nullptr) : expect_ack_(expect_ack), tls_(pki) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, nullptr, nullptr,
-                               &HecReceiver::handle, this, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED,
-                               &free_request_body, nullptr, MHD_OPTION_END);
+    const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | (pki ? MHD_USE_TLS : 0);
+    if (pki) {
+      cert_ = fs::read_file(pki->f("server.pem"), 1 << 20).value();
+      key_ = fs::read_file(pki->f("server.key"), 1 << 20).value();
+    }
+    daemon_ =
+        pki ? MHD_start_daemon(flags, 0, nullptr, nullptr, &HecReceiver::handle, this, MHD_OPTION_SOCK_ADDR, &addr,
+                               MHD_OPTION_NOTIFY_COMPLETED, &free_request_body, nullptr, MHD_OPTION_HTTPS_MEM_CERT,
+                               cert_.c_str(), MHD_OPTION_HTTPS_MEM_KEY, key_.c_str(), MHD_OPTION_END)
+            : MHD_start_daemon(flags, 0, nullptr, nullptr, &HecReceiver::handle, this, MHD_OPTION_SOCK_ADDR, &addr,
+                               MHD_OPTION_NOTIFY_COMPLETED, &free_request_body, nullptr, MHD_OPTION_END);
     REQUIRE(daemon_ != nullptr);
     port_ = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT)->port;
   }
   ~HecReceiver() { MHD_stop_daemon(daemon_); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return (tls_ ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port_); }
   void script(std::vector<Script> first) {
     std::lock_guard<std::mutex> lock(mu_);
     script_ = std::move(first);
@@ -277,6 +287,8 @@ class HecReceiver {
   }
 
   bool expect_ack_;
+  bool tls_ = false;
+  std::string cert_, key_;  // PEM, alive as long as the daemon
   MHD_Daemon* daemon_ = nullptr;
   uint16_t port_ = 0;
   std::mutex mu_;
@@ -405,6 +417,40 @@ TEST_CASE("hec: an ack that never comes sends the same chunk again (at-least-onc
   CHECK(r.problems().empty());
   CHECK(c.stop(SIGTERM) == 0);
   CHECK(c.log().find("no ack for ackId 0") != std::string::npos);
+}
+
+TEST_CASE("hec: over HTTPS the receiver's certificate is verified against ca_file; another CA delivers nothing") {
+  CollectorData env("hec-tls");
+  const auto key = test_key(55);
+  const std::string agent = "agent-hec-tls";
+  env.add_agent(agent, key);
+  TestPki pki;
+  HecReceiver r(false, &pki);
+  const auto batches = events_batches(key, agent, 10, 5);
+  {
+    INFO("a certificate of another CA: refused by the collector, retried, nothing delivered");
+    const std::string config = write_config(env.root, r.url(), kToken, "ca_file = \"" + pki.f("other.pem") + "\"\n");
+    CollectorProcess c(env.data, {"--config", config});
+    REQUIRE(c.running());
+    CHECK(post(c.url("/v1/batches"), batches[0].bytes).status == 200);
+    CHECK(eventually([&] {
+      const std::string failed =
+          metric(get(c.url("/metrics")).body, "buildtrail_output_failed_total{output=\"splunk\"}");
+      return !failed.empty() && failed != "0";
+    }));
+    CHECK(r.requests().empty());
+    CHECK(c.stop(SIGTERM) == 0);
+    CHECK(c.log().find("certificate") != std::string::npos);
+  }
+  INFO("the right CA: every event, including those the first collector could not deliver");
+  const std::string config = write_config(env.root, r.url(), kToken, "ca_file = \"" + pki.f("ca.pem") + "\"\n");
+  CollectorProcess c(env.data, {"--config", config});
+  REQUIRE(c.running());
+  CHECK(post(c.url("/v1/batches"), batches[1].bytes).status == 200);
+  REQUIRE(eventually([&] { return r.delivered().size() >= 10; }));
+  CHECK(r.delivered().size() == 10);
+  CHECK(r.problems().empty());
+  CHECK(c.stop(SIGTERM) == 0);
 }
 
 TEST_CASE("hec: a wrong token (403, code 4) is counted as dropped and logged without the token") {

@@ -106,6 +106,15 @@ class NodeReceiver {
     for_each_line("request", [&](const rapidjson::Value& v) { out.push_back(v["status"].GetInt()); });
     return out;
   }
+  // X-Scope-OrgID of each request the receiver took, "" when absent.
+  std::vector<std::string> tenants() const {
+    std::vector<std::string> out;
+    for_each_line("request", [&](const rapidjson::Value& v) {
+      if (v["status"].GetInt() == 200)
+        out.push_back(v.HasMember("tenant") && v["tenant"].IsString() ? v["tenant"].GetString() : "");
+    });
+    return out;
+  }
   std::vector<std::string> problems() const {
     std::vector<std::string> out;
     for_each_line("problem", [&](const rapidjson::Value& v) { out.push_back(v.GetString()); });
@@ -240,6 +249,10 @@ void check_delivery(const std::string& encoding, const std::string& extra) {
     }
   }
   CHECK(pids.size() == static_cast<std::size_t>(kEvents) + 1);  // and the build_start's pid 42
+  INFO("the configured headers go with every request");
+  const auto tenants = r.tenants();
+  REQUIRE_FALSE(tenants.empty());
+  for (const auto& t : tenants) CHECK(t == "acme-ci");
   CHECK(c.stop(SIGTERM) == 0);
 }
 
@@ -247,11 +260,11 @@ void check_delivery(const std::string& encoding, const std::string& extra) {
 
 TEST_CASE(
     "otlp: protobuf (gzip): every event and alert decoded by OpenTelemetry JS, resources per build, 503 retried") {
-  check_delivery("protobuf", "gzip = true\nmax_batch_bytes = 4096\n");
+  check_delivery("protobuf", "gzip = true\nmax_batch_bytes = 4096\nheaders = [\"X-Scope-OrgID: acme-ci\"]\n");
 }
 
 TEST_CASE("otlp: json: every event and alert decoded by OpenTelemetry JS from OTLP JSON, resources per build") {
-  check_delivery("json", "");
+  check_delivery("json", "headers = [\"X-Scope-OrgID: acme-ci\"]\n");
 }
 
 TEST_CASE("otlp: a 400 is a refusal (dropped, not retried); a partial success drops only what it rejects") {

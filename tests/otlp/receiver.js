@@ -127,7 +127,8 @@ const server = http.createServer((req, res) => {
         out({request: {status: 400, type, records: n}});
         return reply(400, {'Content-Type': 'text/plain'}, 'refused by the test');
       }
-      out({request: {status: 200, type, records: n}});
+      // The one header a test configures (`headers`): what it named arrives.
+      out({request: {status: 200, type, records: n, tenant: req.headers['x-scope-orgid'] || null}});
       const answer = mode === 'partial' ? {partialSuccess: {rejectedLogRecords: 1, errorMessage: 'one refused'}} : {};
       if (type === 'application/json') return reply(200, {'Content-Type': 'application/json'}, JSON.stringify(answer));
       const bytes = Response.encode(Response.fromObject(answer)).finish();
