@@ -17,17 +17,20 @@ namespace bt::collector::api {
 class Api {
  public:
   // With its own connection to the store of `data_dir`, read-write only to
-  // record when a token was last used.
+  // record when a token was last used. `sessions` (may be null: bearer
+  // tokens and certificates only) must outlive the Api.
   static Result<std::unique_ptr<Api>> open(const std::string& data_dir, const store::Options& options,
-                                           FailureLimiter::Limits limits = {});
+                                           access::AccessDb* sessions = nullptr, AccessSettings settings = {});
 
   // Thread-safe; requests share one store connection, one at a time.
   Response handle(const Request& req);
+  // Shared with the UI (collector/ui/): one limiter for every credential.
+  Authenticator& authenticator() { return auth_; }
 
  private:
-  explicit Api(std::unique_ptr<store::Store> db, FailureLimiter::Limits limits);
-  Response route(const Request& req, const store::ApiToken& token);
-  void note_use(const store::ApiToken& token, uint64_t now_ns);
+  Api(std::unique_ptr<store::Store> db, access::AccessDb* sessions, AccessSettings settings);
+  Response route(const Request& req, const Principal& who);
+  void note_use(const Principal& who, uint64_t now_ns);
 
   std::mutex mu_;  // guards db_
   std::unique_ptr<store::Store> db_;

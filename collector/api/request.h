@@ -17,17 +17,31 @@
 
 namespace bt::collector::api {
 
+// A client certificate the TLS session verified against --client-ca.
+struct ClientCertificate {
+  std::string sha256;   // of the DER certificate, lowercase hex
+  std::string subject;  // its subject DN, RFC 4514 (as GnuTLS prints it)
+};
+
 struct Request {
   std::string method;
   std::string path;                                        // without the query string
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order; repeats kept
   std::vector<std::string> authorization;                  // every Authorization header's value
   std::string client_address;                              // the peer's IP address, no port
+  // What the UI's session and CSRF checks read (collector/api/auth.h).
+  std::vector<std::pair<std::string, std::string>> cookies;  // every cookie, as libmicrohttpd parsed them
+  std::string origin, host, sec_fetch_site;                  // headers; empty when absent
+  std::string if_none_match, content_type;
+  std::string body;  // a POST's under /ui/ (bounded by http/); empty otherwise
+  bool tls = false;
+  std::optional<ClientCertificate> certificate;
 };
 
 struct Response {
   int status = 200;
-  std::string body;  // JSON, one object and a newline
+  std::string body;  // JSON, one object and a newline (or an asset of the UI)
+  std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   int retry_after_s = 0;
   std::string log;  // a line for the collector's log (why a 5xx), never sent
