@@ -133,25 +133,25 @@ Answer with_cookie(const std::string& url, const std::string& cookie, const std:
 }  // namespace
 
 TEST_CASE("access: passwords hashed with crypto_pwhash_str, names and passwords checked, credentials shaped") {
-  const auto hash = access::hash_password(kPassword).value();
+  const auto hash = collector::access::hash_password(kPassword).value();
   CHECK(hash.rfind("$argon2id$", 0) == 0);
   CHECK(hash.find(kPassword) == std::string::npos);
-  CHECK(access::verify_password(hash, kPassword));
-  CHECK_FALSE(access::verify_password(hash, "correct horse batterY"));
-  CHECK_FALSE(access::check_password("short"));
-  CHECK_FALSE(access::check_password("has a\nnewline in it"));
-  CHECK(access::check_user_name("alice@example.com"));
-  CHECK_FALSE(access::check_user_name("<img src=x>"));
-  access::PasswordGate gate(1);
+  CHECK(collector::access::verify_password(hash, kPassword));
+  CHECK_FALSE(collector::access::verify_password(hash, "correct horse batterY"));
+  CHECK_FALSE(collector::access::check_password("short"));
+  CHECK_FALSE(collector::access::check_password("has a\nnewline in it"));
+  CHECK(collector::access::check_user_name("alice@example.com"));
+  CHECK_FALSE(collector::access::check_user_name("<img src=x>"));
+  collector::access::PasswordGate gate(1);
   CHECK(gate.verify(hash, kPassword) == std::optional(true));
   CHECK(gate.verify(std::nullopt, kPassword) == std::optional(false));  // an unknown user: the dummy, never true
-  const auto c = access::make_credential("bts_").value();
-  CHECK(access::credential_id("bts_", c.text) == std::optional(c.id));
-  CHECK_FALSE(access::credential_id("btk_", c.text));
-  CHECK(access::credential_matches(access::credential_hash(c.text), c.text));
+  const auto c = collector::access::make_credential("bts_").value();
+  CHECK(collector::access::credential_id("bts_", c.text) == std::optional(c.id));
+  CHECK_FALSE(collector::access::credential_id("btk_", c.text));
+  CHECK(collector::access::credential_matches(collector::access::credential_hash(c.text), c.text));
   std::string other = c.text;
   other.back() = other.back() == 'A' ? 'B' : 'A';
-  CHECK_FALSE(access::credential_matches(access::credential_hash(c.text), other));
+  CHECK_FALSE(collector::access::credential_matches(collector::access::credential_hash(c.text), other));
 }
 
 TEST_CASE("access: users add|list|passwd|remove; the password from stdin, never argv; access.db is private") {
@@ -172,12 +172,12 @@ TEST_CASE("access: users add|list|passwd|remove; the password from stdin, never 
   struct stat st {};
   REQUIRE(::stat((data + "/access.db").c_str(), &st) == 0);
   CHECK((st.st_mode & 077) == 0);
-  auto db = access::AccessDb::open(data).value();
+  auto db = collector::access::AccessDb::open(data).value();
   const auto before = db->user("alice").value().value().password_hash;
   CHECK(users(data, "passwd alice", "another long password\n").exit_code == 0);
   const auto after = db->user("alice").value().value().password_hash;
   CHECK(before != after);
-  CHECK(access::verify_password(after, "another long password"));
+  CHECK(collector::access::verify_password(after, "another long password"));
   CHECK(users(data, "passwd nobody", kPassword + "\n").exit_code == 1);
   CHECK(users(data, "remove alice").exit_code == 0);
   CHECK(users(data, "remove alice").exit_code == 1);
@@ -251,11 +251,11 @@ TEST_CASE("access: the login form, the session cookie, logout, passwd and remove
   }
 
   SUBCASE("an expired session is refused") {
-    auto db = access::AccessDb::open(data).value();
-    const auto cred = access::make_credential(collector::api::kSessionPrefix).value();
-    access::Session s;
+    auto db = collector::access::AccessDb::open(data).value();
+    const auto cred = collector::access::make_credential(collector::api::kSessionPrefix).value();
+    collector::access::Session s;
     s.id = cred.id;
-    s.hash = access::credential_hash(cred.text);
+    s.hash = collector::access::credential_hash(cred.text);
     s.user = "alice";
     s.created_ns = clock::now_ns() - 2000;
     s.expires_ns = clock::now_ns() - 1000;
