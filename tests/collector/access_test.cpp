@@ -21,6 +21,7 @@
 #include "collector/access/credential.h"
 #include "collector/access/password.h"
 #include "collector/api/auth.h"
+#include "collector/config/config.h"
 #include "common/clock.h"
 #include "tests/collector/collector_process.h"
 #include "tests/common/test_pki.h"
@@ -152,6 +153,44 @@ TEST_CASE("access: passwords hashed with crypto_pwhash_str, names and passwords 
   std::string other = c.text;
   other.back() = other.back() == 'A' ? 'B' : 'A';
   CHECK_FALSE(collector::access::credential_matches(collector::access::credential_hash(c.text), other));
+}
+
+TEST_CASE("access: the [access] table and its certificates, each mistake one line naming the key") {
+  using collector::config::parse_toml;
+  const auto good = parse_toml(
+      "[access]\nsession_hours = 8\norigins = [\"https://bt.example.com\"]\nsecure_cookie = true\n"
+      "[[access.certificate]]\nname = \"alice\"\nsubject = \"CN=alice,O=Example\"\n"
+      "[[access.certificate]]\nname = \"laptop\"\nrole = \"admin\"\nsha256 = \"" +
+          std::string(31, 'A') + ":" + std::string(33, 'b') + "\"\n",
+      "t.toml");
+  REQUIRE_MESSAGE(good.ok(), good.error().message);
+  const auto& a = good->access;
+  CHECK(a.session_hours == 8);
+  CHECK(a.secure_cookie);
+  CHECK(a.origins == std::vector<std::string>{"https://bt.example.com"});
+  REQUIRE(a.certificates.size() == 2);
+  CHECK(a.certificates[0].role == "viewer");
+  CHECK(a.certificates[1].sha256 == std::string(31, 'a') + std::string(33, 'b'));
+  CHECK(parse_toml("", "t.toml")->access.session_hours == 12);
+  const std::pair<const char*, const char*> bad[] = {
+      {"[access]\nsession = 1\n", "t.toml: access: unknown key 'session'"},
+      {"[access]\nsession_hours = 0\n", "t.toml: access: session_hours: 1 to 720"},
+      {"[access]\nsession_hours = \"8h\"\n", "t.toml: access: session_hours: expected a non-negative integer"},
+      {"[access]\norigins = [\"https://bt.example.com/ui\"]\n", "t.toml: access: origins: each one"},
+      {"[[access.certificate]]\nname = \"x\"\n", "t.toml: access.certificate 'x': give one of sha256 and subject"},
+      {"[[access.certificate]]\nname = \"x\"\nsha256 = \"abc\"\n", "sha256: 64 hex digits"},
+      {"[[access.certificate]]\nname = \"x\"\nsubject = \"CN=x\"\nrole = \"root\"\n",
+       "role: viewer or admin, not 'root'"},
+      {"[[access.certificate]]\nsubject = \"CN=x\"\n", "access.certificate 1: missing key 'name'"},
+      {"[[access.certificate]]\nname = \"x\"\nsubject = \"CN=x\"\n[[access.certificate]]\nname = \"x\"\n"
+       "subject = \"CN=y\"\n",
+       "name: used by another certificate"},
+  };
+  for (const auto& [text, message] : bad) {
+    const auto r = parse_toml(text, "t.toml");
+    REQUIRE_MESSAGE(!r.ok(), text);
+    CHECK_MESSAGE(r.error().message.find(message) != std::string::npos, r.error().message);
+  }
 }
 
 TEST_CASE("access: users add|list|passwd|remove; the password from stdin, never argv; access.db is private") {

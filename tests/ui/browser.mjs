@@ -162,15 +162,26 @@ async function trail() {
   await page.locator('.event-row.active').waitFor();
   await shot('05-evidence');
 
+  step = 'search across builds finds the build by its hostile program';
+  await page.click('nav.top a[data-section=search]');
+  await ready();
+  await page.fill('form.filters input[name=q]', 'exe:*onerror*');
+  await page.click('form.filters button[type=submit]');
+  await page.waitForURL(/\/ui\/search\?q=/);
+  await ready();
+  await page.locator(`tr[data-build="${build}"]`).waitFor();
+  assert.equal(await page.locator('main img').count(), 0);
+  await shot('06-search');
+
   step = 'agents and alerts pages';
   await page.click('nav.top a[data-section=agents]');
   await ready();
   await page.locator('table.grid tbody tr').first().waitFor();
-  await shot('06-agents');
+  await shot('07-agents');
   await page.click('nav.top a[data-section=alerts]');
   await ready();
   await page.locator('table.grid tbody tr').first().waitFor();
-  await shot('07-alerts');
+  await shot('08-alerts');
 
   step = 'logging out ends the session: its cookie is refused afterwards';
   await page.click('#logout');
@@ -187,7 +198,7 @@ async function trail() {
   assert.equal(statuses[5], 429);
   assert.match(await page.locator('#message').textContent(), /Too many failed logins/);
   assert.equal(await login(env('BT_USER'), env('BT_PASS')), 429, 'the right password is refused while limited');
-  await shot('08-refused');
+  await shot('09-refused');
 }
 
 async function big() {

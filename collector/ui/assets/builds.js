@@ -6,9 +6,10 @@ import {h, replace, time, badge} from './dom.js';
 
 const FILTERS = [
   ['ci', 'CI system', 'github'], ['repository', 'Repository', 'org/repo'], ['job', 'Job', 'ci/build'],
-  ['branch', 'Branch', 'main'], ['status', 'Status', 'success'], ['since', 'Since', '24h'],
+  ['branch', 'Branch', 'main'], ['status', 'Status', 'running, passed, failed'], ['since', 'Since', '24h'],
+  ['until', 'Until', '2026-11-27T10:00:00Z'],
 ];
-const FLAGS = [['alerts', 'has alerts'], ['incomplete', 'incomplete']];
+const FLAGS = [['has_alerts', 'has alerts'], ['incomplete', 'not verified']];
 
 // The chain-integrity states (docs/collector-api.md), worst first.
 export const INTEGRITY = {
@@ -19,9 +20,7 @@ export const INTEGRITY = {
 };
 
 export function integrityOf(b) {
-  const i = b.integrity;
-  if (i && typeof i === 'object') return i.status || i.state || 'unknown';
-  return i || 'unknown';
+  return typeof b.integrity === 'string' ? b.integrity : 'unknown';
 }
 
 export function integrityBadge(b, big = false) {
@@ -35,14 +34,12 @@ export function integrityBadge(b, big = false) {
 }
 
 export function alertCount(b) {
-  const a = b.alerts;
-  if (typeof a === 'number') return a;
-  if (a && typeof a === 'object') return Number(a.count ?? a.open ?? a.total ?? 0);
-  return Number(b.alert_count ?? 0);
+  return Number(b.alerts ?? 0);
 }
 
+// "example/app · ci/build · 2101.1": what a person knows a build by.
 export function buildName(b) {
-  const parts = [b.repository, b.job, b.ci_build_id ?? b.build_id].filter((x) => x !== undefined && x !== '');
+  const parts = [b.repository, b.job, b.build_id].filter((x) => x !== undefined && x !== null && x !== '');
   return parts.length ? parts.join(' · ') : 'build ' + b.id;
 }
 
@@ -66,7 +63,8 @@ export async function buildsView(main, params) {
   const status = h('p', {class: 'status'}, 'Loading…');
   replace(main, h('h1', {}, 'Builds'), form,
     h('table', {class: 'grid builds'}, h('thead', {}, h('tr', {},
-      ['Build', 'CI', 'Branch', 'Agent', 'Last event', 'Events', 'Integrity', 'Alerts'].map((c) => h('th', {scope: 'col'}, c)))),
+      ['Build', 'CI', 'Branch', 'Status', 'Agent', 'Last event', 'Events', 'Integrity', 'Alerts']
+        .map((c) => h('th', {scope: 'col'}, c)))),
     body), more, status);
   const query = {};
   for (const [name] of [...FILTERS, ...FLAGS]) if (params.get(name)) query[name] = params.get(name);
@@ -89,11 +87,18 @@ function buildRow(b) {
     h('td', {}, h('a', {href: '/ui/builds/' + encodeURIComponent(b.id), dataset: {nav: ''}}, buildName(b))),
     h('td', {}, b.ci ?? ''),
     h('td', {}, b.branch ?? ''),
+    h('td', {}, statusBadge(b)),
     h('td', {}, b.agent_id ?? ''),
-    h('td', {}, time(b.last_ns ?? b.end_ns)),
-    h('td', {class: 'num'}, String(b.events ?? b.event_count ?? '')),
+    h('td', {}, time(b.last_ns)),
+    h('td', {class: 'num'}, String(b.events ?? '')),
     h('td', {}, integrityBadge(b)),
     h('td', {}, n > 0 ? badge('bad', n + (n === 1 ? ' alert' : ' alerts'), 'alerts raised in this build') : ''));
+}
+
+export function statusBadge(b) {
+  if (b.status === 'running') return badge('warn', 'running', 'no build_end yet');
+  if (b.status === 'failed') return badge('bad', 'failed', 'exit code ' + b.exit_code);
+  return b.status === 'passed' ? badge('good', 'passed') : '';
 }
 
 export function showError(el) {

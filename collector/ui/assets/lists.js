@@ -10,11 +10,12 @@ export async function agentsView(main) {
   const agents = [];
   await api.pages('/v1/agents', {}, 'agents', (items) => agents.push(...items), 10000).catch(showError(status));
   replace(main, h('h1', {}, 'Agents'), agents.length ? table([
-    ['Agent', (a) => a.id ?? a.agent_id ?? ''], ['Host', (a) => a.hostname ?? ''],
-    ['Version', (a) => a.agent_version ?? a.version ?? ''], ['Mode', (a) => a.mode ?? ''],
-    ['Last seen', (a) => time(a.last_seen_ns)],
-    ['Loss', (a) => String(a.loss ?? a.lost ?? '')],
-    ['Findings', (a) => (a.findings ?? 0) > 0 ? badge('warn', String(a.findings)) : '0'],
+    ['Agent', (a) => a.id], ['Host', (a) => a.hostname], ['OS', (a) => a.os], ['Version', (a) => a.agent_version],
+    ['CI', (a) => a.ci], ['Mode', (a) => a.mode], ['Last seen', (a) => time(a.last_seen_ns)],
+    ['Chain', (a) => 'epoch ' + a.epoch + ', seq ' + a.last_seq],
+    ['Lost events', (a) => a.lost_events ? badge('warn', String(a.lost_events)) : '0'],
+    ['Findings', (a) => a.open_findings ? badge('bad', a.open_findings + ' open of ' + a.findings) :
+      String(a.findings ?? 0)],
     ['State', (a) => a.revoked ? badge('bad', 'revoked') : ''],
     ['', (a) => copyButton(a, 'JSON')],
   ], agents) : h('p', {class: 'status'}, 'No agent is enrolled.'));
@@ -54,20 +55,33 @@ export async function searchView(main, params) {
     const v = form.elements.q.value.trim();
     window.navigate('/ui/search' + (v ? '?q=' + encodeURIComponent(v) : ''));
   }}, h('label', {class: 'wide'}, 'Search builds',
-    h('input', {name: 'q', value: q, placeholder: 'dns:*.attacker.example  sha256:…  exe:changed-files since:2026-03-14'})),
+    h('input', {name: 'q', value: q,
+      placeholder: 'dest:*.attacker.example   exe_sha256:HEX   argv:changed-files since:2026-03-14T00:00:00Z'})),
   h('button', {type: 'submit'}, 'Search'));
   const status = h('p', {class: 'status'});
   replace(main, h('h1', {}, 'Search'), form, status);
   if (!q) return;
   status.textContent = 'Searching…';
-  const builds = [];
-  await api.pages('/v1/search', {q}, 'builds', (items) => builds.push(...items), 5000).then(() => {
-    replace(main, h('h1', {}, 'Search'), form, builds.length ? table([
-      ['Build', (b) => h('a', {href: '/ui/builds/' + encodeURIComponent(b.id ?? b.build), dataset: {nav: ''}}, buildName(b))],
-      ['CI', (b) => b.ci ?? ''], ['Branch', (b) => b.branch ?? ''], ['Last event', (b) => time(b.last_ns)],
-      ['Integrity', (b) => integrityBadge(b)],
-      ['Alerts', (b) => alertCount(b) ? badge('bad', String(alertCount(b))) : ''],
-      ['Matched', (b) => (b.matches || b.matched || []).map((m) => typeof m === 'string' ? m : JSON.stringify(m)).join(', ')],
-    ], builds) : h('p', {class: 'status'}, 'No build matches.'));
+  const found = [];
+  let scanned = 0;
+  await api.pages('/v1/search', {q, limit: 100}, 'builds', (items, page) => {
+    found.push(...items);
+    scanned += page.scanned_execs || 0;
+  }, 1000).then(() => {
+    replace(main, h('h1', {}, 'Search'), form,
+      h('p', {class: 'status'}, found.length + (found.length === 1 ? ' build' : ' builds') +
+        (scanned ? ', ' + scanned + ' execs read back' : '')),
+      found.length ? table([
+        ['Build', (r) => h('a', {href: '/ui/builds/' + encodeURIComponent(r.build.id), dataset: {nav: ''}},
+          buildName(r.build))],
+        ['CI', (r) => r.build.ci], ['Branch', (r) => r.build.branch], ['Last event', (r) => time(r.build.last_ns)],
+        ['Integrity', (r) => integrityBadge(r.build)],
+        ['Alerts', (r) => alertCount(r.build) ? badge('bad', String(alertCount(r.build))) : ''],
+        ['Matches', (r) => h('ul', {class: 'matches'}, (r.matches || []).map((m) => h('li', {}, m.term + ': ',
+          (m.places || []).map((p, i) => [i ? ', ' : '', h('a', {class: 'place', dataset: {nav: ''},
+            href: '/ui/builds/' + encodeURIComponent(r.build.id) + '/timeline?event=' +
+              encodeURIComponent(p.seq + ':' + p.line)}, p.value || p.kind)]),
+          m.events > (m.places || []).length ? ' (' + m.events + ' events)' : '')))],
+      ], found, (r) => ({dataset: {build: String(r.build.id)}})) : h('p', {class: 'status'}, 'No build matches.'));
   }).catch(showError(status));
 }

@@ -10,27 +10,18 @@ import {h, replace, time, duration, copyButton} from './dom.js';
 
 const PAGE = 500;
 
-// What the API calls the fields of a process; the first one present wins,
-// on the node itself, then its process and data objects (an event's shape).
-const pick = (p, ...names) => {
-  for (const o of [p, p.process || {}, p.data || {}])
-    for (const n of names) if (o[n] !== undefined && o[n] !== null) return o[n];
-  return undefined;
-};
-export const processKey = (p) => String(pick(p, 'key', 'process_key', 'id') ?? '');
-export const processExe = (p) => pick(p, 'exe', 'path') ?? '';
-export const processArgv = (p) => pick(p, 'argv', 'args') ?? [];
-const childCount = (p) => Number(pick(p, 'children', 'child_count', 'children_count') ?? 0);
-
+// A node of GET /v1/builds/{id}/tree: a process with its execs (the first
+// 16: argv, cwd, descriptors), its children's count, exit and times.
+const lastExec = (p) => (p.execs && p.execs.length ? p.execs[p.execs.length - 1] : {});
+export const processArgv = (p) => lastExec(p).argv || [];
 export class ProcessTree {
-  constructor(root, buildId, {onSelect, selectKey} = {}) {
+  constructor(root, buildId, {onSelect} = {}) {
     this.buildId = buildId;
     this.onSelect = onSelect;
     this.nodes = new Map();  // key -> node
     this.roots = [];
     this.rows = [];  // the open rows, in order
     this.active = 0;
-    this.selectKey = selectKey;
     this.box = h('div', {class: 'tree', role: 'tree', tabindex: '0', 'aria-label': 'Process tree',
       onkeydown: (e) => this.key(e)});
     this.details = h('div', {class: 'process-details', 'aria-live': 'polite'});
@@ -40,9 +31,8 @@ export class ProcessTree {
   }
 
   node(p, parent) {
-    const key = processKey(p);
-    const n = {key, p, parent, depth: parent ? parent.depth + 1 : 0, open: false, children: null, next: undefined,
-      count: childCount(p), loading: false};
+    const n = {key: p.key, p, parent, depth: parent ? parent.depth + 1 : 0, open: false, children: null,
+      next: undefined, count: Number(p.children || 0), loading: false};
     this.nodes.set(key, n);
     return n;
   }
@@ -51,12 +41,16 @@ export class ProcessTree {
   async loadChildren(parent) {
     const holder = parent || {children: this.roots};
     if (parent) parent.loading = true;
-    const params = {limit: PAGE, after: parent ? parent.next : this.rootsNext};
-    if (parent) params.parent = parent.key;
+    // The roots alone, or the subtree one level under the parent (its
+    // answer starts with the parent itself: only its children are kept).
+    const params = {depth: parent ? 1 : 0, limit: PAGE, after: parent ? parent.next : this.rootsNext};
+    if (parent) params.root = parent.key;
     const page = await api.get('/v1/builds/' + encodeURIComponent(this.buildId) + '/tree', params);
-    const items = page.processes || page.nodes || [];
+    if (!parent) this.total = page.processes;
     if (!holder.children) holder.children = [];
-    for (const p of items) holder.children.push(this.node(p, parent));
+    for (const p of page.nodes || []) {
+      if (parent ? p.parent_key === parent.key && p.key !== parent.key : true) holder.children.push(this.node(p, parent));
+    }
     if (parent) {
       parent.loading = false;
       parent.next = page.next ?? null;
@@ -95,22 +89,21 @@ export class ProcessTree {
     if (n.more) {
       return h('div', {class: 'tree-row more', id: this.rowId(i), role: 'treeitem', 'aria-level': n.depth + 1,
         'aria-selected': String(selected), onclick: () => this.loadMore(n)},
-      h('span', {class: 'indent', dataset: {depth: n.depth}}), 'more...');
+      'more…');
     }
     const p = n.p;
     const argv = processArgv(p);
-    const exit = pick(p, 'exit_code', 'exit_status');
+    const exit = p.exit_code;
     const row = h('div', {
       class: 'tree-row' + (selected ? ' active' : ''), id: this.rowId(i), role: 'treeitem',
       'aria-level': n.depth + 1, 'aria-selected': String(selected),
       'aria-expanded': n.count > 0 ? String(n.open) : undefined, dataset: {key: n.key},
       onclick: () => { this.setActive(i); this.toggle(n); this.show(n); },
     },
-    h('span', {class: 'indent', dataset: {depth: Math.min(n.depth, 40)}}),
     h('span', {class: 'twisty'}, n.count > 0 ? (n.loading ? '…' : n.open ? '▾' : '▸') : ' '),
-    h('span', {class: 'exe'}, baseName(processExe(p))),
+    h('span', {class: 'exe'}, baseName(p.exe)),
     h('span', {class: 'argv'}, argv.slice(1).join(' ')),
-    exit !== undefined && exit !== 0 ? h('span', {class: 'badge badge-bad'}, 'exit ' + exit) : null,
+    exit !== undefined && exit !== null && exit !== 0 ? h('span', {class: 'badge badge-bad'}, 'exit ' + exit) : null,
     n.count > 0 ? h('span', {class: 'count'}, String(n.count)) : null);
     row.style.paddingLeft = Math.min(n.depth, 40) * 16 + 'px';
     return row;
@@ -143,28 +136,28 @@ export class ProcessTree {
   show(n) {
     if (n.more) return;
     const p = n.p;
-    const field = (name, value) => value === undefined || value === '' ? null : [h('dt', {}, name), h('dd', {}, value)];
-    const d = p.data || {};
-    const fds = [['stdin', pick(p, 'stdin_fd') ?? d.stdin_fd], ['stdout', pick(p, 'stdout_fd') ?? d.stdout_fd],
-      ['stderr', pick(p, 'stderr_fd') ?? d.stderr_fd]].filter(([, v]) => v !== undefined);
-    const stdio = pick(p, 'stdio', 'stdio_kinds') ??
-      (fds.length ? Object.fromEntries(fds.map(([n, v]) => [n, typeof v === 'string' ? v : v.kind || ''])) : undefined);
+    const x = lastExec(p);
+    const field = (name, value) => value === undefined || value === null || value === '' ? null :
+      [h('dt', {}, name), h('dd', {}, value)];
+    const fd = (d) => (d ? d.kind + (d.remote ? ' ' + d.remote : '') : undefined);
+    const stdio = ['stdin', 'stdout', 'stderr'].filter((k) => x[k]).map((k) => k + ' ' + fd(x[k])).join(', ');
     replace(this.details,
-      h('h3', {}, baseName(processExe(p))),
+      h('h3', {}, baseName(p.exe)),
       h('dl', {},
-        field('pid', pick(p, 'pid')),
-        field('exe', processExe(p)),
-        field('argv', h('ol', {class: 'argv-list'}, processArgv(p).map((a) => h('li', {}, a)))),
-        field('cwd', pick(p, 'cwd')),
-        field('exe digest', pick(p, 'exe_sha256', 'sha256', 'exe_digest')),
-        field('started', time(pick(p, 'start_ns', 'time_ns'))),
-        field('duration', duration(pick(p, 'start_ns', 'time_ns'), pick(p, 'end_ns', 'exit_ns'))),
-        field('exit status', pick(p, 'exit_code', 'exit_status') === undefined ? undefined :
-          String(pick(p, 'exit_code', 'exit_status'))),
-        field('stdio', stdio === undefined ? undefined : typeof stdio === 'string' ? stdio :
-          Array.isArray(stdio) ? stdio.join(', ') :
-            Object.entries(stdio).map(([fd, kind]) => fd + ' ' + (typeof kind === 'string' ? kind : kind.kind)).join(', ')),
-        field('children', n.count ? String(n.count) : undefined)),
+        field('pid', String(p.pid)),
+        field('exe', p.exe),
+        field('argv', h('ol', {class: 'argv-list'}, (x.argv || []).map((a) => h('li', {}, a)))),
+        field('cwd', x.cwd),
+        field('exe digest', p.exe_sha256 || x.exe_sha256),
+        field('script', x.script ? x.script + ' ' + (x.script_sha256 || '') : undefined),
+        field('started', time(p.start_ns)),
+        field('duration', p.end_ns ? duration(p.start_ns, p.end_ns) : 'still running (no exit recorded)'),
+        field('exit status', p.exit_code === null || p.exit_code === undefined ? undefined :
+          p.exit_code === -1 ? 'killed by a signal' : String(p.exit_code)),
+        field('stdio', stdio),
+        field('children', n.count ? String(n.count) : undefined),
+        field('execs', p.execs_total > 1 ? h('ol', {class: 'execs'}, (p.execs || []).map((e) =>
+          h('li', {}, e.exe + ' ' + (e.argv || []).join(' ')))) : undefined)),
       copyButton(p));
     if (this.onSelect) this.onSelect(n);
   }
