@@ -20,6 +20,12 @@ bool is_base64url(char c) {
 
 }  // namespace
 
+bool is_plain_name(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= 64;
+  for (char c : name) ok = ok && (is_base64url(c) || c == '.' || c == '@');
+  return ok;
+}
+
 Result<Credential> make_credential(std::string_view prefix) {
   if (sodium_init() < 0) return make_error(ErrorCode::kCrypto, "libsodium failed to initialise");
   std::array<uint8_t, kIdBytes> id{};

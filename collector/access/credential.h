@@ -20,6 +20,10 @@ struct Credential {
   std::string text;  // the whole secret: handed out once, never stored
 };
 
+// What names a credential's owner (a user, a token): 1 to 64 of
+// A-Z a-z 0-9 . _ @ -, so it prints as it is in logs and listings.
+bool is_plain_name(std::string_view name);
+
 // A fresh credential (libsodium randombytes_buf).
 Result<Credential> make_credential(std::string_view prefix);
 

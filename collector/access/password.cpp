@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include "collector/access/credential.h"
+
 namespace bt::collector::access {
 
 Status check_password(std::string_view password) {
@@ -14,11 +16,8 @@ Status check_password(std::string_view password) {
 }
 
 Status check_user_name(std::string_view name) {
-  bool ok = !name.empty() && name.size() <= 64;
-  for (char c : name)
-    ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                c == '@' || c == '-');
-  if (!ok) return make_error(ErrorCode::kInvalidArgument, "a user name is 1 to 64 of A-Z a-z 0-9 . _ @ -");
+  if (!is_plain_name(name))
+    return make_error(ErrorCode::kInvalidArgument, "a user name is 1 to 64 of A-Z a-z 0-9 . _ @ -");
   return Ok{};
 }
 
