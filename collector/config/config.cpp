@@ -377,6 +377,34 @@ Status check_http_sink(const std::string& where, Output& out) {
   return Ok{};
 }
 
+// The value of `node` into the member of `out` that the key row `k` (a Key
+// or a TableKey) names, checked for its type; `what` names the key.
+template <class Row, class T>
+Status set_value(const Row& k, const toml::node& node, const std::string& what, T* out) {
+  if (k.flag) {
+    const auto* b = node.as_boolean();
+    if (!b) return invalid(what + ": expected true or false");
+    out->*(k.flag) = b->get();
+  } else if (k.text) {
+    const auto* v = node.as_string();
+    if (!v) return invalid(what + ": expected a string");
+    out->*(k.text) = v->get();
+  } else if (k.list) {
+    const auto* a = node.as_array();
+    if (!a) return invalid(what + ": expected an array of strings");
+    for (const auto& item : *a) {
+      const auto* v = item.as_string();
+      if (!v) return invalid(what + ": expected an array of strings");
+      (out->*(k.list)).push_back(v->get());
+    }
+  } else {
+    const auto* n = node.as_integer();
+    if (!n || n->get() < 0) return invalid(what + ": expected a non-negative integer");
+    out->*(k.number) = static_cast<uint64_t>(n->get());
+  }
+  return Ok{};
+}
+
 // Every key of one [[output]] table, checked against the table of keys.
 Result<Output> parse_output(const toml::table& t, const std::string& origin, std::size_t index) {
   Output out;
@@ -394,27 +422,7 @@ Result<Output> parse_output(const toml::table& t, const std::string& origin, std
     if (k == std::end(kOutputKeys) || !applies(*k, type))
       return invalid(where + "unknown key '" + text::printable(key) + "'" +
                      (k == std::end(kOutputKeys) ? "" : " for type '" + type + "'"));
-    if (k->flag) {
-      const auto* b = node.as_boolean();
-      if (!b) return invalid(where + key + ": expected true or false");
-      out.*(k->flag) = b->get();
-    } else if (k->text) {
-      const auto* s = node.as_string();
-      if (!s) return invalid(where + key + ": expected a string");
-      out.*(k->text) = s->get();
-    } else if (k->list) {
-      const auto* a = node.as_array();
-      if (!a) return invalid(where + key + ": expected an array of strings");
-      for (const auto& item : *a) {
-        const auto* s = item.as_string();
-        if (!s) return invalid(where + key + ": expected an array of strings");
-        (out.*(k->list)).push_back(s->get());
-      }
-    } else {
-      const auto* n = node.as_integer();
-      if (!n || n->get() < 0) return invalid(where + key + ": expected a non-negative integer");
-      out.*(k->number) = static_cast<uint64_t>(n->get());
-    }
+    if (Status s = set_value(*k, node, where + key, &out); !s) return s.error();
   }
   for (const auto& k : kOutputKeys)
     if (k.required && applies(k, type) && !t.contains(k.toml))
@@ -457,27 +465,7 @@ Status fill(const toml::table& t, const TableKey<T> (&keys)[N], const std::strin
     const auto* k =
         std::find_if(std::begin(keys), std::end(keys), [&](const TableKey<T>& row) { return row.toml == key; });
     if (k == std::end(keys)) return invalid(where + "unknown key '" + text::printable(key) + "'");
-    if (k->flag) {
-      const auto* b = node.as_boolean();
-      if (!b) return invalid(where + key + ": expected true or false");
-      out->*(k->flag) = b->get();
-    } else if (k->text) {
-      const auto* v = node.as_string();
-      if (!v) return invalid(where + key + ": expected a string");
-      out->*(k->text) = v->get();
-    } else if (k->list) {
-      const auto* a = node.as_array();
-      if (!a) return invalid(where + key + ": expected an array of strings");
-      for (const auto& item : *a) {
-        const auto* v = item.as_string();
-        if (!v) return invalid(where + key + ": expected an array of strings");
-        (out->*(k->list)).push_back(v->get());
-      }
-    } else {
-      const auto* n = node.as_integer();
-      if (!n || n->get() < 0) return invalid(where + key + ": expected a non-negative integer");
-      out->*(k->number) = static_cast<uint64_t>(n->get());
-    }
+    if (Status s = set_value(*k, node, where + key, out); !s) return s.error();
   }
   for (const auto& k : keys)
     if (k.required && !t.contains(k.toml)) return invalid(where + "missing key '" + std::string(k.toml) + "'");
