@@ -62,7 +62,7 @@ async function openTreeUntil(exe, maxSteps = 400) {
       await page.keyboard.press('ArrowRight');
       await page.waitForFunction(() => {
         const a = document.querySelector('.tree-row.active');
-        return a && a.getAttribute('aria-expanded') === 'true' && !a.textContent.includes('…');
+        return a && a.getAttribute('aria-expanded') === 'true' && a.getAttribute('aria-busy') !== 'true';
       });
     }
     await page.keyboard.press('ArrowDown');

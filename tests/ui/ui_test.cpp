@@ -110,7 +110,7 @@ TEST_CASE("the UI in chromium: login, the build list, the tree by keyboard, egre
                          "python3 " +
                              s.d.root + "/egress.py\n" + quoted("./" + xss) +
                              " '<script>alert(2)</script>' '\"><img src=x onerror=alert(3)>' "
-                             "'javascript:alert(4)' $'\\u202Egnp.exe'\n",
+                             "'javascript:alert(4)' $'\\xe2\\x80\\xaegnp.exe'\n",
                          "", ws);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);

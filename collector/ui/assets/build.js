@@ -58,7 +58,7 @@ export async function buildView(main, id, tab, params) {
 
 function fact(name, value) {
   if (value === undefined || value === null || value === '') return null;
-  return [h('dt', {}, name), h('dd', {}, value instanceof Node ? value : String(value))];
+  return h('div', {class: 'fact'}, h('dt', {}, name), h('dd', {}, value instanceof Node ? value : String(value)));
 }
 
 // The record's integrity, and the findings that make it what it is.
@@ -77,7 +77,7 @@ function integrityBanner(summary) {
 async function treeTab(panel, id) {
   const tree = new ProcessTree(panel, id);
   await tree.loaded;
-  tree.box.focus();
+  tree.box.focus({preventScroll: true});
 }
 
 // An answer's event entry: {seq, line, time_ns, event}.
@@ -100,7 +100,7 @@ async function timelineTab(panel, id, params) {
   replace(panel, filter, count, h('div', {class: 'timeline-layout'}, box, detail));
   const items = [];
   let next;
-  let loading = null;
+  let inflight = null;
   let selected = -1;
   const select = (i) => {
     selected = i;
@@ -119,18 +119,18 @@ async function timelineTab(panel, id, params) {
       h('span', {class: 'exe'}, baseName(e.process && e.process.exe)), h('span', {class: 'what'}, eventSummary(e)),
       copyButton(e, 'JSON'));
     },
-    onNearEnd: () => { if (next !== null && !loading) loading = more().finally(() => { loading = null; }); },
+    onNearEnd: () => { if (next !== null) more(); },
   });
-  const more = async () => {
+  // One page at a time: a scroll and a search for the evidence share it.
+  const fetchPage = async () => {
     const page = await api.get(base(id) + '/events', {kind: kinds || undefined, limit: 2000, after: next});
     for (const item of page.events || []) items.push(item);
     next = page.next ?? null;
     list.setCount(items.length);
     count.textContent = items.length + (next === null ? ' events' : '+ events (more as you scroll)');
   };
-  loading = more();
-  await loading;
-  loading = null;
+  const more = () => inflight || (inflight = fetchPage().finally(() => { inflight = null; }));
+  await more();
   const wanted = params.get('event');
   if (wanted) {
     // The evidence may be further on: read on until it is found.

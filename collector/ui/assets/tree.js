@@ -33,7 +33,7 @@ export class ProcessTree {
   node(p, parent) {
     const n = {key: p.key, p, parent, depth: parent ? parent.depth + 1 : 0, open: false, children: null,
       next: undefined, count: Number(p.children || 0), loading: false};
-    this.nodes.set(key, n);
+    this.nodes.set(n.key, n);
     return n;
   }
 
@@ -97,7 +97,8 @@ export class ProcessTree {
     const row = h('div', {
       class: 'tree-row' + (selected ? ' active' : ''), id: this.rowId(i), role: 'treeitem',
       'aria-level': n.depth + 1, 'aria-selected': String(selected),
-      'aria-expanded': n.count > 0 ? String(n.open) : undefined, dataset: {key: n.key},
+      'aria-expanded': n.count > 0 ? String(n.open) : undefined, 'aria-busy': n.loading ? 'true' : undefined,
+      dataset: {key: n.key},
       onclick: () => { this.setActive(i); this.toggle(n); this.show(n); },
     },
     h('span', {class: 'twisty'}, n.count > 0 ? (n.loading ? '…' : n.open ? '▾' : '▸') : ' '),
@@ -120,6 +121,7 @@ export class ProcessTree {
     if (n.more || n.count === 0) return;
     n.open = !n.open;
     if (n.open && !n.children) {
+      n.loading = true;  // drawn busy until its children are in
       this.flatten();
       await this.loadChildren(n);
     } else {
