@@ -17,7 +17,7 @@
 #include <fstream>
 
 #include "tests/agent/incident_fixtures.h"
-#include "tests/collector/alert_fixtures.h"
+#include "tests/collector/alert_fixtures.h"  // kT0
 
 using namespace bt;
 using namespace bt::testing;
@@ -133,50 +133,38 @@ TEST_CASE("the UI in chromium: login, the build list, the tree by keyboard, egre
 
 namespace {
 
-// A build of about `events` events: a root shell, `fanout` children, each
-// with the same number of grandchildren; every process an exec and an exit.
-std::vector<std::vector<events::Event>> big_build(const std::string& agent, std::size_t fanout, std::size_t per_batch,
-                                                  std::size_t* total) {
-  std::vector<std::vector<events::Event>> batches(1);
+// A build of a root shell, `fanout` children and `fanout` grandchildren of
+// each, every process an exec and an exit, as JSON lines of docs/events.md
+// for `buildtrail-agent replay`; returns how many events.
+std::size_t write_big_build(const std::string& path, std::size_t fanout) {
+  std::ofstream out(path);
   uint64_t t = kT0;
-  auto add = [&](events::Event e) {
-    if (batches.back().size() == per_batch) batches.emplace_back();
-    batches.back().push_back(std::move(e));
-    ++*total;
+  std::size_t n = 0;
+  auto event = [&](const char* kind, const std::string& key, const std::string& parent, const std::string& exe,
+                   const std::string& data) {
+    out << "{\"time_ns\":" << (t += 1000) << ",\"kind\":\"" << kind
+        << "\",\"host\":\"ci-big\",\"agent_id\":\"\",\"build\":{\"ci\":\"github\",\"job\":\"big\",\"id\":\"big-1\","
+           "\"repository\":\"example/big\"},\"process\":{\"pid\":"
+        << ++n << ",\"ppid\":0,\"key\":\"" << key << "\",\"parent_key\":\"" << parent << "\",\"exe\":\"" << exe
+        << "\",\"uid\":0},\"data\":" << data << "}\n";
   };
-  events::BuildStart start;
-  start.mode = "run";
-  add(build_event(agent, t++, start, "big-1"));
   auto process = [&](const std::string& key, const std::string& parent, const std::string& exe,
-                     std::vector<std::string> argv) {
-    events::ProcessExec x;
-    x.argv = std::move(argv);
-    x.cwd = "/work";
-    x.exe_sha256 = std::string(64, 'a');
-    auto e = build_event(agent, t++, x, "big-1");
-    e.process.key = key;
-    e.process.parent_key = parent;
-    e.process.exe = exe;
-    add(e);
-    events::ProcessExit done;
-    done.exit_code = 0;
-    done.duration_ns = 1000000;
-    auto end = build_event(agent, t++, done, "big-1");
-    end.process.key = key;
-    end.process.parent_key = parent;
-    end.process.exe = exe;
-    add(end);
+                     const std::string& argv) {
+    event("process_exec", key, parent, exe,
+          "{\"argv\":" + argv + ",\"cwd\":\"/work\",\"exe_sha256\":\"" + std::string(64, 'a') + "\"}");
+    event("process_exit", key, parent, exe, "{\"exit_code\":0,\"duration_ns\":1000000}");
   };
-  process("1-0", "", "/usr/bin/bash", {"bash", "build.sh"});
+  event("build_start", "1-0", "", "/usr/bin/bash", "{\"mode\":\"wrap\",\"cwd\":\"/work\"}");
+  process("1-0", "", "/usr/bin/bash", "[\"bash\",\"build.sh\"]");
   for (std::size_t i = 0; i < fanout; ++i) {
     const std::string child = "c" + std::to_string(i);
-    process(child, "1-0", "/usr/bin/make", {"make", "-C", "dir" + std::to_string(i)});
+    process(child, "1-0", "/usr/bin/make", "[\"make\",\"-C\",\"dir" + std::to_string(i) + "\"]");
     for (std::size_t j = 0; j < fanout; ++j)
-      process(child + "-" + std::to_string(j), child, "/usr/bin/cc", {"cc", "-c", "f" + std::to_string(j) + ".c"});
+      process(child + "-" + std::to_string(j), child, "/usr/bin/cc",
+              "[\"cc\",\"-c\",\"f" + std::to_string(j) + ".c\"]");
   }
-  events::BuildEnd end;
-  add(build_event(agent, t++, end, "big-1"));
-  return batches;
+  event("build_end", "1-0", "", "/usr/bin/bash", "{\"exit_code\":0}");
+  return n;
 }
 
 }  // namespace
@@ -186,20 +174,26 @@ TEST_CASE("the UI in chromium: a build of 50,000 events opens and its tree expan
   CollectorData d("ui-big");
   CollectorProcess c(d.data);
   REQUIRE(c.running());
-  const auto key = test_key(9);
-  d.add_agent("big-agent", key);
-  std::size_t total = 0;
-  const auto batches = seal(key, "big-agent", big_build("big-agent", 159, 1000, &total));
-  for (const auto& b : batches) REQUIRE(post(c.url("/v1/batches"), b.bytes).status == 200);
-  MESSAGE("events in the build: " << total);
+  const std::string events = d.root + "/big.jsonl";
+  const std::size_t total = write_big_build(events, 159);
   REQUIRE(total >= 50000);
+  // The real agent sends them, through its pipeline, as it sends a build.
+  const auto sent =
+      run_command(capture::agent_bin() + " replay --events " + events + " --state-dir " + d.root +
+                  "/state --collector " + c.url("") + " --enroll-token " + d.token() + " --queue-capacity 100000");
+  REQUIRE_MESSAGE(sent.exit_code == 0, sent.output);
   collector::store::BuildFilter f;
   f.ci_build_id = "big-1";
-  const auto rows = collector::store::open_sqlite(d.data, {true, 5000}).value()->builds(f).value();
-  REQUIRE(rows.size() == 1);
+  int64_t ref = 0;
+  REQUIRE(eventually([&] {
+    const auto rows = collector::store::open_sqlite(d.data, {true, 5000}).value()->builds(f).value();
+    if (rows.size() == 1 && rows[0].ended) ref = rows[0].id;
+    return ref != 0;
+  }));
+  MESSAGE("events in the build: " << total);
   add_user(d.data, "bob");
   const auto out = browse("big", "BT_URL=http://" + c.address() + " BT_USER=bob BT_PASS=" + quoted(kPassword) +
-                                     " BT_BUILD=" + std::to_string(rows[0].id));
+                                     " BT_BUILD=" + std::to_string(ref));
   const rapidjson::Document& times = out;  // const: clang 14 compares RapidJSON's const iterators only
   for (const auto& [name, value] : times["times_ms"].GetObject())
     MESSAGE("50,000-event build: " << name.GetString() << " = " << value.GetInt64());
