@@ -21,7 +21,7 @@ Response unauthorized(const char* challenge, std::string_view message) {
   return r;
 }
 
-Response store_unavailable(const Authenticator::Log& log, const Error& e) {
+Response cannot_check(const Authenticator::Log& log, const Error& e) {
   log("api: cannot check a credential: " + text::printable(e.message));
   Response r = error_response(503, "cannot check the credential now; retry later");
   r.retry_after_s = 1;
@@ -114,7 +114,7 @@ std::variant<Principal, Response> Authenticator::by_token(const Request& req, co
   const auto id = token_id(*credential);
   if (!id) return refuse(req, "token", "not shaped as a buildtrail API token", monotonic_ns);
   auto row = tokens_(*id);
-  if (!row) return store_unavailable(log_, row.error());
+  if (!row) return cannot_check(log_, row.error());
   if (!*row) return refuse(req, "token", "unknown token", monotonic_ns);
   const store::ApiToken& token = **row;
   const std::string named = " (token '" + text::printable(token.name) + "')";
@@ -135,7 +135,7 @@ std::variant<Principal, Response> Authenticator::by_session(const Request& req, 
   if (!id) return refuse(req, "session", "a session cookie not shaped as one", monotonic_ns);
   if (!sessions_) return refuse(req, "session", "sessions are not served here", monotonic_ns);
   auto row = sessions_(*id);
-  if (!row) return store_unavailable(log_, row.error());
+  if (!row) return cannot_check(log_, row.error());
   if (!*row) return refuse(req, "session", "unknown session (logged out, or its user removed)", monotonic_ns);
   const access::Session& session = **row;
   if (!access::credential_matches(session.hash, cookie))

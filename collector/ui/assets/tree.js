@@ -24,7 +24,9 @@ export class ProcessTree {
     this.active = 0;
     this.box = h('div', {class: 'tree', role: 'tree', tabindex: '0', 'aria-label': 'Process tree',
       onkeydown: (e) => this.key(e)});
-    this.details = h('div', {class: 'process-details', 'aria-live': 'polite'});
+    this.details = h('div', {class: 'process-details', 'aria-live': 'polite'},
+      h('p', {class: 'status'}, 'Choose a process (arrow keys, Right opens, Enter shows it) to see its argv, cwd, ' +
+        'executable digest, duration, exit status and descriptors.'));
     replace(root, h('div', {class: 'tree-layout'}, this.box, this.details));
     this.list = new VirtualList(this.box, {rowHeight: 26, render: (i) => this.renderRow(i)});
     this.loaded = this.loadChildren(null);
