@@ -1,7 +1,10 @@
 // The collector's read API under /v1/ (issue 21), served by http/ on the
 // agents' listener with the same TLS and mTLS: every request is
 // authenticated (auth.h) before it is routed; a route names the role it
-// needs. Routes today: GET /v1/alerts, GET /v1/alerts/{id} (alerts.h).
+// needs (every route reads: a viewer may use them all). Routes: alerts
+// (alerts.h), builds and what a build holds (builds.h, build_events.h,
+// tree.h, egress.h), agents (agents.h), search (search.h);
+// docs/collector-api.md.
 #pragma once
 
 #include <memory>
@@ -10,6 +13,7 @@
 
 #include "collector/api/auth.h"
 #include "collector/api/request.h"
+#include "collector/readback/shared_batches.h"
 #include "collector/store/store.h"
 
 namespace bt::collector::api {
@@ -28,12 +32,20 @@ class Api {
   Authenticator& authenticator() { return auth_; }
 
  private:
-  Api(std::unique_ptr<store::Store> db, access::AccessDb* sessions, AccessSettings settings);
+  Api(std::unique_ptr<store::Store> db, std::string data_dir, access::AccessDb* sessions, AccessSettings settings);
   Response route(const Request& req, const Principal& who);
+  Response dispatch(const Request& req, std::string_view path);
+  Response build_endpoint(const Params& params, std::string_view id, std::string_view what);
   void note_use(const Principal& who, uint64_t now_ns);
+
+  static constexpr std::size_t kSharedBatches = 16;
 
   std::mutex mu_;  // guards db_
   std::unique_ptr<store::Store> db_;
+  std::string data_dir_;  // its archive: events are read back from there
+  // Batches verified by earlier requests (pages of one build read the same
+  // batches again): kept a little while, as serve's readers share theirs.
+  readback::SharedBatches batches_{kSharedBatches};
   Authenticator auth_;
 };
 

@@ -49,6 +49,15 @@ struct Response {
 
 // {"error":"<message>"} with `status`; the message is one line, escaped.
 Response error_response(int status, std::string_view message);
+// 200 with this body.
+Response json_response(std::string body);
+// The store failed (busy past its timeout, or worse): 503 with
+// Retry-After, so the client retries; the log says what happened.
+Response store_unavailable(const Error& e);
+// An event could not be read back from its signed batch (the batch is
+// missing, or no longer verifies: the evidence was changed): 500 naming
+// the batch, and a line in the log.
+Response readback_failed(const Error& e);
 
 // A request's query parameters, read strictly: an unknown or repeated
 // parameter is an error, so a misspelt filter is never silently ignored.
@@ -63,6 +72,11 @@ class Params {
   Result<std::optional<int64_t>> integer(std::string_view name, int64_t min, int64_t max) const;
   // `limit`: `fallback` when absent; 1..max, else an error.
   Result<std::size_t> page_limit(std::size_t fallback, std::size_t max) const;
+  // A time as `since` takes it (view::parse_since: RFC 3339, a duration
+  // before `now_ns` such as 2h, or ns since the epoch), when given.
+  Result<std::optional<uint64_t>> time(std::string_view name, uint64_t now_ns) const;
+  // 1 or 0, when given.
+  Result<std::optional<bool>> flag(std::string_view name) const;
 
  private:
   const std::vector<std::pair<std::string, std::string>>& query_;

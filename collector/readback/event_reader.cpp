@@ -108,7 +108,7 @@ Status EventReader::for_each_build_batch(int64_t build_ref, const std::function<
   return Ok{};
 }
 
-Status EventReader::flush(std::vector<store::EventRef>& chunk, const OnEvent& on_event) {
+Status EventReader::read(std::vector<store::EventRef>& chunk, const OnEvent& on_event) {
   // Read batch by batch, hand out in the store's order.
   std::vector<std::size_t> order(chunk.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
@@ -136,12 +136,12 @@ Status EventReader::for_each(const store::EventFilter& filter, const OnEvent& on
   Status s = store_.events(filter, [&](const store::EventRef& ref) {
     chunk.push_back(ref);
     if (chunk.size() < kChunk) return true;
-    failed = flush(chunk, on_event);
+    failed = read(chunk, on_event);
     return failed.ok();
   });
   if (!s) return s;
   if (!failed) return failed;
-  return flush(chunk, on_event);
+  return read(chunk, on_event);
 }
 
 }  // namespace bt::collector::readback
