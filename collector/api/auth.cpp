@@ -67,7 +67,7 @@ std::optional<Response> refused_by_limiter(FailureLimiter& limiter, const Reques
   const int wait_s = limiter.refused_for_s(req.client_address, monotonic_ns);
   if (wait_s <= 0) return std::nullopt;
   Response r = error_response(
-      429, "too many invalid " + std::string(what) + " from this address; retry in " + std::to_string(wait_s) + " s");
+      429, "too many " + std::string(what) + " from this address; retry in " + std::to_string(wait_s) + " s");
   r.retry_after_s = wait_s;
   return r;
 }
@@ -84,7 +84,7 @@ Response Authenticator::refuse(const Request& req, const std::string& what, cons
 
 std::variant<Principal, Response> Authenticator::authenticate(const Request& req, uint64_t monotonic_ns,
                                                               uint64_t now_ns) {
-  if (auto limited = refused_by_limiter(limiter_, req, monotonic_ns, "credentials")) return std::move(*limited);
+  if (auto limited = refused_by_limiter(limiter_, req, monotonic_ns, "invalid credentials")) return std::move(*limited);
   if (req.authorization.size() > 1) return refuse(req, "token", "more than one Authorization header", monotonic_ns);
   if (req.authorization.size() == 1) return by_token(req, req.authorization[0], monotonic_ns);
   if (const auto cookie = session_cookie(req)) {

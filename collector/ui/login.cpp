@@ -71,7 +71,7 @@ api::Response Login::refuse(const api::Request& req, const std::string& why) {
 
 api::Response Login::login(const api::Request& req) {
   if (!auth_.same_origin(req)) return not_same_origin();
-  if (auto limited = api::refused_by_limiter(limiter_, req, clock::monotonic_ns(), "logins")) return *limited;
+  if (auto limited = api::refused_by_limiter(limiter_, req, clock::monotonic_ns(), "failed logins")) return *limited;
   auto form = parse_form(req);
   if (!form) return api::error_response(400, "send {\"user\":…,\"password\":…} as application/json, at most 4 KiB");
   Result<std::optional<access::User>> user = std::optional<access::User>();

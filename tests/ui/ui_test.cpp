@@ -196,5 +196,5 @@ TEST_CASE("the UI in chromium: a build of 50,000 events opens and its tree expan
                                      " BT_BUILD=" + std::to_string(ref));
   const rapidjson::Document& times = out;  // const: clang 14 compares RapidJSON's const iterators only
   for (const auto& [name, value] : times["times_ms"].GetObject())
-    MESSAGE("50,000-event build: " << name.GetString() << " = " << value.GetInt64());
+    MESSAGE("50,000-event build: " << std::string(name.GetString()) << " = " << value.GetInt64());
 }

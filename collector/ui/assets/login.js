@@ -26,8 +26,8 @@ form.addEventListener('submit', async (e) => {
       return;
     }
     const body = await r.json().catch(() => ({}));
-    message.textContent = r.status === 429 ? 'Too many failed logins from this address: ' + (body.error || 'wait a minute')
-      : r.status === 401 ? 'Wrong user name or password.' : (body.error || 'Cannot log in now.');
+    const said = body.error ? body.error.charAt(0).toUpperCase() + body.error.slice(1) + '.' : '';
+    message.textContent = r.status === 401 ? 'Wrong user name or password.' : said || 'Cannot log in now.';
     message.dataset.status = String(r.status);
   } catch (err) {
     message.textContent = 'Cannot reach the collector: ' + err.message;
