@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <iostream>
+#include <functional>
 
 #include "collector/access/access_db.h"
 #include "collector/access/password.h"
@@ -148,35 +148,40 @@ int list(int argc, char** argv) {
   return 0;
 }
 
-int remove(int argc, char** argv) {
-  Tool tool("users remove", "users remove --data DIR NAME", {kData});
+// `remove` and `passwd`: one user NAME, then `act` on the access db;
+// `done` is printed with the name when it succeeds.
+int on_one_user(int argc, char** argv, const char* name, const char* synopsis, const char* done,
+                const std::function<Status(access::AccessDb&, const std::string&)>& act) {
+  Tool tool(name, synopsis, {kData});
   int exit = 0;
   if (!tool.parse(argc, argv, 3, &exit)) return exit;
   if (tool.args().positionals.size() != 1) return tool.usage_error("needs one user NAME");
-  const std::string name = tool.args().positionals[0];
+  const std::string user = tool.args().positionals[0];
   auto db = open_access(tool);
   if (!db) return tool.error(db.error());
-  if (Status s = (*db)->remove_user(name); !s) return tool.error(view::printable(s.error().message));
-  std::printf("user '%s' removed; its sessions are over\n", name.c_str());
+  if (Status s = act(**db, user); !s) return tool.error(view::printable(s.error().message));
+  std::printf(done, view::printable(user).c_str());
   return 0;
 }
 
+int remove(int argc, char** argv) {
+  return on_one_user(argc, argv, "users remove", "users remove --data DIR NAME",
+                     "user '%s' removed; its sessions are over\n",
+                     [](access::AccessDb& db, const std::string& user) { return db.remove_user(user); });
+}
+
 int passwd(int argc, char** argv) {
-  Tool tool("users passwd", "users passwd --data DIR NAME  (password: terminal, or stdin's first line)", {kData});
-  int exit = 0;
-  if (!tool.parse(argc, argv, 3, &exit)) return exit;
-  if (tool.args().positionals.size() != 1) return tool.usage_error("needs one user NAME");
-  const std::string name = tool.args().positionals[0];
-  auto db = open_access(tool);
-  if (!db) return tool.error(db.error());
-  auto existing = (*db)->user(name);
-  if (!existing) return tool.error(existing.error());
-  if (!*existing) return tool.error("no user '" + view::printable(name) + "'");
-  auto hash = new_password_hash(name);
-  if (!hash) return tool.error(hash.error());
-  if (Status s = (*db)->set_password(name, *hash, clock::now_ns()); !s) return tool.error(s.error());
-  std::printf("password of '%s' changed; its sessions are over\n", name.c_str());
-  return 0;
+  return on_one_user(argc, argv, "users passwd",
+                     "users passwd --data DIR NAME  (password: terminal, or stdin's first line)",
+                     "password of '%s' changed; its sessions are over\n",
+                     [](access::AccessDb& db, const std::string& user) -> Status {
+                       auto existing = db.user(user);
+                       if (!existing) return existing.error();
+                       if (!*existing) return make_error(ErrorCode::kNotFound, "no user '" + user + "'");
+                       auto hash = new_password_hash(user);
+                       if (!hash) return hash.error();
+                       return db.set_password(user, *hash, clock::now_ns());
+                     });
 }
 
 constexpr const char* kUsage =
