@@ -171,17 +171,16 @@ int remove(int argc, char** argv) {
 }
 
 int passwd(int argc, char** argv) {
-  return on_one_user(argc, argv, "users passwd",
-                     "users passwd --data DIR NAME  (password: terminal, or stdin's first line)",
-                     "password of '%s' changed; its sessions are over\n",
-                     [](access::AccessDb& db, const std::string& user) -> Status {
-                       auto existing = db.user(user);
-                       if (!existing) return existing.error();
-                       if (!*existing) return make_error(ErrorCode::kNotFound, "no user '" + user + "'");
-                       auto hash = new_password_hash(user);
-                       if (!hash) return hash.error();
-                       return db.set_password(user, *hash, clock::now_ns());
-                     });
+  return on_one_user(
+      argc, argv, "users passwd", "users passwd --data DIR NAME  (password: terminal, or stdin's first line)",
+      "password of '%s' changed; its sessions are over\n", [](access::AccessDb& db, const std::string& user) -> Status {
+        auto existing = db.user(user);
+        if (!existing) return existing.error();
+        if (!*existing) return make_error(ErrorCode::kNotFound, "no user '" + user + "'");
+        auto hash = new_password_hash(user);
+        if (!hash) return hash.error();
+        return db.set_password(user, *hash, clock::now_ns());
+      });
 }
 
 constexpr const char* kUsage =
