@@ -43,8 +43,9 @@ struct Form {
 // the body (it holds a password).
 std::optional<Form> parse_form(const api::Request& req) {
   if (req.body.size() > kMaxLoginBody || req.content_type.rfind("application/json", 0) != 0) return std::nullopt;
-  rapidjson::Document d;
-  d.Parse(req.body.data(), req.body.size());
+  rapidjson::Document parsed;
+  parsed.Parse(req.body.data(), req.body.size());
+  const rapidjson::Document& d = parsed;  // const: clang 14 compares RapidJSON's const iterators only
   if (d.HasParseError() || !d.IsObject() || d.MemberCount() != 2 || !d.HasMember("user") || !d.HasMember("password") ||
       !d["user"].IsString() || !d["password"].IsString())
     return std::nullopt;
