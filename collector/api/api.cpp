@@ -131,7 +131,7 @@ Response Api::build_endpoint(const Params& params, std::string_view id, std::str
   if (what == "egress") return build_egress(*db_, build, params);
   if (what == "alerts") return list_alerts(*db_, params, now, build.id);
   readback::EventReader reader(*db_, data_dir_, &batches_);
-  if (what == "tree") return build_tree(*db_, reader, build, params);
+  if (what == "tree") return build_tree(*db_, reader, trees_, build, params);
   if (what == "secrets") return build_events(*db_, reader, build, params, now, events::Kind::secret_access);
   if (what == "uploads") return build_events(*db_, reader, build, params, now, events::Kind::artifact_upload);
   if (what == "file-writes") return build_events(*db_, reader, build, params, now, events::Kind::file_write);

@@ -13,6 +13,7 @@
 
 #include "collector/api/auth.h"
 #include "collector/api/request.h"
+#include "collector/api/tree.h"
 #include "collector/readback/shared_batches.h"
 #include "collector/store/store.h"
 
@@ -46,6 +47,7 @@ class Api {
   // Batches verified by earlier requests (pages of one build read the same
   // batches again): kept a little while, as serve's readers share theirs.
   readback::SharedBatches batches_{kSharedBatches};
+  TreeCache trees_;  // guarded by mu_
   Authenticator auth_;
 };
 

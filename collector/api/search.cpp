@@ -114,7 +114,7 @@ Result<TermMatch> argv_places(store::Store& db, readback::EventReader& reader, c
   });
   if (!s) return s.error();
   scanned += refs.size();
-  Status read = reader.read(refs, [&](const events::Event& e, const store::EventRef& ref) {
+  Status read = reader.visit(refs, [&](const events::Event& e, const store::EventRef& ref) {
     const auto* x = std::get_if<events::ProcessExec>(&e.body);
     if (!x) return;
     for (const auto& arg : x->argv) {
@@ -132,6 +132,10 @@ Result<TermMatch> argv_places(store::Store& db, readback::EventReader& reader, c
       }
       break;
     }
+  });
+  // Visited in batch order: the first places in time.
+  std::sort(m.places.begin(), m.places.end(), [](const Place& a, const Place& b) {
+    return std::tie(a.ref.time_ns, a.ref.row) < std::tie(b.ref.time_ns, b.ref.row);
   });
   if (!read) {
     unreadable = true;

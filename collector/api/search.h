@@ -22,7 +22,7 @@ namespace bt::collector::api {
 inline constexpr std::size_t kDefaultSearchPage = 20;
 inline constexpr std::size_t kMaxSearchPage = 100;
 inline constexpr std::size_t kPlacesPerTerm = 10;            // per build; the rest are counted
-inline constexpr std::size_t kArgvScanBudget = 200000;       // execs read back per request
+inline constexpr std::size_t kArgvScanBudget = 100000;       // execs read back per request
 inline constexpr std::size_t kMaxCandidateValues = 1000000;  // build_values rows per term
 
 // ?q=…&limit=&after= -> {"query","builds":[{"build":{…},"matches":[{"term","events",

@@ -1,7 +1,6 @@
 #include "collector/api/tree.h"
 
 #include <algorithm>
-#include <map>
 #include <unordered_map>
 
 #include "collector/api/cursor.h"
@@ -9,99 +8,107 @@
 
 namespace bt::collector::api {
 
-namespace {
-
 // One process of the build, from its index rows.
-struct Process {
+struct ProcessNode {
   int64_t first_row = 0;  // its first index row: what names it in a cursor
-  uint64_t start_ns = 0;  // its first exec (or exit, for one that never exec'd here)
+  uint64_t start_ns = 0;  // its first exec (or its exit, when it never exec'd here)
   std::string key, parent_key;
   uint64_t pid = 0, ppid = 0;
-  std::vector<store::EventRef> execs;  // at most kExecsPerNode
+  std::vector<int64_t> execs;  // index rows of its first kExecsPerNode execs
   std::size_t exec_count = 0;
   std::string exe, exe_sha256;  // of its last exec
   bool exited = false;
   uint64_t end_ns = 0;
   int64_t exit_code = 0;
-  std::vector<Process*> children;
+  std::vector<uint32_t> children;
 };
 
-using Processes = std::unordered_map<std::string, Process>;
+struct ProcessTree {
+  std::vector<ProcessNode> nodes;
+  std::vector<uint32_t> roots;
+  std::unordered_map<std::string, uint32_t> by_key;
+};
 
-// Every process_exec and process_exit row of the build, in time order.
-Result<Processes> load_processes(store::Store& db, int64_t build) {
-  Processes procs;
-  store::IndexQuery q;
-  q.build = build;
-  q.kinds = {events::Kind::process_exec, events::Kind::process_exit};
-  Status s = db.index_rows(q, [&](const store::IndexRow& r) {
-    if (r.process_key.empty()) return true;
-    auto [it, added] = procs.try_emplace(r.process_key);
-    Process& p = it->second;
-    if (added) {
-      p.key = r.process_key;
-      p.first_row = r.ref.row;
-      p.start_ns = r.ref.time_ns;
-      p.pid = r.pid;
-      p.ppid = r.ppid;
-    }
-    if (r.kind == events::Kind::process_exec) {
-      if (p.exec_count == 0) {
-        p.start_ns = r.ref.time_ns;
-        p.parent_key = r.parent_key;
-        p.ppid = r.ppid;
-      }
-      if (p.execs.size() < kExecsPerNode) p.execs.push_back(r.ref);
-      ++p.exec_count;
-      p.exe = r.exe;
-      p.exe_sha256 = r.exe_sha256;
-    } else {
-      p.exited = true;
-      p.end_ns = r.ref.time_ns;
-      p.exit_code = r.exit_code;
-    }
-    return true;
-  });
-  if (!s) return s.error();
-  return procs;
-}
+namespace {
 
-bool earlier(const Process* a, const Process* b) {
-  return a->start_ns != b->start_ns ? a->start_ns < b->start_ns : a->first_row < b->first_row;
+// A process's parent is the one its first exec names, or its exit when it
+// never exec'd in the build (a subshell).
+void add_row(ProcessTree& t, const store::ProcessRow& r) {
+  if (r.key.empty()) return;
+  auto [it, added] = t.by_key.try_emplace(r.key, static_cast<uint32_t>(t.nodes.size()));
+  if (added) {
+    t.nodes.emplace_back();
+    ProcessNode& n = t.nodes.back();
+    n.key = r.key;
+    n.first_row = r.row;
+    n.start_ns = r.time_ns;
+    n.pid = r.pid;
+    n.ppid = r.ppid;
+    n.parent_key = r.parent_key;
+  }
+  ProcessNode& n = t.nodes[it->second];
+  if (r.kind == events::Kind::process_exec) {
+    if (n.exec_count == 0) {
+      n.start_ns = r.time_ns;
+      n.parent_key = r.parent_key;
+      n.ppid = r.ppid;
+    }
+    if (n.execs.size() < kExecsPerNode) n.execs.push_back(r.row);
+    ++n.exec_count;
+    n.exe = r.exe;
+    n.exe_sha256 = r.exe_sha256;
+  } else {
+    n.exited = true;
+    n.end_ns = r.time_ns;
+    n.exit_code = r.exit_code;
+  }
 }
 
 // Children under their parents; the roots are the processes whose parent
 // is not a process of this build (the runner, or nothing recorded).
-std::vector<Process*> link(Processes& procs) {
-  std::vector<Process*> roots;
-  for (auto& [key, p] : procs) {
-    auto parent = p.parent_key.empty() || p.parent_key == key ? procs.end() : procs.find(p.parent_key);
-    (parent == procs.end() ? roots : parent->second.children).push_back(&p);
+void link(ProcessTree& t) {
+  for (uint32_t i = 0; i < t.nodes.size(); ++i) {
+    const ProcessNode& n = t.nodes[i];
+    auto parent = n.parent_key.empty() || n.parent_key == n.key ? t.by_key.end() : t.by_key.find(n.parent_key);
+    (parent == t.by_key.end() ? t.roots : t.nodes[parent->second].children).push_back(i);
   }
-  std::sort(roots.begin(), roots.end(), earlier);
-  for (auto& [key, p] : procs) std::sort(p.children.begin(), p.children.end(), earlier);
-  return roots;
+  const auto earlier = [&](uint32_t a, uint32_t b) {
+    const ProcessNode &x = t.nodes[a], &y = t.nodes[b];
+    return x.start_ns != y.start_ns ? x.start_ns < y.start_ns : x.first_row < y.first_row;
+  };
+  std::sort(t.roots.begin(), t.roots.end(), earlier);
+  for (auto& n : t.nodes) std::sort(n.children.begin(), n.children.end(), earlier);
+}
+
+Result<std::shared_ptr<const ProcessTree>> load_tree(store::Store& db, int64_t build, uint64_t events) {
+  auto t = std::make_shared<ProcessTree>();
+  t->by_key.reserve(events / 2 + 16);
+  Status s = db.process_rows(build, [&](const store::ProcessRow& r) { add_row(*t, r); });
+  if (!s) return s.error();
+  link(*t);
+  return std::shared_ptr<const ProcessTree>(std::move(t));
 }
 
 struct Visit {
-  Process* p;
+  uint32_t node;
   int64_t depth;
 };
 
 // Depth first from `starts`, `max_depth` levels below them. A parent key
 // loop (a hostile agent's) is cut: a process is visited once.
-std::vector<Visit> walk(const std::vector<Process*>& starts, int64_t max_depth) {
-  std::vector<Visit> out;
-  std::vector<Visit> stack;
-  std::unordered_map<const Process*, bool> seen;
+std::vector<Visit> walk(const ProcessTree& t, const std::vector<uint32_t>& starts, int64_t max_depth) {
+  std::vector<Visit> out, stack;
+  std::vector<bool> seen(t.nodes.size());
   for (auto it = starts.rbegin(); it != starts.rend(); ++it) stack.push_back({*it, 0});
   while (!stack.empty()) {
     const Visit v = stack.back();
     stack.pop_back();
-    if (!seen.emplace(v.p, true).second) continue;
+    if (seen[v.node]) continue;
+    seen[v.node] = true;
     out.push_back(v);
     if (v.depth >= max_depth) continue;
-    for (auto it = v.p->children.rbegin(); it != v.p->children.rend(); ++it) stack.push_back({*it, v.depth + 1});
+    const auto& children = t.nodes[v.node].children;
+    for (auto it = children.rbegin(); it != children.rend(); ++it) stack.push_back({*it, v.depth + 1});
   }
   return out;
 }
@@ -135,16 +142,16 @@ void write_exec(JsonOut& out, const events::Event& e, const store::EventRef& ref
   out.end_object();
 }
 
-void write_node(JsonOut& out, const Visit& v, int64_t max_depth,
-                const std::unordered_map<int64_t, std::pair<events::Event, store::EventRef>>& execs) {
-  const Process& p = *v.p;
+using Execs = std::unordered_map<int64_t, std::pair<events::Event, store::EventRef>>;
+
+void write_node(JsonOut& out, const ProcessNode& p, int64_t depth, int64_t max_depth, const Execs& execs) {
   out.object();
   out.key("key").str(p.key);
   out.key("parent_key").str(p.parent_key);
   out.key("pid").u64(p.pid).key("ppid").u64(p.ppid);
-  out.key("depth").i64(v.depth);
+  out.key("depth").i64(depth);
   out.key("children").u64(p.children.size());
-  out.key("expanded").boolean(v.depth < max_depth || p.children.empty());
+  out.key("expanded").boolean(depth < max_depth || p.children.empty());
   out.key("start_ns").u64(p.start_ns);
   out.key("end_ns");
   if (p.exited)
@@ -154,15 +161,34 @@ void write_node(JsonOut& out, const Visit& v, int64_t max_depth,
   out.key("exe").str(p.exe).key("exe_sha256").str(p.exe_sha256);
   out.key("execs_total").u64(p.exec_count);
   out.key("execs").array();
-  for (const auto& ref : p.execs)
-    if (auto it = execs.find(ref.row); it != execs.end()) write_exec(out, it->second.first, it->second.second);
+  for (int64_t row : p.execs)
+    if (auto it = execs.find(row); it != execs.end()) write_exec(out, it->second.first, it->second.second);
   out.end_array();
   out.end_object();
 }
 
 }  // namespace
 
-Response build_tree(store::Store& db, readback::EventReader& reader, const store::BuildRow& build,
+Result<std::shared_ptr<const ProcessTree>> TreeCache::get(store::Store& db, const store::BuildRow& build) {
+  uint64_t events = 0;
+  for (const auto& [kind, n] : build.counts) events += n;
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->build != build.id) continue;
+    if (it->events == events && it->last_ns == build.last_ns) {
+      entries_.splice(entries_.begin(), entries_, it);
+      return entries_.front().tree;
+    }
+    entries_.erase(it);
+    break;
+  }
+  auto tree = load_tree(db, build.id, events);
+  if (!tree) return tree.error();
+  entries_.push_front({build.id, events, build.last_ns, *tree});
+  if (entries_.size() > kTrees) entries_.pop_back();
+  return *tree;
+}
+
+Response build_tree(store::Store& db, readback::EventReader& reader, TreeCache& trees, const store::BuildRow& build,
                     const Params& params) {
   if (Status s = params.only({"root", "depth", "limit", "after"}); !s) return error_response(400, s.error().message);
   auto depth = params.integer("depth", 0, kMaxTreeDepth);
@@ -177,30 +203,37 @@ Response build_tree(store::Store& db, readback::EventReader& reader, const store
     after = (*c)[0];
   }
 
-  auto procs = load_processes(db, build.id);
-  if (!procs) return store_unavailable(procs.error());
-  std::vector<Process*> starts = link(*procs);
+  auto loaded = trees.get(db, build);
+  if (!loaded) return store_unavailable(loaded.error());
+  const ProcessTree& t = **loaded;
+  std::vector<uint32_t> starts = t.roots;
   const auto root = params.get("root");
   if (root) {
-    auto it = procs->find(std::string(*root));
-    if (it == procs->end())
+    auto it = t.by_key.find(std::string(*root));
+    if (it == t.by_key.end())
       return error_response(404, "no process '" + std::string(*root) + "' in build " + std::to_string(build.id));
-    starts = {&it->second};
+    starts = {it->second};
   }
-  const std::vector<Visit> order = walk(starts, max_depth);
+  const std::vector<Visit> order = walk(t, starts, max_depth);
   std::size_t from = 0;
   if (after) {
-    auto at = std::find_if(order.begin(), order.end(), [&](const Visit& v) { return v.p->first_row == *after; });
+    auto at =
+        std::find_if(order.begin(), order.end(), [&](const Visit& v) { return t.nodes[v.node].first_row == *after; });
     if (at == order.end()) return error_response(400, "after names no process of this tree");
     from = static_cast<std::size_t>(at - order.begin()) + 1;
   }
   const std::size_t to = std::min(order.size(), from + *limit);
 
   // The execs of this page's nodes, read back and verified.
-  std::vector<store::EventRef> refs;
-  for (std::size_t i = from; i < to; ++i) refs.insert(refs.end(), order[i].p->execs.begin(), order[i].p->execs.end());
-  std::unordered_map<int64_t, std::pair<events::Event, store::EventRef>> execs;
-  Status read = reader.read(refs, [&](const events::Event& e, const store::EventRef& ref) {
+  std::vector<int64_t> rows;
+  for (std::size_t i = from; i < to; ++i) {
+    const auto& execs = t.nodes[order[i].node].execs;
+    rows.insert(rows.end(), execs.begin(), execs.end());
+  }
+  auto refs = db.event_refs(rows);
+  if (!refs) return store_unavailable(refs.error());
+  Execs execs;
+  Status read = reader.read(*refs, [&](const events::Event& e, const store::EventRef& ref) {
     execs.emplace(ref.row, std::make_pair(e, ref));
   });
   if (!read) return readback_failed(read.error());
@@ -213,12 +246,12 @@ Response build_tree(store::Store& db, readback::EventReader& reader, const store
   else
     out.null();
   out.key("depth").i64(max_depth);
-  out.key("processes").u64(procs->size());
+  out.key("processes").u64(t.nodes.size());
   out.key("nodes").array();
-  for (std::size_t i = from; i < to; ++i) write_node(out, order[i], max_depth, execs);
+  for (std::size_t i = from; i < to; ++i) write_node(out, t.nodes[order[i].node], order[i].depth, max_depth, execs);
   out.end_array().key("next");
   if (to < order.size())
-    out.str(make_cursor({order[to - 1].p->first_row}));
+    out.str(make_cursor({t.nodes[order[to - 1].node].first_row}));
   else
     out.null();
   out.end_object();

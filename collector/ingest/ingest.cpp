@@ -315,7 +315,10 @@ store::EventRow event_row(const events::Event& e, uint32_t line, const store::Ev
                    row.parent_key = e.process.parent_key;
                    if (is_sha256_hex(b.exe_sha256)) row.exe_sha256 = b.exe_sha256;
                  },
-                 [&](const events::ProcessExit& b) { row.exit_code = b.exit_code; },
+                 [&](const events::ProcessExit& b) {
+                   row.exit_code = b.exit_code;
+                   row.parent_key = e.process.parent_key;  // a process that never exec'd has only this
+                 },
                  [&](const events::NetConnect& b) {
                    const bool v6 = b.daddr.find(':') != std::string::npos;
                    row.destination = redact::text((v6 ? "[" + b.daddr + "]" : b.daddr) + ":" + std::to_string(b.dport));

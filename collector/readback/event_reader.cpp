@@ -129,6 +129,20 @@ Status EventReader::read(std::vector<store::EventRef>& chunk, const OnEvent& on_
   return Ok{};
 }
 
+Status EventReader::visit(std::vector<store::EventRef>& refs, const OnEvent& on_event) {
+  std::sort(refs.begin(), refs.end(), [](const store::EventRef& a, const store::EventRef& b) {
+    return std::tie(a.agent_id, a.seq, a.line) < std::tie(b.agent_id, b.seq, b.line);
+  });
+  for (const auto& ref : refs) {
+    auto b = batch(ref);
+    if (!b) return b.error();
+    if (ref.line >= (*b)->events->size())
+      return make_error(ErrorCode::kNotFound, "batch " + ref.archive_path + " has no line " + std::to_string(ref.line));
+    on_event((*(*b)->events)[ref.line], ref);
+  }
+  return Ok{};
+}
+
 Status EventReader::for_each(const store::EventFilter& filter, const OnEvent& on_event) {
   std::vector<store::EventRef> chunk;
   chunk.reserve(kChunk);

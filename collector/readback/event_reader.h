@@ -53,6 +53,10 @@ class EventReader {
   // `refs` (read batch by batch; the batches of a build's page are a few).
   // `refs` is left empty.
   Status read(std::vector<store::EventRef>& refs, const OnEvent& on_event);
+  // The same events in chain order (agent, seq, line), each handed out from its batch as read
+  // (not copied): for a caller that looks at many events and keeps few.
+  // `refs` is reordered.
+  Status visit(std::vector<store::EventRef>& refs, const OnEvent& on_event);
 
   // Every event of one stored batch, verified as above (the detector walks
   // batches in commit order). The pointer is valid until the next call.

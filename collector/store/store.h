@@ -91,7 +91,7 @@ struct EventRow {
   int64_t exit_code = 0;    // build_end / process_exit
   uint64_t loss_total = 0;  // loss: sum of counts
   // Schema 7 (the read API, collector/api/):
-  std::string parent_key;  // process_exec: the parent's process key (the process tree)
+  std::string parent_key;  // process_exec, process_exit: the parent's process key (the process tree)
   std::string exe_sha256;  // process_exec: 64 lowercase hex digits, or empty
   std::string dns_name;    // net_connect: dns_name, dns_query: name, secret_access: dest_name
   std::string mode;        // build_start, agent_start: their mode
@@ -260,6 +260,17 @@ struct IndexQuery {
   int64_t after_row = 0;
   std::string exe, exe_sha256, dns_name;
   std::size_t limit = 0;  // 0: all
+};
+
+// A process_exec or process_exit index row, as the process tree needs it:
+// no place in the archive (event_refs() gives that for the rows shown).
+struct ProcessRow {
+  int64_t row = 0;  // events.id
+  uint64_t time_ns = 0;
+  events::Kind kind{};
+  uint64_t pid = 0, ppid = 0;
+  std::string key, parent_key, exe, exe_sha256;
+  int64_t exit_code = 0;
 };
 
 // The fields whose distinct values are kept per build record (the table
@@ -479,6 +490,11 @@ class Store {
   // Calls `on_row` for the build's index rows matching `query`; stops when
   // it returns false.
   virtual Status index_rows(const IndexQuery& query, const std::function<bool(const IndexRow&)>& on_row) = 0;
+  // The build's process_exec and process_exit rows, in time order.
+  virtual Status process_rows(int64_t build, const std::function<void(const ProcessRow&)>& on_row) = 0;
+  // Where these index rows (events.id) are: their references, in the
+  // order given; a row that does not exist is left out.
+  virtual Result<std::vector<EventRef>> event_refs(const std::vector<int64_t>& rows) = 0;
   // build_values rows of `field` with lo <= value < hi (hi empty: no upper
   // bound), in (value, build) order; stops when `on_value` returns false.
   virtual Status build_values(ValueField field, std::string_view lo, std::string_view hi,

@@ -153,6 +153,7 @@ events::BuildEnd end_of(const std::vector<events::Event>& so_far, int64_t code, 
 //              -> curl 200-1 (DNS x.attacker.example, connects to it)
 //              -> node 300-1 (tj-actions/changed-files; a bare IP, a secret, a workflow file)
 //              -> printf 400-1 (argv that is not UTF-8, with an escape sequence)
+//              -> a subshell 450-1 that never execs (known by its exit)
 // with an upload; three batches.
 std::vector<std::vector<events::Event>> build_a(const std::string& agent, uint64_t t0) {
   const BuildId a{"github", "run-a", "ci/build", "acme/payments", "main"};
@@ -208,6 +209,7 @@ std::vector<std::vector<events::Event>> build_a(const std::string& agent, uint64
   add(exec_of({"printf", "\xff\xfe not utf-8", "\x1b[31mred\x1b[0m\n"}, std::string(64, '2')), "400-1", "100-1",
       "/usr/bin/printf");
   for (const char* k : {"101-1", "200-1", "300-1", "400-1"}) add(exit_of(k[0] == '4' ? 1 : 0), k, "100-1");
+  add(exit_of(0), "450-1", "100-1");  // a subshell: forked, never exec'd
   add(exit_of(0), "100-1");
   add(end_of(all, 0), "100-1");
   // Three batches: the tree spans them.
@@ -499,7 +501,7 @@ TEST_CASE("api: builds, events, tree, egress, agents and search over real HTTP")
     CHECK(str(a["build"]["host"]).empty());  // added by `agents add`: no inventory
     CHECK(a["build"]["events"].GetUint64() == f.a_events.size());
     CHECK(a["counts"]["process_exec"].GetUint64() == 9);
-    CHECK(a["counts"]["process_exit"].GetUint64() == 9);
+    CHECK(a["counts"]["process_exit"].GetUint64() == 10);
     CHECK(a["counts"]["net_connect"].GetUint64() == 2);
     CHECK(a["findings"].Size() == 0);
     CHECK(a["chain"]["first"]["seq"].GetUint64() == 1);
@@ -551,8 +553,8 @@ TEST_CASE("api: builds, events, tree, egress, agents and search over real HTTP")
       places.insert({item["seq"].GetUint64(), item["line"].GetUint64()});
     }
     CHECK(places.size() == events.size() - 1);
-    const auto nets =
-        f.get_json("/v1/builds/" + f.a() + "/events?kind=net_connect,dns_query&limit=2000")["events"].GetArray();
+    const auto net_page = f.get_json("/v1/builds/" + f.a() + "/events?kind=net_connect,dns_query&limit=2000");
+    const auto nets = net_page["events"].GetArray();
     REQUIRE(nets.Size() == 3);
     CHECK(str(nets[0]["event"]["kind"]) == "dns_query");
     CHECK(str(nets[1]["event"]["data"]["dns_name"]) == "x.attacker.example");
@@ -575,13 +577,13 @@ TEST_CASE("api: builds, events, tree, egress, agents and search over real HTTP")
 
   SUBCASE("tree: top level and two levels, a subtree on demand, pages of 3 over the whole tree") {
     auto top = f.get_json("/v1/builds/" + f.a() + "/tree");
-    CHECK(top["processes"].GetUint64() == 9);
+    CHECK(top["processes"].GetUint64() == 10);
     const auto nodes = top["nodes"].GetArray();
-    // bash at depth 0; make, curl, node, printf at 1; the four cc at 2.
-    REQUIRE(nodes.Size() == 9);
+    // bash at depth 0; make, curl, node, printf, the subshell at 1; the four cc at 2.
+    REQUIRE(nodes.Size() == 10);
     CHECK(str(nodes[0]["key"]) == "100-1");
     CHECK(nodes[0]["depth"].GetInt64() == 0);
-    CHECK(nodes[0]["children"].GetUint64() == 4);
+    CHECK(nodes[0]["children"].GetUint64() == 5);
     CHECK(str(nodes[1]["key"]) == "101-1");
     CHECK(str(nodes[2]["key"]) == "102-1");
     CHECK(nodes[2]["depth"].GetInt64() == 2);
@@ -593,9 +595,12 @@ TEST_CASE("api: builds, events, tree, egress, agents and search over real HTTP")
     CHECK(nodes[0]["exit_code"].GetInt64() == 0);
     CHECK(nodes[8]["exit_code"].GetInt64() == 1);  // printf
     CHECK(str(nodes[6]["exe_sha256"]) == kCurlSha);
+    CHECK(str(nodes[9]["key"]) == "450-1");
+    CHECK(str(nodes[9]["parent_key"]) == "100-1");
+    CHECK(nodes[9]["execs"].Size() == 0);
     // depth 1: make is not expanded but says it has 4 children.
     auto shallow = f.get_json("/v1/builds/" + f.a() + "/tree?depth=1");
-    REQUIRE(shallow["nodes"].Size() == 5);
+    REQUIRE(shallow["nodes"].Size() == 6);
     CHECK(shallow["nodes"][1]["children"].GetUint64() == 4);
     CHECK_FALSE(shallow["nodes"][1]["expanded"].GetBool());
     CHECK(shallow["nodes"][0]["expanded"].GetBool());
@@ -665,7 +670,8 @@ TEST_CASE("api: builds, events, tree, egress, agents and search over real HTTP")
     REQUIRE(m["places"].Size() == 1);
     CHECK(str(m["places"][0]["process_key"]) == "200-1");
     // The place is where /events has the event.
-    const auto events = f.get_json("/v1/builds/" + f.a() + "/events?kind=process_exec&limit=2000")["events"].GetArray();
+    const auto exec_page = f.get_json("/v1/builds/" + f.a() + "/events?kind=process_exec&limit=2000");
+    const auto events = exec_page["events"].GetArray();
     bool placed = false;
     for (const auto& e : events)
       placed = placed || (e["seq"] == m["places"][0]["seq"] && e["line"] == m["places"][0]["line"] &&

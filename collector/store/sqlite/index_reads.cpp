@@ -77,6 +77,64 @@ Status SqliteStore::index_rows(const IndexQuery& query, const std::function<bool
   return Ok{};
 }
 
+// Served by events_build; no join: a tree of a 50,000-event build reads its
+// ~50,000 rows here on every cold request.
+Status SqliteStore::process_rows(int64_t build, const std::function<void(const ProcessRow&)>& on_row) {
+  auto s = prepare(
+      "SELECT id, time_ns, kind, pid, ppid, process_key, parent_key, exe, exe_sha256, exit_code FROM events"
+      " WHERE build = ?1 AND time_ns >= 0 AND kind IN (" +
+      std::to_string(static_cast<int>(events::Kind::process_exec)) + ", " +
+      std::to_string(static_cast<int>(events::Kind::process_exit)) + ") ORDER BY time_ns, id");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, build);
+  ProcessRow r;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    r.row = q.i64_at(0);
+    r.time_ns = q.u64_at(1);
+    r.kind = static_cast<events::Kind>(q.i64_at(2));
+    r.pid = q.u64_at(3);
+    r.ppid = q.u64_at(4);
+    r.key = q.text_at(5);
+    r.parent_key = q.text_at(6);
+    r.exe = q.text_at(7);
+    r.exe_sha256 = q.is_null(8) ? std::string() : crypto::to_hex(q.bytes_at<32>(8));
+    r.exit_code = q.i64_at(9);
+    on_row(r);
+  }
+  if (rc != SQLITE_DONE) return error("read a build's processes", rc);
+  return Ok{};
+}
+
+Result<std::vector<EventRef>> SqliteStore::event_refs(const std::vector<int64_t>& rows) {
+  std::string list = "[";
+  for (std::size_t i = 0; i < rows.size(); ++i) list += (i ? "," : "") + std::to_string(rows[i]);
+  list += "]";
+  auto s = prepare(
+      "SELECT e.id, b.agent_id, b.seq, b.archive_path, e.line, e.time_ns, e.claimed_ns IS NOT NULL"
+      " FROM json_each(?1) j JOIN events e ON e.id = j.value JOIN batches b ON b.id = e.batch ORDER BY j.key");
+  if (!s) return s.error();
+  Query q(*s);
+  q.bind(1, list);
+  std::vector<EventRef> out;
+  out.reserve(rows.size());
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    EventRef r;
+    r.row = q.i64_at(0);
+    r.agent_id = q.text_at(1);
+    r.seq = q.u64_at(2);
+    r.archive_path = q.text_at(3);
+    r.line = static_cast<uint32_t>(q.i64_at(4));
+    r.time_ns = q.u64_at(5);
+    r.time_out_of_range = q.i64_at(6) != 0;
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return error("find events", rc);
+  return out;
+}
+
 // The primary key (field, value, build) serves the range.
 Status SqliteStore::build_values(ValueField field, std::string_view lo, std::string_view hi,
                                  const std::function<bool(const BuildValue&)>& on_value) {

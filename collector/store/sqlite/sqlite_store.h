@@ -225,6 +225,8 @@ class SqliteStore final : public Store {
   Status index_rows(const IndexQuery& query, const std::function<bool(const IndexRow&)>& on_row) override;
   Status build_values(ValueField field, std::string_view lo, std::string_view hi,
                       const std::function<bool(const BuildValue&)>& on_value) override;
+  Status process_rows(int64_t build, const std::function<void(const ProcessRow&)>& on_row) override;
+  Result<std::vector<EventRef>> event_refs(const std::vector<int64_t>& rows) override;
 
  private:
   Error error(const std::string& what, int rc) const;
