@@ -17,7 +17,7 @@ DEPS := g++ meson ninja-build pkg-config python3 \
         libbpf-dev bpftool libelf-dev zlib1g-dev podman runc busybox-static clang-format \
         git python3-pip python3-setuptools python3-wheel \
         rsyslog rsyslog-gnutls libivykis0 libnet1 libwrap0 libjson-c5 libpcre3 python3-securesystemslib \
-        libprotobuf-dev protobuf-compiler nodejs
+        libprotobuf-dev protobuf-compiler nodejs chromium
 
 .PHONY: all deps build demo test asan fuzz bench docs format clean
 
@@ -38,6 +38,7 @@ demo: build
 
 test: build
 	@scripts/otlp-deps.sh
+	@scripts/ui-deps.sh
 	@scripts/run-tests.sh $(BUILD)
 
 asan: deps

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
       {"baselines", cmd::baselines, "show or reset the per-job baselines detection learned"},
       {"agents", cmd::agents, "list, add and revoke agents; create enrollment tokens"},
       {"tokens", cmd::tokens, "create, list and revoke the read API's bearer tokens"},
+      {"users", cmd::users, "add, list, remove the people who may log in to the UI; change a password"},
       {"verify", cmd::verify, "check signatures and the hash chain of batch files"},
       {"rules", cmd::rules, "check Sigma rule files: loaded, or rejected and why"},
   };

@@ -24,7 +24,7 @@ std::string* body_field(Event& e) {
 // Values a legitimate agent reports stay far below these; each bound is the
 // limit of the thing the field names (a DNS name, a path, a URL), or a
 // generous multiple of real values where the thing has none.
-constexpr std::array<EventField, 15> kEventFields = {{
+constexpr std::array<EventField, 21> kEventFields = {{
     {"host", 253, Redaction::kText, "a DNS name is at most 253 characters (RFC 1035)",
      [](Event& e) { return &e.host; }},
     {"build.ci", 128, Redaction::kText, "the name of a CI system", [](Event& e) { return &e.build.ci; }},
@@ -40,6 +40,8 @@ constexpr std::array<EventField, 15> kEventFields = {{
     {"build.commit", 128, Redaction::kText, "a commit id is 40 (SHA-1) or 64 (SHA-256) hex digits",
      [](Event& e) { return &e.build.commit; }},
     {"build.runner", 256, Redaction::kText, "a runner, agent or node name", [](Event& e) { return &e.build.runner; }},
+    {"build.branch", 1024, Redaction::kText, "a branch or tag name (hosts cap them at a few hundred bytes)",
+     [](Event& e) { return &e.build.branch; }},
     {"process.key", 128, Redaction::kText, "`<pid>-<start time>` is at most 41 characters",
      [](Event& e) { return &e.process.key; }},
     {"process.exe", 4096, Redaction::kText, "PATH_MAX: Linux refuses longer paths",
@@ -53,6 +55,15 @@ constexpr std::array<EventField, 15> kEventFields = {{
      body_field<events::SecretAccess, &events::SecretAccess::path>},
     {"artifact_upload.destination", 2048, Redaction::kUrl, "a URL, as build.url",
      body_field<events::ArtifactUpload, &events::ArtifactUpload::destination>},
+    {"process.parent_key", 128, Redaction::kText, "as process.key", [](Event& e) { return &e.process.parent_key; }},
+    {"net_connect.dns_name", 1024, Redaction::kText, "as dns_query.name",
+     body_field<events::NetConnect, &events::NetConnect::dns_name>},
+    {"secret_access.dest_name", 1024, Redaction::kText, "as dns_query.name",
+     body_field<events::SecretAccess, &events::SecretAccess::dest_name>},
+    {"build_start.mode", 128, Redaction::kText, "wrap, daemon or unmonitored",
+     body_field<events::BuildStart, &events::BuildStart::mode>},
+    {"agent_start.mode", 128, Redaction::kText, "run or daemon",
+     body_field<events::AgentStart, &events::AgentStart::mode>},
 }};
 
 static_assert(kEventFields.size() <= 32, "bound_event() reports cut fields as bits of a uint32_t");

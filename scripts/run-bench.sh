@@ -9,6 +9,7 @@ export BUILDTRAIL_BUILD=$(cd "$build" && pwd)
 "$build/bench/bench_pipeline"
 "$build/bench/bench_detect"
 "$build/bench/bench_forward"
+"$build/bench/bench_api"
 "$build/bench/bench_trap"
 # The shared workloads under the wrap sensor and strace (root; several minutes).
 bench/overhead/run.sh "$build"

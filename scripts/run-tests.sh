@@ -4,6 +4,12 @@
 set -uo pipefail
 build=${1:?build dir}
 "$(dirname "$0")/test-services.sh" "$build" || exit 1
+# Every test's temporary folders (tests/common/test_util.h make_temp_dir)
+# go under one folder for this run, removed at the end: a run makes
+# thousands, gigabytes in all.
+TMPDIR=$(mktemp -d /tmp/bt-tests-XXXXXX) || exit 1
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 meson test -C "$build" --print-errorlogs --num-processes 2
 rc=$?
 python3 - "$build/meson-logs/testlog.json" <<'PY'

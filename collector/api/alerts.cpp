@@ -3,36 +3,20 @@
 #include <charconv>
 
 #include "collector/view/alert.h"
-#include "collector/view/time.h"
 
 namespace bt::collector::api {
 
 namespace {
 
-Response json(std::string body) {
-  Response r;
-  r.body = std::move(body);
-  return r;
-}
-
-// The store failed (busy past its timeout, or worse): the client may
-// retry; the log says what happened.
-Response unavailable(const Error& e) {
-  Response r = error_response(503, "cannot read the store now; retry later");
-  r.retry_after_s = 1;
-  r.log = "api: " + e.message;
-  return r;
-}
-
 // The filters of the query; an error names the parameter.
-Result<store::AlertFilter> alert_filter(const Params& params, uint64_t now_ns) {
-  if (Status s = params.only({"since", "severity", "build", "open", "limit", "after"}); !s) return s.error();
+Result<store::AlertFilter> alert_filter(const Params& params, uint64_t now_ns, std::optional<int64_t> fixed_build) {
+  Status known = fixed_build ? params.only({"since", "severity", "open", "limit", "after"})
+                             : params.only({"since", "severity", "build", "open", "limit", "after"});
+  if (!known) return known.error();
   store::AlertFilter f;
-  if (auto since = params.get("since")) {
-    auto ns = view::parse_since(*since, now_ns);
-    if (!ns) return make_error(ErrorCode::kInvalidArgument, "since: " + ns.error().message);
-    f.since_ns = *ns;
-  }
+  auto since = params.time("since", now_ns);
+  if (!since) return since.error();
+  f.since_ns = since->value_or(0);
   if (auto severity = params.get("severity")) {
     f.min_severity = store::severity_rank(*severity);
     if (f.min_severity < 0)
@@ -41,11 +25,10 @@ Result<store::AlertFilter> alert_filter(const Params& params, uint64_t now_ns) {
   }
   auto build = params.integer("build", 1, INT64_MAX);
   if (!build) return build.error();
-  f.build = *build;
-  if (auto open = params.get("open")) {
-    if (*open != "1" && *open != "0") return make_error(ErrorCode::kInvalidArgument, "open is 1 or 0");
-    f.open_only = *open == "1";
-  }
+  f.build = fixed_build ? fixed_build : *build;
+  auto open = params.flag("open");
+  if (!open) return open.error();
+  f.open_only = open->value_or(false);
   auto after = params.integer("after", 0, INT64_MAX);
   if (!after) return after.error();
   f.after_id = after->value_or(0);
@@ -57,21 +40,21 @@ Result<store::AlertFilter> alert_filter(const Params& params, uint64_t now_ns) {
 
 }  // namespace
 
-Response list_alerts(store::Store& db, const Params& params, uint64_t now_ns) {
-  auto filter = alert_filter(params, now_ns);
+Response list_alerts(store::Store& db, const Params& params, uint64_t now_ns, std::optional<int64_t> build) {
+  auto filter = alert_filter(params, now_ns, build);
   if (!filter) return error_response(400, filter.error().message);
   // One more than the page, to know whether a next page exists.
   const std::size_t page = filter->limit;
   ++filter->limit;
   auto alerts = db.alerts(*filter);
-  if (!alerts) return unavailable(alerts.error());
+  if (!alerts) return store_unavailable(alerts.error());
   const bool more = alerts->size() > page;
   if (more) alerts->resize(page);
   std::string body = "{\"alerts\":[";
   for (std::size_t i = 0; i < alerts->size(); ++i) body += (i ? "," : "") + view::alert_json((*alerts)[i]);
   body += "],\"next\":";
   body += more ? "\"" + std::to_string(alerts->back().id) + "\"" : "null";
-  return json(body + "}\n");
+  return json_response(body + "}\n");
 }
 
 Response show_alert(store::Store& db, std::string_view id_text) {
@@ -80,9 +63,9 @@ Response show_alert(store::Store& db, std::string_view id_text) {
   if (ec != std::errc() || p != id_text.data() + id_text.size() || id <= 0)
     return error_response(404, "no such alert: an alert id is a positive integer");
   auto alert = db.alert(id);
-  if (!alert) return unavailable(alert.error());
+  if (!alert) return store_unavailable(alert.error());
   if (!*alert) return error_response(404, "no alert " + std::to_string(id));
-  return json(view::alert_json(**alert) + "\n");
+  return json_response(view::alert_json(**alert) + "\n");
 }
 
 }  // namespace bt::collector::api

@@ -5,6 +5,7 @@
 
 #include <charconv>
 
+#include "collector/view/time.h"
 #include "common/text.h"
 
 namespace bt::collector::api {
@@ -20,6 +21,25 @@ Response error_response(int status, std::string_view message) {
   Response r;
   r.status = status;
   r.body = text::json_printable(std::string_view(buf.GetString(), buf.GetSize())) + "\n";
+  return r;
+}
+
+Response json_response(std::string body) {
+  Response r;
+  r.body = std::move(body);
+  return r;
+}
+
+Response store_unavailable(const Error& e) {
+  Response r = error_response(503, "cannot read the store now; retry later");
+  r.retry_after_s = 1;
+  r.log = "api: " + e.message;
+  return r;
+}
+
+Response readback_failed(const Error& e) {
+  Response r = error_response(500, "cannot read the events back from the archive: " + e.message);
+  r.log = "api: " + e.message;
   return r;
 }
 
@@ -58,6 +78,21 @@ Result<std::size_t> Params::page_limit(std::size_t fallback, std::size_t max) co
   auto n = integer("limit", 1, static_cast<int64_t>(max));
   if (!n) return n.error();
   return *n ? static_cast<std::size_t>(**n) : fallback;
+}
+
+Result<std::optional<uint64_t>> Params::time(std::string_view name, uint64_t now_ns) const {
+  const auto text = get(name);
+  if (!text) return std::optional<uint64_t>();
+  auto ns = view::parse_since(*text, now_ns);
+  if (!ns) return make_error(ErrorCode::kInvalidArgument, std::string(name) + ": " + ns.error().message);
+  return std::optional(*ns);
+}
+
+Result<std::optional<bool>> Params::flag(std::string_view name) const {
+  const auto text = get(name);
+  if (!text) return std::optional<bool>();
+  if (*text != "1" && *text != "0") return make_error(ErrorCode::kInvalidArgument, std::string(name) + " is 1 or 0");
+  return std::optional(*text == "1");
 }
 
 }  // namespace bt::collector::api

@@ -25,6 +25,8 @@ int agents(int argc, char** argv);
 int alerts(int argc, char** argv);
 // tokens create|list|revoke --data DIR ...: the read API's bearer tokens
 int tokens(int argc, char** argv);
+// users add|list|remove|passwd --data DIR ...: who may log in to the UI
+int users(int argc, char** argv);
 // baselines show|reset --data DIR [--ci C --repository R --job J]
 int baselines(int argc, char** argv);
 // verify --pubkey FILE [--pubkey FILE]... BATCH...

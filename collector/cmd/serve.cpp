@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "collector/access/access_db.h"
 #include "collector/api/api.h"
 #include "collector/cmd/commands.h"
 #include "collector/config/config.h"
@@ -23,6 +24,7 @@
 #include "collector/ingest/ingest.h"
 #include "collector/output/output.h"
 #include "collector/store/store.h"
+#include "collector/ui/front.h"
 #include "collector/view/time.h"
 #include "common/cli.h"
 #include "common/fs.h"
@@ -236,6 +238,25 @@ std::string output_summary(const config::Output& o) {
   return text::printable(o.type + where + ": " + what + ", as " + o.format);
 }
 
+// Who may use the read API and the UI besides tokens and users: the
+// config's [access] table, and whether the session cookie is Secure.
+api::AccessSettings access_settings(const config::Access& access, bool tls) {
+  api::AccessSettings out;
+  out.origins = access.origins;
+  out.secure_cookie = tls || access.secure_cookie;
+  for (const auto& c : access.certificates)
+    out.certificates.push_back(
+        {c.name, c.sha256, c.subject, store::parse_api_role(c.role).value_or(store::ApiRole::kViewer)});
+  return out;
+}
+
+ui::LoginSettings login_settings(const config::Access& access) {
+  ui::LoginSettings out;
+  out.session_ns = access.session_hours * 3600ull * 1000000000ull;
+  out.limits.max_failures = access.max_login_failures;
+  return out;
+}
+
 }  // namespace
 
 int serve(int argc, char** argv) {
@@ -253,9 +274,19 @@ int serve(int argc, char** argv) {
   metrics::Metrics metrics;
   auto ingest = ingest::Ingest::start(config.ingest, std::move(*writer), std::move(*admin), metrics);
   if (!ingest) return fail(ingest.error().message);
-  auto read_api = api::Api::open(config.data, config.store);
+  auto access = access::AccessDb::open(config.data, config.store.busy_timeout_ms);
+  if (!access) return fail(access.error().message);
+  const bool tls = !config.http.tls_cert.empty();
+  auto read_api = api::Api::open(config.data, config.store, access->get(), access_settings(config.file.access, tls));
   if (!read_api) return fail(read_api.error().message);
-  auto server = http::Server::start(config.http, **ingest, metrics, read_api->get());
+  ui::Front ui((*read_api)->authenticator(), **access, api::log_line, login_settings(config.file.access));
+  const std::string& where = config.http.listen;
+  const bool loopback = where.rfind("127.", 0) == 0 || where.rfind("[::1]", 0) == 0 || where.rfind("localhost", 0) == 0;
+  if (!tls && !config.file.access.secure_cookie && !loopback)
+    std::fprintf(stderr,
+                 "buildtrail-collector: the UI's session cookie is not Secure on plain HTTP: it travels in clear; "
+                 "serve with --tls-cert/--tls-key (or behind a TLS proxy, [access] secure_cookie) beyond loopback\n");
+  auto server = http::Server::start(config.http, **ingest, metrics, read_api->get(), &ui);
   if (!server) return fail(server.error().message);
   // The detector and the outputs walk the same committed batches at about
   // the same time: each is read from the archive and verified once.

@@ -126,6 +126,55 @@ constexpr Key kOutputKeys[] = {
      &Output::gzip},
 };
 
+// A key of a table without types ([access], [[access.certificate]]): the
+// member it fills, whether it must be given, its documentation.
+template <class T>
+struct TableKey {
+  std::string_view toml;
+  std::string T::*text = nullptr;
+  uint64_t T::*number = nullptr;
+  std::vector<std::string> T::*list = nullptr;
+  bool T::*flag = nullptr;
+  bool required = false;
+  std::string_view doc;
+};
+
+constexpr TableKey<Access> kAccessKeys[] = {
+    {.toml = "session_hours",
+     .number = &Access::session_hours,
+     .doc = "How long a session of the UI lasts after its login (1 to 720), whatever is done with it; "
+            "logging out, `users remove` and `users passwd` end it sooner."},
+    {.toml = "max_login_failures",
+     .number = &Access::max_login_failures,
+     .doc = "Failed logins from one client address (IPv6: its /64) within a minute, after which the login form "
+            "answers 429 until the oldest is a minute old."},
+    {.toml = "origins",
+     .list = &Access::origins,
+     .doc = "Origins (`https://buildtrail.example.com`) from which logging in and out is accepted besides the "
+            "listener's own (`scheme://Host`): a proxy in front that serves the UI under another name."},
+    {.toml = "secure_cookie",
+     .flag = &Access::secure_cookie,
+     .doc = "Mark the session cookie `Secure` (and name it `__Host-buildtrail_session`) on a plain HTTP listener "
+            "too: for a proxy in front that terminates TLS. With `--tls-cert` it is always `Secure`."},
+};
+
+constexpr TableKey<Certificate> kCertificateKeys[] = {
+    {.toml = "name",
+     .text = &Certificate::name,
+     .required = true,
+     .doc = "What the certificate is called in the log and the UI (1 to 64 of A-Z a-z 0-9 . _ @ -)."},
+    {.toml = "sha256",
+     .text = &Certificate::sha256,
+     .doc = "SHA-256 of the certificate's DER form, 64 hex digits (`openssl x509 -noout -fingerprint -sha256`; "
+            "colons allowed). Give this or `subject`."},
+    {.toml = "subject",
+     .text = &Certificate::subject,
+     .doc = "The certificate's subject DN as RFC 4514 writes it, most specific first "
+            "(`openssl x509 -noout -subject -nameopt RFC2253`: `CN=alice,OU=security,O=Example`). Give this or "
+            "`sha256`."},
+    {.toml = "role", .text = &Certificate::role, .doc = "`viewer` (reads) or `admin`."},
+};
+
 // RFC 5424 section 6.2.1: facility codes by their usual names.
 constexpr std::pair<std::string_view, int> kFacilities[] = {
     {"kern", 0},    {"user", 1},    {"mail", 2},    {"daemon", 3},    {"auth", 4},    {"syslog", 5},  {"lpr", 6},
@@ -328,6 +377,34 @@ Status check_http_sink(const std::string& where, Output& out) {
   return Ok{};
 }
 
+// The value of `node` into the member of `out` that the key row `k` (a Key
+// or a TableKey) names, checked for its type; `what` names the key.
+template <class Row, class T>
+Status set_value(const Row& k, const toml::node& node, const std::string& what, T* out) {
+  if (k.flag) {
+    const auto* b = node.as_boolean();
+    if (!b) return invalid(what + ": expected true or false");
+    out->*(k.flag) = b->get();
+  } else if (k.text) {
+    const auto* v = node.as_string();
+    if (!v) return invalid(what + ": expected a string");
+    out->*(k.text) = v->get();
+  } else if (k.list) {
+    const auto* a = node.as_array();
+    if (!a) return invalid(what + ": expected an array of strings");
+    for (const auto& item : *a) {
+      const auto* v = item.as_string();
+      if (!v) return invalid(what + ": expected an array of strings");
+      (out->*(k.list)).push_back(v->get());
+    }
+  } else {
+    const auto* n = node.as_integer();
+    if (!n || n->get() < 0) return invalid(what + ": expected a non-negative integer");
+    out->*(k.number) = static_cast<uint64_t>(n->get());
+  }
+  return Ok{};
+}
+
 // Every key of one [[output]] table, checked against the table of keys.
 Result<Output> parse_output(const toml::table& t, const std::string& origin, std::size_t index) {
   Output out;
@@ -345,27 +422,7 @@ Result<Output> parse_output(const toml::table& t, const std::string& origin, std
     if (k == std::end(kOutputKeys) || !applies(*k, type))
       return invalid(where + "unknown key '" + text::printable(key) + "'" +
                      (k == std::end(kOutputKeys) ? "" : " for type '" + type + "'"));
-    if (k->flag) {
-      const auto* b = node.as_boolean();
-      if (!b) return invalid(where + key + ": expected true or false");
-      out.*(k->flag) = b->get();
-    } else if (k->text) {
-      const auto* s = node.as_string();
-      if (!s) return invalid(where + key + ": expected a string");
-      out.*(k->text) = s->get();
-    } else if (k->list) {
-      const auto* a = node.as_array();
-      if (!a) return invalid(where + key + ": expected an array of strings");
-      for (const auto& item : *a) {
-        const auto* s = item.as_string();
-        if (!s) return invalid(where + key + ": expected an array of strings");
-        (out.*(k->list)).push_back(s->get());
-      }
-    } else {
-      const auto* n = node.as_integer();
-      if (!n || n->get() < 0) return invalid(where + key + ": expected a non-negative integer");
-      out.*(k->number) = static_cast<uint64_t>(n->get());
-    }
+    if (Status s = set_value(*k, node, where + key, &out); !s) return s.error();
   }
   for (const auto& k : kOutputKeys)
     if (k.required && applies(k, type) && !t.contains(k.toml))
@@ -397,6 +454,86 @@ Result<Output> parse_output(const toml::table& t, const std::string& origin, std
   return out;
 }
 
+// Every key of `t` into `out` by the table `keys` (`skip`: a key read by
+// the caller).
+template <class T, std::size_t N>
+Status fill(const toml::table& t, const TableKey<T> (&keys)[N], const std::string& where, T* out,
+            std::string_view skip = "") {
+  for (const auto& [name, node] : t) {
+    const std::string key(name.str());
+    if (key == skip) continue;
+    const auto* k =
+        std::find_if(std::begin(keys), std::end(keys), [&](const TableKey<T>& row) { return row.toml == key; });
+    if (k == std::end(keys)) return invalid(where + "unknown key '" + text::printable(key) + "'");
+    if (Status s = set_value(*k, node, where + key, out); !s) return s.error();
+  }
+  for (const auto& k : keys)
+    if (k.required && !t.contains(k.toml)) return invalid(where + "missing key '" + std::string(k.toml) + "'");
+  return Ok{};
+}
+
+// 64 hex digits, colons between pairs allowed; lowercased without them.
+std::optional<std::string> fingerprint(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == ':') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (out.size() != 64) return std::nullopt;
+  return out;
+}
+
+Result<Certificate> parse_certificate(const toml::table& t, const std::string& origin, std::size_t index) {
+  Certificate c;
+  std::string where = origin + ": access.certificate " + std::to_string(index + 1) + ": ";
+  if (Status s = fill(t, kCertificateKeys, where, &c); !s) return s.error();
+  where = origin + ": access.certificate '" + text::printable(c.name) + "': ";
+  const bool name_ok =
+      !c.name.empty() && c.name.size() <= 64 && std::all_of(c.name.begin(), c.name.end(), [](unsigned char ch) {
+        return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '@';
+      });
+  if (!name_ok) return invalid(where + "name: 1 to 64 of A-Z a-z 0-9 . _ @ -");
+  if (c.sha256.empty() == c.subject.empty()) return invalid(where + "give one of sha256 and subject");
+  if (!c.sha256.empty()) {
+    auto hex = fingerprint(c.sha256);
+    if (!hex) return invalid(where + "sha256: 64 hex digits (colons allowed)");
+    c.sha256 = *hex;
+  }
+  if (!c.subject.empty() && (c.subject.find('=') == std::string::npos || !plain_ascii(c.subject)))
+    return invalid(where + "subject: an RFC 4514 DN such as CN=alice,O=Example");
+  if (c.role != "viewer" && c.role != "admin")
+    return invalid(where + "role: viewer or admin, not '" + text::printable(c.role) + "'");
+  return c;
+}
+
+Result<Access> parse_access(const toml::node& node, const std::string& origin) {
+  const auto* t = node.as_table();
+  if (!t) return invalid(origin + ": access: expected a table ([access])");
+  Access a;
+  const std::string where = origin + ": access: ";
+  if (Status s = fill(*t, kAccessKeys, where, &a, "certificate"); !s) return s.error();
+  if (a.session_hours == 0 || a.session_hours > 720) return invalid(where + "session_hours: 1 to 720");
+  if (a.max_login_failures == 0) return invalid(where + "max_login_failures: must be positive");
+  for (const auto& o : a.origins)
+    if (!valid_url(o) || std::count(o.begin(), o.end(), '/') != 2)
+      return invalid(where + "origins: each one scheme://host[:port], no path, not '" + text::printable(o) + "'");
+  if (const auto* certs = t->get("certificate")) {
+    const auto* list = certs->as_array();
+    if (!list || !list->is_array_of_tables())
+      return invalid(where + "certificate: expected an array of tables ([[access.certificate]])");
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      auto c = parse_certificate(*list->get(i)->as_table(), origin, i);
+      if (!c) return c.error();
+      if (!names.insert(c->name).second)
+        return invalid(origin + ": access.certificate '" + c->name + "': name: used by another certificate");
+      a.certificates.push_back(std::move(*c));
+    }
+  }
+  return a;
+}
+
 }  // namespace
 
 std::string default_config_file() { return "/etc/buildtrail/collector.toml"; }
@@ -412,6 +549,12 @@ Result<Config> parse_toml(const std::string& text, const std::string& origin) {
   std::set<std::string> names;
   for (const auto& [name, node] : table) {
     const std::string key(name.str());
+    if (key == "access") {
+      auto access = parse_access(node, origin);
+      if (!access) return access.error();
+      config.access = std::move(*access);
+      continue;
+    }
     if (key != "output") return invalid(origin + ": unknown key '" + text::printable(key) + "'");
     const auto* outputs = node.as_array();
     if (!outputs || !outputs->is_array_of_tables())
@@ -517,8 +660,35 @@ std::string example_toml() {
   return md + "```\n";
 }
 
+template <class T, std::size_t N>
+std::string table_keys(const TableKey<T> (&keys)[N]) {
+  const T defaults;
+  std::string md = "| key | type | default | meaning |\n| --- | --- | --- | --- |\n";
+  for (const auto& k : keys) {
+    const std::string type = k.flag ? "boolean" : k.text ? "string" : k.list ? "array of strings" : "integer";
+    std::string value;
+    if (k.required)
+      value = "required";
+    else if (k.list)
+      value = "`[]`";
+    else if (k.flag)
+      value = defaults.*(k.flag) ? "`true`" : "`false`";
+    else if (k.number)
+      value = "`" + std::to_string(defaults.*(k.number)) + "`";
+    else if (!(defaults.*(k.text)).empty())
+      value = "`\"" + defaults.*(k.text) + "\"`";
+    md += "| `" + std::string(k.toml) + "` | " + type + " | " + value + " | " + std::string(k.doc) + " |\n";
+  }
+  return md;
+}
+
 }  // namespace
 
-std::vector<markdown::Part> reference_parts() { return {{"output-keys", keys_table()}, {"example", example_toml()}}; }
+std::vector<markdown::Part> reference_parts() {
+  return {{"output-keys", keys_table()},
+          {"example", example_toml()},
+          {"access-keys", table_keys(kAccessKeys)},
+          {"certificate-keys", table_keys(kCertificateKeys)}};
+}
 
 }  // namespace bt::collector::config

@@ -1,8 +1,9 @@
 // The collector's configuration file (`serve --config FILE`, default
 // /etc/buildtrail/collector.toml when it exists): today the outputs that
-// forward events and alerts (collector/output/). One declarative table per section
-// (kOutputKeys in config.cpp) drives the loader and the generated parts of
-// docs/collector-config.md. Unknown keys, wrong types and bad values are
+// forward events and alerts (collector/output/), and who may use the UI and
+// the read API besides users and tokens ([access]). One declarative table
+// per section (kOutputKeys, kAccessKeys, kCertificateKeys in config.cpp)
+// drives the loader and the generated parts of docs/collector-config.md. Unknown keys, wrong types and bad values are
 // one-line errors naming the key; serve's flags stay flags.
 #pragma once
 
@@ -65,8 +66,29 @@ struct Output {
   std::vector<std::string> headers;  // "Name: value", sent with every request; never logged
 };
 
+// One [[access.certificate]]: a person's client certificate (verified
+// against serve --client-ca) and the role it is let in with, on the read
+// API and the UI (collector/api/auth.h). Named by the SHA-256 of its DER
+// form or by its subject DN, exactly one of the two.
+struct Certificate {
+  std::string name;     // shown in the log and the UI
+  std::string sha256;   // 64 hex digits (lowercased by the loader)
+  std::string subject;  // RFC 4514, as `openssl x509 -subject -nameopt RFC2253` prints it
+  std::string role = "viewer";
+};
+
+// The [access] table: the UI's sessions and who else may come in.
+struct Access {
+  uint64_t session_hours = 12;
+  uint64_t max_login_failures = 5;  // per client address and minute
+  std::vector<std::string> origins;
+  bool secure_cookie = false;
+  std::vector<Certificate> certificates;
+};
+
 struct Config {
   std::vector<Output> outputs;
+  Access access;
 };
 
 std::string default_config_file();  // /etc/buildtrail/collector.toml

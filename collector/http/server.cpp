@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "collector/http/body.h"
+#include "collector/ui/front.h"
+#include "common/crypto/keys.h"
 #include "common/fs.h"
 #include "common/unique_fd.h"
 
@@ -106,6 +108,29 @@ bool client_verified(MHD_Connection* c) {
   return status == 0;
 }
 
+// The client certificate of a session that client_verified(): the SHA-256
+// of its DER form and its subject DN, what [[access.certificate]] names.
+std::optional<api::ClientCertificate> peer_certificate(MHD_Connection* c) {
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  if (!info || !info->tls_session || !client_verified(c)) return std::nullopt;
+  unsigned count = 0;
+  const gnutls_datum_t* chain = gnutls_certificate_get_peers(static_cast<gnutls_session_t>(info->tls_session), &count);
+  if (!chain || count == 0) return std::nullopt;
+  api::ClientCertificate out;
+  out.sha256 = crypto::to_hex(crypto::sha256({chain[0].data, chain[0].size}));
+  gnutls_x509_crt_t crt = nullptr;
+  gnutls_datum_t dn{};
+  if (gnutls_x509_crt_init(&crt) == GNUTLS_E_SUCCESS) {
+    if (gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) == GNUTLS_E_SUCCESS &&
+        gnutls_x509_crt_get_dn3(crt, &dn, 0) == GNUTLS_E_SUCCESS) {
+      out.subject.assign(reinterpret_cast<const char*>(dn.data), dn.size);
+      gnutls_free(dn.data);
+    }
+    gnutls_x509_crt_deinit(crt);
+  }
+  return out;
+}
+
 // The one Content-Length a request may have: a second one, or one beside a
 // Transfer-Encoding, could be read one way here and another by a proxy in
 // front (request smuggling).
@@ -166,29 +191,59 @@ std::string client_address(MHD_Connection* c) {
   return text[0] ? text : "unknown";
 }
 
-// The read API's view of a request: no body, decoded query parameters.
-api::Request api_request(MHD_Connection* c, std::string_view url, std::string_view method) {
+// Every value of `kind` (headers, cookies, query arguments) as (name, value).
+std::vector<std::pair<std::string, std::string>> connection_values(MHD_Connection* c, MHD_ValueKind kind) {
+  std::vector<std::pair<std::string, std::string>> out;
+  MHD_get_connection_values(
+      c, kind,
+      [](void* cls, MHD_ValueKind, const char* key, const char* value) -> MHD_Result {
+        static_cast<std::vector<std::pair<std::string, std::string>>*>(cls)->emplace_back(key ? key : "",
+                                                                                          value ? value : "");
+        return MHD_YES;
+      },
+      &out);
+  return out;
+}
+
+std::string header(MHD_Connection* c, const char* name) {
+  const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+  return v ? v : "";
+}
+
+// The read API's and the UI's view of a request: decoded query
+// parameters, cookies, the headers the checks read, the body of a POST.
+api::Request api_request(MHD_Connection* c, std::string_view url, std::string_view method, bool tls, std::string body) {
   api::Request r;
   r.method = method;
   r.path = url;
-  MHD_get_connection_values(
-      c, MHD_GET_ARGUMENT_KIND,
-      [](void* cls, MHD_ValueKind, const char* key, const char* value) -> MHD_Result {
-        static_cast<api::Request*>(cls)->query.emplace_back(key ? key : "", value ? value : "");
-        return MHD_YES;
-      },
-      &r);
+  r.query = connection_values(c, MHD_GET_ARGUMENT_KIND);
+  r.cookies = connection_values(c, MHD_COOKIE_KIND);
   r.authorization = authorization_headers(c);
   r.client_address = client_address(c);
+  r.origin = header(c, "Origin");
+  r.host = header(c, MHD_HTTP_HEADER_HOST);
+  r.sec_fetch_site = header(c, "Sec-Fetch-Site");
+  r.if_none_match = header(c, MHD_HTTP_HEADER_IF_NONE_MATCH);
+  r.content_type = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+  r.body = std::move(body);
+  r.tls = tls;
+  if (tls) r.certificate = peer_certificate(c);
   return r;
 }
+
+// No API answer is a page: a JSON body opened as a document runs nothing
+// and cannot be framed.
+constexpr const char* kApiPolicy = "default-src 'none'; frame-ancestors 'none'";
 
 MHD_Result send_api(MHD_Connection* c, const api::Response& answer) {
   MHD_Response* r =
       MHD_create_response_from_buffer(answer.body.size(), const_cast<char*>(answer.body.data()), MHD_RESPMEM_MUST_COPY);
   if (!r) return MHD_NO;
-  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, answer.content_type.c_str());
   MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+  const bool has_policy = std::any_of(answer.headers.begin(), answer.headers.end(),
+                                      [](const auto& h) { return h.first == "Content-Security-Policy"; });
+  if (!has_policy) MHD_add_response_header(r, "Content-Security-Policy", kApiPolicy);
   for (const auto& [name, value] : answer.headers) MHD_add_response_header(r, name.c_str(), value.c_str());
   if (answer.retry_after_s > 0)
     MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, std::to_string(answer.retry_after_s).c_str());
@@ -196,6 +251,10 @@ MHD_Result send_api(MHD_Connection* c, const api::Response& answer) {
   MHD_destroy_response(r);
   return ret;
 }
+
+constexpr uint64_t kMaxUiBody = 16 << 10;
+
+bool is_ui(std::string_view url) { return url == "/ui" || url.substr(0, 4) == "/ui/"; }
 
 int fd_of(MHD_Connection* c) {
   const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -209,6 +268,7 @@ struct Server::Impl {
   ingest::Ingest& ingest;
   metrics::Metrics& metrics;
   api::Api* api;
+  ui::Front* ui;
   Guard guard;
   Front main_front{this, false}, health_front{this, true};
   MHD_Daemon* daemon = nullptr;
@@ -216,12 +276,14 @@ struct Server::Impl {
   std::string cert, key, ca;  // MHD keeps pointers to these for its lifetime
   std::string address, health_address;
 
-  Impl(const Config& c, ingest::Ingest& i, metrics::Metrics& m, api::Api* a)
-      : config(c), ingest(i), metrics(m), api(a), guard(c.guard, [&m] { m.deadline_missed(); }) {}
+  Impl(const Config& c, ingest::Ingest& i, metrics::Metrics& m, api::Api* a, ui::Front* u)
+      : config(c), ingest(i), metrics(m), api(a), ui(u), guard(c.guard, [&m] { m.deadline_missed(); }) {}
   MHD_Result handle(MHD_Connection* c, const Front& front, std::string_view url, std::string_view method,
                     const char* upload, size_t* upload_size, void** slot);
-  MHD_Result begin(MHD_Connection* c, std::string_view method, Request& req);
+  MHD_Result begin(MHD_Connection* c, std::string_view url, std::string_view method, Request& req);
   MHD_Result route(MHD_Connection* c, const Front& front, std::string_view url, std::string_view method, Request& req);
+  MHD_Result agents_endpoint(MHD_Connection* c, std::string_view url, std::string_view method, Request& req);
+  bool tls() const { return !config.tls_cert.empty(); }
   Status read_tls_files();
   std::vector<MHD_OptionItem> daemon_options(sockaddr_storage* addr, bool tls, Front* front, unsigned max_connections);
   Result<MHD_Daemon*> listen(const std::string& listen, bool tls, Front* front, unsigned max_connections,
@@ -306,7 +368,7 @@ MHD_Result Server::Impl::handle(MHD_Connection* c, const Front& front, std::stri
   if (!req) {
     req = new Request;
     *slot = req;
-    return begin(c, method, *req);
+    return begin(c, url, method, *req);
   }
   if (*upload_size > 0) {
     // Never more than the Content-Length that was reserved: libmicrohttpd
@@ -322,7 +384,7 @@ MHD_Result Server::Impl::handle(MHD_Connection* c, const Front& front, std::stri
 
 // The headers are in: refuse what cannot be a request of ours before any
 // body is read, and reserve the body's bytes.
-MHD_Result Server::Impl::begin(MHD_Connection* c, std::string_view method, Request& req) {
+MHD_Result Server::Impl::begin(MHD_Connection* c, std::string_view url, std::string_view method, Request& req) {
   if (!config.client_ca.empty() && !client_verified(c))
     return send(c, 403, json_error("a client certificate for client use, signed by the collector's CA, is required"));
   uint64_t length = 0;
@@ -336,6 +398,9 @@ MHD_Result Server::Impl::begin(MHD_Connection* c, std::string_view method, Reque
     return MHD_YES;
   }
   if (declared == Length::kNone) return send(c, 411, json_error("a POST needs a Content-Length"));
+  // The UI's POSTs (a login form) are small: none may hold a batch's budget.
+  if (is_ui(url) && length > kMaxUiBody)
+    return send(c, 413, json_error("a request of the UI is at most " + std::to_string(kMaxUiBody) + " bytes"));
   if (length > config.max_body) {
     metrics.rejected(metrics::Reject::too_large);
     return send(c, 413,
@@ -358,6 +423,35 @@ MHD_Result Server::Impl::begin(MHD_Connection* c, std::string_view method, Reque
   return MHD_YES;
 }
 
+// Agents authenticate by their signatures and enrollment tokens. A read
+// API token, a browser's cookie or a person's client certificate
+// ([[access.certificate]]) is the wrong credential here, and is refused
+// rather than ignored, so a client that mixes them up learns it at once and
+// no credential of the UI ever posts a batch.
+MHD_Result Server::Impl::agents_endpoint(MHD_Connection* c, std::string_view url, std::string_view method,
+                                         Request& req) {
+  if (method != "POST") return send(c, 405, json_error("use POST"));
+  if (!authorization_headers(c).empty())
+    return send(c, 403,
+                json_error("an Authorization header is not accepted here: batches are authenticated by "
+                           "their agent's signature, and API tokens only read"));
+  if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE))
+    return send(c, 403, json_error("a cookie is not accepted here: a UI session only reads"));
+  if (api && tls()) {
+    api::Request who;
+    who.certificate = peer_certificate(c);
+    if (const auto* person = api->authenticator().certificate_role(who))
+      return send(c, 403,
+                  json_error("this client certificate is a person's ([[access.certificate]] '" + person->name +
+                             "'), not an agent's"));
+  }
+  const ingest::Outcome out =
+      url == "/v1/batches"
+          ? ingest.submit_batch({reinterpret_cast<const uint8_t*>(req.body.view().data()), req.body.view().size()})
+          : ingest.enroll(req.body.view());
+  return send(c, out.status, out.body, "application/json", out.retry_after);
+}
+
 MHD_Result Server::Impl::route(MHD_Connection* c, const Front& front, std::string_view url, std::string_view method,
                                Request& req) {
   const bool get = method == "GET" || method == "HEAD";
@@ -369,23 +463,12 @@ MHD_Result Server::Impl::route(MHD_Connection* c, const Front& front, std::strin
     if (!get) return send(c, 405, json_error("use GET"));
     return send(c, 200, metrics.render(ingest.store_bytes(), ingest.queue_depth()), "text/plain; version=0.0.4");
   }
-  if (!front.health_only && (url == "/v1/batches" || url == "/v1/enroll")) {
-    if (!post) return send(c, 405, json_error("use POST"));
-    // Agents authenticate by their signatures and enrollment tokens; a
-    // read API token is the wrong credential here, and is refused rather
-    // than ignored so a client that mixes them up learns it at once.
-    if (!authorization_headers(c).empty())
-      return send(c, 403,
-                  json_error("an Authorization header is not accepted here: batches are authenticated by "
-                             "their agent's signature, and API tokens only read"));
-    const ingest::Outcome out =
-        url == "/v1/batches"
-            ? ingest.submit_batch({reinterpret_cast<const uint8_t*>(req.body.view().data()), req.body.view().size()})
-            : ingest.enroll(req.body.view());
-    return send(c, out.status, out.body, "application/json", out.retry_after);
-  }
+  if (!front.health_only && (url == "/v1/batches" || url == "/v1/enroll")) return agents_endpoint(c, url, method, req);
   if (!front.health_only && api && url.substr(0, 4) == "/v1/")
-    return send_api(c, api->handle(api_request(c, url, method)));
+    return send_api(c, api->handle(api_request(c, url, method, tls(), {})));
+  if (!front.health_only && ui && is_ui(url))
+    return send_api(
+        c, ui->handle(api_request(c, url, method, tls(), post ? std::string(req.body.view()) : std::string())));
   return send(c, 404, json_error("no such endpoint"));
 }
 
@@ -436,8 +519,8 @@ Result<MHD_Daemon*> Server::Impl::listen(const std::string& where, bool tls, Fro
 }
 
 Result<std::unique_ptr<Server>> Server::start(const Config& config, ingest::Ingest& ingest, metrics::Metrics& metrics,
-                                              api::Api* api) {
-  auto impl = std::make_unique<Impl>(config, ingest, metrics, api);
+                                              api::Api* api, ui::Front* ui) {
+  auto impl = std::make_unique<Impl>(config, ingest, metrics, api, ui);
   const bool tls = !config.tls_cert.empty() || !config.tls_key.empty();
   if (tls && (config.tls_cert.empty() || config.tls_key.empty()))
     return make_error(ErrorCode::kInvalidArgument, "--tls-cert and --tls-key go together");

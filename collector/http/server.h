@@ -6,7 +6,7 @@
 // /healthz and /metrics can also be served on a listener of their own, so
 // a crowd of clients on the main one cannot starve the probes. The read
 // API (collector/api/) is served under /v1/ on the main listener, beside
-// the agents' two endpoints.
+// the agents' two endpoints, and the UI (collector/ui/) under /ui/.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,7 @@
 #include "collector/http/guard.h"
 #include "collector/ingest/ingest.h"
 #include "collector/metrics/metrics.h"
+#include "collector/ui/front.h"
 #include "common/batch/batch.h"
 
 namespace bt::collector::http {
@@ -35,9 +36,10 @@ struct Config {
 
 class Server {
  public:
-  // `api` (may be null: no read API) must outlive the server.
+  // `api` (may be null: no read API) and `ui` (may be null: no UI) must
+  // outlive the server.
   static Result<std::unique_ptr<Server>> start(const Config& config, ingest::Ingest& ingest, metrics::Metrics& metrics,
-                                               api::Api* api = nullptr);
+                                               api::Api* api = nullptr, ui::Front* ui = nullptr);
   ~Server();
   // The bound address, e.g. "127.0.0.1:39211"; the health listener's.
   std::string address() const;

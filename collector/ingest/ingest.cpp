@@ -263,7 +263,15 @@ events::Build indexed_build(const events::Build& b) {
   r.repository = redact::url(b.repository);
   r.commit = redact::text(b.commit);
   r.runner = redact::text(b.runner);
+  r.branch = redact::text(b.branch);
   return r;
+}
+
+// What an exec's exe_sha256 must be to be indexed (the agent writes 64
+// lowercase hex digits; anything else is not searchable).
+bool is_sha256_hex(std::string_view s) {
+  return s.size() == 64 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 }  // namespace
@@ -297,18 +305,29 @@ store::EventRow event_row(const events::Event& e, uint32_t line, const store::Ev
   row.ppid = e.process.ppid;
   row.process_key = e.process.key;
   row.exe = redact::text(e.process.exe);
+  const auto dns_name = [&](const std::string& name) { row.dns_name = redact::text(name); };
   // One lambda per kind and no catch-all: a kind added to events.def does
   // not compile here until someone decides what of it is filterable.
   std::visit(bt::Overloaded{
-                 [](const events::BuildStart&) {},
+                 [&](const events::BuildStart& b) { row.mode = redact::text(b.mode); },
                  [&](const events::BuildEnd& b) { row.exit_code = b.exit_code; },
-                 [](const events::ProcessExec&) {},
-                 [&](const events::ProcessExit& b) { row.exit_code = b.exit_code; },
+                 [&](const events::ProcessExec& b) {
+                   row.parent_key = e.process.parent_key;
+                   if (is_sha256_hex(b.exe_sha256)) row.exe_sha256 = b.exe_sha256;
+                 },
+                 [&](const events::ProcessExit& b) {
+                   row.exit_code = b.exit_code;
+                   row.parent_key = e.process.parent_key;  // a process that never exec'd has only this
+                 },
                  [&](const events::NetConnect& b) {
                    const bool v6 = b.daddr.find(':') != std::string::npos;
                    row.destination = redact::text((v6 ? "[" + b.daddr + "]" : b.daddr) + ":" + std::to_string(b.dport));
+                   dns_name(b.dns_name);
                  },
-                 [&](const events::DnsQuery& b) { row.destination = redact::text(b.name); },
+                 [&](const events::DnsQuery& b) {
+                   row.destination = redact::text(b.name);
+                   dns_name(b.name);
+                 },
                  [&](const events::SecretAccess& b) {
                    row.secret_path = redact::text(b.path);
                    // A metadata access is found by its destination too: the
@@ -319,9 +338,10 @@ store::EventRow event_row(const events::Event& e, uint32_t line, const store::Ev
                                                                          : (v6 ? "[" + b.dest_ip + "]" : b.dest_ip) +
                                                                                ":" + std::to_string(b.dest_port));
                    }
+                   dns_name(b.dest_name);
                  },
                  [&](const events::ArtifactUpload& b) { row.destination = redact::url(b.destination); },
-                 [](const events::AgentStart&) {},
+                 [&](const events::AgentStart& b) { row.mode = redact::text(b.mode); },
                  [](const events::AgentStop&) {},
                  [](const events::AgentHeartbeat&) {},
                  [&](const events::Loss& b) {

@@ -126,7 +126,7 @@ Status EventReader::for_each_build_batch(int64_t build_ref, const std::function<
   return Ok{};
 }
 
-Status EventReader::flush(std::vector<store::EventRef>& chunk, const OnEvent& on_event) {
+Status EventReader::read(std::vector<store::EventRef>& chunk, const OnEvent& on_event) {
   // Read batch by batch, hand out in the store's order.
   std::vector<std::size_t> order(chunk.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
@@ -147,6 +147,20 @@ Status EventReader::flush(std::vector<store::EventRef>& chunk, const OnEvent& on
   return Ok{};
 }
 
+Status EventReader::visit(std::vector<store::EventRef>& refs, const OnEvent& on_event) {
+  std::sort(refs.begin(), refs.end(), [](const store::EventRef& a, const store::EventRef& b) {
+    return std::tie(a.agent_id, a.seq, a.line) < std::tie(b.agent_id, b.seq, b.line);
+  });
+  for (const auto& ref : refs) {
+    auto b = batch(ref);
+    if (!b) return b.error();
+    if (ref.line >= (*b)->verified->events.size())
+      return make_error(ErrorCode::kNotFound, "batch " + ref.archive_path + " has no line " + std::to_string(ref.line));
+    on_event((*b)->verified->events[ref.line], ref);
+  }
+  return Ok{};
+}
+
 Status EventReader::for_each(const store::EventFilter& filter, const OnEvent& on_event) {
   std::vector<store::EventRef> chunk;
   chunk.reserve(kChunk);
@@ -154,12 +168,12 @@ Status EventReader::for_each(const store::EventFilter& filter, const OnEvent& on
   Status s = store_.events(filter, [&](const store::EventRef& ref) {
     chunk.push_back(ref);
     if (chunk.size() < kChunk) return true;
-    failed = flush(chunk, on_event);
+    failed = read(chunk, on_event);
     return failed.ok();
   });
   if (!s) return s;
   if (!failed) return failed;
-  return flush(chunk, on_event);
+  return read(chunk, on_event);
 }
 
 }  // namespace bt::collector::readback

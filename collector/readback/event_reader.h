@@ -49,6 +49,15 @@ class EventReader {
   using OnEvent = std::function<void(const events::Event&, const store::EventRef&)>;
   Status for_each(const store::EventFilter& filter, const OnEvent& on_event);
 
+  // The events `refs` name, verified as above, handed out in the order of
+  // `refs` (read batch by batch; the batches of a build's page are a few).
+  // `refs` is left empty.
+  Status read(std::vector<store::EventRef>& refs, const OnEvent& on_event);
+  // The same events in chain order (agent, seq, line), each handed out from its batch as read
+  // (not copied): for a caller that looks at many events and keeps few.
+  // `refs` is reordered.
+  Status visit(std::vector<store::EventRef>& refs, const OnEvent& on_event);
+
   // Every event of one stored batch, verified as above (the detector walks
   // batches in commit order). The pointer is valid until the next call.
   Result<const std::vector<events::Event>*> batch_events(const store::CommittedBatch& stored);
@@ -75,7 +84,6 @@ class EventReader {
   Result<Verified> read_verified(const store::EventRef& ref);
   static VerifiedBatch keep_lines(Verified&& v);
   Result<const Batch*> batch(const store::EventRef& ref);
-  Status flush(std::vector<store::EventRef>& chunk, const OnEvent& on_event);
 
   store::Store& store_;
   std::string data_dir_;

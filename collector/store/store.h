@@ -50,6 +50,10 @@ struct Agent {
   uint64_t last_seen_ns = 0;
   uint64_t findings = 0;       // integrity findings recorded for this agent
   uint64_t open_findings = 0;  // of which not resolved
+  // Schema 7: the mode of its last agent_start (run, daemon; empty before
+  // one arrived under schema 7) and the events its loss events say it dropped.
+  std::string mode;
+  uint64_t lost = 0;
 };
 
 struct Token {
@@ -82,10 +86,15 @@ struct EventRow {
   uint64_t ppid = 0;
   std::string process_key;
   std::string exe;
-  std::string destination;  // net_connect: daddr:port (and dns_name), dns_query: name, upload: destination
+  std::string destination;  // net_connect: daddr:port, dns_query: name, upload: destination
   std::string secret_path;  // secret_access: path
   int64_t exit_code = 0;    // build_end / process_exit
   uint64_t loss_total = 0;  // loss: sum of counts
+  // Schema 7 (the read API, collector/api/):
+  std::string parent_key;  // process_exec, process_exit: the parent's process key (the process tree)
+  std::string exe_sha256;  // process_exec: 64 lowercase hex digits, or empty
+  std::string dns_name;    // net_connect: dns_name, dns_query: name, secret_access: dest_name
+  std::string mode;        // build_start, agent_start: their mode
 };
 
 // kClock: events claimed times beyond the collector's clock (indexed at
@@ -149,6 +158,14 @@ struct BuildLink {
   std::string agent_id;
 };
 
+// How complete the trail of a build record is, best first; a record is
+// as bad as the worst that applies (docs/collector-api.md "Integrity").
+// kLoss: its agent reported dropped events during it; kGap: batches of its
+// agent's chain are missing where its events are (or may be); kUnmonitored:
+// it ran without capture (build_start mode unmonitored).
+enum class Integrity { kVerified, kLoss, kGap, kUnmonitored };
+const char* integrity_name(Integrity integrity);
+
 // A build is what one agent observed: the record of one (agent, ci, CI
 // build id). The same CI ids from two agents are two records, each naming
 // the other in `collides_with`.
@@ -164,6 +181,14 @@ struct BuildRow {
   events::Counts counts;  // events per kind
   std::vector<BuildLink> collides_with;
   uint64_t alerts = 0;  // alerts whose evidence is in this record
+  // Schema 7 (stores upgraded from 6 keep "" and 0 for builds stored before,
+  // but lost and the span, which the upgrade computes):
+  std::string mode;          // of its first build_start
+  uint64_t unmonitored = 0;  // build_starts in mode unmonitored
+  uint64_t lost = 0;         // events its loss events say were dropped
+  // Its first and last stored batch in its agent's chain; 0 when none.
+  uint64_t first_epoch = 0, first_seq = 0, last_epoch = 0, last_seq = 0;
+  Integrity integrity = Integrity::kVerified;
 };
 
 struct BuildFilter {
@@ -176,6 +201,7 @@ struct BuildFilter {
 
 // Where to find one stored event: its batch in the archive and its line.
 struct EventRef {
+  int64_t row = 0;  // the index row (events.id); with time_ns a stable place in time order
   std::string agent_id;
   uint64_t seq = 0;
   std::string archive_path;
@@ -196,6 +222,75 @@ struct Stats {
   uint64_t agents = 0, batches = 0, events = 0, builds = 0, findings = 0;
   uint64_t db_bytes = 0;
 };
+
+// ---- the read API's questions (collector/api/) --------------------------------
+
+// A page of build records, the newest record first: by id, which never
+// changes, so a cursor (`before`) neither repeats nor skips a record.
+struct BuildQuery {
+  std::string ci, repository, job, branch;  // exact matches when non-empty
+  enum class Outcome { kAny, kRunning, kPassed, kFailed };
+  Outcome outcome = Outcome::kAny;
+  uint64_t since_ns = 0;           // its last event at or after
+  uint64_t until_ns = UINT64_MAX;  // its first event at or before
+  std::optional<bool> has_alerts;
+  std::optional<bool> incomplete;  // integrity other than verified
+  std::vector<int64_t> ids;        // only these records, when non-empty
+  int64_t before = 0;              // ids below this one; 0: from the newest
+  std::size_t limit = 100;
+};
+
+// What the store indexed of one event (its EventRow), with its place.
+struct IndexRow {
+  EventRef ref;
+  events::Kind kind{};
+  uint64_t pid = 0, ppid = 0;
+  std::string process_key, parent_key, exe, exe_sha256, destination, dns_name, secret_path;
+  int64_t exit_code = 0;
+  uint64_t loss_total = 0;
+};
+
+// A build record's index rows in time order (time_ns, then row), after a
+// cursor. Matches are exact; dns_name compares in ASCII lower case.
+struct IndexQuery {
+  int64_t build = 0;
+  std::vector<events::Kind> kinds;  // any kind when empty
+  uint64_t since_ns = 0, until_ns = UINT64_MAX;
+  uint64_t after_time_ns = 0;  // rows after (after_time_ns, after_row); both 0: from the first
+  int64_t after_row = 0;
+  std::string exe, exe_sha256, dns_name;
+  std::size_t limit = 0;  // 0: all
+};
+
+// A process_exec or process_exit index row, as the process tree needs it:
+// no place in the archive (event_refs() gives that for the rows shown).
+struct ProcessRow {
+  int64_t row = 0;  // events.id
+  uint64_t time_ns = 0;
+  events::Kind kind{};
+  uint64_t pid = 0, ppid = 0;
+  std::string key, parent_key, exe, exe_sha256;
+  int64_t exit_code = 0;
+};
+
+// The fields whose distinct values are kept per build record (the table
+// build_values); the numbers are stored.
+enum class ValueField { kExe = 1, kDestination = 2, kSecretPath = 3, kExeSha256 = 4, kDnsName = 5 };
+
+// One distinct value of a build record: how many of its events had it, first
+// and last when.
+struct BuildValue {
+  int64_t build = 0;
+  std::string value;
+  uint64_t events = 0, first_ns = 0, last_ns = 0;
+};
+
+// How DNS names are kept in build_values: labels in reverse order, ASCII
+// lower case ("Evil.Attacker.example" -> "example.attacker.evil"), so
+// every name under a domain is one index range ("example.attacker.").
+std::string dns_value(std::string_view name);
+// And back (the lower-case name).
+std::string dns_name_of(std::string_view value);
 
 // ---- detection ---------------------------------------------------------------
 
@@ -386,6 +481,24 @@ class Store {
   virtual Status events(const EventFilter& filter, const std::function<bool(const EventRef&)>& on_ref) = 0;
   virtual Result<std::vector<Finding>> findings(const std::string& agent_id) = 0;
   virtual Result<Stats> stats() = 0;
+
+  // The read API (collector/api/). Builds with their integrity.
+  virtual Result<std::vector<BuildRow>> build_page(const BuildQuery& query) = 0;
+  // The findings of the build's agent behind its integrity: gaps open in
+  // (or next to) its span of the chain, losses reported during it.
+  virtual Result<std::vector<Finding>> build_findings(const BuildRow& build) = 0;
+  // Calls `on_row` for the build's index rows matching `query`; stops when
+  // it returns false.
+  virtual Status index_rows(const IndexQuery& query, const std::function<bool(const IndexRow&)>& on_row) = 0;
+  // The build's process_exec and process_exit rows, in time order.
+  virtual Status process_rows(int64_t build, const std::function<void(const ProcessRow&)>& on_row) = 0;
+  // Where these index rows (events.id) are: their references, in the
+  // order given; a row that does not exist is left out.
+  virtual Result<std::vector<EventRef>> event_refs(const std::vector<int64_t>& rows) = 0;
+  // build_values rows of `field` with lo <= value < hi (hi empty: no upper
+  // bound), in (value, build) order; stops when `on_value` returns false.
+  virtual Status build_values(ValueField field, std::string_view lo, std::string_view hi,
+                              const std::function<bool(const BuildValue&)>& on_value) = 0;
 
   // Detection. A detector's cursors are named positions (0 when unset).
   virtual Result<int64_t> cursor(const std::string& name) = 0;

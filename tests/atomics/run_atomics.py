@@ -143,7 +143,7 @@ def load_table():
 def wait_detected(data, timeout_s=60):
     """Until the detector's cursor has passed every stored batch, twice a
     second apart (a correlation's last rule comes in the last batch)."""
-    db = [os.path.join(data, f) for f in os.listdir(data) if f.endswith((".db", ".sqlite", ".sqlite3"))][0]
+    db = os.path.join(data, "buildtrail.db")  # the store (access.db beside it holds the UI's users)
     caught_up = 0
     deadline = time.time() + timeout_s
     while time.time() < deadline and caught_up < 2:

@@ -1179,3 +1179,165 @@ TEST_CASE("a version 5 store is upgraded to 6: the api_tokens table, empty; what
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }
+
+// ---- the read API's columns (schema 7) ----
+
+namespace {
+
+// A build of agent-a over two batches: unmonitored, an exec with a digest
+// and a parent, a DNS question and a connection by name, a loss.
+std::vector<store::BatchRecord> read_api_batches() {
+  auto start = event(events::Kind::build_start, kT0, "b-7");
+  std::get<events::BuildStart>(start.body).mode = "unmonitored";
+  start.build.branch = "main";
+  auto exec = event(events::Kind::process_exec, kT0 + 1, "b-7");
+  exec.process.key = "9-1";
+  exec.process.parent_key = "8-1";
+  std::get<events::ProcessExec>(exec.body).exe_sha256 = std::string(64, 'a');
+  auto dns = event(events::Kind::dns_query, kT0 + 2, "b-7");
+  std::get<events::DnsQuery>(dns.body).name = "Files.PyPI.org";
+  auto connect = event(events::Kind::net_connect, kT0 + 3, "b-7");
+  std::get<events::NetConnect>(connect.body).dns_name = "files.pypi.org";
+  auto lost = event(events::Kind::loss, kT0 + 4, "b-7");
+  std::get<events::Loss>(lost.body).counts = {{"queue_full", 5}};
+  auto agent_start = event(events::Kind::agent_start, kT0, "");
+  std::get<events::AgentStart>(agent_start.body).mode = "daemon";
+  return {record("agent-a", 1, {agent_start, start, exec}), record("agent-a", 2, {dns, connect, lost})};
+}
+
+std::vector<store::IndexRow> index_rows_of(store::Store& db, int64_t build) {
+  std::vector<store::IndexRow> out;
+  store::IndexQuery q;
+  q.build = build;
+  REQUIRE(db.index_rows(q, [&](const store::IndexRow& r) {
+              out.push_back(r);
+              return true;
+            }).ok());
+  return out;
+}
+
+std::vector<store::BuildValue> values_of(store::Store& db, store::ValueField field) {
+  std::vector<store::BuildValue> out;
+  REQUIRE(db.build_values(field, "", "", [&](const store::BuildValue& v) {
+              out.push_back(v);
+              return true;
+            }).ok());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("schema 7: builds keep branch, mode, losses and chain span; events parent key, digest, DNS name") {
+  Fixture f;
+  f.add_agent("agent-a");
+  REQUIRE(f.db->commit(read_api_batches()).ok());
+  auto page = f.db->build_page({}).value();
+  REQUIRE(page.size() == 1);
+  const auto& b = page[0];
+  CHECK(b.build.branch == "main");
+  CHECK(b.mode == "unmonitored");
+  CHECK(b.unmonitored == 1);
+  CHECK(b.lost == 5);
+  CHECK(b.first_seq == 1);
+  CHECK(b.last_seq == 2);
+  CHECK(b.integrity == store::Integrity::kUnmonitored);
+  auto rows = index_rows_of(*f.db, b.id);
+  REQUIRE(rows.size() == 5);
+  CHECK(rows[1].parent_key == "8-1");
+  CHECK(rows[1].exe_sha256 == std::string(64, 'a'));
+  CHECK(rows[2].dns_name == "Files.PyPI.org");
+  CHECK(rows[3].dns_name == "files.pypi.org");
+  const auto dns = values_of(*f.db, store::ValueField::kDnsName);
+  REQUIRE(dns.size() == 1);  // the two spellings are one name
+  CHECK(dns[0].value == "org.pypi.files");
+  CHECK(dns[0].events == 2);
+  CHECK(values_of(*f.db, store::ValueField::kExeSha256).size() == 1);
+  auto agent = f.db->agent("agent-a").value().value();
+  CHECK(agent.mode == "daemon");
+  CHECK(agent.lost == 5);
+  // Filters of the page.
+  CHECK(f.db->build_page({.branch = "dev"}).value().empty());
+  CHECK(f.db->build_page({.incomplete = true}).value().size() == 1);
+  CHECK(f.db->build_page({.incomplete = false}).value().empty());
+  CHECK(f.db->build_page({.before = b.id}).value().empty());
+  CHECK(f.db->build_page({.ids = {b.id + 1}}).value().empty());
+  // The digest filter matches bytes, as stored.
+  store::IndexQuery q;
+  q.build = b.id;
+  q.exe_sha256 = std::string(64, 'a');
+  std::size_t n = 0;
+  REQUIRE(f.db->index_rows(q, [&](const store::IndexRow&) { return ++n, true; }).ok());
+  CHECK(n == 1);
+}
+
+TEST_CASE("a version 6 store is upgraded to 7: losses, spans and dns_query names filled in; the rest stays empty") {
+  const std::string dir = testing::make_temp_dir("store-v6");
+  {
+    auto db = store::open_sqlite(dir).value();
+    store::Agent a;
+    a.id = "agent-a";
+    a.public_key.fill(1);
+    REQUIRE(db->add_agent(a).ok());
+    REQUIRE(db->commit(read_api_batches()).ok());
+  }
+  // What version 6 had: none of the new columns, values or index.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open((dir + "/buildtrail.db").c_str(), &raw) == SQLITE_OK);
+  for (const char* sql :
+       {"DROP INDEX findings_loss", "DELETE FROM build_values WHERE field IN (4, 5)",
+        "ALTER TABLE builds DROP COLUMN branch", "ALTER TABLE builds DROP COLUMN mode",
+        "ALTER TABLE builds DROP COLUMN unmonitored", "ALTER TABLE builds DROP COLUMN lost",
+        "ALTER TABLE builds DROP COLUMN first_epoch", "ALTER TABLE builds DROP COLUMN first_seq",
+        "ALTER TABLE builds DROP COLUMN last_epoch", "ALTER TABLE builds DROP COLUMN last_seq",
+        "ALTER TABLE events DROP COLUMN parent_key", "ALTER TABLE events DROP COLUMN exe_sha256",
+        "ALTER TABLE events DROP COLUMN dns_name", "ALTER TABLE agents DROP COLUMN mode",
+        "ALTER TABLE agents DROP COLUMN lost", "UPDATE meta SET value = 6 WHERE key = 'schema_version'"}) {
+    char* err = nullptr;
+    CHECK_MESSAGE(sqlite3_exec(raw, sql, nullptr, nullptr, &err) == SQLITE_OK, sql, ": ", (err ? err : ""));
+    sqlite3_free(err);
+  }
+  sqlite3_close(raw);
+
+  auto ro = store::open_sqlite(dir, {.read_only = true});
+  REQUIRE_FALSE(ro.ok());
+  CHECK_MESSAGE(ro.error().message.find("schema version 6; run serve") != std::string::npos, ro.error().message);
+
+  auto opened = store::open_sqlite(dir);
+  REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().message));
+  auto db = std::move(*opened);
+  auto page = db->build_page({}).value();
+  REQUIRE(page.size() == 1);
+  const auto& b = page[0];
+  CHECK(b.lost == 5);
+  CHECK(b.first_seq == 1);
+  CHECK(b.last_seq == 2);
+  CHECK(b.build.branch.empty());
+  CHECK(b.mode.empty());
+  CHECK(b.unmonitored == 0);
+  CHECK(b.integrity == store::Integrity::kLoss);  // what the index can still tell
+  auto rows = index_rows_of(*db, b.id);
+  REQUIRE(rows.size() == 5);
+  CHECK(rows[1].parent_key.empty());
+  CHECK(rows[1].exe_sha256.empty());
+  CHECK(rows[2].dns_name == "Files.PyPI.org");  // a dns_query's name is its destination
+  CHECK(rows[3].dns_name.empty());
+  const auto dns = values_of(*db, store::ValueField::kDnsName);
+  REQUIRE(dns.size() == 1);
+  CHECK(dns[0].value == "org.pypi.files");
+  CHECK(dns[0].events == 1);
+  CHECK(db->agent("agent-a").value()->lost == 5);
+  // New commits fill the new columns.
+  auto later = read_api_batches();
+  later[1].header.seq = 3;
+  later[1].hash = crypto::sha256(crypto::as_bytes("agent-a/1/3"));
+  later[1].archive_path = "archive/00/" + crypto::to_hex(later[1].hash) + ".btb";
+  REQUIRE(db->commit({later[1]}).ok());
+  CHECK(db->build(b.id).value()->last_seq == 3);
+  CHECK(values_of(*db, store::ValueField::kDnsName)[0].events == 3);
+  db.reset();
+  auto again = store::open_sqlite(dir, {.read_only = true});
+  REQUIRE_MESSAGE(again.ok(), (again.ok() ? "" : again.error().message));
+  again->reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}

@@ -86,9 +86,13 @@ inline CommandResult run_command(const std::string& command) {
 
 inline std::string build_path(const std::string& rel) { return env_or("BUILDTRAIL_BUILD", ".") + "/" + rel; }
 
+// Under $TMPDIR when set: scripts/run-tests.sh gives each run a folder of
+// its own there and removes it at the end, so runs leave nothing behind.
 inline std::string make_temp_dir(const char* tag) {
-  std::string tmpl = "/tmp/bt-" + std::string(tag) + "-XXXXXX";
-  return ::mkdtemp(tmpl.data());
+  const char* root = std::getenv("TMPDIR");
+  std::string tmpl = std::string(root && *root ? root : "/tmp") + "/bt-" + tag + "-XXXXXX";
+  const char* made = ::mkdtemp(tmpl.data());
+  return made ? made : "";
 }
 
 // A temporary folder removed with all it holds when it goes out of scope:

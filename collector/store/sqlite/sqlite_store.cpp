@@ -5,22 +5,18 @@
 // Every statement is prepared once per connection (cached by its SQL text)
 // and takes its values through bindings; SQL text is only ever assembled
 // from fixed fragments and the compile-time kind names of events.def.
-#include <sqlite3.h>
+#include "collector/store/sqlite/sqlite_store.h"
+
+#include <sodium.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <array>
-#include <cstring>
-#include <set>
-#include <string_view>
-#include <unordered_map>
 
-#include "collector/store/store.h"
 #include "common/batch/batch.h"
 #include "common/clock.h"
 #include "common/fs.h"
 
-namespace bt::collector::store {
+namespace bt::collector::store::sqlite {
 
 namespace {
 
@@ -31,8 +27,11 @@ namespace {
 // Version 4: detection (alerts, their evidence, the detector's cursors).
 // Version 5: per-job baselines (baseline_keys, baseline_builds,
 // baseline_items). Version 6: the read API's bearer tokens (api_tokens).
-// migrate_1_to_2() .. migrate_5_to_6() upgrade older stores in place.
-constexpr int64_t kSchemaVersion = 6;
+// Version 7: what the read API asks (builds' branch, mode, losses and
+// chain span; events' parent key, exe digest and DNS name; agents' mode
+// and losses). migrate_1_to_2() .. migrate_6_to_7() upgrade older stores
+// in place.
+constexpr int64_t kSchemaVersion = 7;
 constexpr std::size_t kBuildCacheMax = 100000;  // ids of builds remembered across commits
 // 16 KiB pages: fewer B-tree splits and WAL frames per event than 4 KiB.
 // Takes effect when the database is created.
@@ -40,10 +39,6 @@ constexpr int kPageSize = 16384;
 // Checkpoint once the WAL holds this many pages (32 MiB), not every 4 MiB.
 constexpr int kCheckpointPages = 2048;
 constexpr int64_t kWalSizeLimit = 64ll << 20;  // WAL file kept after a checkpoint
-
-// Fields whose distinct values are kept per build (build_values.field).
-enum ValueField : int { kFieldExe = 1, kFieldDestination = 2, kFieldSecretPath = 3 };
-constexpr std::size_t kValueFields = 3;
 
 // ---- schema -----------------------------------------------------------------------
 
@@ -67,7 +62,9 @@ CREATE TABLE IF NOT EXISTS agents (
   last_seq      INTEGER NOT NULL DEFAULT 0,
   last_hash     BLOB NOT NULL DEFAULT x'',
   last_seen_ns  INTEGER NOT NULL DEFAULT 0,
-  findings      INTEGER NOT NULL DEFAULT 0
+  findings      INTEGER NOT NULL DEFAULT 0,
+  mode          TEXT NOT NULL DEFAULT '',
+  lost          INTEGER NOT NULL DEFAULT 0
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS revoked_keys (
@@ -121,7 +118,10 @@ CREATE TABLE IF NOT EXISTS events (
   secret_path TEXT,
   exit_code   INTEGER NOT NULL,
   loss_total  INTEGER NOT NULL,
-  claimed_ns  INTEGER
+  claimed_ns  INTEGER,
+  parent_key  TEXT,
+  exe_sha256  BLOB,
+  dns_name    TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS events_build ON events(build, time_ns) WHERE build IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_kind ON events(kind, time_ns) WHERE kind NOT IN (@EXEC@, @EXIT@);
@@ -155,6 +155,7 @@ CREATE TABLE IF NOT EXISTS findings (
   note         TEXT NOT NULL DEFAULT ''
 ) STRICT;
 CREATE INDEX IF NOT EXISTS findings_agent ON findings(agent_id, id);
+CREATE INDEX IF NOT EXISTS findings_loss ON findings(agent_id, time_to_ns) WHERE kind = 'loss';
 CREATE INDEX IF NOT EXISTS findings_open_gaps ON findings(agent_id, epoch, seq_from)
   WHERE kind = 'gap' AND resolved_ns = 0;
 
@@ -257,6 +258,14 @@ constexpr const char* kBuildsTable = R"sql(CREATE TABLE IF NOT EXISTS builds (
   exit_code   INTEGER NOT NULL DEFAULT 0,
   events      INTEGER NOT NULL DEFAULT 0,
   agent_id    TEXT NOT NULL REFERENCES agents(id),
+  branch      TEXT NOT NULL DEFAULT '',
+  mode        TEXT NOT NULL DEFAULT '',
+  unmonitored INTEGER NOT NULL DEFAULT 0,
+  lost        INTEGER NOT NULL DEFAULT 0,
+  first_epoch INTEGER NOT NULL DEFAULT 0,
+  first_seq   INTEGER NOT NULL DEFAULT 0,
+  last_epoch  INTEGER NOT NULL DEFAULT 0,
+  last_seq    INTEGER NOT NULL DEFAULT 0,
   UNIQUE (build_id, ci, agent_id)
 ) STRICT;)sql";
 
@@ -279,6 +288,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS api_tokens_name ON api_tokens(name) WHERE revo
 )sql";
 // ---- end of API tokens: the table ------------------------------------------------
 
+}  // namespace
+
 // The ids of the bulk kinds (process_exec, process_exit) are filled in:
 // the kind index leaves them out (an index matching most rows helps no
 // query), and a query by another kind repeats the same term so the planner
@@ -287,6 +298,8 @@ std::string kind_index_term(const char* column) {
   return std::string(column) + " NOT IN (" + std::to_string(static_cast<int>(events::Kind::process_exec)) + ", " +
          std::to_string(static_cast<int>(events::Kind::process_exit)) + ")";
 }
+
+namespace {
 
 void replace_marker(std::string& sql, const std::string& marker, const std::string& with) {
   sql.replace(sql.find(marker), marker.size(), with);
@@ -299,6 +312,8 @@ std::string builds_table_sql(const std::string& name) {
   return sql;
 }
 
+}  // namespace
+
 std::string schema_sql() {
   std::string sql = kSchema;
   replace_marker(sql, "@BUILDS@", kBuildsTable);
@@ -306,29 +321,17 @@ std::string schema_sql() {
   return sql + kApiTokensTable;
 }
 
+namespace {
+
 // ---- small helpers ----------------------------------------------------------------
-
-// SQLite integers are signed: a value >= 2^63 cast to int64_t would be
-// stored negative, sort before every other and fail every `>=` (issue
-// 17/12: far-future events vanished from every time query). Unsigned
-// values are therefore stored saturated at 2^63-1, never negative; where
-// the exact value matters it is in the signed batch (an event's claimed
-// time) or refused before (a seq).
-int64_t i64(uint64_t v) { return v > uint64_t{INT64_MAX} ? INT64_MAX : static_cast<int64_t>(v); }
-
-// Kind names are [a-z0-9_] from events.def; quoted all the same.
-std::string kind_column(std::size_t kind_index) { return "\"" + std::string(events::kKinds[kind_index].name) + "\""; }
-
-// Position of a kind in events::kKinds, or -1.
-int kind_index(events::Kind kind) {
-  for (std::size_t i = 0; i < events::kKinds.size(); ++i)
-    if (events::kKinds[i].kind == kind) return static_cast<int>(i);
-  return -1;
-}
 
 // What one commit adds to a build: ?1 its row, ?2/?3 first and last event
 // time, ?4 build_start time, ?5..?7 ended/end time/exit code, ?8 events,
-// ?9..?14 identity fields (kept once set), ?15.. one count per kind.
+// ?9..?14 identity fields (kept once set), ?15.. one count per kind, then
+// (schema 7, numbered from ?100) ?100 branch (kept once set), ?101/?102 the
+// mode of its first build_start and that start's time, ?103 unmonitored
+// starts, ?104 events lost, ?105..?108 the first and last batch (epoch,
+// seq; ?109 is 0 when the commit gave it no event).
 std::string update_build_sql() {
   std::string sql =
       "UPDATE builds SET"
@@ -344,7 +347,16 @@ std::string update_build_sql() {
       " url = CASE WHEN url = '' THEN ?11 ELSE url END,"
       " repository = CASE WHEN repository = '' THEN ?12 ELSE repository END,"
       " commit_id = CASE WHEN commit_id = '' THEN ?13 ELSE commit_id END,"
-      " runner = CASE WHEN runner = '' THEN ?14 ELSE runner END";
+      " runner = CASE WHEN runner = '' THEN ?14 ELSE runner END,"
+      " branch = CASE WHEN branch = '' THEN ?100 ELSE branch END,"
+      " mode = CASE WHEN ?101 <> '' AND (mode = '' OR ?102 < start_ns) THEN ?101 ELSE mode END,"
+      " unmonitored = unmonitored + ?103, lost = lost + ?104,"
+      " first_epoch = CASE WHEN ?109 AND (first_seq = 0 OR (?105, ?106) < (first_epoch, first_seq)) THEN ?105"
+      " ELSE first_epoch END,"
+      " first_seq = CASE WHEN ?109 AND (first_seq = 0 OR (?105, ?106) < (first_epoch, first_seq)) THEN ?106"
+      " ELSE first_seq END,"
+      " last_epoch = CASE WHEN ?109 AND (?107, ?108) > (last_epoch, last_seq) THEN ?107 ELSE last_epoch END,"
+      " last_seq = CASE WHEN ?109 AND (?107, ?108) > (last_epoch, last_seq) THEN ?108 ELSE last_seq END";
   for (std::size_t i = 0; i < events::kKinds.size(); ++i)
     sql += ", " + kind_column(i) + " = " + kind_column(i) + " + ?" + std::to_string(15 + i);
   return sql + " WHERE id = ?1";
@@ -362,6 +374,8 @@ bool parse_finding_kind(std::string_view name, FindingKind* out) {
 }
 
 std::string token_hash(const std::string& secret) { return crypto::to_hex(crypto::sha256(crypto::as_bytes(secret))); }
+
+}  // namespace
 
 ErrorCode code_for(int rc) {
   switch (rc & 0xff) {
@@ -384,132 +398,84 @@ ErrorCode code_for(int rc) {
   }
 }
 
-// A cached statement in use: binds by position, steps, and resets itself
-// when it goes out of scope so the statement can be reused.
-class Query {
- public:
-  explicit Query(sqlite3_stmt* stmt) : s_(stmt) {}
-  ~Query() {
-    if (s_) sqlite3_reset(s_);
-  }
-  Query(const Query&) = delete;
-  Query& operator=(const Query&) = delete;
+std::string kind_column(std::size_t kind_index) { return "\"" + std::string(events::kKinds[kind_index].name) + "\""; }
 
-  // Text and blob bindings are SQLITE_STATIC: the caller keeps the value
-  // alive until the statement is stepped (and reset).
-  Query& bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  Query& bind(int i, uint64_t v) { return bind(i, i64(v)); }
-  Query& bind(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    return *this;
-  }
-  // Empty text is stored as NULL (keeps partial indexes small).
-  Query& bind_or_null(int i, std::string_view v) {
-    if (v.empty()) {
-      sqlite3_bind_null(s_, i);
-      return *this;
-    }
-    return bind(i, v);
-  }
-  Query& bind_null(int i) {
-    sqlite3_bind_null(s_, i);
-    return *this;
-  }
-  Query& bind_blob(int i, std::span<const uint8_t> v) {
-    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    return *this;
-  }
-  int step() { return sqlite3_step(s_); }
+bool sha256_bytes(std::string_view hex, std::array<uint8_t, 32>& out) {
+  std::size_t n = 0;
+  return hex.size() == 64 &&
+         sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &n, nullptr) == 0 && n == 32;
+}
 
-  int64_t i64_at(int col) const { return sqlite3_column_int64(s_, col); }
-  uint64_t u64_at(int col) const { return static_cast<uint64_t>(sqlite3_column_int64(s_, col)); }
-  std::string text_at(int col) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
-  }
-  template <std::size_t N>
-  std::array<uint8_t, N> bytes_at(int col) const {
-    std::array<uint8_t, N> out{};
-    const void* p = sqlite3_column_blob(s_, col);
-    if (p && static_cast<std::size_t>(sqlite3_column_bytes(s_, col)) == N) std::memcpy(out.data(), p, N);
-    return out;
-  }
-
- private:
-  sqlite3_stmt* s_;
-};
+int kind_index(events::Kind kind) {
+  for (std::size_t i = 0; i < events::kKinds.size(); ++i)
+    if (events::kKinds[i].kind == kind) return static_cast<int>(i);
+  return -1;
+}
 
 // ---- the store ----------------------------------------------------------------------
 
-struct ValueAgg {
-  uint64_t events = 0, first_ns = 0, last_ns = 0;
-};
-
-// What one commit adds to one build; written with one UPDATE (and one
-// upsert per distinct value) at the end of the commit.
-struct BuildAgg {
-  int64_t row = 0;
-  const events::Build* first = nullptr;  // identity fields as first seen in this commit
-  uint64_t first_ns = 0, last_ns = 0;
-  uint64_t start_ns = 0;
-  bool ended = false;
-  uint64_t end_ns = 0;
-  int64_t exit_code = 0;
-  uint64_t total = 0;
-  std::array<uint64_t, events::kKinds.size()> counts{};
-  // Distinct exe / destination / secret path values; the views point into
-  // the committed records.
-  std::array<std::unordered_map<std::string_view, ValueAgg>, kValueFields> values;
-
-  void add_event(const EventRow& ev) {
-    if (total == 0 || ev.time_ns < first_ns) first_ns = ev.time_ns;
-    last_ns = std::max(last_ns, ev.time_ns);
-    ++total;
-    const int k = kind_index(ev.kind);
-    if (k >= 0) ++counts[static_cast<std::size_t>(k)];
-    if (ev.kind == events::Kind::build_start && (start_ns == 0 || ev.time_ns < start_ns)) start_ns = ev.time_ns;
-    if (ev.kind == events::Kind::build_end && (!ended || ev.time_ns >= end_ns)) {
-      ended = true;
-      end_ns = ev.time_ns;
-      exit_code = ev.exit_code;
+void BuildAgg::add_event(const EventRow& ev, ChainPlace batch) {
+  if (total == 0 || ev.time_ns < first_ns) first_ns = ev.time_ns;
+  last_ns = std::max(last_ns, ev.time_ns);
+  ++total;
+  const int k = kind_index(ev.kind);
+  if (k >= 0) ++counts[static_cast<std::size_t>(k)];
+  if (ev.kind == events::Kind::build_start) {
+    if (start_ns == 0 || ev.time_ns < start_ns) start_ns = ev.time_ns;
+    if (mode.empty() || ev.time_ns < mode_ns) {
+      mode = ev.mode;
+      mode_ns = ev.time_ns;
     }
-    add_value(kFieldExe, ev.exe, ev.time_ns);
-    add_value(kFieldDestination, ev.destination, ev.time_ns);
-    add_value(kFieldSecretPath, ev.secret_path, ev.time_ns);
+    if (ev.mode == "unmonitored") ++unmonitored;
   }
-
-  void add_value(ValueField field, std::string_view value, uint64_t time_ns) {
-    if (value.empty()) return;
-    ValueAgg& v = values[static_cast<std::size_t>(field - 1)][value];
-    if (v.events == 0 || time_ns < v.first_ns) v.first_ns = time_ns;
-    v.last_ns = std::max(v.last_ns, time_ns);
+  if (ev.kind == events::Kind::build_end && (!ended || ev.time_ns >= end_ns)) {
+    ended = true;
+    end_ns = ev.time_ns;
+    exit_code = ev.exit_code;
+  }
+  lost += ev.loss_total;
+  if (!has_batch || batch < first_batch) first_batch = batch;
+  if (!has_batch || last_batch < batch) last_batch = batch;
+  has_batch = true;
+  add_value(ValueField::kExe, ev.exe, ev.time_ns);
+  add_value(ValueField::kDestination, ev.destination, ev.time_ns);
+  add_value(ValueField::kSecretPath, ev.secret_path, ev.time_ns);
+  add_value(ValueField::kExeSha256, ev.exe_sha256, ev.time_ns);
+  if (!ev.dns_name.empty()) {
+    ValueAgg& v = dns_values[dns_value(ev.dns_name)];
+    if (v.events == 0 || ev.time_ns < v.first_ns) v.first_ns = ev.time_ns;
+    v.last_ns = std::max(v.last_ns, ev.time_ns);
     ++v.events;
   }
-};
+}
 
-// What one commit changes of one agent's row.
-struct AgentAgg {
-  const std::string* id = nullptr;
-  bool has_tip = false;
-  uint64_t epoch = 0, seq = 0;
-  const crypto::Digest* hash = nullptr;
-  uint64_t last_seen_ns = 0;
-  uint64_t findings = 0;
+void BuildAgg::add_value(ValueField field, std::string_view value, uint64_t time_ns) {
+  if (value.empty()) return;
+  ValueAgg& v = values[static_cast<std::size_t>(field) - 1][value];
+  if (v.events == 0 || time_ns < v.first_ns) v.first_ns = time_ns;
+  v.last_ns = std::max(v.last_ns, time_ns);
+  ++v.events;
+}
 
-  // The tip only moves forward within a commit, as in the UPDATE.
-  void add_batch(const BatchRecord& rec) {
-    if (!has_tip || rec.epoch > epoch || (rec.epoch == epoch && rec.header.seq > seq)) {
-      has_tip = true;
-      epoch = rec.epoch;
-      seq = rec.header.seq;
-      hash = &rec.hash;
-    }
-    last_seen_ns = std::max(last_seen_ns, rec.received_ns);
+void AgentAgg::add_batch(const BatchRecord& rec) {
+  if (!has_tip || rec.epoch > epoch || (rec.epoch == epoch && rec.header.seq > seq)) {
+    has_tip = true;
+    epoch = rec.epoch;
+    seq = rec.header.seq;
+    hash = &rec.hash;
   }
-};
+  last_seen_ns = std::max(last_seen_ns, rec.received_ns);
+  const ChainPlace here{rec.epoch, rec.header.seq};
+  for (const EventRow& ev : rec.events) {
+    lost += ev.loss_total;
+    if (ev.kind == events::Kind::agent_start && (mode.empty() || !(here < mode_at))) {
+      mode = ev.mode;
+      mode_at = here;
+    }
+  }
+}
+
+namespace {
 
 // A commit touches a handful of agents: a linear search beats a map.
 AgentAgg& agent_agg(std::vector<AgentAgg>& agents, const std::string& id) {
@@ -535,213 +501,20 @@ bool same_build(const events::Build* a, const events::Build& b) {
   return a && (a == &b || (a->id == b.id && a->ci == b.ci));
 }
 
-class SqliteStore final : public Store {
- public:
-  SqliteStore(sqlite3* db, std::string path, bool read_only) : db_(db), path_(std::move(path)), read_only_(read_only) {}
-  ~SqliteStore() override {
-    for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
-    sqlite3_close_v2(db_);
-  }
+}  // namespace
 
-  Status init(const Options& options);
+Error SqliteStore::error(const std::string& what, int rc) const {
+  return make_error(code_for(rc), "store " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+}
 
-  Result<std::optional<Agent>> agent(const std::string& id) override;
-  Result<std::vector<Agent>> agents() override;
-  Status add_agent(const Agent& agent) override;
-  Status enroll(const Agent& agent, const std::string& token, uint64_t now_ns) override;
-  Result<std::vector<std::string>> revoke_agent(const std::string& id) override;
-  Status add_token(const Token& token) override;
-  Status use_token(const std::string& secret, uint64_t now_ns) override;
-  Result<uint64_t> agents_revision() override;
-
-  Status commit(const std::vector<BatchRecord>& batches) override;
-  Status record_finding(const Finding& finding) override;
-  Result<std::optional<batch::Stored>> batch_link(const std::string& agent_id, uint64_t epoch, uint64_t seq) override;
-  Result<bool> has_batch(const crypto::Digest& hash) override;
-  Status for_each_batch(const std::function<bool(const StoredBatch&)>& on_batch) override;
-
-  Result<std::vector<BuildRow>> builds(const BuildFilter& filter) override;
-  Result<std::optional<BuildRow>> build(int64_t ref) override;
-  Status events(const EventFilter& filter, const std::function<bool(const EventRef&)>& on_ref) override;
-  Result<std::vector<Finding>> findings(const std::string& agent_id) override;
-  Result<Stats> stats() override;
-
-  Result<int64_t> cursor(const std::string& name) override;
-  Result<std::vector<CommittedBatch>> batches_after(int64_t position, std::size_t limit) override;
-  Result<EventBacklog> event_backlog(int64_t after_position, uint64_t keep) override;
-  Result<std::vector<Finding>> findings_after(int64_t after, std::size_t limit) override;
-  Result<std::vector<bool>> commit_detection(const std::vector<Alert>& alerts,
-                                             const std::vector<std::pair<std::string, int64_t>>& cursors,
-                                             const std::vector<BaselineLesson>& lessons) override;
-  Result<std::vector<Alert>> alerts(const AlertFilter& filter) override;
-  Result<std::optional<Alert>> alert(int64_t id) override;
-  Result<AlertBacklog> alert_backlog(int64_t after_id, int min_severity, uint64_t keep) override;
-  Status ack_alert(int64_t id, const std::string& note, uint64_t now_ns) override;
-  Result<std::optional<int64_t>> build_ref(const std::string& agent_id, const events::Build& build) override;
-  Result<std::map<std::string, uint64_t>> build_tally(int64_t build_ref, int64_t position, uint32_t line) override;
-  Result<int64_t> add_suppression(const Suppression& s) override;
-  Result<std::vector<Suppression>> suppressions() override;
-  Status remove_suppression(int64_t id) override;
-  Status count_suppressed(int64_t id, uint64_t hits, uint64_t now_ns) override;
-  Result<std::vector<Baseline>> baselines(const std::optional<BaselineKey>& key) override;
-  Result<bool> reset_baseline(const BaselineKey& key) override;
-
-  // ---- API tokens (the last section of this file) ----
-  Status add_api_token(const ApiToken& token) override;
-  Result<std::optional<ApiToken>> api_token(const std::string& id) override;
-  Result<std::vector<ApiToken>> api_tokens() override;
-  Result<ApiToken> revoke_api_token(const std::string& name_or_id, uint64_t now_ns) override;
-  Status touch_api_token(const std::string& id, uint64_t now_ns) override;
-
- private:
-  Error error(const std::string& what, int rc) const {
-    return make_error(code_for(rc), "store " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
-  }
-  Status exec(const char* sql, const char* what) {
-    char* msg = nullptr;
-    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
-    if (rc == SQLITE_OK) return Ok{};
-    std::string m = msg ? msg : sqlite3_errstr(rc);
-    sqlite3_free(msg);
-    return make_error(code_for(rc), "store " + path_ + ": " + what + ": " + m);
-  }
-  // The cached statement for `sql`, prepared on first use.
-  Result<sqlite3_stmt*> prepare(const std::string& sql) {
-    auto it = stmts_.find(sql);
-    if (it != stmts_.end()) return it->second;
-    sqlite3_stmt* stmt = nullptr;
-    const int rc =
-        sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-    if (rc != SQLITE_OK) return error("prepare", rc);
-    stmts_.emplace(sql, stmt);
-    return stmt;
-  }
-  // Runs a statement that returns no rows; `changes` receives the rows changed.
-  Status run(Query& q, const char* what, int* changes = nullptr) {
-    const int rc = q.step();
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return error(what, rc);
-    if (changes) *changes = sqlite3_changes(db_);
-    return Ok{};
-  }
-  Status begin() {
-    auto s = prepare("BEGIN IMMEDIATE");
-    if (!s) return s.error();
-    Query q(*s);
-    return run(q, "begin");
-  }
-  Status commit_tx() {
-    auto s = prepare("COMMIT");
-    if (!s) return s.error();
-    Query q(*s);
-    return run(q, "commit");
-  }
-  void rollback() {
-    if (!sqlite3_get_autocommit(db_)) (void)exec("ROLLBACK", "rollback");
-  }
-  Status bump_agents_rev() {
-    auto s = prepare("UPDATE meta SET value = value + 1 WHERE key = 'agents_rev'");
-    if (!s) return s.error();
-    Query q(*s);
-    return run(q, "bump agents_rev");
-  }
-  // Runs `body` inside BEGIN IMMEDIATE .. COMMIT; rolls back on any error.
-  template <class F>
-  Status transaction(F&& body) {
-    if (read_only_) return make_error(ErrorCode::kInvalidArgument, "store " + path_ + " is open read-only");
-    Status s = begin();
-    if (!s) return s;
-    s = body();
-    if (s) s = commit_tx();
-    if (!s) rollback();
-    return s;
-  }
-
-  std::string build_columns() const;
-  BuildRow read_build(const Query& q) const;
-  Status find_collisions(BuildRow& row);
-  Agent read_agent(const Query& q) const;
-  Status check_readable();
-  Status set_pragmas();
-  Result<int64_t> stored_schema_version();
-  Status create_or_upgrade_schema();
-  Status migrate_1_to_2();
-  Status resolve_filled_gaps();
-  Status migrate_2_to_3();
-  Status migrate_3_to_4();
-  Status migrate_4_to_5();
-  Status migrate_5_to_6();
-  Status learn(const BaselineLesson& lesson);
-  Status rebuild_builds_table();
-  Status split_shared_builds(std::set<int64_t>& touched);
-  Status reindex_future_times(std::set<int64_t>& touched);
-  struct StoredRange {
-    int64_t batch = 0;
-    std::string agent_id;
-    uint64_t epoch = 0, seq = 0, received_ns = 0;
-    int64_t first_event = 0, last_event = 0;
-  };
-  Status reindex_batch_times(const StoredRange& b, std::set<int64_t>& touched);
-  Status recount_build(int64_t build);
-  Status check_schema_version();
-  Status find_kind_columns();
-  Finding read_finding(const Query& q) const;
-  Result<bool> insert_alert(const Alert& a);
-  Status read_evidence(Alert& a);
-  Status add_kind_columns();
-
-  // Agents; each runs inside a transaction of its caller.
-  struct Enrolled {
-    crypto::PublicKey public_key{};
-    bool revoked = false;
-  };
-  Result<std::optional<Enrolled>> enrolled(const std::string& id);
-  Result<std::optional<std::string>> key_revoked_as(const crypto::PublicKey& key);
-  Status refresh_inventory(const Agent& agent);
-  Status insert_agent(const Agent& agent);
-  Result<bool> token_valid(const std::string& secret, uint64_t now_ns);
-  Status spend_token(const std::string& secret, uint64_t now_ns);
-
-  Result<int64_t> build_row(const events::Build& b, const std::string& agent_id, bool* created);
-  Status commit_locked(const std::vector<BatchRecord>& batches);
-  Result<int64_t> next_event_id();
-  Status commit_batch(const BatchRecord& rec, int64_t* next_event, std::vector<AgentAgg>& agents);
-  Result<int64_t> insert_batch(const BatchRecord& rec, int64_t first_event);
-  Status insert_events(const BatchRecord& rec, int64_t batch_row, int64_t* next_event);
-  Result<BuildAgg*> build_agg(const events::Build& build, const std::string& agent_id);
-  Status insert_findings(const BatchRecord& rec, int64_t batch_row, std::vector<AgentAgg>& agents);
-  Result<bool> add_batch_finding(const std::string& agent_id, uint64_t epoch, uint64_t seq, int64_t batch_row,
-                                 const Finding& f, uint64_t recorded_ns);
-  Result<bool> extend_clock_finding(const std::string& agent_id, uint64_t epoch, uint64_t seq, const Finding& f,
-                                    uint64_t now_ns);
-  struct OpenGap {
-    int64_t id = 0;
-    uint64_t from = 0, to = 0, time_from = 0, time_to = 0;
-  };
-  Result<std::optional<OpenGap>> open_gap_at(const std::string& agent_id, uint64_t epoch, uint64_t seq);
-  Status update_gap(const OpenGap& gap, uint64_t resolved_ns, uint64_t now_ns, const std::string& note);
-  Result<int> fill_gap(const std::string& agent_id, uint64_t epoch, uint64_t seq, std::pair<uint64_t, uint64_t> times,
-                       uint64_t now_ns);
-  Status update_agents(const std::vector<AgentAgg>& agents);
-  Status update_builds();
-  Status update_build_values(const BuildAgg& agg);
-  Status add_to_counters(uint64_t events, uint64_t batches);
-
-  sqlite3* db_;
-  std::string path_;
-  bool read_only_;
-  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
-  // Kind count columns present in builds (a read-only reader may face a
-  // database written before a kind was added).
-  std::array<bool, events::kKinds.size()> kind_column_{};
-  std::string update_build_sql_;
-  // (agent, ci, id) -> builds.id for builds this connection has seen committed.
-  std::unordered_map<std::string, int64_t> build_ids_;
-  // Per-commit scratch, kept to reuse its memory.
-  std::unordered_map<std::string, std::size_t> commit_builds_;
-  std::vector<BuildAgg> aggs_;
-  std::vector<std::pair<std::string, int64_t>> created_builds_;
-  std::string key_;
-};
+Status SqliteStore::exec(const char* sql, const char* what) {
+  char* msg = nullptr;
+  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
+  if (rc == SQLITE_OK) return Ok{};
+  std::string m = msg ? msg : sqlite3_errstr(rc);
+  sqlite3_free(msg);
+  return make_error(code_for(rc), "store " + path_ + ": " + what + ": " + m);
+}
 
 Status SqliteStore::init(const Options& options) {
   sqlite3_busy_timeout(db_, options.busy_timeout_ms);
@@ -828,7 +601,8 @@ Status SqliteStore::create_or_upgrade_schema() {
   if (s && (*version == 1 || *version == 2)) s = migrate_2_to_3();
   if (s && *version >= 1 && *version <= 3) s = migrate_3_to_4();
   if (s && *version >= 1 && *version <= 4) s = migrate_4_to_5();
-  if (s && *version >= 1 && *version <= 5) return migrate_5_to_6();
+  if (s && *version >= 1 && *version <= 5) s = migrate_5_to_6();
+  if (s && *version >= 1 && *version <= 6) return migrate_6_to_7();
   if (!s || *version > kSchemaVersion) return s;
   return exec(schema_sql().c_str(), "create schema");
 }
@@ -1153,10 +927,11 @@ Status SqliteStore::recount_build(int64_t build) {
     counts += ", " + kind_column(i) +
               " = (SELECT COUNT(*) FROM events WHERE build = ?1 AND kind = " + kind_id(events::kKinds[i].kind) + ")";
   std::vector<std::string> statements = {counts + " WHERE id = ?1", "DELETE FROM build_values WHERE build = ?1"};
-  for (const auto& [field, column] : {std::pair{kFieldExe, "exe"}, std::pair{kFieldDestination, "destination"},
-                                      std::pair{kFieldSecretPath, "secret_path"}}) {
+  for (const auto& [field, column] :
+       {std::pair{ValueField::kExe, "exe"}, std::pair{ValueField::kDestination, "destination"},
+        std::pair{ValueField::kSecretPath, "secret_path"}}) {
     statements.push_back("INSERT INTO build_values(field, value, build, events, first_ns, last_ns) SELECT " +
-                         std::to_string(field) + ", " + column +
+                         std::to_string(static_cast<int>(field)) + ", " + column +
                          ", ?1, COUNT(*), MIN(time_ns), MAX(time_ns) FROM events WHERE build = ?1 AND " + column +
                          " IS NOT NULL GROUP BY " + column);
   }
@@ -1224,12 +999,15 @@ Status SqliteStore::add_kind_columns() {
 
 // ---- agents ---------------------------------------------------------------------------
 
+namespace {
+
 // `revoked` is the key's state as much as the id's; open findings are
 // counted on read (an agent has few findings, all under findings_agent).
 constexpr const char* kAgentColumns =
     "id, public_key, revoked OR EXISTS (SELECT 1 FROM revoked_keys k WHERE k.public_key = agents.public_key),"
     " enrolled_ns, hostname, os, kernel, agent_version, ci, epoch, last_seq, last_hash, last_seen_ns, findings,"
-    " (SELECT COUNT(*) FROM findings f WHERE f.agent_id = agents.id AND f.resolved_ns = 0)";
+    " (SELECT COUNT(*) FROM findings f WHERE f.agent_id = agents.id AND f.resolved_ns = 0), mode, lost";
+}  // namespace
 
 Agent SqliteStore::read_agent(const Query& q) const {
   Agent a;
@@ -1244,6 +1022,8 @@ Agent SqliteStore::read_agent(const Query& q) const {
   a.last_seen_ns = q.u64_at(12);
   a.findings = q.u64_at(13);
   a.open_findings = q.u64_at(14);
+  a.mode = q.text_at(15);
+  a.lost = q.u64_at(16);
   return a;
 }
 
@@ -1326,9 +1106,12 @@ Status SqliteStore::insert_agent(const Agent& agent) {
   return bump_agents_rev();
 }
 
+namespace {
+
 Error key_is_revoked(const std::string& revoked_as) {
   return make_error(ErrorCode::kForbidden, "this public key is revoked (as agent '" + revoked_as + "')");
 }
+}  // namespace
 
 Status SqliteStore::add_agent(const Agent& agent) {
   if (!batch::valid_agent_id(agent.id))
@@ -1482,12 +1265,12 @@ Result<int64_t> SqliteStore::build_row(const events::Build& b, const std::string
     if (rc != SQLITE_DONE) return error("find build", rc);
   }
   auto ins = prepare(
-      "INSERT INTO builds(ci, build_id, job, number, url, repository, commit_id, runner, agent_id)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      "INSERT INTO builds(ci, build_id, job, number, url, repository, commit_id, runner, agent_id, branch)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   if (!ins) return ins.error();
   Query q(*ins);
   q.bind(1, b.ci).bind(2, b.id).bind(3, b.job).bind(4, b.number).bind(5, b.url);
-  q.bind(6, b.repository).bind(7, b.commit).bind(8, b.runner).bind(9, agent_id);
+  q.bind(6, b.repository).bind(7, b.commit).bind(8, b.runner).bind(9, agent_id).bind(10, b.branch);
   Status s = run(q, "add build");
   if (!s) return s.error();
   *created = true;
@@ -1586,14 +1369,16 @@ Result<int64_t> SqliteStore::insert_batch(const BatchRecord& rec, int64_t first_
 Status SqliteStore::insert_events(const BatchRecord& rec, int64_t batch_row, int64_t* next_event) {
   auto ins = prepare(
       "INSERT INTO events(id, batch, line, time_ns, kind, build, pid, ppid, process_key, exe,"
-      " destination, secret_path, exit_code, loss_total, claimed_ns)"
-      " VALUES (?14, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15)");
+      " destination, secret_path, exit_code, loss_total, claimed_ns, parent_key, exe_sha256, dns_name)"
+      " VALUES (?14, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?16, ?17, ?18)");
   if (!ins) return ins.error();
   // Consecutive events almost always share a build, so the last one is
   // checked before any hashing.
   // aggs_ only grows inside build_agg(), which also replaces last_agg.
   BuildAgg* last_agg = nullptr;
   const events::Build* last_build = nullptr;
+  const ChainPlace here{rec.epoch, rec.header.seq};
+  std::array<uint8_t, 32> digest{};
   for (const EventRow& ev : rec.events) {
     BuildAgg* agg = nullptr;
     if (ev.build) {
@@ -1605,7 +1390,7 @@ Status SqliteStore::insert_events(const BatchRecord& rec, int64_t batch_row, int
         agg = last_agg = *found;
         last_build = ev.build.get();
       }
-      agg->add_event(ev);
+      agg->add_event(ev, here);
     }
     Query q(*ins);
     q.bind(1, batch_row).bind(2, int64_t{ev.line}).bind(3, ev.time_ns);
@@ -1621,6 +1406,12 @@ Status SqliteStore::insert_events(const BatchRecord& rec, int64_t batch_row, int
       q.bind(15, *ev.claimed_ns);
     else
       q.bind_null(15);
+    q.bind_or_null(16, ev.parent_key).bind_or_null(18, ev.dns_name);
+    // The digest as its 32 bytes: half the size of its hex, on most rows.
+    if (sha256_bytes(ev.exe_sha256, digest))
+      q.bind_blob(17, digest);
+    else
+      q.bind_null(17);
     const int rc = q.step();
     if (rc != SQLITE_DONE) return error("add event", rc);
   }
@@ -1715,9 +1506,12 @@ Result<bool> SqliteStore::extend_clock_finding(const std::string& agent_id, uint
   return true;
 }
 
+namespace {
+
 std::string seq_range(uint64_t from, uint64_t to) {
   return from == to ? std::to_string(from) : std::to_string(from) + ".." + std::to_string(to);
 }
+}  // namespace
 
 // Gap findings of one epoch never overlap (each starts above the tip of its
 // time), so the open one starting at or below `seq` is the only candidate.
@@ -1804,7 +1598,8 @@ Status SqliteStore::update_agents(const std::vector<AgentAgg>& agents) {
       " epoch = CASE WHEN ?2 AND (?3 > epoch OR (?3 = epoch AND ?4 > last_seq)) THEN ?3 ELSE epoch END,"
       " last_hash = CASE WHEN ?2 AND (?3 > epoch OR (?3 = epoch AND ?4 > last_seq)) THEN ?5 ELSE last_hash END,"
       " last_seq = CASE WHEN ?2 AND (?3 > epoch OR (?3 = epoch AND ?4 > last_seq)) THEN ?4 ELSE last_seq END,"
-      " last_seen_ns = MAX(last_seen_ns, ?6), findings = findings + ?7"
+      " last_seen_ns = MAX(last_seen_ns, ?6), findings = findings + ?7,"
+      " mode = CASE WHEN ?8 <> '' THEN ?8 ELSE mode END, lost = lost + ?9"
       " WHERE id = ?1");
   if (!up) return up.error();
   static const crypto::Digest kZero{};
@@ -1812,6 +1607,7 @@ Status SqliteStore::update_agents(const std::vector<AgentAgg>& agents) {
     Query q(*up);
     q.bind(1, *a.id).bind(2, int64_t{a.has_tip}).bind(3, a.epoch).bind(4, a.seq);
     q.bind_blob(5, a.hash ? *a.hash : kZero).bind(6, a.last_seen_ns).bind(7, a.findings);
+    q.bind(8, a.mode).bind(9, a.lost);
     int changed = 0;
     Status st = run(q, "update agent", &changed);
     if (!st) return st;
@@ -1835,6 +1631,9 @@ Status SqliteStore::update_builds() {
     q.bind(9, b.job).bind(10, b.number).bind(11, b.url).bind(12, b.repository);
     q.bind(13, b.commit).bind(14, b.runner);
     for (std::size_t i = 0; i < agg.counts.size(); ++i) q.bind(static_cast<int>(15 + i), agg.counts[i]);
+    q.bind(100, b.branch).bind(101, agg.mode).bind(102, agg.mode_ns).bind(103, agg.unmonitored).bind(104, agg.lost);
+    q.bind(105, agg.first_batch.epoch).bind(106, agg.first_batch.seq).bind(107, agg.last_batch.epoch);
+    q.bind(108, agg.last_batch.seq).bind(109, int64_t{agg.has_batch});
     Status st = run(q, "update build");
     if (st) st = update_build_values(agg);
     if (!st) return st;
@@ -1849,15 +1648,18 @@ Status SqliteStore::update_build_values(const BuildAgg& agg) {
       " events = events + excluded.events, first_ns = MIN(first_ns, excluded.first_ns),"
       " last_ns = MAX(last_ns, excluded.last_ns)");
   if (!up) return up.error();
+  const auto upsert = [&](int64_t field, std::string_view value, const ValueAgg& v) {
+    Query q(*up);
+    q.bind(1, field).bind(2, value).bind(3, agg.row);
+    q.bind(4, v.events).bind(5, v.first_ns).bind(6, v.last_ns);
+    return run(q, "update build values");
+  };
   for (std::size_t f = 0; f < kValueFields; ++f) {
-    for (const auto& [value, v] : agg.values[f]) {
-      Query q(*up);
-      q.bind(1, static_cast<int64_t>(f + 1)).bind(2, value).bind(3, agg.row);
-      q.bind(4, v.events).bind(5, v.first_ns).bind(6, v.last_ns);
-      Status st = run(q, "update build values");
-      if (!st) return st;
-    }
+    for (const auto& [value, v] : agg.values[f])
+      if (Status st = upsert(static_cast<int64_t>(f + 1), value, v); !st) return st;
   }
+  for (const auto& [value, v] : agg.dns_values)
+    if (Status st = upsert(static_cast<int64_t>(ValueField::kDnsName), value, v); !st) return st;
   return Ok{};
 }
 
@@ -1942,95 +1744,9 @@ Status SqliteStore::for_each_batch(const std::function<bool(const StoredBatch&)>
 
 // ---- reading ----------------------------------------------------------------------------
 
-// The host is the one the agent enrolled with (the same name its events
-// carry in `host`); an agent added by `agents add` reported none.
-std::string SqliteStore::build_columns() const {
-  std::string cols =
-      "id, ci, build_id, job, number, url, repository, commit_id, runner, first_ns, last_ns,"
-      " start_ns, end_ns, ended, exit_code";
-  for (std::size_t i = 0; i < events::kKinds.size(); ++i)
-    cols += kind_column_[i] ? ", " + kind_column(i) : std::string(", 0");
-  return cols +
-         ", agent_id, COALESCE((SELECT hostname FROM agents a WHERE a.id = builds.agent_id), ''),"
-         " (SELECT COUNT(*) FROM alerts WHERE alerts.build = builds.id)";
-}
+// Build records: build_reads.cpp.
 
-BuildRow SqliteStore::read_build(const Query& q) const {
-  BuildRow r;
-  r.id = q.i64_at(0);
-  r.build = events::Build{q.text_at(1), q.text_at(3), q.text_at(2), q.text_at(4),
-                          q.text_at(5), q.text_at(6), q.text_at(7), q.text_at(8)};
-  r.first_ns = q.u64_at(9);
-  r.last_ns = q.u64_at(10);
-  r.start_ns = q.u64_at(11);
-  r.end_ns = q.u64_at(12);
-  r.ended = q.i64_at(13) != 0;
-  r.exit_code = q.i64_at(14);
-  for (std::size_t i = 0; i < events::kKinds.size(); ++i) {
-    const uint64_t n = q.u64_at(static_cast<int>(15 + i));
-    if (n) r.counts.emplace_back(std::string(events::kKinds[i].name), n);
-  }
-  const int after_counts = static_cast<int>(15 + events::kKinds.size());
-  r.agent_id = q.text_at(after_counts);
-  r.host = q.text_at(after_counts + 1);
-  r.alerts = q.u64_at(after_counts + 2);
-  return r;
-}
-
-// The other agents' records of the same CI build: one lookup on the
-// prefix (build_id, ci) of the builds' UNIQUE index.
-Status SqliteStore::find_collisions(BuildRow& row) {
-  auto s = prepare("SELECT id, agent_id FROM builds WHERE build_id = ?1 AND ci = ?2 AND id <> ?3 ORDER BY id");
-  if (!s) return s.error();
-  Query q(*s);
-  q.bind(1, row.build.id).bind(2, row.build.ci).bind(3, row.id);
-  int rc;
-  while ((rc = q.step()) == SQLITE_ROW) row.collides_with.push_back(BuildLink{q.i64_at(0), q.text_at(1)});
-  if (rc != SQLITE_DONE) return error("read colliding builds", rc);
-  return Ok{};
-}
-
-Result<std::vector<BuildRow>> SqliteStore::builds(const BuildFilter& filter) {
-  std::string sql = "SELECT " + build_columns() + " FROM builds WHERE last_ns >= ?1";
-  if (!filter.job.empty()) sql += " AND job = ?2";
-  if (!filter.ci_build_id.empty()) sql += " AND build_id = ?4";
-  if (filter.open_only) sql += " AND ended = 0";
-  sql += " ORDER BY first_ns DESC, id DESC LIMIT ?3";
-  auto s = prepare(sql);
-  if (!s) return s.error();
-  std::vector<BuildRow> out;
-  {
-    Query q(*s);
-    q.bind(1, filter.since_ns);
-    if (!filter.job.empty()) q.bind(2, filter.job);
-    q.bind(3, static_cast<int64_t>(std::min<std::size_t>(filter.limit, INT64_MAX)));
-    if (!filter.ci_build_id.empty()) q.bind(4, filter.ci_build_id);
-    int rc;
-    while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_build(q));
-    if (rc != SQLITE_DONE) return error("list builds", rc);
-  }
-  for (BuildRow& row : out)
-    if (Status st = find_collisions(row); !st) return st.error();
-  return out;
-}
-
-// Only the record reference: a CI build id is never taken for one (issue
-// 17/11); `builds` with BuildFilter::ci_build_id finds records by CI id.
-Result<std::optional<BuildRow>> SqliteStore::build(int64_t ref) {
-  auto s = prepare("SELECT " + build_columns() + " FROM builds WHERE id = ?1");
-  if (!s) return s.error();
-  std::optional<BuildRow> row;
-  {
-    Query q(*s);
-    q.bind(1, ref);
-    const int rc = q.step();
-    if (rc == SQLITE_ROW) row = read_build(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error("read build", rc);
-  }
-  if (row)
-    if (Status st = find_collisions(*row); !st) return st.error();
-  return row;
-}
+namespace {
 
 // The bulk kinds (process_exec, process_exit) are left out of the kind
 // index; see kind_index_term().
@@ -2053,8 +1769,8 @@ std::string events_sql(const EventFilter& filter) {
   // exe is indexed per build (build_values), not per event: the builds
   // that ran it, then their events.
   if (!filter.exe.empty())
-    sql += " AND e.exe = ?5 AND e.build IN (SELECT build FROM build_values WHERE field = " + std::to_string(kFieldExe) +
-           " AND value = ?5)";
+    sql += " AND e.exe = ?5 AND e.build IN (SELECT build FROM build_values WHERE field = " +
+           std::to_string(static_cast<int>(ValueField::kExe)) + " AND value = ?5)";
   if (!filter.destination.empty()) sql += " AND e.destination = ?6";
   if (!filter.secret_path.empty()) sql += " AND e.secret_path = ?7";
   const bool indexed = filter.build || !filter.build_id.empty() || !filter.exe.empty() || !filter.destination.empty() ||
@@ -2075,6 +1791,7 @@ void bind_event_filter(Query& q, const EventFilter& filter) {
   if (!filter.destination.empty()) q.bind(6, filter.destination);
   if (!filter.secret_path.empty()) q.bind(7, filter.secret_path);
 }
+}  // namespace
 
 Status SqliteStore::events(const EventFilter& filter, const std::function<bool(const EventRef&)>& on_ref) {
   auto s = prepare(events_sql(filter));
@@ -2096,9 +1813,12 @@ Status SqliteStore::events(const EventFilter& filter, const std::function<bool(c
   return Ok{};
 }
 
+namespace {
+
 constexpr const char* kFindingColumns =
     "id, agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns, recorded_ns, detail,"
     " epoch, resolved_ns, updated_ns, note";
+}  // namespace
 
 // A row of kFindingColumns. An unknown kind (a newer collector's) reads as
 // kind kRejected with the name kept in the detail.
@@ -2234,6 +1954,8 @@ Result<std::vector<Finding>> SqliteStore::findings_after(int64_t after, std::siz
   return out;
 }
 
+namespace {
+
 std::string join_tags(const std::vector<std::string>& tags) {
   std::string out;
   for (const auto& t : tags) out += (out.empty() ? "" : " ") + t;
@@ -2249,6 +1971,7 @@ std::vector<std::string> split_tags(const std::string& text) {
   }
   return out;
 }
+}  // namespace
 
 // False when (rule_id, key) is stored already.
 Result<bool> SqliteStore::insert_alert(const Alert& a) {
@@ -2308,6 +2031,8 @@ Result<std::vector<bool>> SqliteStore::commit_detection(const std::vector<Alert>
   return added;
 }
 
+namespace {
+
 constexpr const char* kAlertColumns =
     "id, rule_id, dedup_key, title, severity, tags, agent_id, build, time_ns, raised_ns, detail, acked_ns, ack_note";
 
@@ -2329,6 +2054,7 @@ Alert read_alert(const Query& q) {
   a.ack_note = q.text_at(12);
   return a;
 }
+}  // namespace
 
 Status SqliteStore::read_evidence(Alert& a) {
   auto s = prepare("SELECT agent_id, seq, line FROM alert_evidence WHERE alert = ?1 ORDER BY agent_id, seq, line");
@@ -2644,6 +2370,8 @@ Result<bool> SqliteStore::reset_baseline(const BaselineKey& key) {
 // keeps and returns rows: making a token, hashing it and comparing hashes
 // is collector/api/token.cpp's.
 
+namespace {
+
 constexpr const char* kApiTokenColumns = "id, name, role, sha256, created_ns, last_used_ns, revoked_ns";
 
 ApiToken read_api_token(const Query& q) {
@@ -2657,6 +2385,7 @@ ApiToken read_api_token(const Query& q) {
   t.revoked_ns = q.u64_at(6);
   return t;
 }
+}  // namespace
 
 Status SqliteStore::add_api_token(const ApiToken& t) {
   if (t.id.empty() || t.name.empty())
@@ -2739,7 +2468,9 @@ Status SqliteStore::touch_api_token(const std::string& id, uint64_t now_ns) {
 }
 // ---- end of API tokens ------------------------------------------------------------
 
-}  // namespace
+}  // namespace bt::collector::store::sqlite
+
+namespace bt::collector::store {
 
 Result<std::unique_ptr<Store>> open_sqlite(const std::string& data_dir, const Options& options) {
   // Memory statistics take a global mutex on every allocation; nothing here
@@ -2764,9 +2495,9 @@ Result<std::unique_ptr<Store>> open_sqlite(const std::string& data_dir, const Op
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
-    return make_error(code_for(rc), "store " + path + ": open: " + msg);
+    return make_error(sqlite::code_for(rc), "store " + path + ": open: " + msg);
   }
-  auto store = std::make_unique<SqliteStore>(db, path, options.read_only);
+  auto store = std::make_unique<sqlite::SqliteStore>(db, path, options.read_only);
   Status s = store->init(options);
   if (!s) return s.error();
   return std::unique_ptr<Store>(std::move(store));
