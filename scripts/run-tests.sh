@@ -7,7 +7,8 @@ build=${1:?build dir}
 # Every test's temporary folders (tests/common/test_util.h make_temp_dir)
 # go under one folder for this run, removed at the end: a run makes
 # thousands, gigabytes in all.
-TMPDIR=$(mktemp -d /tmp/bt-tests-XXXXXX) || exit 1
+# Open to every user as /tmp is: tests run builds as other users.
+TMPDIR=$(mktemp -d /tmp/bt-tests-XXXXXX) && chmod 1777 "$TMPDIR" || exit 1
 export TMPDIR
 trap 'rm -rf "$TMPDIR"' EXIT
 meson test -C "$build" --print-errorlogs --num-processes 2
