@@ -19,7 +19,8 @@ std::string index_rows_sql(const IndexQuery& query) {
       std::string("SELECT ") + kEventRefColumns +
       ", e.kind, e.pid, e.ppid, e.process_key, e.parent_key, e.exe, e.exe_sha256, e.destination, e.dns_name,"
       " e.secret_path, e.exit_code, e.loss_total FROM events e JOIN batches b ON b.id = e.batch"
-      " WHERE e.build = ?1 AND e.time_ns >= ?2 AND e.time_ns <= ?3 AND (e.time_ns, e.id) > (?4, ?5)";
+      " WHERE e.build = ?1 AND e.time_ns >= ?2 AND e.time_ns <= ?3 AND e.time_ns >= ?4"
+      " AND (e.time_ns, e.id) > (?4, ?5)";  // the first term on ?4 starts the index range at the cursor
   if (!query.kinds.empty()) {
     std::string list;
     for (events::Kind k : query.kinds) list += (list.empty() ? "" : ", ") + std::to_string(static_cast<int>(k));
