@@ -112,32 +112,9 @@ std::vector<events::Event> big_build(std::size_t units) {
   return out;
 }
 
-struct Answer {
-  long status = 0;
-  std::string body;
-};
+using Answer = testing::HttpResponse;
 
-Answer get(const std::string& url, const std::string& token) {
-  Answer a;
-  CURL* c = curl_easy_init();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
-  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-  curl_slist* headers = curl_slist_append(nullptr, ("Authorization: Bearer " + token).c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  auto write = +[](char* p, size_t s, size_t n, void* out) -> size_t {
-    static_cast<std::string*>(out)->append(p, s * n);
-    return s * n;
-  };
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &a.body);
-  curl_easy_perform(c);
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(c);
-  return a;
-}
+Answer get(const std::string& url, const std::string& token) { return testing::get_bearer(url, token); }
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -37,12 +37,9 @@ Response list_agents(store::Store& db, const Params& params) {
   if (Status s = params.only({"limit", "after"}); !s) return error_response(400, s.error().message);
   auto limit = params.page_limit(kDefaultAgentPage, kMaxAgentPage);
   if (!limit) return error_response(400, limit.error().message);
-  std::string after;
-  if (auto text = params.get("after")) {
-    auto c = parse_text_cursor(*text);
-    if (!c) return error_response(400, c.error().message);
-    after = std::move(*c);
-  }
+  auto cursor = params.after_text();
+  if (!cursor) return error_response(400, cursor.error().message);
+  const std::string& after = *cursor;
   auto agents = db.agents();  // by id
   if (!agents) return store_unavailable(agents.error());
   auto from = std::upper_bound(agents->begin(), agents->end(), after,

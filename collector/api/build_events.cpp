@@ -1,5 +1,7 @@
 #include "collector/api/build_events.h"
 
+#include <tuple>
+
 #include "collector/api/cursor.h"
 #include "collector/api/json.h"
 #include "common/events/json.h"
@@ -36,17 +38,14 @@ Result<store::IndexQuery> event_query(const store::BuildRow& build, const Params
     if (!k) return k.error();
     q.kinds = std::move(*k);
   }
-  auto since = params.time("since", now_ns);
-  if (!since) return since.error();
-  q.since_ns = since->value_or(0);
-  auto until = params.time("until", now_ns);
-  if (!until) return until.error();
-  q.until_ns = until->value_or(UINT64_MAX);
-  if (auto after = params.get("after")) {
-    auto c = parse_cursor(*after, 2);
-    if (!c) return c.error();
-    q.after_time_ns = static_cast<uint64_t>((*c)[0]);
-    q.after_row = (*c)[1];
+  auto window = params.window(now_ns);
+  if (!window) return window.error();
+  std::tie(q.since_ns, q.until_ns) = *window;
+  auto after = params.after(2);
+  if (!after) return after.error();
+  if (*after) {
+    q.after_time_ns = static_cast<uint64_t>((**after)[0]);
+    q.after_row = (**after)[1];
   }
   auto limit = params.page_limit(kDefaultEventPage, kMaxEventPage);
   if (!limit) return limit.error();

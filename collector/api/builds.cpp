@@ -1,6 +1,7 @@
 #include "collector/api/builds.h"
 
 #include <charconv>
+#include <tuple>
 
 #include "collector/api/cursor.h"
 
@@ -38,23 +39,18 @@ Result<store::BuildQuery> build_query(const Params& params, uint64_t now_ns) {
     if (!o) return o.error();
     q.outcome = *o;
   }
-  auto since = params.time("since", now_ns);
-  if (!since) return since.error();
-  q.since_ns = since->value_or(0);
-  auto until = params.time("until", now_ns);
-  if (!until) return until.error();
-  q.until_ns = until->value_or(UINT64_MAX);
+  auto window = params.window(now_ns);
+  if (!window) return window.error();
+  std::tie(q.since_ns, q.until_ns) = *window;
   auto has_alerts = params.flag("has_alerts");
   if (!has_alerts) return has_alerts.error();
   q.has_alerts = *has_alerts;
   auto incomplete = params.flag("incomplete");
   if (!incomplete) return incomplete.error();
   q.incomplete = *incomplete;
-  if (auto after = params.get("after")) {
-    auto c = parse_cursor(*after, 1);
-    if (!c) return c.error();
-    q.before = (*c)[0];
-  }
+  auto after = params.after(1);
+  if (!after) return after.error();
+  if (*after) q.before = (**after)[0];
   auto limit = params.page_limit(kDefaultBuildPage, kMaxBuildPage);
   if (!limit) return limit.error();
   q.limit = *limit;

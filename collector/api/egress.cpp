@@ -78,12 +78,9 @@ Response build_egress(store::Store& db, const store::BuildRow& build, const Para
   if (Status s = params.only({"limit", "after"}); !s) return error_response(400, s.error().message);
   auto limit = params.page_limit(kDefaultEgressPage, kMaxEgressPage);
   if (!limit) return error_response(400, limit.error().message);
-  std::string after;
-  if (auto text = params.get("after")) {
-    auto c = parse_text_cursor(*text);
-    if (!c) return error_response(400, c.error().message);
-    after = std::move(*c);
-  }
+  auto cursor = params.after_text();
+  if (!cursor) return error_response(400, cursor.error().message);
+  const std::string& after = *cursor;
   std::map<std::string, Group> groups;
   store::IndexQuery q;
   q.build = build.id;

@@ -5,6 +5,7 @@
 
 #include <charconv>
 
+#include "collector/api/cursor.h"
 #include "collector/view/time.h"
 #include "common/text.h"
 
@@ -93,6 +94,28 @@ Result<std::optional<bool>> Params::flag(std::string_view name) const {
   if (!text) return std::optional<bool>();
   if (*text != "1" && *text != "0") return make_error(ErrorCode::kInvalidArgument, std::string(name) + " is 1 or 0");
   return std::optional(*text == "1");
+}
+
+Result<std::pair<uint64_t, uint64_t>> Params::window(uint64_t now_ns) const {
+  auto since = time("since", now_ns);
+  if (!since) return since.error();
+  auto until = time("until", now_ns);
+  if (!until) return until.error();
+  return std::pair(since->value_or(0), until->value_or(UINT64_MAX));
+}
+
+Result<std::optional<std::vector<int64_t>>> Params::after(std::size_t parts) const {
+  const auto text = get("after");
+  if (!text) return std::optional<std::vector<int64_t>>();
+  auto c = parse_cursor(*text, parts);
+  if (!c) return c.error();
+  return std::optional(std::move(*c));
+}
+
+Result<std::string> Params::after_text() const {
+  const auto text = get("after");
+  if (!text) return std::string();
+  return parse_text_cursor(*text);
 }
 
 }  // namespace bt::collector::api

@@ -77,6 +77,12 @@ class Params {
   Result<std::optional<uint64_t>> time(std::string_view name, uint64_t now_ns) const;
   // 1 or 0, when given.
   Result<std::optional<bool>> flag(std::string_view name) const;
+  // `since` and `until` (as time()): everything when absent.
+  Result<std::pair<uint64_t, uint64_t>> window(uint64_t now_ns) const;
+  // `after`, a cursor of `parts` integers (cursor.h), when given.
+  Result<std::optional<std::vector<int64_t>>> after(std::size_t parts) const;
+  // `after`, a text cursor; empty when absent.
+  Result<std::string> after_text() const;
 
  private:
   const std::vector<std::pair<std::string, std::string>>& query_;

@@ -282,37 +282,36 @@ class Search {
     return db_.build_page(bq);
   }
 
+  // Every term's places in the build; none when a term has none.
   Result<std::vector<TermMatch>> matches(const store::BuildRow& b) {
     std::vector<TermMatch> out;
     if (skipped_.count(b.id)) return out;
-    if (!q_.exe_sha256.empty()) {
-      auto m = index_places(db_, b, term_text("exe_sha256", q_.exe_sha256), sha_[b.id], window_,
-                            [&](store::IndexQuery& iq, const std::string& v) {
-                              iq.kinds = {events::Kind::process_exec};
-                              iq.exe_sha256 = v;
-                            });
+    const auto exec_with = [](std::string store::IndexQuery::*field) {
+      return [field](store::IndexQuery& iq, const std::string& v) {
+        iq.kinds = {events::Kind::process_exec};
+        iq.*field = v;
+      };
+    };
+    const auto by_name = [](store::IndexQuery& iq, const std::string& v) { iq.dns_name = store::dns_name_of(v); };
+    const struct {
+      std::string_view field;
+      const std::string& value;
+      Candidates& candidates;
+      std::function<void(store::IndexQuery&, const std::string&)> narrow;
+    } index_terms[] = {{"exe_sha256", q_.exe_sha256, sha_, exec_with(&store::IndexQuery::exe_sha256)},
+                       {"dest", q_.dest, dest_, by_name},
+                       {"exe", q_.exe, exe_, exec_with(&store::IndexQuery::exe)}};
+    for (const auto& t : index_terms) {
+      if (t.value.empty()) continue;
+      auto m = index_places(db_, b, term_text(t.field, t.value), t.candidates[b.id], window_, t.narrow);
       if (!m) return m.error();
       if (m->places.empty()) return std::vector<TermMatch>();
       out.push_back(std::move(*m));
     }
-    if (!q_.dest.empty()) {
-      auto m = index_places(db_, b, term_text("dest", q_.dest), dest_[b.id], window_,
-                            [&](store::IndexQuery& iq, const std::string& v) { iq.dns_name = store::dns_name_of(v); });
-      if (!m) return m.error();
-      if (m->places.empty()) return std::vector<TermMatch>();
-      for (Place& p : m->places) p.value = store::dns_name_of(p.value);
-      out.push_back(std::move(*m));
-    }
-    if (!q_.exe.empty()) {
-      auto m = index_places(db_, b, term_text("exe", q_.exe), exe_[b.id], window_,
-                            [&](store::IndexQuery& iq, const std::string& v) {
-                              iq.kinds = {events::Kind::process_exec};
-                              iq.exe = v;
-                            });
-      if (!m) return m.error();
-      if (m->places.empty()) return std::vector<TermMatch>();
-      out.push_back(std::move(*m));
-    }
+    // DNS values are kept reversed: the places show the names.
+    for (auto& m : out)
+      if (m.term.rfind("dest:", 0) == 0)
+        for (Place& p : m.places) p.value = store::dns_name_of(p.value);
     if (!q_.argv.empty()) {
       auto m = argv_places(db_, reader_, b, term_text("argv", q_.argv), q_.argv, window_, scanned_, unreadable_);
       if (!m) return m.error();
@@ -345,12 +344,9 @@ Response search(store::Store& db, readback::EventReader& reader, const Params& p
   if (!query) return error_response(400, query.error().message);
   auto limit = params.page_limit(kDefaultSearchPage, kMaxSearchPage);
   if (!limit) return error_response(400, limit.error().message);
-  int64_t before = 0;
-  if (auto after = params.get("after")) {
-    auto c = parse_cursor(*after, 1);
-    if (!c) return error_response(400, c.error().message);
-    before = (*c)[0];
-  }
+  auto after = params.after(1);
+  if (!after) return error_response(400, after.error().message);
+  const int64_t before = *after ? (**after)[0] : 0;
   Search run(db, reader, *query);
   auto narrowed = run.find_candidates();
   if (!narrowed) {

@@ -196,12 +196,9 @@ Response build_tree(store::Store& db, readback::EventReader& reader, TreeCache& 
   const int64_t max_depth = depth->value_or(kDefaultTreeDepth);
   auto limit = params.page_limit(kDefaultTreePage, kMaxTreePage);
   if (!limit) return error_response(400, limit.error().message);
-  std::optional<int64_t> after;
-  if (auto text = params.get("after")) {
-    auto c = parse_cursor(*text, 1);
-    if (!c) return error_response(400, c.error().message);
-    after = (*c)[0];
-  }
+  auto cursor = params.after(1);
+  if (!cursor) return error_response(400, cursor.error().message);
+  const int64_t after = *cursor ? (**cursor)[0] : -1;  // -1: from the first node
 
   auto loaded = trees.get(db, build);
   if (!loaded) return store_unavailable(loaded.error());
@@ -216,9 +213,9 @@ Response build_tree(store::Store& db, readback::EventReader& reader, TreeCache& 
   }
   const std::vector<Visit> order = walk(t, starts, max_depth);
   std::size_t from = 0;
-  if (after) {
+  if (after >= 0) {
     auto at =
-        std::find_if(order.begin(), order.end(), [&](const Visit& v) { return t.nodes[v.node].first_row == *after; });
+        std::find_if(order.begin(), order.end(), [&](const Visit& v) { return t.nodes[v.node].first_row == after; });
     if (at == order.end()) return error_response(400, "after names no process of this tree");
     from = static_cast<std::size_t>(at - order.begin()) + 1;
   }

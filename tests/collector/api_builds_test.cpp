@@ -38,29 +38,7 @@ const std::string kBashSha(64, 'a');
 const std::string kCurlSha = "c0ffee" + std::string(58, '1');
 const std::string kTarSha(64, 'b');
 
-// One request with the bearer token (none when empty).
-HttpResponse get_with(const std::string& url, const std::string& token) {
-  HttpResponse r;
-  CURL* c = curl_easy_init();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-  curl_slist* headers = nullptr;
-  if (!token.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  auto write = +[](char* p, size_t s, size_t n, void* out) -> size_t {
-    static_cast<std::string*>(out)->append(p, s * n);
-    return s * n;
-  };
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-  curl_easy_perform(c);
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(c);
-  return r;
-}
+HttpResponse get_with(const std::string& url, const std::string& token) { return get_bearer(url, token); }
 
 std::string escape(const std::string& s) {
   CURL* c = curl_easy_init();

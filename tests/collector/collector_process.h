@@ -160,6 +160,31 @@ inline std::string metric(const std::string& metrics, const std::string& series)
 }
 inline HttpResponse get(const std::string& url) { return http_request(url, nullptr); }
 
+// GET with `Authorization: Bearer <token>` (no header when empty): the read API.
+inline HttpResponse get_bearer(const std::string& url, const std::string& token) {
+  HttpResponse r;
+  CURL* c = curl_easy_init();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  curl_slist* headers =
+      token.empty() ? nullptr : curl_slist_append(nullptr, ("Authorization: Bearer " + token).c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  auto write = +[](char* p, size_t s, size_t n, void* out) -> size_t {
+    static_cast<std::string*>(out)->append(p, s * n);
+    return s * n;
+  };
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  const CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(c);
+  return r;
+}
+
 }  // namespace bt::testing
 
 #include <filesystem>

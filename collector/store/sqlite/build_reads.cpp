@@ -111,6 +111,12 @@ Status SqliteStore::find_collisions(BuildRow& row) {
   return Ok{};
 }
 
+Status SqliteStore::add_collisions(std::vector<BuildRow>& rows) {
+  for (BuildRow& row : rows)
+    if (Status st = find_collisions(row); !st) return st;
+  return Ok{};
+}
+
 Result<std::vector<BuildRow>> SqliteStore::builds(const BuildFilter& filter) {
   std::string sql = "SELECT " + build_columns() + " FROM builds WHERE last_ns >= ?1";
   if (!filter.job.empty()) sql += " AND job = ?2";
@@ -130,8 +136,7 @@ Result<std::vector<BuildRow>> SqliteStore::builds(const BuildFilter& filter) {
     while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_build(q));
     if (rc != SQLITE_DONE) return error("list builds", rc);
   }
-  for (BuildRow& row : out)
-    if (Status st = find_collisions(row); !st) return st.error();
+  if (Status st = add_collisions(out); !st) return st.error();
   return out;
 }
 
@@ -196,8 +201,7 @@ Result<std::vector<BuildRow>> SqliteStore::build_page(const BuildQuery& query) {
     while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_build(q));
     if (rc != SQLITE_DONE) return error("list builds", rc);
   }
-  for (BuildRow& row : out)
-    if (Status st = find_collisions(row); !st) return st.error();
+  if (Status st = add_collisions(out); !st) return st.error();
   return out;
 }
 
@@ -206,11 +210,10 @@ Result<std::vector<BuildRow>> SqliteStore::build_page(const BuildQuery& query) {
 Result<std::vector<Finding>> SqliteStore::build_findings(const BuildRow& build) {
   std::vector<Finding> out;
   if (build.first_seq == 0) return out;
-  auto s = prepare(
-      "SELECT id, agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns, recorded_ns, detail,"
-      " epoch, resolved_ns, updated_ns, note FROM findings WHERE agent_id = ?1 AND ((kind = 'gap' AND resolved_ns = 0"
-      " AND (epoch, seq_to) >= (?2, ?3) AND (epoch, seq_from) <= (?4, ?5))"
-      " OR (kind = 'loss' AND time_to_ns >= ?6 AND time_from_ns <= ?7)) ORDER BY id LIMIT 1000");
+  auto s = prepare(std::string("SELECT ") + kFindingColumns +
+                   " FROM findings WHERE agent_id = ?1 AND ((kind = 'gap' AND resolved_ns = 0"
+                   " AND (epoch, seq_to) >= (?2, ?3) AND (epoch, seq_from) <= (?4, ?5))"
+                   " OR (kind = 'loss' AND time_to_ns >= ?6 AND time_from_ns <= ?7)) ORDER BY id LIMIT 1000");
   if (!s) return s.error();
   Query q(*s);
   q.bind(1, build.agent_id).bind(2, build.first_epoch).bind(3, build.first_seq - (build.start_ns == 0 ? 1 : 0));
@@ -218,20 +221,8 @@ Result<std::vector<Finding>> SqliteStore::build_findings(const BuildRow& build) 
   q.bind(6, build.first_ns).bind(7, build.ended ? build.last_ns : uint64_t{INT64_MAX});
   int rc;
   while ((rc = q.step()) == SQLITE_ROW) {
-    Finding f;
-    f.id = q.i64_at(0);
-    f.agent_id = q.text_at(1);
-    f.kind = q.text_at(2) == "gap" ? FindingKind::kGap : FindingKind::kLoss;
-    f.seq_from = q.u64_at(3);
-    f.seq_to = q.u64_at(4);
-    f.time_from_ns = q.u64_at(5);
-    f.time_to_ns = q.u64_at(6);
-    f.recorded_ns = q.u64_at(7);
-    f.detail = q.text_at(8);
-    f.epoch = q.u64_at(9);
-    f.resolved_ns = q.u64_at(10);
-    f.updated_ns = q.u64_at(11);
-    f.note = q.text_at(12);
+    Finding f = read_finding(q);
+    parse_finding_kind(q.text_at(2), &f.kind);  // gap or loss, as selected
     out.push_back(std::move(f));
   }
   if (rc != SQLITE_DONE) return error("read a build's findings", rc);

@@ -16,10 +16,11 @@ bool bulk_kind(events::Kind k) { return k == events::Kind::process_exec || k == 
 // kind list without the bulk kinds may use the kind index instead.
 std::string index_rows_sql(const IndexQuery& query) {
   std::string sql =
-      "SELECT e.id, b.agent_id, b.seq, b.archive_path, e.line, e.time_ns, e.claimed_ns IS NOT NULL, e.kind, e.pid,"
-      " e.ppid, e.process_key, e.parent_key, e.exe, e.exe_sha256, e.destination, e.dns_name, e.secret_path,"
-      " e.exit_code, e.loss_total FROM events e JOIN batches b ON b.id = e.batch"
-      " WHERE e.build = ?1 AND e.time_ns >= ?2 AND e.time_ns <= ?3 AND (e.time_ns, e.id) > (?4, ?5)";
+      std::string("SELECT ") + kEventRefColumns +
+      ", e.kind, e.pid, e.ppid, e.process_key, e.parent_key, e.exe, e.exe_sha256, e.destination, e.dns_name,"
+      " e.secret_path, e.exit_code, e.loss_total FROM events e JOIN batches b ON b.id = e.batch"
+      " WHERE e.build = ?1 AND e.time_ns >= ?2 AND e.time_ns <= ?3 AND e.time_ns >= ?4"
+      " AND (e.time_ns, e.id) > (?4, ?5)";  // the first term on ?4 starts the index range at the cursor
   if (!query.kinds.empty()) {
     std::string list;
     for (events::Kind k : query.kinds) list += (list.empty() ? "" : ", ") + std::to_string(static_cast<int>(k));
@@ -51,13 +52,7 @@ Status SqliteStore::index_rows(const IndexQuery& query, const std::function<bool
   IndexRow r;
   int rc;
   while ((rc = q.step()) == SQLITE_ROW) {
-    r.ref.row = q.i64_at(0);
-    r.ref.agent_id = q.text_at(1);
-    r.ref.seq = q.u64_at(2);
-    r.ref.archive_path = q.text_at(3);
-    r.ref.line = static_cast<uint32_t>(q.i64_at(4));
-    r.ref.time_ns = q.u64_at(5);
-    r.ref.time_out_of_range = q.i64_at(6) != 0;
+    r.ref = read_event_ref(q, 0);
     r.kind = static_cast<events::Kind>(q.i64_at(7));
     r.pid = q.u64_at(8);
     r.ppid = q.u64_at(9);
@@ -111,26 +106,16 @@ Result<std::vector<EventRef>> SqliteStore::event_refs(const std::vector<int64_t>
   std::string list = "[";
   for (std::size_t i = 0; i < rows.size(); ++i) list += (i ? "," : "") + std::to_string(rows[i]);
   list += "]";
-  auto s = prepare(
-      "SELECT e.id, b.agent_id, b.seq, b.archive_path, e.line, e.time_ns, e.claimed_ns IS NOT NULL"
-      " FROM json_each(?1) j JOIN events e ON e.id = j.value JOIN batches b ON b.id = e.batch ORDER BY j.key");
+  auto s = prepare(std::string("SELECT ") + kEventRefColumns +
+                   " FROM json_each(?1) j JOIN events e ON e.id = j.value JOIN batches b ON b.id = e.batch"
+                   " ORDER BY j.key");
   if (!s) return s.error();
   Query q(*s);
   q.bind(1, list);
   std::vector<EventRef> out;
   out.reserve(rows.size());
   int rc;
-  while ((rc = q.step()) == SQLITE_ROW) {
-    EventRef r;
-    r.row = q.i64_at(0);
-    r.agent_id = q.text_at(1);
-    r.seq = q.u64_at(2);
-    r.archive_path = q.text_at(3);
-    r.line = static_cast<uint32_t>(q.i64_at(4));
-    r.time_ns = q.u64_at(5);
-    r.time_out_of_range = q.i64_at(6) != 0;
-    out.push_back(std::move(r));
-  }
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_event_ref(q, 0));
   if (rc != SQLITE_DONE) return error("find events", rc);
   return out;
 }

@@ -362,6 +362,10 @@ std::string update_build_sql() {
   return sql + " WHERE id = ?1";
 }
 
+std::string token_hash(const std::string& secret) { return crypto::to_hex(crypto::sha256(crypto::as_bytes(secret))); }
+
+}  // namespace
+
 bool parse_finding_kind(std::string_view name, FindingKind* out) {
   for (auto k : {FindingKind::kGap, FindingKind::kFork, FindingKind::kReplay, FindingKind::kRestart, FindingKind::kLoss,
                  FindingKind::kRejected, FindingKind::kClock, FindingKind::kOversized}) {
@@ -372,10 +376,6 @@ bool parse_finding_kind(std::string_view name, FindingKind* out) {
   }
   return false;
 }
-
-std::string token_hash(const std::string& secret) { return crypto::to_hex(crypto::sha256(crypto::as_bytes(secret))); }
-
-}  // namespace
 
 ErrorCode code_for(int rc) {
   switch (rc & 0xff) {
@@ -1757,9 +1757,8 @@ bool indexed_kind(const std::optional<events::Kind>& kind) {
 // Assembled from fixed fragments; every value is a binding (see
 // bind_event_filter).
 std::string events_sql(const EventFilter& filter) {
-  std::string sql =
-      "SELECT b.agent_id, b.seq, b.archive_path, e.line, e.time_ns, e.claimed_ns IS NOT NULL"
-      " FROM events e JOIN batches b ON b.id = e.batch WHERE e.time_ns >= ?1";
+  std::string sql = std::string("SELECT ") + kEventRefColumns +
+                    " FROM events e JOIN batches b ON b.id = e.batch WHERE e.time_ns >= ?1";
   if (filter.build) sql += " AND e.build = ?2";
   if (!filter.build_id.empty()) sql += " AND e.build IN (SELECT id FROM builds WHERE build_id = ?3)";
   if (filter.kind) {
@@ -1798,27 +1797,24 @@ Status SqliteStore::events(const EventFilter& filter, const std::function<bool(c
   if (!s) return s.error();
   Query q(*s);
   bind_event_filter(q, filter);
-  EventRef ref;
   int rc;
-  while ((rc = q.step()) == SQLITE_ROW) {
-    ref.agent_id = q.text_at(0);
-    ref.seq = q.u64_at(1);
-    ref.archive_path = q.text_at(2);
-    ref.line = static_cast<uint32_t>(q.i64_at(3));
-    ref.time_ns = q.u64_at(4);
-    ref.time_out_of_range = q.i64_at(5) != 0;
-    if (!on_ref(ref)) return Ok{};
-  }
+  while ((rc = q.step()) == SQLITE_ROW)
+    if (!on_ref(read_event_ref(q, 0))) return Ok{};
   if (rc != SQLITE_DONE) return error("read events", rc);
   return Ok{};
 }
 
-namespace {
-
-constexpr const char* kFindingColumns =
-    "id, agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns, recorded_ns, detail,"
-    " epoch, resolved_ns, updated_ns, note";
-}  // namespace
+EventRef SqliteStore::read_event_ref(const Query& q, int at) {
+  EventRef ref;
+  ref.row = q.i64_at(at);
+  ref.agent_id = q.text_at(at + 1);
+  ref.seq = q.u64_at(at + 2);
+  ref.archive_path = q.text_at(at + 3);
+  ref.line = static_cast<uint32_t>(q.i64_at(at + 4));
+  ref.time_ns = q.u64_at(at + 5);
+  ref.time_out_of_range = q.i64_at(at + 6) != 0;
+  return ref;
+}
 
 // A row of kFindingColumns. An unknown kind (a newer collector's) reads as
 // kind kRejected with the name kept in the detail.

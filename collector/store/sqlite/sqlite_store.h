@@ -41,6 +41,17 @@ ErrorCode code_for(int rc);
 bool sha256_bytes(std::string_view hex, std::array<uint8_t, 32>& out);
 // The whole schema, every statement IF NOT EXISTS (sqlite_store.cpp).
 std::string schema_sql();
+// A finding's kind by its stored name; false for a name this collector
+// does not know (a newer one's).
+bool parse_finding_kind(std::string_view name, FindingKind* out);
+
+// The columns read_finding() reads, in its order.
+inline constexpr const char* kFindingColumns =
+    "id, agent_id, kind, seq_from, seq_to, time_from_ns, time_to_ns, recorded_ns, detail,"
+    " epoch, resolved_ns, updated_ns, note";
+// The columns read_event_ref() reads from `e` (events) and `b` (its batch).
+inline constexpr const char* kEventRefColumns =
+    "e.id, b.agent_id, b.seq, b.archive_path, e.line, e.time_ns, e.claimed_ns IS NOT NULL";
 
 // build_values.field: the fields of ValueField, 1..kValueFields.
 constexpr std::size_t kValueFields = 5;
@@ -315,6 +326,9 @@ class SqliteStore final : public Store {
   Status check_schema_version();
   Status find_kind_columns();
   Finding read_finding(const Query& q) const;
+  // An event's reference from kEventRefColumns at column `at` on.
+  static EventRef read_event_ref(const Query& q, int at);
+  Status add_collisions(std::vector<BuildRow>& rows);
   Result<bool> insert_alert(const Alert& a);
   Status read_evidence(Alert& a);
   Status add_kind_columns();
