@@ -111,6 +111,20 @@ int refused_opens(const std::string& dir) {
   return 0;
 }
 
+void* exit_now(void*) { std::_Exit(0); }
+
+// Touches 64 MiB, then ends the process from a second thread (exit_group
+// by a thread that does not lead its group, as Go's os.Exit may).
+int exit_from_thread() {
+  constexpr std::size_t kSize = 64u << 20;
+  static char* volatile block = static_cast<char*>(std::malloc(kSize));
+  for (std::size_t i = 0; i < kSize; i += 4096) block[i] = 1;
+  pthread_t t;
+  pthread_create(&t, nullptr, exit_now, nullptr);
+  pthread_join(t, nullptr);
+  return 1;  // not reached
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -166,5 +180,6 @@ int main(int argc, char** argv) {
   // _Exit: the asan build's leak check cannot run under ptrace.
   if (!std::strcmp(mode, "open-calls") && argc > 2) std::_Exit(open_calls(argv[2]));
   if (!std::strcmp(mode, "refused-opens") && argc > 2) std::_Exit(refused_opens(argv[2]));
+  if (!std::strcmp(mode, "exit-from-thread")) return exit_from_thread();
   return 2;
 }
