@@ -1017,6 +1017,48 @@ TEST_CASE("daemon and run classify reads of a runner's memory and environment al
   CHECK(accesses(daemon.events, runner_pid) == own_runner);
 }
 
+// Issue 18/7: a step reading its runner's memory by process_vm_readv or
+// ptrace attach is `ci-runner-mem` with the runner's executable in both
+// modes, as a /proc/<pid>/mem read is. The daemon's kernel reads the target
+// at the call's exit (it decodes records later, when the runner may be
+// gone): the step's own runner exits at once after the step.
+TEST_CASE("daemon and run classify process_vm_readv and ptrace attach of a runner alike") {
+  const std::string root = testing::make_temp_dir("daemon-reach");
+  const std::string helper = testing::env_or("BUILDTRAIL_WRAP_HELPER", "");
+  REQUIRE(!helper.empty());
+  Daemon daemon(root, "");
+  REQUIRE(daemon.started());
+  FakeRunner standing(root + "/standing", "Runner.Worker", "github", "/bin/true", {}, "-standing");
+  const std::string target = std::to_string(standing.pid);
+  FakeRunner runner(root, "Runner.Worker", "github", helper + " reach " + target + " && " + helper + " reach $PPID");
+  const std::string runner_pid = std::to_string(runner.pid);
+  runner.start(daemon);
+  CHECK(runner.wait() == 0);
+  CHECK(wait_until([&] { return slurp(daemon.events).find("\"build_end\"") != std::string::npos; }, 15000));
+  CHECK(daemon.stop() == 0);
+
+  const std::string run_events = root + "/run.jsonl";
+  const auto wrapped = testing::run_command(agent_bin() + " run --state-dir " + root + "/run-state --events-out " +
+                                            run_events + " -- " + helper + " reach " + target);
+  REQUIRE_MESSAGE(wrapped.exit_code == 0, wrapped.output);
+
+  const std::string python = std::filesystem::canonical("/usr/bin/python3").string();
+  const auto accesses = [&](const std::string& file, const std::string& pid) {
+    std::string out;  // one line per access
+    for (const auto& e : read_events(file))
+      if (const auto* s = std::get_if<events::SecretAccess>(&e.body); s && std::to_string(s->target_pid) == pid)
+        out += s->rule + " " + s->secret_class + " " + s->access + " " + s->path + " " + s->target_exe + "\n";
+    return out;
+  };
+  const auto expected = [&](const std::string& pid) {
+    return "ci-runner-mem ci_runner process_vm_readv /proc/" + pid + " " + python + "\n" +
+           "ci-runner-mem ci_runner ptrace_attach /proc/" + pid + " " + python + "\n";
+  };
+  CHECK(accesses(daemon.events, target) == expected(target));
+  CHECK(accesses(run_events, target) == expected(target));
+  CHECK(accesses(daemon.events, runner_pid) == expected(runner_pid));
+}
+
 // Issue 18/5: failed attempts. The wrap helper's refused-opens (a missing
 // credential file, a readable one, then that file and the helper's memory
 // refused to a child that became nobody), and a relative open of a missing

@@ -175,9 +175,10 @@ TEST_CASE("decode: each kind's observation, and records with nothing to report")
   a.h.kind = BT_PROC_ACCESS;
   a.h.flags = BT_F_PTRACE;
   a.h.size = sizeof(a);
-  a.target_tgid = 44;
+  a.target.tgid = 44;  // BT_F_TARGET_KNOWN unset: the kernel could not look it up
   r = ebpf::decode(bytes_of(a), clock);
   CHECK(std::get<capture::ProcessAccess>(std::get<ebpf::Observed>(*r).what).access == "ptrace_attach");
+  CHECK_FALSE(std::get<capture::ProcessAccess>(std::get<ebpf::Observed>(*r).what).target);
   a.result = -1;  // refused: nothing was read
   r = ebpf::decode(bytes_of(a), clock);
   CHECK(std::holds_alternative<ebpf::Nothing>(*r));
@@ -250,11 +251,11 @@ TEST_CASE("decode: an open of another process's /proc file carries its target as
   p.h.flags = BT_F_TARGET_RUNNER;
   p.h.size = static_cast<uint32_t>(sizeof(p) + path.size() + exe.size());
   p.h.tgid = 77;
-  p.target_tgid = 4242;
+  p.target.tgid = 4242;
   p.path_len = static_cast<uint32_t>(path.size());
-  p.target_start_ns = 123456789;
-  std::memcpy(p.target_comm, "Runner.Worker", 13);
-  p.exe_len = static_cast<uint16_t>(exe.size());
+  p.target.start_ns = 123456789;
+  std::memcpy(p.target.comm, "Runner.Worker", 13);
+  p.target.exe_len = static_cast<uint16_t>(exe.size());
   auto r = ebpf::decode(bytes_of(p, path + exe), clock);
   REQUIRE(r);
   const auto& open = std::get<capture::Open>(std::get<ebpf::Observed>(*r).what);
@@ -268,7 +269,7 @@ TEST_CASE("decode: an open of another process's /proc file carries its target as
   CHECK(open.target->exe == "/opt/runner/bin/Runner.Worker");
   CHECK(open.target->runner);
   // A target without an executable (a kernel thread): exe empty.
-  p.exe_len = 0;
+  p.target.exe_len = 0;
   p.h.flags = 0;
   p.h.size = static_cast<uint32_t>(sizeof(p) + path.size());
   r = ebpf::decode(bytes_of(p, path), clock);
@@ -278,8 +279,39 @@ TEST_CASE("decode: an open of another process's /proc file carries its target as
   CHECK(bare.target->exe.empty());
   CHECK_FALSE(bare.target->runner);
   // An executable beyond the record.
-  p.exe_len = 200;
+  p.target.exe_len = 200;
   r = ebpf::decode(bytes_of(p, path), clock);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message.find("target exe") != std::string::npos);
+}
+
+TEST_CASE("decode: ptrace attach and process_vm_readv carry their target as the kernel saw it") {
+  const ebpf::Clock clock;
+  const std::string exe("/opt/runner/bin/Runner.Worker\0", 30);
+  bt_proc_access a{};
+  a.h.kind = BT_PROC_ACCESS;
+  a.h.flags = BT_F_TARGET_KNOWN | BT_F_TARGET_RUNNER;
+  a.h.size = static_cast<uint32_t>(sizeof(a) + exe.size());
+  a.h.tgid = 77;
+  a.target.tgid = 4242;
+  a.target.start_ns = 123456789;
+  std::memcpy(a.target.comm, "Runner.Worker", 13);
+  a.target.exe_len = static_cast<uint16_t>(exe.size());
+  auto r = ebpf::decode(bytes_of(a, exe), clock);
+  REQUIRE(r);
+  const auto& access = std::get<capture::ProcessAccess>(std::get<ebpf::Observed>(*r).what);
+  CHECK(access.pid == 77);
+  CHECK(access.access == "process_vm_readv");
+  CHECK(access.target_pid == 4242);
+  REQUIRE(access.target);
+  CHECK(access.target->pid == 4242);
+  CHECK(access.target->start_ns == clock.start_ns(123456789));
+  CHECK(access.target->comm == "Runner.Worker");
+  CHECK(access.target->exe == "/opt/runner/bin/Runner.Worker");
+  CHECK(access.target->runner);
+  // An executable beyond the record.
+  a.target.exe_len = 200;
+  r = ebpf::decode(bytes_of(a, exe), clock);
   REQUIRE_FALSE(r);
   CHECK(r.error().message.find("target exe") != std::string::npos);
 }

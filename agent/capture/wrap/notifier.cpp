@@ -176,7 +176,8 @@ void Notifier::answer_process_access(const seccomp_notif& req, const uint64_t* a
   // on tracees the caller already has.
   if (is_ptrace && args[0] != PTRACE_ATTACH && args[0] != PTRACE_SEIZE) return respond(req.id, 0, true);
   const capture::ProcessAccess access{clock::now_ns(), static_cast<uint64_t>(process_of(tid)),
-                                      is_ptrace ? args[1] : args[0], is_ptrace ? "ptrace_attach" : "process_vm_readv"};
+                                      is_ptrace ? args[1] : args[0], is_ptrace ? "ptrace_attach" : "process_vm_readv",
+                                      std::nullopt};  // enrichment reads the live target from /proc
   const auto hold = sink_.hold();
   respond(req.id, 0, true);
   sink_.inner().on(access);

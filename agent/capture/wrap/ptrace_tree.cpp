@@ -220,12 +220,13 @@ int PtraceTree::on_seccomp(pid_t tid) {
       if (on_dns_recv(tid, nr, a)) return PTRACE_SYSCALL;
       break;
     case __NR_process_vm_readv:
-      sink.on(
-          capture::ProcessAccess{clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[0], "process_vm_readv"});
+      sink.on(capture::ProcessAccess{clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[0], "process_vm_readv",
+                                     std::nullopt});
       break;
     case __NR_ptrace:
       if (a[0] == PTRACE_ATTACH || a[0] == PTRACE_SEIZE)
-        sink.on(capture::ProcessAccess{clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[1], "ptrace_attach"});
+        sink.on(capture::ProcessAccess{clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[1], "ptrace_attach",
+                                       std::nullopt});
       break;
     case __NR_exit_group:
       // Stopped here, it cannot go away unseen: what is read is its own.
