@@ -77,9 +77,10 @@ struct Exit {
   uint64_t peak_rss_bytes = 0;
 };
 
-// The process behind another process's /proc/<pid>/ file, as the capture
-// saw it when the file was opened (the daemon's kernel reads it then; the
-// target may be gone before the record is decoded).
+// The process behind another process's /proc/<pid>/ file, or a ptrace
+// attach or process_vm_readv, as the capture saw it at the call (the
+// daemon's kernel reads it then; the target may be gone before the record
+// is decoded).
 struct ProcTarget {
   uint64_t pid = 0;
   uint64_t start_ns = 0;  // since boot, clock-tick resolution: with the pid, its process key
@@ -131,8 +132,11 @@ struct Dns {
 struct ProcessAccess {
   uint64_t time_ns = 0;
   uint64_t pid = 0;
-  uint64_t target_pid = 0;
-  std::string access;  // process_vm_readv, ptrace_attach
+  uint64_t target_pid = 0;  // as the caller named it (a thread, for ptrace), or the target's process
+  std::string access;       // process_vm_readv, ptrace_attach
+  // The target's process as the capture saw it at the call (the daemon's
+  // kernel); without it enrichment reads /proc (run: the target is alive).
+  std::optional<ProcTarget> target;
 };
 
 // A build process changing a file by name or descriptor. The wrap backend

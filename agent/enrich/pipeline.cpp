@@ -407,14 +407,21 @@ void Pipeline::observe(const capture::Connect& c) {
   }
 }
 
+// A runner's memory read by ptrace or process_vm_readv is `ci-runner-mem`,
+// as a read of its /proc/<pid>/mem is, by the same facts (proc_read).
 void Pipeline::observe(const capture::ProcessAccess& a) {
+  const capture::ProcTarget t = a.target ? *a.target : attribution::read_target(a.target_pid);
   events::SecretAccess s;
   s.rule = a.access == "ptrace_attach" ? "ptrace-attach" : "process-vm-readv";
   s.secret_class = "process_memory";
   s.access = a.access;
-  s.target_pid = a.target_pid;
-  s.target_exe = procfs::read_link("/proc/" + std::to_string(a.target_pid) + "/exe");
-  s.path = "/proc/" + std::to_string(a.target_pid);
+  s.target_pid = t.pid;
+  s.target_exe = t.exe;
+  s.path = "/proc/" + std::to_string(t.pid);
+  if (attribution::is_runner(attribution::known_runners(), t)) {
+    s.rule = "ci-runner-mem";
+    s.secret_class = "ci_runner";
+  }
   emit(event(a.time_ns, &proc(a.pid), std::move(s)));
 }
 

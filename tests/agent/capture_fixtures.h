@@ -308,4 +308,17 @@ inline std::vector<const events::ProcessExit*> burn_exits(const std::vector<even
   return exits;
 }
 
+// kBurnPy's exits (burn_exits) as both modes must report them: the
+// child's CPU time and its 64 MiB, the parent's own (not its child's).
+inline void check_burn_exits(const std::vector<const events::ProcessExit*>& exits) {
+  REQUIRE(exits.size() == 2);  // the child first
+  CHECK(exits[0]->user_ns >= 200000000);
+  CHECK(exits[0]->user_ns < 2000000000);
+  CHECK(exits[0]->peak_rss_bytes >= 64u << 20);
+  CHECK(exits[0]->peak_rss_bytes < 512u << 20);
+  CHECK(exits[1]->user_ns < exits[0]->user_ns);
+  CHECK(exits[1]->peak_rss_bytes > 0);
+  CHECK(exits[1]->peak_rss_bytes < 64u << 20);
+}
+
 }  // namespace bt::testing::capture

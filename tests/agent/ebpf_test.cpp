@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "agent/capture/ebpf/decode.h"
 #include "agent/capture/ebpf/filter.h"
@@ -175,9 +176,10 @@ TEST_CASE("decode: each kind's observation, and records with nothing to report")
   a.h.kind = BT_PROC_ACCESS;
   a.h.flags = BT_F_PTRACE;
   a.h.size = sizeof(a);
-  a.target_tgid = 44;
+  a.target.tgid = 44;  // BT_F_TARGET_KNOWN unset: the kernel could not look it up
   r = ebpf::decode(bytes_of(a), clock);
   CHECK(std::get<capture::ProcessAccess>(std::get<ebpf::Observed>(*r).what).access == "ptrace_attach");
+  CHECK_FALSE(std::get<capture::ProcessAccess>(std::get<ebpf::Observed>(*r).what).target);
   a.result = -1;  // refused: nothing was read
   r = ebpf::decode(bytes_of(a), clock);
   CHECK(std::holds_alternative<ebpf::Nothing>(*r));
@@ -241,34 +243,49 @@ TEST_CASE(
   CHECK_FALSE(ebpf::decode(torn, clock));
 }
 
+namespace {
+
+// A runner as the kernel describes another process (bt_target), and the
+// checks that the decoder kept every fact of it.
+const std::string kRunnerExe("/opt/runner/bin/Runner.Worker\0", 30);
+bt_target runner_target() {
+  bt_target t{};
+  t.tgid = 4242;
+  t.start_ns = 123456789;
+  std::memcpy(t.comm, "Runner.Worker", 13);
+  t.exe_len = static_cast<uint16_t>(kRunnerExe.size());
+  return t;
+}
+void check_runner_target(const std::optional<capture::ProcTarget>& t, const ebpf::Clock& clock) {
+  REQUIRE(t);
+  CHECK(t->pid == 4242);
+  CHECK(t->start_ns == clock.start_ns(123456789));
+  CHECK(t->comm == "Runner.Worker");
+  CHECK(t->exe == "/opt/runner/bin/Runner.Worker");
+  CHECK(t->runner);
+}
+
+}  // namespace
+
 TEST_CASE("decode: an open of another process's /proc file carries its target as the kernel saw it") {
   const ebpf::Clock clock;
   const std::string path("/proc/4242/mem\0", 15);
-  const std::string exe("/opt/runner/bin/Runner.Worker\0", 30);
   bt_proc_open p{};
   p.h.kind = BT_PROC_OPEN;
   p.h.flags = BT_F_TARGET_RUNNER;
-  p.h.size = static_cast<uint32_t>(sizeof(p) + path.size() + exe.size());
+  p.h.size = static_cast<uint32_t>(sizeof(p) + path.size() + kRunnerExe.size());
   p.h.tgid = 77;
-  p.target_tgid = 4242;
+  p.target = runner_target();
   p.path_len = static_cast<uint32_t>(path.size());
-  p.target_start_ns = 123456789;
-  std::memcpy(p.target_comm, "Runner.Worker", 13);
-  p.exe_len = static_cast<uint16_t>(exe.size());
-  auto r = ebpf::decode(bytes_of(p, path + exe), clock);
+  auto r = ebpf::decode(bytes_of(p, path + kRunnerExe), clock);
   REQUIRE(r);
   const auto& open = std::get<capture::Open>(std::get<ebpf::Observed>(*r).what);
   CHECK(open.pid == 77);
   CHECK(open.path == "/proc/4242/mem");
   CHECK_FALSE(open.write);
-  REQUIRE(open.target);
-  CHECK(open.target->pid == 4242);
-  CHECK(open.target->start_ns == clock.start_ns(123456789));
-  CHECK(open.target->comm == "Runner.Worker");
-  CHECK(open.target->exe == "/opt/runner/bin/Runner.Worker");
-  CHECK(open.target->runner);
+  check_runner_target(open.target, clock);
   // A target without an executable (a kernel thread): exe empty.
-  p.exe_len = 0;
+  p.target.exe_len = 0;
   p.h.flags = 0;
   p.h.size = static_cast<uint32_t>(sizeof(p) + path.size());
   r = ebpf::decode(bytes_of(p, path), clock);
@@ -278,8 +295,30 @@ TEST_CASE("decode: an open of another process's /proc file carries its target as
   CHECK(bare.target->exe.empty());
   CHECK_FALSE(bare.target->runner);
   // An executable beyond the record.
-  p.exe_len = 200;
+  p.target.exe_len = 200;
   r = ebpf::decode(bytes_of(p, path), clock);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message.find("target exe") != std::string::npos);
+}
+
+TEST_CASE("decode: ptrace attach and process_vm_readv carry their target as the kernel saw it") {
+  const ebpf::Clock clock;
+  bt_proc_access a{};
+  a.h.kind = BT_PROC_ACCESS;
+  a.h.flags = BT_F_TARGET_KNOWN | BT_F_TARGET_RUNNER;
+  a.h.size = static_cast<uint32_t>(sizeof(a) + kRunnerExe.size());
+  a.h.tgid = 77;
+  a.target = runner_target();
+  auto r = ebpf::decode(bytes_of(a, kRunnerExe), clock);
+  REQUIRE(r);
+  const auto& access = std::get<capture::ProcessAccess>(std::get<ebpf::Observed>(*r).what);
+  CHECK(access.pid == 77);
+  CHECK(access.access == "process_vm_readv");
+  CHECK(access.target_pid == 4242);
+  check_runner_target(access.target, clock);
+  // An executable beyond the record.
+  a.target.exe_len = 200;
+  r = ebpf::decode(bytes_of(a, kRunnerExe), clock);
   REQUIRE_FALSE(r);
   CHECK(r.error().message.find("target exe") != std::string::npos);
 }

@@ -111,6 +111,47 @@ int refused_opens(const std::string& dir) {
   return 0;
 }
 
+void* exit_now(void*) { std::_Exit(0); }
+
+// Touches 64 MiB, then ends the process from a second thread (exit_group
+// by a thread that does not lead its group, as Go's os.Exit may).
+int exit_from_thread() {
+  constexpr std::size_t kSize = 64u << 20;
+  static char* volatile block = static_cast<char*>(std::malloc(kSize));
+  for (std::size_t i = 0; i < kSize; i += 4096) block[i] = 1;
+  pthread_t t;
+  pthread_create(&t, nullptr, exit_now, nullptr);
+  pthread_join(t, nullptr);
+  return 1;  // not reached
+}
+
+// Reads process `pid`'s memory as a credential stealer would: 16 bytes at
+// the start of its code (the address /proc/<pid>/stat gives a reader who
+// may trace it) by process_vm_readv, then a PTRACE_SEIZE (the exit
+// detaches). 0 when both succeeded.
+int reach(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  char stat[4096] = {};
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 1;
+  const ssize_t n = ::read(fd, stat, sizeof stat - 1);
+  ::close(fd);
+  const char* p = n > 0 ? std::strrchr(stat, ')') : nullptr;
+  if (!p) return 1;
+  // comm (field 2) may hold spaces: count from its ')'. Each space starts
+  // the next field; startcode is field 26.
+  unsigned long long code = 0;
+  int field = 2;
+  for (; *p && field < 26; ++p)
+    if (*p == ' ' && ++field == 26) code = std::strtoull(p + 1, nullptr, 10);
+  char buf[16];
+  iovec local{buf, sizeof buf}, remote{reinterpret_cast<void*>(code), sizeof buf};
+  const bool read = code && ::process_vm_readv(pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(sizeof buf);
+  const bool attached = ::ptrace(PTRACE_SEIZE, pid, nullptr, nullptr) == 0;
+  return read && attached ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -166,5 +207,7 @@ int main(int argc, char** argv) {
   // _Exit: the asan build's leak check cannot run under ptrace.
   if (!std::strcmp(mode, "open-calls") && argc > 2) std::_Exit(open_calls(argv[2]));
   if (!std::strcmp(mode, "refused-opens") && argc > 2) std::_Exit(refused_opens(argv[2]));
+  if (!std::strcmp(mode, "exit-from-thread")) return exit_from_thread();
+  if (!std::strcmp(mode, "reach") && argc > 2) std::_Exit(reach(static_cast<pid_t>(std::atoi(argv[2]))));
   return 2;
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <iterator>
+#include <optional>
 #include <string_view>
 
 #include "agent/capture/ebpf/decode.h"
@@ -26,26 +27,30 @@ std::size_t total(const std::vector<std::string>& list) {
   return n;
 }
 
+// Another process's strings (a /proc open's, ptrace attach's or
+// process_vm_readv's target): its executable and task name.
+std::size_t target_strings(const std::optional<capture::ProcTarget>& t) {
+  return t ? t->exe.size() + t->comm.size() : 0;
+}
+
 // Bytes of the record's own strings an observation holds.
 std::size_t strings_of(const capture::Observation& o) {
-  return std::visit(bt::Overloaded{
-                        [](const capture::Fork&) -> std::size_t { return 0; },
-                        [](const capture::Exec& x) -> std::size_t {
-                          return x.exe.size() + x.cwd.size() + total(x.argv) +
-                                 (x.identity_env ? total(*x.identity_env) : 0);
-                        },
-                        [](const capture::Exit&) -> std::size_t { return 0; },
-                        [](const capture::Open& op) -> std::size_t {
-                          return op.path.size() + (op.target ? op.target->exe.size() + op.target->comm.size() : 0);
-                        },
-                        [](const capture::Connect&) -> std::size_t { return 0; },
-                        [](const capture::Dns&) -> std::size_t { return 0; },
-                        [](const capture::ProcessAccess&) -> std::size_t { return 0; },
-                        // A relative name is joined to its folder: at most both
-                        // plus a '/', and each came with its NUL.
-                        [](const capture::FileWrite& w) -> std::size_t { return w.path.size() + w.new_path.size(); },
-                    },
-                    o);
+  return std::visit(
+      bt::Overloaded{
+          [](const capture::Fork&) -> std::size_t { return 0; },
+          [](const capture::Exec& x) -> std::size_t {
+            return x.exe.size() + x.cwd.size() + total(x.argv) + (x.identity_env ? total(*x.identity_env) : 0);
+          },
+          [](const capture::Exit&) -> std::size_t { return 0; },
+          [](const capture::Open& op) -> std::size_t { return op.path.size() + target_strings(op.target); },
+          [](const capture::Connect&) -> std::size_t { return 0; },
+          [](const capture::Dns&) -> std::size_t { return 0; },
+          [](const capture::ProcessAccess& a) -> std::size_t { return target_strings(a.target); },
+          // A relative name is joined to its folder: at most both
+          // plus a '/', and each came with its NUL.
+          [](const capture::FileWrite& w) -> std::size_t { return w.path.size() + w.new_path.size(); },
+      },
+      o);
 }
 
 // An exec's standard descriptors: a kind of events::Stdio's, an inode only

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "agent/capture/dns/dns.h"
 #include "agent/capture/ebpf/record.h"
@@ -142,22 +143,30 @@ Result<Record> decode_open_failed(std::span<const uint8_t> bytes, const Context&
   return Record{c.observed(std::move(open))};
 }
 
+// The other process a record is about, as the kernel read it (bt_target),
+// its executable's path at `exe_at`; nullopt when that is beyond the record.
+std::optional<capture::ProcTarget> target_of(std::span<const uint8_t> bytes, const bt_target& k, std::size_t exe_at,
+                                             const Context& c) {
+  capture::ProcTarget t;
+  if (!read_string(bytes, exe_at, k.exe_len, &t.exe)) return std::nullopt;
+  t.pid = k.tgid;
+  t.start_ns = c.clock.start_ns(k.start_ns);
+  t.comm.assign(k.comm, strnlen(k.comm, sizeof(k.comm)));
+  t.runner = (c.h.flags & BT_F_TARGET_RUNNER) != 0;
+  return t;
+}
+
 Result<Record> decode_proc_open(std::span<const uint8_t> bytes, const Context& c) {
   bt_proc_open o;
   if (!read_fixed(bytes, &o)) return malformed("short proc open");
   capture::Open open;
   if (!read_string(bytes, sizeof(o), o.path_len, &open.path)) return malformed("proc open path beyond the record");
   if (open.path.empty() || open.path[0] != '/') return malformed("proc open path not absolute");
-  capture::ProcTarget t;
-  if (!read_string(bytes, sizeof(o) + o.path_len, o.exe_len, &t.exe)) return malformed("target exe beyond the record");
-  t.pid = o.target_tgid;
-  t.start_ns = c.clock.start_ns(o.target_start_ns);
-  t.comm.assign(o.target_comm, strnlen(o.target_comm, sizeof(o.target_comm)));
-  t.runner = (c.h.flags & BT_F_TARGET_RUNNER) != 0;
+  open.target = target_of(bytes, o.target, sizeof(o) + o.path_len, c);
+  if (!open.target) return malformed("target exe beyond the record");
   open.time_ns = c.time_ns();
   open.pid = c.pid();
   open.write = (c.h.flags & BT_F_WRITE) != 0;
-  open.target = std::move(t);
   return Record{c.observed(std::move(open))};
 }
 
@@ -190,9 +199,16 @@ Result<Record> decode_dns(std::span<const uint8_t> bytes, const Context& c) {
 Result<Record> decode_process_access(std::span<const uint8_t> bytes, const Context& c) {
   bt_proc_access a;
   if (!read_fixed(bytes, &a)) return malformed("short proc access");
+  capture::ProcessAccess access{c.time_ns(), c.pid(), a.target.tgid,
+                                (c.h.flags & BT_F_PTRACE) ? "ptrace_attach" : "process_vm_readv", std::nullopt};
+  // Without it (a kernel before 6.13, a target gone at the call's exit)
+  // enrichment reads the target from /proc, as it does for `run`.
+  if (c.h.flags & BT_F_TARGET_KNOWN) {
+    access.target = target_of(bytes, a.target, sizeof(a), c);
+    if (!access.target) return malformed("target exe beyond the record");
+  }
   if (a.result < 0) return Record{Nothing{}};
-  return Record{c.observed(capture::ProcessAccess{c.time_ns(), c.pid(), a.target_tgid,
-                                                  (c.h.flags & BT_F_PTRACE) ? "ptrace_attach" : "process_vm_readv"})};
+  return Record{c.observed(std::move(access))};
 }
 
 // A name as the caller gave it, made absolute against the folder the

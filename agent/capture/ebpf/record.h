@@ -45,7 +45,8 @@ enum bt_flags {
   BT_F_RUNNER_CONFIRMED = 16, /* runner: the name alone makes it a runner (already tracked) */
   BT_F_PTRACE = 32,           /* proc_access: ptrace attach (else process_vm_readv) */
   BT_F_JOINED = 64,           /* exec: an untracked process joined a build by the cgroup of its container */
-  BT_F_TARGET_RUNNER = 128,   /* proc_open: the target is a runner the kernel tracks (`runners`) */
+  BT_F_TARGET_RUNNER = 128,   /* proc_open, proc_access: the target is a runner the kernel tracks (`runners`) */
+  BT_F_TARGET_KNOWN = 256,    /* proc_access: the kernel found the target (bt_target filled) */
 };
 
 /* bt_file.op */
@@ -161,10 +162,25 @@ struct bt_dns {
   /* then: payload (the DNS message) */
 };
 
+/* Another process a tracked process reached into (its /proc files, its
+ * memory by ptrace or process_vm_readv), as the kernel knew it at the
+ * call: it may be gone when user space reads the record, so both modes
+ * classify the same facts (agent/enrich/rules/runners.h is_runner()). */
+struct bt_target {
+  __u64 start_ns; /* CLOCK_BOOTTIME: with the tgid, the target's process key */
+  char comm[16];  /* its task name (the thread group leader's) */
+  __u32 tgid;     /* in the initial pid namespace */
+  __u16 exe_len;  /* including the NUL; 0: no executable (a kernel thread, a zombie) */
+  __u16 pad;
+};
+
+/* ptrace attach or process_vm_readv by a tracked process, at its exit. */
 struct bt_proc_access {
-  struct bt_header h; /* h.flags: BT_F_PTRACE */
-  __u32 target_tgid;
+  struct bt_header h;      /* h.flags: BT_F_PTRACE, BT_F_TARGET_KNOWN, BT_F_TARGET_RUNNER */
+  struct bt_target target; /* without BT_F_TARGET_KNOWN only tgid: the pid the caller gave */
   __s32 result;
+  __u32 pad;
+  /* then: target exe */
 };
 
 struct bt_runner {
@@ -172,18 +188,12 @@ struct bt_runner {
 };
 
 /* A tracked process opened /proc/<pid>/{environ,mem,maps} of another
- * process: the target as the kernel knew it at the open (it may be gone
- * when user space reads the record), so both modes classify the same
- * facts (agent/enrich/rules/runners.h classify_target()). */
+ * process: the target as the kernel knew it at the open. */
 struct bt_proc_open {
-  struct bt_header h;    /* h.flags: BT_F_WRITE, BT_F_TARGET_RUNNER */
-  __u32 target_tgid;     /* in the initial pid namespace */
-  __u32 path_len;        /* including the NUL */
-  __u64 target_start_ns; /* CLOCK_BOOTTIME: with the tgid, the target's process key */
-  char target_comm[16];  /* its task name (the thread group leader's) */
-  __u16 exe_len;         /* including the NUL; 0: no executable (a kernel thread, a zombie) */
-  __u16 pad;
-  __u32 pad2;
+  struct bt_header h; /* h.flags: BT_F_WRITE, BT_F_TARGET_RUNNER */
+  struct bt_target target;
+  __u32 path_len; /* including the NUL */
+  __u32 pad;
   /* then: path, target exe */
 };
 
@@ -318,16 +328,17 @@ BT_ASSERT_LAYOUT(BT_OFFSET(bt_dns, family) == 40);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_dns, sport) == 42);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_dns, payload_len) == 44);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_dns, saddr) == 48);
-BT_ASSERT_LAYOUT(sizeof(struct bt_proc_access) == 48);
-BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_access, target_tgid) == 40);
-BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_access, result) == 44);
+BT_ASSERT_LAYOUT(sizeof(struct bt_target) == 32);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_target, comm) == 8);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_target, tgid) == 24);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_target, exe_len) == 28);
+BT_ASSERT_LAYOUT(sizeof(struct bt_proc_access) == 80);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_access, target) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_access, result) == 72);
 BT_ASSERT_LAYOUT(sizeof(struct bt_runner) == 40);
 BT_ASSERT_LAYOUT(sizeof(struct bt_proc_open) == 80);
-BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, target_tgid) == 40);
-BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, path_len) == 44);
-BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, target_start_ns) == 48);
-BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, target_comm) == 56);
-BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, exe_len) == 72);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, target) == 40);
+BT_ASSERT_LAYOUT(BT_OFFSET(bt_proc_open, path_len) == 72);
 BT_ASSERT_LAYOUT(sizeof(struct bt_file) == 80);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_file, op) == 40);
 BT_ASSERT_LAYOUT(BT_OFFSET(bt_file, flags) == 44);

@@ -891,10 +891,36 @@ static __always_inline struct task_struct* proc_file_task(struct file* file) {
   return container_of(first, struct task_struct, pid_links[0]);
 }
 
+/* The facts about another process that classify a reach into it (a CI
+ * runner's?), read in the kernel at the call so that user space has them
+ * even when the target is gone by the time it reads the record, as `run`
+ * reads them live: its leader's tgid, start time and task name, whether
+ * the kernel tracks it as a runner (BT_F_TARGET_RUNNER in `flags`), and
+ * its executable's path, written at `exe_at`. `target` must stay valid
+ * while this reads it (the caller's open of its /proc file holds it, or
+ * a reference is held). Returns the path's length (0: none). */
+static __always_inline __u32 put_target(struct task_struct* target, struct bt_target* out, char* tmp, char* exe_at,
+                                        __u16* flags) {
+  struct task_struct* leader = BPF_CORE_READ(target, group_leader);
+  __u32 target_tgid = BPF_CORE_READ(leader, tgid);
+  if (bpf_map_lookup_elem(&runners, &target_tgid)) *flags |= BT_F_TARGET_RUNNER;
+  out->tgid = target_tgid;
+  out->start_ns = BPF_CORE_READ(leader, start_boottime);
+  BPF_CORE_READ_STR_INTO(&out->comm, leader, comm);
+  out->pad = 0;
+  __u32 exe_len = 0;
+  struct file* exe = BPF_CORE_READ(leader, mm, exe_file);
+  if (exe) {
+    struct path exe_path = {};
+    bpf_probe_read_kernel(&exe_path, sizeof(exe_path), &exe->f_path);
+    exe_len = put_path(&exe_path, tmp, exe_at);
+  }
+  out->exe_len = exe_len;
+  return exe_len;
+}
+
 /* A tracked process opened another process's /proc/<pid>/{environ,mem,
- * maps}: the target's tgid, start time, task name and executable are read
- * now, while the open holds it, so user space classifies the read (a CI
- * runner's?) even when the target is gone by then, as `run` does live. */
+ * maps}: the target is read now, while the open holds it (put_target). */
 static __always_inline void on_proc_open(struct task_struct* task, __u32 tgid, struct bt_tracked* t, struct file* file,
                                          struct path* path, struct task_struct* target) {
   __u64 me;
@@ -902,26 +928,11 @@ static __always_inline void on_proc_open(struct task_struct* task, __u32 tgid, s
   if (!s) return;
   struct bt_proc_open* r = (struct bt_proc_open*)s->rec;
   __u32 len = put_path(path, s->tmp, s->rec + sizeof(*r));
-  if (len == 0) return;
-  struct task_struct* leader = BPF_CORE_READ(target, group_leader);
-  __u32 target_tgid = BPF_CORE_READ(leader, tgid);
+  if (len == 0 || len > BT_PATH_MAX) return;
   __u16 flags = (BPF_CORE_READ(file, f_mode) & FMODE_WRITE) ? BT_F_WRITE : 0;
-  if (bpf_map_lookup_elem(&runners, &target_tgid)) flags |= BT_F_TARGET_RUNNER;
-  r->target_tgid = target_tgid;
   r->path_len = len;
-  r->target_start_ns = BPF_CORE_READ(leader, start_boottime);
-  BPF_CORE_READ_STR_INTO(&r->target_comm, leader, comm);
   r->pad = 0;
-  r->pad2 = 0;
-  __u32 exe_len = 0;
-  struct file* exe = BPF_CORE_READ(leader, mm, exe_file);
-  if (len > BT_PATH_MAX) return;
-  if (exe) {
-    struct path exe_path = {};
-    bpf_probe_read_kernel(&exe_path, sizeof(exe_path), &exe->f_path);
-    exe_len = put_path(&exe_path, s->tmp, s->rec + sizeof(*r) + len);
-  }
-  r->exe_len = exe_len;
+  __u32 exe_len = put_target(target, &r->target, s->tmp, s->rec + sizeof(*r) + len, &flags);
   fill_header(&r->h, BT_PROC_OPEN, sizeof(*r) + len + exe_len, tgid, t, task_start_ns(task));
   r->h.flags = flags;
   submit_claimed(s, me, sizeof(*r) + len + exe_len);
@@ -1046,15 +1057,37 @@ static __always_inline void on_recvmsg(struct task_struct* task, __u32 tgid, str
 
 /* ---- other processes' memory ---- */
 
-static __always_inline void proc_access(struct task_struct* task, __u32 tgid, struct bt_tracked* t, __u32 target,
+/* Linux 6.13+: a task by its pid in the current task's pid namespace, with
+ * a reference. Weak: on an older kernel it is null and user space reads
+ * the target from /proc instead (late: it may be gone by then). */
+extern struct task_struct* bpf_task_from_vpid(s32 vpid) __ksym __weak;
+extern void bpf_task_release(struct task_struct* p) __ksym;
+
+/* ptrace attach or process_vm_readv by a tracked process returned
+ * `result`; `pid` names the target in the caller's pid namespace (a thread
+ * for ptrace). At the call's exit the target was there a moment ago, so
+ * it is looked up now and described as a /proc open's is (put_target). */
+static __always_inline void proc_access(struct task_struct* task, __u32 tgid, struct bt_tracked* t, __u32 pid,
                                         __s32 result, __u16 flags) {
-  struct bt_proc_access* r = reserve(sizeof(*r));
-  if (!r) return;
-  fill_header(&r->h, BT_PROC_ACCESS, sizeof(*r), tgid, t, task_start_ns(task));
+  __u64 me;
+  struct scratch* s = claim_scratch(&me);
+  if (!s) return;
+  struct bt_proc_access* r = (struct bt_proc_access*)s->rec;
+  __builtin_memset(&r->target, 0, sizeof(r->target));
+  r->target.tgid = pid;
+  __u32 exe_len = 0;
+  /* A refused call read nothing: user space drops it, unlooked-up. */
+  struct task_struct* target = result >= 0 && bpf_task_from_vpid ? bpf_task_from_vpid(pid) : 0;
+  if (target) {
+    exe_len = put_target(target, &r->target, s->tmp, s->rec + sizeof(*r), &flags);
+    bpf_task_release(target);
+    flags |= BT_F_TARGET_KNOWN;
+  }
+  fill_header(&r->h, BT_PROC_ACCESS, sizeof(*r) + exe_len, tgid, t, task_start_ns(task));
   r->h.flags = flags;
-  r->target_tgid = target;
   r->result = result;
-  bpf_ringbuf_submit(r, wakeup());
+  r->pad = 0;
+  submit_claimed(s, me, sizeof(*r) + exe_len);
 }
 
 /* ---- system calls ---- */

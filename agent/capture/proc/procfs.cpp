@@ -60,20 +60,37 @@ std::vector<std::string> cmdline(pid_t pid) {
   return out;
 }
 
+namespace {
+
+// The value after "\nName:" in /proc/<tid>/status text; null when absent.
+const char* status_field(const std::string& text, const char* name) {
+  const std::size_t at = text.find(std::string("\n") + name);
+  return at == std::string::npos ? nullptr : text.c_str() + at + 1 + std::strlen(name);
+}
+
+}  // namespace
+
 bool task_ids(pid_t tid, TaskIds* out) {
   std::string text;
   if (!read_file(proc(tid, "status"), &text, 8192)) return false;
-  auto field = [&](const char* name) -> const char* {
-    const std::size_t at = text.find(std::string("\n") + name);
-    return at == std::string::npos ? nullptr : text.c_str() + at + 1 + std::strlen(name);
-  };
-  const char* tgid = field("Tgid:");
-  const char* ppid = field("PPid:");
-  const char* uid = field("Uid:");
+  const char* tgid = status_field(text, "Tgid:");
+  const char* ppid = status_field(text, "PPid:");
+  const char* uid = status_field(text, "Uid:");
   if (!tgid || !ppid || !uid) return false;
   out->tgid = static_cast<pid_t>(std::strtol(tgid, nullptr, 10));
   out->ppid = static_cast<pid_t>(std::strtol(ppid, nullptr, 10));
   out->uid = std::strtoull(uid, nullptr, 10);
+  return true;
+}
+
+bool memory_peak(pid_t tid, MemoryPeak* out) {
+  std::string text;
+  if (!read_file(proc(tid, "status"), &text, 8192)) return false;
+  const char* tgid = status_field(text, "Tgid:");
+  const char* hwm = status_field(text, "VmHWM:");  // in kB; absent for a kernel thread or a zombie
+  if (!tgid || !hwm) return false;
+  out->tgid = static_cast<pid_t>(std::strtol(tgid, nullptr, 10));
+  out->peak_rss_bytes = std::strtoull(hwm, nullptr, 10) * 1024;
   return true;
 }
 

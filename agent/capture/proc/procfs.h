@@ -22,6 +22,15 @@ struct TaskIds {
 };
 bool task_ids(pid_t tid, TaskIds* out);
 
+// The memory high-water mark of the process `tid` belongs to, while it
+// still has its memory (/proc/<tid>/status VmHWM: the peak RSS of its
+// address space since its last exec); false when gone or a zombie.
+struct MemoryPeak {
+  pid_t tgid = 0;
+  uint64_t peak_rss_bytes = 0;
+};
+bool memory_peak(pid_t tid, MemoryPeak* out);
+
 // The processes whose parent is `pid` (a scan of /proc).
 std::vector<pid_t> children_of(pid_t pid);
 

@@ -245,6 +245,7 @@ void DetachedTree::on_detached_exec(pid_t pid) {
     e.uid = id->uid;
   }
   const std::vector<capture::Fork> forks = new_lineage(pid, id ? id->ppid : 0);
+  exit_peaks.follow(pid);  // before it runs: a short program's exit_group comes at once
   ::ptrace(PTRACE_DETACH, pid, 0, 0);
   for (const capture::Fork& f : forks) sink.on(f);
   e.start_ns = processes[pid];
@@ -281,6 +282,7 @@ std::vector<capture::Fork> DetachedTree::new_lineage(pid_t pid, pid_t ppid) {
 
 void DetachedTree::watch(pid_t pid, int fd) {
   pidfd_of[pid] = fd;
+  exit_peaks.follow(pid);
   epoll_event ev{EPOLLIN, {.u64 = kPidfdTag | static_cast<uint32_t>(pid)}};
   ::epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, fd, &ev);
 }
@@ -292,7 +294,8 @@ void DetachedTree::on_pidfd_ready(pid_t pid) {
   // Its status comes once its parent reaps it; until then, remember when.
   exited_at.emplace(pid, clock::now_ns());
   // A zombie's /proc/<pid>/stat still has its CPU times (its peak RSS went
-  // with its memory); gone already if its parent reaped it first.
+  // with its memory: read at its exit_group); gone already if its parent
+  // reaped it first.
   if (procfs::CpuTimes t; procfs::cpu_times(pid, &t)) cpu_at_exit[pid] = t;
 }
 
@@ -324,12 +327,14 @@ void DetachedTree::report_exit(pid_t pid, int status, uint64_t time_ns) {
     cpu = it->second;
     cpu_at_exit.erase(it);
   }
+  const uint64_t peak_rss = exit_peaks.take(pid);
   if (!processes.erase(pid)) return;  // reported already
   capture::Exit x;
   x.time_ns = time_ns;
   x.pid = static_cast<uint64_t>(pid);
   x.user_ns = cpu.user_ns;
   x.system_ns = cpu.system_ns;
+  x.peak_rss_bytes = peak_rss;
   x.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   x.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   sink.on(x);
@@ -366,6 +371,7 @@ Status DetachedTree::use_listener(UniqueFd listener) {
     const uint64_t one = 1;
     (void)!::write(wake_fd.get(), &one, sizeof one);
   });
+  notifier->read_exit_peaks(&exit_peaks);
   if (!set_up_detached()) return make_error(ErrorCode::kIo, "epoll: " + fs::errno_text(errno));
   // Orphans of the build come to us: we reap them, and know when the
   // whole tree is gone.

@@ -15,9 +15,10 @@ namespace bt::agent::wrap {
 
 namespace {
 
-// The system calls that stop the tracee besides the opens (kOpenCalls) and
-// connect, which go to the notifier when the kernel allows it. Everything
-// else runs at full speed: execs, forks and exits are ptrace events.
+// The system calls that stop the tracee besides the opens (kOpenCalls),
+// connect and exit_group, which go to the notifier when the kernel allows
+// it. Everything else runs at full speed: execs, forks and exits are
+// ptrace events.
 constexpr long kTracedSyscalls[] = {
     __NR_process_vm_readv,
     __NR_ptrace,
@@ -62,6 +63,9 @@ std::vector<sock_filter> build_filter(FilterPlan plan) {
   // A directory (O_DIRECTORY) is never a credential file; let it run.
   for (const OpenCall& call : kOpenCalls) send_when(call.nr, call.flags_arg, O_DIRECTORY, false, notify_action);
   send_when(__NR_connect, -1, 0, false, notify_action);
+  // The peak RSS of process_exit, read while the process still has its
+  // memory (exit_peaks.h).
+  send_when(__NR_exit_group, -1, 0, false, notify_action);
   // File changes (file_write, exec provenance); a chmod only when the new
   // mode has an execute bit.
   for (const FileCall& call : kFileCalls) send_when(call.nr, call.mode_arg, 0111, true, notify_action);

@@ -16,7 +16,7 @@ namespace bt::agent::wrap {
 // opens and connects to the notifier (`opens` = SECCOMP_RET_USER_NOTIF) or,
 // without a listener, everything to ptrace.
 struct FilterPlan {
-  uint32_t opens;   // opens and connect
+  uint32_t opens;   // opens, connect and exit_group
   uint32_t others;  // recv*, process_vm_readv, ptrace, other ABIs
   bool execs;       // execve/execveat to the notifier too
 };

@@ -139,6 +139,8 @@ void Notifier::answer(const seccomp_notif& req) {
     case __NR_process_vm_readv:
     case __NR_ptrace:
       return answer_process_access(req, args);
+    case __NR_exit_group:
+      return answer_exit_group(req);
     case __NR_recvfrom:
     case __NR_recvmsg:
     case __NR_recvmmsg:
@@ -174,10 +176,17 @@ void Notifier::answer_process_access(const seccomp_notif& req, const uint64_t* a
   // on tracees the caller already has.
   if (is_ptrace && args[0] != PTRACE_ATTACH && args[0] != PTRACE_SEIZE) return respond(req.id, 0, true);
   const capture::ProcessAccess access{clock::now_ns(), static_cast<uint64_t>(process_of(tid)),
-                                      is_ptrace ? args[1] : args[0], is_ptrace ? "ptrace_attach" : "process_vm_readv"};
+                                      is_ptrace ? args[1] : args[0], is_ptrace ? "ptrace_attach" : "process_vm_readv",
+                                      std::nullopt};  // enrichment reads the live target from /proc
   const auto hold = sink_.hold();
   respond(req.id, 0, true);
   sink_.inner().on(access);
+}
+
+// The caller still has its memory: its peak is read before it goes on.
+void Notifier::answer_exit_group(const seccomp_notif& req) {
+  if (exit_peaks_) exit_peaks_->at_exit_group(static_cast<pid_t>(req.pid), [&] { return still_waiting(req.id); });
+  respond(req.id, 0, true);
 }
 
 void Notifier::answer_recv(const seccomp_notif& req, const uint64_t* args) {

@@ -18,6 +18,8 @@
 //    is peeked on a copy of the socket before it goes on, so the answer
 //    recorded is the datagram the call is about to return.
 //  - A system call of another ABI (32-bit, x32) is counted and goes on.
+//  - An exit_group: the process's peak RSS is read (ExitPeaks) while it
+//    still has its memory, then it goes on.
 // With the listener in synchronous wake-up mode (Linux 6.6+) the kernel
 // switches from the build's thread to ours and back on the same CPU, which
 // makes a notification several times cheaper than a ptrace stop: see
@@ -35,6 +37,7 @@
 
 #include "agent/capture/observation.h"
 #include "agent/capture/wrap/connects.h"
+#include "agent/capture/wrap/exit_peaks.h"
 #include "agent/capture/wrap/locked_sink.h"
 #include "common/unique_fd.h"
 
@@ -92,6 +95,8 @@ class Notifier {
   void watch_results(OpenRequestCall on_open_call) { on_open_call_ = std::move(on_open_call); }
   // Any thread: the watched thread's open has its result.
   void unwatch(pid_t tid);
+  // Before start(): where exit_groups' peak RSS goes (the tree's).
+  void read_exit_peaks(ExitPeaks* peaks) { exit_peaks_ = peaks; }
 
  private:
   void serve();
@@ -102,6 +107,7 @@ class Notifier {
   void connect_for(uint64_t id, pid_t tid, ConnectCall call, int sock);
   void answer_process_access(const ::seccomp_notif& req, const uint64_t* args);
   void answer_recv(const ::seccomp_notif& req, const uint64_t* args);
+  void answer_exit_group(const ::seccomp_notif& req);
   bool peek_dns(pid_t pid, int sock, const std::string& server);
   void wait_then_peek(uint64_t id, pid_t pid, int sock, std::string server);
   pid_t process_of(pid_t tid);
@@ -115,6 +121,7 @@ class Notifier {
   NotifierOptions options_;
   ExecCall on_exec_call_;
   OpenRequestCall on_open_call_;
+  ExitPeaks* exit_peaks_ = nullptr;
   std::mutex watching_mu_;
   std::set<pid_t> watching_;
   std::atomic<int> watching_count_{0};  // read without the lock on every open

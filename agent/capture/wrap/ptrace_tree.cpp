@@ -77,6 +77,7 @@ void PtraceTree::track(pid_t tid, pid_t tgid, pid_t ppid) {
   if (tgid != tid || processes.count(tid)) return;
   const uint64_t start_ns = procfs::start_time_ns(tid);
   processes[tid] = start_ns;
+  exit_peaks.follow(tid);
   sink.on(capture::Fork{clock::now_ns(), static_cast<uint64_t>(ppid), static_cast<uint64_t>(tid), start_ns});
 }
 
@@ -135,11 +136,13 @@ void PtraceTree::on_gone(pid_t tid, int status) {
   x.time_ns = clock::now_ns();
   x.pid = static_cast<uint64_t>(tid);
   // Until its parent reaps it (the tracer was told first), a zombie's
-  // /proc/<pid>/stat has its CPU times; its peak RSS went with its memory.
+  // /proc/<pid>/stat has its CPU times; its peak RSS went with its memory
+  // and was read at its exit_group.
   if (procfs::CpuTimes cpu; procfs::cpu_times(tid, &cpu)) {
     x.user_ns = cpu.user_ns;
     x.system_ns = cpu.system_ns;
   }
+  x.peak_rss_bytes = exit_peaks.take(tid);
   if (WIFEXITED(status)) {
     x.exit_code = WEXITSTATUS(status);
   } else {
@@ -217,12 +220,17 @@ int PtraceTree::on_seccomp(pid_t tid) {
       if (on_dns_recv(tid, nr, a)) return PTRACE_SYSCALL;
       break;
     case __NR_process_vm_readv:
-      sink.on(
-          capture::ProcessAccess{clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[0], "process_vm_readv"});
+      sink.on(capture::ProcessAccess{clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[0], "process_vm_readv",
+                                     std::nullopt});
       break;
     case __NR_ptrace:
       if (a[0] == PTRACE_ATTACH || a[0] == PTRACE_SEIZE)
-        sink.on(capture::ProcessAccess{clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[1], "ptrace_attach"});
+        sink.on(capture::ProcessAccess{clock::now_ns(), static_cast<uint64_t>(process_of(tid)), a[1], "ptrace_attach",
+                                       std::nullopt});
+      break;
+    case __NR_exit_group:
+      // Stopped here, it cannot go away unseen: what is read is its own.
+      exit_peaks.at_exit_group(tid, [] { return true; });
       break;
     default:
       break;
@@ -396,6 +404,7 @@ void PtraceTree::take_open_requests() {
 
 Status PtraceTree::use_listener(UniqueFd listener) {
   tgid_of[main] = main;
+  exit_peaks.follow(main);  // reported at its exec, not tracked as a fork
   if (listener) {
     notifier = std::make_unique<Notifier>(std::move(listener), locked, dns_sockets, options.notifier);
     // The tracer sleeps in sigtimedwait for SIGCHLD: one wakes it for the
@@ -404,6 +413,7 @@ Status PtraceTree::use_listener(UniqueFd listener) {
       open_watches.queue(std::move(r));
       ::kill(::getpid(), SIGCHLD);
     });
+    notifier->read_exit_peaks(&exit_peaks);
   }
   log::debug("wrap", notifier ? "ptrace tree; opens answered by seccomp user notification"
                               : "ptrace tree; opens stop under ptrace (no seccomp listener)");

@@ -19,6 +19,7 @@
 
 #include "agent/capture/observation.h"
 #include "agent/capture/wrap/connects.h"
+#include "agent/capture/wrap/exit_peaks.h"
 #include "agent/capture/wrap/locked_sink.h"
 #include "agent/capture/wrap/notifier.h"
 #include "agent/capture/wrap/tracer.h"
@@ -129,6 +130,7 @@ struct Tree {
   std::unordered_map<pid_t, uint64_t> processes;  // leaders alive -> start ns since boot
   DnsSockets dns_sockets;                         // shared with the notifier: use under locked.hold()
   OpenWatches open_watches;                       // secret opens followed to their result
+  ExitPeaks exit_peaks;                           // peak RSS read at exit_group, by process
 };
 
 // The ptrace tree (agent/capture/wrap/ptrace_tree.cpp) and the detached

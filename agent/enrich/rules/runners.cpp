@@ -163,6 +163,9 @@ bool is_runner(std::span<const RunnerRule> rules, const capture::ProcTarget& tar
 
 capture::ProcTarget read_target(uint64_t pid) {
   capture::ProcTarget t;
+  // A thread's process: its leader has the facts a runner is known by.
+  procfs::TaskIds ids;
+  if (procfs::task_ids(static_cast<pid_t>(pid), &ids) && ids.tgid > 0) pid = static_cast<uint64_t>(ids.tgid);
   t.pid = pid;
   t.start_ns = procfs::start_time_ns(static_cast<pid_t>(pid));
   t.comm = proc_text(pid, "comm");

@@ -76,7 +76,8 @@ const RunnerRule* match_runner(std::span<const RunnerRule> rules, uint64_t pid);
 // rules need, are read from /proc only while the same process (pid and
 // start time) is alive.
 bool is_runner(std::span<const RunnerRule> rules, const capture::ProcTarget& target);
-// Live process `pid` as a ProcTarget, read from /proc; empty strings when gone.
+// Live process `pid` (or the process of thread `pid`) as a ProcTarget,
+// read from /proc; empty strings when gone.
 capture::ProcTarget read_target(uint64_t pid);
 // Every live process that matches (runners started before the daemon).
 std::vector<std::pair<uint32_t, const RunnerRule*>> find_runners(std::span<const RunnerRule> rules);
